@@ -1,0 +1,62 @@
+# ShopAssets: `make run` (service + worker on the embedded defaults), `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+export SHOPASSETS_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: install run web worker migrate demo test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Web (gunicorn) and one worker (both queues, with the stale-job sweeper) together;
+# Ctrl-C stops both.
+run: demo
+	@echo ""
+	@echo "  ShopAssets is starting on http://$(HOST):$(PORT)/"
+	@echo "  Sign in as demo / $${SHOPASSETS_DEMO_PASSWORD:-demo-shop-2026}"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A shop_assets worker -Q default,gpu -B --schedule $(SHOPASSETS_DATA_DIR)/beat-schedule \
+		--concurrency 1 -l info & \
+	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --access-logfile - & \
+	wait
+
+web: migrate
+	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4
+
+worker: install
+	$(BIN)/celery -A shop_assets worker -Q $${QUEUES:-default} -l info
+
+test: install
+	$(BIN)/python -m pytest -c tests/pytest.ini $(ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -c tests/pytest.ini -m "not slow" $(ARGS)
+
+lint: install
+	$(BIN)/ruff check shop_assets generation tests bench
+	$(BIN)/ruff format --check shop_assets generation tests bench
+
+bench: install
+	$(BIN)/python bench/bench_stages.py
+	$(BIN)/python bench/bench_diffusion.py
+
+clean:
+	rm -rf $(VENV) data

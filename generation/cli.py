@@ -1,0 +1,217 @@
+"""Command line: ShopAssets outputs without Django.
+
+    python -m generation cutout photo.jpg --out outdir/
+    python -m generation packshot photo.jpg --out outdir/ [--size 2000 --no-shadow]
+    python -m generation scene photo.jpg --theme marble_counter -n 4 --out outdir/
+    python -m generation check image.jpg        # packshot rules, JSON; exit 1 if not ok
+
+Exit status: 0 done, 1 ``check`` found problems, 2 the input or options were refused
+(one line on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from generation.errors import GenerationError, InvalidSpec
+from generation.specs import ENGINES, SEGMENTERS
+from generation.types import ProgressCallback, RenderedImage
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m generation",
+        description="Turn a product photo into cutouts, packshots and scenes. "
+        "The product's own pixels are never altered.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("photo", type=Path, help="JPEG, PNG, WebP or HEIC product photo")
+    common.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
+    common.add_argument("--segmenter", choices=SEGMENTERS, default="auto")
+    common.add_argument("--mask", type=Path, help="your own mask (white = product), photo size")
+    common.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    formatted = argparse.ArgumentParser(add_help=False)
+    formatted.add_argument("--format", choices=("png", "jpg"), default="png", dest="image_format")
+
+    commands.add_parser("cutout", parents=[common], help="transparent PNG cutout and its full-size mask")
+
+    packshot = commands.add_parser(
+        "packshot", parents=[common, formatted], help="white square marketplace packshot"
+    )
+    packshot.add_argument("--size", type=int, default=2000, help="canvas side in px (1600-8000)")
+    packshot.add_argument("--fill", type=float, default=0.85, help="product's longer side share")
+    packshot.add_argument("--no-shadow", dest="shadow", action="store_false")
+
+    scene = commands.add_parser("scene", parents=[common, formatted], help="themed scene images")
+    scene.add_argument("--theme", default="studio_sweep")
+    scene.add_argument("-n", "--count", type=int, default=1, help="how many variants (1-16)")
+    scene.add_argument("--engine", choices=ENGINES, default="studio")
+    scene.add_argument("--seed", type=int, default=0)
+    scene.add_argument("--size", type=_size, default=(1600, 1600), help="WxH, e.g. 1600x1200")
+    scene.add_argument("--fill", type=float, default=0.6)
+    scene.add_argument("--prompt", default="", help="extra words for the diffusion engine")
+
+    check = commands.add_parser("check", help="check an image against packshot rules (JSON)")
+    check.add_argument("image", type=Path)
+    check.add_argument("--min-size", type=int, default=1600)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _generate(args)
+    except GenerationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:  # the output folder is not writable, the disk is full...
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: could not write the outputs{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 1600x1200, got {text!r}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    from generation.normalize import normalize_image
+    from generation.packshot import check_packshot
+
+    normalized = normalize_image(args.image)
+    result = check_packshot(normalized.image, min_size=args.min_size)
+    print(json.dumps({"file": str(args.image), **result.to_dict()}, indent=2))
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from generation.config import GenerationConfig
+    from generation.cutout import render_mask
+    from generation.normalize import normalize_image
+    from generation.pipelines import OutputRequest, run_outputs
+    from generation.sidecar import output_names, write_outputs
+    from generation.specs import PackshotSpec, SceneSpec
+
+    # 1. check inputs: options, the photo, the mask
+    config = GenerationConfig.from_env()
+    if args.command == "packshot":
+        requests = [
+            OutputRequest(
+                "packshot", packshot=PackshotSpec(size=args.size, fill=args.fill, shadow=args.shadow)
+            )
+        ]
+    elif args.command == "scene":
+        spec = SceneSpec(
+            theme=args.theme,
+            count=args.count,
+            seed=args.seed,
+            width=args.size[0],
+            height=args.size[1],
+            engine=args.engine,
+            prompt=args.prompt,
+            fill=args.fill,
+        )
+        requests = [OutputRequest("scene", scene=spec)]
+    else:
+        requests = [OutputRequest("cutout")]
+    photo = normalize_image(args.photo)
+    mask = _load_mask(args.mask) if args.mask else None
+
+    # 2. segment and render, with a progress bar on stderr
+    with _progress_bar(args.quiet) as progress:
+        result = run_outputs(
+            photo.image,
+            requests,
+            segmenter=args.segmenter,
+            mask=mask,
+            config=config,
+            progress=progress,
+        )
+    images = list(result.images)
+    if args.command == "cutout":
+        seg = result.segmentation
+        images.append(
+            RenderedImage(
+                image=render_mask(seg),
+                kind="mask",
+                name="mask",
+                product_box=seg.box,
+                fidelity=None,
+                meta={"segmenter": seg.segmenter, "engine": "cutout"},
+            )
+        )
+
+    # 3. write, never over the photo itself
+    image_format = getattr(args, "image_format", "png")
+    stem = args.photo.stem
+    targets = [
+        (args.out / name).resolve() for name in output_names(images, stem=stem, image_format=image_format)
+    ]
+    if args.photo.resolve() in targets:
+        raise InvalidSpec(f"writing to {args.out} would overwrite {args.photo}; choose another --out folder")
+    for path in write_outputs(images, args.out, stem=stem, image_format=image_format):
+        print(path)
+    return EXIT_OK
+
+
+def _load_mask(path: Path) -> Image.Image:
+    """A merchant's mask file as mode L (its alpha if it has one, else its grey levels)."""
+    from generation.normalize import normalize_image
+
+    normalized = normalize_image(path)
+    if normalized.has_alpha:
+        return normalized.image.getchannel("A")
+    return normalized.image.convert("L")
+
+
+class _progress_bar:  # noqa: N801 -- used like a function in a with statement
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = None
+
+    def __enter__(self) -> ProgressCallback:
+        if self.quiet:
+            return lambda fraction, message: None
+        from tqdm import tqdm
+
+        # leave=False: the bar clears itself, so an error stays the one line on stderr
+        bar = tqdm(
+            total=100,
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}",
+        )
+        self.bar = bar
+
+        def report(fraction: float, message: str) -> None:
+            bar.n = round(100 * fraction)
+            bar.set_description_str(message, refresh=False)
+            bar.refresh()
+
+        return report
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

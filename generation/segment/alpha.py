@@ -1,0 +1,70 @@
+"""The merchant's own matte: the upload's alpha channel, or a mask uploaded beside it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from generation.config import GenerationConfig
+from generation.errors import InvalidSpec, SegmentationFailed
+from generation.segment.matte import build_segmentation, to_rgb
+from generation.types import Segmentation
+
+_ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+def alpha_channel(image: Image.Image) -> np.ndarray | None:
+    """The image's alpha as uint8 (h, w), or None when it has no alpha at all."""
+    if image.mode in _ALPHA_MODES:
+        return np.asarray(image.convert("RGBA").getchannel("A"))
+    if image.mode == "P" and "transparency" in image.info:
+        return np.asarray(image.convert("RGBA").getchannel("A"))
+    return None
+
+
+def has_meaningful_alpha(image: Image.Image) -> bool:
+    """True when the alpha channel cuts something out (not every pixel opaque).
+
+    Many PNGs carry an alpha channel that is 255 everywhere; that says nothing about
+    the product, so ``auto`` must look past it.
+    """
+    alpha = alpha_channel(image)
+    return alpha is not None and int(alpha.min()) < 255
+
+
+def explicit_mask(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A merchant-uploaded mask as uint8 (h, w); white is product."""
+    if mask.size != size:
+        raise InvalidSpec(
+            f"the mask is {mask.width}x{mask.height} but the photo is {size[0]}x{size[1]}; "
+            "upload a mask exactly the size of the photo"
+        )
+    return np.asarray(mask.convert("L"))
+
+
+def segment_alpha(
+    image: Image.Image, config: GenerationConfig | None = None, mask: Image.Image | None = None
+) -> Segmentation:
+    """Use ``mask`` when given, else the image's own alpha, as the matte (unchanged)."""
+    del config  # nothing to configure: the merchant's matte is used as it is
+    # 1. pick the matte: an explicit mask wins over the upload's alpha
+    if mask is not None:
+        matte = explicit_mask(mask, image.size)
+        source = "mask"
+    else:
+        matte = alpha_channel(image)
+        source = "alpha channel"
+        if matte is None:
+            raise SegmentationFailed(
+                f"the photo has no alpha channel (mode {image.mode}); upload a PNG or WebP "
+                "with transparency, or a mask, or choose another segmenter"
+            )
+
+    # 2. refuse mattes that do not separate anything
+    if int(matte.min()) == 255:
+        raise SegmentationFailed(f"the {source} is fully opaque, so it does not show where the product is")
+    if int(matte.max()) <= 8:
+        raise SegmentationFailed(f"the {source} is fully transparent: there is no product in it")
+
+    # 3. the merchant's matte is trusted as it is
+    return build_segmentation(to_rgb(image), matte.copy(), "alpha", confidence=1.0)

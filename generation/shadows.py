@@ -1,0 +1,211 @@
+"""Shadows derived from the product silhouette.
+
+Each function returns a mode ``L`` canvas-sized shadow density (0 none .. 255 full);
+``apply_shadow`` darkens a background with it. Shadows go under the product, before
+``paste_back``, so they never touch product pixels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFilter
+
+from generation.types import PlacedProduct
+
+
+def _silhouette(placed: PlacedProduct) -> Image.Image:
+    canvas = Image.new("L", placed.canvas_size, 0)
+    x, y, _, _ = placed.box
+    canvas.paste(placed.layer.getchannel("A"), (x, y))
+    return canvas
+
+
+def contact_shadow(
+    placed: PlacedProduct, *, strength: float = 0.45, spread: float = 0.06
+) -> Image.Image:
+    """A soft elliptical shadow where the product meets the floor.
+
+    ``spread`` is the blur radius as a fraction of the product width.
+    """
+    x, y, w, h = placed.box
+    canvas = Image.new("L", placed.canvas_size, 0)
+    alpha = np.asarray(placed.layer.getchannel("A"))
+    cols = np.nonzero(alpha.max(axis=0) > 128)[0]
+    if cols.size == 0:
+        return canvas
+    # The footprint: the product's bottom rows set the ellipse's width.
+    bottom_rows = alpha[max(0, int(h * 0.9)) :]
+    foot = np.nonzero(bottom_rows.max(axis=0) > 128)[0]
+    if foot.size == 0:
+        foot = cols
+    fx0, fx1 = x + int(foot[0]), x + int(foot[-1])
+    fw = max(fx1 - fx0, 4)
+    base = y + h
+    eh = max(int(fw * 0.08), 3)
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse(
+        (fx0 - fw * 0.05, base - eh * 0.6, fx1 + fw * 0.05, base + eh * 0.6),
+        fill=int(255 * strength),
+    )
+    radius = max(1.0, w * spread)
+    return canvas.filter(ImageFilter.GaussianBlur(radius))
+
+
+def apply_shadow(
+    background: Image.Image, density: Image.Image, color: tuple[int, int, int] = (0, 0, 0)
+) -> Image.Image:
+    """Darken ``background`` towards ``color`` by ``density`` (multiply-like blend)."""
+    bg = np.asarray(background.convert("RGB"), dtype=np.float32)
+    d = np.asarray(density, dtype=np.float32)[..., None] / 255.0
+    c = np.array(color, dtype=np.float32)
+    out = bg * (1 - d) + c * d
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur that stays cheap for large sigmas: big blurs run on a smaller copy."""
+    if sigma < 0.3:
+        return img
+    if sigma <= 6:
+        return cv2.GaussianBlur(img, (0, 0), sigma)
+    h, w = img.shape[:2]
+    f = sigma / 3.0
+    sw, sh = max(1, round(w / f)), max(1, round(h / f))
+    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 3.0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def cast_shadow(
+    placed: PlacedProduct,
+    *,
+    direction: tuple[float, float] = (0.45, -0.18),
+    strength: float = 0.35,
+    blur: float = 0.01,
+    blur_growth: float = 0.08,
+    fade: float = 0.6,
+    base_y: float | None = None,
+) -> Image.Image:
+    """The shadow the product's silhouette throws on the floor, as an L density.
+
+    The silhouette stands on the floor at ``base_y`` (default: the bottom of its box).
+    A point ``t`` px above the base lands at ``(x + dx * t, base + dy * t)`` with
+    ``(dx, dy) = direction``: ``dy < 0`` throws the shadow back (up the image, behind
+    the product), ``dy > 0`` towards the viewer (mirrored below the base). ``|dy|`` is
+    kept at least 0.05 since a flat cut-out has no depth to cast a sideways shadow with.
+    The penumbra grows with distance from the base, like a real area light: the blur
+    radius is ``(blur + blur_growth * t / h) * h`` px for product height ``h``, and the
+    density falls from ``strength`` at the base to ``strength * (1 - fade)`` at the tip.
+    """
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    base = float(y + h if base_y is None else base_y)
+    dx, dy = direction
+    dy = float(np.copysign(max(abs(dy), 0.05), dy))
+    out = np.zeros((ch, cw), dtype=np.float32)
+    alpha = np.asarray(placed.layer.getchannel("A"), dtype=np.float32) / 255.0
+    if strength <= 0 or not alpha.any():
+        return Image.fromarray(out.astype(np.uint8), "L")
+
+    # 1. where the shadow lands: the projected corners of the box, plus the widest blur
+    xs = np.array([x, x + w, x, x + w], dtype=np.float64)
+    ys = np.array([y, y, y + h, y + h], dtype=np.float64)
+    px, py = xs + dx * (base - ys), base + dy * (base - ys)
+    margin = 3.0 * (blur + blur_growth) * h + 2.0
+    rx0, ry0 = max(0, int(px.min() - margin)), max(0, int(py.min() - margin))
+    rx1, ry1 = min(cw, int(px.max() + margin) + 1), min(ch, int(py.max() + margin) + 1)
+    if rx1 <= rx0 or ry1 <= ry0:
+        return Image.fromarray(out.astype(np.uint8), "L")
+
+    # 2. project the silhouette at a working scale (shadows are soft: ~320 px tall is plenty)
+    s = min(1.0, 320.0 / h)
+    rw, rh = rx1 - rx0, ry1 - ry0
+    sw, sh = max(1, round(rw * s)), max(1, round(rh * s))
+    sx, sy = sw / rw, sh / rh
+    lw, lh = max(1, round(w * s)), max(1, round(h * s))
+    small = cv2.resize(alpha, (lw, lh), interpolation=cv2.INTER_AREA)
+    if abs(dy) < 0.5:
+        # the projection squashes rows by |dy|; pre-blur so thin parts do not alias away
+        small = cv2.GaussianBlur(small, (1, 0), sigmaX=0.1, sigmaY=0.35 / abs(dy))
+    kx, ky = lw / w, lh / h
+    # continuous coordinates (pixel i spans [i, i+1)): layer (p, q) -> region (u, v)
+    cont = np.array(
+        [
+            [sx / kx, -sx * dx / ky, sx * (x + dx * (base - y) - rx0)],
+            [0.0, -sy * dy / ky, sy * (base + dy * (base - y) - ry0)],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+    to_cont = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]], dtype=np.float64)
+    to_index = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]], dtype=np.float64)
+    m = (to_index @ cont @ to_cont)[:2]
+    warped = cv2.warpAffine(
+        small, m, (sw, sh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+
+    # 3. penumbra growing with distance: a small blur stack, interpolated per row
+    rows = ry0 + (np.arange(sh, dtype=np.float64) + 0.5) / sy
+    tn = np.clip((rows - base) / dy / h, 0.0, 1.0)
+    levels = np.linspace(0.0, 1.0, 4)
+    stack = np.stack([_blur(warped, (blur + blur_growth * t) * h * s) for t in levels])
+    pos = tn * (len(levels) - 1)
+    k0 = np.minimum(pos.astype(int), len(levels) - 2)
+    frac = (pos - k0).astype(np.float32)[:, None]
+    idx = np.arange(sh)
+    soft = stack[k0, idx] * (1 - frac) + stack[k0 + 1, idx] * frac
+    soft *= (strength * (1.0 - fade * tn)).astype(np.float32)[:, None]
+
+    out[ry0:ry1, rx0:rx1] = cv2.resize(soft, (rw, rh), interpolation=cv2.INTER_LINEAR)
+    return Image.fromarray(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+
+
+def reflection(
+    placed: PlacedProduct,
+    *,
+    strength: float = 0.2,
+    length: float = 0.35,
+    blur: float = 0.004,
+    base_y: float | None = None,
+) -> Image.Image:
+    """The product mirrored below its base, as on a glossy floor: an RGBA canvas layer.
+
+    Opacity starts at ``strength`` at the base and fades out over ``length`` of the
+    product height; the blur (fraction of the product height) grows with distance.
+    Composite it over the background before ``paste_back``.
+    """
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    base = int(round(y + h if base_y is None else base_y))
+    out = np.zeros((ch, cw, 4), dtype=np.uint8)
+    n = min(h, int(np.ceil(length * h)), ch - base)
+    if strength <= 0 or n <= 0:
+        return Image.fromarray(out, "RGBA")
+
+    layer = np.asarray(placed.layer.convert("RGBA"), dtype=np.float32)[::-1][:n]
+    fall = np.clip(1.0 - (np.arange(n, dtype=np.float32) + 0.5) / (length * h), 0.0, 1.0) ** 2
+    a = layer[..., 3] / 255.0 * strength * fall[:, None]
+    sigma_far = blur * h
+    m = int(np.ceil(3 * sigma_far)) + 1
+    # premultiplied so the blur does not drag dark transparent pixels into the edges
+    prem = np.zeros((n + m, w + 2 * m, 4), dtype=np.float32)
+    prem[:n, m : m + w, :3] = layer[..., :3] * a[..., None]
+    prem[:n, m : m + w, 3] = a
+    near, far = _blur(prem, sigma_far * 0.25), _blur(prem, sigma_far)
+    t = np.clip(np.arange(n + m, dtype=np.float32) / max(length * h, 1.0), 0, 1)[:, None, None]
+    prem = near * (1 - t) + far * t
+    alpha = prem[..., 3]
+    rgb = prem[..., :3] / np.maximum(alpha, 1e-6)[..., None]
+    rgba = np.dstack([np.clip(rgb, 0, 255), np.clip(alpha * 255.0, 0, 255)])
+
+    # place with the mirror line at the base, clipped to the canvas
+    X0, Y0 = x - m, base
+    cx0, cy0 = max(X0, 0), max(Y0, 0)
+    cx1, cy1 = min(X0 + w + 2 * m, cw), min(Y0 + n + m, ch)
+    if cx1 > cx0 and cy1 > cy0:
+        out[cy0:cy1, cx0:cx1] = (
+            rgba[cy0 - Y0 : cy1 - Y0, cx0 - X0 : cx1 - X0] + 0.5
+        ).astype(np.uint8)
+    return Image.fromarray(out, "RGBA")

@@ -1,0 +1,107 @@
+"""Frozen dataclasses shared by every stage of the library.
+
+Boxes are ``(x, y, width, height)`` in pixels of the image they refer to.
+Mattes are mode ``L`` images the size of the photo they belong to: 255 is product,
+0 is background, values between are soft edges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from PIL import Image
+
+Box = tuple[int, int, int, int]
+
+# progress(fraction 0..1, message) -- called by pipelines between steps.
+ProgressCallback = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:  # noqa: ARG001
+    return None
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A product photo split into product and background."""
+
+    image: Image.Image  # the normalized photo, RGB
+    matte: Image.Image  # L, same size as ``image``
+    box: Box  # product bounding box in ``image``
+    segmenter: str  # registry name that made the matte, e.g. "classical", "rembg:u2net"
+    confidence: float = 1.0  # 0..1, the segmenter's own estimate
+    low_confidence: bool = False
+
+    @property
+    def cutout(self) -> Image.Image:
+        """RGBA cutout cropped to ``box``: the product's own pixels with the matte as alpha."""
+        x, y, w, h = self.box
+        rgba = self.image.convert("RGB").copy()
+        rgba.putalpha(self.matte)
+        return rgba.crop((x, y, x + w, y + h))
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How far an output's product pixels are from the merchant's pixels.
+
+    Measured where the placed product's alpha is fully opaque (255). ``psnr_db`` is
+    ``math.inf`` when the pixels are identical.
+    """
+
+    max_abs_diff: int
+    psnr_db: float
+    opaque_pixels: int
+
+    @property
+    def identical(self) -> bool:
+        return self.max_abs_diff == 0 and self.opaque_pixels > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_abs_diff": self.max_abs_diff,
+            # JSON has no infinity: identical pixels are reported as null plus identical=true
+            "psnr_db": None if math.isinf(self.psnr_db) else round(self.psnr_db, 3),
+            "opaque_pixels": self.opaque_pixels,
+            "identical": self.identical,
+        }
+
+
+@dataclass(frozen=True)
+class PlacedProduct:
+    """The cutout after its one resize, positioned on an output canvas.
+
+    ``layer`` is RGBA and exactly ``box[2] x box[3]``; it is the reference the
+    fidelity check compares against.
+    """
+
+    layer: Image.Image
+    box: Box
+    canvas_size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """One output image and what made it."""
+
+    image: Image.Image
+    kind: str  # cutout | packshot | scene | poster
+    name: str  # deterministic file stem, e.g. "scene-marble-01"
+    product_box: Box
+    fidelity: Fidelity | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def sidecar(self) -> dict[str, Any]:
+        x, y, w, h = self.product_box
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "width": self.image.width,
+            "height": self.image.height,
+            "product_box": {"x": x, "y": y, "width": w, "height": h},
+            "fidelity": self.fidelity.to_dict() if self.fidelity else None,
+        }
+        data.update(self.meta)
+        return data

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.text import slugify
+
+
+class Merchant(models.Model):
+    """The tenant. Every product, job and asset belongs to exactly one merchant."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    default_currency = models.CharField(max_length=3, default="USD")
+    default_locale = models.CharField(max_length=16, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:80] or "merchant"
+        super().save(*args, **kwargs)
+
+
+class User(AbstractUser):
+    """A person who signs in. Staff users may have no merchant; merchant users have one."""
+
+    merchant = models.ForeignKey(
+        Merchant, null=True, blank=True, on_delete=models.CASCADE, related_name="users"
+    )
+
+
+class ApiKey(models.Model):
+    """A merchant's key for the REST API. Only a SHA-256 of the secret is stored."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)  # shown in lists; first part of the key
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.merchant} {self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, merchant: Merchant, name: str) -> tuple[ApiKey, str]:
+        """Create a key; the secret is returned once and never stored."""
+        import secrets
+
+        prefix = "sa_" + secrets.token_hex(4)
+        secret = f"{prefix}.{secrets.token_urlsafe(32)}"
+        return cls.objects.create(merchant=merchant, name=name, prefix=prefix, key_hash=cls.hash(secret)), secret

@@ -1,0 +1,201 @@
+"""REST API (django-ninja) at /api/v1/, authenticated by a merchant's API key
+(``Authorization: Bearer sa_xxxx.secret``). Every query is scoped to that merchant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from ninja import File, NinjaAPI, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import HttpBearer
+
+from generation.errors import ImageRejected
+from shop_assets.accounts.models import ApiKey
+from shop_assets.catalog import services as catalog
+from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.jobs import services as jobs
+from shop_assets.jobs import storage
+from shop_assets.jobs.models import Asset, GenerationJob
+
+
+class ApiKeyAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        key = ApiKey.objects.select_related("merchant").filter(key_hash=ApiKey.hash(token), revoked=False).first()
+        if key is None:
+            return None
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        request.merchant = key.merchant
+        return key
+
+
+api = NinjaAPI(title="ShopAssets API", version="1", urls_namespace="api", auth=ApiKeyAuth())
+
+
+class ErrorOut(Schema):
+    code: str
+    detail: str
+
+
+@api.exception_handler(ImageRejected)
+def image_rejected(request: HttpRequest, exc: ImageRejected):
+    return api.create_response(request, {"code": exc.code, "detail": str(exc)}, status=400)
+
+
+@api.exception_handler(jobs.JobRequestInvalid)
+def job_invalid(request: HttpRequest, exc: jobs.JobRequestInvalid):
+    return api.create_response(request, {"code": "invalid_request", "detail": str(exc)}, status=400)
+
+
+class ProductIn(Schema):
+    sku: str
+    title: str
+    description: str = ""
+    price: Decimal | None = None
+    compare_at_price: Decimal | None = None
+    currency: str = "USD"
+    brand_name: str = ""
+    brand_color: str = ""
+
+
+class ImageOut(Schema):
+    id: int
+    width: int
+    height: int
+    original_format: str
+    has_alpha: bool
+    created_at: datetime
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    title: str
+    description: str
+    price: Decimal | None
+    compare_at_price: Decimal | None
+    currency: str
+    brand_name: str
+    brand_color: str
+    images: list[ImageOut]
+
+    @staticmethod
+    def resolve_images(obj: Product) -> list[ProductImage]:
+        return list(obj.images.all())
+
+
+class AssetOut(Schema):
+    id: int
+    kind: str
+    name: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+    checksum: str
+    metrics: dict[str, Any]
+    download_url: str
+
+    @staticmethod
+    def resolve_download_url(obj: Asset) -> str:
+        return reverse("api:asset_download", args=[obj.pk])
+
+
+class JobIn(Schema):
+    product_id: int
+    image_id: int | None = None  # default: the product's newest photo
+    outputs: list[str]
+    parameters: dict[str, Any] = {}
+
+
+class JobOut(Schema):
+    id: int
+    product_id: int
+    image_id: int
+    outputs: list[str]
+    parameters: dict[str, Any]
+    queue: str
+    status: str
+    progress: int
+    progress_message: str
+    attempts: int
+    error_code: str
+    error_message: str
+    created_at: datetime
+    finished_at: datetime | None
+    assets: list[AssetOut]
+
+    @staticmethod
+    def resolve_assets(obj: GenerationJob) -> list[Asset]:
+        return list(obj.assets.all())
+
+
+def _products(request: HttpRequest):
+    return Product.objects.filter(merchant=request.merchant)
+
+
+@api.get("/products", response=list[ProductOut], url_name="products")
+@paginate(LimitOffsetPagination)
+def list_products(request: HttpRequest, q: str = ""):
+    qs = _products(request).prefetch_related("images")
+    if q:
+        qs = qs.filter(sku__icontains=q) | qs.filter(title__icontains=q)
+    return qs
+
+
+@api.post("/products", response={201: ProductOut, 400: ErrorOut, 409: ErrorOut})
+def create_product(request: HttpRequest, payload: ProductIn):
+    from django.core.exceptions import ValidationError
+
+    product = Product(merchant=request.merchant, **payload.dict())
+    product.currency = product.currency.upper()
+    try:
+        product.full_clean(exclude=["merchant"], validate_unique=False)
+        with transaction.atomic():
+            product.save()
+    except ValidationError as exc:
+        return Status(400, {"code": "invalid_product", "detail": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())})
+    except IntegrityError:
+        return Status(409, {"code": "duplicate_sku", "detail": f"A product with SKU {payload.sku!r} already exists."})
+    return Status(201, product)
+
+
+@api.get("/products/{product_id}", response=ProductOut)
+def get_product(request: HttpRequest, product_id: int):
+    return get_object_or_404(_products(request), pk=product_id)
+
+
+@api.post("/products/{product_id}/images", response={201: ImageOut, 400: ErrorOut})
+def upload_image(request: HttpRequest, product_id: int, file: File[UploadedFile]):
+    product = get_object_or_404(_products(request), pk=product_id)
+    return Status(201, catalog.add_product_image(product, catalog.read_upload(file), filename=file.name or ""))
+
+
+@api.post("/jobs", response={202: JobOut, 400: ErrorOut})
+def create_job(request: HttpRequest, payload: JobIn):
+    product = get_object_or_404(_products(request), pk=payload.product_id)
+    images = product.images.all()
+    image = images.filter(pk=payload.image_id).first() if payload.image_id else images.first()
+    if image is None:
+        return Status(400, {"code": "no_image", "detail": "The product has no such photo; upload one first."})
+    with transaction.atomic():
+        job = jobs.create_job(product, image, payload.outputs, payload.parameters)
+    return Status(202, job)
+
+
+@api.get("/jobs/{job_id}", response=JobOut)
+def get_job(request: HttpRequest, job_id: int):
+    return get_object_or_404(GenerationJob.objects.filter(merchant=request.merchant), pk=job_id)
+
+
+@api.get("/assets/{asset_id}/download", url_name="asset_download")
+def download_asset(request: HttpRequest, asset_id: int):
+    asset = get_object_or_404(Asset.objects.filter(merchant=request.merchant), pk=asset_id)
+    return storage.file_response(asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+from shop_assets.accounts.models import Merchant
+
+# SKUs become part of storage keys: keep them to a safe alphabet.
+sku_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    "Use 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+)
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=64, validators=[sku_validator])
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    brand_name = models.CharField(max_length=120, blank=True)
+    brand_color = models.CharField(
+        max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #RRGGBB.")]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "sku"], name="unique_sku_per_merchant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.title}"
+
+    @property
+    def primary_image(self) -> ProductImage | None:
+        return self.images.order_by("-created_at").first()
+
+
+class ProductImage(models.Model):
+    """One uploaded photo: the original bytes and the normalized copy the jobs use."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    original_key = models.CharField(max_length=512)
+    original_name = models.CharField(max_length=255, blank=True)
+    original_format = models.CharField(max_length=10)
+    original_size = models.PositiveBigIntegerField()
+    normalized_key = models.CharField(max_length=512)
+    thumbnail_key = models.CharField(max_length=512)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    has_alpha = models.BooleanField(default=False)
+    orientation_applied = models.BooleanField(default=False)
+    checksum = models.CharField(max_length=64)  # sha256 of the original bytes
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} image {self.pk}"

@@ -1,0 +1,29 @@
+"""The Celery app. Two queues: ``default`` (CPU work) and ``gpu`` (model work)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_assets.settings")
+
+app = Celery("shop_assets")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_default_queue="default",
+    task_queues=(Queue("default"), Queue("gpu")),
+    task_serializer="json",
+    accept_content=["json"],
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    beat_schedule={
+        "requeue-stale-jobs": {"task": "shop_assets.jobs.tasks.requeue_stale_jobs_task", "schedule": float(os.environ.get("SHOPASSETS_STALE_SWEEP_SECONDS", "30"))},
+    },
+)
+app.autodiscover_tasks(["shop_assets.jobs"])

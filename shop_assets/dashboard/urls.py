@@ -1,0 +1,19 @@
+from django.urls import path
+
+from shop_assets.dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.products, name="products"),
+    path("products/new/", views.product_new, name="product_new"),
+    path("products/<int:pk>/", views.product_detail, name="product"),
+    path("products/<int:pk>/photos/", views.product_upload, name="product_upload"),
+    path("products/<int:pk>/jobs/", views.job_start, name="job_start"),
+    path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/status/", views.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/assets.zip", views.job_zip, name="job_zip"),
+    path("assets/<int:pk>/download/", views.asset_download, name="asset_download"),
+    path("assets/<int:pk>/preview/", views.asset_preview, name="asset_preview"),
+    path("photos/<int:pk>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
+]

@@ -1,0 +1,195 @@
+"""Merchant dashboard. Every query is filtered by the signed-in user's merchant, so
+another merchant's ids answer 404, exactly like ids that do not exist."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from generation.errors import ImageRejected
+from shop_assets.catalog import services as catalog
+from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.dashboard.forms import JobForm, ProductForm, UploadForm
+from shop_assets.jobs import services as jobs
+from shop_assets.jobs import storage
+from shop_assets.jobs.models import Asset, GenerationJob
+
+
+def merchant_required(view):
+    """Signed in, and linked to a merchant (staff without one get a clear 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.merchant_id is None:
+            return render(request, "dashboard/no_merchant.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _products(request: HttpRequest):
+    return Product.objects.filter(merchant_id=request.user.merchant_id)
+
+
+def _jobs(request: HttpRequest):
+    return GenerationJob.objects.filter(merchant_id=request.user.merchant_id)
+
+
+@merchant_required
+def products(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    qs = _products(request).prefetch_related("images")
+    if query:
+        qs = qs.filter(Q(sku__icontains=query) | Q(title__icontains=query))
+    page = Paginator(qs, 24).get_page(request.GET.get("page"))
+    context = {"page": page, "query": query}
+    if request.htmx:
+        return render(request, "dashboard/_product_grid.html", context)
+    return render(request, "dashboard/products.html", context)
+
+
+@merchant_required
+def product_new(request: HttpRequest) -> HttpResponse:
+    merchant = request.user.merchant
+    form = ProductForm(request.POST or None, merchant=merchant, initial={"currency": merchant.default_currency})
+    if request.method == "POST" and form.is_valid():
+        product = form.save(commit=False)
+        product.merchant = merchant
+        product.save()
+        messages.success(request, f"Product {product.sku} created. Add a photo to start.")
+        return redirect("dashboard:product", pk=product.pk)
+    return render(request, "dashboard/product_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _product_page(request: HttpRequest, product: Product, *, upload_form=None, job_form=None, status=200):
+    images = list(product.images.all())
+    if job_form is None:
+        job_form = JobForm(initial={"image": images[0].pk if images else None})
+    return render(
+        request,
+        "dashboard/product.html",
+        {
+            "product": product,
+            "images": images,
+            "upload_form": upload_form or UploadForm(),
+            "job_form": job_form,
+            "jobs": product.jobs.all()[:20],
+        },
+        status=status,
+    )
+
+
+@merchant_required
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _product_page(request, get_object_or_404(_products(request), pk=pk))
+
+
+@merchant_required
+@require_POST
+def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(_products(request), pk=pk)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _product_page(request, product, upload_form=form, status=400)
+    upload = form.cleaned_data["photo"]
+    try:
+        catalog.add_product_image(product, catalog.read_upload(upload), filename=upload.name)
+    except ImageRejected as exc:
+        form.add_error("photo", f"{upload.name}: {exc}")
+        return _product_page(request, product, upload_form=form, status=400)
+    messages.success(request, f"Photo {upload.name} added.")
+    return redirect("dashboard:product", pk=product.pk)
+
+
+@merchant_required
+@require_POST
+def job_start(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(_products(request), pk=pk)
+    form = JobForm(request.POST)
+    if not form.is_valid():
+        return _product_page(request, product, job_form=form, status=400)
+    image = product.images.filter(pk=form.cleaned_data["image"]).first()
+    if image is None:
+        form.add_error(None, "Upload a photo of this product first.")
+        return _product_page(request, product, job_form=form, status=400)
+    outputs, params = form.job_parameters()
+    try:
+        with transaction.atomic():
+            job = jobs.create_job(product, image, outputs, params)
+    except jobs.JobRequestInvalid as exc:
+        form.add_error(None, str(exc))
+        return _product_page(request, product, job_form=form, status=400)
+    return redirect("dashboard:job", pk=job.pk)
+
+
+@merchant_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
+    return render(request, "dashboard/job.html", {"job": job, "assets": job.assets.all()})
+
+
+@merchant_required
+def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """Polled by HTMX while the job runs; once finished it returns the gallery too."""
+    job = get_object_or_404(_jobs(request), pk=pk)
+    return render(request, "dashboard/_job_status.html", {"job": job, "assets": job.assets.all()})
+
+
+@merchant_required
+def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
+    assets = list(job.assets.all())
+    if not assets:
+        return HttpResponse("This job has no assets to download.", status=404, content_type="text/plain")
+    # Spooled to disk past 32 MB so a large set never sits in memory whole.
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as zf:
+        for asset in assets:
+            zf.writestr(asset.filename, storage.read_bytes(asset.storage_key))
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=f"{job.product.sku}-job{job.pk}.zip", content_type="application/zip"
+    )
+
+
+def _asset(request: HttpRequest, pk: int) -> Asset:
+    return get_object_or_404(Asset.objects.filter(merchant_id=request.user.merchant_id), pk=pk)
+
+
+@merchant_required
+def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset(request, pk)
+    return storage.file_response(
+        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
+    )
+
+
+@merchant_required
+def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset(request, pk)
+    return storage.file_response(
+        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=False
+    )
+
+
+@merchant_required
+def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    image = get_object_or_404(ProductImage.objects.filter(product__merchant_id=request.user.merchant_id), pk=pk)
+    ext = image.thumbnail_key.rsplit(".", 1)[-1]
+    return storage.file_response(
+        image.thumbnail_key,
+        filename=f"{image.product.sku}-{image.pk}.{ext}",
+        content_type="image/webp" if ext == "webp" else "image/jpeg",
+        attachment=False,
+    )

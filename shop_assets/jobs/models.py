@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+
+from shop_assets.accounts.models import Merchant
+from shop_assets.catalog.models import Product, ProductImage
+
+
+class OutputKind(models.TextChoices):
+    CUTOUT = "cutout", "Cutout"
+    PACKSHOT = "packshot", "Marketplace packshot"
+    SCENE = "scene", "Scene"
+    POSTER = "poster", "Poster"
+    CLIP = "clip", "Clip"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class GenerationJob(models.Model):
+    """One request to make assets from one product photo.
+
+    The row is the source of truth: a worker owns the job only while it holds the
+    lease (``lease_token`` and ``lease_expires_at``), which it renews as it reports
+    progress. A worker that dies stops renewing, and another takes the job over.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="jobs")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="jobs")
+    image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="jobs")
+    outputs = models.JSONField(default=list)  # ["cutout", "packshot", "scene"]
+    parameters = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=20, default="default")
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    progress_message = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    lease_token = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "lease_expires_at"])]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class Asset(models.Model):
+    """One stored output file. ``(job, name)`` is unique so reruns overwrite, not add."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="assets")
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="assets")
+    kind = models.CharField(max_length=12, choices=OutputKind.choices)
+    name = models.CharField(max_length=120)
+    format = models.CharField(max_length=10)  # png | jpg | webp | mp4
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    storage_key = models.CharField(max_length=512, unique=True)
+    size_bytes = models.PositiveBigIntegerField()
+    checksum = models.CharField(max_length=64)  # sha256 of the stored bytes
+    metrics = models.JSONField(default=dict, blank=True)  # fidelity, segmenter, engine, ...
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="unique_asset_name_per_job")]
+
+    def __str__(self) -> str:
+        return self.storage_key
+
+    @property
+    def filename(self) -> str:
+        return self.storage_key.rsplit("/", 1)[-1]
+
+    @property
+    def content_type(self) -> str:
+        return {
+            "png": "image/png",
+            "jpg": "image/jpeg",
+            "webp": "image/webp",
+            "mp4": "video/mp4",
+            "json": "application/json",
+        }.get(self.format, "application/octet-stream")

@@ -1,0 +1,110 @@
+"""Storage glue: deterministic keys, atomic writes, downloads in both modes.
+
+Everything goes through Django's default storage, so the same code writes to a local
+folder (embedded default) or to S3 / an S3-compatible server (``S3_BUCKET`` set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+
+
+class OverwritingFileSystemStorage(FileSystemStorage):
+    """Local storage where a key always names one file.
+
+    Writes go to a temporary file beside the target and are renamed into place, so a
+    reader never sees half a file and a rerun replaces the old bytes in one step.
+    """
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return name
+
+    def _save(self, name: str, content) -> str:
+        path = Path(self.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                content.seek(0)
+                for chunk in content.chunks():
+                    out.write(chunk)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return name
+
+
+def is_s3() -> bool:
+    return bool(settings.S3_BUCKET)
+
+
+def product_prefix(merchant_id: int, sku: str) -> str:
+    return f"merchants/{merchant_id}/products/{sku}"
+
+
+def asset_key(merchant_id: int, sku: str, job_id: int, name: str, ext: str) -> str:
+    """``merchants/<id>/products/<sku>/jobs/<job>/<name>.<ext>``: the same inputs, the same key."""
+    return f"{product_prefix(merchant_id, sku)}/jobs/{job_id}/{name}.{ext}"
+
+
+def image_key(merchant_id: int, sku: str, image_uid: str, role: str, ext: str) -> str:
+    return f"{product_prefix(merchant_id, sku)}/images/{image_uid}/{role}.{ext}"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def put_bytes(key: str, data: bytes) -> str:
+    saved = default_storage.save(key, ContentFile(data))
+    if saved != key:  # a storage that renamed the key would break determinism
+        default_storage.delete(saved)
+        raise RuntimeError(f"storage stored {key!r} as {saved!r}")
+    return key
+
+
+def read_bytes(key: str) -> bytes:
+    with default_storage.open(key, "rb") as fh:
+        return fh.read()
+
+
+def delete_keys(keys: list[str]) -> None:
+    for key in keys:
+        if key:
+            default_storage.delete(key)
+
+
+def file_response(key: str, *, filename: str, content_type: str, attachment: bool) -> HttpResponse:
+    """Serve a stored file to a caller that has already been authorized for it.
+
+    S3 mode: a redirect to a short-lived presigned URL. Local mode: the bytes, streamed.
+    """
+    if is_s3():
+        disposition = "attachment" if attachment else "inline"
+        url = default_storage.url(
+            key,
+            parameters={
+                "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
+                "ResponseContentType": content_type,
+            },
+            expire=settings.S3_URL_EXPIRY_SECONDS,
+        )
+        return HttpResponseRedirect(url)
+    response = FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=attachment,
+        filename=filename,
+        content_type=content_type,
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,83 @@
+"""Celery tasks: take ids, claim the row, call a service, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from shop_assets.jobs import services
+
+log = logging.getLogger(__name__)
+
+# Errors worth another try: storage and database hiccups, not bad input.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, InterfaceError, ConnectionError)
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    TRANSIENT_ERRORS += (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover
+    pass
+
+
+@shared_task(
+    bind=True,
+    name="shop_assets.jobs.tasks.run_job_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.JOB_SOFT_TIME_LIMIT,
+    time_limit=settings.JOB_TIME_LIMIT,
+    max_retries=None,  # bounded by the job's own attempts counter
+)
+def run_job_task(self, job_id: int) -> str:
+    from generation.errors import GenerationError
+
+    token = services.claim_job(job_id)
+    if token is None:
+        wait = services.lease_seconds_left(job_id)
+        if wait is None:
+            return "nothing to do"  # finished, failed, or out of attempts
+        # Another worker holds the lease (or died holding it): look again when it ends.
+        raise self.retry(countdown=wait + 1)
+    try:
+        outputs = services.run_job(job_id, token)
+    except services.LeaseLost:
+        log.warning("job %s was taken over by another worker", job_id)
+        return "taken over"
+    except GenerationError as exc:
+        services.fail_job(job_id, token, code=exc.code, message=str(exc))
+        return "failed"
+    except SoftTimeLimitExceeded:
+        services.fail_job(
+            job_id, token, code="time_limit",
+            message=f"The job took longer than {settings.JOB_SOFT_TIME_LIMIT} s and was stopped.",
+        )
+        return "failed"
+    except TRANSIENT_ERRORS as exc:
+        attempts = services.attempts_of(job_id)
+        if attempts >= settings.JOB_MAX_ATTEMPTS:
+            services.fail_job(
+                job_id, token, code="transient_error",
+                message=f"Gave up after {attempts} attempts: {exc}",
+            )
+            return "failed"
+        services.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+        raise self.retry(exc=exc, countdown=min(2 ** attempts * 5, 300)) from exc
+    except Exception as exc:
+        log.exception("job %s failed unexpectedly", job_id)
+        services.fail_job(
+            job_id, token, code="internal_error",
+            message=f"Something went wrong on our side ({type(exc).__name__}). The error was logged.",
+        )
+        return "failed"
+    if services.finish_job(job_id, token, outputs):
+        return "succeeded"
+    return "taken over"
+
+
+@shared_task(name="shop_assets.jobs.tasks.requeue_stale_jobs_task")
+def requeue_stale_jobs_task() -> list[int]:
+    return services.requeue_stale_jobs()

@@ -1,0 +1,214 @@
+"""ShopAssets settings, read from the environment (see README's configuration table).
+
+With no environment at all this runs on the embedded defaults: SQLite, local file
+storage and a Celery broker on the filesystem, all under ``SHOPASSETS_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from shop_assets.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("SHOPASSETS_DATA_DIR", BASE_DIR / "data")
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("SHOPASSETS_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("SECRET_KEY must be set")
+    # A per-install key, so a fresh machine works without setup and keys never repeat.
+    _key_file = DATA_DIR / "secret_key"
+    if _key_file.exists():
+        SECRET_KEY = _key_file.read_text().strip()
+    else:
+        from django.core.management.utils import get_random_secret_key
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        SECRET_KEY = get_random_secret_key()
+        _key_file.write_text(SECRET_KEY)
+        _key_file.chmod(0o600)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "shop_assets.accounts",
+    "shop_assets.catalog",
+    "shop_assets.jobs",
+    "shop_assets.dashboard",
+    "shop_assets.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "shop_assets.urls"
+WSGI_APPLICATION = "shop_assets.wsgi.application"
+ASGI_APPLICATION = "shop_assets.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "shopassets.sqlite3",
+            # WAL + a busy timeout so the web process and a worker can share one file.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:products"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Serve app static files without a collectstatic step on a single machine.
+WHITENOISE_USE_FINDERS = True
+
+# --- uploads ----------------------------------------------------------------
+MAX_UPLOAD_MB = env_int("SHOPASSETS_MAX_UPLOAD_MB", 40, minimum=1, maximum=500)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+MAX_IMAGE_PIXELS = env_int("SHOPASSETS_MAX_IMAGE_PIXELS", 50_000_000, minimum=1_000_000)
+# Django must accept the whole file so our own check can name the limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- storage ----------------------------------------------------------------
+S3_BUCKET = env_str("S3_BUCKET", "")
+S3_URL_EXPIRY_SECONDS = env_int("S3_URL_EXPIRY_SECONDS", 300, minimum=10, maximum=7 * 24 * 3600)
+MEDIA_ROOT = DATA_DIR / "media"
+if S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "querystring_auth": True,
+            "querystring_expire": S3_URL_EXPIRY_SECONDS,
+            # Deterministic keys: a rerun overwrites its own files instead of adding copies.
+            "file_overwrite": True,
+            "default_acl": None,
+            "addressing_style": env_choice("S3_ADDRESSING_STYLE", "path", ("path", "virtual", "auto")),
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "shop_assets.jobs.storage.OverwritingFileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Celery -----------------------------------------------------------------
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("queue", "processed"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+JOB_SOFT_TIME_LIMIT = env_int("SHOPASSETS_JOB_SOFT_TIME_LIMIT", 900, minimum=5)
+JOB_TIME_LIMIT = env_int("SHOPASSETS_JOB_TIME_LIMIT", JOB_SOFT_TIME_LIMIT + 60, minimum=10)
+if JOB_TIME_LIMIT <= JOB_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("SHOPASSETS_JOB_TIME_LIMIT must be above SHOPASSETS_JOB_SOFT_TIME_LIMIT")
+# A job whose worker stopped reporting for this long is taken over by another worker.
+JOB_LEASE_SECONDS = env_int("SHOPASSETS_JOB_LEASE_SECONDS", 120, minimum=2)
+JOB_MAX_ATTEMPTS = env_int("SHOPASSETS_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=20)
+# Redis/SQS redeliver unacknowledged messages after this; it must outlast the hard limit.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = JOB_TIME_LIMIT + 300
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- generation ---------------------------------------------------------------
+# Passed to generation.config.GenerationConfig.from_env by the workers; listed here
+# for the README. SHOPASSETS_DEVICE, SHOPASSETS_SD15_INPAINT_MODEL, U2NET_HOME, ...
+DEFAULT_SEGMENTER = env_choice(
+    "SHOPASSETS_SEGMENTER", "auto", ("auto", "alpha", "rembg", "classical")
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = False
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

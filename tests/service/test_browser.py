@@ -1,0 +1,96 @@
+"""The core flow in headless Chromium (Debian's package) driven by Playwright:
+sign in, upload a photo, start a job, watch it finish, see and download the asset."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import jpeg_bytes
+from tests.synthetic import product_photo
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
+    ),
+]
+
+
+@pytest.fixture
+def browser_page():
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
+    # the test between browser steps are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_sign_in_upload_start_job_and_download(live_server, worker, browser_page, user, product, tmp_path):
+    page = browser_page
+    photo, _ = product_photo((480, 600), "gradient")
+    photo_path = tmp_path / "bottle.jpg"
+    photo_path.write_bytes(jpeg_bytes(photo))
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice-123")
+    page.click("button[type=submit]")
+    page.click(f"text={product.title}")
+    page.set_input_files("#id_photo", str(photo_path))
+    page.click("text=Upload")
+    page.wait_for_selector("text=Photo bottle.jpg added.")
+    page.click("button:has-text('Start')")
+    page.wait_for_selector("[data-status=succeeded]", timeout=120_000)
+    img = page.locator("figure.asset img").first
+    img.wait_for()
+    natural_width = page.evaluate("el => el.naturalWidth", img.element_handle())
+    with page.expect_download() as info:
+        page.click("figure.asset >> text=Download")
+    download = info.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
+
+    assert natural_width == 2000
+    assert download.suggested_filename == "packshot.png"
+    assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_another_merchants_job_page_is_not_found(live_server, browser_page, other_user, user, product):
+    from shop_assets.catalog.models import ProductImage
+    from shop_assets.jobs.models import GenerationJob
+
+    image = ProductImage.objects.create(
+        product=product, original_key="k", original_format="JPEG", original_size=1, normalized_key="k",
+        thumbnail_key="k", width=1, height=1, checksum="0",
+    )
+    job = GenerationJob.objects.create(merchant=product.merchant, product=product, image=image, outputs=["packshot"])
+    page = browser_page
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "mallory")
+    page.fill("#id_password", "pw-mallory-123")
+    page.click("button[type=submit]")
+    response = page.goto(f"{live_server.url}/jobs/{job.pk}/")
+
+    assert response.status == 404

@@ -1,0 +1,71 @@
+"""Job page, its HTMX progress partial, per-asset downloads and the ZIP of all assets."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from shop_assets.jobs import services
+from shop_assets.jobs.models import GenerationJob, JobStatus
+from shop_assets.jobs.tasks import run_job_task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def finished_job(product_image, monkeypatch):
+    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
+    job = services.create_job(product_image.product, product_image, ["packshot", "cutout"], {})
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+    return GenerationJob.objects.get(pk=job.pk)
+
+
+def test_running_job_partial_keeps_polling(signed_in, product_image, monkeypatch):
+    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
+    job = services.create_job(product_image.product, product_image, ["packshot"], {})
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, progress=40, progress_message="Segmenting")
+
+    body = signed_in.get(reverse("dashboard:job_progress", args=[job.pk])).content.decode()
+
+    assert 'hx-trigger="every 1s"' in body
+    assert 'aria-valuenow="40"' in body and "Segmenting" in body
+    assert "<html" not in body
+
+
+def test_finished_job_shows_gallery_and_stops_polling(signed_in, finished_job):
+    body = signed_in.get(reverse("dashboard:job", args=[finished_job.pk])).content.decode()
+
+    assert "hx-trigger" not in body
+    assert body.count('class="asset"') == 2
+    assert "Product pixels unchanged" in body
+
+
+def test_asset_download_and_preview(signed_in, finished_job, settings):
+    asset = finished_job.assets.get(name="packshot")
+
+    download = signed_in.get(reverse("dashboard:asset_download", args=[asset.pk]))
+    preview = signed_in.get(reverse("dashboard:asset_preview", args=[asset.pk]))
+
+    if settings.S3_BUCKET:
+        assert download.status_code == preview.status_code == 302
+        assert "attachment" in download["Location"] and "inline" in preview["Location"]
+    else:
+        assert download.status_code == preview.status_code == 200
+        assert download["Content-Disposition"] == 'attachment; filename="packshot.png"'
+        assert preview["Content-Disposition"].startswith("inline")
+        assert b"".join(download.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_download_all_is_a_zip_of_every_asset(signed_in, finished_job):
+    response = signed_in.get(reverse("dashboard:job_zip", args=[finished_job.pk]))
+
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert response["Content-Type"] == "application/zip"
+    assert sorted(archive.namelist()) == ["cutout.png", "packshot.png"]
+    import hashlib
+
+    for asset in finished_job.assets.all():
+        assert hashlib.sha256(archive.read(asset.filename)).hexdigest() == asset.checksum
