@@ -28,8 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -121,17 +122,19 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` runs (after one warm-up run)."""
-    fn()
+def timed_pair(a: Callable[[], Any], b: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median wall times of ``a`` and ``b``, interleaved so drift hits both alike."""
+    a()
+    b()
     sync()
-    times = []
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, out in ((a, times[0]), (b, times[1])):
+            start = time.perf_counter()
+            fn()
+            sync()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def bare_loop(pipe: Any, variants: int, size: tuple[int, int], steps: int) -> Callable[[], Any]:
@@ -190,7 +193,7 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=["auto", "real", "tiny"], default="auto")
-    parser.add_argument("--steps", type=int, default=None, help="default: 25 real, 10 tiny")
+    parser.add_argument("--steps", type=int, default=None, help="default: 25 real, 4 tiny")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--out", type=int, default=None, help="output side; default 1600 real, 256 tiny")
@@ -199,7 +202,7 @@ def main() -> None:
     size = args.size if args.size != "auto" else ("real" if cuda else "tiny")
     if size == "real" and not cuda:
         print("warning: real-size models on CPU take minutes per image", file=sys.stderr)
-    steps = args.steps or (25 if size == "real" else 10)
+    steps = args.steps or (25 if size == "real" else 4)
     out_side = args.out or (1600 if size == "real" else 256)
     base = 512 if size == "real" else 64
     dtype = torch.float16 if cuda else torch.float32
@@ -208,9 +211,7 @@ def main() -> None:
         # 1. models: built with random weights, saved, loaded through the production path
         start = time.perf_counter()
         configs = SD15_REAL if size == "real" else SD15_TINY
-        folders: ModelFolders = build_sd15(
-            Path(tmp), configs, device="cuda" if cuda else "cpu", dtype=dtype
-        )
+        folders: ModelFolders = build_sd15(Path(tmp), configs, device="cuda" if cuda else "cpu", dtype=dtype)
         if cuda:
             torch.cuda.empty_cache()
         config = folders.config(
@@ -247,12 +248,13 @@ def main() -> None:
         # 2. bare loop vs whole asset, per variant count, side by side
         rows = []
         for variants in args.variants:
-            spec = SceneSpec(
-                engine="diffusion", count=variants, width=out_side, height=out_side, seed=1
-            )
+            spec = SceneSpec(engine="diffusion", count=variants, width=out_side, height=out_side, seed=1)
             gen_size = tuple(engine.render(seg, spec)[0].meta["generation_size"])
-            bare = timed(bare_loop(pipe, variants, gen_size, steps), args.repeats)
-            whole = timed(lambda spec=spec: engine.render(seg, spec), args.repeats)
+            bare, whole = timed_pair(
+                bare_loop(pipe, variants, gen_size, steps),
+                lambda spec=spec: engine.render(seg, spec),
+                args.repeats,
+            )
             rows.append((variants, gen_size, bare, whole))
 
         print()
@@ -265,9 +267,7 @@ def main() -> None:
         if len(rows) > 1:
             first, last = rows[0], rows[-1]
             speedup = (last[0] / last[3]) / (first[0] / first[3])
-            print(
-                f"\nimages/s with {last[0]} variants batched vs {first[0]}: x{speedup:.2f}"
-            )
+            print(f"\nimages/s with {last[0]} variants batched vs {first[0]}: x{speedup:.2f}")
         worst = max(whole / bare for _, _, bare, whole in rows)
         print(f"worst whole/bare: {worst:.3f} (target <= 1.15 on a GPU)")
 

@@ -48,9 +48,7 @@ class GenerationConfig:
             raise InvalidSpec(f"diffusion_family must be sd15 or sdxl, got {self.diffusion_family!r}")
         if self.steps < 1:
             raise InvalidSpec("steps must be at least 1")
-        if self.generation_base is not None and (
-            self.generation_base < 64 or self.generation_base % 8
-        ):
+        if self.generation_base is not None and (self.generation_base < 64 or self.generation_base % 8):
             raise InvalidSpec(
                 f"generation_base must be a multiple of 8 and at least 64, got {self.generation_base}"
             )

@@ -149,9 +149,7 @@ def load_diffusion_pipeline(config: GenerationConfig) -> LoadedPipeline:
     """
     global _loads
     if config.scheduler not in SCHEDULERS:
-        raise InvalidSpec(
-            f"unknown scheduler {config.scheduler!r}; choose one of {', '.join(SCHEDULERS)}"
-        )
+        raise InvalidSpec(f"unknown scheduler {config.scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
     key = diffusion_key(config)
     with _cache_lock:
         entry = _entries.get(key)
@@ -239,8 +237,8 @@ def _normalise(source: str) -> str:
 
 
 def _load_pipeline(key: ModelKey, config: GenerationConfig) -> Any:
-    import torch
     import diffusers
+    import torch
 
     dtype = getattr(torch, key.dtype)
     family = key.family
@@ -300,9 +298,7 @@ def _tune_for_cuda(pipe: Any, nets: list[Any]) -> None:
         model.to(memory_format=torch.channels_last)
 
 
-def _from_pretrained(
-    cls: Any, source: str, field_name: str, key: ModelKey, dtype: Any, **kwargs: Any
-) -> Any:
+def _from_pretrained(cls: Any, source: str, field_name: str, key: ModelKey, dtype: Any, **kwargs: Any) -> Any:
     import torch
 
     # fp16 checkpoints ship an "fp16" variant half the size; not every repo or folder has

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_assets.settings")
 
@@ -17,7 +17,13 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     task_default_queue="default",
-    task_queues=(Queue("default"), Queue("gpu")),
+    # Each queue its own routing key: a job sent to "gpu" must never reach a CPU worker.
+    task_queues=(
+        Queue("default", Exchange("default", type="direct"), routing_key="default"),
+        Queue("gpu", Exchange("gpu", type="direct"), routing_key="gpu"),
+    ),
+    task_default_exchange="default",
+    task_default_routing_key="default",
     task_serializer="json",
     accept_content=["json"],
     worker_hijack_root_logger=False,

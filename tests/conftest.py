@@ -118,7 +118,7 @@ def s3_bucket_when_configured():
     """In S3 mode (CI's services run) make sure the bucket exists on the endpoint."""
     from django.conf import settings
 
-    if settings.S3_BUCKET:
+    if settings.configured and settings.S3_BUCKET:
         client = s3_client()
         existing = [b["Name"] for b in client.list_buckets().get("Buckets", [])]
         if settings.S3_BUCKET not in existing:

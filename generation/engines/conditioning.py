@@ -82,18 +82,21 @@ def _scaled_layout(placed: PlacedProduct, size: tuple[int, int]) -> tuple[Image.
 
     Compositing and resizing the whole output canvas costs ~0.1 s at 1600 px; only the
     product's neighbourhood differs from flat grey, so that region alone is composited and
-    resized, with PIL's source ``box`` keeping the exact sub-pixel mapping of a full resize.
+    resized. PIL's source ``box`` keeps the sub-pixel mapping of a full-canvas resize; values
+    can differ from one by a few levels at edges (Pillow may order its two passes
+    differently for a different input size), which does not move anything.
     """
     cw, ch = placed.canvas_size
     gw, gh = size
     sx, sy = gw / cw, gh / ch
     x, y, w, h = placed.box
-    # destination rectangle (generation pixels) around the product, plus the 3 px that a
-    # Lanczos downscale spreads the product into
-    dx0 = max(0, math.floor(x * sx) - 4)
-    dy0 = max(0, math.floor(y * sy) - 4)
-    dx1 = min(gw, math.ceil((x + w) * sx) + 4)
-    dy1 = min(gh, math.ceil((y + h) * sy) + 4)
+    # destination rectangle (generation pixels) around the product, plus how far Lanczos
+    # spreads it: 3 destination pixels when shrinking, 3 source pixels when enlarging
+    ring = math.ceil(3 * max(sx, sy, 1.0)) + 1
+    dx0 = max(0, math.floor(x * sx) - ring)
+    dy0 = max(0, math.floor(y * sy) - ring)
+    dx1 = min(gw, math.ceil((x + w) * sx) + ring)
+    dy1 = min(gh, math.ceil((y + h) * sy) + ring)
     init = Image.new("RGB", size, NEUTRAL)
     alpha = Image.new("L", size, 0)
     if dx1 <= dx0 or dy1 <= dy0:
@@ -117,9 +120,7 @@ def _scaled_layout(placed: PlacedProduct, size: tuple[int, int]) -> tuple[Image.
     return init, alpha
 
 
-def canny_control(
-    image: Image.Image, low: int = CANNY_LOW, high: int = CANNY_HIGH
-) -> ControlImage:
+def canny_control(image: Image.Image, low: int = CANNY_LOW, high: int = CANNY_HIGH) -> ControlImage:
     """Canny edges of ``image`` (RGB, same size), via controlnet-aux when it imports.
 
     controlnet-aux's CannyDetector runs cv2.Canny on the RGB array with these thresholds,
@@ -147,9 +148,7 @@ def canny_control(
     import cv2
 
     edges = cv2.Canny(np.asarray(rgb), low, high)
-    return ControlImage(
-        image=Image.fromarray(edges, "L").convert("RGB"), kind="canny", impl="opencv"
-    )
+    return ControlImage(image=Image.fromarray(edges, "L").convert("RGB"), kind="canny", impl="opencv")
 
 
 def require_depth(config: GenerationConfig) -> None:

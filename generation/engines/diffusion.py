@@ -56,8 +56,7 @@ THEME_PROMPTS: dict[str, str] = {
     "blurred interior in the background",
     "podium": "standing on a round cylindrical display podium, minimal geometric set with "
     "pastel shapes, soft studio lighting",
-    "concrete": "standing on a raw grey concrete surface, minimal industrial setting, soft "
-    "directional light",
+    "concrete": "standing on a raw grey concrete surface, minimal industrial setting, soft directional light",
     "soft_window_light": "standing on a linen-covered table beside a window, soft morning "
     "light, gentle long shadows, airy and bright",
     "dark_luxury": "standing on a black glossy surface, dramatic rim lighting, dark moody "
@@ -115,9 +114,7 @@ def color_name(rgb: tuple[int, int, int]) -> str:
 def scene_prompt(spec: SceneSpec) -> tuple[str, str]:
     """(prompt, negative prompt): the theme's text, then the merchant's."""
     if spec.theme not in THEME_PROMPTS:
-        raise InvalidSpec(
-            f"unknown theme {spec.theme!r}; choose one of {', '.join(THEME_PROMPTS)}"
-        )
+        raise InvalidSpec(f"unknown theme {spec.theme!r}; choose one of {', '.join(THEME_PROMPTS)}")
     setting = THEME_PROMPTS[spec.theme]
     if spec.theme == "brand_color":
         if spec.brand_color is None:

@@ -33,11 +33,6 @@ class Backdrop:
         design = _design(xs.ravel(), ys.ravel(), width, height, self.degree)
         return (design @ self.coefficients).reshape(height, width, 3).astype(np.float32)
 
-    def distance(self, rgb: np.ndarray) -> np.ndarray:
-        """Per-pixel Euclidean RGB distance (levels) of ``rgb`` from the backdrop."""
-        h, w = rgb.shape[:2]
-        return np.linalg.norm(rgb.astype(np.float32) - self.render(h, w), axis=2)
-
 
 def _design(xs: np.ndarray, ys: np.ndarray, width: int, height: int, degree: int) -> np.ndarray:
     # coordinates in -1..1 keep the least-squares system well conditioned

@@ -111,7 +111,7 @@ class ClassicalSegmenter:
         # 7. confidence: the weakest of the cues, each 0..1
         clear = float((distance[final] > backdrop.threshold).mean())
         outline = final & ~(cv2.erode(final.astype(np.uint8), _disk(2)) > 0)
-        edge_contrast = float(np.median(distance[outline])) / backdrop.threshold
+        edge_contrast = float(np.median(distance[outline])) / backdrop.threshold if outline.any() else 0.0
         cues = {
             "backdrop": 1.0 - max(0.0, backdrop.noise - 4.0) / (s.busy_noise - 4.0),
             "contrast": (clear - 0.5) / 0.4,
@@ -204,15 +204,19 @@ class ClassicalSegmenter:
             return rough
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(0)  # GrabCut's GMM initialisation is random: keep results repeatable
-        cv2.grabCut(
-            np.ascontiguousarray(work[y0:y1, x0:x1]),
-            roi,
-            None,
-            bgd,
-            fgd,
-            self.settings.grabcut_iterations,
-            cv2.GC_INIT_WITH_MASK,
-        )
+        try:
+            cv2.grabCut(
+                np.ascontiguousarray(work[y0:y1, x0:x1]),
+                roi,
+                None,
+                bgd,
+                fgd,
+                self.settings.grabcut_iterations,
+                cv2.GC_INIT_WITH_MASK,
+            )
+        except cv2.error:
+            # degenerate colour statistics (e.g. a flat product): keep the distance mask
+            return rough & ~shadow
         refined = np.zeros_like(rough)
         refined[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)
 

@@ -114,7 +114,7 @@ def find_weights(ref: ModelRef) -> WeightsLookup:
 def weights_available(config: GenerationConfig | None = None) -> bool:
     """True when the configured rembg model's weight file is on disk (no download).
 
-    Raises ``InvalidSpec`` for a model name rembg support here does not know: a typo in
+    Raises ``InvalidSpec`` for a model name this module does not support: a typo in
     the configuration should be loud, not a silent fallback to another segmenter.
     """
     config = config or GenerationConfig()

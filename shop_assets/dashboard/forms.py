@@ -59,7 +59,7 @@ class JobForm(forms.Form):
         initial="auto",
     )
     packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
-    theme = forms.ChoiceField(choices=(), required=False)
+    theme = forms.ChoiceField(choices=(), required=False, initial="studio_sweep")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Scenes")
     engine = forms.ChoiceField(
         choices=[("studio", "Studio (fast, CPU)"), ("diffusion", "Diffusion (GPU worker)")], initial="studio"

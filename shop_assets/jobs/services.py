@@ -110,7 +110,13 @@ def create_job(
     """Save a job and enqueue it once the transaction commits."""
     if image.product_id != product.pk:
         raise JobRequestInvalid("That photo belongs to another product.")
-    outputs, params = validate_request(outputs, parameters or {})
+    parameters = dict(parameters or {})
+    scene = parameters.get("scene")
+    if isinstance(scene, dict) and not scene.get("brand_color") and product.brand_color:
+        # the brand_color theme (and any theme that uses it) follows the product's brand
+        hex_color = product.brand_color.lstrip("#")
+        parameters["scene"] = {**scene, "brand_color": [int(hex_color[i : i + 2], 16) for i in (0, 2, 4)]}
+    outputs, params = validate_request(outputs, parameters)
     job = GenerationJob.objects.create(
         merchant_id=product.merchant_id,
         product=product,

@@ -9,7 +9,6 @@ quality.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from PIL import Image
 from scipy.ndimage import binary_erosion
 
 from generation import models
-from generation.compose import fit_box, place_product
+from generation.compose import RESAMPLE, fit_box, place_product
 from generation.engines import get_engine
 from generation.engines.conditioning import (
     NEUTRAL,
@@ -152,9 +151,7 @@ def test_second_render_loads_nothing_and_another_folder_loads_again(tiny, seg, t
     # when: the same weights from another folder
     copy = tmp_path / "inpaint-copy"
     shutil.copytree(tiny["sd15"].pipeline, copy)
-    images = DiffusionEngine(config.with_overrides(sd15_inpaint_model=str(copy))).render(
-        seg, scene(count=1)
-    )
+    images = DiffusionEngine(config.with_overrides(sd15_inpaint_model=str(copy))).render(seg, scene(count=1))
     # then: that is another model key, loaded once; the first one is still cached
     assert models.load_count() == loaded + 1
     assert images[0].meta["models"]["inpaint"] == str(copy)
@@ -226,9 +223,7 @@ def test_depth_without_estimator_or_controlnet_aux_is_unavailable_before_loading
         DiffusionEngine(tiny["sd15"].config(sd15_controlnet_depth=depth)).render(seg, scene())
     # when / then: an estimator named, but controlnet-aux cannot be imported here
     if models.import_controlnet_aux() is None:
-        config = tiny["sd15"].config(
-            sd15_controlnet_depth=depth, depth_estimator="lllyasviel/Annotators"
-        )
+        config = tiny["sd15"].config(sd15_controlnet_depth=depth, depth_estimator="lllyasviel/Annotators")
         with pytest.raises(ModelUnavailable, match="controlnet-aux"):
             DiffusionEngine(config).render(seg, scene())
     assert models.load_count() == loaded
@@ -317,6 +312,31 @@ def test_inpaint_layout_keeps_only_the_product_core_and_canny_outlines_it(seg):
     flat = binary_erosion(np.all(init == NEUTRAL, axis=-1), structure=np.ones((3, 3)))
     assert flat.sum() > 0
     assert not edges[flat].any()
+
+
+@pytest.mark.parametrize(
+    ("out", "gen", "anchor"),
+    [((1600, 1600), (512, 512), PRODUCT_ANCHOR), ((1920, 1080), (1368, 768), (0.1, 0.9))],
+)
+def test_inpaint_layout_matches_a_resize_of_the_full_canvas(seg, out, gen, anchor):
+    """The crop-based layout puts the product where a full-canvas downscale would."""
+    # given
+    box = fit_box(seg.cutout.size, out, fill=0.6, anchor=anchor)
+    placed = place_product(seg.cutout, out, box)
+    full = Image.new("RGB", out, NEUTRAL)
+    full.paste(placed.layer, box[:2], placed.layer)
+    alpha = Image.new("L", out, 0)
+    alpha.paste(placed.layer.getchannel("A"), box[:2])
+    # when
+    layout = inpaint_layout(placed, gen)
+    # then: same picture up to Lanczos rounding at edges; same kept region up to the margin
+    init_diff = np.abs(np.asarray(layout.init, int) - np.asarray(full.resize(gen, RESAMPLE), int))
+    assert init_diff.max() <= 16
+    assert init_diff.mean() < 0.5
+    opaque = np.asarray(alpha.resize(gen, RESAMPLE)) == 255
+    keep = np.asarray(layout.mask) == 0
+    assert not np.any(keep & ~opaque)
+    assert keep.sum() > 0.8 * opaque.sum()
 
 
 def test_registry_builds_the_diffusion_engine(tiny):

@@ -277,9 +277,7 @@ def _save(family: str, folder: Path, pipe: Any, controlnet: Any, dtype: Any) -> 
     if dtype != torch.float32:  # casting float32 to itself only prints diffusers warnings
         pipe.to(dtype=dtype)
         controlnet.to(dtype=dtype)
-    folders = ModelFolders(
-        family=family, pipeline=folder / "inpaint", controlnet=folder / "controlnet-canny"
-    )
+    folders = ModelFolders(family=family, pipeline=folder / "inpaint", controlnet=folder / "controlnet-canny")
     pipe.save_pretrained(folders.pipeline)
     controlnet.save_pretrained(folders.controlnet)
     return folders

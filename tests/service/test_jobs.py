@@ -167,3 +167,18 @@ def test_heartbeat_keeps_the_lease_alive(job, settings):
         assert services.claim_job(job.pk) is None  # still ours
     job.refresh_from_db()
     assert job.lease_token == token
+
+
+def test_scene_jobs_take_the_products_brand_colour(product_image, monkeypatch):
+    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
+    product = product_image.product
+    product.brand_color = "#2f5d50"
+    product.save()
+
+    job = services.create_job(product, product_image, ["scene"], {"scene": {"theme": "brand_color"}})
+    explicit = services.create_job(product, product_image, ["scene"], {"scene": {"brand_color": [1, 2, 3]}})
+    job.refresh_from_db()
+    explicit.refresh_from_db()
+
+    assert job.parameters["scene"]["brand_color"] == [47, 93, 80]
+    assert explicit.parameters["scene"]["brand_color"] == [1, 2, 3]

@@ -63,3 +63,25 @@ def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
     prefix = f"merchants/{job.merchant_id}/products/{job.product.sku}/jobs/{job.pk}/"
     job_files = [f for f in stored_files() if f.startswith(prefix)]
     assert sorted(job_files) == sorted(Asset.objects.filter(job=job).values_list("storage_key", flat=True))
+
+
+def test_gpu_jobs_never_reach_a_cpu_worker(product_image):
+    """A worker on the default queue only must leave a gpu-queue job alone."""
+    import time
+
+    from tests.conftest import WorkerProcess
+
+    cpu_worker = WorkerProcess(queues="default")
+    try:
+        gpu_job = services.create_job(
+            product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion", "count": 1}}
+        )
+        cpu_job = services.create_job(product_image.product, product_image, ["cutout"], {})
+        wait_for_job(cpu_job.pk)
+        time.sleep(2)
+        gpu_job.refresh_from_db()
+    finally:
+        cpu_worker.stop()
+
+    assert gpu_job.queue == "gpu"
+    assert (gpu_job.status, gpu_job.attempts) == (JobStatus.QUEUED, 0)
