@@ -32,7 +32,7 @@ class GenerationConfig:
     sdxl_controlnet_canny: str = "diffusers/controlnet-canny-sdxl-1.0"
     sdxl_controlnet_depth: str | None = None
     depth_estimator: str | None = None  # controlnet-aux annotator repo or folder
-    scheduler: str = "dpm"  # default | dpm | lcm | euler | ddim
+    scheduler: str = "dpm"  # default | dpm | lcm | euler | euler_a | ddim (generation.models.SCHEDULERS)
     steps: int = 25
     guidance_scale: float = 7.0
     controlnet_scale: float = 0.8

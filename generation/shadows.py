@@ -21,9 +21,7 @@ def _silhouette(placed: PlacedProduct) -> Image.Image:
     return canvas
 
 
-def contact_shadow(
-    placed: PlacedProduct, *, strength: float = 0.45, spread: float = 0.06
-) -> Image.Image:
+def contact_shadow(placed: PlacedProduct, *, strength: float = 0.45, spread: float = 0.06) -> Image.Image:
     """A soft elliptical shadow where the product meets the floor.
 
     ``spread`` is the blur radius as a fraction of the product width.
@@ -205,7 +203,5 @@ def reflection(
     cx0, cy0 = max(X0, 0), max(Y0, 0)
     cx1, cy1 = min(X0 + w + 2 * m, cw), min(Y0 + n + m, ch)
     if cx1 > cx0 and cy1 > cy0:
-        out[cy0:cy1, cx0:cx1] = (
-            rgba[cy0 - Y0 : cy1 - Y0, cx0 - X0 : cx1 - X0] + 0.5
-        ).astype(np.uint8)
+        out[cy0:cy1, cx0:cx1] = (rgba[cy0 - Y0 : cy1 - Y0, cx0 - X0 : cx1 - X0] + 0.5).astype(np.uint8)
     return Image.fromarray(out, "RGBA")

@@ -7,6 +7,7 @@ resolution, then checked.
 
 from __future__ import annotations
 
+import colorsys
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +26,7 @@ from generation.engines.conditioning import (
     inpaint_layout,
     require_depth,
 )
+from generation.engines.themes import get_theme
 from generation.errors import GenerationError, InvalidSpec
 from generation.specs import SceneSpec
 from generation.types import (
@@ -40,94 +42,76 @@ from generation.types import (
 # more room above a standing object than below it.
 PRODUCT_ANCHOR = (0.5, 0.56)
 
-# SceneSpec allows at most 16 variants; each (seed, variant) gets its own noise seed.
-MAX_VARIANTS = 16
-
+# Appended to every theme's prompt (the theme says where, this says how it is shot).
 _QUALITY = "professional commercial product photography, high detail, sharp focus"
-
-THEME_PROMPTS: dict[str, str] = {
-    "studio_sweep": "on a seamless light grey studio sweep, soft diffused studio lighting, "
-    "subtle floor reflection, clean minimal background",
-    "pastel_gradient": "in front of a smooth pastel gradient backdrop, soft peach and lavender "
-    "tones, gentle even lighting, minimal set",
-    "marble_counter": "standing on a polished white marble countertop, soft natural daylight, "
-    "softly blurred elegant kitchen in the background",
-    "wooden_table": "standing on a rustic oak wooden table, warm natural light, cosy softly "
-    "blurred interior in the background",
-    "podium": "standing on a round cylindrical display podium, minimal geometric set with "
-    "pastel shapes, soft studio lighting",
-    "concrete": "standing on a raw grey concrete surface, minimal industrial setting, soft directional light",
-    "soft_window_light": "standing on a linen-covered table beside a window, soft morning "
-    "light, gentle long shadows, airy and bright",
-    "dark_luxury": "standing on a black glossy surface, dramatic rim lighting, dark moody "
-    "background, elegant reflections, luxury",
-    "brand_color": "in front of a seamless {color} backdrop on a matching {color} surface, "
-    "soft even studio lighting, minimal",
-    "seasonal": "in a festive seasonal setting, evergreen branches and soft bokeh lights, "
-    "warm cosy atmosphere",
-}
 
 DEFAULT_NEGATIVE = (
     "text, watermark, logo, signature, lowres, blurry, jpeg artifacts, deformed, distorted, "
     "duplicate product, extra objects, people, hands, cluttered, oversaturated"
 )
 
-# Named colours for the brand_color theme: text encoders do not read hex codes.
-_COLOR_NAMES: dict[str, tuple[int, int, int]] = {
-    "white": (245, 245, 245),
-    "light grey": (200, 200, 200),
-    "grey": (128, 128, 128),
-    "charcoal": (54, 54, 54),
-    "black": (15, 15, 15),
-    "red": (200, 30, 40),
-    "burgundy": (110, 20, 40),
-    "coral": (250, 120, 100),
-    "orange": (240, 130, 30),
-    "mustard yellow": (215, 170, 40),
-    "yellow": (250, 220, 60),
-    "olive green": (110, 120, 50),
-    "green": (40, 150, 70),
-    "mint green": (160, 225, 190),
-    "teal": (20, 128, 128),
-    "sky blue": (120, 190, 235),
-    "blue": (30, 80, 200),
-    "navy blue": (20, 30, 80),
-    "lavender": (190, 170, 225),
-    "purple": (110, 50, 150),
-    "pink": (240, 150, 190),
-    "beige": (225, 205, 170),
-    "brown": (120, 75, 40),
-}
+# Hue ranges (upper bound in degrees) -> colour words, for naming brand colours.
+_HUES = (
+    (15, "red"),
+    (40, "orange"),
+    (65, "yellow"),
+    (80, "lime green"),
+    (160, "green"),
+    (195, "teal"),
+    (250, "blue"),
+    (290, "purple"),
+    (335, "pink"),
+    (360, "red"),
+)
 
 
 def color_name(rgb: tuple[int, int, int]) -> str:
-    """The nearest named colour (weighted RGB distance, close enough for a prompt)."""
-    r, g, b = rgb
-
-    def distance(name: str) -> float:
-        cr, cg, cb = _COLOR_NAMES[name]
-        return 2 * (r - cr) ** 2 + 4 * (g - cg) ** 2 + 3 * (b - cb) ** 2
-
-    return min(_COLOR_NAMES, key=distance)
+    """Words for a colour ("navy blue", "pastel pink"): text encoders do not read RGB."""
+    h, sat, val = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))
+    if sat < 0.15 or val < 0.12:
+        for bound, name in ((0.9, "white"), (0.7, "light grey"), (0.4, "grey"), (0.12, "charcoal")):
+            if val > bound:
+                return name
+        return "black"
+    hue = next(name for bound, name in _HUES if h * 360 < bound)
+    if val < 0.45:
+        return {"blue": "navy blue", "red": "burgundy", "orange": "brown", "yellow": "olive"}.get(
+            hue, f"dark {hue}"
+        )
+    if hue in ("orange", "yellow") and val < 0.7:
+        return "brown" if hue == "orange" else "olive"
+    if sat < 0.45:
+        return f"pastel {hue}" if val > 0.75 else f"muted {hue}"
+    return hue
 
 
 def scene_prompt(spec: SceneSpec) -> tuple[str, str]:
-    """(prompt, negative prompt): the theme's text, then the merchant's."""
-    if spec.theme not in THEME_PROMPTS:
-        raise InvalidSpec(f"unknown theme {spec.theme!r}; choose one of {', '.join(THEME_PROMPTS)}")
-    setting = THEME_PROMPTS[spec.theme]
-    if spec.theme == "brand_color":
-        if spec.brand_color is None:
-            raise InvalidSpec("the brand_color theme needs brand_color (r, g, b)")
-        setting = setting.format(color=color_name(spec.brand_color))
-    parts = [f"a product {setting}", _QUALITY, spec.prompt.strip()]
+    """(prompt, negative prompt): the theme's text, then the merchant's.
+
+    Theme text comes from the theme data the studio engine draws from
+    (``engines/themes/*.json``), so both engines offer the same themes. "brand color" in
+    it becomes a colour name: text encoders do not read RGB.
+    """
+    theme = get_theme(spec.theme)  # InvalidSpec naming the available themes
+    setting = theme.prompt or theme.description or theme.label
+    if "brand color" in setting:
+        name = color_name(spec.brand_color or theme.brand_default)
+        setting = setting.replace("the brand color", name).replace("brand color", name)
+    parts = [setting, _QUALITY, spec.prompt.strip()]
     negative = [DEFAULT_NEGATIVE, spec.negative_prompt.strip()]
     return ", ".join(p for p in parts if p), ", ".join(n for n in negative if n)
 
 
 def variant_seed(seed: int, index: int) -> int:
-    """Noise seed of variant ``index``: the same whatever the count, unique per (seed, index)."""
-    return (seed * MAX_VARIANTS + index) % 2**63
+    """Noise seed of variant ``index``, numbered as the studio engine numbers variants.
+
+    Variant i of seed s starts from the same initial noise as variant 0 of seed s + i, so
+    a variant a merchant liked can be made again on its own from the seed in its meta.
+    Not bit for bit: the pipeline also samples the masked image's VAE latents with the
+    first generator, and batch size changes kernel numerics. With the real SD VAE (its
+    posterior is nearly a point) and a non-ancestral scheduler it is the same picture.
+    """
+    return seed + index
 
 
 class DiffusionEngine:
@@ -148,18 +132,18 @@ class DiffusionEngine:
         config = self.config
 
         # 1. check inputs (before loading anything)
-        prompt, negative = scene_prompt(spec)
+        get_theme(spec.theme)  # InvalidSpec naming the available themes
         if seg.matte.size != seg.image.size:
             raise InvalidSpec(f"matte is {seg.matte.size}, photo is {seg.image.size}")
-        if seg.box[2] <= 0 or seg.box[3] <= 0:
-            raise InvalidSpec("the segmentation has an empty product box")
+        cutout = seg.cutout
+        if cutout.getchannel("A").getbbox() is None:
+            raise InvalidSpec("the product matte is empty: nothing to place in the scene")
         require_depth(config)
         progress(0.0, "loading diffusion models")
         loaded = load_diffusion_pipeline(config)
 
         # 2. place the product at full output resolution: the fidelity reference
         out_size = (spec.width, spec.height)
-        cutout = seg.cutout
         box = fit_box(cutout.size, out_size, fill=spec.fill, anchor=PRODUCT_ANCHOR)
         placed = place_product(cutout, out_size, box)
 
@@ -171,11 +155,12 @@ class DiffusionEngine:
             controls.append(depth_control(layout.init, config))
         progress(0.05, "conditioning ready")
 
-        # 4. prompts: built in step 1 (theme text, then the merchant's)
+        # 4. prompts: the theme's text, then the merchant's
+        prompt, negative = scene_prompt(spec)
 
         # 5. one pipeline call for every variant
-        # One CPU generator per variant: variant i gets the same noise whatever the count
-        # and on any device, so "variant 3 of seed 42" can be made again on its own.
+        # One CPU generator per variant: variant i gets the same initial noise whatever
+        # the count and on any device (see variant_seed).
         seeds = [variant_seed(spec.seed, i) for i in range(spec.count)]
         generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
 
@@ -221,16 +206,14 @@ class DiffusionEngine:
         key = loaded.key
         models = {"inpaint": key.inpaint_model}
         models.update({f"controlnet_{kind}": source for kind, source in key.controlnets})
-        theme_slug = spec.theme.replace("_", "-")
         images = []
         for i, (image, fidelity) in enumerate(finished):
             meta = {
                 "engine": self.name,
                 "family": key.family,
                 "theme": spec.theme,
-                "seed": spec.seed,
+                "seed": seeds[i],
                 "variant": i,
-                "variant_seed": seeds[i],
                 "scheduler": loaded.scheduler,
                 "scheduler_class": loaded.scheduler_class,
                 "steps": config.steps,
@@ -248,7 +231,7 @@ class DiffusionEngine:
                 RenderedImage(
                     image=image,
                     kind="scene",
-                    name=f"scene-{theme_slug}-{i + 1:02d}",
+                    name=f"scene-{spec.theme}-{i + 1:02d}",
                     product_box=placed.box,
                     fidelity=fidelity,
                     meta=meta,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import colorsys
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -46,14 +47,24 @@ class StudioEngine:
 
     name = "studio"
 
-    def __init__(self, config: GenerationConfig) -> None:
+    def __init__(self, config: GenerationConfig, *, themes: Mapping[str, Theme] | None = None) -> None:
+        """``themes`` replaces the built-in library (e.g. ``load_themes(folder)``)."""
         self.config = config
+        self.themes = dict(themes) if themes is not None else None
+
+    def theme(self, name: str) -> Theme:
+        """The named theme; ``InvalidSpec`` naming the available themes if there is none."""
+        if self.themes is None:
+            return get_theme(name)
+        if name not in self.themes:
+            raise InvalidSpec(f"unknown theme {name!r}; choose one of {', '.join(sorted(self.themes))}")
+        return self.themes[name]
 
     def render(
         self, seg: Segmentation, spec: SceneSpec, progress: ProgressCallback = no_progress
     ) -> list[RenderedImage]:
         # 1. check inputs
-        theme = get_theme(spec.theme)  # InvalidSpec naming the available themes
+        theme = self.theme(spec.theme)  # InvalidSpec naming the available themes
         brand = _brand_color(spec.brand_color, theme)
         cutout = seg.cutout
         if cutout.getchannel("A").getbbox() is None:
@@ -80,7 +91,7 @@ class StudioEngine:
 
             # 5. optional reflection on a glossy floor
             if theme.reflection is not None:
-                bg = _add_reflection(bg, placed, look, stage)
+                bg = _add_reflection(bg, placed, look)
 
             # 6. grain on the background only (it also dithers away gradient banding)
             bg += _grain(look, size)
@@ -215,15 +226,13 @@ def _stage(
     if p is None:
         base = contact
     else:
-        rx = min(p.width * max(w, 0.55 * h) / 2.0, 0.46 * cw)
+        rx = min(max(1.3 * w, p.width * 0.55 * h) / 2.0, 0.46 * cw)
         ry = rx * p.top_ratio
         ph = p.height * h
         # the product's foot sits a little in front of the top face's centre
         base = contact - ry - ph + 0.35 * ry
     base = max(base, h + margin)
-    box = compose.fit_box(
-        product_size, canvas, fill=fill, anchor=(look.anchor_x, (base - h / 2.0) / ch)
-    )
+    box = compose.fit_box(product_size, canvas, fill=fill, anchor=(look.anchor_x, (base - h / 2.0) / ch))
     x, y, w, h = box
     base = y + h
     podium = None
@@ -286,8 +295,9 @@ def _screen_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float)
     """Value noise in 0..1 over a pixel grid (cheap: a small lattice resized)."""
     h, w = shape
     lattice = rng.random((max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)), dtype=F32)
-    big = cv2.resize(lattice, (int(lattice.shape[1] * cell), int(lattice.shape[0] * cell)),
-                     interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(
+        lattice, (int(lattice.shape[1] * cell), int(lattice.shape[0] * cell)), interpolation=cv2.INTER_CUBIC
+    )
     return big[:h, :w]
 
 
@@ -332,7 +342,9 @@ def _veins(t: np.ndarray, width: float, fp: np.ndarray | float, scale: float) ->
     return np.exp(-((s / (width * widen)) ** 2)) / widen
 
 
-def _marble(u, v, palette, rng, fp) -> np.ndarray:
+def _marble(
+    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
+) -> np.ndarray:
     base, vein_c, accent = palette[0], palette[1], palette[2]
     angle = math.radians(rng.uniform(20.0, 40.0) * rng.choice([-1, 1]))
     ca, sa = math.cos(angle), math.sin(angle)
@@ -364,7 +376,9 @@ def _marble(u, v, palette, rng, fp) -> np.ndarray:
     return col
 
 
-def _wood(u, v, palette, rng, fp) -> np.ndarray:
+def _wood(
+    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
+) -> np.ndarray:
     light, mid, dark = palette[0], palette[1], palette[2]
     fp = np.asarray(fp)
     plank = 165.0
@@ -407,7 +421,9 @@ def _wood(u, v, palette, rng, fp) -> np.ndarray:
     return col * (1.0 - groove)[..., None]
 
 
-def _concrete(u, v, palette, rng, fp) -> np.ndarray:
+def _concrete(
+    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
+) -> np.ndarray:
     base, dark = palette[0], palette[1]
     fp = np.asarray(fp)
     blotch = _fbm(rng, u, v, 420.0, 5)
@@ -471,7 +487,7 @@ def _side_light(look: _Look, xs: np.ndarray) -> np.ndarray:
 
 def _wall(look: _Look, stage: _Stage, canvas: tuple[int, int]) -> np.ndarray:
     """The backdrop at full size. Smooth fields are built at half size and scaled up."""
-    theme, bd = look.theme, look.theme.backdrop
+    bd = look.theme.backdrop
     cw, ch = canvas
     hw, hh = (cw + 1) // 2, (ch + 1) // 2
     ys = (np.arange(hh, dtype=F32) + 0.5) / hh
@@ -516,13 +532,13 @@ def _bokeh(wall: np.ndarray, look: _Look, size: tuple[int, int]) -> np.ndarray:
     colors = [look.color(c) for c in bk.colors]
     lo, hi = bk.size
     for _ in range(bk.count):
-        size = rng.uniform(0.0, 1.0)
-        r = math.exp(math.log(lo) + size * (math.log(hi) - math.log(lo))) * short
+        bigness = rng.uniform(0.0, 1.0)
+        r = math.exp(math.log(lo) + bigness * (math.log(hi) - math.log(lo))) * short
         cx = rng.uniform(-0.05, 1.05) * w
         cy = rng.uniform(*bk.region) * h
         color = colors[int(rng.integers(len(colors)))]
         # near, big discs spread their light thinner than far, small ones
-        opacity = rng.uniform(*bk.opacity) * (1.2 - 0.6 * size)
+        opacity = rng.uniform(*bk.opacity) * (1.2 - 0.6 * bigness)
         depth = int(rng.integers(3))
         x0, x1 = max(0, int(cx - r - 2)), min(w, int(cx + r + 3))
         y0, y1 = max(0, int(cy - r - 2)), min(h, int(cy + r + 3))
@@ -542,9 +558,7 @@ def _bokeh(wall: np.ndarray, look: _Look, size: tuple[int, int]) -> np.ndarray:
     return 255.0 - (255.0 - wall) * (1.0 - light / 255.0)
 
 
-def _window_light(
-    look: _Look, size: tuple[int, int], horizon: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _window_light(look: _Look, size: tuple[int, int], horizon: float) -> tuple[np.ndarray, np.ndarray]:
     """Soft patches of sunlight from a paned window: (on the wall, on the floor), 0..strength."""
     win = look.theme.backdrop.window
     assert win is not None
@@ -603,8 +617,10 @@ def _floor(look: _Look, stage: _Stage, canvas: tuple[int, int], y0: int) -> np.n
     rows = np.arange(y0, ch, dtype=F32) + 0.5
     # perspective: texture depth ~ 1/(y - vanishing line); 1 texel = 1 px at the contact row
     vanish = stage.horizon - surf.vanishing * (ch - stage.horizon)
-    d = rows - vanish
     d_ref = stage.contact - vanish
+    # cap the minification towards the horizon: keeps texture lookups bounded (the far
+    # floor is out of focus anyway) and rows above the horizon in a sweep's blend valid
+    d = np.maximum(rows - vanish, d_ref / 8.0)
     unit = min(cw, ch) / 1000.0 * surf.scale
     xs = np.arange(cw, dtype=F32) + 0.5 - cw / 2.0
     u = (xs[None, :] * (d_ref / d)[:, None]) / unit
@@ -622,7 +638,7 @@ def _floor(look: _Look, stage: _Stage, canvas: tuple[int, int], y0: int) -> np.n
     dyp = (rows - stage.contact) / (0.45 * (ch - stage.horizon) + 1.0)
     pool = np.exp(-(dxp[None, :] ** 2 + dyp[:, None] ** 2))
     glow = theme.backdrop.glow.strength if theme.backdrop.glow else 0.0
-    lit = (1.0 + 0.25 * glow * pool) * _side_light(look, xsn)[None, :]
+    lit = (1.0 + 0.12 * glow * pool) * _side_light(look, xsn)[None, :]
     near = np.clip((rows - stage.contact) / max(ch - stage.contact, 1.0), 0.0, 1.0)
     lit *= (1.0 - surf.near_shade * near**1.5)[:, None]
     floor *= lit[..., None]
@@ -681,7 +697,7 @@ def _coverage_box(xx: np.ndarray, x0: float, x1: float) -> np.ndarray:
     return np.clip(np.minimum(xx - x0, x1 - xx) + 0.5, 0.0, 1.0)
 
 
-def _ellipse_sd(xx, yy, cx, cy, rx, ry) -> np.ndarray:
+def _ellipse_sd(xx: np.ndarray, yy: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
     """Approximate signed distance (px) to an ellipse: negative inside."""
     qx, qy = (xx - cx) / rx, (yy - cy) / ry
     q = np.sqrt(qx * qx + qy * qy) + 1e-9
@@ -693,11 +709,13 @@ def _draw_arch(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int, i
     arch = look.theme.backdrop.arch
     assert arch is not None
     cw, ch = canvas
-    aw = arch.width * cw
+    # sized on the shorter side, but always wider than what stands in front of it
+    front = 2.0 * stage.podium.rx if stage.podium is not None else stage.box[2]
+    aw = min(max(arch.width * min(cw, ch), 1.15 * front), 0.95 * cw)
     cx = stage.box[0] + stage.box[2] / 2.0 + arch.offset * cw
     r = aw / 2.0
     bottom = stage.horizon + 0.12 * (stage.contact - stage.horizon)
-    top = stage.horizon - arch.height * ch
+    top = max(stage.horizon - arch.height * ch, 0.06 * ch)
     top = min(top, bottom - r * 1.2)
     spring = top + r  # where the round top meets the straight sides
     side = -math.cos(math.radians(look.azimuth))
@@ -718,7 +736,7 @@ def _draw_arch(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int, i
         return np.clip(rect + dome, 0, 1) * np.clip(bottom - yy + 0.5, 0, 1)
 
     region = img[y0:y1, x0:x1]
-    shadow = cv2.GaussianBlur(shape(cx + sh_dx), (0, 0), sh_blur) * arch.shadow
+    shadow = _gauss(shape(cx + sh_dx), sh_blur) * arch.shadow
     region *= 1.0 - shadow[..., None] * (1.0 - SHADOW_TINT)
     cover = shape(cx)
     xsn = xx / cw
@@ -756,10 +774,11 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
     cw, ch = canvas
     # shadows the podium throws on the floor first, so the podium covers their inside
     sil = _podium_silhouette(pod, canvas)
-    floor_y = pod.bottom + pod.ry
-    density = np.asarray(_cast(sil, look, base_y=floor_y * 0.5 + pod.bottom * 0.5), dtype=F32)
-    density = np.maximum(density, _ellipse_shadow(canvas, pod, look))
-    img *= (1.0 - density[..., None] / 255.0 * (1.0 - SHADOW_TINT))
+    cast = _cast(sil, look, base_y=pod.bottom + 0.5 * pod.ry)
+    if (box := cast.getbbox()) is not None:
+        _darken(img, np.asarray(cast.crop(box), dtype=F32) / 255.0, box[:2])
+    occlusion, origin = _ellipse_shadow(canvas, pod, look)
+    _darken(img, occlusion, origin)
 
     x0, x1 = int(max(0, pod.cx - pod.rx - 2)), int(min(cw, pod.cx + pod.rx + 3))
     y0, y1 = int(max(0, pod.top - pod.ry - 2)), int(min(ch, pod.bottom + pod.ry + 3))
@@ -769,7 +788,9 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
     top, body = _podium_cover(pod, xx, yy)
     unit = min(cw, ch) / 1000.0
     palette = [look.color(c) for c in p.colors]
-    tex = _material(p.material, (xx - pod.cx) / unit, (yy - pod.top) / unit, palette, look.rng("podium"), 1.0 / unit)
+    tex = _material(
+        p.material, (xx - pod.cx) / unit, (yy - pod.top) / unit, palette, look.rng("podium"), 1.0 / unit
+    )
     lv = look.light_vector
     soft = look.theme.light.softness
     if pod.shape == "cylinder":
@@ -794,7 +815,9 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
     region = img[y0:y1, x0:x1]
     top_col = tex * top_shade * (1.0 + 0.06 * lip)[..., None]
     body_col = tex * front[..., None]
-    region[:] = region * (1.0 - (top + body))[..., None] + top_col * top[..., None] + body_col * body[..., None]
+    region[:] = (
+        region * (1.0 - (top + body))[..., None] + top_col * top[..., None] + body_col * body[..., None]
+    )
 
 
 def _podium_silhouette(pod: _Podium, canvas: tuple[int, int]) -> PlacedProduct:
@@ -809,20 +832,29 @@ def _podium_silhouette(pod: _Podium, canvas: tuple[int, int]) -> PlacedProduct:
     return PlacedProduct(layer=layer, box=(x0, y0, x1 - x0, y1 - y0), canvas_size=canvas)
 
 
-def _ellipse_shadow(canvas: tuple[int, int], pod: _Podium, look: _Look) -> np.ndarray:
-    """Soft occlusion where the podium stands on the floor (0..255 density)."""
+def _ellipse_shadow(canvas: tuple[int, int], pod: _Podium, look: _Look) -> tuple[np.ndarray, tuple[int, int]]:
+    """Soft occlusion where the podium stands on the floor: (density 0..1, its origin)."""
     cw, ch = canvas
-    out = np.zeros((ch, cw), dtype=F32)
     blur = max(1.0, 0.06 * pod.rx)
-    x0, x1 = int(max(0, pod.cx - pod.rx * 1.2 - 3 * blur)), int(min(cw, pod.cx + pod.rx * 1.2 + 3 * blur))
+    x0 = int(max(0, pod.cx - pod.rx * 1.2 - 3 * blur))
+    x1 = int(min(cw, pod.cx + pod.rx * 1.2 + 3 * blur))
     y0 = int(max(0, pod.bottom - 2 * pod.ry))
     y1 = int(min(ch, pod.bottom + 2 * pod.ry + 3 * blur))
     if x1 <= x0 or y1 <= y0:
-        return out
+        return np.zeros((0, 0), dtype=F32), (0, 0)
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(F32) + 0.5
-    inside = np.clip(0.5 - _ellipse_sd(xx, yy, pod.cx, pod.bottom + 0.1 * pod.ry, pod.rx * 1.04, pod.ry * 1.25), 0, 1)
-    out[y0:y1, x0:x1] = cv2.GaussianBlur(inside, (0, 0), blur) * 255.0 * look.theme.contact_shadow.strength
-    return out
+    sd = _ellipse_sd(xx, yy, pod.cx, pod.bottom + 0.1 * pod.ry, pod.rx * 1.04, pod.ry * 1.25)
+    inside = np.clip(0.5 - sd, 0, 1)
+    return _gauss(inside, blur) * look.theme.contact_shadow.strength, (x0, y0)
+
+
+def _darken(img: np.ndarray, density: np.ndarray, origin: tuple[int, int]) -> None:
+    """Multiply a shadow density (0..1, its top-left at ``origin``) into ``img`` in place."""
+    if density.size == 0:
+        return
+    ox, oy = origin
+    h, w = density.shape
+    img[oy : oy + h, ox : ox + w] *= 1.0 - density[..., None] * (1.0 - SHADOW_TINT)
 
 
 # ---------------------------------------------------------------------------
@@ -860,28 +892,30 @@ def _cast(placed: PlacedProduct, look: _Look, base_y: float | None = None) -> Im
     )
 
 
-def _product_shadows(
-    bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: _Stage
-) -> np.ndarray:
+def _product_shadows(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: _Stage) -> np.ndarray:
     cs = look.theme.contact_shadow
-    contact = np.asarray(contact_shadow(placed, strength=cs.strength, spread=cs.spread), dtype=F32)
-    cast = np.asarray(_cast(placed, look), dtype=F32)
-    density = 1.0 - (1.0 - contact / 255.0) * (1.0 - cast / 255.0)
+    contact = contact_shadow(placed, strength=cs.strength, spread=cs.spread)
+    cast = _cast(placed, look)
+    boxes = [b for b in (contact.getbbox(), cast.getbbox()) if b is not None]
+    if not boxes:
+        return bg
+    # work only where there is any shadow
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    area = (x0, y0, x1, y1)
+    dc = np.asarray(contact.crop(area), dtype=F32) / 255.0
+    dk = np.asarray(cast.crop(area), dtype=F32) / 255.0
+    density = 1.0 - (1.0 - dc) * (1.0 - dk)
     if stage.podium is not None:
         # the product's shadows fall on the podium's top face only
-        pod = stage.podium
-        ch, cw = density.shape
-        clip = np.zeros_like(density)
-        x0, x1 = int(max(0, pod.cx - pod.rx - 2)), int(min(cw, pod.cx + pod.rx + 3))
-        y0, y1 = int(max(0, pod.top - pod.ry - 2)), int(min(ch, pod.top + pod.ry + 3))
         yy, xx = np.mgrid[y0:y1, x0:x1].astype(F32) + 0.5
-        top, _ = _podium_cover(pod, xx, yy)
-        clip[y0:y1, x0:x1] = top
-        density *= clip
-    return bg * (1.0 - density[..., None] * (1.0 - SHADOW_TINT))
+        top, _ = _podium_cover(stage.podium, xx, yy)
+        density *= top
+    _darken(bg, density, (x0, y0))
+    return bg
 
 
-def _add_reflection(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: _Stage) -> np.ndarray:
+def _add_reflection(bg: np.ndarray, placed: PlacedProduct, look: _Look) -> np.ndarray:
     rf = look.theme.reflection
     assert rf is not None
     layer = reflection(placed, strength=rf.strength, length=rf.length, blur=rf.blur)
@@ -914,21 +948,22 @@ def _light_wrap(
     """
     x, y, w, h = placed.box
     cw, ch = placed.canvas_size
-    pad = max(2, int(0.01 * max(w, h)))
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    x1, y1 = min(cw, x + w + pad), min(ch, y + h + pad)
-    alpha = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
-    la = np.asarray(placed.layer.getchannel("A"))
-    lx0, ly0 = x0 - x, y0 - y
-    sub = la[max(0, ly0) : max(0, ly0) + (y1 - y0), max(0, lx0) : max(0, lx0) + (x1 - x0)]
-    alpha[max(0, -ly0) : max(0, -ly0) + sub.shape[0], max(0, -lx0) : max(0, -lx0) + sub.shape[1]] = sub
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(cw, x + w), min(ch, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return image
+    alpha = np.asarray(placed.layer.getchannel("A"))[y0 - y : y1 - y, x0 - x : x1 - x]
     soft = (alpha > 0) & (alpha < 255)
     if not soft.any():
         return image
-    out = np.asarray(image, dtype=F32).copy()
-    region = out[y0:y1, x0:x1]
-    bgr = np.asarray(background, dtype=F32)[y0:y1, x0:x1]
-    glow = cv2.GaussianBlur(bgr, (0, 0), max(1.0, pad / 2))
-    k = (amount * (1.0 - alpha / 255.0))[..., None] * soft[..., None]
-    region[:] = region + (glow - region) * k
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
+    pad = max(2, int(0.01 * max(w, h)))
+    # blur a padded window of the set so the edge picks up light from just outside it
+    px0, py0, px1, py1 = max(0, x0 - pad), max(0, y0 - pad), min(cw, x1 + pad), min(ch, y1 + pad)
+    around = np.asarray(background.crop((px0, py0, px1, py1)), dtype=F32)
+    glow = cv2.GaussianBlur(around, (0, 0), max(1.0, pad / 2))
+    glow = glow[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
+    region = np.asarray(image.crop((x0, y0, x1, y1)), dtype=F32)
+    k = (amount * (1.0 - alpha / 255.0) * soft)[..., None].astype(F32)
+    mixed = region + (glow - region) * k
+    out = image.copy()
+    out.paste(Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
+    return out

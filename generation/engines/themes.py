@@ -104,7 +104,7 @@ class Arch:
     """A flat panel with a rounded top standing behind the product (podium sets)."""
 
     color: ColorRef
-    width: float  # fraction of the canvas width
+    width: float  # fraction of the canvas's shorter side (at least 1.15x the podium)
     height: float  # top of the arch above the horizon, fraction of the canvas height
     offset: float  # horizontal offset from the product centre, fraction of the width
     shadow: float  # strength of the soft shadow it throws on the wall
@@ -143,7 +143,7 @@ class Podium:
     shape: str
     material: str
     colors: tuple[ColorRef, ...]
-    width: float  # diameter as a multiple of max(product width, 0.55 * product height)
+    width: float  # diameter as a multiple of 0.55 * product height (at least 1.3x its width)
     height: float  # visible height as a multiple of the product height
     top_ratio: float  # ellipse minor/major ratio of the top face (camera height)
 
@@ -270,9 +270,7 @@ class _Reader:
     def choice(self, key: str, options: tuple[str, ...], default: Any = None) -> str:
         value = self.text(key, default)
         if value not in options:
-            raise ThemeDataError(
-                f"{self._path(key)} must be one of {', '.join(options)}, got {value!r}"
-            )
+            raise ThemeDataError(f"{self._path(key)} must be one of {', '.join(options)}, got {value!r}")
         return value
 
     def pair(self, key: str, lo: float, hi: float, default: Any = None) -> tuple[float, float]:
@@ -310,8 +308,7 @@ class _Reader:
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
             raise ThemeDataError(
-                f"{self.where}: unknown key(s) {', '.join(unknown)}; "
-                f"expected {', '.join(sorted(self.seen))}"
+                f"{self.where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(self.seen))}"
             )
 
 
@@ -321,8 +318,7 @@ _REQUIRED = object()
 def _parse_color(value: Any, where: str) -> ColorRef:
     if not isinstance(value, str) or not (m := _COLOR.match(value.strip())):
         raise ThemeDataError(
-            f"{where} must be '#rrggbb' or 'brand', optionally followed by +0.3 / -0.2, "
-            f"got {value!r}"
+            f"{where} must be '#rrggbb' or 'brand', optionally followed by +0.3 / -0.2, got {value!r}"
         )
     shift = float(m.group("shift") or 0)
     if not -1 <= shift <= 1:
@@ -490,7 +486,8 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         v.done()
 
-    brand_ref = r.color("brand_default", "#%02x%02x%02x" % DEFAULT_BRAND_COLOR)
+    r_, g_, b_ = DEFAULT_BRAND_COLOR
+    brand_ref = r.color("brand_default", f"#{r_:02x}{g_:02x}{b_:02x}")
     if brand_ref.rgb is None:
         raise ThemeDataError(f"{where}.brand_default must be a '#rrggbb' colour")
     brand_default = tuple(round(c) for c in brand_ref.resolve((0, 0, 0)))

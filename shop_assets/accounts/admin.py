@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from shop_assets.accounts.models import ApiKey, Merchant, User
+from shop_assets.accounts.models import ApiKey, BrandKit, Merchant, User
 
 
 @admin.register(Merchant)
@@ -25,3 +25,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # keys are issued with `manage.py create_api_key`, which shows the secret once
+
+
+@admin.register(BrandKit)
+class BrandKitAdmin(admin.ModelAdmin):
+    list_display = ("merchant", "primary_color", "heading_font", "body_font", "default_locale")

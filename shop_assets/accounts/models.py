@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.text import slugify
+
+
+hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2f5d50.")
 
 
 class Merchant(models.Model):
@@ -65,3 +69,42 @@ class ApiKey(models.Model):
         prefix = "sa_" + secrets.token_hex(4)
         secret = f"{prefix}.{secrets.token_urlsafe(32)}"
         return cls.objects.create(merchant=merchant, name=name, prefix=prefix, key_hash=cls.hash(secret)), secret
+
+
+class BrandKit(models.Model):
+    """A merchant's brand: applied to every poster and clip unless a job overrides it."""
+
+    FONT_CHOICES = [
+        ("inter", "Inter"),
+        ("montserrat", "Montserrat"),
+        ("playfair", "Playfair Display"),
+        ("noto_sans", "Noto Sans"),
+    ]
+    LOCALE_CHOICES = [
+        ("en_US", "English (US)"),
+        ("en_GB", "English (UK)"),
+        ("zh_CN", "中文（简体）"),
+        ("zh_TW", "中文（繁體）"),
+        ("de_DE", "Deutsch"),
+        ("fr_FR", "Français"),
+        ("ja_JP", "日本語"),
+    ]
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="brand_kit")
+    logo_key = models.CharField(max_length=512, blank=True)
+    primary_color = models.CharField(max_length=7, default="#2f5d50", validators=[hex_color_validator])
+    secondary_color = models.CharField(max_length=7, default="#f4efe6", validators=[hex_color_validator])
+    text_color = models.CharField(max_length=7, default="#1d1f24", validators=[hex_color_validator])
+    heading_font = models.CharField(max_length=20, choices=FONT_CHOICES, default="montserrat")
+    body_font = models.CharField(max_length=20, choices=FONT_CHOICES, default="inter")
+    default_cta = models.CharField(max_length=40, default="Shop now")
+    default_locale = models.CharField(max_length=10, choices=LOCALE_CHOICES, default="en_US")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Brand kit of {self.merchant}"
+
+    @staticmethod
+    def rgb(value: str) -> tuple[int, int, int]:
+        value = value.lstrip("#")
+        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
-from shop_assets.accounts.models import Merchant
+from shop_assets.accounts.models import Merchant, hex_color_validator
 
 # SKUs become part of storage keys: keep them to a safe alphabet.
 sku_validator = RegexValidator(
@@ -25,9 +25,7 @@ class Product(models.Model):
     compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     brand_name = models.CharField(max_length=120, blank=True)
-    brand_color = models.CharField(
-        max_length=7, blank=True, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #RRGGBB.")]
-    )
+    brand_color = models.CharField(max_length=7, blank=True, validators=[hex_color_validator])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -100,3 +100,17 @@ def delete_product_image(image: ProductImage) -> None:
     keys = [image.original_key, image.normalized_key, image.thumbnail_key]
     image.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
+
+
+LOGO_MAX_SIDE = 1200
+
+
+def store_logo(merchant_id: int, data: bytes) -> str:
+    """Normalize a logo (kept with its transparency, at most 1200 px) and store it as PNG."""
+    from generation.normalize import normalize_image
+
+    logo = normalize_image(data, image_limits()).image
+    logo.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
+    buf = io.BytesIO()
+    logo.save(buf, format="PNG")
+    return storage.put_bytes(f"merchants/{merchant_id}/brand/logo.png", buf.getvalue())

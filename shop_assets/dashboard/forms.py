@@ -86,3 +86,19 @@ class JobForm(forms.Form):
                 "prompt": data["prompt"],
             }
         return list(data["outputs"]), params
+
+
+class BrandKitForm(forms.ModelForm):
+    logo = forms.FileField(required=False, help_text="PNG with transparency works best.")
+    remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
+
+    class Meta:
+        from shop_assets.accounts.models import BrandKit
+
+        model = BrandKit
+        fields = ["primary_color", "secondary_color", "text_color", "heading_font", "body_font", "default_cta", "default_locale"]
+        widgets = {
+            "primary_color": forms.TextInput(attrs={"type": "color"}),
+            "secondary_color": forms.TextInput(attrs={"type": "color"}),
+            "text_color": forms.TextInput(attrs={"type": "color"}),
+        }

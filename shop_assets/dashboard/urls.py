@@ -16,4 +16,6 @@ urlpatterns = [
     path("assets/<int:pk>/download/", views.asset_download, name="asset_download"),
     path("assets/<int:pk>/preview/", views.asset_preview, name="asset_preview"),
     path("photos/<int:pk>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
+    path("brand/", views.brand_kit, name="brand_kit"),
+    path("brand/logo.png", views.brand_logo, name="brand_logo"),
 ]

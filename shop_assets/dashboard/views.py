@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from generation.errors import ImageRejected
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.dashboard.forms import JobForm, ProductForm, UploadForm
+from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import services as jobs
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob
@@ -193,3 +193,38 @@ def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
         content_type="image/webp" if ext == "webp" else "image/jpeg",
         attachment=False,
     )
+
+
+@merchant_required
+def brand_kit(request: HttpRequest) -> HttpResponse:
+    from shop_assets.accounts.models import BrandKit
+    from shop_assets.catalog.services import store_logo
+
+    kit, _ = BrandKit.objects.get_or_create(merchant_id=request.user.merchant_id)
+    form = BrandKitForm(request.POST or None, request.FILES or None, instance=kit)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("logo")
+        try:
+            with transaction.atomic():
+                kit = form.save()
+                if form.cleaned_data.get("remove_logo") and kit.logo_key:
+                    storage.delete_keys([kit.logo_key])
+                    kit.logo_key = ""
+                    kit.save(update_fields=["logo_key"])
+                elif upload:
+                    kit.logo_key = store_logo(kit.merchant_id, catalog.read_upload(upload))
+                    kit.save(update_fields=["logo_key"])
+        except ImageRejected as exc:
+            form.add_error("logo", f"{upload.name}: {exc}")
+        else:
+            messages.success(request, "Brand kit saved. New posters and clips will use it.")
+            return redirect("dashboard:brand_kit")
+    return render(request, "dashboard/brand_kit.html", {"form": form, "kit": kit}, status=400 if form.errors else 200)
+
+
+@merchant_required
+def brand_logo(request: HttpRequest) -> HttpResponse:
+    from shop_assets.accounts.models import BrandKit
+
+    kit = get_object_or_404(BrandKit.objects.exclude(logo_key=""), merchant_id=request.user.merchant_id)
+    return storage.file_response(kit.logo_key, filename="logo.png", content_type="image/png", attachment=False)

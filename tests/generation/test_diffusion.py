@@ -9,6 +9,8 @@ quality.
 from __future__ import annotations
 
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -26,11 +28,11 @@ from generation.engines.conditioning import (
 )
 from generation.engines.diffusion import (
     PRODUCT_ANCHOR,
-    THEME_PROMPTS,
     DiffusionEngine,
+    color_name,
     scene_prompt,
-    variant_seed,
 )
+from generation.engines.themes import get_theme, list_themes
 from generation.errors import InvalidSpec, ModelUnavailable
 from generation.specs import SceneSpec
 from generation.types import Segmentation
@@ -87,7 +89,7 @@ def test_renders_count_variants_at_output_size_with_exact_product(tiny, seg, fam
     images = engine.render(seg, spec)
     # then
     assert [im.image.size for im in images] == [OUT, OUT]
-    assert [im.name for im in images] == ["scene-marble-counter-01", "scene-marble-counter-02"]
+    assert [im.name for im in images] == ["scene-marble_counter-01", "scene-marble_counter-02"]
     expected_box = fit_box(seg.cutout.size, OUT, fill=spec.fill, anchor=PRODUCT_ANCHOR)
     for i, im in enumerate(images):
         assert im.kind == "scene"
@@ -98,8 +100,8 @@ def test_renders_count_variants_at_output_size_with_exact_product(tiny, seg, fam
         assert im.meta["engine"] == "diffusion"
         assert im.meta["family"] == family
         assert im.meta["theme"] == "marble_counter"
-        assert im.meta["seed"] == 7
-        assert im.meta["variant_seed"] == variant_seed(7, i)
+        assert im.meta["seed"] == 7 + i  # the variant's own seed, as the studio engine reports
+        assert im.meta["variant"] == i
         assert im.meta["scheduler"] == "dpm"
         assert im.meta["scheduler_class"] == "DPMSolverMultistepScheduler"
         assert im.meta["steps"] == 2
@@ -159,6 +161,26 @@ def test_second_render_loads_nothing_and_another_folder_loads_again(tiny, seg, t
     assert models.load_count() == loaded + 1
 
 
+def test_threads_asking_for_a_new_model_at_once_load_it_once(tiny, tmp_path):
+    # given: a model key nobody has loaded yet, and four threads released together
+    copy = tmp_path / "inpaint-for-threads"
+    shutil.copytree(tiny["sd15"].pipeline, copy)
+    config = tiny["sd15"].config(sd15_inpaint_model=str(copy))
+    barrier = threading.Barrier(4)
+    loaded = models.load_count()
+
+    def load() -> models.LoadedPipeline:
+        barrier.wait()
+        return models.load_diffusion_pipeline(config)
+
+    # when
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: load(), range(4)))
+    # then
+    assert models.load_count() == loaded + 1
+    assert all(r.pipe is results[0].pipe for r in results)
+
+
 @pytest.mark.parametrize(
     ("name", "scheduler_class"),
     [
@@ -211,7 +233,6 @@ def test_missing_local_folder_raises_model_unavailable(tiny, seg, tmp_path, fiel
     assert f"SHOPASSETS_{field.upper()}" in err.value.message
     assert "--local-dir" in err.value.message
     assert models.load_count() == loaded
-    assert models.diffusion_key(config) not in models._entries
 
 
 def test_depth_without_estimator_or_controlnet_aux_is_unavailable_before_loading(tiny, seg):
@@ -246,15 +267,13 @@ def test_progress_reports_each_denoising_step_and_ends_at_one(tiny, seg):
     ]
 
 
-def test_bad_theme_and_brand_color_without_color_fail_before_loading(tiny, seg):
-    # given
+def test_unknown_theme_fails_before_loading(tiny, seg):
+    # given: a config whose weights do not exist, so any loading attempt would fail otherwise
     engine = DiffusionEngine(tiny["sd15"].config(sd15_inpaint_model="/nowhere"))
     loaded = models.load_count()
-    # when / then: InvalidSpec, not ModelUnavailable: nothing was loaded
-    with pytest.raises(InvalidSpec, match="unknown theme 'beach'"):
+    # when / then: InvalidSpec, not ModelUnavailable
+    with pytest.raises(InvalidSpec, match="unknown theme 'beach'; choose one of brand_color"):
         engine.render(seg, scene(theme="beach"))
-    with pytest.raises(InvalidSpec, match="brand_color"):
-        engine.render(seg, scene(theme="brand_color"))
     assert models.load_count() == loaded
 
 
@@ -264,17 +283,45 @@ def test_prompt_is_theme_then_merchant_text_and_names_the_brand_color():
         scene(theme="brand_color", brand_color=(25, 35, 85), prompt="glass perfume bottle")
     )
     # then
-    assert "navy blue backdrop" in prompt
+    assert prompt.startswith(get_theme("brand_color").prompt.replace("the brand color", "navy blue"))
+    assert "brand color" not in prompt
     assert prompt.endswith(", glass perfume bottle")
-    assert "{color}" not in prompt
     assert negative.startswith("text, watermark")
     assert scene_prompt(scene(negative_prompt="flowers"))[1].endswith(", flowers")
 
 
-def test_every_theme_has_a_prompt():
-    for theme in THEME_PROMPTS:
-        prompt, _ = scene_prompt(scene(theme=theme, brand_color=(200, 30, 40)))
-        assert prompt.startswith("a product ")
+def test_brand_color_theme_without_a_color_uses_the_theme_default():
+    prompt, _ = scene_prompt(scene(theme="brand_color"))
+    assert color_name(get_theme("brand_color").brand_default) in prompt
+    assert "brand color" not in prompt
+
+
+def test_every_studio_theme_has_a_diffusion_prompt():
+    for name in list_themes():
+        theme = get_theme(name)
+        prompt, _ = scene_prompt(scene(theme=name))
+        assert theme.prompt, f"theme {name} has no prompt for prompt-driven engines"
+        if "brand color" in theme.prompt:
+            assert "brand color" not in prompt
+        else:
+            assert prompt.startswith(theme.prompt + ", ")
+
+
+@pytest.mark.parametrize(
+    ("rgb", "name"),
+    [
+        ((25, 35, 85), "navy blue"),
+        ((74, 111, 165), "blue"),
+        ((200, 30, 40), "red"),
+        ((240, 150, 190), "pastel pink"),
+        ((120, 75, 40), "brown"),
+        ((250, 250, 250), "white"),
+        ((128, 128, 128), "grey"),
+        ((0, 0, 0), "black"),
+    ],
+)
+def test_color_name(rgb, name):
+    assert color_name(rgb) == name
 
 
 def test_generation_size_keeps_aspect_and_pixel_budget_in_multiples_of_8():

@@ -48,7 +48,11 @@ def test_other_merchants_ids_answer_404(signed_in, other_product_image, their_jo
     assert GenerationJob.objects.count() == 1  # nothing was started on their product
 
 
-def test_own_ids_answer_200(signed_in, product_image):
+def test_own_ids_answer(signed_in, product_image, settings):
     assert signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).status_code == 200
     thumb = signed_in.get(reverse("dashboard:image_thumbnail", args=[product_image.pk]))
-    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    if settings.S3_BUCKET:  # a short-lived presigned URL to the object
+        assert thumb.status_code == 302 and "X-Amz-Signature" in thumb["Location"]
+        assert product_image.thumbnail_key in thumb["Location"]
+    else:
+        assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"

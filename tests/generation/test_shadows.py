@@ -1,0 +1,155 @@
+"""Shadows and reflections derived from a product silhouette, on exact rectangles."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from generation.shadows import apply_shadow, cast_shadow, contact_shadow, reflection
+from generation.types import PlacedProduct
+
+CANVAS = (300, 300)
+BOX = (100, 50, 40, 100)  # x, y, w, h: the base is row 150
+BASE = 150
+
+
+def _placed(
+    top: tuple[int, int, int] = (200, 30, 30), bottom: tuple[int, int, int] = (30, 30, 200)
+) -> PlacedProduct:
+    """An opaque 40x100 block: ``top`` colour above its middle, ``bottom`` below."""
+    x, y, w, h = BOX
+    layer = np.zeros((h, w, 4), dtype=np.uint8)
+    layer[: h // 2, :, :3] = top
+    layer[h // 2 :, :, :3] = bottom
+    layer[..., 3] = 255
+    return PlacedProduct(layer=Image.fromarray(layer, "RGBA"), box=BOX, canvas_size=CANVAS)
+
+
+def _density(img: Image.Image) -> np.ndarray:
+    assert img.mode == "L" and img.size == CANVAS
+    return np.asarray(img, dtype=np.float64)
+
+
+def _centroid(d: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(d.shape)
+    return float((xs * d).sum() / d.sum()), float((ys * d).sum() / d.sum())
+
+
+# -- contact_shadow / apply_shadow keep working ---------------------------------------
+
+
+def test_contact_shadow_sits_at_the_base_and_apply_shadow_darkens_only_there():
+    # given
+    placed = _placed()
+    background = Image.new("RGB", CANVAS, (200, 200, 200))
+    # when
+    density = _density(contact_shadow(placed, strength=0.5))
+    shaded = np.asarray(apply_shadow(background, Image.fromarray(density.astype(np.uint8), "L")))
+    # then: the density peaks on the base row, under the product, and is gone far away
+    peak_y, peak_x = np.unravel_index(np.argmax(density), density.shape)
+    assert abs(peak_y - BASE) <= 2 and 100 <= peak_x < 140
+    assert density[:100].max() == 0 and density[200:].max() == 0
+    assert shaded[BASE, 120].max() < 200
+    assert (shaded[:100] == 200).all()
+
+
+# -- cast_shadow ---------------------------------------------------------------------
+
+
+def test_cast_shadow_falls_back_and_sideways_away_from_the_light():
+    # given: light from the front left, so the shadow goes right and back (up the image)
+    placed = _placed()
+    # when
+    d = _density(cast_shadow(placed, direction=(0.5, -0.2), strength=0.5, blur=0.01, blur_growth=0.05))
+    # then: its mass is right of the product and above the base
+    cx, cy = _centroid(d)
+    assert cx > 120 + 10
+    assert cy < BASE
+    # the tip (the product's top, t = 100) lands near (x + 50, base - 20)
+    assert d[131, 170] > 0 and d[131, 170] > d[100, 170]
+    # nothing is thrown towards the viewer, and nothing exceeds the strength
+    assert d[BASE + 8 :].max() == 0
+    assert d.max() <= 0.5 * 255 + 1
+
+
+def test_cast_shadow_towards_the_viewer_is_mirrored_below_the_base():
+    # given: back light
+    placed = _placed()
+    # when
+    d = _density(cast_shadow(placed, direction=(0.2, 0.3), strength=0.6))
+    # then: everything lies below the base; above it (beyond the blur) there is none
+    cx, cy = _centroid(d)
+    assert cy > BASE + 5
+    assert d[: BASE - 8].max() == 0
+    assert d[BASE + 10, 120 + 3] > 0
+
+
+def test_cast_shadow_penumbra_widens_and_fades_with_distance():
+    # given: a long shadow straight back
+    placed = _placed()
+    # when
+    d = _density(
+        cast_shadow(placed, direction=(0.0, -0.5), strength=0.8, blur=0.01, blur_growth=0.15, fade=0.6)
+    )
+
+    # then: across a row near the base the edge is sharper than across a row near the tip
+    def soft_edge_width(row: np.ndarray) -> int:
+        peak = row.max()
+        return int(((row > 0.1 * peak) & (row < 0.9 * peak)).sum())
+
+    near, far = d[BASE - 4], d[BASE - 45]  # t = 8 and t = 90
+    assert soft_edge_width(near) < soft_edge_width(far)
+    # and the tip is lighter than the base
+    assert far.max() < near.max()
+
+
+def test_cast_shadow_with_no_strength_or_no_silhouette_is_empty():
+    placed = _placed()
+    assert _density(cast_shadow(placed, strength=0.0)).max() == 0
+    empty = PlacedProduct(layer=Image.new("RGBA", (40, 100), (0, 0, 0, 0)), box=BOX, canvas_size=CANVAS)
+    assert _density(cast_shadow(empty)).max() == 0
+
+
+def test_cast_shadow_is_deterministic():
+    placed = _placed()
+    a = cast_shadow(placed, direction=(0.4, -0.15))
+    b = cast_shadow(placed, direction=(0.4, -0.15))
+    assert a.tobytes() == b.tobytes()
+
+
+# -- reflection ----------------------------------------------------------------------
+
+
+def test_reflection_mirrors_the_product_below_its_base_and_fades_out():
+    # given: red top half, blue bottom half
+    placed = _placed()
+    # when
+    layer = reflection(placed, strength=0.4, length=0.3, blur=0.0)
+    rgba = np.asarray(layer)
+    # then: an RGBA canvas, empty above the base
+    assert layer.mode == "RGBA" and layer.size == CANVAS
+    assert rgba[:BASE, :, 3].max() == 0
+    # the first row below the base mirrors the product's bottom row (blue) at the strength
+    first = rgba[BASE, 105:135]
+    assert (first[:, 2] > 150).all() and (first[:, 0] < 60).all()
+    assert abs(int(first[:, 3].mean()) - round(0.4 * 255)) <= 3
+    # the opacity falls with distance and is gone after length * height (30 rows)
+    alphas = rgba[BASE : BASE + 30, 120, 3].astype(int)
+    assert (np.diff(alphas) <= 0).all() and alphas[0] > alphas[-1]
+    assert rgba[BASE + 31 :, :, 3].max() == 0
+    # and nothing spills sideways without blur
+    assert rgba[:, :99, 3].max() == 0 and rgba[:, 141:, 3].max() == 0
+
+
+def test_reflection_is_clipped_at_the_canvas_bottom():
+    # given: a product standing on the canvas's bottom edge
+    layer = np.full((100, 40, 4), 255, dtype=np.uint8)
+    placed = PlacedProduct(layer=Image.fromarray(layer, "RGBA"), box=(100, 200, 40, 100), canvas_size=CANVAS)
+    # when
+    out = reflection(placed, strength=0.5)
+    # then: nothing to draw, no error
+    assert np.asarray(out)[..., 3].max() == 0
+
+
+def test_reflection_with_no_strength_is_empty():
+    assert np.asarray(reflection(_placed(), strength=0.0))[..., 3].max() == 0
