@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export SHOPASSETS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install run web worker migrate demo test test-fast lint bench clean
+.PHONY: install install-gpu run web worker migrate demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# GPU workers: on a CUDA machine PyPI's torch 2.13.0 is the CUDA build; add the matching
+# torchvision, controlnet-aux (depth conditioning) and accelerate (fast weight loading).
+install-gpu: install
+	$(BIN)/python -m pip install torchvision==0.28.0 controlnet-aux==0.0.10 accelerate==1.15.0
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

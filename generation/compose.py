@@ -57,36 +57,41 @@ def place_product(cutout: Image.Image, canvas_size: tuple[int, int], box: Box) -
     return PlacedProduct(layer=layer, box=(x, y, w, h), canvas_size=canvas_size)
 
 
-def _layer_on_canvas(placed: PlacedProduct) -> np.ndarray:
-    """The placed RGBA layer as a canvas-sized uint8 array (transparent outside the box)."""
+def _visible(placed: PlacedProduct) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The part of the placed layer inside the canvas: ((x0, y0, x1, y1), RGBA array).
+
+    A box may hang over the edge (e.g. a clip's push-in); only the visible part counts.
+    Work is limited to the product box, never the whole canvas.
+    """
     cw, ch = placed.canvas_size
-    full = np.zeros((ch, cw, 4), dtype=np.uint8)
     x, y, w, h = placed.box
-    layer = np.asarray(placed.layer.convert("RGBA"))
-    # Clip to the canvas: a box may hang over the edge (e.g. a clip's push-in).
     x0, y0 = max(x, 0), max(y, 0)
     x1, y1 = min(x + w, cw), min(y + h, ch)
-    if x1 > x0 and y1 > y0:
-        full[y0:y1, x0:x1] = layer[y0 - y : y1 - y, x0 - x : x1 - x]
-    return full
+    if x1 <= x0 or y1 <= y0:
+        return None
+    layer = np.asarray(placed.layer.convert("RGBA"))
+    return (x0, y0, x1, y1), layer[y0 - y : y1 - y, x0 - x : x1 - x]
 
 
 def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     """Composite the product over ``background`` (RGB, canvas size) with its matte.
 
     Fully opaque product pixels are copied, not blended, so they come out unchanged.
-    Soft edge pixels are blended in linear 8-bit arithmetic.
+    Soft edge pixels are blended in 8-bit arithmetic with rounding.
     """
     if background.size != placed.canvas_size:
         raise InvalidSpec(
             f"background is {background.size}, expected canvas {placed.canvas_size}"
         )
-    bg = np.asarray(background.convert("RGB"), dtype=np.uint16)
-    full = _layer_on_canvas(placed)
-    alpha = full[..., 3:4].astype(np.uint16)
-    fg = full[..., :3].astype(np.uint16)
-    blended = (fg * alpha + bg * (255 - alpha) + 127) // 255
-    out = np.where(alpha == 255, fg, blended).astype(np.uint8)
+    out = np.array(background.convert("RGB"), dtype=np.uint8)
+    visible = _visible(placed)
+    if visible is not None:
+        (x0, y0, x1, y1), layer = visible
+        alpha = layer[..., 3:4].astype(np.uint16)
+        fg = layer[..., :3].astype(np.uint16)
+        bg = out[y0:y1, x0:x1].astype(np.uint16)
+        blended = (fg * alpha + bg * (255 - alpha) + 127) // 255
+        out[y0:y1, x0:x1] = np.where(alpha == 255, fg, blended).astype(np.uint8)
     return Image.fromarray(out, "RGB")
 
 
@@ -94,14 +99,16 @@ def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:
     """Compare the output with the placed product where the product is fully opaque."""
     if output.size != placed.canvas_size:
         raise InvalidSpec(f"output is {output.size}, expected canvas {placed.canvas_size}")
-    full = _layer_on_canvas(placed)
-    mask = full[..., 3] == 255
+    visible = _visible(placed)
+    if visible is None:
+        return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
+    (x0, y0, x1, y1), layer = visible
+    mask = layer[..., 3] == 255
     count = int(mask.sum())
     if count == 0:
         return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
-    got = np.asarray(output.convert("RGB"), dtype=np.int16)[mask]
-    want = full[..., :3].astype(np.int16)[mask]
-    diff = np.abs(got - want)
+    region = np.asarray(output.crop((x0, y0, x1, y1)).convert("RGB"), dtype=np.int16)
+    diff = np.abs(region[mask] - layer[..., :3].astype(np.int16)[mask])
     max_abs = int(diff.max())
     mse = float((diff.astype(np.float64) ** 2).mean())
     psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)

@@ -1,8 +1,9 @@
 """Shadows derived from the product silhouette.
 
-Each function returns a mode ``L`` canvas-sized shadow density (0 none .. 255 full);
-``apply_shadow`` darkens a background with it. Shadows go under the product, before
-``paste_back``, so they never touch product pixels.
+The shadow functions return a mode ``L`` canvas-sized shadow density (0 none .. 255
+full); ``apply_shadow`` darkens a background with it. ``reflection`` returns an RGBA
+canvas layer. All of them go under the product, before ``paste_back``, so they never
+touch product pixels.
 """
 
 from __future__ import annotations

@@ -182,6 +182,12 @@ class _Look:
         return _rng(self.theme, self.seed, purpose)
 
     @property
+    def light_tint(self) -> np.ndarray:
+        """Per-channel multiplier for the key light's colour, kept gentle (white: 1, 1, 1)."""
+        c = self.color(self.theme.light.color)
+        return (1.0 - 0.35 * (1.0 - c / max(float(c.max()), 1.0))).astype(F32)
+
+    @property
     def light_vector(self) -> np.ndarray:
         """Unit vector towards the light: x right, y up, z towards the camera."""
         a, e = math.radians(self.azimuth), math.radians(self.theme.light.elevation)
@@ -471,6 +477,7 @@ def _backdrop_and_surface(look: _Look, stage: _Stage, canvas: tuple[int, int]) -
     out[y0:] = wall[y0:] * (1.0 - m) + floor * m
     if theme.backdrop.arch is not None:
         _draw_arch(out, look, stage, canvas)
+    out *= look.light_tint
     if theme.backdrop.vignette > 0:
         yy = (np.arange(ch, dtype=F32) + 0.5) / ch - 0.5
         xx = (np.arange(cw, dtype=F32) + 0.5) / cw - 0.5
@@ -813,6 +820,7 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
             xx, pod.cx - pod.rx, pod.cx + pod.rx
         )
     region = img[y0:y1, x0:x1]
+    tex = tex * look.light_tint
     top_col = tex * top_shade * (1.0 + 0.06 * lip)[..., None]
     body_col = tex * front[..., None]
     region[:] = (

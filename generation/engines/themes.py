@@ -153,7 +153,7 @@ class Light:
     azimuth: float  # degrees where the light comes from: 0 right, 90 camera, 180 left, 270 back
     elevation: float  # degrees above the floor
     softness: float  # 0 hard sun .. 1 big softbox: widens the cast shadow's penumbra
-    color: ColorRef
+    color: ColorRef  # tints the whole set gently (warm sun, candle light)
     falloff: float  # brightness difference across the canvas towards the light side
 
 

@@ -93,6 +93,8 @@ def test_library_has_the_required_themes_and_each_loads():
     assert names == sorted(names)
     for name in names:
         assert get_theme(name).name == name
+    # only the brand theme follows the brand colour
+    assert [n for n in names if get_theme(n).uses_brand] == ["brand_color"]
 
 
 @pytest.mark.parametrize("theme", list_themes())
