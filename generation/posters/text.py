@@ -45,7 +45,7 @@ from generation.posters.fonts import CJK_FACE, FAMILIES, MissingGlyph
 NO_BEGIN = frozenset(
     "。，、！？）」』】》〉；：”’…·%,.!?;:)"
     "］｝〕〗〙〛｠»›｡､・ー々〻ゝゞヽヾぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ゛゜"
-    "〜～％℃‰′″°"
+    "〜～％℃‰′″°—–"
 )
 # ... and opening brackets, quotes and currency signs never end one.
 NO_END = frozenset("（「『【《〈“‘(［｛〔〖〘〚｟«‹￥＄＃")
@@ -58,6 +58,7 @@ SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
 # this are skipped without wrapping; the scaled estimate never overshoots the truth by
 # this much, so skipping changes no result, only the time taken.
 _ESTIMATE_SLACK = 1.10
+_FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
 
 
 class TextDoesNotFit(GenerationError):
@@ -120,6 +121,7 @@ class TextRun:
     face: str = ""  # family name or "cjk"
     width: float = 0.0  # advance, px (tracking included)
     language: str | None = None  # passed to raqm when shaping and drawing this run
+    features: tuple[str, ...] = ()  # OpenType features, likewise
 
     def to_dict(self) -> dict[str, Any]:
         # The sidecar names the font file, not this machine's path to it.
@@ -132,6 +134,7 @@ class TextRun:
             "x": self.x,
             "width": round(self.width, 2),
             "language": self.language,
+            "features": list(self.features),
         }
 
 
@@ -304,6 +307,10 @@ def _segments(paragraph: str) -> list[tuple[int, int]]:
 
 # --- 2. measuring -----------------------------------------------------------------
 
+# Latin runs ask for lining figures: Playfair's default old-style figures make prices
+# and numbers inside Chinese text look like lowercase letters.
+LATIN_FEATURES = ("lnum",)
+
 
 def _runs_of(paragraph: str, faces: list[str], start: int, end: int) -> list[tuple[str, str]]:
     runs: list[tuple[str, str]] = []
@@ -322,20 +329,28 @@ def _face_font(ctx: _Context, face: str, size: int) -> tuple[ImageFont.FreeTypeF
     return fonts.load_font(path, index, size, ctx.style.weight), path, index
 
 
-def _language(ctx: _Context, face: str) -> str | None:
-    return ctx.cjk_lang if face == CJK_FACE else ctx.latin_lang
+def _shaping(ctx: _Context, face: str) -> tuple[str | None, tuple[str, ...]]:
+    """(language, OpenType features) a run in ``face`` is shaped with."""
+    if face == CJK_FACE:
+        return ctx.cjk_lang, ()
+    return ctx.latin_lang, LATIN_FEATURES
 
 
 def _chunks(
-    font: ImageFont.FreeTypeFont, text: str, language: str | None, track: float
+    font: ImageFont.FreeTypeFont,
+    text: str,
+    language: str | None,
+    features: tuple[str, ...],
+    track: float,
 ) -> list[tuple[int, str]]:
     """(x offset, text) pieces to draw for one run. Without tracking the run is one
-    piece shaped as a whole; with tracking each character is placed where the whole
-    shaped run put it (kerning kept) plus ``track`` per preceding character."""
+    piece shaped as a whole; with tracking each character sits where the shaped run
+    put it (kerning kept) plus ``track`` per preceding character."""
     if track == 0:
         return [(0, text)]
+    feats = list(features) or None
     return [
-        (round(font.getlength(text[:k], language=language) + k * track), text[k])
+        (round(font.getlength(text[:k], language=language, features=feats) + k * track), text[k])
         for k in range(len(text))
     ]
 
@@ -344,7 +359,9 @@ def _advance(ctx: _Context, face: str, text: str, size: int, track: float) -> fl
     key = (face, text, size)
     if key not in ctx.widths:
         font, _, _ = _face_font(ctx, face, size)
-        ctx.widths[key] = font.getlength(text, language=_language(ctx, face)) + len(text) * track
+        language, features = _shaping(ctx, face)
+        length = font.getlength(text, language=language, features=list(features) or None)
+        ctx.widths[key] = length + len(text) * track
     return ctx.widths[key]
 
 
@@ -359,7 +376,7 @@ class _SetLine:
     text: str
     width: int
     runs: tuple[TextRun, ...]
-    top: int  # ink top relative to the baseline (negative is above)
+    top: int  # ink top relative to the baseline (negative is above); 0 if no ink
     bottom: int
 
 
@@ -367,23 +384,31 @@ def _set_line(ctx: _Context, p: int, start: int, end: int, size: int, track: flo
     """Exact runs, positions and ink extents of paragraph ``p``[start:end]."""
     paragraph, faces = ctx.paragraphs[p], ctx.faces[p]
     pen = 0.0
-    placed: list[tuple[str, str, str, int, float, float, str | None]] = []
+    placed = []
     ink_l = ink_t = math.inf
     ink_r = ink_b = -math.inf
     for face, text in _runs_of(paragraph, faces, start, end):
         font, path, index = _face_font(ctx, face, size)
-        language = _language(ctx, face)
+        language, features = _shaping(ctx, face)
+        feats = list(features) or None
+        # Runs start on whole pixels so what is measured here is what gets drawn.
         x = round(pen)
-        width = font.getlength(text, language=language) + len(text) * track
-        for dx, piece in _chunks(font, text, language, track):
-            if piece.strip() == "":
+        width = font.getlength(text, language=language, features=feats) + len(text) * track
+        for dx, piece in _chunks(font, text, language, features, track):
+            if not piece.strip():
                 continue
-            left, top, right, bottom = font.getbbox(piece, anchor="ls", language=language)
+            left, top, right, bottom = font.getbbox(
+                piece, anchor="ls", language=language, features=feats
+            )
+            if right <= left or bottom <= top:  # a character without ink
+                continue
             ink_l, ink_r = min(ink_l, x + dx + left), max(ink_r, x + dx + right)
             ink_t, ink_b = min(ink_t, top), max(ink_b, bottom)
-        placed.append((text, face, path, index, x, width, language))
+        placed.append((text, face, path, index, x, width, language, features))
         pen += width
     advance = pen - track
+    if math.isinf(ink_l):  # nothing visible, e.g. only no-break spaces
+        ink_l, ink_r, ink_t, ink_b = 0, 0, 0, 0
     shift = -min(0, math.floor(ink_l))  # ink left of the pen origin widens the line
     runs = tuple(
         TextRun(
@@ -395,11 +420,12 @@ def _set_line(ctx: _Context, p: int, start: int, end: int, size: int, track: flo
             face=face,
             width=width,
             language=language,
+            features=features,
         )
-        for text, face, path, index, x, width, language in placed
+        for text, face, path, index, x, width, language, features in placed
     )
-    width = math.ceil(max(advance, ink_r)) + shift
-    return _SetLine(paragraph[start:end], width, runs, int(ink_t), int(ink_b))
+    line_width = math.ceil(max(advance, ink_r)) + shift
+    return _SetLine(paragraph[start:end], line_width, runs, int(ink_t), int(ink_b))
 
 
 # --- 3. breaking lines ------------------------------------------------------------
@@ -425,8 +451,8 @@ def _split_wide(
 def _wrap(
     ctx: _Context, p: int, segments: list[tuple[int, int]], size: int, track: float, limit: int
 ) -> list[_SetLine] | None:
-    """Greedy lines of paragraph ``p`` no wider than ``limit``; None if a segment alone
-    is wider."""
+    """Greedy lines (fewest lines) of paragraph ``p`` no wider than ``limit``; None if a
+    segment alone is wider."""
     lines: list[_SetLine] = []
     i = 0
     while i < len(segments):
@@ -448,6 +474,64 @@ def _wrap(
     return lines
 
 
+def _balanced(
+    ctx: _Context,
+    p: int,
+    segments: list[tuple[int, int]],
+    count: int,
+    size: int,
+    track: float,
+    limit: int,
+) -> list[_SetLine] | None:
+    """The same number of lines as greedy filling, chosen to be as even as possible.
+
+    Minimum raggedness by dynamic programming: the cost of a line is its squared slack
+    against the box width, the last line included (posters want even lines, not a
+    full paragraph with a short tail). Where the merchant separated phrases with
+    spaces, a break inside a phrase (between two CJK characters with no space) costs as
+    much as a line 30 % short, so "保护壳" stays whole when an even-enough set of
+    lines allows it. None if exact ink widths overflow (the caller keeps greedy).
+    """
+    paragraph = ctx.paragraphs[p]
+    n = len(segments)
+    phrased = " " in paragraph
+    inside_phrase = (0.3 * limit) ** 2
+
+    def break_cost(j: int) -> float:  # a line break after segments[j - 1]
+        if j == n or not phrased or paragraph[segments[j - 1][1]] == " ":
+            return 0.0
+        return inside_phrase
+
+    inf = math.inf
+    best = [[inf] * (n + 1) for _ in range(count + 1)]
+    back = [[0] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for m in range(1, count + 1):
+        for j in range(1, n + 1):
+            for i in range(j - 1, -1, -1):
+                width = _span_advance(ctx, p, segments[i][0], segments[j - 1][1], size, track)
+                if width > limit:
+                    break  # wider still for smaller i
+                if best[m - 1][i] == inf:
+                    continue
+                cost = best[m - 1][i] + (limit - width) ** 2 + break_cost(j)
+                if cost < best[m][j]:
+                    best[m][j], back[m][j] = cost, i
+    if best[count][n] == inf:
+        return None
+    bounds = []
+    j = n
+    for m in range(count, 0, -1):
+        i = back[m][j]
+        bounds.append((i, j))
+        j = i
+    lines = [
+        _set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track)
+        for i, j in reversed(bounds)
+    ]
+    return None if any(line.width > limit for line in lines) else lines
+
+
 def _phrases(paragraph: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Segments merged wherever no space separates them: the merchant's own phrases
     ("全新 iPhone 15 保护壳" -> 全新 | iPhone | 15 | 保护壳)."""
@@ -461,34 +545,24 @@ def _phrases(paragraph: str, segments: list[tuple[int, int]]) -> list[tuple[int,
 
 
 def _wrap_paragraph(
-    ctx: _Context, p: int, size: int, track: float, limit: int, *, break_words: bool, balance: bool
+    ctx: _Context, p: int, size: int, track: float, limit: int, *, break_words: bool, final: bool
 ) -> list[_SetLine] | None:
-    """Lines of paragraph ``p``: character breaks where needed, but breaks at spaces
-    when that costs no extra line; with ``balance`` the narrowest width that keeps the
-    line count, so lines come out even instead of one long and a short last one."""
+    """Lines of paragraph ``p``. While fitting, greedy filling (it gives the fewest
+    lines). For the chosen size (``final``), the same number of lines re-broken:
+    evenly (style.balance) or else greedily at spaces when that costs no line."""
     segments = ctx.segments[p]
     if break_words:
         segments = _split_wide(ctx, p, segments, size, track, limit)
     lines = _wrap(ctx, p, segments, size, track, limit)
-    if lines is None:
-        return None
-    phrases = _phrases(ctx.paragraphs[p], segments)
-    if len(phrases) < len(segments):
-        by_phrase = _wrap(ctx, p, phrases, size, track, limit)
-        if by_phrase is not None and len(by_phrase) == len(lines):
-            lines, segments = by_phrase, phrases
-    if not balance or len(lines) < 2:
+    if lines is None or not final or len(lines) < 2:
         return lines
-    lo, hi = max(line.width for line in lines) // len(lines), limit
-    best = lines
-    while lo < hi:  # narrowest width with the same number of lines
-        mid = (lo + hi) // 2
-        trial = _wrap(ctx, p, segments, size, track, mid)
-        if trial is not None and len(trial) == len(lines):
-            hi, best = mid, trial
-        else:
-            lo = mid + 1
-    return best
+    if ctx.style.balance:
+        return _balanced(ctx, p, segments, len(lines), size, track, limit) or lines
+    phrases = _phrases(ctx.paragraphs[p], segments)
+    by_phrase = _wrap(ctx, p, phrases, size, track, limit)
+    if by_phrase is not None and len(by_phrase) == len(lines):
+        return by_phrase
+    return lines
 
 
 @dataclass
@@ -505,7 +579,7 @@ def _attempt(
     box: tuple[int, int],
     *,
     break_words: bool = False,
-    balance: bool = False,
+    final: bool = False,
 ) -> _Attempt:
     style = ctx.style
     limit, box_h = box
@@ -517,7 +591,7 @@ def _attempt(
             lines.append(None)
             continue
         wrapped = _wrap_paragraph(
-            ctx, p, size, track, limit, break_words=break_words, balance=balance
+            ctx, p, size, track, limit, break_words=break_words, final=final
         )
         if wrapped is None:
             return _Attempt([], 0, 0, f"a word is wider than {limit} px")
@@ -586,21 +660,21 @@ def layout_text(
     # 3. shrink until it fits, without breaking words
     sizes = _sizes(style)
     longest, totals = _estimates(ctx, style.max_size)
-    for size in sizes:
+    for n, size in enumerate(sizes):
         room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
         needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
         if longest > room or needed_lines > style.max_lines:
             continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
-            return _finish(ctx, attempt, size, box, broken_words=False)
+            return _finish(ctx, attempt, sizes[n:], box, broken_words=False)
 
     # 4. last resort: break over-long words at the minimum size
     attempt = _attempt(ctx, style.min_size, box)
     if attempt.reason.startswith("a word"):
         broken = _attempt(ctx, style.min_size, box, break_words=True)
         if not broken.reason:
-            return _finish(ctx, broken, style.min_size, box, broken_words=True)
+            return _finish(ctx, broken, [style.min_size], box, broken_words=True)
         attempt = broken
     raise TextDoesNotFit(
         f"The text {_shorten(text)!r} does not fit a {width}x{height} px box in at most "
@@ -627,13 +701,18 @@ def _estimates(ctx: _Context, size: int) -> tuple[float, list[float]]:
 
 
 def _finish(
-    ctx: _Context, attempt: _Attempt, size: int, box: tuple[int, int], *, broken_words: bool
+    ctx: _Context, greedy: _Attempt, sizes: list[int], box: tuple[int, int], *, broken_words: bool
 ) -> TextBlock:
-    if ctx.style.balance:
-        balanced = _attempt(ctx, size, box, break_words=broken_words, balance=True)
-        if not balanced.reason:  # same line count; ink height may differ by a pixel
-            attempt = balanced
-    return _block(ctx, attempt, size, broken_words=broken_words)
+    """Re-break the fitted lines evenly. ``sizes[0]`` is the size greedy filling fits
+    at; even lines can be a little taller (a descender moved to the last line), and
+    then one or two steps smaller (at most ``_FINISH_SHRINK``) beat a lone last word."""
+    for size in sizes:
+        if size < sizes[0] * _FINISH_SHRINK:
+            break
+        final = _attempt(ctx, size, box, break_words=broken_words, final=True)
+        if not final.reason:
+            return _block(ctx, final, size, broken_words=broken_words)
+    return _block(ctx, greedy, sizes[0], broken_words=broken_words)
 
 
 def _block(ctx: _Context, attempt: _Attempt, size: int, *, broken_words: bool) -> TextBlock:
@@ -699,7 +778,8 @@ def draw_text(
         for run in line.runs:
             font = fonts.load_font(run.font_path, run.font_index, block.size, run.weight)
             origin = left + round(run.x)
-            for dx, piece in _chunks(font, run.text, run.language, block.tracking_px):
+            chunks = _chunks(font, run.text, run.language, run.features, block.tracking_px)
+            for dx, piece in chunks:
                 draw.text(
                     (origin + dx, top + line.baseline),
                     piece,
@@ -707,6 +787,7 @@ def draw_text(
                     fill=255,
                     anchor="ls",
                     language=run.language,
+                    features=list(run.features) or None,
                 )
 
     # 3. composite the colour through the mask, clipped to the image

@@ -407,6 +407,24 @@ def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
     return True
 
 
+def give_up_if_exhausted(job_id: int) -> bool:
+    """Fail a job whose lease ran out on its last allowed attempt. True if it was failed."""
+    job = GenerationJob.objects.filter(
+        pk=job_id,
+        status=JobStatus.RUNNING,
+        lease_expires_at__lt=timezone.now(),
+        attempts__gte=settings.JOB_MAX_ATTEMPTS,
+    ).first()
+    if job is None:
+        return False
+    return fail_job(
+        job.pk,
+        job.lease_token,
+        code="worker_lost",
+        message=f"The worker stopped responding on attempt {job.attempts} of {settings.JOB_MAX_ATTEMPTS}; the job was stopped.",
+    )
+
+
 def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
     """Take over jobs whose worker died (lease expired) and re-send lost messages.
 
@@ -416,13 +434,7 @@ def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
     now = timezone.now()
     requeued: list[int] = []
     for job in GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now):
-        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
-            fail_job(
-                job.pk,
-                job.lease_token,
-                code="worker_lost",
-                message=f"The worker stopped responding {job.attempts} times; the job was stopped.",
-            )
+        if give_up_if_exhausted(job.pk):
             continue
         released = GenerationJob.objects.filter(
             pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token, lease_expires_at__lt=now

@@ -37,9 +37,11 @@ def run_job_task(self, job_id: int) -> str:
 
     token = services.claim_job(job_id)
     if token is None:
+        if services.give_up_if_exhausted(job_id):
+            return "failed"
         wait = services.lease_seconds_left(job_id)
         if wait is None:
-            return "nothing to do"  # finished, failed, or out of attempts
+            return "nothing to do"  # finished or failed
         # Another worker holds the lease (or died holding it): look again when it ends.
         raise self.retry(countdown=wait + 1)
     try:

@@ -182,3 +182,16 @@ def test_scene_jobs_take_the_products_brand_colour(product_image, monkeypatch):
 
     assert job.parameters["scene"]["brand_color"] == [47, 93, 80]
     assert explicit.parameters["scene"]["brand_color"] == [1, 2, 3]
+
+
+def test_redelivered_message_on_the_last_attempt_fails_the_job_instead_of_looping(job, settings):
+    settings.JOB_MAX_ATTEMPTS = 1
+    services.claim_job(job.pk)  # the only attempt; its worker then dies
+    GenerationJob.objects.filter(pk=job.pk).update(lease_expires_at=job.created_at)
+
+    outcome = run_job_task.apply(args=[job.pk]).get()
+
+    job.refresh_from_db()
+    assert outcome == "failed"
+    assert job.status == JobStatus.FAILED and job.error_code == "worker_lost"
+    assert job.error_message == "The worker stopped responding on attempt 1 of 1; the job was stopped."
