@@ -85,3 +85,37 @@ def test_gpu_jobs_never_reach_a_cpu_worker(product_image):
 
     assert gpu_job.queue == "gpu"
     assert (gpu_job.status, gpu_job.attempts) == (JobStatus.QUEUED, 0)
+
+
+def test_whole_worker_killed_then_a_new_worker_takes_the_job_over(product_image):
+    """SIGKILL the worker and its pool (the broker may lose the message); a new worker
+    with the beat sweeper finds the expired lease and finishes the job exactly once."""
+    from tests.conftest import WorkerProcess
+
+    first = WorkerProcess()
+    job = services.create_job(
+        product_image.product,
+        product_image,
+        ["scene"],
+        {"scene": {"theme": "wooden_table", "count": 6, "width": 1600, "height": 1600}},
+    )
+    wait_for_job(job.pk, until=lambda j: j.status == JobStatus.RUNNING and j.progress >= 10, timeout=60)
+    for pid in [*first.children(), first.proc.pid]:
+        os.kill(pid, signal.SIGKILL)
+    first.proc.wait()
+    first.stop()
+
+    second = WorkerProcess(beat=True)
+    try:
+        job = wait_for_job(job.pk, timeout=180)
+    finally:
+        second.stop()
+
+    assert job.status == JobStatus.SUCCEEDED, f"{job.error_message}\n{second.output()}"
+    assert job.attempts == 2
+    names = sorted(Asset.objects.filter(job=job).values_list("name", flat=True))
+    assert names == [f"scene-wooden_table-{i:02d}" for i in range(1, 7)]
+    prefix = f"merchants/{job.merchant_id}/products/{job.product.sku}/jobs/{job.pk}/"
+    assert sorted(f for f in stored_files() if f.startswith(prefix)) == sorted(
+        Asset.objects.filter(job=job).values_list("storage_key", flat=True)
+    )
