@@ -23,7 +23,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from PIL import ImageFont, features
@@ -52,6 +52,18 @@ class MissingGlyph(GenerationError):
         super().__init__(message)
         self.chars = list(chars or [])
 
+    @classmethod
+    def for_chars(cls, chars: list[str]) -> MissingGlyph:
+        """The error for ``chars``, each named with its code point and Unicode name."""
+        named = ", ".join(
+            f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')})" for ch in chars
+        )
+        return cls(
+            f"No poster font can draw {named}. Emoji and pictographs cannot be set in "
+            "poster text: remove them or replace them with words.",
+            chars=chars,
+        )
+
 
 @dataclass(frozen=True)
 class _FontFile:
@@ -62,15 +74,11 @@ class _FontFile:
 
 _LATIN_FILES = {
     "inter": _FontFile("fontpkg_inter", "files/Inter[opsz,wght].ttf", "fontpkg-inter"),
-    "montserrat": _FontFile(
-        "fontpkg_montserrat", "files/Montserrat[wght].ttf", "fontpkg-montserrat"
-    ),
+    "montserrat": _FontFile("fontpkg_montserrat", "files/Montserrat[wght].ttf", "fontpkg-montserrat"),
     "playfair": _FontFile(
         "fontpkg_playfair_display", "files/PlayfairDisplay[wght].ttf", "fontpkg-playfair-display"
     ),
-    "noto_sans": _FontFile(
-        "fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf", "fontpkg-noto-sans"
-    ),
+    "noto_sans": _FontFile("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf", "fontpkg-noto-sans"),
 }
 _CJK_REGULAR = _FontFile("noto_cjk_sans_otc", "NotoSansCJK-Regular.ttc", "noto-cjk-sans-otc")
 _CJK_BOLD = _FontFile("cvttf_NotoSansCJK_Bold", "NotoSansCJKtc-Bold.otf", "cvttf-NotoSansCJK-Bold")
@@ -165,7 +173,7 @@ _CJK_RANGES = (
 # (openers look ahead, everything else looks back) so a Chinese quotation gets CJK
 # quotes and an English one Latin quotes.
 NEUTRAL_OPENERS = frozenset("“‘")
-NEUTRAL_OTHERS = frozenset("”’…·—–")
+NEUTRAL_OTHERS = frozenset("”’…·—–\xa0\u202f\u2009")  # incl. no-break and thin spaces
 
 
 def is_cjk_char(ch: str) -> bool:
@@ -187,7 +195,7 @@ def _require_raqm() -> None:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_path(font_file: _FontFile) -> str:
     try:
         root = resources.files(font_file.package)
@@ -219,9 +227,7 @@ def available_families() -> list[str]:
 
 def _check_family(family: str) -> None:
     if family not in _LATIN_FILES:
-        raise InvalidSpec(
-            f"Font family {family!r} is not one of the poster families: {', '.join(FAMILIES)}."
-        )
+        raise InvalidSpec(f"Font family {family!r} is not one of the poster families: {', '.join(FAMILIES)}.")
 
 
 def _check_weight(weight: int) -> None:
@@ -287,7 +293,7 @@ def get_font(
     return load_font(path, index, size, weight)
 
 
-@lru_cache(maxsize=None)
+@cache
 def charset(path: str, index: int = 0) -> frozenset[int]:
     """Code points in the best Unicode cmap of the face at ``path``/``index``."""
     from fontTools.ttLib import TTFont  # only needed for coverage questions
@@ -305,9 +311,7 @@ def face_covers(face: str, ch: str, *, weight: int = 700, lang: str | None = Non
     return ord(ch) in charset(path, index)
 
 
-def font_for_char(
-    ch: str, family: str, *, weight: int = 700, lang: str | None = None
-) -> str:
+def font_for_char(ch: str, family: str, *, weight: int = 700, lang: str | None = None) -> str:
     """The face that renders ``ch``: ``family`` if its cmap has it (CJK characters and
     full-width forms always go to the CJK face), else ``"noto_sans"`` for Latin, Greek
     and Cyrillic the family lacks, else ``"cjk"``; raises MissingGlyph if none has it."""
@@ -318,12 +322,10 @@ def font_for_char(
     for face in dict.fromkeys(candidates):
         if face_covers(face, ch, weight=weight, lang=lang):
             return face
-    raise MissingGlyph(_missing_message([ch]), chars=[ch])
+    raise MissingGlyph.for_chars([ch])
 
 
-def missing_glyphs(
-    text: str, family: str, *, weight: int = 700, lang: str | None = None
-) -> list[str]:
+def missing_glyphs(text: str, family: str, *, weight: int = 700, lang: str | None = None) -> list[str]:
     """Distinct characters of ``text`` (in order of appearance) that no installed face
     covers. Whitespace, line breaks and ``IGNORED_CHARS`` are never missing."""
     _check_family(family)
@@ -338,18 +340,8 @@ def missing_glyphs(
     return missing
 
 
-def _missing_message(chars: list[str]) -> str:
-    named = ", ".join(
-        f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')})" for ch in chars
-    )
-    return (
-        f"No poster font can draw {named}. Emoji and pictographs cannot be set in poster "
-        "text: remove them or replace them with words."
-    )
-
-
 def raise_if_missing(text: str, family: str, *, weight: int = 700, lang: str | None = None) -> None:
     """Raise MissingGlyph naming every uncovered character of ``text``."""
     missing = missing_glyphs(text, family, weight=weight, lang=lang)
     if missing:
-        raise MissingGlyph(_missing_message(missing), chars=missing)
+        raise MissingGlyph.for_chars(missing)

@@ -33,7 +33,7 @@ import json
 import math
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from PIL import Image
 from generation import compose
 from generation.errors import GenerationError, InvalidSpec
 from generation.posters.text import TextBlock, TextDoesNotFit, TextStyle, layout_text
-from generation.types import Box
+from generation.types import Box, PlacedProduct
 
 POSTER_DIR = Path(__file__).parent
 TEMPLATE_DIR = POSTER_DIR / "templates"
@@ -372,7 +372,6 @@ class CtaSpec:
 @dataclass(frozen=True)
 class BadgeSpec:
     shape: str
-    caption: dict[str, str]  # timer caption by language ("en", "zh")
 
 
 @dataclass(frozen=True)
@@ -386,9 +385,10 @@ class Template:
     text: dict[str, TextStyleSpec]
     cta: CtaSpec
     badge: BadgeSpec
-    strings: dict[str, dict[str, str]]  # language -> {ribbon, cta}
+    strings: dict[str, dict[str, str]]  # language -> {ribbon, cta, caption, discount_caption}
     contrast_fix: str
     price_plate: bool  # draw the price on a tag-shaped plate
+    eyebrow_pill: bool  # the eyebrow sits on a pill (else it is plain tracked text)
     variants: dict[str, Variant]
     data: dict[str, Any] = field(compare=False, repr=False)  # the validated JSON, for re-rendering
 
@@ -721,10 +721,7 @@ def read_template(data: Any, where: str) -> Template:
     c.done()
 
     bd = _Reader(r._get("badge", {}) or {}, f"{where}.badge")
-    caption = bd._get("caption", {})
-    if not isinstance(caption, dict) or not all(isinstance(v, str) for v in caption.values()):
-        raise PosterDataError(f"{bd.where}.caption must map languages to strings")
-    badge = BadgeSpec(shape=bd.choice("shape", BADGE_SHAPES, "circle"), caption=dict(caption))
+    badge = BadgeSpec(shape=bd.choice("shape", BADGE_SHAPES, "circle"))
     bd.done()
 
     strings_raw = r._get("strings", {})
@@ -765,6 +762,7 @@ def read_template(data: Any, where: str) -> Template:
         strings=strings,
         contrast_fix=r.choice("contrast_fix", FIXES, "plate"),
         price_plate=r.boolean("price_plate", False),
+        eyebrow_pill=r.choice("eyebrow_style", ("pill", "text"), "pill") == "pill",
         variants=variants,
         data=data,
     )
@@ -856,6 +854,8 @@ class PosterLayout:
     short: int
     product_box: Box
     product_region: Box
+    placed: PlacedProduct  # the cutout after its one resize, at product_box
+    keepout: np.ndarray  # canvas-sized bool: the matte dilated by keepout_margin
     slots: list[Slot]
     shapes: list[dict[str, Any]]  # resolved decorative shapes
     groups: list[Box]  # the boxes the groups' items actually take
@@ -1064,7 +1064,9 @@ def _solve(
     if region[2] < 8 or region[3] < 8:
         raise InvalidSpec(f"{template.id}: no room left for the product at {cw}x{ch}")
     product_box = compose.fit_box(cutout.size, canvas, fill=variant.product.fill * shrink, anchor=variant.product.anchor, region=region)
-    keepout = product_keepout(cutout.getchannel("A"), product_box, canvas, keepout_margin(short))
+    placed = compose.place_product(cutout, canvas, product_box)
+    # the keep-out comes from the very layer that is pasted back, not an approximation
+    keepout = product_keepout(placed.layer.getchannel("A"), product_box, canvas, keepout_margin(short))
 
     # 4. decorative shapes (they may follow the product)
     shapes = [_shape(s, content, canvas, product_box, short) for s in variant.shapes]
@@ -1078,14 +1080,14 @@ def _solve(
         items = [it for it in group.items if _has_item(it, words, ribbon_style)]
         if not items:
             continue
-        placed = _layout_group(template, group, gi, items, gregion, words, families, unit, short, compact)
-        for slot in placed:
+        group_slots = _layout_group(template, group, gi, items, gregion, words, families, unit, short, compact)
+        for slot in group_slots:
             if box_hits(keepout, slot.box):
                 # a region edge came too close to the matte (a group not tied to the product)
                 raise _overflow(f"{slot.name} would touch the product in {template.id} at {cw}x{ch}")
-        slots += placed
-        if placed:
-            gb = _union([s.box for s in placed])
+        slots += group_slots
+        if group_slots:
+            gb = _union([s.box for s in group_slots])
             group_boxes.append(gb)
             obstacles.append(gb)
 
@@ -1102,6 +1104,8 @@ def _solve(
         short=short,
         product_box=product_box,
         product_region=region,
+        placed=placed,
+        keepout=keepout,
         slots=slots,
         shapes=shapes,
         groups=group_boxes,
@@ -1160,16 +1164,20 @@ def _ribbon_slots(
     lang = words.langs.get("ribbon", words.lang)
     if style == "corner":
         # a band across the canvas corner at 45 degrees; its label is set along the band
-        band = round(0.07 * short * variant.type_scale ** 0.5)
-        dist = round(0.2 * short)  # corner to the band's centre line, along each edge
-        length = round(dist * math.sqrt(2))
+        band = round(0.064 * short)
+        dist = round(0.14 * short)  # corner to the band's centre line, perpendicular
+        room = round((2 * dist - band) * 0.8)  # the band's inner edge, less some air
         st = _font_style(template.text["ribbon"], template, families, unit, align="center", max_lines=1)
-        block = layout_text(words.ribbon, (round(length * 0.62), round(band * 0.8)), st, lang=lang)
+        block = layout_text(words.ribbon, (room, round(band * 0.66)), st, lang=lang)
         right = variant.ribbon.corner.endswith("right")
-        reach = dist + round(band / math.sqrt(2)) + 2
+        reach = min(math.ceil(dist * math.sqrt(2) + band / math.sqrt(2)) + 1, canvas[0], canvas[1])
         box = (canvas[0] - reach, 0, reach, reach) if right else (0, 0, reach, reach)
         slot = Slot("ribbon", "ribbon", box, role="ribbon_fill", extra={"style": "corner", "band": band, "dist": dist, "right": right})
-        label = Slot("ribbon_label", "text", box, role="ribbon_text", text=words.ribbon, block=block, parent="ribbon", extra={"rotated": True})
+        c = dist * math.sqrt(2) / 2  # the centre line's midpoint, on both axes
+        center = (canvas[0] - c if right else c, c)
+        side = max(2, round(band * 0.6))  # an upright square that stays on the band
+        sample = (round(center[0] - side / 2), round(center[1] - side / 2), side, side)
+        label = Slot("ribbon_label", "text", box, role="ribbon_text", text=words.ribbon, block=block, parent="ribbon", extra={"rotated": True, "center": center, "sample": sample, "right": right})
         return slot, label
     st = _font_style(template.text["ribbon"], template, families, unit, align="center", max_lines=1)
     if style == "band":
@@ -1241,6 +1249,10 @@ def _measure(
         return _Item(item, block.width, block.height, [Slot(item, "text", (0, 0, block.width, block.height), role=item, text=getattr(words, item), block=block)])
     if item == "eyebrow":
         block = layout_text(words.eyebrow, (width, height), style("eyebrow", max_lines=1), lang=lang("eyebrow"))
+        if not template.eyebrow_pill:
+            return _Item("eyebrow", block.width, block.height, [
+                Slot("eyebrow", "text", (0, 0, block.width, block.height), role="eyebrow", text=words.eyebrow, block=block),
+            ])  # fmt: skip
         pad_x, pad_y = round(block.size * 0.75), round(block.size * 0.42)
         w, h = block.width + 2 * pad_x, block.height + 2 * pad_y
         if w > width:
@@ -1265,7 +1277,7 @@ def _measure(
         inner_x = (w - arrow - block.width) // 2 if cta.style != "link" else 0
         return _Item("cta", w, h, [
             Slot("cta", "pill", (0, 0, w, h), role="cta_fill", extra={"radius": round(h * cta.radius), "style": cta.style, "arrow": arrow, "border": max(1, round(st.max_size * cta.border))}),
-            Slot("cta_label", "text", (inner_x, pad_y, block.width, block.height), role="cta_text", text=words.cta, block=block, parent="cta"),
+            Slot("cta_label", "text", (inner_x, pad_y, block.width, block.height), role="cta_text", text=words.cta, block=block, parent="cta" if cta.style == "filled" else "", extra={"arrow": arrow}),
         ])  # fmt: skip
     if item == "price":
         return _measure_price(template, width, height, words, style, lang)
@@ -1431,11 +1443,19 @@ def _badge_slots(
             inner = round(d * (0.62 if shape != "rounded" else 0.8))
     if block is None:
         raise _overflow(f"the badge text {words.badge!r} does not fit in its badge")
-    if shape == "rounded":
-        bw, bh = max(d, block.width + round(block.size * 1.2)), block.height + round(block.size * 0.9)
-    else:
-        bw = bh = d
-    spot = _free_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+    spot = None
+    for k in (1.0, 0.86, 0.74):  # a smaller badge before a smaller product
+        blk = block if k == 1.0 else _scaled_block(words.badge, block, k, st, lang)
+        if blk is None:
+            break
+        if shape == "rounded":
+            bw, bh = max(round(d * k), blk.width + round(blk.size * 1.2)), blk.height + round(blk.size * 0.9)
+        else:
+            bw = bh = round(d * k)
+        spot = _free_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+        if spot is not None:
+            block = blk
+            break
     if spot is None:
         raise _overflow(f"no free place for the badge {words.badge!r} in {template.id}")
     bx, by = spot
@@ -1445,6 +1465,14 @@ def _badge_slots(
         Slot("badge", "badge", box, role="badge_fill", extra={"shape": shape}),
         Slot("badge_label", "text", label, role="badge_text", text=words.badge, block=block, parent="badge"),
     ]
+
+
+def _scaled_block(text: str, block: TextBlock, k: float, style: TextStyle, lang: str) -> TextBlock | None:
+    size = max(style.min_size, round(block.size * k))
+    try:
+        return layout_text(text, (round(block.width * k) + 2, round(block.height * k) + 2), replace(style, max_size=size), lang=lang)
+    except TextDoesNotFit:
+        return None
 
 
 def _timer_slots(

@@ -52,9 +52,7 @@ def _locale(locale: str) -> Locale:
 def _currency(currency: str) -> str:
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if code not in list_currencies():
-        raise InvalidSpec(
-            f"Currency {currency!r} is not an ISO 4217 currency code such as 'USD' or 'CNY'."
-        )
+        raise InvalidSpec(f"Currency {currency!r} is not an ISO 4217 currency code such as 'USD' or 'CNY'.")
     return code
 
 
@@ -89,7 +87,7 @@ def discount_percent(price: Amount, compare_at: Amount | None) -> int | None:
 
 
 def format_discount(percent: int, locale: str = "en_US") -> str:
-    """"-20%" for every locale except Chinese ones, which print the price you pay in
+    """ "-20%" for every locale except Chinese ones, which print the price you pay in
     tenths, the way Chinese shops do: 20 % off -> "8折", 15 % off -> "8.5折", 100 % off
     -> "免费" (free)."""
     if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:

@@ -18,6 +18,11 @@ The model, in one place:
   ``max_lines`` and whose ink fits the box height. Only when nothing fits and a word
   is wider than the box even at ``min_size`` is that word broken between characters,
   at ``min_size``. Otherwise TextDoesNotFit.
+- The fitted lines are then re-broken evenly (``style.balance``, like CSS
+  ``text-wrap: balance``): same number of lines, least raggedness, and a merchant's
+  space-separated CJK phrases kept whole where that stays even. If even lines come
+  out taller (a descender moved down), up to two more shrink steps are tried before
+  keeping the greedy lines.
 - Geometry is ink-true: a line's width covers both its advance and its glyphs' ink,
   and the block height runs from the highest ink of the first line to the lowest ink
   of the last, so a box that holds a block holds every pixel drawn for it.
@@ -32,6 +37,7 @@ import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -89,8 +95,7 @@ class TextStyle:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise InvalidSpec(
-                f"Font family {self.family!r} is not one of the poster families: "
-                f"{', '.join(FAMILIES)}."
+                f"Font family {self.family!r} is not one of the poster families: {', '.join(FAMILIES)}."
             )
         if not isinstance(self.weight, int) or not 100 <= self.weight <= 900:
             raise InvalidSpec(f"Font weight {self.weight!r} must be an integer from 100 to 900.")
@@ -194,9 +199,7 @@ def _paragraphs(text: str, style: TextStyle) -> list[str]:
     text = "".join(ch for ch in text if ch not in fonts.IGNORED_CHARS)
     if style.uppercase:
         text = text.upper()
-    paragraphs = [
-        _SPACES.sub(" ", p).strip(" ") for p in text.replace("\r\n", "\n").split("\n")
-    ]
+    paragraphs = [_SPACES.sub(" ", p).strip(" ") for p in text.replace("\r\n", "\n").split("\n")]
     while paragraphs and not paragraphs[0]:
         paragraphs.pop(0)
     while paragraphs and not paragraphs[-1]:
@@ -239,8 +242,7 @@ def _assign_faces(paragraph: str, ctx_family: str, weight: int, cjk_lang: str) -
         except MissingGlyph:
             missing.append(ch)
     if missing:
-        missing = list(dict.fromkeys(missing))
-        raise MissingGlyph(fonts._missing_message(missing), chars=missing)
+        raise MissingGlyph.for_chars(list(dict.fromkeys(missing)))
 
     def context(k: int, step: int) -> str | None:
         j = k + step
@@ -265,10 +267,6 @@ def _assign_faces(paragraph: str, ctx_family: str, weight: int, cjk_lang: str) -
     return [f or ctx_family for f in faces]
 
 
-def _is_cjk_atom(ch: str) -> bool:
-    return fonts.is_cjk_char(ch)
-
-
 def _break_allowed(before: str, after: str) -> bool:
     """May a line end with ``before`` and the next begin with ``after``?"""
     if after in NO_BEGIN or before in NO_END:
@@ -287,12 +285,12 @@ def _segments(paragraph: str) -> list[tuple[int, int]]:
         if paragraph[k] == " ":
             k += 1
             continue
-        if _is_cjk_atom(paragraph[k]):
+        if fonts.is_cjk_char(paragraph[k]):
             atoms.append((k, k + 1))
             k += 1
             continue
         start = k
-        while k < n and paragraph[k] != " " and not _is_cjk_atom(paragraph[k]):
+        while k < n and paragraph[k] != " " and not fonts.is_cjk_char(paragraph[k]):
             k += 1
         atoms.append((start, k))
     # Glue atoms where kinsoku forbids the break between them.
@@ -336,21 +334,113 @@ def _shaping(ctx: _Context, face: str) -> tuple[str | None, tuple[str, ...]]:
     return ctx.latin_lang, LATIN_FEATURES
 
 
+# raqm gives a string of CJK punctuation with no Han, kana or hangul letter in it (the
+# "。" after "iPhone", or any single mark when tracking sets characters one by one) the
+# script Common; HarfBuzz then reads the font's DFLT script, which in Noto Sans CJK has
+# no language systems, so ``locl`` never fires and the bold file's Traditional forms
+# (centred comma and full stop) would show in Simplified text. Such pieces are shaped
+# behind a Han character, which is then clipped away.
+_HAN_CONTEXT = "一"
+
+
+def _needs_context(face: str, text: str) -> bool:
+    return face == CJK_FACE and not any(unicodedata.category(ch)[0] == "L" for ch in text)
+
+
+def _length(
+    font: ImageFont.FreeTypeFont,
+    face: str,
+    text: str,
+    language: str | None,
+    features: tuple[str, ...],
+) -> float:
+    if not text:
+        return 0.0
+    feats = list(features) or None
+    if _needs_context(face, text):
+        with_context = font.getlength(_HAN_CONTEXT + text, language=language, features=feats)
+        return with_context - font.getlength(_HAN_CONTEXT, language=language, features=feats)
+    return font.getlength(text, language=language, features=feats)
+
+
+@lru_cache(maxsize=1024)
+def _context_mask(
+    font: ImageFont.FreeTypeFont, piece: str, language: str | None, features: tuple[str, ...]
+) -> tuple[Image.Image, int, int]:
+    """Coverage of ``piece`` shaped behind a Han character: (mask, dx, dy), the mask's
+    top-left sitting at (pen x + dx, baseline + dy)."""
+    feats = list(features) or None
+    text = _HAN_CONTEXT + piece
+    left, top, right, bottom = font.getbbox(text, anchor="ls", language=language, features=feats)
+    canvas = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(canvas).text(
+        (-left, -top), text, font=font, fill=255, anchor="ls", language=language, features=feats
+    )
+    start = round(font.getlength(_HAN_CONTEXT, language=language, features=feats)) - left
+    cut = max(0, start)
+    return canvas.crop((cut, 0, canvas.width, canvas.height)), cut - start, top
+
+
+def _piece_ink(
+    font: ImageFont.FreeTypeFont,
+    face: str,
+    piece: str,
+    language: str | None,
+    features: tuple[str, ...],
+) -> tuple[int, int, int, int] | None:
+    """Ink box of ``piece`` relative to its pen origin on the baseline; None if blank."""
+    if _needs_context(face, piece):
+        mask, dx, dy = _context_mask(font, piece, language, features)
+        bbox = mask.getbbox()
+        if bbox is None:
+            return None
+        return bbox[0] + dx, bbox[1] + dy, bbox[2] + dx, bbox[3] + dy
+    feats = list(features) or None
+    left, top, right, bottom = font.getbbox(piece, anchor="ls", language=language, features=feats)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right, bottom
+
+
+def _draw_piece(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[int, int],
+    font: ImageFont.FreeTypeFont,
+    face: str,
+    piece: str,
+    language: str | None,
+    features: tuple[str, ...],
+) -> None:
+    if _needs_context(face, piece):
+        mask, dx, dy = _context_mask(font, piece, language, features)
+        draw.bitmap((xy[0] + dx, xy[1] + dy), mask, fill=255)
+        return
+    draw.text(
+        xy,
+        piece,
+        font=font,
+        fill=255,
+        anchor="ls",
+        language=language,
+        features=list(features) or None,
+    )
+
+
 def _chunks(
     font: ImageFont.FreeTypeFont,
+    face: str,
     text: str,
     language: str | None,
     features: tuple[str, ...],
     track: float,
 ) -> list[tuple[int, str]]:
     """(x offset, text) pieces to draw for one run. Without tracking the run is one
-    piece shaped as a whole; with tracking each character sits where the shaped run
-    put it (kerning kept) plus ``track`` per preceding character."""
+    piece shaped as a whole; with tracking each character sits where the whole shaped
+    run put it (kerning kept) plus ``track`` per preceding character."""
     if track == 0:
         return [(0, text)]
-    feats = list(features) or None
     return [
-        (round(font.getlength(text[:k], language=language, features=feats) + k * track), text[k])
+        (round(_length(font, face, text[:k], language, features) + k * track), text[k])
         for k in range(len(text))
     ]
 
@@ -360,8 +450,7 @@ def _advance(ctx: _Context, face: str, text: str, size: int, track: float) -> fl
     if key not in ctx.widths:
         font, _, _ = _face_font(ctx, face, size)
         language, features = _shaping(ctx, face)
-        length = font.getlength(text, language=language, features=list(features) or None)
-        ctx.widths[key] = length + len(text) * track
+        ctx.widths[key] = _length(font, face, text, language, features) + len(text) * track
     return ctx.widths[key]
 
 
@@ -390,20 +479,17 @@ def _set_line(ctx: _Context, p: int, start: int, end: int, size: int, track: flo
     for face, text in _runs_of(paragraph, faces, start, end):
         font, path, index = _face_font(ctx, face, size)
         language, features = _shaping(ctx, face)
-        feats = list(features) or None
         # Runs start on whole pixels so what is measured here is what gets drawn.
         x = round(pen)
-        width = font.getlength(text, language=language, features=feats) + len(text) * track
-        for dx, piece in _chunks(font, text, language, features, track):
+        width = _length(font, face, text, language, features) + len(text) * track
+        for dx, piece in _chunks(font, face, text, language, features, track):
             if not piece.strip():
                 continue
-            left, top, right, bottom = font.getbbox(
-                piece, anchor="ls", language=language, features=feats
-            )
-            if right <= left or bottom <= top:  # a character without ink
+            ink = _piece_ink(font, face, piece, language, features)
+            if ink is None:  # a character without ink
                 continue
-            ink_l, ink_r = min(ink_l, x + dx + left), max(ink_r, x + dx + right)
-            ink_t, ink_b = min(ink_t, top), max(ink_b, bottom)
+            ink_l, ink_r = min(ink_l, x + dx + ink[0]), max(ink_r, x + dx + ink[2])
+            ink_t, ink_b = min(ink_t, ink[1]), max(ink_b, ink[3])
         placed.append((text, face, path, index, x, width, language, features))
         pen += width
     advance = pen - track
@@ -458,8 +544,7 @@ def _wrap(
     while i < len(segments):
         j = i + 1
         while (
-            j < len(segments)
-            and _span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit
+            j < len(segments) and _span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit
         ):
             j += 1
         line = _set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track)
@@ -525,10 +610,7 @@ def _balanced(
         i = back[m][j]
         bounds.append((i, j))
         j = i
-    lines = [
-        _set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track)
-        for i, j in reversed(bounds)
-    ]
+    lines = [_set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track) for i, j in reversed(bounds)]
     return None if any(line.width > limit for line in lines) else lines
 
 
@@ -590,9 +672,7 @@ def _attempt(
         if not paragraph:
             lines.append(None)
             continue
-        wrapped = _wrap_paragraph(
-            ctx, p, size, track, limit, break_words=break_words, final=final
-        )
+        wrapped = _wrap_paragraph(ctx, p, size, track, limit, break_words=break_words, final=final)
         if wrapped is None:
             return _Attempt([], 0, 0, f"a word is wider than {limit} px")
         lines.extend(wrapped)
@@ -622,9 +702,7 @@ def _shorten(text: str, limit: int = 40) -> str:
 # --- 4. the public calls ----------------------------------------------------------
 
 
-def layout_text(
-    text: str, box: tuple[int, int], style: TextStyle, *, lang: str | None = None
-) -> TextBlock:
+def layout_text(text: str, box: tuple[int, int], style: TextStyle, *, lang: str | None = None) -> TextBlock:
     """Fit ``text`` into a ``box`` of (width, height) px.
 
     ``lang`` is a BCP 47 tag ("en", "de", "zh-Hans", "zh-Hant", "ja", ...); without it
@@ -762,7 +840,8 @@ def draw_text(
     channels = {"L": 1, "RGB": 3, "RGBA": 4}.get(image.mode)
     if channels is None:
         raise InvalidSpec(f"draw_text draws on L, RGB or RGBA images, not {image.mode}.")
-    if len(color) not in (channels, channels + (0 if channels == 4 else 1)):
+    color_channels = 1 if channels == 1 else 3
+    if len(color) not in (color_channels, color_channels + 1):
         raise InvalidSpec(f"Colour {color!r} does not suit a {image.mode} image.")
 
     # 2. render coverage into a box-sized mask: the box clips everything
@@ -778,20 +857,14 @@ def draw_text(
         for run in line.runs:
             font = fonts.load_font(run.font_path, run.font_index, block.size, run.weight)
             origin = left + round(run.x)
-            chunks = _chunks(font, run.text, run.language, run.features, block.tracking_px)
+            face = run.face
+            chunks = _chunks(font, face, run.text, run.language, run.features, block.tracking_px)
             for dx, piece in chunks:
-                draw.text(
-                    (origin + dx, top + line.baseline),
-                    piece,
-                    font=font,
-                    fill=255,
-                    anchor="ls",
-                    language=run.language,
-                    features=list(run.features) or None,
-                )
+                xy = (origin + dx, top + line.baseline)
+                _draw_piece(draw, xy, font, face, piece, run.language, run.features)
 
     # 3. composite the colour through the mask, clipped to the image
-    alpha = color[channels] if len(color) > channels else 255
+    alpha = color[color_channels] if len(color) > color_channels else 255
     if alpha < 255:
         mask = mask.point(lambda v: v * alpha // 255)
     cx0, cy0 = max(x, 0), max(y, 0)
@@ -804,7 +877,7 @@ def draw_text(
         layer.putalpha(clipped)
         image.alpha_composite(layer, dest=(cx0, cy0))
     else:
-        solid = color[0] if channels == 1 else tuple(color[:3])
+        solid = color[0] if color_channels == 1 else tuple(color[:3])
         image.paste(solid, (cx0, cy0, cx1, cy1), clipped)
 
     # 4. report the pixels actually inked

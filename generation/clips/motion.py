@@ -1,0 +1,460 @@
+"""How things move in a clip: easing, similarity transforms and the timeline of a clip.
+
+Everything that moves on screen moves under a similarity (uniform scale + translation),
+never a warp: the product, the world behind it, the shadow layers. Coordinates are
+continuous pixel coordinates (pixel ``i`` spans ``[i, i + 1)``), so a transform means
+the same thing whatever resolution it is applied at.
+
+The timeline is a pure function of time: ``Timeline.at(t)`` says where the product is
+(``product``: its rest box on the canvas -> canvas), which worlds are visible with which
+transform and opacity, and how far each text reveal has got. The renderer draws that.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from generation.clips.spec import ClipSpec, presets_data
+
+Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positions)
+
+
+# ---------------------------------------------------------------------------
+# Easing
+
+
+def ease_in_out_cubic(u: float) -> float:
+    """0 -> 1 with zero speed at both ends (camera moves start and stop gently)."""
+    u = min(max(u, 0.0), 1.0)
+    return 4 * u * u * u if u < 0.5 else 1 - (-2 * u + 2) ** 3 / 2
+
+
+def ease_out_cubic(u: float) -> float:
+    """0 -> 1 fast then settling (text reveals)."""
+    u = min(max(u, 0.0), 1.0)
+    return 1 - (1 - u) ** 3
+
+
+def _ramp(t: float, start: float, length: float) -> float:
+    if length <= 0:
+        return 1.0 if t >= start else 0.0
+    return min(max((t - start) / length, 0.0), 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Similarity transforms
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """``X = scale * x + tx``, ``Y = scale * y + ty`` in continuous pixel coordinates."""
+
+    scale: float = 1.0
+    tx: float = 0.0
+    ty: float = 0.0
+
+    def then(self, outer: Similarity) -> Similarity:
+        """This transform followed by ``outer``."""
+        return Similarity(
+            outer.scale * self.scale, outer.scale * self.tx + outer.tx, outer.scale * self.ty + outer.ty
+        )
+
+    def inverse(self) -> Similarity:
+        s = 1.0 / self.scale
+        return Similarity(s, -self.tx * s, -self.ty * s)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        return (self.scale * x + self.tx, self.scale * y + self.ty)
+
+    def box(self, box: Box) -> Box:
+        x, y, w, h = box
+        return (self.scale * x + self.tx, self.scale * y + self.ty, self.scale * w, self.scale * h)
+
+    def matrix(self, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """2x3 matrix for ``cv2.warpAffine`` in pixel-index coordinates.
+
+        Maps source pixel indices to destination indices of an output whose top-left
+        pixel is canvas pixel ``origin``: ``dst = s * src + (t + 0.5 s - 0.5) - origin``.
+        """
+        s = self.scale
+        return np.array(
+            [
+                [s, 0.0, self.tx + 0.5 * s - 0.5 - origin[0]],
+                [0.0, s, self.ty + 0.5 * s - 0.5 - origin[1]],
+            ],
+            dtype=np.float64,
+        )
+
+
+IDENTITY = Similarity()
+
+
+def zoom_about(z: float, cx: float, cy: float) -> Similarity:
+    """Scale by ``z`` keeping the point ``(cx, cy)`` where it is."""
+    return Similarity(z, cx * (1 - z), cy * (1 - z))
+
+
+def shift(dx: float, dy: float = 0.0) -> Similarity:
+    return Similarity(1.0, dx, dy)
+
+
+def interpolate(a: Similarity, b: Similarity, u: float, pivot: tuple[float, float]) -> Similarity:
+    """From ``a`` (u=0) to ``b`` (u=1): scale geometrically, ``pivot`` along a straight line.
+
+    Geometric scale steps look uniform to the eye; moving the pivot (the product's
+    centre) in a straight line keeps the path free of the swing a linear blend of
+    translations gives when the scale changes.
+    """
+    scale = a.scale * (b.scale / a.scale) ** u
+    ax, ay = a.point(*pivot)
+    bx, by = b.point(*pivot)
+    cx, cy = ax + (bx - ax) * u, ay + (by - ay) * u
+    return Similarity(scale, cx - scale * pivot[0], cy - scale * pivot[1])
+
+
+def box_to_box(src: Box, dst: Box) -> Similarity:
+    """The similarity taking ``src`` onto ``dst`` (by width; boxes share an aspect ratio)."""
+    s = dst[2] / src[2]
+    return Similarity(s, dst[0] - s * src[0], dst[1] - s * src[1])
+
+
+def cover_fit(world_size: tuple[float, float], canvas: tuple[int, int], focus: tuple[float, float]) -> Similarity:
+    """World -> canvas at the smallest scale that covers the canvas, ``focus`` as central
+    as the world's edges allow."""
+    ww, wh = world_size
+    cw, ch = canvas
+    s = max(cw / ww, ch / wh)
+    tx = min(max(cw / 2 - s * focus[0], cw - s * ww), 0.0)
+    ty = min(max(ch / 2 - s * focus[1], ch - s * wh), 0.0)
+    return Similarity(s, tx, ty)
+
+
+def covers(t: Similarity, world_size: tuple[float, float], canvas: tuple[int, int], tol: float = 1e-3) -> bool:
+    """Whether the world under ``t`` covers the whole canvas."""
+    x0, y0, w, h = t.box((0.0, 0.0, *world_size))
+    return x0 <= tol and y0 <= tol and x0 + w >= canvas[0] - tol and y0 + h >= canvas[1] - tol
+
+
+def min_zoom_to_cover(
+    t: Similarity, world_size: tuple[float, float], canvas: tuple[int, int], focus: tuple[float, float]
+) -> float:
+    """Smallest ``z >= 1`` such that ``zoom_about(z, *focus)`` after ``t`` covers the canvas."""
+    x0, y0, w, h = t.box((0.0, 0.0, *world_size))
+    need = 1.0
+    for lo, hi, f, size in ((x0, x0 + w, focus[0], canvas[0]), (y0, y0 + h, focus[1], canvas[1])):
+        need = max(need, f / (f - lo) if lo < f else math.inf, (size - f) / (hi - f) if hi > f else math.inf)
+    return need
+
+
+# ---------------------------------------------------------------------------
+# The timeline
+
+
+@dataclass(frozen=True)
+class WorldGeometry:
+    """What the timeline needs to know about a world (a scene's set) to frame it."""
+
+    size: tuple[int, int]  # world pixels
+    product_box: Box  # where the product stands, world pixels
+    horizon: float  # world row where the floor meets the wall (parallax depth)
+
+
+@dataclass(frozen=True)
+class Depth:
+    """Parallax: a world drawn with depth-dependent motion instead of one transform.
+
+    A world row at depth ratio ``r`` (1 = the product's floor contact, less = farther,
+    more = nearer) moves under ``shift(r * dx) . zoom_about(base * (1 + r (zoom - 1)), focus)``
+    after ``rest``: the far wall drifts slowly, the floor under the product moves with it.
+    """
+
+    rest: Similarity  # world -> canvas at rest
+    dx: float
+    zoom: float
+    base: float
+    focus: tuple[float, float]
+
+    def at_ratio(self, r: float) -> Similarity:
+        z = self.base * (1 + r * (self.zoom - 1))
+        return self.rest.then(zoom_about(z, *self.focus)).then(shift(r * self.dx))
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """One world as drawn in one frame, bottom to top."""
+
+    world: int  # index into the clip's worlds
+    transform: Similarity  # world -> canvas
+    effects: Similarity | None  # shadow layer -> canvas, or None: drawn with the world
+    opacity: float = 1.0  # blended over the layers below it
+    columns: tuple[int, int] | None = None  # canvas columns covered (slide), None: all
+    depth: Depth | None = None
+
+
+@dataclass(frozen=True)
+class TextState:
+    key: str  # headline | price | cta | logo
+    opacity: float
+    dy: float  # px, added to the sprite's rest position (slide-in)
+
+
+@dataclass(frozen=True)
+class FrameState:
+    time: float
+    product: Similarity  # the product's rest box -> canvas
+    layers: tuple[LayerState, ...]
+    texts: tuple[TextState, ...]
+
+
+@dataclass(frozen=True)
+class _Shot:
+    world: int
+    start: float  # visible from (transition-in start)
+    end: float  # visible until (transition-out end)
+    align: Similarity  # world -> rest canvas (product box onto the product's rest box)
+
+
+class Timeline:
+    """Where everything is at time ``t`` (seconds from the first frame).
+
+    Built by ``plan_timeline``; pure and deterministic.
+    """
+
+    def __init__(
+        self,
+        spec: ClipSpec,
+        canvas: tuple[int, int],
+        geometries: list[WorldGeometry],
+        *,
+        end_card: bool,
+        end_box: Box | None,
+        texts: tuple[str, ...],
+    ) -> None:
+        cfg = presets_data()
+        self.spec = spec
+        self.canvas = canvas
+        self.geometries = geometries
+        self.duration = (spec.frame_count - 1) / spec.fps  # time of the last frame
+        self.end_card = end_card
+        self.texts = texts
+        self.style_cfg = cfg["styles"][spec.style]
+        self.text_cfg = cfg["text"]
+        ec = cfg["end_card"]
+        self.end_len = float(ec["duration_s"]) if end_card else 0.0
+        self.move_s = float(ec["move_s"])
+        self.fade_s = float(ec["fade_s"])
+        self.end_zoom = float(ec["zoom"])
+        # the scenes play over [0, scenes_end]; the end card takes the rest
+        self.scenes_end = self.duration - self.end_len if end_card else self.duration
+        cw, ch = canvas
+
+        # 1. rest framing: world 0 fills the canvas; every product position is relative
+        #    to where world 0 puts the product at rest (the "rest box")
+        g0 = geometries[0]
+        fx0 = g0.product_box[0] + g0.product_box[2] / 2
+        fy0 = g0.product_box[1] + g0.product_box[3] / 2
+        self.rest = cover_fit(g0.size, canvas, (fx0, fy0))
+        self.rest_box: Box = self.rest.box(g0.product_box)
+        rx, ry, rw, rh = self.rest_box
+        self.pivot = (rx + rw / 2, ry + rh / 2)  # the product's centre at rest
+        self.aligns = [box_to_box(g.product_box, self.rest_box) for g in geometries]
+        self.aligns[0] = self.rest
+
+        # 2. zoom needed so every world still covers the canvas once aligned to the product
+        self.base_zoom = 1.0
+        for g, align in zip(geometries, self.aligns, strict=True):
+            self.base_zoom = max(self.base_zoom, min_zoom_to_cover(align, g.size, canvas, self.pivot))
+        self.base_zoom = min(self.base_zoom, 1.35)  # beyond that, the border is replicated
+
+        # 3. shots: which world is on screen when
+        n = len(geometries)
+        self.transition = spec.transition if n > 1 else "cut"
+        tr = float(cfg["styles"]["sequence"]["transition_s"][self.transition]) if n > 1 else 0.0
+        self.transition_s = tr
+        bounds = [self.scenes_end * i / n for i in range(n + 1)]
+        self.shots = [
+            _Shot(
+                world=i,
+                start=0.0 if i == 0 else bounds[i] - tr / 2,
+                end=(bounds[i + 1] + tr / 2) if i < n - 1 else self.duration + 1.0,
+                align=self.aligns[i],
+            )
+            for i in range(n)
+        ]
+        self.boundaries = bounds[1:-1]
+
+        # 4. the end card: where the product settles, as a transform of the rest box
+        self.end_place = box_to_box(self.rest_box, end_box) if end_box is not None else None
+        self.move_start = self.scenes_end - self.move_s / 2
+        self.fade_start = self.scenes_end - self.fade_s / 2
+
+        # 5. style parameters
+        self._setup_style()
+
+    # -- style ------------------------------------------------------------------------
+
+    def _setup_style(self) -> None:
+        spec, cw, ch = self.spec, *self.canvas
+        s = self.style_cfg
+        span = max(self.scenes_end, 1e-6)
+        self.zoom_from = self.zoom_to = self.base_zoom
+        self.pan = (0.0, 0.0)
+        self.parallax_base = 1.0
+        if spec.style in ("push_in", "pull_out"):
+            amount = min(1.0 + float(s["zoom_per_s"]) * span, float(s["max_zoom"]))
+            lo, hi = self.base_zoom, self.base_zoom * amount
+            self.zoom_from, self.zoom_to = (lo, hi) if spec.style == "push_in" else (hi, lo)
+        elif spec.style == "sequence":
+            self.zoom_to = self.base_zoom * (1.0 + float(s["zoom_per_s"]) * span)
+        elif spec.style == "pan":
+            z = max(float(s["zoom"]), self.base_zoom)
+            self.zoom_from = self.zoom_to = z
+            # how far the zoomed world can slide each way and still cover the canvas
+            framed = self.rest.then(zoom_about(z, cw / 2, ch / 2))
+            x0, _, w, _ = framed.box((0.0, 0.0, *self.geometries[0].size))
+            left, right = -x0, x0 + w - cw  # spare pixels beyond each edge
+            travel = float(s["travel"])
+            a, b = right * travel, -left * travel  # content moves left when the camera goes right
+            self.pan = (a, b) if spec.direction == "left" else (b, a)
+            # the product stays where the world puts it, whatever the pan: centre the move
+            self.pan_zoom_centre = (cw / 2, ch / 2)
+        elif spec.style == "parallax":
+            travel = float(s["travel"]) * cw
+            dx = travel / 2
+            self.pan = (dx, -dx) if spec.direction == "right" else (-dx, dx)
+            self.zoom_from, self.zoom_to = (float(v) for v in s["zoom"])
+            fx = self.pivot[0]
+            margin = min(fx, cw - fx)
+            front = float(s["front_ratio"])
+            self.parallax_base = max(self.base_zoom, 1.0 + front * dx / max(margin, 1.0) + 0.01)
+            self.wall_ratio = float(s["wall_ratio"])
+            self.front_ratio = front
+
+    def _style_product(self, t: float) -> Similarity:
+        """The product's rest box -> canvas during the scenes part (before the end card)."""
+        u = ease_in_out_cubic(t / max(self.scenes_end, 1e-6))
+        cw, ch = self.canvas
+        style = self.spec.style
+        if style in ("push_in", "pull_out", "sequence"):
+            z = self.zoom_from * (self.zoom_to / self.zoom_from) ** u
+            return zoom_about(z, *self.pivot)
+        if style == "pan":
+            dx = self.pan[0] + (self.pan[1] - self.pan[0]) * u
+            return zoom_about(self.zoom_from, cw / 2, ch / 2).then(shift(dx))
+        # parallax: the product moves with the depth-1 layer (the floor it stands on)
+        d = self._depth(t)
+        return zoom_about(d.base * d.zoom, *d.focus).then(shift(d.dx))
+
+    def _depth(self, t: float) -> Depth:
+        u = ease_in_out_cubic(t / max(self.scenes_end, 1e-6))
+        dx = self.pan[0] + (self.pan[1] - self.pan[0]) * u
+        zoom = self.zoom_from + (self.zoom_to - self.zoom_from) * u
+        return Depth(rest=self.rest, dx=dx, zoom=zoom, base=self.parallax_base, focus=self.pivot)
+
+    # -- product ------------------------------------------------------------------------
+
+    def product_at(self, t: float) -> Similarity:
+        """The product's rest box -> canvas at time ``t``."""
+        if self.end_place is None or t <= self.move_start:
+            return self._style_product(min(t, self.scenes_end))
+        start = self._style_product(self.move_start)
+        u = ease_in_out_cubic(_ramp(t, self.move_start, self.move_s))
+        moved = interpolate(start, self.end_place, u, self.pivot)
+        if u < 1.0:
+            return moved
+        # settled on the end card: a slow breath of zoom for the rest of the clip
+        settle = self.move_start + self.move_s
+        v = ease_in_out_cubic(_ramp(t, settle, max(self.duration - settle, 1e-6)))
+        ex, ey = self.end_place.point(*self.pivot)
+        return self.end_place.then(zoom_about(1 + (self.end_zoom - 1) * v, ex, ey))
+
+    # -- layers --------------------------------------------------------------------------
+
+    def _world_transform(self, shot: _Shot, t: float) -> tuple[Similarity, Depth | None]:
+        if self.spec.style == "parallax":
+            d = self._depth(min(t, self.move_start if self.end_place else t))
+            return d.at_ratio(1.0), d
+        # worlds follow the product, except once the product heads for the end card
+        q = self.product_at(min(t, self.move_start) if self.end_place is not None else t)
+        return shot.align.then(q), None
+
+    def layers_at(self, t: float) -> tuple[LayerState, ...]:
+        layers: list[LayerState] = []
+        cw = self.canvas[0]
+        visible = [s for s in self.shots if s.start <= t < s.end or (s is self.shots[-1] and t >= s.start)]
+        for shot in visible:
+            transform, depth = self._world_transform(shot, t)
+            opacity, columns = 1.0, None
+            if shot.world > 0 and self.transition != "cut":
+                boundary = self.boundaries[shot.world - 1]
+                u = _ramp(t, boundary - self.transition_s / 2, self.transition_s)
+                if self.transition == "crossfade":
+                    opacity = ease_in_out_cubic(u)
+                else:  # slide in from the right; the outgoing world slides out to the left
+                    offset = cw * (1 - ease_in_out_cubic(u))
+                    transform = transform.then(shift(offset))
+                    columns = (min(cw, max(0, round(offset))), cw)
+            if layers and columns is not None:
+                # the world underneath slides out by the same amount
+                prev = layers[-1]
+                slide = columns[0] - cw
+                layers[-1] = LayerState(
+                    prev.world,
+                    prev.transform.then(shift(slide)),
+                    prev.effects.then(shift(slide)) if prev.effects else None,
+                    prev.opacity,
+                    (0, columns[0]),
+                    prev.depth,
+                )
+            effects = self._effects_transform(transform, depth)
+            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth))
+        if self.end_place is not None and t >= self.fade_start:
+            u = ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
+            end_world = len(self.geometries)
+            # the end card is a flat backdrop; its shadow is attached to the product
+            layers.append(LayerState(end_world, IDENTITY, self.product_at(t), u))
+            if u >= 1.0:
+                layers = layers[-1:]
+        return tuple(layers)
+
+    @staticmethod
+    def _effects_transform(transform: Similarity, depth: Depth | None) -> Similarity | None:
+        # Shadows are drawn with the world when both move together; with parallax they
+        # follow the product (depth 1), which moves differently from the wall.
+        return None if depth is None else transform
+
+    # -- text ----------------------------------------------------------------------------
+
+    def texts_at(self, t: float) -> tuple[TextState, ...]:
+        cfg = self.text_cfg
+        ch = self.canvas[1]
+        reveal = float(cfg["reveal_s"])
+        slide = float(cfg["slide"]) * ch
+        out = []
+        for key in self.texts:
+            on_end_card = self.end_place is not None and key in ("price", "cta", "logo")
+            if on_end_card:
+                base = self.scenes_end + self.fade_s / 2
+                start = base + {"logo": 0.0, "price": 0.25, "cta": 0.6}[key]
+            else:
+                start = float(cfg[f"{key}_at_s"]) if f"{key}_at_s" in cfg else 0.3
+            u = ease_out_cubic(_ramp(t, start, reveal))
+            opacity = u
+            if not on_end_card and self.end_place is not None:
+                # scene text leaves with the scene
+                opacity *= 1 - ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
+            if opacity <= 0:
+                continue
+            out.append(TextState(key, opacity, (1 - u) * slide))
+        return tuple(out)
+
+    def at(self, t: float) -> FrameState:
+        return FrameState(time=t, product=self.product_at(t), layers=self.layers_at(t), texts=self.texts_at(t))
+
+    def max_product_scale(self) -> float:
+        """Largest scale of the product's rest box over the clip (sizes the product master)."""
+        n = self.spec.frame_count
+        return max(self.product_at(i / self.spec.fps).scale for i in range(n))

@@ -1,0 +1,152 @@
+"""The product in a clip: one master layer, its reference resampling per frame, exact paste.
+
+The product is never drawn any other way than this:
+
+1. ``make_master``: the merchant's cutout is resized ONCE (``compose.place_product``,
+   Lanczos, exactly as stills are made) to the largest size it has anywhere in the clip.
+2. ``reference_product``: for a frame, the master is resampled under a similarity
+   ``X = s x + t`` (scale ``s <= 1`` and a sub-pixel translation; no rotation, no warp,
+   no colour change) by ``cv2.warpAffine`` with bilinear interpolation on premultiplied
+   RGBA, into the canvas region it covers. That result is THE reference for the frame.
+3. ``paste_product``: where the reference's alpha is 255 its pixels are copied into the
+   frame bit for bit; soft edges are composited "over" the background.
+
+Why sub-pixel bilinear rather than resizing to a whole-pixel box each frame: a slow
+camera move shifts the product a fraction of a pixel per frame. Snapping it to whole
+pixels (and whole-pixel sizes, which also changes its aspect by up to a pixel) makes it
+judder against a background that moves smoothly. Bilinear with a scale at most 1 (the
+master is the largest size) only ever averages neighbouring product pixels, its weights
+are positive and sum to one, so an opaque output pixel is made of opaque product pixels
+only, and a still product (scale 1, whole-pixel offset) comes out bit-identical to the
+master. Premultiplied alpha keeps the photo's old background out of the soft edges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from generation import compose
+from generation.clips.motion import Similarity
+from generation.errors import InvalidSpec
+
+
+@dataclass(frozen=True)
+class ProductMaster:
+    """The cutout after its one resize. ``premultiplied`` equals ``rgba`` where alpha is 255."""
+
+    rgba: np.ndarray  # (h, w, 4) uint8, straight alpha
+    premultiplied: np.ndarray  # (h, w, 4) uint8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.rgba.shape[1], self.rgba.shape[0])
+
+
+def make_master(cutout: Image.Image, width: int) -> ProductMaster:
+    """Resize the RGBA cutout once to ``width`` px wide (height keeps the aspect ratio)."""
+    if cutout.mode != "RGBA":
+        raise InvalidSpec("the cutout must be RGBA")
+    cw, ch = cutout.size
+    width = max(1, int(width))
+    height = max(1, round(ch * width / cw))
+    layer = compose.place_product(cutout, (width, height), (0, 0, width, height)).layer
+    rgba = np.ascontiguousarray(np.asarray(layer.convert("RGBA")))
+    return ProductMaster(rgba=rgba, premultiplied=premultiply(rgba))
+
+
+def premultiply(rgba: np.ndarray) -> np.ndarray:
+    """uint8 premultiplied RGBA, rounded; pixels with alpha 255 are unchanged."""
+    a = rgba[..., 3:4].astype(np.uint16)
+    rgb = (rgba[..., :3].astype(np.uint16) * a + 127) // 255
+    return np.concatenate([rgb.astype(np.uint8), rgba[..., 3:4]], axis=-1)
+
+
+@dataclass(frozen=True)
+class ProductLayer:
+    """The reference product for one frame: premultiplied RGBA over a canvas region."""
+
+    origin: tuple[int, int]  # canvas pixel of ``pixels[0, 0]``
+    pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.origin[0], self.origin[1], self.pixels.shape[1], self.pixels.shape[0])
+
+    @property
+    def opaque(self) -> np.ndarray:
+        return self.pixels[..., 3] == 255
+
+
+def product_region(
+    master_size: tuple[int, int], transform: Similarity, canvas: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Canvas pixels (x0, y0, x1, y1) the transformed master touches, clipped to the canvas."""
+    x, y, w, h = transform.box((0.0, 0.0, float(master_size[0]), float(master_size[1])))
+    x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
+    x1, y1 = min(canvas[0], math.ceil(x + w)), min(canvas[1], math.ceil(y + h))
+    return (x0, y0, max(x0, x1), max(y0, y1))
+
+
+def reference_product(
+    master: ProductMaster, transform: Similarity, canvas: tuple[int, int]
+) -> ProductLayer:
+    """The product as it must appear in a frame: see the module docstring.
+
+    ``transform`` maps master pixels to canvas pixels and must not enlarge (scale <= 1
+    up to rounding), so no product pixel is ever invented by upsampling.
+    """
+    if transform.scale > 1.0 + 1e-6:
+        raise InvalidSpec(f"the product may not be enlarged beyond its master (scale {transform.scale:.4f})")
+    x0, y0, x1, y1 = product_region(master.size, transform, canvas)
+    if x1 <= x0 or y1 <= y0:
+        return ProductLayer(origin=(x0, y0), pixels=np.zeros((0, 0, 4), dtype=np.uint8))
+    pixels = cv2.warpAffine(
+        master.premultiplied,
+        transform.matrix(origin=(x0, y0)),
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
+    return ProductLayer(origin=(x0, y0), pixels=pixels)
+
+
+def paste_product(frame: np.ndarray, layer: ProductLayer) -> None:
+    """Composite ``layer`` onto ``frame`` (H, W, 3 uint8) in place.
+
+    Opaque pixels are copied; soft pixels get ``fg + bg * (255 - a) / 255`` (premultiplied
+    "over", rounded); transparent pixels are left alone.
+    """
+    h, w = layer.pixels.shape[:2]
+    if h == 0 or w == 0:
+        return
+    x0, y0 = layer.origin
+    region = frame[y0 : y0 + h, x0 : x0 + w]
+    fg = layer.pixels[..., :3]
+    alpha = layer.pixels[..., 3]
+    inv = cv2.merge([255 - alpha] * 3)
+    # bg * (255 - a) / 255, rounded; 0 where the product is opaque
+    under = cv2.multiply(region, inv, scale=1.0 / 255.0)
+    blended = cv2.add(fg, under)
+    np.copyto(region, blended, where=(alpha > 0)[..., None])
+    # the guarantee: opaque pixels are the reference's own bytes, not arithmetic results
+    np.copyto(region, fg, where=(alpha == 255)[..., None])
+
+
+def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
+    """(max |frame - reference| where the reference is opaque, count of opaque pixels)."""
+    h, w = layer.pixels.shape[:2]
+    if h == 0 or w == 0:
+        return (0, 0)
+    x0, y0 = layer.origin
+    opaque = layer.pixels[..., 3] == 255
+    count = int(np.count_nonzero(opaque))
+    if count == 0:
+        return (0, 0)
+    diff = cv2.absdiff(frame[y0 : y0 + h, x0 : x0 + w], layer.pixels[..., :3])
+    return (int(diff.max(axis=2)[opaque].max()), count)

@@ -1,0 +1,182 @@
+"""What a clip request asks for, checked against the platform presets in ``presets.json``.
+
+Presets are data: sizes, frame rate, duration limits, CRF and bitrate caps per platform,
+encoder settings and the motion amounts of each style all live in ``presets.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from generation.errors import InvalidSpec
+
+PRESETS_FILE = Path(__file__).with_name("presets.json")
+
+STYLES = ("push_in", "pull_out", "pan", "parallax", "sequence")
+TRANSITIONS = ("cut", "crossfade", "slide")
+DIRECTIONS = ("left", "right")
+MOTIONS = ("camera", "diffusion")
+
+
+@functools.cache
+def presets_data() -> dict[str, Any]:
+    """The parsed ``presets.json`` (read once per process)."""
+    return json.loads(PRESETS_FILE.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One delivery target: frame size, rate control and what it is for."""
+
+    name: str
+    label: str
+    width: int
+    height: int
+    crf: int
+    maxrate_kbps: int
+    bufsize_kbps: int
+
+
+def preset_names() -> list[str]:
+    return list(presets_data()["presets"])
+
+
+def get_preset(name: str) -> Preset:
+    data = presets_data()["presets"]
+    if name not in data:
+        raise InvalidSpec(f"unknown clip preset {name!r}; choose one of {', '.join(data)}")
+    p = data[name]
+    return Preset(
+        name=name,
+        label=p["label"],
+        width=int(p["width"]),
+        height=int(p["height"]),
+        crf=int(p["crf"]),
+        maxrate_kbps=int(p["maxrate_kbps"]),
+        bufsize_kbps=int(p["bufsize_kbps"]),
+    )
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A product clip: platform preset, length, camera style, scenes and the text on it.
+
+    ``size`` overrides the preset's frame size (the preset's rate control is kept); both
+    sides must be even (H.264 4:2:0) and within ``presets.json``'s ``size_px``.
+    ``themes`` are studio themes: the first is used by single-scene styles, all of them
+    (in order) by ``sequence``. ``price`` is a decimal string such as ``"19.90"``.
+    ``end_card`` defaults to on for sequences that have a price, a CTA or a logo.
+    """
+
+    preset: str = "story"
+    duration: float = 8.0
+    style: str = "push_in"
+    themes: tuple[str, ...] = ("studio_sweep",)
+    seed: int = 0
+    size: tuple[int, int] | None = None
+    direction: str = "right"  # pan and parallax: where the camera travels
+    transition: str = "crossfade"  # sequence: between scenes
+    headline: str = ""
+    price: str | None = None
+    currency: str = "USD"
+    locale: str = "en_US"
+    cta: str = ""
+    end_card: bool | None = None
+    brand_color: tuple[int, int, int] | None = None
+    fill: float = 0.5  # product's longer side as a share of the frame's matching side
+    motion: str = "camera"  # camera | diffusion (background motion from a video model)
+    webm: bool = False
+    preview: bool = False
+    poster: bool = True
+
+    def __post_init__(self) -> None:
+        get_preset(self.preset)  # InvalidSpec naming the presets
+        data = presets_data()
+        lo, hi = data["duration_s"]["min"], data["duration_s"]["max"]
+        if isinstance(self.duration, bool) or not isinstance(self.duration, (int, float)):
+            raise InvalidSpec(f"clip duration must be a number of seconds, got {self.duration!r}")
+        if not lo <= self.duration <= hi:
+            raise InvalidSpec(f"clip duration must be {lo}..{hi} s, got {self.duration:g} s")
+        if self.size is not None:
+            _check_size(self.size)
+        if self.style not in STYLES:
+            raise InvalidSpec(f"unknown clip style {self.style!r}; choose one of {', '.join(STYLES)}")
+        if self.transition not in TRANSITIONS:
+            raise InvalidSpec(
+                f"unknown transition {self.transition!r}; choose one of {', '.join(TRANSITIONS)}"
+            )
+        if self.direction not in DIRECTIONS:
+            raise InvalidSpec(f"direction must be left or right, got {self.direction!r}")
+        if self.motion not in MOTIONS:
+            raise InvalidSpec(f"motion must be camera or diffusion, got {self.motion!r}")
+        if not self.themes or not all(isinstance(t, str) and t for t in self.themes):
+            raise InvalidSpec("name at least one theme")
+        max_scenes = data["styles"]["sequence"]["max_scenes"]
+        if self.style != "sequence" and len(self.themes) > 1:
+            raise InvalidSpec(
+                f"{len(self.themes)} themes were given but style {self.style!r} shows one scene; "
+                "use style 'sequence' to join several"
+            )
+        if len(self.themes) > max_scenes:
+            raise InvalidSpec(f"a sequence joins at most {max_scenes} scenes, got {len(self.themes)}")
+        if self.motion == "diffusion" and self.style == "sequence":
+            raise InvalidSpec("diffusion motion animates one scene; choose a single-scene style")
+        if not 0.2 <= self.fill <= 0.8:
+            raise InvalidSpec(f"clip fill must be 0.2..0.8, got {self.fill}")
+        if self.price is not None:
+            try:
+                value = Decimal(str(self.price))
+            except InvalidOperation:
+                raise InvalidSpec(f"price must be a number such as 19.90, got {self.price!r}") from None
+            if not value.is_finite() or value < 0:
+                raise InvalidSpec(f"price must be a positive number, got {self.price!r}")
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise InvalidSpec(f"currency must be a 3-letter ISO code such as EUR, got {self.currency!r}")
+        for name, text, limit in (("headline", self.headline, 80), ("cta", self.cta, 32)):
+            if len(text) > limit:
+                raise InvalidSpec(f"{name} must be at most {limit} characters, got {len(text)}")
+
+    # -- derived values -------------------------------------------------------------
+
+    @property
+    def width(self) -> int:
+        return self.size[0] if self.size else get_preset(self.preset).width
+
+    @property
+    def height(self) -> int:
+        return self.size[1] if self.size else get_preset(self.preset).height
+
+    @property
+    def fps(self) -> int:
+        return int(presets_data()["fps"])
+
+    @property
+    def frame_count(self) -> int:
+        return round(self.duration * self.fps)
+
+    def wants_end_card(self, *, has_logo: bool = False) -> bool:
+        if self.end_card is not None:
+            return self.end_card
+        return self.style == "sequence" and (self.price is not None or bool(self.cta) or has_logo)
+
+
+def _check_size(size: tuple[int, int]) -> None:
+    limits = presets_data()["size_px"]
+    if (
+        not isinstance(size, tuple)
+        or len(size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    ):
+        raise InvalidSpec(f"clip size must be (width, height) in pixels, got {size!r}")
+    w, h = size
+    if not (limits["min"] <= w <= limits["max"] and limits["min"] <= h <= limits["max"]):
+        raise InvalidSpec(
+            f"clip size must be {limits['min']}..{limits['max']} px per side, got {w}x{h}"
+        )
+    if w % 2 or h % 2:
+        raise InvalidSpec(f"clip width and height must be even (H.264 4:2:0), got {w}x{h}")

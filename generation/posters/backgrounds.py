@@ -1,0 +1,201 @@
+"""Poster backgrounds: brand gradients, white, studio themes and mapped scenes.
+
+Every function returns the background *without* the product, as float32 HxWx3 (0..255)
+at the poster's size; the renderer pastes the product's own pixels back last.
+
+- ``brand_background``: a radial or linear gradient between brand tints, dithered with
+  a little seeded grain so large gradients do not band.
+- ``theme_background``: a studio theme (``engines/themes/*.json``) built at poster size
+  with the studio engine's own set pieces (wall, floor, podium, shadows, reflection,
+  grain), standing under the product box the layout chose.
+- ``scene_background``: a scene that was rendered earlier (a ``RenderedImage`` with its
+  ``product_box``) scaled uniformly and shifted so its product box lands on the
+  layout's product box; where it does not cover the canvas, its edge is continued and
+  blurred progressively. The scene's own product pixels are never used as the product.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from generation.errors import InvalidSpec
+from generation.shadows import apply_shadow, contact_shadow
+from generation.types import Box, PlacedProduct, RenderedImage
+
+F32 = np.float32
+RGB = tuple[int, int, int]
+
+
+def _rng(seed: int, purpose: str) -> np.random.Generator:
+    return np.random.default_rng([seed % 2**63, zlib.crc32(purpose.encode())])
+
+
+def brand_background(
+    size: tuple[int, int],
+    colors: list[RGB],
+    *,
+    style: str = "radial",
+    center: tuple[float, float] = (0.5, 0.45),
+    angle: float = 90.0,
+    grain: float = 0.004,
+    seed: int = 0,
+) -> np.ndarray:
+    """A gradient from ``colors[0]`` (centre / start) through to ``colors[-1]``."""
+    w, h = size
+    stops = np.array(colors, dtype=F32)
+    if style == "solid" or len(stops) == 1:
+        out = np.broadcast_to(stops[0], (h, w, 3)).astype(F32)
+    else:
+        # the field is smooth: compute it at quarter size and scale it up
+        sw, sh = max(2, w // 4), max(2, h // 4)
+        ys = (np.arange(sh, dtype=F32) + 0.5) / sh
+        xs = (np.arange(sw, dtype=F32) + 0.5) / sw
+        if style == "radial":
+            cx, cy = center
+            dx = (xs[None, :] - cx) * w
+            dy = (ys[:, None] - cy) * h
+            far = max(math.hypot(max(cx, 1 - cx) * w, max(cy, 1 - cy) * h), 1.0)
+            t = np.sqrt(dx * dx + dy * dy) / far
+        else:
+            a = math.radians(angle)
+            ux, uy = math.cos(a), math.sin(a)
+            proj = (xs[None, :] - 0.5) * w * ux + (ys[:, None] - 0.5) * h * uy
+            half = 0.5 * (abs(w * ux) + abs(h * uy))
+            t = proj / max(half, 1.0) * 0.5 + 0.5
+        t = np.clip(t, 0.0, 1.0)
+        t = t * t * (3 - 2 * t) * 0.6 + t * 0.4  # ease the transition a little
+        pos = t * (len(stops) - 1)
+        k = np.minimum(pos.astype(np.int32), len(stops) - 2)
+        f = (pos - k)[..., None]
+        small = stops[k] * (1 - f) + stops[k + 1] * f
+        out = cv2.resize(small.astype(F32), (w, h), interpolation=cv2.INTER_CUBIC)
+    if grain > 0:
+        noise = _rng(seed, "grain").standard_normal((h, w), dtype=F32) * (grain * 255.0)
+        out = out + noise[..., None]
+    return out
+
+
+def white_background(size: tuple[int, int], color: RGB = (255, 255, 255)) -> np.ndarray:
+    w, h = size
+    return np.broadcast_to(np.array(color, dtype=F32), (h, w, 3)).copy()
+
+
+def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength: float = 0.38) -> np.ndarray:
+    """The product's soft floor shadow (``shadows.contact_shadow``) darkening the background."""
+    from PIL import Image
+
+    density = contact_shadow(placed, strength=strength, spread=0.05)
+    img = Image.fromarray(np.clip(background + 0.5, 0, 255).astype(np.uint8), "RGB")
+    return np.asarray(apply_shadow(img, density, (18, 18, 24)), dtype=F32)
+
+
+def theme_background(
+    theme_name: str, placed: PlacedProduct, brand: RGB, seed: int
+) -> tuple[np.ndarray, dict[str, object]]:
+    """The studio theme's set built around ``placed`` (its box is the layout's)."""
+    from generation.engines import studio
+    from generation.engines.themes import get_theme
+
+    theme = get_theme(theme_name)  # InvalidSpec naming the themes
+    size = placed.canvas_size
+    look = studio._Look.make(theme, brand, seed)
+    stage = _stage_at(studio, theme, look, placed.box, size)
+    # The engine's set pieces are called by parameter name: they are its private
+    # helpers, and naming what we pass survives a reordered or trimmed signature.
+    parts = {"look": look, "stage": stage, "canvas": size, "placed": placed}
+    bg = _call(studio._backdrop_and_surface, parts)
+    if stage.podium is not None:
+        _call(studio._draw_podium, {**parts, "img": bg, "bg": bg})
+    bg = _call(studio._product_shadows, {**parts, "bg": bg})
+    if theme.reflection is not None:
+        bg = _call(studio._add_reflection, {**parts, "bg": bg})
+    bg = bg + _call(studio._grain, parts)
+    return bg, {"theme": theme.name, "light_wrap": theme.light_wrap}
+
+
+def _call(fn, available: dict[str, object]):  # noqa: ANN001, ANN202
+    import inspect
+
+    names = [p.name for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
+    return fn(**{name: available[name] for name in names})
+
+
+def _stage_at(studio, theme, look, box: Box, size: tuple[int, int]):  # noqa: ANN001, ANN202
+    """The studio engine's stage for this theme, moved so the product stands at ``box``.
+
+    The engine places the product itself (theme anchor and fill); a poster's layout has
+    already chosen the box, so the set is solved for a product of the same size and
+    then shifted under it (podium and horizon move with it).
+    """
+    cw, ch = size
+    x, y, w, h = box
+    fill = max(w / cw, h / ch) / theme.layout.fill_scale
+    stage = studio._stage((w, h), size, theme, look, float(np.clip(fill, 0.05, 0.95)))
+    sx, sy, sw, sh = stage.box
+    dx = (x + w / 2.0) - (sx + sw / 2.0)
+    dy = (y + h) - (sy + sh)
+    podium = stage.podium
+    if podium is not None:
+        k = w / max(sw, 1)
+        podium = replace(podium, cx=podium.cx + dx, top=podium.top + dy, rx=podium.rx * k, ry=podium.ry * k, height=podium.height * k)
+    contact = stage.contact + dy
+    horizon = min(stage.horizon + dy, contact - max(0.05 * ch, 0.12 * h))
+    horizon = max(horizon, 0.06 * ch)
+    return replace(stage, box=box, contact=float(contact), horizon=float(horizon), podium=podium)
+
+
+def scene_background(scene: RenderedImage, box: Box, size: tuple[int, int]) -> tuple[np.ndarray, dict[str, object]]:
+    """``scene`` scaled and shifted so its product box lands on ``box``, covering ``size``."""
+    sx, sy, sw, sh = scene.product_box
+    if sw <= 0 or sh <= 0:
+        raise InvalidSpec("the scene has no product box to line the product up with")
+    x, y, w, h = box
+    scale = 0.5 * (w / sw + h / sh)  # uniform: the two agree to a pixel for one cutout
+    cw, ch = size
+    src = np.asarray(scene.image.convert("RGB"), dtype=np.uint8)
+    nw, nh = max(1, round(src.shape[1] * scale)), max(1, round(src.shape[0] * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    scaled = cv2.resize(src, (nw, nh), interpolation=interp).astype(F32)
+    ox, oy = round(x - sx * scale), round(y - sy * scale)
+    # pad the scaled scene so it covers the canvas: edge pixels continued outwards
+    left, top = max(0, ox), max(0, oy)
+    right, bottom = max(0, cw - (ox + nw)), max(0, ch - (oy + nh))
+    padded = cv2.copyMakeBorder(scaled, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    px, py = ox - left + left, oy - top + top  # where the scene's (0, 0) now is in padded coords
+    cx0, cy0 = left - ox, top - oy  # canvas (0, 0) in padded coords
+    out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].copy()
+    extended = bool(left or top or right or bottom)
+    if extended:
+        # replicated edges streak; blend them into a heavy blur with distance from the scene
+        inside = np.zeros((ch, cw), dtype=np.uint8)
+        ix0, iy0 = max(ox, 0), max(oy, 0)
+        ix1, iy1 = min(ox + nw, cw), min(oy + nh, ch)
+        if ix1 > ix0 and iy1 > iy0:
+            inside[iy0:iy1, ix0:ix1] = 1
+        dist = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 3)
+        ramp = 0.08 * min(cw, ch)
+        t = np.clip(dist / ramp, 0, 1)[..., None].astype(F32)
+        blurred = _big_blur(out, 0.05 * min(cw, ch))
+        out = out * (1 - t) + blurred * t
+    del px, py
+    return out, {
+        "scene": scene.name,
+        "scene_size": [scene.image.width, scene.image.height],
+        "scene_product_box": list(scene.product_box),
+        "scale": round(scale, 5),
+        "offset": [ox, oy],
+        "extended": extended,
+    }
+
+
+def _big_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    f = max(1.0, sigma / 3.0)
+    small = cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 3.0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,213 @@
+"""Legibility and integrity checks, stored with every poster.
+
+- Contrast: each text's colour against what is actually behind it (the poster's
+  pixels before any text was drawn, under the text's ink bbox). The background side of
+  the WCAG 2 ratio is the worst case of its 10th and 90th percentile luminance, so a
+  few dark pixels in a light area cannot hide a failure. Required: 4.5, or 3 for large
+  text.
+- Large text, defined for posters: at least 24 px bold (weight >= 700) or 32 px
+  regular *at a 1080 px shorter side*; the thresholds scale with the canvas, because a
+  poster is seen at the screen's width whatever its pixel size.
+- Keep-out: no text, badge, logo, ribbon, button or plate box touches the product
+  matte (alpha > 0) dilated by ``keepout_margin``.
+- Bounds: every element inside the canvas and outside the size preset's safe zones.
+- Fidelity: ``compose.measure_fidelity`` says identical (max_abs_diff 0 where the
+  product's alpha is 255).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from generation import compose
+from generation.posters.layout import SizePreset, box_hits, keepout_margin, product_keepout
+from generation.types import Box, Fidelity, PlacedProduct
+
+RGB = tuple[int, int, int]
+
+BODY_RATIO = 4.5
+LARGE_RATIO = 3.0
+LARGE_BOLD_PX = 24  # at a 1080 px shorter side
+LARGE_REGULAR_PX = 32
+BOLD_WEIGHT = 700
+LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
+
+
+def linear(channel: np.ndarray | float) -> np.ndarray:
+    c = np.asarray(channel, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def luminance(rgb: np.ndarray | RGB) -> np.ndarray | float:
+    """WCAG 2 relative luminance of sRGB colour(s), last axis RGB."""
+    arr = linear(np.asarray(rgb, dtype=np.float64))
+    lum = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
+    return float(lum) if np.ndim(lum) == 0 else lum
+
+
+def contrast_ratio(l1: float, l2: float) -> float:
+    hi, lo = max(l1, l2), min(l1, l2)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def is_large_text(size_px: int, weight: int, short_side: int) -> bool:
+    scale = short_side / 1080.0
+    threshold = LARGE_BOLD_PX if weight >= BOLD_WEIGHT else LARGE_REGULAR_PX
+    return size_px >= threshold * scale
+
+
+def required_ratio(size_px: int, weight: int, short_side: int) -> float:
+    return LARGE_RATIO if is_large_text(size_px, weight, short_side) else BODY_RATIO
+
+
+def background_range(behind: np.ndarray, box: Box) -> tuple[float, float]:
+    """(10th, 90th) percentile luminance of ``behind`` (HxWx3 uint8) inside ``box``."""
+    x, y, w, h = box
+    H, W = behind.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box {box} is outside the image")
+    patch = behind[y0:y1, x0:x1].reshape(-1, 3)
+    if len(patch) > 20000:  # big headlines: a regular subsample is as good and cheaper
+        patch = patch[:: len(patch) // 20000 + 1]
+    lum = luminance(patch)
+    return float(np.percentile(lum, LOW_PERCENTILE)), float(np.percentile(lum, HIGH_PERCENTILE))
+
+
+def worst_contrast(color: RGB, lum_range: tuple[float, float]) -> float:
+    lc = luminance(color)
+    return min(contrast_ratio(lc, lum_range[0]), contrast_ratio(lc, lum_range[1]))
+
+
+@dataclass(frozen=True)
+class Element:
+    """Something drawn on the poster that must stay legible, clear and in bounds.
+
+    ``box`` is what it covers (for text: its ink bbox). Text elements carry their
+    colour, size and weight; ``sample`` is the box whose background is sampled when it
+    differs from ``box`` (a label set diagonally along a corner ribbon).
+    """
+
+    name: str
+    kind: str  # text | badge | logo | ribbon | cta | eyebrow | plate | rule | price_plate
+    box: Box
+    color: RGB | None = None
+    size: int = 0
+    weight: int = 400
+    sample: Box | None = None
+
+
+@dataclass(frozen=True)
+class TextContrast:
+    name: str
+    ratio: float
+    required: float
+    large: bool
+    background: tuple[float, float]  # 10th / 90th percentile luminance behind the text
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio >= self.required
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ratio": round(self.ratio, 2),
+            "required": self.required,
+            "large": self.large,
+            "background_luminance": [round(v, 4) for v in self.background],
+            "passed": self.passed,
+        }
+
+
+@dataclass(frozen=True)
+class PosterChecks:
+    contrast: list[TextContrast]
+    overlaps: list[str]  # elements touching the product matte
+    out_of_bounds: list[str]  # elements outside the canvas or inside a safe zone
+    fidelity: Fidelity
+    fixes: list[str] = field(default_factory=list)  # what the renderer changed to pass
+
+    @property
+    def problems(self) -> list[str]:
+        out = [
+            f"{c.name}: contrast {c.ratio:.2f} below {c.required:g}" for c in self.contrast if not c.passed
+        ]
+        out += [f"{name} overlaps the product" for name in self.overlaps]
+        out += [f"{name} is outside the canvas or in a safe zone" for name in self.out_of_bounds]
+        if not self.fidelity.identical:
+            out.append(
+                f"product pixels changed (max_abs_diff {self.fidelity.max_abs_diff}, "
+                f"{self.fidelity.opaque_pixels} opaque pixels)"
+            )
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "contrast": [c.to_dict() for c in self.contrast],
+            "overlaps": list(self.overlaps),
+            "out_of_bounds": list(self.out_of_bounds),
+            "fidelity": self.fidelity.to_dict(),
+            "fixes": list(self.fixes),
+        }
+
+
+def text_contrast(behind: np.ndarray, element: Element, short_side: int) -> TextContrast:
+    assert element.color is not None
+    rng = background_range(behind, element.sample or element.box)
+    large = is_large_text(element.size, element.weight, short_side)
+    return TextContrast(
+        name=element.name,
+        ratio=worst_contrast(element.color, rng),
+        required=LARGE_RATIO if large else BODY_RATIO,
+        large=large,
+        background=rng,
+    )
+
+
+def inside(box: Box, area: Box) -> bool:
+    x, y, w, h = box
+    ax, ay, aw, ah = area
+    return x >= ax and y >= ay and x + w <= ax + aw and y + h <= ay + ah
+
+
+def check_poster(
+    image: Image.Image,
+    behind: Image.Image,
+    elements: list[Element],
+    placed: PlacedProduct,
+    size: SizePreset,
+    *,
+    fixes: list[str] | None = None,
+) -> PosterChecks:
+    """Check a finished poster from its pixels.
+
+    ``behind`` is the poster as it was just before the text was drawn (background,
+    shapes, plates, buttons); ``elements`` what was drawn on top; ``placed`` the product
+    as pasted back.
+    """
+    canvas = (image.width, image.height)
+    short = min(canvas)
+    behind_arr = np.asarray(behind.convert("RGB"))
+    keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
+    safe = size.safe_box
+    contrast = [text_contrast(behind_arr, el, short) for el in elements if el.kind == "text" and el.color]
+    overlaps = [el.name for el in elements if box_hits(keepout, el.box)]
+    out = [el.name for el in elements if not inside(el.box, safe)]
+    return PosterChecks(
+        contrast=contrast,
+        overlaps=overlaps,
+        out_of_bounds=out,
+        fidelity=compose.measure_fidelity(image, placed),
+        fixes=list(fixes or []),
+    )

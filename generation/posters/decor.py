@@ -1,0 +1,164 @@
+"""Anti-aliased poster shapes: pills, plates, badges, ribbons, scrims and their shadows.
+
+Shapes are coverage masks (float32 0..1) built on small tiles, from exact signed
+distances (rounded rectangles, circles) or from polygons filled with OpenCV's
+anti-aliasing at sub-pixel precision (bursts, ribbons, tags). ``fill`` composites a
+colour through a mask onto a float32 canvas in place. Nothing here knows the product:
+the layout keeps every shape off it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from generation.types import Box
+
+F32 = np.float32
+RGB = tuple[int, int, int]
+_SHIFT = 4  # fractional bits for cv2 polygon vertices
+
+
+def rounded_rect(w: int, h: int, radius: float) -> np.ndarray:
+    """Coverage of a ``w`` x ``h`` rectangle with corner ``radius`` (px)."""
+    r = float(min(max(radius, 0.0), w / 2.0, h / 2.0))
+    ys = np.arange(h, dtype=F32)[:, None] + 0.5
+    xs = np.arange(w, dtype=F32)[None, :] + 0.5
+    qx = np.abs(xs - w / 2.0) - (w / 2.0 - r)
+    qy = np.abs(ys - h / 2.0) - (h / 2.0 - r)
+    outside = np.sqrt(np.maximum(qx, 0) ** 2 + np.maximum(qy, 0) ** 2)
+    d = outside + np.minimum(np.maximum(qx, qy), 0) - r
+    return np.clip(0.5 - d, 0.0, 1.0).astype(F32)
+
+
+def circle(d: int) -> np.ndarray:
+    return rounded_rect(d, d, d / 2.0)
+
+
+def ring(d: int, width: float) -> np.ndarray:
+    outer = circle(d)
+    inner_d = d - 2 * width
+    if inner_d <= 0:
+        return outer
+    ys = np.arange(d, dtype=F32)[:, None] + 0.5 - d / 2.0
+    xs = np.arange(d, dtype=F32)[None, :] + 0.5 - d / 2.0
+    inner = np.clip(inner_d / 2.0 + 0.5 - np.sqrt(xs * xs + ys * ys), 0, 1)
+    return np.clip(outer - inner, 0, 1).astype(F32)
+
+
+def polygon(w: int, h: int, points: list[tuple[float, float]]) -> np.ndarray:
+    mask = np.zeros((h, w), dtype=np.uint8)
+    pts = np.array([[round(x * (1 << _SHIFT)), round(y * (1 << _SHIFT))] for x, y in points], dtype=np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+    return mask.astype(F32) / 255.0
+
+
+def burst(d: int, points: int = 18, depth: float = 0.1) -> np.ndarray:
+    """A sales starburst: ``points`` spikes, inner radius ``1 - depth`` of the outer."""
+    c = d / 2.0
+    outer, inner = c - 0.5, (c - 0.5) * (1 - depth)
+    pts = []
+    for k in range(points * 2):
+        a = math.pi * k / points - math.pi / 2
+        r = outer if k % 2 == 0 else inner
+        pts.append((c + r * math.cos(a), c + r * math.sin(a)))
+    return polygon(d, d, pts)
+
+
+def tag(w: int, h: int, notch: int, *, right: bool = False) -> np.ndarray:
+    """A flag: a bar whose far end has a swallowtail notch (towards the content)."""
+    if right:  # bleeding from the right edge: the notch is on the left
+        pts = [(0, 0), (w, 0), (w, h), (0, h), (notch, h / 2)]
+    else:
+        pts = [(0, 0), (w, 0), (w - notch, h / 2), (w, h), (0, h)]
+    return polygon(w, h, pts)
+
+
+def price_tag(w: int, h: int, hole: int) -> np.ndarray:
+    """A shop price tag: pointed on the left, rounded on the right, with a punched hole."""
+    r = h * 0.16
+    point = hole
+    body = rounded_rect(w - point + round(r), h, r)[:, round(r) :]
+    mask = np.zeros((h, w), dtype=F32)
+    mask[:, point:] = body[:, : w - point]
+    tip = polygon(point + 2, h, [(0, h / 2), (point + 2, 0), (point + 2, h)])
+    mask[:, : point + 2] = np.maximum(mask[:, : point + 2], tip)
+    hd = max(4, round(h * 0.16))
+    hx, hy = round(point * 0.75), round(h / 2 - hd / 2)
+    mask[hy : hy + hd, hx : hx + hd] *= 1.0 - circle(hd)
+    return mask
+
+
+def corner_band(size: tuple[int, int], band: float, dist: float, *, right: bool) -> tuple[np.ndarray, Box]:
+    """A diagonal band across the top corner: (mask, its box on the canvas).
+
+    Its centre line is ``dist`` px from the corner, measured perpendicular to it.
+    """
+    c_mid = dist * math.sqrt(2)
+    c0, c1 = c_mid - band / math.sqrt(2), c_mid + band / math.sqrt(2)
+    reach = min(int(math.ceil(c1)) + 1, size[0], size[1])
+    pts = [(c0, 0), (c1, 0), (0, c1), (0, c0)]
+    if right:
+        pts = [(reach - x, y) for x, y in pts]
+    mask = polygon(reach, reach, pts)
+    box = (size[0] - reach, 0, reach, reach) if right else (0, 0, reach, reach)
+    return mask, box
+
+
+def fill(canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: RGB, opacity: float = 1.0) -> None:
+    """Composite ``color`` through ``mask`` (placed at ``origin``) onto ``canvas`` in place."""
+    ox, oy = origin
+    h, w = mask.shape
+    H, W = canvas.shape[:2]
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + w, W), min(oy + h, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None] * opacity
+    region = canvas[y0:y1, x0:x1]
+    region += (np.array(color, dtype=F32) - region) * m
+
+
+def drop_shadow(
+    canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], *, offset: tuple[int, int], blur: float, opacity: float
+) -> None:
+    """A soft shadow of ``mask`` under a shape (buttons and badges lift off the page)."""
+    if opacity <= 0:
+        return
+    pad = int(math.ceil(3 * blur)) + max(abs(offset[0]), abs(offset[1]))
+    h, w = mask.shape
+    big = np.zeros((h + 2 * pad, w + 2 * pad), dtype=F32)
+    big[pad : pad + h, pad : pad + w] = mask
+    if blur > 0.3:
+        big = cv2.GaussianBlur(big, (0, 0), blur)
+    fill(canvas, big, (origin[0] - pad + offset[0], origin[1] - pad + offset[1]), (10, 12, 20), opacity)
+
+
+def scrim(canvas: np.ndarray, box: Box, color: RGB, opacity: float, feather: float) -> None:
+    """Darken (or lighten) a box towards ``color`` with soft edges, behind a text group."""
+    x, y, w, h = box
+    pad = int(math.ceil(2 * feather))
+    mask = np.zeros((h + 2 * pad, w + 2 * pad), dtype=F32)
+    mask[pad : pad + h, pad : pad + w] = 1.0
+    if feather > 0.3:
+        mask = cv2.GaussianBlur(mask, (0, 0), feather)
+        # keep the box itself at full strength: the text needs it there
+        mask[pad : pad + h, pad : pad + w] = 1.0
+    fill(canvas, mask, (x - pad, y - pad), color, opacity)
+
+
+def arrow(size: int, stroke: float) -> np.ndarray:
+    """A right-pointing arrow (shaft and head) as a ``size`` x ``size`` mask."""
+    ss = 4
+    big = np.zeros((size * ss, size * ss), dtype=np.uint8)
+    t = max(1, round(stroke * ss))
+    m = size * ss
+    cy = m // 2
+    x0, x1 = round(m * 0.08), round(m * 0.9)
+    head = round(m * 0.32)
+    cv2.line(big, (x0, cy), (x1, cy), 255, t, cv2.LINE_AA)
+    cv2.line(big, (x1 - head, cy - head), (x1, cy), 255, t, cv2.LINE_AA)
+    cv2.line(big, (x1 - head, cy + head), (x1, cy), 255, t, cv2.LINE_AA)
+    small = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    return small.astype(F32) / 255.0
