@@ -3,6 +3,8 @@
     python -m generation cutout photo.jpg --out outdir/
     python -m generation packshot photo.jpg --out outdir/ [--size 2000 --no-shadow]
     python -m generation scene photo.jpg --theme marble_counter -n 4 --out outdir/
+    python -m generation poster photo.jpg --size 1080x1920 --headline ... --price 199 --currency CNY --out outdir/
+    python -m generation clip photo.jpg --preset story --duration 8 --style parallax --out x.mp4
     python -m generation check image.jpg        # packshot rules, JSON; exit 1 if not ok
 
 Exit status: 0 done, 1 ``check`` found problems, 2 the input or options were refused
@@ -62,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     scene.add_argument("--fill", type=float, default=0.6)
     scene.add_argument("--prompt", default="", help="extra words for the diffusion engine")
 
+    from generation.clips import cli as clip_cli
+    from generation.posters import cli as poster_cli
+
+    # --format of the poster command takes webp too, so it gets only the common options
+    poster_cli.add_parser(commands, [common])
+    clip_cli.add_parser(commands, [common])
+
     check = commands.add_parser("check", help="check an image against packshot rules (JSON)")
     check.add_argument("image", type=Path)
     check.add_argument("--min-size", type=int, default=1600)
@@ -73,6 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "poster":
+            from generation.posters import cli as poster_cli
+
+            return poster_cli.run(args)
+        if args.command == "clip":
+            from generation.clips import cli as clip_cli
+
+            return clip_cli.run(args)
         return _generate(args)
     except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)

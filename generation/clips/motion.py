@@ -458,3 +458,18 @@ class Timeline:
         """Largest scale of the product's rest box over the clip (sizes the product master)."""
         n = self.spec.frame_count
         return max(self.product_at(i / self.spec.fps).scale for i in range(n))
+
+
+def world_scale(spec: ClipSpec) -> float:
+    """How much larger than the canvas to render worlds so the camera (almost) never
+    enlarges them: the largest zoom the style reaches, capped at 1.3."""
+    s = presets_data()["styles"][spec.style]
+    if spec.style in ("push_in", "pull_out"):
+        value = min(1.0 + float(s["zoom_per_s"]) * spec.duration, float(s["max_zoom"]))
+    elif spec.style == "pan":
+        value = float(s["zoom"])
+    elif spec.style == "parallax":
+        value = (1.0 + float(s["front_ratio"]) * float(s["travel"]) + 0.01) * float(s["zoom"][1])
+    else:
+        value = 1.0 + float(s["zoom_per_s"]) * spec.duration
+    return min(value, 1.3)

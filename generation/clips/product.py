@@ -119,23 +119,22 @@ def reference_product(
 def paste_product(frame: np.ndarray, layer: ProductLayer) -> None:
     """Composite ``layer`` onto ``frame`` (H, W, 3 uint8) in place.
 
-    Opaque pixels are copied; soft pixels get ``fg + bg * (255 - a) / 255`` (premultiplied
-    "over", rounded); transparent pixels are left alone.
+    Soft pixels get ``fg + bg * (255 - a) / 255`` (premultiplied "over", rounded;
+    transparent pixels come out as they were); then opaque pixels are copied from the
+    reference, byte for byte.
     """
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
         return
     x0, y0 = layer.origin
     region = frame[y0 : y0 + h, x0 : x0 + w]
-    fg = layer.pixels[..., :3]
-    alpha = layer.pixels[..., 3]
-    inv = cv2.merge([255 - alpha] * 3)
-    # bg * (255 - a) / 255, rounded; 0 where the product is opaque
-    under = cv2.multiply(region, inv, scale=1.0 / 255.0)
-    blended = cv2.add(fg, under)
-    np.copyto(region, blended, where=(alpha > 0)[..., None])
-    # the guarantee: opaque pixels are the reference's own bytes, not arithmetic results
-    np.copyto(region, fg, where=(alpha == 255)[..., None])
+    fg = cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
+    alpha = cv2.extractChannel(layer.pixels, 3)
+    inv = cv2.bitwise_not(alpha)
+    under = cv2.multiply(region, cv2.merge([inv, inv, inv]), scale=1.0 / 255.0)
+    cv2.add(fg, under, dst=region)
+    # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
+    cv2.copyTo(fg, cv2.compare(alpha, 255, cv2.CMP_EQ), region)
 
 
 def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
@@ -144,9 +143,11 @@ def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
     if h == 0 or w == 0:
         return (0, 0)
     x0, y0 = layer.origin
-    opaque = layer.pixels[..., 3] == 255
-    count = int(np.count_nonzero(opaque))
+    opaque = cv2.compare(cv2.extractChannel(layer.pixels, 3), 255, cv2.CMP_EQ)
+    count = cv2.countNonZero(opaque)
     if count == 0:
         return (0, 0)
-    diff = cv2.absdiff(frame[y0 : y0 + h, x0 : x0 + w], layer.pixels[..., :3])
-    return (int(diff.max(axis=2)[opaque].max()), count)
+    diff = cv2.absdiff(frame[y0 : y0 + h, x0 : x0 + w], cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB))
+    c0, c1, c2 = cv2.split(diff)
+    worst = cv2.max(cv2.max(c0, c1), c2)
+    return (int(cv2.minMaxLoc(worst, mask=opaque)[1]), count)

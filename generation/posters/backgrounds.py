@@ -90,8 +90,15 @@ def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength:
     from PIL import Image
 
     density = contact_shadow(placed, strength=strength, spread=0.05)
-    img = Image.fromarray(np.clip(background + 0.5, 0, 255).astype(np.uint8), "RGB")
-    return np.asarray(apply_shadow(img, density, (18, 18, 24)), dtype=F32)
+    box = density.getbbox()
+    if box is None:
+        return background
+    x0, y0, x1, y1 = box  # only where there is any shadow
+    crop = Image.fromarray(np.clip(background[y0:y1, x0:x1] + 0.5, 0, 255).astype(np.uint8), "RGB")
+    shaded = apply_shadow(crop, density.crop(box), (18, 18, 24))
+    out = background.copy()
+    out[y0:y1, x0:x1] = np.asarray(shaded, dtype=F32)
+    return out
 
 
 def theme_background(
@@ -121,7 +128,9 @@ def theme_background(
 def _call(fn, available: dict[str, object]):  # noqa: ANN001, ANN202
     import inspect
 
-    names = [p.name for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
+    names = [
+        p.name for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty
+    ]
     return fn(**{name: available[name] for name in names})
 
 
@@ -142,14 +151,23 @@ def _stage_at(studio, theme, look, box: Box, size: tuple[int, int]):  # noqa: AN
     podium = stage.podium
     if podium is not None:
         k = w / max(sw, 1)
-        podium = replace(podium, cx=podium.cx + dx, top=podium.top + dy, rx=podium.rx * k, ry=podium.ry * k, height=podium.height * k)
+        podium = replace(
+            podium,
+            cx=podium.cx + dx,
+            top=podium.top + dy,
+            rx=podium.rx * k,
+            ry=podium.ry * k,
+            height=podium.height * k,
+        )
     contact = stage.contact + dy
     horizon = min(stage.horizon + dy, contact - max(0.05 * ch, 0.12 * h))
     horizon = max(horizon, 0.06 * ch)
     return replace(stage, box=box, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
-def scene_background(scene: RenderedImage, box: Box, size: tuple[int, int]) -> tuple[np.ndarray, dict[str, object]]:
+def scene_background(
+    scene: RenderedImage, box: Box, size: tuple[int, int]
+) -> tuple[np.ndarray, dict[str, object]]:
     """``scene`` scaled and shifted so its product box lands on ``box``, covering ``size``."""
     sx, sy, sw, sh = scene.product_box
     if sw <= 0 or sh <= 0:
@@ -166,7 +184,6 @@ def scene_background(scene: RenderedImage, box: Box, size: tuple[int, int]) -> t
     left, top = max(0, ox), max(0, oy)
     right, bottom = max(0, cw - (ox + nw)), max(0, ch - (oy + nh))
     padded = cv2.copyMakeBorder(scaled, top, bottom, left, right, cv2.BORDER_REPLICATE)
-    px, py = ox - left + left, oy - top + top  # where the scene's (0, 0) now is in padded coords
     cx0, cy0 = left - ox, top - oy  # canvas (0, 0) in padded coords
     out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].copy()
     extended = bool(left or top or right or bottom)
@@ -182,7 +199,6 @@ def scene_background(scene: RenderedImage, box: Box, size: tuple[int, int]) -> t
         t = np.clip(dist / ramp, 0, 1)[..., None].astype(F32)
         blurred = _big_blur(out, 0.05 * min(cw, ch))
         out = out * (1 - t) + blurred * t
-    del px, py
     return out, {
         "scene": scene.name,
         "scene_size": [scene.image.width, scene.image.height],

@@ -2,9 +2,9 @@
 
 - Contrast: each text's colour against what is actually behind it (the poster's
   pixels before any text was drawn, under the text's ink bbox). The background side of
-  the WCAG 2 ratio is the worst case of its 10th and 90th percentile luminance, so a
-  few dark pixels in a light area cannot hide a failure. Required: 4.5, or 3 for large
-  text.
+  the WCAG 2 ratio is the worst case of its 10th and 90th percentile luminance, taken
+  over 1.5 em tiles of the bbox, so neither a few stray pixels nor a dark patch under
+  three letters of a long line decides it alone. Required: 4.5, or 3 for large text.
 - Large text, defined for posters: at least 24 px bold (weight >= 700) or 32 px
   regular *at a 1080 px shorter side*; the thresholds scale with the canvas, because a
   poster is seen at the screen's width whatever its pixel size.
@@ -64,18 +64,38 @@ def required_ratio(size_px: int, weight: int, short_side: int) -> float:
     return LARGE_RATIO if is_large_text(size_px, weight, short_side) else BODY_RATIO
 
 
-def background_range(behind: np.ndarray, box: Box) -> tuple[float, float]:
-    """(10th, 90th) percentile luminance of ``behind`` (HxWx3 uint8) inside ``box``."""
+def background_range(behind: np.ndarray, box: Box, tile: int | None = None) -> tuple[float, float]:
+    """Worst-case (10th, 90th) percentile luminance of ``behind`` (HxWx3 uint8) in ``box``.
+
+    With ``tile`` (px) the box is cut into tiles about that size and the darkest 10th
+    and brightest 90th percentile of any tile are returned, so a dark patch under a
+    few letters of a long line is not averaged away by the rest of the line.
+    """
     x, y, w, h = box
     H, W = behind.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"box {box} is outside the image")
-    patch = behind[y0:y1, x0:x1].reshape(-1, 3)
-    if len(patch) > 20000:  # big headlines: a regular subsample is as good and cheaper
-        patch = patch[:: len(patch) // 20000 + 1]
-    lum = luminance(patch)
-    return float(np.percentile(lum, LOW_PERCENTILE)), float(np.percentile(lum, HIGH_PERCENTILE))
+    region = behind[y0:y1, x0:x1]
+    step = max(4, int(tile)) if tile else max(x1 - x0, y1 - y0)
+    lows, highs = [], []
+    for ty in range(0, y1 - y0, step):
+        for tx in range(0, x1 - x0, step):
+            patch = region[ty : ty + step, tx : tx + step].reshape(-1, 3)
+            if len(patch) < 0.25 * step * step and (lows or len(patch) < 16):
+                continue  # a sliver at the edge says little on its own
+            if len(patch) > 20000:  # big tiles: a regular subsample is as good and cheaper
+                patch = patch[:: len(patch) // 20000 + 1]
+            lum = luminance(patch)
+            lo, hi = np.percentile(lum, [LOW_PERCENTILE, HIGH_PERCENTILE])
+            lows.append(float(lo))
+            highs.append(float(hi))
+    return min(lows), max(highs)
+
+
+def contrast_tile(size_px: int) -> int:
+    """Tile for sampling what is behind text of ``size_px``: 1.5 em."""
+    return max(8, round(1.5 * size_px))
 
 
 def worst_contrast(color: RGB, lum_range: tuple[float, float]) -> float:
@@ -164,7 +184,7 @@ class PosterChecks:
 
 def text_contrast(behind: np.ndarray, element: Element, short_side: int) -> TextContrast:
     assert element.color is not None
-    rng = background_range(behind, element.sample or element.box)
+    rng = background_range(behind, element.sample or element.box, contrast_tile(element.size))
     large = is_large_text(element.size, element.weight, short_side)
     return TextContrast(
         name=element.name,

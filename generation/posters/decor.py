@@ -107,7 +107,9 @@ def corner_band(size: tuple[int, int], band: float, dist: float, *, right: bool)
     return mask, box
 
 
-def fill(canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: RGB, opacity: float = 1.0) -> None:
+def fill(
+    canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: RGB, opacity: float = 1.0
+) -> None:
     """Composite ``color`` through ``mask`` (placed at ``origin``) onto ``canvas`` in place."""
     ox, oy = origin
     h, w = mask.shape
@@ -121,7 +123,13 @@ def fill(canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: R
 
 
 def drop_shadow(
-    canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], *, offset: tuple[int, int], blur: float, opacity: float
+    canvas: np.ndarray,
+    mask: np.ndarray,
+    origin: tuple[int, int],
+    *,
+    offset: tuple[int, int],
+    blur: float,
+    opacity: float,
 ) -> None:
     """A soft shadow of ``mask`` under a shape (buttons and badges lift off the page)."""
     if opacity <= 0:

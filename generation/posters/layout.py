@@ -60,10 +60,21 @@ ASPECT_FALLBACK: dict[str, tuple[str, ...]] = {
 BACKGROUND_MODES = ("scene", "theme", "brand", "white")
 BACKGROUND_STYLES = ("radial", "linear", "solid")
 ITEMS = ("eyebrow", "headline", "subline", "price", "cta", "rule")
-TEXT_ROLES = ("headline", "subline", "eyebrow", "price", "compare_at", "cta", "badge", "badge_caption", "ribbon")
+TEXT_ROLES = (
+    "headline",
+    "subline",
+    "eyebrow",
+    "price",
+    "compare_at",
+    "cta",
+    "badge",
+    "badge_caption",
+    "ribbon",
+)
 COLOR_ROLES = (
     "headline", "subline", "eyebrow", "price", "compare_at", "strike", "cta_fill", "cta_text",
-    "badge_fill", "badge_text", "ribbon_fill", "ribbon_text", "rule", "price_plate", "price_plate_text",
+    "badge_fill", "badge_text", "badge_caption", "ribbon_fill", "ribbon_text", "rule", "price_plate",
+    "price_plate_text",
 )  # fmt: skip
 CTA_STYLES = ("filled", "outline", "link")
 BADGE_SHAPES = ("circle", "burst", "rounded", "timer")
@@ -215,7 +226,11 @@ def check_custom_size(width: int, height: int) -> tuple[int, int]:
 
 
 def resolve_size(size: str | tuple[int, int]) -> SizePreset:
-    """A preset by name or alias, ``"WxH"``, or ``(w, h)``; custom sizes have no safe zones."""
+    """A preset by name or alias, ``"WxH"``, or ``(w, h)``.
+
+    A size equal to exactly one preset's is that preset (with its safe zones); other
+    custom sizes have none.
+    """
     presets, aliases, _, _ = _load_sizes()
     if isinstance(size, str):
         key = size.strip().lower()
@@ -224,11 +239,13 @@ def resolve_size(size: str | tuple[int, int]) -> SizePreset:
             return resolve_size((w, h))
         key = aliases.get(key, key)
         if key not in presets:
-            raise InvalidSpec(
-                f"unknown poster size {size!r}; use WxH or one of {', '.join(sorted(presets))}"
-            )
+            raise InvalidSpec(f"unknown poster size {size!r}; use WxH or one of {', '.join(sorted(presets))}")
         return presets[key]
     w, h = check_custom_size(int(size[0]), int(size[1]))
+    # 1080x1920 is a story whether it was asked for by name or by size: keep its safe zones
+    same = [p for p in presets.values() if (p.width, p.height) == (w, h)]
+    if len(same) == 1:
+        return same[0]
     return SizePreset(f"{w}x{h}", w, h, "custom")
 
 
@@ -269,7 +286,9 @@ class Edge:
 
     def source(self) -> str:
         if self.ref == "product":
-            return f"product.{self.side}" + (f" {'+' if self.value >= 0 else '-'} {abs(self.value):g}" if self.value else "")
+            return f"product.{self.side}" + (
+                f" {'+' if self.value >= 0 else '-'} {abs(self.value):g}" if self.value else ""
+            )
         return f"{self.ref} {self.value:g}"
 
 
@@ -314,6 +333,7 @@ class ShapeSpec:
     cy: Edge | None
     r: float  # circle radius: fraction of the shorter side, or of the product's longer side
     r_of: str  # canvas | product
+    modes: tuple[str, ...] = BACKGROUND_MODES  # backgrounds it is drawn on
 
 
 @dataclass(frozen=True)
@@ -471,7 +491,9 @@ class _Reader:
         return (float(value[0]), float(value[1]))
 
     def color(self, key: str, default: Any = None) -> ColorSpec:
-        return parse_color_spec(self._get(key, _REQUIRED if default is None else default), f"{self.where}.{key}")
+        return parse_color_spec(
+            self._get(key, _REQUIRED if default is None else default), f"{self.where}.{key}"
+        )
 
     def edge(self, key: str, *, allow_product: bool = True) -> Edge:
         return _parse_edge(self._get(key, _REQUIRED), f"{self.where}.{key}", allow_product)
@@ -603,12 +625,39 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
         kind = s.choice("kind", SHAPE_KINDS)
         fill = s.color("fill")
         opacity = s.number("opacity", 0.0, 1.0, 1.0)
+        modes = s._get("modes", list(BACKGROUND_MODES))
+        if not isinstance(modes, list) or not modes or any(m not in BACKGROUND_MODES for m in modes):
+            raise PosterDataError(f"{s.where}.modes must be a list of {', '.join(BACKGROUND_MODES)}")
         if kind == "panel":
-            shapes.append(ShapeSpec(kind, fill, opacity, s.region("region"), s.number("radius", 0.0, 0.5, 0.0), None, None, 0.0, "canvas"))
+            shapes.append(
+                ShapeSpec(
+                    kind,
+                    fill,
+                    opacity,
+                    s.region("region"),
+                    s.number("radius", 0.0, 0.5, 0.0),
+                    None,
+                    None,
+                    0.0,
+                    "canvas",
+                    tuple(modes),
+                )  # fmt: skip
+            )
         else:
             r_of = s.choice("r_of", ("canvas", "product"), "canvas")
             shapes.append(
-                ShapeSpec(kind, fill, opacity, None, 0.0, s.edge("cx"), s.edge("cy"), s.number("r", 0.01, 2.0), r_of)
+                ShapeSpec(
+                    kind,
+                    fill,
+                    opacity,
+                    None,
+                    0.0,
+                    s.edge("cx"),
+                    s.edge("cy"),
+                    s.number("r", 0.01, 2.0),
+                    r_of,
+                    tuple(modes),
+                )  # fmt: skip
             )
         s.done()
 
@@ -623,7 +672,9 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
     logo = LogoPlacement(lg.choice("corner", CORNERS, "top_left"), lg.number("height", 0.02, 0.3, 0.06))
     lg.done()
     rb = placement("ribbon")
-    ribbon = RibbonPlacement(rb.choice("style", RIBBON_STYLES, "eyebrow"), rb.choice("corner", CORNERS, "top_left"))
+    ribbon = RibbonPlacement(
+        rb.choice("style", RIBBON_STYLES, "eyebrow"), rb.choice("corner", CORNERS, "top_left")
+    )
     rb.done()
     if ribbon.style == "eyebrow" and "eyebrow" not in placed:
         raise PosterDataError(f"{r.where}: ribbon style eyebrow needs a group with the eyebrow item")
@@ -684,7 +735,7 @@ def read_template(data: Any, where: str) -> Template:
     color_defaults = {
         "headline": "text", "subline": "text+0.3", "eyebrow": "brand", "price": "brand",
         "compare_at": "text+0.45", "strike": "text+0.45", "cta_fill": "brand", "cta_text": "on_brand",
-        "badge_fill": "secondary", "badge_text": "on_secondary", "ribbon_fill": "secondary",
+        "badge_fill": "secondary", "badge_text": "on_secondary", "badge_caption": "on_secondary", "ribbon_fill": "secondary",
         "ribbon_text": "on_secondary", "rule": "secondary", "price_plate": "brand",
         "price_plate_text": "on_brand",
     }  # fmt: skip
@@ -879,7 +930,16 @@ class Content:
     langs: dict[str, str]  # per element language (CJK detection)
 
 
-def _font_style(spec: TextStyleSpec, template: Template, families: dict[str, str], unit: float, *, align: str = "left", max_lines: int | None = None, scale: float = 1.0) -> TextStyle:
+def _font_style(
+    spec: TextStyleSpec,
+    template: Template,
+    families: dict[str, str],
+    unit: float,
+    *,
+    align: str = "left",
+    max_lines: int | None = None,
+    scale: float = 1.0,
+) -> TextStyle:
     family = families.get(spec.font, spec.font)
     size = max(8, round(spec.size * unit * scale))
     low = max(8, min(size, round(spec.min * unit)))
@@ -896,7 +956,9 @@ def _font_style(spec: TextStyleSpec, template: Template, families: dict[str, str
     )
 
 
-def _resolve_edge(edge: Edge, axis: str, content: Box, canvas: tuple[int, int], product: Box | None, short: int) -> float:
+def _resolve_edge(
+    edge: Edge, axis: str, content: Box, canvas: tuple[int, int], product: Box | None, short: int
+) -> float:
     if edge.ref == "content":
         x, y, w, h = content
         return x + edge.value * w if axis == "x" else y + edge.value * h
@@ -910,7 +972,15 @@ def _resolve_edge(edge: Edge, axis: str, content: Box, canvas: tuple[int, int], 
     return base + edge.value * short
 
 
-def _resolve_region(region: Region, content: Box, canvas: tuple[int, int], product: Box | None, short: int, *, clamp: Box | None = None) -> Box:
+def _resolve_region(
+    region: Region,
+    content: Box,
+    canvas: tuple[int, int],
+    product: Box | None,
+    short: int,
+    *,
+    clamp: Box | None = None,
+) -> Box:
     x0 = _resolve_edge(region.x0, "x", content, canvas, product, short)
     x1 = _resolve_edge(region.x1, "x", content, canvas, product, short)
     y0 = _resolve_edge(region.y0, "y", content, canvas, product, short)
@@ -1003,7 +1073,9 @@ def solve_layout(
     # (text regions that follow the product box grow), then tighter spacing.
     for attempt, (shrink, compact) in enumerate(((1.0, False), (0.86, False), (0.86, True), (0.72, True))):
         try:
-            layout = _solve(template, variant, size, cutout, content, families, logo_size, has_badge, shrink, compact)
+            layout = _solve(
+                template, variant, size, cutout, content, families, logo_size, has_badge, shrink, compact
+            )
         except TextDoesNotFit as exc:
             last = exc
             continue
@@ -1037,7 +1109,12 @@ def _solve(
         max(margin, zone + 0.3 * margin) if zone else margin
         for zone in (sz.left, sz.top, sz.right, sz.bottom)
     ]
-    content = (round(inset[0]), round(inset[1]), round(cw - inset[0] - inset[2]), round(ch - inset[1] - inset[3]))
+    content = (
+        round(inset[0]),
+        round(inset[1]),
+        round(cw - inset[0] - inset[2]),
+        round(ch - inset[1] - inset[3]),
+    )
     unit = short / 1080.0 * variant.type_scale
     gap_px = max(4, round(0.022 * short))
     slots: list[Slot] = []
@@ -1049,7 +1126,9 @@ def _solve(
     if ribbon_style == "corner" and not safe_corner:
         ribbon_style = "tag"  # a corner band would run under the platform's UI
     if words.ribbon and ribbon_style in ("tag", "corner", "band"):
-        slot, label = _ribbon_slots(template, variant, ribbon_style, words, families, unit, content, canvas, short, safe_corner)
+        slot, label = _ribbon_slots(
+            template, variant, ribbon_style, words, families, unit, content, canvas, short, safe_corner
+        )
         slots += [slot, label]
         obstacles.append(slot.extra.get("keepout", slot.box))
     if logo_size is not None:
@@ -1063,7 +1142,10 @@ def _solve(
         region = _trim(region, ob, gap_px)
     if region[2] < 8 or region[3] < 8:
         raise InvalidSpec(f"{template.id}: no room left for the product at {cw}x{ch}")
-    product_box = compose.fit_box(cutout.size, canvas, fill=variant.product.fill * shrink, anchor=variant.product.anchor, region=region)
+    product_box = compose.fit_box(
+        cutout.size, canvas, fill=variant.product.fill * shrink, anchor=variant.product.anchor, region=region
+    )
+    product_box = _clamp_into(product_box, region)  # an anchor must not push it out of its region
     placed = compose.place_product(cutout, canvas, product_box)
     # the keep-out comes from the very layer that is pasted back, not an approximation
     keepout = product_keepout(placed.layer.getchannel("A"), product_box, canvas, keepout_margin(short))
@@ -1080,7 +1162,9 @@ def _solve(
         items = [it for it in group.items if _has_item(it, words, ribbon_style)]
         if not items:
             continue
-        group_slots = _layout_group(template, group, gi, items, gregion, words, families, unit, short, compact)
+        group_slots = _layout_group(
+            template, group, gi, items, gregion, words, families, unit, short, compact
+        )
         for slot in group_slots:
             if box_hits(keepout, slot.box):
                 # a region edge came too close to the matte (a group not tied to the product)
@@ -1093,7 +1177,9 @@ def _solve(
 
     # 6. badge: nearest free spot to its product corner
     if has_badge:
-        slots += _badge_slots(template, variant, words, families, unit, short, content, product_box, keepout, obstacles, gap_px)
+        slots += _badge_slots(
+            template, variant, words, families, unit, short, content, product_box, keepout, obstacles, gap_px
+        )
 
     return PosterLayout(
         template=template,
@@ -1111,6 +1197,14 @@ def _solve(
         groups=group_boxes,
         fallbacks=[],
     )
+
+
+def _clamp_into(box: Box, region: Box) -> Box:
+    x, y, w, h = box
+    rx, ry, rw, rh = region
+    x = min(max(x, rx), rx + rw - w) if w <= rw else x
+    y = min(max(y, ry), ry + rh - h) if h <= rh else y
+    return (x, y, w, h)
 
 
 def _has_item(item: str, words: Content, ribbon_style: str) -> bool:
@@ -1135,12 +1229,26 @@ def _shape(s: ShapeSpec, content: Box, canvas: tuple[int, int], product: Box, sh
     if s.kind == "panel":
         assert s.region is not None
         box = _resolve_region(s.region, content, canvas, product, short)
-        return {"kind": "panel", "box": box, "fill": s.fill, "opacity": s.opacity, "radius": round(s.radius * short)}
+        return {
+            "kind": "panel",
+            "box": box,
+            "fill": s.fill,
+            "opacity": s.opacity,
+            "radius": round(s.radius * short),
+            "modes": list(s.modes),
+        }
     assert s.cx is not None and s.cy is not None
     cx = _resolve_edge(s.cx, "x", content, canvas, product, short)
     cy = _resolve_edge(s.cy, "y", content, canvas, product, short)
     r = s.r * (max(product[2], product[3]) if s.r_of == "product" else short)
-    return {"kind": "circle", "center": (round(cx), round(cy)), "r": round(r), "fill": s.fill, "opacity": s.opacity}
+    return {
+        "kind": "circle",
+        "center": (round(cx), round(cy)),
+        "r": round(r),
+        "fill": s.fill,
+        "opacity": s.opacity,
+        "modes": list(s.modes),
+    }
 
 
 def _logo_box(place: LogoPlacement, logo_size: tuple[int, int], content: Box, short: int) -> Box:
@@ -1172,12 +1280,27 @@ def _ribbon_slots(
         right = variant.ribbon.corner.endswith("right")
         reach = min(math.ceil(dist * math.sqrt(2) + band / math.sqrt(2)) + 1, canvas[0], canvas[1])
         box = (canvas[0] - reach, 0, reach, reach) if right else (0, 0, reach, reach)
-        slot = Slot("ribbon", "ribbon", box, role="ribbon_fill", extra={"style": "corner", "band": band, "dist": dist, "right": right})
+        slot = Slot(
+            "ribbon",
+            "ribbon",
+            box,
+            role="ribbon_fill",
+            extra={"style": "corner", "band": band, "dist": dist, "right": right},
+        )
         c = dist * math.sqrt(2) / 2  # the centre line's midpoint, on both axes
         center = (canvas[0] - c if right else c, c)
         side = max(2, round(band * 0.6))  # an upright square that stays on the band
         sample = (round(center[0] - side / 2), round(center[1] - side / 2), side, side)
-        label = Slot("ribbon_label", "text", box, role="ribbon_text", text=words.ribbon, block=block, parent="ribbon", extra={"rotated": True, "center": center, "sample": sample, "right": right})
+        label = Slot(
+            "ribbon_label",
+            "text",
+            box,
+            role="ribbon_text",
+            text=words.ribbon,
+            block=block,
+            parent="ribbon",
+            extra={"rotated": True, "center": center, "sample": sample, "right": right},
+        )
         return slot, label
     st = _font_style(template.text["ribbon"], template, families, unit, align="center", max_lines=1)
     if style == "band":
@@ -1190,8 +1313,23 @@ def _ribbon_slots(
         else:
             box = (cx, cy, cwid, height)  # inside the safe area, as a rounded bar
             keep = box
-        slot = Slot("ribbon", "ribbon", box, role="ribbon_fill", extra={"style": "band", "radius": 0 if safe_corner else height // 4, "keepout": keep})
-        label = Slot("ribbon_label", "text", box, role="ribbon_text", text=words.ribbon, block=block, valign="middle", parent="ribbon")
+        slot = Slot(
+            "ribbon",
+            "ribbon",
+            box,
+            role="ribbon_fill",
+            extra={"style": "band", "radius": 0 if safe_corner else height // 4, "keepout": keep},
+        )
+        label = Slot(
+            "ribbon_label",
+            "text",
+            box,
+            role="ribbon_text",
+            text=words.ribbon,
+            block=block,
+            valign="middle",
+            parent="ribbon",
+        )
         return slot, label
     # tag: a flag from the left edge with a notched end, at the top of the content box
     block = layout_text(words.ribbon, (round(cwid * 0.6), round(120 * unit)), st, lang=lang)
@@ -1207,8 +1345,12 @@ def _ribbon_slots(
     box = (x0, cy, width, height)
     label_x = x0 + (notch if right else lead) + pad_x
     label_box = (label_x, cy + pad_y, block.width, block.height)
-    slot = Slot("ribbon", "ribbon", box, role="ribbon_fill", extra={"style": "tag", "notch": notch, "right": right})
-    label = Slot("ribbon_label", "text", label_box, role="ribbon_text", text=words.ribbon, block=block, parent="ribbon")
+    slot = Slot(
+        "ribbon", "ribbon", box, role="ribbon_fill", extra={"style": "tag", "notch": notch, "right": right}
+    )
+    label = Slot(
+        "ribbon_label", "text", label_box, role="ribbon_text", text=words.ribbon, block=block, parent="ribbon"
+    )
     return slot, label
 
 
@@ -1236,6 +1378,8 @@ def _measure(
     unit: float, align: str, scale: float,
 ) -> _Item:  # fmt: skip
     """One item set inside ``width`` x ``height``; its slots relative to (0, 0)."""
+    if width < 8 or height < 8:
+        raise _overflow(f"no room left for the {item} in {template.id}")
     styles = template.text
 
     def style(role: str, **kw: Any) -> TextStyle:
@@ -1246,9 +1390,25 @@ def _measure(
 
     if item in ("headline", "subline"):
         block = layout_text(getattr(words, item), (width, height), style(item), lang=lang(item))
-        return _Item(item, block.width, block.height, [Slot(item, "text", (0, 0, block.width, block.height), role=item, text=getattr(words, item), block=block)])
+        return _Item(
+            item,
+            block.width,
+            block.height,
+            [
+                Slot(
+                    item,
+                    "text",
+                    (0, 0, block.width, block.height),
+                    role=item,
+                    text=getattr(words, item),
+                    block=block,
+                )
+            ],
+        )
     if item == "eyebrow":
-        block = layout_text(words.eyebrow, (width, height), style("eyebrow", max_lines=1), lang=lang("eyebrow"))
+        block = layout_text(
+            words.eyebrow, (width, height), style("eyebrow", max_lines=1), lang=lang("eyebrow")
+        )
         if not template.eyebrow_pill:
             return _Item("eyebrow", block.width, block.height, [
                 Slot("eyebrow", "text", (0, 0, block.width, block.height), role="eyebrow", text=words.eyebrow, block=block),
@@ -1284,9 +1444,15 @@ def _measure(
     raise AssertionError(item)
 
 
-def _measure_price(template: Template, width: int, height: int, words: Content, style: Any, lang: Any) -> _Item:
+def _measure_price(
+    template: Template, width: int, height: int, words: Content, style: Any, lang: Any
+) -> _Item:
     price_style = style("price", max_lines=1)
-    block = layout_text(words.price, (width, height), price_style, lang=lang("price"))
+    # a price tag plate adds padding and a punched hole: about 1.4 em beside the price
+    room = width - (round(1.4 * price_style.max_size) if template.price_plate else 0)
+    if room < 8:
+        raise _overflow(f"the price {words.price!r} does not fit")
+    block = layout_text(words.price, (room, height), price_style, lang=lang("price"))
     slots = []
     if template.price_plate:
         pad_x, pad_y = round(block.size * 0.45), round(block.size * 0.22)
@@ -1294,27 +1460,76 @@ def _measure_price(template: Template, width: int, height: int, words: Content, 
         pw, ph = block.width + 2 * pad_x + hole, block.height + 2 * pad_y
         if pw > width:
             raise _overflow(f"the price {words.price!r} does not fit")
-        slots.append(Slot("price_plate", "price_plate", (0, 0, pw, ph), role="price_plate", extra={"hole": hole}))
-        slots.append(Slot("price", "text", (hole + pad_x, pad_y, block.width, block.height), role="price_plate_text", text=words.price, block=block, parent="price_plate"))
+        slots.append(
+            Slot("price_plate", "price_plate", (0, 0, pw, ph), role="price_plate", extra={"hole": hole})
+        )
+        slots.append(
+            Slot(
+                "price",
+                "text",
+                (hole + pad_x, pad_y, block.width, block.height),
+                role="price_plate_text",
+                text=words.price,
+                block=block,
+                parent="price_plate",
+            )
+        )
         main_w, main_h = pw, ph
     else:
-        slots.append(Slot("price", "text", (0, 0, block.width, block.height), role="price", text=words.price, block=block))
+        slots.append(
+            Slot(
+                "price",
+                "text",
+                (0, 0, block.width, block.height),
+                role="price",
+                text=words.price,
+                block=block,
+            )
+        )
         main_w, main_h = block.width, block.height
     if not words.compare_at:
         return _Item("price", main_w, main_h, slots)
-    cmp_block = layout_text(words.compare_at, (width, height), style("compare_at", max_lines=1), lang=lang("compare_at"))
+    cmp_block = layout_text(
+        words.compare_at, (width, height), style("compare_at", max_lines=1), lang=lang("compare_at")
+    )
     gap = round(block.size * 0.35)
     if main_w + gap + cmp_block.width <= width:
         # side by side, baselines roughly aligned (descents scale with the size)
-        cy = main_h - cmp_block.height - round(0.12 * (block.size - cmp_block.size)) - (round(block.size * 0.22) if template.price_plate else 0)
-        slots.append(Slot("compare_at", "text", (main_w + gap, max(0, cy), cmp_block.width, cmp_block.height), role="compare_at", text=words.compare_at, block=cmp_block, strike=True))
+        cy = (
+            main_h
+            - cmp_block.height
+            - round(0.12 * (block.size - cmp_block.size))
+            - (round(block.size * 0.22) if template.price_plate else 0)
+        )
+        slots.append(
+            Slot(
+                "compare_at",
+                "text",
+                (main_w + gap, max(0, cy), cmp_block.width, cmp_block.height),
+                role="compare_at",
+                text=words.compare_at,
+                block=cmp_block,
+                strike=True,
+            )
+        )
         return _Item("price", main_w + gap + cmp_block.width, main_h, slots)
     # stacked: the old price above the new one
     shift = cmp_block.height + round(gap * 0.4)
     for s in slots:
         x, y, w, h = s.box
         s.box = (x, y + shift, w, h)
-    slots.insert(0, Slot("compare_at", "text", (0, 0, cmp_block.width, cmp_block.height), role="compare_at", text=words.compare_at, block=cmp_block, strike=True))
+    slots.insert(
+        0,
+        Slot(
+            "compare_at",
+            "text",
+            (0, 0, cmp_block.width, cmp_block.height),
+            role="compare_at",
+            text=words.compare_at,
+            block=cmp_block,
+            strike=True,
+        ),
+    )
     return _Item("price", max(main_w, cmp_block.width), main_h + shift, slots)
 
 
@@ -1331,7 +1546,7 @@ def _layout_column(
     def gaps_for(names: list[str]) -> int:
         # a CTA gets a little more air above it; a rule sits close to what it divides
         total = 0
-        for a, b in zip(names, names[1:]):
+        for a, b in zip(names, names[1:], strict=False):
             total += round(gap * (1.5 if b == "cta" else 0.7 if "rule" in (a, b) else 1.0))
         return total
 
@@ -1348,15 +1563,21 @@ def _layout_column(
         sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale)
         if "headline" in items:
             try:
-                head = _measure(template, "headline", rw, left - sub.height, words, families, unit, group.align, scale)
+                head = _measure(
+                    template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
+                )
             except TextDoesNotFit:
                 # squeeze the subline to its smallest size and give the headline the rest
                 sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale * 0.6)
-                head = _measure(template, "headline", rw, left - sub.height, words, families, unit, group.align, scale)
+                head = _measure(
+                    template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
+                )
             measured["headline"] = head
         measured["subline"] = sub
     elif "headline" in items:
-        measured["headline"] = _measure(template, "headline", rw, left, words, families, unit, group.align, scale)
+        measured["headline"] = _measure(
+            template, "headline", rw, left, words, families, unit, group.align, scale
+        )
 
     total = sum(measured[it].height for it in items) + gaps_for(items)
     y = ry + {"top": 0, "middle": (rh - total) // 2, "bottom": rh - total}[group.valign]
@@ -1430,13 +1651,15 @@ def _badge_slots(
     lang = words.langs.get("badge", words.lang)
     d = round(variant.badge.size * short)
     if shape == "timer":
-        return _timer_slots(template, variant, words, families, unit, short, content, product, keepout, obstacles, gap)
+        return _timer_slots(
+            template, variant, words, families, unit, short, content, product, keepout, obstacles, gap
+        )
     st = _font_style(template.text["badge"], template, families, unit, align="center")
     inner = round(d * (0.62 if shape != "rounded" else 0.8))
     block = None
-    for attempt in range(4):
+    for _ in range(4):
         try:
-            block = layout_text(words.badge, (inner, round(inner * 0.8)), st, lang=lang)
+            block = _badge_block(words.badge, (inner, round(inner * 0.8)), st, lang)
             break
         except TextDoesNotFit:
             d = round(d * 1.15)  # long badge text: a bigger badge before giving up
@@ -1467,10 +1690,24 @@ def _badge_slots(
     ]
 
 
+def _badge_block(text: str, box: tuple[int, int], style: TextStyle, lang: str) -> TextBlock:
+    """One line at nearly full size reads better on a badge than two ("6.7折", not "6.7/折")."""
+    one_line = replace(style, max_lines=1, min_size=max(style.min_size, round(style.max_size * 0.78)))
+    try:
+        return layout_text(text, box, one_line, lang=lang)
+    except TextDoesNotFit:
+        return layout_text(text, box, style, lang=lang)
+
+
 def _scaled_block(text: str, block: TextBlock, k: float, style: TextStyle, lang: str) -> TextBlock | None:
     size = max(style.min_size, round(block.size * k))
     try:
-        return layout_text(text, (round(block.width * k) + 2, round(block.height * k) + 2), replace(style, max_size=size), lang=lang)
+        return layout_text(
+            text,
+            (round(block.width * k) + 2, round(block.height * k) + 2),
+            replace(style, max_size=size),
+            lang=lang,
+        )
     except TextDoesNotFit:
         return None
 
@@ -1482,25 +1719,59 @@ def _timer_slots(
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
     st = _font_style(template.text["badge"], template, families, unit, align="center", max_lines=1)
-    cap_st = _font_style(template.text["badge_caption"], template, families, unit, align="center", max_lines=1)
+    cap_st = _font_style(
+        template.text["badge_caption"], template, families, unit, align="center", max_lines=1
+    )
     max_w = round(0.5 * content[2])
     block = layout_text(words.badge, (max_w, round(200 * unit)), st, lang=lang)
     caption = words.badge_caption
-    cap = layout_text(caption, (max_w, round(100 * unit)), cap_st, lang=words.langs.get("badge_caption", lang)) if caption else None
-    pad_x, pad_y = round(block.size * 0.5), round(block.size * 0.32)
-    inner_gap = round(block.size * 0.18) if cap else 0
+    cap = (
+        layout_text(caption, (max_w, round(100 * unit)), cap_st, lang=words.langs.get("badge_caption", lang))
+        if caption
+        else None
+    )
+    pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
+    inner_gap = round(block.size * 0.22) if cap else 0
     bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
     bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
     spot = _free_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
     if spot is None:
         raise _overflow(f"no free place for the badge {words.badge!r} in {template.id}")
     bx, by = spot
-    slots = [Slot("badge", "badge", (bx, by, bw, bh), role="badge_fill", extra={"shape": "timer", "radius": round(block.size * 0.3)})]
+    slots = [
+        Slot(
+            "badge",
+            "badge",
+            (bx, by, bw, bh),
+            role="badge_fill",
+            extra={"shape": "timer", "radius": round(block.size * 0.3)},
+        )
+    ]
     y = by + pad_y
     if cap is not None:
-        slots.append(Slot("badge_caption", "text", (bx + (bw - cap.width) // 2, y, cap.width, cap.height), role="badge_text", text=caption, block=cap, parent="badge"))
+        slots.append(
+            Slot(
+                "badge_caption",
+                "text",
+                (bx + (bw - cap.width) // 2, y, cap.width, cap.height),
+                role="badge_caption",
+                text=caption,
+                block=cap,
+                parent="badge",
+            )
+        )
         y += cap.height + inner_gap
-    slots.append(Slot("badge_label", "text", (bx + (bw - block.width) // 2, y, block.width, block.height), role="badge_text", text=words.badge, block=block, parent="badge"))
+    slots.append(
+        Slot(
+            "badge_label",
+            "text",
+            (bx + (bw - block.width) // 2, y, block.width, block.height),
+            role="badge_text",
+            text=words.badge,
+            block=block,
+            parent="badge",
+        )
+    )
     return slots
 
 

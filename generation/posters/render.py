@@ -17,7 +17,6 @@ or at another size, without painting a new scene.
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from generation.posters.checks import (
     background_range,
     check_poster,
     contrast_ratio,
+    contrast_tile,
     luminance,
     required_ratio,
     worst_contrast,
@@ -53,8 +53,6 @@ from generation.posters.layout import (
     Template,
     box_hits,
     get_template,
-    keepout_margin,
-    product_keepout,
     read_template,
     resolve_size,
     solve_layout,
@@ -67,7 +65,8 @@ from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 LAYOUT_VERSION = 1
 INK: RGB = (20, 20, 24)
 PAPER: RGB = (255, 255, 255)
-_FIX_OPACITIES = (0.45, 0.6, 0.75, 0.88, 1.0)
+# opacity ladders: a plate reads as a designed element only when it is fairly solid
+_FIX_OPACITIES = {"plate": (0.72, 0.86, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
 
 
 # ---------------------------------------------------------------------------
@@ -86,6 +85,8 @@ class RenderedPoster:
     template: str
     output_format: str = "png"
     meta: dict[str, Any] = field(default_factory=dict)
+    # the poster just before its text was drawn: what the contrast checks sample
+    behind: Image.Image | None = field(default=None, compare=False, repr=False)
 
     def rendered_image(self) -> RenderedImage:
         """As the library's common output type (kind ``poster``) for sidecars and storage."""
@@ -143,7 +144,12 @@ class Palette:
         return (round(out[0]), round(out[1]), round(out[2]))
 
     def to_dict(self) -> dict[str, str]:
-        return {"brand": to_hex(self.brand), "secondary": to_hex(self.secondary), "text": to_hex(self.text), "ink": to_hex(self.ink)}
+        return {
+            "brand": to_hex(self.brand),
+            "secondary": to_hex(self.secondary),
+            "text": to_hex(self.text),
+            "ink": to_hex(self.ink),
+        }
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def build_content(spec: PosterSpec, template: Template) -> Content:
     if badge and template.badge.shape == "timer":
         # "ENDS IN 23:59:59" for the merchant's own text, another caption over a discount
         key = "caption" if spec.badge else "discount_caption"
-        caption = template.string(key, _lang_for(badge, lang)) or ""
+        caption = template.string(key, lang) or ""
     words = {
         "headline": spec.headline, "subline": spec.subline, "ribbon": ribbon, "eyebrow": ribbon,
         "price": price, "compare_at": compare, "cta": cta, "badge": badge, "badge_caption": caption,
@@ -206,7 +212,9 @@ _theme_lock = threading.Lock()
 _THEME_CACHE_SIZE = 4
 
 
-def _theme_background(theme: str, placed: PlacedProduct, brand: RGB, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+def _theme_background(
+    theme: str, placed: PlacedProduct, brand: RGB, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
     alpha = placed.layer.getchannel("A")
     key = (theme, brand, seed, placed.box, placed.canvas_size, hash(alpha.tobytes()))
     with _theme_lock:
@@ -287,7 +295,17 @@ def rerender(
     if not isinstance(data, dict) or data.get("version") != LAYOUT_VERSION:
         raise InvalidSpec("this is not a poster layout this version can re-render")
     spec = PosterSpec.from_dict(data["spec"])
-    allowed = {"headline", "subline", "cta", "ribbon", "badge", "price", "compare_at_price", "currency", "locale"}
+    allowed = {
+        "headline",
+        "subline",
+        "cta",
+        "ribbon",
+        "badge",
+        "price",
+        "compare_at_price",
+        "currency",
+        "locale",
+    }
     changes = dict(texts or {})
     unknown = set(changes) - allowed
     if unknown:
@@ -315,7 +333,9 @@ def _background_mode(spec: PosterSpec, template: Template, scene: RenderedImage 
     return mode
 
 
-def _render(seg: Segmentation, spec: PosterSpec, template: Template, scene: RenderedImage | None) -> RenderedPoster:
+def _render(
+    seg: Segmentation, spec: PosterSpec, template: Template, scene: RenderedImage | None
+) -> RenderedPoster:
     # 1. check inputs, resolve size, colours, typefaces and words
     size = resolve_size(spec.size)
     canvas_size = (size.width, size.height)
@@ -365,7 +385,8 @@ def _render(seg: Segmentation, spec: PosterSpec, template: Template, scene: Rend
     else:
         canvas = backgrounds.white_background(canvas_size)
     for shape in layout.shapes:
-        _draw_shape(canvas, shape, palette)
+        if mode in shape["modes"]:
+            _draw_shape(canvas, shape, palette)
     if mode in ("brand", "white"):
         canvas = backgrounds.with_contact_shadow(canvas, placed, strength=0.32 if mode == "white" else 0.4)
 
@@ -378,7 +399,9 @@ def _render(seg: Segmentation, spec: PosterSpec, template: Template, scene: Rend
     _choose_colors(canvas, free, plans, template, palette, short)
     failing = [s for s in free if not plans[s.name]["passed"]]
     if failing:
-        extra_elements += _fix_contrast(canvas, failing, free, plans, template, palette, short, keepout, fixes)
+        extra_elements += _fix_contrast(
+            canvas, failing, free, plans, template, palette, short, keepout, fixes
+        )
 
     # 5. decorations: ribbons, pills, badges, plates, rules, the logo
     for slot in layout.slots:
@@ -416,7 +439,9 @@ def _render(seg: Segmentation, spec: PosterSpec, template: Template, scene: Rend
     elements = _elements(layout, plans) + extra_elements
     checks = check_poster(final, behind, elements, placed, size, fixes=fixes)
     name = f"poster-{template.id}-{size.name}"
-    layout_data = _layout_dict(spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements)
+    layout_data = _layout_dict(
+        spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements
+    )
     meta = {
         "segmenter": seg.segmenter,
         "engine": "poster",
@@ -428,7 +453,7 @@ def _render(seg: Segmentation, spec: PosterSpec, template: Template, scene: Rend
     }
     return RenderedPoster(
         image=final, layout=layout_data, checks=checks, placed=placed, name=name,
-        template=template.id, output_format=spec.output_format, meta=meta,
+        template=template.id, output_format=spec.output_format, meta=meta, behind=behind,
     )  # fmt: skip
 
 
@@ -481,7 +506,14 @@ def _candidates(preferred: RGB, palette: Palette) -> list[RGB]:
     return out
 
 
-def _choose_colors(canvas: np.ndarray, slots: Iterable[Slot], plans: dict[str, dict[str, Any]], template: Template, palette: Palette, short: int) -> None:
+def _choose_colors(
+    canvas: np.ndarray,
+    slots: Iterable[Slot],
+    plans: dict[str, dict[str, Any]],
+    template: Template,
+    palette: Palette,
+    short: int,
+) -> None:
     arr = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     for slot in slots:
         plan = plans[slot.name]
@@ -490,7 +522,7 @@ def _choose_colors(canvas: np.ndarray, slots: Iterable[Slot], plans: dict[str, d
         preferred = palette.resolve(template.colors[slot.role])
         if slot.name == "compare_at" and plan.get("color") is None:
             preferred = palette.resolve(template.colors["compare_at"])
-        rng = background_range(arr, plan["ink"])
+        rng = background_range(arr, plan["ink"], contrast_tile(slot.block.size))
         best: tuple[float, RGB] | None = None
         for color in _candidates(preferred, palette):
             ratio = worst_contrast(color, rng)
@@ -527,7 +559,7 @@ def _fix_contrast(
         fill_color = (250, 250, 248) if dark_text else _deep(palette.brand)
         kind = template.contrast_fix
         done = False
-        for opacity in _FIX_OPACITIES:
+        for opacity in _FIX_OPACITIES[kind]:
             trial = canvas.copy()
             _apply_fix(trial, kind, box, fill_color, opacity, pad, short)
             _choose_colors(trial, members, plans, template, palette, short)
@@ -546,7 +578,9 @@ def _fix_contrast(
     return elements
 
 
-def _apply_fix(canvas: np.ndarray, kind: str, box: Box, color: RGB, opacity: float, pad: int, short: int) -> None:
+def _apply_fix(
+    canvas: np.ndarray, kind: str, box: Box, color: RGB, opacity: float, pad: int, short: int
+) -> None:
     x, y, w, h = box
     if kind == "scrim":
         decor.scrim(canvas, box, color, opacity, feather=max(2.0, 0.03 * short))
@@ -579,7 +613,14 @@ def _pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:
 # Decorations
 
 
-def _draw_decoration(canvas: np.ndarray, slot: Slot, template: Template, palette: Palette, plans: dict[str, dict[str, Any]], short: int) -> None:
+def _draw_decoration(
+    canvas: np.ndarray,
+    slot: Slot,
+    template: Template,
+    palette: Palette,
+    plans: dict[str, dict[str, Any]],
+    short: int,
+) -> None:
     x, y, w, h = slot.box
     color = palette.resolve(template.colors[slot.role]) if slot.role in template.colors else palette.brand
     lift = {"offset": (0, max(1, round(0.006 * short))), "blur": max(1.0, 0.012 * short), "opacity": 0.22}
@@ -593,7 +634,9 @@ def _draw_decoration(canvas: np.ndarray, slot: Slot, template: Template, palette
             stroke = slot.extra.get("border", 2)
             outer = decor.rounded_rect(w, h, radius)
             inner = np.zeros_like(outer)
-            inner[stroke : h - stroke, stroke : w - stroke] = decor.rounded_rect(w - 2 * stroke, h - 2 * stroke, max(0, radius - stroke))
+            inner[stroke : h - stroke, stroke : w - stroke] = decor.rounded_rect(
+                w - 2 * stroke, h - 2 * stroke, max(0, radius - stroke)
+            )
             decor.fill(canvas, np.clip(outer - inner, 0, 1), (x, y), label["color"] if label else color)
             return
         mask = decor.rounded_rect(w, h, radius)
@@ -617,11 +660,20 @@ def _draw_decoration(canvas: np.ndarray, slot: Slot, template: Template, palette
     elif slot.kind == "ribbon":
         style = slot.extra["style"]
         if style == "corner":
-            mask, box = decor.corner_band((canvas.shape[1], canvas.shape[0]), slot.extra["band"], slot.extra["dist"], right=slot.extra["right"])
+            mask, box = decor.corner_band(
+                (canvas.shape[1], canvas.shape[0]),
+                slot.extra["band"],
+                slot.extra["dist"],
+                right=slot.extra["right"],
+            )
             decor.drop_shadow(canvas, mask, box[:2], **{**lift, "opacity": 0.18})
             decor.fill(canvas, mask, box[:2], color)
         elif style == "band":
-            mask = decor.rounded_rect(w, h, slot.extra.get("radius", 0)) if slot.extra.get("radius") else np.ones((h, w), np.float32)
+            mask = (
+                decor.rounded_rect(w, h, slot.extra.get("radius", 0))
+                if slot.extra.get("radius")
+                else np.ones((h, w), np.float32)
+            )
             decor.fill(canvas, mask, (x, y), color)
         else:
             mask = decor.tag(w, h, slot.extra["notch"], right=slot.extra["right"])
@@ -634,7 +686,9 @@ def _draw_decoration(canvas: np.ndarray, slot: Slot, template: Template, palette
         decor.fill(canvas, decor.rounded_rect(w, h, h / 2), (x, y), color)
 
 
-def _logo_plate(canvas: np.ndarray, box: Box, logo: Image.Image, palette: Palette, short: int, keepout: np.ndarray) -> Box | None:
+def _logo_plate(
+    canvas: np.ndarray, box: Box, logo: Image.Image, palette: Palette, short: int, keepout: np.ndarray
+) -> Box | None:
     """A plate behind the logo when the logo would vanish into the background."""
     rgba = np.asarray(logo.convert("RGBA").resize(box[2:], Image.Resampling.BILINEAR), dtype=np.float32)
     opaque = rgba[..., 3] > 128
@@ -672,18 +726,26 @@ def _draw_text_slot(image: Image.Image, slot: Slot, plan: dict[str, Any], short:
         thick = max(2, round(slot.block.size * 0.075))
         mid = y0 + (y1 - y0) * 0.52
         line = decor.rounded_rect(x1 - x0 + 2 * thick, thick, thick / 2)
-        arr = np.asarray(image, dtype=np.float32).copy()
-        decor.fill(arr, line, (x0 - thick, round(mid - thick / 2)), color)
-        image.paste(Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB"))
+        _fill_image(image, line, (x0 - thick, round(mid - thick / 2)), color)
     arrow = slot.extra.get("arrow", 0)
     if arrow and x1 > x0:
         size = round(slot.block.size * 0.8)
         mask = decor.arrow(size, max(1.5, slot.block.size * 0.09))
         ax = slot.box[0] + slot.block.width + round(slot.block.size * 0.35)
         ay = round((y0 + y1) / 2 - size / 2)
-        arr = np.asarray(image, dtype=np.float32).copy()
-        decor.fill(arr, mask, (ax, ay), color)
-        image.paste(Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB"))
+        _fill_image(image, mask, (ax, ay), color)
+
+
+def _fill_image(image: Image.Image, mask: np.ndarray, origin: tuple[int, int], color: RGB) -> None:
+    """``decor.fill`` on a PIL image, touching only the mask's own rectangle."""
+    h, w = mask.shape
+    x, y = origin
+    box = (max(x, 0), max(y, 0), min(x + w, image.width), min(y + h, image.height))
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return
+    region = np.asarray(image.crop(box), dtype=np.float32).copy()
+    decor.fill(region, mask, (x - box[0], y - box[1]), color)
+    image.paste(Image.fromarray(np.clip(region + 0.5, 0, 255).astype(np.uint8), "RGB"), box[:2])
 
 
 def _draw_rotated(image: Image.Image, slot: Slot, color: RGB) -> None:
@@ -714,7 +776,11 @@ def _elements(layout: PosterLayout, plans: dict[str, dict[str, Any]]) -> list[El
             if slot.extra.get("rotated"):
                 box = layout_ribbon_box(layout)
                 sample = plan["ink"]
-            out.append(Element(slot.name, "text", box, plan["color"], slot.block.size, slot.block.style.weight, sample))
+            out.append(
+                Element(
+                    slot.name, "text", box, plan["color"], slot.block.size, slot.block.style.weight, sample
+                )
+            )
         else:
             kind = {"pill": "cta" if slot.name == "cta" else "eyebrow"}.get(slot.kind, slot.kind)
             out.append(Element(slot.name, kind, slot.box))
@@ -798,7 +864,9 @@ def poster_file_names(posters: Sequence[RenderedPoster], *, stem: str) -> list[s
     return names
 
 
-def write_posters(posters: Sequence[RenderedPoster], out_dir: str | os.PathLike[str], *, stem: str) -> list[Path]:
+def write_posters(
+    posters: Sequence[RenderedPoster], out_dir: str | os.PathLike[str], *, stem: str
+) -> list[Path]:
     """Write each poster (``generation.encode``), its sidecar and its layout JSON.
 
     Same all-or-nothing approach as ``generation.sidecar.write_outputs``: everything is
@@ -846,5 +914,3 @@ __all__ = [
     "rerender",
     "write_posters",
 ]
-
-_ = math  # noqa: F841

@@ -1,0 +1,242 @@
+"""``python -m generation clip``: a product clip from one photo.
+
+    python -m generation clip photo.jpg --preset story --duration 8 --style parallax --out x.mp4
+    python -m generation clip photo.jpg --style sequence --themes marble_counter,podium \\
+        --headline "Fresh hand wash" --price 24.90 --currency EUR --cta "Shop now" --out clips/
+
+``add_parser(subparsers, parents)`` adds the command to the main parser; ``run(args)``
+runs it (exit 0 done, 2 refused: one line on stderr, nothing written). Standalone:
+``python -m generation.clips.cli ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from generation.errors import GenerationError, InvalidSpec
+
+EXIT_OK, EXIT_REFUSED = 0, 2
+
+
+def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    """Add ``clip`` to ``subparsers``; options ``parents`` already define are not re-added."""
+    from generation.clips.spec import DIRECTIONS, MOTIONS, STYLES, TRANSITIONS, preset_names, presets_data
+
+    parser = subparsers.add_parser(
+        "clip",
+        parents=list(parents),
+        help="short product video (MP4) with the product pixel-locked",
+        description="A short product clip: the camera, light and world move; the product's own "
+        "pixels are only scaled and moved, never altered.",
+    )
+    have = {a.dest for p in parents for a in p._actions}
+    if "photo" not in have:
+        parser.add_argument("photo", type=Path, help="JPEG, PNG, WebP or HEIC product photo")
+    if "out" not in have:
+        parser.add_argument("--out", type=Path, default=Path("."), help="output .mp4 file or folder")
+    if "segmenter" not in have:
+        from generation.specs import SEGMENTERS
+
+        parser.add_argument("--segmenter", choices=SEGMENTERS, default="auto")
+    if "mask" not in have:
+        parser.add_argument("--mask", type=Path, help="your own mask (white = product), photo size")
+    if "quiet" not in have:
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    limits = presets_data()["duration_s"]
+    parser.add_argument("--preset", choices=preset_names(), default="story")
+    parser.add_argument("--duration", type=float, default=float(limits["default"]),
+                        help=f"seconds ({limits['min']}-{limits['max']})")
+    parser.add_argument("--style", choices=STYLES, default="push_in")
+    parser.add_argument("--themes", default="studio_sweep", help="studio theme(s), comma separated")
+    parser.add_argument("--transition", choices=TRANSITIONS, default="crossfade")
+    parser.add_argument("--direction", choices=DIRECTIONS, default="right", help="pan / parallax travel")
+    parser.add_argument("--size", type=_size, help="WxH instead of the preset's size, e.g. 540x960")
+    parser.add_argument("--fill", type=float, default=0.5, help="product's longer side share (0.2-0.8)")
+    parser.add_argument("--headline", default="")
+    parser.add_argument("--price", help="e.g. 24.90")
+    parser.add_argument("--currency", default="USD")
+    parser.add_argument("--locale", default="en_US", help="how the price is written, e.g. de_DE")
+    parser.add_argument("--cta", default="", help="call to action, e.g. 'Shop now'")
+    parser.add_argument("--logo", type=Path, help="logo image for the end card")
+    parser.add_argument("--brand-color", type=_color, help="#rrggbb for the button and end card")
+    parser.add_argument("--end-card", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--motion", choices=MOTIONS, default="camera",
+                        help="diffusion: background motion from a video model (GPU; "
+                        "SHOPASSETS_CLIP_MOTION_MODEL names it)")
+    parser.add_argument("--webm", action="store_true", help="also write a VP9 WebM")
+    parser.add_argument("--preview", action="store_true", help="also write a small animated WebP")
+    parser.add_argument("--no-poster", dest="poster", action="store_false", help="no JPEG poster frame")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``clip`` for parsed ``args``; returns the exit status."""
+    try:
+        return _run(args)
+    except GenerationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: could not write the clip{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from generation.clips.render import render_clip
+    from generation.clips.spec import ClipSpec
+    from generation.config import GenerationConfig
+    from generation.normalize import normalize_image
+    from generation.segment import segment
+
+    # 1. check inputs: options, output names, the photo, the mask, the logo
+    themes = tuple(t.strip() for t in args.themes.split(",") if t.strip())
+    spec = ClipSpec(
+        preset=args.preset, duration=args.duration, style=args.style, themes=themes,
+        seed=args.seed, size=args.size, direction=args.direction, transition=args.transition,
+        headline=args.headline, price=args.price, currency=args.currency.upper(), locale=args.locale,
+        cta=args.cta, end_card=args.end_card, brand_color=args.brand_color, fill=args.fill,
+        motion=args.motion, webm=args.webm, preview=args.preview, poster=args.poster,
+    )
+    out = _output_path(args.out, args.photo, spec.style)
+    sidecar = out.with_suffix(".json")
+    written = [out, sidecar, out.with_suffix(".webm"), out.with_name(f"{out.stem}_preview.webp"),
+               out.with_name(f"{out.stem}_poster.jpg")]
+    photo_path = args.photo.resolve()
+    if any(p.resolve() == photo_path for p in written):
+        raise InvalidSpec(f"writing {out.name} would overwrite {args.photo}; choose another --out")
+    config = GenerationConfig.from_env()
+    motion_model = None
+    if spec.motion == "diffusion":
+        from generation.clips.diffusion_motion import MotionModelConfig
+
+        motion_model = MotionModelConfig.from_env()
+    photo = normalize_image(args.photo)
+    mask = _load_mask(args.mask) if args.mask else None
+    logo = Image.open(args.logo) if args.logo else None
+    if logo is not None:
+        logo.load()
+
+    # 2. segment, render and encode, with a progress bar on stderr
+    with _ProgressBar(args.quiet) as progress:
+        progress(0.0, "Finding the product")
+        seg = segment(photo.image, args.segmenter, config, mask=mask)
+        result = render_clip(
+            seg, spec, out, config=config, logo=logo, motion_model=motion_model,
+            progress=lambda f, m: progress(0.05 + 0.95 * f, m),
+        )
+
+    # 3. the sidecar beside the clip, written whole or not at all
+    from generation.sidecar import SIDECAR_DEFAULTS
+
+    data = {**SIDECAR_DEFAULTS, **result.sidecar()}
+    _write_atomic(sidecar, (json.dumps(data, indent=2, default=str) + "\n").encode())
+    for path in (result.path, result.webm, result.preview, result.poster, sidecar):
+        if path is not None:
+            print(path)
+    return EXIT_OK
+
+
+def _output_path(out: Path, photo: Path, style: str) -> Path:
+    if out.suffix.lower() == ".mp4":
+        return out
+    if out.suffix:
+        raise InvalidSpec(f"--out must be a folder or a .mp4 file, got {out}")
+    return out / f"{photo.stem}_clip-{style}.mp4"
+
+
+def _write_atomic(path: Path, payload: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temporary, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _load_mask(path: Path) -> Any:
+    from generation.normalize import normalize_image
+
+    normalized = normalize_image(path)
+    if normalized.has_alpha:
+        return normalized.image.getchannel("A")
+    return normalized.image.convert("L")
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 540x960, got {text!r}") from None
+
+
+def _color(text: str) -> tuple[int, int, int]:
+    value = text.strip().lstrip("#")
+    if len(value) != 6:
+        raise argparse.ArgumentTypeError(f"expected #rrggbb, got {text!r}")
+    try:
+        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected #rrggbb, got {text!r}") from None
+
+
+class _ProgressBar:
+    """tqdm on stderr, cleared when done so an error stays the one line there."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if self.quiet:
+            return lambda fraction, message: None
+        from tqdm import tqdm
+
+        bar = tqdm(total=100, file=sys.stderr, leave=False,
+                   bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}")
+        self.bar = bar
+        highest = [0.0]
+
+        def report(fraction: float, message: str) -> None:
+            highest[0] = max(highest[0], min(fraction, 1.0))
+            bar.n = round(100 * highest[0])
+            bar.set_description_str(message, refresh=False)
+            bar.refresh()
+
+        return report
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m generation.clips.cli")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Encoding clip frames with PyAV as they are made: MP4 (H.264), WebM (VP9), previews.
+
+Frames arrive one at a time as RGB arrays and go straight to the encoder; nothing
+holds the whole clip. Colour is converted to BT.709 limited-range 4:2:0 and the streams
+are tagged so, which is what players assume for HD video.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from generation.clips.spec import Preset, presets_data
+from generation.errors import GenerationError
+
+# AVCOL_* values: BT.709 primaries/transfer/matrix, MPEG (limited) range
+_BT709 = 1
+_RANGE_MPEG = 1
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    codec: str  # libx264 | libvpx-vp9
+    container: str  # mp4 | webm
+    options: dict[str, str]
+    container_options: dict[str, str] = field(default_factory=dict)
+    pix_fmt: str = "yuv420p"
+
+
+def h264_settings(preset: Preset, fps: int) -> VideoSettings:
+    """H.264 High, CRF with the platform's bitrate cap, a keyframe every ``keyint_s``,
+    ``+faststart`` so playback starts before the download ends."""
+    enc = presets_data()["encoder"]["h264"]
+    return VideoSettings(
+        codec="libx264",
+        container="mp4",
+        options={
+            "crf": str(preset.crf),
+            "preset": str(enc["preset"]),
+            "profile": str(enc["profile"]),
+            "maxrate": f"{preset.maxrate_kbps}k",
+            "bufsize": f"{preset.bufsize_kbps}k",
+            "g": str(int(enc["keyint_s"] * fps)),
+        },
+        container_options={"movflags": "+faststart"},
+    )
+
+
+def vp9_settings(preset: Preset) -> VideoSettings:
+    enc = presets_data()["encoder"]["webm"]
+    return VideoSettings(
+        codec="libvpx-vp9",
+        container="webm",
+        options={
+            # constrained quality: CRF, never above the platform's cap
+            "crf": str(enc["crf"]),
+            "b": f"{preset.maxrate_kbps}k",
+            "cpu-used": str(enc["cpu_used"]),
+            "deadline": str(enc["deadline"]),
+            "row-mt": "1" if enc["row_mt"] else "0",
+        },
+    )
+
+
+def _encoding_error(settings: VideoSettings, exc: Exception) -> GenerationError:
+    return GenerationError(f"the {settings.codec} encoder failed: {exc}", code="encoding_failed")
+
+
+class VideoEncoder:
+    """Writes RGB frames to a video file as they come. Use as a context manager.
+
+    ``close()`` flushes the encoder and finalises the container; leaving the ``with``
+    block by an exception closes without flushing (the caller deletes the file).
+    FFmpeg errors surface as ``GenerationError`` (code ``encoding_failed``).
+    """
+
+    def __init__(self, path: Path, settings: VideoSettings, size: tuple[int, int], fps: int) -> None:
+        try:
+            self._open(path, settings, size, fps)
+        except GenerationError:
+            raise
+        except (ValueError, RuntimeError) as exc:  # av.error.FFmpegError subclasses these
+            raise _encoding_error(settings, exc) from exc
+
+    def _open(self, path: Path, settings: VideoSettings, size: tuple[int, int], fps: int) -> None:
+        import av
+
+        self.path = path
+        self.settings = settings
+        self.fps = fps
+        self.frames = 0
+        self._container = av.open(
+            str(path), mode="w", format=settings.container, options=dict(settings.container_options)
+        )
+        try:
+            stream = self._container.add_stream(settings.codec, rate=fps, options=dict(settings.options))
+            stream.width, stream.height = size
+            stream.pix_fmt = settings.pix_fmt
+            cc = stream.codec_context
+            cc.color_primaries = _BT709
+            cc.color_trc = _BT709
+            cc.colorspace = _BT709
+            cc.color_range = _RANGE_MPEG
+            cc.thread_count = 0  # as many as the encoder likes
+        except BaseException:
+            self._container.close()
+            raise
+        self._stream = stream
+        self._time_base = Fraction(1, fps)
+        self._closed = False
+
+    def write(self, rgb: np.ndarray) -> None:
+        try:
+            self._write(rgb)
+        except (ValueError, RuntimeError) as exc:
+            raise _encoding_error(self.settings, exc) from exc
+
+    def _write(self, rgb: np.ndarray) -> None:
+        import av
+
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = frame.reformat(
+            format=self.settings.pix_fmt,
+            dst_colorspace="ITU709",
+            dst_color_range="MPEG",
+            interpolation="AREA",  # box-filtered chroma: the closest 4:2:0 round trip
+        )
+        frame.pts = self.frames
+        frame.time_base = self._time_base
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        except (ValueError, RuntimeError) as exc:
+            raise _encoding_error(self.settings, exc) from exc
+        finally:
+            self._container.close()
+
+    def abort(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._container.close()
+
+    def __enter__(self) -> VideoEncoder:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class PreviewCollector:
+    """Keeps a few small frames for an animated preview (bounded: ``max_frames``)."""
+
+    def __init__(self, size: tuple[int, int], fps: int, frame_count: int) -> None:
+        cfg = presets_data()["encoder"]["preview"]
+        width = min(int(cfg["width"]), size[0])
+        self.size = (width, max(2, round(size[1] * width / size[0])))
+        duration = frame_count / fps
+        self.rate = min(float(cfg["fps"]), float(cfg["max_frames"]) / max(duration, 1e-6))
+        self.step = fps / self.rate  # take every step-th frame (fractional: evenly spread)
+        self.quality = int(cfg["quality"])
+        self.frames: list[Image.Image] = []
+        self._next = 0.0
+
+    def offer(self, index: int, rgb: np.ndarray) -> None:
+        if index + 1e-9 < self._next:
+            return
+        self._next += self.step
+        small = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+        self.frames.append(Image.fromarray(small, "RGB"))
+
+    def save(self, fh: Any) -> None:
+        """Animated WebP (loops)."""
+        if not self.frames:
+            raise ValueError("no preview frames")
+        duration_ms = round(1000 / self.rate)
+        first, *rest = self.frames
+        first.save(
+            fh, format="WEBP", save_all=True, append_images=rest, duration=duration_ms,
+            loop=0, quality=self.quality, method=4,
+        )
+
+
+def save_poster(rgb: np.ndarray, fh: Any) -> None:
+    quality = int(presets_data()["encoder"]["poster"]["quality"])
+    Image.fromarray(rgb, "RGB").save(fh, format="JPEG", quality=quality, subsampling=0, optimize=True)
+
+
+# ---------------------------------------------------------------------------
+# Reading back
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    codec: str
+    width: int
+    height: int
+    fps: Fraction
+    frame_count: int
+    duration: float  # seconds
+    pix_fmt: str
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Codec, size, rate, frame count (counted by demuxing) and duration of a video."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for packet in container.demux(stream) if packet.size > 0)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(0)
+        duration = float(container.duration / 1_000_000) if container.duration else math.nan
+        return VideoInfo(
+            codec=stream.codec_context.name,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            fps=Fraction(rate),
+            frame_count=frames,
+            duration=duration,
+            pix_fmt=stream.codec_context.pix_fmt or "",
+        )
+
+
+def decode_frames(path: Path) -> Iterator[np.ndarray]:
+    """Each decoded frame as RGB (converted with the stream's own colour tags)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            yield frame.to_ndarray(format="rgb24")

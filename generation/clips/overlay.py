@@ -1,0 +1,306 @@
+"""Text and logo on a clip: sprites laid out once, revealed with a fade and a slide.
+
+Type is set by the poster typography module (``generation.posters``: line breaking,
+CJK fallback, fitting, price formatting) through ``text_sprite``, the one function to
+swap for another typesetter. Sprites are premultiplied RGBA drawn under the product
+(the product is always pasted last), placed where the product never goes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from generation.clips.product import premultiply
+from generation.errors import InvalidSpec
+
+F32 = np.float32
+INK_DARK = (24, 24, 27)
+INK_LIGHT = (255, 255, 255)
+
+Rect = tuple[float, float, float, float]  # x, y, w, h
+
+
+@dataclass(frozen=True)
+class Sprite:
+    key: str  # headline | price | cta | logo
+    pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
+    origin: tuple[int, int]  # canvas position of pixels[0, 0] once revealed
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.origin[0], self.origin[1], self.pixels.shape[1], self.pixels.shape[0])
+
+
+# ---------------------------------------------------------------------------
+# Setting type (the swappable part)
+
+
+def text_sprite(
+    text: str,
+    box: tuple[int, int],
+    *,
+    color: tuple[int, int, int],
+    max_size: int,
+    min_size: int,
+    weight: int = 700,
+    max_lines: int = 2,
+    lang: str | None = None,
+) -> np.ndarray:
+    """``text`` set centred to fit ``box`` (w, h) px, as straight RGBA cropped to its ink.
+
+    Raises InvalidSpec when the text cannot fit at ``min_size``.
+    """
+    from generation.posters.text import TextDoesNotFit, TextStyle, draw_text, layout_text
+
+    w, h = max(1, int(box[0])), max(1, int(box[1]))
+    min_size = max(1, min(min_size, max_size))
+    style = TextStyle(
+        family="inter", weight=weight, max_size=max(1, max_size), min_size=min_size,
+        align="center", max_lines=max_lines, line_height=1.12,
+    )
+    try:
+        block = layout_text(text, (w, h), style, lang=lang)
+    except TextDoesNotFit as exc:
+        raise InvalidSpec(f"{text!r} does not fit a {w}x{h} px text box on this clip size: {exc}") from exc
+    canvas = Image.new("RGBA", (w, h), (*color, 0))
+    x0, y0, x1, y1 = draw_text(canvas, block, (0, 0, w, h), (*color, 255), valign="middle")
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((1, 1, 4), dtype=np.uint8)
+    return np.asarray(canvas.crop((x0, y0, x1, y1)))
+
+
+def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool) -> np.ndarray:
+    """Straight RGBA with a soft shadow (or glow) under it, padded to hold the blur."""
+    pad = int(math.ceil(radius * 2.5)) + 2
+    h, w = rgba.shape[:2]
+    base = Image.new("RGBA", (w + 2 * pad, h + 2 * pad), (0, 0, 0, 0))
+    alpha = Image.new("L", base.size, 0)
+    alpha.paste(Image.fromarray(rgba[..., 3]), (pad, pad + max(1, round(radius * 0.4))))
+    alpha = alpha.filter(ImageFilter.GaussianBlur(radius)).point(lambda v: int(v * strength))
+    shade = (0, 0, 0) if dark else (255, 255, 255)
+    base.paste(Image.new("RGBA", base.size, (*shade, 255)), (0, 0), alpha)
+    base.alpha_composite(Image.fromarray(rgba, "RGBA"), dest=(pad, pad))
+    return np.asarray(base)
+
+
+def pill_sprite(
+    text: str, box: tuple[int, int], *, fill: tuple[int, int, int], ink: tuple[int, int, int],
+    lang: str | None,
+) -> np.ndarray:
+    """A rounded button with ``text`` centred in it, as straight RGBA."""
+    w, h = int(box[0]), int(box[1])
+    pad_x = int(h * 0.55)
+    label = text_sprite(
+        text, (max(1, w - 2 * pad_x), int(h * 0.62)), color=ink,
+        max_size=int(h * 0.46), min_size=max(8, int(h * 0.26)), max_lines=1, lang=lang,
+    )
+    lw = label.shape[1]
+    width = min(w, lw + 2 * pad_x)
+    # drawn at 3x and reduced: Pillow's rounded rectangles have no anti-aliasing
+    big = Image.new("RGBA", (width * 3, h * 3), (*fill, 0))
+    ImageDraw.Draw(big).rounded_rectangle((0, 0, width * 3 - 1, h * 3 - 1), radius=h * 3 // 2, fill=(*fill, 255))
+    pill = big.resize((width, h), Image.Resampling.LANCZOS)
+    lh = label.shape[0]
+    pill.alpha_composite(Image.fromarray(label, "RGBA"), dest=((width - lw) // 2, (h - lh) // 2))
+    return np.asarray(pill)
+
+
+def logo_sprite(logo: Image.Image, box: tuple[int, int]) -> np.ndarray:
+    """The merchant's logo scaled (down only) to fit ``box``, as straight RGBA."""
+    rgba = logo.convert("RGBA")
+    scale = min(box[0] / rgba.width, box[1] / rgba.height, 1.0)
+    size = (max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale)))
+    return np.asarray(rgba.resize(size, Image.Resampling.LANCZOS) if size != rgba.size else rgba)
+
+
+# ---------------------------------------------------------------------------
+# Layout
+
+
+def ink_for(luma: float) -> tuple[int, int, int]:
+    """Dark ink on light backgrounds, white on dark ones."""
+    return INK_DARK if luma >= 150 else INK_LIGHT
+
+
+def contrast_ink(fill: tuple[int, int, int]) -> tuple[int, int, int]:
+    r, g, b = fill
+    return INK_DARK if 0.299 * r + 0.587 * g + 0.114 * b >= 160 else INK_LIGHT
+
+
+def safe_top(canvas: tuple[int, int]) -> float:
+    """Top of the area no platform UI covers (stories put their header over ~12%)."""
+    cw, ch = canvas
+    return ch * (0.11 if ch / cw > 1.6 else 0.06)
+
+
+def end_card_product_box(canvas: tuple[int, int], aspect: float) -> Rect:
+    """Where the product settles on the end card (``aspect`` = width / height)."""
+    cw, ch = canvas
+    if cw > ch * 1.2:  # landscape: the product on the left, text on the right
+        region = (0.06 * cw, 0.1 * ch, 0.42 * cw, 0.8 * ch)
+    else:
+        top = safe_top(canvas) + 0.08 * ch
+        bottom = ch * (0.6 if ch / cw > 1.6 else 0.62)
+        region = (0.2 * cw, top, 0.6 * cw, bottom - top)
+    rx, ry, rw, rh = region
+    h = min(rh, rw / aspect)
+    w = h * aspect
+    return (rx + (rw - w) / 2, ry + (rh - h) / 2, w, h)
+
+
+@dataclass(frozen=True)
+class OverlayText:
+    headline: str
+    price: str | None  # formatted
+    cta: str
+    lang: str | None
+    brand: tuple[int, int, int] | None
+
+
+def scene_sprites(
+    texts: OverlayText,
+    canvas: tuple[int, int],
+    product_area: Rect,
+    luma_at: Callable[[Rect], float],  # mean luminance of the background in a rect
+    *,
+    include_price_cta: bool,
+) -> list[Sprite]:
+    """Headline (and, without an end card, price and CTA) stacked above the product."""
+    cw, ch = canvas
+    items: list[tuple[str, float]] = []
+    if texts.headline:
+        items.append(("headline", 0.11))
+    if include_price_cta and texts.price:
+        items.append(("price", 0.07))
+    if include_price_cta and texts.cta:
+        items.append(("cta", 0.05))
+    if not items:
+        return []
+    top = safe_top(canvas)
+    gap = 0.015 * ch
+    room = product_area[1] - 0.02 * ch - top
+    need = sum(h for _, h in items) * ch + gap * (len(items) - 1)
+    shrink = min(1.0, max(room / need, 0.6)) if need > 0 else 1.0
+    sprites = []
+    y = top
+    width = 0.84 * cw
+    for key, share in items:
+        bh = share * ch * shrink
+        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at))
+        y += bh + gap * shrink
+    return sprites
+
+
+def end_card_sprites(
+    texts: OverlayText,
+    canvas: tuple[int, int],
+    product_box: Rect,
+    luma_at: Callable[[Rect], float],
+    logo: Image.Image | None,
+) -> list[Sprite]:
+    """Logo (or the headline), price and CTA around the product's end-card place."""
+    cw, ch = canvas
+    px, py, pw, ph = product_box
+    rows: list[tuple[str, float]] = []
+    if logo is not None:
+        rows.append(("logo", 0.07))
+    elif texts.headline:
+        rows.append(("headline", 0.08))
+    below: list[tuple[str, float]] = []
+    if texts.price:
+        below.append(("price", 0.075))
+    if texts.cta:
+        below.append(("cta", 0.05))
+    sprites: list[Sprite] = []
+    if cw > ch * 1.2:  # landscape: one column on the right, centred vertically
+        col_x, col_w = 0.54 * cw, 0.4 * cw
+        stack = rows + below
+        total = sum(s for _, s in stack) * ch * 1.3
+        y = (ch - total) / 2
+        for key, share in stack:
+            bh = share * ch * 1.3
+            sprites.append(_sprite(key, texts, (col_x, y, col_w, bh), canvas, luma_at, logo))
+            y += bh + 0.03 * ch
+        return sprites
+    width = 0.8 * cw
+    y_top = safe_top(canvas)
+    for key, share in rows:
+        bh = min(share * ch, max(py - 0.02 * ch - y_top, 0.03 * ch))
+        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y_top, width, bh), canvas, luma_at, logo))
+    y = py + ph + 0.035 * ch
+    for key, share in below:
+        bh = share * ch
+        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at, logo))
+        y += bh + 0.02 * ch
+    return sprites
+
+
+def _sprite(
+    key: str,
+    texts: OverlayText,
+    rect: Rect,
+    canvas: tuple[int, int],
+    luma_at: Callable[[Rect], float],
+    logo: Image.Image | None = None,
+) -> Sprite:
+    x, y, w, h = rect
+    cw = canvas[0]
+    size = (max(1, int(w)), max(1, int(h)))
+    if key == "logo":
+        assert logo is not None
+        rgba = logo_sprite(logo, size)
+    elif key == "cta":
+        fill = texts.brand or INK_DARK
+        rgba = pill_sprite(texts.cta, size, fill=fill, ink=contrast_ink(fill), lang=texts.lang)
+    else:
+        ink = ink_for(luma_at(rect))
+        text = texts.headline if key == "headline" else (texts.price or "")
+        max_size = int(h * (0.45 if key == "headline" else 0.8))
+        rgba = text_sprite(
+            text, size, color=ink, max_size=max_size, min_size=max(8, int(0.03 * cw)),
+            weight=800 if key == "price" else 700, max_lines=2 if key == "headline" else 1,
+            lang=texts.lang,
+        )
+        # white type over a photo needs a soft shadow; dark type a faint glow
+        rgba = _with_shadow(rgba, radius=max(1.5, h * 0.05), strength=0.45 if ink == INK_LIGHT else 0.35,
+                            dark=ink == INK_LIGHT)
+    sh, sw = rgba.shape[:2]
+    origin = (round(x + (w - sw) / 2), round(y + (h - sh) / 2))
+    return Sprite(key=key, pixels=premultiply(np.ascontiguousarray(rgba)), origin=origin)
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+
+
+def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) -> None:
+    """Blend ``sprite`` into ``frame`` at its origin moved down by ``dy`` px (sub-pixel)."""
+    if opacity <= 0:
+        return
+    pixels = sprite.pixels
+    oy = sprite.origin[1] + dy
+    iy = math.floor(oy)
+    frac = oy - iy
+    if frac > 1e-3:  # sub-pixel: shift into one more row
+        m = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, frac]])
+        pixels = cv2.warpAffine(
+            pixels, m, (pixels.shape[1], pixels.shape[0] + 1), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
+        )
+    ch, cw = frame.shape[:2]
+    x0, y0 = sprite.origin[0], iy
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    x1, y1 = min(cw, x0 + pixels.shape[1]), min(ch, y0 + pixels.shape[0])
+    if x1 <= max(x0, 0) or y1 <= max(y0, 0):
+        return
+    src = pixels[sy0 : sy0 + (y1 - max(y0, 0)), sx0 : sx0 + (x1 - max(x0, 0))].astype(F32)
+    region = frame[max(y0, 0) : y1, max(x0, 0) : x1]
+    a = src[..., 3:4] * (opacity / 255.0)
+    out = region.astype(F32) * (1.0 - a) + src[..., :3] * opacity
+    region[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,140 @@
+"""Poster checks: WCAG contrast against what is behind the text, the product keep-out,
+canvas and safe-zone bounds, product fidelity; and the renderer's contrast fixes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation import compose
+from generation.posters.checks import (
+    Element,
+    background_range,
+    check_poster,
+    contrast_ratio,
+    is_large_text,
+    luminance,
+    required_ratio,
+    worst_contrast,
+)
+from generation.posters.layout import resolve_size
+from generation.posters.render import render_poster
+from generation.posters.spec import PosterSpec
+from generation.types import RenderedImage, Segmentation
+from tests.synthetic import background, product_photo, product_rgba
+
+
+def test_wcag_luminance_and_ratio_match_the_reference_values():
+    assert luminance((255, 255, 255)) == pytest.approx(1.0)
+    assert luminance((0, 0, 0)) == pytest.approx(0.0)
+    assert contrast_ratio(luminance((255, 255, 255)), luminance((0, 0, 0))) == pytest.approx(21.0)
+    # #777777 on white is the classic just-failing grey: 4.48
+    assert contrast_ratio(luminance((119, 119, 119)), 1.0) == pytest.approx(4.478, abs=0.005)
+
+
+def test_large_text_is_24px_bold_or_32px_regular_at_1080_and_scales_with_the_canvas():
+    assert is_large_text(24, 700, 1080) and not is_large_text(23, 700, 1080)
+    assert is_large_text(32, 400, 1080) and not is_large_text(31, 600, 1080)
+    assert is_large_text(12, 700, 540) and not is_large_text(11, 700, 540)
+    assert required_ratio(40, 400, 1080) == 3.0 and required_ratio(20, 400, 1080) == 4.5
+
+
+def test_background_range_uses_the_10th_and_90th_percentiles():
+    # given a patch that is 80 % white and 20 % black
+    behind = np.full((10, 10, 3), 255, np.uint8)
+    behind[:2] = 0
+    lo, hi = background_range(behind, (0, 0, 10, 10))
+    assert (lo, hi) == (pytest.approx(0.0), pytest.approx(1.0))
+    # so neither black nor white text passes the worst case there
+    assert worst_contrast((0, 0, 0), (lo, hi)) == pytest.approx(1.0)
+    assert worst_contrast((255, 255, 255), (lo, hi)) == pytest.approx(1.0)
+    # while a patch with a few (< 10 %) dark specks still counts as white
+    behind[:2] = 255
+    behind[0, :5] = 0
+    assert background_range(behind, (0, 0, 10, 10))[0] == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def placed_poster():
+    """A 400 x 400 grey poster with the bottle pasted in its middle."""
+    cutout = product_rgba((200, 250)).crop(product_rgba((200, 250)).getbbox())
+    placed = compose.place_product(cutout, (400, 400), (150, 100, cutout.width, cutout.height))
+    behind = Image.new("RGB", (400, 400), (200, 200, 200))
+    return compose.paste_back(behind, placed), behind, placed
+
+
+def test_check_poster_passes_a_clean_poster(placed_poster):
+    image, behind, placed = placed_poster
+    elements = [Element("headline", "text", (10, 10, 100, 30), (20, 20, 20), 30, 700)]
+    checks = check_poster(image, behind, elements, placed, resolve_size((400, 400)))
+    assert checks.ok and checks.problems == []
+    assert checks.fidelity.identical
+    assert checks.to_dict()["contrast"][0]["passed"] is True
+
+
+def test_check_poster_reports_each_kind_of_problem(placed_poster):
+    image, behind, placed = placed_poster
+    x, y, w, h = placed.box
+    elements = [
+        Element("subline", "text", (10, 10, 100, 20), (180, 180, 180), 14, 400),  # grey on grey
+        Element("badge", "badge", (x + w // 2 - 10, y + h // 2 - 10, 20, 20)),  # on the product
+        Element("cta", "cta", (380, 380, 40, 40)),  # hangs off the canvas
+    ]
+    tampered = image.copy()
+    tampered.putpixel((x + w // 2, y + h // 2), (0, 0, 0))  # one product pixel changed
+    checks = check_poster(tampered, behind, elements, placed, resolve_size((400, 400)))
+    assert not checks.ok
+    assert checks.overlaps == ["badge"]
+    assert checks.out_of_bounds == ["cta"]
+    assert [c.name for c in checks.contrast if not c.passed] == ["subline"]
+    assert checks.fidelity.max_abs_diff > 0
+    assert len(checks.problems) == 4
+
+
+def test_safe_zones_count_as_out_of_bounds_on_a_story():
+    cutout = product_rgba((200, 250))
+    cutout = cutout.crop(cutout.getbbox())
+    placed = compose.place_product(cutout, (1080, 1920), (400, 700, cutout.width, cutout.height))
+    behind = Image.new("RGB", (1080, 1920), (240, 240, 240))
+    image = compose.paste_back(behind, placed)
+    inside = Element("logo", "logo", (100, 240, 120, 40))
+    under_ui = Element("cta", "cta", (600, 1600, 300, 90))  # in the bottom 380 px
+    checks = check_poster(image, behind, [inside, under_ui], placed, resolve_size("story"))
+    assert checks.out_of_bounds == ["cta"]
+
+
+def _seg() -> Segmentation:
+    photo, mask = product_photo((480, 600), "plain")
+    x0, y0, x1, y1 = mask.getbbox()
+    return Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
+
+def _scene(kind: str, color: tuple[int, int, int] | None = None) -> RenderedImage:
+    image = Image.new("RGB", (900, 900), color) if color else background((900, 900), kind)
+    return RenderedImage(
+        image=image, kind="scene", name=kind, product_box=(350, 180, 206, 540), fidelity=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "scene"),
+    [("light", _scene("plain")), ("dark", _scene("dark", (18, 18, 22))), ("busy", _scene("busy"))],
+)
+def test_renderer_keeps_contrast_on_light_dark_and_busy_backgrounds(name, scene):
+    # given the same poster on three very different scenes
+    spec = PosterSpec(template="hero_left", size="feed", headline="Stays cold for 24 hours",
+                      subline="Double-wall steel, 750 ml.", price="29.99", compare_at_price="45")  # fmt: skip
+    # when rendered
+    poster = render_poster(_seg(), spec, background=scene)
+    # then every text passes, and only the busy one needed a plate or scrim
+    assert poster.checks.contrast and all(c.passed for c in poster.checks.contrast)
+    behind_fixes = [f for f in poster.layout["fixes"] if f.split(": ")[1].startswith(("plate", "scrim"))]
+    colours = {s["name"]: s["color"] for s in poster.layout["slots"] if s["name"] in ("headline", "subline")}
+    if name == "light":
+        assert behind_fixes == [] and colours == {"headline": "#1b1b1f", "subline": "#5f5f62"}
+    elif name == "dark":
+        assert behind_fixes == [] and colours == {"headline": "#ffffff", "subline": "#ffffff"}
+    else:
+        assert behind_fixes != []
+    assert poster.checks.ok

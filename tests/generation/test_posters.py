@@ -1,0 +1,577 @@
+"""Posters: templates and sizes as data, layouts that adapt per aspect ratio, text that fits
+and stays legible and clear of the product, the product's pixels untouched, re-rendering
+from the layout JSON, variants, file output and the ``poster`` command.
+
+Renders use the synthetic bottle from ``tests.synthetic`` (exact mask). Every template
+is rendered at every preset size with short English and short Chinese text; long
+English and Chinese text is rendered for every template at three sizes that stress
+different variants (feed = square, story = tall with UI safe zones, banner = wide)
+rather than at all seven, to keep the run around a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from generation.errors import InvalidSpec
+from generation.posters import cli as poster_cli
+from generation.posters.layout import (
+    PosterDataError,
+    aspect_class,
+    get_template,
+    list_sizes,
+    list_templates,
+    read_template,
+    resolve_size,
+)
+from generation.posters.render import render_poster, render_variants, rerender, write_posters
+from generation.posters.spec import BrandKit, PosterSpec
+from generation.posters.text import TextDoesNotFit
+from generation.sidecar import SIDECAR_DEFAULTS
+from generation.types import RenderedImage, Segmentation
+from tests.synthetic import background, product_photo
+
+TEMPLATES = [
+    "banner_strip", "bold_sale", "centered_stack", "flash_deal", "hero_left", "marketplace_clean",
+    "minimal_luxury", "new_arrival", "price_tag", "split_panel",
+]  # fmt: skip
+PRESETS = ["banner", "feed", "link", "marketplace", "pinterest", "portrait", "story"]
+STORY_SAFE = {"top": 220, "right": 120, "bottom": 380, "left": 60}
+
+WORDS = {
+    "short-en": dict(
+        headline="Stays cold for 24 hours", subline="Double-wall steel, 750 ml.", price="29.99",
+        compare_at_price="45", currency="USD", locale="en_US", cta="Shop now", ribbon="New",
+    ),
+    "short-zh": dict(
+        headline="24小时保冷 随身好水杯", subline="双层真空不锈钢，750毫升", price="199",
+        compare_at_price="299", currency="CNY", locale="zh_CN", cta="立即购买", ribbon="新品",
+    ),
+    "long-en": dict(
+        headline="The everyday steel bottle that keeps your drinks ice cold for a full day",
+        subline="Double-wall vacuum insulation, a leak-proof lid, fits every cup holder and is dishwasher safe.",
+        price="1299.99", compare_at_price="1899", currency="USD", locale="en_US",
+        cta="Get yours today", ribbon="Limited edition",
+    ),
+    "long-zh": dict(
+        headline="全新升级双层真空保温杯 二十四小时长效保冷保热 出行办公两相宜",
+        subline="食品级不锈钢内胆，一键弹盖防漏设计，适配车载杯架，可放入洗碗机清洗，满99元包邮。",
+        price="1299", compare_at_price="1899", currency="CNY", locale="zh_CN", cta="立即抢购", ribbon="限时特价",
+    ),
+}  # fmt: skip
+LONG_SIZES = ["feed", "story", "banner"]
+
+
+def _seg() -> Segmentation:
+    photo, mask = product_photo((480, 600), "plain")
+    x0, y0, x1, y1 = mask.getbbox()
+    return Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
+
+@pytest.fixture(scope="module")
+def seg() -> Segmentation:
+    return _seg()
+
+
+@pytest.fixture(scope="module")
+def logo() -> Image.Image:
+    im = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    d = ImageDraw.Draw(im)
+    d.ellipse((4, 4, 92, 92), fill=(200, 60, 40, 255))
+    d.rounded_rectangle((110, 36, 292, 64), radius=10, fill=(30, 30, 30, 255))
+    return im
+
+
+@pytest.fixture(scope="module")
+def matrix(seg) -> dict[tuple[str, str, str], object]:
+    """Every template x preset with short en and zh text, plus the long-text subset."""
+    out = {}
+    for template in TEMPLATES:
+        for size in PRESETS:
+            for words in ("short-en", "short-zh"):
+                out[template, size, words] = render_poster(
+                    seg, PosterSpec(template=template, size=size, **WORDS[words])
+                )
+        for size in LONG_SIZES:
+            for words in ("long-en", "long-zh"):
+                out[template, size, words] = render_poster(
+                    seg, PosterSpec(template=template, size=size, **WORDS[words])
+                )
+    return out
+
+
+def _expected_layer(seg: Segmentation, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The cutout resized once with Lanczos, computed here independently of the renderer."""
+    return np.asarray(seg.cutout.resize(box[2:], Image.Resampling.LANCZOS).convert("RGBA"))
+
+
+def _keepout(seg: Segmentation, box: tuple[int, int, int, int], canvas: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    w, h = canvas
+    mask = np.zeros((h, w), np.uint8)
+    x, y, bw, bh = box
+    alpha = _expected_layer(seg, box)[..., 3] > 0
+    mask[y : y + bh, x : x + bw] = alpha[: max(0, min(bh, h - y)), : max(0, min(bw, w - x))]
+    margin = max(6, round(0.012 * min(w, h)))
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)).astype(bool)
+
+
+def _drawn_boxes(layout: dict) -> dict[str, list[int]]:
+    """Every drawn element's box from the layout JSON (ink boxes for text)."""
+    return {s["name"]: s.get("ink", s["box"]) for s in layout["slots"]}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text).upper()
+
+
+# --- data: templates and sizes ------------------------------------------------------
+
+
+def test_templates_are_data_with_a_variant_for_every_aspect_class():
+    # given the template folder
+    # when it is loaded
+    names = list_templates()
+    # then the ten designs are there, and each adapts to every aspect class
+    assert names == TEMPLATES
+    for name in names:
+        t = get_template(name)
+        assert {"square", "tall"} <= set(t.variants)
+        for aspect in ("tall", "portrait", "square", "landscape", "wide"):
+            assert t.variant_for(aspect).aspect in t.variants
+        assert t.background.mode in ("scene", "theme", "brand", "white")
+
+
+def test_sizes_are_data_with_story_safe_zones():
+    sizes = list_sizes()
+    assert {k: (v.width, v.height) for k, v in sizes.items()} == {
+        "feed": (1080, 1080), "portrait": (1080, 1350), "story": (1080, 1920), "link": (1200, 628),
+        "pinterest": (1000, 1500), "marketplace": (800, 800), "banner": (1920, 600),
+    }  # fmt: skip
+    assert sizes["story"].safe_zone.to_dict() == STORY_SAFE
+    assert resolve_size("tiktok").name == "story"
+    assert resolve_size("1333x777").safe_zone.to_dict() == {"top": 0, "right": 0, "bottom": 0, "left": 0}
+    assert [aspect_class(*s) for s in ((1080, 1920), (1080, 1350), (1080, 1080), (1200, 628), (1920, 600))] == [
+        "tall", "portrait", "square", "landscape", "wide",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [(199, 800), (800, 4097), "10x10", "5000x1000"])
+def test_custom_sizes_outside_200_to_4096_are_refused(size):
+    with pytest.raises(InvalidSpec, match="200..4096"):
+        PosterSpec(size=size)
+
+
+def test_unknown_size_names_are_refused_naming_the_presets():
+    with pytest.raises(InvalidSpec, match="banner, feed, link, marketplace, pinterest, portrait, story"):
+        resolve_size("postcard")
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"cta": {"style": "round"}}, "cta.style"),
+        ({"colors": {"headline": "bluish"}}, "colors.headline"),
+        ({"surprise": 1}, "unknown key(s) surprise"),
+        (
+            {
+                "variants": {
+                    "square": {
+                        "product": {
+                            "region": {
+                                "x0": "content 0",
+                                "y0": "content 0",
+                                "x1": "product.left",
+                                "y1": "content 1",
+                            },
+                            "fill": 0.9,
+                        },
+                        "groups": [],
+                    },
+                    "tall": {},
+                }
+            },
+            "cannot refer to the product box",
+        ),  # noqa: E501
+    ],
+)
+def test_template_data_errors_name_the_field(patch, field):
+    # given a valid template's data with one bad field
+    data = json.loads(json.dumps(get_template("hero_left").data))
+    data.update(patch)
+    # when it is read, then the error names the field
+    with pytest.raises(PosterDataError) as err:
+        read_template(data, "broken")
+    assert field in str(err.value)
+    assert err.value.code == "invalid_poster_data"
+
+
+# --- the matrix: fits, legible, clear of the product, in bounds, product untouched ----
+
+
+def test_every_template_renders_at_every_size_in_english_and_chinese(matrix):
+    # then every poster exists at its size and passed all of its checks
+    for (template, size, words), poster in matrix.items():
+        preset = resolve_size(size)
+        assert poster.image.size == (preset.width, preset.height), (template, size, words)
+        assert poster.checks.ok, (template, size, words, poster.checks.problems)
+        assert poster.layout["template"]["id"] == template
+        assert poster.layout["template"]["variant"] in get_template(template).variants
+
+
+def test_no_text_is_truncated(matrix):
+    # every word the merchant gave is on the poster, whole (lines joined back = the text)
+    for key, poster in matrix.items():
+        words = WORDS[key[2]]
+        texts = {s["name"]: "".join(s["font"]["lines"]) for s in poster.layout["slots"] if "font" in s}
+        assert _norm(texts["headline"]) == _norm(words["headline"]), key
+        if "subline" in texts:
+            assert _norm(texts["subline"]) == _norm(words["subline"]), key
+        assert _norm(texts["cta_label"]) == _norm(words["cta"]), key
+        assert "price" in texts, key
+
+
+def test_text_that_cannot_fit_raises_text_overflow_and_returns_nothing(seg):
+    spec = PosterSpec(template="hero_left", size=(240, 240), headline="W" * 40 + " " + "wonderful " * 11)
+    with pytest.raises(TextDoesNotFit) as err:
+        render_poster(seg, spec)
+    assert err.value.code == "text_overflow"
+
+
+def test_text_contrast_holds_on_every_poster_checked_independently(matrix):
+    # WCAG 2 contrast of each text against the pixels behind it, recomputed here
+    def lum(rgb):
+        c = np.asarray(rgb, dtype=np.float64) / 255.0
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        return c[..., 0] * 0.2126 + c[..., 1] * 0.7152 + c[..., 2] * 0.0722
+
+    for key, poster in matrix.items():
+        behind = np.asarray(poster.behind)
+        short = min(poster.image.size)
+        for slot in poster.layout["slots"]:
+            if "font" not in slot:
+                continue
+            x, y, w, h = slot["ink"]
+            patch = behind[y : y + h, x : x + w].reshape(-1, 3)
+            lo, hi = np.percentile(lum(patch), [10, 90])
+            tc = float(lum(np.array([int(slot["color"][i : i + 2], 16) for i in (1, 3, 5)])))
+            ratio = min((max(tc, v) + 0.05) / (min(tc, v) + 0.05) for v in (lo, hi))
+            bold, px = slot["font"]["weight"] >= 700, slot["font"]["size"]
+            large = px >= (24 if bold else 32) * short / 1080
+            assert ratio >= (3.0 if large else 4.5) - 1e-6, (key, slot["name"], ratio)
+
+
+def test_nothing_touches_the_product_matte(matrix, seg):
+    for key, poster in matrix.items():
+        keep = _keepout(seg, tuple(poster.layout["product_box"]), poster.image.size)
+        for name, (x, y, w, h) in _drawn_boxes(poster.layout).items():
+            assert not keep[max(y, 0) : y + h, max(x, 0) : x + w].any(), (key, name)
+
+
+def test_story_posters_keep_text_and_marks_out_of_the_ui_safe_zones(matrix):
+    for (template, size, words), poster in matrix.items():
+        if size != "story":
+            continue
+        for name, (x, y, w, h) in _drawn_boxes(poster.layout).items():
+            assert x >= STORY_SAFE["left"] and y >= STORY_SAFE["top"], (template, words, name)
+            assert x + w <= 1080 - STORY_SAFE["right"] and y + h <= 1920 - STORY_SAFE["bottom"], (
+                template,
+                words,
+                name,
+            )
+        px, py, pw, ph = poster.layout["product_box"]
+        assert py >= STORY_SAFE["top"] and py + ph <= 1920 - STORY_SAFE["bottom"]
+
+
+def test_product_pixels_are_untouched(matrix, seg):
+    for key, poster in matrix.items():
+        # the renderer's own fidelity check ...
+        assert poster.checks.fidelity.identical, key
+        # ... and an independent comparison with the cutout resized once
+        x, y, w, h = poster.layout["product_box"]
+        want = _expected_layer(seg, (x, y, w, h))
+        got = np.asarray(poster.image)[y : y + h, x : x + w]
+        opaque = want[..., 3] == 255
+        assert opaque.sum() > 1000
+        assert np.array_equal(got[opaque], want[..., :3][opaque]), key
+
+
+def test_layout_adapts_to_the_aspect_ratio_rather_than_stretching(matrix):
+    # hero_left: text beside the product on a square, above it on a story
+    feed = matrix["hero_left", "feed", "short-en"].layout
+    story = matrix["hero_left", "story", "short-en"].layout
+    banner = matrix["hero_left", "banner", "short-en"].layout
+    head = {
+        k: next(s for s in v["slots"] if s["name"] == "headline")["ink"]
+        for k, v in (("feed", feed), ("story", story), ("banner", banner))
+    }  # noqa: E501
+    assert head["feed"][0] + head["feed"][2] <= feed["product_box"][0]  # left of the product
+    assert head["story"][1] + head["story"][3] <= story["product_box"][1]  # above the product
+    assert head["banner"][0] + head["banner"][2] <= banner["product_box"][0]
+    assert (feed["template"]["variant"], story["template"]["variant"], banner["template"]["variant"]) == (
+        "square",
+        "tall",
+        "wide",
+    )
+
+
+# --- backgrounds: scenes, busy and dark backgrounds ---------------------------------
+
+
+def _scene(kind: str, size=(900, 900)) -> RenderedImage:
+    # a scene's product box has the cutout's proportions (138 x 361 px here)
+    box = (350, 180, round(540 * 138 / 361), 540)
+    return RenderedImage(
+        image=background(size, kind), kind="scene", name=f"scene-{kind}", product_box=box, fidelity=None
+    )
+
+
+def test_a_scene_is_mapped_so_its_product_box_lands_on_the_slot(seg):
+    scene = _scene("gradient")
+    poster = render_poster(
+        seg, PosterSpec(template="split_panel", size="feed", headline="Made for mornings"), background=scene
+    )
+    bg = poster.layout["background"]
+    x, y, w, h = poster.layout["product_box"]
+    sx, sy, sw, sh = scene.product_box
+    assert bg["mode"] == "scene"
+    assert (
+        abs(bg["offset"][0] + sx * bg["scale"] - x) <= 1 and abs(bg["offset"][1] + sy * bg["scale"] - y) <= 1
+    )
+    assert abs(sw * bg["scale"] - w) <= 1.5 and abs(sh * bg["scale"] - h) <= 1.5
+    assert poster.checks.ok and poster.checks.fidelity.identical
+
+
+def test_text_on_a_busy_background_gets_a_plate_or_scrim_and_passes(seg):
+    # given a busy scene behind a template whose text sits on the background
+    poster = render_poster(
+        seg, PosterSpec(template="hero_left", size="feed", **WORDS["short-en"]), background=_scene("busy")
+    )
+    # then something was put behind the text, and every contrast check passed
+    assert any(f.split(": ")[1].startswith(("plate", "scrim")) for f in poster.layout["fixes"])
+    assert all(c.passed for c in poster.checks.contrast)
+    assert poster.checks.ok
+
+
+def test_text_on_a_plain_light_background_needs_no_fix(seg):
+    poster = render_poster(
+        seg, PosterSpec(template="hero_left", size="feed", **WORDS["short-en"]), background=_scene("plain")
+    )
+    assert poster.layout["fixes"] == []
+    assert all(s.get("fix") is None for s in poster.layout["slots"] if s["name"] == "headline")
+
+
+def test_dark_template_sets_light_text(matrix):
+    layout = matrix["minimal_luxury", "feed", "short-en"].layout
+    headline = next(s for s in layout["slots"] if s["name"] == "headline")
+    assert headline["color"] == "#f4efe6" and headline["fix"] is None
+
+
+def test_a_theme_switches_a_brand_template_to_the_studio_set(seg):
+    poster = render_poster(
+        seg, PosterSpec(template="hero_left", size="feed", headline="Hi", theme="marble_counter")
+    )
+    assert poster.layout["background"]["mode"] == "theme"
+    assert poster.layout["background"]["theme"] == "marble_counter"
+    assert poster.checks.ok
+
+
+def test_logo_is_placed_in_its_corner_and_kept_legible(seg):
+    # given a near-black logo on a template whose logo sits on a near-black brand panel
+    dark = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(dark).rounded_rectangle((4, 20, 296, 80), radius=12, fill=(24, 24, 28, 255))
+    spec = PosterSpec(
+        template="split_panel", size="feed", headline="Hello", brand=BrandKit(logo=dark, primary=(30, 30, 34))
+    )
+    # when rendered
+    poster = render_poster(seg, spec)
+    # then the logo sits in the content box's top-left corner, in proportion, on a plate
+    box = next(s["box"] for s in poster.layout["slots"] if s["name"] == "logo")
+    content = poster.layout["content_box"]
+    assert box[:2] == content[:2]  # top left of the content box
+    assert box[2] / box[3] == pytest.approx(3.0, abs=0.05)
+    assert "logo: plate for contrast" in poster.layout["fixes"]
+    assert poster.checks.ok
+    # and a light logo on the same panel gets no plate
+    light = Image.new("RGBA", (300, 100), (250, 250, 250, 255))
+    plain = render_poster(
+        seg,
+        PosterSpec(
+            template="split_panel", headline="Hello", brand=BrandKit(logo=light, primary=(30, 30, 34))
+        ),
+    )
+    assert plain.layout["fixes"] == []
+
+
+# --- re-rendering, variants, output -------------------------------------------------
+
+
+def test_layout_json_round_trip_gives_identical_pixels(seg, logo):
+    spec = PosterSpec(template="bold_sale", size="portrait", brand=BrandKit(logo=logo), **WORDS["short-en"])
+    poster = render_poster(seg, spec)
+    again = rerender(json.loads(poster.layout_json()), seg)
+    assert np.array_equal(np.asarray(again.image), np.asarray(poster.image))
+    assert again.layout == poster.layout
+
+
+def test_rerender_at_a_new_size_and_with_new_words(seg):
+    poster = render_poster(seg, PosterSpec(template="centered_stack", size="feed", **WORDS["short-en"]))
+    story = rerender(poster.layout_json(), seg, size="story", texts={"headline": "Now in story size"})
+    assert story.image.size == (1080, 1920)
+    assert story.layout["template"]["variant"] == "tall"
+    assert next(s for s in story.layout["slots"] if s["name"] == "headline")["text"] == "Now in story size"
+    assert story.checks.ok and story.checks.fidelity.identical
+
+
+def test_rerender_of_a_scene_poster_needs_the_scene(seg):
+    poster = render_poster(seg, PosterSpec(template="split_panel", headline="Hi"), background=_scene("plain"))
+    with pytest.raises(InvalidSpec, match="pass the same scene"):
+        rerender(poster.layout, seg)
+    same = rerender(poster.layout, seg, background=_scene("plain"))
+    assert np.array_equal(np.asarray(same.image), np.asarray(poster.image))
+
+
+def test_rerender_refuses_unknown_changes(seg):
+    poster = render_poster(seg, PosterSpec(headline="Hi"))
+    with pytest.raises(InvalidSpec, match="cannot change template"):
+        rerender(poster.layout, seg, texts={"template": "bold_sale"})
+
+
+def test_variants_record_their_template(seg):
+    base = PosterSpec(size="feed", **WORDS["short-en"])
+    posters = render_variants(seg, base, templates=["hero_left", "price_tag"], headlines=["One", "Two"])
+    assert [(p.template, p.layout["template"]["id"]) for p in posters] == [
+        ("hero_left", "hero_left"), ("hero_left", "hero_left"), ("price_tag", "price_tag"), ("price_tag", "price_tag"),
+    ]  # fmt: skip
+    assert [next(s["text"] for s in p.layout["slots"] if s["name"] == "headline") for p in posters] == [
+        "One",
+        "Two",
+    ] * 2
+    assert len({p.name for p in posters}) == 4
+
+
+@pytest.mark.parametrize(("fmt", "pil_format"), [("png", "PNG"), ("jpg", "JPEG"), ("webp", "WEBP")])
+def test_posters_are_written_with_sidecar_and_layout(seg, tmp_path, fmt, pil_format):
+    poster = render_poster(seg, PosterSpec(template="price_tag", headline="Hi", price="9", output_format=fmt))
+    [path] = write_posters([poster], tmp_path, stem="bottle")
+    assert path.name == f"bottle_poster-price_tag-feed.{fmt}"
+    with Image.open(path) as im:
+        assert im.format == pil_format and im.size == (1080, 1080)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert set(SIDECAR_DEFAULTS) | {"product_box", "fidelity", "checks", "file", "layout_file"} <= set(
+        sidecar
+    )
+    assert sidecar["kind"] == "poster" and sidecar["segmenter"] == "exact" and sidecar["engine"] == "poster"
+    assert sidecar["fidelity"]["identical"] is True and sidecar["checks"]["ok"] is True
+    layout = json.loads((tmp_path / sidecar["layout_file"]).read_text())
+    assert layout["template"]["id"] == "price_tag"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [path.name, path.with_suffix(".json").name, sidecar["layout_file"]]
+    )  # no temporary files left behind
+
+
+# --- spec validation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"compare_at_price": "10"},
+        {"price": "-1"},
+        {"price": "ten"},
+        {"currency": "DOLLARS"},
+        {"output_format": "gif"},
+        {"background": "video"},
+        {"headline": "x" * 161},
+        {"brand": "green"},
+    ],
+)
+def test_bad_specs_are_refused(kwargs):
+    with pytest.raises(InvalidSpec):
+        PosterSpec(**kwargs)
+
+
+def test_brand_colours_are_validated():
+    with pytest.raises(InvalidSpec, match="brand primary colour"):
+        BrandKit(primary=(300, 0, 0))
+    assert BrandKit(primary="#2f5d50").primary == (47, 93, 80)
+
+
+# --- the poster command -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def photo_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("poster_photos")
+    photo, mask = product_photo((480, 600), "plain")
+    photo.save(folder / "bottle.png")
+    mask.save(folder / "bottle_mask.png")
+    logo = Image.new("RGBA", (200, 80), (0, 0, 0, 0))
+    ImageDraw.Draw(logo).ellipse((2, 2, 76, 76), fill=(240, 240, 240, 255))
+    logo.save(folder / "logo.png")
+    return folder
+
+
+def _parse(argv: list[str], parents: list[argparse.ArgumentParser] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    poster_cli.add_parser(sub, parents or [])
+    return parser.parse_args(argv)
+
+
+def test_cli_writes_poster_sidecar_and_layout(photo_files, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = _parse([
+        "poster", str(photo_files / "bottle.png"), "--mask", str(photo_files / "bottle_mask.png"),
+        "--size", "1080x1920", "--template", "hero_left", "--headline", "24小时保冷", "--subline", "双层真空不锈钢",
+        "--price", "199", "--compare-at", "299", "--currency", "CNY", "--locale", "zh_CN", "--cta", "立即购买",
+        "--ribbon", "限时特价", "--theme", "marble_counter", "--brand-color", "#2f5d50",
+        "--logo", str(photo_files / "logo.png"), "--format", "png", "--out", str(out), "--quiet",
+    ])  # fmt: skip
+    assert poster_cli.run(args) == 0
+    names = sorted(p.name for p in out.iterdir())
+    stem = "bottle_poster-hero_left-story"
+    assert names == [f"{stem}.json", f"{stem}.layout.json", f"{stem}.png"]
+    sidecar = json.loads((out / f"{stem}.json").read_text())
+    assert sidecar["segmenter"] == "alpha" and sidecar["theme"] == "marble_counter" and sidecar["seed"] == 0
+    assert sidecar["fidelity"]["identical"] and sidecar["checks"]["ok"]
+    layout = json.loads((out / f"{stem}.layout.json").read_text())
+    assert layout["words"]["price"] == "¥199" and layout["words"]["badge"] == "6.7折"
+    assert layout["size"]["name"] == "story"  # 1080x1920 given by size still keeps the story safe zones
+    assert capsys.readouterr().out == ""
+
+
+def test_cli_works_under_the_main_commands_shared_options(photo_files, tmp_path):
+    # the lead's CLI passes its common options as parents: no clashes, same behaviour
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("photo", type=Path)
+    common.add_argument("--out", type=Path, default=Path("."))
+    common.add_argument("--segmenter", default="auto")
+    common.add_argument("--mask", type=Path)
+    common.add_argument("--quiet", action="store_true")
+    args = _parse(
+        ["poster", str(photo_files / "bottle.png"), "--segmenter", "classical", "--size", "feed,banner",
+         "--headline", "Hello", "--out", str(tmp_path), "--quiet", "--format", "webp"],
+        [common],
+    )  # fmt: skip
+    assert poster_cli.run(args) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.webp")) == [
+        "bottle_poster-hero_left-banner.webp", "bottle_poster-hero_left-feed.webp",
+    ]  # fmt: skip
+
+
+def test_cli_refuses_bad_options_and_writes_nothing(photo_files, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = _parse(["poster", str(photo_files / "bottle.png"), "--size", "10x10", "--out", str(out)])
+    assert poster_cli.run(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "200..4096" in err and err.count("\n") == 1
+    assert not out.exists()
