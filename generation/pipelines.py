@@ -6,7 +6,9 @@ that one segmentation, so all outputs of a request show exactly the same product
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -18,7 +20,7 @@ from generation.packshot import render_packshot
 from generation.specs import SEGMENTERS, PackshotSpec, SceneSpec
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 
-OUTPUT_KINDS = ("cutout", "packshot", "scene")
+OUTPUT_KINDS = ("cutout", "packshot", "scene", "poster", "clip")
 
 # Share of the progress bar the segmentation step takes; the rest is split between
 # outputs by how many images each makes.
@@ -27,19 +29,27 @@ _SEGMENT_SHARE = 0.2
 
 @dataclass(frozen=True)
 class OutputRequest:
-    kind: str  # cutout | packshot | scene
+    kind: str  # cutout | packshot | scene | poster | clip
     packshot: PackshotSpec | None = None  # defaults to PackshotSpec() for kind "packshot"
     scene: SceneSpec | None = None  # defaults to SceneSpec() for kind "scene"
+    # kind "poster": one generation.posters.PosterSpec per poster (templates x sizes x headlines)
+    posters: tuple[Any, ...] = ()
+    # kind "clip": a generation.clips.ClipSpec; the MP4 goes to run_outputs' ``workdir``
+    clip: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in OUTPUT_KINDS:
             raise InvalidSpec(f"unknown output {self.kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
+        if self.kind == "poster" and not self.posters:
+            raise InvalidSpec("a poster output needs at least one poster spec")
 
 
 @dataclass(frozen=True)
 class GenerationResult:
     segmentation: Segmentation
     images: list[RenderedImage]
+    layouts: dict[str, str] = field(default_factory=dict)  # poster name -> layout JSON
+    clips: list[Any] = field(default_factory=list)  # generation.clips.ClipResult, files in workdir
 
 
 def run_outputs(
@@ -50,13 +60,16 @@ def run_outputs(
     mask: Image.Image | None = None,
     config: GenerationConfig | None = None,
     progress: ProgressCallback = no_progress,
+    workdir: Path | None = None,
+    logo: Image.Image | None = None,
 ) -> GenerationResult:
     """Segment ``image`` once and render every requested output from it.
 
     ``image`` is a normalized photo (``normalize_image``): RGB, or RGBA when the upload
     carries its own transparency. ``progress`` gets fractions 0..1 that only increase.
     Raises ``GenerationError`` subclasses (``InvalidSpec``, ``SegmentationFailed``,
-    ``ModelUnavailable``...) and nothing is half-returned.
+    ``ModelUnavailable``...) and nothing is half-returned. Posters built on a scene use the
+    first scene this call makes; clips are written into ``workdir`` (required for them).
     """
     # 1. check inputs
     if not requests:
@@ -73,6 +86,8 @@ def run_outputs(
             f"the mask is {mask.width} x {mask.height} px but the photo is "
             f"{image.width} x {image.height} px; they must match"
         )
+    if any(r.kind == "clip" for r in requests) and workdir is None:
+        raise InvalidSpec("a clip output needs a working folder for its MP4")
     config = config or GenerationConfig()
     progress = _monotonic(progress)
     jobs = [_complete(request) for request in requests]
@@ -87,10 +102,12 @@ def run_outputs(
     progress(_SEGMENT_SHARE, f"Product found ({seg.segmenter})")
 
     # 3. each output, weighted by how many images it makes
-    weights = [job.scene.count if job.scene else 1 for job in jobs]
+    weights = [_weight(job) for job in jobs]
     total = float(sum(weights))
     done = 0.0
     images: list[RenderedImage] = []
+    layouts: dict[str, str] = {}
+    clips: list[Any] = []
     for job, weight in zip(jobs, weights, strict=True):
         start = _SEGMENT_SHARE + (1 - _SEGMENT_SHARE) * done / total
         span = (1 - _SEGMENT_SHARE) * weight / total
@@ -100,17 +117,89 @@ def run_outputs(
         elif job.kind == "packshot":
             progress(start, "Making the packshot")
             made = [render_packshot(seg, job.packshot)]  # type: ignore[arg-type]
-        else:
+        elif job.kind == "scene":
             spec = job.scene
             assert spec is not None
             progress(start, f"Painting {spec.count} {spec.theme} scene(s)")
             made = engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span))
+        elif job.kind == "poster":
+            made = _posters(seg, job.posters, images, layouts, config, _sub_progress(progress, start, span))
+        else:
+            clips.append(_clip(seg, job.clip, images, workdir, logo, config, _sub_progress(progress, start, span)))
+            made = []
         images.extend(_with_segmenter(image_out, seg) for image_out in made)
         done += weight
 
     # 4. result
-    progress(1.0, f"Done: {len(images)} image(s)")
-    return GenerationResult(segmentation=seg, images=images)
+    progress(1.0, f"Done: {len(images) + len(clips)} output(s)")
+    return GenerationResult(segmentation=seg, images=images, layouts=layouts, clips=clips)
+
+
+def _weight(job: OutputRequest) -> float:
+    """Rough cost of an output in units of one image, for the progress bar."""
+    if job.scene:
+        return job.scene.count
+    if job.kind == "poster":
+        return 0.5 * len(job.posters)
+    if job.kind == "clip":
+        return 6.0
+    return 1.0
+
+
+def _posters(
+    seg: Segmentation,
+    specs: tuple[Any, ...],
+    made_so_far: list[RenderedImage],
+    layouts: dict[str, str],
+    config: GenerationConfig,
+    progress: ProgressCallback,
+) -> list[RenderedImage]:
+    from generation.posters.render import render_poster
+
+    scene = next((im for im in made_so_far if im.kind == "scene"), None)
+    out: list[RenderedImage] = []
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        progress(i / len(specs), f"Laying out poster {i + 1} of {len(specs)}")
+        background = scene if spec.background == "scene" else None
+        if spec.background == "scene" and scene is None:
+            raise InvalidSpec("a poster on a scene needs a scene output in the same request")
+        poster = render_poster(seg, spec, background=background, config=config)
+        name = poster.name
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:  # the same template and size with other words: a variant
+            name = f"{name}-{seen[name]:02d}"
+        rendered = poster.rendered_image()
+        out.append(
+            RenderedImage(
+                image=rendered.image,
+                kind=rendered.kind,
+                name=name,
+                product_box=rendered.product_box,
+                fidelity=rendered.fidelity,
+                meta={**rendered.meta, "template": poster.template},
+            )
+        )
+        layouts[name] = poster.layout_json()
+    progress(1.0, "Posters laid out")
+    return out
+
+
+def _clip(
+    seg: Segmentation,
+    spec: Any,
+    made_so_far: list[RenderedImage],
+    workdir: Path | None,
+    logo: Image.Image | None,
+    config: GenerationConfig,
+    progress: ProgressCallback,
+) -> Any:
+    from generation.clips.render import render_clip
+
+    assert workdir is not None
+    scenes = [im for im in made_so_far if im.kind == "scene"] or None
+    out = Path(workdir) / f"clip-{spec.style}-{spec.preset}.mp4"
+    return render_clip(seg, spec, out, scenes=scenes, config=config, logo=logo, progress=progress)
 
 
 def _engine(name: str, config: GenerationConfig) -> Engine:
@@ -126,6 +215,10 @@ def _complete(request: OutputRequest) -> OutputRequest:
         return OutputRequest("packshot", packshot=request.packshot or PackshotSpec())
     if request.kind == "scene":
         return OutputRequest("scene", scene=request.scene or SceneSpec())
+    if request.kind == "clip" and request.clip is None:
+        from generation.clips.spec import ClipSpec
+
+        return OutputRequest("clip", clip=ClipSpec())
     return request
 
 

@@ -109,7 +109,9 @@ class VideoEncoder:
             cc.color_trc = _BT709
             cc.colorspace = _BT709
             cc.color_range = _RANGE_MPEG
-            cc.thread_count = 0  # as many as the encoder likes
+            # frame threads, as the ffmpeg CLI uses (PyAV defaults to x264 sliced threads)
+            cc.thread_type = "AUTO"
+            cc.thread_count = 0
         except BaseException:
             self._container.close()
             raise

@@ -1,0 +1,65 @@
+"""run_outputs: one segmentation feeding every kind of output, posters on the scene it made."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import pytest
+
+from generation.clips.spec import ClipSpec
+from generation.errors import InvalidSpec
+from generation.pipelines import OutputRequest, run_outputs
+from generation.posters.spec import PosterSpec
+from generation.specs import SceneSpec
+from tests.synthetic import product_photo
+
+
+def test_every_output_kind_from_one_segmentation(tmp_path):
+    photo, _ = product_photo((480, 600), "plain")
+    seen = []
+
+    result = run_outputs(
+        photo,
+        [
+            OutputRequest("cutout"),
+            OutputRequest("scene", scene=SceneSpec(theme="podium", count=1, width=512, height=512)),
+            OutputRequest(
+                "poster",
+                posters=(
+                    PosterSpec(template="hero_left", size="feed", headline="Fresh", background="scene"),
+                    PosterSpec(template="hero_left", size="feed", headline="Clean", background="scene"),
+                    PosterSpec(template="centered_stack", size=(800, 800), headline="新品", price="99", currency="CNY",
+                               locale="zh_CN"),
+                ),
+            ),
+            OutputRequest("clip", clip=ClipSpec(preset="story", duration=5, style="push_in", size=(270, 480))),
+        ],
+        segmenter="classical",
+        workdir=tmp_path,
+        progress=lambda f, m: seen.append(f),
+    )
+
+    names = [im.name for im in result.images]
+    assert names[:2] == ["cutout", "scene-podium-01"]
+    assert names[2:] == ["poster-hero_left-feed", "poster-hero_left-feed-02", "poster-centered_stack-marketplace"]
+    assert all(im.meta["segmenter"] == "classical" for im in result.images)
+    posters = [im for im in result.images if im.kind == "poster"]
+    assert all(p.fidelity.identical and p.meta["checks"]["ok"] for p in posters)
+    assert json.loads(result.layouts["poster-hero_left-feed-02"])["template"]["id"] == "hero_left"
+    [clip] = result.clips
+    assert clip.path.parent == tmp_path and clip.fidelity.identical
+    with av.open(str(clip.path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 270, 480)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_poster_on_a_scene_needs_a_scene_and_clips_need_a_folder():
+    photo, _ = product_photo((320, 400), "plain")
+    with pytest.raises(InvalidSpec, match="needs a scene output"):
+        run_outputs(photo, [OutputRequest("poster", posters=(PosterSpec(background="scene"),))], segmenter="classical")
+    with pytest.raises(InvalidSpec, match="working folder"):
+        run_outputs(photo, [OutputRequest("clip")], segmenter="classical")
+    with pytest.raises(InvalidSpec, match="at least one poster"):
+        OutputRequest("poster")
