@@ -691,10 +691,11 @@ def _poster_index(plan: ClipPlan) -> int:
 def _encoded_psnr(path: Path, references: dict[int, ProductLayer]) -> float | None:
     """Lowest PSNR (dB) over the sampled frames, in the reference's opaque pixels."""
     worst: float | None = None
-    for index, rgb in enumerate(enc.decode_frames(path)):
-        layer = references.get(index)
-        if layer is None:
-            continue
+    decoded = enc.decode_frames_at(path, list(references))
+    for index, layer in references.items():
+        rgb = decoded.get(index)
+        if rgb is None:
+            raise GenerationError(f"frame {index} could not be read back from the clip", code="encoding_failed")
         x0, y0, w, h = layer.box
         opaque = layer.opaque
         if not opaque.any():
@@ -704,8 +705,6 @@ def _encoded_psnr(path: Path, references: dict[int, ProductLayer]) -> float | No
         mse = float(((got - want) ** 2).mean())
         psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
         worst = psnr if worst is None else min(worst, psnr)
-        if index >= max(references):
-            break
     return worst
 
 

@@ -5,7 +5,6 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.text import slugify
 
-
 hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2f5d50.")
 
 

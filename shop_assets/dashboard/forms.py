@@ -8,7 +8,28 @@ OUTPUT_CHOICES = [
     ("packshot", "Marketplace packshot (white, square, 2000 px)"),
     ("cutout", "Cutout (transparent PNG)"),
     ("scene", "Scene images"),
+    ("poster", "Posters (ad creatives)"),
+    ("clip", "Product clip (MP4)"),
 ]
+
+
+def poster_template_choices() -> list[tuple[str, str]]:
+    from generation.posters.layout import list_templates
+
+    return [(name, name.replace("_", " ").capitalize()) for name in list_templates()]
+
+
+def poster_size_choices() -> list[tuple[str, str]]:
+    from generation.posters.layout import list_sizes
+
+    return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
+
+
+def clip_preset_choices() -> list[tuple[str, str]]:
+    from generation.clips.spec import get_preset, preset_names
+
+    return [(name, f"{get_preset(name).label} · {get_preset(name).width}×{get_preset(name).height}")
+            for name in preset_names()]
 
 
 def theme_choices() -> list[tuple[str, str]]:
@@ -67,10 +88,30 @@ class JobForm(forms.Form):
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
     prompt = forms.CharField(max_length=300, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
+    poster_templates = forms.MultipleChoiceField(
+        choices=(), required=False, widget=forms.CheckboxSelectMultiple, initial=["hero_left"], label="Poster templates"
+    )
+    poster_sizes = forms.MultipleChoiceField(
+        choices=(), required=False, widget=forms.CheckboxSelectMultiple, initial=["feed", "story"], label="Poster sizes"
+    )
+    headline = forms.CharField(max_length=160, required=False, help_text="Default: the product title.")
+    subline = forms.CharField(max_length=320, required=False)
+    cta = forms.CharField(max_length=40, required=False, label="Call to action", help_text="Default: your brand kit's.")
+    ribbon = forms.CharField(max_length=30, required=False, help_text="e.g. NEW or 限时特价")
+    clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
+    clip_style = forms.ChoiceField(
+        choices=[("push_in", "Push in"), ("pull_out", "Pull out"), ("pan", "Pan"), ("parallax", "Parallax 2.5D"),
+                 ("sequence", "Sequence of themes")],
+        initial="push_in", required=False, label="Camera",
+    )
+    clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, required=False, label="Seconds")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["theme"].choices = theme_choices()
+        self.fields["poster_templates"].choices = poster_template_choices()
+        self.fields["poster_sizes"].choices = poster_size_choices()
+        self.fields["clip_preset"].choices = clip_preset_choices()
 
     def job_parameters(self) -> tuple[list[str], dict]:
         data = self.cleaned_data
@@ -84,6 +125,27 @@ class JobForm(forms.Form):
                 "engine": data["engine"],
                 "seed": data["seed"],
                 "prompt": data["prompt"],
+            }
+        words = {k: data[k] for k in ("subline", "cta", "ribbon") if data.get(k)}
+        if "poster" in data["outputs"]:
+            params["poster"] = {
+                "templates": data["poster_templates"] or ["hero_left"],
+                "sizes": data["poster_sizes"] or ["feed"],
+                **({"headline": data["headline"]} if data["headline"] else {}),
+                **words,
+            }
+            if "scene" in data["outputs"]:
+                params["poster"]["background"] = "scene"
+        if "clip" in data["outputs"]:
+            theme = data["theme"] or "studio_sweep"
+            params["clip"] = {
+                "preset": data["clip_preset"] or "story",
+                "style": data["clip_style"] or "push_in",
+                "duration": data["clip_duration"] or 8,
+                "themes": [theme, "soft_window_light", "marble_counter"] if data["clip_style"] == "sequence" else [theme],
+                "seed": data["seed"],
+                **({"headline": data["headline"][:80]} if data["headline"] else {}),
+                **({"cta": data["cta"]} if data.get("cta") else {}),
             }
         return list(data["outputs"]), params
 

@@ -133,17 +133,40 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:job", pk=job.pk)
 
 
+IMAGE_FORMATS = ("png", "jpg", "webp")
+
+
+def gallery(assets: list[Asset]) -> dict:
+    """Assets grouped for the job page: images, posters by size, clips with their frame.
+
+    Side files (poster layouts, clip frames and previews) hang off their main asset.
+    """
+    by_name = {a.name: a for a in assets}
+    images = [a for a in assets if a.kind in ("cutout", "packshot", "scene") and a.format in IMAGE_FORMATS]
+    sizes: dict[str, list[dict]] = {}
+    for a in assets:
+        if a.kind == "poster" and a.format in IMAGE_FORMATS:
+            label = f"{a.width}×{a.height}"
+            sizes.setdefault(label, []).append({"asset": a, "layout": by_name.get(f"{a.name}-layout")})
+    clips = [
+        {"asset": a, "frame": by_name.get(f"{a.name}-frame")}
+        for a in assets
+        if a.kind == "clip" and a.format == "mp4"
+    ]
+    return {"images": images, "poster_sizes": sorted(sizes.items()), "clips": clips}
+
+
 @merchant_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    return render(request, "dashboard/job.html", {"job": job, "assets": job.assets.all()})
+    return render(request, "dashboard/job.html", {"job": job, **gallery(list(job.assets.all()))})
 
 
 @merchant_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """Polled by HTMX while the job runs; once finished it returns the gallery too."""
     job = get_object_or_404(_jobs(request), pk=pk)
-    return render(request, "dashboard/_job_status.html", {"job": job, "assets": job.assets.all()})
+    return render(request, "dashboard/_job_status.html", {"job": job, **gallery(list(job.assets.all()))})
 
 
 @merchant_required

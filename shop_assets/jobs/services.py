@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +30,8 @@ from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus, O
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_OUTPUTS = (OutputKind.CUTOUT, OutputKind.PACKSHOT, OutputKind.SCENE)
+SUPPORTED_OUTPUTS = (OutputKind.CUTOUT, OutputKind.PACKSHOT, OutputKind.SCENE, OutputKind.POSTER, OutputKind.CLIP)
+MAX_POSTERS_PER_JOB = 60
 IMAGE_FORMATS = ("png", "jpg", "webp")
 
 
@@ -45,6 +48,7 @@ class LeaseLost(Exception):
 
 def validate_request(outputs: list[str], parameters: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """Normalize and check a job request. Raises JobRequestInvalid naming the problem."""
+    from generation.clips.spec import ClipSpec
     from generation.errors import InvalidSpec
     from generation.specs import PackshotSpec, SceneSpec
 
@@ -74,11 +78,78 @@ def validate_request(outputs: list[str], parameters: dict[str, Any]) -> tuple[li
             spec = SceneSpec(**scene)
             _check_theme(spec.theme)
             params["scene"] = _spec_dict(spec)
+        if OutputKind.POSTER in outputs:
+            params["poster"] = _checked_poster(params.get("poster", {}), params.get("brand", {}))
+        if OutputKind.CLIP in outputs:
+            clip = _clip_kwargs(params.get("clip", {}))
+            ClipSpec(**clip)
+            params["clip"] = params.get("clip", {})
     except TypeError as exc:
         raise JobRequestInvalid(f"Unknown parameter: {exc}") from exc
     except InvalidSpec as exc:
         raise JobRequestInvalid(str(exc)) from exc
     return outputs, params
+
+
+POSTER_LIST_FIELDS = ("templates", "sizes", "headlines")
+POSTER_TEXT_FIELDS = ("subline", "price", "compare_at_price", "currency", "locale", "cta", "ribbon", "badge",
+                      "theme", "background", "seed")
+
+
+def _checked_poster(poster: dict[str, Any], brand: dict[str, Any]) -> dict[str, Any]:
+    """Fill the poster lists and check every poster they make (templates x sizes x headlines)."""
+    unknown = set(poster) - set(POSTER_LIST_FIELDS) - set(POSTER_TEXT_FIELDS) - {"headline"}
+    if unknown:
+        raise JobRequestInvalid(f"Unknown poster parameter(s): {', '.join(sorted(unknown))}.")
+    poster = dict(poster)
+    poster["templates"] = list(poster.get("templates") or ["hero_left"])
+    poster["sizes"] = [str(size) for size in (poster.get("sizes") or ["feed"])]
+    poster["headlines"] = list(poster.get("headlines") or [poster.pop("headline", "")])
+    poster.pop("headline", None)
+    count = len(poster["templates"]) * len(poster["sizes"]) * len(poster["headlines"])
+    if count > MAX_POSTERS_PER_JOB:
+        raise JobRequestInvalid(f"That is {count} posters; one job makes at most {MAX_POSTERS_PER_JOB}.")
+    poster_specs(poster, brand_kit_spec(brand, logo=None), "png")  # raises InvalidSpec naming the problem
+    return poster
+
+
+def poster_specs(poster: dict[str, Any], brand: Any, fmt: str) -> tuple[Any, ...]:
+    from generation.posters.layout import get_template
+    from generation.posters.spec import PosterSpec
+
+    for template in poster["templates"]:
+        get_template(template)
+    words = {k: poster[k] for k in POSTER_TEXT_FIELDS if poster.get(k) not in (None, "")}
+    return tuple(
+        PosterSpec(template=t, size=size, headline=h, brand=brand, output_format=fmt, **words)
+        for t in poster["templates"]
+        for size in poster["sizes"]
+        for h in poster["headlines"]
+    )
+
+
+def brand_kit_spec(brand: dict[str, Any], *, logo: Any) -> Any:
+    """The generation library's BrandKit from the snapshot stored with the job."""
+    from generation.posters.spec import BrandKit as BrandKitSpec
+
+    return BrandKitSpec(
+        logo=logo,
+        primary=brand.get("primary", "#2f5d50"),
+        secondary=brand.get("secondary") or None,
+        text=brand.get("text", "#1b1b1f"),
+        heading_family=brand.get("heading_family") or None,
+        body_family=brand.get("body_family") or None,
+        default_cta=brand.get("default_cta") or None,
+        locale=brand.get("locale", "en_US"),
+    )
+
+
+def _clip_kwargs(clip: dict[str, Any]) -> dict[str, Any]:
+    kwargs = dict(clip)
+    for key in ("themes", "size", "brand_color"):
+        if isinstance(kwargs.get(key), list):
+            kwargs[key] = tuple(kwargs[key])
+    return kwargs
 
 
 def _check_theme(theme: str) -> None:
@@ -101,7 +172,54 @@ def queue_for(outputs: list[str], params: dict[str, Any]) -> str:
     scene = params.get("scene") or {}
     if OutputKind.SCENE in outputs and scene.get("engine") == "diffusion":
         return "gpu"
+    if OutputKind.CLIP in outputs and (params.get("clip") or {}).get("motion") == "diffusion":
+        return "gpu"
     return "default"
+
+
+def with_merchant_defaults(product: Product, outputs: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
+    """Fill words and brand from the product and the brand kit, and record them with the job
+    so a rerun makes the same assets even if the product or the kit changes later."""
+    from shop_assets.accounts.models import BrandKit
+
+    params = dict(parameters)
+    kit = BrandKit.objects.filter(merchant_id=product.merchant_id).first()
+    brand = {
+        "primary": kit.primary_color if kit else (product.brand_color or "#2f5d50"),
+        "secondary": kit.secondary_color if kit else "",
+        "text": kit.text_color if kit else "#1b1b1f",
+        "heading_family": kit.heading_font if kit else "",
+        "body_family": kit.body_font if kit else "",
+        "default_cta": kit.default_cta if kit else "Shop now",
+        "locale": kit.default_locale if kit else "en_US",
+        "logo_key": kit.logo_key if kit else "",
+    }
+    params["brand"] = {**brand, **(params.get("brand") or {})}
+    brand = params["brand"]
+    words = {
+        "price": str(product.price) if product.price is not None else None,
+        "compare_at_price": str(product.compare_at_price) if product.compare_at_price is not None else None,
+        "currency": product.currency,
+        "locale": brand["locale"],
+        "cta": brand["default_cta"],
+    }
+    words = {k: v for k, v in words.items() if v is not None}
+    if OutputKind.POSTER in outputs:
+        poster = dict(params.get("poster") or {})
+        if not poster.get("headlines") and not poster.get("headline"):
+            poster["headline"] = product.title
+        params["poster"] = {**words, **poster}
+    if OutputKind.CLIP in outputs:
+        clip = dict(params.get("clip") or {})
+        clip.setdefault("headline", product.title[:80])
+        clip.setdefault("brand_color", list(_rgb(brand["primary"])))
+        params["clip"] = {**{k: v for k, v in words.items() if k != "compare_at_price"}, **clip}
+    return params
+
+
+def _rgb(value: str) -> tuple[int, int, int]:
+    value = value.lstrip("#")
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
 
 
 def create_job(
@@ -116,6 +234,7 @@ def create_job(
         # the brand_color theme (and any theme that uses it) follows the product's brand
         hex_color = product.brand_color.lstrip("#")
         parameters["scene"] = {**scene, "brand_color": [int(hex_color[i : i + 2], 16) for i in (0, 2, 4)]}
+    parameters = with_merchant_defaults(product, outputs, parameters)
     outputs, params = validate_request(outputs, parameters)
     job = GenerationJob.objects.create(
         merchant_id=product.merchant_id,
@@ -281,7 +400,17 @@ def generation_config():
     return GenerationConfig.from_env()
 
 
-def build_requests(job: GenerationJob) -> list[Any]:
+def load_logo(params: dict[str, Any]) -> Any:
+    key = (params.get("brand") or {}).get("logo_key")
+    if not key:
+        return None
+    from PIL import Image
+
+    with Image.open(io.BytesIO(storage.read_bytes(key))) as im:
+        return im.convert("RGBA")
+
+
+def build_requests(job: GenerationJob, logo: Any = None) -> list[Any]:
     from generation.pipelines import OutputRequest
     from generation.specs import PackshotSpec, SceneSpec
 
@@ -295,6 +424,14 @@ def build_requests(job: GenerationJob) -> list[Any]:
             if isinstance(scene.get("brand_color"), list):
                 scene["brand_color"] = tuple(scene["brand_color"])
             requests.append(OutputRequest(kind="scene", scene=SceneSpec(**scene)))
+        elif kind == OutputKind.POSTER:
+            brand = brand_kit_spec(params.get("brand", {}), logo=logo)
+            specs = poster_specs(params["poster"], brand, params.get("format", "png"))
+            requests.append(OutputRequest(kind="poster", posters=specs))
+        elif kind == OutputKind.CLIP:
+            from generation.clips.spec import ClipSpec
+
+            requests.append(OutputRequest(kind="clip", clip=ClipSpec(**_clip_kwargs(params.get("clip", {})))))
         else:
             requests.append(OutputRequest(kind=kind))
     return requests
@@ -326,41 +463,53 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
     with Image.open(io.BytesIO(storage.read_bytes(job.image.normalized_key))) as im:
         photo = im.copy()
 
-    with Heartbeat(job_id, token) as beat:
+    logo = load_logo(job.parameters)
+    with tempfile.TemporaryDirectory(prefix=f"job{job_id}-") as workdir, Heartbeat(job_id, token) as beat:
         result = run_outputs(
             photo,
-            build_requests(job),
+            build_requests(job, logo),
             segmenter=job.parameters.get("segmenter", "auto"),
             config=generation_config(),
             progress=report,
+            workdir=Path(workdir),
+            logo=logo,
         )
-    if beat.lost:
-        raise LeaseLost(f"job {job_id} was taken over during generation")
+        if beat.lost:
+            raise LeaseLost(f"job {job_id} was taken over during generation")
+        files = list(_output_files(job, result))
 
-    fmt = job.parameters.get("format", "png")
     stored: list[StoredOutput] = []
-    total = len(result.images)
-    for i, rendered in enumerate(result.images):
+    for i, (out, data) in enumerate(files):
+        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
+        storage.put_bytes(key, data)
+        stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
+        renew_lease(job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}")
+    return stored
+
+
+def _output_files(job: GenerationJob, result: Any):
+    """(asset fields, file bytes) for every image, poster layout and clip file of a result."""
+    fmt = job.parameters.get("format", "png")
+    for rendered in result.images:
         # a cutout keeps its transparency, so it is always PNG
         ext = "png" if rendered.kind == OutputKind.CUTOUT else fmt
-        data = encode_image(rendered.image, ext)
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, rendered.name, ext)
-        storage.put_bytes(key, data)
-        stored.append(
-            StoredOutput(
-                kind=rendered.kind,
-                name=rendered.name,
-                format=ext,
-                width=rendered.image.width,
-                height=rendered.image.height,
-                key=key,
-                size=len(data),
-                checksum=storage.sha256(data),
-                metrics=rendered.sidecar(),
-            )
-        )
-        renew_lease(job_id, token, progress=90 + int(9 * (i + 1) / total), message=f"Stored {rendered.name}")
-    return stored
+        fields = {"kind": rendered.kind, "name": rendered.name, "format": ext,
+                  "width": rendered.image.width, "height": rendered.image.height}
+        yield {**fields, "metrics": rendered.sidecar()}, encode_image(rendered.image, ext)
+        if rendered.name in result.layouts:
+            layout = {**fields, "name": f"{rendered.name}-layout", "format": "json",
+                      "metrics": {"layout_of": rendered.name}}
+            yield layout, result.layouts[rendered.name].encode()
+    for clip in result.clips:
+        name = clip.path.stem
+        fields = {"kind": OutputKind.CLIP, "width": clip.width, "height": clip.height}
+        yield {**fields, "name": name, "format": "mp4", "metrics": clip.sidecar()}, clip.path.read_bytes()
+        extras = (("frame", clip.poster), ("webm", clip.webm), ("preview", clip.preview))
+        for role, path in extras:
+            if path is not None:
+                ext = path.suffix.lstrip(".").lower().replace("jpeg", "jpg")
+                extra = {**fields, "name": f"{name}-{role}", "format": ext, "metrics": {f"{role}_of": name}}
+                yield extra, path.read_bytes()
 
 
 def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
