@@ -283,6 +283,9 @@ def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) ->
     """Blend ``sprite`` into ``frame`` at its origin moved down by ``dy`` px (sub-pixel)."""
     if opacity <= 0:
         return
+    if opacity >= 1.0 and abs(dy) < 1e-3:
+        _draw_opaque(frame, sprite)
+        return
     pixels = sprite.pixels
     oy = sprite.origin[1] + dy
     iy = math.floor(oy)
@@ -304,3 +307,18 @@ def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) ->
     a = src[..., 3:4] * (opacity / 255.0)
     out = region.astype(F32) * (1.0 - a) + src[..., :3] * opacity
     region[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _draw_opaque(frame: np.ndarray, sprite: Sprite) -> None:
+    """A fully revealed sprite at its place: premultiplied "over" in 8-bit (most frames)."""
+    ch, cw = frame.shape[:2]
+    x0, y0 = sprite.origin
+    h, w = sprite.pixels.shape[:2]
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + w, cw), min(y0 + h, ch)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    src = sprite.pixels[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    region = frame[cy0:cy1, cx0:cx1]
+    inv = cv2.bitwise_not(cv2.extractChannel(src, 3))
+    under = cv2.multiply(region, cv2.merge([inv, inv, inv]), scale=1.0 / 255.0)
+    cv2.add(cv2.cvtColor(src, cv2.COLOR_RGBA2RGB), under, dst=region)

@@ -168,9 +168,13 @@ class ClipPlan:
         """Product master -> canvas in frame ``index``."""
         return self.master_to_rest.then(self.state(index).product)
 
-    def frames(self, progress: ProgressCallback = no_progress) -> Iterator[ClipFrame]:
-        """Draw the frames in order into one reused buffer (see ``ClipFrame.image``)."""
-        compositor = _Compositor(self)
+    def frames(self, progress: ProgressCallback = no_progress, *, buffers: int = 1) -> Iterator[ClipFrame]:
+        """Draw the frames in order into reused buffers (see ``ClipFrame.image``).
+
+        With ``buffers=k`` frame ``i`` is drawn into buffer ``i % k``, so a frame stays
+        intact while the next ``k - 1`` are drawn (a consumer on another thread).
+        """
+        compositor = _Compositor(self, buffers=buffers)
         n = self.frame_count
         step = max(1, n // 100)
         for index in range(n):
@@ -358,10 +362,11 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
 class _Compositor:
     """Draws frames of a plan into reused buffers."""
 
-    def __init__(self, plan: ClipPlan) -> None:
+    def __init__(self, plan: ClipPlan, buffers: int = 1) -> None:
         self.plan = plan
         cw, ch = plan.canvas
-        self.frame = np.zeros((ch, cw, 3), dtype=np.uint8)
+        self.ring = [np.zeros((ch, cw, 3), dtype=np.uint8) for _ in range(max(1, buffers))]
+        self.frame = self.ring[0]
         self.scratch = np.zeros((ch, cw, 3), dtype=np.uint8)
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
@@ -374,6 +379,7 @@ class _Compositor:
 
     def draw(self, index: int) -> ClipFrame:
         plan = self.plan
+        self.frame = self.ring[index % len(self.ring)]
         state = plan.state(index)
         # 1. the worlds, crossfaded or slid
         self._layers(state)
@@ -551,7 +557,11 @@ def write_clip(
         worst, min_opaque, first_box = 0, None, None
         writer = _FrameWriter(plan, preset, staged, spec)
         try:
-            for frame in plan.frames(lambda f, m: progress(_PLAN_SHARE + (1 - _PLAN_SHARE) * 0.97 * f, m)):
+            frames = plan.frames(
+                lambda f, m: progress(_PLAN_SHARE + (1 - _PLAN_SHARE) * 0.97 * f, m),
+                buffers=_FrameWriter.BUFFERS,
+            )
+            for frame in frames:
                 if frame_hook is not None:
                     frame_hook(frame)
                 writer.put(frame.image)
@@ -605,17 +615,19 @@ def write_clip(
 class _FrameWriter:
     """Encoders (MP4, optional WebM and preview) fed from a bounded queue by one thread.
 
-    ``put`` copies the frame (the renderer reuses its buffer) and blocks while
-    ``_DEPTH`` frames wait, so memory stays bounded whatever the clip's length.
+    ``put`` blocks while ``DEPTH`` frames wait, so memory stays bounded whatever the
+    clip's length. Frames are not copied: the renderer draws into ``BUFFERS`` buffers in
+    turn, enough that none is drawn over while queued or being encoded.
     """
 
-    _DEPTH = 3
+    DEPTH = 3
+    BUFFERS = DEPTH + 2  # queued + the one being encoded + the one being drawn
 
     def __init__(self, plan: ClipPlan, preset: Any, staged: dict[str, Path], spec: ClipSpec) -> None:
         import queue
         import threading
 
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self._DEPTH)
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.DEPTH)
         self._error: BaseException | None = None
         self._encoders = [enc.VideoEncoder(staged["mp4"], enc.h264_settings(preset, spec.fps), plan.canvas, spec.fps)]
         try:
@@ -648,7 +660,7 @@ class _FrameWriter:
     def put(self, image: np.ndarray) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put(image.copy())
+        self._queue.put(image)
 
     def finish(self) -> None:
         self._queue.put(None)
