@@ -2,13 +2,15 @@
 
 The guarantee lives here: wherever the placed product's alpha is 255, the output
 pixel is the placed product's pixel, bit for bit. Engines may paint anything they
-like; ``paste_back`` is always the last thing that touches product pixels.
+like; ``paste_back`` is always the last thing that touches product pixels
+(``light_wrap``, after it, changes soft edge pixels only).
 """
 
 from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -80,9 +82,7 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     Soft edge pixels are blended in 8-bit arithmetic with rounding.
     """
     if background.size != placed.canvas_size:
-        raise InvalidSpec(
-            f"background is {background.size}, expected canvas {placed.canvas_size}"
-        )
+        raise InvalidSpec(f"background is {background.size}, expected canvas {placed.canvas_size}")
     out = np.array(background.convert("RGB"), dtype=np.uint8)
     visible = _visible(placed)
     if visible is not None:
@@ -93,6 +93,40 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
         blended = (fg * alpha + bg * (255 - alpha) + 127) // 255
         out[y0:y1, x0:x1] = np.where(alpha == 255, fg, blended).astype(np.uint8)
     return Image.fromarray(out, "RGB")
+
+
+def light_wrap(
+    image: Image.Image, background: Image.Image, placed: PlacedProduct, amount: float
+) -> Image.Image:
+    """Let a little of the set's light bleed into the product's soft edge pixels.
+
+    ``image`` is the pasted-back result and ``background`` the set without the product
+    (both RGB, canvas size); an edge pixel moves towards the blurred set by ``amount``
+    (0..1) times its transparency. Only pixels whose placed alpha is strictly between
+    0 and 255 change: fully opaque product pixels (the fidelity guarantee) and pure
+    background stay as they are. Returns a copy, or ``image`` itself if nothing is soft.
+    """
+    x, y, w, h = placed.box
+    cw, ch = placed.canvas_size
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(cw, x + w), min(ch, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return image
+    alpha = np.asarray(placed.layer.getchannel("A"))[y0 - y : y1 - y, x0 - x : x1 - x]
+    soft = (alpha > 0) & (alpha < 255)
+    if not soft.any():
+        return image
+    pad = max(2, int(0.01 * max(w, h)))
+    # blur a padded window of the set so the edge picks up light from just outside it
+    px0, py0, px1, py1 = max(0, x0 - pad), max(0, y0 - pad), min(cw, x1 + pad), min(ch, y1 + pad)
+    around = np.asarray(background.crop((px0, py0, px1, py1)), dtype=np.float32)
+    glow = cv2.GaussianBlur(around, (0, 0), max(1.0, pad / 2))
+    glow = glow[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
+    region = np.asarray(image.crop((x0, y0, x1, y1)), dtype=np.float32)
+    k = (amount * (1.0 - alpha / 255.0) * soft)[..., None].astype(np.float32)
+    mixed = region + (glow - region) * k
+    out = image.copy()
+    out.paste(Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
+    return out
 
 
 def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:

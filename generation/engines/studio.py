@@ -8,6 +8,12 @@ and pastes the product's own pixels back on top, untouched.
 
 Everything is seeded: the same spec gives the same bytes. Variant ``i`` uses seed
 ``spec.seed + i`` and drifts a little in colour, light direction, placement and texture.
+
+Public pieces, shared with the poster renderer: ``stage_for_product`` (where the theme
+stands a product), ``stage_at_box`` (the set moved under a box someone else chose) and
+``render_set`` (the set itself, as float pixels without the product). The procedural
+textures (noise, marble, wood, concrete, bokeh, window light) live in ``textures.py``;
+``compose.light_wrap`` softens the product's edge after the paste-back.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import colorsys
 import math
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -24,6 +30,7 @@ from PIL import Image
 
 from generation import compose
 from generation.config import GenerationConfig
+from generation.engines import textures
 from generation.engines.themes import ColorRef, Theme, get_theme
 from generation.errors import InvalidSpec
 from generation.shadows import cast_shadow, contact_shadow, reflection
@@ -75,34 +82,21 @@ class StudioEngine:
         for i in range(spec.count):
             seed = spec.seed + i
             progress(i / spec.count, f"scene {i + 1}/{spec.count}: {theme.name}")
-            look = _Look.make(theme, brand, seed)
 
             # 2. place product: the theme's anchor is where the set touches the floor
-            stage = _stage(cutout.size, size, theme, look, spec.fill)
+            stage = stage_for_product(theme, cutout.size, size, fill=spec.fill, seed=seed)
             placed = compose.place_product(cutout, size, stage.box)
 
-            # 3. backdrop + surface (+ podium and its own shadows)
-            bg = _backdrop_and_surface(look, stage, size)
-            if stage.podium is not None:
-                _draw_podium(bg, look, stage, size)
-
-            # 4. cast shadow from the silhouette + contact shadow
-            bg = _product_shadows(bg, placed, look, stage)
-
-            # 5. optional reflection on a glossy floor
-            if theme.reflection is not None:
-                bg = _add_reflection(bg, placed, look)
-
-            # 6. grain on the background only (it also dithers away gradient banding)
-            bg += _grain(look, size)
+            # 3. the set around it: backdrop, surface, podium, shadows, reflection, grain
+            bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed)
             background = Image.fromarray(np.clip(bg + 0.5, 0, 255).astype(np.uint8), "RGB")
 
-            # 7. paste the product back; light wrap touches soft edge pixels only
+            # 4. paste the product back; light wrap touches soft edge pixels only
             image = compose.paste_back(background, placed)
             if theme.light_wrap > 0:
-                image = _light_wrap(image, background, placed, theme.light_wrap)
+                image = compose.light_wrap(image, background, placed, theme.light_wrap)
 
-            # 8. check the product's pixels survived
+            # 5. check the product's pixels survived
             fidelity = compose.measure_fidelity(image, placed)
             results.append(
                 RenderedImage(
@@ -121,6 +115,134 @@ class StudioEngine:
             )
         progress(1.0, f"{spec.count} scene(s) done")
         return results
+
+
+# ---------------------------------------------------------------------------
+# Public API: where a theme stands the product, and the set built around it. The
+# engine above and the poster renderer (``posters/backgrounds.py``) both use these.
+
+
+@dataclass(frozen=True)
+class PodiumGeometry:
+    """A podium on the canvas, in pixels (its look comes from the theme's ``podium``)."""
+
+    shape: str  # "cylinder" or "box"
+    cx: float
+    top: float  # centre row of the top face
+    rx: float
+    ry: float
+    height: float  # from the top face's centre to the bottom face's centre
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where the set stands on the canvas: the product's box and the lines built round it."""
+
+    box: Box
+    contact: float  # row where the set touches the floor (product base or podium front)
+    horizon: float  # row where the floor meets the wall
+    podium: PodiumGeometry | None
+
+
+def stage_for_product(
+    theme: Theme | str,
+    product_size: tuple[int, int],
+    canvas_size: tuple[int, int],
+    *,
+    fill: float,
+    seed: int = 0,
+) -> Stage:
+    """The theme's own placement of a product of ``product_size`` (w, h) on the canvas.
+
+    ``fill`` is the product's longer side as a share of the canvas's matching side,
+    before the theme's ``fill_scale``; ``seed`` drifts the anchor like the variant's look.
+    """
+    theme = _resolve_theme(theme)
+    # the brand only tints the set: the look's placement drift depends on the seed alone
+    return _stage(product_size, canvas_size, theme, _Look.make(theme, theme.brand_default, seed), fill)
+
+
+def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, seed: int = 0) -> Stage:
+    """The theme's set moved so a product already placed at ``box`` stands on it.
+
+    For callers whose layout chose the box (posters): the set is solved for a product
+    of the box's size, then shifted under it (podium and horizon move with it).
+    """
+    theme = _resolve_theme(theme)
+    look = _Look.make(theme, theme.brand_default, seed)
+    cw, ch = canvas_size
+    x, y, w, h = box
+    fill = max(w / cw, h / ch) / theme.layout.fill_scale
+    stage = _stage((w, h), canvas_size, theme, look, float(np.clip(fill, 0.05, 0.95)))
+    sx, sy, sw, sh = stage.box
+    dx = (x + w / 2.0) - (sx + sw / 2.0)
+    dy = (y + h) - (sy + sh)
+    podium = stage.podium
+    if podium is not None:
+        k = w / max(sw, 1)
+        podium = replace(
+            podium,
+            cx=podium.cx + dx,
+            top=podium.top + dy,
+            rx=podium.rx * k,
+            ry=podium.ry * k,
+            height=podium.height * k,
+        )
+    contact = stage.contact + dy
+    horizon = min(stage.horizon + dy, contact - max(0.05 * ch, 0.12 * h))
+    horizon = max(horizon, 0.06 * ch)
+    return replace(stage, box=box, contact=float(contact), horizon=float(horizon), podium=podium)
+
+
+def render_set(
+    theme: Theme | str,
+    placed: PlacedProduct,
+    *,
+    stage: Stage | None = None,
+    brand_color: tuple[int, int, int] | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """The studio set around a product already placed: wall, floor, podium, the product's
+    shadows and reflection, grain. Float32 HxWx3 in about 0..255 (neither clipped nor
+    rounded) at ``placed.canvas_size``, without the product: paste it back on top.
+
+    ``stage`` is where the set stands (``stage_for_product``; its box must be
+    ``placed.box``); without one the set is built under ``placed.box`` (``stage_at_box``).
+    ``brand_color`` fills the theme's brand slots (default: the theme's own); a value that
+    is not three integers 0..255 raises ``InvalidSpec``. The same inputs give the same array.
+    """
+    theme = _resolve_theme(theme)
+    brand = _brand_color(brand_color, theme)
+    size = placed.canvas_size
+    if stage is None:
+        stage = stage_at_box(theme, placed.box, size, seed=seed)
+    elif tuple(stage.box) != tuple(placed.box):
+        raise ValueError(f"the stage is for box {stage.box}, the product is placed at {placed.box}")
+    look = _Look.make(theme, brand, seed)
+
+    # 1. backdrop + surface (+ podium and its own shadows)
+    bg = _backdrop_and_surface(look, stage, size)
+    if stage.podium is not None:
+        _draw_podium(bg, look, stage, size)
+
+    # 2. cast shadow from the silhouette + contact shadow
+    bg = _product_shadows(bg, placed, look, stage)
+
+    # 3. optional reflection on a glossy floor
+    if theme.reflection is not None:
+        bg = _add_reflection(bg, placed, look)
+
+    # 4. grain on the background only (it also dithers away gradient banding)
+    bg += _grain(look, size)
+    return bg
+
+
+def _resolve_theme(theme: Theme | str) -> Theme:
+    return get_theme(theme) if isinstance(theme, str) else theme
 
 
 # ---------------------------------------------------------------------------
@@ -195,34 +317,12 @@ class _Look:
 
 
 # ---------------------------------------------------------------------------
-# Layout
-
-
-@dataclass(frozen=True)
-class _Podium:
-    shape: str
-    cx: float
-    top: float  # centre row of the top face
-    rx: float
-    ry: float
-    height: float  # from the top face's centre to the bottom face's centre
-
-    @property
-    def bottom(self) -> float:
-        return self.top + self.height
-
-
-@dataclass(frozen=True)
-class _Stage:
-    box: Box
-    contact: float  # row where the set touches the floor (product base or podium front)
-    horizon: float  # row where the floor meets the wall
-    podium: _Podium | None
+# Layout: the theme's anchor and podium solved for one product size
 
 
 def _stage(
     product_size: tuple[int, int], canvas: tuple[int, int], theme: Theme, look: _Look, fill: float
-) -> _Stage:
+) -> Stage:
     cw, ch = canvas
     fill = float(np.clip(fill * theme.layout.fill_scale, 0.05, 0.95))
     _, _, w, h = compose.fit_box(product_size, canvas, fill=fill)
@@ -245,7 +345,7 @@ def _stage(
     if p is not None:
         top = base - 0.35 * ry
         ph = max(min(ph, ch - 1 - ry - top), 0.05 * h)
-        podium = _Podium(p.shape, x + w / 2.0, top, rx, ry, ph)
+        podium = PodiumGeometry(p.shape, x + w / 2.0, top, rx, ry, ph)
         contact = podium.bottom + ry
     else:
         contact = base
@@ -253,203 +353,14 @@ def _stage(
     horizon = theme.surface.horizon * ch
     horizon = min(horizon, contact - max(0.05 * ch, 0.12 * h))
     horizon = max(horizon, 0.15 * ch)
-    return _Stage(box=box, contact=float(contact), horizon=float(horizon), podium=podium)
-
-
-# ---------------------------------------------------------------------------
-# Noise: value noise on a random lattice, sampled at arbitrary (u, v) with a cubic remap.
-
-
-def _noise(
-    rng: np.random.Generator, u: np.ndarray, v: np.ndarray, cell_u: float, cell_v: float
-) -> np.ndarray:
-    """Smooth value noise in 0..1 at texture coordinates (u, v); cells in the same units."""
-    u0, v0 = float(u.min()), float(v.min())
-    nu = int((float(u.max()) - u0) / cell_u) + 5
-    nv = int((float(v.max()) - v0) / cell_v) + 5
-    lattice = rng.random((nv, nu), dtype=F32)
-    mx = ((u - u0) * (1.0 / cell_u) + 1.0).astype(F32)
-    my = ((v - v0) * (1.0 / cell_v) + 1.0).astype(F32)
-    return cv2.remap(lattice, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-
-
-def _fbm(
-    rng: np.random.Generator,
-    u: np.ndarray,
-    v: np.ndarray,
-    cell: float,
-    octaves: int,
-    aspect: float = 1.0,
-) -> np.ndarray:
-    """Fractal noise, roughly 0..1 with mean 0.5; ``aspect`` stretches cells along u."""
-    finest = cell / 2 ** (octaves - 1)
-    if finest >= 12.0 and min(u.shape) >= 64:
-        # smooth fields: sample every other pixel and scale up (4x fewer lookups)
-        half = _fbm(rng, u[::2, ::2], v[::2, ::2], cell, octaves, aspect)
-        return cv2.resize(half, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_LINEAR)
-    total = np.zeros(u.shape, dtype=F32)
-    amp, norm = 1.0, 0.0
-    for _ in range(octaves):
-        total += amp * _noise(rng, u, v, cell * aspect, cell)
-        norm += amp
-        amp *= 0.5
-        cell /= 2.0
-    return total / norm
-
-
-def _screen_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
-    """Value noise in 0..1 over a pixel grid (cheap: a small lattice resized)."""
-    h, w = shape
-    lattice = rng.random((max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)), dtype=F32)
-    big = cv2.resize(
-        lattice, (int(lattice.shape[1] * cell), int(lattice.shape[0] * cell)), interpolation=cv2.INTER_CUBIC
-    )
-    return big[:h, :w]
-
-
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-# ---------------------------------------------------------------------------
-# Materials: colour at texture coordinates (u, v) in "material units" (1000 units is
-# about the canvas's shorter side at the product's depth). ``fp`` is the footprint of
-# a pixel in units (per row on a floor), used to soften details too fine to draw.
-
-
-def _material(
-    kind: str,
-    u: np.ndarray,
-    v: np.ndarray,
-    palette: list[np.ndarray],
-    rng: np.random.Generator,
-    fp: np.ndarray | float,
-) -> np.ndarray:
-    if kind == "marble":
-        return _marble(u, v, palette, rng, fp)
-    if kind == "wood":
-        return _wood(u, v, palette, rng, fp)
-    if kind == "concrete":
-        return _concrete(u, v, palette, rng, fp)
-    # plain: a whisper of mottling so the surface does not look digital
-    tone = 1.0 + 0.025 * (_fbm(rng, u, v, 400.0, 3) - 0.5)
-    return palette[0][None, None, :] * tone[..., None]
-
-
-def _veins(t: np.ndarray, width: float, fp: np.ndarray | float, scale: float) -> np.ndarray:
-    """Thin lines where sin(pi t) crosses zero; ``width`` in units of |sin|.
-
-    A vein narrower than about a pixel is widened and dimmed instead of aliasing.
-    """
-    s = np.abs(np.sin(np.pi * t))
-    px_width = width * scale  # vein width in material units
-    widen = np.maximum(1.0, 1.2 * np.asarray(fp) / px_width)
-    return np.exp(-((s / (width * widen)) ** 2)) / widen
-
-
-def _marble(
-    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
-) -> np.ndarray:
-    base, vein_c, accent = palette[0], palette[1], palette[2]
-    angle = math.radians(rng.uniform(20.0, 40.0) * rng.choice([-1, 1]))
-    ca, sa = math.cos(angle), math.sin(angle)
-    along = u * ca + v * sa
-    warp = _fbm(rng, u, v, 700.0, 4)
-    warp2 = _fbm(rng, u, v, 160.0, 3)
-    # broad grey drifts running with the veins: the cloudy body of Carrara marble
-    t0 = along / 900.0 + 1.1 * warp + 0.3 * warp2
-    drift = np.exp(-((np.abs(np.sin(np.pi * t0)) / 0.4) ** 2))
-    drift *= np.clip(1.6 * _fbm(rng, u, v, 140.0, 4) - 0.35, 0.0, 1.0)
-    # main veins: long, gently meandering, fading in and out along their length
-    t1 = along / 520.0 + 1.6 * warp + 0.12 * warp2
-    main = _veins(t1, 0.03, fp, 520.0 / math.pi)
-    halo = np.exp(-((np.abs(np.sin(np.pi * t1)) / 0.16) ** 2))
-    strength = _smoothstep(0.3, 0.65, _fbm(rng, u, v, 420.0, 2))
-    # secondary veins: finer, a little off the main direction, only in some patches
-    b = angle + math.radians(rng.uniform(15.0, 35.0) * rng.choice([-1, 1]))
-    t2 = (u * math.cos(b) + v * math.sin(b)) / 230.0 + 2.0 * warp + 0.5 * warp2
-    fine = _veins(t2, 0.035, fp, 230.0 / math.pi)
-    patch = _smoothstep(0.45, 0.65, _fbm(rng, u, v, 500.0, 2))
-    amount = 0.2 * drift + strength * (0.5 * main + 0.14 * halo) + 0.28 * fine * patch
-    amount = np.clip(amount, 0.0, 1.0)
-    speck = _noise(rng, u, v, 9.0, 9.0)
-    detail = np.clip(9.0 / (2.0 * np.asarray(fp) + 1e-6), 0.0, 1.0)
-    col = base[None, None, :] * (1.0 + 0.012 * (speck - 0.5) * detail)[..., None]
-    col = col + (vein_c - col) * amount[..., None]
-    # a warm, golden tint inside some of the veins (Calacatta)
-    col = col + (accent - col) * (0.45 * main * strength * (1.0 - patch))[..., None]
-    return col
-
-
-def _wood(
-    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
-) -> np.ndarray:
-    light, mid, dark = palette[0], palette[1], palette[2]
-    fp = np.asarray(fp)
-    plank = 165.0
-    pv = v / plank + rng.uniform(0, 1)
-    idx = np.floor(pv).astype(np.int64)
-    i0 = int(idx.min())
-    n = int(idx.max()) - i0 + 1
-    k = idx - i0
-    # per board: tone, where its log was cut (grain offset), ring spacing, cathedral arcs
-    tones = rng.uniform(-0.08, 0.08, n).astype(F32)
-    shifts = rng.uniform(0, 5000, n).astype(F32)
-    spacing = rng.uniform(14.0, 26.0, n).astype(F32)
-    arc_u = rng.uniform(-700, 700, n).astype(F32)
-    arc_len = rng.uniform(180, 450, n).astype(F32)
-    arc_amp = rng.uniform(1.5, 6.0, n).astype(F32)
-    uu = u + shifts[k]
-    warp = _fbm(rng, uu, v, 160.0, 3, aspect=5.0)
-    arcs = arc_amp[k] * np.exp(-(((u - arc_u[k]) / arc_len[k]) ** 2))
-    g = v / spacing[k] + 5.0 * warp + arcs
-    # latewood: thin darker lines between wide pale bands, stronger in some stretches
-    s = np.abs(np.sin(np.pi * g))
-    fade = np.clip(spacing[k] / (3.0 * fp + 1e-6), 0.0, 1.0)
-    contrast = np.clip(_fbm(rng, uu, v, 220.0, 2, aspect=4.0) * 1.6 - 0.3, 0.15, 1.0)
-    late = np.exp(-((s / 0.4) ** 2)) * fade * contrast
-    figure = _fbm(rng, uu, v, 120.0, 3, aspect=7.0)
-    fibres = _noise(rng, uu, v, 50.0, 2.6)
-    fibre_amp = np.clip(2.6 / (2.0 * fp + 1e-6), 0.0, 1.0)
-    value = 0.6 + 0.55 * (figure - 0.5) + 0.22 * (fibres - 0.5) * fibre_amp - 0.3 * late
-    value = np.clip(value, 0.0, 1.0)
-    col = np.where(
-        (value < 0.5)[..., None],
-        dark + (mid - dark) * (value / 0.5)[..., None],
-        mid + (light - mid) * ((value - 0.5) / 0.5)[..., None],
-    )
-    col *= (1.0 + tones[k])[..., None]
-    # seams between boards: a thin dark groove
-    frac = pv - np.floor(pv)
-    edge = np.minimum(frac, 1.0 - frac) * plank
-    groove = np.exp(-((edge / np.maximum(1.0, 0.8 * fp)) ** 2)) * 0.4
-    return col * (1.0 - groove)[..., None]
-
-
-def _concrete(
-    u: np.ndarray, v: np.ndarray, palette: list[np.ndarray], rng: np.random.Generator, fp: np.ndarray | float
-) -> np.ndarray:
-    base, dark = palette[0], palette[1]
-    fp = np.asarray(fp)
-    blotch = _fbm(rng, u, v, 420.0, 5)
-    cloud = _fbm(rng, u, v, 60.0, 3)
-    fine = _noise(rng, u, v, 4.0, 4.0)
-    detail = np.clip(4.0 / (2.0 * fp + 1e-6), 0.0, 1.0)
-    # air holes: a few small dark pits; pale aggregate specks
-    holes = _smoothstep(0.86, 0.95, _noise(rng, u, v, 2.5, 2.5)) * detail
-    specks = (1.0 - _smoothstep(0.06, 0.14, _noise(rng, u, v, 3.0, 3.0))) * detail
-    mix = np.clip(0.5 + 1.4 * (blotch - 0.5) + 0.25 * (cloud - 0.5), 0.0, 1.0)
-    col = base[None, None, :] + (dark - base)[None, None, :] * mix[..., None]
-    tone = 1.0 + 0.05 * (fine - 0.5) * detail - 0.09 * holes + 0.04 * specks
-    return col * tone[..., None]
+    return Stage(box=box, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
 # ---------------------------------------------------------------------------
 # Backdrop (wall) and surface (floor)
 
 
-def _backdrop_and_surface(look: _Look, stage: _Stage, canvas: tuple[int, int]) -> np.ndarray:
+def _backdrop_and_surface(look: _Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
     theme = look.theme
     cw, ch = canvas
     wall = _wall(look, stage, canvas)
@@ -472,7 +383,7 @@ def _backdrop_and_surface(look: _Look, stage: _Stage, canvas: tuple[int, int]) -
         grazing = np.clip(1.0 - (rows - stage.horizon) / max(ch - stage.horizon, 1.0), 0, 1)
         k = (0.8 * theme.reflection.strength * grazing**1.5)[:, None, None]
         floor = floor * (1.0 - k) + _gauss(wall[src], 0.004 * ch) * k
-    m = _smoothstep(stage.horizon - band, stage.horizon + band, rows)[:, None, None]
+    m = textures.smoothstep(stage.horizon - band, stage.horizon + band, rows)[:, None, None]
     out = wall
     out[y0:] = wall[y0:] * (1.0 - m) + floor * m
     if theme.backdrop.arch is not None:
@@ -482,7 +393,7 @@ def _backdrop_and_surface(look: _Look, stage: _Stage, canvas: tuple[int, int]) -
         yy = (np.arange(ch, dtype=F32) + 0.5) / ch - 0.5
         xx = (np.arange(cw, dtype=F32) + 0.5) / cw - 0.5
         r2 = (xx[None, :] ** 2 + yy[:, None] ** 2) * 2.0
-        out *= (1.0 - theme.backdrop.vignette * _smoothstep(0.15, 1.0, r2))[..., None]
+        out *= (1.0 - theme.backdrop.vignette * textures.smoothstep(0.15, 1.0, r2))[..., None]
     return out
 
 
@@ -492,7 +403,7 @@ def _side_light(look: _Look, xs: np.ndarray) -> np.ndarray:
     return 1.0 + look.theme.light.falloff * side * (0.5 - xs) * 2.0
 
 
-def _wall(look: _Look, stage: _Stage, canvas: tuple[int, int]) -> np.ndarray:
+def _wall(look: _Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
     """The backdrop at full size. Smooth fields are built at half size and scaled up."""
     bd = look.theme.backdrop
     cw, ch = canvas
@@ -517,107 +428,19 @@ def _wall(look: _Look, stage: _Stage, canvas: tuple[int, int]) -> np.ndarray:
         wall += (look.color(g.color) - wall) * pool[..., None]
     if bd.texture > 0:
         rng = look.rng("wall")
-        mottle = _screen_noise(rng, (hh, hw), max(8.0, hh / 6)) * 0.6
-        mottle += _screen_noise(rng, (hh, hw), max(3.0, hh / 40)) * 0.4
+        mottle = textures.screen_noise(rng, (hh, hw), max(8.0, hh / 6)) * 0.6
+        mottle += textures.screen_noise(rng, (hh, hw), max(3.0, hh / 40)) * 0.4
         wall *= (1.0 + bd.texture * (mottle - 0.5) * 2.0)[..., None]
     if bd.bokeh is not None:
-        wall = _bokeh(wall, look, (hw, hh))
+        colors = [look.color(c) for c in bd.bokeh.colors]
+        wall = textures.bokeh(wall, bd.bokeh, colors, look.rng("bokeh"), (hw, hh))
     if bd.window is not None:
-        light, _ = _window_light(look, (hw, hh), stage.horizon / ch)
+        light, _ = textures.window_light(bd.window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
         wall *= 1.0 + light[..., None] * (look.color(bd.window.color) / 255.0)
     return cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_LINEAR)
 
 
-def _bokeh(wall: np.ndarray, look: _Look, size: tuple[int, int]) -> np.ndarray:
-    """Out-of-focus light discs, screen-blended, in three depth layers."""
-    bk = look.theme.backdrop.bokeh
-    assert bk is not None
-    w, h = size
-    rng = look.rng("bokeh")
-    short = min(w, h)
-    layers = [np.zeros((h, w, 3), dtype=F32) for _ in range(3)]
-    colors = [look.color(c) for c in bk.colors]
-    lo, hi = bk.size
-    for _ in range(bk.count):
-        bigness = rng.uniform(0.0, 1.0)
-        r = math.exp(math.log(lo) + bigness * (math.log(hi) - math.log(lo))) * short
-        cx = rng.uniform(-0.05, 1.05) * w
-        cy = rng.uniform(*bk.region) * h
-        color = colors[int(rng.integers(len(colors)))]
-        # near, big discs spread their light thinner than far, small ones
-        opacity = rng.uniform(*bk.opacity) * (1.2 - 0.6 * bigness)
-        depth = int(rng.integers(3))
-        x0, x1 = max(0, int(cx - r - 2)), min(w, int(cx + r + 3))
-        y0, y1 = max(0, int(cy - r - 2)), min(h, int(cy + r + 3))
-        if x1 <= x0 or y1 <= y0:
-            continue
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(F32)
-        rho = np.sqrt((xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2) / r
-        disc = np.clip((1.0 - rho) * r / 1.2 + 0.5, 0.0, 1.0)
-        # real lens bokeh: a flat disc with a slightly brighter rim
-        profile = (0.75 + 0.25 * np.clip(rho, 0, 1) ** 6) * disc * opacity
-        layers[depth][y0:y1, x0:x1] += profile[..., None] * color[None, None, :]
-    light = np.zeros((h, w, 3), dtype=F32)
-    for depth, layer in enumerate(layers):
-        sigma = bk.blur * short * depth / 2.0 + 0.6
-        light += cv2.GaussianBlur(layer, (0, 0), sigma)
-    light = np.clip(light, 0, 255)
-    return 255.0 - (255.0 - wall) * (1.0 - light / 255.0)
-
-
-def _window_light(look: _Look, size: tuple[int, int], horizon: float) -> tuple[np.ndarray, np.ndarray]:
-    """Soft patches of sunlight from a paned window: (on the wall, on the floor), 0..strength."""
-    win = look.theme.backdrop.window
-    assert win is not None
-    w, h = size
-    short = min(w, h)
-    cols, rows = win.panes
-
-    def panes(x0: float, y0: float, pw: float, ph: float, skew: float) -> np.ndarray:
-        mask = np.zeros((h, w), dtype=F32)
-        gap_x, gap_y = 0.07 * pw / cols, 0.07 * ph / rows
-        cell_w, cell_h = pw / cols, ph / rows
-        for c in range(cols):
-            for r in range(rows):
-                ax, bx = x0 + c * cell_w + gap_x / 2, x0 + (c + 1) * cell_w - gap_x / 2
-                ay, by = y0 + r * cell_h + gap_y / 2, y0 + (r + 1) * cell_h - gap_y / 2
-                quad = [
-                    (ax + skew * (ay - y0), ay),
-                    (bx + skew * (ay - y0), ay),
-                    (bx + skew * (by - y0), by),
-                    (ax + skew * (by - y0), by),
-                ]
-                # fillPoly with 4 fractional bits: sub-pixel corners, anti-aliased edges
-                pts = np.array([[round(x * 16), round(y * 16)] for x, y in quad], dtype=np.int32)
-                cv2.fillPoly(mask, [pts], 1.0, lineType=cv2.LINE_AA, shift=4)
-        return mask
-
-    hy = horizon * h
-    on_wall = panes(win.x * w, win.y * h, win.width * w, win.height * h, win.skew)
-    # the same window thrown across the table top, squashed by the perspective
-    on_floor = panes(
-        (win.x + 0.1) * w,
-        hy + 0.06 * (h - hy),
-        win.width * w * 0.8,
-        (h - hy) * 0.55,
-        -1.1 * abs(win.skew) - 0.4,
-    )
-    blur = max(0.5, win.softness * short)
-    on_wall = cv2.GaussianBlur(on_wall, (0, 0), blur)
-    on_floor = cv2.GaussianBlur(on_floor, (0, 0), blur * 1.5)
-    if win.leaves > 0:
-        # foliage outside the window breaks the light into soft dapples
-        rng = look.rng("leaves")
-        leaf = _screen_noise(rng, (h, w), max(4.0, short / 22)) * 0.6
-        leaf += _screen_noise(rng, (h, w), max(2.0, short / 60)) * 0.4
-        shade = _smoothstep(0.5, 0.66, leaf)
-        shade = cv2.GaussianBlur(shade, (0, 0), max(0.5, 0.008 * short))
-        on_wall *= 1.0 - win.leaves * shade
-        on_floor *= 1.0 - 0.6 * win.leaves * shade
-    return on_wall * win.strength, on_floor * win.strength * 0.5
-
-
-def _floor(look: _Look, stage: _Stage, canvas: tuple[int, int], y0: int) -> np.ndarray:
+def _floor(look: _Look, stage: Stage, canvas: tuple[int, int], y0: int) -> np.ndarray:
     """The floor from row ``y0`` down, textured in perspective and lit."""
     theme, surf = look.theme, look.theme.surface
     cw, ch = canvas
@@ -636,7 +459,7 @@ def _floor(look: _Look, stage: _Stage, canvas: tuple[int, int], y0: int) -> np.n
     fp_v = (d_ref * d_ref / (d * d) / unit)[:, None]  # units per pixel down
     palette = [look.color(c) for c in surf.colors]
     rng = look.rng("floor")
-    floor = _material(surf.material, u.astype(F32), v.astype(F32), palette, rng, np.maximum(fp, fp_v))
+    floor = textures.material(surf.material, u.astype(F32), v.astype(F32), palette, rng, np.maximum(fp, fp_v))
 
     # light: a pool around the product, the key light's side, a darker front edge
     px = stage.box[0] + stage.box[2] / 2.0
@@ -651,7 +474,8 @@ def _floor(look: _Look, stage: _Stage, canvas: tuple[int, int], y0: int) -> np.n
     floor *= lit[..., None]
     if theme.backdrop.window is not None:
         hw, hh = (cw + 1) // 2, (ch + 1) // 2
-        _, sun = _window_light(look, (hw, hh), stage.horizon / ch)
+        window = theme.backdrop.window
+        _, sun = textures.window_light(window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
         sun = cv2.resize(sun, (cw, ch), interpolation=cv2.INTER_LINEAR)[y0:]
         floor *= 1.0 + sun[..., None] * (look.color(theme.backdrop.window.color) / 255.0)
 
@@ -712,7 +536,7 @@ def _ellipse_sd(xx: np.ndarray, yy: np.ndarray, cx: float, cy: float, rx: float,
     return (q - 1.0) / grad
 
 
-def _draw_arch(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int, int]) -> None:
+def _draw_arch(img: np.ndarray, look: _Look, stage: Stage, canvas: tuple[int, int]) -> None:
     arch = look.theme.backdrop.arch
     assert arch is not None
     cw, ch = canvas
@@ -753,7 +577,7 @@ def _draw_arch(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int, i
     region[:] = region * (1.0 - cover[..., None]) + color * cover[..., None]
 
 
-def _podium_cover(pod: _Podium, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _podium_cover(pod: PodiumGeometry, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(top face, front) anti-aliased coverage of the podium at pixel centres."""
     if pod.shape == "cylinder":
         top = np.clip(0.5 - _ellipse_sd(xx, yy, pod.cx, pod.top, pod.rx, pod.ry), 0, 1)
@@ -774,7 +598,7 @@ def _podium_cover(pod: _Podium, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndar
     return top, body
 
 
-def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int, int]) -> None:
+def _draw_podium(img: np.ndarray, look: _Look, stage: Stage, canvas: tuple[int, int]) -> None:
     pod = stage.podium
     p = look.theme.podium
     assert pod is not None and p is not None
@@ -795,7 +619,7 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
     top, body = _podium_cover(pod, xx, yy)
     unit = min(cw, ch) / 1000.0
     palette = [look.color(c) for c in p.colors]
-    tex = _material(
+    tex = textures.material(
         p.material, (xx - pod.cx) / unit, (yy - pod.top) / unit, palette, look.rng("podium"), 1.0 / unit
     )
     lv = look.light_vector
@@ -828,7 +652,7 @@ def _draw_podium(img: np.ndarray, look: _Look, stage: _Stage, canvas: tuple[int,
     )
 
 
-def _podium_silhouette(pod: _Podium, canvas: tuple[int, int]) -> PlacedProduct:
+def _podium_silhouette(pod: PodiumGeometry, canvas: tuple[int, int]) -> PlacedProduct:
     cw, ch = canvas
     x0, x1 = int(max(0, pod.cx - pod.rx - 2)), int(min(cw, pod.cx + pod.rx + 3))
     y0, y1 = int(max(0, pod.top - pod.ry - 2)), int(min(ch, pod.bottom + pod.ry + 3))
@@ -840,7 +664,9 @@ def _podium_silhouette(pod: _Podium, canvas: tuple[int, int]) -> PlacedProduct:
     return PlacedProduct(layer=layer, box=(x0, y0, x1 - x0, y1 - y0), canvas_size=canvas)
 
 
-def _ellipse_shadow(canvas: tuple[int, int], pod: _Podium, look: _Look) -> tuple[np.ndarray, tuple[int, int]]:
+def _ellipse_shadow(
+    canvas: tuple[int, int], pod: PodiumGeometry, look: _Look
+) -> tuple[np.ndarray, tuple[int, int]]:
     """Soft occlusion where the podium stands on the floor: (density 0..1, its origin)."""
     cw, ch = canvas
     blur = max(1.0, 0.06 * pod.rx)
@@ -900,7 +726,7 @@ def _cast(placed: PlacedProduct, look: _Look, base_y: float | None = None) -> Im
     )
 
 
-def _product_shadows(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: _Stage) -> np.ndarray:
+def _product_shadows(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: Stage) -> np.ndarray:
     cs = look.theme.contact_shadow
     contact = contact_shadow(placed, strength=cs.strength, spread=cs.spread)
     cast = _cast(placed, look)
@@ -944,34 +770,3 @@ def _grain(look: _Look, canvas: tuple[int, int]) -> np.ndarray:
         return np.zeros((ch, cw, 1), dtype=F32)
     rng = look.rng("grain")
     return (rng.standard_normal((ch, cw), dtype=F32) * amount)[..., None]
-
-
-def _light_wrap(
-    image: Image.Image, background: Image.Image, placed: PlacedProduct, amount: float
-) -> Image.Image:
-    """Let a little of the set's light bleed into the product's soft edge pixels.
-
-    Only pixels whose placed alpha is strictly between 0 and 255 change: fully opaque
-    product pixels (the fidelity guarantee) and pure background stay as they are.
-    """
-    x, y, w, h = placed.box
-    cw, ch = placed.canvas_size
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(cw, x + w), min(ch, y + h)
-    if x1 <= x0 or y1 <= y0:
-        return image
-    alpha = np.asarray(placed.layer.getchannel("A"))[y0 - y : y1 - y, x0 - x : x1 - x]
-    soft = (alpha > 0) & (alpha < 255)
-    if not soft.any():
-        return image
-    pad = max(2, int(0.01 * max(w, h)))
-    # blur a padded window of the set so the edge picks up light from just outside it
-    px0, py0, px1, py1 = max(0, x0 - pad), max(0, y0 - pad), min(cw, x1 + pad), min(ch, y1 + pad)
-    around = np.asarray(background.crop((px0, py0, px1, py1)), dtype=F32)
-    glow = cv2.GaussianBlur(around, (0, 0), max(1.0, pad / 2))
-    glow = glow[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
-    region = np.asarray(image.crop((x0, y0, x1, y1)), dtype=F32)
-    k = (amount * (1.0 - alpha / 255.0) * soft)[..., None].astype(F32)
-    mixed = region + (glow - region) * k
-    out = image.copy()
-    out.paste(Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
-    return out

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -109,60 +108,8 @@ def theme_background(
     from generation.engines.themes import get_theme
 
     theme = get_theme(theme_name)  # InvalidSpec naming the themes
-    size = placed.canvas_size
-    look = studio._Look.make(theme, brand, seed)
-    stage = _stage_at(studio, theme, look, placed.box, size)
-    # The engine's set pieces are called by parameter name: they are its private
-    # helpers, and naming what we pass survives a reordered or trimmed signature.
-    parts = {"look": look, "stage": stage, "canvas": size, "placed": placed}
-    bg = _call(studio._backdrop_and_surface, parts)
-    if stage.podium is not None:
-        _call(studio._draw_podium, {**parts, "img": bg, "bg": bg})
-    bg = _call(studio._product_shadows, {**parts, "bg": bg})
-    if theme.reflection is not None:
-        bg = _call(studio._add_reflection, {**parts, "bg": bg})
-    bg = bg + _call(studio._grain, parts)
+    bg = studio.render_set(theme, placed, brand_color=brand, seed=seed)
     return bg, {"theme": theme.name, "light_wrap": theme.light_wrap}
-
-
-def _call(fn, available: dict[str, object]):  # noqa: ANN001, ANN202
-    import inspect
-
-    names = [
-        p.name for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty
-    ]
-    return fn(**{name: available[name] for name in names})
-
-
-def _stage_at(studio, theme, look, box: Box, size: tuple[int, int]):  # noqa: ANN001, ANN202
-    """The studio engine's stage for this theme, moved so the product stands at ``box``.
-
-    The engine places the product itself (theme anchor and fill); a poster's layout has
-    already chosen the box, so the set is solved for a product of the same size and
-    then shifted under it (podium and horizon move with it).
-    """
-    cw, ch = size
-    x, y, w, h = box
-    fill = max(w / cw, h / ch) / theme.layout.fill_scale
-    stage = studio._stage((w, h), size, theme, look, float(np.clip(fill, 0.05, 0.95)))
-    sx, sy, sw, sh = stage.box
-    dx = (x + w / 2.0) - (sx + sw / 2.0)
-    dy = (y + h) - (sy + sh)
-    podium = stage.podium
-    if podium is not None:
-        k = w / max(sw, 1)
-        podium = replace(
-            podium,
-            cx=podium.cx + dx,
-            top=podium.top + dy,
-            rx=podium.rx * k,
-            ry=podium.ry * k,
-            height=podium.height * k,
-        )
-    contact = stage.contact + dy
-    horizon = min(stage.horizon + dy, contact - max(0.05 * ch, 0.12 * h))
-    horizon = max(horizon, 0.06 * ch)
-    return replace(stage, box=box, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
 def scene_background(

@@ -431,9 +431,7 @@ def _render(
     # 7. the product's own pixels, last; light wrap only touches its soft edge
     final = compose.paste_back(image, placed)
     if light_wrap > 0:
-        from generation.engines import studio
-
-        final = studio._light_wrap(final, behind, placed, light_wrap)
+        final = compose.light_wrap(final, behind, placed, light_wrap)
 
     # 8. checks, from the pixels
     elements = _elements(layout, plans) + extra_elements
