@@ -19,10 +19,13 @@ The model, in one place:
   is wider than the box even at ``min_size`` is that word broken between characters,
   at ``min_size``. Otherwise TextDoesNotFit.
 - The fitted lines are then re-broken evenly (``style.balance``, like CSS
-  ``text-wrap: balance``): same number of lines, least raggedness, and a merchant's
-  space-separated CJK phrases kept whole where that stays even. If even lines come
-  out taller (a descender moved down), up to two more shrink steps are tried before
-  keeping the greedy lines.
+  ``text-wrap: balance``): same number of lines, first fewest lone CJK characters
+  (a one-character line such as an orphan "邮", or one character of a merchant's
+  space-separated phrase cut off from the rest: "保冷 随 / 身好水杯"), then least
+  raggedness, with those phrases kept whole where that stays even. If even lines
+  come out taller (a descender moved down), or a lone character is unavoidable at
+  the fitted size, up to two more shrink steps are tried before keeping what the
+  fitted size gives.
 - Geometry is ink-true: a line's width covers both its advance and its glyphs' ink,
   and the block height runs from the highest ink of the first line to the lowest ink
   of the last, so a box that holds a block holds every pixel drawn for it.
@@ -559,6 +562,13 @@ def _wrap(
     return lines
 
 
+def _lone_char(text: str) -> bool:
+    """True when ``text`` reads as one CJK character: a single letter or digit, and
+    CJK, with at most the punctuation kinsoku glued to it ("随", "邮！", "「新")."""
+    letters = [ch for ch in text if ch.isalnum()]
+    return len(letters) == 1 and fonts.is_cjk_char(letters[0])
+
+
 def _balanced(
     ctx: _Context,
     p: int,
@@ -567,42 +577,87 @@ def _balanced(
     size: int,
     track: float,
     limit: int,
-) -> list[_SetLine] | None:
-    """The same number of lines as greedy filling, chosen to be as even as possible.
+) -> tuple[list[_SetLine], int] | None:
+    """The same number of lines as greedy filling, chosen to be as even as possible,
+    and how many lone characters (below) they still hold.
 
-    Minimum raggedness by dynamic programming: the cost of a line is its squared slack
-    against the box width, the last line included (posters want even lines, not a
-    full paragraph with a short tail). Where the merchant separated phrases with
-    spaces, a break inside a phrase (between two CJK characters with no space) costs as
-    much as a line 30 % short, so "保护壳" stays whole when an even-enough set of
-    lines allows it. None if exact ink widths overflow (the caller keeps greedy).
+    Minimum raggedness by dynamic programming. The cost of a set of lines is a pair,
+    compared first by its first part:
+
+    1. Lone CJK characters, counted once each. This outranks evenness: whenever some
+       set of this many lines has fewer, it is taken, however ragged.
+       - A line that is a single CJK character (with the punctuation glued to it),
+         typically an orphan last line ("夏日清凉特惠全场八折包 / 邮").
+       - Where the merchant separated phrases with spaces, a one-character piece of
+         a phrase cut off at a line end or start: "24小时 / 保冷 随 / 身好水杯"
+         leaves "随" hanging away from "身好水杯"; "24小时 / 保冷 随身 / 好水杯"
+         and "24小时 / 保冷 / 随身好水杯" do not. A phrase may still be cut (it
+         may be wider than the box), but into pieces of two characters or more.
+    2. Raggedness: each line's squared slack against the box width, the last line
+       included (posters want even lines, not a full paragraph with a short tail).
+       Where the merchant separated phrases with spaces, a break inside a phrase
+       (between two CJK characters with no space) also costs as much as a line 30 %
+       short, so a break at the merchant's space wins whenever the lines stay about
+       as even ("24小时保冷 / 随身好水杯").
+
+    Lone characters that no break into this many lines avoids are left to
+    ``_finish``, which may set the text a step smaller to be rid of them.
+    None if exact ink widths overflow (the caller keeps greedy).
     """
     paragraph = ctx.paragraphs[p]
     n = len(segments)
     phrased = " " in paragraph
     inside_phrase = (0.3 * limit) ** 2
 
+    # Phrases (segments not separated by a space): the first segment of each
+    # segment's phrase and the one past its last.
+    phrase_start = list(range(n))
+    for k in range(1, n):
+        if paragraph[segments[k - 1][1]] != " ":
+            phrase_start[k] = phrase_start[k - 1]
+    phrase_end = [n] * n
+    for k in range(n - 2, -1, -1):
+        phrase_end[k] = phrase_end[k + 1] if phrase_start[k + 1] == phrase_start[k] else k + 1
+
+    def lone(i: int, j: int) -> bool:  # segments[i:j] read as one CJK character
+        return _lone_char(paragraph[segments[i][0] : segments[j - 1][1]])
+
+    def awkward(i: int, j: int) -> int:  # lone characters on the line segments[i:j]
+        if lone(i, j):
+            return 1
+        if not phrased:
+            return 0
+        cut_before = phrase_start[i] != i  # the line starts inside a phrase
+        cut_after = j < n and phrase_end[j - 1] != j  # ... or ends inside one
+        head = cut_before and lone(i, min(phrase_end[i], j))
+        tail = cut_after and lone(max(phrase_start[j - 1], i), j)
+        return head + tail
+
     def break_cost(j: int) -> float:  # a line break after segments[j - 1]
-        if j == n or not phrased or paragraph[segments[j - 1][1]] == " ":
+        if j == n or not phrased or phrase_end[j - 1] == j:
             return 0.0
         return inside_phrase
 
-    inf = math.inf
-    best = [[inf] * (n + 1) for _ in range(count + 1)]
+    unset = (math.inf, math.inf)
+    best: list[list[tuple[float, float]]] = [[unset] * (n + 1) for _ in range(count + 1)]
     back = [[0] * (n + 1) for _ in range(count + 1)]
-    best[0][0] = 0.0
+    best[0][0] = (0, 0.0)
     for m in range(1, count + 1):
         for j in range(1, n + 1):
             for i in range(j - 1, -1, -1):
                 width = _span_advance(ctx, p, segments[i][0], segments[j - 1][1], size, track)
                 if width > limit:
                     break  # wider still for smaller i
-                if best[m - 1][i] == inf:
+                before = best[m - 1][i]
+                if before == unset:
                     continue
-                cost = best[m - 1][i] + (limit - width) ** 2 + break_cost(j)
+                cost = (
+                    before[0] + awkward(i, j),
+                    before[1] + (limit - width) ** 2 + break_cost(j),
+                )
                 if cost < best[m][j]:
                     best[m][j], back[m][j] = cost, i
-    if best[count][n] == inf:
+    if best[count][n] == unset:
         return None
     bounds = []
     j = n
@@ -611,7 +666,9 @@ def _balanced(
         bounds.append((i, j))
         j = i
     lines = [_set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track) for i, j in reversed(bounds)]
-    return None if any(line.width > limit for line in lines) else lines
+    if any(line.width > limit for line in lines):
+        return None
+    return lines, int(best[count][n][0])
 
 
 def _phrases(paragraph: str, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -628,23 +685,24 @@ def _phrases(paragraph: str, segments: list[tuple[int, int]]) -> list[tuple[int,
 
 def _wrap_paragraph(
     ctx: _Context, p: int, size: int, track: float, limit: int, *, break_words: bool, final: bool
-) -> list[_SetLine] | None:
-    """Lines of paragraph ``p``. While fitting, greedy filling (it gives the fewest
-    lines). For the chosen size (``final``), the same number of lines re-broken:
-    evenly (style.balance) or else greedily at spaces when that costs no line."""
+) -> tuple[list[_SetLine] | None, int]:
+    """Lines of paragraph ``p`` and the lone characters left in them (counted only
+    when balancing). While fitting, greedy filling (it gives the fewest lines). For
+    the chosen size (``final``), the same number of lines re-broken: evenly
+    (style.balance) or else greedily at spaces when that costs no line."""
     segments = ctx.segments[p]
     if break_words:
         segments = _split_wide(ctx, p, segments, size, track, limit)
     lines = _wrap(ctx, p, segments, size, track, limit)
     if lines is None or not final or len(lines) < 2:
-        return lines
+        return lines, 0
     if ctx.style.balance:
-        return _balanced(ctx, p, segments, len(lines), size, track, limit) or lines
+        return _balanced(ctx, p, segments, len(lines), size, track, limit) or (lines, 0)
     phrases = _phrases(ctx.paragraphs[p], segments)
     by_phrase = _wrap(ctx, p, phrases, size, track, limit)
     if by_phrase is not None and len(by_phrase) == len(lines):
-        return by_phrase
-    return lines
+        return by_phrase, 0
+    return lines, 0
 
 
 @dataclass
@@ -653,6 +711,7 @@ class _Attempt:
     height: int
     first_baseline: int
     reason: str  # why it does not fit, "" when it fits
+    lone: int = 0  # lone characters balancing could not avoid (see _balanced)
 
 
 def _attempt(
@@ -668,11 +727,13 @@ def _attempt(
     track = style.tracking * size
     lh = round(size * style.line_height)
     lines: list[_SetLine | None] = []
+    lone = 0
     for p, paragraph in enumerate(ctx.paragraphs):
         if not paragraph:
             lines.append(None)
             continue
-        wrapped = _wrap_paragraph(ctx, p, size, track, limit, break_words=break_words, final=final)
+        wrapped, awkward = _wrap_paragraph(ctx, p, size, track, limit, break_words=break_words, final=final)
+        lone += awkward
         if wrapped is None:
             return _Attempt([], 0, 0, f"a word is wider than {limit} px")
         lines.extend(wrapped)
@@ -683,8 +744,8 @@ def _attempt(
     first_baseline = -min(tops)
     height = max(bottoms) + first_baseline
     if height > box_h:
-        return _Attempt(lines, height, first_baseline, f"it is {height} px tall")
-    return _Attempt(lines, height, first_baseline, "")
+        return _Attempt(lines, height, first_baseline, f"it is {height} px tall", lone)
+    return _Attempt(lines, height, first_baseline, "", lone)
 
 
 def _sizes(style: TextStyle) -> list[int]:
@@ -783,13 +844,23 @@ def _finish(
 ) -> TextBlock:
     """Re-break the fitted lines evenly. ``sizes[0]`` is the size greedy filling fits
     at; even lines can be a little taller (a descender moved to the last line), and
-    then one or two steps smaller (at most ``_FINISH_SHRINK``) beat a lone last word."""
+    then one or two steps smaller (at most ``_FINISH_SHRINK``) beat a lone last word.
+    Likewise for lone CJK characters (see ``_balanced``) that no break at the fitted
+    size avoids: where the box is tight, "24小时 / 保冷 随 / 身好水杯" becomes
+    "24小时 / 保冷 随身 / 好水杯" a step smaller; if no size in reach is rid of them,
+    the first size that fits is kept as it is."""
+    kept: tuple[_Attempt, int] | None = None
     for size in sizes:
         if size < sizes[0] * _FINISH_SHRINK:
             break
         final = _attempt(ctx, size, box, break_words=broken_words, final=True)
-        if not final.reason:
+        if final.reason:
+            continue
+        if not final.lone:
             return _block(ctx, final, size, broken_words=broken_words)
+        kept = kept or (final, size)
+    if kept is not None:
+        return _block(ctx, kept[0], kept[1], broken_words=broken_words)
     return _block(ctx, greedy, sizes[0], broken_words=broken_words)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -160,6 +161,153 @@ def test_balanced_lines_even_out_a_short_last_line():
     even = layout_text(text, (700, 1000), TextStyle(max_size=60, min_size=60))
     # then the same two lines' worth of words, split evenly
     assert [line.text for line in even.lines] == ["Fresh linen shirts", "for warm days"]
+
+
+HEADLINE = "24小时保冷 随身好水杯"  # two phrases the merchant separated with a space
+
+
+def _lone(text: str) -> bool:
+    """Reads as one Chinese character: one letter, an ideograph, plus any marks."""
+    letters = [ch for ch in text if ch.isalnum()]
+    return len(letters) == 1 and "\u4e00" <= letters[0] <= "\u9fff"
+
+
+def test_balancing_never_leaves_one_character_of_the_next_phrase_behind():
+    # given the reported headline in a box too narrow for "24小时保冷" at 48 px but wide
+    # enough for "保冷 随身": three lines (before the fix: "24小时 / 保冷 随 / 身好水杯")
+    style = TextStyle(max_size=48, min_size=48, max_lines=3)
+    # when balanced
+    block = layout_text(HEADLINE, (246, 1000), style, lang="zh-Hans")
+    # then "随" stays with "身", and every break is at the space or between whole words
+    lines = [line.text for line in block.lines]
+    assert lines == ["24小时", "保冷 随身", "好水杯"]
+    assert "保冷 随" not in lines and "身好水杯" not in lines
+
+
+def test_balancing_breaks_at_the_merchants_space_when_two_lines_are_even():
+    # given a box that needs two lines for the headline
+    for width in (260, 300, 400, 480):
+        # when balanced
+        block = layout_text(HEADLINE, (width, 1000), TextStyle(max_size=48, min_size=48), lang="zh-Hans")
+        # then the break is the merchant's space
+        assert [line.text for line in block.lines] == ["24小时保冷", "随身好水杯"], width
+
+
+def test_a_fragment_forced_at_the_fitted_size_costs_a_shrink_step():
+    # given a poster headline style in a box so tight at the size greedy filling fits
+    # that every three-line break leaves "随" behind (before the fix it was kept)
+    style = TextStyle(weight=800, max_size=78, min_size=28, line_height=1.04, tracking=-0.01)
+    box = (250, 260)
+    fitted = layout_text(HEADLINE, box, replace(style, balance=False), lang="zh-Hans")
+    assert [line.text for line in fitted.lines] == ["24小时", "保冷 随", "身好水杯"]
+    # when balanced
+    block = layout_text(HEADLINE, box, style, lang="zh-Hans")
+    # then it is set at most two steps smaller, with the phrase cut between words
+    assert fitted.size * 0.92 <= block.size < fitted.size
+    assert [line.text for line in block.lines] == ["24小时", "保冷 随身", "好水杯"]
+
+
+def test_balancing_leaves_no_orphan_character_on_the_last_line():
+    # given unspaced Chinese that greedy filling ends with one character alone
+    text = "夏日清凉特惠全场八折包邮"
+    greedy = layout_text(text, (442, 1000), TextStyle(max_size=40, min_size=40, balance=False))
+    assert [line.text for line in greedy.lines] == ["夏日清凉特惠全场八折包", "邮"]
+    # when balanced
+    even = layout_text(text, (442, 1000), TextStyle(max_size=40, min_size=40))
+    # then the lines are even and nothing is left alone
+    assert [line.text for line in even.lines] == ["夏日清凉特惠", "全场八折包邮"]
+    # given the same with a closing "！", whose glued "邮！" ties on evenness with
+    # "包邮！" in a box three characters wide (before the fix: ... / "折包" / "邮！")
+    style = TextStyle(max_size=40, min_size=40, max_lines=6)
+    # when balanced
+    block = layout_text(text + "！", (140, 1000), style)
+    # then one more character moved down to keep "邮" company
+    lines = [line.text for line in block.lines]
+    assert lines == ["夏日清", "凉特惠", "全场", "八折", "包邮！"]
+    assert not any(_lone(line) for line in lines)
+
+
+def _ideographs(rng: random.Random, shortest: int, longest: int) -> str:
+    return "".join(rng.choice(IDEOGRAPHS) for _ in range(rng.randint(shortest, longest)))
+
+
+class _Widths:
+    """Exact widths of candidate lines, set alone at one size."""
+
+    def __init__(self, style: TextStyle) -> None:
+        self.style, self.seen = style, {}
+
+    def __call__(self, text: str, size: int) -> int:
+        if (text, size) not in self.seen:
+            one = replace(self.style, max_size=size, min_size=size, max_lines=1)
+            self.seen[text, size] = layout_text(text, (100_000, 1000), one, lang="zh-Hans").width
+        return self.seen[text, size]
+
+
+def test_no_one_character_fragment_of_a_phrase_that_could_move_whole_on_random_headlines():
+    # given 300 seeded headlines of 2 to 6 space-separated Chinese phrases
+    rng = random.Random(20240618)
+    inside, lone_pieces = 0, 0
+    widths = {weight: _Widths(TextStyle(weight=weight)) for weight in (400, 700)}
+    for _ in range(300):
+        phrases = [_ideographs(rng, 1, 6) for _ in range(rng.randint(2, 6))]
+        text = " ".join(phrases) + rng.choice(["", "！", "。"])
+        weight = rng.choice((400, 700))
+        style = TextStyle(weight=weight, max_size=32, min_size=32, max_lines=100)
+        limit = rng.randint(3 * 32, 12 * 32)
+        # when balanced into a box 3 to 12 characters wide
+        block = layout_text(text, (limit, 10_000), style, lang="zh-Hans")
+        lines = [line.text for line in block.lines]
+
+        def fits(candidate: str, width=widths[weight], size=block.size, limit=limit) -> bool:
+            return width(candidate, size) <= limit
+
+        # then nothing is lost, and at each break inside a phrase ...
+        pos = 0
+        for upper, lower in zip(lines, lines[1:], strict=False):
+            assert text.startswith(upper, pos), (text, lines)
+            pos += len(upper)
+            if text[pos] == " ":
+                pos += 1
+                continue
+            inside += 1
+            tail, head = upper.rsplit(" ", 1)[-1], lower.split(" ", 1)[0]
+            lone_pieces += _lone(tail) + _lone(head)
+            # ... a one-character tail did not stay behind where it could join the rest
+            # of its phrase on the next line (without leaving another character alone)
+            if _lone(tail) and tail != upper:
+                assert _lone(upper[: -len(tail)].rstrip()) or not fits(tail + lower), (text, limit, lines)
+            # ... and a one-character head was not sent down where it could stay up
+            if _lone(head) and head != lower:
+                assert _lone(lower[len(head) :].lstrip()) or not fits(upper + head), (text, limit, lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert inside > 200  # phrases were broken often enough to test the rule
+    assert lone_pieces > 0  # and the narrowest boxes still force some, allowed above
+
+
+def test_no_avoidable_orphan_on_random_unspaced_chinese():
+    # given 160 seeded unspaced Chinese texts, some ending with a mark
+    rng = random.Random(20240619)
+    orphans_possible = 0
+    widths = _Widths(TextStyle())
+    for _ in range(160):
+        text = _ideographs(rng, 4, 24) + rng.choice(["", "！", "。"])
+        limit = rng.randint(2 * 32, 10 * 32)
+        # when balanced into a box 2 to 10 characters wide
+        style = TextStyle(max_size=32, min_size=32, max_lines=100)
+        block = layout_text(text, (limit, 10_000), style, lang="zh-Hans")
+        lines = [line.text for line in block.lines]
+        assert "".join(lines) == text
+        if len(lines) < 2:
+            continue
+        orphans_possible += len(lines[-1].rstrip("！。")) <= 2
+        # then the last line is one character alone only where pulling one more down
+        # would overflow the box or leave another character alone above it
+        if _lone(lines[-1]):
+            above, last = lines[-2], lines[-1]
+            moved = widths(above[-1] + last, block.size)
+            assert _lone(above[:-1]) or moved > limit, (text, limit, lines)
+    assert orphans_possible > 20  # short last lines came up often enough to test the rule
 
 
 def test_explicit_newlines_start_new_lines():
