@@ -12,7 +12,9 @@ Then, each in its own child process (wall time and the child's peak RSS from wai
   at ffmpeg's default x264 preset (medium) and at ours; naive (whole-pixel crop steps,
   visibly jittery) and smooth (input upscaled 4x first, the usual fix).
 
-Ratios are ours / ffmpeg measured in this run on this machine (target <= 0.5).
+Runs are interleaved (ours, ffmpeg, ours, ...) ``--repeat`` times and the medians
+reported, so a busy shared machine slows both sides alike; CPU seconds (user + sys of
+the child) are shown beside wall seconds. Ratios are ours / ffmpeg (target <= 0.5).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,8 +46,8 @@ print(json.dumps({"frames": result.frame_count, "bytes": result.size_bytes,
 """
 
 
-def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one child process (rusage from wait4)."""
+def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, str]:
+    """(wall s, CPU s, peak RSS MiB, stdout) of one child process (rusage from wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
@@ -55,12 +58,14 @@ def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float,
         err.seek(0)
         if proc.returncode != 0:
             raise RuntimeError(f"{cmd[0]} failed: {err.read().decode()[-2000:]}")
-        return wall, usage.ru_maxrss // 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return wall, cpu, usage.ru_maxrss // 1024, out.read().decode()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ffmpeg", default="/usr/bin/ffmpeg")
     args = parser.parse_args()
 
@@ -95,7 +100,6 @@ def main() -> int:
     )[0]
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    rows: list[tuple[str, float, int, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         still = folder / "scene.png"
@@ -103,44 +107,84 @@ def main() -> int:
         payload = folder / "inputs.pkl"
         payload.write_bytes(pickle.dumps((seg, scene)))
 
-        # 2. ours, in child processes
+        # 2. the contestants: (label, command, output, ours?)
+        runs: list[tuple[str, list[str], Path, bool]] = []
         for source in ("scene", "theme"):
             out = folder / f"ours-{source}.mp4"
-            wall, rss, stdout = run_child(
-                [sys.executable, "-c", _OURS, str(payload), str(out), str(args.duration), source], env
-            )
-            info = json.loads(stdout.strip().splitlines()[-1])
-            note = f"{info['bytes'] / 1e6:.2f} MB, product diff {info['max_abs_diff']}, PSNR {info['psnr']:.1f} dB"
-            rows.append((f"ours, from the {source} ({x264_preset})", wall, rss, note))
-
-        # 3. ffmpeg zoompan, same still, size, fps, CRF
+            cmd = [sys.executable, "-c", _OURS, str(payload), str(out), str(args.duration), source]
+            runs.append((f"ours, from the {source} ({x264_preset})", cmd, out, True))
         zoom_expr = f"1+{zoom - 1:.6f}*on/{frames - 1}"
         pan = f"zoompan=z='{zoom_expr}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps=30"
-        for label, vf in (("naive", pan), ("smooth, 4x upscale first", f"scale={w * 4}:-1," + pan)):
+        for label, vf in (("naive", pan), ("smooth: 4x upscale first", f"scale={w * 4}:-1," + pan)):
             for x_preset in ("medium", x264_preset):
-                out = folder / f"ffmpeg-{len(rows)}.mp4"
+                out = folder / f"ffmpeg-{len(runs)}.mp4"
                 cmd = [
-                    args.ffmpeg, "-y", "-loglevel", "error", "-loop", "1", "-i", str(still),
-                    "-vf", vf + ",format=yuv420p", "-frames:v", str(frames),
-                    "-c:v", "libx264", "-preset", x_preset, "-crf", str(preset.crf),
-                    "-movflags", "+faststart", str(out),
+                    args.ffmpeg,
+                    "-y",
+                    "-loglevel",
+                    "error",
+                    "-loop",
+                    "1",
+                    "-i",
+                    str(still),
+                    "-vf",
+                    vf + ",format=yuv420p",
+                    "-frames:v",
+                    str(frames),
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    x_preset,
+                    "-crf",
+                    str(preset.crf),
+                    "-movflags",
+                    "+faststart",
+                    str(out),
                 ]
-                wall, rss, _ = run_child(cmd)
-                info = probe_video(out)
-                assert info.frame_count == frames and (info.width, info.height) == (w, h)
-                rows.append((f"ffmpeg zoompan {label} ({x_preset})", wall, rss, f"{out.stat().st_size / 1e6:.2f} MB"))
+                runs.append((f"ffmpeg zoompan {label} ({x_preset})", cmd, out, False))
+
+        # 3. interleaved: every contestant once per round
+        walls: dict[str, list[float]] = {label: [] for label, *_ in runs}
+        cpus: dict[str, list[float]] = {label: [] for label, *_ in runs}
+        peaks: dict[str, int] = {}
+        notes: dict[str, str] = {}
+        for _ in range(args.repeat):
+            for label, cmd, out, ours in runs:
+                wall, cpu, rss, stdout = run_child(cmd, env if ours else None)
+                walls[label].append(wall)
+                cpus[label].append(cpu)
+                peaks[label] = max(peaks.get(label, 0), rss)
+                if ours:
+                    info = json.loads(stdout.strip().splitlines()[-1])
+                    notes[label] = (
+                        f"{info['bytes'] / 1e6:.2f} MB, product max diff {info['max_abs_diff']}, "
+                        f"encoded PSNR {info['psnr']:.1f} dB"
+                    )
+                else:
+                    video = probe_video(out)
+                    assert video.frame_count == frames and (video.width, video.height) == (w, h)
+                    notes[label] = f"{out.stat().st_size / 1e6:.2f} MB"
 
     # 4. report
-    print(f"{args.duration:g} s {w}x{h} @30 fps, CRF {preset.crf}; {platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"{'run':<48} {'seconds':>8} {'peak MiB':>9}  notes")
-    for label, wall, rss, note in rows:
-        print(f"{label:<48} {wall:8.2f} {rss:9d}  {note}")
-    ours = {label: wall for label, wall, _, _ in rows if label.startswith("ours")}
-    print("\nratios ours / ffmpeg (<= 0.5 is the target):")
-    for label, wall, _, _ in rows:
-        if label.startswith("ffmpeg"):
-            ratios = ", ".join(f"{k.split(',')[1].split('(')[0].strip()}: {v / wall:.2f}" for k, v in ours.items())
-            print(f"  vs {label:<44} {ratios}")
+    wall_of = {label: statistics.median(v) for label, v in walls.items()}
+    cpu_of = {label: statistics.median(v) for label, v in cpus.items()}
+    print(
+        f"{args.duration:g} s {w}x{h} @30 fps, CRF {preset.crf}, medians of {args.repeat} interleaved runs; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    print(f"{'run':<46} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9}  notes")
+    for label, *_ in runs:
+        print(f"{label:<46} {wall_of[label]:7.2f} {cpu_of[label]:7.2f} {peaks[label]:9d}  {notes[label]}")
+    print("\nratios ours / ffmpeg, wall (CPU); the target is <= 0.5:")
+    ours = [label for label, *_, mine in runs if mine]
+    for label, *_, mine in runs:
+        if mine:
+            continue
+        parts = ", ".join(
+            f"{o.split(',')[1].split('(')[0].strip()} {wall_of[o] / wall_of[label]:.2f} ({cpu_of[o] / cpu_of[label]:.2f})"
+            for o in ours
+        )
+        print(f"  vs {label:<42} {parts}")
     return 0
 
 

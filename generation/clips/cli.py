@@ -12,9 +12,6 @@ runs it (exit 0 done, 2 refused: one line on stderr, nothing written). Standalon
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,8 +48,12 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
     limits = presets_data()["duration_s"]
     parser.add_argument("--preset", choices=preset_names(), default="story")
-    parser.add_argument("--duration", type=float, default=float(limits["default"]),
-                        help=f"seconds ({limits['min']}-{limits['max']})")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=float(limits["default"]),
+        help=f"seconds ({limits['min']}-{limits['max']})",
+    )
     parser.add_argument("--style", choices=STYLES, default="push_in")
     parser.add_argument("--themes", default="studio_sweep", help="studio theme(s), comma separated")
     parser.add_argument("--transition", choices=TRANSITIONS, default="crossfade")
@@ -68,9 +69,12 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument("--brand-color", type=_color, help="#rrggbb for the button and end card")
     parser.add_argument("--end-card", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--motion", choices=MOTIONS, default="camera",
-                        help="diffusion: background motion from a video model (GPU; "
-                        "SHOPASSETS_CLIP_MOTION_MODEL names it)")
+    parser.add_argument(
+        "--motion",
+        choices=MOTIONS,
+        default="camera",
+        help="diffusion: background motion from a video model (GPU; SHOPASSETS_CLIP_MOTION_MODEL names it)",
+    )
     parser.add_argument("--webm", action="store_true", help="also write a VP9 WebM")
     parser.add_argument("--preview", action="store_true", help="also write a small animated WebP")
     parser.add_argument("--no-poster", dest="poster", action="store_false", help="no JPEG poster frame")
@@ -106,16 +110,36 @@ def _run(args: argparse.Namespace) -> int:
     # 1. check inputs: options, output names, the photo, the mask, the logo
     themes = tuple(t.strip() for t in args.themes.split(",") if t.strip())
     spec = ClipSpec(
-        preset=args.preset, duration=args.duration, style=args.style, themes=themes,
-        seed=args.seed, size=args.size, direction=args.direction, transition=args.transition,
-        headline=args.headline, price=args.price, currency=args.currency.upper(), locale=args.locale,
-        cta=args.cta, end_card=args.end_card, brand_color=args.brand_color, fill=args.fill,
-        motion=args.motion, webm=args.webm, preview=args.preview, poster=args.poster,
+        preset=args.preset,
+        duration=args.duration,
+        style=args.style,
+        themes=themes,
+        seed=args.seed,
+        size=args.size,
+        direction=args.direction,
+        transition=args.transition,
+        headline=args.headline,
+        price=args.price,
+        currency=args.currency.upper(),
+        locale=args.locale,
+        cta=args.cta,
+        end_card=args.end_card,
+        brand_color=args.brand_color,
+        fill=args.fill,
+        motion=args.motion,
+        webm=args.webm,
+        preview=args.preview,
+        poster=args.poster,
     )
     out = _output_path(args.out, args.photo, spec.style)
     sidecar = out.with_suffix(".json")
-    written = [out, sidecar, out.with_suffix(".webm"), out.with_name(f"{out.stem}_preview.webp"),
-               out.with_name(f"{out.stem}_poster.jpg")]
+    written = [
+        out,
+        sidecar,
+        out.with_suffix(".webm"),
+        out.with_name(f"{out.stem}_preview.webp"),
+        out.with_name(f"{out.stem}_poster.jpg"),
+    ]
     photo_path = args.photo.resolve()
     if any(p.resolve() == photo_path for p in written):
         raise InvalidSpec(f"writing {out.name} would overwrite {args.photo}; choose another --out")
@@ -136,15 +160,15 @@ def _run(args: argparse.Namespace) -> int:
         progress(0.0, "Finding the product")
         seg = segment(photo.image, args.segmenter, config, mask=mask)
         result = render_clip(
-            seg, spec, out, config=config, logo=logo, motion_model=motion_model,
+            seg,
+            spec,
+            out,
+            config=config,
+            logo=logo,
+            motion_model=motion_model,
             progress=lambda f, m: progress(0.05 + 0.95 * f, m),
+            sidecar=True,  # <stem>.json, renamed into place together with the clip
         )
-
-    # 3. the sidecar beside the clip, written whole or not at all
-    from generation.sidecar import SIDECAR_DEFAULTS
-
-    data = {**SIDECAR_DEFAULTS, **result.sidecar()}
-    _write_atomic(sidecar, (json.dumps(data, indent=2, default=str) + "\n").encode())
     for path in (result.path, result.webm, result.preview, result.poster, sidecar):
         if path is not None:
             print(path)
@@ -157,19 +181,6 @@ def _output_path(out: Path, photo: Path, style: str) -> Path:
     if out.suffix:
         raise InvalidSpec(f"--out must be a folder or a .mp4 file, got {out}")
     return out / f"{photo.stem}_clip-{style}.mp4"
-
-
-def _write_atomic(path: Path, payload: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temporary, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _load_mask(path: Path) -> Any:
@@ -213,8 +224,12 @@ class _ProgressBar:
             return lambda fraction, message: None
         from tqdm import tqdm
 
-        bar = tqdm(total=100, file=sys.stderr, leave=False,
-                   bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}")
+        bar = tqdm(
+            total=100,
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}",
+        )
         self.bar = bar
         highest = [0.0]
 

@@ -88,7 +88,9 @@ class MotionModelConfig:
                 else:
                     values[f.name] = raw
             except ValueError as exc:
-                raise InvalidSpec(f"SHOPASSETS_CLIP_MOTION_{f.name.upper()}={raw!r} is not a valid {kind}") from exc
+                raise InvalidSpec(
+                    f"SHOPASSETS_CLIP_MOTION_{f.name.upper()}={raw!r} is not a valid {kind}"
+                ) from exc
         return cls(**values)
 
     def generation_size(self, aspect: float) -> tuple[int, int]:
@@ -168,7 +170,8 @@ def generate_motion(plate: np.ndarray, cfg: MotionModelConfig, *, seed: int, asp
 
     pipe, device = load_motion_pipeline(cfg)
     width, height = cfg.generation_size(aspect)
-    image = Image.fromarray(plate, "RGB").resize((width, height), Image.Resampling.LANCZOS)
+    image = Image.fromarray(np.ascontiguousarray(plate[..., :3]), "RGB")
+    image = image.resize((width, height), Image.Resampling.LANCZOS)
     # the generator lives on the CPU: the same seed gives the same noise on any device
     generator = torch.Generator(device="cpu").manual_seed(seed)
     with torch.inference_mode():
@@ -202,17 +205,19 @@ class DiffusionPlate:
     """
 
     def __init__(self, plate: np.ndarray, frames: np.ndarray, keep: np.ndarray, fps: float) -> None:
-        self.plate = plate
+        self.plate = plate  # (H, W, 4) RGBA, alpha 255
         self.fps = fps
         h, w = frames.shape[1:3]
         still = cv2.resize(keep.astype(F32), (w, h), interpolation=cv2.INTER_AREA)[..., None]
-        deltas = frames.astype(np.int16) - frames[:1].astype(np.int16)
-        self.deltas = (deltas * (1.0 - still)).astype(F32)
+        deltas = (frames.astype(F32) - frames[:1].astype(F32)) * (1.0 - still)
+        # int16 at the model's size: 25 frames of 576x1024 are ~88 MB
+        self.deltas = np.round(deltas).astype(np.int16)
         self.count = frames.shape[0]
-        self._out = np.empty_like(plate)
+        self._rgb = plate[..., :3].astype(np.int16)
+        self._out = plate.copy()
 
     def plate_at(self, t: float) -> np.ndarray:
-        """The plate at clip time ``t`` (valid until the next call)."""
+        """The plate (RGBA) at clip time ``t`` (valid until the next call)."""
         if self.count < 2:
             return self.plate
         period = 2 * (self.count - 1)
@@ -221,9 +226,9 @@ class DiffusionPlate:
             pos = period - pos
         k = min(int(math.floor(pos)), self.count - 2)
         u = pos - k
-        delta = cv2.addWeighted(self.deltas[k], 1.0 - u, self.deltas[k + 1], u, 0.0)
+        delta = cv2.addWeighted(self.deltas[k].astype(F32), 1.0 - u, self.deltas[k + 1].astype(F32), u, 0.0)
         big = cv2.resize(delta, (self.plate.shape[1], self.plate.shape[0]), interpolation=cv2.INTER_LINEAR)
-        np.copyto(self._out, np.clip(self.plate.astype(F32) + big + 0.5, 0, 255).astype(np.uint8))
+        self._out[..., :3] = np.clip(self._rgb + np.round(big), 0, 255).astype(np.uint8)
         return self._out
 
 
@@ -250,5 +255,9 @@ def animate_world(world: World, cfg: MotionModelConfig, *, seed: int, canvas: tu
     """``world`` with its plate animated by the video model (see module docstring)."""
     frames = generate_motion(world.plate, cfg, seed=seed, aspect=canvas[0] / canvas[1])
     animation = DiffusionPlate(world.plate, frames, still_mask(world), cfg.fps)
-    meta = {**world.meta, "motion_model": os.path.basename(cfg.model.rstrip("/")), "motion_frames": int(frames.shape[0])}
+    meta = {
+        **world.meta,
+        "motion_model": os.path.basename(cfg.model.rstrip("/")),
+        "motion_frames": int(frames.shape[0]),
+    }
     return dataclasses.replace(world, animation=animation, meta=meta)

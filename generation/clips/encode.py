@@ -94,12 +94,14 @@ _YCBCR = _ycbcr_matrix()
 
 
 def rgb_to_yuv420(rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-    """Write ``rgb`` (H, W, 3 uint8) as BT.709 limited-range 4:2:0 into the planes.
+    """Write ``rgb`` (H, W, 3 RGB or 4 RGBA, uint8) as BT.709 limited-range 4:2:0.
 
     Chroma is the 2x2 box average (what swscale's AREA filter gives, within one level);
     done with OpenCV because it is about three times faster than swscale here.
     """
     h, w = rgb.shape[:2]
+    if rgb.shape[2] == 4:  # dropping alpha first: cv2.transform has no fast 4-channel path
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB)
     ycc = cv2.transform(rgb, _YCBCR)
     cv2.extractChannel(ycc, 0, dst=y)
     small = cv2.resize(ycc, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
@@ -224,7 +226,7 @@ class PreviewCollector:
             return
         self._next += self.step
         small = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
-        self.frames.append(Image.fromarray(small, "RGB"))
+        self.frames.append(Image.fromarray(np.ascontiguousarray(small[..., :3]), "RGB"))
 
     def save(self, fh: Any) -> None:
         """Animated WebP (loops)."""
@@ -233,8 +235,14 @@ class PreviewCollector:
         duration_ms = round(1000 / self.rate)
         first, *rest = self.frames
         first.save(
-            fh, format="WEBP", save_all=True, append_images=rest, duration=duration_ms,
-            loop=0, quality=self.quality, method=4,
+            fh,
+            format="WEBP",
+            save_all=True,
+            append_images=rest,
+            duration=duration_ms,
+            loop=0,
+            quality=self.quality,
+            method=4,
         )
 
 

@@ -21,6 +21,9 @@ from generation.clips.spec import ClipSpec, presets_data
 
 Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positions)
 
+# Text that belongs to the end card when there is one (the rest plays over the scenes).
+END_CARD_TEXTS = ("logo", "title", "price", "cta")
+
 
 # ---------------------------------------------------------------------------
 # Easing
@@ -121,7 +124,9 @@ def box_to_box(src: Box, dst: Box) -> Similarity:
     return Similarity(s, dst[0] - s * src[0], dst[1] - s * src[1])
 
 
-def cover_fit(world_size: tuple[float, float], canvas: tuple[int, int], focus: tuple[float, float]) -> Similarity:
+def cover_fit(
+    world_size: tuple[float, float], canvas: tuple[int, int], focus: tuple[float, float]
+) -> Similarity:
     """World -> canvas at the smallest scale that covers the canvas, ``focus`` as central
     as the world's edges allow."""
     ww, wh = world_size
@@ -132,7 +137,9 @@ def cover_fit(world_size: tuple[float, float], canvas: tuple[int, int], focus: t
     return Similarity(s, tx, ty)
 
 
-def covers(t: Similarity, world_size: tuple[float, float], canvas: tuple[int, int], tol: float = 1e-3) -> bool:
+def covers(
+    t: Similarity, world_size: tuple[float, float], canvas: tuple[int, int], tol: float = 1e-3
+) -> bool:
     """Whether the world under ``t`` covers the whole canvas."""
     x0, y0, w, h = t.box((0.0, 0.0, *world_size))
     return x0 <= tol and y0 <= tol and x0 + w >= canvas[0] - tol and y0 + h >= canvas[1] - tol
@@ -196,7 +203,7 @@ class LayerState:
 
 @dataclass(frozen=True)
 class TextState:
-    key: str  # headline | price | cta | logo
+    key: str  # headline | price | cta | logo | title
     opacity: float
     dy: float  # px, added to the sprite's rest position (slide-in)
 
@@ -317,10 +324,10 @@ class Timeline:
             x0, _, w, _ = framed.box((0.0, 0.0, *self.geometries[0].size))
             left, right = -x0, x0 + w - cw  # spare pixels beyond each edge
             travel = float(s["travel"])
-            a, b = right * travel, -left * travel  # content moves left when the camera goes right
-            self.pan = (a, b) if spec.direction == "left" else (b, a)
-            # the product stays where the world puts it, whatever the pan: centre the move
-            self.pan_zoom_centre = (cw / 2, ch / 2)
+            # a shift dx keeps the canvas covered for -right <= dx <= left; the content
+            # moves left (dx falls) when the camera travels right
+            most, least = left * travel, -right * travel
+            self.pan = (most, least) if spec.direction == "right" else (least, most)
         elif spec.style == "parallax":
             travel = float(s["travel"]) * cw
             dx = travel / 2
@@ -329,9 +336,8 @@ class Timeline:
             fx = self.pivot[0]
             margin = min(fx, cw - fx)
             front = float(s["front_ratio"])
+            # zoomed in enough that the nearest floor (moving fastest) never uncovers an edge
             self.parallax_base = max(self.base_zoom, 1.0 + front * dx / max(margin, 1.0) + 0.01)
-            self.wall_ratio = float(s["wall_ratio"])
-            self.front_ratio = front
 
     def _style_product(self, t: float) -> Similarity:
         """The product's rest box -> canvas during the scenes part (before the end card)."""
@@ -435,10 +441,10 @@ class Timeline:
         slide = float(cfg["slide"]) * ch
         out = []
         for key in self.texts:
-            on_end_card = self.end_place is not None and key in ("price", "cta", "logo")
+            on_end_card = self.end_place is not None and key in END_CARD_TEXTS
             if on_end_card:
                 base = self.scenes_end + self.fade_s / 2
-                start = base + {"logo": 0.0, "price": 0.25, "cta": 0.6}[key]
+                start = base + {"logo": 0.0, "title": 0.0, "price": 0.25, "cta": 0.6}[key]
             else:
                 start = float(cfg[f"{key}_at_s"]) if f"{key}_at_s" in cfg else 0.3
             u = ease_out_cubic(_ramp(t, start, reveal))
@@ -452,7 +458,9 @@ class Timeline:
         return tuple(out)
 
     def at(self, t: float) -> FrameState:
-        return FrameState(time=t, product=self.product_at(t), layers=self.layers_at(t), texts=self.texts_at(t))
+        return FrameState(
+            time=t, product=self.product_at(t), layers=self.layers_at(t), texts=self.texts_at(t)
+        )
 
     def max_product_scale(self) -> float:
         """Largest scale of the product's rest box over the clip (sizes the product master)."""

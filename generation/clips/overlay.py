@@ -28,7 +28,7 @@ Rect = tuple[float, float, float, float]  # x, y, w, h
 
 @dataclass(frozen=True)
 class Sprite:
-    key: str  # headline | price | cta | logo
+    key: str  # scene: headline (price, cta without an end card); end card: logo | title, price, cta
     pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
     origin: tuple[int, int]  # canvas position of pixels[0, 0] once revealed
 
@@ -61,8 +61,13 @@ def text_sprite(
     w, h = max(1, int(box[0])), max(1, int(box[1]))
     min_size = max(1, min(min_size, max_size))
     style = TextStyle(
-        family="inter", weight=weight, max_size=max(1, max_size), min_size=min_size,
-        align="center", max_lines=max_lines, line_height=1.12,
+        family="inter",
+        weight=weight,
+        max_size=max(1, max_size),
+        min_size=min_size,
+        align="center",
+        max_lines=max_lines,
+        line_height=1.12,
     )
     try:
         block = layout_text(text, (w, h), style, lang=lang)
@@ -90,21 +95,32 @@ def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool
 
 
 def pill_sprite(
-    text: str, box: tuple[int, int], *, fill: tuple[int, int, int], ink: tuple[int, int, int],
+    text: str,
+    box: tuple[int, int],
+    *,
+    fill: tuple[int, int, int],
+    ink: tuple[int, int, int],
     lang: str | None,
 ) -> np.ndarray:
     """A rounded button with ``text`` centred in it, as straight RGBA."""
     w, h = int(box[0]), int(box[1])
     pad_x = int(h * 0.55)
     label = text_sprite(
-        text, (max(1, w - 2 * pad_x), int(h * 0.62)), color=ink,
-        max_size=int(h * 0.46), min_size=max(8, int(h * 0.26)), max_lines=1, lang=lang,
+        text,
+        (max(1, w - 2 * pad_x), int(h * 0.62)),
+        color=ink,
+        max_size=int(h * 0.46),
+        min_size=max(8, int(h * 0.26)),
+        max_lines=1,
+        lang=lang,
     )
     lw = label.shape[1]
     width = min(w, lw + 2 * pad_x)
     # drawn at 3x and reduced: Pillow's rounded rectangles have no anti-aliasing
     big = Image.new("RGBA", (width * 3, h * 3), (*fill, 0))
-    ImageDraw.Draw(big).rounded_rectangle((0, 0, width * 3 - 1, h * 3 - 1), radius=h * 3 // 2, fill=(*fill, 255))
+    ImageDraw.Draw(big).rounded_rectangle(
+        (0, 0, width * 3 - 1, h * 3 - 1), radius=h * 3 // 2, fill=(*fill, 255)
+    )
     pill = big.resize((width, h), Image.Resampling.LANCZOS)
     lh = label.shape[0]
     pill.alpha_composite(Image.fromarray(label, "RGBA"), dest=((width - lw) // 2, (h - lh) // 2))
@@ -211,7 +227,7 @@ def end_card_sprites(
     if logo is not None:
         rows.append(("logo", 0.07))
     elif texts.headline:
-        rows.append(("headline", 0.08))
+        rows.append(("title", 0.08))  # the headline, set again on the card
     below: list[tuple[str, float]] = []
     if texts.price:
         below.append(("price", 0.075))
@@ -260,16 +276,26 @@ def _sprite(
         rgba = pill_sprite(texts.cta, size, fill=fill, ink=contrast_ink(fill), lang=texts.lang)
     else:
         ink = ink_for(luma_at(rect))
-        text = texts.headline if key == "headline" else (texts.price or "")
-        max_size = int(h * (0.45 if key == "headline" else 0.8))
+        headline = key in ("headline", "title")
+        text = texts.headline if headline else (texts.price or "")
+        max_size = int(h * (0.45 if headline else 0.8))
         rgba = text_sprite(
-            text, size, color=ink, max_size=max_size, min_size=max(8, int(0.03 * cw)),
-            weight=800 if key == "price" else 700, max_lines=2 if key == "headline" else 1,
+            text,
+            size,
+            color=ink,
+            max_size=max_size,
+            min_size=max(8, int(0.03 * cw)),
+            weight=800 if key == "price" else 700,
+            max_lines=2 if headline else 1,
             lang=texts.lang,
         )
         # white type over a photo needs a soft shadow; dark type a faint glow
-        rgba = _with_shadow(rgba, radius=max(1.5, h * 0.05), strength=0.45 if ink == INK_LIGHT else 0.35,
-                            dark=ink == INK_LIGHT)
+        rgba = _with_shadow(
+            rgba,
+            radius=max(1.5, h * 0.05),
+            strength=0.45 if ink == INK_LIGHT else 0.35,
+            dark=ink == INK_LIGHT,
+        )
     sh, sw = rgba.shape[:2]
     origin = (round(x + (w - sw) / 2), round(y + (h - sh) / 2))
     return Sprite(key=key, pixels=premultiply(np.ascontiguousarray(rgba)), origin=origin)
@@ -280,7 +306,7 @@ def _sprite(
 
 
 def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) -> None:
-    """Blend ``sprite`` into ``frame`` at its origin moved down by ``dy`` px (sub-pixel)."""
+    """Blend ``sprite`` into ``frame`` (RGB or RGBA) at its origin moved down by ``dy`` px."""
     if opacity <= 0:
         return
     if opacity >= 1.0 and abs(dy) < 1e-3:
@@ -293,8 +319,12 @@ def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) ->
     if frac > 1e-3:  # sub-pixel: shift into one more row
         m = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, frac]])
         pixels = cv2.warpAffine(
-            pixels, m, (pixels.shape[1], pixels.shape[0] + 1), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
+            pixels,
+            m,
+            (pixels.shape[1], pixels.shape[0] + 1),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0, 0),
         )
     ch, cw = frame.shape[:2]
     x0, y0 = sprite.origin[0], iy
@@ -305,7 +335,8 @@ def draw_sprite(frame: np.ndarray, sprite: Sprite, opacity: float, dy: float) ->
     src = pixels[sy0 : sy0 + (y1 - max(y0, 0)), sx0 : sx0 + (x1 - max(x0, 0))].astype(F32)
     region = frame[max(y0, 0) : y1, max(x0, 0) : x1]
     a = src[..., 3:4] * (opacity / 255.0)
-    out = region.astype(F32) * (1.0 - a) + src[..., :3] * opacity
+    # an RGBA frame keeps alpha 255: 255 (1 - a) + 255 a
+    out = region.astype(F32) * (1.0 - a) + src[..., : region.shape[2]] * opacity
     region[:] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -320,5 +351,6 @@ def _draw_opaque(frame: np.ndarray, sprite: Sprite) -> None:
     src = sprite.pixels[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
     region = frame[cy0:cy1, cx0:cx1]
     inv = cv2.bitwise_not(cv2.extractChannel(src, 3))
-    under = cv2.multiply(region, cv2.merge([inv, inv, inv]), scale=1.0 / 255.0)
-    cv2.add(cv2.cvtColor(src, cv2.COLOR_RGBA2RGB), under, dst=region)
+    channels = frame.shape[2]
+    under = cv2.multiply(region, cv2.merge([inv] * channels), scale=1.0 / 255.0)
+    cv2.add(src if channels == 4 else cv2.cvtColor(src, cv2.COLOR_RGBA2RGB), under, dst=region)

@@ -92,9 +92,7 @@ def product_region(
     return (x0, y0, max(x0, x1), max(y0, y1))
 
 
-def reference_product(
-    master: ProductMaster, transform: Similarity, canvas: tuple[int, int]
-) -> ProductLayer:
+def reference_product(master: ProductMaster, transform: Similarity, canvas: tuple[int, int]) -> ProductLayer:
     """The product as it must appear in a frame: see the module docstring.
 
     ``transform`` maps master pixels to canvas pixels and must not enlarge (scale <= 1
@@ -117,28 +115,29 @@ def reference_product(
 
 
 def paste_product(frame: np.ndarray, layer: ProductLayer) -> None:
-    """Composite ``layer`` onto ``frame`` (H, W, 3 uint8) in place.
+    """Composite ``layer`` onto ``frame`` (H, W, 3 RGB or H, W, 4 RGBA uint8) in place.
 
     Soft pixels get ``fg + bg * (255 - a) / 255`` (premultiplied "over", rounded;
-    transparent pixels come out as they were); then opaque pixels are copied from the
-    reference, byte for byte.
+    transparent pixels come out as they were; an RGBA frame's alpha stays 255); then
+    opaque pixels are copied from the reference, byte for byte.
     """
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
         return
     x0, y0 = layer.origin
     region = frame[y0 : y0 + h, x0 : x0 + w]
-    fg = cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
+    channels = frame.shape[2]
+    fg = layer.pixels if channels == 4 else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
     alpha = cv2.extractChannel(layer.pixels, 3)
     inv = cv2.bitwise_not(alpha)
-    under = cv2.multiply(region, cv2.merge([inv, inv, inv]), scale=1.0 / 255.0)
+    under = cv2.multiply(region, cv2.merge([inv] * channels), scale=1.0 / 255.0)
     cv2.add(fg, under, dst=region)
     # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
     cv2.copyTo(fg, cv2.compare(alpha, 255, cv2.CMP_EQ), region)
 
 
 def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
-    """(max |frame - reference| where the reference is opaque, count of opaque pixels)."""
+    """(max |frame - reference| over R, G, B where the reference is opaque, opaque count)."""
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
         return (0, 0)
@@ -147,7 +146,8 @@ def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
     count = cv2.countNonZero(opaque)
     if count == 0:
         return (0, 0)
-    diff = cv2.absdiff(frame[y0 : y0 + h, x0 : x0 + w], cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB))
-    c0, c1, c2 = cv2.split(diff)
+    region = frame[y0 : y0 + h, x0 : x0 + w]
+    want = layer.pixels if frame.shape[2] == 4 else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
+    c0, c1, c2 = cv2.split(cv2.absdiff(region, want))[:3]
     worst = cv2.max(cv2.max(c0, c1), c2)
     return (int(cv2.minMaxLoc(worst, mask=opaque)[1]), count)

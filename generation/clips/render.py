@@ -2,14 +2,17 @@
 
 ``plan_clip`` builds everything that does not change per frame (the worlds, the
 product master, the timeline, the text sprites). ``ClipPlan.frames()`` is a generator
-that draws each frame into one reused buffer: worlds under their camera transforms,
-crossfades and slides, text, and last of all the product's reference resampling pasted
-with its opaque pixels copied, then checked. ``render_clip`` encodes those frames as they
-come and moves finished files into place only when everything succeeded.
+that draws each frame into a few reused RGBA buffers: worlds under their camera
+transforms, crossfades and slides, text, and last of all the product's reference
+resampling pasted with its opaque pixels copied, then checked. ``write_clip`` encodes
+those frames on a worker thread as they come (never holding the clip) and moves the
+finished files into place only when everything succeeded; ``render_clip`` is both.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import os
 import secrets
@@ -23,7 +26,16 @@ import numpy as np
 from PIL import Image
 
 from generation.clips import encode as enc
-from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Similarity, Timeline, world_scale
+from generation.clips.motion import (
+    END_CARD_TEXTS,
+    IDENTITY,
+    Depth,
+    FrameState,
+    LayerState,
+    Similarity,
+    Timeline,
+    world_scale,
+)
 from generation.clips.overlay import (
     OverlayText,
     Sprite,
@@ -41,7 +53,14 @@ from generation.clips.product import (
     reference_product,
 )
 from generation.clips.spec import ClipSpec, get_preset, presets_data
-from generation.clips.worlds import Effect, World, end_card_world, scene_world, studio_world
+from generation.clips.worlds import (
+    Effect,
+    World,
+    end_card_world,
+    estimated_depth_ratios,
+    scene_world,
+    studio_world,
+)
 from generation.config import GenerationConfig
 from generation.errors import GenerationError, InvalidSpec
 from generation.types import Box, ProgressCallback, RenderedImage, Segmentation, no_progress
@@ -57,12 +76,13 @@ _PLAN_SHARE = 0.15
 
 @dataclass(frozen=True)
 class ClipFrame:
-    """One frame just before encoding. ``image`` is the renderer's buffer: it is only
-    valid until the next frame is drawn (copy it to keep it)."""
+    """One frame just before encoding. ``image`` is a view of the renderer's buffer: it
+    is only valid until the next frame is drawn (copy it to keep it)."""
 
     index: int
     time: float
-    image: np.ndarray  # (H, W, 3) uint8 RGB
+    image: np.ndarray  # (H, W, 3) uint8 RGB (a view of ``rgba``)
+    rgba: np.ndarray  # (H, W, 4) uint8, alpha 255: the buffer itself
     product_transform: Similarity  # product master -> canvas
     product: ProductLayer  # the reference the frame's product pixels must equal
     max_abs_diff: int  # measured on ``image`` where the reference is opaque
@@ -195,28 +215,28 @@ def plan_clip(
 ) -> ClipPlan:
     """Build the worlds, the timeline, the product master and the text sprites.
 
-    ``scenes`` (finished scene images of this product, e.g. from the diffusion engine)
-    replace the studio themes of ``spec``. ``motion_model`` is a
-    ``diffusion_motion.MotionModelConfig`` for ``spec.motion == "diffusion"``.
+    ``scenes`` (finished scene images of this product, e.g. the scenes a request made)
+    replace the studio themes of ``spec``: a single-scene style uses the first, a
+    sequence as many, in order, as fit its duration (and ``max_scenes``).
+    ``motion_model`` is a ``diffusion_motion.MotionModelConfig`` for
+    ``spec.motion == "diffusion"``.
     """
     # 1. check inputs
     config = config or GenerationConfig()
     canvas = (spec.width, spec.height)
     if seg.matte.getbbox() is None:
         raise InvalidSpec("the product matte is empty: nothing to put in the clip")
-    if scenes is not None:
-        if not scenes:
-            raise InvalidSpec("scenes was given but empty")
-        if spec.style != "sequence" and len(scenes) > 1:
-            raise InvalidSpec(f"{len(scenes)} scenes were given but style {spec.style!r} shows one")
-        if len(scenes) > presets_data()["styles"]["sequence"]["max_scenes"]:
-            raise InvalidSpec(f"too many scenes for one clip: {len(scenes)}")
     if spec.motion == "diffusion" and motion_model is None:
         raise InvalidSpec("diffusion motion needs a motion model configuration")
-    n_scenes = len(scenes) if scenes is not None else len(spec.themes)
     end_card = spec.wants_end_card(has_logo=logo is not None)
     seq = presets_data()["styles"]["sequence"]
     scenes_time = spec.duration - (presets_data()["end_card"]["duration_s"] if end_card else 0.0)
+    if scenes is not None:
+        if not scenes:
+            raise InvalidSpec("scenes was given but empty")
+        fit = int(scenes_time // float(seq["min_shot_s"])) if spec.style == "sequence" else 1
+        scenes = list(scenes[: max(1, min(fit, int(seq["max_scenes"])))])
+    n_scenes = len(scenes) if scenes is not None else len(spec.themes)
     if scenes_time / n_scenes < float(seq["min_shot_s"]):
         raise InvalidSpec(
             f"{n_scenes} scene(s) in {spec.duration:g} s leave {scenes_time / n_scenes:.1f} s each; "
@@ -243,10 +263,25 @@ def plan_clip(
             progress(_PLAN_SHARE * i / n_scenes, f"Building the {theme} set ({i + 1}/{n_scenes})")
             worlds.append(
                 studio_world(
-                    seg, theme=theme, seed=spec.seed + i, size=size, fill=spec.fill,
-                    brand_color=spec.brand_color, config=config, **ratios,
+                    seg,
+                    theme=theme,
+                    seed=spec.seed + i,
+                    size=size,
+                    fill=spec.fill,
+                    brand_color=spec.brand_color,
+                    **ratios,
                 )
             )
+
+    if spec.style == "parallax":  # a depth model, when one is configured and importable
+        for k, world in enumerate(worlds):
+            estimated = estimated_depth_ratios(
+                world, config, wall=ratios["wall_ratio"], front=ratios["front_ratio"]
+            )
+            if estimated is not None:
+                worlds[k] = dataclasses.replace(
+                    world, depth_ratio=estimated, meta={**world.meta, "depth": "model"}
+                )
 
     # 3. the timeline, then the product master at the largest size it is shown
     g0 = worlds[0].geometry
@@ -259,6 +294,7 @@ def plan_clip(
             ("price", price is not None),
             ("cta", bool(spec.cta)),
             ("logo", logo is not None and end_card),
+            ("title", bool(spec.headline) and end_card and logo is None),
         )
         if present
     )
@@ -273,8 +309,11 @@ def plan_clip(
     if end_card:
         worlds.append(
             end_card_world(
-                canvas, colors=_end_card_colors(spec), product_rgba=master.rgba,
-                rest_box=timeline.rest_box, seed=spec.seed,
+                canvas,
+                colors=_end_card_colors(spec),
+                product_rgba=master.rgba,
+                rest_box=timeline.rest_box,
+                seed=spec.seed,
             )
         )
     if spec.motion == "diffusion":
@@ -284,15 +323,24 @@ def plan_clip(
         worlds[0] = animate_world(worlds[0], motion_model, seed=spec.seed, canvas=canvas)
 
     plan = ClipPlan(
-        spec=spec, canvas=canvas, worlds=worlds, timeline=timeline, master=master,
-        master_to_rest=master_to_rest, sprites={}, segmenter=seg.segmenter,
+        spec=spec,
+        canvas=canvas,
+        worlds=worlds,
+        timeline=timeline,
+        master=master,
+        master_to_rest=master_to_rest,
+        sprites={},
+        segmenter=seg.segmenter,
         meta={"end_card": end_card, "world_size": list(worlds[0].size), "base_zoom": timeline.base_zoom},
     )
 
     # 5. text sprites, placed where the product never goes
     texts = OverlayText(
-        headline=spec.headline, price=price, cta=spec.cta,
-        lang=spec.locale.replace("_", "-"), brand=spec.brand_color,
+        headline=spec.headline,
+        price=price,
+        cta=spec.cta,
+        lang=spec.locale.replace("_", "-"),
+        brand=spec.brand_color,
     )
     if keys:
         plan.sprites = _sprites(plan, texts, logo, end_box)
@@ -338,20 +386,23 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     area = (x0, y0, max(b[0] + b[2] for b in boxes) - x0, max(b[1] + b[3] for b in boxes) - y0)
-    first = _Compositor(plan).background(0)
-    luma = cv2.cvtColor(first, cv2.COLOR_RGB2GRAY)
+    # scene text crosses every scene: it is dark only where all of them are light there
+    compositor = _Compositor(plan)
+    shots = [
+        round(0.5 * (max(shot.start, 0.0) + min(shot.end, timeline.scenes_end)) * fps)
+        for shot in timeline.shots
+    ]
+    scenes = [cv2.cvtColor(compositor.background(i), cv2.COLOR_RGB2GRAY) for i in shots]
 
-    def luma_at(rect: tuple[float, float, float, float], img: np.ndarray = luma) -> float:
+    def luma_at(rect: tuple[float, float, float, float], images: list[np.ndarray] = scenes) -> float:
         x, y, w, h = (int(round(v)) for v in rect)
-        patch = img[max(y, 0) : max(y + h, 1), max(x, 0) : max(x + w, 1)]
-        return float(patch.mean()) if patch.size else 128.0
+        patches = [img[max(y, 0) : max(y + h, 1), max(x, 0) : max(x + w, 1)] for img in images]
+        return min(float(p.mean()) if p.size else 128.0 for p in patches)
 
     sprites = scene_sprites(texts, canvas, area, luma_at, include_price_cta=not plan.meta["end_card"])
     if plan.meta["end_card"]:
-        end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGB2GRAY)
-        sprites += end_card_sprites(
-            texts, canvas, end_box, lambda r: luma_at(r, end_plate), logo
-        )
+        end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
+        sprites += end_card_sprites(texts, canvas, end_box, lambda r: luma_at(r, [end_plate]), logo)
     return {s.key: s for s in sprites}
 
 
@@ -365,9 +416,10 @@ class _Compositor:
     def __init__(self, plan: ClipPlan, buffers: int = 1) -> None:
         self.plan = plan
         cw, ch = plan.canvas
-        self.ring = [np.zeros((ch, cw, 3), dtype=np.uint8) for _ in range(max(1, buffers))]
+        # RGBA throughout: OpenCV warps 8-bit four-channel images ~3x faster than three
+        self.ring = [np.full((ch, cw, 4), 255, dtype=np.uint8) for _ in range(max(1, buffers))]
         self.frame = self.ring[0]
-        self.scratch = np.zeros((ch, cw, 3), dtype=np.uint8)
+        self.scratch = np.full((ch, cw, 4), 255, dtype=np.uint8)
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
 
@@ -375,7 +427,7 @@ class _Compositor:
         """The frame's worlds only (no text, no product), as a new array."""
         state = self.plan.state(index)
         self._layers(state)
-        return self.frame.copy()
+        return np.ascontiguousarray(self.frame[..., :3])
 
     def draw(self, index: int) -> ClipFrame:
         plan = self.plan
@@ -399,8 +451,14 @@ class _Compositor:
                 f"frame {index}: product pixels differ from the reference by {diff}", code="fidelity_failed"
             )
         return ClipFrame(
-            index=index, time=state.time, image=self.frame, product_transform=transform,
-            product=layer, max_abs_diff=diff, opaque_pixels=opaque,
+            index=index,
+            time=state.time,
+            image=self.frame[..., :3],
+            rgba=self.frame,
+            product_transform=transform,
+            product=layer,
+            max_abs_diff=diff,
+            opaque_pixels=opaque,
         )
 
     def _layers(self, state: FrameState) -> None:
@@ -415,7 +473,9 @@ class _Compositor:
                 x0, x1 = layer.columns
                 self.frame[:, x0:x1] = self.scratch[:, x0:x1]
             else:
-                cv2.addWeighted(self.scratch, layer.opacity, self.frame, 1.0 - layer.opacity, 0.0, dst=self.frame)
+                cv2.addWeighted(
+                    self.scratch, layer.opacity, self.frame, 1.0 - layer.opacity, 0.0, dst=self.frame
+                )
 
     def _world(self, layer: LayerState, world: World, t: float, out: np.ndarray) -> None:
         separate = layer.effects is not None or world.animation is not None
@@ -430,8 +490,12 @@ class _Compositor:
         else:
             cw, ch = self.plan.canvas
             cv2.warpAffine(
-                src, layer.transform.matrix(), (cw, ch), dst=out,
-                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+                src,
+                layer.transform.matrix(),
+                (cw, ch),
+                dst=out,
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
             )
         if separate and world.effect is not None:
             effects = layer.effects if layer.effects is not None else layer.transform
@@ -474,8 +538,12 @@ def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity) -> Non
     if x1 <= x0 or y1 <= y0:
         return
     ratio = cv2.warpAffine(
-        effect.ratio, placed.matrix(origin=(x0, y0)), (x1 - x0, y1 - y0),
-        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(1.0, 1.0, 1.0),
+        effect.ratio,
+        placed.matrix(origin=(x0, y0)),
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(1.0, 1.0, 1.0),
     )
     region = out[y0:y1, x0:x1]
     region[:] = np.clip(np.floor((region.astype(F32) + 0.5) * ratio), 0, 255).astype(np.uint8)
@@ -497,6 +565,7 @@ def render_clip(
     progress: ProgressCallback = no_progress,
     frame_hook: Callable[[ClipFrame], None] | None = None,
     verify_encoding: bool = True,
+    sidecar: bool = False,
 ) -> ClipResult:
     """Render ``spec`` for the product in ``seg`` and write it to ``out_path`` (an MP4).
 
@@ -507,7 +576,14 @@ def render_clip(
     plan = plan_clip(
         seg, spec, scenes=scenes, config=config, logo=logo, motion_model=motion_model, progress=progress
     )
-    return write_clip(plan, out_path, progress=progress, frame_hook=frame_hook, verify_encoding=verify_encoding)
+    return write_clip(
+        plan,
+        out_path,
+        progress=progress,
+        frame_hook=frame_hook,
+        verify_encoding=verify_encoding,
+        sidecar=sidecar,
+    )
 
 
 def _check_out_path(out: Path) -> None:
@@ -522,15 +598,17 @@ def write_clip(
     progress: ProgressCallback = no_progress,
     frame_hook: Callable[[ClipFrame], None] | None = None,
     verify_encoding: bool = True,
+    sidecar: bool = False,
 ) -> ClipResult:
     """Draw ``plan``'s frames and encode them as they come into ``out_path`` (an MP4).
 
     Extra outputs go beside it: ``<stem>.webm`` (``spec.webm``), ``<stem>_preview.webp``
-    (``spec.preview``) and ``<stem>_poster.jpg`` (``spec.poster``). Every file is written
-    to a hidden temporary in the same folder and renamed into place only when all of
-    them are complete: on any error nothing is left behind. ``frame_hook`` sees each
-    frame before it is encoded. ``verify_encoding`` decodes the MP4 back and measures
-    the product's PSNR in three frames (first, middle, last).
+    (``spec.preview``), ``<stem>_poster.jpg`` (``spec.poster``) and ``<stem>.json``
+    (``sidecar``: what made the clip, as the other outputs' sidecars). Every file is
+    written to a hidden temporary in the same folder and renamed into place only when
+    all of them are complete: on any error nothing is left behind. ``frame_hook`` sees
+    each frame before it is encoded. ``verify_encoding`` decodes the MP4 back and
+    measures the product's PSNR in three frames (first, middle, last).
     """
     out = Path(out_path)
     _check_out_path(out)
@@ -543,6 +621,8 @@ def write_clip(
         targets["preview"] = out.with_name(f"{out.stem}_preview.webp")
     if spec.poster:
         targets["poster"] = out.with_name(f"{out.stem}_poster.jpg")
+    if sidecar:
+        targets["sidecar"] = out.with_suffix(".json")
 
     folder.mkdir(parents=True, exist_ok=True)
     preset = get_preset(spec.preset)
@@ -564,16 +644,18 @@ def write_clip(
             for frame in frames:
                 if frame_hook is not None:
                     frame_hook(frame)
-                writer.put(frame.image)
+                writer.put(frame.rgba)
                 if frame.index == poster_index and spec.poster:
                     with open(staged["poster"], "wb") as fh:
-                        enc.save_poster(frame.image, fh)
+                        enc.save_poster(np.ascontiguousarray(frame.image), fh)
                 if frame.index in samples:
                     references[frame.index] = frame.product
                 if frame.index == 0:
                     first_box = frame.product_transform.box((0, 0, *map(float, plan.master.size)))
                 worst = max(worst, frame.max_abs_diff)
-                min_opaque = frame.opaque_pixels if min_opaque is None else min(min_opaque, frame.opaque_pixels)
+                min_opaque = (
+                    frame.opaque_pixels if min_opaque is None else min(min_opaque, frame.opaque_pixels)
+                )
         except BaseException:
             writer.abort()
             raise
@@ -589,6 +671,32 @@ def write_clip(
                 code="encoding_failed",
             )
         psnr = _encoded_psnr(staged["mp4"], references) if verify_encoding else None
+        assert first_box is not None and min_opaque is not None
+        fidelity = ClipFidelity(
+            max_abs_diff=worst,
+            min_opaque_pixels=min_opaque,
+            frames_checked=n,
+            encoded_psnr_db=psnr,
+            encoded_frames_checked=len(references) if psnr is not None else 0,
+        )
+        result = ClipResult(
+            path=out,
+            duration=n / spec.fps,
+            fps=spec.fps,
+            codec=info.codec,
+            width=info.width,
+            height=info.height,
+            frame_count=info.frame_count,
+            size_bytes=staged["mp4"].stat().st_size,
+            fidelity=fidelity,
+            product_box=tuple(round(v) for v in first_box),  # type: ignore[arg-type]
+            webm=targets.get("webm"),
+            preview=targets.get("preview"),
+            poster=targets.get("poster"),
+            meta=_meta(plan),
+        )
+        if sidecar:
+            staged["sidecar"].write_bytes(_sidecar_json(result))
 
         # 4. all complete: move into place
         for key, temporary in staged.items():
@@ -598,18 +706,14 @@ def write_clip(
             temporary.unlink(missing_ok=True)
         raise
     progress(1.0, "Clip done")
-    assert first_box is not None and min_opaque is not None
-    fidelity = ClipFidelity(
-        max_abs_diff=worst, min_opaque_pixels=min_opaque, frames_checked=n,
-        encoded_psnr_db=psnr, encoded_frames_checked=len(references) if psnr is not None else 0,
-    )
-    return ClipResult(
-        path=out, duration=n / spec.fps, fps=spec.fps, codec=info.codec, width=info.width,
-        height=info.height, frame_count=info.frame_count, size_bytes=out.stat().st_size,
-        fidelity=fidelity, product_box=tuple(round(v) for v in first_box),  # type: ignore[arg-type]
-        webm=targets.get("webm"), preview=targets.get("preview"), poster=targets.get("poster"),
-        meta=_meta(plan),
-    )
+    return result
+
+
+def _sidecar_json(result: ClipResult) -> bytes:
+    from generation.sidecar import SIDECAR_DEFAULTS
+
+    data = {**SIDECAR_DEFAULTS, **result.sidecar()}
+    return (json.dumps(data, indent=2, default=str) + "\n").encode()
 
 
 class _FrameWriter:
@@ -629,7 +733,9 @@ class _FrameWriter:
 
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.DEPTH)
         self._error: BaseException | None = None
-        self._encoders = [enc.VideoEncoder(staged["mp4"], enc.h264_settings(preset, spec.fps), plan.canvas, spec.fps)]
+        self._encoders = [
+            enc.VideoEncoder(staged["mp4"], enc.h264_settings(preset, spec.fps), plan.canvas, spec.fps)
+        ]
         try:
             if spec.webm:
                 self._encoders.append(
@@ -638,7 +744,9 @@ class _FrameWriter:
         except BaseException:
             self._encoders[0].abort()
             raise
-        self._preview = enc.PreviewCollector(plan.canvas, spec.fps, plan.frame_count) if spec.preview else None
+        self._preview = (
+            enc.PreviewCollector(plan.canvas, spec.fps, plan.frame_count) if spec.preview else None
+        )
         self._preview_path = staged.get("preview")
         self._thread = threading.Thread(target=self._run, name="clip-encoder", daemon=True)
         self._thread.start()
@@ -692,7 +800,7 @@ def _poster_index(plan: ClipPlan) -> int:
     t_cfg = presets_data()["text"]
     tl = plan.timeline
     t = 0.45 * tl.scenes_end
-    shown = [k for k in plan.sprites if not (plan.meta["end_card"] and k in ("price", "cta", "logo"))]
+    shown = [k for k in plan.sprites if not (plan.meta["end_card"] and k in END_CARD_TEXTS)]
     if shown:
         revealed = max(float(t_cfg.get(f"{k}_at_s", 0.3)) for k in shown)
         t = max(t, revealed + float(t_cfg["reveal_s"]) + 0.2)
@@ -707,7 +815,9 @@ def _encoded_psnr(path: Path, references: dict[int, ProductLayer]) -> float | No
     for index, layer in references.items():
         rgb = decoded.get(index)
         if rgb is None:
-            raise GenerationError(f"frame {index} could not be read back from the clip", code="encoding_failed")
+            raise GenerationError(
+                f"frame {index} could not be read back from the clip", code="encoding_failed"
+            )
         x0, y0, w, h = layer.box
         opaque = layer.opaque
         if not opaque.any():

@@ -175,8 +175,6 @@ def _check_size(size: tuple[int, int]) -> None:
         raise InvalidSpec(f"clip size must be (width, height) in pixels, got {size!r}")
     w, h = size
     if not (limits["min"] <= w <= limits["max"] and limits["min"] <= h <= limits["max"]):
-        raise InvalidSpec(
-            f"clip size must be {limits['min']}..{limits['max']} px per side, got {w}x{h}"
-        )
+        raise InvalidSpec(f"clip size must be {limits['min']}..{limits['max']} px per side, got {w}x{h}")
     if w % 2 or h % 2:
         raise InvalidSpec(f"clip width and height must be even (H.264 4:2:0), got {w}x{h}")

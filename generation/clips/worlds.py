@@ -4,11 +4,10 @@ A ``World`` is a still background at its own resolution plus what the product do
 it (shadows, a reflection) as a separate multiplicative layer, so that the product and
 its shadow can move apart from the wall when the camera moves in depth (parallax).
 
-- ``studio_world`` renders a studio theme twice through the public engine: once with
-  the product, once with an invisible "ghost" product of the same size (one pixel at
-  alpha 1/255). The set is laid out from the product's size only, so both renders share
-  every background pixel; the ghost render is the empty set (the plate), and their ratio
-  around the product is its shadow and reflection.
+- ``studio_world`` renders a studio theme's set with the studio engine's public set API
+  (``stage_for_product``, ``render_set``) twice: with the product's silhouette and with
+  an empty one on the same stage. The second is the empty set (the plate); their ratio
+  around the product is the product's shadow and reflection.
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
   product is filled out of it; its shadow stays painted into the plate.
 - ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
@@ -27,9 +26,7 @@ from PIL import Image
 from generation import compose
 from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
-from generation.errors import InvalidSpec
 from generation.shadows import contact_shadow
-from generation.specs import SceneSpec
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
 F32 = np.float32
@@ -45,7 +42,7 @@ class AnimatedPlate(Protocol):
 class Effect:
     """What the product does to the set around it, as ``out = (bg + .5) * ratio - .5``.
 
-    ``ratio`` is (h, w, 3) float32 placed at ``origin`` in the effect's own pixel frame;
+    ``ratio`` is (h, w, 4) float32 (alpha 1) placed at ``origin`` in the effect's own frame;
     ``to_frame`` maps that frame to the frame the timeline's effect transform starts from
     (world pixels for scenes, the product's rest box on the canvas for the end card).
     """
@@ -59,7 +56,9 @@ class Effect:
 class World:
     name: str  # e.g. "scene-marble_counter"
     source: str  # studio | scene | end_card
-    plate: np.ndarray  # (H, W, 3) uint8: the set without the product or its shadows
+    # Images are RGBA with alpha 255: OpenCV warps four channels about three times
+    # faster than three (it has SIMD paths for 8UC4 only).
+    plate: np.ndarray  # (H, W, 4) uint8: the set without the product or its shadows
     dressed: np.ndarray  # plate with the product's shadows: what sits behind the product
     effect: Effect | None
     geometry: WorldGeometry
@@ -86,35 +85,36 @@ def studio_world(
     size: tuple[int, int],
     fill: float,
     brand_color: tuple[int, int, int] | None,
-    config: GenerationConfig,
     wall_ratio: float = 0.35,
     front_ratio: float = 1.5,
 ) -> World:
-    """The theme's set at ``size`` with the product's shadows as a separate layer."""
-    from generation.engines import get_engine
-    from generation.engines.themes import get_theme
+    """The theme's set at ``size`` with the product's shadows as a separate layer.
 
-    engine = get_engine("studio", config)
-    spec = SceneSpec(
-        theme=theme, seed=seed, width=size[0], height=size[1], fill=fill, brand_color=brand_color
+    Built with the studio engine's public set API exactly as its scenes are (same stage,
+    same seeded look), once with the product's silhouette and once with an empty one.
+    """
+    from generation.engines.studio import render_set, stage_for_product
+
+    # 1. where the theme stands the product, and the set with and without its shadows
+    cutout = seg.cutout
+    stage = stage_for_product(theme, cutout.size, size, fill=fill, seed=seed)
+    placed = compose.place_product(cutout, size, stage.box)
+    nothing = PlacedProduct(
+        layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
     )
-    # 1. the scene as the studio engine makes it, and the same set without the product
-    scene = engine.render(seg, spec)[0]
-    empty = engine.render(_ghost(seg), spec)[0]
-    if empty.product_box != scene.product_box:
-        raise InvalidSpec(f"the {theme} set moved when the product was hidden; cannot separate its shadow")
-    plate = np.ascontiguousarray(np.asarray(empty.image.convert("RGB")))
-    shot = np.asarray(scene.image.convert("RGB"))
+    shadowed = render_set(theme, placed, stage=stage, brand_color=brand_color, seed=seed)
+    empty = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed)
+    plate = np.clip(empty + 0.5, 0, 255).astype(np.uint8)
 
     # 2. the product's shadow/reflection: their ratio where the product does not cover
-    alpha = _alpha_on_canvas(seg, size, scene.product_box)
-    effect = _effect_from(shot, plate, alpha)
+    alpha = _alpha_on_canvas(seg, size, stage.box)
+    effect = _effect_from(shadowed, empty, alpha)
     dressed = _apply_effect(plate, effect)
+    plate, dressed, effect = rgba(plate), rgba(dressed), _effect4(effect)
 
     # 3. depth for parallax: the wall is far, the floor comes towards the camera
-    horizon = get_theme(theme).surface.horizon * size[1]
-    box = scene.product_box
-    geometry = WorldGeometry(size=size, product_box=tuple(float(v) for v in box), horizon=horizon)  # type: ignore[arg-type]
+    box = tuple(float(v) for v in stage.box)
+    geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
     return World(
         name=f"scene-{theme}",
         source="studio",
@@ -122,33 +122,9 @@ def studio_world(
         dressed=dressed,
         effect=effect,
         geometry=geometry,
-        depth_ratio=depth_ratios(size[1], horizon, box[1] + box[3], wall_ratio, front_ratio),
+        depth_ratio=depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio),
         theme=theme,
         seed=seed,
-        meta={"scene_fidelity": scene.fidelity.to_dict() if scene.fidelity else None},
-    )
-
-
-def _ghost(seg: Segmentation) -> Segmentation:
-    """``seg`` with an invisible product of the same size: one pixel at alpha 1/255.
-
-    The studio engine refuses an empty matte; one barely-there pixel, placed where the
-    real product is opaque (so the real product covers it), gives the empty set.
-    """
-    matte = np.asarray(seg.matte.convert("L"))
-    x, y, w, h = seg.box
-    inner = matte[y : y + h, x : x + w]
-    ys, xs = np.nonzero(inner == inner.max())
-    k = int(np.argmin((ys - h / 2) ** 2 + (xs - w / 2) ** 2))
-    ghost = np.zeros_like(matte)
-    ghost[y + ys[k], x + xs[k]] = 1
-    return Segmentation(
-        image=seg.image,
-        matte=Image.fromarray(ghost, "L"),
-        box=seg.box,
-        segmenter=seg.segmenter,
-        confidence=seg.confidence,
-        low_confidence=seg.low_confidence,
     )
 
 
@@ -164,9 +140,10 @@ def _alpha_on_canvas(seg: Segmentation, size: tuple[int, int], box: Box) -> np.n
 
 
 def _effect_from(shot: np.ndarray, plate: np.ndarray, alpha: np.ndarray) -> Effect | None:
-    """Ratio of the scene to the empty set where they differ, filled in under the product."""
+    """Ratio of the set with the product's shadows to the set without, where they
+    differ, filled in under the product (float inputs, as the set renderer gives)."""
     covered = alpha > 0
-    differs = (np.abs(shot.astype(np.int16) - plate.astype(np.int16)).max(axis=2) > 0) & ~covered
+    differs = (np.abs(shot - plate).max(axis=2) > 0.25) & ~covered
     ys, xs = np.nonzero(differs | covered)
     if ys.size == 0:
         return None
@@ -174,8 +151,8 @@ def _effect_from(shot: np.ndarray, plate: np.ndarray, alpha: np.ndarray) -> Effe
     pad = 4
     x0, y0 = max(int(xs.min()) - pad, 0), max(int(ys.min()) - pad, 0)
     x1, y1 = min(int(xs.max()) + pad + 1, w), min(int(ys.max()) + pad + 1, h)
-    s = shot[y0:y1, x0:x1].astype(F32)
-    p = plate[y0:y1, x0:x1].astype(F32)
+    s = np.maximum(shot[y0:y1, x0:x1].astype(F32), 0.0)
+    p = np.maximum(plate[y0:y1, x0:x1].astype(F32), 0.0)
     ratio = (s + 0.5) / (p + 0.5)
     # Under the product the shadow cannot be seen; fill it from around so soft edges and
     # parallax never uncover a hole in it.
@@ -196,9 +173,20 @@ def _apply_effect(plate: np.ndarray, effect: Effect | None) -> np.ndarray:
     return out
 
 
-def depth_ratios(
-    height: int, horizon: float, contact: float, wall: float, front: float
-) -> np.ndarray:
+def rgba(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W, 4) with alpha 255."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+
+
+def _effect4(effect: Effect | None) -> Effect | None:
+    if effect is None:
+        return None
+    ones = np.ones(effect.ratio.shape[:2] + (1,), dtype=F32)
+    ratio = np.ascontiguousarray(np.concatenate([effect.ratio, ones], axis=2))
+    return Effect(ratio=ratio, origin=effect.origin, to_frame=effect.to_frame)
+
+
+def depth_ratios(height: int, horizon: float, contact: float, wall: float, front: float) -> np.ndarray:
     """Parallax speed per world row: ``wall`` above the horizon, 1 at the product's foot,
     rising to ``front`` at the bottom edge (the floor is a plane seen in perspective)."""
     rows = np.arange(height, dtype=F32) + 0.5
@@ -222,7 +210,7 @@ def scene_world(
     # one pixel beyond the matte: the scene's own soft edge blended the product in
     hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     plate = fill_holes(image.astype(F32), (~hole).astype(F32))
-    plate = np.clip(plate + 0.5, 0, 255).astype(np.uint8)
+    plate = rgba(np.clip(plate + 0.5, 0, 255).astype(np.uint8))
     x, y, w, h = scene.product_box
     horizon = y + 0.75 * h  # unknown set: assume the floor starts a little behind the foot
     return World(
@@ -231,7 +219,9 @@ def scene_world(
         plate=plate,
         dressed=plate,
         effect=None,
-        geometry=WorldGeometry(size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon),
+        geometry=WorldGeometry(
+            size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
+        ),
         depth_ratio=depth_ratios(size[1], horizon, y + h, wall_ratio, front_ratio),
         theme=scene.meta.get("theme"),
         seed=scene.meta.get("seed"),
@@ -251,7 +241,9 @@ def fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
         return values
     if min(h, w) <= 2 or known.max() <= 0:
         total = known.sum()
-        mean = (values * (known[..., None] if values.ndim == 3 else known)).sum(axis=(0, 1)) / max(total, 1e-6)
+        mean = (values * (known[..., None] if values.ndim == 3 else known)).sum(axis=(0, 1)) / max(
+            total, 1e-6
+        )
         return values * _expand(known, values) + mean * (1 - _expand(known, values))
     half = ((w + 1) // 2, (h + 1) // 2)
     weighted = cv2.resize(values * _expand(known, values), half, interpolation=cv2.INTER_AREA)
@@ -295,7 +287,7 @@ def end_card_world(
     # fine static grain: smooth gradients band badly in 8-bit H.264 without it
     rng = np.random.default_rng([seed % 2**32, 0xEC])
     plate = plate + rng.normal(0.0, 1.1, (ch, cw, 1)).astype(F32)
-    plate_u8 = np.clip(plate + 0.5, 0, 255).astype(np.uint8)
+    plate_u8 = rgba(np.clip(plate + 0.5, 0, 255).astype(np.uint8))
 
     # the product's contact shadow, in master pixels with a margin round it
     mh, mw = product_rgba.shape[:2]
@@ -307,7 +299,7 @@ def end_card_world(
     ratio = 1.0 - density[..., None] * (1.0 - tint)
     s = rest_box[2] / mw
     to_frame = Similarity(s, rest_box[0] - s * pad, rest_box[1] - s * pad)
-    effect = Effect(ratio=ratio.astype(F32), origin=(0, 0), to_frame=to_frame)
+    effect = _effect4(Effect(ratio=ratio.astype(F32), origin=(0, 0), to_frame=to_frame))
     geometry = WorldGeometry(size=canvas, product_box=rest_box, horizon=0.0)
     return World(
         name="end-card",
@@ -318,3 +310,41 @@ def end_card_world(
         geometry=geometry,
         depth_ratio=np.ones(ch, dtype=F32),
     )
+
+
+# ---------------------------------------------------------------------------
+# Depth from a model (optional)
+
+
+def estimated_depth_ratios(
+    world: World, config: GenerationConfig, *, wall: float, front: float
+) -> np.ndarray | None:
+    """Per-row parallax speeds from the configured depth estimator (controlnet-aux).
+
+    None when ``config.depth_estimator`` is unset or controlnet-aux cannot be imported
+    here: the ground-plane model of ``depth_ratios`` is then used.
+    """
+    if not config.depth_estimator:
+        return None
+    from generation.models import import_controlnet_aux, load_depth_estimator
+
+    if import_controlnet_aux() is None:
+        return None
+    detector = load_depth_estimator(config.depth_estimator, config)
+    picture = detector(Image.fromarray(np.ascontiguousarray(world.plate[..., :3]), "RGB"))
+    disparity = np.asarray(picture.convert("L").resize(world.size, Image.Resampling.BILINEAR), dtype=F32)
+    _, y, _, h = world.geometry.product_box
+    return depth_ratios_from_disparity(disparity, y + h, wall=wall, front=front)
+
+
+def depth_ratios_from_disparity(
+    disparity: np.ndarray, contact: float, *, wall: float, front: float
+) -> np.ndarray:
+    """Per-row parallax speeds from a disparity map (near = large, as depth annotators
+    draw it): each row's median disparity relative to the product's floor contact row,
+    kept within ``wall..front`` and never decreasing down the frame (a floor comes nearer)."""
+    rows = np.median(disparity.astype(F32), axis=1)
+    k = int(min(max(round(contact) - 1, 0), rows.shape[0] - 1))
+    ratio = rows / max(float(rows[k]), 1e-3)
+    ratio = np.maximum.accumulate(np.clip(ratio, wall, front))
+    return ratio.astype(F32)

@@ -20,10 +20,10 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from generation.clips import ClipSpec, get_preset, plan_clip, preset_names, render_clip, write_clip
-from generation.clips.motion import Similarity, ease_in_out_cubic
+from generation.clips.motion import Similarity, covers, ease_in_out_cubic
 from generation.clips.product import make_master, paste_product, reference_product
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.types import Segmentation
@@ -86,14 +86,18 @@ class FrameLog:
         got = frame.image[y : y + h, x : x + w][opaque]
         want = ref.pixels[..., :3][opaque]
         self.worst = max(self.worst, int(np.abs(got.astype(int) - want).max()))
-        self.min_opaque = int(opaque.sum()) if self.min_opaque is None else min(self.min_opaque, int(opaque.sum()))
+        self.min_opaque = (
+            int(opaque.sum()) if self.min_opaque is None else min(self.min_opaque, int(opaque.sum()))
+        )
         self.hashes.append(hashlib.sha256(frame.image.tobytes()).hexdigest())
         if frame.index % self.keep_every == 0:
             self.references[frame.index] = ref
 
 
 def _render(seg, spec, out: Path, **kwargs):
-    plan = plan_clip(seg, spec, **{k: v for k, v in kwargs.items() if k in ("scenes", "logo", "motion_model")})
+    plan = plan_clip(
+        seg, spec, **{k: v for k, v in kwargs.items() if k in ("scenes", "logo", "motion_model")}
+    )
     log = FrameLog(plan, keep_every=kwargs.get("keep_every", 10))
     result = write_clip(plan, out, frame_hook=log)
     return plan, log, result
@@ -102,7 +106,9 @@ def _render(seg, spec, out: Path, **kwargs):
 @pytest.fixture(scope="module")
 def push_in(bottle, tmp_path_factory):
     out = tmp_path_factory.mktemp("push_in") / "bottle.mp4"
-    spec = small(style="push_in", headline="Fresh hand wash", price="24.90", cta="Shop now", webm=True, preview=True)
+    spec = small(
+        style="push_in", headline="Fresh hand wash", price="24.90", cta="Shop now", webm=True, preview=True
+    )
     return _render(bottle, spec, out)
 
 
@@ -129,7 +135,13 @@ def test_clip_decodes_as_h264_at_the_spec_size_rate_duration_and_frame_count(pus
     assert len(frames) == 150
     assert duration == pytest.approx(5.0, abs=1e-3)
     assert colorspace == 1  # tagged BT.709
-    assert (result.codec, result.width, result.height, result.fps, result.frame_count) == ("h264", 270, 480, 30, 150)
+    assert (result.codec, result.width, result.height, result.fps, result.frame_count) == (
+        "h264",
+        270,
+        480,
+        30,
+        150,
+    )
     assert result.duration == 5.0
     assert result.size_bytes == result.path.stat().st_size
 
@@ -192,7 +204,10 @@ def test_extra_outputs_are_a_vp9_webm_a_small_animated_webp_and_a_jpeg_poster(pu
 
     # then
     assert _files(result.path.parent) == [
-        "bottle.mp4", "bottle.webm", "bottle_poster.jpg", "bottle_preview.webp",
+        "bottle.mp4",
+        "bottle.webm",
+        "bottle_poster.jpg",
+        "bottle_preview.webp",
     ]
     with av.open(str(result.webm)) as container:
         stream = container.streams.video[0]
@@ -224,7 +239,9 @@ def test_text_stays_clear_of_the_product(push_in):
 # -- the reference resampling ---------------------------------------------------------
 
 
-def _bilinear(master: np.ndarray, t: Similarity, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+def _bilinear(
+    master: np.ndarray, t: Similarity, origin: tuple[int, int], size: tuple[int, int]
+) -> np.ndarray:
     """An independent bilinear resampling (float, numpy) of premultiplied ``master``."""
     w, h = size
     u = np.arange(w) + origin[0] + 0.5
@@ -319,6 +336,21 @@ def test_product_never_moves_against_the_world_it_stands_in(bottle, style):
         assert np.allclose(back[:2], world_box[:2], atol=1e-6) and back[2] == pytest.approx(world_box[2])
 
 
+@pytest.mark.parametrize(("direction", "sign"), [("right", -1), ("left", 1)])
+def test_pan_travels_the_way_asked_and_keeps_the_world_over_the_whole_frame(bottle, direction, sign):
+    # given a pan
+    plan = plan_clip(bottle, small(style="pan", direction=direction))
+    world = plan.worlds[0]
+
+    # when the camera travels: the content moves the other way
+    shift = plan.product_transform(plan.frame_count - 1).tx - plan.product_transform(0).tx
+
+    # then by a visible amount, and the world covers the frame all along (no border)
+    assert sign * shift > 0.05 * SMALL[0]
+    for index in range(0, plan.frame_count, 5):
+        assert covers(plan.state(index).layers[0].transform, world.size, plan.canvas)
+
+
 def test_parallax_moves_the_wall_slower_than_the_product_and_keeps_its_floor(bottle):
     # given a parallax clip
     plan = plan_clip(bottle, small(style="parallax", direction="right"))
@@ -360,8 +392,15 @@ def test_motion_is_eased_and_smooth(bottle):
 def test_sequence_joins_scenes_around_a_locked_product_and_ends_on_a_card(bottle, tmp_path, transition):
     # given two themes, a price and a CTA (so an end card)
     spec = small(
-        style="sequence", duration=6, themes=("marble_counter", "podium"), transition=transition,
-        price="24.90", cta="Shop now", headline="Fresh hand wash", brand_color=(40, 90, 70), poster=False,
+        style="sequence",
+        duration=6,
+        themes=("marble_counter", "podium"),
+        transition=transition,
+        price="24.90",
+        cta="Shop now",
+        headline="Fresh hand wash",
+        brand_color=(40, 90, 70),
+        poster=False,
     )
 
     # when
@@ -384,12 +423,35 @@ def test_sequence_joins_scenes_around_a_locked_product_and_ends_on_a_card(bottle
         assert 0.2 < mid.layers[1].opacity < 0.8
     if transition == "slide":
         assert mid.layers[1].columns[0] > 0 and mid.layers[0].columns == (0, mid.layers[1].columns[0])
-    # the last frame is the end card alone, with price and CTA shown
+    # every scene covers the whole frame while it is on screen (no border shows)
+    for index in range(0, plan.frame_count, 5):
+        for layer in plan.state(index).layers:
+            if layer.world < 2 and layer.columns is None:
+                assert covers(layer.transform, plan.worlds[layer.world].size, plan.canvas), index
+    # the last frame is the end card alone, with the headline again, price and CTA
     last = plan.state(plan.frame_count - 1)
     assert [layer.world for layer in last.layers] == [2]
-    assert {t.key for t in last.texts if t.opacity == 1.0} == {"price", "cta"}
+    assert {t.key for t in last.texts if t.opacity == 1.0} == {"title", "price", "cta"}
     assert result.meta["scenes"] == ["scene-marble_counter", "scene-podium"]
     assert result.meta["theme"] == ["marble_counter", "podium"]
+
+
+def test_a_logo_takes_the_headline_s_place_on_the_end_card(bottle):
+    # given a logo: a red disc on transparency
+    logo = Image.new("RGBA", (200, 80), (0, 0, 0, 0))
+    ImageDraw.Draw(logo).ellipse((60, 0, 140, 80), fill=(200, 20, 30, 255))
+    spec = small(style="sequence", themes=("studio_sweep", "concrete"), headline="Fresh", cta="Shop now")
+
+    # when
+    plan = plan_clip(bottle, spec, logo=logo)
+    *_, last = plan.frames()
+
+    # then the card shows the logo (and no second headline), the scenes the headline
+    assert set(plan.sprites) == {"headline", "logo", "cta"}
+    x, y, w, h = plan.sprites["logo"].box
+    patch = last.image[y : y + h, x : x + w].reshape(-1, 3).astype(int)
+    assert ((patch[:, 0] > 150) & (patch[:, 1] < 80) & (patch[:, 2] < 90)).sum() > 0.3 * w * h
+    assert last.max_abs_diff == 0
 
 
 def test_too_many_scenes_for_the_duration_is_refused_before_any_work(bottle, tmp_path):
@@ -408,7 +470,9 @@ def test_a_finished_scene_image_can_be_the_world(bottle, tmp_path):
     from generation.engines.studio import StudioEngine
     from generation.specs import SceneSpec
 
-    scene = StudioEngine(GenerationConfig()).render(bottle, SceneSpec(theme="concrete", width=400, height=720))[0]
+    scene = StudioEngine(GenerationConfig()).render(
+        bottle, SceneSpec(theme="concrete", width=400, height=720)
+    )[0]
 
     # when it is the clip's scene
     plan, log, result = _render(bottle, small(style="parallax"), tmp_path / "scene.mp4", scenes=[scene])
@@ -418,6 +482,81 @@ def test_a_finished_scene_image_can_be_the_world(bottle, tmp_path):
     assert plan.worlds[0].source == "scene"
     rest = plan.timeline.rest.box(tuple(map(float, scene.product_box)))
     assert np.allclose(plan.timeline.rest_box, rest)
+
+
+def test_a_single_scene_style_given_several_scenes_uses_the_first(bottle):
+    # given two finished scenes (a request that made variants)
+    from generation.config import GenerationConfig
+    from generation.engines.studio import StudioEngine
+    from generation.specs import SceneSpec
+
+    made = StudioEngine(GenerationConfig()).render(
+        bottle, SceneSpec(theme="concrete", count=2, width=300, height=540)
+    )
+
+    # when a push-in is planned on them
+    plan = plan_clip(bottle, small(style="push_in"), scenes=made)
+
+    # then it plays the first
+    assert [w.name for w in plan.worlds] == [made[0].name]
+
+
+def test_studio_world_is_the_engine_s_scene_with_the_shadow_as_its_own_layer(bottle):
+    # given the studio engine's scene and the clip's world of the same theme, seed and size
+    from generation.clips.worlds import _alpha_on_canvas, studio_world
+    from generation.config import GenerationConfig
+    from generation.engines.studio import StudioEngine
+    from generation.specs import SceneSpec
+
+    spec = SceneSpec(theme="marble_counter", seed=4, width=320, height=568, fill=0.5)
+    scene = StudioEngine(GenerationConfig()).render(bottle, spec)[0]
+
+    # when
+    world = studio_world(bottle, theme="marble_counter", seed=4, size=(320, 568), fill=0.5, brand_color=None)
+
+    # then behind the product it is the engine's scene, shadow included...
+    assert world.geometry.product_box == tuple(map(float, scene.product_box))
+    clear = _alpha_on_canvas(bottle, (320, 568), scene.product_box) == 0
+    shot = np.asarray(scene.image)
+    assert np.abs(world.dressed[..., :3][clear].astype(int) - shot[clear]).max() <= 1
+    # ...while the plate has no shadow: under the product's foot it is lighter
+    x, y, w, h = scene.product_box
+    foot = (slice(y + h + 1, y + h + 6), slice(x + w // 4, x + 3 * w // 4))
+    assert world.plate[foot][..., :3].mean() > world.dressed[foot][..., :3].mean() + 8
+    assert world.effect is not None and world.effect.ratio.min() < 0.8
+
+
+def test_parallax_depth_follows_a_depth_map_when_one_is_given():
+    from generation.clips.worlds import depth_ratios_from_disparity
+
+    # given a disparity map growing down the frame (a floor coming nearer)
+    disparity = np.tile(np.linspace(40, 240, 100, dtype=np.float32)[:, None], (1, 60))
+
+    # when the product's foot is at row 70
+    ratio = depth_ratios_from_disparity(disparity, 70, wall=0.35, front=1.5)
+
+    # then the foot moves with the product, rows above slower, rows below faster
+    assert ratio[69] == pytest.approx(1.0)
+    assert ratio[10] < 0.5 and ratio[99] > 1.0
+    assert (np.diff(ratio) >= 0).all() and ratio.min() >= 0.35 and ratio.max() <= 1.5
+
+
+def test_a_configured_depth_model_is_skipped_when_controlnet_aux_cannot_be_imported(bottle):
+    from generation.clips.worlds import estimated_depth_ratios
+    from generation.config import GenerationConfig
+    from generation.models import import_controlnet_aux
+
+    if import_controlnet_aux() is not None:
+        pytest.skip("controlnet-aux is importable here; this checks the fallback without it")
+    # given a depth estimator named in the configuration
+    config = GenerationConfig(depth_estimator="lllyasviel/Annotators")
+
+    # when a parallax clip is planned
+    plan = plan_clip(bottle, small(style="parallax"), config=config)
+
+    # then the ground-plane model is used and nothing was loaded
+    assert estimated_depth_ratios(plan.worlds[0], config, wall=0.35, front=1.5) is None
+    assert "depth" not in plan.worlds[0].meta
 
 
 # -- determinism --------------------------------------------------------------------------
@@ -490,10 +629,17 @@ def test_presets_are_data_with_the_platform_sizes():
     # then
     sizes = {name: (get_preset(name).width, get_preset(name).height) for name in preset_names()}
     assert sizes == {
-        "story": (1080, 1920), "reel": (1080, 1920), "tiktok": (1080, 1920), "douyin": (1080, 1920),
-        "square": (1080, 1080), "portrait": (1080, 1350), "landscape": (1920, 1080),
+        "story": (1080, 1920),
+        "reel": (1080, 1920),
+        "tiktok": (1080, 1920),
+        "douyin": (1080, 1920),
+        "square": (1080, 1080),
+        "portrait": (1080, 1350),
+        "landscape": (1920, 1080),
     }
-    assert all(15 <= get_preset(name).crf <= 28 and get_preset(name).maxrate_kbps > 0 for name in preset_names())
+    assert all(
+        15 <= get_preset(name).crf <= 28 and get_preset(name).maxrate_kbps > 0 for name in preset_names()
+    )
     assert ClipSpec(preset="landscape").fps == 30
 
 
@@ -504,7 +650,11 @@ def run_cli(*args, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "generation.clips.cli", "clip", *map(str, args)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -519,20 +669,51 @@ def photo_file(tmp_path_factory) -> Path:
 def test_cli_writes_the_clip_and_its_sidecar(photo_file, tmp_path):
     # when
     done = run_cli(
-        photo_file, "--size", "270x480", "--duration", "5", "--style", "pan", "--direction", "left",
-        "--headline", "Fresh hand wash", "--price", "24.90", "--currency", "EUR", "--locale", "de_DE",
-        "--seed", "3", "--out", tmp_path / "x.mp4", cwd=tmp_path,
+        photo_file,
+        "--size",
+        "270x480",
+        "--duration",
+        "5",
+        "--style",
+        "pan",
+        "--direction",
+        "left",
+        "--headline",
+        "Fresh hand wash",
+        "--price",
+        "24.90",
+        "--currency",
+        "EUR",
+        "--locale",
+        "de_DE",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path / "x.mp4",
+        cwd=tmp_path,
     )
 
     # then
     assert done.returncode == 0, done.stderr
     assert _files(tmp_path) == ["x.json", "x.mp4", "x_poster.jpg"]
-    assert done.stdout.split() == [str(tmp_path / "x.mp4"), str(tmp_path / "x_poster.jpg"), str(tmp_path / "x.json")]
+    assert done.stdout.split() == [
+        str(tmp_path / "x.mp4"),
+        str(tmp_path / "x_poster.jpg"),
+        str(tmp_path / "x.json"),
+    ]
     assert "frame" in done.stderr  # the progress bar
     side = json.loads((tmp_path / "x.json").read_text())
-    assert {k: side[k] for k in ("engine", "theme", "seed", "duration", "fps", "codec", "frame_count", "file")} == {
-        "engine": "clip", "theme": "studio_sweep", "seed": 3, "duration": 5.0, "fps": 30, "codec": "h264",
-        "frame_count": 150, "file": "x.mp4",
+    assert {
+        k: side[k] for k in ("engine", "theme", "seed", "duration", "fps", "codec", "frame_count", "file")
+    } == {
+        "engine": "clip",
+        "theme": "studio_sweep",
+        "seed": 3,
+        "duration": 5.0,
+        "fps": 30,
+        "codec": "h264",
+        "frame_count": 150,
+        "file": "x.mp4",
     }
     assert side["segmenter"] == "classical"
     assert side["fidelity"]["max_abs_diff"] == 0 and side["fidelity"]["identical"] is True
@@ -556,8 +737,15 @@ def test_cli_refuses_a_bad_duration_in_one_line_and_writes_nothing(photo_file, t
 @pytest.mark.slow
 def test_story_preset_at_full_size(bottle, tmp_path):
     """A real 1080x1920 story clip, decoded back."""
-    spec = ClipSpec(preset="story", duration=5, style="push_in", themes=("marble_counter",),
-                    headline="Fresh hand wash", price="24.90", cta="Shop now")
+    spec = ClipSpec(
+        preset="story",
+        duration=5,
+        style="push_in",
+        themes=("marble_counter",),
+        headline="Fresh hand wash",
+        price="24.90",
+        cta="Shop now",
+    )
     plan, log, result = _render(bottle, spec, tmp_path / "story.mp4", keep_every=30)
     assert log.worst == 0
     assert (result.width, result.height, result.frame_count, result.codec) == (1080, 1920, 150, "h264")
@@ -592,7 +780,10 @@ def test_memory_does_not_grow_with_clip_length(tmp_path):
     def peak_kib(seconds: int) -> int:
         done = subprocess.run(
             [sys.executable, "-c", _PEAK_RSS, str(seconds), str(tmp_path / f"{seconds}.mp4")],
-            env=env, capture_output=True, text=True, timeout=600,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert done.returncode == 0, done.stderr
         return int(done.stdout.split()[-1])
@@ -614,28 +805,56 @@ def _build_tiny_svd(folder: Path) -> Path:
 
     torch.manual_seed(0)
     unet = UNetSpatioTemporalConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=8, out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
         down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
         up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        cross_attention_dim=32, num_attention_heads=8,
-        projection_class_embeddings_input_dim=96, addition_time_embed_dim=32,
+        cross_attention_dim=32,
+        num_attention_heads=8,
+        projection_class_embeddings_input_dim=96,
+        addition_time_embed_dim=32,
     )
     scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
-        num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
-        steps_offset=1, timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
     )
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=[32, 64], in_channels=3, out_channels=3,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"], latent_channels=4,
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        latent_channels=4,
     )
     # SVD resizes its conditioning image to 224 for the image encoder
     encoder = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(hidden_size=32, projection_dim=32, num_hidden_layers=2, num_attention_heads=4,
-                         image_size=224, intermediate_size=37, patch_size=32)
+        CLIPVisionConfig(
+            hidden_size=32,
+            projection_dim=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=224,
+            intermediate_size=37,
+            patch_size=32,
+        )
     )
     pipe = StableVideoDiffusionPipeline(
-        vae=vae, image_encoder=encoder, unet=unet, scheduler=scheduler,
+        vae=vae,
+        image_encoder=encoder,
+        unet=unet,
+        scheduler=scheduler,
         feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
     )
     pipe.save_pretrained(folder)
@@ -648,6 +867,7 @@ def tiny_svd(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:diffusers.*")
 def test_tiny_diffusion_motion_moves_the_set_and_never_the_product(bottle, tiny_svd, tmp_path):
     """Tiny random Stable Video Diffusion built from config and loaded from a folder with
     the production loader: checks plumbing, shapes, determinism and fidelity, not image
@@ -655,8 +875,16 @@ def test_tiny_diffusion_motion_moves_the_set_and_never_the_product(bottle, tiny_
     from generation.clips.diffusion_motion import MotionModelConfig, clear_motion_pipelines, generate_motion
 
     # given the tiny model, and the same clip without it
-    cfg = MotionModelConfig(model=str(tiny_svd), device="cpu", num_frames=4, steps=2, width=64, height=64,
-                            decode_chunk_size=2, local_files_only=True)
+    cfg = MotionModelConfig(
+        model=str(tiny_svd),
+        device="cpu",
+        num_frames=4,
+        steps=2,
+        width=64,
+        height=64,
+        decode_chunk_size=2,
+        local_files_only=True,
+    )
     spec = small(style="push_in", motion="diffusion")
     camera_only = plan_clip(bottle, small(style="push_in"))
 
@@ -677,8 +905,9 @@ def test_tiny_diffusion_motion_moves_the_set_and_never_the_product(bottle, tiny_
     assert np.array_equal(frames[40][y : y + h, x : x + w][opaque], still[40][y : y + h, x : x + w][opaque])
     # the model's frames depend only on the seed
     plate = plan.worlds[0].plate
-    assert np.array_equal(generate_motion(plate, cfg, seed=3, aspect=0.5625),
-                          generate_motion(plate, cfg, seed=3, aspect=0.5625))
+    assert np.array_equal(
+        generate_motion(plate, cfg, seed=3, aspect=0.5625), generate_motion(plate, cfg, seed=3, aspect=0.5625)
+    )
     clear_motion_pipelines()
 
 
