@@ -36,6 +36,8 @@ def test_job_runs_on_a_real_worker(worker, product_image):
     assert image.size == (2000, 2000)
     assert asset.metrics["fidelity"]["identical"] is True
     assert asset.checksum == __import__("hashlib").sha256(read_bytes(asset.storage_key)).hexdigest()
+    # the broker keeps everything under the data folder, nothing in the checkout
+    assert not (settings.BASE_DIR / "control").exists()
 
 
 def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
