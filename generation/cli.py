@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image
-
-from generation.errors import GenerationError, InvalidSpec
-from generation.specs import ENGINES, SEGMENTERS
-from generation.types import ProgressCallback, RenderedImage
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED = 0, 1, 2
+from generation.cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    ProgressBar,
+    add_input_options,
+    load_mask,
+    run_refusing,
+    size_type,
+)
+from generation.errors import InvalidSpec
+from generation.specs import ENGINES
+from generation.types import RenderedImage
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("photo", type=Path, help="JPEG, PNG, WebP or HEIC product photo")
-    common.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
-    common.add_argument("--segmenter", choices=SEGMENTERS, default="auto")
-    common.add_argument("--mask", type=Path, help="your own mask (white = product), photo size")
-    common.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_input_options(common)
 
     formatted = argparse.ArgumentParser(add_help=False)
     formatted.add_argument("--format", choices=("png", "jpg"), default="png", dest="image_format")
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     scene.add_argument("-n", "--count", type=int, default=1, help="how many variants (1-16)")
     scene.add_argument("--engine", choices=ENGINES, default="studio")
     scene.add_argument("--seed", type=int, default=0)
-    scene.add_argument("--size", type=_size, default=(1600, 1600), help="WxH, e.g. 1600x1200")
+    scene.add_argument(
+        "--size", type=size_type("1600x1200"), default=(1600, 1600), help="WxH, e.g. 1600x1200"
+    )
     scene.add_argument("--fill", type=float, default=0.6)
     scene.add_argument("--prompt", default="", help="extra words for the diffusion engine")
 
@@ -79,38 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "poster":
-            from generation.posters import cli as poster_cli
-
-            return poster_cli.run(args)
-        if args.command == "clip":
-            from generation.clips import cli as clip_cli
-
-            return clip_cli.run(args)
-        return _generate(args)
-    except GenerationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:  # the output folder is not writable, the disk is full...
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: could not write the outputs{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
+    return run_refusing(lambda: _dispatch(args), "write the outputs")
 
 
-def _size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    try:
-        if not sep:
-            raise ValueError(text)
-        return int(width), int(height)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 1600x1200, got {text!r}") from None
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return _check(args)
+    if args.command == "poster":
+        from generation.posters import cli as poster_cli
+
+        return poster_cli.run(args)
+    if args.command == "clip":
+        from generation.clips import cli as clip_cli
+
+        return clip_cli.run(args)
+    return _generate(args)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -154,10 +139,10 @@ def _generate(args: argparse.Namespace) -> int:
     else:
         requests = [OutputRequest("cutout")]
     photo = normalize_image(args.photo)
-    mask = _load_mask(args.mask) if args.mask else None
+    mask = load_mask(args.mask) if args.mask else None
 
     # 2. segment and render, with a progress bar on stderr
-    with _progress_bar(args.quiet) as progress:
+    with ProgressBar(args.quiet) as progress:
         result = run_outputs(
             photo.image,
             requests,
@@ -191,44 +176,3 @@ def _generate(args: argparse.Namespace) -> int:
     for path in write_outputs(images, args.out, stem=stem, image_format=image_format):
         print(path)
     return EXIT_OK
-
-
-def _load_mask(path: Path) -> Image.Image:
-    """A merchant's mask file as mode L (its alpha if it has one, else its grey levels)."""
-    from generation.normalize import normalize_image
-
-    normalized = normalize_image(path)
-    if normalized.has_alpha:
-        return normalized.image.getchannel("A")
-    return normalized.image.convert("L")
-
-
-class _progress_bar:  # noqa: N801 -- used like a function in a with statement
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar = None
-
-    def __enter__(self) -> ProgressCallback:
-        if self.quiet:
-            return lambda fraction, message: None
-        from tqdm import tqdm
-
-        # leave=False: the bar clears itself, so an error stays the one line on stderr
-        bar = tqdm(
-            total=100,
-            file=sys.stderr,
-            leave=False,
-            bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}",
-        )
-        self.bar = bar
-
-        def report(fraction: float, message: str) -> None:
-            bar.n = round(100 * fraction)
-            bar.set_description_str(message, refresh=False)
-            bar.refresh()
-
-        return report
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
+from generation.blur import fast_blur
 from generation.types import PlacedProduct
 
 
@@ -62,20 +63,6 @@ def apply_shadow(
     c = np.array(color, dtype=np.float32)
     out = bg * (1 - d) + c * d
     return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
-
-
-def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur that stays cheap for large sigmas: big blurs run on a smaller copy."""
-    if sigma < 0.3:
-        return img
-    if sigma <= 6:
-        return cv2.GaussianBlur(img, (0, 0), sigma)
-    h, w = img.shape[:2]
-    f = sigma / 3.0
-    sw, sh = max(1, round(w / f)), max(1, round(h / f))
-    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), 3.0)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def cast_shadow(
@@ -149,7 +136,7 @@ def cast_shadow(
     rows = ry0 + (np.arange(sh, dtype=np.float64) + 0.5) / sy
     tn = np.clip((rows - base) / dy / h, 0.0, 1.0)
     levels = np.linspace(0.0, 1.0, 4)
-    stack = np.stack([_blur(warped, (blur + blur_growth * t) * h * s) for t in levels])
+    stack = np.stack([fast_blur(warped, (blur + blur_growth * t) * h * s) for t in levels])
     pos = tn * (len(levels) - 1)
     k0 = np.minimum(pos.astype(int), len(levels) - 2)
     frac = (pos - k0).astype(np.float32)[:, None]
@@ -192,7 +179,7 @@ def reflection(
     prem = np.zeros((n + m, w + 2 * m, 4), dtype=np.float32)
     prem[:n, m : m + w, :3] = layer[..., :3] * a[..., None]
     prem[:n, m : m + w, 3] = a
-    near, far = _blur(prem, sigma_far * 0.25), _blur(prem, sigma_far)
+    near, far = fast_blur(prem, sigma_far * 0.25), fast_blur(prem, sigma_far)
     t = np.clip(np.arange(n + m, dtype=np.float32) / max(length * h, 1.0), 0, 1)[:, None, None]
     prem = near * (1 - t) + far * t
     alpha = prem[..., 3]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 
@@ -23,6 +23,8 @@ IMAGE_FORMATS = ("png", "jpg")
 JPEG_QUALITY = 92
 # Keys every sidecar carries, null when they do not apply (a cutout has no theme).
 SIDECAR_DEFAULTS: dict[str, Any] = {"segmenter": None, "engine": None, "theme": None, "seed": None}
+# What a file is written from: its bytes, or a function writing them to a binary file.
+FileContent = bytes | Callable[[BinaryIO], object]
 
 
 def output_names(
@@ -51,28 +53,14 @@ def write_outputs(
     names = output_names(images, stem=stem, image_format=image_format)
     if len(set(names)) != len(names):
         raise InvalidSpec(f"two outputs would share a file name: {names}")
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
 
-    staged: list[tuple[Path, Path]] = []  # (temporary, final)
-    try:
-        # 1. encode everything to temporary files in the same folder (same filesystem)
+    def files() -> Iterator[tuple[str, FileContent]]:
         for image, name in zip(images, names, strict=True):
-            final = folder / name
-            save = lambda fh, im=image, ext=final.suffix: _save_image(im, fh, ext)  # noqa: E731
-            staged.append((_stage(folder, final, save), final))
+            yield name, lambda fh, im=image, ext=Path(name).suffix: _save_image(im, fh, ext)
             sidecar = {**SIDECAR_DEFAULTS, **image.sidecar(), "file": name}
-            payload = (json.dumps(sidecar, indent=2, default=_json_default) + "\n").encode()
-            side = final.with_suffix(".json")
-            staged.append((_stage(folder, side, lambda fh, data=payload: fh.write(data)), side))
-        # 2. then rename them all into place
-        for temporary, final in staged:
-            os.replace(temporary, final)
-    except BaseException:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise
-    return [folder / name for name in names]
+            yield Path(name).with_suffix(".json").name, _json_bytes(sidecar)
+
+    return write_all_or_nothing(Path(out_dir), files())[::2]  # the images
 
 
 def _file_name(image: RenderedImage, stem: str, image_format: str) -> str:
@@ -94,10 +82,41 @@ def _save_image(image: RenderedImage, fh: Any, suffix: str) -> None:
         image.image.save(fh, "PNG")
 
 
-def _stage(folder: Path, final: Path, write: Any) -> Path:
+def write_all_or_nothing(folder: Path, files: Iterable[tuple[str, FileContent]]) -> list[Path]:
+    """Write ``(name, bytes or fh -> None)`` files into ``folder`` (made if need be): all, or none.
+
+    Each is first written to a hidden temporary file in ``folder`` (the same filesystem),
+    and all are renamed into place only once every one was written: an error while
+    writing (also one raised while ``files`` is iterated) removes the temporary files
+    and leaves every final file as it was. Returns the final paths in order.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []  # (temporary, final)
+    try:
+        # 1. encode everything to temporary files in the same folder
+        for name, content in files:
+            final = folder / name
+            write = content if callable(content) else lambda fh, data=content: fh.write(data)
+            staged.append((_stage(final, write), final))
+        # 2. then rename them all into place
+        for temporary, final in staged:
+            os.replace(temporary, final)
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    return [final for _, final in staged]
+
+
+def temporary_path(final: Path) -> Path:
+    """A hidden, unique name beside ``final`` for writing it before it is renamed into place."""
+    return final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
+
+
+def _stage(final: Path, write: Callable[[BinaryIO], object]) -> Path:
     # Not tempfile.mkstemp: its 0600 mode would survive the rename; 0666 & umask is
     # what a plain open() gives the merchant's files.
-    path = folder / f".{final.name}.{secrets.token_hex(6)}.tmp"
+    path = temporary_path(final)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -108,6 +127,10 @@ def _stage(folder: Path, final: Path, write: Any) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, default=_json_default) + "\n").encode()
 
 
 def _json_default(value: Any) -> Any:

@@ -8,8 +8,9 @@ Mattes are mode ``L`` images the size of the photo they belong to: 255 is produc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image
 

@@ -17,35 +17,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generation.errors import GenerationError, InvalidSpec
-
-EXIT_OK, EXIT_REFUSED = 0, 2
+from generation.cli_common import (
+    EXIT_OK,
+    ProgressBar,
+    add_command,
+    load_mask,
+    run_refusing,
+    size_type,
+)
+from generation.errors import InvalidSpec
 
 
 def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """Add ``clip`` to ``subparsers``; options ``parents`` already define are not re-added."""
     from generation.clips.spec import DIRECTIONS, MOTIONS, STYLES, TRANSITIONS, preset_names, presets_data
 
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "clip",
-        parents=list(parents),
+        parents,
         help="short product video (MP4) with the product pixel-locked",
         description="A short product clip: the camera, light and world move; the product's own "
         "pixels are only scaled and moved, never altered.",
+        out_help="output .mp4 file or folder",
     )
-    have = {a.dest for p in parents for a in p._actions}
-    if "photo" not in have:
-        parser.add_argument("photo", type=Path, help="JPEG, PNG, WebP or HEIC product photo")
-    if "out" not in have:
-        parser.add_argument("--out", type=Path, default=Path("."), help="output .mp4 file or folder")
-    if "segmenter" not in have:
-        from generation.specs import SEGMENTERS
-
-        parser.add_argument("--segmenter", choices=SEGMENTERS, default="auto")
-    if "mask" not in have:
-        parser.add_argument("--mask", type=Path, help="your own mask (white = product), photo size")
-    if "quiet" not in have:
-        parser.add_argument("--quiet", action="store_true", help="no progress bar")
     limits = presets_data()["duration_s"]
     parser.add_argument("--preset", choices=preset_names(), default="story")
     parser.add_argument(
@@ -58,7 +53,9 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument("--themes", default="studio_sweep", help="studio theme(s), comma separated")
     parser.add_argument("--transition", choices=TRANSITIONS, default="crossfade")
     parser.add_argument("--direction", choices=DIRECTIONS, default="right", help="pan / parallax travel")
-    parser.add_argument("--size", type=_size, help="WxH instead of the preset's size, e.g. 540x960")
+    parser.add_argument(
+        "--size", type=size_type("540x960"), help="WxH instead of the preset's size, e.g. 540x960"
+    )
     parser.add_argument("--fill", type=float, default=0.5, help="product's longer side share (0.2-0.8)")
     parser.add_argument("--headline", default="")
     parser.add_argument("--price", help="e.g. 24.90")
@@ -84,18 +81,7 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
 
 def run(args: argparse.Namespace) -> int:
     """Run ``clip`` for parsed ``args``; returns the exit status."""
-    try:
-        return _run(args)
-    except GenerationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: could not write the clip{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
+    return run_refusing(lambda: _run(args), "write the clip")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -150,13 +136,13 @@ def _run(args: argparse.Namespace) -> int:
 
         motion_model = MotionModelConfig.from_env()
     photo = normalize_image(args.photo)
-    mask = _load_mask(args.mask) if args.mask else None
+    mask = load_mask(args.mask) if args.mask else None
     logo = Image.open(args.logo) if args.logo else None
     if logo is not None:
         logo.load()
 
     # 2. segment, render and encode, with a progress bar on stderr
-    with _ProgressBar(args.quiet) as progress:
+    with ProgressBar(args.quiet) as progress:
         progress(0.0, "Finding the product")
         seg = segment(photo.image, args.segmenter, config, mask=mask)
         result = render_clip(
@@ -183,25 +169,6 @@ def _output_path(out: Path, photo: Path, style: str) -> Path:
     return out / f"{photo.stem}_clip-{style}.mp4"
 
 
-def _load_mask(path: Path) -> Any:
-    from generation.normalize import normalize_image
-
-    normalized = normalize_image(path)
-    if normalized.has_alpha:
-        return normalized.image.getchannel("A")
-    return normalized.image.convert("L")
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    try:
-        if not sep:
-            raise ValueError(text)
-        return int(width), int(height)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 540x960, got {text!r}") from None
-
-
 def _color(text: str) -> tuple[int, int, int]:
     value = text.strip().lstrip("#")
     if len(value) != 6:
@@ -210,40 +177,6 @@ def _color(text: str) -> tuple[int, int, int]:
         return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected #rrggbb, got {text!r}") from None
-
-
-class _ProgressBar:
-    """tqdm on stderr, cleared when done so an error stays the one line there."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-
-    def __enter__(self) -> Any:
-        if self.quiet:
-            return lambda fraction, message: None
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=100,
-            file=sys.stderr,
-            leave=False,
-            bar_format="{desc:<32.32} {percentage:3.0f}%|{bar}| {elapsed}",
-        )
-        self.bar = bar
-        highest = [0.0]
-
-        def report(fraction: float, message: str) -> None:
-            highest[0] = max(highest[0], min(fraction, 1.0))
-            bar.n = round(100 * highest[0])
-            bar.set_description_str(message, refresh=False)
-            bar.refresh()
-
-        return report
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import math
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ from generation.clips.worlds import (
 )
 from generation.config import GenerationConfig
 from generation.errors import GenerationError, InvalidSpec
+from generation.sidecar import temporary_path
 from generation.types import Box, ProgressCallback, RenderedImage, Segmentation, no_progress
 
 F32 = np.float32
@@ -630,7 +630,7 @@ def write_clip(
     samples = sorted({0, n // 2, n - 1})
     references: dict[int, ProductLayer] = {}
     poster_index = _poster_index(plan)
-    staged: dict[str, Path] = {key: _temp_name(path) for key, path in targets.items()}
+    staged: dict[str, Path] = {key: temporary_path(path) for key, path in targets.items()}
     try:
         # 2. draw frames here and encode them on a worker thread as they come: x264 and
         #    the drawing (OpenCV, numpy) both release the GIL, so they overlap
@@ -789,10 +789,6 @@ class _FrameWriter:
             self._thread.join()
         for encoder in self._encoders:
             encoder.abort()
-
-
-def _temp_name(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
 
 
 def _poster_index(plan: ClipPlan) -> int:

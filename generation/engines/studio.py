@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from generation import compose
+from generation.blur import fast_blur
 from generation.config import GenerationConfig
 from generation.engines import textures
 from generation.engines.themes import ColorRef, Theme, get_theme
@@ -507,16 +508,8 @@ def _row_blur(img: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 
 def _gauss(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur; big radii run on a smaller copy (the result is smooth anyway)."""
-    if sigma < 0.3:
-        return img
-    if sigma <= 5:
-        return cv2.GaussianBlur(img, (0, 0), sigma)
-    h, w = img.shape[:2]
-    f = sigma / 2.5
-    small = cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), 2.5)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    """The set's blur: exact up to 5 px, beyond on a smaller copy (the result is smooth anyway)."""
+    return fast_blur(img, sigma, exact_up_to=5.0, coarse_sigma=2.5)
 
 
 # ---------------------------------------------------------------------------

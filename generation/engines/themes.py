@@ -12,13 +12,12 @@ suffix works on hex colours).
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generation.datafile import DataReader, LoadOnce, load_folder, parse_shifted_color, read_json
 from generation.errors import GenerationError, InvalidSpec
 
 THEME_DIR = Path(__file__).with_name("themes")
@@ -33,7 +32,7 @@ EDGES = ("sweep", "table")
 PODIUM_SHAPES = ("cylinder", "box")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-_COLOR = re.compile(r"^(?:#(?P<hex>[0-9a-fA-F]{6})|(?P<brand>brand))(?P<shift>[+-](?:0|1)(?:\.\d+)?)?$")
+_COLOR = re.compile(r"^(?:#(?P<hex>[0-9a-fA-F]{6})|(?P<role>brand))(?P<shift>[+-](?:0|1)(?:\.\d+)?)?$")
 
 
 class ThemeDataError(GenerationError):
@@ -223,110 +222,29 @@ class Theme:
 
 
 # ---------------------------------------------------------------------------
-# Validation: a tiny reader that knows where it is, so errors name file and field.
+# Validation: a reader that knows where it is, so errors name file and field.
 
 
-class _Reader:
-    def __init__(self, data: Any, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ThemeDataError(f"{where} must be an object, got {type(data).__name__}")
-        self.data = data
-        self.where = where
-        self.seen: set[str] = set()
-
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}"
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.seen.add(key)
-        if key in self.data:
-            return self.data[key]
-        if default is _REQUIRED:
-            raise ThemeDataError(f"{self._path(key)} is required")
-        return default
-
-    def number(self, key: str, lo: float, hi: float, default: Any = None) -> float:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ThemeDataError(f"{self._path(key)} must be a number, got {value!r}")
-        if not lo <= value <= hi:
-            raise ThemeDataError(f"{self._path(key)} must be in {lo}..{hi}, got {value}")
-        return float(value)
-
-    def integer(self, key: str, lo: int, hi: int, default: Any = None) -> int:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ThemeDataError(f"{self._path(key)} must be an integer, got {value!r}")
-        if not lo <= value <= hi:
-            raise ThemeDataError(f"{self._path(key)} must be in {lo}..{hi}, got {value}")
-        return value
-
-    def text(self, key: str, default: Any = None) -> str:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if not isinstance(value, str):
-            raise ThemeDataError(f"{self._path(key)} must be a string, got {value!r}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], default: Any = None) -> str:
-        value = self.text(key, default)
-        if value not in options:
-            raise ThemeDataError(f"{self._path(key)} must be one of {', '.join(options)}, got {value!r}")
-        return value
-
-    def pair(self, key: str, lo: float, hi: float, default: Any = None) -> tuple[float, float]:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if (
-            not isinstance(value, (list, tuple))
-            or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
-        ):
-            raise ThemeDataError(f"{self._path(key)} must be a pair of numbers, got {value!r}")
-        if not all(lo <= v <= hi for v in value):
-            raise ThemeDataError(f"{self._path(key)} values must be in {lo}..{hi}, got {value}")
-        return (float(value[0]), float(value[1]))
+class _Reader(DataReader):
+    error = ThemeDataError
 
     def color(self, key: str, default: Any = None) -> ColorRef:
-        return _parse_color(self._get(key, _REQUIRED if default is None else default), self._path(key))
+        return _parse_color(self._required_value(key, default), self.path(key))
 
     def colors(self, key: str, n_min: int, n_max: int) -> tuple[ColorRef, ...]:
-        value = self._get(key, _REQUIRED)
+        value = self.value(key)
         if not isinstance(value, list) or not n_min <= len(value) <= n_max:
             raise ThemeDataError(
-                f"{self._path(key)} must be a list of {n_min}..{n_max} colours, got {value!r}"
+                f"{self.path(key)} must be a list of {n_min}..{n_max} colours, got {value!r}"
             )
-        return tuple(_parse_color(v, f"{self._path(key)}[{i}]") for i, v in enumerate(value))
-
-    def section(self, key: str, *, optional: bool = False) -> _Reader | None:
-        value = self._get(key, None if optional else _REQUIRED)
-        if value is None:
-            if optional:
-                return None
-            raise ThemeDataError(f"{self._path(key)} is required")
-        return _Reader(value, self._path(key))
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise ThemeDataError(
-                f"{self.where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(self.seen))}"
-            )
-
-
-_REQUIRED = object()
+        return tuple(_parse_color(v, f"{self.path(key)}[{i}]") for i, v in enumerate(value))
 
 
 def _parse_color(value: Any, where: str) -> ColorRef:
-    if not isinstance(value, str) or not (m := _COLOR.match(value.strip())):
-        raise ThemeDataError(
-            f"{where} must be '#rrggbb' or 'brand', optionally followed by +0.3 / -0.2, got {value!r}"
-        )
-    shift = float(m.group("shift") or 0)
-    if not -1 <= shift <= 1:
-        raise ThemeDataError(f"{where}: shift must be in -1..1, got {shift}")
-    if m.group("brand"):
-        return ColorRef(None, shift)
-    h = m.group("hex")
-    return ColorRef((int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)), shift)
+    _, rgb, shift = parse_shifted_color(
+        value, where, _COLOR, ThemeDataError, "'#rrggbb' or 'brand', optionally followed by +0.3 / -0.2"
+    )
+    return ColorRef(rgb, shift)  # no rgb: the brand colour
 
 
 def _read_theme(data: Any, where: str) -> Theme:
@@ -336,15 +254,13 @@ def _read_theme(data: Any, where: str) -> Theme:
         raise ThemeDataError(f"{where}.name must be lower_snake_case, got {name!r}")
 
     lay = r.section("layout")
-    assert lay is not None
     layout = Layout(anchor=lay.pair("anchor", 0.0, 1.0), fill_scale=lay.number("fill_scale", 0.3, 1.5, 1.0))
     lay.done()
 
     b = r.section("backdrop")
-    assert b is not None
     kind = b.choice("kind", BACKDROP_KINDS, "gradient")
     glow = None
-    if g := b.section("glow", optional=True):
+    if g := b.optional("glow"):
         glow = Glow(
             strength=g.number("strength", 0.0, 1.0),
             color=g.color("color", "#ffffff"),
@@ -354,7 +270,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         g.done()
     bokeh = None
-    if bk := b.section("bokeh", optional=True):
+    if bk := b.optional("bokeh"):
         bokeh = Bokeh(
             count=bk.integer("count", 1, 400),
             colors=bk.colors("colors", 1, 8),
@@ -365,7 +281,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         bk.done()
     window = None
-    if w := b.section("window", optional=True):
+    if w := b.optional("window"):
         window = WindowLight(
             strength=w.number("strength", 0.0, 1.5),
             color=w.color("color", "#fff4e0"),
@@ -380,7 +296,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         w.done()
     arch = None
-    if a := b.section("arch", optional=True):
+    if a := b.optional("arch"):
         arch = Arch(
             color=a.color("color"),
             width=a.number("width", 0.05, 1.0),
@@ -407,7 +323,6 @@ def _read_theme(data: Any, where: str) -> Theme:
     b.done()
 
     s = r.section("surface")
-    assert s is not None
     material = s.choice("material", MATERIALS)
     n_colors = {"plain": 1, "marble": 3, "wood": 3, "concrete": 2}[material]
     colors = s.colors("colors", n_colors, 6)
@@ -425,7 +340,7 @@ def _read_theme(data: Any, where: str) -> Theme:
     s.done()
 
     podium = None
-    if p := r.section("podium", optional=True):
+    if p := r.optional("podium"):
         p_material = p.choice("material", MATERIALS, "plain")
         podium = Podium(
             shape=p.choice("shape", PODIUM_SHAPES, "cylinder"),
@@ -438,7 +353,6 @@ def _read_theme(data: Any, where: str) -> Theme:
         p.done()
 
     li = r.section("light")
-    assert li is not None
     light = Light(
         azimuth=li.number("azimuth", -360.0, 360.0),
         elevation=li.number("elevation", 10.0, 89.0),
@@ -449,14 +363,13 @@ def _read_theme(data: Any, where: str) -> Theme:
     li.done()
 
     cs = r.section("contact_shadow")
-    assert cs is not None
     contact = ContactShadow(
         strength=cs.number("strength", 0.0, 1.0), spread=cs.number("spread", 0.005, 0.5, 0.05)
     )
     cs.done()
 
     cast = None
-    if c := r.section("cast_shadow", optional=True):
+    if c := r.optional("cast_shadow"):
         cast = CastShadow(
             strength=c.number("strength", 0.0, 1.0),
             fade=c.number("fade", 0.0, 1.0, 0.6),
@@ -465,7 +378,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         c.done()
 
     refl = None
-    if rf := r.section("reflection", optional=True):
+    if rf := r.optional("reflection"):
         refl = Reflection(
             strength=rf.number("strength", 0.0, 1.0),
             length=rf.number("length", 0.02, 1.0, 0.35),
@@ -475,7 +388,7 @@ def _read_theme(data: Any, where: str) -> Theme:
     if refl and podium:
         raise ThemeDataError(f"{where}: a reflection on the floor cannot be seen through a podium")
 
-    v = r.section("variation", optional=True)
+    v = r.optional("variation")
     variation = Variation(0.0, 0.0, 0.0, 0.0)
     if v:
         variation = Variation(
@@ -516,13 +429,7 @@ def _read_theme(data: Any, where: str) -> Theme:
 
 def load_theme_file(path: Path) -> Theme:
     """Read and validate one theme file; the file stem must equal the theme's name."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ThemeDataError(f"cannot read theme file {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ThemeDataError(f"{path.name} is not valid JSON: {exc}") from exc
-    theme = _read_theme(data, path.stem)
+    theme = _read_theme(read_json(path, ThemeDataError, "theme file"), path.stem)
     if theme.name != path.stem:
         raise ThemeDataError(f"{path.name}: name {theme.name!r} must match the file name")
     return theme
@@ -530,25 +437,10 @@ def load_theme_file(path: Path) -> Theme:
 
 def load_themes(folder: Path = THEME_DIR) -> dict[str, Theme]:
     """Every ``*.json`` theme in ``folder``, validated, by name."""
-    themes = {}
-    for path in sorted(folder.glob("*.json")):
-        theme = load_theme_file(path)
-        themes[theme.name] = theme
-    if not themes:
-        raise ThemeDataError(f"no theme files in {folder}")
-    return themes
+    return load_folder(folder, load_theme_file, lambda theme: theme.name, ThemeDataError, "theme")
 
 
-_themes: dict[str, Theme] | None = None
-_lock = threading.Lock()
-
-
-def _all() -> dict[str, Theme]:
-    global _themes
-    with _lock:
-        if _themes is None:
-            _themes = load_themes()
-        return _themes
+_all = LoadOnce(load_themes)
 
 
 def list_themes() -> list[str]:

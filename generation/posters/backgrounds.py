@@ -22,6 +22,7 @@ import zlib
 import cv2
 import numpy as np
 
+from generation.blur import fast_blur
 from generation.errors import InvalidSpec
 from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
@@ -144,7 +145,7 @@ def scene_background(
         dist = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 3)
         ramp = 0.08 * min(cw, ch)
         t = np.clip(dist / ramp, 0, 1)[..., None].astype(F32)
-        blurred = _big_blur(out, 0.05 * min(cw, ch))
+        blurred = fast_blur(out, 0.05 * min(cw, ch), exact_up_to=0.0)  # always the coarse blur
         out = out * (1 - t) + blurred * t
     return out, {
         "scene": scene.name,
@@ -154,11 +155,3 @@ def scene_background(
         "offset": [ox, oy],
         "extended": extended,
     }
-
-
-def _big_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    h, w = img.shape[:2]
-    f = max(1.0, sigma / 3.0)
-    small = cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), 3.0)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -20,38 +20,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generation.errors import GenerationError, InvalidSpec
-from generation.specs import SEGMENTERS
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED = 0, 1, 2
+from generation.cli_common import EXIT_OK, EXIT_PROBLEMS, add_command, load_mask, parent_dests, run_refusing
+from generation.errors import InvalidSpec
 
 
 def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """Add ``poster`` to ``subparsers``; options the ``parents`` already define are not repeated."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "poster",
-        parents=list(parents),
+        parents,
         help="posters: the product with headline, price, button and brand, laid out per size",
         description="Posters that put the product together with words and brand marks. "
         "The product's own pixels are pasted back last and checked.",
+        quiet_help="print nothing but errors",
     )
-    have = {action.dest for parent in parents for action in parent._actions}
-    if "photo" not in have:
-        parser.add_argument("photo", type=Path, help="JPEG, PNG, WebP or HEIC product photo")
-    if "out" not in have:
-        parser.add_argument("--out", type=Path, default=Path("."), help="output folder (default: .)")
-    if "segmenter" not in have:
-        parser.add_argument("--segmenter", choices=SEGMENTERS, default="auto")
-    if "mask" not in have:
-        parser.add_argument("--mask", type=Path, help="your own mask (white = product), photo size")
-    if "quiet" not in have:
-        parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    if "image_format" not in have:
+    if "image_format" not in parent_dests(parents):
         parser.add_argument("--format", choices=("png", "jpg", "webp"), default="png", dest="image_format")
     parser.add_argument("--template", default="hero_left", help="template id(s), comma separated")
     parser.add_argument(
@@ -95,15 +83,7 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
 
 def run(args: argparse.Namespace) -> int:
     """Render and write the posters ``args`` asks for; the exit status (see module doc)."""
-    try:
-        return _run(args)
-    except GenerationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except OSError as exc:  # unreadable file, the output folder is not writable...
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: could not read or write a file{where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    return run_refusing(lambda: _run(args), "read or write a file")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -162,10 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     # 2. the photo, segmented once for every poster
     config = GenerationConfig.from_env()
     photo = normalize_image(args.photo)
-    mask = None
-    if args.mask is not None:
-        normalized = normalize_image(args.mask)
-        mask = normalized.image.getchannel("A") if normalized.has_alpha else normalized.image.convert("L")
+    mask = load_mask(args.mask) if args.mask is not None else None
     image = photo.image
     if mask is not None and mask.size != image.size:
         raise InvalidSpec(

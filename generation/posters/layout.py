@@ -29,10 +29,8 @@ side). Sizes in ``text`` styles are pixels at a 1080 px shorter side.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from generation import compose
+from generation.datafile import DataReader, LoadOnce, load_folder, parse_shifted_color, read_json
 from generation.errors import GenerationError, InvalidSpec
 from generation.posters.text import TextBlock, TextDoesNotFit, TextStyle, layout_text
 from generation.types import Box, PlacedProduct
@@ -159,21 +158,9 @@ def aspect_class(width: int, height: int) -> str:
     return "wide"
 
 
-_sizes: tuple[dict[str, SizePreset], dict[str, str], int, int] | None = None
-_sizes_lock = threading.Lock()
-
-
-def _load_sizes() -> tuple[dict[str, SizePreset], dict[str, str], int, int]:
-    global _sizes
-    with _sizes_lock:
-        if _sizes is None:
-            _sizes = read_sizes(SIZES_FILE)
-        return _sizes
-
-
 def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, int]:
     """(presets, aliases, min side, max side) from a sizes file, validated."""
-    data = _read_json(path)
+    data = read_json(path, PosterDataError)
     r = _Reader(data, path.name)
     r.integer("version", 1, 1)
     r.text("note", "")
@@ -211,6 +198,9 @@ def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, 
     if not presets:
         raise PosterDataError(f"{path.name} has no presets")
     return presets, aliases, lo, hi
+
+
+_load_sizes = LoadOnce(lambda: read_sizes(SIZES_FILE))
 
 
 def list_sizes() -> dict[str, SizePreset]:
@@ -427,76 +417,14 @@ class Template:
         return None
 
 
-class _Reader:
-    """Reads one JSON object, knowing where it is, so errors name file and field."""
-
-    def __init__(self, data: Any, where: str) -> None:
-        if not isinstance(data, dict):
-            raise PosterDataError(f"{where} must be an object, got {type(data).__name__}")
-        self.data = data
-        self.where = where
-        self.seen: set[str] = set()
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.seen.add(key)
-        if key in self.data:
-            return self.data[key]
-        if default is _REQUIRED:
-            raise PosterDataError(f"{self.where}.{key} is required")
-        return default
-
-    def number(self, key: str, lo: float, hi: float, default: Any = None) -> float:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise PosterDataError(f"{self.where}.{key} must be a number, got {value!r}")
-        if not lo <= value <= hi:
-            raise PosterDataError(f"{self.where}.{key} must be in {lo}..{hi}, got {value}")
-        return float(value)
-
-    def integer(self, key: str, lo: int, hi: int, default: Any = None) -> int:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise PosterDataError(f"{self.where}.{key} must be an integer, got {value!r}")
-        if not lo <= value <= hi:
-            raise PosterDataError(f"{self.where}.{key} must be in {lo}..{hi}, got {value}")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, default)
-        if not isinstance(value, bool):
-            raise PosterDataError(f"{self.where}.{key} must be true or false, got {value!r}")
-        return value
-
-    def text(self, key: str, default: Any = None) -> str:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if not isinstance(value, str):
-            raise PosterDataError(f"{self.where}.{key} must be a string, got {value!r}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], default: Any = None) -> str:
-        value = self.text(key, default)
-        if value not in options:
-            raise PosterDataError(f"{self.where}.{key} must be one of {', '.join(options)}, got {value!r}")
-        return value
-
-    def pair(self, key: str, lo: float, hi: float, default: Any = None) -> tuple[float, float]:
-        value = self._get(key, _REQUIRED if default is None else default)
-        if (
-            not isinstance(value, (list, tuple))
-            or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
-            or not all(lo <= v <= hi for v in value)
-        ):
-            raise PosterDataError(f"{self.where}.{key} must be two numbers in {lo}..{hi}, got {value!r}")
-        return (float(value[0]), float(value[1]))
+class _Reader(DataReader):
+    error = PosterDataError
 
     def color(self, key: str, default: Any = None) -> ColorSpec:
-        return parse_color_spec(
-            self._get(key, _REQUIRED if default is None else default), f"{self.where}.{key}"
-        )
+        return parse_color_spec(self._required_value(key, default), self.path(key))
 
     def edge(self, key: str, *, allow_product: bool = True) -> Edge:
-        return _parse_edge(self._get(key, _REQUIRED), f"{self.where}.{key}", allow_product)
+        return _parse_edge(self.value(key), self.path(key), allow_product)
 
     def region(self, key: str, *, allow_product: bool = True) -> Region:
         r = self.section(key)
@@ -509,37 +437,17 @@ class _Reader:
         r.done()
         return region
 
-    def section(self, key: str) -> _Reader:
-        return _Reader(self._get(key, _REQUIRED), f"{self.where}.{key}")
-
-    def optional(self, key: str) -> _Reader | None:
-        value = self._get(key, None)
-        return None if value is None else _Reader(value, f"{self.where}.{key}")
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise PosterDataError(
-                f"{self.where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(self.seen))}"
-            )
-
-
-_REQUIRED = object()
-
 
 def parse_color_spec(value: Any, where: str) -> ColorSpec:
-    if not isinstance(value, str) or not (m := _COLOR.match(value.strip())):
-        raise PosterDataError(
-            f"{where} must be a role (brand, secondary, text, ink, paper, on_brand, on_secondary) "
-            f"or '#rrggbb', optionally followed by +0.3 / -0.2; got {value!r}"
-        )
-    shift = float(m.group("shift") or 0)
-    if not -1 <= shift <= 1:
-        raise PosterDataError(f"{where}: shift must be in -1..1, got {shift}")
-    if m.group("role"):
-        return ColorSpec(m.group("role"), None, shift)
-    h = m.group("hex")
-    return ColorSpec(None, (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)), shift)
+    role, rgb, shift = parse_shifted_color(
+        value,
+        where,
+        _COLOR,
+        PosterDataError,
+        "a role (brand, secondary, text, ink, paper, on_brand, on_secondary) "
+        "or '#rrggbb', optionally followed by +0.3 / -0.2",
+    )
+    return ColorSpec(role, rgb, shift)
 
 
 def _parse_edge(value: Any, where: str, allow_product: bool) -> Edge:
@@ -590,13 +498,13 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
     )
     p.done()
     groups = []
-    raw_groups = r._get("groups", [])
+    raw_groups = r.value("groups", [])
     if not isinstance(raw_groups, list):
         raise PosterDataError(f"{r.where}.groups must be a list")
     placed: set[str] = set()
     for i, raw in enumerate(raw_groups):
         g = _Reader(raw, f"{r.where}.groups[{i}]")
-        items = g._get("items", _REQUIRED)
+        items = g.value("items")
         if not isinstance(items, list) or not items or any(it not in ITEMS for it in items):
             raise PosterDataError(f"{g.where}.items must be a non-empty list of {', '.join(ITEMS)}")
         if placed & set(items):
@@ -617,7 +525,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
     if "headline" not in placed:
         raise PosterDataError(f"{r.where}: no group places the headline")
     shapes = []
-    raw_shapes = r._get("shapes", [])
+    raw_shapes = r.value("shapes", [])
     if not isinstance(raw_shapes, list):
         raise PosterDataError(f"{r.where}.shapes must be a list")
     for i, raw in enumerate(raw_shapes):
@@ -625,7 +533,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
         kind = s.choice("kind", SHAPE_KINDS)
         fill = s.color("fill")
         opacity = s.number("opacity", 0.0, 1.0, 1.0)
-        modes = s._get("modes", list(BACKGROUND_MODES))
+        modes = s.value("modes", list(BACKGROUND_MODES))
         if not isinstance(modes, list) or not modes or any(m not in BACKGROUND_MODES for m in modes):
             raise PosterDataError(f"{s.where}.modes must be a list of {', '.join(BACKGROUND_MODES)}")
         if kind == "panel":
@@ -662,7 +570,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
         s.done()
 
     def placement(key: str) -> _Reader:
-        merged = {**defaults[key], **(r._get(key, {}) or {})}
+        merged = {**defaults[key], **(r.value(key, {}) or {})}
         return _Reader(merged, f"{r.where}.{key}")
 
     b = placement("badge")
@@ -702,10 +610,10 @@ def read_template(data: Any, where: str) -> Template:
 
     bg = r.section("background")
     mode = bg.choice("mode", BACKGROUND_MODES)
-    colors_raw = bg._get("colors", ["brand+0.85", "brand+0.6"])
+    colors_raw = bg.value("colors", ["brand+0.85", "brand+0.6"])
     if not isinstance(colors_raw, list) or not 1 <= len(colors_raw) <= 4:
         raise PosterDataError(f"{bg.where}.colors must be a list of 1..4 colours")
-    center_raw = bg._get("center", [0.5, 0.45])
+    center_raw = bg.value("center", [0.5, 0.45])
     follow = center_raw == "product"
     if not follow:
         bg.data["center"] = center_raw
@@ -756,11 +664,11 @@ def read_template(data: Any, where: str) -> Template:
     }  # fmt: skip
     text: dict[str, TextStyleSpec] = {}
     for role in TEXT_ROLES:
-        merged = {**text_defaults[role], **(tx._get(role, {}) or {})}
+        merged = {**text_defaults[role], **(tx.value(role, {}) or {})}
         text[role] = _text_style(_Reader(merged, f"{tx.where}.{role}"))
     tx.done()
 
-    c = _Reader(r._get("cta", {}) or {}, f"{where}.cta")
+    c = _Reader(r.value("cta", {}) or {}, f"{where}.cta")
     cta = CtaSpec(
         style=c.choice("style", CTA_STYLES, "filled"),
         pad_x=c.number("pad_x", 0.0, 4.0, 1.15),
@@ -771,11 +679,11 @@ def read_template(data: Any, where: str) -> Template:
     )
     c.done()
 
-    bd = _Reader(r._get("badge", {}) or {}, f"{where}.badge")
+    bd = _Reader(r.value("badge", {}) or {}, f"{where}.badge")
     badge = BadgeSpec(shape=bd.choice("shape", BADGE_SHAPES, "circle"))
     bd.done()
 
-    strings_raw = r._get("strings", {})
+    strings_raw = r.value("strings", {})
     if not isinstance(strings_raw, dict) or not all(
         isinstance(v, dict) and all(isinstance(s, str) for s in v.values()) for v in strings_raw.values()
     ):
@@ -783,9 +691,9 @@ def read_template(data: Any, where: str) -> Template:
     strings = {lang: dict(v) for lang, v in strings_raw.items()}
 
     defaults = {
-        "badge": r._get("badge_placement", {}) or {},
-        "logo": r._get("logo", {}) or {},
-        "ribbon": r._get("ribbon", {}) or {},
+        "badge": r.value("badge_placement", {}) or {},
+        "logo": r.value("logo", {}) or {},
+        "ribbon": r.value("ribbon", {}) or {},
     }
     for key, value in defaults.items():
         if not isinstance(value, dict):
@@ -821,42 +729,18 @@ def read_template(data: Any, where: str) -> Template:
     return template
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PosterDataError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise PosterDataError(f"{path.name} is not valid JSON: {exc}") from exc
-
-
 def load_template_file(path: Path) -> Template:
-    template = read_template(_read_json(path), path.stem)
+    template = read_template(read_json(path, PosterDataError), path.stem)
     if template.id != path.stem:
         raise PosterDataError(f"{path.name}: id {template.id!r} must match the file name")
     return template
 
 
-_templates: dict[str, Template] | None = None
-_templates_lock = threading.Lock()
-
-
 def load_templates(folder: Path = TEMPLATE_DIR) -> dict[str, Template]:
-    templates = {}
-    for path in sorted(folder.glob("*.json")):
-        template = load_template_file(path)
-        templates[template.id] = template
-    if not templates:
-        raise PosterDataError(f"no template files in {folder}")
-    return templates
+    return load_folder(folder, load_template_file, lambda template: template.id, PosterDataError, "template")
 
 
-def _all_templates() -> dict[str, Template]:
-    global _templates
-    with _templates_lock:
-        if _templates is None:
-            _templates = load_templates()
-        return _templates
+_all_templates = LoadOnce(load_templates)
 
 
 def list_templates() -> list[str]:
@@ -1171,7 +1055,7 @@ def _solve(
                 raise _overflow(f"{slot.name} would touch the product in {template.id} at {cw}x{ch}")
         slots += group_slots
         if group_slots:
-            gb = _union([s.box for s in group_slots])
+            gb = union_box([s.box for s in group_slots])
             group_boxes.append(gb)
             obstacles.append(gb)
 
@@ -1217,7 +1101,8 @@ def _has_item(item: str, words: Content, ribbon_style: str) -> bool:
     return bool(getattr(words, item))
 
 
-def _union(boxes: list[Box]) -> Box:
+def union_box(boxes: list[Box]) -> Box:
+    """The smallest box holding all of ``boxes``."""
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
     x1 = max(b[0] + b[2] for b in boxes)

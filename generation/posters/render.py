@@ -20,7 +20,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from generation.posters.layout import (
     read_template,
     resolve_size,
     solve_layout,
+    union_box,
 )
 from generation.posters.money import discount_percent, format_discount, format_price
 from generation.posters.spec import RGB, PosterSpec, to_hex
@@ -547,7 +548,7 @@ def _fix_contrast(
     for group, slots in by_group.items():
         members = [s for s in free if s.group == group] if group >= 0 else slots
         pad = round(0.022 * short)
-        union = _union_box([plans[s.name]["ink"] for s in members])
+        union = union_box([plans[s.name]["ink"] for s in members])
         box = _pad_box(union, pad, canvas.shape)
         if box_hits(keepout, box):
             box = _pad_box(union, 0, canvas.shape)
@@ -589,14 +590,6 @@ def _apply_fix(
 def _deep(brand: RGB) -> RGB:
     """A deep version of the brand colour for dark plates and scrims."""
     return (round(brand[0] * 0.22), round(brand[1] * 0.22), round(brand[2] * 0.22))
-
-
-def _union_box(boxes: list[Box]) -> Box:
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def _pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:
@@ -871,35 +864,22 @@ def write_posters(
     encoded to hidden temporary files first and renamed into place only when all of
     them were written. Returns the image paths.
     """
-    from generation.sidecar import SIDECAR_DEFAULTS, _json_default, _stage
+    from generation.sidecar import SIDECAR_DEFAULTS, _json_default, write_all_or_nothing
 
     names = poster_file_names(posters, stem=stem)
     if len(set(names)) != len(names):
         raise InvalidSpec(f"two posters would share a file name: {names}")
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    images: list[Path] = []
-    try:
-        # 1. encode everything to temporary files in the same folder
+
+    def files() -> Iterator[tuple[str, bytes]]:
         for k, poster in enumerate(posters):
             image_name, side_name, layout_name = names[3 * k : 3 * k + 3]
-            payload = encode_image(poster.image, poster.output_format)
+            yield image_name, encode_image(poster.image, poster.output_format)
             sidecar = {**SIDECAR_DEFAULTS, **poster.sidecar(), "file": image_name, "layout_file": layout_name}
-            side = (json.dumps(sidecar, indent=2, default=_json_default, ensure_ascii=False) + "\n").encode()
-            lay = poster.layout_json().encode()
-            for name, data in ((image_name, payload), (side_name, side), (layout_name, lay)):
-                final = folder / name
-                staged.append((_stage(folder, final, lambda fh, d=data: fh.write(d)), final))
-            images.append(folder / image_name)
-        # 2. then rename them all into place
-        for temporary, final in staged:
-            os.replace(temporary, final)
-    except BaseException:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise
-    return images
+            side = json.dumps(sidecar, indent=2, default=_json_default, ensure_ascii=False) + "\n"
+            yield side_name, side.encode()
+            yield layout_name, poster.layout_json().encode()
+
+    return write_all_or_nothing(Path(out_dir), files())[::3]  # the images
 
 
 __all__ = [
