@@ -103,7 +103,3 @@ class BrandKit(models.Model):
     def __str__(self) -> str:
         return f"Brand kit of {self.merchant}"
 
-    @staticmethod
-    def rgb(value: str) -> tuple[int, int, int]:
-        value = value.lstrip("#")
-        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))

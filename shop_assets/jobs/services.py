@@ -84,8 +84,8 @@ def validate_request(outputs: list[str], parameters: dict[str, Any]) -> tuple[li
             clip = _clip_kwargs(params.get("clip", {}))
             ClipSpec(**clip)
             params["clip"] = params.get("clip", {})
-    except TypeError as exc:
-        raise JobRequestInvalid(f"Unknown parameter: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # wrong keys or shapes in the request's JSON
+        raise JobRequestInvalid(f"Invalid parameters: {exc}") from exc
     except InvalidSpec as exc:
         raise JobRequestInvalid(str(exc)) from exc
     return outputs, params
@@ -232,8 +232,7 @@ def create_job(
     scene = parameters.get("scene")
     if isinstance(scene, dict) and not scene.get("brand_color") and product.brand_color:
         # the brand_color theme (and any theme that uses it) follows the product's brand
-        hex_color = product.brand_color.lstrip("#")
-        parameters["scene"] = {**scene, "brand_color": [int(hex_color[i : i + 2], 16) for i in (0, 2, 4)]}
+        parameters["scene"] = {**scene, "brand_color": list(_rgb(product.brand_color))}
     parameters = with_merchant_defaults(product, outputs, parameters)
     outputs, params = validate_request(outputs, parameters)
     job = GenerationJob.objects.create(

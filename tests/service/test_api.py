@@ -92,3 +92,16 @@ def test_other_merchants_job_is_404(api, other_product_image):
     assert api.get(f"/api/v1/jobs/{job.pk}").status_code == 404
     assert api.post("/api/v1/jobs", {"product_id": other_product_image.product_id, "outputs": ["packshot"]},
                     content_type="application/json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{"scene": "marble"}, {"packshot": {"colour": "red"}}, {"packshot": ["x"]}, {"clip": {"duration": "long"}}],
+)
+def test_malformed_job_parameters_are_a_400(api, product_image, parameters):
+    outputs = [next(iter(parameters))]
+    response = api.post("/api/v1/jobs", {"product_id": product_image.product_id, "outputs": outputs,
+                                         "parameters": parameters}, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_request"
+    assert not GenerationJob.objects.exists()
