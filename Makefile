@@ -62,6 +62,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_stages.py
 	$(BIN)/python bench/bench_diffusion.py
+	$(BIN)/python bench/bench_posters.py
+	$(BIN)/python bench/bench_clips.py    # needs ffmpeg (apt-get install ffmpeg) for its baseline
 
 clean:
 	rm -rf $(VENV) data
