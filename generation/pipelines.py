@@ -6,7 +6,7 @@ that one segmentation, so all outputs of a request show exactly the same product
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -170,16 +170,7 @@ def _posters(
         if seen[name] > 1:  # the same template and size with other words: a variant
             name = f"{name}-{seen[name]:02d}"
         rendered = poster.rendered_image()
-        out.append(
-            RenderedImage(
-                image=rendered.image,
-                kind=rendered.kind,
-                name=name,
-                product_box=rendered.product_box,
-                fidelity=rendered.fidelity,
-                meta={**rendered.meta, "template": poster.template},
-            )
-        )
+        out.append(replace(rendered, name=name, meta={**rendered.meta, "template": poster.template}))
         layouts[name] = poster.layout_json()
     progress(1.0, "Posters laid out")
     return out
@@ -244,12 +235,4 @@ def _with_segmenter(rendered: RenderedImage, seg: Segmentation) -> RenderedImage
     # Every output records which segmenter cut the product out (engines may omit it).
     if rendered.meta.get("segmenter") == seg.segmenter:
         return rendered
-    meta = {**rendered.meta, "segmenter": seg.segmenter}
-    return RenderedImage(
-        image=rendered.image,
-        kind=rendered.kind,
-        name=rendered.name,
-        product_box=rendered.product_box,
-        fidelity=rendered.fidelity,
-        meta=meta,
-    )
+    return replace(rendered, meta={**rendered.meta, "segmenter": seg.segmenter})

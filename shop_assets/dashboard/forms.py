@@ -33,10 +33,8 @@ def clip_preset_choices() -> list[tuple[str, str]]:
 
 
 def theme_choices() -> list[tuple[str, str]]:
-    try:
-        from generation.engines.themes import list_themes
-    except ImportError:  # pragma: no cover
-        return [("studio_sweep", "Studio sweep")]
+    from generation.engines.themes import list_themes
+
     return [(name, name.replace("_", " ").capitalize()) for name in list_themes()]
 
 

@@ -153,10 +153,8 @@ def _clip_kwargs(clip: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_theme(theme: str) -> None:
-    try:
-        from generation.engines.themes import list_themes
-    except ImportError:  # pragma: no cover - themes ship with the library
-        return
+    from generation.engines.themes import list_themes
+
     names = list_themes()
     if theme not in names:
         raise JobRequestInvalid(f"Unknown theme {theme!r}. Themes: {', '.join(names)}.")
