@@ -125,7 +125,9 @@ def run_outputs(
         elif job.kind == "poster":
             made = _posters(seg, job.posters, images, layouts, config, _sub_progress(progress, start, span))
         else:
-            clips.append(_clip(seg, job.clip, images, workdir, logo, config, _sub_progress(progress, start, span)))
+            clips.append(
+                _clip(seg, job.clip, images, workdir, logo, config, _sub_progress(progress, start, span))
+            )
             made = []
         images.extend(_with_segmenter(image_out, seg) for image_out in made)
         done += weight

@@ -21,8 +21,12 @@ def product_mask(size: tuple[int, int], *, scale: float = 0.6) -> Image.Image:
     body_top = top + bh * 0.32
     d.rounded_rectangle((cx - bw / 2, body_top, cx + bw / 2, top + bh), radius=bw * 0.12, fill=255)
     d.polygon(
-        [(cx - bw / 2, body_top + 2), (cx - bw * 0.16, top + bh * 0.14),
-         (cx + bw * 0.16, top + bh * 0.14), (cx + bw / 2, body_top + 2)],
+        [
+            (cx - bw / 2, body_top + 2),
+            (cx - bw * 0.16, top + bh * 0.14),
+            (cx + bw * 0.16, top + bh * 0.14),
+            (cx + bw / 2, body_top + 2),
+        ],
         fill=255,
     )
     d.rectangle((cx - bw * 0.17, top, cx + bw * 0.17, top + bh * 0.16), fill=255)

@@ -29,7 +29,10 @@ app.conf.update(
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     beat_schedule={
-        "requeue-stale-jobs": {"task": "shop_assets.jobs.tasks.requeue_stale_jobs_task", "schedule": float(os.environ.get("SHOPASSETS_STALE_SWEEP_SECONDS", "30"))},
+        "requeue-stale-jobs": {
+            "task": "shop_assets.jobs.tasks.requeue_stale_jobs_task",
+            "schedule": float(os.environ.get("SHOPASSETS_STALE_SWEEP_SECONDS", "30")),
+        },
     },
 )
 app.autodiscover_tasks(["shop_assets.jobs"])

@@ -195,9 +195,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # --- generation ---------------------------------------------------------------
 # Passed to generation.config.GenerationConfig.from_env by the workers; listed here
 # for the README. SHOPASSETS_DEVICE, SHOPASSETS_SD15_INPAINT_MODEL, U2NET_HOME, ...
-DEFAULT_SEGMENTER = env_choice(
-    "SHOPASSETS_SEGMENTER", "auto", ("auto", "alpha", "rembg", "classical")
-)
+DEFAULT_SEGMENTER = env_choice("SHOPASSETS_SEGMENTER", "auto", ("auto", "alpha", "rembg", "classical"))
 
 LOGGING = {
     "version": 1,

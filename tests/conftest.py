@@ -66,7 +66,9 @@ def signed_in(client, user):
 def product(merchant):
     from shop_assets.catalog.models import Product
 
-    return Product.objects.create(merchant=merchant, sku="BTL-001", title="Hand wash", price="9.90", currency="USD")
+    return Product.objects.create(
+        merchant=merchant, sku="BTL-001", title="Hand wash", price="9.90", currency="USD"
+    )
 
 
 @pytest.fixture
@@ -144,14 +146,34 @@ class WorkerProcess:
             SHOPASSETS_STALE_SWEEP_SECONDS="1",
             PYTHONUNBUFFERED="1",
         )
-        cmd = [sys.executable, "-m", "celery", "-A", "shop_assets", "worker", "-Q", queues,
-               "--pool", "prefork", "--concurrency", "1", "-l", "info",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "shop_assets",
+            "worker",
+            "-Q",
+            queues,
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ]
         if beat:
             cmd += ["-B", "--schedule", str(settings.DATA_DIR / "beat-schedule")]
         self.log_path = settings.DATA_DIR / f"worker-{len(list(settings.DATA_DIR.glob('worker-*.log')))}.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -197,10 +219,12 @@ def wait_for_job(job_id: int, *, until=None, timeout: float = 120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = GenerationJob.objects.get(pk=job_id)
-        if (until(job) if until else job.is_finished):
+        if until(job) if until else job.is_finished:
             return job
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job.status} at {job.progress}% after {timeout}s: {job.progress_message}")
+    raise AssertionError(
+        f"job {job_id} still {job.status} at {job.progress}% after {timeout}s: {job.progress_message}"
+    )
 
 
 @pytest.fixture

@@ -67,7 +67,9 @@ class ApiKey(models.Model):
 
         prefix = "sa_" + secrets.token_hex(4)
         secret = f"{prefix}.{secrets.token_urlsafe(32)}"
-        return cls.objects.create(merchant=merchant, name=name, prefix=prefix, key_hash=cls.hash(secret)), secret
+        return cls.objects.create(
+            merchant=merchant, name=name, prefix=prefix, key_hash=cls.hash(secret)
+        ), secret
 
 
 class BrandKit(models.Model):
@@ -102,4 +104,3 @@ class BrandKit(models.Model):
 
     def __str__(self) -> str:
         return f"Brand kit of {self.merchant}"
-

@@ -28,7 +28,11 @@ from shop_assets.jobs.models import Asset, GenerationJob
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        key = ApiKey.objects.select_related("merchant").filter(key_hash=ApiKey.hash(token), revoked=False).first()
+        key = (
+            ApiKey.objects.select_related("merchant")
+            .filter(key_hash=ApiKey.hash(token), revoked=False)
+            .first()
+        )
         if key is None:
             return None
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
@@ -161,9 +165,17 @@ def create_product(request: HttpRequest, payload: ProductIn):
         with transaction.atomic():
             product.save()
     except ValidationError as exc:
-        return Status(400, {"code": "invalid_product", "detail": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())})
+        return Status(
+            400,
+            {
+                "code": "invalid_product",
+                "detail": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            },
+        )
     except IntegrityError:
-        return Status(409, {"code": "duplicate_sku", "detail": f"A product with SKU {payload.sku!r} already exists."})
+        return Status(
+            409, {"code": "duplicate_sku", "detail": f"A product with SKU {payload.sku!r} already exists."}
+        )
     return Status(201, product)
 
 
@@ -175,7 +187,9 @@ def get_product(request: HttpRequest, product_id: int):
 @api.post("/products/{product_id}/images", response={201: ImageOut, 400: ErrorOut})
 def upload_image(request: HttpRequest, product_id: int, file: File[UploadedFile]):
     product = get_object_or_404(_products(request), pk=product_id)
-    return Status(201, catalog.add_product_image(product, catalog.read_upload(file), filename=file.name or ""))
+    return Status(
+        201, catalog.add_product_image(product, catalog.read_upload(file), filename=file.name or "")
+    )
 
 
 @api.post("/jobs", response={202: JobOut, 400: ErrorOut})
@@ -198,4 +212,6 @@ def get_job(request: HttpRequest, job_id: int):
 @api.get("/assets/{asset_id}/download", url_name="asset_download")
 def download_asset(request: HttpRequest, asset_id: int):
     asset = get_object_or_404(Asset.objects.filter(merchant=request.merchant), pk=asset_id)
-    return storage.file_response(asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True)
+    return storage.file_response(
+        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
+    )

@@ -64,7 +64,9 @@ def add_product_image(product: Product, data: bytes, *, filename: str = "") -> P
     uid = uuid.uuid4().hex
     m, sku = product.merchant_id, product.sku
     keys = {
-        "original": storage.image_key(m, sku, uid, "original", _EXTENSIONS.get(normalized.source_format, "bin")),
+        "original": storage.image_key(
+            m, sku, uid, "original", _EXTENSIONS.get(normalized.source_format, "bin")
+        ),
         "normalized": storage.image_key(m, sku, uid, "normalized", "png"),
         "thumbnail": storage.image_key(m, sku, uid, "thumbnail", thumb_ext),
     }

@@ -28,8 +28,10 @@ def poster_size_choices() -> list[tuple[str, str]]:
 def clip_preset_choices() -> list[tuple[str, str]]:
     from generation.clips.spec import get_preset, preset_names
 
-    return [(name, f"{get_preset(name).label} · {get_preset(name).width}×{get_preset(name).height}")
-            for name in preset_names()]
+    return [
+        (name, f"{get_preset(name).label} · {get_preset(name).width}×{get_preset(name).height}")
+        for name in preset_names()
+    ]
 
 
 def theme_choices() -> list[tuple[str, str]]:
@@ -41,7 +43,16 @@ def theme_choices() -> list[tuple[str, str]]:
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = ["sku", "title", "description", "price", "compare_at_price", "currency", "brand_name", "brand_color"]
+        fields = [
+            "sku",
+            "title",
+            "description",
+            "price",
+            "compare_at_price",
+            "currency",
+            "brand_name",
+            "brand_color",
+        ]
 
     def __init__(self, *args, merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -73,8 +84,12 @@ class JobForm(forms.Form):
         choices=OUTPUT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["packshot"]
     )
     segmenter = forms.ChoiceField(
-        choices=[("auto", "Automatic"), ("alpha", "Photo's own transparency"), ("rembg", "AI model (rembg)"),
-                 ("classical", "Plain-background studio photo")],
+        choices=[
+            ("auto", "Automatic"),
+            ("alpha", "Photo's own transparency"),
+            ("rembg", "AI model (rembg)"),
+            ("classical", "Plain-background studio photo"),
+        ],
         initial="auto",
     )
     packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
@@ -87,20 +102,37 @@ class JobForm(forms.Form):
     prompt = forms.CharField(max_length=300, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     poster_templates = forms.MultipleChoiceField(
-        choices=(), required=False, widget=forms.CheckboxSelectMultiple, initial=["hero_left"], label="Poster templates"
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["hero_left"],
+        label="Poster templates",
     )
     poster_sizes = forms.MultipleChoiceField(
-        choices=(), required=False, widget=forms.CheckboxSelectMultiple, initial=["feed", "story"], label="Poster sizes"
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["feed", "story"],
+        label="Poster sizes",
     )
     headline = forms.CharField(max_length=160, required=False, help_text="Default: the product title.")
     subline = forms.CharField(max_length=320, required=False)
-    cta = forms.CharField(max_length=40, required=False, label="Call to action", help_text="Default: your brand kit's.")
+    cta = forms.CharField(
+        max_length=40, required=False, label="Call to action", help_text="Default: your brand kit's."
+    )
     ribbon = forms.CharField(max_length=30, required=False, help_text="e.g. NEW or 限时特价")
     clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
     clip_style = forms.ChoiceField(
-        choices=[("push_in", "Push in"), ("pull_out", "Pull out"), ("pan", "Pan"), ("parallax", "Parallax 2.5D"),
-                 ("sequence", "Sequence of themes")],
-        initial="push_in", required=False, label="Camera",
+        choices=[
+            ("push_in", "Push in"),
+            ("pull_out", "Pull out"),
+            ("pan", "Pan"),
+            ("parallax", "Parallax 2.5D"),
+            ("sequence", "Sequence of themes"),
+        ],
+        initial="push_in",
+        required=False,
+        label="Camera",
     )
     clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, required=False, label="Seconds")
 
@@ -140,7 +172,9 @@ class JobForm(forms.Form):
                 "preset": data["clip_preset"] or "story",
                 "style": data["clip_style"] or "push_in",
                 "duration": data["clip_duration"] or 8,
-                "themes": [theme, "soft_window_light", "marble_counter"] if data["clip_style"] == "sequence" else [theme],
+                "themes": [theme, "soft_window_light", "marble_counter"]
+                if data["clip_style"] == "sequence"
+                else [theme],
                 "seed": data["seed"],
                 **({"headline": data["headline"][:80]} if data["headline"] else {}),
                 **({"cta": data["cta"]} if data.get("cta") else {}),
@@ -156,7 +190,15 @@ class BrandKitForm(forms.ModelForm):
         from shop_assets.accounts.models import BrandKit
 
         model = BrandKit
-        fields = ["primary_color", "secondary_color", "text_color", "heading_font", "body_font", "default_cta", "default_locale"]
+        fields = [
+            "primary_color",
+            "secondary_color",
+            "text_color",
+            "heading_font",
+            "body_font",
+            "default_cta",
+            "default_locale",
+        ]
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "secondary_color": forms.TextInput(attrs={"type": "color"}),

@@ -62,7 +62,9 @@ def products(request: HttpRequest) -> HttpResponse:
 @merchant_required
 def product_new(request: HttpRequest) -> HttpResponse:
     merchant = request.user.merchant
-    form = ProductForm(request.POST or None, merchant=merchant, initial={"currency": merchant.default_currency})
+    form = ProductForm(
+        request.POST or None, merchant=merchant, initial={"currency": merchant.default_currency}
+    )
     if request.method == "POST" and form.is_valid():
         product = form.save(commit=False)
         product.merchant = merchant
@@ -182,7 +184,10 @@ def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
             zf.writestr(asset.filename, storage.read_bytes(asset.storage_key))
     spool.seek(0)
     return FileResponse(
-        spool, as_attachment=True, filename=f"{job.product.sku}-job{job.pk}.zip", content_type="application/zip"
+        spool,
+        as_attachment=True,
+        filename=f"{job.product.sku}-job{job.pk}.zip",
+        content_type="application/zip",
     )
 
 
@@ -208,7 +213,9 @@ def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @merchant_required
 def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
-    image = get_object_or_404(ProductImage.objects.filter(product__merchant_id=request.user.merchant_id), pk=pk)
+    image = get_object_or_404(
+        ProductImage.objects.filter(product__merchant_id=request.user.merchant_id), pk=pk
+    )
     ext = image.thumbnail_key.rsplit(".", 1)[-1]
     return storage.file_response(
         image.thumbnail_key,
@@ -242,7 +249,9 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Brand kit saved. New posters and clips will use it.")
             return redirect("dashboard:brand_kit")
-    return render(request, "dashboard/brand_kit.html", {"form": form, "kit": kit}, status=400 if form.errors else 200)
+    return render(
+        request, "dashboard/brand_kit.html", {"form": form, "kit": kit}, status=400 if form.errors else 200
+    )
 
 
 @merchant_required
@@ -250,4 +259,6 @@ def brand_logo(request: HttpRequest) -> HttpResponse:
     from shop_assets.accounts.models import BrandKit
 
     kit = get_object_or_404(BrandKit.objects.exclude(logo_key=""), merchant_id=request.user.merchant_id)
-    return storage.file_response(kit.logo_key, filename="logo.png", content_type="image/png", attachment=False)
+    return storage.file_response(
+        kit.logo_key, filename="logo.png", content_type="image/png", attachment=False
+    )

@@ -30,7 +30,13 @@ from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus, O
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_OUTPUTS = (OutputKind.CUTOUT, OutputKind.PACKSHOT, OutputKind.SCENE, OutputKind.POSTER, OutputKind.CLIP)
+SUPPORTED_OUTPUTS = (
+    OutputKind.CUTOUT,
+    OutputKind.PACKSHOT,
+    OutputKind.SCENE,
+    OutputKind.POSTER,
+    OutputKind.CLIP,
+)
 MAX_POSTERS_PER_JOB = 60
 IMAGE_FORMATS = ("png", "jpg", "webp")
 
@@ -92,8 +98,19 @@ def validate_request(outputs: list[str], parameters: dict[str, Any]) -> tuple[li
 
 
 POSTER_LIST_FIELDS = ("templates", "sizes", "headlines")
-POSTER_TEXT_FIELDS = ("subline", "price", "compare_at_price", "currency", "locale", "cta", "ribbon", "badge",
-                      "theme", "background", "seed")
+POSTER_TEXT_FIELDS = (
+    "subline",
+    "price",
+    "compare_at_price",
+    "currency",
+    "locale",
+    "cta",
+    "ribbon",
+    "badge",
+    "theme",
+    "background",
+    "seed",
+)
 
 
 def _checked_poster(poster: dict[str, Any], brand: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +192,9 @@ def queue_for(outputs: list[str], params: dict[str, Any]) -> str:
     return "default"
 
 
-def with_merchant_defaults(product: Product, outputs: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
+def with_merchant_defaults(
+    product: Product, outputs: list[str], parameters: dict[str, Any]
+) -> dict[str, Any]:
     """Fill words and brand from the product and the brand kit, and record them with the job
     so a rerun makes the same assets even if the product or the kit changes later."""
     from shop_assets.accounts.models import BrandKit
@@ -415,7 +434,9 @@ def build_requests(job: GenerationJob, logo: Any = None) -> list[Any]:
     requests = []
     for kind in job.outputs:
         if kind == OutputKind.PACKSHOT:
-            requests.append(OutputRequest(kind="packshot", packshot=PackshotSpec(**params.get("packshot", {}))))
+            requests.append(
+                OutputRequest(kind="packshot", packshot=PackshotSpec(**params.get("packshot", {})))
+            )
         elif kind == OutputKind.SCENE:
             scene = dict(params.get("scene", {}))
             if isinstance(scene.get("brand_color"), list):
@@ -480,7 +501,9 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
         key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
         storage.put_bytes(key, data)
         stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
-        renew_lease(job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}")
+        renew_lease(
+            job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}"
+        )
     return stored
 
 
@@ -490,12 +513,21 @@ def _output_files(job: GenerationJob, result: Any):
     for rendered in result.images:
         # a cutout keeps its transparency, so it is always PNG
         ext = "png" if rendered.kind == OutputKind.CUTOUT else fmt
-        fields = {"kind": rendered.kind, "name": rendered.name, "format": ext,
-                  "width": rendered.image.width, "height": rendered.image.height}
+        fields = {
+            "kind": rendered.kind,
+            "name": rendered.name,
+            "format": ext,
+            "width": rendered.image.width,
+            "height": rendered.image.height,
+        }
         yield {**fields, "metrics": rendered.sidecar()}, encode_image(rendered.image, ext)
         if rendered.name in result.layouts:
-            layout = {**fields, "name": f"{rendered.name}-layout", "format": "json",
-                      "metrics": {"layout_of": rendered.name}}
+            layout = {
+                **fields,
+                "name": f"{rendered.name}-layout",
+                "format": "json",
+                "metrics": {"layout_of": rendered.name},
+            }
             yield layout, result.layouts[rendered.name].encode()
     for clip in result.clips:
         name = clip.path.stem

@@ -14,7 +14,12 @@ from shop_assets.jobs import services
 log = logging.getLogger(__name__)
 
 # Errors worth another try: storage and database hiccups, not bad input.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, InterfaceError, ConnectionError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+)
 try:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -54,7 +59,9 @@ def run_job_task(self, job_id: int) -> str:
         return "failed"
     except SoftTimeLimitExceeded:
         services.fail_job(
-            job_id, token, code="time_limit",
+            job_id,
+            token,
+            code="time_limit",
             message=f"The job took longer than {settings.JOB_SOFT_TIME_LIMIT} s and was stopped.",
         )
         return "failed"
@@ -62,16 +69,20 @@ def run_job_task(self, job_id: int) -> str:
         attempts = services.attempts_of(job_id)
         if attempts >= settings.JOB_MAX_ATTEMPTS:
             services.fail_job(
-                job_id, token, code="transient_error",
+                job_id,
+                token,
+                code="transient_error",
                 message=f"Gave up after {attempts} attempts: {exc}",
             )
             return "failed"
         services.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
-        raise self.retry(exc=exc, countdown=min(2 ** attempts * 5, 300)) from exc
+        raise self.retry(exc=exc, countdown=min(2**attempts * 5, 300)) from exc
     except Exception as exc:
         log.exception("job %s failed unexpectedly", job_id)
         services.fail_job(
-            job_id, token, code="internal_error",
+            job_id,
+            token,
+            code="internal_error",
             message=f"Something went wrong on our side ({type(exc).__name__}). The error was logged.",
         )
         return "failed"

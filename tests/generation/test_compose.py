@@ -34,7 +34,11 @@ def test_opaque_pixels_are_copied_and_soft_edges_blended():
     opaque = layer[..., 3] == 255
     assert np.array_equal(region[opaque], layer[..., :3][opaque])
     soft = layer[..., 3] == 128
-    expected = (layer[..., :3][soft].astype(int) * 128 + np.asarray(background)[20:280, 50:250][soft].astype(int) * 127 + 127) // 255
+    expected = (
+        layer[..., :3][soft].astype(int) * 128
+        + np.asarray(background)[20:280, 50:250][soft].astype(int) * 127
+        + 127
+    ) // 255
     assert np.array_equal(region[soft], expected)
     clear = layer[..., 3] == 0
     assert np.array_equal(region[clear], np.asarray(background)[20:280, 50:250][clear])

@@ -29,11 +29,19 @@ def test_every_output_kind_from_one_segmentation(tmp_path):
                 posters=(
                     PosterSpec(template="hero_left", size="feed", headline="Fresh", background="scene"),
                     PosterSpec(template="hero_left", size="feed", headline="Clean", background="scene"),
-                    PosterSpec(template="centered_stack", size=(800, 800), headline="新品", price="99", currency="CNY",
-                               locale="zh_CN"),
+                    PosterSpec(
+                        template="centered_stack",
+                        size=(800, 800),
+                        headline="新品",
+                        price="99",
+                        currency="CNY",
+                        locale="zh_CN",
+                    ),
                 ),
             ),
-            OutputRequest("clip", clip=ClipSpec(preset="story", duration=5, style="push_in", size=(270, 480))),
+            OutputRequest(
+                "clip", clip=ClipSpec(preset="story", duration=5, style="push_in", size=(270, 480))
+            ),
         ],
         segmenter="classical",
         workdir=tmp_path,
@@ -42,7 +50,11 @@ def test_every_output_kind_from_one_segmentation(tmp_path):
 
     names = [im.name for im in result.images]
     assert names[:2] == ["cutout", "scene-podium-01"]
-    assert names[2:] == ["poster-hero_left-feed", "poster-hero_left-feed-02", "poster-centered_stack-marketplace"]
+    assert names[2:] == [
+        "poster-hero_left-feed",
+        "poster-hero_left-feed-02",
+        "poster-centered_stack-marketplace",
+    ]
     assert all(im.meta["segmenter"] == "classical" for im in result.images)
     posters = [im for im in result.images if im.kind == "poster"]
     assert all(p.fidelity.identical and p.meta["checks"]["ok"] for p in posters)
@@ -58,7 +70,9 @@ def test_every_output_kind_from_one_segmentation(tmp_path):
 def test_poster_on_a_scene_needs_a_scene_and_clips_need_a_folder():
     photo, _ = product_photo((320, 400), "plain")
     with pytest.raises(InvalidSpec, match="needs a scene output"):
-        run_outputs(photo, [OutputRequest("poster", posters=(PosterSpec(background="scene"),))], segmenter="classical")
+        run_outputs(
+            photo, [OutputRequest("poster", posters=(PosterSpec(background="scene"),))], segmenter="classical"
+        )
     with pytest.raises(InvalidSpec, match="working folder"):
         run_outputs(photo, [OutputRequest("clip")], segmenter="classical")
     with pytest.raises(InvalidSpec, match="at least one poster"):

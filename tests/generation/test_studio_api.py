@@ -15,7 +15,9 @@ def test_render_set_builds_the_set_around_a_given_box_without_the_product():
     placed = place_product(cutout, (640, 480), (220, 100, 200, 300))
 
     a = render_set("marble_counter", placed, seed=4)
-    b = render_set("marble_counter", placed, stage=stage_at_box("marble_counter", placed.box, (640, 480), seed=4), seed=4)
+    b = render_set(
+        "marble_counter", placed, stage=stage_at_box("marble_counter", placed.box, (640, 480), seed=4), seed=4
+    )
 
     assert a.shape == (480, 640, 3) and a.dtype == np.float32
     assert np.array_equal(a, b)

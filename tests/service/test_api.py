@@ -32,9 +32,14 @@ def test_revoked_key_is_refused(client, merchant):
 
 
 def test_list_create_and_scope_products(api, product, other_product_image):
-    created = api.post("/api/v1/products", {"sku": "CUP-2", "title": "Cup", "price": "4.50", "currency": "eur"},
-                       content_type="application/json")
-    duplicate = api.post("/api/v1/products", {"sku": "CUP-2", "title": "Cup"}, content_type="application/json")
+    created = api.post(
+        "/api/v1/products",
+        {"sku": "CUP-2", "title": "Cup", "price": "4.50", "currency": "eur"},
+        content_type="application/json",
+    )
+    duplicate = api.post(
+        "/api/v1/products", {"sku": "CUP-2", "title": "Cup"}, content_type="application/json"
+    )
     listing = api.get("/api/v1/products").json()
     theirs = api.get(f"/api/v1/products/{other_product_image.product_id}")
 
@@ -52,8 +57,10 @@ def test_invalid_sku_is_a_400_naming_the_field(api):
 
 def test_upload_refusal_is_json_and_stores_nothing(api, product):
     before = stored_files()
-    response = api.post(f"/api/v1/products/{product.pk}/images",
-                        {"file": SimpleUploadedFile("x.gif", b"GIF89a" + b"\0" * 100)})
+    response = api.post(
+        f"/api/v1/products/{product.pk}/images",
+        {"file": SimpleUploadedFile("x.gif", b"GIF89a" + b"\0" * 100)},
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "unsupported_format"
     assert not ProductImage.objects.exists() and stored_files() == before
@@ -64,9 +71,13 @@ def test_upload_create_job_poll_and_download(api, product, photo_jpeg, monkeypat
     from shop_assets.jobs.tasks import run_job_task
 
     monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
-    image = api.post(f"/api/v1/products/{product.pk}/images",
-                     {"file": SimpleUploadedFile("b.jpg", photo_jpeg, content_type="image/jpeg")})
-    job = api.post("/api/v1/jobs", {"product_id": product.pk, "outputs": ["packshot"]}, content_type="application/json")
+    image = api.post(
+        f"/api/v1/products/{product.pk}/images",
+        {"file": SimpleUploadedFile("b.jpg", photo_jpeg, content_type="image/jpeg")},
+    )
+    job = api.post(
+        "/api/v1/jobs", {"product_id": product.pk, "outputs": ["packshot"]}, content_type="application/json"
+    )
     run_job_task.apply(args=[job.json()["id"]]).get()
     done = api.get(f"/api/v1/jobs/{job.json()['id']}").json()
     download = api.get(done["assets"][0]["download_url"])
@@ -79,29 +90,50 @@ def test_upload_create_job_poll_and_download(api, product, photo_jpeg, monkeypat
 
 
 def test_bad_job_request_names_the_problem(api, product_image):
-    response = api.post("/api/v1/jobs", {"product_id": product_image.product_id, "outputs": ["hologram"]},
-                        content_type="application/json")
+    response = api.post(
+        "/api/v1/jobs",
+        {"product_id": product_image.product_id, "outputs": ["hologram"]},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "hologram" in response.json()["detail"]
     assert not GenerationJob.objects.exists()
 
 
 def test_other_merchants_job_is_404(api, other_product_image):
-    job = GenerationJob.objects.create(merchant=other_product_image.product.merchant, product=other_product_image.product,
-                                       image=other_product_image, outputs=["packshot"])
+    job = GenerationJob.objects.create(
+        merchant=other_product_image.product.merchant,
+        product=other_product_image.product,
+        image=other_product_image,
+        outputs=["packshot"],
+    )
     assert api.get(f"/api/v1/jobs/{job.pk}").status_code == 404
-    assert api.post("/api/v1/jobs", {"product_id": other_product_image.product_id, "outputs": ["packshot"]},
-                    content_type="application/json").status_code == 404
+    assert (
+        api.post(
+            "/api/v1/jobs",
+            {"product_id": other_product_image.product_id, "outputs": ["packshot"]},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
     "parameters",
-    [{"scene": "marble"}, {"packshot": {"colour": "red"}}, {"packshot": ["x"]}, {"clip": {"duration": "long"}}],
+    [
+        {"scene": "marble"},
+        {"packshot": {"colour": "red"}},
+        {"packshot": ["x"]},
+        {"clip": {"duration": "long"}},
+    ],
 )
 def test_malformed_job_parameters_are_a_400(api, product_image, parameters):
     outputs = [next(iter(parameters))]
-    response = api.post("/api/v1/jobs", {"product_id": product_image.product_id, "outputs": outputs,
-                                         "parameters": parameters}, content_type="application/json")
+    response = api.post(
+        "/api/v1/jobs",
+        {"product_id": product_image.product_id, "outputs": outputs, "parameters": parameters},
+        content_type="application/json",
+    )
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid_request"
     assert not GenerationJob.objects.exists()

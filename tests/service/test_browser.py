@@ -34,8 +34,14 @@ def browser_page():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         context = browser.new_context(accept_downloads=True)
         page = context.new_page()
@@ -81,10 +87,19 @@ def test_another_merchants_job_page_is_not_found(live_server, browser_page, othe
     from shop_assets.jobs.models import GenerationJob
 
     image = ProductImage.objects.create(
-        product=product, original_key="k", original_format="JPEG", original_size=1, normalized_key="k",
-        thumbnail_key="k", width=1, height=1, checksum="0",
+        product=product,
+        original_key="k",
+        original_format="JPEG",
+        original_size=1,
+        normalized_key="k",
+        thumbnail_key="k",
+        width=1,
+        height=1,
+        checksum="0",
     )
-    job = GenerationJob.objects.create(merchant=product.merchant, product=product, image=image, outputs=["packshot"])
+    job = GenerationJob.objects.create(
+        merchant=product.merchant, product=product, image=image, outputs=["packshot"]
+    )
     page = browser_page
 
     page.goto(f"{live_server.url}/login/")

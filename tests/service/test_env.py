@@ -52,5 +52,7 @@ def test_importing_urls_does_not_import_torch():
     code = "import django,os,sys;os.environ['DJANGO_SETTINGS_MODULE']='tests.settings';django.setup();import shop_assets.urls, shop_assets.jobs.tasks;print('torch' in sys.modules)"
     from django.conf import settings
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=settings.BASE_DIR)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=settings.BASE_DIR
+    )
     assert out.stdout.strip() == "False"

@@ -26,7 +26,9 @@ def finished_job(product_image, monkeypatch):
 def test_running_job_partial_keeps_polling(signed_in, product_image, monkeypatch):
     monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
     job = services.create_job(product_image.product, product_image, ["packshot"], {})
-    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, progress=40, progress_message="Segmenting")
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, progress=40, progress_message="Segmenting"
+    )
 
     body = signed_in.get(reverse("dashboard:job_progress", args=[job.pk])).content.decode()
 

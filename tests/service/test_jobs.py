@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def job(product_image, monkeypatch):
     monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
-    return services.create_job(product_image.product, product_image, ["packshot", "cutout"], {"segmenter": "classical"})
+    return services.create_job(
+        product_image.product, product_image, ["packshot", "cutout"], {"segmenter": "classical"}
+    )
 
 
 def test_only_one_claim_wins(job):
@@ -110,8 +112,9 @@ def test_transient_errors_retry_with_backoff_then_fail_readably(job, monkeypatch
 
     job.refresh_from_db()
     assert len(calls) == settings.JOB_MAX_ATTEMPTS == job.attempts
-    assert [r.getMessage().split("retry: ")[1].split(":")[0] for r in caplog.records if "retry:" in r.getMessage()] == [
-        "Retry in 10s", "Retry in 20s", "Retry in 40s"]
+    assert [
+        r.getMessage().split("retry: ")[1].split(":")[0] for r in caplog.records if "retry:" in r.getMessage()
+    ] == ["Retry in 10s", "Retry in 20s", "Retry in 40s"]
     assert job.status == JobStatus.FAILED and job.error_code == "transient_error"
     assert job.error_message == f"Gave up after {settings.JOB_MAX_ATTEMPTS} attempts: storage unreachable"
     assert stored_files() == before

@@ -32,8 +32,12 @@ def brand_kit(merchant):
     logo = Image.new("RGBA", (240, 80), (0, 0, 0, 0))
     logo.paste((180, 40, 40, 255), (10, 10, 230, 70))
     return BrandKit.objects.create(
-        merchant=merchant, primary_color="#7a2e3a", default_cta="立即购买", default_locale="zh_CN",
-        heading_font="playfair", logo_key=store_logo(merchant.pk, png_bytes(logo)),
+        merchant=merchant,
+        primary_color="#7a2e3a",
+        default_cta="立即购买",
+        default_locale="zh_CN",
+        heading_font="playfair",
+        logo_key=store_logo(merchant.pk, png_bytes(logo)),
     )
 
 
@@ -43,7 +47,10 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
     product.save()
 
     job = services.create_job(
-        product, product_image, ["poster"], {"poster": {"templates": ["hero_left", "price_tag"], "sizes": ["feed", "story"]}}
+        product,
+        product_image,
+        ["poster"],
+        {"poster": {"templates": ["hero_left", "price_tag"], "sizes": ["feed", "story"]}},
     )
     assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
 
@@ -52,7 +59,11 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
     assert job.parameters["brand"]["primary"] == "#7a2e3a"
     posters = job.assets.filter(kind="poster", format="png")
     assert sorted(posters.values_list("name", flat=True)) == [
-        "poster-hero_left-feed", "poster-hero_left-story", "poster-price_tag-feed", "poster-price_tag-story"]
+        "poster-hero_left-feed",
+        "poster-hero_left-story",
+        "poster-price_tag-feed",
+        "poster-price_tag-story",
+    ]
     story = posters.get(name="poster-hero_left-story")
     assert (story.width, story.height) == (1080, 1920)
     assert story.metrics["fidelity"]["identical"] is True and story.metrics["checks"]["ok"] is True
@@ -65,21 +76,27 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
 
 def test_bad_poster_template_is_refused_when_the_job_is_made(product_image):
     with pytest.raises(services.JobRequestInvalid, match="fancy"):
-        services.create_job(product_image.product, product_image, ["poster"], {"poster": {"templates": ["fancy"]}})
+        services.create_job(
+            product_image.product, product_image, ["poster"], {"poster": {"templates": ["fancy"]}}
+        )
     assert not GenerationJob.objects.exists()
 
 
 def test_too_many_posters_are_refused(product_image):
     with pytest.raises(services.JobRequestInvalid, match="at most 60"):
         services.create_job(
-            product_image.product, product_image, ["poster"],
+            product_image.product,
+            product_image,
+            ["poster"],
             {"poster": {"templates": ["hero_left"] * 8, "sizes": ["feed"] * 8}},
         )
 
 
 def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
     job = services.create_job(
-        product_image.product, product_image, ["clip"],
+        product_image.product,
+        product_image,
+        ["clip"],
         {"clip": {"preset": "story", "duration": 5, "style": "pan", "size": [270, 480]}},
     )
     assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
@@ -98,5 +115,7 @@ def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
 
 
 def test_diffusion_motion_clips_go_to_the_gpu_queue(product_image):
-    job = services.create_job(product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}})
+    job = services.create_job(
+        product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}}
+    )
     assert job.queue == "gpu"

@@ -32,8 +32,13 @@ def s3(settings, moto_endpoint):
     import boto3
 
     bucket = "shopassets-test-assets"
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     if bucket not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
         client.create_bucket(Bucket=bucket)
     settings.S3_BUCKET = bucket
@@ -43,10 +48,17 @@ def s3(settings, moto_endpoint):
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": bucket, "endpoint_url": moto_endpoint, "region_name": "us-east-1",
-                "access_key": "test", "secret_key": "test", "querystring_auth": True,
-                "querystring_expire": 60, "file_overwrite": True, "default_acl": None,
-                "addressing_style": "path", "signature_version": "s3v4",
+                "bucket_name": bucket,
+                "endpoint_url": moto_endpoint,
+                "region_name": "us-east-1",
+                "access_key": "test",
+                "secret_key": "test",
+                "querystring_auth": True,
+                "querystring_expire": 60,
+                "file_overwrite": True,
+                "default_acl": None,
+                "addressing_style": "path",
+                "signature_version": "s3v4",
             },
         },
     }
@@ -75,7 +87,9 @@ def test_upload_job_and_presigned_download_over_s3(s3, signed_in, product, photo
     assert upload.status_code == 302
     assert head["ContentLength"] == len(photo_jpeg)
     assert download.status_code == 302
-    assert download["Location"].startswith(s3_endpoint_of(client)) and "X-Amz-Signature" in download["Location"]
+    assert (
+        download["Location"].startswith(s3_endpoint_of(client)) and "X-Amz-Signature" in download["Location"]
+    )
     assert "X-Amz-Expires=60" in download["Location"]
     assert fetched.status_code == 200
     assert hashlib.sha256(fetched.content).hexdigest() == asset.checksum

@@ -18,8 +18,16 @@ def their_job_and_asset(other_product_image):
         status="succeeded",
     )
     asset = Asset.objects.create(
-        merchant=job.merchant, job=job, kind="packshot", name="packshot", format="jpg", width=1, height=1,
-        storage_key=other_product_image.original_key, size_bytes=1, checksum="0" * 64,
+        merchant=job.merchant,
+        job=job,
+        kind="packshot",
+        name="packshot",
+        format="jpg",
+        width=1,
+        height=1,
+        storage_key=other_product_image.original_key,
+        size_bytes=1,
+        checksum="0" * 64,
     )
     return job, asset
 
@@ -38,9 +46,16 @@ def their_job_and_asset(other_product_image):
         ("dashboard:image_thumbnail", "image", "get"),
     ],
 )
-def test_other_merchants_ids_answer_404(signed_in, other_product_image, their_job_and_asset, route, target, method):
+def test_other_merchants_ids_answer_404(
+    signed_in, other_product_image, their_job_and_asset, route, target, method
+):
     job, asset = their_job_and_asset
-    ids = {"product": other_product_image.product_id, "job": job.pk, "asset": asset.pk, "image": other_product_image.pk}
+    ids = {
+        "product": other_product_image.product_id,
+        "job": job.pk,
+        "asset": asset.pk,
+        "image": other_product_image.pk,
+    }
 
     response = getattr(signed_in, method)(reverse(route, args=[ids[target]]))
 

@@ -30,7 +30,12 @@ def huge_png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_valid_photo_is_stored_as_original_normalized_and_thumbnail(signed_in, product, photo_jpeg):
@@ -54,7 +59,9 @@ def test_valid_photo_is_stored_as_original_normalized_and_thumbnail(signed_in, p
         ("giant.png", huge_png_header(20000, 20000), "pixels"),
     ],
 )
-def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_stored(signed_in, product, name, data, expected):
+def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_stored(
+    signed_in, product, name, data, expected
+):
     before = stored_files()
 
     response = _upload(signed_in, product, name, data)

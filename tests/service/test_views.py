@@ -63,20 +63,35 @@ def test_create_product_and_refuse_duplicate_sku(signed_in, merchant):
 
 
 def test_same_sku_is_allowed_for_different_merchants(signed_in, other_product_image):
-    response = signed_in.post(reverse("dashboard:product_new"), {"sku": "SECRET-1", "title": "Mine", "currency": "USD"})
+    response = signed_in.post(
+        reverse("dashboard:product_new"), {"sku": "SECRET-1", "title": "Mine", "currency": "USD"}
+    )
     assert response.status_code == 302
     assert Product.objects.filter(sku="SECRET-1").count() == 2
 
 
-def test_start_job_saves_it_and_enqueues_after_commit(signed_in, product_image, django_capture_on_commit_callbacks, monkeypatch):
+def test_start_job_saves_it_and_enqueues_after_commit(
+    signed_in, product_image, django_capture_on_commit_callbacks, monkeypatch
+):
     sent = []
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: sent.append((job_id, queue)))
+    monkeypatch.setattr(
+        "shop_assets.jobs.services.enqueue", lambda job_id, queue: sent.append((job_id, queue))
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in.post(
             reverse("dashboard:job_start", args=[product_image.product_id]),
-            {"image": product_image.pk, "outputs": ["packshot"], "segmenter": "auto", "scene_count": 1,
-             "engine": "studio", "seed": 0, "format": "png", "packshot_shadow": "on", "theme": "studio_sweep"},
+            {
+                "image": product_image.pk,
+                "outputs": ["packshot"],
+                "segmenter": "auto",
+                "scene_count": 1,
+                "engine": "studio",
+                "seed": 0,
+                "format": "png",
+                "packshot_shadow": "on",
+                "theme": "studio_sweep",
+            },
         )
 
     job = GenerationJob.objects.get()
@@ -90,8 +105,16 @@ def test_diffusion_scenes_go_to_the_gpu_queue(signed_in, product_image, monkeypa
     monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
     signed_in.post(
         reverse("dashboard:job_start", args=[product_image.product_id]),
-        {"image": product_image.pk, "outputs": ["scene"], "segmenter": "auto", "scene_count": 2,
-         "engine": "diffusion", "seed": 3, "format": "jpg", "theme": "studio_sweep"},
+        {
+            "image": product_image.pk,
+            "outputs": ["scene"],
+            "segmenter": "auto",
+            "scene_count": 2,
+            "engine": "diffusion",
+            "seed": 3,
+            "format": "jpg",
+            "theme": "studio_sweep",
+        },
     )
     job = GenerationJob.objects.get()
     assert job.queue == "gpu" and job.parameters["scene"]["count"] == 2
@@ -100,7 +123,14 @@ def test_diffusion_scenes_go_to_the_gpu_queue(signed_in, product_image, monkeypa
 def test_start_job_without_outputs_is_refused(signed_in, product_image):
     response = signed_in.post(
         reverse("dashboard:job_start", args=[product_image.product_id]),
-        {"image": product_image.pk, "segmenter": "auto", "scene_count": 1, "engine": "studio", "seed": 0, "format": "png"},
+        {
+            "image": product_image.pk,
+            "segmenter": "auto",
+            "scene_count": 1,
+            "engine": "studio",
+            "seed": 0,
+            "format": "png",
+        },
     )
     assert response.status_code == 400
     assert not GenerationJob.objects.exists()

@@ -49,7 +49,9 @@ def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
         ["packshot", "scene"],
         {"scene": {"theme": "studio_sweep", "count": 6, "width": 1600, "height": 1600}},
     )
-    running = wait_for_job(job.pk, until=lambda j: j.status == JobStatus.RUNNING and j.progress >= 10, timeout=60)
+    running = wait_for_job(
+        job.pk, until=lambda j: j.status == JobStatus.RUNNING and j.progress >= 10, timeout=60
+    )
     assert running.attempts == 1
     children = worker.children()
     assert children, worker.output()

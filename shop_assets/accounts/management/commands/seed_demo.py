@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="demo")
-        parser.add_argument("--password", default=os.environ.get("SHOPASSETS_DEMO_PASSWORD", "demo-shop-2026"))
+        parser.add_argument(
+            "--password", default=os.environ.get("SHOPASSETS_DEMO_PASSWORD", "demo-shop-2026")
+        )
 
     def handle(self, *args, username: str, password: str, **options) -> None:
         from generation.samples import product_photo
@@ -32,8 +34,13 @@ class Command(BaseCommand):
             product, _ = Product.objects.get_or_create(
                 merchant=merchant,
                 sku="DEMO-BOTTLE",
-                defaults={"title": "Botanical Hand Wash 500 ml", "price": "12.90", "currency": "USD",
-                          "brand_name": "Demo Shop", "brand_color": "#2f5d50"},
+                defaults={
+                    "title": "Botanical Hand Wash 500 ml",
+                    "price": "12.90",
+                    "currency": "USD",
+                    "brand_name": "Demo Shop",
+                    "brand_color": "#2f5d50",
+                },
             )
         if not product.images.exists():
             photo, _ = product_photo((1200, 1500), "gradient", scale=0.62)
