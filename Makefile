@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export SHOPASSETS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install install-gpu run web worker migrate demo test test-fast lint bench clean
+.PHONY: install install-gpu models run web worker migrate demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ install: $(VENV)/.installed
 install-gpu: install
 	$(BIN)/python -m pip install torchvision==0.28.0 controlnet-aux==0.0.10 accelerate==1.15.0
 
+# Model weights into the models folder (SHOPASSETS_MODELS_DIR, else U2NET_HOME, else ~/.u2net),
+# checked against their checksums. MODELS names models or groups (default: the default
+# segmentation model); GPU workers: make models MODELS="birefnet-general sd15" (or --all).
+MODELS ?=
+models: install
+	$(BIN)/python -m generation models pull $(MODELS)
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
@@ -33,6 +40,7 @@ demo: migrate
 # Web (gunicorn) and one worker (both queues, with the stale-job sweeper) together;
 # Ctrl-C stops both.
 run: demo
+	@$(BIN)/python -m generation models pull --optional
 	@echo ""
 	@echo "  ShopAssets is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as demo / $${SHOPASSETS_DEMO_PASSWORD:-demo-shop-2026}"

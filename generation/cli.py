@@ -6,6 +6,7 @@
     python -m generation poster photo.jpg --size 1080x1920 --headline ... --price 199 --currency CNY --out outdir/
     python -m generation clip photo.jpg --preset story --duration 8 --style parallax --out x.mp4
     python -m generation check image.jpg        # packshot rules, JSON; exit 1 if not ok
+    python -m generation models list|pull|verify # model weights (see generation.weights.cli)
 
 Exit status: 0 done, 1 ``check`` found problems, 2 the input or options were refused
 (one line on stderr, nothing written).
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from generation.clips import cli as clip_cli
     from generation.posters import cli as poster_cli
+    from generation.weights import cli as models_cli
 
     # --format of the poster command takes webp too, so it gets only the common options
     poster_cli.add_parser(commands, [common])
@@ -76,11 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check an image against packshot rules (JSON)")
     check.add_argument("image", type=Path)
     check.add_argument("--min-size", type=int, default=1600)
+
+    models_cli.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "models":
+        from generation.weights import cli as models_cli
+
+        return run_refusing(lambda: models_cli.run(args), "install the models")
     return run_refusing(lambda: _dispatch(args), "write the outputs")
 
 

@@ -18,10 +18,12 @@ class GenerationConfig:
     # "auto" picks cuda when torch sees a GPU, else cpu.
     device: str = "auto"
 
-    # Segmentation (rembg). ``rembg_model`` is a rembg session name or a path to an
-    # .onnx file; weights are looked up under ``rembg_home`` (rembg's U2NET_HOME).
-    rembg_model: str = "u2net"
-    rembg_home: str | None = None
+    # Segmentation (rembg). ``rembg_model`` is "auto" (the best installed), a model name of
+    # generation/weights/registry.json or a path to a u2net-style .onnx file.
+    rembg_model: str = "auto"
+    # Where model weights are installed; None: SHOPASSETS_MODELS_DIR, else U2NET_HOME,
+    # else ~/.u2net (generation.weights.models_dir).
+    models_dir: str | None = None
 
     # Diffusion engine. Each model is a hub id or a local folder.
     diffusion_family: str = "sd15"  # sd15 | sdxl
@@ -60,7 +62,7 @@ class GenerationConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GenerationConfig:
         """Read ``SHOPASSETS_<FIELD>`` variables (e.g. SHOPASSETS_DEVICE=cuda).
 
-        ``U2NET_HOME`` is honoured for ``rembg_home`` as rembg itself does.
+        ``U2NET_HOME`` is honoured for ``models_dir`` as rembg itself does.
         """
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -69,8 +71,8 @@ class GenerationConfig:
             if raw is None:
                 continue
             values[f.name] = _coerce(f.name, str(f.type), raw)
-        if "rembg_home" not in values and env.get("U2NET_HOME"):
-            values["rembg_home"] = env["U2NET_HOME"]
+        if "models_dir" not in values and env.get("U2NET_HOME"):
+            values["models_dir"] = env["U2NET_HOME"]
         return cls(**values)  # type: ignore[arg-type]
 
 

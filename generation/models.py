@@ -15,10 +15,12 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, ModelUnavailable
+from generation.weights import is_hub_id, load_registry, local_source, models_dir, pull_command, read_marker
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +130,13 @@ def diffusion_key(config: GenerationConfig) -> ModelKey:
             config.sdxl_controlnet_canny,
             config.sdxl_controlnet_depth,
         )
-    nets = [("canny", _normalise(canny))]
+    root = models_dir(config.models_dir)
+    nets = [("canny", _normalise(canny, root))]
     if depth:
-        nets.append(("depth", _normalise(depth)))
+        nets.append(("depth", _normalise(depth, root)))
     return ModelKey(
         family=config.diffusion_family,
-        inpaint_model=_normalise(inpaint),
+        inpaint_model=_normalise(inpaint, root),
         controlnets=tuple(nets),
         device=device,
         dtype=dtype,
@@ -220,10 +223,14 @@ def load_depth_estimator(estimator: str, config: GenerationConfig) -> Any:
         if detector is not None:
             return detector
         cls = aux.ZoeDetector if "zoe" in estimator.lower() else aux.MidasDetector
+        folder = local_source(estimator, models_dir(config.models_dir))
+        if folder is None:
+            raise ModelUnavailable(_missing_message(estimator, "depth_estimator"))
         try:
-            detector = cls.from_pretrained(estimator)
+            # a folder: controlnet-aux reads its file from there and never asks the hub
+            detector = cls.from_pretrained(str(folder))
         except (OSError, ValueError) as exc:
-            raise ModelUnavailable(_missing_message(estimator, "depth_estimator", exc)) from exc
+            raise ModelUnavailable(_missing_message(str(folder), "depth_estimator", exc)) from exc
         if hasattr(detector, "to"):
             detector = detector.to(device) or detector
         _other[key] = detector
@@ -231,9 +238,14 @@ def load_depth_estimator(estimator: str, config: GenerationConfig) -> Any:
         return detector
 
 
-def _normalise(source: str) -> str:
-    # One cache entry for a folder however it was spelled; hub ids stay as they are.
-    return os.path.abspath(source) if os.path.isdir(source) else source
+def _normalise(source: str, root: Path) -> str:
+    """The folder a configured model loads from (a hub id becomes its installed folder
+    under the models folder), or ``source`` unchanged when nothing is installed for it.
+
+    One cache entry per folder however it was spelled. Nothing here touches the network.
+    """
+    folder = local_source(source, root)
+    return str(folder) if folder is not None else source
 
 
 def _load_pipeline(key: ModelKey, config: GenerationConfig) -> Any:
@@ -299,34 +311,52 @@ def _tune_for_cuda(pipe: Any, nets: list[Any]) -> None:
 
 
 def _from_pretrained(cls: Any, source: str, field_name: str, key: ModelKey, dtype: Any, **kwargs: Any) -> Any:
+    """Load ``cls`` from the local folder ``source`` (see ``_normalise``), never from the hub.
+
+    A job must not download gigabytes: a model that is not installed fails at once with
+    the command that installs it.
+    """
     import torch
 
+    if not os.path.isdir(source):
+        raise ModelUnavailable(_missing_message(source, field_name))
     # fp16 checkpoints ship an "fp16" variant half the size; not every repo or folder has
     # one, so fall back to the full-precision files (cast to fp16 on load).
     variants: list[str | None] = ["fp16", None] if dtype == torch.float16 else [None]
     error: Exception | None = None
     for variant in variants:
         try:
-            return cls.from_pretrained(
-                source,
-                dtype=dtype,
-                variant=variant,
-                local_files_only=key.local_files_only,
-                **kwargs,
-            )
-        except (OSError, ValueError) as exc:  # missing files, bad repo id, no network
+            return cls.from_pretrained(source, dtype=dtype, variant=variant, local_files_only=True, **kwargs)
+        except (OSError, ValueError) as exc:  # missing or unreadable files
             error = exc
     assert error is not None
     raise ModelUnavailable(_missing_message(source, field_name, error)) from error
 
 
-def _missing_message(source: str, field_name: str, error: Exception) -> str:
+def _missing_message(source: str, field_name: str, error: Exception | None = None) -> str:
+    """What is wrong with model ``source`` (configured as ``field_name``) and the command that fixes it."""
     env = f"SHOPASSETS_{field_name.upper()}"
+    if error is not None:
+        record = read_marker(Path(source))
+        fix = (
+            f"reinstall it with `{pull_command(record['name'])}`"
+            if record
+            else f"point {env} at a complete folder saved with save_pretrained"
+        )
+        return f"model folder {source} ({env}) could not be loaded: {error}; {fix}"
+    if is_hub_id(source):
+        registry = load_registry()
+        entry = registry.by_repo(source)
+        name = entry.name if entry else f"{source}@<commit>"
+        group = next((g for g, members in registry.groups.items() if name in members), None)
+        whole = f"; the whole {group} set: `{pull_command(group)}`" if group else ""
+        return (
+            f"model {source} ({env}) is not installed on this worker; install it with "
+            f"`{pull_command(name)}` (or `make models MODELS={name}`){whole}. Jobs never download weights."
+        )
     return (
-        f"model {source!r} ({field_name}) could not be loaded: {error}. "
-        f"Download it on a machine with network access (e.g. `hf download {source} "
-        f"--local-dir /models/{os.path.basename(source.rstrip('/'))}`), copy the folder here "
-        f"and set {env} to that folder; or pre-fill the Hugging Face cache."
+        f"model folder {source} ({env}) does not exist; set {env} to a folder saved with save_pretrained, "
+        f"or to a hub id installed with `python -m generation models pull`"
     )
 
 

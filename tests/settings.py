@@ -9,6 +9,9 @@ import tempfile
 
 os.environ.setdefault("SHOPASSETS_DATA_DIR", tempfile.mkdtemp(prefix="shopassets-test-"))
 os.environ.setdefault("SHOPASSETS_JOB_LEASE_SECONDS", "3")
+# An empty models folder of the test run's own: a developer's installed weights never
+# change what the tests see (tests that need a model install one into a folder of theirs).
+os.environ.setdefault("SHOPASSETS_MODELS_DIR", os.path.join(os.environ["SHOPASSETS_DATA_DIR"], "models"))
 
 from shop_assets.settings import *  # noqa: E402,F403
 from shop_assets.settings import DATA_DIR, DATABASES  # noqa: E402

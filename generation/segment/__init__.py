@@ -3,11 +3,11 @@
 Backends (each ``fn(image, config, mask) -> Segmentation``):
 
 - ``alpha``: the upload's own alpha channel, or a mask the merchant uploaded with it.
-- ``rembg``: a rembg model (u2net, isnet-general-use, birefnet-general or a custom
-  u2net-style .onnx), only when its weights are already on disk.
+- ``rembg``: a rembg model installed by ``python -m generation models pull`` (the
+  configured one, or with ``auto`` the best installed), or a custom u2net-style .onnx.
 - ``classical``: no weights; studio photos on plain or gradient backdrops.
 - ``auto``: alpha when the upload cuts itself out (or a mask is given), else rembg when
-  its weights are here, else classical.
+  a model is installed and passes its checksums, else classical.
 
 Backends are named as import strings so that asking for ``alpha`` never imports
 onnxruntime or OpenCV. rembg sessions are built once per process and reused.
@@ -51,18 +51,23 @@ def get_segmenter(name: str) -> Segmenter:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def weights_available(config: GenerationConfig | None = None) -> bool:
-    """Whether the configured rembg model's weights are on disk (never downloads)."""
+def weights_available(config: GenerationConfig | None = None, *, verify: bool = False) -> bool:
+    """Whether rembg weights for the configured model are installed (never downloads).
+
+    ``verify`` also checks their checksums (hashed once per process); without it only
+    sizes are compared, which is what a web page can afford.
+    """
     from generation.segment.rembg_sessions import weights_available as _available
 
-    return _available(config)
+    return _available(config, verify=verify)
 
 
 def available_segmenters(config: GenerationConfig | None = None) -> list[str]:
-    """Methods that can run on this machine, ``auto`` first.
+    """Methods that can run on this install, ``auto`` first (a size check, nothing loaded).
 
     ``alpha`` is listed because it needs nothing installed, though it only works on
-    uploads that have an alpha channel or come with a mask.
+    uploads that have an alpha channel or come with a mask. ``rembg`` is listed only
+    when a model is installed (``python -m generation models pull``).
     """
     config = config or GenerationConfig()
     names = ["auto", "alpha"]
@@ -75,12 +80,13 @@ def available_segmenters(config: GenerationConfig | None = None) -> list[str]:
 def choose_segmenter(
     image: Image.Image, config: GenerationConfig | None = None, mask: Image.Image | None = None
 ) -> str:
-    """The backend ``auto`` runs for this upload."""
+    """The backend ``auto`` runs for this upload: alpha, else rembg with the best installed
+    model whose checksums match, else classical."""
     from generation.segment.alpha import has_meaningful_alpha
 
     if mask is not None or has_meaningful_alpha(image):
         return "alpha"
-    if weights_available(config):
+    if weights_available(config, verify=True):
         return "rembg"
     return "classical"
 

@@ -1,18 +1,24 @@
-"""rembg models: sessions found the way rembg finds them, built once per process.
+"""rembg models: the configured or best installed one, checked, loaded once per process.
 
-``config.rembg_model`` is a rembg session name (``u2net``, ``isnet-general-use``,
-``birefnet-general``) or a path to a u2net-style ``.onnx`` file (rembg's
-``u2net_custom`` session). Weights live under rembg's home (``U2NET_HOME``);
-``config.rembg_home`` overrides it. rembg downloads missing weights on first use;
-this module never lets it: a missing file raises ``ModelUnavailable`` instead.
+``config.rembg_model`` is ``auto`` (the best-ranked model of the registry that is
+installed and passes its checksums), a registry name (``birefnet-general``,
+``birefnet-general-lite``, ``isnet-general-use``, ``u2net``, ``u2netp``), or a path to a
+u2net-style ``.onnx`` file (rembg's ``u2net_custom`` session; a relative path is taken
+from the models folder). Files live in the models folder of ``generation.weights``,
+installed by ``python -m generation models pull``.
+
+rembg downloads a missing model whenever a session is built by name. Here a session is
+only ever built from a file that is on disk and has passed its checksums, through a
+subclass of rembg's session class whose ``download_models`` returns that file: no path
+from a job reaches the network.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,151 +30,171 @@ from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, ModelUnavailable, SegmentationFailed
 from generation.segment.matte import border_fraction, build_segmentation, decisiveness, to_rgb
 from generation.types import Segmentation
+from generation.weights import (
+    SegmentationModel,
+    best_verified,
+    find_onnx,
+    installed_segmentation,
+    load_registry,
+    models_dir,
+    pull_command,
+    verified_onnx,
+)
 
-# rembg session names we support; each stores its weights as "<name>.onnx".
-NAMED_MODELS = ("u2net", "isnet-general-use", "birefnet-general")
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
 CUSTOM_SESSION = "u2net_custom"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    """Which rembg session to build and where its weights must be."""
+    """Which rembg session to build, from which checked file."""
 
-    session_name: str  # rembg registry name
+    session_name: str  # rembg session class name
     label: str  # what Segmentation.segmenter reports after "rembg:"
-    model_path: str | None  # custom .onnx only
-    home: str | None  # U2NET_HOME to use; None keeps the process environment
+    path: Path
 
 
-def model_ref(config: GenerationConfig) -> ModelRef:
+def _is_custom(model: str) -> bool:
+    return model.endswith(".onnx") or os.sep in model
+
+
+def resolve_model(config: GenerationConfig) -> ModelRef:
+    """The model ``config`` asks for, as a checked file on disk.
+
+    Raises ``ModelUnavailable`` (not installed, or its checksums do not match: the
+    message names the command that installs it) or ``InvalidSpec`` (an unknown name).
+    Hashes a registry file once per process (see ``weights.verified_onnx``).
+    """
     model = config.rembg_model.strip()
-    home = os.path.expanduser(config.rembg_home) if config.rembg_home else None
-    if model.endswith(".onnx") or os.sep in model:
-        path = os.path.expanduser(model)
-        return ModelRef(CUSTOM_SESSION, f"custom:{Path(path).name}", path, home)
-    if model not in NAMED_MODELS:
+    root = models_dir(config.models_dir)
+    if _is_custom(model):
+        path = root / os.path.expanduser(model)  # an absolute path stays as it is
+        if not path.is_file():
+            raise ModelUnavailable(f"rembg model file {path} does not exist")
+        return ModelRef(CUSTOM_SESSION, f"custom:{path.name}", path)
+    registry = load_registry()
+    if model == AUTO:
+        best = best_verified(root, registry)
+        if best is None:
+            raise ModelUnavailable(
+                f"no segmentation model is installed in {root}; install one with "
+                f"`{pull_command(registry.default)}` (or `make models`), or use the classical segmenter"
+            )
+        return ModelRef(best[0].name, best[0].name, best[1])
+    if model not in registry.segmentation:
         raise InvalidSpec(
-            f"unknown rembg model {model!r}; use one of {', '.join(NAMED_MODELS)} "
+            f"unknown rembg model {model!r}; use auto, one of {', '.join(registry.segmentation)} "
             "or a path to a u2net-style .onnx file"
         )
-    return ModelRef(model, model, None, home)
+    entry = registry.segmentation[model]
+    path = verified_onnx(entry, root)
+    if path is None:
+        raise ModelUnavailable(_missing_message(entry, root))
+    return ModelRef(entry.name, entry.name, path)
 
 
-# One lock guards the session cache and every temporary change of U2NET_HOME: rembg
-# reads the variable while it builds a session, and the environment is process-wide.
-_lock = threading.RLock()
-_sessions: dict[tuple[str, str, str, tuple[str, ...]], Any] = {}
+def _missing_message(model: SegmentationModel, root: Path) -> str:
+    if find_onnx(model, root) is not None:
+        return (
+            f"the rembg model file for {model.name!r} in {root} does not match its checksums; "
+            f"reinstall it with `{pull_command(model.name)}`"
+        )
+    return (
+        f"rembg weights for {model.name!r} are not installed (looked for {model.file} in {root}); "
+        f"install them with `{pull_command(model.name)}`, or use another segmenter. Jobs never download weights."
+    )
 
 
-@contextmanager
-def _rembg_home(home: str | None) -> Iterator[None]:
-    with _lock:
-        if home is None:
-            yield
-            return
-        saved = os.environ.get("U2NET_HOME")
-        os.environ["U2NET_HOME"] = home
-        try:
-            yield
-        finally:
-            if saved is None:
-                del os.environ["U2NET_HOME"]
-            else:
-                os.environ["U2NET_HOME"] = saved
+def weights_available(config: GenerationConfig | None = None, *, verify: bool = False) -> bool:
+    """Whether the rembg segmenter can run with ``config`` (nothing is downloaded).
 
-
-def _session_class(name: str) -> Any:
-    from rembg.sessions import sessions
-
-    return sessions[name]
-
-
-@dataclass(frozen=True)
-class WeightsLookup:
-    found: str | None  # the weight file rembg will load, None when absent or not loadable
-    expected: str  # where rembg keeps (or would download) the file
-    home: str  # the rembg home in effect
-    searched: tuple[str, ...]  # every folder looked in, for the error message
-
-
-def find_weights(ref: ModelRef) -> WeightsLookup:
-    """Locate the weight file as rembg would, without downloading anything.
-
-    Named models go through rembg's own ``resolve_existing`` (its per-model folder, then
-    the legacy flat folder). A custom file must sit inside the home, because rembg
-    refuses model paths outside it; a relative custom path is taken from the home.
-    """
-    with _rembg_home(ref.home):
-        cls = _session_class(ref.session_name)
-        home = os.path.abspath(cls.rembg_home())
-        if ref.model_path is None:
-            fname = f"{ref.session_name}.onnx"
-            folders = tuple(dict.fromkeys([cls.model_dir(), cls.legacy_home()]))
-            return WeightsLookup(cls.resolve_existing(fname), os.path.join(folders[0], fname), home, folders)
-        roots = tuple(dict.fromkeys([home, os.path.abspath(cls.legacy_home())]))
-    path = os.path.abspath(os.path.join(home, ref.model_path))  # absolute paths stay as they are
-    inside = any(path.startswith(root + os.sep) for root in roots)
-    return WeightsLookup(path if inside and os.path.isfile(path) else None, path, home, roots)
-
-
-def weights_available(config: GenerationConfig | None = None) -> bool:
-    """True when the configured rembg model's weight file is on disk (no download).
-
-    Raises ``InvalidSpec`` for a model name this module does not support: a typo in
-    the configuration should be loud, not a silent fallback to another segmenter.
+    Without ``verify`` only sizes are compared (fast enough for a web page); with it
+    the file's checksums must match too. Raises ``InvalidSpec`` for an unknown model
+    name: a typo in the configuration should be loud, not a silent fallback.
     """
     config = config or GenerationConfig()
-    return find_weights(model_ref(config)).found is not None
+    model = config.rembg_model.strip()
+    root = models_dir(config.models_dir)
+    if not verify and not _is_custom(model):
+        registry = load_registry()
+        if model == AUTO:
+            return bool(installed_segmentation(root, registry))
+        if model not in registry.segmentation:
+            resolve_model(config)  # raises the InvalidSpec
+        return find_onnx(registry.segmentation[model], root) is not None
+    try:
+        resolve_model(config)
+    except ModelUnavailable:
+        return False
+    return True
 
 
-def _providers(device: str) -> list[str] | None:
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    if device.startswith("cuda"):
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return None  # "auto": rembg picks from what onnxruntime offers
+def onnx_providers(device: str, available: Sequence[str]) -> list[str | tuple[str, dict[str, Any]]]:
+    """ONNX Runtime providers for ``device`` (auto | cpu | cuda | cuda:N).
+
+    ``available`` is what ``onnxruntime.get_available_providers()`` reports: CUDA is
+    there once onnxruntime-gpu is installed. ``auto`` and ``cuda`` use it when it is,
+    on GPU N for ``cuda:N``; without it everything runs on the CPU (a GPU worker still
+    makes cutouts, only slower).
+    """
+    if device == "cpu" or CUDA not in available:
+        return [CPU]
+    index = int(device.partition(":")[2] or 0)
+    return [(CUDA, {"device_id": index}) if index else CUDA, CPU]
+
+
+# One lock guards the session cache: two threads asking at once build one session.
+_lock = threading.RLock()
+_sessions: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 def get_session(config: GenerationConfig | None = None) -> Any:
-    """The process-wide rembg session for this config's model and home."""
+    """The process-wide rembg session for ``config``'s model file and device."""
     config = config or GenerationConfig()
-    ref = model_ref(config)
-    providers = _providers(config.device)
+    ref = resolve_model(config)
+    import onnxruntime as ort  # heavy; only once a rembg model is used
+
+    providers = onnx_providers(config.device, ort.get_available_providers())
+    if config.device.startswith("cuda") and CUDA not in ort.get_available_providers():
+        log.warning(
+            "device %s asked for, but onnxruntime has no CUDA provider: rembg runs on the CPU", config.device
+        )
+    key = (ref.session_name, str(ref.path), tuple(str(p) for p in providers))
     with _lock:
-        weights = find_weights(ref)
-        key = (ref.session_name, weights.expected, weights.home, tuple(providers or ()))
         session = _sessions.get(key)
-        if session is not None:
-            return session
-        if weights.found is None:
-            raise ModelUnavailable(_missing_message(ref, weights))
-
-        import rembg
-
-        kwargs: dict[str, Any] = {}
-        if ref.model_path is not None:
-            kwargs["model_path"] = weights.found
-        if providers is not None:
-            kwargs["providers"] = providers
-        with _rembg_home(ref.home):
-            session = rembg.new_session(ref.session_name, **kwargs)
-        _sessions[key] = session
+        if session is None:
+            session = _build_session(ref, providers)
+            _sessions[key] = session
         return session
 
 
-def _missing_message(ref: ModelRef, weights: WeightsLookup) -> str:
-    if ref.model_path is not None:
-        if not os.path.isfile(weights.expected):
-            return f"rembg model file {weights.expected} does not exist"
-        return (
-            f"rembg model file {weights.expected} is outside the rembg home {weights.home}; "
-            "rembg only loads custom models from inside it (set rembg_home / U2NET_HOME)"
-        )
-    return (
-        f"rembg weights for {ref.session_name!r} are not on this machine (looked for "
-        f"{ref.session_name}.onnx in {' and '.join(weights.searched)}); downloads are disabled here: copy the file there, point "
-        "rembg_home / U2NET_HOME at a folder that has it, or use another segmenter"
-    )
+def _build_session(ref: ModelRef, providers: list[str | tuple[str, dict[str, Any]]]) -> Any:
+    """rembg's session class for ``ref``, loading ``ref.path`` and never downloading."""
+    import onnxruntime as ort  # heavy; only once a rembg model is used
+    from rembg.sessions import sessions
+
+    path = str(ref.path)
+
+    class FromFile(sessions[ref.session_name]):  # type: ignore[misc, valid-type]
+        @classmethod
+        def download_models(cls, *args: Any, **kwargs: Any) -> str:
+            return path
+
+        def _warn_on_provider_fallback(self, requested: list[Any]) -> None:
+            # rembg joins provider names; a (name, options) pair is named by its first item
+            super()._warn_on_provider_fallback([p if isinstance(p, str) else p[0] for p in requested])
+
+    options = ort.SessionOptions()
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:  # as rembg.new_session does
+        options.inter_op_num_threads = options.intra_op_num_threads = int(threads)
+    extra = {"model_path": path} if ref.session_name == CUSTOM_SESSION else {}
+    log.info("loading rembg model %s from %s", ref.label, path)
+    return FromFile(ref.session_name, options, providers=providers, **extra)
 
 
 def clear_sessions() -> None:
@@ -184,9 +210,9 @@ def segment_rembg(
     if mask is not None:
         raise InvalidSpec("a mask was given: use the 'alpha' or 'auto' segmenter with it")
     config = config or GenerationConfig()
-    # 1. the cached session (raises ModelUnavailable before any download)
+    # 1. the checked file and its cached session (ModelUnavailable before anything loads)
+    ref = resolve_model(config)
     session = get_session(config)
-    ref = model_ref(config)
 
     # 2. predict. ``predict`` rather than ``rembg.remove``: remove() re-orients by EXIF and
     # stacks multiple masks vertically; we want the one matte on this exact pixel grid.
@@ -205,3 +231,39 @@ def segment_rembg(
     edge = border_fraction(matte > 127)
     confidence = min(decisiveness(matte), 1.0 - max(0.0, edge - 0.25) * 2.0)
     return build_segmentation(rgb, matte, f"rembg:{ref.label}", confidence)
+
+
+@dataclass(frozen=True)
+class InstallStatus:
+    """What background removal this install runs, and what would do better."""
+
+    active: str  # "rembg:<model>" or "classical": what auto runs on a photo without alpha
+    installed: tuple[str, ...]  # registry segmentation models on disk, best first
+    better: str | None  # the best registry model not installed, when it beats the active one
+    command: str | None  # the command that installs ``better``
+
+
+def install_status(config: GenerationConfig | None = None) -> InstallStatus:
+    """For the dashboard: a size check only, nothing is hashed, loaded or downloaded."""
+    config = config or GenerationConfig()
+    registry = load_registry()
+    root = models_dir(config.models_dir)
+    installed = tuple(m.name for m in installed_segmentation(root, registry))
+    model = config.rembg_model.strip()
+    if model == AUTO:
+        current = installed[0] if installed else None
+    elif weights_available(config):
+        current = f"custom:{Path(model).name}" if _is_custom(model) else model
+    else:
+        current = None
+    best = next(iter(registry.segmentation.values()))
+    rank = registry.segmentation[current].rank if current in registry.segmentation else None
+    better = None
+    if best.name not in installed and (current is None or (rank is not None and best.rank < rank)):
+        better = best.name if current is not None else registry.default
+    return InstallStatus(
+        active=f"rembg:{current}" if current else "classical",
+        installed=installed,
+        better=better,
+        command=pull_command(better) if better else None,
+    )

@@ -227,11 +227,12 @@ def test_missing_local_folder_raises_model_unavailable(tiny, seg, tmp_path, fiel
     # when
     with pytest.raises(ModelUnavailable) as err:
         DiffusionEngine(config).render(seg, scene(count=1))
-    # then: the message names the model, the setting, and how to provide a folder
+    # then: the message names the model, the setting, and what to point it at
     assert err.value.code == "model_unavailable"
-    assert missing in err.value.message
-    assert f"SHOPASSETS_{field.upper()}" in err.value.message
-    assert "--local-dir" in err.value.message
+    assert err.value.message == (
+        f"model folder {missing} (SHOPASSETS_{field.upper()}) does not exist; set SHOPASSETS_{field.upper()} "
+        "to a folder saved with save_pretrained, or to a hub id installed with `python -m generation models pull`"
+    )
     assert models.load_count() == loaded
 
 
