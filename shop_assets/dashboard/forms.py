@@ -13,6 +13,22 @@ OUTPUT_CHOICES = [
 ]
 
 
+SEGMENTER_LABELS = {
+    "auto": "Automatic",
+    "alpha": "Photo's own transparency",
+    "rembg": "AI model",
+    "classical": "Plain-background studio photo",
+}
+
+
+def segmenter_choices() -> list[tuple[str, str]]:
+    """Only what can run on this install: no AI model is offered before one is installed."""
+    from generation.segment import available_segmenters
+    from shop_assets.jobs.services import generation_config
+
+    return [(name, SEGMENTER_LABELS[name]) for name in available_segmenters(generation_config())]
+
+
 def poster_template_choices() -> list[tuple[str, str]]:
     from generation.posters.layout import list_templates
 
@@ -83,15 +99,7 @@ class JobForm(forms.Form):
     outputs = forms.MultipleChoiceField(
         choices=OUTPUT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["packshot"]
     )
-    segmenter = forms.ChoiceField(
-        choices=[
-            ("auto", "Automatic"),
-            ("alpha", "Photo's own transparency"),
-            ("rembg", "AI model (rembg)"),
-            ("classical", "Plain-background studio photo"),
-        ],
-        initial="auto",
-    )
+    segmenter = forms.ChoiceField(choices=(), initial="auto")
     packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
     theme = forms.ChoiceField(choices=(), required=False, initial="studio_sweep")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Scenes")
@@ -138,6 +146,7 @@ class JobForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["segmenter"].choices = segmenter_choices()
         self.fields["theme"].choices = theme_choices()
         self.fields["poster_templates"].choices = poster_template_choices()
         self.fields["poster_sizes"].choices = poster_size_choices()

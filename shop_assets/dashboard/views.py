@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
+from generation.segment.rembg_sessions import install_status
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
@@ -86,6 +87,7 @@ def _product_page(request: HttpRequest, product: Product, *, upload_form=None, j
             "images": images,
             "upload_form": upload_form or UploadForm(),
             "job_form": job_form,
+            "segmenters": install_status(jobs.generation_config()),
             "jobs": product.jobs.all()[:20],
         },
         status=status,

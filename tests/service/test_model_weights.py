@@ -1,0 +1,119 @@
+"""What the service does with the models this install has (and has not).
+
+The dashboard says which background removal runs here and how to install a better one,
+and offers only what can run. A real worker asked for a diffusion scene without the
+weights fails the job at once, naming the command, and asks no hub for anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from generation.weights import load_registry
+from shop_assets.jobs import services
+from shop_assets.jobs.models import GenerationJob, JobStatus
+from tests.conftest import WorkerProcess, wait_for_job
+from tests.loopback import LoopbackServer
+
+
+@pytest.fixture
+def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty models folder of this test's own, in the configuration the service reads."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("SHOPASSETS_MODELS_DIR", str(folder))
+    services.generation_config.cache_clear()
+    yield folder
+    services.generation_config.cache_clear()
+
+
+def job_form(image_pk: int, segmenter: str) -> dict:
+    return {
+        "image": image_pk,
+        "outputs": ["packshot"],
+        "segmenter": segmenter,
+        "scene_count": 1,
+        "engine": "studio",
+        "seed": 0,
+        "format": "png",
+        "theme": "studio_sweep",
+    }
+
+
+def test_without_a_model_the_page_says_so_and_rembg_is_not_offered(signed_in, product_image, models):
+    # given no model installed
+    default = load_registry().default
+
+    # when
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+    refused = signed_in.post(
+        reverse("dashboard:job_start", args=[product_image.product_id]), job_form(product_image.pk, "rembg")
+    )
+
+    # then
+    assert "Automatic background removal here: classical (no AI model installed)." in page
+    assert f"install {default} on the server: <code>python -m generation models pull {default}</code>" in page
+    assert '<option value="rembg"' not in page and '<option value="classical"' in page
+    assert refused.status_code == 400
+    assert "Select a valid choice. rembg is not one of the available choices." in refused.content.decode()
+    assert GenerationJob.objects.count() == 0
+
+
+def test_with_a_model_installed_the_page_names_it_and_offers_it(
+    signed_in, product_image, models, monkeypatch
+):
+    # given the default model installed (a file of its size: the page checks sizes only)
+    registry = load_registry()
+    default = registry.get(registry.default)
+    with open(models / default.file, "wb") as f:
+        f.truncate(default.size)
+    best = next(iter(registry.segmentation))
+    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+
+    # when
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+    started = signed_in.post(
+        reverse("dashboard:job_start", args=[product_image.product_id]), job_form(product_image.pk, "rembg")
+    )
+
+    # then
+    assert f"Automatic background removal here: AI model {default.name}." in page
+    assert f"<code>python -m generation models pull {best}</code>" in page
+    assert '<option value="rembg">AI model</option>' in page
+    assert started.status_code == 302
+    assert GenerationJob.objects.get().parameters["segmenter"] == "rembg"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_without_diffusion_weights_fails_the_job_fast_and_asks_no_hub(
+    product_image, models, monkeypatch
+):
+    # given a hub mirror that records every request, and a worker that would use it
+    hub = LoopbackServer()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("SHOPASSETS_DEVICE", "cpu")
+    worker = WorkerProcess()
+    try:
+        # when
+        job = services.create_job(
+            product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion", "count": 1}}
+        )
+        job = wait_for_job(job.pk, timeout=120)
+    finally:
+        worker.stop()
+        hub.close()
+
+    # then: one attempt, a failure naming the command, and not one request to the hub
+    assert job.status == JobStatus.FAILED, worker.output()
+    assert (job.queue, job.attempts, job.error_code) == ("gpu", 1, "model_unavailable")
+    assert (
+        "is not installed on this worker; install it with `python -m generation models pull sd15-canny`"
+        in (job.error_message)
+    )
+    assert "`python -m generation models pull sd15`" in job.error_message
+    assert hub.requests == []
+    assert job.assets.count() == 0
