@@ -25,6 +25,7 @@ class Request:
 class LoopbackServer:
     files: dict[str, bytes] = field(default_factory=dict)
     drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before a drop, once
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> extra response headers
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -64,6 +65,8 @@ class LoopbackServer:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(data) - start))
                 self.send_header("Accept-Ranges", "bytes")
+                for name, value in server.headers.get(path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 if not body:
                     return
