@@ -203,11 +203,7 @@ def folder_problems(folder: Path) -> list[str]:
 
 
 def _list(model: DiffusionModel) -> dict[str, RemoteFile]:
-    hint = (
-        "set HF_ENDPOINT to a hub mirror, or copy an installed folder "
-        f"({hub_folder(Path('<models folder>'), model.repo)}) from another machine"
-    )
-    probe(endpoint() or "https://huggingface.co", model.repo, hint)
+    probe(endpoint() or "https://huggingface.co", model.repo, _offline_hint(model))
     try:
         entries = HfApi(endpoint=endpoint()).list_repo_tree(
             model.repo, revision=model.revision, recursive=True
@@ -260,8 +256,12 @@ def _hub_error(model: DiffusionModel, exc: Exception) -> str:
 
 
 def _offline(model: DiffusionModel, exc: Exception) -> str:
+    where = endpoint() or "the Hugging Face hub"
+    return f"cannot reach {where} for {model.repo} ({type(exc).__name__}); this machine looks offline: {_offline_hint(model)}"
+
+
+def _offline_hint(model: DiffusionModel) -> str:
     return (
-        f"cannot reach {endpoint() or 'the Hugging Face hub'} for {model.repo} ({type(exc).__name__}); this "
-        "machine looks offline: set HF_ENDPOINT to a hub mirror, or copy an installed folder "
+        "set HF_ENDPOINT to a hub mirror, or copy an installed folder "
         f"({hub_folder(Path('<models folder>'), model.repo)}) from another machine"
     )

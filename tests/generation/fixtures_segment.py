@@ -111,3 +111,9 @@ def mask_box(mask: Image.Image) -> tuple[int, int, int, int]:
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
+
+
+def boxes_close(box: tuple[int, int, int, int], expected: tuple[int, int, int, int], px: int) -> bool:
+    """Every edge of ``box`` (x, y, width, height) within ``px`` of ``expected``'s."""
+    (x, y, w, h), (ex, ey, ew, eh) = box, expected
+    return all(abs(a - b) <= px for a, b in [(x, ex), (y, ey), (x + w, ex + ew), (y + h, ey + eh)])

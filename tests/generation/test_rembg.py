@@ -30,6 +30,7 @@ from generation.segment.rembg_sessions import (
 from generation.weights import load_registry
 from tests.generation.fixtures_segment import (
     TINY_MODEL_NAME,
+    boxes_close,
     dark_silhouette,
     export_tiny_saliency,
     iou,
@@ -38,11 +39,6 @@ from tests.generation.fixtures_segment import (
 from tests.synthetic import product_photo, product_rgba
 
 SIZE = (640, 800)
-
-
-def _close(box: tuple[int, int, int, int], expected: tuple[int, int, int, int], px: int) -> bool:
-    (x, y, w, h), (ex, ey, ew, eh) = box, expected
-    return all(abs(a - b) <= px for a, b in [(x, ex), (y, ey), (x + w, ex + ew), (y + h, ey + eh)])
 
 
 # --- fixtures ---------------------------------------------------------------------------
@@ -140,7 +136,7 @@ def test_rembg_custom_model_matte_follows_the_model(tiny_config: GenerationConfi
         print(f"rembg tiny scale {scale}: IoU {score:.4f}, box {seg.box} vs {mask_box(mask)}")
         assert score >= 0.98
         # one model pixel is 2.5 photo pixels, and the model blurs by one
-        assert _close(seg.box, mask_box(mask), 6)
+        assert boxes_close(seg.box, mask_box(mask), 6)
         assert seg.segmenter == f"rembg:custom:{TINY_MODEL_NAME}"
         assert (seg.matte.mode, seg.matte.size, seg.image.mode) == ("L", SIZE, "RGB")
         assert np.array_equal(np.asarray(seg.image), np.asarray(photo))

@@ -9,6 +9,7 @@ from PIL import Image
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import segment
 from tests.generation.fixtures_segment import (
+    boxes_close,
     camera_like,
     iou,
     mask_box,
@@ -17,12 +18,6 @@ from tests.generation.fixtures_segment import (
 from tests.synthetic import background, product_mask, product_photo, product_rgba
 
 SIZE = (640, 800)
-
-
-def _close(box: tuple[int, int, int, int], expected: tuple[int, int, int, int], px: int) -> bool:
-    """Every edge of ``box`` (left, top, right, bottom) within ``px`` of ``expected``'s."""
-    (x, y, w, h), (ex, ey, ew, eh) = box, expected
-    return all(abs(a - b) <= px for a, b in [(x, ex), (y, ey), (x + w, ex + ew), (y + h, ey + eh)])
 
 
 # --- classical --------------------------------------------------------------------------
@@ -40,7 +35,7 @@ def test_classical_matches_known_mask(kind: str) -> None:
     score = iou(np.asarray(seg.matte) > 127, np.asarray(mask) > 127)
     print(f"classical {kind}: IoU {score:.4f}, box {seg.box} vs {mask_box(mask)}")
     assert score >= 0.95
-    assert _close(seg.box, mask_box(mask), 2)
+    assert boxes_close(seg.box, mask_box(mask), 2)
     assert seg.segmenter == "classical"
     assert seg.image.mode == "RGB" and seg.image.size == SIZE
     assert seg.matte.mode == "L" and seg.matte.size == SIZE
@@ -62,7 +57,7 @@ def test_classical_on_camera_like_photo(kind: str) -> None:
     print(f"classical camera-like {kind}: IoU {score:.4f}, box {seg.box} vs {mask_box(mask)}")
     assert score >= 0.95
     # the soft edge (lens blur, JPEG ringing) reaches a few pixels past the hard outline
-    assert _close(seg.box, mask_box(mask), 5)
+    assert boxes_close(seg.box, mask_box(mask), 5)
     assert not seg.low_confidence
 
 
@@ -77,7 +72,7 @@ def test_classical_leaves_the_cast_shadow_out() -> None:
     score = iou(np.asarray(seg.matte) > 127, np.asarray(mask) > 127)
     print(f"classical with shadow: IoU {score:.4f}, box {seg.box} vs {mask_box(mask)}")
     assert score >= 0.95
-    assert _close(seg.box, mask_box(mask), 5)
+    assert boxes_close(seg.box, mask_box(mask), 5)
 
 
 def test_classical_is_deterministic() -> None:
