@@ -259,8 +259,10 @@ def install_status(config: GenerationConfig | None = None) -> InstallStatus:
     best = next(iter(registry.segmentation.values()))
     rank = registry.segmentation[current].rank if current in registry.segmentation else None
     better = None
-    if best.name not in installed and (current is None or (rank is not None and best.rank < rank)):
-        better = best.name if current is not None else registry.default
+    if current is None:  # nothing runs: the configured model, or the default one
+        better = model if model in registry.segmentation else registry.default
+    elif rank is not None and model == AUTO and best.name not in installed and best.rank < rank:
+        better = best.name
     return InstallStatus(
         active=f"rembg:{current}" if current else "classical",
         installed=installed,

@@ -369,6 +369,10 @@ def test_install_status_names_the_active_segmenter_and_a_better_one(empty_home: 
         command=f"python -m generation models pull {best}",
     )
 
+    # a model pinned in the configuration but missing: that one is what to install
+    pinned = install_status(config.with_overrides(rembg_model="u2net"))
+    assert (pinned.active, pinned.better) == ("classical", "u2net")
+
     # the best installed too: nothing better to offer
     sized_file(empty_home / f"{best}.onnx", registry.get(best).size)
     assert install_status(config) == rembg_sessions.InstallStatus(
