@@ -63,7 +63,8 @@ def select_files(
     """The repository files to download for ``variant`` (full | fp16 | all).
 
     ``only`` names exact files. Otherwise everything but ``skip`` patterns and weight
-    formats diffusers does not load, and in each folder the weights of one format
+    formats diffusers does not load (and, in a pipeline repository, the single-file
+    checkpoints at its root), and in each folder the weights of one format
     (safetensors when there are any, else pytorch ``.bin``) and one precision: the
     ``fp16`` variant files for ``fp16`` (the full ones where a folder has none), the
     full-precision files for ``full`` (fp16 where a folder has nothing else), both for
@@ -75,6 +76,8 @@ def select_files(
     if only:
         return [f for f in files if f in set(only)]
     skip = list(skip)
+    if "model_index.json" in files:  # a pipeline: weights at its root are single-file checkpoints
+        skip += [f for f in files if "/" not in f and _weight_format(f) is not None]
     kept = [f for f in files if not any(fnmatch.fnmatch(f, p) for p in skip)]
     plain = [f for f in kept if _weight_format(f) is None and not f.endswith(_OTHER_WEIGHTS)]
     weights: dict[str, list[str]] = {}

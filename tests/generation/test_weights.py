@@ -308,6 +308,7 @@ SD_REPO = [
     "README.md",
     "model_index.json",
     "sd-v1-5-inpainting.ckpt",
+    "sd-v1-5-inpainting.safetensors",  # a single-file checkpoint at a pipeline's root
     "safety_checker/config.json",
     "safety_checker/model.safetensors",
     "scheduler/scheduler_config.json",
