@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generation.config import GenerationConfig  # noqa: E402
 from generation.engines.studio import StudioEngine  # noqa: E402
-from generation.posters.layout import list_sizes  # noqa: E402
 from generation.posters.render import render_poster  # noqa: E402
+from generation.posters.sizes import list_sizes  # noqa: E402
 from generation.posters.spec import PosterSpec  # noqa: E402
 from generation.segment import segment  # noqa: E402
 from generation.specs import SceneSpec  # noqa: E402

@@ -15,7 +15,7 @@ from PIL import Image
 from generation.config import GenerationConfig
 from generation.cutout import render_cutout
 from generation.engines import Engine, get_engine
-from generation.errors import InvalidSpec, ModelUnavailable
+from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.packshot import render_packshot
 from generation.specs import SEGMENTERS, PackshotSpec, SceneSpec
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
@@ -50,6 +50,8 @@ class GenerationResult:
     images: list[RenderedImage]
     layouts: dict[str, str] = field(default_factory=dict)  # poster name -> layout JSON
     clips: list[Any] = field(default_factory=list)  # generation.clips.ClipResult, files in workdir
+    # outputs that could not be made while the rest were: "poster-<template>-<size>: why"
+    failed: list[str] = field(default_factory=list)
 
 
 def run_outputs(
@@ -108,6 +110,7 @@ def run_outputs(
     images: list[RenderedImage] = []
     layouts: dict[str, str] = {}
     clips: list[Any] = []
+    failed: list[str] = []
     for job, weight in zip(jobs, weights, strict=True):
         start = _SEGMENT_SHARE + (1 - _SEGMENT_SHARE) * done / total
         span = (1 - _SEGMENT_SHARE) * weight / total
@@ -123,7 +126,9 @@ def run_outputs(
             progress(start, f"Painting {spec.count} {spec.theme} scene(s)")
             made = engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span))
         elif job.kind == "poster":
-            made = _posters(seg, job.posters, images, layouts, config, _sub_progress(progress, start, span))
+            made = _posters(
+                seg, job.posters, images, layouts, failed, config, _sub_progress(progress, start, span)
+            )
         else:
             clips.append(
                 _clip(seg, job.clip, images, workdir, logo, config, _sub_progress(progress, start, span))
@@ -134,7 +139,7 @@ def run_outputs(
 
     # 4. result
     progress(1.0, f"Done: {len(images) + len(clips)} output(s)")
-    return GenerationResult(segmentation=seg, images=images, layouts=layouts, clips=clips)
+    return GenerationResult(segmentation=seg, images=images, layouts=layouts, clips=clips, failed=failed)
 
 
 def _weight(job: OutputRequest) -> float:
@@ -153,9 +158,12 @@ def _posters(
     specs: tuple[Any, ...],
     made_so_far: list[RenderedImage],
     layouts: dict[str, str],
+    failed: list[str],
     config: GenerationConfig,
     progress: ProgressCallback,
 ) -> list[RenderedImage]:
+    """Every poster that can be made; one that cannot is named in ``failed`` with its
+    reason and never stops the others (unless none at all can be made)."""
     from generation.posters.render import render_poster
 
     scene = next((im for im in made_so_far if im.kind == "scene"), None)
@@ -166,7 +174,13 @@ def _posters(
         background = scene if spec.background == "scene" else None
         if spec.background == "scene" and scene is None:
             raise InvalidSpec("a poster on a scene needs a scene output in the same request")
-        poster = render_poster(seg, spec, background=background, config=config)
+        try:
+            poster = render_poster(seg, spec, background=background, config=config)
+        except GenerationError as exc:
+            if i == len(specs) - 1 and not out:
+                raise  # not one poster of the set: the output fails as a whole
+            failed.append(f"poster-{spec.template}-{spec.size_name}: {exc}")
+            continue
         name = poster.name
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:  # the same template and size with other words: a variant

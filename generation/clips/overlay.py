@@ -1,6 +1,6 @@
 """Text and logo on a clip: sprites laid out once, revealed with a fade and a slide.
 
-Type is set by the poster typography module (``generation.posters``: line breaking,
+Type is set by the shared typography module (``generation.typography``: line breaking,
 CJK fallback, fitting, price formatting) through ``text_sprite``, the one function to
 swap for another typesetter. Sprites are premultiplied RGBA drawn under the product
 (the product is always pasted last), placed where the product never goes.
@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from generation.clips.product import premultiply
 from generation.errors import InvalidSpec
+from generation.typography import TextDoesNotFit, TextStyle, draw_text, layout_text
 
 F32 = np.float32
 INK_DARK = (24, 24, 27)
@@ -56,8 +57,6 @@ def text_sprite(
 
     Raises InvalidSpec when the text cannot fit at ``min_size``.
     """
-    from generation.posters.text import TextDoesNotFit, TextStyle, draw_text, layout_text
-
     w, h = max(1, int(box[0])), max(1, int(box[1]))
     min_size = max(1, min(min_size, max_size))
     style = TextStyle(

@@ -64,6 +64,7 @@ from generation.config import GenerationConfig
 from generation.errors import GenerationError, InvalidSpec
 from generation.sidecar import temporary_path
 from generation.types import Box, ProgressCallback, RenderedImage, Segmentation, no_progress
+from generation.typography.money import format_price
 
 F32 = np.float32
 # share of the progress bar spent building worlds before the first frame
@@ -359,8 +360,6 @@ def _world_size(canvas: tuple[int, int], scale: float) -> tuple[int, int]:
 def _format_price(spec: ClipSpec) -> str | None:
     if spec.price is None:
         return None
-    from generation.posters.money import format_price
-
     return format_price(spec.price, spec.currency, spec.locale)
 
 

@@ -1,45 +1,11 @@
-"""Poster typography: fonts, line breaking and fitting, prices.
+"""Posters: the product with headline, price, button and brand, laid out per size.
 
-The layout engine builds on ``layout_text`` / ``draw_text`` (text.py), the font
-helpers (fonts.py) and ``format_price`` (money.py).
+- ``spec``: what a merchant asks for (``PosterSpec``, ``BrandKit``).
+- ``sizes`` and ``templates``: size presets and templates as data (``sizes.json``,
+  ``templates/*.json``), validated on first use.
+- ``layout``: template + size -> a concrete box for every element.
+- ``backgrounds`` and ``decor``: what is drawn behind the text.
+- ``render``: the poster, its checks (``checks``) and its layout JSON.
+
+Type is set through ``generation.typography``, shared with clips.
 """
-
-from generation.posters.fonts import (
-    FAMILIES,
-    MissingGlyph,
-    available_families,
-    font_for_char,
-    get_font,
-    missing_glyphs,
-)
-from generation.posters.money import discount_percent, format_discount, format_price
-from generation.posters.text import (
-    TextBlock,
-    TextDoesNotFit,
-    TextLine,
-    TextRun,
-    TextStyle,
-    draw_text,
-    layout_text,
-    measure,
-)
-
-__all__ = [
-    "FAMILIES",
-    "MissingGlyph",
-    "TextBlock",
-    "TextDoesNotFit",
-    "TextLine",
-    "TextRun",
-    "TextStyle",
-    "available_families",
-    "discount_percent",
-    "draw_text",
-    "font_for_char",
-    "format_discount",
-    "format_price",
-    "get_font",
-    "layout_text",
-    "measure",
-    "missing_glyphs",
-]

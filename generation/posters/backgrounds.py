@@ -8,10 +8,14 @@ at the poster's size; the renderer pastes the product's own pixels back last.
 - ``theme_background``: a studio theme (``engines/themes/*.json``) built at poster size
   with the studio engine's own set pieces (wall, floor, podium, shadows, reflection,
   grain), standing under the product box the layout chose.
-- ``scene_background``: a scene that was rendered earlier (a ``RenderedImage`` with its
-  ``product_box``) scaled uniformly and shifted so its product box lands on the
-  layout's product box; where it does not cover the canvas, its edge is continued and
-  blurred progressively. The scene's own product pixels are never used as the product.
+- Scenes rendered earlier (a ``RenderedImage`` with its ``product_box``): a studio
+  scene (``rebuildable``) is built again at the poster's own size and aspect with its
+  theme and seed, so a 9:16 story on a square scene gets a 9:16 set, never a stretched
+  one. Any other scene (``scene_background``) is scaled uniformly and shifted so its
+  product box lands on the layout's product box; where it does not cover the canvas
+  it is continued by mirroring its own pixels, blurred progressively with the
+  distance (no replicated edge streaks). The scene's own product pixels are never
+  used as the product.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ import zlib
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from generation.blur import fast_blur
+from generation.engines import studio
+from generation.engines.themes import get_theme
 from generation.errors import InvalidSpec
 from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
@@ -87,8 +94,6 @@ def white_background(size: tuple[int, int], color: RGB = (255, 255, 255)) -> np.
 
 def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength: float = 0.38) -> np.ndarray:
     """The product's soft floor shadow (``shadows.contact_shadow``) darkening the background."""
-    from PIL import Image
-
     density = contact_shadow(placed, strength=strength, spread=0.05)
     box = density.getbbox()
     if box is None:
@@ -101,16 +106,41 @@ def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength:
     return out
 
 
-def theme_background(
-    theme_name: str, placed: PlacedProduct, brand: RGB, seed: int
-) -> tuple[np.ndarray, dict[str, object]]:
-    """The studio theme's set built around ``placed`` (its box is the layout's)."""
-    from generation.engines import studio
-    from generation.engines.themes import get_theme
+# A studio set is built at up to this many pixels and scaled up to the canvas: the set
+# is soft light, surfaces and shadows, and building it at full size is most of a
+# poster's time. Fine grain is added again at full size.
+SET_PIXELS = 480_000
+SET_GRAIN = 0.004
 
+
+def theme_background(
+    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int
+) -> tuple[np.ndarray, dict[str, object]]:
+    """The studio theme's set built around ``placed`` (its box is the layout's), at the
+    canvas's own size and aspect; ``brand`` fills the theme's brand slots (``None``:
+    the theme's own colour)."""
     theme = get_theme(theme_name)  # InvalidSpec naming the themes
-    bg = studio.render_set(theme, placed, brand_color=brand, seed=seed)
-    return bg, {"theme": theme.name, "light_wrap": theme.light_wrap}
+    cw, ch = placed.canvas_size
+    k = min(1.0, math.sqrt(SET_PIXELS / (cw * ch)))
+    if k > 0.95:
+        bg = studio.render_set(theme, placed, brand_color=brand, seed=seed)
+    else:
+        x, y, w, h = placed.box
+        box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
+        layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
+        small = PlacedProduct(layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k))))
+        bg = studio.render_set(theme, small, brand_color=brand, seed=seed)
+        bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
+        bg += _rng(seed, "set-grain").standard_normal((ch, cw), dtype=F32)[..., None] * (SET_GRAIN * 255.0)
+    return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
+
+
+def rebuildable(scene: RenderedImage | None) -> bool:
+    """True for a scene the studio engine made (its theme and seed rebuild its set)."""
+    if scene is None:
+        return False
+    meta = scene.meta or {}
+    return meta.get("engine") == "studio" and isinstance(meta.get("theme"), str) and "seed" in meta
 
 
 def scene_background(
@@ -128,15 +158,21 @@ def scene_background(
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     scaled = cv2.resize(src, (nw, nh), interpolation=interp).astype(F32)
     ox, oy = round(x - sx * scale), round(y - sy * scale)
-    # pad the scaled scene so it covers the canvas: edge pixels continued outwards
+    # pad the scaled scene so it covers the canvas: its own pixels mirrored outwards
+    # (a replicated edge row would streak), more than once where the gap is wider
     left, top = max(0, ox), max(0, oy)
     right, bottom = max(0, cw - (ox + nw)), max(0, ch - (oy + nh))
-    padded = cv2.copyMakeBorder(scaled, top, bottom, left, right, cv2.BORDER_REPLICATE)
-    cx0, cy0 = left - ox, top - oy  # canvas (0, 0) in padded coords
-    out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].copy()
     extended = bool(left or top or right or bottom)
+    padded = scaled
+    while left or top or right or bottom:
+        h, w = padded.shape[:2]
+        step = [min(v, (w if i % 2 == 0 else h) - 1) for i, v in enumerate((left, top, right, bottom))]
+        padded = cv2.copyMakeBorder(padded, step[1], step[3], step[0], step[2], cv2.BORDER_REFLECT_101)
+        left, top, right, bottom = (v - d for v, d in zip((left, top, right, bottom), step, strict=True))
+    cx0, cy0 = max(0, ox) - ox, max(0, oy) - oy  # canvas (0, 0) in padded coords
+    out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].copy()
     if extended:
-        # replicated edges streak; blend them into a heavy blur with distance from the scene
+        # the mirrored part fades into a heavy blur with the distance from the scene
         inside = np.zeros((ch, cw), dtype=np.uint8)
         ix0, iy0 = max(ox, 0), max(oy, 0)
         ix1, iy1 = min(ox + nw, cw), min(oy + nh, ch)

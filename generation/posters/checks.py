@@ -8,6 +8,8 @@
 - Large text, defined for posters: at least 24 px bold (weight >= 700) or 32 px
   regular *at a 1080 px shorter side*; the thresholds scale with the canvas, because a
   poster is seen at the screen's width whatever its pixel size.
+- Legible size: no text under ``min_text_px`` (16 px at a 1080 px shorter side,
+  scaled with it, never under 10 px): a 9 px label on a 1200 x 628 link fails.
 - Keep-out: no text, badge, logo, ribbon, button or plate box touches the product
   matte (alpha > 0) dilated by ``keepout_margin``.
 - Bounds: every element inside the canvas and outside the size preset's safe zones.
@@ -24,7 +26,8 @@ import numpy as np
 from PIL import Image
 
 from generation import compose
-from generation.posters.layout import SizePreset, box_hits, keepout_margin, product_keepout
+from generation.posters.geometry import box_hits, keepout_margin, product_keepout
+from generation.posters.sizes import SizePreset
 from generation.types import Box, Fidelity, PlacedProduct
 
 RGB = tuple[int, int, int]
@@ -34,6 +37,10 @@ LARGE_RATIO = 3.0
 LARGE_BOLD_PX = 24  # at a 1080 px shorter side
 LARGE_REGULAR_PX = 32
 BOLD_WEIGHT = 700
+# The smallest text a poster may carry: 16 px at a 1080 px shorter side, scaled like
+# the large-text thresholds, and never under 10 px.
+MIN_TEXT_PX = 16
+MIN_TEXT_FLOOR = 10
 LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
 
 
@@ -42,10 +49,18 @@ def linear(channel: np.ndarray | float) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
+# Each channel's share of the luminance for every 8-bit value: pixels are looked up.
+_LUM_TABLE = linear(np.arange(256))[:, None] * np.array([0.2126, 0.7152, 0.0722])
+
+
 def luminance(rgb: np.ndarray | RGB) -> np.ndarray | float:
     """WCAG 2 relative luminance of sRGB colour(s), last axis RGB."""
-    arr = linear(np.asarray(rgb, dtype=np.float64))
-    lum = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
+    arr = np.asarray(rgb)
+    if arr.dtype == np.uint8:  # pixels: three table look-ups instead of a power each
+        lum = _LUM_TABLE[arr[..., 0], 0] + _LUM_TABLE[arr[..., 1], 1] + _LUM_TABLE[arr[..., 2], 2]
+    else:
+        lin = linear(arr.astype(np.float64))
+        lum = lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
     return float(lum) if np.ndim(lum) == 0 else lum
 
 
@@ -58,6 +73,11 @@ def is_large_text(size_px: int, weight: int, short_side: int) -> bool:
     scale = short_side / 1080.0
     threshold = LARGE_BOLD_PX if weight >= BOLD_WEIGHT else LARGE_REGULAR_PX
     return size_px >= threshold * scale
+
+
+def min_text_px(short_side: int) -> int:
+    """The minimum legible text size (font px) on a canvas with this shorter side."""
+    return max(MIN_TEXT_FLOOR, round(MIN_TEXT_PX * short_side / 1080.0))
 
 
 def required_ratio(size_px: int, weight: int, short_side: int) -> float:
@@ -151,11 +171,17 @@ class PosterChecks:
     out_of_bounds: list[str]  # elements outside the canvas or inside a safe zone
     fidelity: Fidelity
     fixes: list[str] = field(default_factory=list)  # what the renderer changed to pass
+    small_text: list[tuple[str, int]] = field(default_factory=list)  # (name, px) under min_text_px
+    min_text_px: int = 0  # the canvas's minimum legible text size
 
     @property
     def problems(self) -> list[str]:
         out = [
             f"{c.name}: contrast {c.ratio:.2f} below {c.required:g}" for c in self.contrast if not c.passed
+        ]
+        out += [
+            f"{name}: text {px} px is below the {self.min_text_px} px minimum for this canvas"
+            for name, px in self.small_text
         ]
         out += [f"{name} overlaps the product" for name in self.overlaps]
         out += [f"{name} is outside the canvas or in a safe zone" for name in self.out_of_bounds]
@@ -179,6 +205,8 @@ class PosterChecks:
             "out_of_bounds": list(self.out_of_bounds),
             "fidelity": self.fidelity.to_dict(),
             "fixes": list(self.fixes),
+            "small_text": [{"name": name, "size": px} for name, px in self.small_text],
+            "min_text_px": self.min_text_px,
         }
 
 
@@ -221,7 +249,10 @@ def check_poster(
     behind_arr = np.asarray(behind.convert("RGB"))
     keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
     safe = size.safe_box
-    contrast = [text_contrast(behind_arr, el, short) for el in elements if el.kind == "text" and el.color]
+    texts = [el for el in elements if el.kind == "text" and el.color]
+    contrast = [text_contrast(behind_arr, el, short) for el in texts]
+    smallest = min_text_px(short)
+    small = [(el.name, el.size) for el in texts if el.size < smallest]
     overlaps = [el.name for el in elements if box_hits(keepout, el.box)]
     out = [el.name for el in elements if not inside(el.box, safe)]
     return PosterChecks(
@@ -230,4 +261,6 @@ def check_poster(
         out_of_bounds=out,
         fidelity=compose.measure_fidelity(image, placed),
         fixes=list(fixes or []),
+        small_text=small,
+        min_text_px=smallest,
     )

@@ -89,9 +89,11 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from generation.config import GenerationConfig
     from generation.normalize import normalize_image
-    from generation.posters.layout import get_template, resolve_size
-    from generation.posters.render import poster_file_names, render_poster, write_posters
+    from generation.posters.output import poster_file_names, write_posters
+    from generation.posters.render import render_poster
+    from generation.posters.sizes import resolve_size
     from generation.posters.spec import BrandKit, PosterSpec, parse_hex
+    from generation.posters.template import get_template
     from generation.segment import segment
 
     # 1. check the options before the slow segmentation: a typo fails fast

@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image
 
 from generation.errors import InvalidSpec
+from generation.posters.sizes import check_custom_size
 
 RGB = tuple[int, int, int]
 
@@ -278,8 +279,6 @@ def _check_size(size: Any) -> str | tuple[int, int]:
         and len(size) == 2
         and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
     ):
-        from generation.posters.layout import check_custom_size
-
         return check_custom_size(int(size[0]), int(size[1]))
     raise InvalidSpec(f"size must be a preset name or (width, height), got {size!r}")
 

@@ -30,13 +30,13 @@ def segmenter_choices() -> list[tuple[str, str]]:
 
 
 def poster_template_choices() -> list[tuple[str, str]]:
-    from generation.posters.layout import list_templates
+    from generation.posters.template import list_templates
 
     return [(name, name.replace("_", " ").capitalize()) for name in list_templates()]
 
 
 def poster_size_choices() -> list[tuple[str, str]]:
-    from generation.posters.layout import list_sizes
+    from generation.posters.sizes import list_sizes
 
     return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
 

@@ -131,8 +131,8 @@ def _checked_poster(poster: dict[str, Any], brand: dict[str, Any]) -> dict[str, 
 
 
 def poster_specs(poster: dict[str, Any], brand: Any, fmt: str) -> tuple[Any, ...]:
-    from generation.posters.layout import get_template
     from generation.posters.spec import PosterSpec
+    from generation.posters.template import get_template
 
     for template in poster["templates"]:
         get_template(template)

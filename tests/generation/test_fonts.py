@@ -7,8 +7,8 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
 from generation.errors import InvalidSpec, ModelUnavailable
-from generation.posters import fonts
-from generation.posters.fonts import (
+from generation.typography import fonts
+from generation.typography.fonts import (
     FAMILIES,
     MissingGlyph,
     available_families,

@@ -77,3 +77,30 @@ def test_poster_on_a_scene_needs_a_scene_and_clips_need_a_folder():
         run_outputs(photo, [OutputRequest("clip")], segmenter="classical")
     with pytest.raises(InvalidSpec, match="at least one poster"):
         OutputRequest("poster")
+
+
+def test_a_poster_that_cannot_be_made_is_reported_and_the_rest_of_the_set_is_made():
+    # given a poster set whose second poster names a template that does not exist
+    photo, _ = product_photo((320, 400), "plain")
+    specs = (
+        PosterSpec(template="hero_left", size="feed", headline="Fresh"),
+        PosterSpec(template="no_such_template", size="story", headline="Fresh"),
+        PosterSpec(template="centered_stack", size="link", headline="Fresh"),
+    )
+    # when the set is made
+    result = run_outputs(photo, [OutputRequest("poster", posters=specs)], segmenter="classical")
+    # then the other two posters are made and checked, and the third is reported by name
+    assert [im.name for im in result.images] == ["poster-hero_left-feed", "poster-centered_stack-link"]
+    assert sorted(result.layouts) == ["poster-centered_stack-link", "poster-hero_left-feed"]
+    assert all(im.meta["checks"]["ok"] for im in result.images)
+    assert len(result.failed) == 1
+    assert result.failed[0].startswith(
+        "poster-no_such_template-story: unknown poster template 'no_such_template'"
+    )
+
+
+def test_a_poster_set_where_no_poster_can_be_made_fails_with_the_reason():
+    photo, _ = product_photo((320, 400), "plain")
+    specs = (PosterSpec(template="no_such_template", size="feed", headline="Fresh"),)
+    with pytest.raises(InvalidSpec, match="unknown poster template 'no_such_template'"):
+        run_outputs(photo, [OutputRequest("poster", posters=specs)], segmenter="classical")

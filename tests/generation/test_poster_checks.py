@@ -15,11 +15,12 @@ from generation.posters.checks import (
     contrast_ratio,
     is_large_text,
     luminance,
+    min_text_px,
     required_ratio,
     worst_contrast,
 )
-from generation.posters.layout import resolve_size
 from generation.posters.render import render_poster
+from generation.posters.sizes import resolve_size
 from generation.posters.spec import PosterSpec
 from generation.types import RenderedImage, Segmentation
 from tests.synthetic import background, product_photo, product_rgba
@@ -90,6 +91,27 @@ def test_check_poster_reports_each_kind_of_problem(placed_poster):
     assert [c.name for c in checks.contrast if not c.passed] == ["subline"]
     assert checks.fidelity.max_abs_diff > 0
     assert len(checks.problems) == 4
+
+
+def test_text_under_the_minimum_legible_size_fails_on_a_link_preview():
+    # given a 1200 x 628 link preview with a 9 px label and a 10 px one beside it
+    cutout = product_rgba((200, 250))
+    cutout = cutout.crop(cutout.getbbox())
+    placed = compose.place_product(cutout, (1200, 628), (800, 100, cutout.width, cutout.height))
+    behind = Image.new("RGB", (1200, 628), (250, 250, 250))
+    image = compose.paste_back(behind, placed)
+    tiny = Element("badge_caption", "text", (40, 40, 120, 12), (20, 20, 20), 9, 700)
+    small = Element("eyebrow", "text", (40, 80, 120, 14), (20, 20, 20), 10, 700)
+    # when checked
+    checks = check_poster(image, behind, [tiny, small], placed, resolve_size("link"))
+    # then the minimum there is 16 px x 628 / 1080 = 9.3, raised to the 10 px floor
+    assert checks.min_text_px == 10
+    assert checks.small_text == [("badge_caption", 9)]
+    assert not checks.ok
+    assert checks.problems == ["badge_caption: text 9 px is below the 10 px minimum for this canvas"]
+    assert checks.to_dict()["small_text"] == [{"name": "badge_caption", "size": 9}]
+    # and it scales with the shorter side: feed and story 16 px, marketplace 12 px
+    assert (min_text_px(1080), min_text_px(800), min_text_px(2160)) == (16, 12, 32)
 
 
 def test_safe_zones_count_as_out_of_bounds_on_a_story():

@@ -22,20 +22,14 @@ from PIL import Image, ImageDraw
 
 from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
-from generation.posters.layout import (
-    PosterDataError,
-    aspect_class,
-    get_template,
-    list_sizes,
-    list_templates,
-    read_template,
-    resolve_size,
-)
-from generation.posters.render import render_poster, render_variants, rerender, write_posters
+from generation.posters.output import write_posters
+from generation.posters.render import render_poster, render_variants, rerender
+from generation.posters.sizes import PosterDataError, aspect_class, list_sizes, resolve_size
 from generation.posters.spec import BrandKit, PosterSpec
-from generation.posters.text import TextDoesNotFit
+from generation.posters.template import get_template, list_templates, read_template
 from generation.sidecar import SIDECAR_DEFAULTS
 from generation.types import RenderedImage, Segmentation
+from generation.typography import TextDoesNotFit
 from tests.synthetic import background, product_photo
 
 TEMPLATES = [

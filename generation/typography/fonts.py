@@ -1,4 +1,4 @@
-"""Poster fonts: which face sets which character, loaded once per process.
+"""Fonts for posters and clips: which face sets which character, loaded once per process.
 
 Latin families are variable TTFs from the ``fontpkg-*`` wheels; Chinese, Japanese and
 Korean fall back automatically to Noto Sans CJK:

@@ -1,4 +1,4 @@
-"""Prices and discounts as a poster prints them.
+"""Prices and discounts as posters and clips print them.
 
 Rules:
 

@@ -1,0 +1,156 @@
+"""Text colour for contrast against what is actually behind it, else a scrim or plate.
+
+Each free-standing text first tries its template colour, then ink, then paper; the
+first that meets the WCAG ratio for its size wins. A group whose text no colour can
+carry gets a scrim or a plate (the template's ``contrast_fix``) at rising opacity,
+and a solid plate as the last step, which always carries ink or paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from generation.posters import decor
+from generation.posters.checks import (
+    Element,
+    background_range,
+    contrast_tile,
+    luminance,
+    required_ratio,
+    worst_contrast,
+)
+from generation.posters.geometry import box_hits, union_box
+from generation.posters.palette import PAPER, Palette, deep
+from generation.posters.slots import Slot
+from generation.posters.spec import RGB
+from generation.posters.template import Template
+from generation.types import Box
+from generation.typography.draw import text_mask
+
+# opacity ladders: a plate reads as a designed element only when it is fairly solid
+FIX_OPACITIES = {"plate": (0.72, 0.86, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
+
+
+def plan_for(slot: Slot) -> dict[str, Any]:
+    """How ``slot``'s text will be drawn: its coverage ``mask`` (set once, painted
+    later), the ``ink`` box it covers, and (filled in by ``choose_colors``) its colour."""
+    mask, ink = _coverage(slot)
+    return {
+        "mask": mask, "ink": ink, "color": None, "ratio": 0.0, "required": 4.5, "passed": False, "fix": None,
+    }  # fmt: skip
+
+
+def _coverage(slot: Slot) -> tuple[Image.Image | None, Box]:
+    """The text's coverage over ``slot.box`` and the box its ink takes on the canvas."""
+    assert slot.block is not None
+    x, y, w, h = slot.box
+    if slot.extra.get("rotated"):
+        # a label along a corner band: an upright square on the band around its centre
+        return None, slot.extra["sample"]
+    mask = text_mask(slot.block, (max(1, w), max(1, h)), valign=slot.valign)
+    ink = mask.getbbox()
+    if ink is None:
+        return mask, (x, y, max(1, w), max(1, h))
+    return mask, (x + ink[0], y + ink[1], ink[2] - ink[0], ink[3] - ink[1])
+
+
+def _candidates(preferred: RGB, palette: Palette) -> list[RGB]:
+    out = [preferred]
+    for c in (palette.ink, PAPER):
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def choose_colors(
+    canvas: np.ndarray,
+    slots: Iterable[Slot],
+    plans: dict[str, dict[str, Any]],
+    template: Template,
+    palette: Palette,
+    short: int,
+) -> None:
+    arr = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+    for slot in slots:
+        plan = plans[slot.name]
+        assert slot.block is not None
+        required = required_ratio(slot.block.size, slot.block.style.weight, short)
+        preferred = palette.resolve(template.colors[slot.role])
+        if slot.name == "compare_at" and plan.get("color") is None:
+            preferred = palette.resolve(template.colors["compare_at"])
+        rng = background_range(arr, plan["ink"], contrast_tile(slot.block.size))
+        best: tuple[float, RGB] | None = None
+        for color in _candidates(preferred, palette):
+            ratio = worst_contrast(color, rng)
+            if ratio >= required:
+                best = (ratio, color)
+                break
+            if best is None or ratio > best[0]:
+                best = (ratio, color)
+        assert best is not None
+        plan.update(color=best[1], ratio=best[0], required=required, passed=best[0] >= required)
+        if best[1] != preferred:
+            plan["fix"] = plan["fix"] or "color"
+
+
+def fix_contrast(
+    canvas: np.ndarray, failing: list[Slot], free: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
+    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str],
+) -> list[Element]:  # fmt: skip
+    """Scrim or plate behind each group that has text no colour can carry; re-check."""
+    elements: list[Element] = []
+    by_group: dict[int, list[Slot]] = {}
+    for slot in failing:
+        by_group.setdefault(slot.group, []).append(slot)
+    for group, slots in by_group.items():
+        members = [s for s in free if s.group == group] if group >= 0 else slots
+        pad = round(0.022 * short)
+        union = union_box([plans[s.name]["ink"] for s in members])
+        box = pad_box(union, pad, canvas.shape)
+        if box_hits(keepout, box):
+            box = pad_box(union, 0, canvas.shape)
+        # light text on a dark scrim unless the template's text is light already
+        preferred = palette.resolve(template.colors[members[0].role])
+        dark_text = luminance(preferred) < 0.4
+        fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
+        kind = template.contrast_fix
+        done = False
+        for opacity in FIX_OPACITIES[kind]:
+            trial = canvas.copy()
+            _apply_fix(trial, kind, box, fill_color, opacity, pad, short)
+            choose_colors(trial, members, plans, template, palette, short)
+            if all(plans[s.name]["passed"] for s in members):
+                canvas[:] = trial
+                done = True
+                break
+        if not done:  # a solid plate always carries ink or paper
+            _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
+            choose_colors(canvas, members, plans, template, palette, short)
+            opacity, kind = 1.0, "plate"
+        for s in members:
+            plans[s.name]["fix"] = kind
+        fixes.append(f"{'+'.join(s.name for s in members)}: {kind} {opacity:.0%}")
+        elements.append(Element(f"{kind}_{group}", "plate", box))
+    return elements
+
+
+def _apply_fix(
+    canvas: np.ndarray, kind: str, box: Box, color: RGB, opacity: float, pad: int, short: int
+) -> None:
+    x, y, w, h = box
+    if kind == "scrim":
+        decor.scrim(canvas, box, color, opacity, feather=max(2.0, 0.03 * short))
+    else:
+        decor.fill(canvas, decor.rounded_rect(w, h, min(pad, h / 2)), (x, y), color, opacity)
+
+
+def pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:
+    x, y, w, h = box
+    H, W = shape[:2]
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(W, x + w + pad), min(H, y + h + pad)
+    return (x0, y0, x1 - x0, y1 - y0)

@@ -1,0 +1,313 @@
+"""Text groups: the items of a column or row (eyebrow, headline, subline, price, CTA,
+rule) measured and set inside the group's region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from generation.posters.slots import Content, Slot, TypeScale, font_style, overflow
+from generation.posters.template import GroupSpec, Template
+from generation.types import Box
+from generation.typography import TextDoesNotFit, TextStyle, layout_text
+
+
+def layout_group(
+    template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool,
+) -> list[Slot]:  # fmt: skip
+    if group.direction == "row":
+        placed = _layout_row(template, group, gi, items, region, words, families, unit, short, compact)
+        if placed is not None:
+            return placed
+    return _layout_column(template, group, gi, items, region, words, families, unit, short, compact)
+
+
+@dataclass
+class _Item:
+    name: str
+    width: int
+    height: int
+    slots: list[Slot]  # positioned relative to the item's top-left corner
+
+
+def _measure(
+    template: Template, item: str, width: int, height: int, words: Content, families: dict[str, str],
+    unit: TypeScale, align: str, scale: float,
+) -> _Item:  # fmt: skip
+    """One item set inside ``width`` x ``height``; its slots relative to (0, 0)."""
+    if width < 8 or height < 8:
+        raise overflow(f"no room left for the {item} in {template.id}")
+    styles = template.text
+
+    def style(role: str, **kw: Any) -> TextStyle:
+        return font_style(styles[role], template, families, unit, align=align, scale=scale, **kw)
+
+    def lang(role: str) -> str:
+        return words.langs.get(role, words.lang)
+
+    if item in ("headline", "subline"):
+        block = layout_text(
+            getattr(words, item), (width, height), style(item), lang=lang(item), ellipsis=unit.shorten
+        )
+        return _Item(
+            item,
+            block.width,
+            block.height,
+            [
+                Slot(
+                    item,
+                    "text",
+                    (0, 0, block.width, block.height),
+                    role=item,
+                    text=getattr(words, item),
+                    block=block,
+                )
+            ],
+        )
+    if item == "eyebrow":
+        block = layout_text(
+            words.eyebrow,
+            (width, height),
+            style("eyebrow", max_lines=1),
+            lang=lang("eyebrow"),
+            ellipsis=unit.shorten,
+        )
+        if not template.eyebrow_pill:
+            return _Item("eyebrow", block.width, block.height, [
+                Slot("eyebrow", "text", (0, 0, block.width, block.height), role="eyebrow", text=words.eyebrow, block=block),
+            ])  # fmt: skip
+        pad_x, pad_y = round(block.size * 0.75), round(block.size * 0.42)
+        w, h = block.width + 2 * pad_x, block.height + 2 * pad_y
+        if w > width:
+            raise overflow(f"the ribbon text {words.eyebrow!r} does not fit")
+        return _Item("eyebrow", w, h, [
+            Slot("eyebrow", "pill", (0, 0, w, h), role="ribbon_fill", extra={"radius": h // 2}),
+            Slot("eyebrow_label", "text", (pad_x, pad_y, block.width, block.height), role="ribbon_text", text=words.eyebrow, block=block, parent="eyebrow"),
+        ])  # fmt: skip
+    if item == "rule":
+        w, h = max(8, round(72 * unit)), max(2, round(3 * unit))
+        return _Item("rule", w, h, [Slot("rule", "rule", (0, 0, w, h), role="rule")])
+    if item == "cta":
+        cta = template.cta
+        st = style("cta", max_lines=1)
+        pad_x = round(st.max_size * cta.pad_x) if cta.style != "link" else 0
+        pad_y = round(st.max_size * cta.pad_y) if cta.style != "link" else round(st.max_size * 0.15)
+        arrow = round(st.max_size * 1.1) if (cta.arrow or cta.style == "link") else 0
+        block = layout_text(
+            words.cta,
+            (max(8, width - 2 * pad_x - arrow), height),
+            st,
+            lang=lang("cta"),
+            ellipsis=unit.shorten,
+        )
+        w, h = block.width + 2 * pad_x + arrow, block.height + 2 * pad_y
+        if cta.style != "link":
+            w = max(w, round(h * 2.6))  # short labels still get a button, not a dot
+        inner_x = (w - arrow - block.width) // 2 if cta.style != "link" else 0
+        return _Item("cta", w, h, [
+            Slot("cta", "pill", (0, 0, w, h), role="cta_fill", extra={"radius": round(h * cta.radius), "style": cta.style, "arrow": arrow, "border": max(1, round(st.max_size * cta.border))}),
+            Slot("cta_label", "text", (inner_x, pad_y, block.width, block.height), role="cta_text", text=words.cta, block=block, parent="cta" if cta.style == "filled" else "", extra={"arrow": arrow}),
+        ])  # fmt: skip
+    if item == "price":
+        return _measure_price(template, width, height, words, style, lang)
+    raise AssertionError(item)
+
+
+def _measure_price(
+    template: Template, width: int, height: int, words: Content, style: Any, lang: Any
+) -> _Item:
+    price_style = style("price", max_lines=1)
+    # a price tag plate adds padding and a punched hole: about 1.4 em beside the price
+    room = width - (round(1.4 * price_style.max_size) if template.price_plate else 0)
+    if room < 8:
+        raise overflow(f"the price {words.price!r} does not fit")
+    block = layout_text(words.price, (room, height), price_style, lang=lang("price"))
+    slots = []
+    if template.price_plate:
+        pad_x, pad_y = round(block.size * 0.45), round(block.size * 0.22)
+        hole = round(block.size * 0.5)
+        pw, ph = block.width + 2 * pad_x + hole, block.height + 2 * pad_y
+        if pw > width:
+            raise overflow(f"the price {words.price!r} does not fit")
+        slots.append(
+            Slot("price_plate", "price_plate", (0, 0, pw, ph), role="price_plate", extra={"hole": hole})
+        )
+        slots.append(
+            Slot(
+                "price",
+                "text",
+                (hole + pad_x, pad_y, block.width, block.height),
+                role="price_plate_text",
+                text=words.price,
+                block=block,
+                parent="price_plate",
+            )
+        )
+        main_w, main_h = pw, ph
+    else:
+        slots.append(
+            Slot(
+                "price",
+                "text",
+                (0, 0, block.width, block.height),
+                role="price",
+                text=words.price,
+                block=block,
+            )
+        )
+        main_w, main_h = block.width, block.height
+    if not words.compare_at:
+        return _Item("price", main_w, main_h, slots)
+    cmp_block = layout_text(
+        words.compare_at, (width, height), style("compare_at", max_lines=1), lang=lang("compare_at")
+    )
+    gap = round(block.size * 0.35)
+    if main_w + gap + cmp_block.width <= width:
+        # side by side, baselines roughly aligned (descents scale with the size)
+        cy = (
+            main_h
+            - cmp_block.height
+            - round(0.12 * (block.size - cmp_block.size))
+            - (round(block.size * 0.22) if template.price_plate else 0)
+        )
+        slots.append(
+            Slot(
+                "compare_at",
+                "text",
+                (main_w + gap, max(0, cy), cmp_block.width, cmp_block.height),
+                role="compare_at",
+                text=words.compare_at,
+                block=cmp_block,
+                strike=True,
+            )
+        )
+        return _Item("price", main_w + gap + cmp_block.width, main_h, slots)
+    # stacked: the old price above the new one
+    shift = cmp_block.height + round(gap * 0.4)
+    for s in slots:
+        x, y, w, h = s.box
+        s.box = (x, y + shift, w, h)
+    slots.insert(
+        0,
+        Slot(
+            "compare_at",
+            "text",
+            (0, 0, cmp_block.width, cmp_block.height),
+            role="compare_at",
+            text=words.compare_at,
+            block=cmp_block,
+            strike=True,
+        ),
+    )
+    return _Item("price", max(main_w, cmp_block.width), main_h + shift, slots)
+
+
+def _layout_column(
+    template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool,
+) -> list[Slot]:  # fmt: skip
+    rx, ry, rw, rh = region
+    if rw < 16 or rh < 16:
+        raise overflow(f"no room for the text in {template.id}")
+    gap = round(group.gap * short * (0.6 if compact else 1.0))
+    scale = 0.82 if compact else 1.0
+
+    def gaps_for(names: list[str]) -> int:
+        # a CTA gets a little more air above it; a rule sits close to what it divides
+        total = 0
+        for a, b in zip(names, names[1:], strict=False):
+            total += round(gap * (1.5 if b == "cta" else 0.7 if "rule" in (a, b) else 1.0))
+        return total
+
+    fixed_names = [it for it in items if it not in ("headline", "subline")]
+    measured: dict[str, _Item] = {}
+    for it in fixed_names:
+        measured[it] = _measure(template, it, rw, rh, words, families, unit, group.align, scale)
+    fixed_h = sum(measured[it].height for it in fixed_names) + gaps_for(items)
+    left = rh - fixed_h
+    if left < 0:
+        raise overflow(f"the price and button do not fit in {template.id}")
+    # the subline takes its natural height first; the headline then shrinks to what is left
+    if "subline" in items:
+        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale)
+        if "headline" in items:
+            try:
+                head = _measure(
+                    template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
+                )
+            except TextDoesNotFit:
+                # squeeze the subline to its smallest size and give the headline the rest
+                sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale * 0.6)
+                head = _measure(
+                    template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
+                )
+            measured["headline"] = head
+        measured["subline"] = sub
+    elif "headline" in items:
+        measured["headline"] = _measure(
+            template, "headline", rw, left, words, families, unit, group.align, scale
+        )
+
+    total = sum(measured[it].height for it in items) + gaps_for(items)
+    y = ry + {"top": 0, "middle": (rh - total) // 2, "bottom": rh - total}[group.valign]
+    out: list[Slot] = []
+    prev = None
+    for it in items:
+        if prev is not None:
+            y += round(gap * (1.5 if it == "cta" else 0.7 if "rule" in (prev, it) else 1.0))
+        m = measured[it]
+        x = rx + {"left": 0, "center": (rw - m.width) // 2, "right": rw - m.width}[group.align]
+        for s in m.slots:
+            sx, sy, sw, sh = s.box
+            s.box = (x + sx, y + sy, sw, sh)
+            s.group = gi
+            if s.kind == "text" and s.block is not None and s.name in ("headline", "subline"):
+                # a multi-line block aligns its lines inside the whole column width
+                s.box = (rx, y + sy, rw, sh)
+                s.extra["ink_width"] = m.width
+            out.append(s)
+        y += m.height
+        prev = it
+    return out
+
+
+def _layout_row(
+    template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool,
+) -> list[Slot] | None:  # fmt: skip
+    """Items side by side (price beside the button); None when they do not fit in one row."""
+    rx, ry, rw, rh = region
+    if rw < 16 or rh < 16:
+        return None
+    gap = round(group.gap * short * (0.6 if compact else 1.0) * 1.5)
+    scale = 0.82 if compact else 1.0
+    try:
+        measured = [_measure(template, it, rw, rh, words, families, unit, "left", scale) for it in items]
+    except TextDoesNotFit:
+        return None
+    total_w = sum(m.width for m in measured) + gap * (len(measured) - 1)
+    if total_w > rw or max(m.height for m in measured) > rh:
+        return None
+    row_h = max(m.height for m in measured)
+    y = ry + {"top": 0, "middle": (rh - row_h) // 2, "bottom": rh - row_h}[group.valign]
+    if group.justify == "space_between" and len(measured) > 1:
+        spacing = (rw - sum(m.width for m in measured)) / (len(measured) - 1)
+        x = float(rx)
+    else:
+        spacing = gap
+        x = rx + {"start": 0, "center": (rw - total_w) / 2, "space_between": 0}[group.justify]
+        if group.justify == "start" and group.align == "right":
+            x = rx + rw - total_w
+        elif group.justify == "start" and group.align == "center":
+            x = rx + (rw - total_w) / 2
+    out = []
+    for m in measured:
+        oy = y + (row_h - m.height) // 2
+        for s in m.slots:
+            sx, sy, sw, sh = s.box
+            s.box = (round(x) + sx, oy + sy, sw, sh)
+            s.group = gi
+            out.append(s)
+        x += m.width + spacing
+    return out

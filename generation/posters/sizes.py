@@ -1,0 +1,165 @@
+"""Poster sizes as data: presets with their platforms' UI safe zones, and custom sizes.
+
+``sizes.json`` is validated when first used; a bad file fails loudly naming the field.
+A size's aspect class (tall, portrait, square, landscape, wide) picks the template
+variant that lays it out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generation.datafile import DataReader, LoadOnce, read_json
+from generation.errors import GenerationError, InvalidSpec
+from generation.types import Box
+
+SIZES_FILE = Path(__file__).parent / "sizes.json"
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+ASPECTS = ("tall", "portrait", "square", "landscape", "wide")
+
+
+class PosterDataError(GenerationError):
+    """A template or size file is missing, malformed or asks for something we cannot draw."""
+
+    code = "invalid_poster_data"
+
+
+class _Reader(DataReader):
+    error = PosterDataError
+
+
+@dataclass(frozen=True)
+class Insets:
+    top: int = 0
+    right: int = 0
+    bottom: int = 0
+    left: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"top": self.top, "right": self.right, "bottom": self.bottom, "left": self.left}
+
+
+@dataclass(frozen=True)
+class SizePreset:
+    name: str  # preset name, or "WxH" for a custom size
+    width: int
+    height: int
+    label: str = ""
+    safe_zone: Insets = Insets()
+
+    @property
+    def aspect(self) -> str:
+        return aspect_class(self.width, self.height)
+
+    @property
+    def safe_box(self) -> Box:
+        """The part of the canvas no platform UI covers."""
+        s = self.safe_zone
+        return (s.left, s.top, self.width - s.left - s.right, self.height - s.top - s.bottom)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
+            "aspect": self.aspect,
+            "safe_zone": self.safe_zone.to_dict(),
+        }
+
+
+def aspect_class(width: int, height: int) -> str:
+    """tall (< 0.7 w/h: 9:16, 2:3), portrait (< 0.9: 4:5), square, landscape, wide (>= 2.4)."""
+    r = width / height
+    if r < 0.7:
+        return "tall"
+    if r < 0.9:
+        return "portrait"
+    if r <= 1.12:
+        return "square"
+    if r < 2.4:
+        return "landscape"
+    return "wide"
+
+
+def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, int]:
+    """(presets, aliases, min side, max side) from a sizes file, validated."""
+    data = read_json(path, PosterDataError)
+    r = _Reader(data, path.name)
+    r.integer("version", 1, 1)
+    r.text("note", "")
+    custom = r.section("custom")
+    lo, hi = custom.integer("min_side", 16, 4096), custom.integer("max_side", 16, 16384)
+    custom.done()
+    presets: dict[str, SizePreset] = {}
+    raw = r.section("presets")
+    for name in list(raw.data):
+        if not _ID.match(name):
+            raise PosterDataError(f"{path.name}: preset name {name!r} must be lower_snake_case")
+        p = raw.section(name)
+        w, h = p.integer("width", lo, hi), p.integer("height", lo, hi)
+        z = p.section("safe_zone")
+        zone = Insets(
+            top=z.integer("top", 0, h // 2),
+            right=z.integer("right", 0, w // 2),
+            bottom=z.integer("bottom", 0, h // 2),
+            left=z.integer("left", 0, w // 2),
+        )
+        z.done()
+        p.text("safe_zone_note", "")
+        presets[name] = SizePreset(name, w, h, p.text("label", name), zone)
+        p.done()
+    raw.done()
+    aliases_r = r.section("aliases")
+    aliases = {}
+    for alias in list(aliases_r.data):
+        target = aliases_r.text(alias)
+        if target not in presets:
+            raise PosterDataError(f"{path.name}: alias {alias!r} points at unknown preset {target!r}")
+        aliases[alias] = target
+    aliases_r.done()
+    r.done()
+    if not presets:
+        raise PosterDataError(f"{path.name} has no presets")
+    return presets, aliases, lo, hi
+
+
+_load_sizes = LoadOnce(lambda: read_sizes(SIZES_FILE))
+
+
+def list_sizes() -> dict[str, SizePreset]:
+    """The size presets by name (aliases not included)."""
+    return dict(_load_sizes()[0])
+
+
+def check_custom_size(width: int, height: int) -> tuple[int, int]:
+    _, _, lo, hi = _load_sizes()
+    if not (lo <= width <= hi and lo <= height <= hi):
+        raise InvalidSpec(f"poster size must be {lo}..{hi} px per side, got {width}x{height}")
+    return (width, height)
+
+
+def resolve_size(size: str | tuple[int, int]) -> SizePreset:
+    """A preset by name or alias, ``"WxH"``, or ``(w, h)``.
+
+    A size equal to exactly one preset's is that preset (with its safe zones); other
+    custom sizes have none.
+    """
+    presets, aliases, _, _ = _load_sizes()
+    if isinstance(size, str):
+        key = size.strip().lower()
+        if re.match(r"^\d+x\d+$", key):
+            w, h = (int(v) for v in key.split("x"))
+            return resolve_size((w, h))
+        key = aliases.get(key, key)
+        if key not in presets:
+            raise InvalidSpec(f"unknown poster size {size!r}; use WxH or one of {', '.join(sorted(presets))}")
+        return presets[key]
+    w, h = check_custom_size(int(size[0]), int(size[1]))
+    # 1080x1920 is a story whether it was asked for by name or by size: keep its safe zones
+    same = [p for p in presets.values() if (p.width, p.height) == (w, h)]
+    if len(same) == 1:
+        return same[0]
+    return SizePreset(f"{w}x{h}", w, h, "custom")

@@ -1,0 +1,258 @@
+"""Fitting a text into a box: the largest size whose lines fit, then even breaks.
+
+- Fitting tries ``max_size``, then about 4 % smaller each step down to ``min_size``,
+  and takes the first size whose lines all fit the box width, number at most
+  ``max_lines`` and whose ink fits the box height. Only when nothing fits and a word
+  is wider than the box even at ``min_size`` is that word broken between characters,
+  at ``min_size``. Otherwise TextDoesNotFit.
+- The fitted lines are then re-broken evenly (``style.balance``): same number of
+  lines, first fewest lone CJK characters (a one-character line such as an orphan
+  "邮", or one character of a merchant's space-separated phrase cut off from the
+  rest: "保冷 随 / 身好水杯"), then least raggedness, with those phrases kept whole
+  where that stays even. If even lines come out taller (a descender moved down), or
+  a lone character is unavoidable at the fitted size, up to two more shrink steps are
+  tried before keeping what the fitted size gives.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from generation.errors import InvalidSpec
+from generation.typography import fonts
+from generation.typography.block import TextBlock, TextDoesNotFit, TextLine, TextStyle
+from generation.typography.breaks import Context, assign_faces, split_paragraphs, unbreakable_segments
+from generation.typography.shaping import SetLine, span_advance
+from generation.typography.wrap import wrap_paragraph
+
+SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
+# Sizes whose width estimate (scaled from max_size) overshoots the box by more than
+# this are skipped without wrapping; the scaled estimate never overshoots the truth by
+# this much, so skipping changes no result, only the time taken.
+_ESTIMATE_SLACK = 1.10
+_FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
+
+
+@dataclass
+class _Attempt:
+    lines: list[SetLine | None]  # None stands for an empty paragraph
+    height: int
+    first_baseline: int
+    reason: str  # why it does not fit, "" when it fits
+    lone: int = 0  # lone characters balancing could not avoid (see balanced)
+
+
+def _attempt(
+    ctx: Context,
+    size: int,
+    box: tuple[int, int],
+    *,
+    break_words: bool = False,
+    final: bool = False,
+) -> _Attempt:
+    style = ctx.style
+    limit, box_h = box
+    track = style.tracking * size
+    lh = round(size * style.line_height)
+    lines: list[SetLine | None] = []
+    lone = 0
+    for p, paragraph in enumerate(ctx.paragraphs):
+        if not paragraph:
+            lines.append(None)
+            continue
+        wrapped, awkward = wrap_paragraph(ctx, p, size, track, limit, break_words=break_words, final=final)
+        lone += awkward
+        if wrapped is None:
+            return _Attempt([], 0, 0, f"a word is wider than {limit} px")
+        lines.extend(wrapped)
+        if len(lines) > style.max_lines:
+            return _Attempt([], 0, 0, f"it needs more than {style.max_lines} lines")
+    tops = [i * lh + line.top for i, line in enumerate(lines) if line is not None]
+    bottoms = [i * lh + line.bottom for i, line in enumerate(lines) if line is not None]
+    first_baseline = -min(tops)
+    height = max(bottoms) + first_baseline
+    if height > box_h:
+        return _Attempt(lines, height, first_baseline, f"it is {height} px tall", lone)
+    return _Attempt(lines, height, first_baseline, "", lone)
+
+
+def _sizes(style: TextStyle) -> list[int]:
+    sizes = [style.max_size]
+    while sizes[-1] > style.min_size:
+        sizes.append(max(style.min_size, min(sizes[-1] - 1, math.floor(sizes[-1] * SHRINK_STEP))))
+    return sizes
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- 4. the public calls ----------------------------------------------------------
+
+
+def layout_text(
+    text: str, box: tuple[int, int], style: TextStyle, *, lang: str | None = None, ellipsis: bool = False
+) -> TextBlock:
+    """Fit ``text`` into a ``box`` of (width, height) px.
+
+    ``lang`` is a BCP 47 tag ("en", "de", "zh-Hans", "zh-Hant", "ja", ...); without it
+    Latin runs are shaped as English and CJK runs as Simplified Chinese unless the text
+    holds kana, hangul or mostly Traditional-only characters.
+
+    With ``ellipsis``, text that does not fit even at the minimum size is shortened
+    at a break opportunity and ends with "…" (``TextBlock.truncated``) instead of
+    raising TextDoesNotFit, as long as its first word (or, failing that, one
+    character and the ellipsis) fits.
+
+    Raises InvalidSpec (empty text, bad box), MissingGlyph (characters no face has,
+    e.g. emoji; variation selectors are dropped silently) and TextDoesNotFit.
+    """
+    if not ellipsis:
+        return _layout(text, box, style, lang, break_words=True)
+    try:
+        return _layout(text, box, style, lang, break_words=False)
+    except TextDoesNotFit:
+        pass
+    # shortened at a word rather than broken inside one; broken only if not even the
+    # first word fits with the ellipsis
+    return _shortened(text, box, style, lang) or _layout(text, box, style, lang, break_words=True)
+
+
+def _shortened(text: str, box: tuple[int, int], style: TextStyle, lang: str | None) -> TextBlock | None:
+    """The longest start of ``text`` (cut at a break opportunity) that fits with "…"."""
+    flat = " ".join(split_paragraphs(text, replace(style, uppercase=False)))
+    cjk_lang = fonts.cjk_lang_for(flat, fonts.normalize_lang(lang))
+    cuts = [end for _, end in unbreakable_segments(flat, cjk_lang)][:-1] or [len(flat)]
+    best: TextBlock | None = None
+    lo, hi = 0, len(cuts) - 1
+    while lo <= hi:  # longer starts fit less well: binary search for the longest that fits
+        mid = (lo + hi) // 2
+        candidate = flat[: cuts[mid]].rstrip(" ,.;:、，。；：-–—") + "…"
+        try:
+            best = replace(_layout(candidate, box, style, lang, break_words=False), truncated=True)
+            lo = mid + 1
+        except TextDoesNotFit:
+            hi = mid - 1
+    return best
+
+
+def _layout(
+    text: str, box: tuple[int, int], style: TextStyle, lang: str | None, *, break_words: bool
+) -> TextBlock:
+    # 1. check inputs
+    width, height = box
+    if width < 1 or height < 1:
+        raise InvalidSpec(f"Text box {width}x{height} px must be at least 1x1 px.")
+    canonical = fonts.normalize_lang(lang)
+    paragraphs = split_paragraphs(text, style)
+    if not paragraphs:
+        raise InvalidSpec("Poster text is empty.")
+    cjk_lang = fonts.cjk_lang_for(text, canonical)
+    latin_lang = canonical if canonical and canonical not in fonts.CJK_LANGS else "en"
+
+    # 2. faces per character (fails on emoji before any fitting work) and segments
+    faces = [assign_faces(p, style.family, style.weight, cjk_lang) for p in paragraphs]
+    ctx = Context(
+        style=style,
+        lang=canonical,
+        latin_lang=latin_lang,
+        cjk_lang=cjk_lang,
+        paragraphs=paragraphs,
+        faces=faces,
+        segments=[unbreakable_segments(p, cjk_lang) for p in paragraphs],
+    )
+
+    # 3. shrink until it fits, without breaking words
+    sizes = _sizes(style)
+    longest, totals = _estimates(ctx, style.max_size)
+    for n, size in enumerate(sizes):
+        room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
+        needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
+        if longest > room or needed_lines > style.max_lines:
+            continue
+        attempt = _attempt(ctx, size, box)
+        if not attempt.reason:
+            return _finish(ctx, attempt, sizes[n:], box, broken_words=False)
+
+    # 4. last resort at the minimum size: CJK words broken between characters (kinsoku
+    # kept), then words wider than the box cut
+    attempt = _attempt(ctx, style.min_size, box)
+    loose = replace(ctx, segments=[unbreakable_segments(p, cjk_lang, words=False) for p in paragraphs])
+    for trial, split in ((loose, False), (loose, True)) if break_words else ():
+        if trial.segments == ctx.segments and not split:
+            continue
+        broken = _attempt(trial, style.min_size, box, break_words=split)
+        if not broken.reason:
+            return _finish(trial, broken, [style.min_size], box, broken_words=True)
+        attempt = broken
+    raise TextDoesNotFit(
+        f"The text {_shorten(text)!r} does not fit a {width}x{height} px box in at most "
+        f"{style.max_lines} line(s) even at the minimum size of {style.min_size} px "
+        f"({attempt.reason}). Shorten the text, allow more lines or use a larger box.",
+        text=text,
+        box=(width, height),
+        min_size=style.min_size,
+    )
+
+
+def _estimates(ctx: Context, size: int) -> tuple[float, list[float]]:
+    """Widest segment and each paragraph's summed segment widths at ``size`` (spaces
+    left out). Advances scale about linearly with size, so these give a lower bound on
+    what smaller sizes need; used only to skip hopeless sizes."""
+    track = ctx.style.tracking * size
+    longest = 0.0
+    totals: list[float] = []
+    for p in range(len(ctx.paragraphs)):
+        widths = [span_advance(ctx, p, a, b, size, track) for a, b in ctx.segments[p]]
+        longest = max([longest, *widths])
+        totals.append(sum(widths))
+    return longest, totals
+
+
+def _finish(
+    ctx: Context, greedy: _Attempt, sizes: list[int], box: tuple[int, int], *, broken_words: bool
+) -> TextBlock:
+    """Re-break the fitted lines evenly. ``sizes[0]`` is the size greedy filling fits
+    at; even lines can be a little taller (a descender moved to the last line), and
+    then one or two steps smaller (at most ``_FINISH_SHRINK``) beat a lone last word.
+    Likewise for lone CJK characters (see ``balanced``) that no break at the fitted
+    size avoids: where the box is tight, "24小时 / 保冷 随 / 身好水杯" becomes
+    "24小时 / 保冷 随身 / 好水杯" a step smaller; if no size in reach is rid of them,
+    the first size that fits is kept as it is."""
+    kept: tuple[_Attempt, int] | None = None
+    for size in sizes:
+        if size < sizes[0] * _FINISH_SHRINK:
+            break
+        final = _attempt(ctx, size, box, break_words=broken_words, final=True)
+        if final.reason:
+            continue
+        if not final.lone:
+            return _block(ctx, final, size, broken_words=broken_words)
+        kept = kept or (final, size)
+    if kept is not None:
+        return _block(ctx, kept[0], kept[1], broken_words=broken_words)
+    return _block(ctx, greedy, sizes[0], broken_words=broken_words)
+
+
+def _block(ctx: Context, attempt: _Attempt, size: int, *, broken_words: bool) -> TextBlock:
+    style = ctx.style
+    lh = round(size * style.line_height)
+    lines = tuple(
+        TextLine("", 0, (), attempt.first_baseline + i * lh)
+        if line is None
+        else TextLine(line.text, line.width, line.runs, attempt.first_baseline + i * lh)
+        for i, line in enumerate(attempt.lines)
+    )
+    return TextBlock(
+        lines=lines,
+        size=size,
+        line_height_px=lh,
+        width=max(line.width for line in lines),
+        height=attempt.height,
+        style=style,
+        lang=ctx.lang,
+        broken_words=broken_words,
+        tracking_px=style.tracking * size,
+    )
