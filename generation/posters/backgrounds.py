@@ -128,7 +128,9 @@ def theme_background(
         x, y, w, h = placed.box
         box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
         layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
-        small = PlacedProduct(layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k))))
+        small = PlacedProduct(
+            layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k)))
+        )
         bg = studio.render_set(theme, small, brand_color=brand, seed=seed)
         bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
         bg += _rng(seed, "set-grain").standard_normal((ch, cw), dtype=F32)[..., None] * (SET_GRAIN * 255.0)
