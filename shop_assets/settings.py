@@ -192,6 +192,10 @@ JOB_MAX_ATTEMPTS = env_int("SHOPASSETS_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = JOB_TIME_LIMIT + 300
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# --- outbound HTTP (webhooks, image URLs) ----------------------------------------
+# Development and tests deliver to loopback; production must leave this off (SSRF).
+ALLOW_PRIVATE_URLS = env_bool("SHOPASSETS_ALLOW_PRIVATE_URLS", False)
+
 # --- generation ---------------------------------------------------------------
 # Passed to generation.config.GenerationConfig.from_env by the workers; listed here
 # for the README. SHOPASSETS_DEVICE, SHOPASSETS_SD15_INPAINT_MODEL, U2NET_HOME, ...
