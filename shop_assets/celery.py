@@ -1,4 +1,5 @@
-"""The Celery app. Two queues: ``default`` (CPU work) and ``gpu`` (model work)."""
+"""The Celery app. Queues: ``default`` (CPU work), ``gpu`` (model work) and ``webhooks``
+(deliveries: short network waits that must not queue behind minutes of rendering)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ app.conf.update(
     task_queues=(
         Queue("default", Exchange("default", type="direct"), routing_key="default"),
         Queue("gpu", Exchange("gpu", type="direct"), routing_key="gpu"),
+        Queue("webhooks", Exchange("webhooks", type="direct"), routing_key="webhooks"),
     ),
+    task_routes={"shop_assets.webhooks.tasks.*": {"queue": "webhooks", "routing_key": "webhooks"}},
     task_default_exchange="default",
     task_default_routing_key="default",
     task_serializer="json",
@@ -33,6 +36,10 @@ app.conf.update(
             "task": "shop_assets.jobs.tasks.requeue_stale_jobs_task",
             "schedule": float(os.environ.get("SHOPASSETS_STALE_SWEEP_SECONDS", "30")),
         },
+        "dispatch-due-webhooks": {
+            "task": "shop_assets.webhooks.tasks.dispatch_due_webhooks_task",
+            "schedule": float(os.environ.get("SHOPASSETS_WEBHOOK_SWEEP_SECONDS", "5")),
+        },
     },
 )
-app.autodiscover_tasks(["shop_assets.jobs"])
+app.autodiscover_tasks(["shop_assets.jobs", "shop_assets.webhooks"])

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "shop_assets.jobs",
     "shop_assets.dashboard",
     "shop_assets.api",
+    "shop_assets.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # --- outbound HTTP (webhooks, image URLs) ----------------------------------------
 # Development and tests deliver to loopback; production must leave this off (SSRF).
 ALLOW_PRIVATE_URLS = env_bool("SHOPASSETS_ALLOW_PRIVATE_URLS", False)
+# One webhook attempt may take this long (connect, answer and body together).
+WEBHOOK_TIMEOUT_SECONDS = env_int("SHOPASSETS_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+# An endpoint whose every attempt failed for this long is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("SHOPASSETS_WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1, maximum=60)
 
 # --- generation ---------------------------------------------------------------
 # Passed to generation.config.GenerationConfig.from_env by the workers; listed here
