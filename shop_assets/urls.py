@@ -16,5 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("", include("shop_assets.accounts.urls")),
+    path("", include("shop_assets.webhooks.urls")),
     path("", include("shop_assets.dashboard.urls")),
 ]

@@ -19,6 +19,7 @@ from ninja.security import HttpBearer
 
 from generation.errors import ImageRejected
 from shop_assets.accounts.models import ApiKey
+from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import services as jobs
@@ -215,3 +216,6 @@ def download_asset(request: HttpRequest, asset_id: int):
     return storage.file_response(
         asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
     )
+
+
+api.add_router("/webhooks", webhooks_router)
