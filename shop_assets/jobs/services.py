@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.jobs import storage
+from shop_assets.jobs import notify, storage
 from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus, OutputKind
 
 log = logging.getLogger(__name__)
@@ -385,6 +385,7 @@ def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool
         )
         if not updated:
             return False
+        notify.job_failed(job_id)
         assets = list(Asset.objects.filter(job_id=job_id))
         keys = [a.storage_key for a in assets]
         Asset.objects.filter(job_id=job_id).delete()
@@ -581,6 +582,7 @@ def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
             lease_expires_at=None,
             finished_at=timezone.now(),
         )
+        notify.job_succeeded(job_id)
     storage.delete_keys(stale_keys)
     return True
 

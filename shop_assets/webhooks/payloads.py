@@ -66,6 +66,8 @@ def asset_data(asset: Asset, *, sku: str) -> dict[str, Any]:
         "fidelity": metrics.get("fidelity"),
         "matte_confidence": matte_confidence(metrics),
         "segmenter": metrics.get("segmenter"),
+        # side files (a poster's layout, a clip's poster frame) name the asset they belong to
+        "derived_from": next((v for k, v in metrics.items() if k.endswith("_of")), None),
         "created_at": iso(asset.created_at),
     }
 
