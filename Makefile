@@ -37,17 +37,19 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Web (gunicorn) and one worker (both queues, with the stale-job sweeper) together;
-# Ctrl-C stops both.
+# Web (gunicorn), one job worker (default and gpu queues, with beat: the stale-job and
+# webhook sweeps) and one webhook worker (its own queue, so deliveries never wait behind a
+# render; threads, as deliveries wait on the network); Ctrl-C stops them all.
 run: demo
 	@$(BIN)/python -m generation models pull --optional
 	@echo ""
 	@echo "  ShopAssets is starting on http://$(HOST):$(PORT)/"
 	@echo "  Sign in as demo / $${SHOPASSETS_DEMO_PASSWORD:-demo-shop-2026}"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/celery -A shop_assets worker -Q default,gpu -B --schedule $(SHOPASSETS_DATA_DIR)/beat-schedule \
-		--concurrency 1 -l info & \
+		--concurrency 1 -l info -n jobs@%h & \
+	$(BIN)/celery -A shop_assets worker -Q webhooks --pool threads --concurrency 4 -l info -n webhooks@%h & \
 	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --access-logfile - & \
 	wait
 
