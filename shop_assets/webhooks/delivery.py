@@ -200,8 +200,17 @@ def attempt_delivery(
 
     # 5. record the attempt and the delivery's new state, only while we still hold the lease
     with transaction.atomic():
-        still_ours = (
-            WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk, lease_token=token).exists()
+        still_ours = WebhookDelivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+            status=status,
+            attempt_count=delivery.attempt_count + 1,
+            retry_step=delivery.retry_step + 1,
+            next_attempt_at=next_at,
+            dispatched_at=None,
+            lease_token="",
+            lease_expires_at=None,
+            last_status_code=status_code,
+            last_error=error or _http_error(status_code),
+            finished_at=None if status == DeliveryStatus.PENDING else now,
         )
         if not still_ours:
             return None
@@ -218,19 +227,7 @@ def attempt_delivery(
             manual=delivery.retry_step == 0 and delivery.attempt_count > 0,
             next_attempt_at=next_at,
         )
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=status,
-            attempt_count=delivery.attempt_count + 1,
-            retry_step=delivery.retry_step + 1,
-            next_attempt_at=next_at,
-            dispatched_at=None,
-            lease_token="",
-            lease_expires_at=None,
-            last_status_code=status_code,
-            last_error=error or _http_error(status_code),
-            finished_at=None if status == DeliveryStatus.PENDING else now,
-        )
-        if not is_test or endpoint.is_active:
+        if endpoint.is_active:
             _update_endpoint_health(endpoint, succeeded=outcome == AttemptOutcome.SUCCESS, now=now)
         if disable_reason:
             disable_endpoint(endpoint, disable_reason, now=now)
@@ -258,7 +255,8 @@ def _update_endpoint_health(endpoint: WebhookEndpoint, *, succeeded: bool, now: 
     """Track how long every attempt has been failing; disable past the limit."""
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     if succeeded:
-        endpoints.exclude(failing_since=None).update(failing_since=None)
+        if endpoint.failing_since is not None:  # as loaded with the delivery: most often None
+            endpoints.update(failing_since=None)
         return
     endpoints.filter(failing_since=None).update(failing_since=now)
     limit = timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS)
