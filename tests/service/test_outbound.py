@@ -336,3 +336,58 @@ def test_default_client_follows_the_setting(settings):
 
     assert (strict.allow_private, relaxed.allow_private) == (False, True)
     assert outbound.default_client() is relaxed
+
+
+def self_signed(tmp_path, name: str) -> tuple[str, str]:
+    """A certificate for ``name`` and its key, as PEM files (cryptography comes with moto)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_https_connects_to_the_pinned_address_and_checks_the_certificate_against_the_name(tmp_path):
+    import ssl
+
+    cert, key = self_signed(tmp_path, "shop.example")
+    with Receiver([Reply(200, b"secure")]) as server:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        server.server.socket = tls.wrap_socket(server.server.socket, server_side=True)
+        dns = FakeDNS({"shop.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+        client = OutboundClient(resolver=dns, allow_networks=PUBLIC_STAND_IN)
+        client.session.verify = cert  # trust the test certificate
+
+        response = client.request("GET", f"https://shop.example:{server.port}/hooks")
+        with pytest.raises(OutboundConnectionError) as mismatch:
+            client.request("GET", f"https://other.example:{server.port}/hooks")
+
+    assert (response.status, response.body, response.address) == (200, b"secure", "127.0.0.1")
+    assert server.received[0].headers["host"] == f"shop.example:{server.port}"
+    assert "other.example" in str(mismatch.value) and "certificate" in str(mismatch.value).lower()
