@@ -73,3 +73,39 @@ def test_a_failed_attempt_is_retried_by_the_beat_sweep(merchant):
     assert 4.0 <= second.at - first.at < 30  # the first retry waits 5 s (+-20%)
     assert (delivery.status, delivery.attempt_count) == (DeliveryStatus.SUCCEEDED, 2), worker.output()
     assert [a.status_code for a in delivery.attempts.all()] == [500, 200]
+
+
+def test_a_worker_killed_mid_job_still_announces_the_job_once(product_image, merchant):
+    """SIGKILL the process running the job; the job runs again on the same worker and the
+    storefront hears about it once: one job.succeeded, one asset.created per asset."""
+    import os
+    import signal
+
+    with Receiver([Reply(200)]) as shop:
+        endpoint = create_endpoint(merchant, shop.url, ["asset.created", "job.succeeded"])
+        worker = WorkerProcess(queues="default,gpu,webhooks")
+        try:
+            job = services.create_job(
+                product_image.product,
+                product_image,
+                ["scene"],
+                {"scene": {"theme": "studio_sweep", "count": 3, "width": 1200, "height": 1200}},
+            )
+            wait_for_job(
+                job.pk, until=lambda j: j.status == JobStatus.RUNNING and j.progress >= 10, timeout=90
+            )
+            for pid in worker.children():
+                os.kill(pid, signal.SIGKILL)
+            job = wait_for_job(job.pk, timeout=240)
+            wait_for_requests(shop, 4, timeout=90)
+            time.sleep(3)  # nothing more arrives
+        finally:
+            worker.stop()
+
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2), worker.output()
+    bodies = [Webhook(endpoint.secret).verify(r.body, r.headers) for r in shop.received]
+    assert sorted(b["type"] for b in bodies) == ["asset.created"] * 3 + ["job.succeeded"]
+    assert len({r.headers["webhook-id"] for r in shop.received}) == 4
+    assert sorted(b["data"]["asset"]["name"] for b in bodies if b["type"] == "asset.created") == [
+        f"scene-studio_sweep-{i:02d}" for i in range(1, 4)
+    ]
