@@ -21,7 +21,7 @@ from shop_assets.outbound import (
     TooManyRedirects,
     UnexpectedContentType,
 )
-from tests.loopback import Receiver, Reply
+from tests.loopback import Receiver, Reply, closed_port
 
 # 127.0.0.1 stands in for a public address in these tests; 127.0.0.2 for a private one.
 PUBLIC_STAND_IN = [ipaddress.ip_network("127.0.0.1/32")]
@@ -304,8 +304,7 @@ def test_stream_yields_chunks_under_the_limits():
 
 
 def test_connection_refused_and_unresolvable_names_are_connection_errors():
-    with Receiver() as gone:
-        port = gone.port
+    port = closed_port()
     client = OutboundClient(allow_private=True, resolver=FakeDNS({}))
 
     with pytest.raises(OutboundConnectionError):

@@ -22,7 +22,7 @@ from shop_assets.webhooks.models import (
     WebhookEndpoint,
 )
 from shop_assets.webhooks.tasks import dispatch_due
-from tests.loopback import Receiver, Reply
+from tests.loopback import Receiver, Reply, closed_port
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -237,9 +237,7 @@ def test_other_client_errors_are_not_retried(merchant, status):
 
 
 def test_connection_refused_is_retried(merchant):
-    with Receiver() as gone:
-        url = gone.url
-    endpoint = make_endpoint(merchant, url)
+    endpoint = make_endpoint(merchant, f"http://127.0.0.1:{closed_port()}/hooks")
     delivery = new_delivery(merchant, endpoint)
 
     result = attempt_delivery(delivery.pk, now=T0)
