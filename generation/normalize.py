@@ -17,6 +17,8 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -56,14 +58,46 @@ class NormalizedImage:
     frames: int  # 1, or the frame count of an animated file (only the first is kept)
 
 
+ImageSource = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str  # JPEG | PNG | WEBP | HEIF, as sniffed from the magic bytes
+    width: int  # as stored in the file, before EXIF rotation
+    height: int
+
+
 def normalize_image(
-    data: bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str],
+    data: ImageSource,
     limits: ImageLimits = ImageLimits(),  # noqa: B008 -- frozen, safe as a default
 ) -> NormalizedImage:
     """Decode an upload into an upright, fully loaded RGB/RGBA sRGB image.
 
     Raises ``ImageRejected`` (never a raw PIL or OS error) when the file cannot be used.
     """
+    raw, detected = _read_and_sniff(data, limits)
+    with _pillow_guards(limits):
+        return _decode(raw, detected, limits)
+
+
+def read_header(
+    data: ImageSource,
+    limits: ImageLimits = ImageLimits(),  # noqa: B008 -- frozen, safe as a default
+) -> ImageHeader:
+    """Format and size from the file's header, checked against ``limits``; no pixel is
+    decoded, so this is cheap enough to run before deciding to decode at all.
+
+    Raises ``ImageRejected`` exactly as ``normalize_image`` would for the same limits
+    (empty, too large, unsupported, corrupt header, too many pixels, side too long).
+    """
+    raw, detected = _read_and_sniff(data, limits)
+    with _pillow_guards(limits):
+        with _open_checked(raw, detected, limits) as im:
+            return ImageHeader(format=detected, width=im.width, height=im.height)
+
+
+def _read_and_sniff(data: ImageSource, limits: ImageLimits) -> tuple[bytes, str]:
     # 1. read at most max_bytes + 1 bytes
     raw = _read_limited(data, limits)
     if not raw:
@@ -75,8 +109,12 @@ def normalize_image(
         raise ImageRejected(_unsupported_message(detected), code="unsupported_format")
     if detected == "HEIF":
         _register_heif()
+    return raw, detected
 
-    # 3. header check, then decode with Pillow's bomb guard lowered to our limit
+
+@contextmanager
+def _pillow_guards(limits: ImageLimits) -> Iterator[None]:
+    # 3. Pillow's bomb guard lowered to our limit, truncated files refused
     with _decode_lock:
         saved_max = Image.MAX_IMAGE_PIXELS
         saved_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -85,7 +123,7 @@ def normalize_image(
             ImageFile.LOAD_TRUNCATED_IMAGES = False
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                return _decode(raw, detected, limits)
+                yield
         finally:
             Image.MAX_IMAGE_PIXELS = saved_max
             ImageFile.LOAD_TRUNCATED_IMAGES = saved_truncated
@@ -227,7 +265,8 @@ def _register_heif() -> None:
         _heif_registered = True
 
 
-def _decode(raw: bytes, detected: str, limits: ImageLimits) -> NormalizedImage:
+def _open_checked(raw: bytes, detected: str, limits: ImageLimits) -> Image.Image:
+    """The image opened lazily (only the header parsed), its size checked against limits."""
     # a. open lazily: only the header is parsed
     try:
         im = Image.open(io.BytesIO(raw), formats=[detected])
@@ -237,9 +276,9 @@ def _decode(raw: bytes, detected: str, limits: ImageLimits) -> NormalizedImage:
     except Exception:  # noqa: BLE001 -- any parser failure means a damaged file
         raise _corrupt() from None
 
-    with im:
-        # b. pixel and side limits from the header, before any pixel is decoded
-        width, height = im.size
+    # b. pixel and side limits from the header, before any pixel is decoded
+    width, height = im.size
+    try:
         if width < 1 or height < 1:
             raise _corrupt()
         if width * height > limits.max_pixels:
@@ -250,6 +289,15 @@ def _decode(raw: bytes, detected: str, limits: ImageLimits) -> NormalizedImage:
                 f"{limits.max_side} px. Resize it and upload it again.",
                 code="side_too_long",
             )
+    except ImageRejected:
+        im.close()
+        raise
+    return im
+
+
+def _decode(raw: bytes, detected: str, limits: ImageLimits) -> NormalizedImage:
+    with _open_checked(raw, detected, limits) as im:
+        width, height = im.size
         source_format = "JPEG" if im.format == "MPO" else (im.format or detected)
 
         try:

@@ -7,11 +7,16 @@ so a typo fails at start-up instead of turning into a silent default.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+T = TypeVar("T", int, float)
 _TRUE = {"1", "true", "yes", "on"}
+_RATE = re.compile(r"^([1-9][0-9]*)/(s|m|h|d)$")
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -32,13 +37,29 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    return _bounded(name, _parse(name, int, "an integer", default), minimum, maximum)
+
+
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    return _bounded(name, _parse(name, float, "a number", default), minimum, maximum)
+
+
+def _parse(name: str, kind: type[T], what: str, default: T) -> T:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw.strip())
+        value = kind(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r}: expected an integer") from None
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected {what}") from None
+    if value != value:  # NaN
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected {what}")
+    return value
+
+
+def _bounded(name: str, value: T, minimum: T | None, maximum: T | None) -> T:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value}: must be at least {minimum}")
     if maximum is not None and value > maximum:
@@ -63,3 +84,30 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r}: expected one of {', '.join(choices)}")
     return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate like ``300/m`` (count per ``s``, ``m``, ``h`` or ``d``)."""
+    value = os.environ.get(name, default).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a rate like 300/m (per s, m, h or d)")
+    return value
+
+
+def cache_config(url: str) -> dict[str, object]:
+    """Django's CACHES entry for ``CACHE_URL``.
+
+    ``redis://`` / ``rediss://`` / ``unix://``: Redis (shared by every process and machine);
+    ``db://`` or empty: the database cache table ``shopassets_cache`` (shared wherever the
+    database is); ``locmem://``: one process only (a single ``runserver``, never gunicorn).
+    """
+    scheme = urlsplit(url).scheme if url else "db"
+    if scheme in ("redis", "rediss", "unix"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "db":
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shopassets_cache"}
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shopassets"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL={url!r}: expected redis://, rediss://, unix://, db:// or locmem://"
+    )

@@ -6,12 +6,23 @@ storage and a Celery broker on the filesystem, all under ``SHOPASSETS_DATA_DIR``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from shop_assets.env import env_bool, env_choice, env_int, env_list, env_path, env_str
+from shop_assets.env import (
+    cache_config,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("SHOPASSETS_DATA_DIR", BASE_DIR / "data")
@@ -45,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "shop_assets.limits",
     "shop_assets.accounts",
     "shop_assets.catalog",
     "shop_assets.jobs",
@@ -56,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # before anything reads the body: oversized uploads are refused unread
+    "shop_assets.limits.uploads.LimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes requires: turns a lockout into the sign-in page with 429
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shop_assets.urls"
@@ -111,6 +128,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:products"
 LOGOUT_REDIRECT_URL = "login"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out users and addresses first
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -131,9 +153,46 @@ WHITENOISE_USE_FINDERS = True
 MAX_UPLOAD_MB = env_int("SHOPASSETS_MAX_UPLOAD_MB", 40, minimum=1, maximum=500)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_IMAGE_PIXELS = env_int("SHOPASSETS_MAX_IMAGE_PIXELS", 50_000_000, minimum=1_000_000)
-# Django must accept the whole file so our own check can name the limit.
+# Non-file bodies (JSON, form fields) above this are refused unread with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A multipart body may be one photo plus the form around it; more is refused unread, and
+# LimitedUploadHandler stops any one file at MAX_UPLOAD_BYTES while it streams in.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "shop_assets.limits.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"  # inside the private data folder
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+# Photos decoded at once per web process; a request finding none free within the wait
+# is answered 503 with Retry-After rather than holding a web thread.
+DECODE_SLOTS = env_int("SHOPASSETS_DECODE_SLOTS", 1, minimum=1, maximum=64)
+DECODE_WAIT_SECONDS = env_float("SHOPASSETS_DECODE_WAIT_SECONDS", 0.0, minimum=0.0, maximum=60.0)
+
+# --- limits -------------------------------------------------------------------
+# Counters (rates, axes' lockouts live in the database) are kept in this cache; the
+# database cache by default so every web process and machine shares them.
+CACHES = {"default": {**cache_config(env_str("CACHE_URL", "")), "KEY_PREFIX": "shopassets"}}
+# Proxies in front of the web processes whose X-Forwarded-For is trusted (0: none).
+TRUSTED_PROXIES = env_int("SHOPASSETS_TRUSTED_PROXIES", 0, minimum=0, maximum=10)
+API_RATE = env_rate("SHOPASSETS_API_RATE", "300/m")
+UPLOADS_PER_MINUTE = env_int("SHOPASSETS_UPLOADS_PER_MINUTE", 30, minimum=1)
+MAX_QUEUED_JOBS = env_int("SHOPASSETS_MAX_QUEUED_JOBS", 50, minimum=1)
+NINJA_PAGINATION_CLASS = "shop_assets.limits.api.CappedLimitOffsetPagination"
+
+AXES_FAILURE_LIMIT = env_int("SHOPASSETS_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SHOPASSETS_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Either count locks: one user's failures from anywhere, or one address's for any user.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts made while locked out do not extend the lockout, and a successful sign-in
+# does not wipe the address's failures (an attacker with an account of their own would
+# otherwise reset the count between guesses).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "shop_assets.limits.client_address"
+AXES_LOCKOUT_CALLABLE = "shop_assets.limits.login.lockout_response"
 
 # --- storage ----------------------------------------------------------------
 S3_BUCKET = env_str("S3_BUCKET", "")

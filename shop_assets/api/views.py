@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import File, NinjaAPI, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import HttpBearer
 
 from generation.errors import ImageRejected
@@ -25,6 +25,8 @@ from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import services as jobs
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob
+from shop_assets.limits import api as limits
+from shop_assets.limits.quotas import check_job_quota
 
 
 class ApiKeyAuth(HttpBearer):
@@ -41,7 +43,14 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
-api = NinjaAPI(title="ShopAssets API", version="1", urls_namespace="api", auth=ApiKeyAuth())
+api = NinjaAPI(
+    title="ShopAssets API",
+    version="1",
+    urls_namespace="api",
+    auth=ApiKeyAuth(),
+    throttle=limits.api_throttles(),
+)
+limits.install(api)
 
 
 class ErrorOut(Schema):
@@ -147,7 +156,7 @@ def _products(request: HttpRequest):
 
 
 @api.get("/products", response=list[ProductOut], url_name="products")
-@paginate(LimitOffsetPagination)
+@paginate
 def list_products(request: HttpRequest, q: str = ""):
     qs = _products(request).prefetch_related("images")
     if q:
@@ -185,7 +194,11 @@ def get_product(request: HttpRequest, product_id: int):
     return get_object_or_404(_products(request), pk=product_id)
 
 
-@api.post("/products/{product_id}/images", response={201: ImageOut, 400: ErrorOut})
+@api.post(
+    "/products/{product_id}/images",
+    response={201: ImageOut, 400: ErrorOut, 413: ErrorOut, 429: ErrorOut, 503: ErrorOut},
+    throttle=limits.upload_throttles(),
+)
 def upload_image(request: HttpRequest, product_id: int, file: File[UploadedFile]):
     product = get_object_or_404(_products(request), pk=product_id)
     return Status(
@@ -193,7 +206,7 @@ def upload_image(request: HttpRequest, product_id: int, file: File[UploadedFile]
     )
 
 
-@api.post("/jobs", response={202: JobOut, 400: ErrorOut})
+@api.post("/jobs", response={202: JobOut, 400: ErrorOut, 429: ErrorOut})
 def create_job(request: HttpRequest, payload: JobIn):
     product = get_object_or_404(_products(request), pk=payload.product_id)
     images = product.images.all()
@@ -201,6 +214,7 @@ def create_job(request: HttpRequest, payload: JobIn):
     if image is None:
         return Status(400, {"code": "no_image", "detail": "The product has no such photo; upload one first."})
     with transaction.atomic():
+        check_job_quota(product.merchant_id)
         job = jobs.create_job(product, image, payload.outputs, payload.parameters)
     return Status(202, job)
 

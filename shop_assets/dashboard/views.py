@@ -24,6 +24,8 @@ from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, Uplo
 from shop_assets.jobs import services as jobs
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob
+from shop_assets.limits import LimitExceeded
+from shop_assets.limits.quotas import check_job_quota, check_upload_rate
 
 
 def merchant_required(view):
@@ -108,7 +110,11 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
         return _product_page(request, product, upload_form=form, status=400)
     upload = form.cleaned_data["photo"]
     try:
+        check_upload_rate(request, product.merchant_id)
         catalog.add_product_image(product, catalog.read_upload(upload), filename=upload.name)
+    except LimitExceeded as exc:
+        form.add_error("photo", f"{upload.name}: {exc}")
+        return exc.annotate(_product_page(request, product, upload_form=form))
     except ImageRejected as exc:
         form.add_error("photo", f"{upload.name}: {exc}")
         return _product_page(request, product, upload_form=form, status=400)
@@ -130,7 +136,11 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     outputs, params = form.job_parameters()
     try:
         with transaction.atomic():
+            check_job_quota(product.merchant_id)
             job = jobs.create_job(product, image, outputs, params)
+    except LimitExceeded as exc:
+        form.add_error(None, str(exc))
+        return exc.annotate(_product_page(request, product, job_form=form))
     except jobs.JobRequestInvalid as exc:
         form.add_error(None, str(exc))
         return _product_page(request, product, job_form=form, status=400)

@@ -1,0 +1,136 @@
+"""Request bodies refused while streaming, and decoding bounded per web process.
+
+1. ``LimitsMiddleware`` refuses a body whose ``Content-Length`` is over the limit
+   before a byte of it is read (``413``), then parses multipart bodies itself so that
+   ``LimitedUploadHandler`` can stop a file at the limit while it streams in: nothing
+   past the limit is read or spooled to disk, and the spooled part is removed.
+2. ``decode_slot()`` lets ``SHOPASSETS_DECODE_SLOTS`` photos be decoded at a time in one
+   web process; a request that finds none free within ``SHOPASSETS_DECODE_WAIT_SECONDS``
+   is answered ``503`` with ``Retry-After`` instead of holding a web thread, so sign-in,
+   the dashboard and ``/healthz`` keep their threads during a flood of large photos.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from shop_assets.limits import LimitExceeded, RequestTooLarge, ServerBusy
+
+_MB = 1024 * 1024
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+_REFUSAL = "upload_refusal"  # request attribute set by LimitedUploadHandler
+BUSY_RETRY_AFTER = 5
+
+
+def _mb(n: int) -> str:
+    return f"{n / _MB:.1f}".removesuffix(".0") + " MB"
+
+
+def _too_large(size: int | None) -> RequestTooLarge:
+    limit = settings.MAX_UPLOAD_BYTES
+    got = f"is {_mb(size)}" if size is not None else f"is over {_mb(limit)}"
+    return RequestTooLarge(
+        "too_large",
+        f"The upload {got}; the limit is {_mb(limit)} per photo. Export a smaller JPEG and upload it again.",
+    )
+
+
+def refusal_response(request: HttpRequest, refusal: LimitExceeded) -> HttpResponse:
+    """JSON ``{"code", "detail"}`` for the API, a short page for the dashboard."""
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"code": refusal.code, "detail": refusal.detail})
+    else:
+        response = render(request, "limits/refused.html", {"detail": refusal.detail})
+    refusal.annotate(response)
+    return response
+
+
+class LimitsMiddleware:
+    """Refuse oversized bodies before they are read (see the module docstring), and answer
+    any ``LimitExceeded`` a view lets through with its status and ``Retry-After``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in _BODY_METHODS:
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal_response(request, refusal)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, LimitExceeded):
+            return refusal_response(request, exception)
+        return None
+
+    def _refusal(self, request: HttpRequest) -> LimitExceeded | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body without a valid length
+        multipart = request.content_type == "multipart/form-data"
+        limit = settings.MAX_REQUEST_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            if multipart:
+                return _too_large(length)
+            return RequestTooLarge(
+                "too_large", f"The request body is {_mb(length)}; the limit is {_mb(limit)}."
+            )
+        if multipart:
+            request.FILES  # noqa: B018 -- parse now, with LimitedUploadHandler counting
+            return getattr(request, _REFUSAL, None)
+        return None
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    """First in ``FILE_UPLOAD_HANDLERS``: stops an upload as soon as one file passes
+    ``SHOPASSETS_MAX_UPLOAD_MB``, before the next handler spools more of it to disk."""
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
+            setattr(self.request, _REFUSAL, _too_large(None))
+            # The parser closes (and so deletes) the partly spooled file; the rest of the
+            # body is left unread.
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler builds the file
+
+
+_slots_lock = threading.Lock()
+_slots: threading.BoundedSemaphore | None = None
+_slots_size = 0
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    global _slots, _slots_size
+    with _slots_lock:
+        if _slots is None or _slots_size != settings.DECODE_SLOTS:
+            _slots = threading.BoundedSemaphore(settings.DECODE_SLOTS)
+            _slots_size = settings.DECODE_SLOTS
+        return _slots
+
+
+@contextmanager
+def decode_slot() -> Iterator[None]:
+    """Hold one of this process's decode slots; ``ServerBusy`` when none frees up in time."""
+    slots = _semaphore()
+    if not slots.acquire(timeout=settings.DECODE_WAIT_SECONDS):
+        raise ServerBusy(
+            "busy",
+            f"The server is busy preparing other large photos; try again in {BUSY_RETRY_AFTER} seconds.",
+            retry_after=BUSY_RETRY_AFTER,
+        )
+    try:
+        yield
+    finally:
+        slots.release()
