@@ -6,8 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 export SHOPASSETS_DATA_DIR ?= $(CURDIR)/data
+BEAT = $(BIN)/celery -A shop_assets beat --schedule $(SHOPASSETS_DATA_DIR)/beat-schedule \
+	--pidfile $(SHOPASSETS_DATA_DIR)/beat.pid -l info
 
-.PHONY: install install-gpu models run web worker migrate demo test test-fast lint bench clean
+.PHONY: install install-gpu models run web worker beat migrate demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +39,11 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-# Web (gunicorn), one job worker (default and gpu queues, with beat: the stale-job and
-# webhook sweeps) and one webhook worker (its own queue, so deliveries never wait behind a
-# render; threads, as deliveries wait on the network); Ctrl-C stops them all.
+# Web (gunicorn), one job worker (default and gpu queues), one webhook worker (its own
+# queue, so deliveries never wait behind a render; threads, as deliveries wait on the
+# network) and beat (the stale-job and webhook sweeps) as processes of their own; Ctrl-C
+# stops them all. Beat is never inside a worker: killing a worker leaves no beat behind,
+# and a worker started later does not add a second one.
 run: demo
 	@$(BIN)/python -m generation models pull --optional
 	@echo ""
@@ -47,17 +51,22 @@ run: demo
 	@echo "  Sign in as demo / $${SHOPASSETS_DEMO_PASSWORD:-demo-shop-2026}"
 	@echo ""
 	@trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
-	$(BIN)/celery -A shop_assets worker -Q default,gpu -B --schedule $(SHOPASSETS_DATA_DIR)/beat-schedule \
-		--concurrency 1 -l info -n jobs@%h & \
+	$(BIN)/celery -A shop_assets worker -Q default,gpu --concurrency 1 -l info -n jobs@%h & \
 	$(BIN)/celery -A shop_assets worker -Q webhooks --pool threads --concurrency 4 -l info -n webhooks@%h & \
-	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --access-logfile - & \
+	$(BEAT) & \
+	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --no-control-socket \
+		--access-logfile - & \
 	wait
 
 web: migrate
-	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4
+	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --no-control-socket
 
 worker: install
 	$(BIN)/celery -A shop_assets worker -Q $${QUEUES:-default} -l info
+
+# Exactly one per installation: its pidfile refuses a second beat while the first lives.
+beat: install
+	$(BEAT)
 
 test: install
 	$(BIN)/python -m pytest -c tests/pytest.ini $(ARGS)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
+from shop_assets.datadir import private_dir, private_file, write_private_text
 from shop_assets.env import (
     cache_config,
     env_bool,
@@ -25,7 +27,8 @@ from shop_assets.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = env_path("SHOPASSETS_DATA_DIR", BASE_DIR / "data")
+# Private (0700): the secret key, the SQLite database and the broker's messages live here.
+DATA_DIR = private_dir(env_path("SHOPASSETS_DATA_DIR", BASE_DIR / "data"))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
@@ -35,14 +38,10 @@ if not SECRET_KEY:
     # A per-install key, so a fresh machine works without setup and keys never repeat.
     _key_file = DATA_DIR / "secret_key"
     if _key_file.exists():
-        SECRET_KEY = _key_file.read_text().strip()
+        SECRET_KEY = private_file(_key_file).read_text().strip()
     else:
-        from django.core.management.utils import get_random_secret_key
-
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         SECRET_KEY = get_random_secret_key()
-        _key_file.write_text(SECRET_KEY)
-        _key_file.chmod(0o600)
+        write_private_text(_key_file, SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -109,7 +108,6 @@ if DATABASE_URL:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -122,6 +120,17 @@ else:
             },
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and str(DATABASES["default"]["NAME"]) != ":memory:":
+    # Sessions and password hashes: created 0600 before SQLite makes it (its -wal and -shm
+    # files copy the mode), and tightened if an older install left it readable.
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    for _path in (
+        _sqlite,
+        _sqlite.with_name(_sqlite.name + "-wal"),
+        _sqlite.with_name(_sqlite.name + "-shm"),
+    ):
+        if _path == _sqlite or _path.exists():
+            private_file(_path)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -164,8 +173,7 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"  # inside the private data folder
-FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_TEMP_DIR = private_dir(DATA_DIR / "upload-tmp")
 # Photos decoded at once per web process; a request finding none free within the wait
 # is answered 503 with Retry-After rather than holding a web thread.
 DECODE_SLOTS = env_int("SHOPASSETS_DECODE_SLOTS", 1, minimum=1, maximum=64)
@@ -198,6 +206,7 @@ AXES_LOCKOUT_CALLABLE = "shop_assets.limits.login.lockout_response"
 S3_BUCKET = env_str("S3_BUCKET", "")
 S3_URL_EXPIRY_SECONDS = env_int("S3_URL_EXPIRY_SECONDS", 300, minimum=10, maximum=7 * 24 * 3600)
 MEDIA_ROOT = DATA_DIR / "media"
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -231,7 +240,8 @@ BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+        private_dir(BROKER_DIR / _sub)
+    private_dir(BROKER_DIR)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

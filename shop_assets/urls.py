@@ -1,14 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 
 from shop_assets.api.views import api
+from shop_assets.limits import LimitExceeded
+from shop_assets.limits.uploads import refusal_response
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A file cut off at the upload limit while the body was parsed is a 413 with its reason."""
+    if isinstance(exception, LimitExceeded):
+        return refusal_response(request, exception)
+    return defaults.bad_request(request, exception)
+
+
+handler400 = bad_request
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),

@@ -1,10 +1,13 @@
 """Request bodies refused while streaming, and decoding bounded per web process.
 
-1. ``LimitsMiddleware`` refuses a body whose ``Content-Length`` is over the limit
-   before a byte of it is read (``413``), then parses multipart bodies itself so that
-   ``LimitedUploadHandler`` can stop a file at the limit while it streams in: nothing
-   past the limit is read or spooled to disk, and the spooled part is removed.
-2. ``decode_slot()`` lets ``SHOPASSETS_DECODE_SLOTS`` photos be decoded at a time in one
+1. ``LimitsMiddleware`` refuses a body whose ``Content-Length`` is over the limit before
+   a byte of it is read (``413``), and a photo while every decode slot of the process is
+   taken (``503``, see 3).
+2. ``LimitedUploadHandler`` stops a file at the limit while it streams in, whoever parses
+   the body (CSRF checks, a form, ninja after its throttles): nothing past the limit is
+   read or spooled to disk, the spooled part is removed, and ``UploadTooLarge`` becomes a
+   ``413`` (ninja's handler for the API, ``handler400`` for the dashboard).
+3. ``decode_slot()`` lets ``SHOPASSETS_DECODE_SLOTS`` photos be decoded at a time in one
    web process; a request that finds none free within ``SHOPASSETS_DECODE_WAIT_SECONDS``
    is answered ``503`` with ``Retry-After`` instead of holding a web thread, so sign-in,
    the dashboard and ``/healthz`` keep their threads during a flood of large photos.
@@ -17,16 +20,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from shop_assets.limits import LimitExceeded, RequestTooLarge, ServerBusy
 
 _MB = 1024 * 1024
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-_REFUSAL = "upload_refusal"  # request attribute set by LimitedUploadHandler
 BUSY_RETRY_AFTER = 5
+# Multipart bodies above this carry a photo (the only other multipart form, the brand kit
+# without a logo, is a few kilobytes).
+PHOTO_BODY_BYTES = 256 * 1024
 
 
 def _mb(n: int) -> str:
@@ -76,18 +82,23 @@ class LimitsMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads no body without a valid length
-        multipart = request.content_type == "multipart/form-data"
-        limit = settings.MAX_REQUEST_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if length > limit:
-            if multipart:
+        if request.content_type == "multipart/form-data":
+            if length > settings.MAX_REQUEST_BYTES:
                 return _too_large(length)
+            if length > PHOTO_BODY_BYTES and settings.DECODE_WAIT_SECONDS == 0 and not _slot_free():
+                # It would be refused after its body is read anyway: spare the thread the read.
+                return _busy()
+            return None
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
             return RequestTooLarge(
                 "too_large", f"The request body is {_mb(length)}; the limit is {_mb(limit)}."
             )
-        if multipart:
-            request.FILES  # noqa: B018 -- parse now, with LimitedUploadHandler counting
-            return getattr(request, _REFUSAL, None)
         return None
+
+
+class UploadTooLarge(RequestTooLarge, MultiPartParserError):
+    """A file passed the limit while the body was parsed (a parse error to Django)."""
 
 
 class LimitedUploadHandler(FileUploadHandler):
@@ -96,10 +107,14 @@ class LimitedUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
-            setattr(self.request, _REFUSAL, _too_large(None))
-            # The parser closes (and so deletes) the partly spooled file; the rest of the
-            # body is left unread.
-            raise StopUpload(connection_reset=True)
+            # Close (and so delete) what the other handlers spooled; the rest of the body
+            # is left unread.
+            for handler in self.request.upload_handlers:
+                spooled = getattr(handler, "file", None)
+                if spooled is not None:
+                    spooled.close()
+            refusal = _too_large(None)
+            raise UploadTooLarge(refusal.code, refusal.detail)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -120,16 +135,28 @@ def _semaphore() -> threading.BoundedSemaphore:
         return _slots
 
 
+def _busy() -> ServerBusy:
+    return ServerBusy(
+        "busy",
+        f"The server is busy preparing other large photos; try again in {BUSY_RETRY_AFTER} seconds.",
+        retry_after=BUSY_RETRY_AFTER,
+    )
+
+
+def _slot_free() -> bool:
+    slots = _semaphore()
+    if not slots.acquire(blocking=False):
+        return False
+    slots.release()
+    return True
+
+
 @contextmanager
 def decode_slot() -> Iterator[None]:
     """Hold one of this process's decode slots; ``ServerBusy`` when none frees up in time."""
     slots = _semaphore()
     if not slots.acquire(timeout=settings.DECODE_WAIT_SECONDS):
-        raise ServerBusy(
-            "busy",
-            f"The server is busy preparing other large photos; try again in {BUSY_RETRY_AFTER} seconds.",
-            retry_after=BUSY_RETRY_AFTER,
-        )
+        raise _busy()
     try:
         yield
     finally:

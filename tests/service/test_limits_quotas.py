@@ -13,6 +13,8 @@ from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from tests.conftest import stored_files
 
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+
 
 def _key_client(merchant) -> Client:
     _, secret = ApiKey.issue(merchant, "storefront")

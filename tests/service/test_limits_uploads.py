@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from PIL import ImageFile
 
@@ -23,6 +24,8 @@ from tests.service.test_upload import huge_png_header
 
 MB = 1024 * 1024
 BOUNDARY = "----attack-boundary"
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 class AttackBody(io.RawIOBase):
@@ -112,8 +115,20 @@ def test_api_refuses_a_300_mb_body_unread_even_without_a_key(client, product, sp
     assert body.bytes_read == 0
 
 
+@pytest.fixture
+def csrf_checked(user, product):
+    """A signed-in browser whose CSRF token is checked, so the body is parsed by the CSRF
+    middleware before any view runs."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.get(reverse("dashboard:product", args=[product.pk]))
+    browser.defaults["HTTP_X_CSRFTOKEN"] = browser.cookies["csrftoken"].value
+    return browser
+
+
+@pytest.mark.parametrize("door", ["api", "dashboard"])
 def test_a_file_past_the_limit_is_cut_off_while_streaming_and_its_spool_removed(
-    api_client, product, spool_dir, settings
+    request, product, spool_dir, settings, door
 ):
     # given a 1 MB photo limit, files spooled to disk past 64 KB, and a 3 MB file whose
     # request is small enough to pass the Content-Length check
@@ -122,13 +137,21 @@ def test_a_file_past_the_limit_is_cut_off_while_streaming_and_its_spool_removed(
     before = stored_files()
     body = AttackBody(3 * MB, spool_dir)
 
-    # when it is posted
-    response = _attack(api_client, f"/api/v1/products/{product.pk}/images", body)
+    # when it is posted to the API, or to the dashboard past its CSRF check
+    if door == "api":
+        response = _attack(
+            request.getfixturevalue("api_client"), f"/api/v1/products/{product.pk}/images", body
+        )
+        detail = response.json()["detail"]
+    else:
+        client = request.getfixturevalue("csrf_checked")
+        response = _attack(client, reverse("dashboard:product_upload", args=[product.pk]), body)
+        detail = response.content.decode()
 
     # then reading stopped at the limit (plus one parser chunk), what was spooled never
     # passed it and is gone, and nothing was stored
     assert response.status_code == 413
-    assert response.json()["detail"].startswith("The upload is over 1 MB; the limit is 1 MB per photo.")
+    assert "The upload is over 1 MB; the limit is 1 MB per photo." in detail
     assert 1 * MB < body.bytes_read <= 1 * MB + 2 * 64 * 1024
     assert 0 < body.most_spooled <= 1 * MB
     assert _spooled_bytes(spool_dir) == 0
@@ -194,6 +217,21 @@ def test_with_every_decode_slot_taken_a_photo_gets_503_and_nothing_is_stored(
         {"file": SimpleUploadedFile("a.jpg", photo_jpeg, content_type="image/jpeg")},
     )
     assert again.status_code == 201
+
+
+def test_with_every_decode_slot_taken_a_large_photo_is_refused_before_its_body_is_read(
+    api_client, product, spool_dir
+):
+    # given this process's only decode slot held, and a 2 MB photo on its way
+    body = AttackBody(2 * MB, spool_dir)
+
+    with decode_slot():
+        # when it is posted
+        response = _attack(api_client, f"/api/v1/products/{product.pk}/images", body)
+
+    # then it is turned away at once, unread
+    assert (response.status_code, response["Retry-After"], response.json()["code"]) == (503, "5", "busy")
+    assert body.bytes_read == 0
 
 
 def test_a_pixel_bomb_is_refused_from_its_header_without_decoding_or_a_slot(api_client, product, monkeypatch):
