@@ -13,6 +13,8 @@ sentence for the merchant, the HTTP status and, where known, the seconds to wait
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
@@ -48,20 +50,28 @@ class RequestTooLarge(LimitExceeded):
     status = 413
 
 
-def client_address(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str | None:
     """The client's IP address, trusting ``X-Forwarded-For`` only behind known proxies.
 
     With ``SHOPASSETS_TRUSTED_PROXIES=N`` the address is the one the outermost of our N
     proxies saw; with 0 (the default) it is the socket's peer, so a client cannot pick
-    its own address by sending the header.
+    its own address by sending the header. None when no valid address is known (a
+    request built in code, or a forwarded value that is not an address).
     """
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    remote = _valid(request.META.get("REMOTE_ADDR"))
     proxies = settings.TRUSTED_PROXIES
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies == 0 or not forwarded:
         return remote
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return hops[-min(proxies, len(hops))] if hops else remote
+    return (_valid(hops[-min(proxies, len(hops))]) if hops else None) or remote
+
+
+def _valid(address: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 def seconds_text(seconds: int) -> str:

@@ -111,9 +111,16 @@ def test_spraying_many_users_with_spoofed_forwarded_for_locks_the_real_address(u
         (2, "10.0.0.1, 198.51.100.7", "10.0.0.1"),
         (3, "198.51.100.7", "198.51.100.7"),  # fewer hops than proxies: the first one
         (1, "", "192.0.2.1"),
+        (1, "10.0.0.1, not-an-address", "192.0.2.1"),  # garbage: the peer
     ],
 )
 def test_client_address_trusts_only_the_configured_proxies(rf, settings, proxies, forwarded, expected):
     settings.TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_a_request_without_an_address_has_none(rf):
+    request = rf.get("/")
+    del request.META["REMOTE_ADDR"]
+    assert client_address(request) is None
