@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import Form
 from django.test import Client
 from django.urls import reverse
 
 from shop_assets.accounts.models import ApiKey
 from shop_assets.api.views import api as ninja_api
 from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.dashboard.forms import JobForm
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from tests.conftest import stored_files
 
@@ -86,6 +92,11 @@ def test_uploads_per_minute_are_counted_per_merchant_across_api_and_dashboard(
     assert response.status_code == 201
 
 
+def _form_defaults(form: Form) -> dict[str, object]:
+    """What a browser posts when nothing on the form is changed."""
+    return {name: form[name].initial for name in form.fields if form[name].initial is not None}
+
+
 def _job_request(client: Client, image: ProductImage):
     return client.post(
         "/api/v1/jobs",
@@ -105,16 +116,7 @@ def test_jobs_in_flight_are_capped_per_merchant(merchant, user, product_image, o
     first, second, third = (_job_request(key, product_image) for _ in range(3))
     by_dashboard = dashboard.post(
         reverse("dashboard:job_start", args=[product_image.product_id]),
-        {
-            "image": product_image.pk,
-            "outputs": ["packshot"],
-            "segmenter": "auto",
-            "scene_count": 1,
-            "engine": "studio",
-            "seed": 0,
-            "format": "png",
-            "theme": "studio_sweep",
-        },
+        {**_form_defaults(JobForm()), "image": product_image.pk, "outputs": ["packshot"]},
     )
 
     # then the third and the fourth are refused, and only two jobs exist
@@ -139,6 +141,33 @@ def test_jobs_in_flight_are_capped_per_merchant(merchant, user, product_image, o
     GenerationJob.objects.filter(pk=first.json()["id"]).update(status=JobStatus.SUCCEEDED)
     assert _job_request(key, product_image).status_code == 202
     assert _job_request(key, product_image).status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_simultaneous_job_requests_cannot_pass_the_quota_together(
+    live_server, merchant, product_image, settings, monkeypatch
+):
+    # given room for 3 jobs, and ten requests sent at the same moment
+    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    settings.MAX_QUEUED_JOBS = 3
+    _, secret = ApiKey.issue(merchant, "storefront")
+    start = threading.Barrier(10)
+
+    def ask(_: int) -> int:
+        start.wait(timeout=30)
+        return requests.post(
+            f"{live_server.url}/api/v1/jobs",
+            json={"product_id": product_image.product_id, "outputs": ["packshot"]},
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=120,
+        ).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        statuses = sorted(pool.map(ask, range(10)))
+
+    # then exactly three got in
+    assert statuses == [202] * 3 + [429] * 7
+    assert GenerationJob.objects.filter(merchant=merchant).count() == 3
 
 
 @pytest.mark.parametrize(
