@@ -111,7 +111,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "shopassets.sqlite3",
+            "NAME": str(DATA_DIR / "shopassets.sqlite3"),
             # WAL + a busy timeout so the web process and a worker can share one file.
             "OPTIONS": {
                 "timeout": 20,

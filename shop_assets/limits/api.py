@@ -99,5 +99,5 @@ def install(api: NinjaAPI) -> None:
             refusal = QuotaExceeded("rate_limited", f"Too many requests.{wait}")
         return api.create_response(request, {"code": refusal.code, "detail": refusal.detail}, status=429)
 
-    api.add_exception_handler(LimitExceeded, refused)
-    api.add_exception_handler(Throttled, throttled)
+    api.exception_handler(LimitExceeded)(refused)
+    api.exception_handler(Throttled)(throttled)

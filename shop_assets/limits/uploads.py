@@ -109,7 +109,7 @@ class LimitedUploadHandler(FileUploadHandler):
         if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
             # Close (and so delete) what the other handlers spooled; the rest of the body
             # is left unread.
-            for handler in self.request.upload_handlers:
+            for handler in self.request.upload_handlers if self.request else ():
                 spooled = getattr(handler, "file", None)
                 if spooled is not None:
                     spooled.close()
