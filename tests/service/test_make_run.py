@@ -177,7 +177,11 @@ def test_one_beat_survives_a_killed_worker_and_a_second_worker_or_beat_adds_none
                 _stop_group(started)
         log.close()
     # and stopping make run stops its beat too
-    _wait_for(lambda: _celery(data) == ([], []), timeout=120, what="every celery process to stop")
+    try:
+        _wait_for(lambda: _celery(data) == ([], []), timeout=120, what="every celery process to stop")
+    finally:
+        for pid in sum(_celery(data), []):  # never leave one behind, even on a failure
+            os.kill(pid, signal.SIGKILL)
 
 
 def _stop_group(process: subprocess.Popen) -> None:
