@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from shop_assets.webhooks import endpoints as endpoint_service
 from shop_assets.webhooks import events
@@ -130,7 +130,7 @@ def create_webhook(request: HttpRequest, payload: EndpointIn):
 
 
 @router.get("", response=list[EndpointOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def list_webhooks(request: HttpRequest):
     return _endpoints(request)
 
@@ -173,7 +173,7 @@ def send_test_webhook(request: HttpRequest, endpoint_id: int):
 
 
 @router.get("/{endpoint_id}/deliveries", response=list[DeliveryOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def list_deliveries(request: HttpRequest, endpoint_id: int, status: str = ""):
     """Newest first; ``status`` is one of pending, succeeded, failed."""
     endpoint = _endpoint(request, endpoint_id)
