@@ -22,9 +22,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 # GPU workers: on a CUDA machine PyPI's torch 2.13.0 is the CUDA build; add the matching
-# torchvision, controlnet-aux (depth conditioning) and accelerate (fast weight loading).
+# torchvision and controlnet-aux (depth conditioning). accelerate and peft (LCM-LoRA) are in
+# requirements.txt.
 install-gpu: install
-	$(BIN)/python -m pip install torchvision==0.28.0 controlnet-aux==0.0.10 accelerate==1.15.0
+	$(BIN)/python -m pip install torchvision==0.28.0 controlnet-aux==0.0.10
 
 # Model weights into the models folder (SHOPASSETS_MODELS_DIR, else U2NET_HOME, else ~/.u2net),
 # checked against their checksums. MODELS names models or groups (default: the default

@@ -130,11 +130,6 @@ def _run(args: argparse.Namespace) -> int:
     if any(p.resolve() == photo_path for p in written):
         raise InvalidSpec(f"writing {out.name} would overwrite {args.photo}; choose another --out")
     config = GenerationConfig.from_env()
-    motion_model = None
-    if spec.motion == "diffusion":
-        from generation.clips.diffusion_motion import MotionModelConfig
-
-        motion_model = MotionModelConfig.from_env()
     photo = normalize_image(args.photo)
     mask = load_mask(args.mask) if args.mask else None
     logo = Image.open(args.logo) if args.logo else None
@@ -151,7 +146,6 @@ def _run(args: argparse.Namespace) -> int:
             out,
             config=config,
             logo=logo,
-            motion_model=motion_model,
             progress=lambda f, m: progress(0.05 + 0.95 * f, m),
             sidecar=True,  # <stem>.json, renamed into place together with the clip
         )

@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +25,9 @@ import numpy as np
 from PIL import Image
 
 from generation.clips.worlds import World
-from generation.config import GenerationConfig
+from generation.config import GenerationConfig, check_motion_settings
 from generation.errors import InvalidSpec, ModelUnavailable
+from generation.weights import local_source, models_dir
 
 log = logging.getLogger(__name__)
 F32 = np.float32
@@ -57,41 +57,30 @@ class MotionModelConfig:
     local_files_only: bool = False
 
     def __post_init__(self) -> None:
-        if not 2 <= self.num_frames <= 64:
-            raise InvalidSpec(f"num_frames must be 2..64, got {self.num_frames}")
-        if self.steps < 1:
-            raise InvalidSpec("steps must be at least 1")
+        check_motion_settings(self.num_frames, self.steps, self.long_side)
         for name in ("width", "height"):
             value = getattr(self, name)
             if value is not None and (value < 64 or value % 8):
                 raise InvalidSpec(f"{name} must be a multiple of 8 and at least 64, got {value}")
-        if self.long_side < 64 or self.long_side % 64:
-            raise InvalidSpec(f"long_side must be a multiple of 64, got {self.long_side}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> MotionModelConfig:
-        """``SHOPASSETS_CLIP_MOTION_<FIELD>`` variables, e.g. SHOPASSETS_CLIP_MOTION_MODEL."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"SHOPASSETS_CLIP_MOTION_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = str(f.type)
-            try:
-                if kind.startswith("int"):
-                    values[f.name] = int(raw)
-                elif kind.startswith("float"):
-                    values[f.name] = float(raw)
-                elif kind.startswith("bool"):
-                    values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-                else:
-                    values[f.name] = raw
-            except ValueError as exc:
-                raise InvalidSpec(
-                    f"SHOPASSETS_CLIP_MOTION_{f.name.upper()}={raw!r} is not a valid {kind}"
-                ) from exc
-        return cls(**values)
+    def from_config(cls, config: GenerationConfig) -> MotionModelConfig:
+        """The video model ``config`` names (``clip_motion_*``, ``device``, ``local_files_only``).
+
+        The CLI and the service both build a ``GenerationConfig`` (``SHOPASSETS_CLIP_MOTION_MODEL``
+        and friends), so a clip with diffusion motion needs nothing else from either.
+        """
+        # a hub id installed by `models pull` loads from its folder under the models folder
+        installed = local_source(config.clip_motion_model, models_dir(config.models_dir))
+        return cls(
+            model=str(installed) if installed else config.clip_motion_model,
+            device=config.device,
+            num_frames=config.clip_motion_num_frames,
+            steps=config.clip_motion_steps,
+            long_side=config.clip_motion_long_side,
+            decode_chunk_size=config.clip_motion_decode_chunk_size,
+            local_files_only=config.local_files_only,
+        )
 
     def generation_size(self, aspect: float) -> tuple[int, int]:
         """(width, height) the model paints at for a clip of ``aspect`` = width / height."""

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from generation.clips import encode as enc
+from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.motion import (
     END_CARD_TEXTS,
     IDENTITY,
@@ -220,7 +221,7 @@ def plan_clip(
     replace the studio themes of ``spec``: a single-scene style uses the first, a
     sequence as many, in order, as fit its duration (and ``max_scenes``).
     ``motion_model`` is a ``diffusion_motion.MotionModelConfig`` for
-    ``spec.motion == "diffusion"``.
+    ``spec.motion == "diffusion"``; by default the one ``config`` names.
     """
     # 1. check inputs
     config = config or GenerationConfig()
@@ -228,7 +229,7 @@ def plan_clip(
     if seg.matte.getbbox() is None:
         raise InvalidSpec("the product matte is empty: nothing to put in the clip")
     if spec.motion == "diffusion" and motion_model is None:
-        raise InvalidSpec("diffusion motion needs a motion model configuration")
+        motion_model = MotionModelConfig.from_config(config)
     end_card = spec.wants_end_card(has_logo=logo is not None)
     seq = presets_data()["styles"]["sequence"]
     scenes_time = spec.duration - (presets_data()["end_card"]["duration_s"] if end_card else 0.0)
@@ -318,8 +319,6 @@ def plan_clip(
             )
         )
     if spec.motion == "diffusion":
-        from generation.clips.diffusion_motion import animate_world
-
         progress(_PLAN_SHARE * 0.8, "Animating the background")
         worlds[0] = animate_world(worlds[0], motion_model, seed=spec.seed, canvas=canvas)
 

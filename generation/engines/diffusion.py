@@ -8,28 +8,34 @@ resolution, then checked.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
-from generation.compose import RESAMPLE, fit_box, measure_fidelity, paste_back, place_product
+from generation.compose import RESAMPLE, measure_fidelity, paste_back, place_product
 from generation.config import GenerationConfig
 from generation.engines.conditioning import (
     ControlImage,
     canny_control,
     depth_control,
     depth_controlnet,
-    generation_base,
-    generation_size,
+    generation_canvas,
     inpaint_layout,
     require_depth,
+    set_preview,
 )
-from generation.engines.themes import get_theme
+from generation.engines.denoise import DenoiseRequest, run_variants
+from generation.engines.studio import stage_for_product
+from generation.engines.themes import Theme, get_theme
 from generation.errors import GenerationError, InvalidSpec
 from generation.specs import SceneSpec
 from generation.types import (
+    Box,
     Fidelity,
     PlacedProduct,
     ProgressCallback,
@@ -38,9 +44,8 @@ from generation.types import (
     no_progress,
 )
 
-# Centred, slightly below the middle: products stand on something, and the eye expects
-# more room above a standing object than below it.
-PRODUCT_ANCHOR = (0.5, 0.56)
+# CLIP's window: 77 tokens, less the start and end markers.
+PROMPT_TOKENS = 75
 
 # Appended to every theme's prompt (the theme says where, this says how it is shot).
 _QUALITY = "professional commercial product photography, high detail, sharp focus"
@@ -85,33 +90,100 @@ def color_name(rgb: tuple[int, int, int]) -> str:
     return hue
 
 
-def scene_prompt(spec: SceneSpec) -> tuple[str, str]:
-    """(prompt, negative prompt): the theme's text, then the merchant's.
+def scene_prompt(
+    spec: SceneSpec, count_tokens: Callable[[str], int] | None = None, budget: int = PROMPT_TOKENS
+) -> tuple[str, str]:
+    """(prompt, negative prompt): the theme's setting, the merchant's words, quality words.
 
     Theme text comes from the theme data the studio engine draws from
     (``engines/themes/*.json``), so both engines offer the same themes. "brand color" in
-    it becomes a colour name: text encoders do not read RGB.
+    it becomes a colour name: text encoders do not read RGB. With ``count_tokens`` (the
+    text encoder's tokenizer) each prompt is kept within ``budget`` tokens, the encoder's
+    window: the merchant's words are kept first, then the theme's phrases in order, then
+    the quality phrases; what does not fit is left out whole rather than cut mid-word by
+    the tokenizer.
     """
     theme = get_theme(spec.theme)  # InvalidSpec naming the available themes
     setting = theme.prompt or theme.description or theme.label
     if "brand color" in setting:
         name = color_name(spec.brand_color or theme.brand_default)
         setting = setting.replace("the brand color", name).replace("brand color", name)
-    parts = [setting, _QUALITY, spec.prompt.strip()]
-    negative = [DEFAULT_NEGATIVE, spec.negative_prompt.strip()]
-    return ", ".join(p for p in parts if p), ", ".join(n for n in negative if n)
+    prompt = _fit_phrases(_phrases(setting), spec.prompt.strip(), _phrases(_QUALITY), count_tokens, budget)
+    negative = _fit_phrases(
+        _phrases(DEFAULT_NEGATIVE), spec.negative_prompt.strip(), [], count_tokens, budget
+    )
+    return prompt, negative
+
+
+def _phrases(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def _fit_phrases(
+    before: list[str],
+    merchant: str,
+    after: list[str],
+    count_tokens: Callable[[str], int] | None,
+    budget: int,
+) -> str:
+    """``before``, the merchant's text, ``after`` joined by commas, within ``budget`` tokens."""
+
+    def join(b: list[str], m: str, a: list[str]) -> str:
+        return ", ".join([*b, *([m] if m else []), *a])
+
+    if count_tokens is None:
+        return join(before, merchant, after)
+    words = merchant.split()
+    while words and count_tokens(" ".join(words)) > budget:
+        words.pop()  # the merchant's text alone is over the window: keep what the encoder reads
+    merchant = " ".join(words)
+    kept_before: list[str] = []
+    kept_after: list[str] = []
+    for phrase in before:
+        if count_tokens(join([*kept_before, phrase], merchant, [])) <= budget:
+            kept_before.append(phrase)
+    for phrase in after:
+        if count_tokens(join(kept_before, merchant, [*kept_after, phrase])) <= budget:
+            kept_after.append(phrase)
+    return join(kept_before, merchant, kept_after)
+
+
+def token_counter(pipe: Any) -> tuple[Callable[[str], int], int]:
+    """(count_tokens, budget) for the pipeline's text encoder(s): tokens without the start
+    and end markers, and the window they must fit in."""
+    tokenizers = [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t]
+
+    def count(text: str) -> int:
+        # verbose=False: over-long texts are what this measures, not a mistake to log
+        return max(len(t(text, add_special_tokens=False, verbose=False)["input_ids"]) for t in tokenizers)
+
+    return count, min(t.model_max_length for t in tokenizers) - 2
 
 
 def variant_seed(seed: int, index: int) -> int:
     """Noise seed of variant ``index``, numbered as the studio engine numbers variants.
 
-    Variant i of seed s starts from the same initial noise as variant 0 of seed s + i, so
-    a variant a merchant liked can be made again on its own from the seed in its meta.
-    Not bit for bit: the pipeline also samples the masked image's VAE latents with the
-    first generator, and batch size changes kernel numerics. With the real SD VAE (its
-    posterior is nearly a point) and a non-ancestral scheduler it is the same picture.
+    Variant i of seed s is variant 0 of seed s + i: every random draw made for it comes
+    from a generator seeded with s + i (see ``engines/denoise.py``), so a variant a
+    merchant liked can be made again on its own from the seed in its meta (up to the
+    last bits of kernel arithmetic, which batch size can change on a GPU).
     """
     return seed + index
+
+
+def scene_box(theme: Theme, product_size: tuple[int, int], out_size: tuple[int, int], fill: float) -> Box:
+    """Where the product stands: the theme's own placement (as in the studio engine),
+    without the per-variant drift, so every variant shares one layout."""
+    steady = dataclasses.replace(theme, variation=dataclasses.replace(theme.variation, anchor=0.0))
+    return stage_for_product(steady, product_size, out_size, fill=fill).box
+
+
+def control_strength(theme: Theme, config: GenerationConfig, kinds: list[str]) -> tuple[list[float], float]:
+    """(scale per ControlNet, control end): the theme's, unless the configuration overrides."""
+    own = {"canny": theme.diffusion.canny_scale, "depth": theme.diffusion.depth_scale}
+    scales = [config.controlnet_scale if config.controlnet_scale is not None else own[k] for k in kinds]
+    end = config.control_end if config.control_end is not None else theme.diffusion.control_end
+    return scales, end
 
 
 class DiffusionEngine:
@@ -125,14 +197,12 @@ class DiffusionEngine:
     def render(
         self, seg: Segmentation, spec: SceneSpec, progress: ProgressCallback = no_progress
     ) -> list[RenderedImage]:
-        import torch
-
         from generation.models import load_diffusion_pipeline
 
         config = self.config
 
         # 1. check inputs (before loading anything)
-        get_theme(spec.theme)  # InvalidSpec naming the available themes
+        theme = get_theme(spec.theme)  # InvalidSpec naming the available themes
         if seg.matte.size != seg.image.size:
             raise InvalidSpec(f"matte is {seg.matte.size}, photo is {seg.image.size}")
         cutout = seg.cutout
@@ -142,70 +212,64 @@ class DiffusionEngine:
         progress(0.0, "loading diffusion models")
         loaded = load_diffusion_pipeline(config)
 
-        # 2. place the product at full output resolution: the fidelity reference
+        # 2. place the product where the theme stands it, at full output resolution: the
+        # fidelity reference
         out_size = (spec.width, spec.height)
-        box = fit_box(cutout.size, out_size, fill=spec.fill, anchor=PRODUCT_ANCHOR)
-        placed = place_product(cutout, out_size, box)
+        placed = place_product(cutout, out_size, scene_box(theme, cutout.size, out_size, spec.fill))
 
-        # 3. the same layout at the model's native size: init, mask, control image(s)
-        gen_size = generation_size(out_size, generation_base(config))
-        layout = inpaint_layout(placed, gen_size)
-        controls: list[ControlImage] = [canny_control(layout.init)]
+        # 3. the same layout on the model's canvas (a training bucket): the theme's set under
+        # the product, init, mask, control image(s)
+        canvas = generation_canvas(out_size, config.diffusion_family, config.generation_base)
+        preview = set_preview(theme, placed, canvas, brand_color=spec.brand_color)
+        layout = inpaint_layout(placed, canvas, preview.set_only)
+        controls: list[ControlImage] = [canny_control(layout, preview)]
         if depth_controlnet(config):
-            controls.append(depth_control(layout.init, config))
+            controls.append(depth_control(layout, config))
+        scales, control_end = control_strength(theme, config, [c.kind for c in controls])
         progress(0.05, "conditioning ready")
 
-        # 4. prompts: the theme's text, then the merchant's
-        prompt, negative = scene_prompt(spec)
+        # 4. prompts within the text encoder's window, the merchant's words kept
+        count_tokens, budget = token_counter(loaded.pipe)
+        prompt, negative = scene_prompt(spec, count_tokens, budget)
 
-        # 5. one pipeline call for every variant
-        # One CPU generator per variant: variant i gets the same initial noise whatever
-        # the count and on any device (see variant_seed).
+        # 5. denoise in chunks that fit the device; finish each variant as it is decoded:
+        # crop the output's frame, upscale, paste the product back at full resolution, check
         seeds = [variant_seed(spec.seed, i) for i in range(spec.count)]
-        generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-
-        def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict) -> dict:
-            total = max(1, int(getattr(pipe, "num_timesteps", 0) or config.steps))
-            progress(0.05 + 0.85 * (step + 1) / total, f"denoising step {step + 1}/{total}")
-            return kwargs
-
-        multi = len(controls) > 1
-        with loaded.lock:
-            result = loaded.pipe(
-                prompt=prompt,
-                negative_prompt=negative,
-                image=layout.init,
-                mask_image=layout.mask,
-                control_image=[c.image for c in controls] if multi else controls[0].image,
-                height=gen_size[1],
-                width=gen_size[0],
-                # 1.0: the background starts from pure noise; nothing of the grey survives.
-                strength=1.0,
-                num_inference_steps=config.steps,
-                guidance_scale=config.guidance_scale,
-                controlnet_conditioning_scale=(
-                    [config.controlnet_scale] * len(controls) if multi else config.controlnet_scale
-                ),
-                num_images_per_prompt=spec.count,
-                generator=generators,
-                callback_on_step_end=on_step_end,
-                output_type="pil",
-            )
-        painted: list[Image.Image] = list(result.images)
-        if len(painted) != spec.count:
-            raise GenerationError(f"the pipeline returned {len(painted)} images, not {spec.count}")
-
-        # 6. upscale, paste the product back at full resolution, check it
-        progress(0.9, "pasting the product back")
+        request = DenoiseRequest(
+            prompt=prompt,
+            negative_prompt=negative,
+            init=layout.init,
+            mask=layout.mask,
+            controls=tuple(c.image for c in controls),
+            scales=tuple(scales),
+            control_end=control_end,
+            steps=config.steps,
+            guidance_scale=config.guidance_scale,
+        )
         workers = max(1, min(spec.count, os.cpu_count() or 1))
-        # Resize, composite and compare release the GIL on large arrays: threads overlap them.
+        # Resize, composite and compare release the GIL on large arrays: threads overlap
+        # them with each other and with the next decode on the GPU.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            finished = list(pool.map(lambda im: _finish(im, placed), painted))
+            futures: dict[int, Future[tuple[Image.Image, Fidelity]]] = {}
 
-        # 7. results
+            def on_image(index: int, rgb: np.ndarray) -> None:
+                futures[index] = pool.submit(_finish, rgb, canvas.window, placed)
+
+            largest = run_variants(
+                loaded, request, seeds, config, on_image, lambda f, m: progress(0.05 + 0.85 * f, m)
+            )
+            progress(0.9, "pasting the product back")
+            finished = [futures[i].result() for i in range(spec.count)]
+
+        # 6. results; dtypes are read from the loaded modules, not from the configuration
         key = loaded.key
+        dtypes = loaded.dtypes()
         models = {"inpaint": key.inpaint_model}
         models.update({f"controlnet_{kind}": source for kind, source in key.controlnets})
+        if key.vae:
+            models["vae"] = key.vae
+        if key.lcm_lora:
+            models["lcm_lora"] = key.lcm_lora
         images = []
         for i, (image, fidelity) in enumerate(finished):
             meta = {
@@ -219,11 +283,16 @@ class DiffusionEngine:
                 "steps": config.steps,
                 "guidance_scale": config.guidance_scale,
                 "controlnet": "+".join(c.kind for c in controls),
-                "controlnet_scale": config.controlnet_scale,
+                "controlnet_scale": scales,
+                "control_end": control_end,
                 "conditioning_impl": controls[0].impl,
-                "generation_size": list(gen_size),
+                "generation_size": list(canvas.size),
+                "generation_window": list(canvas.window),
+                "variants_per_call": largest,
+                "prompt": prompt,
                 "device": key.device,
-                "dtype": key.dtype,
+                "dtype": dtypes["unet"],
+                "dtypes": dtypes,
                 "models": models,
                 "segmenter": seg.segmenter,
             }
@@ -241,8 +310,9 @@ class DiffusionEngine:
         return images
 
 
-def _finish(painted: Image.Image, placed: PlacedProduct) -> tuple[Image.Image, Fidelity]:
-    background = painted.convert("RGB")
+def _finish(painted: np.ndarray, window: Box, placed: PlacedProduct) -> tuple[Image.Image, Fidelity]:
+    x, y, w, h = window
+    background = Image.fromarray(np.ascontiguousarray(painted[y : y + h, x : x + w]), "RGB")
     if background.size != placed.canvas_size:
         background = background.resize(placed.canvas_size, RESAMPLE)
     image = paste_back(background, placed)

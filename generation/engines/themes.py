@@ -193,6 +193,20 @@ class Variation:
 
 
 @dataclass(frozen=True)
+class DiffusionControl:
+    """How strongly the diffusion engine's ControlNets hold this set, and for how long.
+
+    Scales multiply each ControlNet's residuals; ``control_end`` is the fraction of the
+    denoising schedule they act for: the layout is fixed early, the model paints the
+    set's texture and light freely afterwards.
+    """
+
+    canny_scale: float
+    depth_scale: float
+    control_end: float
+
+
+@dataclass(frozen=True)
 class Theme:
     name: str
     label: str
@@ -210,6 +224,7 @@ class Theme:
     grain: float
     light_wrap: float
     variation: Variation
+    diffusion: DiffusionControl
 
     @property
     def uses_brand(self) -> bool:
@@ -399,6 +414,16 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         v.done()
 
+    d = r.optional("diffusion")
+    diffusion = DiffusionControl(canny_scale=0.5, depth_scale=0.5, control_end=0.6)
+    if d:
+        diffusion = DiffusionControl(
+            canny_scale=d.number("canny_scale", 0.0, 2.0, diffusion.canny_scale),
+            depth_scale=d.number("depth_scale", 0.0, 2.0, diffusion.depth_scale),
+            control_end=d.number("control_end", 0.05, 1.0, diffusion.control_end),
+        )
+        d.done()
+
     r_, g_, b_ = DEFAULT_BRAND_COLOR
     brand_ref = r.color("brand_default", f"#{r_:02x}{g_:02x}{b_:02x}")
     if brand_ref.rgb is None:
@@ -422,6 +447,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         grain=r.number("grain", 0.0, 0.1, 0.01),
         light_wrap=r.number("light_wrap", 0.0, 1.0, 0.0),
         variation=variation,
+        diffusion=diffusion,
     )
     r.done()
     return theme

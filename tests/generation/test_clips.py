@@ -27,6 +27,7 @@ from generation.clips.motion import Similarity, covers, ease_in_out_cubic
 from generation.clips.product import make_master, paste_product, reference_product
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.types import Segmentation
+from tests.generation.tiny_models import build_svd
 from tests.synthetic import product_photo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -793,77 +794,9 @@ def test_memory_does_not_grow_with_clip_length(tmp_path):
     assert long - short < 48 * 1024, (short, long)
 
 
-def _build_tiny_svd(folder: Path) -> Path:
-    import torch
-    from diffusers import (
-        AutoencoderKLTemporalDecoder,
-        EulerDiscreteScheduler,
-        StableVideoDiffusionPipeline,
-        UNetSpatioTemporalConditionModel,
-    )
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    torch.manual_seed(0)
-    unet = UNetSpatioTemporalConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=32,
-        in_channels=8,
-        out_channels=4,
-        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-        cross_attention_dim=32,
-        num_attention_heads=8,
-        projection_class_embeddings_input_dim=96,
-        addition_time_embed_dim=32,
-    )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
-    vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=[32, 64],
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
-        latent_channels=4,
-    )
-    # SVD resizes its conditioning image to 224 for the image encoder
-    encoder = CLIPVisionModelWithProjection(
-        CLIPVisionConfig(
-            hidden_size=32,
-            projection_dim=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            image_size=224,
-            intermediate_size=37,
-            patch_size=32,
-        )
-    )
-    pipe = StableVideoDiffusionPipeline(
-        vae=vae,
-        image_encoder=encoder,
-        unet=unet,
-        scheduler=scheduler,
-        feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
-    )
-    pipe.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def tiny_svd(tmp_path_factory) -> Path:
-    return _build_tiny_svd(tmp_path_factory.mktemp("tiny_svd") / "svd")
+    return build_svd(tmp_path_factory.mktemp("tiny_svd") / "svd")
 
 
 @pytest.mark.slow

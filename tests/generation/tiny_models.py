@@ -281,3 +281,106 @@ def _save(family: str, folder: Path, pipe: Any, controlnet: Any, dtype: Any) -> 
     pipe.save_pretrained(folders.pipeline)
     controlnet.save_pretrained(folders.controlnet)
     return folders
+
+
+def build_fp16_safe_vae(folder: Path, configs: ModelConfigs = SDXL_TINY) -> Path:
+    """A VAE folder like madebyollin/sdxl-vae-fp16-fix: its config says fp16 needs no upcast."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(1)
+    vae = AutoencoderKL(**{**configs.vae, "force_upcast": False})
+    vae.save_pretrained(folder)
+    return folder
+
+
+def build_lcm_lora(folders: ModelFolders, folder: Path) -> Path:
+    """A random LoRA on the tiny UNet's attention, saved as LCM-LoRA repositories are
+    (``pytorch_lora_weights.safetensors`` in diffusers' key format). It is not distilled:
+    it exercises loading, fusing and the LCM scheduler, not few-step quality."""
+    import torch
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(2)
+    unet = UNet2DConditionModel.from_pretrained(folders.pipeline / "unet")
+    unet.add_adapter(
+        LoraConfig(
+            r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False
+        )
+    )
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    pipeline_cls = StableDiffusionPipeline if folders.family == "sd15" else StableDiffusionXLPipeline
+    pipeline_cls.save_lora_weights(folder, unet_lora_layers=layers)
+    return folder
+
+
+def build_svd(folder: Path) -> Path:
+    """A random Stable Video Diffusion pipeline (image-to-video), saved like the hub's."""
+    import torch
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        cross_attention_dim=32,
+        num_attention_heads=8,
+        projection_class_embeddings_input_dim=96,
+        addition_time_embed_dim=32,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
+    vae = AutoencoderKLTemporalDecoder(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        latent_channels=4,
+    )
+    # SVD resizes its conditioning image to 224 for the image encoder
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            projection_dim=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=224,
+            intermediate_size=37,
+            patch_size=32,
+        )
+    )
+    pipe = StableVideoDiffusionPipeline(
+        vae=vae,
+        image_encoder=encoder,
+        unet=unet,
+        scheduler=scheduler,
+        feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
+    )
+    pipe.save_pretrained(folder)
+    return folder
