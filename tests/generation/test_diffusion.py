@@ -973,6 +973,7 @@ def test_registry_builds_the_diffusion_engine(tiny):
     assert engine.name == "diffusion"
 
 
+@pytest.mark.timeout(2400)  # two families, 1 + 4 + 16 variants: minutes on a busy CPU
 def test_gpu_check_runs_in_tiny_mode_and_prints_json_lines():
     """bench/gpu_check.sh end to end on the CPU with the tiny models: every check it makes
     on a GPU, as parseable JSON lines (the numbers themselves say nothing about a GPU)."""
@@ -984,7 +985,7 @@ def test_gpu_check_runs_in_tiny_mode_and_prints_json_lines():
         env={**os.environ, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=1500,
+        timeout=2300,
     )
     # then
     assert done.returncode == 0, done.stderr[-3000:]
