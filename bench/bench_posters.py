@@ -1,84 +1,139 @@
-"""Poster render times per size, and a whole set of sizes from one scene.
+"""Poster render times per size against the implementation before the typography split.
 
-    .venv/bin/python bench/bench_posters.py [--repeat 3] [--template split_panel]
+    .venv/bin/python bench/bench_posters.py [--repeat 5] [--template split_panel] [--rounds 2]
 
-One synthetic photo is segmented once and one studio scene (1600 x 1600) is painted
-once; then, in this one process, each size preset is rendered ``--repeat`` times
-(after an untimed warm-up) from that scene, and the whole set of sizes is rendered
-``--repeat`` times. The table prints median seconds, each size's time relative to the
-feed size, and the set's time relative to one feed poster and to the sum of the single
-sizes, all measured side by side in this run.
+The baseline is the poster code as it was at commit ``BASELINE`` (``--baseline``),
+taken from this repository with ``git archive`` into a temporary folder, so both are
+measured side by side in this one run, on this machine, under the same load. Each
+implementation runs in a worker process of its own; the workers take turns
+(``--rounds`` each) so drifting load hits both alike.
+
+A worker segments one synthetic photo, paints one 1600 x 1600 studio scene with its own
+code, then renders every size preset on that scene ``--repeat`` times after an untimed
+warm-up, emptying the poster renderer's background cache before every timed render (a
+set renders each size once, so a cached set would flatter it). The table prints the
+median milliseconds per size for both, new / old, and whether the new time meets the
+target of 150 ms per poster on a canvas 1080 px wide.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from generation.config import GenerationConfig  # noqa: E402
-from generation.engines.studio import StudioEngine  # noqa: E402
-from generation.posters.render import render_poster  # noqa: E402
-from generation.posters.sizes import list_sizes  # noqa: E402
-from generation.posters.spec import PosterSpec  # noqa: E402
-from generation.segment import segment  # noqa: E402
-from generation.specs import SceneSpec  # noqa: E402
-from tests.synthetic import product_photo  # noqa: E402
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm-up: font loading and first-call caches are not the render's cost
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+REPO = Path(__file__).resolve().parents[1]
+BASELINE = "9379810"  # main before generation/typography/ existed
+TARGET_MS = 150.0  # per poster, canvases 1080 px wide
+WORDS: dict[str, Any] = dict(
+    headline="Stays cold for 24 hours",
+    subline="Double-wall steel bottle, 750 ml.",
+    price="29.99",
+    compare_at_price="45",
+    ribbon="New",
+)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--template", default="split_panel", help="a scene template shows the mapping cost")
-    parser.add_argument("--side", type=int, default=1200, help="synthetic photo side in px")
-    args = parser.parse_args()
+def worker(root: Path, template: str, repeat: int) -> dict[str, list[float]]:
+    """Times of every size preset rendered by the poster code under ``root``."""
+    sys.path.insert(0, str(root))
+    # the code under test is the one found first on sys.path: imported here on purpose
+    from generation.config import GenerationConfig
+    from generation.engines.studio import StudioEngine
+    from generation.posters import render as poster_render
+    from generation.posters.spec import PosterSpec
+    from generation.segment import segment
+    from generation.specs import SceneSpec
+    from tests.synthetic import product_photo
 
-    photo, mask = product_photo((args.side, args.side), "gradient")
+    try:
+        from generation.posters.sizes import list_sizes
+    except ImportError:  # the baseline kept sizes in the layout module
+        from generation.posters.layout import list_sizes  # type: ignore[no-redef]
+
+    photo, mask = product_photo((1200, 1200), "gradient")
     seg = segment(photo, "alpha", GenerationConfig(), mask=mask)
     scene = StudioEngine(GenerationConfig()).render(
         seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
     )[0]
-    sizes = list(list_sizes())
+    times: dict[str, list[float]] = {}
+    for size in list_sizes():
+        spec = PosterSpec(template=template, size=size, **WORDS)
+        poster_render.render_poster(seg, spec, background=scene)  # warm-up: fonts, first-call caches
+        times[size] = []
+        for _ in range(repeat):
+            poster_render._theme_cache.clear()
+            start = time.perf_counter()
+            poster_render.render_poster(seg, spec, background=scene)
+            times[size].append(time.perf_counter() - start)
+    return times
 
-    def spec(size: str) -> PosterSpec:
-        return PosterSpec(
-            template=args.template, size=size, headline="Stays cold for 24 hours",
-            subline="Double-wall steel bottle, 750 ml.", price="29.99", compare_at_price="45", ribbon="New",
-        )  # fmt: skip
 
-    single = {s: timed(lambda s=s: render_poster(seg, spec(s), background=scene), args.repeat) for s in sizes}
-    whole = timed(lambda: [render_poster(seg, spec(s), background=scene) for s in sizes], args.repeat)
+def baseline_tree(commit: str, into: Path) -> Path:
+    """The baseline's library and synthetic photos, extracted from git into ``into``."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "generation", "tests/__init__.py", "tests/synthetic.py"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def run_worker(root: Path, args: argparse.Namespace) -> dict[str, list[float]]:
+    cmd = [sys.executable, __file__, "--worker", str(root), "--template", args.template]
+    cmd += ["--repeat", str(args.repeat)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--template", default="split_panel", help="split_panel puts the poster on the scene")
+    parser.add_argument("--baseline", default=BASELINE, help="commit of the implementation to compare with")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.template, args.repeat)))
+        return 0
+
+    sys.path.insert(0, str(REPO))
+    from generation.posters.sizes import list_sizes
+
+    with tempfile.TemporaryDirectory(prefix="bench-posters-") as tmp:
+        old_root = baseline_tree(args.baseline, Path(tmp))
+        old: dict[str, list[float]] = {}
+        new: dict[str, list[float]] = {}
+        for _ in range(args.rounds):  # take turns so drifting load hits both alike
+            for times, root in ((old, old_root), (new, REPO)):
+                for size, values in run_worker(root, args).items():
+                    times.setdefault(size, []).extend(values)
 
     print(
-        f"# posters: template {args.template}, scene 1600x1600, {platform.processor() or platform.machine()}"
+        f"# posters: template {args.template} on a 1600x1600 studio scene, {platform.machine()}, "
+        f"{args.rounds} x {args.repeat} renders per size and implementation, medians; "
+        f"old = {args.baseline}, measured in this run"
     )
-    print(f"{'size':<12} {'WxH':>10} {'median s':>9} {'x feed':>7}")
-    for s in sizes:
-        preset = list_sizes()[s]
-        print(
-            f"{s:<12} {preset.width:>4}x{preset.height:<5} {single[s]:>9.3f} {single[s] / single['feed']:>7.2f}"
+    print(f"{'size':<12} {'WxH':>10} {'old ms':>8} {'new ms':>8} {'new/old':>8}  target")
+    for name, preset in list_sizes().items():
+        o, n = statistics.median(old[name]) * 1000, statistics.median(new[name]) * 1000
+        target = (
+            ("ok" if n <= TARGET_MS else "OVER") + f" <= {TARGET_MS:.0f} ms" if preset.width == 1080 else ""
         )
-    total = sum(single.values())
+        print(f"{name:<12} {preset.width:>4}x{preset.height:<5} {o:>8.0f} {n:>8.0f} {n / o:>8.2f}  {target}")
+    total_old = sum(statistics.median(v) for v in old.values())
+    total_new = sum(statistics.median(v) for v in new.values())
     print(
-        f"{'whole set':<12} {len(sizes):>4} sizes {whole:>9.3f} {whole / single['feed']:>7.2f}"
-        f"   (sum of singles {total:.3f} s, set / sum = {whole / total:.2f})"
+        f"{'all sizes':<12} {'':>10} {total_old * 1000:>8.0f} {total_new * 1000:>8.0f} {total_new / total_old:>8.2f}"
     )
     return 0
 

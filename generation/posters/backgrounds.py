@@ -8,20 +8,21 @@ at the poster's size; the renderer pastes the product's own pixels back last.
 - ``theme_background``: a studio theme (``engines/themes/*.json``) built at poster size
   with the studio engine's own set pieces (wall, floor, podium, shadows, reflection,
   grain), standing under the product box the layout chose.
-- Scenes rendered earlier (a ``RenderedImage`` with its ``product_box``): a studio
-  scene (``rebuildable``) is built again at the poster's own size and aspect with its
-  theme and seed, so a 9:16 story on a square scene gets a 9:16 set, never a stretched
-  one. Any other scene (``scene_background``) is scaled uniformly and shifted so its
-  product box lands on the layout's product box; where it does not cover the canvas
-  it is continued by mirroring its own pixels, blurred progressively with the
-  distance (no replicated edge streaks). The scene's own product pixels are never
-  used as the product.
+- Scenes rendered earlier (a ``RenderedImage`` with its ``product_box``) are scaled
+  uniformly and shifted so their product box lands on the layout's product box
+  (``scene_background``). Where that does not cover the canvas, a studio scene
+  (``rebuildable``) is built again at the poster's own size and aspect with its theme
+  and seed, so a 9:16 story on a square scene gets a 9:16 set, never a stretched one;
+  any other scene is continued by mirroring its own pixels, blurred progressively
+  with the distance (no replicated edge streaks). The scene's own product pixels are
+  never used as the product.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from functools import cache
 
 import cv2
 import numpy as np
@@ -109,7 +110,7 @@ def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength:
 # A studio set is built at up to this many pixels and scaled up to the canvas: the set
 # is soft light, surfaces and shadows, and building it at full size is most of a
 # poster's time. Fine grain is added again at full size.
-SET_PIXELS = 480_000
+SET_PIXELS = 300_000
 SET_GRAIN = 0.004
 
 
@@ -133,8 +134,17 @@ def theme_background(
         )
         bg = studio.render_set(theme, small, brand_color=brand, seed=seed)
         bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
-        bg += _rng(seed, "set-grain").standard_normal((ch, cw), dtype=F32)[..., None] * (SET_GRAIN * 255.0)
+        tile = _grain_tile(seed)
+        bg += np.tile(tile, (ch // 256 + 1, cw // 256 + 1))[:ch, :cw, None]
     return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
+
+
+@cache
+def _grain_tile(seed: int) -> np.ndarray:
+    """Seeded fine grain, 256 px square, tiled over a canvas (read-only)."""
+    tile = _rng(seed, "set-grain").standard_normal((256, 256), dtype=F32) * F32(SET_GRAIN * 255.0)
+    tile.setflags(write=False)
+    return tile
 
 
 def rebuildable(scene: RenderedImage | None) -> bool:
@@ -145,21 +155,32 @@ def rebuildable(scene: RenderedImage | None) -> bool:
     return meta.get("engine") == "studio" and isinstance(meta.get("theme"), str) and "seed" in meta
 
 
-def scene_background(
-    scene: RenderedImage, box: Box, size: tuple[int, int]
-) -> tuple[np.ndarray, dict[str, object]]:
-    """``scene`` scaled and shifted so its product box lands on ``box``, covering ``size``."""
+def _mapping(scene: RenderedImage, box: Box) -> tuple[float, int, int, int, int]:
+    """(scale, x offset, y offset, width, height) that puts the scene's product box on ``box``."""
     sx, sy, sw, sh = scene.product_box
     if sw <= 0 or sh <= 0:
         raise InvalidSpec("the scene has no product box to line the product up with")
     x, y, w, h = box
     scale = 0.5 * (w / sw + h / sh)  # uniform: the two agree to a pixel for one cutout
+    nw, nh = max(1, round(scene.image.width * scale)), max(1, round(scene.image.height * scale))
+    return scale, round(x - sx * scale), round(y - sy * scale), nw, nh
+
+
+def scene_covers(scene: RenderedImage, box: Box, size: tuple[int, int]) -> bool:
+    """True when ``scene``, mapped so its product lands on ``box``, covers the canvas."""
+    _, ox, oy, nw, nh = _mapping(scene, box)
+    return ox <= 0 and oy <= 0 and ox + nw >= size[0] and oy + nh >= size[1]
+
+
+def scene_background(
+    scene: RenderedImage, box: Box, size: tuple[int, int]
+) -> tuple[np.ndarray, dict[str, object]]:
+    """``scene`` scaled and shifted so its product box lands on ``box``, covering ``size``."""
+    scale, ox, oy, nw, nh = _mapping(scene, box)
     cw, ch = size
     src = np.asarray(scene.image.convert("RGB"), dtype=np.uint8)
-    nw, nh = max(1, round(src.shape[1] * scale)), max(1, round(src.shape[0] * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     scaled = cv2.resize(src, (nw, nh), interpolation=interp).astype(F32)
-    ox, oy = round(x - sx * scale), round(y - sy * scale)
     # pad the scaled scene so it covers the canvas: its own pixels mirrored outwards
     # (a replicated edge row would streak), more than once where the gap is wider
     left, top = max(0, ox), max(0, oy)

@@ -237,17 +237,20 @@ def check_poster(
     size: SizePreset,
     *,
     fixes: list[str] | None = None,
+    keepout: np.ndarray | None = None,
 ) -> PosterChecks:
     """Check a finished poster from its pixels.
 
     ``behind`` is the poster as it was just before the text was drawn (background,
     shapes, plates, buttons); ``elements`` what was drawn on top; ``placed`` the product
-    as pasted back.
+    as pasted back. ``keepout`` is ``product_keepout`` of ``placed`` when the caller
+    already has it (computed here otherwise).
     """
     canvas = (image.width, image.height)
     short = min(canvas)
     behind_arr = np.asarray(behind.convert("RGB"))
-    keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
+    if keepout is None:
+        keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
     safe = size.safe_box
     texts = [el for el in elements if el.kind == "text" and el.color]
     contrast = [text_contrast(behind_arr, el, short) for el in texts]

@@ -122,6 +122,20 @@ def fill(
     region += (np.array(color, dtype=F32) - region) * m
 
 
+def fill_rect(canvas: np.ndarray, box: Box, color: RGB, opacity: float = 1.0) -> None:
+    """``fill`` of a plain rectangle, without building a mask for it."""
+    x, y, w, h = box
+    H, W = canvas.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    region = canvas[y0:y1, x0:x1]
+    if opacity >= 1.0:
+        region[:] = np.array(color, dtype=F32)
+    else:
+        region += (np.array(color, dtype=F32) - region) * F32(opacity)
+
+
 def drop_shadow(
     canvas: np.ndarray,
     mask: np.ndarray,

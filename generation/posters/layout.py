@@ -80,15 +80,16 @@ def solve_layout(
     variant = template.variant_for(size.aspect)
     # Graceful fallbacks, in order: the template as designed, then a smaller product
     # (text regions that follow the product box grow), then tighter spacing, then text
-    # shortened with an ellipsis.
+    # set down to the smallest legible size, then shortened with an ellipsis.
     steps = (
-        (1.0, False, False),
-        (0.86, False, False),
-        (0.86, True, False),
-        (0.72, True, False),
-        (0.72, True, True),
+        (1.0, False, 0),
+        (0.86, False, 0),
+        (0.86, True, 0),
+        (0.72, True, 0),
+        (0.72, True, 1),
+        (0.72, True, 2),
     )
-    for attempt, (shrink, compact, shorten) in enumerate(steps):
+    for attempt, (shrink, compact, resort) in enumerate(steps):
         try:
             layout = _solve(
                 template,
@@ -101,13 +102,15 @@ def solve_layout(
                 has_badge,
                 shrink,
                 compact,
-                shorten,
+                resort,
             )
         except TextDoesNotFit as exc:
             last = exc
             continue
         if attempt:
             fallbacks.append(f"product scaled to {shrink:.0%}" + (", compact spacing" if compact else ""))
+        if resort:
+            fallbacks.append("text set below the template's sizes, down to the legible minimum")
         shortened = [s.name for s in layout.slots if s.block is not None and s.block.truncated]
         if shortened:
             fallbacks.append(f"shortened with an ellipsis: {', '.join(shortened)}")
@@ -130,7 +133,7 @@ def _solve(
     has_badge: bool,
     shrink: float,
     compact: bool,
-    shorten: bool,
+    resort: int,
 ) -> PosterLayout:
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
@@ -148,7 +151,12 @@ def _solve(
         round(cw - inset[0] - inset[2]),
         round(ch - inset[1] - inset[3]),
     )
-    unit = TypeScale(short / 1080.0 * variant.type_scale, legible=min_text_px(short), shorten=shorten)
+    unit = TypeScale(
+        short / 1080.0 * variant.type_scale,
+        legible=min_text_px(short),
+        relax=resort >= 1,
+        shorten=resort >= 2,
+    )
     gap_px = max(4, round(0.022 * short))
     slots: list[Slot] = []
     obstacles: list[Box] = []

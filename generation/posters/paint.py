@@ -29,8 +29,10 @@ def draw_shape(canvas: np.ndarray, shape: dict[str, Any], palette: Palette) -> N
         x, y, w, h = shape["box"]
         if w <= 0 or h <= 0:
             return
-        mask = decor.rounded_rect(w, h, shape["radius"]) if shape["radius"] else np.ones((h, w), np.float32)
-        decor.fill(canvas, mask, (x, y), color, shape["opacity"])
+        if shape["radius"]:
+            decor.fill(canvas, decor.rounded_rect(w, h, shape["radius"]), (x, y), color, shape["opacity"])
+        else:
+            decor.fill_rect(canvas, (x, y, w, h), color, shape["opacity"])
     else:
         cx, cy = shape["center"]
         r = shape["r"]

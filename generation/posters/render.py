@@ -202,8 +202,9 @@ def _render(
     theme_name = spec.theme or template.background.theme
     bg_info: dict[str, Any] = {"mode": mode}
     light_wrap = 0.0
-    if mode == "scene" and backgrounds.rebuildable(scene):
-        # a studio scene is built again at this canvas's own aspect: same theme and seed
+    rebuild = mode == "scene" and backgrounds.rebuildable(scene)
+    if rebuild and not backgrounds.scene_covers(scene, layout.product_box, canvas_size):  # type: ignore[arg-type]
+        # a studio scene that does not cover this canvas is built again at its own aspect
         assert scene is not None
         canvas, info = _theme_background(scene.meta["theme"], placed, brand.primary, int(scene.meta["seed"]))
         light_wrap = float(info.pop("light_wrap", 0.0))
@@ -276,7 +277,7 @@ def _render(
 
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements
-    checks = check_poster(final, behind, elements, placed, size, fixes=fixes)
+    checks = check_poster(final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout)
     name = f"poster-{template.id}-{size.name}"
     layout_data = layout_dict(
         spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements

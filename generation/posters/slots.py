@@ -50,16 +50,19 @@ class Content:
 
 class TypeScale(float):
     """Font px per template px (the shorter side / 1080 x the variant's type scale),
-    carrying the canvas's minimum legible text size (``legible``, px) and whether text
-    that does not fit may be shortened with an ellipsis (``shorten``, the layout's
-    last resort)."""
+    carrying the canvas's minimum legible text size (``legible``, px) and the layout's
+    last resorts for long text: ``relax`` lets text shrink below the template's own
+    minimum down to ``legible`` and take one more line, ``shorten`` lets text that
+    still does not fit end with an ellipsis."""
 
     legible: int
+    relax: bool
     shorten: bool
 
-    def __new__(cls, value: float, *, legible: int, shorten: bool = False) -> TypeScale:
+    def __new__(cls, value: float, *, legible: int, relax: bool = False, shorten: bool = False) -> TypeScale:
         scale = super().__new__(cls, value)
         scale.legible = legible
+        scale.relax = relax or shorten
         scale.shorten = shorten
         return scale
 
@@ -76,7 +79,10 @@ def font_style(
 ) -> TextStyle:
     family = families.get(spec.font, spec.font)
     size = max(unit.legible, round(spec.size * unit * scale))
-    low = max(unit.legible, min(size, round(spec.min * unit)))
+    low = unit.legible if unit.relax else max(unit.legible, min(size, round(spec.min * unit)))
+    lines = max_lines if max_lines is not None else spec.max_lines
+    if unit.relax and lines > 1:
+        lines += 1
     return TextStyle(
         family=family,
         weight=spec.weight,
@@ -84,7 +90,7 @@ def font_style(
         min_size=low,
         line_height=spec.line_height,
         align=align,
-        max_lines=max_lines if max_lines is not None else spec.max_lines,
+        max_lines=lines,
         uppercase=spec.uppercase,
         tracking=spec.tracking,
     )

@@ -116,22 +116,37 @@ def layout_text(
     except TextDoesNotFit:
         pass
     # shortened at a word rather than broken inside one; broken only if not even the
-    # first word fits with the ellipsis
-    return _shortened(text, box, style, lang) or _layout(text, box, style, lang, break_words=True)
+    # first word fits with the ellipsis, and then shortened between characters
+    shortened = _shortened(text, box, style, lang, break_words=False)
+    if shortened is not None:
+        return shortened
+    try:
+        return _layout(text, box, style, lang, break_words=True)
+    except TextDoesNotFit:
+        shortened = _shortened(text, box, style, lang, break_words=True)
+        if shortened is None:
+            raise
+        return shortened
 
 
-def _shortened(text: str, box: tuple[int, int], style: TextStyle, lang: str | None) -> TextBlock | None:
-    """The longest start of ``text`` (cut at a break opportunity) that fits with "…"."""
+def _shortened(
+    text: str, box: tuple[int, int], style: TextStyle, lang: str | None, *, break_words: bool
+) -> TextBlock | None:
+    """The longest start of ``text`` that fits with "…": cut at a break opportunity, or
+    with ``break_words`` after any character (and its lines broken inside words)."""
     flat = " ".join(split_paragraphs(text, replace(style, uppercase=False)))
     cjk_lang = fonts.cjk_lang_for(flat, fonts.normalize_lang(lang))
-    cuts = [end for _, end in unbreakable_segments(flat, cjk_lang)][:-1] or [len(flat)]
+    if break_words:
+        cuts = list(range(1, len(flat)))
+    else:
+        cuts = [end for _, end in unbreakable_segments(flat, cjk_lang)][:-1]
     best: TextBlock | None = None
     lo, hi = 0, len(cuts) - 1
     while lo <= hi:  # longer starts fit less well: binary search for the longest that fits
         mid = (lo + hi) // 2
         candidate = flat[: cuts[mid]].rstrip(" ,.;:、，。；：-–—") + "…"
         try:
-            best = replace(_layout(candidate, box, style, lang, break_words=False), truncated=True)
+            best = replace(_layout(candidate, box, style, lang, break_words=break_words), truncated=True)
             lo = mid + 1
         except TextDoesNotFit:
             hi = mid - 1

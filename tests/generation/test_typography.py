@@ -607,3 +607,34 @@ def test_format_discount():
     assert format_discount(100, "zh_CN") == "免费"
     with pytest.raises(InvalidSpec, match="0"):
         format_discount(0, "en_US")
+
+
+def test_text_that_cannot_fit_is_shortened_at_a_word_with_an_ellipsis():
+    # given a 103-character headline and a box that holds three lines of about 20
+    text = "The everyday insulated steel bottle that keeps your drinks ice cold for a full day and hot until night!"
+    style = TextStyle(max_size=40, min_size=30, max_lines=3)
+    box = (420, 200)
+    # when it is fitted without, then with, the ellipsis allowed
+    with pytest.raises(TextDoesNotFit):
+        layout_text(text, box, style)
+    block = layout_text(text, box, style, ellipsis=True)
+    # then it is set at the smallest size, ends with "…" after a whole word, and fits
+    shown = " ".join(line.text for line in block.lines)
+    assert block.truncated and not block.broken_words
+    assert block.size == 30 and len(block.lines) == 3
+    assert shown.endswith("…") and text.startswith(shown[:-1])
+    assert text[len(shown) - 1] == " "  # the cut is at a space: the next word is whole
+    assert block.width <= box[0] and block.height <= box[1]
+
+
+def test_chinese_that_cannot_fit_is_shortened_between_words():
+    text = "全新升级双层真空保温杯 二十四小时长效保冷保热 出行办公两相宜 食品级不锈钢内胆 一键弹盖防漏设计"
+    block = layout_text(text, (300, 150), TextStyle(max_size=60, min_size=30, max_lines=3), ellipsis=True)
+    lines = [line.text for line in block.lines]
+    assert block.truncated and not block.broken_words
+    assert lines == ["全新升级双层真空", "保温杯 二十四小时", "长效保冷保热 出行…"]
+
+
+def test_text_that_fits_is_never_shortened():
+    block = layout_text("Summer Sale", (400, 200), TextStyle(max_size=40, min_size=30), ellipsis=True)
+    assert not block.truncated and [line.text for line in block.lines] == ["Summer Sale"]
