@@ -22,7 +22,7 @@ from generation.posters.checks import (
 from generation.posters.render import render_poster
 from generation.posters.sizes import resolve_size
 from generation.posters.spec import PosterSpec
-from generation.types import RenderedImage, Segmentation
+from generation.types import PlacedProduct, RenderedImage, Segmentation
 from tests.synthetic import background, product_photo, product_rgba
 
 
@@ -93,13 +93,20 @@ def test_check_poster_reports_each_kind_of_problem(placed_poster):
     assert len(checks.problems) == 4
 
 
-def test_text_under_the_minimum_legible_size_fails_on_a_link_preview():
-    # given a 1200 x 628 link preview with a 9 px label and a 10 px one beside it
+def _bottle_on(
+    canvas: tuple[int, int], at: tuple[int, int], color: tuple[int, int, int]
+) -> tuple[Image.Image, Image.Image, PlacedProduct]:
+    """(poster, what is behind its text, the product placed) for a plain canvas."""
     cutout = product_rgba((200, 250))
     cutout = cutout.crop(cutout.getbbox())
-    placed = compose.place_product(cutout, (1200, 628), (800, 100, cutout.width, cutout.height))
-    behind = Image.new("RGB", (1200, 628), (250, 250, 250))
-    image = compose.paste_back(behind, placed)
+    placed = compose.place_product(cutout, canvas, (*at, cutout.width, cutout.height))
+    behind = Image.new("RGB", canvas, color)
+    return compose.paste_back(behind, placed), behind, placed
+
+
+def test_text_under_the_minimum_legible_size_fails_on_a_link_preview():
+    # given a 1200 x 628 link preview with a 9 px label and a 10 px one beside it
+    image, behind, placed = _bottle_on((1200, 628), (800, 100), (250, 250, 250))
     tiny = Element("badge_caption", "text", (40, 40, 120, 12), (20, 20, 20), 9, 700)
     small = Element("eyebrow", "text", (40, 80, 120, 14), (20, 20, 20), 10, 700)
     # when checked
@@ -115,11 +122,7 @@ def test_text_under_the_minimum_legible_size_fails_on_a_link_preview():
 
 
 def test_safe_zones_count_as_out_of_bounds_on_a_story():
-    cutout = product_rgba((200, 250))
-    cutout = cutout.crop(cutout.getbbox())
-    placed = compose.place_product(cutout, (1080, 1920), (400, 700, cutout.width, cutout.height))
-    behind = Image.new("RGB", (1080, 1920), (240, 240, 240))
-    image = compose.paste_back(behind, placed)
+    image, behind, placed = _bottle_on((1080, 1920), (400, 700), (240, 240, 240))
     inside = Element("logo", "logo", (100, 240, 120, 40))
     under_ui = Element("cta", "cta", (600, 1600, 300, 90))  # in the bottom 380 px
     checks = check_poster(image, behind, [inside, under_ui], placed, resolve_size("story"))

@@ -143,13 +143,19 @@ def test_mixed_lines_keep_latin_words_whole_and_break_between_cjk():
             assert all(line.width <= width for line in block.lines)
 
 
-def test_pure_cjk_breaks_between_characters():
-    # given Chinese without spaces
+def test_pure_cjk_breaks_between_words_and_between_characters_only_as_the_last_resort():
+    # given Chinese without spaces, seven two-character words
     text = "夏日清凉特惠全场商品限时八折"
-    # when the box holds five characters at 40 px
-    block = layout_text(text, (200, 1000), TextStyle(max_size=40, min_size=40, balance=False))
-    # then lines are filled character by character
+    style = TextStyle(max_size=40, min_size=40, balance=False)
+    # when the box holds five characters at 40 px and four lines are allowed
+    block = layout_text(text, (200, 1000), replace(style, max_lines=4))
+    # then lines break between words
+    assert [line.text for line in block.lines] == ["夏日清凉", "特惠全场", "商品限时", "八折"]
+    assert not block.broken_words
+    # and when only three lines are allowed, lines are filled character by character
+    block = layout_text(text, (200, 1000), style)
     assert [line.text for line in block.lines] == ["夏日清凉特", "惠全场商品", "限时八折"]
+    assert block.broken_words
 
 
 def test_balanced_lines_even_out_a_short_last_line():
