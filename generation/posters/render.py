@@ -202,10 +202,9 @@ def _render(
     theme_name = spec.theme or template.background.theme
     bg_info: dict[str, Any] = {"mode": mode}
     light_wrap = 0.0
-    rebuild = mode == "scene" and backgrounds.rebuildable(scene)
-    if rebuild and not backgrounds.scene_covers(scene, layout.product_box, canvas_size):  # type: ignore[arg-type]
+    covered = scene is not None and backgrounds.scene_covers(scene, layout.product_box, canvas_size)
+    if mode == "scene" and scene is not None and backgrounds.rebuildable(scene) and not covered:
         # a studio scene that does not cover this canvas is built again at its own aspect
-        assert scene is not None
         canvas, info = _theme_background(scene.meta["theme"], placed, brand.primary, int(scene.meta["seed"]))
         light_wrap = float(info.pop("light_wrap", 0.0))
         bg_info.update(info, scene=scene.name, seed=int(scene.meta["seed"]), rebuilt=True)
