@@ -202,8 +202,8 @@ def _render(
     theme_name = spec.theme or template.background.theme
     bg_info: dict[str, Any] = {"mode": mode}
     light_wrap = 0.0
-    covered = scene is not None and backgrounds.scene_covers(scene, layout.product_box, canvas_size)
-    if mode == "scene" and scene is not None and backgrounds.rebuildable(scene) and not covered:
+    rebuild = mode == "scene" and scene is not None and backgrounds.rebuildable(scene)
+    if rebuild and scene is not None and not backgrounds.scene_covers(scene, layout.product_box, canvas_size):
         # a studio scene that does not cover this canvas is built again at its own aspect
         canvas, info = _theme_background(scene.meta["theme"], placed, brand.primary, int(scene.meta["seed"]))
         light_wrap = float(info.pop("light_wrap", 0.0))
