@@ -134,8 +134,11 @@ def theme_background(
         )
         bg = studio.render_set(theme, small, brand_color=brand, seed=seed)
         bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
-        tile = _grain_tile(seed)
-        bg += np.tile(tile, (ch // 256 + 1, cw // 256 + 1))[:ch, :cw, None]
+        tile = _grain_tile(seed)[..., None]
+        for y0 in range(0, ch, 256):  # tile by tile: no canvas-sized noise array
+            for x0 in range(0, cw, 256):
+                block = bg[y0 : y0 + 256, x0 : x0 + 256]
+                block += tile[: block.shape[0], : block.shape[1]]
     return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
 
 

@@ -74,7 +74,6 @@ def choose_colors(
     palette: Palette,
     short: int,
 ) -> None:
-    arr = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     for slot in slots:
         plan = plans[slot.name]
         assert slot.block is not None
@@ -82,7 +81,8 @@ def choose_colors(
         preferred = palette.resolve(template.colors[slot.role])
         if slot.name == "compare_at" and plan.get("color") is None:
             preferred = palette.resolve(template.colors["compare_at"])
-        rng = background_range(arr, plan["ink"], contrast_tile(slot.block.size))
+        patch, box = as_pixels(canvas, plan["ink"])
+        rng = background_range(patch, box, contrast_tile(slot.block.size))
         best: tuple[float, RGB] | None = None
         for color in _candidates(preferred, palette):
             ratio = worst_contrast(color, rng)
@@ -95,6 +95,16 @@ def choose_colors(
         plan.update(color=best[1], ratio=best[0], required=required, passed=best[0] >= required)
         if best[1] != preferred:
             plan["fix"] = plan["fix"] or "color"
+
+
+def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
+    """The 8-bit pixels of the float ``canvas`` under ``box`` (clipped to it), and
+    ``box`` relative to them: only what is sampled is converted."""
+    x, y, w, h = box
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
+    patch = np.clip(canvas[y0:y1, x0:x1] + 0.5, 0, 255).astype(np.uint8)
+    return patch, (x - x0, y - y0, w, h)
 
 
 def fix_contrast(

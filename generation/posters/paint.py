@@ -12,7 +12,7 @@ from generation.posters.checks import (
     contrast_ratio,
     luminance,
 )
-from generation.posters.contrast import pad_box
+from generation.posters.contrast import as_pixels, pad_box
 from generation.posters.geometry import box_hits
 from generation.posters.palette import PAPER, Palette, deep
 from generation.posters.slots import Slot
@@ -121,9 +121,9 @@ def logo_plate(
     if not opaque.any():
         return None
     logo_lum = float(np.median(luminance(rgba[..., :3][opaque])))
-    arr = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     x, y, w, h = box
-    under = arr[y : y + h, x : x + w][opaque]
+    patch, _ = as_pixels(canvas, box)
+    under = patch[opaque[: patch.shape[0], : patch.shape[1]]]
     bg_lum = float(np.median(luminance(under))) if len(under) else 1.0
     if contrast_ratio(logo_lum, bg_lum) >= 1.8:
         return None

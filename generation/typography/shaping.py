@@ -64,6 +64,10 @@ def needs_context(face: str, text: str) -> bool:
     return face == CJK_FACE and not any(unicodedata.category(ch)[0] == "L" for ch in text)
 
 
+# Measuring and ink are pure functions of the (cached, never modified) font object and
+# the text: kept per process, they serve every line tried while fitting, every letter
+# of tracked text, and every poster of a set that repeats words at a size.
+@lru_cache(maxsize=16384)
 def run_length(
     font: ImageFont.FreeTypeFont,
     face: str,
@@ -71,6 +75,7 @@ def run_length(
     language: str | None,
     features: tuple[str, ...],
 ) -> float:
+    """Advance of ``text`` shaped in ``font``, px."""
     if not text:
         return 0.0
     feats = list(features) or None
@@ -98,6 +103,7 @@ def context_mask(
     return canvas.crop((cut, 0, canvas.width, canvas.height)), cut - start, top
 
 
+@lru_cache(maxsize=16384)
 def piece_ink(
     font: ImageFont.FreeTypeFont,
     face: str,
@@ -152,14 +158,18 @@ def tracked_pieces(
     track: float,
 ) -> list[tuple[int, str]]:
     """(x offset, text) pieces to draw for one run. Without tracking the run is one
-    piece shaped as a whole; with tracking each character sits where the whole shaped
-    run put it (kerning kept) plus ``track`` per preceding character."""
+    piece shaped as a whole; with tracking each character is set one by one, advanced
+    as in the shaped run (its own advance plus its pair kerning with the character
+    before it) plus ``track`` per preceding character."""
     if track == 0:
         return [(0, text)]
-    return [
-        (round(run_length(font, face, text[:k], language, features) + k * track), text[k])
-        for k in range(len(text))
-    ]
+    pieces, pen = [], 0.0
+    for k, ch in enumerate(text):
+        pieces.append((round(pen + k * track), ch))
+        if k + 1 < len(text):  # the advance of ch where the next character follows it
+            pair = run_length(font, face, text[k : k + 2], language, features)
+            pen += pair - run_length(font, face, text[k + 1], language, features)
+    return pieces
 
 
 def advance(ctx: Context, face: str, text: str, size: int, track: float) -> float:
