@@ -26,20 +26,34 @@ def no_progress(fraction: float, message: str) -> None:  # noqa: ARG001
 
 @dataclass(frozen=True)
 class Segmentation:
-    """A product photo split into product and background."""
+    """A product photo split into product and background.
+
+    ``confidence`` is the matte evidence score (``generation.check.matte_evidence``,
+    independent of the segmenter; 1.0 for the merchant's own alpha or mask) and
+    ``evidence`` its named cues; ``low_confidence`` is the score below
+    ``generation.check.MATTE_THRESHOLD``: such a matte needs the merchant's review.
+    ``foreground``, when set, holds the product's own colour in soft edge pixels (the
+    backdrop's colour taken out); it equals ``image`` wherever the matte is 255.
+    """
 
     image: Image.Image  # the normalized photo, RGB
     matte: Image.Image  # L, same size as ``image``
     box: Box  # product bounding box in ``image``
     segmenter: str  # registry name that made the matte, e.g. "classical", "rembg:u2net"
-    confidence: float = 1.0  # 0..1, the segmenter's own estimate
+    confidence: float = 1.0  # 0..1, from the matte evidence
     low_confidence: bool = False
+    evidence: dict[str, Any] = field(default_factory=dict)  # MatteEvidence.to_dict()
+    foreground: Image.Image | None = None  # RGB, decontaminated edge colours
 
     @property
     def cutout(self) -> Image.Image:
-        """RGBA cutout cropped to ``box``: the product's own pixels with the matte as alpha."""
+        """RGBA cutout cropped to ``box``: the product's own pixels with the matte as alpha.
+
+        Fully opaque pixels are the photo's; soft edge pixels carry ``foreground``'s
+        colour when it is set, so no backdrop colour is pasted onto a new set.
+        """
         x, y, w, h = self.box
-        rgba = self.image.convert("RGB").copy()
+        rgba = (self.foreground or self.image).convert("RGB").copy()
         rgba.putalpha(self.matte)
         return rgba.crop((x, y, x + w, y + h))
 

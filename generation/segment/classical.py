@@ -1,15 +1,29 @@
-"""Weight-free segmentation of studio photos on plain or gradient backdrops.
+"""Weight-free segmentation of product photos on sweeps, gradients, corners and tabletops.
 
-Pipeline (``ClassicalSegmenter.__call__``): fit the backdrop on the border, mark what
-differs from it, clean the mask, refine it with GrabCut, then solve soft edges with
-alpha matting. Mask estimation runs on a reduced copy (``work_side``); only the edge
-band is matted near full resolution. It refuses, with a message that names the
-problem, photos whose backdrop it cannot model or where it finds no clear product.
+The product is told from its set by its outline, not by one backdrop colour: a studio
+set is made of smooth surfaces (a sweep, a wall and a floor meeting at a line, a
+tabletop with its front edge) lit softly, so its shading, shadows and seams carry no
+sharp detail except straight seams that run to the photo's edge, while a product is
+bounded by sharp edges. Pipeline (``ClassicalSegmenter.__call__``), on a reduced copy:
+
+1. sharp edges: a fine-scale colour gradient that a coarse scale does not also explain
+   (soft shadows, light falloff and blurred reflections drop out);
+2. the border: runs of similar colour between sharp edges along the photo's edge. A
+   run with a colour no other side has is the product cut by the frame; the rest is
+   the set. A border cut into many runs, or full of sharp detail, is a busy set: it is
+   refused with a message that says what to do;
+3. seams (long straight edges that reach the photo's edge: floor lines, table edges,
+   the corner of two walls) are taken out; what remains outlines the product. The
+   rows and columns it spans give a first product region;
+4. a floor reflection (the product mirrored under its base, fainter) is cut at the base;
+5. GrabCut decides each pixel inside that region by colour and contrast;
+6. a mask that runs along the photo's edge or ends in a wide flat slab of set colour
+   is fixed, else refused;
+7. soft edges and their true colours at full resolution (``edges.py``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
@@ -18,43 +32,296 @@ from PIL import Image
 
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
-from generation.segment.backdrop import Backdrop, fit_backdrop
-from generation.segment.matte import border_fraction, build_segmentation, to_rgb
-from generation.segment.soft_edges import soft_matte
+from generation.segment import edges
+from generation.segment.matte import build_segmentation, to_rgb
 from generation.types import Segmentation
+
+# What the merchant is told when a photo is beyond the automatic methods.
+FIX_BY_HAND = (
+    "Draw a box around the product (and a few keep/remove strokes if needed), or upload "
+    "a mask, and the cutout is made from that."
+)
 
 
 @dataclass(frozen=True)
 class ClassicalSettings:
-    work_side: int = 640  # long side of the copy the mask is estimated on
-    band_fraction: float = 0.03  # border band that models the backdrop, of the short side
-    degree: int = 2  # polynomial degree of the backdrop sweep
-    busy_noise: float = 12.0  # border residual (levels) above which the backdrop is "busy"
-    busy_outliers: float = 0.5  # share of the border not explained -> busy or frame-filling
-    busy_runs: int = 6  # this many separate unexplained stretches of border -> busy
+    work_side: int = 768  # long side of the copy the mask is estimated on
+    band_fraction: float = 0.03  # border band that samples the set, of the short side
+    edge_floor: float = 1.5  # weakest sharp edge (levels per pixel) that can outline a product
+    busy_edge: float = 4.0  # sharp detail this strong on the border is props or pattern
+    busy_detail: float = 0.08  # share of the border band with such detail -> busy set
+    busy_runs: int = 9  # this many separate border runs -> busy set
+    seam_length: float = 0.12  # shortest seam, of the short side
     min_product: float = 0.002  # smallest product, share of the photo
     max_product: float = 0.9  # largest product, share of the photo
-    max_border_touch: float = 0.5  # product on more of the photo's edge than this -> refuse
-    keep_fraction: float = 0.1  # keep extra components at least this share of the largest
-    grabcut_iterations: int = 3
+    slab_widening: float = 1.25  # bottom rows this much wider than the body -> a slab
+    grabcut_iterations: int = 4
 
 
 @dataclass(frozen=True)
-class _Mask:
-    """The work-scale mask and what it took to make it."""
+class Estimate:
+    """The work-scale result before soft edges, for callers that want the pieces."""
 
-    foreground: np.ndarray  # bool (h, w)
-    kept_share: float  # product share of all not-backdrop area (clutter left out)
-    border_touch: float
+    mask: np.ndarray  # bool (h, w) at work scale
+    region: np.ndarray  # bool: the first product region (edge hull)
+    scale: float  # work size / photo size
+    frame_runs: np.ndarray  # bool ring mask: border pixels where the product is cut by the frame
 
 
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = int((a | b).sum())
-    return int((a & b).sum()) / union if union else 1.0
+def _gradient(img: np.ndarray, sigma: float) -> np.ndarray:
+    blurred = cv2.GaussianBlur(img, (0, 0), sigma)
+    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return np.sqrt((gx * gx + gy * gy).sum(axis=2))
+
+
+def sharp_edges(work: np.ndarray) -> np.ndarray:
+    """Edge strength (levels per pixel, float32) of edges sharper than soft light.
+
+    A step blurred only by the lens is about 2.5 times stronger at 0.8 px than at
+    2.5 px; a soft shadow's ramp is about as strong at both, so it is weighted out.
+    """
+    f = work.astype(np.float32)
+    fine, coarse = _gradient(f, 0.8), _gradient(f, 2.5)
+    return fine * np.clip((fine / (coarse + 0.5) - 1.3) / 0.7, 0.0, 1.0)
+
+
+def ring_coords(h: int, w: int, inset: int = 1) -> np.ndarray:
+    """(n, 2) (y, x) of the ring ``inset`` pixels inside the edge, walked clockwise."""
+    top = [(inset, x) for x in range(inset, w - inset)]
+    right = [(y, w - 1 - inset) for y in range(inset + 1, h - inset)]
+    bottom = [(h - 1 - inset, x) for x in range(w - 2 - inset, inset - 1, -1)]
+    left = [(y, inset) for y in range(h - 2 - inset, inset, -1)]
+    return np.array(top + right + bottom + left)
+
+
+def _side_of(coords: np.ndarray, h: int, w: int, inset: int) -> np.ndarray:
+    """0 top, 1 right, 2 bottom, 3 left for each ring coordinate."""
+    ys, xs = coords[:, 0], coords[:, 1]
+    side = np.full(len(coords), 3)
+    side[ys == inset] = 0
+    side[(xs == w - 1 - inset) & (ys > inset)] = 1
+    side[(ys == h - 1 - inset) & (xs < w - 1 - inset)] = 2
+    return side
+
+
+@dataclass(frozen=True)
+class _Border:
+    runs: int  # separate runs between sharp edges along the ring
+    detail: float  # share of the border band with sharp detail
+    product_ring: np.ndarray  # bool (h, w): ring pixels where the product is cut by the frame
+    palette: np.ndarray  # (k, 3) colours of the set along the border
+
+
+def _border(work: np.ndarray, strength: np.ndarray, band: int, edge: float, busy_edge: float) -> _Border:
+    h, w = strength.shape
+    inset = 2
+    coords = ring_coords(h, w, inset)
+    n = len(coords)
+    cut = strength[coords[:, 0], coords[:, 1]] > busy_edge
+    colours = cv2.GaussianBlur(work.astype(np.float32), (0, 0), 2)[coords[:, 0], coords[:, 1]]
+    sides = _side_of(coords, h, w, inset)
+
+    # 1. runs between cut points (the walk is a loop: start on a cut, or anywhere)
+    start = int(np.argmax(cut)) if cut.any() else 0
+    order = np.roll(np.arange(n), -start)
+    runs: list[np.ndarray] = []
+    current: list[int] = []
+    for i in order:
+        if cut[i]:
+            if current:
+                runs.append(np.array(current))
+            current = []
+        else:
+            current.append(int(i))
+    if current:
+        runs.append(np.array(current))
+    min_len = max(4, n // 100)
+    long_runs = [r for r in runs if len(r) >= min_len]
+
+    # 2. a run on one side, shorter than most of it, whose colour no run on another
+    #    side shares, is the product running out of the frame
+    product_ring = np.zeros((h, w), bool)
+    means = [np.median(colours[r], axis=0) for r in long_runs]
+    for i, r in enumerate(long_runs):
+        run_sides = set(sides[r].tolist())
+        side_len = w if sides[r[0]] in (0, 2) else h
+        if len(run_sides) != 1 or len(r) > 0.6 * side_len:
+            continue
+        shared = any(
+            j != i and set(sides[long_runs[j]].tolist()) != run_sides and _same_surface(means[i], means[j])
+            for j in range(len(long_runs))
+        )
+        if not shared:
+            # the frame-cut product covers the full border strip at these pixels
+            ys, xs = coords[r, 0], coords[r, 1]
+            side = int(sides[r[0]])
+            for y, x in zip(ys, xs, strict=True):
+                if side in (0, 2):
+                    product_ring[(slice(0, inset + 1) if side == 0 else slice(h - inset - 1, h)), x] = True
+                else:
+                    product_ring[y, (slice(0, inset + 1) if side == 3 else slice(w - inset - 1, w))] = True
+
+    # 3. the set's colours along the border, and how much sharp detail it carries
+    band_mask = np.zeros((h, w), bool)
+    band_mask[:band] = band_mask[-band:] = True
+    band_mask[:, :band] = band_mask[:, -band:] = True
+    grown = cv2.dilate(product_ring.astype(np.uint8), _disk(band * 2)) > 0
+    set_band = band_mask & ~grown
+    detail = float((strength[set_band] > busy_edge).mean()) if set_band.any() else 1.0
+    samples = work[set_band].astype(np.float32)
+    samples = samples[:: max(1, len(samples) // 20000)]
+    k = min(6, len(samples))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    share = np.bincount(labels.ravel(), minlength=k) / len(labels)
+    palette = centres[share >= 0.03]
+    return _Border(runs=len(long_runs), detail=detail, product_ring=product_ring, palette=palette)
+
+
+def _same_surface(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two colours of one surface under different light: same hue, brightness within 40%."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if min(na, nb) < 1.0:
+        return max(na, nb) < 20.0
+    hue = float(np.linalg.norm(a / na - b / nb))
+    return hue < 0.05 and 0.7 < na / nb < 1.43
+
+
+def backdrop_likeness(work: np.ndarray, palette: np.ndarray, tolerance: float) -> np.ndarray:
+    """Bool: pixels that are a set colour, or a set colour in shadow (same hue, darker)."""
+    px = work.reshape(-1, 3).astype(np.float32)
+    like = np.zeros(len(px), bool)
+    for colour in palette:
+        c = colour.astype(np.float32)
+        scale = px @ c / max(float(c @ c), 1.0)
+        residual = np.linalg.norm(px - scale[:, None] * c, axis=1)
+        near = np.linalg.norm(px - c, axis=1) < tolerance
+        shadow = (scale > 0.25) & (scale < 1.03) & (residual < 0.5 * tolerance + 0.04 * np.linalg.norm(c) * scale)
+        like |= near | shadow
+    return like.reshape(work.shape[:2])
+
+
+def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> np.ndarray:
+    """Drop long straight edges that reach (or nearly reach) the photo's edge: floor lines,
+    table edges, the corner of two walls. Each is followed along its line for as long as
+    the edge goes on, so the pieces between a gap and the product go too."""
+    h, w = edge_mask.shape
+    lines = cv2.HoughLinesP(
+        edge_mask.astype(np.uint8) * 255,
+        1,
+        np.pi / 180,
+        threshold=max(20, min_length // 2),
+        minLineLength=min_length,
+        maxLineGap=4,
+    )
+    if lines is None:
+        return edge_mask
+    reach = max(3, round(0.1 * min(h, w)))
+    seams = np.zeros((h, w), np.uint8)
+    near_frame = cv2.dilate(frame.astype(np.uint8), _disk(reach)) > 0
+    dilated = cv2.dilate(edge_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for x0, y0, x1, y1 in lines.reshape(-1, 4).astype(float):
+        ends = [(x0, y0), (x1, y1)]
+        to_edge = [min(x, y, w - 1 - x, h - 1 - y) for x, y in ends]
+        if min(to_edge) > reach or any(near_frame[int(y), int(x)] for x, y in ends):
+            continue
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        direction = np.array([x1 - x0, y1 - y0]) / max(length, 1e-6)
+        a = _follow(dilated, np.array([x0, y0]), -direction)
+        b = _follow(dilated, np.array([x1, y1]), direction)
+        margin = max(2, round(0.02 * min(h, w)))
+        if min(min(x, y, w - 1 - x, h - 1 - y) for x, y in (a, b)) > margin:
+            continue  # it stops short of the photo's edge: a product's edge, not a seam
+        cv2.line(seams, (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), 1, 5)
+    return edge_mask & (seams == 0)
+
+
+def _follow(edge: np.ndarray, start: np.ndarray, direction: np.ndarray, max_gap: int = 10) -> np.ndarray:
+    """The last point along ``direction`` from ``start`` where the edge still goes on
+    (gaps up to ``max_gap`` pixels are crossed), or the photo's edge."""
+    h, w = edge.shape
+    steps = np.arange(1, 2 * max(h, w))
+    pts = start[None, :] + steps[:, None] * direction[None, :]
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+    pts = pts[: int(np.argmin(inside)) if not inside.all() else len(pts)]
+    if len(pts) == 0:
+        return start
+    hits = edge[np.rint(pts[:, 1]).astype(int), np.rint(pts[:, 0]).astype(int)]
+    last, gap = 0, 0
+    for i, hit in enumerate(hits):
+        if hit:
+            last, gap = i + 1, 0
+        else:
+            gap += 1
+            if gap > max_gap:
+                break
+    else:
+        last = len(hits)  # reached the photo's edge
+    return pts[last - 1] if last else start
+
+
+def _span_hull(points: np.ndarray, bridge: int = 1) -> np.ndarray:
+    """Pixels between the first and last point of their row and of their column.
+
+    Rows borrow the points of the ``bridge`` rows around them (and columns those of the
+    columns around them), so a gap in a weak outline does not cut a stripe out.
+    """
+    h, w = points.shape
+    k = 2 * max(0, bridge) + 1
+    by_rows = cv2.dilate(points.astype(np.uint8), np.ones((k, 1), np.uint8)) > 0
+    by_cols = cv2.dilate(points.astype(np.uint8), np.ones((1, k), np.uint8)) > 0
+    row_span = _spans(by_rows)
+    col_span = _spans(by_cols.T).T
+    return row_span & col_span
+
+
+def _spans(points: np.ndarray) -> np.ndarray:
+    """Per row, True from the row's first to its last point."""
+    cols = np.arange(points.shape[1])
+    has = points.any(axis=1)
+    first = np.where(has, points.argmax(axis=1), points.shape[1])
+    last = np.where(has, points.shape[1] - 1 - points[:, ::-1].argmax(axis=1), -1)
+    return (cols[None, :] >= first[:, None]) & (cols[None, :] <= last[:, None])
+
+
+def mirror_line(gray: np.ndarray, region: np.ndarray) -> int | None:
+    """Row where ``region``'s lower part starts mirroring the part above, fainter: the
+    base of a product standing on a glossy floor. None when there is no reflection."""
+    ys, xs = np.nonzero(region)
+    if ys.size == 0:
+        return None
+    y_top, y_bot = int(ys.min()), int(ys.max())
+    x0, x1 = int(xs.min()), int(xs.max()) + 1
+    height = y_bot - y_top + 1
+    if height < 24 or x1 - x0 < 8:
+        return None
+    strip = gray[:, x0:x1].astype(np.float32)
+    strip = strip - strip.mean(axis=1, keepdims=True)
+    spread = np.sqrt((strip * strip).mean(axis=1)) + 1e-3
+    best, best_row = 0.0, None
+    shortest = max(4, height // 10)  # a reflection shorter than this is a rounded base
+    for yc in range(y_top + height // 2, y_bot - shortest + 1):
+        k = min(int(0.2 * height), y_bot - yc, yc - y_top)
+        if k < shortest:
+            continue
+        above = strip[yc - 1 : yc - 1 - k : -1]
+        below = strip[yc : yc + k]
+        ncc = (above * below).mean(axis=1) / (spread[yc - 1 : yc - 1 - k : -1] * spread[yc : yc + k])
+        ratio = spread[yc : yc + k] / spread[yc - 1 : yc - 1 - k : -1]
+        near, far = ratio[: k // 2].mean(), ratio[k // 2 :].mean()
+        # a reflection is fainter than the product and fades further away from the base
+        if ratio.mean() > 0.6 or far > 0.8 * near:
+            continue
+        score = float(np.mean(ncc))
+        if score > best:
+            best, best_row = score, yc
+    return best_row if best >= 0.5 else None
 
 
 class ClassicalSegmenter:
@@ -63,197 +330,247 @@ class ClassicalSegmenter:
     def __init__(self, settings: ClassicalSettings | None = None) -> None:
         self.settings = settings or ClassicalSettings()
 
-    def __call__(self, image: Image.Image) -> Segmentation:
+    def estimate(self, rgb: np.ndarray) -> Estimate:
+        """The hard product mask on a reduced copy of ``rgb`` (uint8 (h, w, 3))."""
         s = self.settings
-        rgb_image = to_rgb(image)
-        rgb = np.asarray(rgb_image)
         h, w = rgb.shape[:2]
         if min(h, w) < 32:
             raise SegmentationFailed(f"the photo is too small to segment ({w}x{h} pixels)")
 
-        # 1. a reduced working copy: mask estimation does not need every pixel
-        factor = min(1.0, s.work_side / max(h, w))
-        wh, ww = max(1, round(h * factor)), max(1, round(w * factor))
-        work = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA) if factor < 1 else rgb
+        # 1. a reduced working copy, and its sharp edges
+        scale = min(1.0, s.work_side / max(h, w))
+        wh, ww = max(1, round(h * scale)), max(1, round(w * scale))
+        work = cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA) if scale < 1 else rgb.copy()
+        strength = sharp_edges(work)
+        short = min(wh, ww)
+        band = max(3, round(s.band_fraction * short))
 
-        # 2. model the backdrop from the border; refuse if it is not a studio backdrop
-        band = max(3, round(s.band_fraction * min(wh, ww)))
-        backdrop = fit_backdrop(work, band=band, degree=s.degree)
-        self._check_backdrop(backdrop)
-
-        # 3. what differs from the backdrop, cleaned into the product mask
-        plate = backdrop.render(wh, ww)
-        distance = np.linalg.norm(work.astype(np.float32) - plate, axis=2)
-        rough = self._clean(distance > backdrop.threshold, wh * ww)
-
-        # 4. cast shadows differ from the backdrop too: flag them so GrabCut may drop them,
-        # unless they are most of the mask (then the product itself is backdrop-coloured)
-        shadow = rough.foreground & _shadow_like(work, plate)
-        shadow_share = float(shadow.sum()) / max(int(rough.foreground.sum()), 1)
-        if shadow_share > 0.5:
-            shadow[:] = False
-        expected = rough.foreground & ~shadow
-
-        # 5. GrabCut refines the mask where colour statistics say better than distance
-        refined = self._grabcut(work, rough.foreground, shadow, distance, backdrop.threshold)
-        agreement = _iou(refined, expected)
-        # a GrabCut that wanders far from the distance mask is less trustworthy than it
-        final = refined if agreement >= 0.7 else expected
-        if not final.any():
-            raise SegmentationFailed("no product found: only shadows differ from the backdrop in this photo")
-
-        # 6. soft edges at (near) full resolution on a band covering the upscale error
-        hard = final.astype(np.uint8) * 255
-        if factor < 1:
-            hard = cv2.resize(hard, (w, h), interpolation=cv2.INTER_LINEAR)
-        matte = soft_matte(rgb, hard > 127, band=math.ceil(1.5 / factor) + 2)
-
-        # 7. confidence: the weakest of the cues, each 0..1
-        clear = float((distance[final] > backdrop.threshold).mean())
-        outline = final & ~(cv2.erode(final.astype(np.uint8), _disk(2)) > 0)
-        edge_contrast = float(np.median(distance[outline])) / backdrop.threshold if outline.any() else 0.0
-        cues = {
-            "backdrop": 1.0 - max(0.0, backdrop.noise - 4.0) / (s.busy_noise - 4.0),
-            "contrast": (clear - 0.5) / 0.4,
-            "outline": (edge_contrast - 1.5) / 1.5,
-            "agreement": (agreement - 0.7) / 0.25,
-            "clutter": (rough.kept_share - 0.5) / 0.4,
-            "frame": 1.0 - max(0.0, rough.border_touch - 0.15) / (s.max_border_touch - 0.15),
-            # a backdrop-coloured (grey on white) product: shadows could not be told apart
-            "shadow": 0.5 if shadow_share > 0.5 else 1.0,
-        }
-        confidence = min(float(np.clip(v, 0.0, 1.0)) for v in cues.values())
-        return build_segmentation(rgb_image, matte, self.name, confidence)
-
-    def _check_backdrop(self, backdrop: Backdrop) -> None:
-        s = self.settings
-        if backdrop.noise > s.busy_noise:
+        # 2. the border: busy sets are refused, the frame-cut product is found
+        border = _border(work, strength, band, s.edge_floor, s.busy_edge)
+        if border.detail > s.busy_detail or border.runs >= s.busy_runs:
             raise SegmentationFailed(
-                "the background is too busy to separate: the photo's edges are textured "
-                f"(residual {backdrop.noise:.0f} levels), not a plain or gradient backdrop; "
-                "use a plain backdrop or upload a cutout with transparency"
+                "The background is too busy to cut out automatically: props, patterns or "
+                f"texture run all around the product. {FIX_BY_HAND}"
             )
-        if backdrop.border_runs >= s.busy_runs or backdrop.outlier_fraction > s.busy_outliers:
-            raise SegmentationFailed(
-                "the background is too busy to separate: "
-                f"{backdrop.outlier_fraction:.0%} of the photo's edges, in "
-                f"{backdrop.border_runs} separate stretches, do not match a plain or gradient "
-                "backdrop; use a plain backdrop with space around the product, or upload a "
-                "cutout with transparency"
-            )
+        band_mask = np.zeros((wh, ww), bool)
+        band_mask[:band] = band_mask[-band:] = True
+        band_mask[:, :band] = band_mask[:, -band:] = True
+        noise = float(np.percentile(strength[band_mask & ~border.product_ring], 99))
+        threshold = max(s.edge_floor, 3.0 * noise)
 
-    def _clean(self, raw: np.ndarray, area: int) -> _Mask:
-        s = self.settings
-        short = min(raw.shape)
-        # open removes specks of noise, close bridges hairline gaps in the outline
-        mask = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, _disk(1))
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, short // 200)))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        areas = stats[1:, cv2.CC_STAT_AREA]
-        total = int(areas.sum())
-        if count <= 1 or areas.max() < s.min_product * area:
+        # 3. the product's outline: sharp edges, less the set's seams and specks
+        outline = _remove_seams(strength > threshold, border.product_ring, round(s.seam_length * short))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(outline.astype(np.uint8), connectivity=8)
+        touching = np.unique(np.concatenate([labels[:band], labels[-band:], labels[:, :band].T, labels[:, -band:].T], axis=None))
+        keep = np.zeros(count, bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(12, short // 40)
+        frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), _disk(band)) > 0])
+        keep[np.setdiff1d(touching, frame_labels)] = False
+        keep[0] = False
+        outline = keep[labels] | border.product_ring
+        if outline.sum() < 8:
             raise SegmentationFailed(
-                "no product found: the photo looks like an empty backdrop (nothing differs "
-                "from the background colour)"
+                "No product found: nothing in the photo stands out from the background. " + FIX_BY_HAND
             )
-        keep = np.flatnonzero(areas >= max(s.keep_fraction * areas.max(), s.min_product * area))
-        foreground = np.isin(labels, keep + 1)
-        foreground = _fill_small_holes(foreground, max_area=0.01 * area)
-        touch = border_fraction(foreground)
-        if touch > s.max_border_touch:
+        bridge = max(1, round(0.03 * short))
+        region = _span_hull(outline, bridge)
+
+        # 4. a reflection under the base is the floor's, not the product's
+        gray = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
+        base = mirror_line(gray, region)
+        if base is not None:
+            outline[base:] &= border.product_ring[base:]
+            region = _span_hull(outline, bridge) if outline.any() else region
+            region[base:] = False
+
+        # 5. GrabCut inside the region
+        tolerance = 14.0
+        like = backdrop_likeness(work, border.palette, tolerance)
+        mask = self._grabcut(work, region, like, border.product_ring, base)
+
+        # 6. never return a mask along the photo's edge or ending in a slab of set colour
+        mask = self._fix_border(mask, border.product_ring, band)
+        mask = self._fix_slab(mask, like)
+        area = mask.mean()
+        if area < s.min_product:
             raise SegmentationFailed(
-                f"the product touches {touch:.0%} of the photo's edges (it fills the frame), "
-                "so the background cannot be told apart; photograph it with space around it"
+                "No product found: only shadows or the set differ from the background. " + FIX_BY_HAND
             )
-        if foreground.mean() > s.max_product:
+        if area > s.max_product:
             raise SegmentationFailed(
-                f"the product fills {foreground.mean():.0%} of the photo (it fills the frame), "
-                "leaving too little background to separate; photograph it with space around it"
+                f"The product fills {area:.0%} of the photo, leaving too little background to "
+                f"separate. {FIX_BY_HAND}"
             )
-        kept = int(areas[keep].sum())
-        return _Mask(foreground=foreground, kept_share=kept / total, border_touch=touch)
+        return Estimate(mask=mask, region=region, scale=scale, frame_runs=border.product_ring)
+
+    def __call__(self, image: Image.Image) -> Segmentation:
+        rgb_image = to_rgb(image)
+        rgb = np.asarray(rgb_image)
+        found = self.estimate(rgb)
+        alpha, foreground = full_resolution_matte(rgb, found.mask, found.scale)
+        return build_segmentation(rgb_image, alpha, self.name, foreground=foreground)
 
     def _grabcut(
         self,
         work: np.ndarray,
-        rough: np.ndarray,
-        shadow: np.ndarray,
-        distance: np.ndarray,
-        threshold: float,
+        region: np.ndarray,
+        like: np.ndarray,
+        frame: np.ndarray,
+        base: int | None,
     ) -> np.ndarray:
-        h, w = rough.shape
-        r = max(2, min(h, w) // 100)
-        rough8 = rough.astype(np.uint8)
-        near = cv2.dilate(rough8, _disk(3 * r)) > 0
-        core = cv2.erode(rough8, _disk(r)) > 0
+        h, w = region.shape
+        r = max(2, min(h, w) // 120)
+        region8 = region.astype(np.uint8)
+        near = cv2.dilate(region8, _disk(3 * r)) > 0
+        core = cv2.erode(region8, _disk(2 * r)) > 0
 
-        # labels: far from the mask is backdrop; the mask's core, where it clearly
-        # differs from the backdrop, is product; everything between is GrabCut's call
+        # labels: far from the region is the set; inside it the product is probable,
+        # and certain where its colour is not the set's; GrabCut decides the rest
         labels = np.full((h, w), cv2.GC_BGD, np.uint8)
         labels[near] = cv2.GC_PR_BGD
-        labels[rough & ~shadow] = cv2.GC_PR_FGD
-        labels[core & ~shadow & (distance > 2 * threshold)] = cv2.GC_FGD
+        labels[region] = cv2.GC_PR_FGD
+        labels[core & ~like] = cv2.GC_FGD
+        labels[frame] = cv2.GC_FGD
+        if base is not None:
+            labels[base:][labels[base:] != cv2.GC_FGD] = cv2.GC_PR_BGD
 
-        # GrabCut only on a box around the product: the rest is fixed backdrop
         ys, xs = np.nonzero(near)
         margin = 4 * r
         y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)
         x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)
         roi = np.ascontiguousarray(labels[y0:y1, x0:x1])
-        if not (roi == cv2.GC_BGD).any() and not (roi == cv2.GC_PR_BGD).any():
-            return rough
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.setRNGSeed(0)  # GrabCut's GMM initialisation is random: keep results repeatable
-        try:
-            cv2.grabCut(
-                np.ascontiguousarray(work[y0:y1, x0:x1]),
-                roi,
-                None,
-                bgd,
-                fgd,
-                self.settings.grabcut_iterations,
-                cv2.GC_INIT_WITH_MASK,
+        mask = region.copy()
+        has_bg = ((roi == cv2.GC_BGD) | (roi == cv2.GC_PR_BGD)).any()
+        has_fg = ((roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)).any()
+        if has_bg and has_fg:
+            bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            cv2.setRNGSeed(0)  # GrabCut's GMM start is random: keep results repeatable
+            try:
+                cv2.grabCut(
+                    np.ascontiguousarray(work[y0:y1, x0:x1]), roi, None, bgd, fgd,
+                    self.settings.grabcut_iterations, cv2.GC_INIT_WITH_MASK,
+                )
+                mask = np.zeros((h, w), bool)
+                mask[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)
+            except cv2.error:
+                pass  # degenerate colour statistics (a flat product): keep the region
+        # keep what is connected to the product's certain part (or the largest piece)
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _disk(1)) > 0
+        count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        if count <= 1:
+            return mask
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
+        return fill_small_holes(np.isin(comp, keep), max_area=0.002 * h * w)
+
+    def _fix_border(self, mask: np.ndarray, frame: np.ndarray, band: int) -> np.ndarray:
+        """Drop mask pixels on the photo's edge where the product is not cut by the frame."""
+        h, w = mask.shape
+        edge = np.zeros((h, w), bool)
+        edge[:2] = edge[-2:] = True
+        edge[:, :2] = edge[:, -2:] = True
+        allowed = cv2.dilate(frame.astype(np.uint8), _disk(band)) > 0
+        stray = mask & edge & ~allowed
+        if not stray.any():
+            return mask
+        count, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        bad = np.unique(comp[stray])
+        # a piece of the set that leaked in along the edge: drop the pieces that touch it
+        # only if they are small; a product that reaches the edge outside a frame run is refused
+        fixed = mask & ~np.isin(comp, bad)
+        if fixed.sum() < 0.5 * mask.sum():
+            raise SegmentationFailed(
+                "The cutout would run along the edge of the photo, so the background could not "
+                f"be told apart there. {FIX_BY_HAND}"
             )
-        except cv2.error:
-            # degenerate colour statistics (e.g. a flat product): keep the distance mask
-            return rough & ~shadow
-        refined = np.zeros_like(rough)
-        refined[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)
+        return fixed
 
-        # keep only what connects to the rough product: GrabCut can light up stray patches
-        refined = cv2.morphologyEx(refined.astype(np.uint8), cv2.MORPH_OPEN, _disk(1)) > 0
-        count, comp = cv2.connectedComponents(refined.astype(np.uint8), connectivity=8)
-        touching = np.unique(comp[refined & rough])
-        refined = np.isin(comp, touching[touching > 0])
-        if not refined.any():
-            return rough & ~shadow
-        return _fill_small_holes(refined, max_area=0.01 * h * w)
+    def _fix_slab(self, mask: np.ndarray, like: np.ndarray) -> np.ndarray:
+        """Cut a slab of set-coloured floor kept under the product, or refuse."""
+        slab = base_slab(mask, like, widening=self.settings.slab_widening)
+        if slab is None:
+            return mask
+        fixed = mask & ~slab
+        if base_slab(fixed, like, widening=self.settings.slab_widening) is not None:
+            raise SegmentationFailed(
+                "The cutout would keep a slab of the floor under the product. " + FIX_BY_HAND
+            )
+        count, comp, stats, _ = cv2.connectedComponentsWithStats(fixed.astype(np.uint8), connectivity=8)
+        if count <= 1:
+            raise SegmentationFailed("The cutout was only floor. " + FIX_BY_HAND)
+        return comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
-def _shadow_like(rgb: np.ndarray, plate: np.ndarray) -> np.ndarray:
-    """Pixels that are the backdrop's own colour, only darker: a cast shadow's signature.
+def base_slab(mask: np.ndarray, like: np.ndarray, *, widening: float = 1.25) -> np.ndarray | None:
+    """Bool mask of a wide flat slab of set-coloured pixels at the mask's bottom, or None.
 
-    Each channel is dimmed by nearly the same factor; a coloured product is not.
+    The bottom eighth of the mask is a slab when it is ``widening`` times wider than the
+    body above it and the extra pixels are mostly set-coloured (floor, tabletop, shadow).
     """
-    ratio = rgb.astype(np.float32) / np.maximum(plate, 1.0)
-    level = ratio.mean(axis=2)
-    spread = np.abs(ratio - level[..., None]).max(axis=2)
-    return (level > 0.3) & (level < 0.97) & (spread < 0.05)
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size < 16:
+        return None
+    top, bottom = int(ys[0]), int(ys[-1])
+    height = bottom - top + 1
+    widths = mask.sum(axis=1)
+    body = widths[top + int(0.55 * height) : top + int(0.85 * height)]
+    foot_rows = slice(bottom - max(2, height // 8) + 1, bottom + 1)
+    if body.size == 0:
+        return None
+    body_width = float(np.median(body))
+    if widths[foot_rows].mean() <= widening * max(body_width, 1.0):
+        return None
+    # columns the body occupies; the slab is what sticks out of them, plus set-coloured rows
+    body_cols = mask[top + int(0.55 * height) : top + int(0.85 * height)].any(axis=0)
+    slab = np.zeros_like(mask)
+    slab[foot_rows] = mask[foot_rows] & (~body_cols[None, :] | like[foot_rows])
+    if like[slab].mean() < 0.6 if slab.any() else True:
+        return None
+    return slab
 
 
-def _fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
+def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     """Fill enclosed background pockets smaller than ``max_area`` (specular gaps, labels).
 
-    Large enclosed regions stay: they are usually real openings (a mug's handle).
+    Large enclosed regions stay: they are real openings (a mug's handle, a bag's strap).
     """
     inverse = (~mask).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
     small = stats[:, cv2.CC_STAT_AREA] <= max_area
     small[0] = False  # label 0 is the mask itself
-    # pockets that reach the edge are open backdrop, not holes
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    small[np.unique(edge)] = False
+    small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
     return mask | small[labels]
+
+
+def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 matte, uint8 foreground colours) at the photo's size from a work-scale mask."""
+    h, w = rgb.shape[:2]
+    hard = mask.astype(np.uint8) * 255
+    if hard.shape != (h, w):
+        hard = cv2.resize(hard, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha = edges.solve_alpha(rgb, hard > 127, edges.band_radius(scale))
+    matte = np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8)
+    return matte, decontaminate(rgb, matte)
+
+
+def decontaminate(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
+    """The photo with each soft edge pixel's colour replaced by the product's own colour
+    (blur-fusion estimate); opaque and transparent pixels stay the photo's."""
+    soft = (matte > 0) & (matte < 255)
+    out = rgb.copy()
+    if not soft.any():
+        return out
+    ys, xs = np.nonzero(matte > 0)
+    h, w = matte.shape
+    pad = 32
+    y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
+    x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
+    fg = edges.estimate_foreground(rgb[y0:y1, x0:x1], matte[y0:y1, x0:x1].astype(np.float32) / 255.0)
+    crop_soft = soft[y0:y1, x0:x1]
+    region = out[y0:y1, x0:x1]
+    region[crop_soft] = np.clip(np.rint(fg[crop_soft]), 0, 255).astype(np.uint8)
+    return out
 
 
 _default = ClassicalSegmenter()

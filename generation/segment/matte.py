@@ -59,11 +59,25 @@ def decisiveness(matte: np.ndarray) -> float:
 
 
 def build_segmentation(
-    rgb: Image.Image, matte: np.ndarray, segmenter: str, confidence: float = 1.0
+    rgb: Image.Image,
+    matte: np.ndarray,
+    segmenter: str,
+    confidence: float = 1.0,
+    *,
+    foreground: np.ndarray | None = None,
 ) -> Segmentation:
-    """Wrap a uint8 matte the size of ``rgb`` into a ``Segmentation``."""
+    """Wrap a uint8 matte the size of ``rgb`` into a ``Segmentation``.
+
+    ``foreground`` (uint8 (h, w, 3)) is the decontaminated colour of soft edge pixels;
+    wherever the matte is 255 the photo's own pixel is kept, whatever it holds.
+    """
     if matte.shape != (rgb.height, rgb.width):
         raise ValueError(f"matte shape {matte.shape} does not match photo {rgb.size}")
+    fg_image = None
+    if foreground is not None:
+        photo = np.asarray(rgb)
+        fg = np.where((matte == 255)[..., None], photo, foreground).astype(np.uint8)
+        fg_image = Image.fromarray(fg, "RGB")
     confidence = float(np.clip(confidence, 0.0, 1.0))
     return Segmentation(
         image=rgb,
@@ -72,4 +86,5 @@ def build_segmentation(
         segmenter=segmenter,
         confidence=round(confidence, 3),
         low_confidence=confidence < LOW_CONFIDENCE,
+        foreground=fg_image,
     )
