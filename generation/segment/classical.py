@@ -170,8 +170,9 @@ def _border(work: np.ndarray, strength: np.ndarray, band: int, edge: float, busy
     band_mask = np.zeros((h, w), bool)
     band_mask[:band] = band_mask[-band:] = True
     band_mask[:, :band] = band_mask[:, -band:] = True
-    grown = cv2.dilate(product_ring.astype(np.uint8), _disk(band * 2)) > 0
-    set_band = band_mask & ~grown
+    set_band = band_mask
+    if product_ring.any():
+        set_band = band_mask & ~(cv2.dilate(product_ring.astype(np.uint8), _disk(band * 2)) > 0)
     detail = float((strength[set_band] > busy_edge).mean()) if set_band.any() else 1.0
     samples = work[set_band].astype(np.float32)
     samples = samples[:: max(1, len(samples) // 20000)]
@@ -269,14 +270,12 @@ def _follow(edge: np.ndarray, start: np.ndarray, direction: np.ndarray, max_gap:
 def _span_hull(points: np.ndarray, bridge: int = 1) -> np.ndarray:
     """Pixels between the first and last point of their row and of their column.
 
-    Rows borrow the points of the ``bridge`` rows around them (and columns those of the
-    columns around them), so a gap in a weak outline does not cut a stripe out.
+    Columns borrow the points of the ``bridge`` columns beside them, so a gap in a weak
+    bottom or top outline (a base sitting in its own shadow) does not cut a stripe out.
     """
-    h, w = points.shape
     k = 2 * max(0, bridge) + 1
-    by_rows = cv2.dilate(points.astype(np.uint8), np.ones((k, 1), np.uint8)) > 0
     by_cols = cv2.dilate(points.astype(np.uint8), np.ones((1, k), np.uint8)) > 0
-    row_span = _spans(by_rows)
+    row_span = _spans(points)
     col_span = _spans(by_cols.T).T
     return row_span & col_span
 
@@ -306,7 +305,7 @@ def mirror_line(gray: np.ndarray, region: np.ndarray) -> int | None:
     spread = np.sqrt((strip * strip).mean(axis=1)) + 1e-3
     best, best_row = 0.0, None
     shortest = max(4, height // 10)  # a reflection shorter than this is a rounded base
-    for yc in range(y_top + height // 2, y_bot - shortest + 1):
+    for yc in range(y_top + height // 2, y_bot - shortest + 1, 2):
         k = min(int(0.2 * height), y_bot - yc, yc - y_top)
         if k < shortest:
             continue
@@ -384,8 +383,11 @@ class ClassicalSegmenter:
             region[base:] = False
 
         # 5. GrabCut inside the region
-        tolerance = 14.0
-        like = backdrop_likeness(work, border.palette, tolerance)
+        like = np.zeros((wh, ww), bool)
+        ys, xs = np.nonzero(cv2.dilate(region.astype(np.uint8), _disk(band)))
+        if ys.size:
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            like[y0:y1, x0:x1] = backdrop_likeness(work[y0:y1, x0:x1], border.palette, 14.0)
         mask = self._grabcut(work, region, like, border.product_ring, base)
 
         # 6. never return a mask along the photo's edge or ending in a slab of set colour

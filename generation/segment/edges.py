@@ -30,27 +30,36 @@ def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, where: np.ndarray | None = None
+) -> np.ndarray:
     """Colour guided filter (He, Sun & Tang): ``src`` (float32 (h, w)) smoothed so its
-    edges follow ``guide`` (float32 (h, w, 3), 0..1). ``eps`` is in guide units squared."""
+    edges follow ``guide`` (float32 (h, w, 3), 0..1). ``eps`` is in guide units squared.
+
+    ``where`` (bool (h, w)) limits the result to those pixels (others keep ``src``);
+    only their neighbourhood is solved, which is what makes a thin band cheap.
+    """
     size = (2 * radius + 1, 2 * radius + 1)
 
     def box(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
 
+    needed = np.ones(src.shape, bool) if where is None else cv2.dilate(where.astype(np.uint8), _disk(radius)) > 0
     mean_i = box(guide)
     mean_p = box(src)
     cov_ip = box(guide * src[..., None]) - mean_i * mean_p[..., None]
-    # 3x3 covariance of the guide per pixel, regularised by eps
-    var = np.empty(guide.shape[:2] + (3, 3), np.float32)
+    # 3x3 covariance of the guide per needed pixel, regularised by eps
+    var = np.empty((int(needed.sum()), 3, 3), np.float32)
     for a in range(3):
         for b in range(a, 3):
             v = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b]
-            var[..., a, b] = var[..., b, a] = v
+            var[:, a, b] = var[:, b, a] = v[needed]
     var += eps * np.eye(3, dtype=np.float32)
-    coef = np.linalg.solve(var, cov_ip[..., None])[..., 0]
-    offset = mean_p - (coef * mean_i).sum(axis=2)
-    return (box(coef) * guide).sum(axis=2) + box(offset)
+    coef = np.zeros(guide.shape, np.float32)
+    coef[needed] = np.linalg.solve(var, cov_ip[needed][..., None])[..., 0]
+    offset = np.where(needed, mean_p - (coef * mean_i).sum(axis=2), 0).astype(np.float32)
+    out = (box(coef) * guide).sum(axis=2) + box(offset)
+    return out if where is None else np.where(where, out, src)
 
 
 def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +108,9 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     crop = np.where(unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32))
 
     # 4. snap to the photo's edges, then keep the solved band only
-    guided = guided_filter(img / 255.0, crop.astype(np.float32), radius=max(1, round(blur + 1)), eps=1e-4)
+    guided = guided_filter(
+        img / 255.0, crop.astype(np.float32), radius=max(1, round(blur + 1)), eps=1e-4, where=unknown
+    )
     crop = np.where(unknown, np.clip(guided, 0, 1), crop)
     crop = np.where(crop < 0.02, 0.0, np.where(crop > 0.98, 1.0, crop))
     alpha[y0:y1, x0:x1] = crop
