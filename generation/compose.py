@@ -8,14 +8,15 @@ like; ``paste_back`` is always the last thing that touches product pixels
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 from PIL import Image
 
+from generation.check import measure_fidelity  # re-exported: callers import it from here
 from generation.errors import InvalidSpec
-from generation.types import Box, Fidelity, PlacedProduct
+from generation.types import Box, PlacedProduct
+
+__all__ = ["RESAMPLE", "fit_box", "light_wrap", "measure_fidelity", "paste_back", "place_product"]
 
 RESAMPLE = Image.Resampling.LANCZOS
 
@@ -59,22 +60,6 @@ def place_product(cutout: Image.Image, canvas_size: tuple[int, int], box: Box) -
     return PlacedProduct(layer=layer, box=(x, y, w, h), canvas_size=canvas_size)
 
 
-def _visible(placed: PlacedProduct) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """The part of the placed layer inside the canvas: ((x0, y0, x1, y1), RGBA array).
-
-    A box may hang over the edge (e.g. a clip's push-in); only the visible part counts.
-    Work is limited to the product box, never the whole canvas.
-    """
-    cw, ch = placed.canvas_size
-    x, y, w, h = placed.box
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w, cw), min(y + h, ch)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    layer = np.asarray(placed.layer.convert("RGBA"))
-    return (x0, y0, x1, y1), layer[y0 - y : y1 - y, x0 - x : x1 - x]
-
-
 def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     """Composite the product over ``background`` (RGB, canvas size) with its matte.
 
@@ -84,7 +69,7 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     if background.size != placed.canvas_size:
         raise InvalidSpec(f"background is {background.size}, expected canvas {placed.canvas_size}")
     out = np.array(background.convert("RGB"), dtype=np.uint8)
-    visible = _visible(placed)
+    visible = placed.visible()
     if visible is not None:
         (x0, y0, x1, y1), layer = visible
         alpha = layer[..., 3:4].astype(np.uint16)
@@ -127,23 +112,3 @@ def light_wrap(
     out = image.copy()
     out.paste(Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
     return out
-
-
-def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:
-    """Compare the output with the placed product where the product is fully opaque."""
-    if output.size != placed.canvas_size:
-        raise InvalidSpec(f"output is {output.size}, expected canvas {placed.canvas_size}")
-    visible = _visible(placed)
-    if visible is None:
-        return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
-    (x0, y0, x1, y1), layer = visible
-    mask = layer[..., 3] == 255
-    count = int(mask.sum())
-    if count == 0:
-        return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
-    region = np.asarray(output.crop((x0, y0, x1, y1)).convert("RGB"), dtype=np.int16)
-    diff = np.abs(region[mask] - layer[..., :3].astype(np.int16)[mask])
-    max_abs = int(diff.max())
-    mse = float((diff.astype(np.float64) ** 2).mean())
-    psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-    return Fidelity(max_abs_diff=max_abs, psnr_db=psnr, opaque_pixels=count)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from generation.check import matte_evidence, product_extent
 from generation.compose import fit_box, measure_fidelity, paste_back, place_product
 from generation.shadows import apply_shadow, contact_shadow
 from generation.specs import PackshotSpec
@@ -29,9 +30,6 @@ SHADOW_SPREAD = 0.035
 # so the border stays exactly 255 whatever the product's shape.
 SHADOW_FADE = (0.01, 0.04)
 
-# check_packshot: a grey at least this light with almost no colour counts as shadow.
-SHADOW_FLOOR = 200
-SHADOW_MAX_CHROMA = 8
 
 
 def render_packshot(seg: Segmentation, spec: PackshotSpec) -> RenderedImage:
@@ -97,6 +95,7 @@ class PackshotCheck:
     offset: tuple[float, float] = (0.0, 0.0)  # product centre - canvas centre, in sides
     transparent: bool = False
     limits: dict[str, Any] = field(default_factory=dict)
+    matte: dict[str, Any] = field(default_factory=dict)  # MatteEvidence.to_dict() of the product found
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -122,8 +121,11 @@ def check_packshot(
     """Measure ``image`` against packshot rules.
 
     A pixel is white when every channel is within ``tolerance`` of 255. The product is
-    every pixel that is not white and not light neutral grey (a soft shadow); rows and
-    columns with fewer than 3 such pixels are ignored as specks.
+    found by its outline as well as its colour (``generation.check.product_extent``), so
+    a white product on white is measured whole and a soft shadow is left out; rows and
+    columns with fewer than 3 product pixels are ignored as specks. The product's matte
+    evidence (``generation.check.matte_evidence``) fails a packshot whose "product"
+    kept a slab of floor or runs off the canvas's edge.
     """
     # 1. an opaque RGB view; transparency is itself a problem for marketplaces
     transparent = False
@@ -136,8 +138,7 @@ def check_packshot(
         flat = image.convert("RGB")
     arr = np.asarray(flat, dtype=np.int16)
     height, width = arr.shape[:2]
-    low = arr.min(axis=2)
-    white = low >= 255 - tolerance
+    white = arr.min(axis=2) >= 255 - tolerance
 
     # 2. size, shape, background
     square = width == height
@@ -147,20 +148,16 @@ def check_packshot(
     border_white_share = float(white[edge].mean())
     background_white = border_white_share >= min_border_white
 
-    # 3. the product: not white, and not a light neutral shadow
-    chroma = arr.max(axis=2) - low
-    shadow = (low >= SHADOW_FLOOR) & (chroma <= SHADOW_MAX_CHROMA)
-    product = ~white & ~shadow
-    rows = np.nonzero(product.sum(axis=1) >= 3)[0]
-    cols = np.nonzero(product.sum(axis=0) >= 3)[0]
-    product_box: Box | None = None
+    # 3. the product, by outline and colour, and how far its matte can be trusted
+    product, product_box = product_extent(flat, white_tolerance=tolerance)
+    evidence = matte_evidence(flat, np.where(product, 255, 0).astype(np.uint8)) if product_box else None
     fill = 0.0
     centred = False
     offset = (0.0, 0.0)
-    if rows.size and cols.size:
-        x0, x1, y0, y1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
-        product_box = (x0, y0, x1 - x0, y1 - y0)
-        fill = max((x1 - x0) / width, (y1 - y0) / height)
+    if product_box is not None:
+        x0, y0, pw, ph = product_box
+        x1, y1 = x0 + pw, y0 + ph
+        fill = max(pw / width, ph / height)
         offset = ((x0 + x1) / 2 / width - 0.5, (y0 + y1) / 2 / height - 0.5)
         centred = abs(offset[0]) <= centre_tolerance and abs(offset[1]) <= centre_tolerance
 
@@ -187,6 +184,11 @@ def check_packshot(
             problems.append(f"The product fills {fill:.0%} of the image; aim for {lo:.0%} to {hi:.0%}.")
         if not centred:
             problems.append(f"The product is not centred: {_off_centre_words(offset)}.")
+        if evidence is not None and evidence.cues["slab"] < 0.5:
+            problems.append(
+                "The product stands on a slab of floor or tabletop that was cut out with it; "
+                "fix the cutout (a box and keep/remove strokes, or a mask) and make the packshot again."
+            )
 
     return PackshotCheck(
         ok=not problems,
@@ -208,6 +210,7 @@ def check_packshot(
             "min_border_white": min_border_white,
             "centre_tolerance": centre_tolerance,
         },
+        matte=evidence.to_dict() if evidence is not None else {},
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 Box = tuple[int, int, int, int]
@@ -95,6 +96,21 @@ class PlacedProduct:
     layer: Image.Image
     box: Box
     canvas_size: tuple[int, int]
+
+    def visible(self) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+        """The part of the layer inside the canvas: ((x0, y0, x1, y1), RGBA array).
+
+        A box may hang over the edge (e.g. a clip's push-in); only the visible part
+        counts. Work is limited to the product box, never the whole canvas.
+        """
+        cw, ch = self.canvas_size
+        x, y, w, h = self.box
+        x0, y0 = max(x, 0), max(y, 0)
+        x1, y1 = min(x + w, cw), min(y + h, ch)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        layer = np.asarray(self.layer.convert("RGBA"))
+        return (x0, y0, x1, y1), layer[y0 - y : y1 - y, x0 - x : x1 - x]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from PIL import Image
 
+import generation.check as checks  # module import: generation.check imports this package too
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.specs import SEGMENTERS as METHODS
@@ -104,12 +105,14 @@ def segment(
     ``SegmentationFailed`` (no trustworthy matte; the message says why),
     ``ModelUnavailable`` (rembg weights missing) or ``InvalidSpec`` (bad method/mask).
     ``Segmentation.segmenter`` names the backend that actually ran, e.g. "rembg:u2net".
+    Every result carries its matte evidence (``generation.check.with_evidence``):
+    ``confidence``, ``low_confidence`` and the named cues in ``evidence``.
     """
     config = config or GenerationConfig()
     if method not in METHODS:
         raise InvalidSpec(f"unknown segmenter {method!r}; choose one of {', '.join(METHODS)}")
     name = choose_segmenter(image, config, mask) if method == "auto" else method
-    return get_segmenter(name)(image, config, mask)
+    return checks.with_evidence(get_segmenter(name)(image, config, mask))
 
 
 __all__ = [

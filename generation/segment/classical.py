@@ -30,10 +30,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from generation.check import base_slab
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import edges
 from generation.segment.matte import build_segmentation, to_rgb
+from generation.segment.outline import disk, fill_small_holes, sharp_edges, span_hull
 from generation.types import Segmentation
 
 # What the merchant is told when a photo is beyond the automatic methods.
@@ -66,28 +68,6 @@ class Estimate:
     region: np.ndarray  # bool: the first product region (edge hull)
     scale: float  # work size / photo size
     frame_runs: np.ndarray  # bool ring mask: border pixels where the product is cut by the frame
-
-
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
-def _gradient(img: np.ndarray, sigma: float) -> np.ndarray:
-    blurred = cv2.GaussianBlur(img, (0, 0), sigma)
-    gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3) / 8
-    gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3) / 8
-    return np.sqrt((gx * gx + gy * gy).sum(axis=2))
-
-
-def sharp_edges(work: np.ndarray) -> np.ndarray:
-    """Edge strength (levels per pixel, float32) of edges sharper than soft light.
-
-    A step blurred only by the lens is about 2.5 times stronger at 0.8 px than at
-    2.5 px; a soft shadow's ramp is about as strong at both, so it is weighted out.
-    """
-    f = work.astype(np.float32)
-    fine, coarse = _gradient(f, 0.8), _gradient(f, 2.5)
-    return fine * np.clip((fine / (coarse + 0.5) - 1.3) / 0.7, 0.0, 1.0)
 
 
 def ring_coords(h: int, w: int, inset: int = 1) -> np.ndarray:
@@ -172,7 +152,7 @@ def _border(work: np.ndarray, strength: np.ndarray, band: int, edge: float, busy
     band_mask[:, :band] = band_mask[:, -band:] = True
     set_band = band_mask
     if product_ring.any():
-        set_band = band_mask & ~(cv2.dilate(product_ring.astype(np.uint8), _disk(band * 2)) > 0)
+        set_band = band_mask & ~(cv2.dilate(product_ring.astype(np.uint8), disk(band * 2)) > 0)
     detail = float((strength[set_band] > busy_edge).mean()) if set_band.any() else 1.0
     samples = work[set_band].astype(np.float32)
     samples = samples[:: max(1, len(samples) // 20000)]
@@ -225,7 +205,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         return edge_mask
     reach = max(3, round(0.1 * min(h, w)))
     seams = np.zeros((h, w), np.uint8)
-    near_frame = cv2.dilate(frame.astype(np.uint8), _disk(reach)) > 0
+    near_frame = cv2.dilate(frame.astype(np.uint8), disk(reach)) > 0
     dilated = cv2.dilate(edge_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     for x0, y0, x1, y1 in lines.reshape(-1, 4).astype(float):
         ends = [(x0, y0), (x1, y1)]
@@ -267,31 +247,15 @@ def _follow(edge: np.ndarray, start: np.ndarray, direction: np.ndarray, max_gap:
     return pts[last - 1] if last else start
 
 
-def _span_hull(points: np.ndarray, bridge: int = 1) -> np.ndarray:
-    """Pixels between the first and last point of their row and of their column.
+def mirror_line(work: np.ndarray, region: np.ndarray) -> int | None:
+    """Row where ``region``'s lower part starts mirroring the part above it, fainter: the
+    base of a product standing on a glossy floor. None when there is no reflection.
 
-    Columns borrow the points of the ``bridge`` columns beside them, so a gap in a weak
-    bottom or top outline (a base sitting in its own shadow) does not cut a stripe out.
+    Each row is measured as its difference from the set's colour in that row (the
+    pixels beside the region). Below the base a reflection is weaker than the mirrored
+    rows and weakens further away, and its changes from row to row mirror theirs: a
+    product that merely looks the same in every row (a cylinder, a label) does not.
     """
-    k = 2 * max(0, bridge) + 1
-    by_cols = cv2.dilate(points.astype(np.uint8), np.ones((1, k), np.uint8)) > 0
-    row_span = _spans(points)
-    col_span = _spans(by_cols.T).T
-    return row_span & col_span
-
-
-def _spans(points: np.ndarray) -> np.ndarray:
-    """Per row, True from the row's first to its last point."""
-    cols = np.arange(points.shape[1])
-    has = points.any(axis=1)
-    first = np.where(has, points.argmax(axis=1), points.shape[1])
-    last = np.where(has, points.shape[1] - 1 - points[:, ::-1].argmax(axis=1), -1)
-    return (cols[None, :] >= first[:, None]) & (cols[None, :] <= last[:, None])
-
-
-def mirror_line(gray: np.ndarray, region: np.ndarray) -> int | None:
-    """Row where ``region``'s lower part starts mirroring the part above, fainter: the
-    base of a product standing on a glossy floor. None when there is no reflection."""
     ys, xs = np.nonzero(region)
     if ys.size == 0:
         return None
@@ -300,24 +264,31 @@ def mirror_line(gray: np.ndarray, region: np.ndarray) -> int | None:
     height = y_bot - y_top + 1
     if height < 24 or x1 - x0 < 8:
         return None
-    strip = gray[:, x0:x1].astype(np.float32)
-    strip = strip - strip.mean(axis=1, keepdims=True)
-    spread = np.sqrt((strip * strip).mean(axis=1)) + 1e-3
+    img = work.astype(np.float32)
+    beside = ~(cv2.dilate(region.astype(np.uint8), disk(3)) > 0)
+    count = beside.sum(axis=1, keepdims=True)
+    set_row = (img * beside[..., None]).sum(axis=1) / np.maximum(count, 1)
+    dev = (img[:, x0:x1] - set_row[:, None, :]).reshape(len(img), -1)
+    norm = np.linalg.norm(dev, axis=1) + 1e-3
+    step = np.diff(dev, axis=0)  # step[i] = dev[i + 1] - dev[i]
+    noise = 1.5 * np.sqrt(dev.shape[1])  # a row-to-row change of 1.5 levels per value
     best, best_row = 0.0, None
     shortest = max(4, height // 10)  # a reflection shorter than this is a rounded base
     for yc in range(y_top + height // 2, y_bot - shortest + 1, 2):
-        k = min(int(0.2 * height), y_bot - yc, yc - y_top)
+        k = min(int(0.2 * height), y_bot - yc - 1, yc - y_top - 2)
         if k < shortest:
             continue
-        above = strip[yc - 1 : yc - 1 - k : -1]
-        below = strip[yc : yc + k]
-        ncc = (above * below).mean(axis=1) / (spread[yc - 1 : yc - 1 - k : -1] * spread[yc : yc + k])
-        ratio = spread[yc : yc + k] / spread[yc - 1 : yc - 1 - k : -1]
-        near, far = ratio[: k // 2].mean(), ratio[k // 2 :].mean()
-        # a reflection is fainter than the product and fades further away from the base
-        if ratio.mean() > 0.6 or far > 0.8 * near:
+        gain = norm[yc : yc + k] / norm[yc - 1 : yc - 1 - k : -1]
+        near, far = gain[: k // 2].mean(), gain[k // 2 :].mean()
+        # a reflection is fainter than the product and fades further from the base
+        if gain.mean() > 0.7 or far > 0.8 * near:
             continue
-        score = float(np.mean(ncc))
+        up = -step[yc - 2 : yc - 2 - k : -1]  # dev[yc-2-j] - dev[yc-1-j]
+        down = step[yc : yc + k]  # dev[yc+j+1] - dev[yc+j]
+        energy = float(np.sqrt((up * up).sum() * (down * down).sum()))
+        if np.linalg.norm(up, axis=1).max() < noise or energy == 0:
+            continue  # nothing changes from row to row above: no structure to mirror
+        score = float((up * down).sum()) / energy
         if score > best:
             best, best_row = score, yc
     return best_row if best >= 0.5 else None
@@ -363,32 +334,38 @@ class ClassicalSegmenter:
         touching = np.unique(np.concatenate([labels[:band], labels[-band:], labels[:, :band].T, labels[:, -band:].T], axis=None))
         keep = np.zeros(count, bool)
         keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(12, short // 40)
-        frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), _disk(band)) > 0])
+        frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), disk(band)) > 0])
         keep[np.setdiff1d(touching, frame_labels)] = False
         keep[0] = False
         outline = keep[labels] | border.product_ring
         if outline.sum() < 8:
+            if (strength > threshold).mean() > 0.005:
+                raise SegmentationFailed(
+                    "No product could be told apart from the background: the product fills the "
+                    "frame (it runs off the edges of the photo), or straight edges of the set run "
+                    "through it. Photograph it with space around it, or: " + FIX_BY_HAND
+                )
             raise SegmentationFailed(
                 "No product found: nothing in the photo stands out from the background. " + FIX_BY_HAND
             )
         bridge = max(1, round(0.03 * short))
-        region = _span_hull(outline, bridge)
+        region = span_hull(outline, bridge)
 
         # 4. a reflection under the base is the floor's, not the product's
-        gray = cv2.cvtColor(work, cv2.COLOR_RGB2GRAY)
-        base = mirror_line(gray, region)
+        base = mirror_line(work, region)
         if base is not None:
             outline[base:] &= border.product_ring[base:]
-            region = _span_hull(outline, bridge) if outline.any() else region
+            region = span_hull(outline, bridge) if outline.any() else region
             region[base:] = False
 
         # 5. GrabCut inside the region
+        edge_near = cv2.dilate((strength > threshold).astype(np.uint8), disk(2)) > 0
         like = np.zeros((wh, ww), bool)
-        ys, xs = np.nonzero(cv2.dilate(region.astype(np.uint8), _disk(band)))
+        ys, xs = np.nonzero(cv2.dilate(region.astype(np.uint8), disk(band)))
         if ys.size:
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             like[y0:y1, x0:x1] = backdrop_likeness(work[y0:y1, x0:x1], border.palette, 14.0)
-        mask = self._grabcut(work, region, like, border.product_ring, base)
+        mask = self._grabcut(work, region, like, border.product_ring, base, edge_near)
 
         # 6. never return a mask along the photo's edge or ending in a slab of set colour
         mask = self._fix_border(mask, border.product_ring, band)
@@ -419,12 +396,13 @@ class ClassicalSegmenter:
         like: np.ndarray,
         frame: np.ndarray,
         base: int | None,
+        edge_near: np.ndarray,
     ) -> np.ndarray:
         h, w = region.shape
         r = max(2, min(h, w) // 120)
         region8 = region.astype(np.uint8)
-        near = cv2.dilate(region8, _disk(3 * r)) > 0
-        core = cv2.erode(region8, _disk(2 * r)) > 0
+        near = cv2.dilate(region8, disk(3 * r)) > 0
+        core = cv2.erode(region8, disk(2 * r)) > 0
 
         # labels: far from the region is the set; inside it the product is probable,
         # and certain where its colour is not the set's; GrabCut decides the rest
@@ -456,8 +434,9 @@ class ClassicalSegmenter:
                 mask[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)
             except cv2.error:
                 pass  # degenerate colour statistics (a flat product): keep the region
+        mask = _restore_walled(mask, region, edge_near)
         # keep what is connected to the product's certain part (or the largest piece)
-        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _disk(1)) > 0
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
         count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
         if count <= 1:
             return mask
@@ -471,7 +450,7 @@ class ClassicalSegmenter:
         edge = np.zeros((h, w), bool)
         edge[:2] = edge[-2:] = True
         edge[:, :2] = edge[:, -2:] = True
-        allowed = cv2.dilate(frame.astype(np.uint8), _disk(band)) > 0
+        allowed = cv2.dilate(frame.astype(np.uint8), disk(band)) > 0
         stray = mask & edge & ~allowed
         if not stray.any():
             return mask
@@ -503,46 +482,27 @@ class ClassicalSegmenter:
         return comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
-def base_slab(mask: np.ndarray, like: np.ndarray, *, widening: float = 1.25) -> np.ndarray | None:
-    """Bool mask of a wide flat slab of set-coloured pixels at the mask's bottom, or None.
-
-    The bottom eighth of the mask is a slab when it is ``widening`` times wider than the
-    body above it and the extra pixels are mostly set-coloured (floor, tabletop, shadow).
-    """
-    ys = np.flatnonzero(mask.any(axis=1))
-    if ys.size < 16:
-        return None
-    top, bottom = int(ys[0]), int(ys[-1])
-    height = bottom - top + 1
-    widths = mask.sum(axis=1)
-    body = widths[top + int(0.55 * height) : top + int(0.85 * height)]
-    foot_rows = slice(bottom - max(2, height // 8) + 1, bottom + 1)
-    if body.size == 0:
-        return None
-    body_width = float(np.median(body))
-    if widths[foot_rows].mean() <= widening * max(body_width, 1.0):
-        return None
-    # columns the body occupies; the slab is what sticks out of them, plus set-coloured rows
-    body_cols = mask[top + int(0.55 * height) : top + int(0.85 * height)].any(axis=0)
-    slab = np.zeros_like(mask)
-    slab[foot_rows] = mask[foot_rows] & (~body_cols[None, :] | like[foot_rows])
-    if like[slab].mean() < 0.6 if slab.any() else True:
-        return None
-    return slab
-
-
-def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
-    """Fill enclosed background pockets smaller than ``max_area`` (specular gaps, labels).
-
-    Large enclosed regions stay: they are real openings (a mug's handle, a bag's strap).
-    """
-    inverse = (~mask).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
-    small = stats[:, cv2.CC_STAT_AREA] <= max_area
-    small[0] = False  # label 0 is the mask itself
-    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
-    return mask | small[labels]
+def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray) -> np.ndarray:
+    """Give back parts of the region GrabCut dropped that a sharp edge walls off from the
+    set: a label or a white band the colour of the backdrop is still the product's. A
+    pocket the product encloses (a handle's hole) and a shadow open to the set stay out."""
+    # thin slivers along the outline are GrabCut placing the edge: only bodies count
+    dropped = region & ~mask
+    dropped &= cv2.morphologyEx(dropped.astype(np.uint8), cv2.MORPH_OPEN, disk(3)) > 0
+    if dropped.sum() < 0.005 * region.sum():
+        return mask
+    outside = cv2.dilate((~region).astype(np.uint8), disk(1)) > 0
+    count, labels = cv2.connectedComponents(dropped.astype(np.uint8), connectivity=8)
+    contact = outside & dropped
+    restored = mask.copy()
+    touching = np.bincount(labels[contact], minlength=count)
+    walled = np.bincount(labels[contact & edge_near], minlength=count)
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    for label in range(1, count):
+        big = sizes[label] >= 0.005 * region.sum()
+        if big and touching[label] and walled[label] >= 0.8 * touching[label]:
+            restored |= labels == label
+    return restored
 
 
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

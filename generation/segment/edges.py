@@ -103,16 +103,16 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     norm2 = (diff * diff).sum(axis=2)
     projected = ((img - bg) * diff).sum(axis=2) / np.maximum(norm2, 1.0)
     separation = np.sqrt(norm2)
-    trust = np.clip((separation - 12.0) / 24.0, 0.0, 1.0) * np.clip(np.minimum(fg_w, bg_w) * 8, 0, 1)
+    trust = np.clip((separation - 12.0) / 24.0, 0.0, 1.0) * np.clip(np.minimum(fg_w, bg_w) * 20, 0, 1)
+    # where F and B look alike, the mask feathered by the lens blur and snapped to the
+    # photo's own edges by a guided filter (no stair-steps from the reduced copy)
     feather = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(0.7, blur))
+    weak = unknown & (trust < 1.0)
+    if weak.any():
+        snapped = guided_filter(img / 255.0, feather, radius=max(1, round(blur + 1)), eps=1e-4, where=weak)
+        feather = np.where(weak, np.clip(snapped, 0, 1), feather)
     crop = np.where(unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32))
-
-    # 4. snap to the photo's edges, then keep the solved band only
-    guided = guided_filter(
-        img / 255.0, crop.astype(np.float32), radius=max(1, round(blur + 1)), eps=1e-4, where=unknown
-    )
-    crop = np.where(unknown, np.clip(guided, 0, 1), crop)
-    crop = np.where(crop < 0.02, 0.0, np.where(crop > 0.98, 1.0, crop))
+    crop = np.where(crop < 0.05, 0.0, np.where(crop > 0.97, 1.0, crop))
     alpha[y0:y1, x0:x1] = crop
     return alpha
 

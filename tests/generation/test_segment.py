@@ -35,7 +35,8 @@ def test_classical_matches_known_mask(kind: str) -> None:
     score = iou(np.asarray(seg.matte) > 127, np.asarray(mask) > 127)
     print(f"classical {kind}: IoU {score:.4f}, box {seg.box} vs {mask_box(mask)}")
     assert score >= 0.95
-    assert boxes_close(seg.box, mask_box(mask), 2)
+    # the solved soft edge may keep a faint (< 6%) alpha up to 3 px past a hard outline
+    assert boxes_close(seg.box, mask_box(mask), 3)
     assert seg.segmenter == "classical"
     assert seg.image.mode == "RGB" and seg.image.size == SIZE
     assert seg.matte.mode == "L" and seg.matte.size == SIZE
@@ -103,7 +104,7 @@ def test_classical_refuses_photo_without_product(kind: str) -> None:
     # given only the backdrop: clean, and as a camera would take it
     for empty in (background(SIZE, kind), camera_like(background(SIZE, kind))):
         # when / then
-        with pytest.raises(SegmentationFailed, match="no product found"):
+        with pytest.raises(SegmentationFailed, match="No product found"):
             segment(empty, "classical")
 
 

@@ -1,0 +1,295 @@
+"""Checks on what the library makes: product fidelity and how far a matte can be trusted.
+
+- ``measure_fidelity``: an output's product pixels against the placed product, where
+  the product is fully opaque (the "product never altered" promise, per asset).
+- ``matte_evidence``: how much a product matte can be trusted, from the photo and the
+  matte alone, whichever method made it. The cues (each 0..1, 1 is good):
+
+  ``border``     the matte does not run along the photo's edge over set-coloured pixels
+                 (a product cut by the frame is allowed: its edge pixels are not the set's);
+  ``slab``       the matte does not end in a wide flat slab of floor or tabletop;
+  ``backdrop``   little of the matte is set-coloured and open to the set without a
+                 sharp edge in between (a kept floor, a wall blob, shadow "wings");
+  ``edges``      the matte's outline follows sharp edges in the photo;
+  ``agreement``  IoU with a second method's matte, when one ran.
+
+  ``score`` is the weakest of ``border`` and ``slab`` (each a failure on its own) capped by
+  a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
+  review before any asset is made from it.
+
+The packshot ``check`` (``generation.packshot.check_packshot``) uses the same evidence
+to fail a packshot that kept a floor, and ``product_extent`` to measure a white product
+on white by its outline rather than by its colour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from generation.errors import InvalidSpec
+from generation.segment.metrics import iou
+from generation.segment.outline import disk, sharp_edges, span_hull
+from generation.types import Box, Fidelity, PlacedProduct, Segmentation
+
+# Below this score a matte is not trusted: the job asks the merchant to review it.
+MATTE_THRESHOLD = 0.6
+# Evidence is measured on a copy with this long side: enough for outlines, fast.
+EVIDENCE_SIDE = 640
+# A pixel within this many levels of the set's local colour (or a shadow of it) is set-coloured.
+SET_TOLERANCE = 14.0
+# Weights of the soft cues in the score.
+_WEIGHTS = {"edges": 0.5, "backdrop": 0.25, "agreement": 0.25}
+
+
+def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:
+    """Compare the output with the placed product where the product is fully opaque."""
+    if output.size != placed.canvas_size:
+        raise InvalidSpec(f"output is {output.size}, expected canvas {placed.canvas_size}")
+    visible = placed.visible()
+    if visible is None:
+        return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
+    (x0, y0, x1, y1), layer = visible
+    mask = layer[..., 3] == 255
+    count = int(mask.sum())
+    if count == 0:
+        return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
+    region = np.asarray(output.crop((x0, y0, x1, y1)).convert("RGB"), dtype=np.int16)
+    diff = np.abs(region[mask] - layer[..., :3].astype(np.int16)[mask])
+    max_abs = int(diff.max())
+    mse = float((diff.astype(np.float64) ** 2).mean())
+    psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+    return Fidelity(max_abs_diff=max_abs, psnr_db=psnr, opaque_pixels=count)
+
+
+@dataclass(frozen=True)
+class MatteEvidence:
+    """How far a matte can be trusted, and why."""
+
+    score: float  # 0..1
+    cues: dict[str, float]  # name -> 0..1 (1 is good); "agreement" only when a second matte ran
+    problems: list[str] = field(default_factory=list)  # merchant words for weak cues
+
+    @property
+    def trusted(self) -> bool:
+        return self.score >= MATTE_THRESHOLD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 3),
+            "threshold": MATTE_THRESHOLD,
+            "trusted": self.trusted,
+            "cues": {k: round(v, 3) for k, v in self.cues.items()},
+            "problems": list(self.problems),
+        }
+
+
+_PROBLEMS = {
+    "border": "The cutout runs along the edge of the photo where the background is.",
+    "slab": "The cutout ends in a slab of floor or tabletop under the product.",
+    "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
+    "edges": "The cutout's outline does not follow the product's edges.",
+    "agreement": "Two cutout methods disagree about where the product is.",
+}
+
+
+def _reduced(photo: np.ndarray, matte: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h, w = matte.shape
+    scale = min(1.0, EVIDENCE_SIDE / max(h, w))
+    if scale >= 1.0:
+        return photo, matte
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return (
+        cv2.resize(photo, size, interpolation=cv2.INTER_AREA),
+        cv2.resize(matte, size, interpolation=cv2.INTER_AREA),
+    )
+
+
+def local_set_colour(rgb: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """The set's colour at every pixel: a wide Gaussian average of the pixels ``outside``
+    the product (float32 (h, w, 3)), so under and around the product it is the colour of
+    the floor or wall right next to it."""
+    sigma = 0.04 * max(outside.shape)
+    weight = cv2.GaussianBlur(outside.astype(np.float32), (0, 0), sigma)
+    values = cv2.GaussianBlur(rgb.astype(np.float32) * outside[..., None], (0, 0), sigma)
+    return values / np.maximum(weight, 1e-4)[..., None]
+
+
+def set_coloured(rgb: np.ndarray, set_colour: np.ndarray, tolerance: float = SET_TOLERANCE) -> np.ndarray:
+    """Bool: pixels that are the set's local colour, or that colour in shadow."""
+    px = rgb.astype(np.float32)
+    near = np.linalg.norm(px - set_colour, axis=2) < tolerance
+    norm2 = np.maximum((set_colour * set_colour).sum(axis=2), 1.0)
+    s = (px * set_colour).sum(axis=2) / norm2
+    residual = np.linalg.norm(px - s[..., None] * set_colour, axis=2)
+    shade = (s > 0.25) & (s < 1.03) & (residual < 0.5 * tolerance + 0.04 * np.sqrt(norm2) * s)
+    return near | shade
+
+
+def base_slab(mask: np.ndarray, like: np.ndarray, *, widening: float = 1.25) -> np.ndarray | None:
+    """Bool mask of a wide flat slab of set-coloured pixels at the mask's bottom, or None.
+
+    The bottom eighth of the mask is a slab when it is ``widening`` times wider than the
+    body above it and the extra pixels are mostly set-coloured (floor, tabletop, shadow).
+    """
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size < 16:
+        return None
+    top, bottom = int(ys[0]), int(ys[-1])
+    height = bottom - top + 1
+    widths = mask.sum(axis=1)
+    body_rows = slice(top + int(0.55 * height), top + int(0.85 * height))
+    foot_rows = slice(bottom - max(2, height // 8) + 1, bottom + 1)
+    body = widths[body_rows]
+    if body.size == 0 or widths[foot_rows].mean() <= widening * max(float(np.median(body)), 1.0):
+        return None
+    # the slab is what sticks out of the body's columns, plus set-coloured pixels below it
+    body_cols = mask[body_rows].any(axis=0)
+    slab = np.zeros_like(mask)
+    slab[foot_rows] = mask[foot_rows] & (~body_cols[None, :] | like[foot_rows])
+    if not slab.any() or like[slab].mean() < 0.6:
+        return None
+    return slab
+
+
+def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) -> float:
+    ring = np.zeros(product.shape, bool)
+    ring[:2] = ring[-2:] = True
+    ring[:, :2] = ring[:, -2:] = True
+    on_edge = ring & product
+    if not on_edge.any():
+        return 1.0
+    # the set's colour along the edge, from the edge pixels the matte leaves out
+    ring_set = ring & ~product
+    if ring_set.any():
+        edge_colours = rgb[ring_set].astype(np.float32)
+        ref = np.median(edge_colours, axis=0)
+        spread = float(np.percentile(np.linalg.norm(edge_colours - ref, axis=1), 90))
+        tol = max(SET_TOLERANCE, 1.5 * spread)
+        like = np.linalg.norm(rgb[on_edge].astype(np.float32)[:, None, :] - edge_colours[None, :: max(1, len(edge_colours) // 400)], axis=2).min(axis=1) < tol
+    else:
+        like = set_coloured(rgb, set_colour)[on_edge]
+    bad = float(like.sum()) / ring.sum()
+    total = float(on_edge.sum()) / ring.sum()
+    return float(np.clip(1.0 - bad / 0.04, 0.0, 1.0) * np.clip(1.0 - (total - 0.35) / 0.2, 0.0, 1.0))
+
+
+def matte_evidence(
+    photo: Image.Image | np.ndarray, matte: Image.Image | np.ndarray, *, other: Image.Image | np.ndarray | None = None
+) -> MatteEvidence:
+    """Evidence (0..1) that ``matte`` (L or uint8 (h, w), 255 = product) cuts the product
+    out of ``photo`` (RGB), from the two alone. ``other`` is a second method's matte."""
+    rgb_full = np.asarray(photo.convert("RGB") if isinstance(photo, Image.Image) else photo)
+    matte_full = np.asarray(matte.convert("L") if isinstance(matte, Image.Image) else matte)
+    if matte_full.shape != rgb_full.shape[:2]:
+        raise InvalidSpec(f"the matte is {matte_full.shape[::-1]} but the photo is {rgb_full.shape[1::-1]}")
+    rgb, m = _reduced(rgb_full, matte_full.astype(np.uint8))
+    product = m >= 128
+    if not product.any():
+        return MatteEvidence(0.0, {"border": 0.0, "slab": 0.0, "backdrop": 0.0, "edges": 0.0}, ["The cutout is empty."])
+    outside = cv2.erode((m < 16).astype(np.uint8), disk(2)) > 0
+    set_colour = local_set_colour(rgb, outside)
+    like = set_coloured(rgb, set_colour)
+    strength = sharp_edges(rgb)
+    cues: dict[str, float] = {}
+
+    # 1. the photo's edge: set-coloured matte pixels there are a floor or wall kept
+    cues["border"] = _border_cue(rgb, product, set_colour)
+
+    # 2. a slab of set colour at the base
+    slab = base_slab(product, like)
+    cues["slab"] = 1.0 if slab is None else float(np.clip(1.0 - slab.sum() / (0.08 * product.sum()), 0.0, 1.0))
+
+    # 3. set-coloured matte that no sharp edge separates from the set
+    edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
+    open_set = product & like & ~edges_near
+    count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[(cv2.dilate((~product).astype(np.uint8), disk(1)) > 0) & open_set])
+    share = float(np.isin(labels, touching[touching > 0]).sum()) / float(product.sum())
+    cues["backdrop"] = float(np.clip(1.0 - (share - 0.1) / 0.4, 0.0, 1.0))
+
+    # 4. the outline follows sharp edges (the photo's own edge does not count)
+    outline = product & ~(cv2.erode(product.astype(np.uint8), disk(1), borderType=cv2.BORDER_REPLICATE) > 0)
+    outline[:2] = outline[-2:] = False
+    outline[:, :2] = outline[:, -2:] = False
+    if outline.any():
+        aligned = float((cv2.dilate((strength > 1.5).astype(np.uint8), disk(2))[outline] > 0).mean())
+        cues["edges"] = float(np.clip((aligned - 0.45) / 0.4, 0.0, 1.0))
+    else:
+        cues["edges"] = 1.0
+
+    # 5. agreement with a second method
+    if other is not None:
+        other_full = np.asarray(other.convert("L") if isinstance(other, Image.Image) else other)
+        cues["agreement"] = float(np.clip((iou(matte_full, other_full) - 0.7) / 0.25, 0.0, 1.0))
+
+    weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
+    soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
+    score = min(cues["border"], cues["slab"], soft)
+    problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
+    return MatteEvidence(score=float(score), cues=cues, problems=problems)
+
+
+def product_extent(image: Image.Image, *, white_tolerance: int = 2) -> tuple[np.ndarray, Box | None]:
+    """(bool mask, box) of the product on a white canvas, by its outline as well as colour.
+
+    A pixel is product when it is not white and lies inside the region spanned by the
+    canvas's sharp edges, or when it is clearly coloured or dark. A soft light-grey
+    shadow has no sharp edge and stays out; a white product on white is found whole,
+    because its silhouette is a sharp edge even where its colour is near white.
+    """
+    rgb = np.asarray(image.convert("RGB"))
+    arr = rgb.astype(np.int16)
+    low = arr.min(axis=2)
+    not_white = low < 255 - white_tolerance
+    h, w = not_white.shape
+    scale = min(1.0, EVIDENCE_SIDE / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    strength = sharp_edges(small)
+    edges = strength > max(1.5, 3.0 * float(np.percentile(strength, 50)))
+    inside = span_hull(edges, max(1, round(0.02 * min(small.shape[:2])))) if edges.any() else edges
+    inside = cv2.resize(inside.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    strong = (low < 200) | (arr.max(axis=2) - low > 8)
+    product = not_white & (inside | strong)
+    rows = np.flatnonzero(product.sum(axis=1) >= 3)
+    cols = np.flatnonzero(product.sum(axis=0) >= 3)
+    if rows.size == 0 or cols.size == 0:
+        return product, None
+    x0, x1, y0, y1 = int(cols[0]), int(cols[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+    return product, (x0, y0, x1 - x0, y1 - y0)
+
+
+def with_evidence(seg: Segmentation, *, other: Image.Image | np.ndarray | None = None) -> Segmentation:
+    """``seg`` with its matte evidence recorded: ``evidence``, ``confidence`` (the score)
+    and ``low_confidence`` (below ``MATTE_THRESHOLD``).
+
+    A matte the merchant made (``alpha``: the upload's own transparency or an uploaded
+    or accepted mask) is trusted as it is: its evidence is recorded, its confidence is 1.
+    """
+    evidence = matte_evidence(seg.image, seg.matte, other=other)
+    if seg.segmenter == "alpha":
+        return replace(seg, evidence=evidence.to_dict(), confidence=1.0, low_confidence=False)
+    return replace(
+        seg,
+        evidence=evidence.to_dict(),
+        confidence=round(evidence.score, 3),
+        low_confidence=not evidence.trusted,
+    )
+
+
+__all__ = [
+    "MATTE_THRESHOLD",
+    "MatteEvidence",
+    "base_slab",
+    "local_set_colour",
+    "matte_evidence",
+    "measure_fidelity",
+    "product_extent",
+    "set_coloured",
+    "with_evidence",
+]
