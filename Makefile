@@ -86,6 +86,7 @@ typecheck: install
 
 bench: install
 	$(BIN)/python bench/bench_stages.py
+	$(BIN)/python bench/bench_segment.py
 	$(BIN)/python bench/bench_diffusion.py
 	$(BIN)/python bench/bench_posters.py
 	$(BIN)/python bench/bench_clips.py    # needs ffmpeg (apt-get install ffmpeg) for its baseline

@@ -171,7 +171,14 @@ def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) ->
         ref = np.median(edge_colours, axis=0)
         spread = float(np.percentile(np.linalg.norm(edge_colours - ref, axis=1), 90))
         tol = max(SET_TOLERANCE, 1.5 * spread)
-        like = np.linalg.norm(rgb[on_edge].astype(np.float32)[:, None, :] - edge_colours[None, :: max(1, len(edge_colours) // 400)], axis=2).min(axis=1) < tol
+        like = (
+            np.linalg.norm(
+                rgb[on_edge].astype(np.float32)[:, None, :]
+                - edge_colours[None, :: max(1, len(edge_colours) // 400)],
+                axis=2,
+            ).min(axis=1)
+            < tol
+        )
     else:
         like = set_coloured(rgb, set_colour)[on_edge]
     bad = float(like.sum()) / ring.sum()
@@ -180,7 +187,10 @@ def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) ->
 
 
 def matte_evidence(
-    photo: Image.Image | np.ndarray, matte: Image.Image | np.ndarray, *, other: Image.Image | np.ndarray | None = None
+    photo: Image.Image | np.ndarray,
+    matte: Image.Image | np.ndarray,
+    *,
+    other: Image.Image | np.ndarray | None = None,
 ) -> MatteEvidence:
     """Evidence (0..1) that ``matte`` (L or uint8 (h, w), 255 = product) cuts the product
     out of ``photo`` (RGB), from the two alone. ``other`` is a second method's matte."""
@@ -191,7 +201,9 @@ def matte_evidence(
     rgb, m = _reduced(rgb_full, matte_full.astype(np.uint8))
     product = m >= 128
     if not product.any():
-        return MatteEvidence(0.0, {"border": 0.0, "slab": 0.0, "backdrop": 0.0, "edges": 0.0}, ["The cutout is empty."])
+        return MatteEvidence(
+            0.0, {"border": 0.0, "slab": 0.0, "backdrop": 0.0, "edges": 0.0}, ["The cutout is empty."]
+        )
     outside = cv2.erode((m < 16).astype(np.uint8), disk(2)) > 0
     set_colour = local_set_colour(rgb, outside)
     like = set_coloured(rgb, set_colour)
@@ -203,7 +215,9 @@ def matte_evidence(
 
     # 2. a slab of set colour at the base
     slab = base_slab(product, like)
-    cues["slab"] = 1.0 if slab is None else float(np.clip(1.0 - slab.sum() / (0.08 * product.sum()), 0.0, 1.0))
+    cues["slab"] = (
+        1.0 if slab is None else float(np.clip(1.0 - slab.sum() / (0.08 * product.sum()), 0.0, 1.0))
+    )
 
     # 3. set-coloured matte that no sharp edge separates from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
@@ -249,7 +263,9 @@ def product_extent(image: Image.Image, *, white_tolerance: int = 2) -> tuple[np.
     not_white = low < 255 - white_tolerance
     h, w = not_white.shape
     scale = min(1.0, EVIDENCE_SIDE / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
     strength = sharp_edges(small)
     edges = strength > max(1.5, 3.0 * float(np.percentile(strength, 50)))
     inside = span_hull(edges, max(1, round(0.02 * min(small.shape[:2])))) if edges.any() else edges

@@ -47,6 +47,7 @@ def render_cutout(seg: Segmentation) -> RenderedImage:
             "source_box": _box_dict(seg.box),
             "confidence": round(float(seg.confidence), 4),
             "low_confidence": bool(seg.low_confidence),
+            "matte": seg.evidence,
         },
     )
 

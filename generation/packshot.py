@@ -31,7 +31,6 @@ SHADOW_SPREAD = 0.035
 SHADOW_FADE = (0.01, 0.04)
 
 
-
 def render_packshot(seg: Segmentation, spec: PackshotSpec) -> RenderedImage:
     """A square white packshot with the product's own pixels pasted back."""
     # 1. place the product: longer side = spec.fill of the canvas, centred
@@ -58,6 +57,9 @@ def render_packshot(seg: Segmentation, spec: PackshotSpec) -> RenderedImage:
         meta={
             "segmenter": seg.segmenter,
             "engine": "packshot",
+            "confidence": round(float(seg.confidence), 4),
+            "low_confidence": bool(seg.low_confidence),
+            "matte": seg.evidence,
             "fill": spec.fill,
             "shadow": spec.shadow,
         },

@@ -173,6 +173,15 @@ def _camera(
     return out.convert("RGB"), np.clip(alpha, 0.0, 1.0).astype(np.float32)
 
 
+def _stage(
+    scene: np.ndarray, product: np.ndarray, cover: np.ndarray, shadows: list[tuple[np.ndarray, float]]
+) -> np.ndarray:
+    """The set darkened by each (blob, strength) shadow, then the product on it."""
+    for blob, strength in shadows:
+        scene = _shade(scene, 1 - strength * blob)
+    return _over(scene, product, cover)
+
+
 def _sweep(h: int, w: int, top: tuple, bottom: tuple, *, bend: float = 0.55) -> np.ndarray:
     """A paper sweep: the wall's colour at the top curving into the floor's at the bottom."""
     ys, _ = _grid(h, w)
@@ -229,7 +238,15 @@ def _bag_on_white_sweep(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     flap = _coverage(
         (w, h),
         lambda d, s: d.polygon(
-            _scaled([(cx - bw * 0.43, top + 8), (cx + bw * 0.43, top + 8), (cx + 40, top + 250), (cx - 40, top + 250)], s),
+            _scaled(
+                [
+                    (cx - bw * 0.43, top + 8),
+                    (cx + bw * 0.43, top + 8),
+                    (cx + 40, top + 250),
+                    (cx - 40, top + 250),
+                ],
+                s,
+            ),
             fill=255,
         ),
     )
@@ -237,13 +254,24 @@ def _bag_on_white_sweep(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     stitch = _coverage(
         (w, h),
         lambda d, s: [
-            d.line(_scaled([(cx - bw * 0.4 + 14 * k, top + 24), (cx - bw * 0.4 + 14 * k + 7, top + 24)], s), fill=255, width=int(3 * s))
+            d.line(
+                _scaled([(cx - bw * 0.4 + 14 * k, top + 24), (cx - bw * 0.4 + 14 * k + 7, top + 24)], s),
+                fill=255,
+                width=int(3 * s),
+            )
             for k in range(int(bw * 0.8 / 14))
         ],
     )
     product = _over(product, np.array([222, 190, 140], np.float32), stitch * 0.8)
-    clasp = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - 34, top + 226, cx + 34, top + 280, s), radius=8 * s, fill=255))
-    gold = np.array([205, 170, 80], np.float32) * (1.15 - 0.4 * np.clip((ys - top - 226) / 54, 0, 1))[..., None]
+    clasp = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(
+            _box(cx - 34, top + 226, cx + 34, top + 280, s), radius=8 * s, fill=255
+        ),
+    )
+    gold = (
+        np.array([205, 170, 80], np.float32) * (1.15 - 0.4 * np.clip((ys - top - 226) / 54, 0, 1))[..., None]
+    )
     product = _over(product, gold, clasp)
     # contact shadow (dark and tight) and a soft cast shadow behind to the right
     contact = _blob(h, w, (cx, base - 4), (bw * 0.52, 16), 9)
@@ -280,12 +308,19 @@ def _white_jar_on_white(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     # a white cylinder: bright in the middle, greyer towards its sides and lower rim
     u = np.clip((xs - cx) / (jw / 2), -1, 1)
     cyl = 0.86 + 0.16 * np.cos(u * 1.35 + 0.25)
-    glaze = np.array([249, 247, 242], np.float32) * (cyl - 0.05 * np.clip((ys - body_top) / 330, 0, 1))[..., None]
+    glaze = (
+        np.array([249, 247, 242], np.float32) * (cyl - 0.05 * np.clip((ys - body_top) / 330, 0, 1))[..., None]
+    )
     glaze = _print_text(glaze, "HYDRA", (cx - 110, body_top + 110), 64, (150, 146, 140))
     glaze = _print_text(glaze, "night cream  50 ml", (cx - 130, body_top + 190), 28, (170, 166, 160))
     brushed = 1 + 0.03 * cv2.resize(rng.normal(0, 1, (1, w)).astype(np.float32), (w, h))
     lid_rgb = np.array([236, 236, 238], np.float32) * (cyl * brushed)[..., None]
-    top_face = _coverage((w, h), lambda d, s: d.ellipse(_box(cx - jw * 0.46, lid_top + 3, cx + jw * 0.46, lid_top + 2 * ell - 6, s), fill=255))
+    top_face = _coverage(
+        (w, h),
+        lambda d, s: d.ellipse(
+            _box(cx - jw * 0.46, lid_top + 3, cx + jw * 0.46, lid_top + 2 * ell - 6, s), fill=255
+        ),
+    )
     lid_rgb = _over(lid_rgb, np.array([252, 252, 252], np.float32), top_face)
     product = _over(glaze, lid_rgb, lid_c)
     # white "wings": the contact shadow reaching out on both sides of the base
@@ -319,13 +354,28 @@ def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     fx0, fx1, by = 880.0, 1270.0, 1130.0  # front face, base line
     bh, depth = 420.0, 150.0
     front = [(fx0, by), (fx1, by), (fx1, by - bh), (fx0, by - bh)]
-    side = [(fx1, by), (fx1 + depth, by - depth * 0.45), (fx1 + depth, by - bh - depth * 0.45), (fx1, by - bh)]
-    lid = [(fx0, by - bh), (fx1, by - bh), (fx1 + depth, by - bh - depth * 0.45), (fx0 + depth, by - bh - depth * 0.45)]
-    faces = {name: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255)) for name, p in [("front", front), ("side", side), ("lid", lid)]}
+    side = [
+        (fx1, by),
+        (fx1 + depth, by - depth * 0.45),
+        (fx1 + depth, by - bh - depth * 0.45),
+        (fx1, by - bh),
+    ]
+    lid = [
+        (fx0, by - bh),
+        (fx1, by - bh),
+        (fx1 + depth, by - bh - depth * 0.45),
+        (fx0 + depth, by - bh - depth * 0.45),
+    ]
+    faces = {
+        name: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
+        for name, p in [("front", front), ("side", side), ("lid", lid)]
+    }
     cover = np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
     kraft = np.array([180, 140, 96], np.float32) * (1 + 0.03 * _smooth_noise(rng, h, w, 12))[..., None]
     product = _over(_over(kraft * 0.98, kraft * 0.72, faces["side"]), kraft * 1.12, faces["lid"])
-    logo = _coverage((w, h), lambda d, s: d.rectangle(_box(fx0 + 80, by - bh + 110, fx1 - 80, by - bh + 200, s), fill=255))
+    logo = _coverage(
+        (w, h), lambda d, s: d.rectangle(_box(fx0 + 80, by - bh + 110, fx1 - 80, by - bh + 200, s), fill=255)
+    )
     product = _over(product, np.array([40, 52, 70], np.float32), logo)
     product = _print_text(product, "ACME  DESK LAMP", (fx0 + 90, by - 150), 40, (60, 48, 36))
     # its shadows: on the floor to the right, on the walls behind
@@ -344,7 +394,9 @@ def _carton_on_tabletop(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     wall = np.array([206, 208, 210], np.float32) * (1.02 - 0.06 * ys / back_edge)[..., None]
     # beige wood: long grain lines stretched along the table, lighter towards the front
     grain = np.sin(ys / 7.0 + 1.2 * _smooth_noise(rng, h, w, 160)) * 0.025
-    table = np.array([214, 192, 158], np.float32) * (1 + grain + 0.02 * _smooth_noise(rng, h, w, 25))[..., None]
+    table = (
+        np.array([214, 192, 158], np.float32) * (1 + grain + 0.02 * _smooth_noise(rng, h, w, 25))[..., None]
+    )
     table = table * (0.94 + 0.08 * np.clip((ys - back_edge) / (front_edge - back_edge), 0, 1))[..., None]
     apron = np.array([150, 128, 100], np.float32) * (1 + grain)[..., None]
     scene = _over(wall, table, np.clip(ys - back_edge + 0.5, 0, 1))
@@ -355,17 +407,44 @@ def _carton_on_tabletop(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     cx, by, cw, ch = 760.0, 1420.0, 380.0, 700.0
     shoulder = by - ch
     front = [(cx - cw / 2, by), (cx + cw / 2, by), (cx + cw / 2, shoulder), (cx - cw / 2, shoulder)]
-    gable = [(cx - cw / 2, shoulder), (cx + cw / 2, shoulder), (cx + cw / 2 - 20, shoulder - 150), (cx - cw / 2 + 20, shoulder - 150)]
-    fin = [(cx - cw / 2 + 20, shoulder - 150), (cx + cw / 2 - 20, shoulder - 150), (cx + cw / 2 - 20, shoulder - 195), (cx - cw / 2 + 20, shoulder - 195)]
-    side = [(cx + cw / 2, by), (cx + cw / 2 + 90, by - 40), (cx + cw / 2 + 90, shoulder - 40), (cx + cw / 2, shoulder)]
-    parts = {n: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255)) for n, p in [("front", front), ("gable", gable), ("fin", fin), ("side", side)]}
+    gable = [
+        (cx - cw / 2, shoulder),
+        (cx + cw / 2, shoulder),
+        (cx + cw / 2 - 20, shoulder - 150),
+        (cx - cw / 2 + 20, shoulder - 150),
+    ]
+    fin = [
+        (cx - cw / 2 + 20, shoulder - 150),
+        (cx + cw / 2 - 20, shoulder - 150),
+        (cx + cw / 2 - 20, shoulder - 195),
+        (cx - cw / 2 + 20, shoulder - 195),
+    ]
+    side = [
+        (cx + cw / 2, by),
+        (cx + cw / 2 + 90, by - 40),
+        (cx + cw / 2 + 90, shoulder - 40),
+        (cx + cw / 2, shoulder),
+    ]
+    parts = {
+        n: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
+        for n, p in [("front", front), ("gable", gable), ("fin", fin), ("side", side)]
+    }
     cover = np.clip(sum(parts.values()), 0, 1)
     paper = np.array([246, 244, 238], np.float32) * (1 - 0.05 * (ys - shoulder) / ch)[..., None]
     product = _over(paper, paper * 0.78, parts["side"])
     product = _over(product, paper * 0.9, parts["gable"])
-    band = _coverage((w, h), lambda d, s: d.rectangle(_box(cx - cw / 2, shoulder + 120, cx + cw / 2 + 90, shoulder + 330, s), fill=255))
-    product = _over(product, np.array([232, 118, 30], np.float32) * (1 - 0.2 * parts["side"])[..., None], band)
-    fruit = _coverage((w, h), lambda d, s: d.ellipse(_box(cx - 90, shoulder + 380, cx + 90, shoulder + 560, s), fill=255))
+    band = _coverage(
+        (w, h),
+        lambda d, s: d.rectangle(
+            _box(cx - cw / 2, shoulder + 120, cx + cw / 2 + 90, shoulder + 330, s), fill=255
+        ),
+    )
+    product = _over(
+        product, np.array([232, 118, 30], np.float32) * (1 - 0.2 * parts["side"])[..., None], band
+    )
+    fruit = _coverage(
+        (w, h), lambda d, s: d.ellipse(_box(cx - 90, shoulder + 380, cx + 90, shoulder + 560, s), fill=255)
+    )
     product = _over(product, np.array([246, 160, 40], np.float32), fruit)
     product = _print_text(product, "ORANGE", (cx - 120, shoulder + 180), 70, (255, 255, 255))
     product = _print_text(product, "100% juice  1 L", (cx - 110, by - 90), 34, (90, 80, 70))
@@ -384,30 +463,52 @@ def _gradient_sweep(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     # a red sports tumbler with a black lid
     cx, by, tw = 1020.0, 1200.0, 300.0
     body = [(cx - tw / 2, 440), (cx + tw / 2, 440), (cx + tw * 0.38, by), (cx - tw * 0.38, by)]
-    body_c = _coverage((w, h), lambda d, s: (d.polygon(_scaled(body, s), fill=255), d.ellipse(_box(cx - tw * 0.38, by - 24, cx + tw * 0.38, by + 10, s), fill=255)))
-    lid_c = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - tw * 0.52, 360, cx + tw * 0.52, 450, s), radius=18 * s, fill=255))
+    body_c = _coverage(
+        (w, h),
+        lambda d, s: (
+            d.polygon(_scaled(body, s), fill=255),
+            d.ellipse(_box(cx - tw * 0.38, by - 24, cx + tw * 0.38, by + 10, s), fill=255),
+        ),
+    )
+    lid_c = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(
+            _box(cx - tw * 0.52, 360, cx + tw * 0.52, 450, s), radius=18 * s, fill=255
+        ),
+    )
     cover = np.clip(body_c + lid_c, 0, 1)
     u = np.clip((xs - cx) / (tw / 2), -1, 1)
     cyl = 0.7 + 0.35 * np.cos(u * 1.4 + 0.3)
     product = np.array([200, 36, 40], np.float32) * cyl[..., None]
     product = _over(product, np.array([30, 30, 34], np.float32) * (0.8 + 0.5 * cyl)[..., None], lid_c)
     product = _print_text(product, "RUN", (cx - 60, 720), 80, (250, 240, 235))
-    shadow = _blob(h, w, (cx + 60, by), (tw * 0.7, 28), 20)
-    scene = _shade(scene, 1 - 0.35 * shadow)
-    scene = _over(scene, product, cover)
+    scene = _stage(scene, product, cover, [(_blob(h, w, (cx + 60, by), (tw * 0.7, 28), 20), 0.35)])
     return _camera(scene, cover, rng, light=(0.5, 0.0), falloff=0.15)
 
 
 def _dark_on_dark(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     w, h = 1536, 2048
     ys, xs = _grid(h, w)
-    scene = np.array([46, 46, 50], np.float32) * (1.1 - 0.35 * np.hypot((xs - w / 2) / w, (ys - h * 0.4) / h))[..., None]
+    scene = (
+        np.array([46, 46, 50], np.float32)
+        * (1.1 - 0.35 * np.hypot((xs - w / 2) / w, (ys - h * 0.4) / h))[..., None]
+    )
     # a black perfume bottle with a rim light tracing its sides
     cx, by, bw = 768.0, 1620.0, 520.0
     top = by - 820
-    body_c = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - bw / 2, top, cx + bw / 2, by, s), radius=60 * s, fill=255))
-    neck_c = _coverage((w, h), lambda d, s: d.rectangle(_box(cx - 70, top - 90, cx + 70, top + 10, s), fill=255))
-    cap_c = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - 120, top - 330, cx + 120, top - 80, s), radius=24 * s, fill=255))
+    body_c = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(_box(cx - bw / 2, top, cx + bw / 2, by, s), radius=60 * s, fill=255),
+    )
+    neck_c = _coverage(
+        (w, h), lambda d, s: d.rectangle(_box(cx - 70, top - 90, cx + 70, top + 10, s), fill=255)
+    )
+    cap_c = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(
+            _box(cx - 120, top - 330, cx + 120, top - 80, s), radius=24 * s, fill=255
+        ),
+    )
     cover = np.clip(body_c + neck_c + cap_c, 0, 1)
     u = (xs - cx) / (bw / 2)
     rim = np.exp(-(((np.abs(u) - 0.93) / 0.05) ** 2)) * 150
@@ -416,9 +517,7 @@ def _dark_on_dark(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     cap = np.array([14, 14, 16], np.float32) + (np.exp(-(((xs - cx + 70) / 20) ** 2)) * 90)[..., None]
     product = _over(product, cap, cap_c)
     product = _print_text(product, "NOIR", (cx - 90, top + 340), 90, (150, 140, 110))
-    shadow = _blob(h, w, (cx, by - 6), (bw * 0.6, 16), 10)
-    scene = _shade(scene, 1 - 0.4 * shadow)
-    scene = _over(scene, product, cover)
+    scene = _stage(scene, product, cover, [(_blob(h, w, (cx, by - 6), (bw * 0.6, 16), 10), 0.4)])
     return _camera(scene, cover, rng, light=(0.5, 0.35), falloff=0.1)
 
 
@@ -441,9 +540,7 @@ def _mug_with_handle(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]
     cyl = 0.68 + 0.38 * np.cos(u * 1.1 + 0.35)
     product = np.array([38, 126, 134], np.float32) * cyl[..., None]
     product = _print_text(product, "good morning", (cx - 170, top + 250), 56, (240, 236, 228))
-    shadow = _blob(h, w, (cx + 90, by - 8), (mw * 0.75, 24), 18)
-    scene = _shade(scene, 1 - 0.35 * shadow)
-    scene = _over(scene, product, cover)
+    scene = _stage(scene, product, cover, [(_blob(h, w, (cx + 90, by - 8), (mw * 0.75, 24), 18), 0.35)])
     return _camera(scene, cover, rng, light=(0.3, 0.2), falloff=0.15)
 
 
@@ -498,7 +595,9 @@ def _cut_by_frame(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     product = _print_text(product, "Chateau", (cx - 170, 1400), 90, (110, 30, 40))
     product = _print_text(product, "2019", (cx - 60, 1560), 70, (60, 50, 40))
     foil = _coverage((w, h), lambda d, s: d.rectangle(_box(cx - 92, 120, cx + 92, 330, s), fill=255))
-    product = _over(product, np.array([120, 20, 34], np.float32) * (0.8 + 0.4 * np.cos(u * 3))[..., None], foil)
+    product = _over(
+        product, np.array([120, 20, 34], np.float32) * (0.8 + 0.4 * np.cos(u * 3))[..., None], foil
+    )
     scene = _over(scene, product, cover)
     return _camera(scene, cover, rng, light=(0.3, 0.2), falloff=0.1)
 
@@ -508,13 +607,25 @@ def _busy_styled_set(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]
     ys, xs = _grid(h, w)
     # linen backdrop with a weave, a wooden tray, eucalyptus, a cloth, a second candle
     weave = 0.03 * np.sin(xs * 1.3) * np.sin(ys * 1.1) + 0.04 * _smooth_noise(rng, h, w, 8)
-    scene = np.array([214, 204, 190], np.float32) * (1 + weave + 0.05 * _smooth_noise(rng, h, w, 200))[..., None]
-    tray = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(300, 900, 1750, 1400, s), radius=40 * s, fill=255), ss=2)
-    wood = np.array([128, 84, 50], np.float32) * (1 + 0.12 * np.sin(xs / 9 + 4 * _smooth_noise(rng, h, w, 90)))[..., None]
+    scene = (
+        np.array([214, 204, 190], np.float32) * (1 + weave + 0.05 * _smooth_noise(rng, h, w, 200))[..., None]
+    )
+    tray = _coverage(
+        (w, h), lambda d, s: d.rounded_rectangle(_box(300, 900, 1750, 1400, s), radius=40 * s, fill=255), ss=2
+    )
+    wood = (
+        np.array([128, 84, 50], np.float32)
+        * (1 + 0.12 * np.sin(xs / 9 + 4 * _smooth_noise(rng, h, w, 90)))[..., None]
+    )
     scene = _over(scene, wood, tray)
-    cloth = _coverage((w, h), lambda d, s: d.polygon(_scaled([(0, 1100), (700, 980), (900, 1536), (0, 1536)], s), fill=255), ss=2)
+    cloth = _coverage(
+        (w, h),
+        lambda d, s: d.polygon(_scaled([(0, 1100), (700, 980), (900, 1536), (0, 1536)], s), fill=255),
+        ss=2,
+    )
     folds = 1 + 0.12 * np.sin((xs + ys * 0.6) / 45) + 0.04 * _smooth_noise(rng, h, w, 30)
     scene = _over(scene, np.array([222, 176, 170], np.float32) * folds[..., None], cloth)
+
     def leaves(d: ImageDraw.ImageDraw, s: float) -> None:
         for k in range(26):  # eucalyptus leaves along a stem
             t = k / 25
@@ -529,31 +640,49 @@ def _busy_styled_set(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]
     for _ in range(40):  # dried flower heads
         cv2.circle(dots, (int(rng.uniform(150, 600)), int(rng.uniform(150, 900))), 14, 1.0, -1)
     scene = _over(scene, np.array([240, 230, 205], np.float32), cv2.GaussianBlur(dots, (0, 0), 2))
-    small = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(1300, 700, 1560, 1160, s), radius=30 * s, fill=255), ss=2)
-    scene = _over(scene, np.array([238, 232, 222], np.float32) * (1 - 0.1 * np.abs(xs - 1430) / 130)[..., None], small)
+    small = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(_box(1300, 700, 1560, 1160, s), radius=30 * s, fill=255),
+        ss=2,
+    )
+    scene = _over(
+        scene, np.array([238, 232, 222], np.float32) * (1 - 0.1 * np.abs(xs - 1430) / 130)[..., None], small
+    )
     flame = _blob(h, w, (1430, 650), (12, 34), 4)
     scene = _over(scene, np.array([255, 220, 140], np.float32), np.clip(flame * 1.4, 0, 1))
     # the product: an amber glass jar candle with a cream label
     cx, by, cw = 960.0, 1240.0, 420.0
     top = by - 560
-    jar = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - cw / 2, top, cx + cw / 2, by, s), radius=40 * s, fill=255))
-    lid = _coverage((w, h), lambda d, s: d.rounded_rectangle(_box(cx - cw / 2 - 6, top - 70, cx + cw / 2 + 6, top + 10, s), radius=14 * s, fill=255))
+    jar = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(_box(cx - cw / 2, top, cx + cw / 2, by, s), radius=40 * s, fill=255),
+    )
+    lid = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(
+            _box(cx - cw / 2 - 6, top - 70, cx + cw / 2 + 6, top + 10, s), radius=14 * s, fill=255
+        ),
+    )
     cover = np.clip(jar + lid, 0, 1)
     u = np.clip((xs - cx) / (cw / 2), -1, 1)
     amber = np.array([150, 82, 26], np.float32) * (0.6 + 0.55 * np.cos(u * 1.4 + 0.4))[..., None]
-    label = _coverage((w, h), lambda d, s: d.rectangle(_box(cx - cw / 2, top + 170, cx + cw / 2, top + 420, s), fill=255))
+    label = _coverage(
+        (w, h), lambda d, s: d.rectangle(_box(cx - cw / 2, top + 170, cx + cw / 2, top + 420, s), fill=255)
+    )
     product = _over(amber, np.array([232, 222, 200], np.float32) * (0.8 + 0.2 * np.cos(u))[..., None], label)
     product = _print_text(product, "FIG & CEDAR", (cx - 150, top + 260), 46, (70, 60, 50))
     product = _over(product, np.array([60, 56, 54], np.float32) * (0.8 + 0.5 * np.cos(u * 2))[..., None], lid)
-    shadow = _blob(h, w, (cx + 120, by - 10), (cw * 0.7, 30), 22)
-    scene = _shade(scene, 1 - 0.35 * shadow)
-    scene = _over(scene, product, cover)
+    scene = _stage(scene, product, cover, [(_blob(h, w, (cx + 120, by - 10), (cw * 0.7, 30), 22), 0.35)])
     return _camera(scene, cover, rng, light=(0.7, 0.1), falloff=0.25)
 
 
 # name -> (builder, must refuse, what makes it hard)
 _BUILDERS: dict[str, tuple[Callable[[np.random.Generator], tuple[Image.Image, np.ndarray]], bool, str]] = {
-    "bag_on_white_sweep": (_bag_on_white_sweep, False, "contact and cast shadow, floor reflection, handle hole"),
+    "bag_on_white_sweep": (
+        _bag_on_white_sweep,
+        False,
+        "contact and cast shadow, floor reflection, handle hole",
+    ),
     "white_jar_on_white": (_white_jar_on_white, False, "white product on white, shadow wings at the base"),
     "box_in_corner": (_box_in_corner, False, "two-tone wall corner, grey floor, floor line behind the box"),
     "carton_on_tabletop": (_carton_on_tabletop, False, "beige tabletop, wall behind, table front edge"),

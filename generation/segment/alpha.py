@@ -32,14 +32,22 @@ def has_meaningful_alpha(image: Image.Image) -> bool:
     return alpha is not None and int(alpha.min()) < 255
 
 
+# A merchant mask value at or above this is fully opaque: painted or exported masks
+# often carry 250-254 where the product is meant to be solid, and an opaque pixel is
+# what the fidelity check (and the paste-back) guarantee.
+OPAQUE_FROM = 250
+
+
 def explicit_mask(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    """A merchant-uploaded mask as uint8 (h, w); white is product."""
+    """A merchant-uploaded mask as uint8 (h, w); white is product, near-white is opaque."""
     if mask.size != size:
         raise InvalidSpec(
             f"the mask is {mask.width}x{mask.height} but the photo is {size[0]}x{size[1]}; "
             "upload a mask exactly the size of the photo"
         )
-    return np.asarray(mask.convert("L"))
+    values = np.array(mask.convert("L"))
+    values[values >= OPAQUE_FROM] = 255
+    return values
 
 
 def segment_alpha(

@@ -183,7 +183,9 @@ def backdrop_likeness(work: np.ndarray, palette: np.ndarray, tolerance: float) -
         scale = px @ c / max(float(c @ c), 1.0)
         residual = np.linalg.norm(px - scale[:, None] * c, axis=1)
         near = np.linalg.norm(px - c, axis=1) < tolerance
-        shadow = (scale > 0.25) & (scale < 1.03) & (residual < 0.5 * tolerance + 0.04 * np.linalg.norm(c) * scale)
+        shadow = (
+            (scale > 0.25) & (scale < 1.03) & (residual < 0.5 * tolerance + 0.04 * np.linalg.norm(c) * scale)
+        )
         like |= near | shadow
     return like.reshape(work.shape[:2])
 
@@ -331,7 +333,11 @@ class ClassicalSegmenter:
         # 3. the product's outline: sharp edges, less the set's seams and specks
         outline = _remove_seams(strength > threshold, border.product_ring, round(s.seam_length * short))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(outline.astype(np.uint8), connectivity=8)
-        touching = np.unique(np.concatenate([labels[:band], labels[-band:], labels[:, :band].T, labels[:, -band:].T], axis=None))
+        touching = np.unique(
+            np.concatenate(
+                [labels[:band], labels[-band:], labels[:, :band].T, labels[:, -band:].T], axis=None
+            )
+        )
         keep = np.zeros(count, bool)
         keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(12, short // 40)
         frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), disk(band)) > 0])
@@ -339,7 +345,9 @@ class ClassicalSegmenter:
         keep[0] = False
         outline = keep[labels] | border.product_ring
         if outline.sum() < 8:
-            if (strength > threshold).mean() > 0.005:
+            count, _, boxes, _ = cv2.connectedComponentsWithStats((strength > s.edge_floor).astype(np.uint8))
+            spans = boxes[1:, cv2.CC_STAT_HEIGHT] / wh + boxes[1:, cv2.CC_STAT_WIDTH] / ww
+            if count > 1 and spans.max() > 0.9:
                 raise SegmentationFailed(
                     "No product could be told apart from the background: the product fills the "
                     "frame (it runs off the edges of the photo), or straight edges of the set run "
@@ -427,8 +435,13 @@ class ClassicalSegmenter:
             cv2.setRNGSeed(0)  # GrabCut's GMM start is random: keep results repeatable
             try:
                 cv2.grabCut(
-                    np.ascontiguousarray(work[y0:y1, x0:x1]), roi, None, bgd, fgd,
-                    self.settings.grabcut_iterations, cv2.GC_INIT_WITH_MASK,
+                    np.ascontiguousarray(work[y0:y1, x0:x1]),
+                    roi,
+                    None,
+                    bgd,
+                    fgd,
+                    self.settings.grabcut_iterations,
+                    cv2.GC_INIT_WITH_MASK,
                 )
                 mask = np.zeros((h, w), bool)
                 mask[y0:y1, x0:x1] = (roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)

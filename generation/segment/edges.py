@@ -44,7 +44,9 @@ def guided_filter(
     def box(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
 
-    needed = np.ones(src.shape, bool) if where is None else cv2.dilate(where.astype(np.uint8), _disk(radius)) > 0
+    needed = (
+        np.ones(src.shape, bool) if where is None else cv2.dilate(where.astype(np.uint8), _disk(radius)) > 0
+    )
     mean_i = box(guide)
     mean_p = box(src)
     cov_ip = box(guide * src[..., None]) - mean_i * mean_p[..., None]
@@ -111,7 +113,9 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     if weak.any():
         snapped = guided_filter(img / 255.0, feather, radius=max(1, round(blur + 1)), eps=1e-4, where=weak)
         feather = np.where(weak, np.clip(snapped, 0, 1), feather)
-    crop = np.where(unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32))
+    crop = np.where(
+        unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32)
+    )
     crop = np.where(crop < 0.05, 0.0, np.where(crop > 0.97, 1.0, crop))
     alpha[y0:y1, x0:x1] = crop
     return alpha

@@ -78,5 +78,3 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
     return mask | small[labels]
-
-

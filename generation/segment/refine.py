@@ -1,0 +1,161 @@
+"""Cutouts fixed by the merchant: a box, keep/remove strokes, a previous matte.
+
+The review step (a photo the automatic methods refused, or whose matte evidence is
+low) lets the merchant draw a box around the product and paint strokes over what
+must be kept or removed. ``refine_matte`` turns that into a matte: GrabCut seeded by
+the box and the strokes on a reduced copy, then the same soft-edge solver and colour
+decontamination as the classical segmenter at the photo's full resolution.
+
+For the interactive loop, call it on ``preview_image(photo)`` (strokes drawn on that
+preview, or scaled to it with ``scale_strokes``): about half a second on two cores.
+On accept, call it once more on the full photo with the same box and strokes scaled
+up; store the accepted matte and pass it as the ``mask`` of later jobs (``alpha``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from generation.check import with_evidence
+from generation.errors import InvalidSpec, SegmentationFailed
+from generation.segment.classical import full_resolution_matte
+from generation.segment.matte import build_segmentation, to_rgb
+from generation.segment.outline import disk
+from generation.types import Box, Segmentation
+
+# Long side of the preview the interactive loop runs on.
+PREVIEW_SIDE = 1024
+# Long side of the copy GrabCut runs on.
+WORK_SIDE = 768
+GRABCUT_ITERATIONS = 5
+
+
+def preview_image(photo: Image.Image, side: int = PREVIEW_SIDE) -> Image.Image:
+    """The photo scaled so its long side is at most ``side`` (RGB, a copy)."""
+    rgb = to_rgb(photo)
+    scale = side / max(rgb.size)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    return rgb.resize(size, Image.Resampling.LANCZOS)
+
+
+def scale_strokes(strokes: Image.Image | np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A stroke mask (white = painted) resized to ``size`` (w, h) as bool, without
+    thinning strokes away: any painted pixel under a target pixel counts."""
+    arr = _as_bool(strokes, None, "strokes")
+    small = cv2.resize(arr.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+    return small > 0
+
+
+def _as_bool(mask: Image.Image | np.ndarray | None, size: tuple[int, int] | None, what: str) -> np.ndarray:
+    if mask is None:
+        return np.zeros((size[1], size[0]), bool) if size else np.zeros((0, 0), bool)
+    arr = np.asarray(mask.convert("L") if isinstance(mask, Image.Image) else mask)
+    if arr.ndim == 3:
+        arr = arr.max(axis=2)
+    if size is not None and arr.shape != (size[1], size[0]):
+        raise InvalidSpec(
+            f"the {what} mask is {arr.shape[1]}x{arr.shape[0]} but the photo is {size[0]}x{size[1]}; "
+            "draw it on the same photo"
+        )
+    return arr > 127 if arr.dtype != bool else arr
+
+
+def refine_matte(
+    photo: Image.Image,
+    *,
+    box: Box | None = None,
+    keep: Image.Image | np.ndarray | None = None,
+    remove: Image.Image | np.ndarray | None = None,
+    prior: Image.Image | np.ndarray | None = None,
+) -> Segmentation:
+    """A matte from the merchant's box ``(x, y, w, h)``, ``keep`` and ``remove`` stroke
+    masks (white = painted) and an optional ``prior`` matte (the last result), all in
+    ``photo``'s pixels. Raises ``InvalidSpec`` when nothing says where the product is,
+    ``SegmentationFailed`` when the strokes leave no product."""
+    # 1. check inputs
+    rgb_image = to_rgb(photo)
+    size = rgb_image.size
+    keep_mask = _as_bool(keep, size, "keep")
+    remove_mask = _as_bool(remove, size, "remove")
+    prior_mask = _as_bool(prior, size, "prior")
+    if box is None and not keep_mask.any() and not prior_mask.any():
+        raise InvalidSpec("draw a box around the product or paint a keep stroke on it")
+    if box is not None:
+        x, y, w, h = box
+        if w <= 0 or h <= 0 or x >= size[0] or y >= size[1] or x + w <= 0 or y + h <= 0:
+            raise InvalidSpec(f"the box {box} is not inside the {size[0]}x{size[1]} photo")
+
+    # 2. seeds on a reduced copy: outside the box is background, strokes are certain
+    rgb = np.asarray(rgb_image)
+    scale = min(1.0, WORK_SIDE / max(size))
+    work_size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    work = cv2.resize(rgb, work_size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    labels = np.full((work_size[1], work_size[0]), cv2.GC_PR_BGD, np.uint8)
+    if box is not None:
+        labels[:] = cv2.GC_BGD
+        x0, y0 = max(0, int(box[0] * scale)), max(0, int(box[1] * scale))
+        x1 = min(work_size[0], int(np.ceil((box[0] + box[2]) * scale)))
+        y1 = min(work_size[1], int(np.ceil((box[1] + box[3]) * scale)))
+        labels[y0:y1, x0:x1] = cv2.GC_PR_FGD
+    if prior_mask.any():
+        prior_small = scale_strokes(prior_mask, work_size) if scale < 1 else prior_mask
+        inside = labels != cv2.GC_BGD
+        labels[inside & prior_small] = cv2.GC_PR_FGD
+        labels[inside & ~prior_small] = cv2.GC_PR_BGD
+    keep_small = scale_strokes(keep_mask, work_size) if keep_mask.any() else np.zeros_like(labels, bool)
+    remove_small = scale_strokes(remove_mask, work_size) if remove_mask.any() else np.zeros_like(labels, bool)
+    labels[keep_small] = cv2.GC_FGD
+    labels[remove_small & ~keep_small] = cv2.GC_BGD
+
+    # 3. GrabCut (repeatable: its colour models start from a fixed seed)
+    mask = _grabcut(work, labels)
+    mask &= ~remove_small
+    mask = _connected_to(mask, keep_small)
+    if not mask.any():
+        raise SegmentationFailed("The box and strokes leave no product; draw the box around it.")
+
+    # 4. soft edges and true colours at full resolution
+    matte, foreground = full_resolution_matte(rgb, mask, scale)
+    full_keep, full_remove = keep_mask, remove_mask
+    matte[full_keep & (matte < 255)] = 255
+    matte[full_remove & ~full_keep] = 0
+    if int(matte.max()) == 0:
+        raise SegmentationFailed("The box and strokes leave no product; draw the box around it.")
+    seg = build_segmentation(rgb_image, matte, "refine", foreground=foreground)
+    return with_evidence(seg)
+
+
+def _grabcut(work: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+    bg = (labels == cv2.GC_BGD) | (labels == cv2.GC_PR_BGD)
+    if not fg.any() or not bg.any():
+        return fg
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)
+    out = labels.copy()
+    try:
+        cv2.grabCut(
+            np.ascontiguousarray(work), out, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK
+        )
+    except cv2.error:
+        return fg  # flat colours: keep what the merchant marked
+    mask = (out == cv2.GC_FGD) | (out == cv2.GC_PR_FGD)
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
+
+
+def _connected_to(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The pieces of ``mask`` touching a keep stroke, or its largest piece without strokes."""
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    if keep.any():
+        wanted = np.unique(comp[keep & mask])
+        wanted = wanted[wanted > 0]
+        if wanted.size:
+            return np.isin(comp, wanted)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return np.isin(comp, np.flatnonzero(areas >= 0.1 * areas.max()) + 1)

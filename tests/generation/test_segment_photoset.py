@@ -1,0 +1,332 @@
+"""The classical segmenter, the matte evidence and refinement on realistic photos.
+
+Photos come from ``tests/photoset.py`` (2-3 MP, lens blur, sensor noise, JPEG, soft
+light falloff; exact soft ground-truth mattes). Thresholds per case:
+
+- IoU >= 0.98: a floor slab, shadow wings or a wall blob the size merchants reported
+  cost 5-45 % IoU (0.54 and 0.78 in the report); 0.98 leaves room only for edge pixels.
+- boundary F (4 px at 2-3 MP, about 0.2 % of the diagonal) >= 0.93 where the outline is
+  visible all round; 0.8 for the bag (its base sits in a dark contact shadow mixed
+  with its reflection) and 0.5 for the black bottle on charcoal (its base and the
+  shadow under it are the same colour: the IoU still holds it to 0.96).
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.check import MATTE_THRESHOLD, matte_evidence
+from generation.errors import InvalidSpec, SegmentationFailed
+from generation.packshot import check_packshot, render_packshot
+from generation.segment import segment
+from generation.segment.metrics import boundary_f, edge_alpha_error, iou
+from generation.segment.preview import preview_segment
+from generation.segment.refine import preview_image, refine_matte, scale_strokes
+from generation.specs import PackshotSpec
+from generation.types import Segmentation
+from tests.photoset import make_case
+
+# case -> (min IoU, min boundary F at 4 px)
+THRESHOLDS = {
+    "bag_on_white_sweep": (0.98, 0.8),
+    "white_jar_on_white": (0.98, 0.93),
+    "box_in_corner": (0.98, 0.93),
+    "carton_on_tabletop": (0.98, 0.93),
+    "gradient_sweep": (0.98, 0.93),
+    "dark_on_dark": (0.96, 0.5),
+    "mug_with_handle": (0.98, 0.93),
+    "glossy_vase": (0.98, 0.93),
+    "cut_by_frame": (0.98, 0.93),
+}
+
+
+@pytest.fixture(scope="module")
+def classical() -> dict[str, Segmentation]:
+    """One classical segmentation per photo of the set (they are slow to make)."""
+    return {name: segment(make_case(name).photo, "classical") for name in THRESHOLDS}
+
+
+def _exact(name: str) -> Segmentation:
+    """The ground-truth matte as a merchant's mask (alpha backend)."""
+    case = make_case(name)
+    mask = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    return segment(case.photo, "alpha", mask=mask)
+
+
+@pytest.mark.parametrize("name", list(THRESHOLDS))
+def test_classical_cuts_out_each_realistic_set(name: str, classical: dict[str, Segmentation]) -> None:
+    # given a realistic photo and its exact matte
+    case = make_case(name)
+
+    # when (module fixture) it was segmented without weights
+    seg = classical[name]
+
+    # then the matte is the product, with nothing of the set kept
+    matte = np.asarray(seg.matte)
+    score, edge_f = iou(matte, case.alpha), boundary_f(matte, case.alpha, tolerance=4)
+    print(f"{name}: IoU {score:.4f}, boundary F {edge_f:.4f}, evidence {seg.evidence}")
+    low_iou, low_f = THRESHOLDS[name]
+    assert score >= low_iou
+    assert edge_f >= low_f
+    assert seg.segmenter == "classical"
+    # and its evidence trusts it, recorded on the segmentation
+    assert seg.confidence >= MATTE_THRESHOLD and not seg.low_confidence
+    assert seg.evidence["trusted"] is True and set(seg.evidence["cues"]) >= {"border", "slab", "edges"}
+    # and opaque pixels are the photo's own
+    opaque = matte == 255
+    assert np.array_equal(np.asarray(seg.foreground)[opaque], np.asarray(case.photo)[opaque])
+
+
+def test_product_cut_by_the_frame_keeps_its_edge_run(classical: dict[str, Segmentation]) -> None:
+    # given the bottle running out of the bottom of the frame
+    case = make_case("cut_by_frame")
+    matte = np.asarray(classical["cut_by_frame"].matte)
+
+    # then the matte reaches the bottom edge exactly where the bottle does, nowhere else
+    truth_row = case.alpha[-1] >= 0.5
+    assert np.array_equal(matte[-1] >= 128, truth_row) or iou(matte[-1:], case.alpha[-1:]) > 0.98
+    assert not (matte[0] >= 128).any() and not (matte[:, 0] >= 128).any() and not (matte[:, -1] >= 128).any()
+
+
+def test_mug_handle_hole_is_background(classical: dict[str, Segmentation]) -> None:
+    # given the mug, whose handle encloses a pocket of backdrop
+    case = make_case("mug_with_handle")
+    hole = cv2.erode(((case.alpha < 0.01) & _enclosed(case.alpha < 0.5)).astype(np.uint8), np.ones((5, 5)))
+
+    # then the pocket is transparent in the matte
+    assert hole.sum() > 10_000
+    assert (np.asarray(classical["mug_with_handle"].matte)[hole > 0] == 0).mean() > 0.99
+
+
+def _enclosed(background: np.ndarray) -> np.ndarray:
+    count, labels = cv2.connectedComponents(background.astype(np.uint8), connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return ~np.isin(labels, edge) & background
+
+
+def test_soft_edges_carry_the_products_colour_not_the_backdrops(classical: dict[str, Segmentation]) -> None:
+    # given the tan bag shot on a white sweep
+    case = make_case("bag_on_white_sweep")
+    seg = classical["bag_on_white_sweep"]
+    matte = np.asarray(seg.matte)
+    soft = (matte > 25) & (matte < 230)
+    photo = np.asarray(case.photo).astype(np.float32)
+    foreground = np.asarray(seg.foreground).astype(np.float32)
+
+    # when the cutout is put on a black set
+    cutout = seg.cutout
+    x, y, w, h = seg.box
+    on_black = np.asarray(Image.alpha_composite(Image.new("RGBA", cutout.size, (0, 0, 0, 255)), cutout))
+
+    # then edge pixels hold the leather's colour (darker, redder) rather than the white sweep
+    assert soft.sum() > 2000
+    assert foreground[soft].mean() < photo[soft].mean() - 25
+    near = cv2.dilate(soft.astype(np.uint8), np.ones((9, 9))) > 0
+    inner = near & (matte == 255)
+    assert abs(foreground[soft].mean() - photo[inner].mean()) < 30
+    # and on black no light rim is left: soft pixels are no brighter than the opaque rim
+    crop_soft = soft[y : y + h, x : x + w]
+    crop_inner = inner[y : y + h, x : x + w]
+    assert on_black[..., :3][crop_soft].mean() <= on_black[..., :3][crop_inner].mean()
+
+
+def test_soft_edge_follows_the_true_partial_alpha(classical: dict[str, Segmentation]) -> None:
+    # then on the slanted sides of the bag (where a reduced copy would leave stair-steps)
+    case = make_case("bag_on_white_sweep")
+    matte = np.asarray(classical["bag_on_white_sweep"].matte)
+    error = edge_alpha_error(matte, case.alpha)
+    print(f"edge alpha error {error:.3f}")
+    assert error < 0.25
+    # every row crossing the left side has a partial-alpha pixel (no hard steps)
+    rows = range(int(case.box[1] + 0.3 * case.box[3]), int(case.box[1] + 0.9 * case.box[3]), 7)
+    partial = [
+        (
+            (matte[r, : case.box[0] + case.box[2] // 2] > 0)
+            & (matte[r, : case.box[0] + case.box[2] // 2] < 255)
+        ).any()
+        for r in rows
+    ]
+    assert np.mean(partial) > 0.95
+
+
+def test_busy_set_is_refused_with_what_to_do() -> None:
+    # given the candle among props on linen and wood
+    case = make_case("busy_styled_set")
+
+    # when / then
+    with pytest.raises(SegmentationFailed) as info:
+        segment(case.photo, "classical")
+    message = str(info.value)
+    assert "background is too busy" in message
+    assert "Draw a box around the product" in message and "upload a mask" in message
+    assert not re.search(r"residual|levels|threshold|GrabCut|\d+ separate", message)
+    assert info.value.code == "segmentation_failed"
+
+
+def test_refused_busy_photo_is_one_box_and_strokes_from_a_good_cutout() -> None:
+    # given the busy photo, a box around the candle and two keep strokes on it
+    case = make_case("busy_styled_set")
+    x, y, w, h = case.box
+    margin = int(0.06 * max(w, h))
+    box = (x - margin, y - margin, w + 2 * margin, h + 2 * margin)
+    core = cv2.erode(case.mask.astype(np.uint8), np.ones((41, 41), np.uint8))
+    ys, xs = np.nonzero(core)
+    keep = np.zeros(case.mask.shape, np.uint8)
+    cv2.line(keep, (int(xs.mean()), int(ys.min())), (int(xs.mean()), int(ys.max())), 255, 12)
+    cv2.line(keep, (int(xs.min()), int(ys.mean())), (int(xs.max()), int(ys.mean())), 255, 12)
+    keep &= core * 255
+
+    # when the merchant refines on the preview, then accepts at full size
+    small = preview_image(case.photo)
+    scale = small.width / case.photo.width
+    preview = refine_matte(
+        small, box=tuple(round(v * scale) for v in box), keep=scale_strokes(keep, small.size)
+    )
+    full = refine_matte(case.photo, box=box, keep=keep)
+
+    # then both are the candle
+    small_truth = cv2.resize(case.alpha, small.size, interpolation=cv2.INTER_AREA)
+    print(
+        f"refine: preview IoU {iou(np.asarray(preview.matte), small_truth):.4f}, full IoU {iou(np.asarray(full.matte), case.alpha):.4f}"
+    )
+    assert preview.matte.size == small.size
+    assert iou(np.asarray(preview.matte), small_truth) >= 0.95
+    assert iou(np.asarray(full.matte), case.alpha) >= 0.97
+    assert boundary_f(np.asarray(full.matte), case.alpha, tolerance=4) >= 0.9
+    assert full.segmenter == "refine" and full.evidence["trusted"] is True
+    assert (np.asarray(full.matte)[keep > 0] == 255).all()
+
+
+def test_remove_strokes_take_a_prop_out_of_the_box() -> None:
+    # given a box that also covers the small white candle beside the product
+    case = make_case("busy_styled_set")
+    x, y, w, h = case.box
+    box = (x - 40, y - 40, 1600 - x, h + 80)  # reaches over the second candle (x 1300-1560)
+    remove = np.zeros(case.mask.shape, np.uint8)
+    cv2.line(remove, (1430, 760), (1430, 1100), 255, 20)
+
+    # when
+    seg = refine_matte(case.photo, box=box, remove=remove)
+
+    # then the prop is out and the product in
+    matte = np.asarray(seg.matte)
+    assert (matte[760:1100, 1330:1530] < 128).mean() > 0.98
+    assert iou(matte, case.alpha) >= 0.95
+
+
+def test_refine_needs_a_box_or_a_keep_stroke_and_refuses_odd_sizes() -> None:
+    photo = make_case("mug_with_handle").photo
+    with pytest.raises(InvalidSpec, match="draw a box"):
+        refine_matte(photo)
+    with pytest.raises(InvalidSpec, match="keep mask is 10x10"):
+        refine_matte(photo, box=(0, 0, 50, 50), keep=np.zeros((10, 10), np.uint8))
+    with pytest.raises(InvalidSpec, match="not inside"):
+        refine_matte(photo, box=(5000, 0, 50, 50))
+
+
+def test_preview_is_preview_size_and_carries_evidence() -> None:
+    # given a 3 MP upload
+    photo = make_case("gradient_sweep").photo
+
+    # when
+    seg = preview_segment(photo, "classical")
+
+    # then
+    assert max(seg.image.size) == 1024 and seg.matte.size == seg.image.size
+    truth = cv2.resize(make_case("gradient_sweep").alpha, seg.image.size, interpolation=cv2.INTER_AREA)
+    assert iou(np.asarray(seg.matte), truth) >= 0.97
+    assert seg.evidence["trusted"] is True
+
+
+# --- the evidence, independent of the segmenter ----------------------------------------
+
+
+def test_evidence_fails_a_kept_floor_slab() -> None:
+    # given the exact bag matte plus the floor under it, wider than the bag (what the
+    # old segmenter returned on such photos)
+    case = make_case("bag_on_white_sweep")
+    x, y, w, h = case.box
+    bad = np.rint(case.alpha * 255).astype(np.uint8)
+    base = y + int(0.8 * h)
+    bad[base : y + h + 60, x - 120 : x + w + 120] = 255
+
+    # when
+    good_evidence = matte_evidence(case.photo, np.rint(case.alpha * 255).astype(np.uint8))
+    evidence = matte_evidence(case.photo, bad)
+
+    # then
+    assert good_evidence.trusted and good_evidence.cues["slab"] == 1.0
+    assert not evidence.trusted and evidence.cues["slab"] < 0.5
+    assert "slab of floor" in " ".join(evidence.problems)
+
+
+def test_evidence_fails_a_kept_floor_and_wall_running_along_the_edge() -> None:
+    # given the box in the corner with the whole floor kept (IoU ~0.5, as reported)
+    case = make_case("box_in_corner")
+    bad = np.rint(case.alpha * 255).astype(np.uint8)
+    bad[980:, :] = 255
+
+    # when
+    evidence = matte_evidence(case.photo, bad, other=np.rint(case.alpha * 255).astype(np.uint8))
+
+    # then
+    assert evidence.cues["border"] == 0.0 and evidence.cues["agreement"] == 0.0
+    assert evidence.score == 0.0 and not evidence.trusted
+
+
+def test_every_backend_records_evidence_and_a_merchant_mask_is_trusted() -> None:
+    # given the exact matte with near-white values, as painted masks often are
+    case = make_case("white_jar_on_white")
+    painted = np.rint(case.alpha * 255).astype(np.uint8)
+    painted[painted == 255] = 251
+
+    # when
+    seg = segment(case.photo, "alpha", mask=Image.fromarray(painted, "L"))
+
+    # then near-white is fully opaque, and the evidence is recorded but does not gate it
+    assert (np.asarray(seg.matte)[painted >= 250] == 255).all()
+    assert (np.asarray(seg.matte)[painted < 250] == painted[painted < 250]).all()
+    assert seg.confidence == 1.0 and not seg.low_confidence
+    assert "score" in seg.evidence and "cues" in seg.evidence
+
+
+# --- the packshot check uses the same evidence ------------------------------------------
+
+
+def test_check_measures_a_white_product_on_white_whole() -> None:
+    # given a packshot of the white jar, made from its exact matte
+    seg = _exact("white_jar_on_white")
+    packshot = render_packshot(seg, PackshotSpec(size=2000, fill=0.85, shadow=True))
+
+    # when
+    check = check_packshot(packshot.image)
+
+    # then the product is measured as wide as it was placed, and the packshot passes
+    px, py, pw, ph = packshot.product_box
+    assert check.product_box is not None
+    assert abs(check.product_box[2] - pw) <= 0.02 * pw
+    assert abs(check.fill - 0.85) < 0.01
+    assert check.ok, check.problems
+
+
+def test_check_fails_a_packshot_that_kept_the_floor() -> None:
+    # given a packshot made from a matte that kept a slab of the floor under the bag
+    case = make_case("bag_on_white_sweep")
+    x, y, w, h = case.box
+    bad = np.rint(case.alpha * 255).astype(np.uint8)
+    bad[y + int(0.8 * h) : y + h + 60, x - 120 : x + w + 120] = 255
+    seg = segment(case.photo, "alpha", mask=Image.fromarray(bad, "L"))
+    packshot = render_packshot(seg, PackshotSpec(size=2000, fill=0.85, shadow=True))
+
+    # when
+    check = check_packshot(packshot.image)
+
+    # then it fails, naming the slab and what to do
+    assert not check.ok
+    assert any("slab of floor" in p and "fix the cutout" in p for p in check.problems)
+    assert check.matte["cues"]["slab"] < 0.5
