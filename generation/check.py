@@ -8,12 +8,14 @@
   ``border``     the matte does not run along the photo's edge over set-coloured pixels
                  (a product cut by the frame is allowed: its edge pixels are not the set's);
   ``slab``       the matte does not end in a wide flat slab of floor or tabletop;
+  ``reflection`` the matte's lower part does not mirror the part above it, fainter (a
+                 floor reflection kept as product);
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
-  ``score`` is the weakest of ``border`` and ``slab`` (each a failure on its own) capped by
+  ``score`` is the weakest of ``border``, ``slab`` and ``reflection`` (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
 
@@ -34,7 +36,7 @@ from PIL import Image
 
 from generation.errors import InvalidSpec
 from generation.segment.metrics import iou
-from generation.segment.outline import disk, sharp_edges, span_hull
+from generation.segment.outline import disk, mirror_line, sharp_edges, span_hull
 from generation.types import Box, Fidelity, PlacedProduct, Segmentation
 
 # Below this score a matte is not trusted: the job asks the merchant to review it.
@@ -92,6 +94,7 @@ class MatteEvidence:
 _PROBLEMS = {
     "border": "The cutout runs along the edge of the photo where the background is.",
     "slab": "The cutout ends in a slab of floor or tabletop under the product.",
+    "reflection": "The cutout keeps the product's reflection on the floor (a slab of floor under it).",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -219,7 +222,15 @@ def matte_evidence(
         1.0 if slab is None else float(np.clip(1.0 - slab.sum() / (0.08 * product.sum()), 0.0, 1.0))
     )
 
-    # 3. set-coloured matte that no sharp edge separates from the set
+    # 3. a reflection kept under the base: a slab of floor the product's width
+    base = mirror_line(rgb, product, shortest=0.03)
+    if base is None:
+        cues["reflection"] = 1.0
+    else:
+        below = float(product[base:].sum()) / float(product.sum())
+        cues["reflection"] = float(np.clip(1.0 - below / 0.04, 0.0, 1.0))
+
+    # 4. set-coloured matte that no sharp edge separates from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     open_set = product & like & ~edges_near
     count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
@@ -227,7 +238,7 @@ def matte_evidence(
     share = float(np.isin(labels, touching[touching > 0]).sum()) / float(product.sum())
     cues["backdrop"] = float(np.clip(1.0 - (share - 0.1) / 0.4, 0.0, 1.0))
 
-    # 4. the outline follows sharp edges (the photo's own edge does not count)
+    # 5. the outline follows sharp edges (the photo's own edge does not count)
     outline = product & ~(cv2.erode(product.astype(np.uint8), disk(1), borderType=cv2.BORDER_REPLICATE) > 0)
     outline[:2] = outline[-2:] = False
     outline[:, :2] = outline[:, -2:] = False
@@ -237,14 +248,14 @@ def matte_evidence(
     else:
         cues["edges"] = 1.0
 
-    # 5. agreement with a second method
+    # 6. agreement with a second method
     if other is not None:
         other_full = np.asarray(other.convert("L") if isinstance(other, Image.Image) else other)
         cues["agreement"] = float(np.clip((iou(matte_full, other_full) - 0.7) / 0.25, 0.0, 1.0))
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    score = min(cues["border"], cues["slab"], soft)
+    score = min(cues["border"], cues["slab"], cues["reflection"], soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
 

@@ -186,7 +186,7 @@ def check_packshot(
             problems.append(f"The product fills {fill:.0%} of the image; aim for {lo:.0%} to {hi:.0%}.")
         if not centred:
             problems.append(f"The product is not centred: {_off_centre_words(offset)}.")
-        if evidence is not None and evidence.cues["slab"] < 0.5:
+        if evidence is not None and min(evidence.cues["slab"], evidence.cues["reflection"]) < 0.5:
             problems.append(
                 "The product stands on a slab of floor or tabletop that was cut out with it; "
                 "fix the cutout (a box and keep/remove strokes, or a mask) and make the packshot again."

@@ -78,3 +78,50 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
     return mask | small[labels]
+
+
+def mirror_line(work: np.ndarray, region: np.ndarray, *, shortest: float = 0.1) -> int | None:
+    """Row where ``region``'s lower part starts mirroring the part above it, fainter: the
+    base of a product standing on a glossy floor. None when there is no reflection.
+
+    Each row is measured as its difference from the set's colour in that row (the
+    pixels beside the region). Below the base a reflection is weaker than the mirrored
+    rows and weakens further away, and its changes from row to row mirror theirs: a
+    product that merely looks the same in every row (a cylinder, a label) does not.
+    """
+    ys, xs = np.nonzero(region)
+    if ys.size == 0:
+        return None
+    y_top, y_bot = int(ys.min()), int(ys.max())
+    x0, x1 = int(xs.min()), int(xs.max()) + 1
+    height = y_bot - y_top + 1
+    if height < 24 or x1 - x0 < 8:
+        return None
+    img = work.astype(np.float32)
+    beside = ~(cv2.dilate(region.astype(np.uint8), disk(3)) > 0)
+    count = beside.sum(axis=1, keepdims=True)
+    set_row = (img * beside[..., None]).sum(axis=1) / np.maximum(count, 1)
+    dev = (img[:, x0:x1] - set_row[:, None, :]).reshape(len(img), -1)
+    norm = np.linalg.norm(dev, axis=1) + 1e-3
+    step = np.diff(dev, axis=0)  # step[i] = dev[i + 1] - dev[i]
+    noise = 1.5 * np.sqrt(dev.shape[1])  # a row-to-row change of 1.5 levels per value
+    best, best_row = 0.0, None
+    rows = max(4, int(shortest * height))  # a reflection shorter than this is a rounded base
+    for yc in range(y_top + height // 2, y_bot - rows + 1, 2):
+        k = min(int(0.2 * height), y_bot - yc - 1, yc - y_top - 2)
+        if k < rows:
+            continue
+        gain = norm[yc : yc + k] / norm[yc - 1 : yc - 1 - k : -1]
+        near, far = gain[: k // 2].mean(), gain[k // 2 :].mean()
+        # a reflection is fainter than the product and fades further from the base
+        if gain.mean() > 0.7 or far > 0.8 * near:
+            continue
+        up = -step[yc - 2 : yc - 2 - k : -1]  # dev[yc-2-j] - dev[yc-1-j]
+        down = step[yc : yc + k]  # dev[yc+j+1] - dev[yc+j]
+        energy = float(np.sqrt((up * up).sum() * (down * down).sum()))
+        if np.linalg.norm(up, axis=1).max() < noise or energy == 0:
+            continue  # nothing changes from row to row above: no structure to mirror
+        score = float((up * down).sum()) / energy
+        if score > best:
+            best, best_row = score, yc
+    return best_row if best >= 0.5 else None

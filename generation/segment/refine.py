@@ -114,7 +114,7 @@ def refine_matte(
     # 3. GrabCut (repeatable: its colour models start from a fixed seed)
     mask = _grabcut(work, labels)
     mask &= ~remove_small
-    mask = _connected_to(mask, keep_small)
+    mask = _connected_to(mask, keep_small, remove_small)
     if not mask.any():
         raise SegmentationFailed("The box and strokes leave no product; draw the box around it.")
 
@@ -147,8 +147,10 @@ def _grabcut(work: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
 
 
-def _connected_to(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """The pieces of ``mask`` touching a keep stroke, or its largest piece without strokes."""
+def _connected_to(mask: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.ndarray:
+    """The pieces of ``mask`` the merchant wants: those touching a keep stroke; without
+    keep strokes, the largest piece and others at least a tenth of it, less any piece a
+    remove stroke touches (a prop inside the box goes as a whole)."""
     count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return mask
@@ -158,4 +160,11 @@ def _connected_to(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
         if wanted.size:
             return np.isin(comp, wanted)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    return np.isin(comp, np.flatnonzero(areas >= 0.1 * areas.max()) + 1)
+    largest = 1 + int(np.argmax(areas))
+    struck = np.unique(comp[cv2.dilate(remove.astype(np.uint8), disk(2)) > 0])
+    wanted = [
+        label
+        for label in np.flatnonzero(areas >= 0.1 * areas.max()) + 1
+        if label == largest or label not in struck
+    ]
+    return np.isin(comp, wanted)

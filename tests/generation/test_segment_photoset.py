@@ -315,18 +315,25 @@ def test_check_measures_a_white_product_on_white_whole() -> None:
 
 
 def test_check_fails_a_packshot_that_kept_the_floor() -> None:
-    # given a packshot made from a matte that kept a slab of the floor under the bag
-    case = make_case("bag_on_white_sweep")
+    # given packshots of the box in the corner: from its exact matte, and from a matte
+    # that kept a slab of the grey floor under it (what the old segmenter returned)
+    case = make_case("box_in_corner")
     x, y, w, h = case.box
     bad = np.rint(case.alpha * 255).astype(np.uint8)
-    bad[y + int(0.8 * h) : y + h + 60, x - 120 : x + w + 120] = 255
-    seg = segment(case.photo, "alpha", mask=Image.fromarray(bad, "L"))
-    packshot = render_packshot(seg, PackshotSpec(size=2000, fill=0.85, shadow=True))
+    bad[y + int(0.85 * h) : y + h + 80, x - 200 : x + w + 200] = 255
+    spec = PackshotSpec(size=2000, fill=0.85, shadow=True)
+    broken = render_packshot(segment(case.photo, "alpha", mask=Image.fromarray(bad, "L")), spec)
+    good = render_packshot(_exact("box_in_corner"), spec)
 
     # when
-    check = check_packshot(packshot.image)
+    check, good_check = check_packshot(broken.image), check_packshot(good.image)
 
-    # then it fails, naming the slab and what to do
+    # then the broken one fails, naming the slab and what to do; the good one passes
     assert not check.ok
-    assert any("slab of floor" in p and "fix the cutout" in p for p in check.problems)
+    assert check.problems == [
+        "The product stands on a slab of floor or tabletop that was cut out with it; fix the "
+        "cutout (a box and keep/remove strokes, or a mask) and make the packshot again."
+    ]
     assert check.matte["cues"]["slab"] < 0.5
+    assert good_check.ok, good_check.problems
+    assert good_check.matte["cues"]["slab"] == 1.0
