@@ -57,7 +57,7 @@ class ClassicalSettings:
     min_product: float = 0.002  # smallest product, share of the photo
     max_product: float = 0.9  # largest product, share of the photo
     slab_widening: float = 1.25  # bottom rows this much wider than the body -> a slab
-    grabcut_iterations: int = 4
+    grabcut_iterations: int = 3
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from generation.types import Box, Segmentation
 # soft edges inside the box, high enough to ignore faint matting haze.
 BOX_THRESHOLD = 8
 
-# Below this confidence a segmentation is flagged for the merchant to check.
+# Below this confidence a backend flags its own matte; ``segment()`` then replaces the
+# flag with the matte evidence (``generation.check.MATTE_THRESHOLD``).
 LOW_CONFIDENCE = 0.6
 
 
