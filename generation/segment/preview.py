@@ -12,7 +12,7 @@ from PIL import Image
 
 from generation.config import GenerationConfig
 from generation.segment import segment
-from generation.segment.refine import PREVIEW_SIDE, preview_image
+from generation.segment.refine import PREVIEW_SIDE, preview_size
 from generation.types import Segmentation
 
 
@@ -31,7 +31,7 @@ def preview_segment(
     small = (
         photo
         if max(photo.size) <= side
-        else photo.resize(preview_image(photo, side).size, Image.Resampling.LANCZOS)
+        else photo.resize(preview_size(photo.size, side), Image.Resampling.LANCZOS)
     )
     small_mask = None
     if mask is not None:

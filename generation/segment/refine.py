@@ -32,14 +32,17 @@ WORK_SIDE = 768
 GRABCUT_ITERATIONS = 5
 
 
+def preview_size(size: tuple[int, int], side: int = PREVIEW_SIDE) -> tuple[int, int]:
+    """``size`` (w, h) scaled so its long side is at most ``side``."""
+    scale = min(1.0, side / max(size))
+    return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+
+
 def preview_image(photo: Image.Image, side: int = PREVIEW_SIDE) -> Image.Image:
     """The photo scaled so its long side is at most ``side`` (RGB, a copy)."""
     rgb = to_rgb(photo)
-    scale = side / max(rgb.size)
-    if scale >= 1:
-        return rgb
-    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-    return rgb.resize(size, Image.Resampling.LANCZOS)
+    size = preview_size(rgb.size, side)
+    return rgb if size == rgb.size else rgb.resize(size, Image.Resampling.LANCZOS)
 
 
 def scale_strokes(strokes: Image.Image | np.ndarray, size: tuple[int, int]) -> np.ndarray:
