@@ -50,7 +50,17 @@ def test_packshot_is_white_square_with_the_product_at_85_percent(packshot, bottl
     assert abs((x + w / 2) - 800) <= 1 and abs((y + h / 2) - 800) <= 1
     # and the border is exactly 255 white
     assert (_border(np.asarray(packshot.image)) == 255).all()
-    assert packshot.meta == {"segmenter": "exact", "engine": "packshot", "fill": 0.85, "shadow": True}
+    # the matte's confidence and evidence travel with the asset (none recorded for this
+    # hand-built segmentation)
+    assert packshot.meta == {
+        "segmenter": "exact",
+        "engine": "packshot",
+        "confidence": 1.0,
+        "low_confidence": False,
+        "matte": {},
+        "fill": 0.85,
+        "shadow": True,
+    }
     assert packshot.kind == "packshot"
 
 
