@@ -40,6 +40,10 @@ app.conf.update(
             "task": "shop_assets.webhooks.tasks.dispatch_due_webhooks_task",
             "schedule": float(os.environ.get("SHOPASSETS_WEBHOOK_SWEEP_SECONDS", "5")),
         },
+        "advance-batches": {
+            "task": "shop_assets.bulk.tasks.advance_batches_task",
+            "schedule": float(os.environ.get("SHOPASSETS_BATCH_TICK_SECONDS", "5")),
+        },
     },
 )
-app.autodiscover_tasks(["shop_assets.jobs", "shop_assets.webhooks"])
+app.autodiscover_tasks(["shop_assets.jobs", "shop_assets.webhooks", "shop_assets.bulk"])

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "shop_assets.dashboard",
     "shop_assets.api",
     "shop_assets.webhooks",
+    "shop_assets.bulk",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,18 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
 AXES_CLIENT_IP_CALLABLE = "shop_assets.limits.client_address"
 AXES_LOCKOUT_CALLABLE = "shop_assets.limits.login.lockout_response"
+
+# --- bulk import (catalogue CSV + images ZIP) --------------------------------------
+BATCH_MAX_ROWS = env_int("SHOPASSETS_BATCH_MAX_ROWS", 20_000, minimum=1)
+BATCH_MAX_CSV_MB = env_int("SHOPASSETS_BATCH_MAX_CSV_MB", 100, minimum=1)
+BATCH_MAX_ZIP_MB = env_int("SHOPASSETS_BATCH_MAX_ZIP_MB", 2048, minimum=1)
+BATCH_ZIP_MAX_ENTRIES = env_int("SHOPASSETS_BATCH_ZIP_MAX_ENTRIES", 20_000, minimum=1)
+BATCH_ZIP_MAX_TOTAL_MB = env_int("SHOPASSETS_BATCH_ZIP_MAX_TOTAL_MB", 8192, minimum=1)
+BATCH_ZIP_MAX_RATIO = env_int("SHOPASSETS_BATCH_ZIP_MAX_RATIO", 100, minimum=2)
+# Rows of one batch being prepared at once (each a task on the broker).
+BATCH_WINDOW = env_int("SHOPASSETS_BATCH_WINDOW", 50, minimum=1)
+# One photo URL: connect, redirects and the whole body together.
+BATCH_FETCH_SECONDS = env_int("SHOPASSETS_BATCH_FETCH_SECONDS", 30, minimum=1, maximum=600)
 
 # --- storage ----------------------------------------------------------------
 S3_BUCKET = env_str("S3_BUCKET", "")

@@ -1,0 +1,217 @@
+"""A confirmed batch fans out: one task per row (photo, then the product's job), a few
+at a time, and its counts are read from the rows and their jobs.
+
+Rows are admitted in windows: ``advance_batch`` moves up to ``SHOPASSETS_BATCH_WINDOW``
+rows of a batch from *pending* to *admitted* and sends their tasks after the commit. It
+runs when the batch is confirmed, when a row finishes without a job, and on beat's
+``advance_batches_task`` tick (which also notices finished jobs). A batch of 10,000
+rows therefore never puts 10,000 messages on the broker at once, and other merchants'
+jobs are not stuck behind it. Each row is claimed with a conditional update, so a
+redelivered task never prepares a row twice; a failed row never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from shop_assets.bulk.imports import RowFailed, row_image
+from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+from shop_assets.jobs import storage
+from shop_assets.jobs.models import JobStatus
+
+log = logging.getLogger(__name__)
+
+IMPORT_TASK = "shop_assets.bulk.tasks.import_batch_task"
+ROW_TASK = "shop_assets.bulk.tasks.prepare_row_task"
+TRANSIENT_TRIES = 3
+
+
+class NotConfirmable(Exception):
+    pass
+
+
+def confirm_batch(batch: Batch) -> None:
+    """Start importing a previewed batch (once; a second confirm changes nothing)."""
+    if batch.valid_rows == 0:
+        raise NotConfirmable("No row of this file can be imported; fix the errors and upload it again.")
+    claimed = Batch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEW).update(
+        status=BatchStatus.IMPORTING, confirmed_at=timezone.now()
+    )
+    if not claimed:
+        raise NotConfirmable("This batch was already confirmed or discarded.")
+    batch.status = BatchStatus.IMPORTING
+    transaction.on_commit(lambda: current_app.send_task(IMPORT_TASK, args=[batch.pk], queue="default"))
+
+
+def advance_batch(batch_id: int) -> int:
+    """Admit the next rows of a running batch; mark it done when nothing is left.
+
+    Returns the number of rows admitted.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().filter(pk=batch_id, status=BatchStatus.RUNNING).first()
+        if batch is None:
+            return 0
+        rows = BatchRow.objects.filter(batch=batch)
+        admitted = rows.filter(state=RowState.ADMITTED).count()
+        free = max(0, settings.BATCH_WINDOW - admitted)
+        ids = list(rows.filter(state=RowState.PENDING).order_by("line").values_list("pk", flat=True)[:free])
+        if ids:
+            rows.filter(pk__in=ids, state=RowState.PENDING).update(state=RowState.ADMITTED)
+            transaction.on_commit(lambda: _send_rows(ids))
+        elif admitted == 0 and not _jobs_in_flight(batch):
+            _finish(batch)
+        return len(ids)
+
+
+def _send_rows(ids: list[int]) -> None:
+    task = current_app.tasks[ROW_TASK]
+    with current_app.producer_or_acquire() as producer:
+        for pk in ids:
+            task.apply_async(args=[pk], queue="default", producer=producer)
+
+
+def _jobs_in_flight(batch: Batch) -> bool:
+    return BatchRow.objects.filter(
+        batch=batch, state=RowState.JOB, job__status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+    ).exists()
+
+
+def _finish(batch: Batch) -> None:
+    Batch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+        status=BatchStatus.DONE, finished_at=timezone.now()
+    )
+    staged = list(
+        BatchRow.objects.filter(batch=batch).exclude(staged_key="").values_list("staged_key", flat=True)
+    )
+    transaction.on_commit(lambda: storage.delete_keys(staged))
+
+
+def advance_running_batches() -> int:
+    """Beat's tick: every running batch takes its next rows (or finishes)."""
+    admitted = 0
+    for batch_id in Batch.objects.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True):
+        admitted += advance_batch(batch_id)
+    return admitted
+
+
+def prepare_row(row_id: int) -> str:
+    """The row's photo, then (with a campaign) its job. Returns the row's new state.
+
+    Raises ``RowFailed`` with ``transient`` for errors worth another try (the row stays
+    admitted); anything else fails the row, never the batch.
+    """
+    row = BatchRow.objects.select_related("batch", "product", "image").filter(pk=row_id).first()
+    if row is None or row.state != RowState.ADMITTED or row.product is None:
+        return "nothing to do"
+    BatchRow.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
+    try:
+        image = row_image(row)
+        row.image = image
+        if image is None and row.batch.request:
+            raise RowFailed("the product has no photo: give one in the file or upload one first")
+        state = RowState.IMPORTED
+    except RowFailed as exc:
+        if exc.transient and row.attempts + 1 < TRANSIENT_TRIES:
+            raise
+        state, row.error = RowState.FAILED, str(exc)[:2000]
+    updated = BatchRow.objects.filter(pk=row.pk, state=RowState.ADMITTED).update(
+        state=state, image=row.image, image_status=row.image_status, error=row.error
+    )
+    if updated and row.staged_key and state != RowState.FAILED:
+        storage.delete_keys([row.staged_key])
+        BatchRow.objects.filter(pk=row.pk).update(staged_key="")
+    advance_batch(row.batch_id)
+    return state
+
+
+# --- counts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    total: int  # rows that can be imported (refused rows are not counted)
+    waiting: int  # confirmed, not yet started
+    queued: int  # being prepared, or their job is queued
+    running: int
+    succeeded: int
+    failed: int
+    needs_review: int
+    imported: int  # imported without a job (a batch with no campaign)
+    refused: int  # rows refused at the preview
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.needs_review + self.imported
+
+    @property
+    def progress(self) -> int:
+        return round(100 * self.finished / self.total) if self.total else 100
+
+
+def batch_counts(batch: Batch) -> BatchCounts:
+    """One query: rows by state and by their job's status."""
+    tally: Counter[str] = Counter()
+    rows = BatchRow.objects.filter(batch=batch).values("state", "job__status").annotate(n=Count("pk"))
+    for item in rows:
+        state, status, n = item["state"], item["job__status"], item["n"]
+        if state == RowState.JOB:
+            tally[_JOB_COUNT.get(status, "queued")] += n
+        else:
+            tally[_ROW_COUNT[state]] += n
+    total = sum(n for key, n in tally.items() if key not in ("refused", "preview"))
+    return BatchCounts(
+        total=total,
+        waiting=tally["waiting"],
+        queued=tally["queued"],
+        running=tally["running"],
+        succeeded=tally["succeeded"],
+        failed=tally["failed"],
+        needs_review=tally["needs_review"],
+        imported=tally["imported"],
+        refused=tally["refused"],
+    )
+
+
+_ROW_COUNT = {
+    RowState.INVALID: "refused",
+    RowState.PREVIEW: "preview",
+    RowState.PENDING: "waiting",
+    RowState.ADMITTED: "queued",
+    RowState.IMPORTED: "imported",
+    RowState.FAILED: "failed",
+}
+# A job status the service adds later (a matte nobody trusts: "needs_review") is counted
+# under its own name as soon as it exists.
+_JOB_COUNT = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "running",
+    JobStatus.SUCCEEDED: "succeeded",
+    JobStatus.FAILED: "failed",
+    "needs_review": "needs_review",
+}
+
+
+def retry_failed_rows(batch: Batch) -> int:
+    """Send the batch's failed rows (their photo or their job failed) through again."""
+    with transaction.atomic():
+        failed = BatchRow.objects.filter(batch=batch, state=RowState.FAILED) | BatchRow.objects.filter(
+            batch=batch, state=RowState.JOB, job__status=JobStatus.FAILED
+        )
+        ids = list(failed.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        BatchRow.objects.filter(pk__in=ids).update(state=RowState.PENDING, error="", job=None, attempts=0)
+        Batch.objects.filter(pk=batch.pk, status__in=(BatchStatus.RUNNING, BatchStatus.DONE)).update(
+            status=BatchStatus.RUNNING, finished_at=None
+        )
+    advance_batch(batch.pk)
+    return len(ids)
