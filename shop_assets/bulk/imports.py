@@ -362,7 +362,7 @@ def _import_chunk(batch: Batch, rows: list[BatchRow], archive: ImageArchive | No
                     row.image_status = "none"
             BatchRow.objects.bulk_update(
                 rows,
-                ["action", "state", "product", "image", "image_status", "staged_key", "error"],
+                ["action", "state", "product", "image", "image_status", "staged_key", "error", "data"],
                 batch_size=CHUNK,
             )
     except BaseException:

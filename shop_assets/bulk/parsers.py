@@ -176,7 +176,7 @@ def _detect(header_line: str) -> tuple[str, str, list[str]]:
     elif "sku" in names:
         fmt, required = SIMPLE, {"sku", "title"}
     else:
-        shown = ", ".join(c.strip() for c in cells[:8]) or "nothing"
+        shown = header_line.strip()[:120] or "nothing"
         raise CatalogueInvalid(
             f"The header ({shown}) is not one we know. Use Shopify's product CSV export, WooCommerce's "
             f"product export, or a simple CSV with the columns {', '.join(SIMPLE_COLUMNS)}.",
