@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 from generation.errors import ImageRejected
 from shop_assets.accounts.models import ApiKey
 from shop_assets.api.webhooks import router as webhooks_router
+from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import services as jobs
@@ -51,6 +52,7 @@ api = NinjaAPI(
     throttle=limits.api_throttles(),
 )
 limits.install(api)
+api.add_router("/batches", batches_router)
 
 
 class ErrorOut(Schema):

@@ -1,0 +1,189 @@
+"""``/api/v1/batches``: catalogue imports over the REST API (mounted by ``api.views``).
+
+``POST /batches`` takes the catalogue as multipart ``file`` (and ``images``, a ZIP) and
+answers the preview: counts, what will be created and updated, each refused row with
+its line number. ``POST /batches/{id}/confirm`` starts it (or ``confirm=true`` at once).
+Every query is scoped to the key's merchant: another merchant's batch ids answer 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from shop_assets.bulk import exports, fanout, imports
+from shop_assets.bulk.models import Batch, BatchRow, RowState
+
+router = Router(tags=["batches"])
+
+
+class BatchErrorOut(Schema):
+    code: str
+    detail: str
+
+
+class CountsOut(Schema):
+    total: int
+    waiting: int
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    needs_review: int
+    imported: int
+    refused: int
+    progress: int
+
+
+class RowOut(Schema):
+    line: int
+    sku: str
+    state: str
+    action: str
+    error: str
+    image_status: str
+    product_id: int | None
+    job_id: int | None
+
+
+class BatchOut(Schema):
+    id: int
+    status: str
+    format: str
+    encoding: str
+    source_name: str
+    images_name: str
+    total_rows: int
+    error_rows: int
+    create_count: int
+    update_count: int
+    unchanged_count: int
+    ignored_columns: list[str]
+    error_message: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    finished_at: datetime | None
+    counts: CountsOut
+    errors: list[RowOut]
+
+    @staticmethod
+    def resolve_counts(obj: Batch) -> dict[str, int]:
+        counts = fanout.batch_counts(obj)
+        return {**counts.__dict__, "progress": counts.progress}
+
+    @staticmethod
+    def resolve_errors(obj: Batch) -> list[BatchRow]:
+        # the first refused rows; GET /batches/{id}/rows?state=invalid pages through all
+        return list(obj.rows.filter(state__in=(RowState.INVALID, RowState.FAILED)).order_by("line")[:100])
+
+
+def _batches(request: HttpRequest):
+    return Batch.objects.filter(merchant=request.merchant)  # type: ignore[attr-defined]
+
+
+def _refused(exc: Exception, code: str) -> Status:
+    return Status(400, {"code": code, "detail": str(exc)})
+
+
+@router.post("", response={201: BatchOut, 400: BatchErrorOut}, url_name="batches")
+def create_batch(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    images: UploadedFile | None = File(None),  # type: ignore[assignment]  # noqa: B008 - ninja marks an optional file this way
+    confirm: Form[bool] = False,
+):
+    """Upload a catalogue (Shopify or WooCommerce export, or a simple CSV) and its images ZIP."""
+    try:
+        batch = imports.preview_batch(
+            request.merchant,  # type: ignore[attr-defined]
+            file.file,
+            file.name or "catalogue.csv",
+            images.file if images is not None else None,
+            (images.name or "images.zip") if images is not None else "",
+            channel="api",
+        )
+    except imports.BatchRefused as exc:
+        return _refused(exc, exc.code)
+    if confirm:
+        try:
+            with transaction.atomic():
+                fanout.confirm_batch(batch)
+        except fanout.NotConfirmable as exc:
+            return _refused(exc, "not_confirmable")
+    return Status(201, batch)
+
+
+@router.get("", response=list[BatchOut])
+@paginate(LimitOffsetPagination)
+def list_batches(request: HttpRequest):
+    return _batches(request)
+
+
+@router.get("/{batch_id}", response=BatchOut, url_name="batch")
+def get_batch(request: HttpRequest, batch_id: int):
+    return get_object_or_404(_batches(request), pk=batch_id)
+
+
+@router.post("/{batch_id}/confirm", response={202: BatchOut, 400: BatchErrorOut})
+def confirm_batch(request: HttpRequest, batch_id: int):
+    batch = get_object_or_404(_batches(request), pk=batch_id)
+    try:
+        with transaction.atomic():
+            fanout.confirm_batch(batch)
+    except fanout.NotConfirmable as exc:
+        return _refused(exc, "not_confirmable")
+    return Status(202, batch)
+
+
+@router.delete("/{batch_id}", response={204: None, 400: BatchErrorOut})
+def discard_batch(request: HttpRequest, batch_id: int):
+    batch = get_object_or_404(_batches(request), pk=batch_id)
+    with transaction.atomic():
+        if not imports.discard_batch(batch):
+            return _refused(
+                Exception("Only a batch waiting for confirmation can be discarded."), "not_discardable"
+            )
+    return Status(204, None)
+
+
+@router.get("/{batch_id}/rows", response=list[RowOut])
+@paginate(LimitOffsetPagination)
+def list_rows(request: HttpRequest, batch_id: int, state: str = ""):
+    batch = get_object_or_404(_batches(request), pk=batch_id)
+    rows = batch.rows.order_by("line")
+    return rows.filter(state=state) if state else rows
+
+
+@router.post("/{batch_id}/retry", response={202: BatchOut})
+def retry_batch(request: HttpRequest, batch_id: int):
+    batch = get_object_or_404(_batches(request), pk=batch_id)
+    fanout.retry_failed_rows(batch)
+    batch.refresh_from_db()
+    return Status(202, batch)
+
+
+@router.get("/{batch_id}/results.csv")
+def batch_results(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=batch_id)
+    base = request.build_absolute_uri("/")[:-1]
+    return exports.results_csv(batch, lambda a: base + reverse("api:asset_download", args=[a.pk]))
+
+
+@router.get("/{batch_id}/errors.csv")
+def batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
+    return exports.errors_csv(get_object_or_404(_batches(request), pk=batch_id))
+
+
+@router.get("/{batch_id}/assets.zip")
+def batch_assets(request: HttpRequest, batch_id: int) -> HttpResponse:
+    response = exports.assets_zip(get_object_or_404(_batches(request), pk=batch_id))
+    if response is None:
+        return HttpResponse(status=404)
+    return response
