@@ -30,5 +30,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("shop_assets.accounts.urls")),
     path("", include("shop_assets.webhooks.urls")),
+    path("batches/", include("shop_assets.bulk.urls")),
     path("", include("shop_assets.dashboard.urls")),
 ]

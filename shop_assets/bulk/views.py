@@ -1,0 +1,147 @@
+"""Dashboard pages of the bulk import: upload with its preview, batches with live
+progress (HTMX polling), per-row errors, retry, exports. Every query is filtered by the
+signed-in user's merchant: another merchant's batch ids answer 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from shop_assets.bulk import exports, fanout, imports
+from shop_assets.bulk.forms import BatchUploadForm
+from shop_assets.bulk.models import Batch, BatchStatus, RowState
+from shop_assets.bulk.parsers import FORMAT_LABELS
+from shop_assets.dashboard.views import merchant_required
+
+ROWS_PER_PAGE = 100
+
+
+def _batches(request: HttpRequest):
+    return Batch.objects.filter(merchant_id=request.user.merchant_id)
+
+
+@merchant_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(_batches(request), 25).get_page(request.GET.get("page"))
+    return render(request, "bulk/batches.html", {"page": page, "form": BatchUploadForm()})
+
+
+@merchant_required
+def batch_upload(request: HttpRequest) -> HttpResponse:
+    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        source, images = form.cleaned_data["catalogue"], form.cleaned_data.get("images")
+        try:
+            batch = imports.preview_batch(
+                request.user.merchant,
+                source.file,
+                source.name,
+                images.file if images else None,
+                images.name if images else "",
+                channel="dashboard",
+                user=request.user,
+            )
+        except imports.BatchRefused as exc:
+            form.add_error("images" if exc.code == "zip_refused" else "catalogue", str(exc))
+        else:
+            return redirect("bulk:batch", pk=batch.pk)
+    status = 400 if form.errors else 200
+    return render(request, "bulk/upload.html", {"form": form}, status=status)
+
+
+def _context(request: HttpRequest, batch: Batch) -> dict:
+    show = request.GET.get("rows", "problems")
+    rows = batch.rows.order_by("line").select_related("job")
+    if show == "problems":
+        rows = rows.filter(state__in=(RowState.INVALID, RowState.FAILED)) | batch.rows.filter(
+            state=RowState.JOB, job__status="failed"
+        ).select_related("job")
+    elif show in RowState.values:
+        rows = rows.filter(state=show)
+    page = Paginator(rows.order_by("line"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return {
+        "batch": batch,
+        "counts": fanout.batch_counts(batch),
+        "format_label": FORMAT_LABELS.get(batch.format, batch.format),
+        "rows": page,
+        "show": show,
+        "live": batch.status in (BatchStatus.IMPORTING, BatchStatus.RUNNING),
+    }
+
+
+@merchant_required
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=pk)
+    return render(request, "bulk/batch.html", _context(request, batch))
+
+
+@merchant_required
+def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """Polled by HTMX every two seconds while the batch runs."""
+    batch = get_object_or_404(_batches(request), pk=pk)
+    return render(request, "bulk/_batch_status.html", _context(request, batch))
+
+
+@merchant_required
+@require_POST
+def batch_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=pk)
+    try:
+        with transaction.atomic():
+            fanout.confirm_batch(batch)
+    except fanout.NotConfirmable as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Importing {batch.valid_rows} products.")
+    return redirect("bulk:batch", pk=batch.pk)
+
+
+@merchant_required
+@require_POST
+def batch_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=pk)
+    with transaction.atomic():
+        discarded = imports.discard_batch(batch)
+    if discarded:
+        messages.success(request, f"{batch.source_name} was discarded; nothing was imported.")
+        return redirect("bulk:batches")
+    messages.error(request, "Only a batch waiting for confirmation can be discarded.")
+    return redirect("bulk:batch", pk=batch.pk)
+
+
+@merchant_required
+@require_POST
+def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=pk)
+    count = fanout.retry_failed_rows(batch)
+    messages.success(
+        request, f"Trying {count} failed rows again." if count else "No failed rows to try again."
+    )
+    return redirect("bulk:batch", pk=batch.pk)
+
+
+@merchant_required
+def batch_results(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(_batches(request), pk=pk)
+    base = request.build_absolute_uri("/")[:-1]
+    return exports.results_csv(batch, lambda a: base + reverse("dashboard:asset_download", args=[a.pk]))
+
+
+@merchant_required
+def batch_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    return exports.errors_csv(get_object_or_404(_batches(request), pk=pk))
+
+
+@merchant_required
+def batch_assets(request: HttpRequest, pk: int) -> HttpResponse:
+    response = exports.assets_zip(get_object_or_404(_batches(request), pk=pk))
+    if response is None:
+        return HttpResponse(
+            "This batch has no assets to download yet.", status=404, content_type="text/plain"
+        )
+    return response

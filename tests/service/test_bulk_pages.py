@@ -1,0 +1,120 @@
+"""Dashboard pages of the bulk import: upload -> preview -> confirm, live progress,
+per-row errors, retry; another merchant's batches answer 404."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+
+from shop_assets.bulk import fanout, imports
+from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+from tests.bulk_files import shopify_export, simple_csv, zip_bytes
+
+
+def csv_file(data: bytes, name: str = "products_export.csv") -> io.BytesIO:
+    f = io.BytesIO(data)
+    f.name = name
+    return f
+
+
+@pytest.mark.django_db
+def test_upload_shows_the_preview_then_confirm_starts_it(
+    signed_in, merchant, django_capture_on_commit_callbacks
+):
+    # when a Shopify export is uploaded from the dashboard
+    response = signed_in.post(reverse("bulk:upload"), {"catalogue": csv_file(shopify_export())})
+
+    # then the merchant lands on the preview: counts and the refused rows with their lines
+    batch = Batch.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("bulk:batch", args=[batch.pk])
+    page = signed_in.get(response["Location"]).content.decode()
+    assert (
+        '<strong id="create-count">5</strong>' in page
+        and '<strong id="error-count" class="error">2</strong>' in page
+    )
+    assert '<tr data-line="14">' in page and "variant of &#x27;gift-card&#x27; has no SKU" in page
+    assert "Import 5 products" in page and merchant.products.count() == 0
+
+    # when the merchant confirms
+    with django_capture_on_commit_callbacks() as sent:
+        confirmed = signed_in.post(reverse("bulk:confirm", args=[batch.pk]))
+    assert confirmed.status_code == 302 and len(sent) == 1
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.IMPORTING and batch.created_by.username == "alice"
+
+    # then the batch page polls its status while it runs
+    fragment = signed_in.get(
+        reverse("bulk:progress", args=[batch.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'hx-trigger="every 2s"' in fragment and 'data-status="importing"' in fragment
+
+
+@pytest.mark.django_db
+def test_a_refused_upload_shows_the_reason_on_the_form(signed_in):
+    zipped = csv_file(zip_bytes({"a/../../x.jpg": b"1"}), "photos.zip")
+    response = signed_in.post(
+        reverse("bulk:upload"),
+        {"catalogue": csv_file(simple_csv([{"sku": "A", "title": "A"}])), "images": zipped},
+    )
+    assert response.status_code == 400
+    assert (
+        "The ZIP entry &#x27;a/../../x.jpg&#x27; climbs out of the archive with &#x27;..&#x27;."
+        in response.content.decode()
+    )
+    assert Batch.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_progress_counts_and_retry_of_failed_rows(signed_in, merchant, django_capture_on_commit_callbacks):
+    # given a running batch with one imported row and one whose photo failed
+    batch = imports.preview_batch(
+        merchant,
+        io.BytesIO(simple_csv([{"sku": "A-1", "title": "A"}, {"sku": "B-1", "title": "B"}])),
+        "p.csv",
+    )
+    fanout.confirm_batch(batch)
+    imports.import_batch(batch.pk)
+    BatchRow.objects.filter(batch=batch, sku="A-1").update(state=RowState.IMPORTED)
+    BatchRow.objects.filter(batch=batch, sku="B-1").update(
+        state=RowState.FAILED, error="the photo URL answered HTTP 404"
+    )
+
+    page = signed_in.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+    assert (
+        '<strong data-count="failed">1</strong>' in page
+        and '<strong data-count="imported">1</strong>' in page
+    )
+    assert "the photo URL answered HTTP 404" in page and "Retry 1 failed rows" in page
+
+    # when the merchant retries
+    with django_capture_on_commit_callbacks() as sent:
+        signed_in.post(reverse("bulk:retry", args=[batch.pk]))
+
+    # then the failed row is admitted again (its task sent) and the imported one untouched
+    assert dict(batch.rows.values_list("sku", "state")) == {
+        "A-1": RowState.IMPORTED,
+        "B-1": RowState.ADMITTED,
+    }
+    assert batch.rows.get(sku="B-1").error == "" and len(sent) == 1
+
+
+@pytest.mark.django_db
+def test_another_merchants_batches_answer_404(client, other_user, merchant):
+    batch = imports.preview_batch(merchant, io.BytesIO(simple_csv([{"sku": "A-1", "title": "A"}])), "p.csv")
+    client.force_login(other_user)
+    for name, method in [
+        ("bulk:batch", "get"),
+        ("bulk:progress", "get"),
+        ("bulk:confirm", "post"),
+        ("bulk:discard", "post"),
+        ("bulk:retry", "post"),
+        ("bulk:results", "get"),
+        ("bulk:errors", "get"),
+        ("bulk:assets", "get"),
+    ]:
+        assert getattr(client, method)(reverse(name, args=[batch.pk])).status_code == 404, name
+    assert "p.csv" not in client.get(reverse("bulk:batches")).content.decode()
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PREVIEW
