@@ -73,10 +73,9 @@ def advance_batch(batch_id: int) -> int:
 
 
 def _send_rows(ids: list[int]) -> None:
-    task = current_app.tasks[ROW_TASK]
     with current_app.producer_or_acquire() as producer:
         for pk in ids:
-            task.apply_async(args=[pk], queue="default", producer=producer)
+            current_app.send_task(ROW_TASK, args=[pk], queue="default", producer=producer)
 
 
 def _jobs_in_flight(batch: Batch) -> bool:

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from generation.errors import ImageRejected
@@ -319,26 +320,24 @@ def import_batch(batch_id: int) -> None:
 
 
 def _import_chunk(batch: Batch, rows: list[BatchRow], archive: ImageArchive | None) -> None:
+    """Products of ``rows`` created or updated, rows made pending. Rows sharing a value are
+    updated together (bulk_update's CASE per row costs ~10 ms a row in Python here)."""
     merchant = batch.merchant
     staged: list[str] = []
     try:
         with transaction.atomic():
             existing = _existing(merchant, [r.sku for r in rows])
-            new, changed = [], []
+            new: list[Product] = []
+            now = timezone.now()
+            groups: dict[tuple[str, str], list[int]] = {}
             for row in rows:
                 values = product_values(row.data, merchant, existing.get(row.sku))
                 row.action = _action(values, existing.get(row.sku))
                 if row.action == RowAction.CREATE:
                     new.append(Product(merchant=merchant, sku=row.sku, **values))
                 elif row.action == RowAction.UPDATE:
-                    changed.append(
-                        Product(pk=existing[row.sku]["id"], merchant=merchant, sku=row.sku, **values)
-                    )
-            now = timezone.now()
-            for product in changed:
-                product.updated_at = now
+                    Product.objects.filter(pk=existing[row.sku]["id"]).update(**values, updated_at=now)
             Product.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
-            Product.objects.bulk_update(changed, [*PRODUCT_FIELDS, "updated_at"], batch_size=CHUNK)
             ids = dict(
                 Product.objects.filter(merchant=merchant, sku__in=[r.sku for r in rows]).values_list(
                     "sku", "id"
@@ -348,23 +347,41 @@ def _import_chunk(batch: Batch, rows: list[BatchRow], archive: ImageArchive | No
             for row in rows:
                 row.product_id = ids[row.sku]
                 current = latest.get(row.product_id)
-                row.state = RowState.PENDING
                 zip_path = row.data.get("zip_path", "")
                 if zip_path and archive is not None:
+                    row.state = RowState.PENDING
                     staged_key = _stage_zip_entry(batch, row, archive, zip_path, current)
                     if staged_key:
                         staged.append(staged_key)
-                elif row.data.get("image"):
-                    row.image_status = ""  # a URL: fetched by the row's task
+                    BatchRow.objects.filter(pk=row.pk).update(
+                        action=row.action,
+                        state=row.state,
+                        product_id=row.product_id,
+                        image=row.image,
+                        image_status=row.image_status,
+                        staged_key=row.staged_key,
+                        error=row.error,
+                        data=row.data,
+                    )
+                    continue
+                if row.data.get("image"):
+                    status = ""  # a URL: fetched by the row's task
                 elif current is not None:
-                    row.image, row.image_status = current, "existing"
+                    status = "existing"
                 else:
-                    row.image_status = "none"
-            BatchRow.objects.bulk_update(
-                rows,
-                ["action", "state", "product", "image", "image_status", "staged_key", "error", "data"],
-                batch_size=CHUNK,
-            )
+                    status = "none"
+                groups.setdefault((row.action, status), []).append(row.pk)
+            for (action, status), pks in groups.items():
+                product = Subquery(
+                    Product.objects.filter(merchant=merchant, sku=OuterRef("sku")).values("pk")[:1]
+                )
+                fields: dict[str, Any] = {"action": action, "state": RowState.PENDING, "image_status": status}
+                BatchRow.objects.filter(pk__in=pks).update(product_id=product, **fields)
+                if status == "existing":
+                    newest = ProductImage.objects.filter(product_id=OuterRef("product_id")).order_by(
+                        "-created_at", "-pk"
+                    )
+                    BatchRow.objects.filter(pk__in=pks).update(image_id=Subquery(newest.values("pk")[:1]))
     except BaseException:
         storage.delete_keys(staged)
         raise
