@@ -92,6 +92,7 @@ bench: install
 	$(BIN)/python bench/bench_clips.py    # needs ffmpeg (apt-get install ffmpeg) for its baseline
 	$(BIN)/python bench/bench_webhooks.py
 	$(BIN)/python bench/bench_upload_flood.py
+	$(BIN)/python bench/bench_bulk.py
 
 clean:
 	rm -rf $(VENV) data

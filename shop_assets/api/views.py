@@ -52,7 +52,6 @@ api = NinjaAPI(
     throttle=limits.api_throttles(),
 )
 limits.install(api)
-api.add_router("/batches", batches_router)
 
 
 class ErrorOut(Schema):
@@ -235,3 +234,4 @@ def download_asset(request: HttpRequest, asset_id: int):
 
 
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/batches", batches_router)

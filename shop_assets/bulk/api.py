@@ -169,7 +169,7 @@ def retry_batch(request: HttpRequest, batch_id: int):
     return Status(202, batch)
 
 
-@router.get("/{batch_id}/results.csv")
+@router.get("/{batch_id}/results.csv", url_name="batch_results")
 def batch_results(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(_batches(request), pk=batch_id)
     base = request.build_absolute_uri("/")[:-1]
@@ -181,7 +181,7 @@ def batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
     return exports.errors_csv(get_object_or_404(_batches(request), pk=batch_id))
 
 
-@router.get("/{batch_id}/assets.zip")
+@router.get("/{batch_id}/assets.zip", url_name="batch_assets")
 def batch_assets(request: HttpRequest, batch_id: int) -> HttpResponse:
     response = exports.assets_zip(get_object_or_404(_batches(request), pk=batch_id))
     if response is None:

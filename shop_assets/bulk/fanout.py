@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from shop_assets.bulk.imports import RowFailed, row_image
 from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import JobStatus
+from shop_assets.webhooks import payloads
+from shop_assets.webhooks.events import record_event
+from shop_assets.webhooks.models import EventType
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +90,40 @@ def _jobs_in_flight(batch: Batch) -> bool:
 
 
 def _finish(batch: Batch) -> None:
+    """Done: ``batch.completed`` is recorded in the same transaction (once per completion:
+    a retry that reopens the batch announces its next completion too)."""
+    finished_at = timezone.now()
     Batch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
-        status=BatchStatus.DONE, finished_at=timezone.now()
+        status=BatchStatus.DONE, finished_at=finished_at
+    )
+    batch.status, batch.finished_at = BatchStatus.DONE, finished_at
+    record_event(
+        batch.merchant_id,
+        EventType.BATCH_COMPLETED,
+        batch_data(batch),
+        dedupe_key=f"batch.completed:{batch.pk}:{finished_at.isoformat()}",
     )
     staged = list(
         BatchRow.objects.filter(batch=batch).exclude(staged_key="").values_list("staged_key", flat=True)
     )
     transaction.on_commit(lambda: storage.delete_keys(staged))
+
+
+def batch_data(batch: Batch) -> dict[str, Any]:
+    """The ``data`` of ``batch.completed``: the batch, its counts and where its results are."""
+    counts = batch_counts(batch)
+    return {
+        "batch": {
+            "id": batch.pk,
+            "status": batch.status,
+            "source_name": batch.source_name,
+            "campaign_id": batch.campaign_id,
+            "finished_at": payloads.iso(batch.finished_at),
+            "counts": {**asdict(counts), "progress": counts.progress},
+            "results_url": payloads.absolute(reverse("api:batch_results", args=[batch.pk])),
+            "assets_url": payloads.absolute(reverse("api:batch_assets", args=[batch.pk])),
+        }
+    }
 
 
 def advance_running_batches() -> int:

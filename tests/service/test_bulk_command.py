@@ -24,7 +24,9 @@ def test_dry_run_prints_the_preview_and_keeps_nothing(tmp_path, merchant):
         "products_export.csv: Shopify product CSV (utf-8-sig), 7 rows",
         "  create 5, update 0, unchanged 0, refused 2",
     ]
-    assert lines[2].startswith("  columns not used: Product Category, Type, Tags, Published, Option1 Linked To")
+    assert lines[2].startswith(
+        "  columns not used: Product Category, Type, Tags, Published, Option1 Linked To"
+    )
     assert "  line 14: variant of 'gift-card' has no SKU" in out.getvalue()
     assert out.getvalue().rstrip().endswith("Dry run: nothing was imported.")
     assert list(Batch.objects.values_list("status", flat=True)) == [BatchStatus.DISCARDED]

@@ -17,6 +17,7 @@ from shop_assets.bulk.imports import BatchRefused, preview_batch
 from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RemoteImage, RowState
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.outbound import OutboundClient
+from shop_assets.webhooks.models import WebhookEvent
 from tests.bulk_files import shopify_export, simple_csv, zip_bytes
 from tests.conftest import jpeg_bytes, png_bytes, stored_files
 from tests.loopback import Received, Receiver, Reply
@@ -169,6 +170,13 @@ def test_shopify_export_preview_then_import_with_photos_from_urls(merchant, allo
     assert set(
         BatchRow.objects.filter(batch=batch, state=RowState.IMPORTED).values_list("image_status", flat=True)
     ) == {"new"}
+    # and the storefront is told once, in the transaction that finished the batch
+    event = WebhookEvent.objects.get(merchant=merchant, type="batch.completed")
+    assert event.payload["batch"]["id"] == batch.pk and event.payload["batch"]["status"] == "done"
+    assert (
+        event.payload["batch"]["counts"]["imported"] == 5 and event.payload["batch"]["counts"]["refused"] == 2
+    )
+    assert event.payload["batch"]["results_url"].endswith(f"/api/v1/batches/{batch.pk}/results.csv")
 
 
 @pytest.mark.django_db
