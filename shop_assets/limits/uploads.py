@@ -39,7 +39,30 @@ def _mb(n: int) -> str:
     return f"{n / _MB:.1f}".removesuffix(".0") + " MB"
 
 
-def _too_large(size: int | None) -> RequestTooLarge:
+# Catalogue imports (a CSV and a ZIP of photos) have limits of their own.
+BATCH_UPLOAD_PATHS = ("/api/v1/batches", "/batches/upload/")
+
+
+def is_batch_upload(request: HttpRequest | None) -> bool:
+    return request is not None and request.method == "POST" and request.path in BATCH_UPLOAD_PATHS
+
+
+def _batch_body_limit() -> int:
+    return (settings.BATCH_MAX_ZIP_MB + settings.BATCH_MAX_CSV_MB + 1) * _MB
+
+
+def _too_large(size: int | None, *, batch: bool = False) -> RequestTooLarge:
+    if batch:
+        if size is None:  # one file passed its limit while streaming
+            return RequestTooLarge(
+                "too_large",
+                f"A file is over {_mb(settings.BATCH_MAX_ZIP_MB * _MB)}, the limit for a photos ZIP. Split the ZIP.",
+            )
+        return RequestTooLarge(
+            "too_large",
+            f"The upload is {_mb(size)}; a catalogue and its photos ZIP may be {_mb(_batch_body_limit())} "
+            "together. Split the ZIP.",
+        )
     limit = settings.MAX_UPLOAD_BYTES
     got = f"is {_mb(size)}" if size is not None else f"is over {_mb(limit)}"
     return RequestTooLarge(
@@ -82,6 +105,9 @@ class LimitsMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads no body without a valid length
+        if request.content_type == "multipart/form-data" and is_batch_upload(request):
+            # a catalogue is parsed, not decoded here: only its size is limited
+            return _too_large(length, batch=True) if length > _batch_body_limit() else None
         if request.content_type == "multipart/form-data":
             if length > settings.MAX_REQUEST_BYTES:
                 return _too_large(length)
@@ -106,14 +132,16 @@ class LimitedUploadHandler(FileUploadHandler):
     ``SHOPASSETS_MAX_UPLOAD_MB``, before the next handler spools more of it to disk."""
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
+        batch = is_batch_upload(self.request)
+        limit = settings.BATCH_MAX_ZIP_MB * _MB if batch else settings.MAX_UPLOAD_BYTES
+        if start + len(raw_data) > limit:
             # Close (and so delete) what the other handlers spooled; the rest of the body
             # is left unread.
             for handler in self.request.upload_handlers if self.request else ():
                 spooled = getattr(handler, "file", None)
                 if spooled is not None:
                     spooled.close()
-            refusal = _too_large(None)
+            refusal = _too_large(None, batch=batch)
             raise UploadTooLarge(refusal.code, refusal.detail)
         return raw_data
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 
 import pytest
@@ -220,3 +221,33 @@ def test_results_csv_and_assets_zip_by_sku(client, api_key, merchant, product, p
             f"{product.sku}/packshot.png": b"PNGDATA-1",
             f"{product.sku}/poster-feed.png": b"PNGDATA-22",
         }
+
+
+@pytest.mark.django_db
+def test_a_photos_zip_may_be_larger_than_one_photo_but_has_its_own_limit(client, api_key, product, settings):
+    # given a per-photo limit of 100 KB and a ZIP of four 80 KB photos (320 KB)
+    settings.MAX_UPLOAD_BYTES, settings.MAX_REQUEST_BYTES = 100_000, 200_000
+    entries = {f"P-{i}.jpg": os.urandom(80_000) for i in range(4)}
+    images = io.BytesIO(zip_bytes(entries, compression=zipfile.ZIP_STORED))
+    images.name = "photos.zip"
+
+    # when it comes with a catalogue, it is accepted (each photo is within the limit)
+    response = upload(
+        client, api_key, simple_csv([{"sku": f"P-{i}", "title": "P"} for i in range(4)]), images=images
+    )
+    assert response.status_code == 201, response.content
+    assert Batch.objects.get().images_name == "photos.zip"
+
+    # while a single photo of the same size is refused before its body is read
+    photo = io.BytesIO(images.getvalue())
+    photo.name = "big.jpg"
+    refused = client.post(f"/api/v1/products/{product.pk}/images", {"file": photo}, **auth(api_key))
+    assert refused.status_code == 413
+
+    # and a ZIP over the batch limit is refused too, naming that limit
+    settings.BATCH_MAX_ZIP_MB, settings.BATCH_MAX_CSV_MB = 0, 0
+    images.seek(0)
+    too_big = upload(client, api_key, simple_csv([{"sku": "P-0", "title": "P"}]), images=images)
+    assert too_big.status_code == 413
+    assert too_big.json()["detail"] == "A file is over 0 MB, the limit for a photos ZIP. Split the ZIP."
+    assert Batch.objects.count() == 1
