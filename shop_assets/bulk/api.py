@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.models import Batch, BatchRow, RowState
@@ -121,7 +121,7 @@ def create_batch(
 
 
 @router.get("", response=list[BatchOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def list_batches(request: HttpRequest):
     return _batches(request)
 
@@ -154,7 +154,7 @@ def discard_batch(request: HttpRequest, batch_id: int):
 
 
 @router.get("/{batch_id}/rows", response=list[RowOut])
-@paginate(LimitOffsetPagination)
+@paginate
 def list_rows(request: HttpRequest, batch_id: int, state: str = ""):
     batch = get_object_or_404(_batches(request), pk=batch_id)
     rows = batch.rows.order_by("line")
