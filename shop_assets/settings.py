@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # under /api/: Django's own 404/405/500 pages become the API's JSON error shape
+    "shop_assets.api.errors.ApiErrorMiddleware",
     # before anything reads the body: oversized uploads are refused unread
     "shop_assets.limits.uploads.LimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

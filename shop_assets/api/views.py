@@ -19,6 +19,8 @@ from ninja.security import HttpBearer
 
 from generation.errors import ImageRejected
 from shop_assets.accounts.models import ApiKey
+from shop_assets.api import errors
+from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import services as catalog
@@ -44,29 +46,30 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
-api = NinjaAPI(
+class ShopAssetsAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> dict[str, Any]:
+        return errors.document(super().get_openapi_schema(**kwargs))
+
+
+api = ShopAssetsAPI(
     title="ShopAssets API",
     version="1",
     urls_namespace="api",
     auth=ApiKeyAuth(),
     throttle=limits.api_throttles(),
 )
+errors.install(api)
 limits.install(api)
-
-
-class ErrorOut(Schema):
-    code: str
-    detail: str
 
 
 @api.exception_handler(ImageRejected)
 def image_rejected(request: HttpRequest, exc: ImageRejected):
-    return api.create_response(request, {"code": exc.code, "detail": str(exc)}, status=400)
+    return api.create_response(request, errors.error_body(exc.code, str(exc), "file"), status=400)
 
 
 @api.exception_handler(jobs.JobRequestInvalid)
 def job_invalid(request: HttpRequest, exc: jobs.JobRequestInvalid):
-    return api.create_response(request, {"code": "invalid_request", "detail": str(exc)}, status=400)
+    return api.create_response(request, errors.error_body("invalid_request", str(exc)), status=400)
 
 
 class ProductIn(Schema):
@@ -176,17 +179,16 @@ def create_product(request: HttpRequest, payload: ProductIn):
         with transaction.atomic():
             product.save()
     except ValidationError as exc:
-        return Status(
+        raise ApiError(
             400,
-            {
-                "code": "invalid_product",
-                "detail": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-            },
-        )
-    except IntegrityError:
-        return Status(
-            409, {"code": "duplicate_sku", "detail": f"A product with SKU {payload.sku!r} already exists."}
-        )
+            "invalid_product",
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            field=next(iter(exc.message_dict), None),
+        ) from exc
+    except IntegrityError as exc:
+        raise ApiError(
+            409, "duplicate_sku", f"A product with SKU {payload.sku!r} already exists.", field="sku"
+        ) from exc
     return Status(201, product)
 
 
@@ -213,7 +215,7 @@ def create_job(request: HttpRequest, payload: JobIn):
     images = product.images.all()
     image = images.filter(pk=payload.image_id).first() if payload.image_id else images.first()
     if image is None:
-        return Status(400, {"code": "no_image", "detail": "The product has no such photo; upload one first."})
+        raise ApiError(400, "no_image", "The product has no such photo; upload one first.", field="image_id")
     with transaction.atomic():
         check_job_quota(product.merchant_id)
         job = jobs.create_job(product, image, payload.outputs, payload.parameters)

@@ -4,25 +4,20 @@ another merchant's endpoint and delivery ids answer 404 like ids that do not exi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 
+from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.webhooks import endpoints as endpoint_service
 from shop_assets.webhooks import events
 from shop_assets.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 router = Router(tags=["webhooks"])
-
-
-class ErrorOut(Schema):
-    code: str
-    detail: str
-    field: str | None = None
 
 
 class EndpointIn(Schema):
@@ -113,8 +108,8 @@ def _delivery(request: HttpRequest, endpoint_id: int, delivery_id: int) -> Webho
     return get_object_or_404(deliveries, pk=delivery_id)
 
 
-def _invalid(exc: endpoint_service.EndpointInvalid) -> Status:
-    return Status(400, {"code": "invalid_webhook", "detail": str(exc), "field": exc.field})
+def _invalid(exc: endpoint_service.EndpointInvalid) -> NoReturn:
+    raise ApiError(400, "invalid_webhook", str(exc), field=exc.field) from exc
 
 
 @router.post("", response={201: EndpointWithSecretOut, 400: ErrorOut}, url_name="webhooks")
@@ -181,7 +176,12 @@ def list_deliveries(request: HttpRequest, endpoint_id: int, status: str = ""):
         WebhookDelivery.objects.filter(endpoint=endpoint).select_related("event").prefetch_related("attempts")
     )
     if status not in ("", *DeliveryStatus.values):
-        raise HttpError(400, f"status must be one of {', '.join(DeliveryStatus.values)}.")
+        raise ApiError(
+            400,
+            "invalid_filter",
+            f"status must be one of {', '.join(DeliveryStatus.values)}.",
+            field="status",
+        )
     return deliveries.filter(status=status) if status else deliveries
 
 
@@ -196,4 +196,4 @@ def redeliver(request: HttpRequest, endpoint_id: int, delivery_id: int):
     try:
         return Status(202, events.redeliver(_delivery(request, endpoint_id, delivery_id)))
     except events.RedeliveryRefused as exc:
-        return Status(409, {"code": "endpoint_disabled", "detail": str(exc)})
+        raise ApiError(409, "endpoint_disabled", str(exc)) from exc

@@ -9,6 +9,7 @@ Every query is scoped to the key's merchant: another merchant's batch ids answer
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -18,15 +19,11 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
+from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.models import Batch, BatchRow, RowState
 
 router = Router(tags=["batches"])
-
-
-class BatchErrorOut(Schema):
-    code: str
-    detail: str
 
 
 class CountsOut(Schema):
@@ -88,11 +85,11 @@ def _batches(request: HttpRequest):
     return Batch.objects.filter(merchant=request.merchant)  # type: ignore[attr-defined]
 
 
-def _refused(exc: Exception, code: str) -> Status:
-    return Status(400, {"code": code, "detail": str(exc)})
+def _refused(exc: Exception, code: str) -> NoReturn:
+    raise ApiError(400, code, str(exc)) from exc
 
 
-@router.post("", response={201: BatchOut, 400: BatchErrorOut}, url_name="batches")
+@router.post("", response={201: BatchOut, 400: ErrorOut}, url_name="batches")
 def create_batch(
     request: HttpRequest,
     file: File[UploadedFile],
@@ -131,7 +128,7 @@ def get_batch(request: HttpRequest, batch_id: int):
     return get_object_or_404(_batches(request), pk=batch_id)
 
 
-@router.post("/{batch_id}/confirm", response={202: BatchOut, 400: BatchErrorOut})
+@router.post("/{batch_id}/confirm", response={202: BatchOut, 400: ErrorOut})
 def confirm_batch(request: HttpRequest, batch_id: int):
     batch = get_object_or_404(_batches(request), pk=batch_id)
     try:
@@ -142,7 +139,7 @@ def confirm_batch(request: HttpRequest, batch_id: int):
     return Status(202, batch)
 
 
-@router.delete("/{batch_id}", response={204: None, 400: BatchErrorOut})
+@router.delete("/{batch_id}", response={204: None, 400: ErrorOut})
 def discard_batch(request: HttpRequest, batch_id: int):
     batch = get_object_or_404(_batches(request), pk=batch_id)
     with transaction.atomic():
