@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # django-ninja's bundled Swagger UI, served from our static files (no CDN)
+    "ninja",
     "axes",
     "shop_assets.limits",
     "shop_assets.accounts",

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Schema, Status
+from ninja import File, NinjaAPI, Schema, Status, Swagger
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
@@ -55,6 +55,8 @@ api = ShopAssetsAPI(
     title="ShopAssets API",
     version="1",
     urls_namespace="api",
+    # the bundled Swagger UI (ninja in INSTALLED_APPS), without the online validator badge
+    docs=Swagger(settings={"validatorUrl": None}),
     auth=ApiKeyAuth(),
     throttle=limits.api_throttles(),
 )
