@@ -1,18 +1,18 @@
 """REST API (django-ninja) at /api/v1/, authenticated by a merchant's API key
 (``Authorization: Bearer sa_xxxx.secret``). Every query is scoped to that merchant."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: ninja resolves the query schemas of paginated
+# views (wrapped by @paginate) from the annotations themselves
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Schema, Status, Swagger
+from ninja import File, FilterLookup, FilterSchema, NinjaAPI, Query, Schema, Status, Swagger
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
@@ -27,7 +27,7 @@ from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import services as jobs
 from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset, GenerationJob
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
 from shop_assets.limits import api as limits
 from shop_assets.limits.quotas import check_job_quota
 
@@ -113,6 +113,8 @@ class ProductOut(Schema):
 
 class AssetOut(Schema):
     id: int
+    job_id: int
+    product_id: int
     kind: str
     name: str
     format: str
@@ -121,7 +123,12 @@ class AssetOut(Schema):
     size_bytes: int
     checksum: str
     metrics: dict[str, Any]
+    created_at: datetime
     download_url: str
+
+    @staticmethod
+    def resolve_product_id(obj: Asset) -> int:
+        return obj.job.product_id
 
     @staticmethod
     def resolve_download_url(obj: Asset) -> str:
@@ -157,17 +164,39 @@ class JobOut(Schema):
         return list(obj.assets.all())
 
 
+class ProductFilter(FilterSchema):
+    q: Annotated[str | None, FilterLookup(["sku__icontains", "title__icontains"])] = None
+    sku: Annotated[str | None, FilterLookup("sku")] = None
+    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+
+
+class JobFilter(FilterSchema):
+    status: Annotated[JobStatus | None, FilterLookup("status")] = None
+    product_id: Annotated[int | None, FilterLookup("product_id")] = None
+    sku: Annotated[str | None, FilterLookup("product__sku")] = None
+    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+
+
+class AssetFilter(FilterSchema):
+    kind: Annotated[OutputKind | None, FilterLookup("kind")] = None
+    job_id: Annotated[int | None, FilterLookup("job_id")] = None
+    product_id: Annotated[int | None, FilterLookup("job__product_id")] = None
+    sku: Annotated[str | None, FilterLookup("job__product__sku")] = None
+    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+
+
 def _products(request: HttpRequest):
     return Product.objects.filter(merchant=request.merchant)
 
 
 @api.get("/products", response=list[ProductOut], url_name="products")
 @paginate
-def list_products(request: HttpRequest, q: str = ""):
-    qs = _products(request).prefetch_related("images")
-    if q:
-        qs = qs.filter(sku__icontains=q) | qs.filter(title__icontains=q)
-    return qs
+def list_products(request: HttpRequest, filters: Query[ProductFilter]):
+    """Newest first; ``q`` searches SKUs and titles, ``sku`` matches one SKU exactly."""
+    return filters.filter(_products(request).prefetch_related("images"))
 
 
 @api.post("/products", response={201: ProductOut, 400: ErrorOut, 409: ErrorOut})
@@ -224,14 +253,41 @@ def create_job(request: HttpRequest, payload: JobIn):
     return Status(202, job)
 
 
+def _jobs(request: HttpRequest):
+    return GenerationJob.objects.filter(merchant=request.merchant)
+
+
+def _assets(request: HttpRequest):
+    return Asset.objects.filter(merchant=request.merchant)
+
+
+@api.get("/jobs", response=list[JobOut], url_name="jobs")
+@paginate
+def list_jobs(request: HttpRequest, filters: Query[JobFilter]):
+    """Newest first."""
+    return filters.filter(_jobs(request).prefetch_related("assets"))
+
+
 @api.get("/jobs/{job_id}", response=JobOut)
 def get_job(request: HttpRequest, job_id: int):
-    return get_object_or_404(GenerationJob.objects.filter(merchant=request.merchant), pk=job_id)
+    return get_object_or_404(_jobs(request), pk=job_id)
+
+
+@api.get("/assets", response=list[AssetOut], url_name="assets")
+@paginate
+def list_assets(request: HttpRequest, filters: Query[AssetFilter]):
+    """Newest first."""
+    return filters.filter(_assets(request).select_related("job").order_by("-created_at", "-pk"))
+
+
+@api.get("/assets/{asset_id}", response=AssetOut)
+def get_asset(request: HttpRequest, asset_id: int):
+    return get_object_or_404(_assets(request).select_related("job"), pk=asset_id)
 
 
 @api.get("/assets/{asset_id}/download", url_name="asset_download")
 def download_asset(request: HttpRequest, asset_id: int):
-    asset = get_object_or_404(Asset.objects.filter(merchant=request.merchant), pk=asset_id)
+    asset = get_object_or_404(_assets(request), pk=asset_id)
     return storage.file_response(
         asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
     )
