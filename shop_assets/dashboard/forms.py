@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from shop_assets.catalog.models import Product
+from shop_assets.dashboard import labels
 
 OUTPUT_CHOICES = [
     ("packshot", "Marketplace packshot (white, square, 2000 px)"),
@@ -13,47 +14,12 @@ OUTPUT_CHOICES = [
 ]
 
 
-SEGMENTER_LABELS = {
-    "auto": "Automatic",
-    "alpha": "Photo's own transparency",
-    "rembg": "AI model",
-    "classical": "Plain-background studio photo",
-}
-
-
 def segmenter_choices() -> list[tuple[str, str]]:
     """Only what can run on this install: no AI model is offered before one is installed."""
     from generation.segment import available_segmenters
     from shop_assets.jobs.services import generation_config
 
-    return [(name, SEGMENTER_LABELS[name]) for name in available_segmenters(generation_config())]
-
-
-def poster_template_choices() -> list[tuple[str, str]]:
-    from generation.posters.template import list_templates
-
-    return [(name, name.replace("_", " ").capitalize()) for name in list_templates()]
-
-
-def poster_size_choices() -> list[tuple[str, str]]:
-    from generation.posters.sizes import list_sizes
-
-    return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
-
-
-def clip_preset_choices() -> list[tuple[str, str]]:
-    from generation.clips.spec import get_preset, preset_names
-
-    return [
-        (name, f"{get_preset(name).label} · {get_preset(name).width}×{get_preset(name).height}")
-        for name in preset_names()
-    ]
-
-
-def theme_choices() -> list[tuple[str, str]]:
-    from generation.engines.themes import list_themes
-
-    return [(name, name.replace("_", " ").capitalize()) for name in list_themes()]
+    return [(name, labels.segmenter_label(name)) for name in available_segmenters(generation_config())]
 
 
 class ProductForm(forms.ModelForm):
@@ -69,6 +35,16 @@ class ProductForm(forms.ModelForm):
             "brand_name",
             "brand_color",
         ]
+        labels = {
+            "sku": "SKU",
+            "compare_at_price": "Compare-at price",
+            "brand_color": "Brand colour",
+        }
+        help_texts = {
+            "sku": "Letters, digits, dots, dashes or underscores; used in file names.",
+            "compare_at_price": "The price before a discount; posters show the saving.",
+            "currency": "Three letters, such as USD, EUR or CNY.",
+        }
 
     def __init__(self, *args, merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -91,7 +67,11 @@ class ProductForm(forms.ModelForm):
 
 
 class UploadForm(forms.Form):
-    photo = forms.FileField(label="Product photo", help_text="JPEG, PNG, WebP or HEIC, up to the size limit.")
+    photo = forms.FileField(label="Product photo")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = labels.upload_hint()
 
 
 class JobForm(forms.Form):
@@ -147,10 +127,10 @@ class JobForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["segmenter"].choices = segmenter_choices()
-        self.fields["theme"].choices = theme_choices()
-        self.fields["poster_templates"].choices = poster_template_choices()
-        self.fields["poster_sizes"].choices = poster_size_choices()
-        self.fields["clip_preset"].choices = clip_preset_choices()
+        self.fields["theme"].choices = labels.theme_choices()
+        self.fields["poster_templates"].choices = labels.template_choices()
+        self.fields["poster_sizes"].choices = labels.poster_size_choices()
+        self.fields["clip_preset"].choices = labels.clip_preset_choices()
 
     def job_parameters(self) -> tuple[list[str], dict]:
         data = self.cleaned_data
@@ -208,6 +188,15 @@ class BrandKitForm(forms.ModelForm):
             "default_cta",
             "default_locale",
         ]
+        labels = {
+            "primary_color": "Primary colour",
+            "secondary_color": "Secondary colour",
+            "text_color": "Text colour",
+            "heading_font": "Heading font",
+            "body_font": "Body font",
+            "default_cta": "Default call to action",
+            "default_locale": "Default language",
+        }
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "secondary_color": forms.TextInput(attrs={"type": "color"}),

@@ -1,0 +1,125 @@
+"""Names a merchant reads in place of internal ids.
+
+Themes, poster templates, sizes and clip presets carry their display names in their data
+files; segmenters, engines and output kinds are named here once. An id that has no name
+(a theme file removed since the asset was made, say) is shown readably, never as raw
+``snake_case``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from generation.engines.themes import get_theme, list_themes
+from generation.errors import InvalidSpec
+from generation.normalize import ACCEPTED_TEXT
+from generation.posters.sizes import list_sizes
+from generation.posters.template import get_template, list_templates
+from shop_assets.jobs.models import OutputKind
+
+SEGMENTER_LABELS = {
+    "auto": "Automatic",
+    "alpha": "Photo's own transparency",
+    "rembg": "AI model",
+    "classical": "Classical (built-in)",
+    "refine": "Refined by hand",
+    "mask": "Accepted cutout",
+}
+
+ENGINE_LABELS = {
+    "studio": "Studio",
+    "diffusion": "Diffusion",
+    "packshot": "Packshot",
+    "cutout": "Cutout",
+    "poster": "Poster",
+    "clip": "Clip",
+}
+
+
+def readable(value: str) -> str:
+    """``marble_counter`` -> ``Marble counter``: the fallback for an id with no name."""
+    text = str(value).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def output_label(kind: str) -> str:
+    try:
+        return OutputKind(kind).label
+    except ValueError:
+        return readable(kind)
+
+
+def segmenter_label(value: str) -> str:
+    """``classical`` -> ``Classical (built-in)``; ``rembg:birefnet-general-lite`` -> ``AI model (birefnet-general-lite)``."""
+    if not value:
+        return ""
+    base, _, model = str(value).partition(":")
+    label = SEGMENTER_LABELS.get(base, readable(base))
+    if model:
+        return f"{label} ({model.removeprefix('custom:')})"
+    return label
+
+
+def engine_label(value: str) -> str:
+    return ENGINE_LABELS.get(value, readable(value)) if value else ""
+
+
+def theme_label(name: str) -> str:
+    try:
+        return get_theme(name).label
+    except InvalidSpec:
+        return readable(name)
+
+
+def template_label(name: str) -> str:
+    try:
+        return get_template(name).label
+    except InvalidSpec:
+        return readable(name)
+
+
+def size_label(name: str) -> str:
+    preset = list_sizes().get(name)
+    return preset.label if preset else readable(name)
+
+
+def theme_choices() -> list[tuple[str, str]]:
+    return [(name, theme_label(name)) for name in list_themes()]
+
+
+def template_choices() -> list[tuple[str, str]]:
+    return [(name, template_label(name)) for name in list_templates()]
+
+
+def poster_size_choices() -> list[tuple[str, str]]:
+    return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
+
+
+def clip_preset_choices() -> list[tuple[str, str]]:
+    # imported here: the clip package pulls in OpenCV, which a web page that never shows
+    # the new-job form does not need
+    from generation.clips.spec import get_preset, preset_names
+
+    presets = [get_preset(name) for name in preset_names()]
+    return [
+        (name, f"{p.label} · {p.width}×{p.height}") for name, p in zip(preset_names(), presets, strict=True)
+    ]
+
+
+def asset_title(asset) -> str:
+    """What an asset is, in words: "Scene · Marble counter 2", "Poster · Hero left"."""
+    metrics = asset.metrics or {}
+    kind = output_label(asset.kind)
+    if asset.kind == OutputKind.SCENE and metrics.get("theme"):
+        number = asset.name.rsplit("-", 1)[-1]
+        suffix = f" {int(number)}" if number.isdigit() else ""
+        return f"{kind} · {theme_label(metrics['theme'])}{suffix}"
+    if asset.kind == OutputKind.POSTER and metrics.get("template"):
+        return f"{kind} · {template_label(metrics['template'])}"
+    return kind
+
+
+def upload_hint() -> str:
+    """The upload limits as the server enforces them, in words."""
+    megapixels = settings.MAX_IMAGE_PIXELS / 1_000_000
+    return f"{ACCEPTED_TEXT}, up to {settings.MAX_UPLOAD_MB} MB and {megapixels:g} megapixels."

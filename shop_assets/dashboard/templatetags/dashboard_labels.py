@@ -1,0 +1,22 @@
+"""Template filters that turn internal ids into the names a merchant reads."""
+
+from __future__ import annotations
+
+from django import template
+
+from shop_assets.dashboard import labels
+
+register = template.Library()
+
+register.filter("segmenter_label", labels.segmenter_label)
+register.filter("engine_label", labels.engine_label)
+register.filter("theme_label", labels.theme_label)
+register.filter("template_label", labels.template_label)
+register.filter("output_label", labels.output_label)
+register.filter("asset_title", labels.asset_title)
+
+
+@register.filter
+def output_labels(kinds) -> str:
+    """``["packshot", "scene"]`` -> ``Marketplace packshot, Scene``."""
+    return ", ".join(labels.output_label(k) for k in kinds or [])

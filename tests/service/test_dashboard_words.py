@@ -1,0 +1,111 @@
+"""Merchant-facing words: human labels, display names instead of internal ids, option
+groups tied to the outputs they belong to, and an upload hint that names the real limits."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+
+from generation.engines.themes import get_theme
+from generation.posters.template import get_template
+from shop_assets.dashboard import labels
+from shop_assets.jobs.models import Asset, GenerationJob
+
+
+def test_new_product_and_brand_kit_forms_use_human_labels(signed_in):
+    new_product = signed_in.get(reverse("dashboard:product_new")).content.decode()
+    brand = signed_in.get(reverse("dashboard:brand_kit")).content.decode()
+
+    assert ">SKU</label>" in new_product and ">Sku</label>" not in new_product
+    assert ">Compare-at price</label>" in new_product
+    assert ">Default call to action</label>" in brand
+    assert "Default cta" not in brand
+
+
+def test_job_form_names_themes_and_templates_by_their_display_names(signed_in, product_image):
+    body = signed_in.get(reverse("dashboard:product", args=[product_image.product.pk])).content.decode()
+
+    marble = get_theme("marble_counter").label
+    assert f'<option value="marble_counter">{marble}</option>' in body
+    assert get_template("hero_left").label in body
+    # internal ids appear only as form values, never as visible text
+    visible = re.sub(r"<[^>]+>", " ", body)
+    assert "marble_counter" not in visible and "hero_left" not in visible
+
+
+def test_each_option_group_names_the_outputs_it_belongs_to(signed_in, product_image):
+    body = signed_in.get(reverse("dashboard:product", args=[product_image.product.pk])).content.decode()
+
+    groups = dict(re.findall(r'data-output="([a-z ]+)">\s*<legend>([^<]+)</legend>', body))
+
+    assert groups == {
+        "packshot": "Packshot",
+        "scene clip": "Scenes",
+        "packshot scene poster": "Image files",
+        "poster": "Posters",
+        "poster clip": "Words",
+        "clip": "Clip",
+    }
+    assert "dashboard/job_form.js" in body
+
+
+def test_upload_hint_names_the_configured_limits(signed_in, product, settings):
+    settings.MAX_UPLOAD_MB = 12
+    settings.MAX_IMAGE_PIXELS = 30_000_000
+
+    body = signed_in.get(reverse("dashboard:product", args=[product.pk])).content.decode()
+
+    assert "JPEG, PNG, WebP or HEIC/HEIF, up to 12 MB and 30 megapixels." in body
+
+
+def test_asset_captions_show_display_names_not_ids(signed_in, product_image):
+    job = GenerationJob.objects.create(
+        merchant=product_image.product.merchant,
+        product=product_image.product,
+        image=product_image,
+        outputs=["scene", "poster"],
+        status="succeeded",
+        progress=100,
+    )
+    common = {
+        "merchant": job.merchant,
+        "job": job,
+        "width": 10,
+        "height": 10,
+        "size_bytes": 1,
+        "checksum": "0",
+    }
+    Asset.objects.create(
+        kind="scene",
+        name="scene-marble_counter-02",
+        format="png",
+        storage_key="k/scene.png",
+        metrics={"theme": "marble_counter", "segmenter": "classical", "engine": "studio"},
+        **common,
+    )
+    Asset.objects.create(
+        kind="poster",
+        name="poster-hero_left-feed",
+        format="png",
+        storage_key="k/poster.png",
+        metrics={"template": "hero_left", "segmenter": "rembg:u2netp", "engine": "poster"},
+        **common,
+    )
+
+    body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+    visible = re.sub(r"<[^>]+>", " ", body)
+
+    assert "Scene · Marble counter 2" in visible
+    assert f"Poster · {get_template('hero_left').label}" in visible
+    assert "Classical (built-in) · Studio" in visible
+    assert "AI model (u2netp)" in visible
+    assert "marble_counter" not in visible and "hero_left" not in visible
+    assert "Scene, Poster" in visible  # the job's outputs in the heading
+
+
+def test_unknown_ids_are_still_readable():
+    assert labels.theme_label("no_such_theme") == "No such theme"
+    assert labels.segmenter_label("classical") == "Classical (built-in)"
+    assert labels.segmenter_label("rembg:custom:mine.onnx") == "AI model (mine.onnx)"
+    assert labels.output_label("packshot") == "Marketplace packshot"
