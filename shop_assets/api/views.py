@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -23,6 +24,7 @@ from shop_assets.api import errors
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
+from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import services as jobs
@@ -80,9 +82,22 @@ class ProductIn(Schema):
     description: str = ""
     price: Decimal | None = None
     compare_at_price: Decimal | None = None
-    currency: str = "USD"
+    currency: str | None = None  # the merchant's default currency when left out
     brand_name: str = ""
     brand_color: str = ""
+
+
+class ProductPatch(Schema):
+    """Only the fields sent change."""
+
+    sku: str | None = None
+    title: str | None = None
+    description: str | None = None
+    price: Decimal | None = None
+    compare_at_price: Decimal | None = None
+    currency: str | None = None
+    brand_name: str | None = None
+    brand_color: str | None = None
 
 
 class ImageOut(Schema):
@@ -201,14 +216,21 @@ def list_products(request: HttpRequest, filters: Query[ProductFilter]):
 
 @api.post("/products", response={201: ProductOut, 400: ErrorOut, 409: ErrorOut})
 def create_product(request: HttpRequest, payload: ProductIn):
-    from django.core.exceptions import ValidationError
+    """Create a product; ``currency`` defaults to the merchant's."""
+    product = Product(merchant=request.merchant, **payload.dict(exclude={"currency"}))
+    product.currency = (payload.currency or request.merchant.default_currency).upper()
+    _save_product(product)
+    return Status(201, product)
 
-    product = Product(merchant=request.merchant, **payload.dict())
-    product.currency = product.currency.upper()
+
+def _save_product(product: Product, changed: set[str] | None = None) -> None:
+    """Validate and save; ``changed`` (an update) also records ``product.updated``."""
     try:
         product.full_clean(exclude=["merchant"], validate_unique=False)
         with transaction.atomic():
             product.save()
+            if changed:
+                product_notify.product_updated(product, changed)
     except ValidationError as exc:
         raise ApiError(
             400,
@@ -218,14 +240,48 @@ def create_product(request: HttpRequest, payload: ProductIn):
         ) from exc
     except IntegrityError as exc:
         raise ApiError(
-            409, "duplicate_sku", f"A product with SKU {payload.sku!r} already exists.", field="sku"
+            409, "duplicate_sku", f"A product with SKU {product.sku!r} already exists.", field="sku"
         ) from exc
-    return Status(201, product)
 
 
 @api.get("/products/{product_id}", response=ProductOut)
 def get_product(request: HttpRequest, product_id: int):
     return get_object_or_404(_products(request), pk=product_id)
+
+
+@api.patch("/products/{product_id}", response={200: ProductOut, 400: ErrorOut, 409: ErrorOut})
+def update_product(request: HttpRequest, product_id: int, payload: ProductPatch):
+    """Change the fields sent; a storefront subscribed to ``product.updated`` hears of it."""
+    product = get_object_or_404(_products(request), pk=product_id)
+    values = payload.dict(exclude_unset=True)
+    if "currency" in values:
+        values["currency"] = (values["currency"] or request.merchant.default_currency).upper()
+    for name in ("sku", "title", "description", "currency", "brand_name", "brand_color"):
+        if name in values and values[name] is None:
+            raise ApiError(400, "invalid_product", f"{name}: may not be null.", field=name)
+    changed = {name for name, value in values.items() if getattr(product, name) != value}
+    for name in changed:
+        setattr(product, name, values[name])
+    if changed:
+        _save_product(product, changed)
+    return product
+
+
+@api.delete("/products/{product_id}", response={204: None, 409: ErrorOut})
+def delete_product(request: HttpRequest, product_id: int):
+    """Delete the product with its photos, jobs and assets, files included. Refused while
+    one of its jobs is queued or running (cancel it first)."""
+    with transaction.atomic():
+        product = get_object_or_404(_products(request).select_for_update(), pk=product_id)
+        busy = product.jobs.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).count()
+        if busy:
+            raise ApiError(
+                409,
+                "jobs_in_progress",
+                f"{busy} job(s) of this product are queued or running; cancel them or wait.",
+            )
+        catalog.delete_product(product)
+    return Status(204, None)
 
 
 @api.post(

@@ -14,6 +14,7 @@ from generation.errors import ImageRejected
 from generation.normalize import ImageLimits, NormalizedImage, normalize_image, read_header
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import storage
+from shop_assets.jobs.models import Asset
 from shop_assets.limits.uploads import decode_slot
 
 THUMBNAIL_SIDE = 480
@@ -114,6 +115,21 @@ def add_product_image(product: Product, data: bytes, *, filename: str = "") -> P
     except BaseException:
         storage.delete_keys(written)
         raise
+
+
+def delete_product(product: Product) -> None:
+    """Delete the product with its photos, jobs and assets; their files go once the
+    deletion commits (a rollback keeps them)."""
+    keys = [
+        key
+        for row in ProductImage.objects.filter(product=product).values_list(
+            "original_key", "normalized_key", "thumbnail_key"
+        )
+        for key in row
+    ]
+    keys += Asset.objects.filter(job__product=product).values_list("storage_key", flat=True)
+    product.delete()
+    transaction.on_commit(lambda: storage.delete_keys(keys))
 
 
 def delete_product_image(image: ProductImage) -> None:
