@@ -343,9 +343,9 @@ def get_asset(request: HttpRequest, asset_id: int):
 
 @api.get("/assets/{asset_id}/download", url_name="asset_download")
 def download_asset(request: HttpRequest, asset_id: int):
-    asset = get_object_or_404(_assets(request), pk=asset_id)
+    asset = get_object_or_404(_assets(request).select_related("job__product"), pk=asset_id)
     return storage.file_response(
-        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
+        asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=True
     )
 
 

@@ -186,14 +186,14 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @merchant_required
 def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    assets = list(job.assets.all())
+    assets = list(job.assets.select_related("job__product"))
     if not assets:
         return HttpResponse("This job has no assets to download.", status=404, content_type="text/plain")
     # Spooled to disk past 32 MB so a large set never sits in memory whole.
     spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as zf:
         for asset in assets:
-            zf.writestr(asset.filename, storage.read_bytes(asset.storage_key))
+            zf.writestr(asset.download_filename, storage.read_bytes(asset.storage_key))
     spool.seek(0)
     return FileResponse(
         spool,
@@ -204,14 +204,16 @@ def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _asset(request: HttpRequest, pk: int) -> Asset:
-    return get_object_or_404(Asset.objects.filter(merchant_id=request.user.merchant_id), pk=pk)
+    return get_object_or_404(
+        Asset.objects.filter(merchant_id=request.user.merchant_id).select_related("job__product"), pk=pk
+    )
 
 
 @merchant_required
 def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
     asset = _asset(request, pk)
     return storage.file_response(
-        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=True
+        asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=True
     )
 
 
@@ -219,7 +221,7 @@ def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
 def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
     asset = _asset(request, pk)
     return storage.file_response(
-        asset.storage_key, filename=asset.filename, content_type=asset.content_type, attachment=False
+        asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=False
     )
 
 

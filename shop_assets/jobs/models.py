@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.core.validators import MaxValueValidator
 from django.db import models
 
@@ -93,6 +95,23 @@ class Asset(models.Model):
         return self.storage_key.rsplit("/", 1)[-1]
 
     @property
+    def download_filename(self) -> str:
+        """``<SKU>-<kind>-<name>.<ext>``, e.g. ``BTL-001-scene-marble_counter-01.png``.
+
+        The kind is not repeated where the name already starts with it (``BTL-001-packshot.png``).
+        Only letters, digits, dots, dashes and underscores survive, so the name is safe in a
+        Content-Disposition header and on every file system. Reads ``job.product``: select it.
+        """
+        ext = self.filename.rsplit(".", 1)[-1] if "." in self.filename else self.format
+        rest = self.name
+        if rest == self.kind:
+            rest = ""
+        elif rest.startswith(f"{self.kind}-"):
+            rest = rest[len(self.kind) + 1 :]
+        parts = [_safe_name(self.job.product.sku) or "product", _safe_name(self.kind), _safe_name(rest)]
+        return "-".join(p for p in parts if p) + f".{_safe_name(ext) or 'bin'}"
+
+    @property
     def content_type(self) -> str:
         return {
             "png": "image/png",
@@ -101,3 +120,7 @@ class Asset(models.Model):
             "mp4": "video/mp4",
             "json": "application/json",
         }.get(self.format, "application/octet-stream")
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")

@@ -78,7 +78,7 @@ def test_sign_in_upload_start_job_and_download(live_server, worker, browser_page
     page.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
     assert natural_width == 2000
-    assert download.suggested_filename == "packshot.png"
+    assert download.suggested_filename == f"{product.sku}-packshot.png"
     assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

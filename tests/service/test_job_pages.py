@@ -56,7 +56,7 @@ def test_asset_download_and_preview(signed_in, finished_job, settings):
         assert "attachment" in download["Location"] and "inline" in preview["Location"]
     else:
         assert download.status_code == preview.status_code == 200
-        assert download["Content-Disposition"] == 'attachment; filename="packshot.png"'
+        assert download["Content-Disposition"] == 'attachment; filename="BTL-001-packshot.png"'
         assert preview["Content-Disposition"].startswith("inline")
         assert b"".join(download.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -66,8 +66,8 @@ def test_download_all_is_a_zip_of_every_asset(signed_in, finished_job):
 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert response["Content-Type"] == "application/zip"
-    assert sorted(archive.namelist()) == ["cutout.png", "packshot.png"]
+    assert sorted(archive.namelist()) == ["BTL-001-cutout.png", "BTL-001-packshot.png"]
     import hashlib
 
     for asset in finished_job.assets.all():
-        assert hashlib.sha256(archive.read(asset.filename)).hexdigest() == asset.checksum
+        assert hashlib.sha256(archive.read(asset.download_filename)).hexdigest() == asset.checksum
