@@ -27,7 +27,7 @@ from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.jobs import services as jobs
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
 from shop_assets.limits import api as limits
@@ -71,8 +71,8 @@ def image_rejected(request: HttpRequest, exc: ImageRejected):
     return api.create_response(request, errors.error_body(exc.code, str(exc), "file"), status=400)
 
 
-@api.exception_handler(jobs.JobRequestInvalid)
-def job_invalid(request: HttpRequest, exc: jobs.JobRequestInvalid):
+@api.exception_handler(job_requests.JobRequestInvalid)
+def job_invalid(request: HttpRequest, exc: job_requests.JobRequestInvalid):
     return api.create_response(request, errors.error_body("invalid_request", str(exc)), status=400)
 
 
@@ -305,7 +305,7 @@ def create_job(request: HttpRequest, payload: JobIn):
         raise ApiError(400, "no_image", "The product has no such photo; upload one first.", field="image_id")
     with transaction.atomic():
         check_job_quota(product.merchant_id)
-        job = jobs.create_job(product, image, payload.outputs, payload.parameters)
+        job = job_requests.create_job(product, image, payload.outputs, payload.parameters)
     return Status(202, job)
 
 

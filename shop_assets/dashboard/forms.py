@@ -17,7 +17,7 @@ OUTPUT_CHOICES = [
 def segmenter_choices() -> list[tuple[str, str]]:
     """Only what can run on this install: no AI model is offered before one is installed."""
     from generation.segment import available_segmenters
-    from shop_assets.jobs.services import generation_config
+    from shop_assets.jobs.running import generation_config
 
     return [(name, labels.segmenter_label(name)) for name in available_segmenters(generation_config())]
 

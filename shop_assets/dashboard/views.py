@@ -21,9 +21,10 @@ from generation.segment.rembg_sessions import install_status
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
-from shop_assets.jobs import services as jobs
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob
+from shop_assets.jobs.running import generation_config
 from shop_assets.limits import LimitExceeded
 from shop_assets.limits.quotas import check_job_quota, check_upload_rate
 
@@ -89,7 +90,7 @@ def _product_page(request: HttpRequest, product: Product, *, upload_form=None, j
             "images": images,
             "upload_form": upload_form or UploadForm(),
             "job_form": job_form,
-            "segmenters": install_status(jobs.generation_config()),
+            "segmenters": install_status(generation_config()),
             "jobs": product.jobs.all()[:20],
         },
         status=status,
@@ -137,11 +138,11 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             check_job_quota(product.merchant_id)
-            job = jobs.create_job(product, image, outputs, params)
+            job = job_requests.create_job(product, image, outputs, params)
     except LimitExceeded as exc:
         form.add_error(None, str(exc))
         return exc.annotate(_product_page(request, product, job_form=form))
-    except jobs.JobRequestInvalid as exc:
+    except job_requests.JobRequestInvalid as exc:
         form.add_error(None, str(exc))
         return _product_page(request, product, job_form=form, status=400)
     return redirect("dashboard:job", pk=job.pk)

@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 @worker_ready.connect
 def requeue_on_start(**kwargs) -> None:
-    from shop_assets.jobs.services import requeue_stale_jobs
+    from shop_assets.jobs.lifecycle import requeue_stale_jobs
 
     try:
         requeued = requeue_stale_jobs()

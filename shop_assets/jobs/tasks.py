@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from shop_assets.jobs import services
+from shop_assets.jobs import lifecycle, running, storing
 
 log = logging.getLogger(__name__)
 
@@ -40,25 +40,25 @@ except ImportError:  # pragma: no cover
 def run_job_task(self, job_id: int) -> str:
     from generation.errors import GenerationError
 
-    token = services.claim_job(job_id)
+    token = lifecycle.claim_job(job_id)
     if token is None:
-        if services.give_up_if_exhausted(job_id):
+        if lifecycle.give_up_if_exhausted(job_id):
             return "failed"
-        wait = services.lease_seconds_left(job_id)
+        wait = lifecycle.lease_seconds_left(job_id)
         if wait is None:
             return "nothing to do"  # finished or failed
         # Another worker holds the lease (or died holding it): look again when it ends.
         raise self.retry(countdown=wait + 1)
     try:
-        outputs = services.run_job(job_id, token)
-    except services.LeaseLost:
+        outputs = running.run_job(job_id, token)
+    except lifecycle.LeaseLost:
         log.warning("job %s was taken over by another worker", job_id)
         return "taken over"
     except GenerationError as exc:
-        services.fail_job(job_id, token, code=exc.code, message=str(exc))
+        lifecycle.fail_job(job_id, token, code=exc.code, message=str(exc))
         return "failed"
     except SoftTimeLimitExceeded:
-        services.fail_job(
+        lifecycle.fail_job(
             job_id,
             token,
             code="time_limit",
@@ -66,31 +66,31 @@ def run_job_task(self, job_id: int) -> str:
         )
         return "failed"
     except TRANSIENT_ERRORS as exc:
-        attempts = services.attempts_of(job_id)
+        attempts = lifecycle.attempts_of(job_id)
         if attempts >= settings.JOB_MAX_ATTEMPTS:
-            services.fail_job(
+            lifecycle.fail_job(
                 job_id,
                 token,
                 code="transient_error",
                 message=f"Gave up after {attempts} attempts: {exc}",
             )
             return "failed"
-        services.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+        lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
         raise self.retry(exc=exc, countdown=min(2**attempts * 5, 300)) from exc
     except Exception as exc:
         log.exception("job %s failed unexpectedly", job_id)
-        services.fail_job(
+        lifecycle.fail_job(
             job_id,
             token,
             code="internal_error",
             message=f"Something went wrong on our side ({type(exc).__name__}). The error was logged.",
         )
         return "failed"
-    if services.finish_job(job_id, token, outputs):
+    if storing.finish_job(job_id, token, outputs):
         return "succeeded"
     return "taken over"
 
 
 @shared_task(name="shop_assets.jobs.tasks.requeue_stale_jobs_task")
 def requeue_stale_jobs_task() -> list[int]:
-    return services.requeue_stale_jobs()
+    return lifecycle.requeue_stale_jobs()

@@ -70,7 +70,7 @@ def test_upload_refusal_is_json_and_stores_nothing(api, product):
 def test_upload_create_job_poll_and_download(api, product, photo_jpeg, monkeypatch):
     from shop_assets.jobs.tasks import run_job_task
 
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
     image = api.post(
         f"/api/v1/products/{product.pk}/images",
         {"file": SimpleUploadedFile("b.jpg", photo_jpeg, content_type="image/jpeg")},

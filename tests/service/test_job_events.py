@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from standardwebhooks import Webhook
 
-from shop_assets.jobs import services
+from shop_assets.jobs import lifecycle, storing
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.jobs.tasks import run_job_task
 from shop_assets.webhooks.delivery import attempt_delivery
@@ -25,8 +26,8 @@ def loopback_allowed(settings):
 
 @pytest.fixture
 def job(product_image, monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
-    return services.create_job(
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    return job_requests.create_job(
         product_image.product, product_image, ["packshot", "cutout"], {"segmenter": "classical"}
     )
 
@@ -103,17 +104,17 @@ def test_a_failed_job_announces_the_failure_and_no_assets(job, merchant, monkeyp
     assert failed.deliveries.count() == 1
 
 
-def stored(job: GenerationJob) -> list[services.StoredOutput]:
+def stored(job: GenerationJob) -> list[storing.StoredOutput]:
     key = f"merchants/{job.merchant_id}/products/BTL-001/jobs/{job.pk}/packshot.png"
-    return [services.StoredOutput("packshot", "packshot", "png", 2000, 2000, key, 10, "ab" * 32, {})]
+    return [storing.StoredOutput("packshot", "packshot", "png", 2000, 2000, key, 10, "ab" * 32, {})]
 
 
 def test_finishing_twice_announces_once(job):
-    token = services.claim_job(job.pk)
+    token = lifecycle.claim_job(job.pk)
 
-    first = services.finish_job(job.pk, token, stored(job))
-    second = services.finish_job(job.pk, token, stored(job))
-    also_failed = services.fail_job(job.pk, token, code="late", message="too late")
+    first = storing.finish_job(job.pk, token, stored(job))
+    second = storing.finish_job(job.pk, token, stored(job))
+    also_failed = lifecycle.fail_job(job.pk, token, code="late", message="too late")
 
     assert (first, second, also_failed) == (True, False, False)
     assert len(events_of("job.succeeded")) == 1 and len(events_of("asset.created")) == 1
@@ -121,14 +122,14 @@ def test_finishing_twice_announces_once(job):
 
 
 def test_the_events_share_the_finish_transaction(job, monkeypatch):
-    token = services.claim_job(job.pk)
+    token = lifecycle.claim_job(job.pk)
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr("shop_assets.jobs.notify.record_event", broken)
     with pytest.raises(RuntimeError):
-        services.finish_job(job.pk, token, stored(job))
+        storing.finish_job(job.pk, token, stored(job))
 
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.lease_token == token

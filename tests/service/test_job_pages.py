@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from shop_assets.jobs import services
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.jobs.tasks import run_job_task
 
@@ -17,15 +17,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def finished_job(product_image, monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
-    job = services.create_job(product_image.product, product_image, ["packshot", "cutout"], {})
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    job = job_requests.create_job(product_image.product, product_image, ["packshot", "cutout"], {})
     assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
     return GenerationJob.objects.get(pk=job.pk)
 
 
 def test_running_job_partial_keeps_polling(signed_in, product_image, monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
-    job = services.create_job(product_image.product, product_image, ["packshot"], {})
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    job = job_requests.create_job(product_image.product, product_image, ["packshot"], {})
     GenerationJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, progress=40, progress_message="Segmenting"
     )

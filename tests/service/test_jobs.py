@@ -8,7 +8,8 @@ import time
 import pytest
 from PIL import Image
 
-from shop_assets.jobs import services
+from shop_assets.jobs import lifecycle, storing
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.jobs.storage import read_bytes
 from shop_assets.jobs.tasks import run_job_task
@@ -19,15 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def job(product_image, monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
-    return services.create_job(
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    return job_requests.create_job(
         product_image.product, product_image, ["packshot", "cutout"], {"segmenter": "classical"}
     )
 
 
 def test_only_one_claim_wins(job):
-    first = services.claim_job(job.pk)
-    second = services.claim_job(job.pk)
+    first = lifecycle.claim_job(job.pk)
+    second = lifecycle.claim_job(job.pk)
 
     assert first is not None and second is None
     job.refresh_from_db()
@@ -35,15 +36,15 @@ def test_only_one_claim_wins(job):
 
 
 def test_an_expired_lease_can_be_taken_over_and_the_old_owner_is_locked_out(job, settings):
-    old = services.claim_job(job.pk)
+    old = lifecycle.claim_job(job.pk)
     GenerationJob.objects.filter(pk=job.pk).update(lease_expires_at=job.created_at)  # in the past
 
-    new = services.claim_job(job.pk)
+    new = lifecycle.claim_job(job.pk)
 
     assert new is not None and new != old
-    with pytest.raises(services.LeaseLost):
-        services.renew_lease(job.pk, old, progress=50)
-    assert services.finish_job(job.pk, old, []) is False
+    with pytest.raises(lifecycle.LeaseLost):
+        lifecycle.renew_lease(job.pk, old, progress=50)
+    assert storing.finish_job(job.pk, old, []) is False
     assert GenerationJob.objects.get(pk=job.pk).attempts == 2
 
 
@@ -121,13 +122,13 @@ def test_transient_errors_retry_with_backoff_then_fail_readably(job, monkeypatch
 
 
 def test_released_job_goes_back_to_the_queue(job):
-    token = services.claim_job(job.pk)
+    token = lifecycle.claim_job(job.pk)
 
-    assert services.release_job(job.pk, token, message="Retrying after a temporary error: x") is True
+    assert lifecycle.release_job(job.pk, token, message="Retrying after a temporary error: x") is True
 
     job.refresh_from_db()
     assert (job.status, job.lease_token, job.attempts) == (JobStatus.QUEUED, "", 1)
-    assert services.release_job(job.pk, token, message="again") is False
+    assert lifecycle.release_job(job.pk, token, message="again") is False
 
 
 def test_failed_job_removes_assets_already_stored(job):
@@ -136,7 +137,7 @@ def test_failed_job_removes_assets_already_stored(job):
     assert all(k in stored_files() for k in keys)
     GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, lease_token="t")
 
-    assert services.fail_job(job.pk, "t", code="x", message="stopped") is True
+    assert lifecycle.fail_job(job.pk, "t", code="x", message="stopped") is True
 
     assert not Asset.objects.exists()
     assert not any(k in stored_files() for k in keys)
@@ -144,42 +145,44 @@ def test_failed_job_removes_assets_already_stored(job):
 
 def test_stale_running_job_is_requeued_and_exhausted_one_failed(job, settings, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: sent.append(job_id))
-    services.claim_job(job.pk)
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: sent.append(job_id))
+    lifecycle.claim_job(job.pk)
     GenerationJob.objects.filter(pk=job.pk).update(lease_expires_at=job.created_at)
 
-    assert services.requeue_stale_jobs() == [job.pk]
+    assert lifecycle.requeue_stale_jobs() == [job.pk]
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and sent == [job.pk]
 
     settings.JOB_MAX_ATTEMPTS = 1
-    services.claim_job(job.pk)  # attempts is 1 now; claim refused at the limit
+    lifecycle.claim_job(job.pk)  # attempts is 1 now; claim refused at the limit
     GenerationJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, lease_token="dead", lease_expires_at=job.created_at
     )
-    services.requeue_stale_jobs()
+    lifecycle.requeue_stale_jobs()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "worker_lost"
 
 
 def test_heartbeat_keeps_the_lease_alive(job, settings):
     settings.JOB_LEASE_SECONDS = 2
-    token = services.claim_job(job.pk)
-    with services.Heartbeat(job.pk, token):
+    token = lifecycle.claim_job(job.pk)
+    with lifecycle.Heartbeat(job.pk, token):
         time.sleep(2.5)
-        assert services.claim_job(job.pk) is None  # still ours
+        assert lifecycle.claim_job(job.pk) is None  # still ours
     job.refresh_from_db()
     assert job.lease_token == token
 
 
 def test_scene_jobs_take_the_products_brand_colour(product_image, monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
     product = product_image.product
     product.brand_color = "#2f5d50"
     product.save()
 
-    job = services.create_job(product, product_image, ["scene"], {"scene": {"theme": "brand_color"}})
-    explicit = services.create_job(product, product_image, ["scene"], {"scene": {"brand_color": [1, 2, 3]}})
+    job = job_requests.create_job(product, product_image, ["scene"], {"scene": {"theme": "brand_color"}})
+    explicit = job_requests.create_job(
+        product, product_image, ["scene"], {"scene": {"brand_color": [1, 2, 3]}}
+    )
     job.refresh_from_db()
     explicit.refresh_from_db()
 
@@ -189,7 +192,7 @@ def test_scene_jobs_take_the_products_brand_colour(product_image, monkeypatch):
 
 def test_redelivered_message_on_the_last_attempt_fails_the_job_instead_of_looping(job, settings):
     settings.JOB_MAX_ATTEMPTS = 1
-    services.claim_job(job.pk)  # the only attempt; its worker then dies
+    lifecycle.claim_job(job.pk)  # the only attempt; its worker then dies
     GenerationJob.objects.filter(pk=job.pk).update(lease_expires_at=job.created_at)
 
     outcome = run_job_task.apply(args=[job.pk]).get()

@@ -148,7 +148,7 @@ def test_ten_simultaneous_job_requests_cannot_pass_the_quota_together(
     live_server, merchant, product_image, settings, monkeypatch
 ):
     # given room for 3 jobs, and ten requests sent at the same moment
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
     settings.MAX_QUEUED_JOBS = 3
     _, secret = ApiKey.issue(merchant, "storefront")
     start = threading.Barrier(10)

@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 
 from generation.weights import load_registry
-from shop_assets.jobs import services
+from shop_assets.jobs import requests as job_requests
+from shop_assets.jobs import running
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from tests.conftest import WorkerProcess, wait_for_job
 from tests.loopback import LoopbackServer
@@ -25,9 +26,9 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "models"
     folder.mkdir()
     monkeypatch.setenv("SHOPASSETS_MODELS_DIR", str(folder))
-    services.generation_config.cache_clear()
+    running.generation_config.cache_clear()
     yield folder
-    services.generation_config.cache_clear()
+    running.generation_config.cache_clear()
 
 
 def job_form(image_pk: int, segmenter: str) -> dict:
@@ -71,7 +72,7 @@ def test_with_a_model_installed_the_page_names_it_and_offers_it(
     with open(models / default.file, "wb") as f:
         f.truncate(default.size)
     best = next(iter(registry.segmentation))
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
 
     # when
     page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
@@ -99,7 +100,7 @@ def test_a_worker_without_diffusion_weights_fails_the_job_fast_and_asks_no_hub(
     worker = WorkerProcess()
     try:
         # when
-        job = services.create_job(
+        job = job_requests.create_job(
             product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion", "count": 1}}
         )
         job = wait_for_job(job.pk, timeout=120)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.services import store_logo
-from shop_assets.jobs import services
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import GenerationJob
 from shop_assets.jobs.storage import read_bytes
 from shop_assets.jobs.tasks import run_job_task
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
     product.compare_at_price = "14.90"
     product.save()
 
-    job = services.create_job(
+    job = job_requests.create_job(
         product,
         product_image,
         ["poster"],
@@ -75,16 +75,16 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
 
 
 def test_bad_poster_template_is_refused_when_the_job_is_made(product_image):
-    with pytest.raises(services.JobRequestInvalid, match="fancy"):
-        services.create_job(
+    with pytest.raises(job_requests.JobRequestInvalid, match="fancy"):
+        job_requests.create_job(
             product_image.product, product_image, ["poster"], {"poster": {"templates": ["fancy"]}}
         )
     assert not GenerationJob.objects.exists()
 
 
 def test_too_many_posters_are_refused(product_image):
-    with pytest.raises(services.JobRequestInvalid, match="at most 60"):
-        services.create_job(
+    with pytest.raises(job_requests.JobRequestInvalid, match="at most 60"):
+        job_requests.create_job(
             product_image.product,
             product_image,
             ["poster"],
@@ -93,7 +93,7 @@ def test_too_many_posters_are_refused(product_image):
 
 
 def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
-    job = services.create_job(
+    job = job_requests.create_job(
         product_image.product,
         product_image,
         ["clip"],
@@ -115,7 +115,7 @@ def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
 
 
 def test_diffusion_motion_clips_go_to_the_gpu_queue(product_image):
-    job = services.create_job(
+    job = job_requests.create_job(
         product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}}
     )
     assert job.queue == "gpu"

@@ -67,7 +67,7 @@ def s3(settings, moto_endpoint):
 
 def test_upload_job_and_presigned_download_over_s3(s3, signed_in, product, photo_jpeg, monkeypatch):
     client, bucket = s3
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
 
     upload = signed_in.post(
         reverse("dashboard:product_upload", args=[product.pk]),
@@ -76,7 +76,7 @@ def test_upload_job_and_presigned_download_over_s3(s3, signed_in, product, photo
     image = ProductImage.objects.get(product=product)
     head = client.head_object(Bucket=bucket, Key=image.original_key)
 
-    from shop_assets.jobs.services import create_job
+    from shop_assets.jobs.requests import create_job
 
     job = create_job(product, image, ["packshot"], {})
     assert run_job_task.apply(args=[job.pk]).get() == "succeeded"

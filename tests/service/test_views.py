@@ -75,7 +75,7 @@ def test_start_job_saves_it_and_enqueues_after_commit(
 ):
     sent = []
     monkeypatch.setattr(
-        "shop_assets.jobs.services.enqueue", lambda job_id, queue: sent.append((job_id, queue))
+        "shop_assets.jobs.requests.enqueue", lambda job_id, queue: sent.append((job_id, queue))
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -102,7 +102,7 @@ def test_start_job_saves_it_and_enqueues_after_commit(
 
 
 def test_diffusion_scenes_go_to_the_gpu_queue(signed_in, product_image, monkeypatch):
-    monkeypatch.setattr("shop_assets.jobs.services.enqueue", lambda job_id, queue: None)
+    monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
     signed_in.post(
         reverse("dashboard:job_start", args=[product_image.product_id]),
         {

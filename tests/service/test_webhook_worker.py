@@ -8,7 +8,7 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
-from shop_assets.jobs import services
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import JobStatus
 from shop_assets.webhooks.endpoints import create_endpoint
 from shop_assets.webhooks.events import send_test_event
@@ -39,7 +39,7 @@ def test_a_jobs_events_are_delivered_once_each_by_the_worker(product_image, merc
         endpoint = create_endpoint(merchant, f"{shop.url}/hooks", ["asset.created", "job.succeeded"])
         worker = WorkerProcess(queues="default,gpu,webhooks")
         try:
-            job = services.create_job(product_image.product, product_image, ["packshot"], {})
+            job = job_requests.create_job(product_image.product, product_image, ["packshot"], {})
             job = wait_for_job(job.pk)
             wait_for_requests(shop, 2)
             time.sleep(2)  # nothing more arrives
@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_job_still_announces_the_job_once(product_image, mer
         endpoint = create_endpoint(merchant, shop.url, ["asset.created", "job.succeeded"])
         worker = WorkerProcess(queues="default,gpu,webhooks")
         try:
-            job = services.create_job(
+            job = job_requests.create_job(
                 product_image.product,
                 product_image,
                 ["scene"],

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from shop_assets.jobs import services
+from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, JobStatus
 from shop_assets.jobs.storage import read_bytes
 from tests.conftest import stored_files, wait_for_job
@@ -26,7 +26,7 @@ def test_broker_is_the_one_configured():
 
 
 def test_job_runs_on_a_real_worker(worker, product_image):
-    job = services.create_job(product_image.product, product_image, ["packshot"], {})
+    job = job_requests.create_job(product_image.product, product_image, ["packshot"], {})
 
     job = wait_for_job(job.pk)
 
@@ -43,7 +43,7 @@ def test_job_runs_on_a_real_worker(worker, product_image):
 def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
     """SIGKILL the process running the job; the job is redelivered, waits out the dead
     worker's lease, runs again and ends with one set of assets."""
-    job = services.create_job(
+    job = job_requests.create_job(
         product_image.product,
         product_image,
         ["packshot", "scene"],
@@ -77,10 +77,10 @@ def test_gpu_jobs_never_reach_a_cpu_worker(product_image):
 
     cpu_worker = WorkerProcess(queues="default")
     try:
-        gpu_job = services.create_job(
+        gpu_job = job_requests.create_job(
             product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion", "count": 1}}
         )
-        cpu_job = services.create_job(product_image.product, product_image, ["cutout"], {})
+        cpu_job = job_requests.create_job(product_image.product, product_image, ["cutout"], {})
         wait_for_job(cpu_job.pk)
         time.sleep(2)
         gpu_job.refresh_from_db()
@@ -97,7 +97,7 @@ def test_whole_worker_killed_then_a_new_worker_takes_the_job_over(product_image)
     from tests.conftest import WorkerProcess
 
     first = WorkerProcess()
-    job = services.create_job(
+    job = job_requests.create_job(
         product_image.product,
         product_image,
         ["scene"],

@@ -1,0 +1,202 @@
+"""Owning a job: claim, lease, heartbeat, release, fail, take over from dead workers.
+
+Every state change is a conditional UPDATE on the job row, so two workers can never
+both own a job: a worker owns it while ``lease_token`` is its token and the lease has
+not expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from shop_assets.jobs import notify, storage
+from shop_assets.jobs import requests as job_requests
+from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over; this one must stop without writing."""
+
+
+def _lease_until():
+    return timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+
+def claim_job(job_id: int) -> str | None:
+    """Take the job if it is queued, or running under an expired lease. Returns our token."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        GenerationJob.objects.filter(pk=job_id, attempts__lt=settings.JOB_MAX_ATTEMPTS)
+        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now))
+        .update(
+            status=JobStatus.RUNNING,
+            lease_token=token,
+            lease_expires_at=_lease_until(),
+            attempts=F("attempts") + 1,
+            started_at=now,
+            progress_message="Started",
+            error_code="",
+            error_message="",
+        )
+    )
+    return token if claimed else None
+
+
+def lease_seconds_left(job_id: int) -> float | None:
+    """Seconds until another worker may take the job; None when there is nothing to wait for."""
+    job = GenerationJob.objects.filter(pk=job_id).values("status", "lease_expires_at").first()
+    if not job or job["status"] != JobStatus.RUNNING or job["lease_expires_at"] is None:
+        return None
+    return max((job["lease_expires_at"] - timezone.now()).total_seconds(), 0.0)
+
+
+def renew_lease(job_id: int, token: str, *, progress: int | None = None, message: str | None = None) -> None:
+    fields: dict[str, Any] = {"lease_expires_at": _lease_until()}
+    if progress is not None:
+        fields["progress"] = max(0, min(100, progress))
+    if message is not None:
+        fields["progress_message"] = message[:200]
+    updated = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
+        **fields
+    )
+    if not updated:
+        raise LeaseLost(f"job {job_id} is no longer owned by this worker")
+
+
+class Heartbeat:
+    """Renews the lease in the background while a long step (model load) runs."""
+
+    def __init__(self, job_id: int, token: str) -> None:
+        self.job_id, self.token = job_id, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+        self.lost = False
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        interval = max(settings.JOB_LEASE_SECONDS / 3, 0.5)
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    renew_lease(self.job_id, self.token)
+                except LeaseLost:
+                    self.lost = True
+                    return
+                except Exception:  # a passing database error: try again next beat
+                    log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def release_job(job_id: int, token: str, *, message: str) -> bool:
+    """Give the job back to the queue (a transient error; it will be retried)."""
+    return bool(
+        GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
+            status=JobStatus.QUEUED,
+            lease_token="",
+            lease_expires_at=None,
+            progress_message=message[:200],
+            enqueued_at=timezone.now(),
+        )
+    )
+
+
+def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool:
+    """Record a readable failure and remove whatever assets the job had stored."""
+    with transaction.atomic():
+        qs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=FINISHED)
+        if token is not None:
+            qs = qs.filter(lease_token=token)
+        updated = qs.update(
+            status=JobStatus.FAILED,
+            error_code=code[:64],
+            error_message=message,
+            progress_message="Failed",
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        if not updated:
+            return False
+        notify.job_failed(job_id)
+        assets = list(Asset.objects.filter(job_id=job_id))
+        keys = [a.storage_key for a in assets]
+        Asset.objects.filter(job_id=job_id).delete()
+    storage.delete_keys(keys)
+    return True
+
+
+def give_up_if_exhausted(job_id: int) -> bool:
+    """Fail a job whose lease ran out on its last allowed attempt. True if it was failed."""
+    job = GenerationJob.objects.filter(
+        pk=job_id,
+        status=JobStatus.RUNNING,
+        lease_expires_at__lt=timezone.now(),
+        attempts__gte=settings.JOB_MAX_ATTEMPTS,
+    ).first()
+    if job is None:
+        return False
+    return fail_job(
+        job.pk,
+        job.lease_token,
+        code="worker_lost",
+        message=f"The worker stopped responding on attempt {job.attempts} of {settings.JOB_MAX_ATTEMPTS}; the job was stopped.",
+    )
+
+
+def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
+    """Take over jobs whose worker died (lease expired) and re-send lost messages.
+
+    Run by Celery beat and when a worker starts. Sending a job twice is harmless:
+    only one claim can succeed.
+    """
+    now = timezone.now()
+    requeued: list[int] = []
+    for job in GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now):
+        if give_up_if_exhausted(job.pk):
+            continue
+        released = GenerationJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token, lease_expires_at__lt=now
+        ).update(
+            status=JobStatus.QUEUED,
+            lease_token="",
+            lease_expires_at=None,
+            enqueued_at=now,
+            progress_message="Restarting after a worker stopped",
+        )
+        if released:
+            requeued.append(job.pk)
+    stale_queued = GenerationJob.objects.filter(
+        status=JobStatus.QUEUED, enqueued_at__lt=now - timedelta(seconds=queued_after_seconds)
+    )
+    for job in stale_queued:
+        GenerationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(enqueued_at=now)
+        requeued.append(job.pk)
+    for job in GenerationJob.objects.filter(pk__in=requeued):
+        job_requests.enqueue(job.pk, job.queue)
+    return requeued
+
+
+def attempts_of(job_id: int) -> int:
+    return GenerationJob.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 0

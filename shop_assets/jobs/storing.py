@@ -1,0 +1,131 @@
+"""Storing: encode a job's outputs, write them to deterministic keys, record the assets.
+
+Assets go to deterministic keys and ``(job, name)`` rows, so a job that runs again after
+a crash overwrites its own files instead of adding a second set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from shop_assets.jobs import notify, storage
+from shop_assets.jobs.lifecycle import renew_lease
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
+
+
+@dataclass(frozen=True)
+class StoredOutput:
+    kind: str
+    name: str
+    format: str
+    width: int
+    height: int
+    key: str
+    size: int
+    checksum: str
+    metrics: dict[str, Any]
+
+
+def encode_image(image, fmt: str) -> bytes:
+    from generation.encode import encode_image as _encode
+
+    return _encode(image, fmt)
+
+
+def store_outputs(
+    job: GenerationJob, token: str, files: list[tuple[dict[str, Any], bytes]]
+) -> list[StoredOutput]:
+    """Write every output file to its key, renewing the lease as it goes."""
+    job_id = job.pk
+    stored: list[StoredOutput] = []
+    for i, (out, data) in enumerate(files):
+        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
+        storage.put_bytes(key, data)
+        stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
+        renew_lease(
+            job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}"
+        )
+    return stored
+
+
+def output_files(job: GenerationJob, result: Any):
+    """(asset fields, file bytes) for every image, poster layout and clip file of a result."""
+    fmt = job.parameters.get("format", "png")
+    for rendered in result.images:
+        # a cutout keeps its transparency, so it is always PNG
+        ext = "png" if rendered.kind == OutputKind.CUTOUT else fmt
+        fields = {
+            "kind": rendered.kind,
+            "name": rendered.name,
+            "format": ext,
+            "width": rendered.image.width,
+            "height": rendered.image.height,
+        }
+        yield {**fields, "metrics": rendered.sidecar()}, encode_image(rendered.image, ext)
+        if rendered.name in result.layouts:
+            layout = {
+                **fields,
+                "name": f"{rendered.name}-layout",
+                "format": "json",
+                "metrics": {"layout_of": rendered.name},
+            }
+            yield layout, result.layouts[rendered.name].encode()
+    for clip in result.clips:
+        name = clip.path.stem
+        fields = {"kind": OutputKind.CLIP, "width": clip.width, "height": clip.height}
+        yield {**fields, "name": name, "format": "mp4", "metrics": clip.sidecar()}, clip.path.read_bytes()
+        extras = (("frame", clip.poster), ("webm", clip.webm), ("preview", clip.preview))
+        for role, path in extras:
+            if path is not None:
+                ext = path.suffix.lstrip(".").lower().replace("jpeg", "jpg")
+                extra = {**fields, "name": f"{name}-{role}", "format": ext, "metrics": {f"{role}_of": name}}
+                yield extra, path.read_bytes()
+
+
+def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
+    """Record the assets and mark the job done, only if we still own it."""
+    stale_keys: list[str] = []
+    with transaction.atomic():
+        job = (
+            GenerationJob.objects.select_for_update()
+            .filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING)
+            .first()
+        )
+        if job is None:
+            return False
+        names = set()
+        for out in outputs:
+            names.add(out.name)
+            Asset.objects.update_or_create(
+                job=job,
+                name=out.name,
+                defaults={
+                    "merchant_id": job.merchant_id,
+                    "kind": out.kind,
+                    "format": out.format,
+                    "width": out.width,
+                    "height": out.height,
+                    "storage_key": out.key,
+                    "size_bytes": out.size,
+                    "checksum": out.checksum,
+                    "metrics": out.metrics,
+                },
+            )
+        leftovers = Asset.objects.filter(job=job).exclude(name__in=names)
+        stale_keys = list(leftovers.values_list("storage_key", flat=True))
+        leftovers.delete()
+        GenerationJob.objects.filter(pk=job_id).update(
+            status=JobStatus.SUCCEEDED,
+            progress=100,
+            progress_message="Done",
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        notify.job_succeeded(job_id)
+    storage.delete_keys(stale_keys)
+    return True
