@@ -20,8 +20,9 @@ from ninja.security import HttpBearer
 
 from generation.errors import ImageRejected
 from shop_assets.accounts.models import ApiKey
-from shop_assets.api import errors
+from shop_assets.api import errors, idempotency
 from shop_assets.api.errors import ApiError, ErrorOut
+from shop_assets.api.idempotency import idempotent
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import notify as product_notify
@@ -50,7 +51,7 @@ class ApiKeyAuth(HttpBearer):
 
 class ShopAssetsAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> dict[str, Any]:
-        return errors.document(super().get_openapi_schema(**kwargs))
+        return idempotency.document(errors.document(super().get_openapi_schema(**kwargs)))
 
 
 api = ShopAssetsAPI(
@@ -64,6 +65,7 @@ api = ShopAssetsAPI(
 )
 errors.install(api)
 limits.install(api)
+api.add_decorator(idempotent, mode="view")  # Idempotency-Key on every POST
 
 
 @api.exception_handler(ImageRejected)
