@@ -28,8 +28,8 @@ from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.jobs import lifecycle, storage
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
 from shop_assets.limits import api as limits
 from shop_assets.limits.quotas import check_job_quota
@@ -174,6 +174,7 @@ class JobOut(Schema):
     error_message: str
     created_at: datetime
     finished_at: datetime | None
+    cancel_requested_at: datetime | None
     assets: list[AssetOut]
 
     @staticmethod
@@ -331,6 +332,29 @@ def get_job(request: HttpRequest, job_id: int):
     return get_object_or_404(_jobs(request), pk=job_id)
 
 
+@api.post("/jobs/{job_id}/cancel", response={202: JobOut, 409: ErrorOut})
+def cancel_job(request: HttpRequest, job_id: int):
+    """A queued job is cancelled at once; a running one stops at its next heartbeat
+    (``cancel_requested_at`` is set meanwhile) and keeps no assets."""
+    job = get_object_or_404(_jobs(request), pk=job_id)
+    if not lifecycle.cancel_job(job):
+        raise ApiError(409, "job_finished", f"The job already {job.status}; there is nothing to cancel.")
+    return Status(202, _jobs(request).get(pk=job_id))
+
+
+@api.post("/jobs/{job_id}/retry", response={202: JobOut, 409: ErrorOut, 429: ErrorOut})
+def retry_job(request: HttpRequest, job_id: int):
+    """Queue a failed or cancelled job again (the same id, a fresh set of attempts)."""
+    job = get_object_or_404(_jobs(request), pk=job_id)
+    with transaction.atomic():
+        check_job_quota(job.merchant_id)
+        try:
+            lifecycle.retry_job(job)
+        except lifecycle.NotRetryable as exc:
+            raise ApiError(409, "not_retryable", str(exc)) from exc
+    return Status(202, _jobs(request).get(pk=job_id))
+
+
 @api.get("/assets", response=list[AssetOut], url_name="assets")
 @paginate
 def list_assets(request: HttpRequest, filters: Query[AssetFilter]):
@@ -341,6 +365,17 @@ def list_assets(request: HttpRequest, filters: Query[AssetFilter]):
 @api.get("/assets/{asset_id}", response=AssetOut)
 def get_asset(request: HttpRequest, asset_id: int):
     return get_object_or_404(_assets(request).select_related("job"), pk=asset_id)
+
+
+@api.delete("/assets/{asset_id}", response={204: None})
+def delete_asset(request: HttpRequest, asset_id: int):
+    """Delete the asset and its file (once the deletion commits)."""
+    with transaction.atomic():
+        asset = get_object_or_404(_assets(request), pk=asset_id)
+        key = asset.storage_key
+        asset.delete()
+        transaction.on_commit(lambda: storage.delete_keys([key]))
+    return Status(204, None)
 
 
 @api.get("/assets/{asset_id}/download", url_name="asset_download")

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shop_assets.jobs import notify, storage
@@ -29,6 +30,14 @@ class LeaseLost(Exception):
     """Another worker took the job over; this one must stop without writing."""
 
 
+class CancelRequested(LeaseLost):
+    """The merchant cancelled the running job; the worker stops and keeps nothing."""
+
+
+class NotRetryable(Exception):
+    """Only a failed or cancelled job can run again."""
+
+
 def _lease_until():
     return timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
 
@@ -38,7 +47,9 @@ def claim_job(job_id: int) -> str | None:
     now = timezone.now()
     token = uuid.uuid4().hex
     claimed = (
-        GenerationJob.objects.filter(pk=job_id, attempts__lt=settings.JOB_MAX_ATTEMPTS)
+        GenerationJob.objects.filter(
+            pk=job_id, attempts__lt=settings.JOB_MAX_ATTEMPTS, cancel_requested_at__isnull=True
+        )
         .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now))
         .update(
             status=JobStatus.RUNNING,
@@ -68,10 +79,10 @@ def renew_lease(job_id: int, token: str, *, progress: int | None = None, message
         fields["progress"] = max(0, min(100, progress))
     if message is not None:
         fields["progress_message"] = message[:200]
-    updated = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
-        **fields
-    )
-    if not updated:
+    ours = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING)
+    if not ours.filter(cancel_requested_at__isnull=True).update(**fields):
+        if ours.exists():
+            raise CancelRequested(f"job {job_id} was cancelled")
         raise LeaseLost(f"job {job_id} is no longer owned by this worker")
 
 
@@ -172,6 +183,11 @@ def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
     only one claim can succeed.
     """
     now = timezone.now()
+    # a cancelled job whose worker died: nobody is left to stop it
+    for job_id in GenerationJob.objects.filter(
+        status=JobStatus.RUNNING, lease_expires_at__lt=now, cancel_requested_at__isnull=False
+    ).values_list("pk", flat=True):
+        _end_cancelled(GenerationJob.objects.filter(pk=job_id, status=JobStatus.RUNNING), job_id)
     requeued: list[int] = []
     for job in GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now):
         if give_up_if_exhausted(job.pk):
@@ -200,3 +216,73 @@ def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
 
 def attempts_of(job_id: int) -> int:
     return GenerationJob.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 0
+
+
+def _end_cancelled(rows: Any, job_id: int, **fields: Any) -> bool:
+    """Mark ``rows`` (the job, as a conditional queryset) cancelled and remove its assets
+    and every file under its folder (written but not recorded ones too) once that commits."""
+    with transaction.atomic():
+        updated = rows.update(
+            status=JobStatus.CANCELLED,
+            progress_message="Cancelled",
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+            **fields,
+        )
+        if not updated:
+            return False
+        job = GenerationJob.objects.select_related("product").get(pk=job_id)
+        assets = Asset.objects.filter(job_id=job_id)
+        keys = list(assets.values_list("storage_key", flat=True))
+        assets.delete()
+        folder = storage.job_folder(job.merchant_id, job.product.sku, job_id)
+        transaction.on_commit(lambda: storage.delete_keys([*keys, *storage.files_under(folder)]))
+    return True
+
+
+def cancel_job(job: GenerationJob) -> bool:
+    """Cancel a queued job at once; ask a running one to stop at its next heartbeat (its
+    worker then ends it cancelled, keeping no assets). False when it had already finished."""
+    now = timezone.now()
+    queued = GenerationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED)
+    if _end_cancelled(queued, job.pk, cancel_requested_at=now):
+        return True
+    running = GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING)
+    return bool(
+        running.update(
+            cancel_requested_at=Coalesce(F("cancel_requested_at"), now), progress_message="Cancelling"
+        )
+    )
+
+
+def stop_cancelled(job_id: int, token: str) -> bool:
+    """The worker's side of a cancel: end the job cancelled if we still hold it and a cancel
+    was requested. False when there was no such request."""
+    rows = GenerationJob.objects.filter(
+        pk=job_id, lease_token=token, status=JobStatus.RUNNING, cancel_requested_at__isnull=False
+    )
+    return _end_cancelled(rows, job_id)
+
+
+def retry_job(job: GenerationJob) -> None:
+    """Queue a failed or cancelled job again as a fresh attempt; call it inside the
+    transaction that checks the merchant's job quota. Raises NotRetryable otherwise."""
+    again = GenerationJob.objects.filter(
+        pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
+    ).update(
+        status=JobStatus.QUEUED,
+        attempts=0,
+        progress=0,
+        progress_message="Waiting for a worker",
+        error_code="",
+        error_message="",
+        cancel_requested_at=None,
+        started_at=None,
+        finished_at=None,
+        enqueued_at=timezone.now(),
+    )
+    if not again:
+        status = GenerationJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+        raise NotRetryable(f"The job is {status}; only a failed or cancelled job can be retried.")
+    transaction.on_commit(lambda: job_requests.enqueue(job.pk, job.queue))

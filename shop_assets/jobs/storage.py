@@ -54,7 +54,24 @@ def product_prefix(merchant_id: int, sku: str) -> str:
 
 def asset_key(merchant_id: int, sku: str, job_id: int, name: str, ext: str) -> str:
     """``merchants/<id>/products/<sku>/jobs/<job>/<name>.<ext>``: the same inputs, the same key."""
-    return f"{product_prefix(merchant_id, sku)}/jobs/{job_id}/{name}.{ext}"
+    return f"{job_folder(merchant_id, sku, job_id)}/{name}.{ext}"
+
+
+def job_folder(merchant_id: int, sku: str, job_id: int) -> str:
+    """The folder every file of a job's assets is stored under (see ``asset_key``)."""
+    return f"{product_prefix(merchant_id, sku)}/jobs/{job_id}"
+
+
+def files_under(folder: str) -> list[str]:
+    """Every stored key under ``folder``, at any depth; empty when there is none."""
+    try:
+        dirs, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    keys = [f"{folder}/{name}" for name in files]
+    for sub in dirs:
+        keys += files_under(f"{folder}/{sub}")
+    return keys
 
 
 def image_key(merchant_id: int, sku: str, image_uid: str, role: str, ext: str) -> str:

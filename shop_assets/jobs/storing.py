@@ -92,7 +92,7 @@ def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
     with transaction.atomic():
         job = (
             GenerationJob.objects.select_for_update()
-            .filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING)
+            .filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING, cancel_requested_at__isnull=True)
             .first()
         )
         if job is None:

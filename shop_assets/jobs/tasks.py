@@ -51,7 +51,9 @@ def run_job_task(self, job_id: int) -> str:
         raise self.retry(countdown=wait + 1)
     try:
         outputs = running.run_job(job_id, token)
-    except lifecycle.LeaseLost:
+    except lifecycle.LeaseLost:  # CancelRequested included
+        if lifecycle.stop_cancelled(job_id, token):
+            return "cancelled"
         log.warning("job %s was taken over by another worker", job_id)
         return "taken over"
     except GenerationError as exc:
@@ -88,6 +90,8 @@ def run_job_task(self, job_id: int) -> str:
         return "failed"
     if storing.finish_job(job_id, token, outputs):
         return "succeeded"
+    if lifecycle.stop_cancelled(job_id, token):  # cancelled after the last heartbeat
+        return "cancelled"
     return "taken over"
 
 
