@@ -77,6 +77,11 @@ class GenerationConfig:
     clip_motion_long_side: int = 1024
     clip_motion_decode_chunk_size: int = 8
 
+    # The most work one job may ask for, in millions of pixel-frames (generation.request:
+    # pixels x frames x count over its outputs, a still counting as four frames). The default
+    # takes a 15 s 1080x1920 clip with its WebM, and refuses 60 posters at 4096 px.
+    job_budget_mpx: int = 2500
+
     def __post_init__(self) -> None:
         if self.device not in {"auto", "cpu", "cuda"} and not self.device.startswith("cuda:"):
             raise InvalidSpec(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
@@ -88,6 +93,8 @@ class GenerationConfig:
             raise InvalidSpec(
                 f"generation_base must be a multiple of 8 and at least 64, got {self.generation_base}"
             )
+        if self.job_budget_mpx < 1:
+            raise InvalidSpec(f"job_budget_mpx must be at least 1, got {self.job_budget_mpx}")
         self._check_diffusion()
         check_motion_settings(
             self.clip_motion_num_frames, self.clip_motion_steps, self.clip_motion_long_side, "clip_motion_"
