@@ -7,25 +7,11 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
-from shop_assets.jobs import lifecycle, running, storing
+from generation.errors import GenerationError
+from shop_assets.jobs import faults, lifecycle, running, storing
 
 log = logging.getLogger(__name__)
-
-# Errors worth another try: storage and database hiccups, not bad input.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-)
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    TRANSIENT_ERRORS += (BotoCoreError, ClientError)
-except ImportError:  # pragma: no cover
-    pass
 
 
 @shared_task(
@@ -38,8 +24,6 @@ except ImportError:  # pragma: no cover
     max_retries=None,  # bounded by the job's own attempts counter
 )
 def run_job_task(self, job_id: int) -> str:
-    from generation.errors import GenerationError
-
     token = lifecycle.claim_job(job_id)
     if token is None:
         if lifecycle.give_up_if_exhausted(job_id):
@@ -67,32 +51,36 @@ def run_job_task(self, job_id: int) -> str:
             message=f"The job took longer than {settings.JOB_SOFT_TIME_LIMIT} s and was stopped.",
         )
         return "failed"
-    except TRANSIENT_ERRORS as exc:
-        attempts = lifecycle.attempts_of(job_id)
-        if attempts >= settings.JOB_MAX_ATTEMPTS:
-            lifecycle.fail_job(
-                job_id,
-                token,
-                code="transient_error",
-                message=f"Gave up after {attempts} attempts: {exc}",
-            )
-            return "failed"
-        lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
-        raise self.retry(exc=exc, countdown=min(2**attempts * 5, 300)) from exc
     except Exception as exc:
-        log.exception("job %s failed unexpectedly", job_id)
-        lifecycle.fail_job(
-            job_id,
-            token,
-            code="internal_error",
-            message=f"Something went wrong on our side ({type(exc).__name__}). The error was logged.",
-        )
+        if faults.is_transient(exc):
+            return retry_later(self, job_id, token, exc)
+        code, message = faults.permanent_failure(exc)
+        if code == "internal_error":
+            log.exception("job %s failed unexpectedly", job_id)
+        else:
+            log.warning("job %s failed: %s", job_id, exc)
+        lifecycle.fail_job(job_id, token, code=code, message=message)
         return "failed"
     if storing.finish_job(job_id, token, outputs):
         return "succeeded"
     if lifecycle.stop_cancelled(job_id, token):  # cancelled after the last heartbeat
         return "cancelled"
     return "taken over"
+
+
+def retry_later(task, job_id: int, token: str, exc: Exception) -> str:
+    """Put the job back in the queue and schedule another attempt, or fail it on the last one."""
+    attempts = lifecycle.attempts_of(job_id)
+    if attempts >= settings.JOB_MAX_ATTEMPTS:
+        lifecycle.fail_job(
+            job_id,
+            token,
+            code="transient_error",
+            message=f"Gave up after {attempts} attempts: {exc}",
+        )
+        return "failed"
+    lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+    raise task.retry(exc=exc, countdown=min(2**attempts * 5, 300)) from exc
 
 
 @shared_task(name="shop_assets.jobs.tasks.requeue_stale_jobs_task")
