@@ -93,6 +93,7 @@ bench: install
 	$(BIN)/python bench/bench_webhooks.py
 	$(BIN)/python bench/bench_upload_flood.py
 	$(BIN)/python bench/bench_bulk.py
+	$(BIN)/python bench/bench_api.py
 
 clean:
 	rm -rf $(VENV) data
