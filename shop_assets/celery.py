@@ -46,4 +46,6 @@ app.conf.update(
         },
     },
 )
-app.autodiscover_tasks(["shop_assets.jobs", "shop_assets.webhooks", "shop_assets.bulk"])
+app.autodiscover_tasks(
+    ["shop_assets.catalog", "shop_assets.jobs", "shop_assets.webhooks", "shop_assets.bulk"]
+)

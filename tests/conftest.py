@@ -240,3 +240,19 @@ def worker(transactional_db):
     w = WorkerProcess()
     yield w
     w.stop()
+
+
+@pytest.fixture
+def busy_image(product):
+    """A candle on a styled set (``tests.photoset``) that the automatic segmenter refuses,
+    uploaded to ``product``, with the exact product mask as ``busy_image.truth``."""
+    from shop_assets.catalog import masks
+    from shop_assets.catalog.services import add_product_image
+    from tests.photoset import make_case
+
+    case = make_case("busy_styled_set")
+    image = add_product_image(product, jpeg_bytes(case.photo), filename="candle.jpg")
+    masks.make_automatic_mask(image)  # what the task run after upload does
+    image.truth = case.mask
+    image.truth_box = case.box
+    return image

@@ -473,6 +473,7 @@ def row_image(row: BatchRow) -> ProductImage | None:
 
 def _add_image(product: Product, data: bytes, name: str) -> ProductImage:
     try:
-        return catalog.add_product_image(product, data, filename=name)
+        # the automatic matte waits for the first job: a catalogue is thousands of photos
+        return catalog.add_product_image(product, data, filename=name, auto_mask=False)
     except ImageRejected as exc:
         raise RowFailed(f"the photo was refused: {exc}") from None

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from generation.check import MATTE_THRESHOLD
 from shop_assets.accounts.models import Merchant, hex_color_validator
 
 # SKUs become part of storage keys: keep them to a safe alphabet.
@@ -65,3 +67,51 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.sku} image {self.pk}"
+
+
+class MaskSource(models.TextChoices):
+    AUTO = "auto", "Automatic"
+    REFINED = "refined", "Fixed in the editor"
+    UPLOADED = "uploaded", "Uploaded"
+    ACCEPTED = "accepted", "Automatic, accepted"
+
+
+class PhotoMask(models.Model):
+    """One version of a photo's product matte (white = product), stored as a PNG.
+
+    Version 1 is the automatic matte made right after upload, at preview size, with its
+    evidence. The merchant accepts it or makes a new version (fixed in the editor or
+    uploaded); the newest accepted version is the matte every later job of the photo uses.
+    """
+
+    image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="masks")
+    version = models.PositiveIntegerField()
+    source = models.CharField(max_length=10, choices=MaskSource.choices)
+    storage_key = models.CharField(max_length=512, blank=True)  # empty: the segmenter refused
+    preview_key = models.CharField(max_length=512, blank=True)  # the cutout at preview size, WebP
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    segmenter = models.CharField(max_length=40, blank=True)
+    confidence = models.FloatField()
+    evidence = models.JSONField(default=dict, blank=True)
+    accepted = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["image", "version"], name="unique_mask_version")]
+
+    def __str__(self) -> str:
+        return f"mask v{self.version} of image {self.image_id}"
+
+    @property
+    def trusted(self) -> bool:
+        """Accepted by the merchant, or automatic with evidence at or above the threshold."""
+        return self.accepted or (bool(self.storage_key) and self.confidence >= MATTE_THRESHOLD)
+
+    @property
+    def problems(self) -> list[str]:
+        return list(self.evidence.get("problems") or [])

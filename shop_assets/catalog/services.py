@@ -13,6 +13,7 @@ from django.db import transaction
 from generation.errors import ImageRejected
 from generation.normalize import ImageLimits, NormalizedImage, normalize_image, read_header
 from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.catalog.tasks import enqueue_automatic_mask
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset
 from shop_assets.limits.uploads import decode_slot
@@ -53,8 +54,15 @@ def decoded(data: bytes) -> Iterator[NormalizedImage]:
         yield normalize_image(data, limits)
 
 
-def add_product_image(product: Product, data: bytes, *, filename: str = "") -> ProductImage:
+def add_product_image(
+    product: Product, data: bytes, *, filename: str = "", auto_mask: bool = True
+) -> ProductImage:
     """Normalize ``data`` and store the original, the normalized PNG and a thumbnail.
+
+    With ``auto_mask`` a task on the default queue makes the automatic matte once the row
+    is committed (``shop_assets.catalog.masks``: about a second on two cores, too long to
+    keep the uploader waiting), and the product page shows the cutout when it lands;
+    without it (bulk imports) the photo's first job makes it.
 
     Raises ImageRejected (nothing stored) for anything that is not an acceptable image,
     ServerBusy when the web process is already decoding as many photos as it may.
@@ -98,7 +106,7 @@ def add_product_image(product: Product, data: bytes, *, filename: str = "") -> P
         ):
             written.append(storage.put_bytes(keys[role], payload))
         with transaction.atomic():
-            return ProductImage.objects.create(
+            row = ProductImage.objects.create(
                 product=product,
                 original_key=keys["original"],
                 original_name=filename[:255],
@@ -115,6 +123,9 @@ def add_product_image(product: Product, data: bytes, *, filename: str = "") -> P
     except BaseException:
         storage.delete_keys(written)
         raise
+    if auto_mask:
+        transaction.on_commit(lambda: enqueue_automatic_mask(row.pk))
+    return row
 
 
 def delete_product(product: Product) -> None:
@@ -134,6 +145,7 @@ def delete_product(product: Product) -> None:
 
 def delete_product_image(image: ProductImage) -> None:
     keys = [image.original_key, image.normalized_key, image.thumbnail_key]
+    keys += [key for mask in image.masks.all() for key in (mask.storage_key, mask.preview_key)]
     image.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
 
