@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from generation.errors import GenerationError
 from shop_assets.jobs import faults, lifecycle, running, storing
@@ -35,6 +36,7 @@ def run_job_task(self, job_id: int) -> str:
         raise self.retry(countdown=wait + 1)
     try:
         outputs = running.run_job(job_id, token)
+        finished = storing.finish_job(job_id, token, outputs)
     except lifecycle.LeaseLost:  # CancelRequested included
         if lifecycle.stop_cancelled(job_id, token):
             return "cancelled"
@@ -61,7 +63,7 @@ def run_job_task(self, job_id: int) -> str:
             log.warning("job %s failed: %s", job_id, exc)
         lifecycle.fail_job(job_id, token, code=code, message=message)
         return "failed"
-    if storing.finish_job(job_id, token, outputs):
+    if finished:
         return "succeeded"
     if lifecycle.stop_cancelled(job_id, token):  # cancelled after the last heartbeat
         return "cancelled"
@@ -69,17 +71,28 @@ def run_job_task(self, job_id: int) -> str:
 
 
 def retry_later(task, job_id: int, token: str, exc: Exception) -> str:
-    """Put the job back in the queue and schedule another attempt, or fail it on the last one."""
-    attempts = lifecycle.attempts_of(job_id)
-    if attempts >= settings.JOB_MAX_ATTEMPTS:
-        lifecycle.fail_job(
-            job_id,
-            token,
-            code="transient_error",
-            message=f"Gave up after {attempts} attempts: {exc}",
-        )
-        return "failed"
-    lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+    """Put the job back in the queue and schedule another attempt, or fail it on the last one.
+
+    A database error leaves this thread's connection dead, so it is replaced before the job
+    row is touched again. If the database is still unreachable the job keeps our lease; the
+    retry waits for the lease to run out and then claims the job afresh.
+    """
+    faults.drop_broken_connections(exc)
+    try:
+        attempts = lifecycle.attempts_of(job_id)
+        if attempts >= settings.JOB_MAX_ATTEMPTS:
+            lifecycle.fail_job(
+                job_id,
+                token,
+                code="transient_error",
+                message=f"Gave up after {attempts} attempts: {exc}",
+            )
+            return "failed"
+        lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+    except (OperationalError, InterfaceError) as db_exc:
+        faults.drop_broken_connections(db_exc)
+        log.warning("job %s: database still unreachable, retrying after the lease", job_id, exc_info=True)
+        raise task.retry(exc=exc, countdown=settings.JOB_LEASE_SECONDS + 1) from exc
     raise task.retry(exc=exc, countdown=min(2**attempts * 5, 300)) from exc
 
 
