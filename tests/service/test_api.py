@@ -137,3 +137,23 @@ def test_malformed_job_parameters_are_a_400(api, product_image, parameters):
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid_request"
     assert not GenerationJob.objects.exists()
+
+
+def test_key_last_used_is_recorded_to_the_minute(client, merchant, product):
+    from datetime import timedelta
+
+    key, secret = ApiKey.issue(merchant, "storefront")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    client.get("/api/v1/products", **auth)
+    key.refresh_from_db()
+    first = key.last_used_at
+    client.get("/api/v1/products", **auth)
+    key.refresh_from_db()
+    unchanged = key.last_used_at
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=first - timedelta(minutes=2))
+    client.get("/api/v1/products", **auth)
+    key.refresh_from_db()
+
+    assert first is not None and unchanged == first
+    assert key.last_used_at > first

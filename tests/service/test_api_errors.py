@@ -113,3 +113,13 @@ def test_schema_documents_the_error_shape_on_every_operation():
         for method, operation in operations.items():
             for status in (401, 422, 429, 500) + ((404,) if "{" in path else ()):
                 assert status in operation["responses"], f"{method} {path} lacks {status}"
+
+
+def test_rate_limited_is_429_with_the_shape(api, settings, fresh_cache):
+    settings.API_RATE = "2/m"
+
+    statuses = [api.get("/api/v1/products").status_code for _ in range(3)]
+    refused = api.get("/api/v1/products")
+
+    assert statuses == [200, 200, 429] and refused.status_code == 429
+    assert error_of(refused)["code"] == "rate_limited" and int(refused["Retry-After"]) > 0
