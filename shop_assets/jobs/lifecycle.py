@@ -2,7 +2,8 @@
 
 Every state change is a conditional UPDATE on the job row, so two workers can never
 both own a job: a worker owns it while ``lease_token`` is its token and the lease has
-not expired.
+not expired. Progress and error messages are written here only, and always through
+``faults.merchant_text``: the merchant never reads a server path or a traceback.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from shop_assets.jobs import notify, storage
+from shop_assets.jobs import faults, notify, storage
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus
 
@@ -78,7 +79,7 @@ def renew_lease(job_id: int, token: str, *, progress: int | None = None, message
     if progress is not None:
         fields["progress"] = max(0, min(100, progress))
     if message is not None:
-        fields["progress_message"] = message[:200]
+        fields["progress_message"] = faults.merchant_text(message, limit=200)
     ours = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING)
     if not ours.filter(cancel_requested_at__isnull=True).update(**fields):
         if ours.exists():
@@ -127,7 +128,7 @@ def release_job(job_id: int, token: str, *, message: str) -> bool:
             status=JobStatus.QUEUED,
             lease_token="",
             lease_expires_at=None,
-            progress_message=message[:200],
+            progress_message=faults.merchant_text(message, limit=200),
             enqueued_at=timezone.now(),
         )
     )
@@ -142,7 +143,7 @@ def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool
         updated = qs.update(
             status=JobStatus.FAILED,
             error_code=code[:64],
-            error_message=message,
+            error_message=faults.merchant_text(message, limit=2000),
             progress_message="Failed",
             lease_token="",
             lease_expires_at=None,
