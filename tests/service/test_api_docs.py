@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from urllib.parse import urlsplit
 
+import pytest
 from django.conf import settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_docs_page_references_only_local_static_files(client):
@@ -44,3 +49,42 @@ def test_schema_is_served_without_a_key(client):
 
     assert schema["info"]["title"] == "ShopAssets API"
     assert "/api/v1/products" in schema["paths"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Chromium installed (apt-get install chromium)")
+def test_docs_render_in_a_browser_that_reaches_nothing_but_the_server(live_server):
+    # given a browser where every request to another host fails, and is recorded
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    elsewhere: list[str] = []
+    own = urlsplit(live_server.url).netloc
+
+    def only_the_server(route) -> None:
+        if urlsplit(route.request.url).netloc == own:
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.route("**/*", only_the_server)
+
+        # when the docs page is opened
+        page.goto(f"{live_server.url}/api/v1/docs")
+        page.wait_for_selector('[data-path="/api/v1/jobs/{job_id}/cancel"]', timeout=60_000)
+        operations = page.locator(".opblock").count()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+    # then Swagger UI drew the operations from our schema without asking any other host
+    assert operations >= 20
+    assert elsewhere == []
