@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, preview_size, refine_matte, scale_strokes
 from generation.types import Segmentation
 from shop_assets.catalog.models import MaskSource, PhotoMask, ProductImage
-from shop_assets.jobs import storage
+from shop_assets.jobs import lifecycle, storage
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ def _store(
     user: Any = None,
 ) -> PhotoMask:
     """Write the matte and its preview, then the row with the next version number;
-    nothing is kept when either fails."""
+    nothing is kept when either fails. An accepted matte sends the photo's jobs that
+    waited for a review on their way again."""
     written: list[str] = []
     keys = {"storage_key": "", "preview_key": ""}
     if matte is not None:
@@ -143,7 +145,7 @@ def _store(
             # the image row is the lock that numbers versions one after another
             ProductImage.objects.select_for_update().filter(pk=image.pk).first()
             last = image.masks.aggregate(v=Max("version"))["v"] or 0
-            return PhotoMask.objects.create(
+            mask = PhotoMask.objects.create(
                 image=image,
                 version=last + 1,
                 source=source,
@@ -156,6 +158,9 @@ def _store(
                 created_by=user if getattr(user, "pk", None) else None,
                 **keys,
             )
+            if accepted:
+                lifecycle.resume_after_review(image.pk)
+            return mask
     except BaseException:
         storage.delete_keys(written)
         raise
@@ -167,7 +172,7 @@ def make_automatic_mask(image: ProductImage, photo: Image.Image | None = None) -
     A refusal (the segmenter cannot find the product) is stored too: no matte,
     confidence 0, and the reason among the evidence's problems.
     """
-    from shop_assets.jobs.running import generation_config  # the jobs import this module
+    from shop_assets.jobs.running import generation_config  # running imports this module
 
     photo = photo if photo is not None else load_photo(image)
     try:
@@ -376,3 +381,73 @@ def save_uploaded(image: ProductImage, data: bytes, user: Any = None) -> PhotoMa
         accepted=True,
         user=user,
     )
+
+
+# --- the gate every job passes ------------------------------------------------------
+
+
+class MatteNeedsReview(Exception):
+    """The photo has no accepted matte and the automatic one is not trusted."""
+
+    def __init__(self, mask: PhotoMask) -> None:
+        self.mask = mask
+        problems = " ".join(mask.problems) or "Its evidence is weak."
+        super().__init__(
+            f"The cutout of this photo needs your review before any asset is made "
+            f"(confidence {mask.confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {problems} "
+            "Open the product page to accept it, fix it with a box and a few strokes, or upload "
+            "a mask; this job then goes on by itself."
+        )
+        self.review = {
+            "image_id": mask.image_id,
+            "mask_version": mask.version,
+            "confidence": mask.confidence,
+            "threshold": MATTE_THRESHOLD,
+            "problems": mask.problems,
+            "reason": str(self),
+        }
+
+
+def matte_record(mask: PhotoMask) -> dict[str, Any]:
+    """What every asset made with ``mask`` records about it (its metrics' ``matte``)."""
+    return {
+        "version": mask.version,
+        "source": mask.source,
+        "accepted": mask.accepted,
+        "confidence": mask.confidence,
+        "threshold": MATTE_THRESHOLD,
+        "trusted": mask.trusted,
+        "evidence": mask.evidence,
+    }
+
+
+@dataclass(frozen=True)
+class JobMatte:
+    """The matte a job goes by: the accepted one (``mask``), or the automatic segmenter
+    (``mask`` None) when its matte was trusted."""
+
+    mask: Image.Image | None
+    record: dict[str, Any]
+
+    def segmenter(self, requested: str) -> str:
+        # an accepted mask is used as it is, whichever segmenter the job asked for
+        return "auto" if self.mask is not None else requested
+
+    def annotate(
+        self, files: Iterable[tuple[dict[str, Any], bytes]]
+    ) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """``storing.output_files`` with the matte recorded in every asset's metrics."""
+        for fields, data in files:
+            yield {**fields, "metrics": {**fields["metrics"], "matte": self.record}}, data
+
+
+def job_matte(image: ProductImage, photo: Image.Image) -> JobMatte:
+    """The gate: the newest accepted matte at the photo's size, else the automatic one
+    (made now when the photo has none) if trusted. Raises MatteNeedsReview otherwise."""
+    accepted = latest_accepted(image)
+    if accepted is not None:
+        return JobMatte(mask=mask_values(accepted, photo.size), record=matte_record(accepted))
+    auto = latest_automatic(image) or make_automatic_mask(image, photo)
+    if not auto.trusted:
+        raise MatteNeedsReview(auto)
+    return JobMatte(mask=None, record=matte_record(auto))

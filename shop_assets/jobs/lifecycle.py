@@ -159,6 +159,57 @@ def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool
     return True
 
 
+def hold_for_review(job_id: int, token: str, *, message: str, review: dict[str, Any]) -> bool:
+    """Stop the job before it makes anything: the photo's matte needs the merchant's review.
+
+    ``job.needs_review`` is recorded in the same transaction; ``review`` says why.
+    """
+    with transaction.atomic():
+        updated = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
+            status=JobStatus.NEEDS_REVIEW,
+            error_code="matte_needs_review",
+            error_message=message,
+            progress_message="Waiting for your review of the cutout",
+            lease_token="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        if not updated:
+            return False
+        notify.job_needs_review(job_id, review)
+    return True
+
+
+def resume_after_review(image_id: int) -> list[int]:
+    """Queue again the photo's jobs that waited for its cutout (the merchant accepted one).
+
+    Their attempts start over: the wait was not a failure. Sent after commit.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        waiting = list(
+            GenerationJob.objects.filter(image_id=image_id, status=JobStatus.NEEDS_REVIEW).values_list(
+                "pk", "queue"
+            )
+        )
+        resumed = []
+        for job_id, queue in waiting:
+            if GenerationJob.objects.filter(pk=job_id, status=JobStatus.NEEDS_REVIEW).update(
+                status=JobStatus.QUEUED,
+                attempts=0,
+                progress=0,
+                progress_message="Waiting for a worker",
+                error_code="",
+                error_message="",
+                started_at=None,
+                finished_at=None,
+                enqueued_at=now,
+            ):
+                resumed.append(job_id)
+                transaction.on_commit(lambda job_id=job_id, queue=queue: job_requests.enqueue(job_id, queue))
+    return resumed
+
+
 def give_up_if_exhausted(job_id: int) -> bool:
     """Fail a job whose lease ran out on its last allowed attempt. True if it was failed."""
     job = GenerationJob.objects.filter(
@@ -243,10 +294,11 @@ def _end_cancelled(rows: Any, job_id: int, **fields: Any) -> bool:
 
 
 def cancel_job(job: GenerationJob) -> bool:
-    """Cancel a queued job at once; ask a running one to stop at its next heartbeat (its
-    worker then ends it cancelled, keeping no assets). False when it had already finished."""
+    """Cancel a queued job (or one waiting for a cutout review) at once; ask a running one
+    to stop at its next heartbeat (its worker then ends it cancelled, keeping no assets).
+    False when it had already finished."""
     now = timezone.now()
-    queued = GenerationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED)
+    queued = GenerationJob.objects.filter(pk=job.pk, status__in=(JobStatus.QUEUED, JobStatus.NEEDS_REVIEW))
     if _end_cancelled(queued, job.pk, cancel_requested_at=now):
         return True
     running = GenerationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING)

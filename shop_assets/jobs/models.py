@@ -23,9 +23,12 @@ class JobStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    NEEDS_REVIEW = "needs_review", "Needs your review"
 
 
-FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+# Jobs no worker will touch again. One waiting for a review is queued again when the
+# merchant accepts or fixes the photo's cutout (``lifecycle.resume_after_review``).
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.NEEDS_REVIEW)
 
 
 class GenerationJob(models.Model):

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from shop_assets.catalog import masks
 from shop_assets.jobs import storage
 from shop_assets.jobs.lifecycle import Heartbeat, LeaseLost, renew_lease
 from shop_assets.jobs.models import GenerationJob, OutputKind
@@ -81,13 +82,16 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
     renew_lease(job_id, token, progress=2, message="Loading the photo")
     with Image.open(io.BytesIO(storage.read_bytes(job.image.normalized_key))) as im:
         photo = im.copy()
+    # no asset from a matte nobody trusts: raises MatteNeedsReview (the job waits for the merchant)
+    matte = masks.job_matte(job.image, photo)
 
     logo = load_logo(job.parameters)
     with tempfile.TemporaryDirectory(prefix=f"job{job_id}-") as workdir, Heartbeat(job_id, token) as beat:
         result = run_outputs(
             photo,
             build_requests(job, logo),
-            segmenter=job.parameters.get("segmenter", "auto"),
+            segmenter=matte.segmenter(job.parameters.get("segmenter", "auto")),
+            mask=matte.mask,
             config=generation_config(),
             progress=report,
             workdir=Path(workdir),
@@ -95,6 +99,6 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
         )
         if beat.lost:
             raise LeaseLost(f"job {job_id} was taken over during generation")
-        files = list(output_files(job, result))
+        files = list(matte.annotate(output_files(job, result)))
 
     return store_outputs(job, token, files)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from generation.errors import GenerationError
+from shop_assets.catalog.masks import MatteNeedsReview
 from shop_assets.jobs import faults, lifecycle, running, storing
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ def run_job_task(self, job_id: int) -> str:
             return "cancelled"
         log.warning("job %s was taken over by another worker", job_id)
         return "taken over"
+    except MatteNeedsReview as exc:
+        lifecycle.hold_for_review(job_id, token, message=str(exc), review=exc.review)
+        return "needs_review"
     except GenerationError as exc:
         lifecycle.fail_job(job_id, token, code=exc.code, message=str(exc))
         return "failed"

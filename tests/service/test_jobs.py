@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from shop_assets.catalog import masks
 from shop_assets.jobs import lifecycle, storing
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def job(product_image, monkeypatch):
     monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    masks.make_automatic_mask(product_image)  # what the task run after upload does
     return job_requests.create_job(
         product_image.product, product_image, ["packshot", "cutout"], {"segmenter": "classical"}
     )
