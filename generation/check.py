@@ -152,7 +152,7 @@ def base_slab(mask: np.ndarray, like: np.ndarray, *, widening: float = 1.25) -> 
     if body.size == 0 or widths[foot_rows].mean() <= widening * max(float(np.median(body)), 1.0):
         return None
     # the slab is what sticks out of the body's columns, plus set-coloured pixels below it
-    body_cols = mask[body_rows].any(axis=0)
+    body_cols = np.asarray(mask[body_rows].any(axis=0))
     slab = np.zeros_like(mask)
     slab[foot_rows] = mask[foot_rows] & (~body_cols[None, :] | like[foot_rows])
     if not slab.any() or like[slab].mean() < 0.6:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from generation.errors import InvalidSpec
 
@@ -133,7 +134,7 @@ class GenerationConfig:
         """The LCM-LoRA configured for the chosen family, if any."""
         return self.sd15_lcm_lora if self.diffusion_family == "sd15" else self.sdxl_lcm_lora
 
-    def with_overrides(self, **changes: object) -> GenerationConfig:
+    def with_overrides(self, **changes: Any) -> GenerationConfig:
         return replace(self, **changes)
 
     @classmethod

@@ -372,6 +372,7 @@ def _load_pipeline(key: ModelKey, config: GenerationConfig) -> Any:
         _from_pretrained(diffusers.ControlNetModel, source, fields[kind], key, dtype)
         for kind, source in key.controlnets
     ]
+    pipeline_cls: type[Any]
     if family == "sd15":
         pipeline_cls = diffusers.StableDiffusionControlNetInpaintPipeline
         # The safety checker is off: inputs are product photos and outputs are backgrounds
@@ -434,7 +435,9 @@ def enable_tf32() -> None:
     GPU: an upcast SDXL VAE, a float32 pipeline)."""
     import torch
 
-    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    # torch swaps torch.backends.cudnn for a module object whose ``conv`` settings its stubs
+    # do not declare
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv  # type: ignore[attr-defined]
     if hasattr(matmul, "fp32_precision"):
         matmul.fp32_precision = "tf32"
         conv.fp32_precision = "tf32"

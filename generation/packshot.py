@@ -9,7 +9,7 @@ and centred. ``render_packshot`` makes such an image from a segmentation;
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
@@ -133,7 +133,9 @@ def check_packshot(
     transparent = False
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        transparent = rgba.getchannel("A").getextrema()[0] < 255
+        # a single band's extrema are (min, max)
+        lowest_alpha, _ = cast(tuple[int, int], rgba.getchannel("A").getextrema())
+        transparent = lowest_alpha < 255
         flat = Image.new("RGB", rgba.size, WHITE)
         flat.paste(rgba, (0, 0), rgba)
     else:

@@ -64,7 +64,7 @@ def background(size: tuple[int, int], kind: str = "plain", *, seed: int = 3) -> 
         im = Image.new("RGB", size, (120, 100, 90))
         d = ImageDraw.Draw(im)
         for _ in range(60):
-            x0, y0 = rng.integers(0, w), rng.integers(0, h)
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
             r = int(rng.integers(10, max(11, w // 5)))
             d.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
         return im

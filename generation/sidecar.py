@@ -7,6 +7,7 @@ half-written or partial set of outputs behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -56,7 +57,7 @@ def write_outputs(
 
     def files() -> Iterator[tuple[str, FileContent]]:
         for image, name in zip(images, names, strict=True):
-            yield name, lambda fh, im=image, ext=Path(name).suffix: _save_image(im, fh, ext)
+            yield name, functools.partial(_save_image, image, suffix=Path(name).suffix)
             sidecar = {**SIDECAR_DEFAULTS, **image.sidecar(), "file": name}
             yield Path(name).with_suffix(".json").name, _json_bytes(sidecar)
 

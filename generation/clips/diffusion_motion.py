@@ -87,7 +87,7 @@ class MotionModelConfig:
         if self.width is not None and self.height is not None:
             return (self.width, self.height)
         if aspect >= 1:
-            w, h = self.long_side, self.long_side / aspect
+            w, h = float(self.long_side), self.long_side / aspect
         else:
             w, h = self.long_side * aspect, self.long_side
         return (max(64, round(w / 64) * 64), max(64, round(h / 64) * 64))

@@ -143,6 +143,8 @@ class VideoEncoder:
         )
         try:
             stream = self._container.add_stream(settings.codec, rate=fps, options=dict(settings.options))
+            if not isinstance(stream, av.VideoStream):
+                raise GenerationError(f"{settings.codec} is not a video codec", code="encoding_failed")
             stream.width, stream.height = size
             stream.pix_fmt = settings.pix_fmt
             cc = stream.codec_context

@@ -133,7 +133,8 @@ def paste_product(frame: np.ndarray, layer: ProductLayer) -> None:
     under = cv2.multiply(region, cv2.merge([inv] * channels), scale=1.0 / 255.0)
     cv2.add(fg, under, dst=region)
     # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
-    cv2.copyTo(fg, cv2.compare(alpha, 255, cv2.CMP_EQ), region)
+    # cv2 takes a scalar operand; its stubs declare arrays only
+    cv2.copyTo(fg, cv2.compare(alpha, 255, cv2.CMP_EQ), region)  # type: ignore[call-overload]
 
 
 def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
@@ -142,7 +143,8 @@ def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
     if h == 0 or w == 0:
         return (0, 0)
     x0, y0 = layer.origin
-    opaque = cv2.compare(cv2.extractChannel(layer.pixels, 3), 255, cv2.CMP_EQ)
+    # cv2 takes a scalar operand; its stubs declare arrays only
+    opaque = cv2.compare(cv2.extractChannel(layer.pixels, 3), 255, cv2.CMP_EQ)  # type: ignore[call-overload]
     count = cv2.countNonZero(opaque)
     if count == 0:
         return (0, 0)

@@ -378,7 +378,9 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
     # where the product goes while the scenes play (text must stay clear of it)
     last = int(timeline.scenes_end * fps)
     boxes = [
-        plan.master_to_rest.then(timeline.product_at(i / fps)).box((0, 0, *map(float, plan.master.size)))
+        plan.master_to_rest.then(timeline.product_at(i / fps)).box(
+            (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
+        )
         for i in range(0, last + 1, max(1, fps // 6))
     ]
     x0 = min(b[0] for b in boxes)
@@ -649,7 +651,9 @@ def write_clip(
                 if frame.index in samples:
                     references[frame.index] = frame.product
                 if frame.index == 0:
-                    first_box = frame.product_transform.box((0, 0, *map(float, plan.master.size)))
+                    first_box = frame.product_transform.box(
+                        (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
+                    )
                 worst = max(worst, frame.max_abs_diff)
                 min_opaque = (
                     frame.opaque_pixels if min_opaque is None else min(min_opaque, frame.opaque_pixels)

@@ -193,7 +193,7 @@ def set_preview(
     blurred = cv2.GaussianBlur(set_small, (0, 0), SET_BLUR)
     lines = cv2.Canny(blurred, SET_CANNY_LOW, SET_CANNY_HIGH)
     # nothing of the set behind the product: the product's own outline is drawn separately
-    near = np.zeros(lines.shape, np.uint8)
+    near: np.ndarray = np.zeros(lines.shape, np.uint8)
     near[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = np.asarray(product.layer.getchannel("A")) > 0
     near = cv2.dilate(near, np.ones((5, 5), np.uint8))
     lines[near > 0] = 0

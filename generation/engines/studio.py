@@ -516,7 +516,7 @@ def _gauss(img: np.ndarray, sigma: float) -> np.ndarray:
 # Set pieces: the arch panel and the podium
 
 
-def _coverage_box(xx: np.ndarray, x0: float, x1: float) -> np.ndarray:
+def _coverage_box(xx: np.ndarray, x0: float | np.ndarray, x1: float | np.ndarray) -> np.ndarray:
     """Anti-aliased coverage of the span [x0, x1] at pixel centres ``xx``."""
     return np.clip(np.minimum(xx - x0, x1 - xx) + 0.5, 0.0, 1.0)
 

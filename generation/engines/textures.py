@@ -298,8 +298,8 @@ def window_light(
         -1.1 * abs(win.skew) - 0.4,
     )
     blur = max(0.5, win.softness * short)
-    on_wall = cv2.GaussianBlur(on_wall, (0, 0), blur)
-    on_floor = cv2.GaussianBlur(on_floor, (0, 0), blur * 1.5)
+    on_wall = np.asarray(cv2.GaussianBlur(on_wall, (0, 0), blur), dtype=F32)
+    on_floor = np.asarray(cv2.GaussianBlur(on_floor, (0, 0), blur * 1.5), dtype=F32)
     if win.leaves > 0:
         # foliage outside the window breaks the light into soft dapples
         leaf = screen_noise(rng, (h, w), max(4.0, short / 22)) * 0.6

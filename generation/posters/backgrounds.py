@@ -189,7 +189,7 @@ def scene_background(
     left, top = max(0, ox), max(0, oy)
     right, bottom = max(0, cw - (ox + nw)), max(0, ch - (oy + nh))
     extended = bool(left or top or right or bottom)
-    padded = scaled
+    padded: np.ndarray = scaled
     while left or top or right or bottom:
         h, w = padded.shape[:2]
         step = [min(v, (w if i % 2 == 0 else h) - 1) for i, v in enumerate((left, top, right, bottom))]

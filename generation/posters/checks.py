@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from PIL import Image
@@ -53,6 +53,10 @@ def linear(channel: np.ndarray | float) -> np.ndarray:
 _LUM_TABLE = linear(np.arange(256))[:, None] * np.array([0.2126, 0.7152, 0.0722])
 
 
+@overload
+def luminance(rgb: RGB) -> float: ...
+@overload
+def luminance(rgb: np.ndarray) -> np.ndarray | float: ...
 def luminance(rgb: np.ndarray | RGB) -> np.ndarray | float:
     """WCAG 2 relative luminance of sRGB colour(s), last axis RGB."""
     arr = np.asarray(rgb)
@@ -98,7 +102,8 @@ def background_range(behind: np.ndarray, box: Box, tile: int | None = None) -> t
         raise ValueError(f"box {box} is outside the image")
     region = behind[y0:y1, x0:x1]
     step = max(4, int(tile)) if tile else max(x1 - x0, y1 - y0)
-    lows, highs = [], []
+    lows: list[float] = []
+    highs: list[float] = []
     for ty in range(0, y1 - y0, step):
         for tx in range(0, x1 - x0, step):
             patch = region[ty : ty + step, tx : tx + step].reshape(-1, 3)

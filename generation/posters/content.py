@@ -31,7 +31,11 @@ def build_content(spec: PosterSpec, template: Template) -> Content:
         template.string("discount_ribbon", lang) if percent else ""
     )
     ribbon = spec.ribbon if spec.ribbon is not None else (default_ribbon or "")
-    compare = format_price(spec.compare_at_price, spec.currency, locale) if percent else ""
+    compare = (
+        format_price(spec.compare_at_price, spec.currency, locale)
+        if percent and spec.compare_at_price is not None
+        else ""
+    )
     if spec.badge is not None:
         badge = spec.badge
     else:

@@ -69,6 +69,7 @@ def burst(d: int, points: int = 18, depth: float = 0.1) -> np.ndarray:
 
 def tag(w: int, h: int, notch: int, *, right: bool = False) -> np.ndarray:
     """A flag: a bar whose far end has a swallowtail notch (towards the content)."""
+    pts: list[tuple[float, float]]
     if right:  # bleeding from the right edge: the notch is on the left
         pts = [(0, 0), (w, 0), (w, h), (0, h), (notch, h / 2)]
     else:
@@ -164,7 +165,7 @@ def scrim(canvas: np.ndarray, box: Box, color: RGB, opacity: float, feather: flo
     mask = np.zeros((h + 2 * pad, w + 2 * pad), dtype=F32)
     mask[pad : pad + h, pad : pad + w] = 1.0
     if feather > 0.3:
-        mask = cv2.GaussianBlur(mask, (0, 0), feather)
+        mask = np.asarray(cv2.GaussianBlur(mask, (0, 0), feather), dtype=F32)
         # keep the box itself at full strength: the text needs it there
         mask[pad : pad + h, pad : pad + w] = 1.0
     fill(canvas, mask, (x - pad, y - pad), color, opacity)

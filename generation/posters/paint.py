@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,13 @@ def draw_decoration(
 ) -> None:
     x, y, w, h = slot.box
     color = palette.resolve(template.colors[slot.role]) if slot.role in template.colors else palette.brand
-    lift = {"offset": (0, max(1, round(0.006 * short))), "blur": max(1.0, 0.012 * short), "opacity": 0.22}
+    # buttons and badges lift off the page on a soft shadow
+    lift = functools.partial(
+        decor.drop_shadow,
+        offset=(0, max(1, round(0.006 * short))),
+        blur=max(1.0, 0.012 * short),
+        opacity=0.22,
+    )
     if slot.kind == "pill":
         radius = slot.extra.get("radius", h // 2)
         style = slot.extra.get("style", "filled")
@@ -67,7 +74,7 @@ def draw_decoration(
             return
         mask = decor.rounded_rect(w, h, radius)
         if slot.name == "cta":
-            decor.drop_shadow(canvas, mask, (x, y), **lift)
+            lift(canvas, mask, (x, y))
         decor.fill(canvas, mask, (x, y), color)
     elif slot.kind == "badge":
         shape = slot.extra.get("shape", "circle")
@@ -77,7 +84,7 @@ def draw_decoration(
             mask = decor.circle(w)
         else:
             mask = decor.rounded_rect(w, h, slot.extra.get("radius", round(0.22 * h)))
-        decor.drop_shadow(canvas, mask, (x, y), **lift)
+        lift(canvas, mask, (x, y))
         decor.fill(canvas, mask, (x, y), color)
         if shape == "circle":  # a fine inner ring, like a printed sticker
             ring = decor.ring(w - 2 * max(2, round(0.045 * w)), max(1.0, 0.012 * w))
@@ -92,7 +99,7 @@ def draw_decoration(
                 slot.extra["dist"],
                 right=slot.extra["right"],
             )
-            decor.drop_shadow(canvas, mask, box[:2], **{**lift, "opacity": 0.18})
+            lift(canvas, mask, box[:2], opacity=0.18)
             decor.fill(canvas, mask, box[:2], color)
         elif style == "band":
             mask = (
@@ -106,7 +113,7 @@ def draw_decoration(
             decor.fill(canvas, mask, (x, y), color)
     elif slot.kind == "price_plate":
         mask = decor.price_tag(w, h, slot.extra["hole"])
-        decor.drop_shadow(canvas, mask, (x, y), **lift)
+        lift(canvas, mask, (x, y))
         decor.fill(canvas, mask, (x, y), color)
     elif slot.kind == "rule":
         decor.fill(canvas, decor.rounded_rect(w, h, h / 2), (x, y), color)

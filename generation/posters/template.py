@@ -87,7 +87,11 @@ class ColorSpec:
     shift: float = 0.0
 
     def source(self) -> str:
-        base = self.role if self.role else "#{:02x}{:02x}{:02x}".format(*self.rgb)  # type: ignore[str-format]
+        if self.role:
+            base = self.role
+        else:
+            assert self.rgb is not None, "a colour without a role has an rgb"
+            base = "#{:02x}{:02x}{:02x}".format(*self.rgb)
         return base if not self.shift else f"{base}{self.shift:+g}"
 
 

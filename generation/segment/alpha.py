@@ -56,6 +56,7 @@ def segment_alpha(
     """Use ``mask`` when given, else the image's own alpha, as the matte (unchanged)."""
     del config  # nothing to configure: the merchant's matte is used as it is
     # 1. pick the matte: an explicit mask wins over the upload's alpha
+    matte: np.ndarray | None
     if mask is not None:
         matte = explicit_mask(mask, image.size)
         source = "mask"

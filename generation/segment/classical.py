@@ -111,13 +111,13 @@ def _border(work: np.ndarray, strength: np.ndarray, band: int, edge: float, busy
     order = np.roll(np.arange(n), -start)
     runs: list[np.ndarray] = []
     current: list[int] = []
-    for i in order:
+    for i in order.tolist():
         if cut[i]:
             if current:
                 runs.append(np.array(current))
             current = []
         else:
-            current.append(int(i))
+            current.append(i)
     if current:
         runs.append(np.array(current))
     min_len = max(4, n // 100)
@@ -159,7 +159,8 @@ def _border(work: np.ndarray, strength: np.ndarray, band: int, edge: float, busy
     k = min(6, len(samples))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    # cv2 takes None for the initial labels; its stubs declare an array only
+    _, labels, centres = cv2.kmeans(samples, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     share = np.bincount(labels.ravel(), minlength=k) / len(labels)
     palette = centres[share >= 0.03]
     return _Border(runs=len(long_runs), detail=detail, product_ring=product_ring, palette=palette)
@@ -387,7 +388,8 @@ class ClassicalSegmenter:
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
             cv2.setRNGSeed(0)  # GrabCut's GMM start is random: keep results repeatable
             try:
-                cv2.grabCut(
+                # in mask mode cv2 takes None for the unused rect; its stubs declare a sequence
+                cv2.grabCut(  # type: ignore[call-overload]
                     np.ascontiguousarray(work[y0:y1, x0:x1]),
                     roi,
                     None,
@@ -474,7 +476,7 @@ def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray)
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 matte, uint8 foreground colours) at the photo's size from a work-scale mask."""
     h, w = rgb.shape[:2]
-    hard = mask.astype(np.uint8) * 255
+    hard: np.ndarray = mask.astype(np.uint8) * 255
     if hard.shape != (h, w):
         hard = cv2.resize(hard, (w, h), interpolation=cv2.INTER_LINEAR)
     alpha = edges.solve_alpha(rgb, hard > 127, edges.band_radius(scale))

@@ -141,7 +141,8 @@ def _grabcut(work: np.ndarray, labels: np.ndarray) -> np.ndarray:
     cv2.setRNGSeed(0)
     out = labels.copy()
     try:
-        cv2.grabCut(
+        # in mask mode cv2 takes None for the unused rect; its stubs declare a sequence
+        cv2.grabCut(  # type: ignore[call-overload]
             np.ascontiguousarray(work), out, None, bgd, fgd, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK
         )
     except cv2.error:
@@ -165,9 +166,9 @@ def _connected_to(mask: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.
     areas = stats[1:, cv2.CC_STAT_AREA]
     largest = 1 + int(np.argmax(areas))
     struck = np.unique(comp[cv2.dilate(remove.astype(np.uint8), disk(2)) > 0])
-    wanted = [
+    kept = [
         label
         for label in np.flatnonzero(areas >= 0.1 * areas.max()) + 1
         if label == largest or label not in struck
     ]
-    return np.isin(comp, wanted)
+    return np.isin(comp, kept)

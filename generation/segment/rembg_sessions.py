@@ -91,10 +91,10 @@ def resolve_model(config: GenerationConfig) -> ModelRef:
             "or a path to a u2net-style .onnx file"
         )
     entry = registry.segmentation[model]
-    path = verified_onnx(entry, root)
-    if path is None:
+    onnx = verified_onnx(entry, root)
+    if onnx is None:
         raise ModelUnavailable(_missing_message(entry, root))
-    return ModelRef(entry.name, entry.name, path)
+    return ModelRef(entry.name, entry.name, onnx)
 
 
 def _missing_message(model: SegmentationModel, root: Path) -> str:
@@ -179,7 +179,9 @@ def _build_session(ref: ModelRef, providers: list[str | tuple[str, dict[str, Any
 
     path = str(ref.path)
 
-    class FromFile(sessions[ref.session_name]):  # type: ignore[misc, valid-type]
+    base: Any = sessions[ref.session_name]
+
+    class FromFile(base):
         @classmethod
         def download_models(cls, *args: Any, **kwargs: Any) -> str:
             return path
@@ -257,7 +259,11 @@ def install_status(config: GenerationConfig | None = None) -> InstallStatus:
     else:
         current = None
     best = next(iter(registry.segmentation.values()))
-    rank = registry.segmentation[current].rank if current in registry.segmentation else None
+    rank = (
+        registry.segmentation[current].rank
+        if current is not None and current in registry.segmentation
+        else None
+    )
     better = None
     if current is None:  # nothing runs: the configured model, or the default one
         better = model if model in registry.segmentation else registry.default

@@ -89,8 +89,9 @@ def assign_faces(paragraph: str, ctx_family: str, weight: int, cjk_lang: str) ->
     for k, ch in enumerate(paragraph):
         if ch == " " or ch in neutral:
             continue
-        if unicodedata.combining(ch) and k > 0 and faces[k - 1] and covers(faces[k - 1], ch):
-            faces[k] = faces[k - 1]
+        prev = faces[k - 1] if k > 0 else None
+        if unicodedata.combining(ch) and prev and covers(prev, ch):
+            faces[k] = prev
             continue
         try:
             faces[k] = fonts.font_for_char(ch, ctx_family, weight=weight, lang=cjk_lang)

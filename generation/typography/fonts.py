@@ -246,6 +246,18 @@ def face_file(face: str, weight: int, *, lang: str | None = None) -> tuple[str, 
     return _file_path(_LATIN_FILES[face]), 0
 
 
+def _clamp_to_axis(value: float | None, axis: ImageFont.Axis) -> float:
+    """``value`` (the axis default when None) within the axis's range; FreeType may leave
+    any of the three unset, and 0 stands in for a missing default."""
+    lo, hi = axis["minimum"], axis["maximum"]
+    out = float(value if value is not None else axis["default"] or 0)
+    if lo is not None:
+        out = max(out, lo)
+    if hi is not None:
+        out = min(out, hi)
+    return out
+
+
 @lru_cache(maxsize=256)
 def load_font(path: str, index: int, size: int, weight: int) -> ImageFont.FreeTypeFont:
     """The font at ``path``/``index`` set up for ``size`` px and ``weight``; cached.
@@ -263,17 +275,15 @@ def load_font(path: str, index: int, size: int, weight: int) -> ImageFont.FreeTy
         axes = font.get_variation_axes()
     except OSError:  # not a variable font: the file itself is the weight
         return font
-    values = []
+    values: list[float] = []
     for axis in axes:
-        name = axis["name"]
-        name = name.decode() if isinstance(name, bytes) else str(name)
-        lo, hi = axis["minimum"], axis["maximum"]
-        if name.lower() == "weight":
-            values.append(min(max(weight, lo), hi))
-        elif name.lower().replace(" ", "") == "opticalsize":
-            values.append(min(max(size, lo), hi))
+        name = axis.get("name", b"").decode().lower().replace(" ", "")
+        if name == "weight":
+            values.append(_clamp_to_axis(weight, axis))
+        elif name == "opticalsize":
+            values.append(_clamp_to_axis(size, axis))
         else:
-            values.append(axis["default"])
+            values.append(_clamp_to_axis(axis["default"], axis))
     font.set_variation_by_axes(values)
     return font
 

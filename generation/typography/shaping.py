@@ -85,6 +85,12 @@ def run_length(
     return font.getlength(text, language=language, features=feats)
 
 
+def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """A FreeType box on whole pixels, grown outwards (FreeType's boxes are whole already)."""
+    left, top, right, bottom = box
+    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
+
+
 @lru_cache(maxsize=1024)
 def context_mask(
     font: ImageFont.FreeTypeFont, piece: str, language: str | None, features: tuple[str, ...]
@@ -93,7 +99,7 @@ def context_mask(
     top-left sitting at (pen x + dx, baseline + dy)."""
     feats = list(features) or None
     text = HAN_CONTEXT + piece
-    left, top, right, bottom = font.getbbox(text, anchor="ls", language=language, features=feats)
+    left, top, right, bottom = _pixel_box(font.getbbox(text, anchor="ls", language=language, features=feats))
     canvas = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
     ImageDraw.Draw(canvas).text(
         (-left, -top), text, font=font, fill=255, anchor="ls", language=language, features=feats
@@ -119,7 +125,7 @@ def piece_ink(
             return None
         return bbox[0] + dx, bbox[1] + dy, bbox[2] + dx, bbox[3] + dy
     feats = list(features) or None
-    left, top, right, bottom = font.getbbox(piece, anchor="ls", language=language, features=feats)
+    left, top, right, bottom = _pixel_box(font.getbbox(piece, anchor="ls", language=language, features=feats))
     if right <= left or bottom <= top:
         return None
     return left, top, right, bottom

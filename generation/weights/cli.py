@@ -152,9 +152,8 @@ def _verify(registry: Registry, root: Path, names: list[str]) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_REFUSED
     else:
-        models = [
-            m for m in [*registry.segmentation.values(), *registry.diffusion.values()] if _installed(m, root)
-        ]
+        known: list[Model] = [*registry.segmentation.values(), *registry.diffusion.values()]
+        models = [m for m in known if _installed(m, root)]
         if not models:
             print(f"no models installed in {root}")
             return EXIT_OK
