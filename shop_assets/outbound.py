@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -200,13 +200,20 @@ def literal_address(host: str) -> IPAddress | None:
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system's resolver gives for ``host`` (IPv4 and IPv6)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 # --- pinned connections -------------------------------------------------------------
 
 
-class _PinnedConnectionMixin:
+# The mixin only ever sits in front of urllib3's HTTPConnection: type it as one.
+if TYPE_CHECKING:
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class _PinnedConnectionMixin(_ConnectionBase):
     """Connects to the checked address instead of resolving the host name again."""
 
     def __init__(self, *args: Any, pinned_address: str, **kwargs: Any) -> None:
@@ -258,7 +265,8 @@ class _PinnedPoolManager(PoolManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pool_classes_by_scheme = {"http": _PinnedHTTPConnectionPool, "https": _PinnedHTTPSConnectionPool}
-        self.key_fn_by_scheme = {"http": _pinned_pool_key, "https": _pinned_pool_key}
+        # urllib3 takes any function giving a hashable pool key; its annotation names its own
+        self.key_fn_by_scheme = {"http": _pinned_pool_key, "https": _pinned_pool_key}  # type: ignore[dict-item]
 
 
 class _GuardedAdapter(HTTPAdapter):

@@ -14,7 +14,7 @@ class MerchantAdmin(admin.ModelAdmin):
 class MerchantUserAdmin(UserAdmin):
     list_display = ("username", "email", "merchant", "is_staff")
     list_filter = ("merchant", "is_staff")
-    fieldsets = UserAdmin.fieldsets + (("Merchant", {"fields": ("merchant",)}),)
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Merchant", {"fields": ("merchant",)}))
 
 
 @admin.register(ApiKey)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from shop_assets.accounts import access
 from shop_assets.accounts.models import ApiKey
 from shop_assets.dashboard.views import merchant_required
 
@@ -21,7 +22,7 @@ class ApiKeyForm(forms.Form):
 
 
 def _keys(request: HttpRequest):
-    return ApiKey.objects.filter(merchant_id=request.user.merchant_id)
+    return ApiKey.objects.filter(merchant_id=access.merchant_id(request))
 
 
 @merchant_required
@@ -32,7 +33,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            key, secret = ApiKey.issue(request.user.merchant, form.cleaned_data["name"].strip())
+            key, secret = ApiKey.issue(access.merchant(request), form.cleaned_data["name"].strip())
             context.update(new_key=key, new_secret=secret, form=ApiKeyForm())
             status = 201
         else:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import NoReturn
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import File, Form, Router, Schema, Status
@@ -93,10 +93,12 @@ def _refused(exc: Exception, code: str) -> NoReturn:
 def create_batch(
     request: HttpRequest,
     file: File[UploadedFile],
-    images: UploadedFile | None = File(None),  # type: ignore[assignment]  # noqa: B008 - ninja marks an optional file this way
+    images: UploadedFile | None = File(None),  # noqa: B008 - ninja marks an optional file this way
     confirm: Form[bool] = False,
 ):
     """Upload a catalogue (Shopify or WooCommerce export, or a simple CSV) and its images ZIP."""
+    if file.file is None:  # a multipart upload always has one
+        raise ApiError(400, "file_missing", "The catalogue upload has no content.")
     try:
         batch = imports.preview_batch(
             request.merchant,  # type: ignore[attr-defined]
@@ -167,19 +169,19 @@ def retry_batch(request: HttpRequest, batch_id: int):
 
 
 @router.get("/{batch_id}/results.csv", url_name="batch_results")
-def batch_results(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_results(request: HttpRequest, batch_id: int) -> StreamingHttpResponse:
     batch = get_object_or_404(_batches(request), pk=batch_id)
     base = request.build_absolute_uri("/")[:-1]
     return exports.results_csv(batch, lambda a: base + reverse("api:asset_download", args=[a.pk]))
 
 
 @router.get("/{batch_id}/errors.csv")
-def batch_errors(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_errors(request: HttpRequest, batch_id: int) -> StreamingHttpResponse:
     return exports.errors_csv(get_object_or_404(_batches(request), pk=batch_id))
 
 
 @router.get("/{batch_id}/assets.zip", url_name="batch_assets")
-def batch_assets(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_assets(request: HttpRequest, batch_id: int) -> HttpResponse | StreamingHttpResponse:
     response = exports.assets_zip(get_object_or_404(_batches(request), pk=batch_id))
     if response is None:
         return HttpResponse(status=404)

@@ -197,7 +197,7 @@ def batch_counts(batch: Batch) -> BatchCounts:
         if state == RowState.JOB:
             tally[_JOB_COUNT.get(status, "queued")] += n
         else:
-            tally[_ROW_COUNT[state]] += n
+            tally[_ROW_COUNT[RowState(state)]] += n
     total = sum(n for key, n in tally.items() if key not in ("refused", "preview"))
     return BatchCounts(
         total=total,

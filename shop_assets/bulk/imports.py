@@ -440,16 +440,18 @@ def row_image(row: BatchRow) -> ProductImage | None:
         return None
     current = latest_images([product.pk]).get(product.pk)
     remote = RemoteImage.objects.filter(product=product, url=url).order_by("-fetched_at").first()
-    known = remote is not None and current is not None and remote.image_id == current.pk
+    known = remote if remote is not None and current is not None and remote.image_id == current.pk else None
     try:
         fetched = fetch_image(
-            url, etag=remote.etag if known else "", last_modified=remote.last_modified if known else ""
+            url, etag=known.etag if known else "", last_modified=known.last_modified if known else ""
         )
     except FetchFailed as exc:
         raise RowFailed(str(exc), transient=exc.transient) from None
     if fetched.body is None:  # 304: the server says it is the photo we have
+        # fetch_image answers 304 only to the conditional request, sent for a known photo
+        assert known is not None
         row.image_status = "unchanged"
-        RemoteImage.objects.filter(pk=remote.pk).update(
+        RemoteImage.objects.filter(pk=known.pk).update(
             etag=fetched.etag, last_modified=fetched.last_modified, fetched_at=timezone.now()
         )
         return current

@@ -56,7 +56,7 @@ PRICE_MAX = Decimal("9999999999.99")
 SHOPIFY, WOOCOMMERCE, SIMPLE = "shopify", "woocommerce", "simple"
 FORMAT_LABELS = {SHOPIFY: "Shopify product CSV", WOOCOMMERCE: "WooCommerce export", SIMPLE: "Simple CSV"}
 SIMPLE_COLUMNS = ("sku", "title", "price", "compare_at_price", "currency", "image", "headline")
-_SKU_RE = re.compile(sku_validator.regex.pattern)
+_SKU_RE = re.compile(sku_validator.regex)
 _CURRENCIES = frozenset(Locale("en").currencies)
 _PRICE_PLAIN = re.compile(r"\d{1,10}(?:\.\d{1,2})?")
 _PRICE_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
@@ -150,7 +150,7 @@ def _text_stream(binary: IO[bytes]) -> tuple[io.TextIOWrapper, str]:
             "This file is not a CSV (it contains binary data); export the catalogue as CSV."
         )
     encoding = detect_encoding(sample)
-    return io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline=""), encoding  # type: ignore[arg-type]
+    return io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline=""), encoding
 
 
 def _norm(name: str) -> str:

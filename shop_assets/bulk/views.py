@@ -7,11 +7,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from shop_assets.accounts import access
 from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.forms import BatchUploadForm
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
@@ -22,7 +23,7 @@ ROWS_PER_PAGE = 100
 
 
 def _batches(request: HttpRequest):
-    return Batch.objects.filter(merchant_id=request.user.merchant_id)
+    return Batch.objects.filter(merchant_id=access.merchant_id(request))
 
 
 @merchant_required
@@ -38,13 +39,13 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         source, images = form.cleaned_data["catalogue"], form.cleaned_data.get("images")
         try:
             batch = imports.preview_batch(
-                request.user.merchant,
+                access.merchant(request),
                 source.file,
                 source.name,
                 images.file if images else None,
                 images.name if images else "",
                 channel="dashboard",
-                user=request.user,
+                user=access.merchant_user(request),
             )
         except imports.BatchRefused as exc:
             form.add_error("images" if exc.code == "zip_refused" else "catalogue", str(exc))
@@ -126,19 +127,19 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def batch_results(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_results(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     batch = get_object_or_404(_batches(request), pk=pk)
     base = request.build_absolute_uri("/")[:-1]
     return exports.results_csv(batch, lambda a: base + reverse("dashboard:asset_download", args=[a.pk]))
 
 
 @merchant_required
-def batch_errors(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return exports.errors_csv(get_object_or_404(_batches(request), pk=pk))
 
 
 @merchant_required
-def batch_assets(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_assets(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     response = exports.assets_zip(get_object_or_404(_batches(request), pk=pk))
     if response is None:
         return HttpResponse(

@@ -126,11 +126,16 @@ class JobForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["segmenter"].choices = segmenter_choices()
-        self.fields["theme"].choices = labels.theme_choices()
-        self.fields["poster_templates"].choices = labels.template_choices()
-        self.fields["poster_sizes"].choices = labels.poster_size_choices()
-        self.fields["clip_preset"].choices = labels.clip_preset_choices()
+        for name, choices in (
+            ("segmenter", segmenter_choices()),
+            ("theme", labels.theme_choices()),
+            ("poster_templates", labels.template_choices()),
+            ("poster_sizes", labels.poster_size_choices()),
+            ("clip_preset", labels.clip_preset_choices()),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField), name
+            field.choices = choices
 
     def job_parameters(self) -> tuple[list[str], dict]:
         data = self.cleaned_data

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
 from generation.segment.rembg_sessions import install_status
+from shop_assets.accounts import access
+from shop_assets.accounts.models import User
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
@@ -35,7 +37,8 @@ def merchant_required(view):
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.merchant_id is None:
+        user = request.user
+        if not isinstance(user, User) or user.merchant_id is None:
             return render(request, "dashboard/no_merchant.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -43,15 +46,15 @@ def merchant_required(view):
 
 
 def _products(request: HttpRequest):
-    return Product.objects.filter(merchant_id=request.user.merchant_id)
+    return Product.objects.filter(merchant_id=access.merchant_id(request))
 
 
 def _jobs(request: HttpRequest):
-    return GenerationJob.objects.filter(merchant_id=request.user.merchant_id)
+    return GenerationJob.objects.filter(merchant_id=access.merchant_id(request))
 
 
 @merchant_required
-def products(request: HttpRequest) -> HttpResponse:
+def products(request: access.HtmxRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     qs = _products(request).prefetch_related("images")
     if query:
@@ -65,7 +68,7 @@ def products(request: HttpRequest) -> HttpResponse:
 
 @merchant_required
 def product_new(request: HttpRequest) -> HttpResponse:
-    merchant = request.user.merchant
+    merchant = access.merchant(request)
     form = ProductForm(
         request.POST or None, merchant=merchant, initial={"currency": merchant.default_currency}
     )
@@ -185,7 +188,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
+def job_zip(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
     assets = list(job.assets.select_related("job__product"))
     if not assets:
@@ -206,7 +209,7 @@ def job_zip(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _asset(request: HttpRequest, pk: int) -> Asset:
     return get_object_or_404(
-        Asset.objects.filter(merchant_id=request.user.merchant_id).select_related("job__product"), pk=pk
+        Asset.objects.filter(merchant_id=access.merchant_id(request)).select_related("job__product"), pk=pk
     )
 
 
@@ -229,7 +232,7 @@ def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @merchant_required
 def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_object_or_404(
-        ProductImage.objects.filter(product__merchant_id=request.user.merchant_id), pk=pk
+        ProductImage.objects.filter(product__merchant_id=access.merchant_id(request)), pk=pk
     )
     ext = image.thumbnail_key.rsplit(".", 1)[-1]
     return storage.file_response(
@@ -245,7 +248,7 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
     from shop_assets.accounts.models import BrandKit
     from shop_assets.catalog.services import store_logo
 
-    kit, _ = BrandKit.objects.get_or_create(merchant_id=request.user.merchant_id)
+    kit, _ = BrandKit.objects.get_or_create(merchant_id=access.merchant_id(request))
     form = BrandKitForm(request.POST or None, request.FILES or None, instance=kit)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("logo")
@@ -260,7 +263,7 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
                     kit.logo_key = store_logo(kit.merchant_id, catalog.read_upload(upload))
                     kit.save(update_fields=["logo_key"])
         except ImageRejected as exc:
-            form.add_error("logo", f"{upload.name}: {exc}")
+            form.add_error("logo", f"{upload.name}: {exc}" if upload else str(exc))
         else:
             messages.success(request, "Brand kit saved. New posters and clips will use it.")
             return redirect("dashboard:brand_kit")
@@ -273,7 +276,7 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
 def brand_logo(request: HttpRequest) -> HttpResponse:
     from shop_assets.accounts.models import BrandKit
 
-    kit = get_object_or_404(BrandKit.objects.exclude(logo_key=""), merchant_id=request.user.merchant_id)
+    kit = get_object_or_404(BrandKit.objects.exclude(logo_key=""), merchant_id=access.merchant_id(request))
     return storage.file_response(
         kit.logo_key, filename="logo.png", content_type="image/png", attachment=False
     )

@@ -14,9 +14,12 @@ sentence for the merchant, the HTTP status and, where known, the seconds to wait
 from __future__ import annotations
 
 import ipaddress
+from typing import TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 class LimitExceeded(Exception):
@@ -30,7 +33,7 @@ class LimitExceeded(Exception):
         self.detail = detail
         self.retry_after = retry_after
 
-    def annotate(self, response: HttpResponseBase) -> HttpResponseBase:
+    def annotate(self, response: _Response) -> _Response:
         """Set the response's status and ``Retry-After`` from this refusal."""
         response.status_code = self.status
         if self.retry_after is not None:

@@ -89,7 +89,7 @@ def install(api: NinjaAPI) -> None:
 
     def refused(request: HttpRequest, exc: LimitExceeded) -> HttpResponse:
         response = api.create_response(request, {"code": exc.code, "detail": exc.detail}, status=exc.status)
-        return exc.annotate(response)  # type: ignore[return-value]
+        return exc.annotate(response)
 
     def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
         # ninja adds Retry-After itself from the throttles' wait()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from shop_assets.accounts import access
 from shop_assets.dashboard.views import merchant_required
 from shop_assets.webhooks import endpoints as endpoint_service
 from shop_assets.webhooks import events
@@ -22,7 +23,7 @@ DELIVERIES_PER_PAGE = 25
 
 
 def _endpoints(request: HttpRequest):
-    return WebhookEndpoint.objects.filter(merchant_id=request.user.merchant_id)
+    return WebhookEndpoint.objects.filter(merchant_id=access.merchant_id(request))
 
 
 def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
@@ -45,7 +46,7 @@ def _apply(form: EndpointForm, save) -> WebhookEndpoint | None:
 def webhook_list(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST":
-        merchant = request.user.merchant
+        merchant = access.merchant(request)
         endpoint = _apply(form, lambda **kw: endpoint_service.create_endpoint(merchant, **kw))
         if endpoint is not None:
             messages.success(
@@ -88,7 +89,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
+def webhook_secret(request: access.HtmxRequest, pk: int) -> HttpResponse:
     """The secret, revealed (HTMX swaps it in; without JavaScript the page reloads showing it)."""
     endpoint = _endpoint(request, pk)
     if not request.htmx:

@@ -1,0 +1,48 @@
+"""Who a dashboard request acts for, typed: the signed-in merchant user and their merchant.
+
+Dashboard views sit behind ``merchant_required``; these helpers give them the user, the
+merchant and its id as non-optional types, and refuse with ``PermissionDenied`` (403)
+should a view ever be reached without a merchant user.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+from shop_assets.accounts.models import Merchant, User
+
+NO_MERCHANT = "This page is for merchant accounts; the signed-in user has no merchant."
+
+
+class HtmxRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for views that read ``request.htmx``)."""
+
+    htmx: HtmxDetails
+
+
+def merchant_user(request: HttpRequest) -> User:
+    """The signed-in user, who belongs to a merchant."""
+    user = request.user
+    if not isinstance(user, User) or user.merchant_id is None:
+        raise PermissionDenied(NO_MERCHANT)
+    return user
+
+
+def merchant_id(request: HttpRequest) -> int:
+    """The id of the signed-in user's merchant (no query)."""
+    user = request.user
+    found = user.merchant_id if isinstance(user, User) else None
+    if found is None:
+        raise PermissionDenied(NO_MERCHANT)
+    return found
+
+
+def merchant(request: HttpRequest) -> Merchant:
+    """The signed-in user's merchant."""
+    user = request.user
+    found = user.merchant if isinstance(user, User) else None
+    if found is None:
+        raise PermissionDenied(NO_MERCHANT)
+    return found
