@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_assets.dashboard import views
+from shop_assets.dashboard import cutouts, views
 
 app_name = "dashboard"
 
@@ -16,6 +16,13 @@ urlpatterns = [
     path("assets/<int:pk>/download/", views.asset_download, name="asset_download"),
     path("assets/<int:pk>/preview/", views.asset_preview, name="asset_preview"),
     path("photos/<int:pk>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
+    path("photos/<int:pk>/cutout/", cutouts.cutout_card, name="cutout_card"),
+    path("photos/<int:pk>/preview.jpg", cutouts.photo_preview, name="photo_preview"),
+    path("photos/<int:pk>/mask/accept/", cutouts.mask_accept, name="mask_accept"),
+    path("photos/<int:pk>/mask/upload/", cutouts.mask_upload, name="mask_upload"),
+    path("photos/<int:pk>/mask/refine/", cutouts.mask_refine, name="mask_refine"),
+    path("photos/<int:pk>/mask/save/", cutouts.mask_save, name="mask_save"),
+    path("masks/<int:pk>/cutout.webp", cutouts.mask_cutout, name="mask_cutout"),
     path("brand/", views.brand_kit, name="brand_kit"),
     path("brand/logo.png", views.brand_logo, name="brand_logo"),
 ]

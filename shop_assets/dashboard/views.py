@@ -22,6 +22,7 @@ from shop_assets.accounts import access
 from shop_assets.accounts.models import User
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.dashboard.cutout_cards import cutout_context
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
@@ -81,8 +82,17 @@ def product_new(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/product_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def _product_page(request: HttpRequest, product: Product, *, upload_form=None, job_form=None, status=200):
+def _product_page(
+    request: HttpRequest,
+    product: Product,
+    *,
+    upload_form=None,
+    job_form=None,
+    cutout_errors: dict[int, str] | None = None,
+    status=200,
+):
     images = list(product.images.all())
+    errors = cutout_errors or {}
     if job_form is None:
         job_form = JobForm(initial={"image": images[0].pk if images else None})
     return render(
@@ -95,6 +105,7 @@ def _product_page(request: HttpRequest, product: Product, *, upload_form=None, j
             "job_form": job_form,
             "segmenters": install_status(generation_config()),
             "jobs": product.jobs.all()[:20],
+            "cutouts": [cutout_context(image, errors.get(image.pk, "")) for image in images],
         },
         status=status,
     )

@@ -1,0 +1,27 @@
+"""The cutout card of one photo on the product page: what it shows and which actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.check import MATTE_THRESHOLD
+from shop_assets.catalog import masks
+from shop_assets.catalog.models import ProductImage
+
+
+def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
+    """What the product page's cutout card shows for one photo."""
+    auto = masks.latest_automatic(image)
+    accepted = masks.latest_accepted(image)
+    shown = accepted or auto
+    return {
+        "image": image,
+        "auto": auto,
+        "accepted": accepted,
+        "shown": shown if shown is not None and shown.preview_key else None,
+        "pending": auto is None and accepted is None,
+        "trusted": bool(shown and shown.trusted),
+        "threshold": MATTE_THRESHOLD,
+        "editor": {"width": masks.editor_size(image)[0], "height": masks.editor_size(image)[1]},
+        "error": error,
+    }
