@@ -19,7 +19,13 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The dashboard's CJK web font, cut from the installed Noto Sans CJK (offline; skipped when
+# it is up to date).
+WEBFONTS := shop_assets/dashboard/static/dashboard/fonts/cjk.css
+$(WEBFONTS): $(VENV)/.installed shop_assets/dashboard/webfonts.py
+	$(BIN)/python manage.py build_webfonts
+
+install: $(VENV)/.installed $(WEBFONTS)
 
 # GPU workers: on a CUDA machine PyPI's torch 2.13.0 is the CUDA build; add the matching
 # torchvision and controlnet-aux (depth conditioning). accelerate and peft (LCM-LoRA) are in
