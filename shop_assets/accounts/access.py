@@ -1,11 +1,14 @@
-"""Who a dashboard request acts for, typed: the signed-in merchant user and their merchant.
+"""Who a request acts for, typed: the signed-in merchant user, or the API key's merchant.
 
 Dashboard views sit behind ``merchant_required``; these helpers give them the user, the
 merchant and its id as non-optional types, and refuse with ``PermissionDenied`` (403)
-should a view ever be reached without a merchant user.
+should a view ever be reached without a merchant user. API views get the merchant of the
+key that authenticated the request with ``key_merchant``.
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -20,6 +23,19 @@ class HtmxRequest(HttpRequest):
     """A request as django-htmx's middleware leaves it (for views that read ``request.htmx``)."""
 
     htmx: HtmxDetails
+
+
+class ApiRequest(HttpRequest):
+    """A request the API's key auth let through: it sets ``merchant`` to the key's merchant."""
+
+    merchant: Merchant
+
+
+def key_merchant(request: HttpRequest) -> Merchant:
+    """The merchant of the API key that authenticated ``request``."""
+    if not isinstance(getattr(request, "merchant", None), Merchant):
+        raise PermissionDenied("This request was not authenticated with an API key.")
+    return cast(ApiRequest, request).merchant
 
 
 def merchant_user(request: HttpRequest) -> User:

@@ -19,6 +19,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
+from shop_assets.accounts import access
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.models import Batch, BatchRow, RowState
@@ -82,7 +83,7 @@ class BatchOut(Schema):
 
 
 def _batches(request: HttpRequest):
-    return Batch.objects.filter(merchant=request.merchant)  # type: ignore[attr-defined]
+    return Batch.objects.filter(merchant=access.key_merchant(request))
 
 
 def _refused(exc: Exception, code: str) -> NoReturn:
@@ -101,7 +102,7 @@ def create_batch(
         raise ApiError(400, "file_missing", "The catalogue upload has no content.")
     try:
         batch = imports.preview_batch(
-            request.merchant,  # type: ignore[attr-defined]
+            access.key_merchant(request),
             file.file,
             file.name or "catalogue.csv",
             images.file if images is not None else None,

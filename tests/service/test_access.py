@@ -33,3 +33,14 @@ def test_anonymous_and_staff_without_a_merchant_are_refused(db, helper):
     for who in (AnonymousUser(), staff):
         with pytest.raises(PermissionDenied, match="no merchant"):
             helper(_request(who))
+
+
+def test_key_merchant_is_the_merchant_the_api_key_auth_set(merchant):
+    request = RequestFactory().get("/api/v1/products")
+    with pytest.raises(PermissionDenied, match="API key"):
+        access.key_merchant(request)  # the key auth has not run
+    request.merchant = "green-leaf"  # not a merchant: refused, never used as one
+    with pytest.raises(PermissionDenied, match="API key"):
+        access.key_merchant(request)
+    request.merchant = merchant
+    assert access.key_merchant(request) == merchant
