@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
 from generation.segment.refine import preview_image
+from shop_assets.accounts import access
 from shop_assets.catalog import masks
 from shop_assets.catalog.models import PhotoMask, ProductImage
 from shop_assets.catalog.services import read_upload
@@ -26,7 +27,9 @@ from shop_assets.jobs import storage
 
 def _image(request: HttpRequest, pk: int) -> ProductImage:
     return get_object_or_404(
-        ProductImage.objects.filter(product__merchant_id=request.user.merchant_id).select_related("product"),
+        ProductImage.objects.filter(product__merchant_id=access.merchant_id(request)).select_related(
+            "product"
+        ),
         pk=pk,
     )
 
@@ -53,7 +56,7 @@ def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
 def mask_cutout(request: HttpRequest, pk: int) -> HttpResponse:
     """One mask version's cutout at preview size (WebP with transparency)."""
     mask = get_object_or_404(
-        PhotoMask.objects.filter(image__product__merchant_id=request.user.merchant_id).exclude(
+        PhotoMask.objects.filter(image__product__merchant_id=access.merchant_id(request)).exclude(
             preview_key=""
         ),
         pk=pk,
