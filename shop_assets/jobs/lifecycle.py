@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,26 @@ def _lease_until():
     return timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
 
 
+# token -> when this process last set the lease (monotonic seconds); see lease_surely_held
+_renewed_at: dict[str, float] = {}
+
+
+def _renewed(token: str) -> None:
+    now = time.monotonic()
+    for old, at in list(_renewed_at.items()):
+        if now - at > 2 * settings.JOB_LEASE_SECONDS:
+            _renewed_at.pop(old, None)
+    _renewed_at[token] = now
+
+
+def lease_surely_held(token: str) -> bool:
+    """True while no other worker can have taken the job over: our last renewal is recent
+    enough that the lease it set has not run out, whatever the database can say right now.
+    Lets a failing attempt remove its own files without a query that may itself fail."""
+    at = _renewed_at.get(token)
+    return at is not None and time.monotonic() - at < settings.JOB_LEASE_SECONDS / 2
+
+
 def claim_job(job_id: int) -> str | None:
     """Take the job if it is queued, or running under an expired lease. Returns our token."""
     now = timezone.now()
@@ -63,7 +84,10 @@ def claim_job(job_id: int) -> str | None:
             error_message="",
         )
     )
-    return token if claimed else None
+    if not claimed:
+        return None
+    _renewed(token)
+    return token
 
 
 def lease_seconds_left(job_id: int) -> float | None:
@@ -85,6 +109,7 @@ def renew_lease(job_id: int, token: str, *, progress: int | None = None, message
         if ours.exists():
             raise CancelRequested(f"job {job_id} was cancelled")
         raise LeaseLost(f"job {job_id} is no longer owned by this worker")
+    _renewed(token)
 
 
 class Heartbeat:
@@ -135,7 +160,8 @@ def release_job(job_id: int, token: str, *, message: str) -> bool:
 
 
 def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool:
-    """Record a readable failure and remove whatever assets the job had stored."""
+    """Record a readable failure and remove whatever the job had stored: its assets, and any
+    file under its folder that an attempt wrote but could not remove (a takeover, a crash)."""
     with transaction.atomic():
         qs = GenerationJob.objects.filter(pk=job_id).exclude(status__in=FINISHED)
         if token is not None:
@@ -155,7 +181,9 @@ def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool
         assets = list(Asset.objects.filter(job_id=job_id))
         keys = [a.storage_key for a in assets]
         Asset.objects.filter(job_id=job_id).delete()
-    storage.delete_keys(keys)
+        job = GenerationJob.objects.select_related("product").get(pk=job_id)
+        folder = storage.job_folder(job.merchant_id, job.product.sku, job_id)
+    storage.delete_keys(list(dict.fromkeys([*keys, *storage.files_under(folder)])))
     return True
 
 
@@ -168,7 +196,7 @@ def hold_for_review(job_id: int, token: str, *, message: str, review: dict[str, 
         updated = GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
             status=JobStatus.NEEDS_REVIEW,
             error_code="matte_needs_review",
-            error_message=message,
+            error_message=faults.merchant_text(message, limit=2000),
             progress_message="Waiting for your review of the cutout",
             lease_token="",
             lease_expires_at=None,

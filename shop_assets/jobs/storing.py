@@ -6,6 +6,7 @@ a crash overwrites its own files instead of adding a second set.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from shop_assets.jobs import notify, storage
-from shop_assets.jobs.lifecycle import renew_lease
+from shop_assets.jobs.lifecycle import LeaseLost, lease_surely_held, renew_lease
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,17 +42,43 @@ def encode_image(image, fmt: str) -> bytes:
 def store_outputs(
     job: GenerationJob, token: str, files: list[tuple[dict[str, Any], bytes]]
 ) -> list[StoredOutput]:
-    """Write every output file to its key, renewing the lease as it goes."""
+    """Write every output file to its key, renewing the lease as it goes.
+
+    If anything fails on the way (storage, the database, the soft time limit), the files
+    already written are removed before the error goes on: no file without an asset row.
+    """
     job_id = job.pk
     stored: list[StoredOutput] = []
-    for i, (out, data) in enumerate(files):
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
-        storage.put_bytes(key, data)
-        stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
-        renew_lease(
-            job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}"
-        )
+    written: list[str] = []
+    try:
+        for i, (out, data) in enumerate(files):
+            key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
+            written.append(key)  # before the write: a write that fails half-way may leave a file
+            storage.put_bytes(key, data)
+            stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
+            renew_lease(
+                job_id, token, progress=90 + int(9 * (i + 1) / len(files)), message=f"Stored {out['name']}"
+            )
+    except BaseException as exc:
+        discard_written(job_id, token, written, exc)
+        raise
     return stored
+
+
+def discard_written(job_id: int, token: str, keys: list[str], exc: BaseException) -> None:
+    """Remove the files a failing attempt wrote, unless another worker may now own the job.
+
+    The keys are deterministic, so a worker that took the job over writes the same ones:
+    after a takeover (or when our lease may have run out) they are left alone, and the
+    job's end (assets recorded, failed or cancelled) accounts for them.
+    """
+    if isinstance(exc, LeaseLost) or not lease_surely_held(token):
+        log.warning("job %s: leaving %d written file(s) to the job's new owner", job_id, len(keys))
+        return
+    try:
+        storage.delete_keys(keys)
+    except Exception:  # the error that stopped the attempt matters more than this one
+        log.exception("job %s: could not remove the files of a failed attempt: %s", job_id, keys)
 
 
 def output_files(job: GenerationJob, result: Any):
@@ -88,7 +117,20 @@ def output_files(job: GenerationJob, result: Any):
 
 def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
     """Record the assets and mark the job done, only if we still own it."""
-    stale_keys: list[str] = []
+    try:
+        recorded = _record_assets(job_id, token, outputs)
+    except BaseException as exc:  # rolled back: no row points at the files just written
+        discard_written(job_id, token, [out.key for out in outputs], exc)
+        raise
+    if recorded is None:
+        return False
+    storage.delete_keys(recorded)
+    return True
+
+
+def _record_assets(job_id: int, token: str, outputs: list[StoredOutput]) -> list[str] | None:
+    """The transaction of finish_job. Returns the keys of assets a rerun no longer makes,
+    or None when the job is no longer ours."""
     with transaction.atomic():
         job = (
             GenerationJob.objects.select_for_update()
@@ -96,7 +138,7 @@ def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
             .first()
         )
         if job is None:
-            return False
+            return None
         names = set()
         for out in outputs:
             names.add(out.name)
@@ -127,5 +169,4 @@ def finish_job(job_id: int, token: str, outputs: list[StoredOutput]) -> bool:
             finished_at=timezone.now(),
         )
         notify.job_succeeded(job_id)
-    storage.delete_keys(stale_keys)
-    return True
+    return stale_keys
