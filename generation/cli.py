@@ -5,6 +5,7 @@
     python -m generation scene photo.jpg --theme marble_counter -n 4 --out outdir/
     python -m generation poster photo.jpg --size 1080x1920 --headline ... --price 199 --currency CNY --out outdir/
     python -m generation clip photo.jpg --preset story --duration 8 --style parallax --out x.mp4
+    python -m generation job photo.jpg --request request.json --out outdir/   # a whole job request
     python -m generation check image.jpg        # packshot rules, JSON; exit 1 if not ok
     python -m generation models list|pull|verify # model weights (see generation.weights.cli)
 
@@ -28,7 +29,9 @@ from generation.cli_common import (
     run_refusing,
     size_type,
 )
+from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
+from generation.request import Capabilities, JobRequest, budget_from, parse_request
 from generation.specs import ENGINES
 from generation.types import RenderedImage
 
@@ -75,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     poster_cli.add_parser(commands, [common])
     clip_cli.add_parser(commands, [common])
 
+    job = commands.add_parser(
+        "job",
+        parents=[common],
+        help="every output of a job request (JSON, the format the API takes; see README)",
+    )
+    job.add_argument(
+        "--request", type=Path, required=True, help='JSON file, e.g. {"outputs": ["packshot", "scene"]}'
+    )
+
     check = commands.add_parser("check", help="check an image against packshot rules (JSON)")
     check.add_argument("image", type=Path)
     check.add_argument("--min-size", type=int, default=1600)
@@ -103,6 +115,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from generation.clips import cli as clip_cli
 
         return clip_cli.run(args)
+    if args.command == "job":
+        return _job(args)
     return _generate(args)
 
 
@@ -117,35 +131,23 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from generation.config import GenerationConfig
     from generation.cutout import render_mask
     from generation.normalize import normalize_image
-    from generation.pipelines import OutputRequest, run_outputs
+    from generation.pipelines import run_outputs
     from generation.sidecar import output_names, write_outputs
-    from generation.specs import PackshotSpec, SceneSpec
 
-    # 1. check inputs: options, the photo, the mask
+    # 1. check inputs: options (through the job request model), the photo, the mask
     config = GenerationConfig.from_env()
     if args.command == "packshot":
-        requests = [
-            OutputRequest(
-                "packshot", packshot=PackshotSpec(size=args.size, fill=args.fill, shadow=args.shadow)
-            )
-        ]
+        options = {"packshot": {"size": args.size, "fill": args.fill, "shadow": args.shadow}}
     elif args.command == "scene":
-        spec = SceneSpec(
-            theme=args.theme,
-            count=args.count,
-            seed=args.seed,
-            width=args.size[0],
-            height=args.size[1],
-            engine=args.engine,
-            prompt=args.prompt,
-            fill=args.fill,
-        )
-        requests = [OutputRequest("scene", scene=spec)]
+        scene = {"theme": args.theme, "count": args.count, "seed": args.seed, "engine": args.engine}
+        scene |= {"width": args.size[0], "height": args.size[1], "prompt": args.prompt, "fill": args.fill}
+        options = {"scene": scene}
     else:
-        requests = [OutputRequest("cutout")]
+        options = {}
+    request = _checked_request({"outputs": [args.command], "segmenter": args.segmenter, **options}, config)
+    requests = request.output_requests()
     photo = normalize_image(args.photo)
     mask = load_mask(args.mask) if args.mask else None
 
@@ -184,3 +186,57 @@ def _generate(args: argparse.Namespace) -> int:
     for path in write_outputs(images, args.out, stem=stem, image_format=image_format):
         print(path)
     return EXIT_OK
+
+
+def _checked_request(data: object, config: GenerationConfig) -> JobRequest:
+    """``data`` as a job request, refused like the API refuses it (field path and reason).
+
+    Models are checked when the job runs: a missing one fails naming its install command.
+    """
+    return parse_request(data, capabilities=Capabilities.everything(), budget=budget_from(config))
+
+
+def _job(args: argparse.Namespace) -> int:
+    from generation.normalize import normalize_image
+    from generation.pipelines import run_outputs
+    from generation.sidecar import output_names, write_outputs
+
+    # 1. check inputs: the request, the photo, the mask
+    config = GenerationConfig.from_env()
+    try:
+        data = json.loads(args.request.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except ValueError as exc:
+        raise InvalidSpec(f"{args.request} is not JSON: {exc}") from None
+    if isinstance(data, dict) and args.segmenter != "auto":
+        data.setdefault("segmenter", args.segmenter)
+    request = _checked_request(data, config)
+    photo = normalize_image(args.photo)
+    mask = load_mask(args.mask) if args.mask else None
+
+    # 2. segment and render; clips are written straight into --out
+    args.out.mkdir(parents=True, exist_ok=True)
+    with ProgressBar(args.quiet) as progress:
+        result = run_outputs(
+            photo.image,
+            request.output_requests(),
+            segmenter=request.segmenter,
+            mask=mask,
+            config=config,
+            progress=progress,
+            workdir=args.out,
+        )
+
+    # 3. write the images, never over the photo itself
+    stem = args.photo.stem
+    names = output_names(result.images, stem=stem, image_format=request.format)
+    if args.photo.resolve() in [(args.out / name).resolve() for name in names]:
+        raise InvalidSpec(f"writing to {args.out} would overwrite {args.photo}; choose another --out folder")
+    for path in write_outputs(result.images, args.out, stem=stem, image_format=request.format):
+        print(path)
+    for clip in result.clips:
+        print(clip.path)
+    return EXIT_OK
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number JSON allows")

@@ -39,6 +39,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -262,6 +263,12 @@ class PosterOptions(_Options):
     theme: ThemeName | None = None
     background: Background | None = None
     seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _one_headline_is_a_list_of_one(self) -> PosterOptions:
+        if not self.headlines:
+            object.__setattr__(self, "headlines", [self.headline])  # frozen; not marked as set
+        return self
 
     @property
     def all_headlines(self) -> list[str]:
@@ -565,13 +572,17 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 def first_error(exc: ValidationError, strip: int = 0) -> InvalidRequest:
     """The first problem pydantic found, with its field path (``strip`` leading loc parts dropped)."""
-    error = exc.errors(include_url=False, include_input=False)[0]
+    error = exc.errors(include_url=False)[0]
     loc = tuple(error["loc"])[strip:]
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown option; the request names no such field"
     elif error["type"] in ("literal_error", "enum") and error.get("ctx", {}).get("expected"):
-        message = f"must be one of {error['ctx']['expected']}"
+        given = error.get("input")
+        named = (
+            f"{given!r} is not one of" if isinstance(given, str) and len(given) <= 40 else "must be one of"
+        )
+        message = f"{named} {error['ctx']['expected']}"
     return InvalidRequest(message, field_path(loc))
 
 

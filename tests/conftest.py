@@ -95,6 +95,21 @@ def other_product_image(other_merchant, photo_jpeg):
     return add_product_image(p, photo_jpeg, filename="theirs.jpg")
 
 
+@pytest.fixture
+def diffusion_installed(tmp_path, monkeypatch):
+    """Folders standing for the diffusion and video models, so this install offers diffusion
+    scenes and diffusion motion (a job that reaches a worker still needs real weights)."""
+    from shop_assets.jobs import requests as job_requests
+
+    for name in ("SD15_INPAINT_MODEL", "SD15_CONTROLNET_CANNY", "CLIP_MOTION_MODEL"):
+        folder = tmp_path / "installed" / name.lower()
+        folder.mkdir(parents=True)
+        monkeypatch.setenv(f"SHOPASSETS_{name}", str(folder))
+    job_requests.generation_config.cache_clear()
+    yield
+    job_requests.generation_config.cache_clear()
+
+
 def s3_client():
     import boto3
     from django.conf import settings

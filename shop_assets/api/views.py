@@ -13,12 +13,16 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from ninja import File, FilterLookup, FilterSchema, NinjaAPI, Query, Schema, Status, Swagger
+from ninja import Field, File, FilterLookup, FilterSchema, NinjaAPI, Query, Schema, Status, Swagger
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
+from pydantic import ValidationError as PydanticValidationError
+from pydantic import model_validator
 
 from generation.errors import ImageRejected
+from generation.request import InvalidRequest, JobParameters, first_error
+from generation.request import OutputKind as OutputName
 from shop_assets.accounts.models import ApiKey
 from shop_assets.api import errors, idempotency
 from shop_assets.api.errors import ApiError, ErrorOut
@@ -78,9 +82,9 @@ def image_rejected(request: HttpRequest, exc: ImageRejected):
     return api.create_response(request, errors.error_body(exc.code, str(exc), "file"), status=400)
 
 
-@api.exception_handler(job_requests.JobRequestInvalid)
-def job_invalid(request: HttpRequest, exc: job_requests.JobRequestInvalid):
-    return api.create_response(request, errors.error_body("invalid_request", str(exc)), status=400)
+@api.exception_handler(InvalidRequest)
+def job_invalid(request: HttpRequest, exc: InvalidRequest):
+    return api.create_response(request, errors.error_body(exc.code, str(exc), exc.field), status=400)
 
 
 class ProductIn(Schema):
@@ -158,10 +162,27 @@ class AssetOut(Schema):
 
 
 class JobIn(Schema):
+    """A job: which photo, which outputs, and each output's options (``generation.request``).
+
+    Any problem is a 400 ``invalid_request`` with the field's path, e.g.
+    ``parameters.poster.sizes[0]``; nothing is stored.
+    """
+
     product_id: int
-    image_id: int | None = None  # default: the product's newest photo
-    outputs: list[str]
-    parameters: dict[str, Any] = {}
+    image_id: int | None = Field(default=None, description="default: the product's newest photo")
+    outputs: Annotated[list[OutputName], Field(min_length=1, max_length=5)]
+    parameters: JobParameters = JobParameters()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
+        # raised as InvalidRequest, not ValueError, so ninja's 422 handler does not take it
+        if not isinstance(data, dict):
+            raise InvalidRequest("a job is a JSON object")
+        try:
+            return handler(data)
+        except PydanticValidationError as exc:
+            raise first_error(exc) from None
 
 
 class JobOut(Schema):
@@ -313,7 +334,14 @@ def create_job(request: HttpRequest, payload: JobIn):
         raise ApiError(400, "no_image", "The product has no such photo; upload one first.", field="image_id")
     with transaction.atomic():
         check_job_quota(product.merchant_id)
-        job = job_requests.create_job(product, image, payload.outputs, payload.parameters)
+        try:
+            job = job_requests.create_job(
+                product, image, payload.outputs, payload.parameters.model_dump(exclude_unset=True)
+            )
+        except InvalidRequest as exc:
+            # the request's own fields sit under "parameters" in the body
+            inside = exc.field and exc.field.split(".")[0].split("[")[0] not in ("outputs", "image_id")
+            raise InvalidRequest(exc.detail, f"parameters.{exc.field}" if inside else exc.field) from exc
     return Status(202, job)
 
 

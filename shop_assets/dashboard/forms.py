@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
+from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
+from generation.request import MAX_PROMPT, MAX_SEED, InvalidRequest
 from shop_assets.catalog.models import Product
 from shop_assets.dashboard import labels
+from shop_assets.jobs.requests import capabilities, generation_config
 
 OUTPUT_CHOICES = [
     ("packshot", "Marketplace packshot (white, square, 2000 px)"),
@@ -17,9 +20,42 @@ OUTPUT_CHOICES = [
 def segmenter_choices() -> list[tuple[str, str]]:
     """Only what can run on this install: no AI model is offered before one is installed."""
     from generation.segment import available_segmenters
-    from shop_assets.jobs.running import generation_config
 
     return [(name, labels.segmenter_label(name)) for name in available_segmenters(generation_config())]
+
+
+def engine_choices() -> list[tuple[str, str]]:
+    """The diffusion engine only once its models are installed."""
+    choices = [("studio", "Studio (fast, CPU)")]
+    if capabilities().scene_diffusion:
+        choices.append(("diffusion", "Diffusion (GPU worker)"))
+    return choices
+
+
+# the form field that holds each option of the job request, for errors found after the form
+REQUEST_FIELDS = {
+    "segmenter": "segmenter",
+    "format": "format",
+    "packshot.shadow": "packshot_shadow",
+    "scene.theme": "theme",
+    "scene.count": "scene_count",
+    "scene.engine": "engine",
+    "scene.seed": "seed",
+    "scene.prompt": "prompt",
+    "poster.templates": "poster_templates",
+    "poster.sizes": "poster_sizes",
+    "poster.headline": "headline",
+    "poster.headlines": "headline",
+    "poster.subline": "subline",
+    "poster.cta": "cta",
+    "poster.ribbon": "ribbon",
+    "clip.preset": "clip_preset",
+    "clip.style": "clip_style",
+    "clip.duration": "clip_duration",
+    "clip.headline": "headline",
+    "clip.cta": "cta",
+    "clip.themes": "theme",
+}
 
 
 class ProductForm(forms.ModelForm):
@@ -83,11 +119,9 @@ class JobForm(forms.Form):
     packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
     theme = forms.ChoiceField(choices=(), required=False, initial="studio_sweep")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Scenes")
-    engine = forms.ChoiceField(
-        choices=[("studio", "Studio (fast, CPU)"), ("diffusion", "Diffusion (GPU worker)")], initial="studio"
-    )
-    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
-    prompt = forms.CharField(max_length=300, required=False, label="Scene description (diffusion)")
+    engine = forms.ChoiceField(choices=(), initial="studio")
+    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=0)
+    prompt = forms.CharField(max_length=MAX_PROMPT, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     poster_templates = forms.MultipleChoiceField(
         choices=(),
@@ -103,12 +137,14 @@ class JobForm(forms.Form):
         initial=["feed", "story"],
         label="Poster sizes",
     )
-    headline = forms.CharField(max_length=160, required=False, help_text="Default: the product title.")
-    subline = forms.CharField(max_length=320, required=False)
-    cta = forms.CharField(
-        max_length=40, required=False, label="Call to action", help_text="Default: your brand kit's."
+    headline = forms.CharField(
+        max_length=MAX_HEADLINE, required=False, help_text="Default: the product title."
     )
-    ribbon = forms.CharField(max_length=30, required=False, help_text="e.g. NEW or 限时特价")
+    subline = forms.CharField(max_length=MAX_SUBLINE, required=False)
+    cta = forms.CharField(
+        max_length=MAX_SHORT, required=False, label="Call to action", help_text="Default: your brand kit's."
+    )
+    ribbon = forms.CharField(max_length=MAX_SHORT, required=False, help_text="e.g. NEW or 限时特价")
     clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
     clip_style = forms.ChoiceField(
         choices=[
@@ -128,6 +164,7 @@ class JobForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name, choices in (
             ("segmenter", segmenter_choices()),
+            ("engine", engine_choices()),
             ("theme", labels.theme_choices()),
             ("poster_templates", labels.template_choices()),
             ("poster_sizes", labels.poster_size_choices()),
@@ -174,6 +211,12 @@ class JobForm(forms.Form):
                 **({"cta": data["cta"]} if data.get("cta") else {}),
             }
         return list(data["outputs"]), params
+
+    def add_request_error(self, exc: InvalidRequest) -> None:
+        """Show a refusal of the job request on the form field it came from."""
+        path = exc.field.split("[")[0]
+        name = REQUEST_FIELDS.get(path)
+        self.add_error(name if name in self.fields else None, exc.detail if name else str(exc))
 
 
 class BrandKitForm(forms.ModelForm):

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
+from generation.request import InvalidRequest
 from generation.segment.rembg_sessions import install_status
 from shop_assets.accounts import access
 from shop_assets.accounts.models import User
@@ -156,8 +157,8 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     except LimitExceeded as exc:
         form.add_error(None, str(exc))
         return exc.annotate(_product_page(request, product, job_form=form))
-    except job_requests.JobRequestInvalid as exc:
-        form.add_error(None, str(exc))
+    except InvalidRequest as exc:
+        form.add_request_error(exc)
         return _product_page(request, product, job_form=form, status=400)
     return redirect("dashboard:job", pk=job.pk)
 

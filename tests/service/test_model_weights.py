@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from generation.request import JobRequest, SceneOptions
 from generation.weights import load_registry
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import running
@@ -99,10 +100,18 @@ def test_a_worker_without_diffusion_weights_fails_the_job_fast_and_asks_no_hub(
     monkeypatch.setenv("SHOPASSETS_DEVICE", "cpu")
     worker = WorkerProcess()
     try:
-        # when
-        job = job_requests.create_job(
-            product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion", "count": 1}}
+        # when a job accepted where the models are installed (web nodes see a shared models
+        # folder) reaches this worker, which has none
+        request = JobRequest(outputs=["scene"], scene=SceneOptions(engine="diffusion", count=1))
+        job = GenerationJob.objects.create(
+            merchant_id=product_image.product.merchant_id,
+            product=product_image.product,
+            image=product_image,
+            outputs=request.outputs,
+            parameters=request.stored(),
+            queue=job_requests.queue_for(request),
         )
+        job_requests.enqueue(job.pk, job.queue)
         job = wait_for_job(job.pk, timeout=120)
     finally:
         worker.stop()

@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from generation.posters.template import list_templates
+from generation.request import InvalidRequest
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.services import store_logo
 from shop_assets.jobs import requests as job_requests
@@ -75,7 +77,7 @@ def test_posters_take_words_from_the_product_and_style_from_the_brand_kit(produc
 
 
 def test_bad_poster_template_is_refused_when_the_job_is_made(product_image):
-    with pytest.raises(job_requests.JobRequestInvalid, match="fancy"):
+    with pytest.raises(InvalidRequest, match="fancy"):
         job_requests.create_job(
             product_image.product, product_image, ["poster"], {"poster": {"templates": ["fancy"]}}
         )
@@ -83,13 +85,20 @@ def test_bad_poster_template_is_refused_when_the_job_is_made(product_image):
 
 
 def test_too_many_posters_are_refused(product_image):
-    with pytest.raises(job_requests.JobRequestInvalid, match="at most 60"):
+    with pytest.raises(InvalidRequest, match="at most 60"):
         job_requests.create_job(
             product_image.product,
             product_image,
             ["poster"],
-            {"poster": {"templates": ["hero_left"] * 8, "sizes": ["feed"] * 8}},
+            {
+                "poster": {
+                    "templates": list_templates()[:7],
+                    "sizes": ["feed", "story", "portrait"],
+                    "headlines": ["a", "b", "c"],
+                }
+            },
         )
+    assert not GenerationJob.objects.exists()
 
 
 def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
@@ -114,8 +123,18 @@ def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
     assert "<video" in page and reverse("dashboard:asset_preview", args=[frame.pk]) in page
 
 
-def test_diffusion_motion_clips_go_to_the_gpu_queue(product_image):
+def test_diffusion_motion_clips_go_to_the_gpu_queue(product_image, diffusion_installed):
     job = job_requests.create_job(
         product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}}
     )
     assert job.queue == "gpu"
+
+
+def test_diffusion_motion_is_refused_where_no_video_model_is_installed(product_image):
+    with pytest.raises(InvalidRequest) as refused:
+        job_requests.create_job(
+            product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}}
+        )
+
+    assert refused.value.field == "clip.motion"
+    assert not GenerationJob.objects.exists()

@@ -101,7 +101,7 @@ def test_start_job_saves_it_and_enqueues_after_commit(
     assert sent == [(job.pk, "default")]
 
 
-def test_diffusion_scenes_go_to_the_gpu_queue(signed_in, product_image, monkeypatch):
+def test_diffusion_scenes_go_to_the_gpu_queue(signed_in, product_image, monkeypatch, diffusion_installed):
     monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
     signed_in.post(
         reverse("dashboard:job_start", args=[product_image.product_id]),

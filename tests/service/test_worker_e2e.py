@@ -69,7 +69,7 @@ def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
     assert sorted(job_files) == sorted(Asset.objects.filter(job=job).values_list("storage_key", flat=True))
 
 
-def test_gpu_jobs_never_reach_a_cpu_worker(product_image):
+def test_gpu_jobs_never_reach_a_cpu_worker(product_image, diffusion_installed):
     """A worker on the default queue only must leave a gpu-queue job alone."""
     import time
 

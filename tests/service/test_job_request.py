@@ -1,0 +1,271 @@
+"""Issue 9, items 1 and 2, as the attacks that found them: a job request naming another
+merchant's file, and payloads that reached the worker or the database. Each is now a 400
+``invalid_request`` naming the field, with no job row; accepted requests are stored
+normalized with their version and run in the worker."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from generation.request import REQUEST_VERSION
+from shop_assets.accounts.models import ApiKey, BrandKit
+from shop_assets.catalog.services import store_logo
+from shop_assets.jobs import requests as job_requests
+from shop_assets.jobs.models import GenerationJob, JobStatus
+from shop_assets.jobs.storage import read_bytes
+from shop_assets.jobs.tasks import run_job_task
+from tests.conftest import png_bytes, stored_files
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+
+
+@pytest.fixture
+def api(client, merchant):
+    _, secret = ApiKey.issue(merchant, "storefront")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client
+
+
+@pytest.fixture
+def their_logo_key(other_merchant):
+    """Merchant B's brand kit logo: a file in storage that merchant A must never reach."""
+    logo = Image.new("RGBA", (120, 40), (200, 0, 0, 255))
+    key = store_logo(other_merchant.pk, png_bytes(logo))
+    BrandKit.objects.create(merchant=other_merchant, logo_key=key)
+    return key
+
+
+def post_job(api, body: dict | str):
+    data = body if isinstance(body, str) else json.dumps(body)
+    return api.post("/api/v1/jobs", data, content_type="application/json")
+
+
+def test_a_request_naming_another_merchants_logo_is_refused(api, product_image, their_logo_key):
+    response = post_job(
+        api,
+        {
+            "product_id": product_image.product_id,
+            "outputs": ["poster"],
+            "parameters": {"brand": {"logo_key": their_logo_key}},
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert response.json()["field"] == "parameters.brand.logo_key"
+    assert their_logo_key not in response.content.decode()
+    assert not GenerationJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_legacy_logo_key_is_ignored_and_the_worker_uses_the_merchants_own_kit(
+    product_image, their_logo_key
+):
+    # given a row saved before requests had a version, carrying another merchant's logo key
+    job = GenerationJob.objects.create(
+        merchant_id=product_image.product.merchant_id,
+        product=product_image.product,
+        image=product_image,
+        outputs=["poster"],
+        parameters={
+            "poster": {"sizes": ["feed"]},
+            "brand": {"primary": "#2f5d50", "logo_key": their_logo_key},
+        },
+    )
+
+    # when
+    outcome = run_job_task.apply(args=[job.pk]).get()
+
+    # then: it runs with the merchant's own kit, which has no logo
+    assert outcome == "succeeded"
+    layout = json.loads(read_bytes(job.assets.get(format="json").storage_key))
+    assert layout["spec"]["brand"]["logo"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_draws_the_merchants_own_logo(product_image, merchant):
+    own = Image.new("RGBA", (120, 40), (0, 0, 200, 255))
+    BrandKit.objects.create(merchant=merchant, logo_key=store_logo(merchant.pk, png_bytes(own)))
+    job = job_requests.create_job(
+        product_image.product, product_image, ["poster"], {"poster": {"sizes": ["feed"]}}
+    )
+
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+
+    layout = json.loads(read_bytes(job.assets.get(format="json").storage_key))
+    assert layout["spec"]["brand"]["logo"].startswith("data:image/png;base64,")
+
+
+BAD_PARAMETERS = [
+    ({"poster": [1]}, ["poster"], "parameters.poster"),
+    ({"clip": "x"}, ["clip"], "parameters.clip"),
+    ({"brand": [1]}, ["poster"], "parameters.brand"),
+    ({"packshot": {"shadow": "no"}}, ["packshot"], "parameters.packshot.shadow"),
+    ({"poster": {"sizes": [-5]}}, ["poster"], "parameters.poster.sizes[0]"),
+    ({"poster": {"sizes": [[1080, "x"]]}}, ["poster"], "parameters.poster.sizes[0]"),
+    ({"poster": {"theme": "fancy"}}, ["poster"], "parameters.poster.theme"),
+    ({"clip": {"themes": ["fancy"]}}, ["clip"], "parameters.clip.themes[0]"),
+    ({"scene": {"count": 1.5}}, ["scene"], "parameters.scene.count"),
+    ({"scene": {"width": "1600"}}, ["scene"], "parameters.scene.width"),
+    ({"clip": {"motion": "diffusion"}}, ["clip"], "parameters.clip.motion"),
+    ({"scene": {"prompt": "x" * 5_000_000}}, ["scene"], "parameters.scene.prompt"),
+    ({"junk": "y" * 9_000_000}, ["packshot"], "parameters.junk"),
+    ({"version": 2}, ["packshot"], "parameters.version"),
+    (
+        {
+            "poster": {
+                "templates": ["hero_left", "bold_sale"],
+                "sizes": ["4096x4096", "4096x4000", "4000x4096"],
+                "headlines": [f"headline {i}" for i in range(10)],
+            }
+        },
+        ["poster"],
+        "parameters.poster",
+    ),
+    ({"clip": {"size": [3840, 2160], "duration": 15}}, ["clip"], "parameters.clip"),
+]
+
+
+@pytest.mark.parametrize(("parameters", "outputs", "field"), BAD_PARAMETERS)
+def test_each_bad_payload_is_a_400_naming_the_field_and_stores_nothing(
+    api, product_image, parameters, outputs, field
+):
+    before = stored_files()
+
+    response = post_job(
+        api, {"product_id": product_image.product_id, "outputs": outputs, "parameters": parameters}
+    )
+
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert body["code"] == "invalid_request" and body["field"] == field
+    assert body["detail"].startswith(f"{field}:")
+    assert len(response.content) < 2000
+    assert not GenerationJob.objects.exists() and stored_files() == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"product_id": %d, "outputs": ["packshot"], "parameters": {"packshot": {"fill": NaN}}}', None),
+        ('{"product_id": NaN, "outputs": ["packshot"]}', "product_id"),
+        ('{"product_id": %d, "outputs": ["hologram"]}', "outputs[0]"),
+        ('{"product_id": %d, "outputs": "packshot"}', "outputs"),
+        ('{"product_id": %d, "outputs": ["packshot"], "parameters": [1]}', "parameters"),
+        ("[1]", None),
+    ],
+)
+def test_malformed_bodies_are_400_not_500(api, product_image, raw, field):
+    body = raw % product_image.product_id if "%d" in raw else raw
+
+    response = post_job(api, body)
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "invalid_request"
+    if field:
+        assert response.json()["field"] == field
+    if "NaN}" in body:
+        assert response.json()["field"] == "parameters.packshot.fill"
+    assert not GenerationJob.objects.exists()
+
+
+def test_the_job_row_keeps_the_normalized_request_with_its_version(api, product_image):
+    response = post_job(
+        api,
+        {
+            "product_id": product_image.product_id,
+            "outputs": ["poster", "packshot", "poster"],
+            "parameters": {"poster": {"sizes": [[1080, 1350], "Story"], "price": 19.9}},
+        },
+    )
+
+    assert response.status_code == 202, response.content
+    job = GenerationJob.objects.get()
+    assert job.outputs == ["poster", "packshot"]
+    assert job.parameters["version"] == REQUEST_VERSION
+    assert job.parameters["packshot"] == {"size": 2000, "fill": 0.85, "shadow": True}
+    assert job.parameters["poster"]["sizes"] == ["1080x1350", "story"]
+    assert job.parameters["poster"]["price"] == "19.9"  # the client's price over the product's
+    assert job.parameters["poster"]["headlines"] == [product_image.product.title]
+    assert "logo_key" not in job.parameters["brand"]
+    assert response.json()["parameters"] == job.parameters
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accepted_request_runs_in_the_worker(api, product_image):
+    response = post_job(
+        api,
+        {
+            "product_id": product_image.product_id,
+            "outputs": ["cutout", "packshot"],
+            "parameters": {"format": "jpg", "packshot": {"size": 1600, "shadow": False}},
+        },
+    )
+    job_id = response.json()["id"]
+
+    assert run_job_task.apply(args=[job_id]).get() == "succeeded"
+
+    job = GenerationJob.objects.get(pk=job_id)
+    assert job.status == JobStatus.SUCCEEDED
+    packshot = job.assets.get(kind="packshot")
+    assert (packshot.format, packshot.width, packshot.height) == ("jpg", 1600, 1600)
+    with Image.open(io.BytesIO(read_bytes(packshot.storage_key))) as im:
+        assert im.format == "JPEG"
+    assert job.assets.get(kind="cutout").format == "png"
+
+
+def test_the_dashboard_form_is_checked_by_the_same_model(signed_in, product_image):
+    response = signed_in.post(
+        reverse("dashboard:job_start", args=[product_image.product_id]),
+        {
+            "image": product_image.pk,
+            "outputs": ["clip"],
+            "segmenter": "auto",
+            "scene_count": 1,
+            "engine": "studio",
+            "seed": 0,
+            "format": "png",
+            "theme": "studio_sweep",
+            "clip_preset": "story",
+            "clip_style": "push_in",
+            "clip_duration": 8,
+            "cta": "x" * 40,  # fits a poster's button, not a clip's
+        },
+    )
+
+    assert response.status_code == 400
+    assert "at most 32 characters" in response.content.decode()
+    assert not GenerationJob.objects.exists()
+
+
+def test_the_dashboard_offers_diffusion_only_where_it_is_installed(signed_in, product_image):
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+
+    assert '<option value="studio"' in page
+    assert '<option value="diffusion"' not in page
+
+
+def test_the_dashboard_offers_diffusion_once_installed(signed_in, product_image, diffusion_installed):
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+
+    assert '<option value="diffusion"' in page
+
+
+def test_the_api_docs_show_the_real_options(api):
+    schema = api.get("/api/v1/openapi.json").json()
+    defs = schema["components"]["schemas"]
+
+    job_in = defs["JobIn"]["properties"]
+    assert job_in["outputs"]["items"]["enum"] == ["cutout", "packshot", "scene", "poster", "clip"]
+    assert "marble_counter" in defs["SceneOptions"]["properties"]["theme"]["enum"]
+    assert "hero_left" in defs["PosterOptions"]["properties"]["templates"]["items"]["enum"]
+    assert defs["BrandOptions"]["additionalProperties"] is False
+    assert "logo_key" not in defs["BrandOptions"]["properties"]
