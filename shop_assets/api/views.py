@@ -27,6 +27,7 @@ from shop_assets.accounts.models import ApiKey
 from shop_assets.api import errors, idempotency
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.idempotency import idempotent
+from shop_assets.api.masks import router as masks_router
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
 from shop_assets.catalog import notify as product_notify
@@ -421,3 +422,4 @@ def download_asset(request: HttpRequest, asset_id: int):
 
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/batches", batches_router)
+api.add_router("/images", masks_router)
