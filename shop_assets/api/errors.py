@@ -143,7 +143,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             statuses = list(COMMON_ERRORS)
-            if "{" in path:
+            if "{" in path or "requestBody" in operation:  # an id in the path or the body
                 statuses.append(404)
             for status in statuses:
                 responses.setdefault(status, {"description": _phrase(status), **ref})

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 
 from shop_assets.accounts.models import ApiKey
@@ -114,7 +115,10 @@ def idempotent(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
         merchant_id = _merchant_id(request)
         if merchant_id is None:
             return run(request, *args, **kwargs)
-        print_ = fingerprint(request)
+        try:
+            print_ = fingerprint(request)
+        except MultiPartParserError as exc:
+            return error_response(400, "invalid_body", f"The multipart body could not be read: {exc}")
 
         deadline = time.monotonic() + WAIT_SECONDS
         while (row := _claim(merchant_id, key, print_)) is not None:
@@ -167,9 +171,11 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
         "description": "idempotency_key_reused or idempotency_key_in_progress",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
     }
+    malformed = {**conflict, "description": "invalid_idempotency_key (or another refusal)"}
     for operations in schema.get("paths", {}).values():
         post = operations.get("post")
         if post is not None:
             post.setdefault("parameters", []).append(header)
             post.setdefault("responses", {}).setdefault(409, conflict)
+            post["responses"].setdefault(400, malformed)
     return schema

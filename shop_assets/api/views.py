@@ -3,7 +3,7 @@
 
 # no `from __future__ import annotations`: ninja resolves the query schemas of paginated
 # views (wrapped by @paginate) from the annotations themselves
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,8 +17,8 @@ from ninja import Field, File, FilterLookup, FilterSchema, NinjaAPI, Query, Sche
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
+from pydantic import AfterValidator, model_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic import model_validator
 
 from generation.errors import ImageRejected
 from generation.request import InvalidRequest, JobParameters, first_error
@@ -209,28 +209,44 @@ class JobOut(Schema):
         return list(obj.assets.all())
 
 
+def _storable_moment(value: datetime) -> datetime:
+    """A filter date the database can compare: naive means UTC; refused when it falls
+    outside the years 1-9999 in UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the date is out of range in UTC") from exc
+
+
+# what a filter compares against a column: ids as the database stores them, dates it can convert
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Moment = Annotated[datetime, AfterValidator(_storable_moment)]
+
+
 class ProductFilter(FilterSchema):
     q: Annotated[str | None, FilterLookup(["sku__icontains", "title__icontains"])] = None
     sku: Annotated[str | None, FilterLookup("sku")] = None
-    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
-    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+    created_after: Annotated[Moment | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[Moment | None, FilterLookup("created_at__lt")] = None
 
 
 class JobFilter(FilterSchema):
     status: Annotated[JobStatus | None, FilterLookup("status")] = None
-    product_id: Annotated[int | None, FilterLookup("product_id")] = None
+    product_id: Annotated[RowId | None, FilterLookup("product_id")] = None
     sku: Annotated[str | None, FilterLookup("product__sku")] = None
-    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
-    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+    created_after: Annotated[Moment | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[Moment | None, FilterLookup("created_at__lt")] = None
 
 
 class AssetFilter(FilterSchema):
     kind: Annotated[OutputKind | None, FilterLookup("kind")] = None
-    job_id: Annotated[int | None, FilterLookup("job_id")] = None
-    product_id: Annotated[int | None, FilterLookup("job__product_id")] = None
+    job_id: Annotated[RowId | None, FilterLookup("job_id")] = None
+    product_id: Annotated[RowId | None, FilterLookup("job__product_id")] = None
     sku: Annotated[str | None, FilterLookup("job__product__sku")] = None
-    created_after: Annotated[datetime | None, FilterLookup("created_at__gte")] = None
-    created_before: Annotated[datetime | None, FilterLookup("created_at__lt")] = None
+    created_after: Annotated[Moment | None, FilterLookup("created_at__gte")] = None
+    created_before: Annotated[Moment | None, FilterLookup("created_at__lt")] = None
 
 
 def _products(request: HttpRequest):

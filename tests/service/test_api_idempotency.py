@@ -159,3 +159,15 @@ def test_two_concurrent_requests_with_one_key_create_one_product(merchant, monke
     assert responses[0].content == responses[1].content
     assert sorted(r.has_header("Idempotent-Replayed") for r in responses) == [False, True]
     assert Product.objects.count() == 1
+
+
+def test_a_broken_multipart_body_with_a_key_is_400(api, product):
+    response = api.post(
+        f"/api/v1/products/{product.pk}/images",
+        b"--x\r\nnot a part",
+        content_type="multipart/form-data",
+        HTTP_IDEMPOTENCY_KEY="photo-1",
+    )
+
+    assert response.status_code == 400 and response.json()["code"] == "invalid_body"
+    assert not IdempotencyKey.objects.exists() and not ProductImage.objects.exists()

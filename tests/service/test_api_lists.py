@@ -141,3 +141,27 @@ def test_list_pages_are_capped(api, path):
 
     assert response.status_code == 200
     assert response.json() == {"items": [], "count": 0}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("/api/v1/assets?product_id=595081053539655221248", "product_id"),
+        ("/api/v1/jobs?product_id=0", "product_id"),
+        ("/api/v1/assets?created_after=0001-01-01T00:00:00%2B05:00", "created_after"),
+        ("/api/v1/products?created_before=yesterday", "created_before"),
+    ],
+)
+def test_filter_values_the_database_cannot_compare_are_422(api, query, field):
+    response = api.get(query)
+
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "invalid_request" and response.json()["field"] == field
+
+
+def test_a_date_without_a_zone_is_utc(api, merchant):
+    p = Product.objects.create(merchant=merchant, sku="MUG-1", title="Mug")
+    Product.objects.filter(pk=p.pk).update(created_at=at(5))
+
+    assert skus(api.get("/api/v1/products?created_after=2026-03-05T11:59:00")) == ["MUG-1"]
+    assert skus(api.get("/api/v1/products?created_after=2026-03-05T12:01:00")) == []
