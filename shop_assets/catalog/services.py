@@ -128,24 +128,26 @@ def add_product_image(
     return row
 
 
+def _image_keys(image: ProductImage) -> list[str]:
+    keys = [image.original_key, image.normalized_key, image.thumbnail_key]
+    keys += [key for mask in image.masks.all() for key in (mask.storage_key, mask.preview_key)]
+    return keys
+
+
 def delete_product(product: Product) -> None:
-    """Delete the product with its photos, jobs and assets; their files go once the
-    deletion commits (a rollback keeps them)."""
-    keys = [
-        key
-        for row in ProductImage.objects.filter(product=product).values_list(
-            "original_key", "normalized_key", "thumbnail_key"
-        )
-        for key in row
-    ]
+    """Delete the product with its photos, cutouts, jobs and assets; their files go once
+    the deletion commits (a rollback keeps them)."""
+    keys = [key for image in product.images.prefetch_related("masks") for key in _image_keys(image)]
     keys += Asset.objects.filter(job__product=product).values_list("storage_key", flat=True)
     product.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
 
 
 def delete_product_image(image: ProductImage) -> None:
-    keys = [image.original_key, image.normalized_key, image.thumbnail_key]
-    keys += [key for mask in image.masks.all() for key in (mask.storage_key, mask.preview_key)]
+    """Delete one photo with its cutouts and the jobs made from it (and their assets); the
+    files go once the deletion commits."""
+    keys = _image_keys(image)
+    keys += Asset.objects.filter(job__image=image).values_list("storage_key", flat=True)
     image.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
 

@@ -174,6 +174,36 @@ class JobForm(forms.Form):
             assert isinstance(field, forms.ChoiceField), name
             field.choices = choices
 
+    @staticmethod
+    def initial_from(job) -> dict:
+        """The form's values for another run of ``job``: its outputs and its parameters as
+        the job recorded them (defaults from the brand kit included)."""
+        p = job.parameters or {}
+        scene, poster, clip = p.get("scene") or {}, p.get("poster") or {}, p.get("clip") or {}
+        themes = clip.get("themes") or []
+        initial = {
+            "image": job.image_id,
+            "outputs": list(job.outputs),
+            "segmenter": p.get("segmenter", "auto"),
+            "format": p.get("format", "png"),
+            "packshot_shadow": (p.get("packshot") or {}).get("shadow", True),
+            "theme": scene.get("theme") or (themes[0] if themes else "studio_sweep"),
+            "scene_count": scene.get("count", 2),
+            "engine": scene.get("engine", "studio"),
+            "seed": scene.get("seed", clip.get("seed", 0)),
+            "prompt": scene.get("prompt", ""),
+            "poster_templates": poster.get("templates") or ["hero_left"],
+            "poster_sizes": poster.get("sizes") or ["feed", "story"],
+            "headline": poster.get("headline") or clip.get("headline", ""),
+            "subline": poster.get("subline", ""),
+            "cta": poster.get("cta") or clip.get("cta", ""),
+            "ribbon": poster.get("ribbon", ""),
+            "clip_preset": clip.get("preset", "story"),
+            "clip_style": clip.get("style", "push_in"),
+            "clip_duration": clip.get("duration", 8),
+        }
+        return initial
+
     def job_parameters(self) -> tuple[list[str], dict]:
         data = self.cleaned_data
         params: dict = {"segmenter": data["segmenter"], "format": data["format"]}

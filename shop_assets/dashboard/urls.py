@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_assets.dashboard import cutouts, views
+from shop_assets.dashboard import cutouts, editing, views
 
 app_name = "dashboard"
 
@@ -9,6 +9,12 @@ urlpatterns = [
     path("products/new/", views.product_new, name="product_new"),
     path("products/<int:pk>/", views.product_detail, name="product"),
     path("products/<int:pk>/photos/", views.product_upload, name="product_upload"),
+    path("products/<int:pk>/edit/", editing.product_edit, name="product_edit"),
+    path("products/<int:pk>/delete/", editing.product_delete, name="product_delete"),
+    path("photos/<int:pk>/delete/", editing.photo_delete, name="photo_delete"),
+    path("jobs/<int:pk>/retry/", editing.job_retry, name="job_retry"),
+    path("jobs/<int:pk>/cancel/", editing.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/again/", editing.job_again, name="job_again"),
     path("products/<int:pk>/jobs/", views.job_start, name="job_start"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status/", views.job_progress, name="job_progress"),

@@ -1,0 +1,124 @@
+"""Changing what a merchant made: edit or delete a product, delete a photo, and the way
+out of a failed job (retry with the same settings, or change them in the new-job form).
+
+Every lookup goes through the signed-in merchant's rows, so another merchant's ids answer
+404. Deletions remove the stored files once the database change commits.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from shop_assets.catalog import notify as product_notify
+from shop_assets.catalog import services as catalog
+from shop_assets.catalog.models import ProductImage
+from shop_assets.dashboard.forms import JobForm, ProductForm
+from shop_assets.dashboard.views import _jobs, _product_page, _products, merchant_required
+from shop_assets.jobs import lifecycle
+from shop_assets.jobs.models import Asset, JobStatus
+from shop_assets.limits import LimitExceeded
+from shop_assets.limits.quotas import check_job_quota
+
+BUSY = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def _busy_message(count: int, what: str) -> str:
+    jobs = "1 job" if count == 1 else f"{count} jobs"
+    return (
+        f"{jobs} of this {what} {'is' if count == 1 else 'are'} still queued or running; cancel them or wait."
+    )
+
+
+@merchant_required
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(_products(request), pk=pk)
+    form = ProductForm(request.POST or None, instance=product, merchant=product.merchant)
+    if request.method == "POST" and form.is_valid():
+        changed = set(form.changed_data)
+        with transaction.atomic():
+            product = form.save()
+            if changed:
+                product_notify.product_updated(product, changed)
+        messages.success(request, "Product saved." if changed else "Nothing changed.")
+        return redirect("dashboard:product", pk=product.pk)
+    counts = {
+        "photos": product.images.count(),
+        "jobs": product.jobs.count(),
+        "assets": Asset.objects.filter(job__product=product).count(),
+    }
+    return render(
+        request,
+        "dashboard/product_edit.html",
+        {"product": product, "form": form, "counts": counts},
+        status=400 if form.errors else 200,
+    )
+
+
+@merchant_required
+@require_POST
+def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    with transaction.atomic():
+        product = get_object_or_404(_products(request).select_for_update(), pk=pk)
+        busy = product.jobs.filter(status__in=BUSY).count()
+        if busy:
+            messages.error(request, _busy_message(busy, "product"))
+            return redirect("dashboard:product_edit", pk=product.pk)
+        label = f"{product.title} ({product.sku})"
+        catalog.delete_product(product)
+    messages.success(request, f"Deleted {label} with its photos, jobs and files.")
+    return redirect("dashboard:products")
+
+
+@merchant_required
+@require_POST
+def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    with transaction.atomic():
+        image = get_object_or_404(
+            ProductImage.objects.select_for_update().filter(product__in=_products(request)), pk=pk
+        )
+        product_pk = image.product_id
+        busy = image.jobs.filter(status__in=BUSY).count()
+        if busy:
+            messages.error(request, _busy_message(busy, "photo"))
+            return redirect("dashboard:product", pk=product_pk)
+        catalog.delete_product_image(image)
+    messages.success(request, "Photo deleted with the jobs and files made from it.")
+    return redirect("dashboard:product", pk=product_pk)
+
+
+@merchant_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed or cancelled job again with the same settings (the same job, new attempts)."""
+    job = get_object_or_404(_jobs(request), pk=pk)
+    try:
+        with transaction.atomic():
+            check_job_quota(job.merchant_id)
+            lifecycle.retry_job(job)
+    except LimitExceeded as exc:
+        messages.error(request, str(exc))
+    except lifecycle.NotRetryable as exc:
+        messages.error(request, str(exc))
+    return redirect("dashboard:job", pk=job.pk)
+
+
+@merchant_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(_jobs(request), pk=pk)
+    if not lifecycle.cancel_job(job):
+        messages.error(request, "The job has already finished; there is nothing to cancel.")
+    return redirect("dashboard:job", pk=job.pk)
+
+
+@merchant_required
+def job_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """The product page with the new-job form filled in from this job's settings."""
+    job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
+    form = JobForm(initial=JobForm.initial_from(job))
+    messages.info(request, f"The form below holds the settings of job #{job.pk}: change them and start.")
+    return _product_page(request, job.product, job_form=form)
