@@ -227,6 +227,7 @@ _JOB_COUNT = {
     JobStatus.RUNNING: "running",
     JobStatus.SUCCEEDED: "succeeded",
     JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "failed",  # did not make its assets; retried with the failed rows
     "needs_review": "needs_review",
 }
 
@@ -235,7 +236,7 @@ def retry_failed_rows(batch: Batch) -> int:
     """Send the batch's failed rows (their photo or their job failed) through again."""
     with transaction.atomic():
         failed = BatchRow.objects.filter(batch=batch, state=RowState.FAILED) | BatchRow.objects.filter(
-            batch=batch, state=RowState.JOB, job__status=JobStatus.FAILED
+            batch=batch, state=RowState.JOB, job__status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
         )
         ids = list(failed.values_list("pk", flat=True))
         if not ids:

@@ -210,3 +210,30 @@ def test_another_merchants_job_and_asset_are_404(api, other_product_image, sent)
     assert {r.json()["code"] for r in responses} == {"not_found"}
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and Asset.objects.filter(pk=asset.pk).exists() and sent == []
+
+
+def test_a_cancelled_job_of_a_batch_counts_as_failed_and_is_retried_with_them(
+    api, merchant, product_image, sent
+):
+    from shop_assets.bulk import fanout
+    from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+
+    batch = Batch.objects.create(
+        merchant=merchant,
+        status=BatchStatus.RUNNING,
+        source_name="p.csv",
+        source_key="k",
+        format="simple",
+        encoding="utf-8",
+    )
+    job = make_job(product_image)
+    BatchRow.objects.create(
+        batch=batch, line=2, sku="BTL-001", state=RowState.JOB, product=product_image.product, job=job
+    )
+
+    api.post(f"/api/v1/jobs/{job.pk}/cancel")
+    counts = fanout.batch_counts(batch)
+    retried = fanout.retry_failed_rows(batch)
+
+    assert (counts.failed, counts.queued) == (1, 0)
+    assert retried == 1 and BatchRow.objects.get(batch=batch).job is None
