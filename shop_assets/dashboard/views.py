@@ -183,7 +183,13 @@ def gallery(assets: list[Asset]) -> dict:
         for a in assets
         if a.kind == "clip" and a.format == "mp4"
     ]
-    return {"images": images, "poster_sizes": sorted(sizes.items()), "clips": clips}
+    scene_count = sum(1 for a in images if a.kind == "scene")
+    return {
+        "images": images,
+        "poster_sizes": sorted(sizes.items()),
+        "clips": clips,
+        "scene_count": scene_count,
+    }
 
 
 @merchant_required

@@ -115,3 +115,107 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(shots / f"desktop-{name}.png"), full_page=True)
         _no_sideways_scroll(page)
+
+
+def _scene_job(product_image):
+    """A finished job with three scene variants (1600×1000, each its own colour) and a poster."""
+    import io
+
+    from PIL import Image
+
+    from shop_assets.jobs import storage
+    from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
+
+    job = GenerationJob.objects.create(
+        merchant_id=product_image.product.merchant_id,
+        product=product_image.product,
+        image=product_image,
+        outputs=["scene", "poster"],
+        status=JobStatus.SUCCEEDED,
+        progress=100,
+    )
+    specs = [
+        ("scene", "scene-marble_counter-01", (200, 80, 60), {"theme": "marble_counter"}),
+        ("scene", "scene-marble_counter-02", (60, 160, 90), {"theme": "marble_counter"}),
+        ("scene", "scene-marble_counter-03", (40, 90, 200), {"theme": "marble_counter"}),
+        ("poster", "poster-hero_left-feed", (230, 200, 60), {"template": "hero_left"}),
+    ]
+    for kind, name, colour, metrics in specs:
+        buf = io.BytesIO()
+        Image.new("RGB", (1600, 1000), colour).save(buf, format="PNG")
+        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, "png")
+        storage.put_bytes(key, buf.getvalue())
+        Asset.objects.create(
+            merchant_id=job.merchant_id,
+            job=job,
+            kind=kind,
+            name=name,
+            format="png",
+            width=1600,
+            height=1000,
+            storage_key=key,
+            size_bytes=len(buf.getvalue()),
+            checksum=storage.sha256(buf.getvalue()),
+            metrics=metrics,
+        )
+    return job
+
+
+def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_image, tmp_path):  # noqa: F811
+    # given: a finished job with three scenes, on a desktop window
+    job = _scene_job(product_image)
+    page = browser_page
+    shots = _shots_dir(tmp_path)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+
+    # when: the first scene is clicked
+    page.locator("a[data-lightbox]").first.click()
+    dialog = page.locator("dialog.lightbox")
+    big = dialog.locator(".lightbox-stage > img")
+    big.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=big.element_handle())
+    fitted = big.bounding_box()
+    first_src = big.get_attribute("src")
+    page.screenshot(path=str(shots / "desktop-lightbox.png"))
+
+    # then: it opens large, fitted to the window, and goes to full size on request
+    assert big.evaluate("img => img.naturalWidth") == 1600
+    assert 600 < fitted["width"] <= 1280
+    dialog.locator("[data-lb=size]").click()
+    assert big.bounding_box()["width"] == 1600
+    page.keyboard.press("ArrowRight")
+    assert big.get_attribute("src") != first_src
+    page.keyboard.press("Escape")
+    assert dialog.evaluate("d => d.open") is False
+
+    # when: two scenes are ticked and compared
+    boxes = page.locator("input[data-compare]")
+    assert boxes.count() == 3
+    boxes.nth(0).check()
+    boxes.nth(2).check()
+    page.click("[data-compare-button]")
+    figures = dialog.locator(".lightbox-stage.compare figure")
+    figures.first.wait_for()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "desktop-compare.png"))
+
+    # then: exactly those two, side by side
+    assert figures.count() == 2
+    left, right = figures.nth(0).bounding_box(), figures.nth(1).bounding_box()
+    assert abs(left["y"] - right["y"]) < 1 and right["x"] >= left["x"] + left["width"]
+    assert "Scene · Marble counter 3" in figures.nth(1).inner_text()
+    page.keyboard.press("Escape")
+
+    # and on a phone the large preview fits the screen
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.reload()
+    page.locator("a[data-lightbox]").nth(1).click()
+    big.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=big.element_handle())
+    page.screenshot(path=str(shots / "phone-lightbox.png"))
+    assert 0 < big.bounding_box()["width"] <= 375
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(shots / "phone-job.png"), full_page=True)
+    _no_sideways_scroll(page)

@@ -1,0 +1,119 @@
+// Job page: a lightbox for assets (fit to the window, or at full size) and a side-by-side
+// comparison of scene variants. Plain script; the gallery arrives by HTMX once the job
+// finishes, so every handler is delegated from the document.
+(function () {
+  "use strict";
+  var dialog, stage, caption, sizeButton, download, index = -1, items = [];
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function build() {
+    if (dialog) return;
+    dialog = el("dialog", { class: "lightbox", "aria-label": "Asset preview" });
+    var bar = el("div", { class: "lightbox-bar" });
+    caption = el("div", { class: "lightbox-caption", "aria-live": "polite" });
+    var tools = el("div", { class: "lightbox-tools" });
+    var prev = el("button", { type: "button", class: "btn secondary", "data-lb": "prev", "aria-label": "Previous" }, "‹");
+    var next = el("button", { type: "button", class: "btn secondary", "data-lb": "next", "aria-label": "Next" }, "›");
+    sizeButton = el("button", { type: "button", class: "btn secondary", "data-lb": "size", "aria-pressed": "false" }, "Full size");
+    download = el("a", { class: "btn secondary", "data-lb": "download" }, "Download");
+    var close = el("button", { type: "button", class: "btn", "data-lb": "close", "aria-label": "Close" }, "Close");
+    [prev, next, sizeButton, download, close].forEach(function (b) { tools.appendChild(b); });
+    bar.appendChild(caption);
+    bar.appendChild(tools);
+    stage = el("div", { class: "lightbox-stage" });
+    dialog.appendChild(bar);
+    dialog.appendChild(stage);
+    document.body.appendChild(dialog);
+    dialog.addEventListener("click", function (event) {
+      var action = event.target.getAttribute && event.target.getAttribute("data-lb");
+      if (action === "close" || event.target === dialog) dialog.close();
+      else if (action === "prev") show(index - 1);
+      else if (action === "next") show(index + 1);
+      else if (action === "size" || (event.target.tagName === "IMG" && index >= 0)) toggleSize();
+    });
+    dialog.addEventListener("keydown", function (event) {
+      if (index < 0) return;
+      if (event.key === "ArrowLeft") { show(index - 1); event.preventDefault(); }
+      if (event.key === "ArrowRight") { show(index + 1); event.preventDefault(); }
+    });
+    dialog.addEventListener("close", function () { stage.textContent = ""; index = -1; });
+  }
+
+  function setFull(full) {
+    stage.classList.toggle("full", full);
+    sizeButton.setAttribute("aria-pressed", full ? "true" : "false");
+    sizeButton.textContent = full ? "Fit to window" : "Full size";
+  }
+
+  function toggleSize() { setFull(!stage.classList.contains("full")); }
+
+  function open() {
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function show(i) {
+    if (!items.length) return;
+    index = (i + items.length) % items.length;
+    var link = items[index];
+    stage.textContent = "";
+    stage.className = "lightbox-stage";
+    var img = el("img", { src: link.getAttribute("href"), alt: link.getAttribute("data-title") || "" });
+    stage.appendChild(img);
+    setFull(false);
+    caption.textContent = (link.getAttribute("data-title") || "") + "  " + (link.getAttribute("data-size") || "");
+    download.setAttribute("href", link.getAttribute("data-download"));
+    dialog.classList.remove("comparing");
+    open();
+  }
+
+  function compare(links) {
+    build();
+    index = -1;
+    stage.textContent = "";
+    stage.className = "lightbox-stage compare";
+    stage.style.setProperty("--columns", String(Math.min(links.length, 4)));
+    links.forEach(function (link) {
+      var figure = el("figure");
+      figure.appendChild(el("img", { src: link.getAttribute("href"), alt: link.getAttribute("data-title") || "" }));
+      figure.appendChild(el("figcaption", {}, link.getAttribute("data-title") || ""));
+      stage.appendChild(figure);
+    });
+    caption.textContent = "Comparing " + links.length + " scenes";
+    download.removeAttribute("href");
+    dialog.classList.add("comparing");
+    open();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-lightbox]");
+    if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      build();
+      items = Array.prototype.slice.call(document.querySelectorAll("a[data-lightbox]"));
+      show(items.indexOf(link));
+      return;
+    }
+    var button = event.target.closest && event.target.closest("[data-compare-button]");
+    if (button) {
+      var ticked = document.querySelectorAll("input[data-compare]:checked");
+      var boxes = ticked.length >= 2 ? ticked : document.querySelectorAll("input[data-compare]");
+      compare(Array.prototype.map.call(boxes, function (box) {
+        return box.closest("figure").querySelector("a[data-lightbox]");
+      }));
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("input[data-compare]")) return;
+    var count = document.querySelectorAll("input[data-compare]:checked").length;
+    document.querySelectorAll("[data-compare-button]").forEach(function (b) {
+      b.textContent = count >= 2 ? "Compare " + count + " scenes side by side" : "Compare all scenes side by side";
+    });
+  });
+})();
