@@ -140,6 +140,7 @@
       if (mine !== ticket) return; // a newer change is on its way
       delete root.dataset.busy;
       if (!response.ok) {
+        root.dataset.refreshes = String(Number(root.dataset.refreshes || 0) + 1);
         status.textContent = await problem(response, "The cutout could not be made from these strokes.");
         save.disabled = true;
         return;
@@ -151,6 +152,7 @@
       result.src = resultUrl;
       result.hidden = false;
       root.dataset.confidence = confidence.toFixed(3);
+      root.dataset.refreshes = String(Number(root.dataset.refreshes || 0) + 1);
       status.textContent =
         "Confidence " + confidence.toFixed(2) + (problems.length ? ": " + problems.join(" ") : ". Looks right.");
       save.disabled = false;
