@@ -166,6 +166,7 @@
 
     canvas.addEventListener("pointerdown", function (ev) {
       ev.preventDefault();
+      canvas.focus(); // so Ctrl+Z reaches the editor
       canvas.setPointerCapture(ev.pointerId);
       var p = point(ev);
       current = tool === "box" ? { type: "box", start: p, rect: [p[0], p[1], 0, 0] } : { type: tool, size: Number(brush.value), points: [p] };
