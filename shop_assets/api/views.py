@@ -30,6 +30,7 @@ from shop_assets.api.idempotency import idempotent
 from shop_assets.api.masks import router as masks_router
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
+from shop_assets.bulk.campaign_api import router as campaigns_router
 from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
@@ -438,4 +439,5 @@ def download_asset(request: HttpRequest, asset_id: int):
 
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/batches", batches_router)
+api.add_router("/campaigns", campaigns_router)
 api.add_router("/images", masks_router)
