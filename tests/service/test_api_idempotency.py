@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -145,7 +146,10 @@ def test_two_concurrent_requests_with_one_key_create_one_product(merchant, monke
 
     def send(i: int) -> None:
         start.wait()
-        responses[i] = post(clients[i], "/api/v1/products", {"sku": "MUG-1", "title": "Mug"}, key="race")
+        try:
+            responses[i] = post(clients[i], "/api/v1/products", {"sku": "MUG-1", "title": "Mug"}, key="race")
+        finally:
+            connection.close()  # this thread's own connection, so the test database can be dropped
 
     # when both are sent at once with the same key and body
     threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
