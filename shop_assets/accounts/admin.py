@@ -12,9 +12,9 @@ class MerchantAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class MerchantUserAdmin(UserAdmin):
-    list_display = ("username", "email", "merchant", "is_staff")
+    list_display = ("username", "email", "merchant", "is_owner", "is_staff")
     list_filter = ("merchant", "is_staff")
-    fieldsets = (*(UserAdmin.fieldsets or ()), ("Merchant", {"fields": ("merchant",)}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Merchant", {"fields": ("merchant", "is_owner")}))
 
 
 @admin.register(ApiKey)

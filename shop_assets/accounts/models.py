@@ -30,11 +30,45 @@ class Merchant(models.Model):
 
 
 class User(AbstractUser):
-    """A person who signs in. Staff users may have no merchant; merchant users have one."""
+    """A person who signs in. Staff users may have no merchant; merchant users have one.
+
+    A merchant's owner adds and removes its other users (the dashboard's Team page); the
+    others use the shop the same way but cannot manage people.
+    """
 
     merchant = models.ForeignKey(
         Merchant, null=True, blank=True, on_delete=models.CASCADE, related_name="users"
     )
+    is_owner = models.BooleanField(
+        default=False, help_text="Manages the shop's team: adds and removes colleagues."
+    )
+
+
+class Invitation(models.Model):
+    """A one-time link that lets a colleague create their own sign-in for a merchant.
+
+    Only a SHA-256 of the token is stored; the link is shown once, to the owner who made it.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.merchant} ({self.created_at:%Y-%m-%d})"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ApiKey(models.Model):

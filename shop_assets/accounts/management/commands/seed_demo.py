@@ -27,7 +27,9 @@ class Command(BaseCommand):
 
         with transaction.atomic():
             merchant, _ = Merchant.objects.get_or_create(slug="demo-shop", defaults={"name": "Demo Shop"})
-            user, created = User.objects.get_or_create(username=username, defaults={"merchant": merchant})
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"merchant": merchant, "is_owner": True}
+            )
             if created or not user.has_usable_password():
                 user.set_password(password)
                 user.save()
