@@ -33,6 +33,7 @@ from PIL import Image
 from generation.check import MATTE_THRESHOLD, matte_evidence
 from generation.errors import GenerationError, InvalidSpec, SegmentationFailed
 from generation.segment.alpha import OPAQUE_FROM, alpha_channel
+from generation.segment.classical import full_resolution_matte
 from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, preview_size, refine_matte, scale_strokes
 from generation.types import Segmentation
@@ -219,15 +220,15 @@ def ensure_automatic_mask(image: ProductImage) -> PhotoMask:
 
 
 def accept_automatic(image: ProductImage, user: Any = None) -> PhotoMask:
-    """The merchant accepts the automatic matte as it is: a new accepted version with its
-    matte at the photo's full size."""
+    """The merchant accepts the automatic matte: a new accepted version with the same
+    cutout at the photo's full size (see ``full_size_matte``)."""
     auto = latest_automatic(image)
     if auto is None or not auto.storage_key:
         raise MaskInvalid(
             "There is no automatic cutout to accept for this photo; draw a box around the product or upload a mask."
         )
     photo = load_photo(image)
-    matte = mask_values(auto, photo.size)
+    matte = full_size_matte(auto, photo)
     return _store(
         image,
         source=MaskSource.ACCEPTED,
@@ -239,6 +240,21 @@ def accept_automatic(image: ProductImage, user: Any = None) -> PhotoMask:
         accepted=True,
         user=user,
     )
+
+
+def full_size_matte(auto: PhotoMask, photo: Image.Image) -> Image.Image:
+    """The automatic (preview-size) matte at the photo's size: the upload's own alpha when
+    that is what it was, else its outline taken to full resolution by the same soft-edge
+    solver the segmenters use (edges snapped to the photo's, no upscaling stair-steps)."""
+    own_alpha = alpha_channel(photo)
+    if auto.segmenter == "alpha" and own_alpha is not None:
+        return Image.fromarray(own_alpha, "L")
+    small = np.asarray(mask_values(auto)) >= 128
+    if small.shape == (photo.height, photo.width):
+        return mask_values(auto)
+    rgb = np.asarray(photo.convert("RGB"))
+    matte, _ = full_resolution_matte(rgb, small, small.shape[1] / photo.width)
+    return Image.fromarray(matte, "L")
 
 
 # --- the editor: a box and strokes drawn on the preview ---------------------------

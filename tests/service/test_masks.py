@@ -15,7 +15,8 @@ from shop_assets.catalog import masks, services
 from shop_assets.catalog.models import MaskSource, PhotoMask
 from shop_assets.catalog.tasks import automatic_mask_task
 from shop_assets.jobs.storage import read_bytes
-from tests.conftest import png_bytes, stored_files
+from tests.conftest import jpeg_bytes, png_bytes, stored_files
+from tests.photoset import make_case
 
 
 def _matte(mask: PhotoMask) -> np.ndarray:
@@ -148,3 +149,21 @@ def test_an_uploaded_mask_of_another_shape_is_refused_and_nothing_is_stored(auto
 
     assert stored_files() == before
     assert product_image.masks.count() == 1
+
+
+def test_an_accepted_preview_matte_is_taken_to_full_size_along_the_photos_edges(product):
+    # given a 2048 x 1536 photo whose automatic matte was made on the 1024 px preview
+    case = make_case("carton_on_tabletop")
+    image = services.add_product_image(product, jpeg_bytes(case.photo), auto_mask=False)
+    auto = masks.make_automatic_mask(image)
+    assert (auto.width, auto.height) == preview_size(case.photo.size)
+
+    accepted = masks.accept_automatic(image)
+
+    matte = _matte(accepted)
+    truth = np.rint(case.alpha * 255).astype(np.uint8)
+    upscaled = np.asarray(masks.mask_values(auto, case.photo.size))
+    assert matte.shape == truth.shape and (accepted.width, accepted.height) == case.photo.size
+    assert iou(matte, truth) > 0.99
+    # closer to the true soft edge than the preview matte simply scaled up
+    assert np.abs(matte.astype(float) - truth).mean() < np.abs(upscaled.astype(float) - truth).mean()
