@@ -36,7 +36,7 @@ from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import lifecycle, storage
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
+from shop_assets.jobs.models import Asset, GenerationJob, JobAttempt, JobStatus, OutputKind
 from shop_assets.limits import api as limits
 from shop_assets.limits.quotas import check_job_quota
 
@@ -187,6 +187,16 @@ class JobIn(Schema):
             raise first_error(exc) from None
 
 
+class AttemptOut(Schema):
+    """One worker's try at the job; ``outcome`` is empty while it runs."""
+
+    number: int
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str
+    error_code: str
+
+
 class JobOut(Schema):
     id: int
     product_id: int
@@ -204,10 +214,15 @@ class JobOut(Schema):
     finished_at: datetime | None
     cancel_requested_at: datetime | None
     assets: list[AssetOut]
+    attempt_log: list[AttemptOut]
 
     @staticmethod
     def resolve_assets(obj: GenerationJob) -> list[Asset]:
         return list(obj.assets.all())
+
+    @staticmethod
+    def resolve_attempt_log(obj: GenerationJob) -> list[JobAttempt]:
+        return list(obj.attempt_log.all())
 
 
 def _storable_moment(value: datetime) -> datetime:
@@ -375,7 +390,7 @@ def _assets(request: HttpRequest):
 @paginate
 def list_jobs(request: HttpRequest, filters: Query[JobFilter]):
     """Newest first."""
-    return filters.filter(_jobs(request).prefetch_related("assets"))
+    return filters.filter(_jobs(request).prefetch_related("assets", "attempt_log"))
 
 
 @api.get("/jobs/{job_id}", response=JobOut)

@@ -64,6 +64,17 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def transient_code(exc: BaseException) -> str:
+    """The error code an attempt that will be retried records."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return "database_unavailable"
+    if isinstance(exc, (BotoCoreError, ClientError)):
+        return "storage_unavailable"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection_error"
+
+
 def permanent_failure(exc: BaseException) -> tuple[str, str]:
     """(error code, merchant-readable message) for an error that no retry will fix."""
     for kind, code, message in PERMANENT:

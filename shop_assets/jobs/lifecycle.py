@@ -9,6 +9,7 @@ not expired. Progress and error messages are written here only, and always throu
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -17,13 +18,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shop_assets.jobs import faults, notify, storage
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs.models import FINISHED, Asset, GenerationJob, JobStatus
+from shop_assets.jobs.models import FINISHED, Asset, AttemptOutcome, GenerationJob, JobAttempt, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,30 +65,47 @@ def lease_surely_held(token: str) -> bool:
     return at is not None and time.monotonic() - at < settings.JOB_LEASE_SECONDS / 2
 
 
-def claim_job(job_id: int) -> str | None:
-    """Take the job if it is queued, or running under an expired lease. Returns our token."""
+def claim_job(job_id: int, *, worker: str = "") -> str | None:
+    """Take the job if it is queued, or running under an expired lease. Returns our token.
+
+    Opens the attempt's row (``worker`` is the Celery worker's hostname, this machine's by
+    default); an attempt still open from a worker whose lease ran out is closed as lost.
+    """
     now = timezone.now()
     token = uuid.uuid4().hex
-    claimed = (
-        GenerationJob.objects.filter(
-            pk=job_id, attempts__lt=settings.JOB_MAX_ATTEMPTS, cancel_requested_at__isnull=True
+    with transaction.atomic():
+        claimed = (
+            GenerationJob.objects.filter(
+                pk=job_id, attempts__lt=settings.JOB_MAX_ATTEMPTS, cancel_requested_at__isnull=True
+            )
+            .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now))
+            .update(
+                status=JobStatus.RUNNING,
+                lease_token=token,
+                lease_expires_at=_lease_until(),
+                attempts=F("attempts") + 1,
+                started_at=now,
+                progress_message="Started",
+                error_code="",
+                error_message="",
+            )
         )
-        .filter(Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, lease_expires_at__lt=now))
-        .update(
-            status=JobStatus.RUNNING,
-            lease_token=token,
-            lease_expires_at=_lease_until(),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            progress_message="Started",
-            error_code="",
-            error_message="",
+        if not claimed:
+            return None
+        end_attempt(job_id, AttemptOutcome.LOST, "worker_lost")
+        last = JobAttempt.objects.filter(job_id=job_id).aggregate(n=Max("number"))["n"] or 0
+        JobAttempt.objects.create(
+            job_id=job_id, number=last + 1, worker=(worker or socket.gethostname())[:255], started_at=now
         )
-    )
-    if not claimed:
-        return None
     _renewed(token)
     return token
+
+
+def end_attempt(job_id: int, outcome: str, error_code: str = "") -> None:
+    """Close the job's open attempt; call it in the transaction that records the job's change."""
+    JobAttempt.objects.filter(job_id=job_id, ended_at__isnull=True).update(
+        outcome=outcome, error_code=error_code[:64], ended_at=timezone.now()
+    )
 
 
 def lease_seconds_left(job_id: int) -> float | None:
@@ -146,20 +164,26 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
-def release_job(job_id: int, token: str, *, message: str) -> bool:
+def release_job(job_id: int, token: str, *, message: str, code: str = "transient_error") -> bool:
     """Give the job back to the queue (a transient error; it will be retried)."""
-    return bool(
-        GenerationJob.objects.filter(pk=job_id, lease_token=token, status=JobStatus.RUNNING).update(
+    with transaction.atomic():
+        released = GenerationJob.objects.filter(
+            pk=job_id, lease_token=token, status=JobStatus.RUNNING
+        ).update(
             status=JobStatus.QUEUED,
             lease_token="",
             lease_expires_at=None,
             progress_message=faults.merchant_text(message, limit=200),
             enqueued_at=timezone.now(),
         )
-    )
+        if released:
+            end_attempt(job_id, AttemptOutcome.RETRY, code)
+    return bool(released)
 
 
-def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool:
+def fail_job(
+    job_id: int, token: str | None, *, code: str, message: str, outcome: str = AttemptOutcome.FAILED
+) -> bool:
     """Record a readable failure and remove whatever the job had stored: its assets, and any
     file under its folder that an attempt wrote but could not remove (a takeover, a crash)."""
     with transaction.atomic():
@@ -177,6 +201,7 @@ def fail_job(job_id: int, token: str | None, *, code: str, message: str) -> bool
         )
         if not updated:
             return False
+        end_attempt(job_id, outcome, code)
         notify.job_failed(job_id)
         assets = list(Asset.objects.filter(job_id=job_id))
         keys = [a.storage_key for a in assets]
@@ -204,6 +229,7 @@ def hold_for_review(job_id: int, token: str, *, message: str, review: dict[str, 
         )
         if not updated:
             return False
+        end_attempt(job_id, AttemptOutcome.REVIEW, "matte_needs_review")
         notify.job_needs_review(job_id, review)
     return True
 
@@ -252,6 +278,7 @@ def give_up_if_exhausted(job_id: int) -> bool:
         job.pk,
         job.lease_token,
         code="worker_lost",
+        outcome=AttemptOutcome.LOST,
         message=f"The worker stopped responding on attempt {job.attempts} of {settings.JOB_MAX_ATTEMPTS}; the job was stopped.",
     )
 
@@ -272,15 +299,18 @@ def requeue_stale_jobs(*, queued_after_seconds: int = 600) -> list[int]:
     for job in GenerationJob.objects.filter(status=JobStatus.RUNNING, lease_expires_at__lt=now):
         if give_up_if_exhausted(job.pk):
             continue
-        released = GenerationJob.objects.filter(
-            pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token, lease_expires_at__lt=now
-        ).update(
-            status=JobStatus.QUEUED,
-            lease_token="",
-            lease_expires_at=None,
-            enqueued_at=now,
-            progress_message="Restarting after a worker stopped",
-        )
+        with transaction.atomic():
+            released = GenerationJob.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, lease_token=job.lease_token, lease_expires_at__lt=now
+            ).update(
+                status=JobStatus.QUEUED,
+                lease_token="",
+                lease_expires_at=None,
+                enqueued_at=now,
+                progress_message="Restarting after a worker stopped",
+            )
+            if released:
+                end_attempt(job.pk, AttemptOutcome.LOST, "worker_lost")
         if released:
             requeued.append(job.pk)
     stale_queued = GenerationJob.objects.filter(
@@ -312,6 +342,7 @@ def _end_cancelled(rows: Any, job_id: int, **fields: Any) -> bool:
         )
         if not updated:
             return False
+        end_attempt(job_id, AttemptOutcome.CANCELLED, "cancelled")
         job = GenerationJob.objects.select_related("product").get(pk=job_id)
         assets = Asset.objects.filter(job_id=job_id)
         keys = list(assets.values_list("storage_key", flat=True))

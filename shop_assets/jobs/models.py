@@ -73,6 +73,41 @@ class GenerationJob(models.Model):
         return self.status in FINISHED
 
 
+class AttemptOutcome(models.TextChoices):
+    OK = "ok", "Succeeded"
+    FAILED = "failed", "Failed"
+    RETRY = "retry", "Retried after a temporary error"
+    LOST = "lost", "Worker stopped responding"
+    CANCELLED = "cancelled", "Cancelled"
+    REVIEW = "review", "Stopped for a cutout review"
+
+
+class JobAttempt(models.Model):
+    """One worker's try at a job, opened when it claims the job and closed when it ends.
+
+    ``number`` counts every attempt the job ever had (a job retried by the merchant goes
+    on counting), while ``GenerationJob.attempts`` counts those toward the retry limit.
+    ``outcome`` is blank while the attempt runs.
+    """
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    worker = models.CharField(max_length=255, blank=True)  # the Celery worker's hostname
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=AttemptOutcome.choices, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="unique_attempt_number_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} attempt {self.number} ({self.outcome or 'running'})"
+
+
 class Asset(models.Model):
     """One stored output file. ``(job, name)`` is unique so reruns overwrite, not add."""
 

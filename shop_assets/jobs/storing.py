@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shop_assets.jobs import notify, storage
-from shop_assets.jobs.lifecycle import LeaseLost, lease_surely_held, renew_lease
-from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
+from shop_assets.jobs.lifecycle import LeaseLost, end_attempt, lease_surely_held, renew_lease
+from shop_assets.jobs.models import Asset, AttemptOutcome, GenerationJob, JobStatus, OutputKind
 
 log = logging.getLogger(__name__)
 
@@ -168,5 +168,6 @@ def _record_assets(job_id: int, token: str, outputs: list[StoredOutput]) -> list
             lease_expires_at=None,
             finished_at=timezone.now(),
         )
+        end_attempt(job_id, AttemptOutcome.OK)
         notify.job_succeeded(job_id)
     return stale_keys

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
     max_retries=None,  # bounded by the job's own attempts counter
 )
 def run_job_task(self, job_id: int) -> str:
-    token = lifecycle.claim_job(job_id)
+    token = lifecycle.claim_job(job_id, worker=self.request.hostname or "")
     if token is None:
         if lifecycle.give_up_if_exhausted(job_id):
             return "failed"
@@ -92,7 +92,9 @@ def retry_later(task, job_id: int, token: str, exc: Exception) -> str:
                 message=f"Gave up after {attempts} attempts: {exc}",
             )
             return "failed"
-        lifecycle.release_job(job_id, token, message=f"Retrying after a temporary error: {exc}")
+        lifecycle.release_job(
+            job_id, token, message=f"Retrying after a temporary error: {exc}", code=faults.transient_code(exc)
+        )
     except (OperationalError, InterfaceError) as db_exc:
         faults.drop_broken_connections(db_exc)
         log.warning("job %s: database still unreachable, retrying after the lease", job_id, exc_info=True)

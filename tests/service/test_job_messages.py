@@ -77,8 +77,8 @@ def test_paths_in_errors_of_the_database_and_the_engines_are_stripped(
     progress = []
     real_release = lifecycle.release_job
 
-    def release_and_look(job_id, token, *, message):
-        released = real_release(job_id, token, message=message)
+    def release_and_look(job_id, token, **kwargs):
+        released = real_release(job_id, token, **kwargs)
         progress.append(GenerationJob.objects.get(pk=job_id).progress_message)
         return released
 

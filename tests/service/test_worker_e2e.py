@@ -62,6 +62,9 @@ def test_worker_killed_mid_job_finishes_exactly_once(worker, product_image):
 
     assert job.status == JobStatus.SUCCEEDED, f"{job.error_message}\n{worker.output()}"
     assert job.attempts == 2
+    tries = list(job.attempt_log.values_list("number", "outcome", "error_code", "worker"))
+    assert [t[:3] for t in tries] == [(1, "lost", "worker_lost"), (2, "ok", "")]
+    assert all(t[3].startswith("test-") and "@" in t[3] for t in tries)  # the worker node names itself
     names = sorted(Asset.objects.filter(job=job).values_list("name", flat=True))
     assert names == ["packshot"] + [f"scene-studio_sweep-{i:02d}" for i in range(1, 7)]
     prefix = f"merchants/{job.merchant_id}/products/{job.product.sku}/jobs/{job.pk}/"
