@@ -127,11 +127,11 @@ def install(api: NinjaAPI, *, body_params: set[str] | None = None) -> None:
             error_body("internal_error", "Something went wrong on our side. The error was logged."),
         )
 
-    api.add_exception_handler(ApiError, api_error)
-    api.add_exception_handler(HttpError, http_error)
-    api.add_exception_handler(Http404, not_found)
-    api.add_exception_handler(ValidationError, invalid)
-    api.add_exception_handler(Exception, unexpected)
+    api.exception_handler(ApiError)(api_error)
+    api.exception_handler(HttpError)(http_error)
+    api.exception_handler(Http404)(not_found)
+    api.exception_handler(ValidationError)(invalid)
+    api.exception_handler(Exception)(unexpected)
 
 
 def document(schema: dict[str, Any]) -> dict[str, Any]:

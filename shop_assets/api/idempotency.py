@@ -92,13 +92,8 @@ def _replay(row: IdempotencyKey) -> HttpResponse:
     return response
 
 
-def _keep(response: HttpResponseBase) -> bool:
-    return (
-        isinstance(response, HttpResponse)
-        and not response.streaming
-        and response.status_code < 500
-        and response.status_code != 429
-    )
+def _keep(response: HttpResponse) -> bool:
+    return not response.streaming and response.status_code < 500 and response.status_code != 429
 
 
 def idempotent(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -131,17 +126,17 @@ def idempotent(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
             if row.response_status is not None:
                 return _replay(row)
             if time.monotonic() > deadline:
-                response = error_response(
+                busy = error_response(
                     409, "idempotency_key_in_progress", f"A request with this {HEADER} is still running."
                 )
-                response["Retry-After"] = "1"
-                return response
+                busy["Retry-After"] = "1"
+                return busy
             time.sleep(0.05)
 
         kept = False
         try:
             response = run(request, *args, **kwargs)
-            if _keep(response):
+            if isinstance(response, HttpResponse) and _keep(response):
                 IdempotencyKey.objects.filter(merchant_id=merchant_id, key=key).update(
                     response_status=response.status_code,
                     response_body=response.content,

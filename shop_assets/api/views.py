@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, FilterLookup, FilterSchema, NinjaAPI, Query, Schema, Status, Swagger
 from ninja.files import UploadedFile
+from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, model_validator
@@ -61,8 +62,12 @@ class ApiKeyAuth(HttpBearer):
 
 
 class ShopAssetsAPI(NinjaAPI):
-    def get_openapi_schema(self, **kwargs: Any) -> dict[str, Any]:
-        return idempotency.document(errors.document(super().get_openapi_schema(**kwargs)))
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        idempotency.document(errors.document(schema))
+        return schema
 
 
 api = ShopAssetsAPI(
