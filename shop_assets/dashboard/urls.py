@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_assets.dashboard import cutouts, editing, views
+from shop_assets.dashboard import cutouts, editing, redo, views
 
 app_name = "dashboard"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("jobs/<int:pk>/assets.zip", views.job_zip, name="job_zip"),
     path("assets/<int:pk>/download/", views.asset_download, name="asset_download"),
     path("assets/<int:pk>/preview/", views.asset_preview, name="asset_preview"),
+    path("assets/<int:pk>/words/", redo.poster_words, name="poster_words"),
+    path("assets/<int:pk>/again/", redo.scene_again, name="scene_again"),
     path("photos/<int:pk>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),
     path("photos/<int:pk>/cutout/", cutouts.cutout_card, name="cutout_card"),
     path("photos/<int:pk>/preview.jpg", cutouts.photo_preview, name="photo_preview"),
