@@ -24,10 +24,14 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from generation.request import InvalidRequest
+from shop_assets.bulk import campaigns
 from shop_assets.bulk.imports import RowFailed, row_image
-from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, Campaign, RowState
 from shop_assets.jobs import storage
-from shop_assets.jobs.models import JobStatus
+from shop_assets.jobs.models import GenerationJob, JobStatus
+from shop_assets.limits import QuotaExceeded
+from shop_assets.limits.quotas import IN_FLIGHT, check_job_quota
 from shop_assets.webhooks import payloads
 from shop_assets.webhooks.events import record_event
 from shop_assets.webhooks.models import EventType
@@ -43,16 +47,28 @@ class NotConfirmable(Exception):
     pass
 
 
-def confirm_batch(batch: Batch) -> None:
-    """Start importing a previewed batch (once; a second confirm changes nothing)."""
+def confirm_batch(batch: Batch, campaign: Campaign | None = None) -> None:
+    """Start importing a previewed batch (once; a second confirm changes nothing).
+
+    ``campaign`` (else the one chosen at the upload) is copied into the batch: each row
+    then makes one job with it, and editing the campaign later does not change this batch.
+    """
     if batch.valid_rows == 0:
         raise NotConfirmable("No row of this file can be imported; fix the errors and upload it again.")
+    if campaign is not None and campaign.merchant_id != batch.merchant_id:
+        raise NotConfirmable("That campaign belongs to another shop.")
+    campaign = campaign or batch.campaign
+    frozen = (
+        {"campaign": campaign, "request": campaign.request, "headline": campaign.headline} if campaign else {}
+    )
     claimed = Batch.objects.filter(pk=batch.pk, status=BatchStatus.PREVIEW).update(
-        status=BatchStatus.IMPORTING, confirmed_at=timezone.now()
+        status=BatchStatus.IMPORTING, confirmed_at=timezone.now(), **frozen
     )
     if not claimed:
         raise NotConfirmable("This batch was already confirmed or discarded.")
     batch.status = BatchStatus.IMPORTING
+    for name, value in frozen.items():
+        setattr(batch, name, value)
     transaction.on_commit(lambda: current_app.send_task(IMPORT_TASK, args=[batch.pk], queue="default"))
 
 
@@ -68,13 +84,33 @@ def advance_batch(batch_id: int) -> int:
         rows = BatchRow.objects.filter(batch=batch)
         admitted = rows.filter(state=RowState.ADMITTED).count()
         free = max(0, settings.BATCH_WINDOW - admitted)
+        if batch.request:
+            free = min(free, job_places(batch.merchant_id))
         ids = list(rows.filter(state=RowState.PENDING).order_by("line").values_list("pk", flat=True)[:free])
         if ids:
             rows.filter(pk__in=ids, state=RowState.PENDING).update(state=RowState.ADMITTED)
             transaction.on_commit(lambda: _send_rows(ids))
-        elif admitted == 0 and not _jobs_in_flight(batch):
+        elif (
+            admitted == 0
+            and not rows.filter(state=RowState.PENDING).exists()  # waiting for job quota
+            and not _jobs_in_flight(batch)
+        ):
             _finish(batch)
         return len(ids)
+
+
+def job_places(merchant_id: int) -> int:
+    """Jobs the merchant may still queue: ``SHOPASSETS_MAX_QUEUED_JOBS`` less the jobs queued
+    or running and the rows of its batches (with a campaign) being prepared, each of which
+    is about to make one. ``prepare_row`` checks the quota again under the merchant's lock."""
+    in_flight = GenerationJob.objects.filter(merchant_id=merchant_id, status__in=IN_FLIGHT).count()
+    preparing = BatchRow.objects.filter(
+        batch__merchant_id=merchant_id,
+        batch__status=BatchStatus.RUNNING,
+        batch__request__isnull=False,
+        state=RowState.ADMITTED,
+    ).count()
+    return max(0, settings.MAX_QUEUED_JOBS - in_flight - preparing)
 
 
 def _send_rows(ids: list[int]) -> None:
@@ -154,14 +190,45 @@ def prepare_row(row_id: int) -> str:
         if exc.transient and row.attempts + 1 < TRANSIENT_TRIES:
             raise
         state, row.error = RowState.FAILED, str(exc)[:2000]
-    updated = BatchRow.objects.filter(pk=row.pk, state=RowState.ADMITTED).update(
-        state=state, image=row.image, image_status=row.image_status, error=row.error
-    )
+    if state == RowState.IMPORTED and row.batch.request:
+        state = _make_job(row)
+        updated = state != "nothing to do"
+    else:
+        updated = BatchRow.objects.filter(pk=row.pk, state=RowState.ADMITTED).update(
+            state=state, image=row.image, image_status=row.image_status, error=row.error
+        )
     if updated and row.staged_key and state != RowState.FAILED:
         storage.delete_keys([row.staged_key])
         BatchRow.objects.filter(pk=row.pk).update(staged_key="")
     advance_batch(row.batch_id)
     return state
+
+
+def _make_job(row: BatchRow) -> str:
+    """The row's job from the batch's campaign, made once: the row is locked and still
+    admitted, or another delivery already made it. Full quota sends the row back to wait."""
+    batch = row.batch
+    assert row.product is not None and row.image is not None and batch.request is not None
+    photo = {"image": row.image, "image_status": row.image_status}
+    with transaction.atomic():
+        mine = BatchRow.objects.select_for_update().filter(pk=row.pk, state=RowState.ADMITTED)
+        if not mine.exists():
+            return "nothing to do"
+        try:
+            check_job_quota(batch.merchant_id)
+        except QuotaExceeded:
+            mine.update(state=RowState.PENDING, attempts=0, **photo)
+            return RowState.PENDING
+        try:
+            job = campaigns.create_job(
+                batch.request, batch.headline, row.product, row.image, row.data.get("headline") or ""
+            )
+        except InvalidRequest as exc:
+            error = f"the campaign does not fit this product: {exc}"[:2000]
+            mine.update(state=RowState.FAILED, error=error, **photo)
+            return RowState.FAILED
+        mine.update(state=RowState.JOB, job=job, error="", **photo)
+    return RowState.JOB
 
 
 # --- counts -------------------------------------------------------------------------------

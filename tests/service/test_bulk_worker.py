@@ -4,15 +4,19 @@ batch done; a failing photo fails its row only."""
 
 from __future__ import annotations
 
+import csv
 import io
 import time
+import zipfile
 
 import pytest
 
-from shop_assets.bulk import fanout, imports
+from shop_assets.bulk import campaigns, exports, fanout, imports
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
 from shop_assets.catalog.models import ProductImage
-from tests.bulk_files import simple_csv
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
+from shop_assets.webhooks.models import WebhookEvent
+from tests.bulk_files import simple_csv, zip_bytes
 from tests.conftest import WorkerProcess, jpeg_bytes
 from tests.loopback import Received, Receiver, Reply
 from tests.synthetic import product_photo
@@ -74,3 +78,75 @@ def test_a_batch_runs_on_a_real_worker(transactional_db, merchant, monkeypatch, 
         "/ok-3.jpg",
     ]
     assert not done.rows.filter(state=RowState.ADMITTED).exists()
+
+
+@pytest.mark.slow
+def test_a_batch_with_a_campaign_makes_packshots_on_a_real_worker(
+    transactional_db, merchant, monkeypatch, settings
+):
+    """One job per SKU on the worker; counts, the results CSV and the assets ZIP by SKU;
+    ``batch.completed`` once every job has finished; a refused photo fails its row only."""
+    monkeypatch.setenv("SHOPASSETS_BATCH_TICK_SECONDS", "1")
+    monkeypatch.setenv("SHOPASSETS_BATCH_WINDOW", "2")
+    settings.BATCH_WINDOW = 2
+    campaign = campaigns.save_campaign(
+        merchant, name="Packshots", outputs=["packshot"], parameters={"packshot": {"size": 1600}}
+    )
+    photos = {f"P-{i}.jpg": jpeg_bytes(product_photo((320 + 16 * i, 400), "gradient")[0]) for i in range(3)}
+    photos["BROKEN.jpg"] = b"not a photo at all"
+    rows = [{"sku": name[:-4], "title": name[:-4], "image": name} for name in photos]
+    batch = imports.preview_batch(
+        merchant, io.BytesIO(simple_csv(rows)), "p.csv", io.BytesIO(zip_bytes(photos)), "photos.zip"
+    )
+    worker = WorkerProcess(beat=True)
+    try:
+        fanout.confirm_batch(batch, campaign)
+        done = wait_for_batch(batch.pk, timeout=240)
+    finally:
+        worker.stop()
+
+    assert done.status == BatchStatus.DONE, worker.output()
+    jobs = GenerationJob.objects.filter(merchant=merchant)
+    assert sorted(jobs.values_list("product__sku", "status")) == [
+        ("P-0", JobStatus.SUCCEEDED),
+        ("P-1", JobStatus.SUCCEEDED),
+        ("P-2", JobStatus.SUCCEEDED),
+    ], worker.output()
+    broken = done.rows.get(sku="BROKEN")
+    assert broken.state == RowState.FAILED and broken.error.startswith("the photo was refused")
+    counts = fanout.batch_counts(done)
+    assert (
+        counts.total,
+        counts.succeeded,
+        counts.failed,
+        counts.queued,
+        counts.running,
+        counts.progress,
+    ) == (
+        4,
+        3,
+        1,
+        0,
+        0,
+        100,
+    )
+    # every job finished before the batch did, and it was announced once
+    last_job = max(jobs.values_list("finished_at", flat=True))
+    assert done.finished_at >= last_job
+    events = WebhookEvent.objects.filter(merchant=merchant, type="batch.completed")
+    assert events.count() == 1 and events.get().payload["batch"]["counts"]["succeeded"] == 3
+
+    response = exports.results_csv(done, lambda a: f"/a/{a.pk}")
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assets = {
+        a.job.product.sku: a
+        for a in Asset.objects.filter(job__merchant=merchant).select_related("job__product")
+    }
+    assert sorted((r["sku"], r["asset_kind"], r["width"], r["height"], r["download_url"]) for r in lines) == [
+        (sku, "packshot", "1600", "1600", f"/a/{assets[sku].pk}") for sku in ("P-0", "P-1", "P-2")
+    ]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(exports.assets_zip(done).streaming_content)))
+    assert sorted(archive.namelist()) == sorted(
+        f"{sku}/{assets[sku].filename}" for sku in ("P-0", "P-1", "P-2")
+    )
+    assert archive.read(f"P-1/{assets['P-1'].filename}")[:8] == b"\x89PNG\r\n\x1a\n"
