@@ -20,6 +20,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from generation.check import MATTE_THRESHOLD
+from shop_assets.accounts.access import key_merchant
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.catalog import masks
 from shop_assets.catalog.models import PhotoMask, ProductImage
@@ -59,7 +60,9 @@ class MaskOut(Schema):
 
 
 def _image(request: HttpRequest, image_id: int) -> ProductImage:
-    return get_object_or_404(ProductImage.objects.filter(product__merchant=request.merchant), pk=image_id)
+    return get_object_or_404(
+        ProductImage.objects.filter(product__merchant=key_merchant(request)), pk=image_id
+    )
 
 
 def _current(image: ProductImage) -> PhotoMask:

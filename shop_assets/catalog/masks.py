@@ -139,7 +139,7 @@ def _store(
         keys["storage_key"] = f"{_folder(image)}/{uid}.png"
         keys["preview_key"] = f"{_folder(image)}/{uid}-cutout.webp"
     try:
-        if matte is not None:
+        if matte is not None and photo is not None:
             written.append(storage.put_bytes(keys["storage_key"], _encode_png(matte)))
             written.append(storage.put_bytes(keys["preview_key"], preview_bytes(photo, matte)))
         with transaction.atomic():

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -260,7 +261,7 @@ def resume_after_review(image_id: int) -> list[int]:
                 enqueued_at=now,
             ):
                 resumed.append(job_id)
-                transaction.on_commit(lambda job_id=job_id, queue=queue: job_requests.enqueue(job_id, queue))
+                transaction.on_commit(partial(job_requests.enqueue, job_id, queue))
     return resumed
 
 
