@@ -1,10 +1,11 @@
 """Job-status API throughput on loopback, against /healthz on the same server in the same run.
 
     .venv/bin/python bench/bench_api.py [--clients 8] [--seconds 5] [--rounds 3] [--assets 6]
+                                        [--cache-url redis://127.0.0.1:6379/12]
 
 One gunicorn started the way ``make run`` starts it (2 processes x 4 threads; on this
 2-core machine that is one process a core) on the embedded defaults (SQLite, the database
-cache) in a temporary data folder, the per-key rate lifted so the bench measures serving,
+cache, or ``--cache-url``'s cache for the rate counters) in a temporary data folder, the per-key rate lifted so the bench measures serving,
 not refusing. ``--clients`` threads, each with a keep-alive session, send back to back:
 
 - ``GET /healthz``: routing and the middleware stack, no database: the baseline.
@@ -81,7 +82,7 @@ def free_port() -> int:
 class Server:
     """gunicorn on the embedded defaults in a temporary data folder, with two shops."""
 
-    def __init__(self, assets: int) -> None:
+    def __init__(self, assets: int, cache_url: str | None) -> None:
         self.data = tempfile.mkdtemp(prefix="bench-api-")
         self.port = free_port()
         self.env = {
@@ -93,6 +94,8 @@ class Server:
         }
         for name in ("DATABASE_URL", "CELERY_BROKER_URL", "S3_BUCKET", "CACHE_URL", "DEBUG"):
             self.env.pop(name, None)
+        if cache_url:
+            self.env["CACHE_URL"] = cache_url
         manage = [str(BIN / "python"), str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
         script = Path(self.data) / "setup.py"
@@ -170,9 +173,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--assets", type=int, default=6, help="assets on each job")
+    parser.add_argument("--cache-url", help="CACHE_URL for the server (default: the database cache)")
     args = parser.parse_args()
 
-    server = Server(args.assets)
+    server = Server(args.assets, args.cache_url)
     auth = {"Authorization": f"Bearer {server.key}"}
     rows = [
         ("GET /healthz (baseline)", f"{server.url}/healthz", {}, 200),
@@ -196,7 +200,8 @@ def main() -> int:
         server.stop()
 
     print(f"API throughput on loopback: gunicorn 2 x 4 threads, {args.clients} keep-alive clients, "
-          f"{args.rounds} rounds of {args.seconds:g} s per row, {os.cpu_count()} CPUs")  # fmt: skip
+          f"{args.rounds} rounds of {args.seconds:g} s per row, {os.cpu_count()} CPUs, "
+          f"cache {args.cache_url or 'database'}")  # fmt: skip
     baseline = statistics.median(rps for rps, _, _ in results[rows[0][0]])
     print(f"{'row':<36} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs baseline':>12}  statuses")
     ok = True
