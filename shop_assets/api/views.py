@@ -137,6 +137,8 @@ class ProductOut(Schema):
     currency: str
     brand_name: str
     brand_color: str
+    created_at: datetime
+    updated_at: datetime
     images: list[ImageOut]
 
     @staticmethod

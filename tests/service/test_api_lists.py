@@ -67,6 +67,8 @@ def test_products_filter_by_sku_search_and_dates(api, merchant, other_product_im
     assert skus(api.get("/api/v1/products?created_after=2026-03-05T00:00:00Z")) == ["TEE-1", "MUG-2"]
     assert skus(api.get("/api/v1/products?created_before=2026-03-05T00:00:00Z")) == ["MUG-1"]
     assert skus(api.get("/api/v1/products?sku=SECRET-1")) == []  # another merchant's SKU
+    newest = api.get("/api/v1/products?limit=1").json()["items"][0]
+    assert newest["created_at"].startswith("2026-03-09T12:00:00")
 
 
 def test_jobs_filter_by_status_product_sku_and_dates(api, product_image, other_product_image):
