@@ -25,7 +25,12 @@ WEBFONTS := shop_assets/dashboard/static/dashboard/fonts/cjk.css
 $(WEBFONTS): $(VENV)/.installed shop_assets/dashboard/webfonts.py
 	$(BIN)/python manage.py build_webfonts
 
-install: $(VENV)/.installed $(WEBFONTS)
+# Poster template previews for the new-job form (a few seconds; redrawn when a template changes).
+PREVIEWS := shop_assets/dashboard/static/dashboard/previews/stamp.json
+$(PREVIEWS): $(VENV)/.installed shop_assets/dashboard/previews.py $(wildcard generation/posters/templates/*.json)
+	$(BIN)/python manage.py build_template_previews
+
+install: $(VENV)/.installed $(WEBFONTS) $(PREVIEWS)
 
 # GPU workers: on a CUDA machine PyPI's torch 2.13.0 is the CUDA build; add the matching
 # torchvision and controlnet-aux (depth conditioning). accelerate and peft (LCM-LoRA) are in

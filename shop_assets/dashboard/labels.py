@@ -78,6 +78,13 @@ def template_label(name: str) -> str:
         return readable(name)
 
 
+def template_description(name: str) -> str:
+    try:
+        return get_template(name).description
+    except InvalidSpec:
+        return ""
+
+
 def size_label(name: str) -> str:
     preset = list_sizes().get(name)
     return preset.label if preset else readable(name)

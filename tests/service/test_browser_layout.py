@@ -64,6 +64,8 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
         "brand": "/brand/",
         "api-keys": "/settings/api-keys/",
         "webhooks": "/webhooks/",
+        "team": "/settings/team/",
+        "edit-product": f"/products/{product.pk}/edit/",
         "bulk": "/batches/",
         "not-found": "/no/such/page/",
     }
@@ -115,6 +117,13 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(shots / f"desktop-{name}.png"), full_page=True)
         _no_sideways_scroll(page)
+
+    # ticking Posters shows the poster options, and only then
+    posters = page.locator("fieldset[data-output=poster]")
+    assert posters.is_hidden()
+    page.check("input[name=outputs][value=poster]")
+    assert posters.is_visible()
+    page.screenshot(path=str(shots / "desktop-job-form-posters.png"), full_page=True)
 
 
 def _scene_job(product_image):

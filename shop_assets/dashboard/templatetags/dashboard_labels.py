@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import template
+from django.templatetags.static import static
 
-from shop_assets.dashboard import labels
+from shop_assets.dashboard import labels, previews
 
 register = template.Library()
 
@@ -20,3 +21,15 @@ register.filter("asset_title", labels.asset_title)
 def output_labels(kinds) -> str:
     """``["packshot", "scene"]`` -> ``Marketplace packshot, Scene``."""
     return ", ".join(labels.output_label(k) for k in kinds or [])
+
+
+@register.filter
+def template_preview(name: str) -> str:
+    """The URL of a poster template's preview picture, or "" when none was built."""
+    path = previews.preview_path(str(name))
+    return static(path) if path else ""
+
+
+@register.filter
+def template_description(name: str) -> str:
+    return labels.template_description(str(name))
