@@ -40,6 +40,10 @@ app.conf.update(
             "task": "shop_assets.webhooks.tasks.dispatch_due_webhooks_task",
             "schedule": float(os.environ.get("SHOPASSETS_WEBHOOK_SWEEP_SECONDS", "5")),
         },
+        "purge-idempotency-keys": {
+            "task": "shop_assets.api.tasks.purge_idempotency_keys_task",
+            "schedule": 3600.0,
+        },
         "advance-batches": {
             "task": "shop_assets.bulk.tasks.advance_batches_task",
             "schedule": float(os.environ.get("SHOPASSETS_BATCH_TICK_SECONDS", "5")),
@@ -47,5 +51,5 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks(
-    ["shop_assets.catalog", "shop_assets.jobs", "shop_assets.webhooks", "shop_assets.bulk"]
+    ["shop_assets.api", "shop_assets.catalog", "shop_assets.jobs", "shop_assets.webhooks", "shop_assets.bulk"]
 )

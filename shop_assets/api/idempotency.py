@@ -64,6 +64,12 @@ def _merchant_id(request: HttpRequest) -> int | None:
     )
 
 
+def purge_expired() -> int:
+    """Delete every merchant's expired keys (beat runs it hourly); returns how many."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
+
+
 def _claim(merchant_id: int, key: str, print_: str) -> IdempotencyKey | None:
     """Insert the key's row (ours to run: returns None) or return the row already there."""
     now = timezone.now()

@@ -175,3 +175,17 @@ def test_a_broken_multipart_body_with_a_key_is_400(api, product):
 
     assert response.status_code == 400 and response.json()["code"] == "invalid_body"
     assert not IdempotencyKey.objects.exists() and not ProductImage.objects.exists()
+
+
+def test_the_hourly_purge_removes_expired_keys_of_every_merchant(api, other_merchant):
+    from shop_assets.api.tasks import purge_idempotency_keys_task
+
+    post(api, "/api/v1/products", {"sku": "MUG-1", "title": "Mug"}, key="old")
+    post(api, "/api/v1/products", {"sku": "MUG-2", "title": "Mug"}, key="fresh")
+    post(key_client(other_merchant), "/api/v1/products", {"sku": "MUG-1", "title": "Mug"}, key="old")
+    IdempotencyKey.objects.filter(key="old").update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    removed = purge_idempotency_keys_task.apply().get()
+
+    assert removed == 2
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
