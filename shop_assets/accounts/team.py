@@ -110,7 +110,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
     owner = _require_owner(request)
     token = secrets.token_urlsafe(32)
     Invitation.objects.create(
-        merchant_id=owner.merchant_id,
+        merchant_id=access.merchant_id(request),
         created_by=owner,
         token_hash=Invitation.hash(token),
         expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),

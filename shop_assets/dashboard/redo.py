@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from generation.request import InvalidRequest
 from shop_assets.dashboard.views import _asset, merchant_required
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, OutputKind
@@ -39,7 +40,7 @@ def _start(
         with transaction.atomic():
             check_job_quota(job.merchant_id)
             return job_requests.create_job(job.product, job.image, outputs, params)
-    except (LimitExceeded, job_requests.JobRequestInvalid) as exc:
+    except (LimitExceeded, InvalidRequest) as exc:
         messages.error(request, str(exc))
         return None
 

@@ -155,3 +155,35 @@ def test_wrong_kind_and_another_merchants_asset_make_nothing(
 
     assert wrong_kind.status_code == not_ours.status_code == not_ours_scene.status_code == 404
     assert GenerationJob.objects.count() == 2 and queued == []
+
+
+def _scene(image, theme: str = "marble_counter") -> Asset:
+    return _asset(
+        image,
+        kind="scene",
+        name=f"scene-{theme}-01",
+        metrics={"theme": theme, "seed": 7},
+        outputs=["scene"],
+        parameters={"format": "png", "scene": {"theme": theme, "count": 1, "seed": 7}},
+    )
+
+
+def test_a_full_job_quota_refuses_another_scene_with_a_message(signed_in, product_image, queued, settings):
+    settings.MAX_QUEUED_JOBS = 0
+    scene = _scene(product_image)
+
+    response = signed_in.post(reverse("dashboard:scene_again", args=[scene.pk]), follow=True)
+
+    assert response.status_code == 200 and queued == []
+    assert GenerationJob.objects.count() == 1
+    assert "the limit is 0" in response.content.decode()
+
+
+def test_a_recorded_request_that_no_longer_passes_is_refused_with_a_message(signed_in, product_image, queued):
+    scene = _scene(product_image, theme="retired_theme")
+
+    response = signed_in.post(reverse("dashboard:scene_again", args=[scene.pk]), follow=True)
+
+    assert response.status_code == 200 and queued == []
+    assert GenerationJob.objects.count() == 1
+    assert "retired_theme" in response.content.decode()
