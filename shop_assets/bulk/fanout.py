@@ -180,6 +180,7 @@ def prepare_row(row_id: int) -> str:
     if row is None or row.state != RowState.ADMITTED or row.product is None:
         return "nothing to do"
     BatchRow.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
+    state: str  # a RowState, or "nothing to do" from _make_job
     try:
         image = row_image(row)
         row.image = image
@@ -194,8 +195,11 @@ def prepare_row(row_id: int) -> str:
         state = _make_job(row)
         updated = state != "nothing to do"
     else:
-        updated = BatchRow.objects.filter(pk=row.pk, state=RowState.ADMITTED).update(
-            state=state, image=row.image, image_status=row.image_status, error=row.error
+        updated = (
+            BatchRow.objects.filter(pk=row.pk, state=RowState.ADMITTED).update(
+                state=state, image=row.image, image_status=row.image_status, error=row.error
+            )
+            > 0
         )
     if updated and row.staged_key and state != RowState.FAILED:
         storage.delete_keys([row.staged_key])
