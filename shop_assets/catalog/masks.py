@@ -403,23 +403,26 @@ def save_uploaded(image: ProductImage, data: bytes, user: Any = None) -> PhotoMa
 
 
 class MatteNeedsReview(Exception):
-    """The photo has no accepted matte and the automatic one is not trusted."""
+    """The photo has no accepted matte and the automatic one is not trusted: the stored
+    one, or (``full``) the one the job made from the full photo."""
 
-    def __init__(self, mask: PhotoMask) -> None:
+    def __init__(self, mask: PhotoMask, full: Segmentation | None = None) -> None:
         self.mask = mask
-        problems = " ".join(mask.problems) or "Its evidence is weak."
+        confidence = full.confidence if full is not None else mask.confidence
+        found = list(full.evidence.get("problems") or []) if full is not None else mask.problems
+        problems = " ".join(found) or "Its evidence is weak."
         super().__init__(
             f"The cutout of this photo needs your review before any asset is made "
-            f"(confidence {mask.confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {problems} "
+            f"(confidence {confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {problems} "
             "Open the product page to accept it, fix it with a box and a few strokes, or upload "
             "a mask; this job then goes on by itself."
         )
         self.review = {
             "image_id": mask.image_id,
             "mask_version": mask.version,
-            "confidence": mask.confidence,
+            "confidence": confidence,
             "threshold": MATTE_THRESHOLD,
-            "problems": mask.problems,
+            "problems": found,
             "reason": str(self),
         }
 
@@ -440,21 +443,30 @@ def matte_record(mask: PhotoMask) -> dict[str, Any]:
 @dataclass(frozen=True)
 class JobMatte:
     """The matte a job goes by: the accepted one (``mask``), or the automatic segmenter
-    (``mask`` None) when its matte was trusted."""
+    (``mask`` None) when its stored matte (``automatic``) was trusted."""
 
     mask: Image.Image | None
     record: dict[str, Any]
+    automatic: PhotoMask | None = None
 
     def segmenter(self, requested: str) -> str:
         # an accepted mask is used as it is, whichever segmenter the job asked for
         return "auto" if self.mask is not None else requested
 
     def annotate(
-        self, files: Iterable[tuple[dict[str, Any], bytes]]
+        self, result: Any, files: Iterable[tuple[dict[str, Any], bytes]]
     ) -> Iterator[tuple[dict[str, Any], bytes]]:
-        """``storing.output_files`` with the matte recorded in every asset's metrics."""
+        """``storing.output_files`` of ``result`` with the matte recorded in every asset's
+        metrics. On the automatic path the full photo's matte must be trusted too (the
+        stored one was made on the preview): raises MatteNeedsReview before any file."""
+        record = self.record
+        if self.automatic is not None:
+            full = result.segmentation
+            if full.low_confidence:
+                raise MatteNeedsReview(self.automatic, full)
+            record = {**record, "full_photo_confidence": full.confidence}
         for fields, data in files:
-            yield {**fields, "metrics": {**fields["metrics"], "matte": self.record}}, data
+            yield {**fields, "metrics": {**fields["metrics"], "matte": record}}, data
 
 
 def job_matte(image: ProductImage, photo: Image.Image) -> JobMatte:
@@ -466,4 +478,4 @@ def job_matte(image: ProductImage, photo: Image.Image) -> JobMatte:
     auto = latest_automatic(image) or make_automatic_mask(image, photo)
     if not auto.trusted:
         raise MatteNeedsReview(auto)
-    return JobMatte(mask=None, record=matte_record(auto))
+    return JobMatte(mask=None, record=matte_record(auto), automatic=auto)

@@ -60,6 +60,6 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
         )
         if beat.lost:
             raise LeaseLost(f"job {job_id} was taken over during generation")
-        files = list(matte.annotate(output_files(job, result)))
+        files = list(matte.annotate(result, output_files(job, result)))
 
     return store_outputs(job, token, files)

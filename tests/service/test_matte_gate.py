@@ -3,12 +3,14 @@ review and goes on by itself once a matte is accepted."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import generation.check
 from generation.check import MATTE_THRESHOLD
 from generation.segment.metrics import iou
 from generation.segment.refine import preview_size
@@ -105,7 +107,10 @@ def test_a_trusted_automatic_matte_goes_straight_through_and_is_recorded(product
 
     assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
 
-    for asset in Asset.objects.filter(job=job):
+    assets = list(Asset.objects.filter(job=job))
+    full_photo = next(a for a in assets if a.kind == "cutout").metrics["confidence"]
+    assert full_photo >= MATTE_THRESHOLD
+    for asset in assets:
         assert asset.metrics["matte"] == {
             "version": 1,
             "source": "auto",
@@ -114,7 +119,34 @@ def test_a_trusted_automatic_matte_goes_straight_through_and_is_recorded(product
             "threshold": MATTE_THRESHOLD,
             "trusted": True,
             "evidence": auto.evidence,
+            "full_photo_confidence": full_photo,
         }
+
+
+def test_a_full_photo_matte_weaker_than_its_preview_also_stops_the_job(product_image, sent, monkeypatch):
+    # given a trusted preview matte, and a full-photo matte whose evidence is weak
+    masks.make_automatic_mask(product_image)
+    evidence = generation.check.with_evidence
+
+    def weak(seg, **kwargs):
+        scored = evidence(seg, **kwargs)
+        return dataclasses.replace(
+            scored,
+            confidence=0.31,
+            low_confidence=True,
+            evidence={**scored.evidence, "problems": ["A kept floor."]},
+        )
+
+    monkeypatch.setattr(generation.check, "with_evidence", weak)
+    job = _job(product_image, ["cutout", "packshot"])
+    before = stored_files()
+
+    assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
+
+    job.refresh_from_db()
+    assert "confidence 0.31; 0.60 needed). A kept floor." in job.error_message
+    assert not Asset.objects.filter(job=job).exists() and stored_files() == before
+    assert WebhookEvent.objects.get(type="job.needs_review").payload["review"]["confidence"] == 0.31
 
 
 def test_the_job_page_shows_the_review_and_the_badge_follows_the_matte(
