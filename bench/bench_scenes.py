@@ -30,14 +30,15 @@ from tests.photoset import make_case  # noqa: E402
 
 def _report(case_name: str, count: int, size: int, out: str | None) -> None:
 
-
     case = make_case(case_name)
     matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
     x, y, w, h = case.box
     seg = Segmentation(image=case.photo, matte=matte, box=(x, y, w, h), segmenter="alpha")
     engine = StudioEngine(GenerationConfig())
-    print(f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
-          f"{'palette':>7s} {'ground':>6s} {'side':>6s}")
+    print(
+        f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
+        f"{'palette':>7s} {'ground':>6s} {'side':>6s}"
+    )
     for theme in list_themes():
         results = engine.render(seg, SceneSpec(theme=theme, width=size, height=size, count=count, seed=1))
         d = variant_diversity([r.image for r in results], [r.product_box for r in results])
@@ -53,11 +54,17 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
             if out:
                 Path(out).mkdir(parents=True, exist_ok=True)
                 r.image.save(Path(out) / f"{case_name}-{r.name}.png")
-        print(f"{theme:20s} {d.min_pair_diff:8.1f} {d.mean_pair_diff:9.1f} {d.x_spread:8.2f} "
-              f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} "
-              f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f}")
+        print(
+            f"{theme:20s} {d.min_pair_diff:8.1f} {d.mean_pair_diff:9.1f} {d.x_spread:8.2f} "
+            f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} "
+            f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f}"
+        )
 
 
 if __name__ == "__main__":
-    _report(sys.argv[1] if len(sys.argv) > 1 else "mug_with_handle", 4, 800,
-            sys.argv[2] if len(sys.argv) > 2 else None)
+    _report(
+        sys.argv[1] if len(sys.argv) > 1 else "mug_with_handle",
+        4,
+        800,
+        sys.argv[2] if len(sys.argv) > 2 else None,
+    )

@@ -93,17 +93,19 @@ def studio_world(
     Built with the studio engine's public set API exactly as its scenes are (same stage,
     same seeded look), once with the product's silhouette and once with an empty one.
     """
-    from generation.engines.studio import render_set, stage_for_product
+    from generation.engines.studio import estimate_light_side, plan_variant, render_set, stage_for_product
 
-    # 1. where the theme stands the product, and the set with and without its shadows
+    # 1. where the theme stands the product (the scene's composition for this seed), and
+    # the set with and without its shadows
     cutout = seg.cutout
-    stage = stage_for_product(theme, cutout.size, size, fill=fill, seed=seed)
+    variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout))
+    stage = stage_for_product(theme, cutout.size, size, fill=fill, seed=seed, variant=variant)
     placed = compose.place_product(cutout, size, stage.box)
     nothing = PlacedProduct(
         layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
     )
-    shadowed = render_set(theme, placed, stage=stage, brand_color=brand_color, seed=seed)
-    empty = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed)
+    shadowed = render_set(theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant)
+    empty = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=variant)
     plate = np.clip(empty + 0.5, 0, 255).astype(np.uint8)
 
     # 2. the product's shadow/reflection: their ratio where the product does not cover

@@ -78,18 +78,22 @@ class StudioEngine:
         if cutout.getchannel("A").getbbox() is None:
             raise InvalidSpec("the product matte is empty: nothing to place in the scene")
         size = (spec.width, spec.height)
+        # the light already on the product picks the side the set's key light comes from
+        light_side = estimate_light_side(cutout)
 
         results = []
         for i in range(spec.count):
             seed = spec.seed + i
             progress(i / spec.count, f"scene {i + 1}/{spec.count}: {theme.name}")
 
-            # 2. place product: the theme's anchor is where the set touches the floor
-            stage = stage_for_product(theme, cutout.size, size, fill=spec.fill, seed=seed)
+            # 2. the variant's composition (placement, camera, light, palette), then place
+            # the product: the theme's anchor is where the set touches the floor
+            variant = plan_variant(theme, seed, light_side=light_side)
+            stage = stage_for_product(theme, cutout.size, size, fill=spec.fill, seed=seed, variant=variant)
             placed = compose.place_product(cutout, size, stage.box)
 
             # 3. the set around it: backdrop, surface, podium, shadows, reflection, grain
-            bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed)
+            bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed, variant=variant)
             background = Image.fromarray(np.clip(bg + 0.5, 0, 255).astype(np.uint8), "RGB")
 
             # 4. paste the product back; light wrap touches soft edge pixels only
@@ -111,6 +115,7 @@ class StudioEngine:
                         "theme": theme.name,
                         "seed": seed,
                         "segmenter": seg.segmenter,
+                        "variant": variant.to_dict(),
                     },
                 )
             )
@@ -156,15 +161,18 @@ def stage_for_product(
     *,
     fill: float,
     seed: int = 0,
+    variant: Variant | None = None,
 ) -> Stage:
     """The theme's own placement of a product of ``product_size`` (w, h) on the canvas.
 
     ``fill`` is the product's longer side as a share of the canvas's matching side,
     before the theme's ``fill_scale``; ``seed`` drifts the anchor like the variant's look.
+    A ``variant`` (``plan_variant``) moves the product, scales it and moves the camera.
     """
     theme = _resolve_theme(theme)
     # the brand only tints the set: the look's placement drift depends on the seed alone
-    return _stage(product_size, canvas_size, theme, _Look.make(theme, theme.brand_default, seed), fill)
+    look = _Look.make(theme, theme.brand_default, seed, variant)
+    return _stage(product_size, canvas_size, look.theme, look, fill, variant)
 
 
 def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, seed: int = 0) -> Stage:
@@ -206,10 +214,13 @@ def render_set(
     stage: Stage | None = None,
     brand_color: tuple[int, int, int] | None = None,
     seed: int = 0,
+    variant: Variant | None = None,
 ) -> np.ndarray:
     """The studio set around a product already placed: wall, floor, podium, the product's
     shadows and reflection, grain. Float32 HxWx3 in about 0..255 (neither clipped nor
     rounded) at ``placed.canvas_size``, without the product: paste it back on top.
+    A ``variant`` sets the key light's direction and the colour set (its stage should
+    come from ``stage_for_product`` with the same variant).
 
     ``stage`` is where the set stands (``stage_for_product``; its box must be
     ``placed.box``); without one the set is built under ``placed.box`` (``stage_at_box``).
@@ -223,7 +234,7 @@ def render_set(
         stage = stage_at_box(theme, placed.box, size, seed=seed)
     elif tuple(stage.box) != tuple(placed.box):
         raise ValueError(f"the stage is for box {stage.box}, the product is placed at {placed.box}")
-    look = _Look.make(theme, brand, seed)
+    look = _Look.make(theme, brand, seed, variant)
 
     # 1. backdrop + surface (+ podium and its own shadows)
     bg = _backdrop_and_surface(look, stage, size)
@@ -240,6 +251,102 @@ def render_set(
     # 4. grain on the background only (it also dithers away gradient banding)
     bg += _grain(look, size)
     return bg
+
+
+# ---------------------------------------------------------------------------
+# Variants: each scene of a set gets its own composition, drawn from its seed.
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One scene's composition: where the product stands, how big, the camera height,
+    where the key light comes from and which of the theme's colour sets is used."""
+
+    anchor_x: float  # product centre, canvas fraction
+    scale: float  # multiplies the scene's fill
+    camera: float  # -1 low .. +1 high: a higher camera sees more floor (the horizon rises)
+    azimuth: float  # where the key light comes from: degrees, 0 right, 90 camera, 180 left
+    palette: int  # 0: the theme's own colours, 1..: its ``palettes``
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "anchor_x": round(self.anchor_x, 3),
+            "scale": round(self.scale, 3),
+            "camera": round(self.camera, 3),
+            "light_azimuth": round(self.azimuth, 1),
+            "palette": self.palette,
+        }
+
+
+# Four compositions that differ on every axis; variant i of a set takes slot
+# (seed + i) % 4, so any four consecutive seeds give four different pictures.
+# (product centre x, fill multiplier, camera height, light on the theme's side?, colour set)
+_SLOTS = (
+    (0.5, 1.0, 0.0, True, 0),
+    (1.0 / 3.0, 0.82, 1.0, False, 1),
+    (2.0 / 3.0, 0.9, -0.8, True, 2),
+    (0.5, 1.25, -0.4, False, 1),
+)
+# a product's own light counts when its two sides differ by this much (relative luma)
+LIGHT_SIDE_THRESHOLD = 0.06
+
+
+def _light_side(azimuth: float) -> float:
+    """+1 when a light at ``azimuth`` comes from the left, -1 from the right, 0 head on."""
+    return float(np.sign(-math.cos(math.radians(azimuth))))
+
+
+def plan_variant(theme: Theme | str, seed: int, *, light_side: float | None = None) -> Variant:
+    """The composition of the scene made with ``seed``: deterministic, and different for
+    consecutive seeds in placement (left, centre, right third), size, camera height,
+    light side and colour set. ``light_side`` (+1 left, -1 right; ``estimate_light_side``)
+    fixes the key light's side to the light already on the product."""
+    theme = _resolve_theme(theme)
+    slot = seed % len(_SLOTS)
+    x, scale, camera, own_side, palette = _SLOTS[slot]
+    rng = _rng(theme, seed, "variant")
+    jx, js, jc, ja = rng.uniform(-1.0, 1.0, 4)
+    base = theme.light.azimuth % 360.0
+    side = _light_side(base) or 1.0
+    want = side if own_side else -side
+    if light_side:
+        want = float(np.sign(light_side))
+    # the theme's light folded onto the left, kept at least 25 degrees off the camera axis
+    # so the side reads, then put on the side wanted
+    left = base if side > 0 else (180.0 - base) % 360.0
+    left = float(np.clip(left + ja * theme.variation.light, 115.0, 245.0))
+    azimuth = left if want > 0 else (180.0 - left) % 360.0
+    return Variant(
+        anchor_x=float(np.clip(x + 0.03 * jx, 0.05, 0.95)),
+        scale=float(scale * (1.0 + 0.04 * js)),
+        camera=float(np.clip(camera + 0.15 * jc, -1.0, 1.0)),
+        azimuth=azimuth,
+        palette=palette % (len(theme.palettes) + 1),
+    )
+
+
+def estimate_light_side(cutout: Image.Image) -> float | None:
+    """The side the light on the product comes from: +1 left, -1 right, ``None`` when
+    the product does not clearly show one. Compares the luma of the left and right
+    quarter of each opaque row of the matte (a lit side is brighter along its height)."""
+    rgba = np.asarray(cutout.convert("RGBA"), dtype=F32)
+    opaque = rgba[..., 3] >= 250
+    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=F32)
+    left, right = [], []
+    for row in range(0, opaque.shape[0], max(1, opaque.shape[0] // 200)):
+        cols = np.nonzero(opaque[row])[0]
+        if cols.size < 8:
+            continue
+        q = cols.size // 4
+        left.append(float(np.median(luma[row, cols[:q]])))
+        right.append(float(np.median(luma[row, cols[-q:]])))
+    if len(left) < 4:
+        return None
+    lm, rm = float(np.median(left)), float(np.median(right))
+    contrast = (lm - rm) / max((lm + rm) / 2.0, 1.0)
+    if abs(contrast) < LIGHT_SIDE_THRESHOLD:
+        return None
+    return 1.0 if contrast > 0 else -1.0
 
 
 def _resolve_theme(theme: Theme | str) -> Theme:
@@ -278,13 +385,16 @@ class _Look:
     tone: float  # brightness multiplier
     azimuth: float
     anchor_x: float
+    mirrored: bool = False  # the key light is on the other side than the theme's
 
     @classmethod
-    def make(cls, theme: Theme, brand: tuple[int, int, int], seed: int) -> _Look:
+    def make(
+        cls, theme: Theme, brand: tuple[int, int, int], seed: int, variant: Variant | None = None
+    ) -> _Look:
         rng = _rng(theme, seed, "look")
         v = theme.variation
         jitter = rng.uniform(-1.0, 1.0, 4)
-        return cls(
+        look = cls(
             theme=theme,
             seed=seed,
             brand=brand,
@@ -292,6 +402,16 @@ class _Look:
             tone=float(1.0 + jitter[1] * v.tone),
             azimuth=float(theme.light.azimuth + jitter[2] * v.light),
             anchor_x=float(np.clip(theme.layout.anchor[0] + jitter[3] * v.anchor, 0.05, 0.95)),
+        )
+        if variant is None:
+            return look
+        mirrored = _light_side(variant.azimuth) * _light_side(theme.light.azimuth) < 0
+        return replace(
+            look,
+            theme=theme.with_palette(variant.palette),
+            azimuth=variant.azimuth,
+            anchor_x=variant.anchor_x,
+            mirrored=mirrored,
         )
 
     def color(self, ref: ColorRef) -> np.ndarray:
@@ -322,9 +442,17 @@ class _Look:
 
 
 def _stage(
-    product_size: tuple[int, int], canvas: tuple[int, int], theme: Theme, look: _Look, fill: float
+    product_size: tuple[int, int],
+    canvas: tuple[int, int],
+    theme: Theme,
+    look: _Look,
+    fill: float,
+    variant: Variant | None = None,
 ) -> Stage:
     cw, ch = canvas
+    if variant is not None:
+        fill *= variant.scale
+        theme = _camera(theme, variant.camera)
     fill = float(np.clip(fill * theme.layout.fill_scale, 0.05, 0.95))
     _, _, w, h = compose.fit_box(product_size, canvas, fill=fill)
     contact = theme.layout.anchor[1] * ch
@@ -339,7 +467,13 @@ def _stage(
         # the product's foot sits a little in front of the top face's centre
         base = contact - ry - ph + 0.35 * ry
     base = max(base, h + margin)
-    box = compose.fit_box(product_size, canvas, fill=fill, anchor=(look.anchor_x, (base - h / 2.0) / ch))
+    anchor_x = look.anchor_x
+    if variant is not None:
+        # off-centre, but the product and its podium stay inside the canvas
+        half = max(w / 2.0, 0.0 if p is None else min(max(1.3 * w, p.width * 0.55 * h) / 2.0, 0.46 * cw))
+        lo = min(0.5, (half + 0.03 * cw) / cw)
+        anchor_x = float(np.clip(anchor_x, lo, 1.0 - lo))
+    box = compose.fit_box(product_size, canvas, fill=fill, anchor=(anchor_x, (base - h / 2.0) / ch))
     x, y, w, h = box
     base = y + h
     podium = None
@@ -355,6 +489,18 @@ def _stage(
     horizon = min(horizon, contact - max(0.05 * ch, 0.12 * h))
     horizon = max(horizon, 0.15 * ch)
     return Stage(box=box, contact=float(contact), horizon=float(horizon), podium=podium)
+
+
+def _camera(theme: Theme, camera: float) -> Theme:
+    """The theme seen from a camera ``camera`` (-1 low .. +1 high) above its own: the
+    horizon rises with the camera, and a podium's top face opens up."""
+    surface = replace(theme.surface, horizon=float(np.clip(theme.surface.horizon - 0.1 * camera, 0.2, 0.9)))
+    podium = theme.podium
+    if podium is not None:
+        podium = replace(
+            podium, top_ratio=float(np.clip(podium.top_ratio * (1.0 + 0.45 * camera), 0.04, 0.5))
+        )
+    return replace(theme, surface=surface, podium=podium)
 
 
 # ---------------------------------------------------------------------------
@@ -421,7 +567,7 @@ def _wall(look: _Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
     product_x = (stage.box[0] + stage.box[2] / 2.0) / cw
     if bd.glow is not None:
         g = bd.glow
-        gx = product_x + (g.x - 0.5)
+        gx = product_x + (g.x - 0.5) * (-1.0 if look.mirrored else 1.0)
         diag = math.hypot(cw, ch)
         dx = (xs - gx) * cw / (g.radius * diag)
         dy = (ys - g.y) * ch / (g.radius * diag)
@@ -437,6 +583,8 @@ def _wall(look: _Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
         wall = textures.bokeh(wall, bd.bokeh, colors, look.rng("bokeh"), (hw, hh))
     if bd.window is not None:
         light, _ = textures.window_light(bd.window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
+        if look.mirrored:  # the window is on the other side
+            light = light[:, ::-1]
         wall *= 1.0 + light[..., None] * (look.color(bd.window.color) / 255.0)
     return cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_LINEAR)
 
@@ -477,6 +625,8 @@ def _floor(look: _Look, stage: Stage, canvas: tuple[int, int], y0: int) -> np.nd
         hw, hh = (cw + 1) // 2, (ch + 1) // 2
         window = theme.backdrop.window
         _, sun = textures.window_light(window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
+        if look.mirrored:
+            sun = np.ascontiguousarray(sun[:, ::-1])
         sun = cv2.resize(sun, (cw, ch), interpolation=cv2.INTER_LINEAR)[y0:]
         floor *= 1.0 + sun[..., None] * (look.color(theme.backdrop.window.color) / 255.0)
 
@@ -536,7 +686,7 @@ def _draw_arch(img: np.ndarray, look: _Look, stage: Stage, canvas: tuple[int, in
     # sized on the shorter side, but always wider than what stands in front of it
     front = 2.0 * stage.podium.rx if stage.podium is not None else stage.box[2]
     aw = min(max(arch.width * min(cw, ch), 1.15 * front), 0.95 * cw)
-    cx = stage.box[0] + stage.box[2] / 2.0 + arch.offset * cw
+    cx = stage.box[0] + stage.box[2] / 2.0 + arch.offset * cw * (-1.0 if look.mirrored else 1.0)
     r = aw / 2.0
     bottom = stage.horizon + 0.12 * (stage.contact - stage.horizon)
     top = max(stage.horizon - arch.height * ch, 0.06 * ch)

@@ -13,7 +13,7 @@ suffix works on hex colours).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +193,22 @@ class Variation:
 
 
 @dataclass(frozen=True)
+class Palette:
+    """Another set of colours for the same set, for variants: ``None`` keeps the theme's."""
+
+    top: ColorRef | None = None
+    bottom: ColorRef | None = None
+    glow: ColorRef | None = None
+    arch: ColorRef | None = None
+    surface: tuple[ColorRef, ...] | None = None
+    podium: tuple[ColorRef, ...] | None = None
+
+    def refs(self) -> list[ColorRef]:
+        one = [c for c in (self.top, self.bottom, self.glow, self.arch) if c is not None]
+        return one + list(self.surface or ()) + list(self.podium or ())
+
+
+@dataclass(frozen=True)
 class DiffusionControl:
     """How strongly the diffusion engine's ControlNets hold this set, and for how long.
 
@@ -225,6 +241,7 @@ class Theme:
     light_wrap: float
     variation: Variation
     diffusion: DiffusionControl
+    palettes: tuple[Palette, ...] = ()  # variants' colour sets besides the theme's own
 
     @property
     def uses_brand(self) -> bool:
@@ -233,7 +250,29 @@ class Theme:
             refs.append(self.backdrop.arch.color)
         if self.podium:
             refs.extend(self.podium.colors)
+        for palette in self.palettes:
+            refs.extend(palette.refs())
         return any(r.uses_brand for r in refs)
+
+    def with_palette(self, index: int) -> Theme:
+        """The theme in colour set ``index``: 0 is its own, 1.. its ``palettes`` (wrapping)."""
+        k = index % (len(self.palettes) + 1)
+        if k == 0:
+            return self
+        p = self.palettes[k - 1]
+        bd = self.backdrop
+        glow = bd.glow
+        if glow is not None and p.glow is not None:
+            glow = replace(glow, color=p.glow)
+        arch = bd.arch
+        if arch is not None and p.arch is not None:
+            arch = replace(arch, color=p.arch)
+        backdrop = replace(bd, top=p.top or bd.top, bottom=p.bottom or bd.bottom, glow=glow, arch=arch)
+        surface = replace(self.surface, colors=p.surface) if p.surface else self.surface
+        podium = self.podium
+        if podium is not None and p.podium:
+            podium = replace(podium, colors=p.podium)
+        return replace(self, backdrop=backdrop, surface=surface, podium=podium)
 
 
 # ---------------------------------------------------------------------------
@@ -424,6 +463,27 @@ def _read_theme(data: Any, where: str) -> Theme:
         )
         d.done()
 
+    palettes = []
+    items = r.value("palettes", [])
+    if not isinstance(items, list) or len(items) > 8:
+        raise ThemeDataError(f"{where}.palettes must be a list of at most 8 colour sets, got {items!r}")
+    surf_n, pod_n = len(surface.colors), len(podium.colors) if podium else 0
+    for i, item in enumerate(items):
+        pr = _Reader(item, f"{where}.palettes[{i}]")
+        one = {
+            k: pr.color(k) if pr.value(k, None) is not None else None
+            for k in ("top", "bottom", "glow", "arch")
+        }
+        if pr.value("podium", None) is not None and podium is None:
+            raise ThemeDataError(f"{where}.palettes[{i}].podium: the theme has no podium")
+        palette = Palette(
+            **one,
+            surface=pr.colors("surface", surf_n, surf_n) if pr.value("surface", None) is not None else None,
+            podium=pr.colors("podium", pod_n, pod_n) if pr.value("podium", None) is not None else None,
+        )
+        pr.done()
+        palettes.append(palette)
+
     r_, g_, b_ = DEFAULT_BRAND_COLOR
     brand_ref = r.color("brand_default", f"#{r_:02x}{g_:02x}{b_:02x}")
     if brand_ref.rgb is None:
@@ -448,6 +508,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         light_wrap=r.number("light_wrap", 0.0, 1.0, 0.0),
         variation=variation,
         diffusion=diffusion,
+        palettes=tuple(palettes),
     )
     r.done()
     return theme

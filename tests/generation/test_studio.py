@@ -110,7 +110,9 @@ def test_every_theme_renders_with_the_product_pixels_intact(engine, bottle, them
     assert result.name == f"scene-{theme}-01"
     assert result.fidelity.max_abs_diff == 0
     assert result.fidelity.opaque_pixels > 0
+    variant = result.meta.pop("variant")
     assert result.meta == {"engine": "studio", "theme": theme, "seed": 3, "segmenter": "alpha"}
+    assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette"}
     # and the product sits fully inside the canvas
     x, y, w, h = result.product_box
     assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 512
@@ -323,6 +325,15 @@ def test_a_valid_theme_file_loads(tmp_path):
         (
             lambda d: d.update(reflection={"strength": 0.2}, podium={"colors": ["#ffffff"]}),
             r"reflection on the floor cannot be seen through a podium",
+        ),
+        (
+            lambda d: d["palettes"][0].update(surface=["#ffffff", "#000000"]),
+            r"test_theme\.palettes\[0\]\.surface must be a list of 1\.\.1 colours",
+        ),
+        (lambda d: d["palettes"][1].update(floor="#ffffff"), r"palettes\[1\]: unknown key\(s\) floor"),
+        (
+            lambda d: d["palettes"][0].update(podium=["#ffffff"]),
+            r"palettes\[0\]\.podium: the theme has no podium",
         ),
     ],
 )

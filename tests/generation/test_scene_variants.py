@@ -1,0 +1,123 @@
+"""Scene variants that differ visibly, and the measures that say so (``scenes_metrics``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine, estimate_light_side, plan_variant
+from generation.engines.themes import list_themes
+from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity
+from generation.specs import SceneSpec
+from generation.types import Segmentation
+from tests.synthetic import product_rgba
+
+
+def _segmentation(rgba: Image.Image) -> Segmentation:
+    x0, y0, x1, y1 = rgba.getchannel("A").getbbox()
+    return Segmentation(
+        image=rgba.convert("RGB"),
+        matte=rgba.getchannel("A"),
+        box=(x0, y0, x1 - x0, y1 - y0),
+        segmenter="alpha",
+    )
+
+
+def _lit(side: str) -> Image.Image:
+    """A flat grey box product lit from one side (brighter towards ``side``), or evenly."""
+    w, h = 200, 300
+    ramp = np.linspace(200.0, 90.0, w) if side == "left" else np.linspace(90.0, 200.0, w)
+    if side == "even":
+        ramp = np.full(w, 150.0)
+    rgba = np.zeros((h + 20, w + 20, 4), dtype=np.uint8)
+    rgba[10 : 10 + h, 10 : 10 + w, :3] = np.broadcast_to(ramp[None, :, None], (h, w, 3)).astype(np.uint8)
+    rgba[10 : 10 + h, 10 : 10 + w, 3] = 255
+    return Image.fromarray(rgba, "RGBA")
+
+
+@pytest.fixture(scope="module")
+def bottle() -> Segmentation:
+    return _segmentation(product_rgba((320, 400)))
+
+
+@pytest.fixture(scope="module")
+def engine() -> StudioEngine:
+    return StudioEngine(GenerationConfig())
+
+
+@pytest.mark.parametrize("theme", list_themes())
+def test_four_variants_differ_visibly_in_every_theme(engine, bottle, theme):
+    # when
+    results = engine.render(bottle, SceneSpec(theme=theme, width=384, height=384, seed=7, count=4))
+    d = variant_diversity([r.image for r in results], [r.product_box for r in results])
+    # then: every pair differs clearly, on average a lot, and the product moves and resizes
+    assert d.min_pair_diff >= 12.0, d
+    assert d.mean_pair_diff >= 20.0, d
+    assert d.x_spread >= 0.25, d
+    assert d.height_spread >= 0.1, d
+    # and the compositions are recorded, all different
+    variants = [tuple(sorted(r.meta["variant"].items())) for r in results]
+    assert len(set(variants)) == 4
+    assert len({r.meta["variant"]["palette"] for r in results}) >= 2
+
+
+def test_variants_are_deterministic_per_seed(engine, bottle):
+    # given: variant 2 of a set made with seed 5 is the scene made alone with seed 6
+    spec = SceneSpec(theme="podium", width=320, height=320, seed=5, count=2)
+    # when
+    _, second = engine.render(bottle, spec)
+    [alone] = StudioEngine(GenerationConfig()).render(
+        bottle, SceneSpec(theme="podium", width=320, height=320, seed=6)
+    )
+    # then
+    assert second.image.tobytes() == alone.image.tobytes()
+    assert second.meta["variant"] == alone.meta["variant"]
+    assert plan_variant("podium", 6) == plan_variant("podium", 6)
+
+
+def test_the_products_own_light_is_found_and_the_set_agrees_with_it(engine):
+    # given: the same box product lit from the left, from the right, and evenly
+    assert estimate_light_side(_lit("left")) == 1.0
+    assert estimate_light_side(_lit("right")) == -1.0
+    assert estimate_light_side(_lit("even")) is None
+    # when: a set of four scenes of the right-lit product
+    seg = _segmentation(_lit("right"))
+    results = engine.render(seg, SceneSpec(theme="studio_sweep", width=384, height=384, seed=0, count=4))
+    # then: every variant's key light is on the right (azimuth under 90 degrees)...
+    assert all(np.cos(np.radians(r.meta["variant"]["light_azimuth"])) > 0.3 for r in results)
+    # ...while an evenly lit product gets light from both sides across the set
+    even = engine.render(
+        _segmentation(_lit("even")), SceneSpec(theme="studio_sweep", width=384, height=384, count=4)
+    )
+    assert len({np.sign(np.cos(np.radians(r.meta["variant"]["light_azimuth"]))) for r in even}) == 2
+
+
+def test_variant_diversity_measures_pixels_placement_and_palette():
+    # given: two flat canvases 30 levels apart with the product box moved
+    a = Image.new("RGB", (100, 100), (100, 100, 100))
+    b = Image.new("RGB", (100, 100), (130, 100, 100))
+    # when
+    d = variant_diversity([a, b], [(10, 20, 20, 40), (60, 30, 20, 30)])
+    # then
+    assert d.min_pair_diff == pytest.approx(10.0)
+    assert d.x_spread == pytest.approx(0.5)
+    assert d.height_spread == pytest.approx(0.1)
+    assert d.min_palette_distance == pytest.approx(30.0)
+    with pytest.raises(ValueError, match="at least two"):
+        variant_diversity([a], [(0, 0, 1, 1)])
+
+
+def test_grounding_and_shadow_side_read_a_drawn_shadow():
+    # given: a product standing at row 60 on a grey floor, a dark band under it, darker on its right
+    img = np.full((120, 100, 3), 200, dtype=np.uint8)
+    alpha = np.zeros((120, 100), dtype=np.uint8)
+    alpha[20:60, 40:60] = 255
+    img[60:66, 35:65] = 80
+    img[50:60, 60:75] = 120
+    image = Image.fromarray(img, "RGB")
+    # then
+    assert grounding(image, alpha) == pytest.approx(80 / 200)
+    assert shadow_side(image, alpha) > 0.2  # darker on the right
+    assert canvas_alpha(np.full((5, 5), 255, np.uint8), (98, 0, 5, 5), (100, 10))[0].sum() == 2 * 255
