@@ -2,7 +2,7 @@
 
 ``code`` is a stable machine-readable word (``not_found``, ``duplicate_sku``, ...), ``detail``
 a sentence for a person, ``field`` the request field at fault when there is one (``sku``,
-``outputs.0``, ``limit``). Views raise ``ApiError``; ninja's own refusals (401, 404, request
+``outputs[0]``, ``limit``). Views raise ``ApiError``; ninja's own refusals (401, 404, request
 validation, throttling) and anything unexpected (500) go through the handlers installed
 here, and ``ApiErrorMiddleware`` reshapes what Django answers under ``/api/`` before a view
 runs (an unknown URL, a method the path does not take).
@@ -18,6 +18,8 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
+
+from generation.request import field_path
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,13 @@ def _phrase(status: int) -> str:
         return "Error."
 
 
-def field_path(loc: tuple[Any, ...] | list[Any], source_params: set[str]) -> str:
-    """``("body", "payload", "poster", 0)`` -> ``"poster.0"``: the path as the client sent it."""
+def api_field_path(loc: tuple[Any, ...] | list[Any], source_params: set[str]) -> str:
+    """``("body", "payload", "poster", "sizes", 0)`` -> ``"poster.sizes[0]"``: the path as the
+    client sent it, written as job requests write theirs."""
     parts = list(loc[1:])
     if parts and parts[0] in source_params and len(parts) > 1:
         parts = parts[1:]  # the view's parameter name, not something the client wrote
-    return ".".join(str(p) for p in parts)
+    return field_path(tuple(parts))
 
 
 def install(api: NinjaAPI, *, body_params: set[str] | None = None) -> None:
@@ -113,7 +116,7 @@ def install(api: NinjaAPI, *, body_params: set[str] | None = None) -> None:
         problems = []
         first_field = None
         for error in exc.errors:
-            path = field_path(error.get("loc", ()), params)
+            path = api_field_path(error.get("loc", ()), params)
             first_field = first_field or path or None
             problems.append(f"{path}: {error.get('msg', 'invalid')}" if path else error.get("msg", "invalid"))
         detail = "; ".join(problems) or "The request is not valid."

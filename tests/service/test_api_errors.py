@@ -125,3 +125,15 @@ def test_rate_limited_is_429_with_the_shape(api, settings, fresh_cache):
 
     assert statuses == [200, 200, 429] and refused.status_code == 429
     assert error_of(refused)["code"] == "rate_limited" and int(refused["Retry-After"]) > 0
+
+
+def test_a_nested_field_is_named_by_its_path(api, product):
+    response = api.patch(f"/api/v1/products/{product.pk}", {"price": ["x"]}, content_type="application/json")
+    listed = api.post(
+        "/api/v1/webhooks",
+        {"url": "http://127.0.0.1:9/h", "events": ["job.failed", 7]},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 422 and error_of(response)["field"] == "price"
+    assert listed.status_code == 422 and error_of(listed)["field"] == "events[1]"
