@@ -237,3 +237,29 @@ def test_a_cancelled_job_of_a_batch_counts_as_failed_and_is_retried_with_them(
 
     assert (counts.failed, counts.queued) == (1, 0)
     assert retried == 1 and BatchRow.objects.get(batch=batch).job is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_stops_a_job_cancelled_while_it_generates(api, product_image, sent, monkeypatch):
+    # given a generation step that reports progress after the merchant cancelled
+    job = make_job(product_image)
+    reported: list[float] = []
+
+    def generate(photo, requests, *, progress, **kwargs):
+        progress(0.2, "Cutting out")
+        reported.append(0.2)
+        assert api.post(f"/api/v1/jobs/{job.pk}/cancel").json()["cancel_requested_at"] is not None
+        progress(0.6, "Composing")  # the next heartbeat: the worker stops here
+        reported.append(0.6)
+        raise AssertionError("generation went on after the cancel")
+
+    monkeypatch.setattr("generation.pipelines.run_outputs", generate)
+
+    # when the worker runs it
+    outcome = run_job_task.apply(args=[job.pk]).get()
+
+    # then it stopped at the report after the cancel, and the job ends cancelled with nothing
+    job.refresh_from_db()
+    assert outcome == "cancelled" and reported == [0.2]
+    assert job.status == JobStatus.CANCELLED and job.progress < 60
+    assert not Asset.objects.filter(job=job).exists()
