@@ -7,6 +7,7 @@ from typing import Any
 from generation.check import MATTE_THRESHOLD
 from shop_assets.catalog import masks
 from shop_assets.catalog.models import ProductImage
+from shop_assets.jobs.models import JobStatus
 
 
 def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
@@ -23,5 +24,6 @@ def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
         "trusted": bool(shown and shown.trusted),
         "threshold": MATTE_THRESHOLD,
         "editor": {"width": masks.editor_size(image)[0], "height": masks.editor_size(image)[1]},
+        "waiting": image.jobs.filter(status=JobStatus.NEEDS_REVIEW).count(),
         "error": error,
     }

@@ -62,6 +62,7 @@ def test_a_refused_photo_asks_for_review_with_the_editor_open(signed_in, busy_im
 
     assert 'data-state="review"' in page and "Needs your review" in page and "too busy" in page
     assert "Accept this cutout" not in page  # there is nothing to accept
+    assert f'data-review-needed="{busy_image.pk}"' in page  # said by the new-job form too
     assert '<details class="more" data-editor-toggle open>' in page
     assert 'src="/static/dashboard/mask_editor.js"' in page
     preview = signed_in.get(f"/photos/{busy_image.pk}/preview.jpg")
@@ -75,6 +76,9 @@ def test_box_and_stroke_through_the_views_fix_the_photo_and_the_waiting_job_succ
     monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
     job = job_requests.create_job(busy_image.product, busy_image, ["cutout", "packshot"], {})
     assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
+
+    page = signed_in.get(f"/products/{busy_image.product_id}/").content.decode()
+    assert "1 job waits for this cutout; it goes on once you accept or fix it." in page
 
     # the refined preview while drawing
     refined = signed_in.post(f"/photos/{busy_image.pk}/mask/refine/", _strokes_post(busy_image))
