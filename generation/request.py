@@ -38,7 +38,6 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -347,11 +346,6 @@ class BrandOptions(_Options):
     body_family: Family | None = None
     default_cta: Short | None = None
     locale: Locale = "en_US"
-
-    @field_validator("secondary", "heading_family", "body_family", "default_cta", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if value == "" else value
 
 
 class JobParameters(_Options):

@@ -3,6 +3,7 @@
 
 # no `from __future__ import annotations`: ninja resolves the query schemas of paginated
 # views (wrapped by @paginate) from the annotations themselves
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from ninja.files import UploadedFile
 from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, BeforeValidator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from generation.errors import ImageRejected
@@ -177,8 +178,10 @@ class JobIn(Schema):
     ``parameters.poster.sizes[0]``; nothing is stored.
     """
 
-    product_id: int
-    image_id: int | None = Field(default=None, description="default: the product's newest photo")
+    product_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+    image_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)] | None = Field(
+        default=None, description="default: the product's newest photo"
+    )
     outputs: Annotated[list[OutputName], Field(min_length=1, max_length=5)]
     parameters: JobParameters = JobParameters()
 
@@ -232,6 +235,17 @@ class JobOut(Schema):
         return list(obj.attempt_log.all())
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    """The schema's ``date-time`` only: pydantic would also take a number (a Unix time) or a
+    bare date, which the documented format does not allow."""
+    if isinstance(value, str) and not _DATE_TIME.match(value.strip()):
+        raise ValueError("a date and time such as 2026-11-30T12:00:00Z")
+    return value
+
+
 def _storable_moment(value: datetime) -> datetime:
     """A filter date the database can compare: naive means UTC; refused when it falls
     outside the years 1-9999 in UTC."""
@@ -245,7 +259,7 @@ def _storable_moment(value: datetime) -> datetime:
 
 # what a filter compares against a column: ids as the database stores them, dates it can convert
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Moment = Annotated[datetime, AfterValidator(_storable_moment)]
+Moment = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_storable_moment)]
 
 
 class ProductFilter(FilterSchema):

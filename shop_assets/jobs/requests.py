@@ -104,6 +104,7 @@ def with_merchant_defaults(
         "default_cta": kit.default_cta if kit else "Shop now",
         "locale": kit.default_locale if kit else "en_US",
     }
+    brand = {k: v for k, v in brand.items() if v}  # a kit's empty field is the default
     given_brand = params.get("brand")
     if given_brand is None or isinstance(given_brand, dict):
         params["brand"] = {**brand, **(given_brand or {})}

@@ -160,7 +160,7 @@ def test_accepted_request_builds_the_renderers_specs():
                 "background": "scene",
             },
             "clip": {"preset": "square", "duration": 5, "size": [256, 256], "brand_color": [9, 8, 7]},
-            "brand": {"primary": "#112233", "secondary": "", "heading_family": "montserrat"},
+            "brand": {"primary": "#112233", "heading_family": "montserrat"},
         }
     )
 
