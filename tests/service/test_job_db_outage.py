@@ -4,7 +4,7 @@ again, crash, and leave the job running until the sweeper took it over."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storing
@@ -83,3 +83,40 @@ def test_connection_cut_before_the_assets_are_recorded_is_retried(job, monkeypat
     assert outcome == "succeeded", job.error_message
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
     assert list(Asset.objects.filter(job=job).values_list("name", flat=True)) == ["cutout"]
+
+
+def test_postgresql_backend_terminated_mid_job_is_retried_and_the_job_completes(job, monkeypatch):
+    """The real thing on PostgreSQL: the server ends the worker's session mid-job."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend needs PostgreSQL (CI's services run); the SQLite run cuts it above")
+    from generation import pipelines
+
+    real_run = pipelines.run_outputs
+    calls = []
+
+    def run_then_terminate_our_session(*args, **kwargs):
+        calls.append(1)
+        result = real_run(*args, **kwargs)
+        if len(calls) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            admin = connections.create_connection("default")
+            try:
+                with admin.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                admin.close()
+        return result
+
+    monkeypatch.setattr(pipelines, "run_outputs", run_then_terminate_our_session)
+
+    outcome = run_job_task.apply(args=[job.pk]).get()
+
+    job.refresh_from_db()
+    assert outcome == "succeeded", job.error_message
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert list(job.attempt_log.values_list("outcome", "error_code")) == [
+        ("retry", "database_unavailable"),
+        ("ok", ""),
+    ]
