@@ -73,16 +73,13 @@ def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("not a poster made from a template")
     recorded = asset.job.parameters.get("poster") or {}
     form = PosterWordsForm(request.POST or None, initial={k: recorded.get(k, "") for k in WORDS})
+    status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
         new = _start(request, asset.job, [OutputKind.POSTER], poster_params(asset, form.cleaned_data))
         if new is not None:
             return redirect("dashboard:job", pk=new.pk)
-    return render(
-        request,
-        "dashboard/poster_words.html",
-        {"asset": asset, "form": form},
-        status=400 if form.errors else 200,
-    )
+        status = 400
+    return render(request, "dashboard/poster_words.html", {"asset": asset, "form": form}, status=status)
 
 
 @merchant_required

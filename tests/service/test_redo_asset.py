@@ -187,3 +187,14 @@ def test_a_recorded_request_that_no_longer_passes_is_refused_with_a_message(sign
     assert response.status_code == 200 and queued == []
     assert GenerationJob.objects.count() == 1
     assert "retired_theme" in response.content.decode()
+
+
+def test_a_refused_request_makes_no_job_and_says_why(signed_in, product_image, queued):
+    poster = _poster(product_image)
+    Asset.objects.filter(pk=poster.pk).update(metrics={**poster.metrics, "template": "no_such_template"})
+
+    response = signed_in.post(reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "x"})
+
+    assert response.status_code == 400
+    assert "no_such_template" in response.content.decode()
+    assert GenerationJob.objects.count() == 1 and queued == []
