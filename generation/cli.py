@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -213,9 +215,8 @@ def _job(args: argparse.Namespace) -> int:
     photo = normalize_image(args.photo)
     mask = load_mask(args.mask) if args.mask else None
 
-    # 2. segment and render; clips are written straight into --out
-    args.out.mkdir(parents=True, exist_ok=True)
-    with ProgressBar(args.quiet) as progress:
+    # 2. segment and render; clips go to a working folder until everything is made
+    with ProgressBar(args.quiet) as progress, tempfile.TemporaryDirectory(prefix="job-") as workdir:
         result = run_outputs(
             photo.image,
             request.output_requests(),
@@ -223,18 +224,23 @@ def _job(args: argparse.Namespace) -> int:
             mask=mask,
             config=config,
             progress=progress,
-            workdir=args.out,
+            workdir=Path(workdir),
         )
 
-    # 3. write the images, never over the photo itself
-    stem = args.photo.stem
-    names = output_names(result.images, stem=stem, image_format=request.format)
-    if args.photo.resolve() in [(args.out / name).resolve() for name in names]:
-        raise InvalidSpec(f"writing to {args.out} would overwrite {args.photo}; choose another --out folder")
-    for path in write_outputs(result.images, args.out, stem=stem, image_format=request.format):
-        print(path)
-    for clip in result.clips:
-        print(clip.path)
+        # 3. write the images, never over the photo itself, then move the clips' files beside them
+        stem = args.photo.stem
+        names = output_names(result.images, stem=stem, image_format=request.format)
+        if args.photo.resolve() in [(args.out / name).resolve() for name in names]:
+            raise InvalidSpec(
+                f"writing to {args.out} would overwrite {args.photo}; choose another --out folder"
+            )
+        for path in write_outputs(result.images, args.out, stem=stem, image_format=request.format):
+            print(path)
+        for clip in result.clips:
+            args.out.mkdir(parents=True, exist_ok=True)
+            for made in (clip.path, clip.poster, clip.webm, clip.preview):
+                if made is not None:
+                    print(shutil.move(made, args.out / made.name))
     return EXIT_OK
 
 

@@ -418,3 +418,48 @@ def test_run_outputs_refuses_bad_requests_before_segmenting():
         OutputRequest("poster")
     with pytest.raises(InvalidSpec):
         run_outputs(photo, [OutputRequest("cutout")], mask=Image.new("L", (10, 10)))
+
+
+# -- job: a whole job request from a file -----------------------------------------------
+
+
+def test_job_request_file_runs_every_output(photos, tmp_path):
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            {"outputs": ["cutout", "packshot"], "format": "jpg", "packshot": {"size": 1600, "shadow": False}}
+        )
+    )
+
+    done = run_cli(
+        "job", photos / "bottle.png", "--request", request, "--out", tmp_path / "out", "--quiet", cwd=photos
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "out") == [
+        "bottle.json",
+        "bottle.png",
+        "bottle_packshot.jpg",
+        "bottle_packshot.json",
+    ]
+    assert Image.open(tmp_path / "out" / "bottle_packshot.jpg").size == (1600, 1600)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "message"),
+    [
+        ('{"outputs": ["packshot"], "packshot": {"shadow": "no"}}', "error: packshot.shadow: "),
+        ('{"outputs": ["poster"], "poster": {"sizes": [-5]}}', "error: poster.sizes[0]: "),
+        ('{"outputs": ["packshot"], "packshot": {"fill": NaN}}', "is not JSON"),
+        ('{"outputs": ["packshot"], "brand": {"logo_key": "x"}}', "error: brand.logo_key: "),
+    ],
+)
+def test_job_request_refusal_names_the_field_and_writes_nothing(photos, tmp_path, request_text, message):
+    request = tmp_path / "request.json"
+    request.write_text(request_text)
+
+    done = run_cli("job", photos / "bottle.png", "--request", request, "--out", tmp_path / "out", cwd=photos)
+
+    assert done.returncode == 2
+    assert message in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
