@@ -7,6 +7,7 @@ from PIL import Image
 
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
+from generation.segment.classical import decontaminate
 from generation.segment.matte import build_segmentation, to_rgb
 from generation.types import Segmentation
 
@@ -75,5 +76,8 @@ def segment_alpha(
     if int(matte.max()) <= 8:
         raise SegmentationFailed(f"the {source} is fully transparent: there is no product in it")
 
-    # 3. the merchant's matte is trusted as it is
-    return build_segmentation(to_rgb(image), matte.copy(), "alpha", confidence=1.0)
+    # 3. the merchant's matte is trusted as it is; over a photo without transparency its
+    # soft edge pixels still carry the set's colour, which is taken out as the segmenters do
+    rgb = to_rgb(image)
+    foreground = decontaminate(np.asarray(rgb), matte) if source == "mask" else None
+    return build_segmentation(rgb, matte.copy(), "alpha", confidence=1.0, foreground=foreground)

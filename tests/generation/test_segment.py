@@ -207,3 +207,27 @@ def test_matte_is_a_copy_not_the_callers_image() -> None:
     assert seg.box == mask_box(product_mask(SIZE))
     assert np.asarray(seg.image).max() > 0
     assert isinstance(seg.cutout, Image.Image) and seg.cutout.mode == "RGBA"
+
+
+def test_an_explicit_mask_gets_its_soft_edges_decontaminated() -> None:
+    # given a dark red product on a white set, its edge a soft blend of the two, and its mask
+    h, w = 200, 200
+    yy, xx = np.mgrid[0:h, 0:w]
+    alpha = np.clip(60.5 - np.hypot(yy - 100, xx - 100), 0, 1)  # a disc with a one-pixel soft rim
+    red, white = np.array([150, 20, 20]), np.array([250, 250, 250])
+    rgb = np.rint(alpha[..., None] * red + (1 - alpha[..., None]) * white).astype(np.uint8)
+    mask = Image.fromarray(np.rint(alpha * 255).astype(np.uint8), "L")
+
+    # when
+    seg = segment(Image.fromarray(rgb, "RGB"), "alpha", mask=mask)
+
+    # then the matte is the mask (near-white opaque), opaque pixels are the photo's, and soft
+    # ones the product's red
+    matte = np.asarray(seg.matte)
+    given = np.asarray(mask)
+    assert np.array_equal(matte, np.where(given >= 250, 255, given))
+    fg = np.asarray(seg.foreground)
+    opaque, soft = matte == 255, (matte > 40) & (matte < 215)
+    assert soft.any() and np.array_equal(fg[opaque], rgb[opaque])
+    assert np.abs(fg[soft].astype(int) - red).max(axis=1).mean() < 40
+    assert np.abs(rgb[soft].astype(int) - red).max(axis=1).mean() > 60
