@@ -151,8 +151,9 @@ class Heartbeat:
                 except LeaseLost:
                     self.lost = True
                     return
-                except Exception:  # a passing database error: try again next beat
+                except Exception as exc:  # a passing database error: try again next beat
                     log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+                    faults.drop_broken_connections(exc)  # on a new connection, not the dead one
         finally:
             connection.close()
 

@@ -3,12 +3,14 @@ again, crash, and leave the job running until the sweeper took it over."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection, connections
 
+from shop_assets.jobs import lifecycle, storing
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs import storing
-from shop_assets.jobs.models import Asset, JobStatus
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.jobs.tasks import run_job_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,3 +122,28 @@ def test_postgresql_backend_terminated_mid_job_is_retried_and_the_job_completes(
         ("retry", "database_unavailable"),
         ("ok", ""),
     ]
+
+
+def test_the_heartbeat_reconnects_after_its_connection_dies(job, monkeypatch, settings):
+    """A heartbeat that kept its dead connection failed every beat, and the job was taken
+    from a worker that was still working on it."""
+    settings.JOB_LEASE_SECONDS = 2
+    token = lifecycle.claim_job(job.pk)
+    real_renew = lifecycle.renew_lease
+    beats = []
+
+    def renew_on_a_cut_connection_once(*args, **kwargs):
+        beats.append(1)
+        if len(beats) == 1:
+            cut_the_connection()  # the heartbeat thread's own connection
+        return real_renew(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "renew_lease", renew_on_a_cut_connection_once)
+
+    with lifecycle.Heartbeat(job.pk, token) as beat:
+        time.sleep(3)
+        taken = lifecycle.claim_job(job.pk)
+
+    assert len(beats) >= 3 and not beat.lost
+    assert taken is None  # still ours
+    assert GenerationJob.objects.get(pk=job.pk).lease_token == token
