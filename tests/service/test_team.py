@@ -181,3 +181,27 @@ def test_seeded_demo_user_owns_the_demo_shop(db):
     call_command("seed_demo")
 
     assert User.objects.get(username="demo").is_owner is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrade_makes_each_merchants_first_user_its_owner():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0001_initial")])
+    old = executor.loader.project_state([("accounts", "0001_initial")]).apps
+    OldMerchant, OldUser = old.get_model("accounts", "Merchant"), old.get_model("accounts", "User")
+    shop_a = OldMerchant.objects.create(name="A", slug="a")
+    shop_b = OldMerchant.objects.create(name="B", slug="b")
+    first_a = OldUser.objects.create(username="a1", merchant=shop_a)
+    OldUser.objects.create(username="a2", merchant=shop_a)
+    first_b = OldUser.objects.create(username="b1", merchant=shop_b)
+    OldUser.objects.create(username="staff", is_staff=True)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    owners = set(User.objects.filter(is_owner=True).values_list("pk", flat=True))
+    assert owners == {first_a.pk, first_b.pk}
