@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pytest
@@ -167,3 +168,18 @@ def test_an_accepted_preview_matte_is_taken_to_full_size_along_the_photos_edges(
     assert iou(matte, truth) > 0.99
     # closer to the true soft edge than the preview matte simply scaled up
     assert np.abs(matte.astype(float) - truth).mean() < np.abs(upscaled.astype(float) - truth).mean()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_makes_the_automatic_matte_after_upload(worker, product, photo_jpeg):
+    # when a photo is uploaded (its transaction commits, the task goes to the broker)
+    image = services.add_product_image(product, photo_jpeg, filename="bottle.jpg")
+
+    # then the worker on the default queue stores its automatic matte within seconds
+    deadline = time.monotonic() + 60
+    while not image.masks.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    mask = image.masks.get()
+    assert (mask.version, mask.source, mask.segmenter) == (1, MaskSource.AUTO, "classical"), worker.output()
+    assert mask.confidence >= MATTE_THRESHOLD and _matte(mask).max() == 255
