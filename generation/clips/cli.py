@@ -88,35 +88,42 @@ def _run(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from generation.clips.render import render_clip
-    from generation.clips.spec import ClipSpec
     from generation.config import GenerationConfig
     from generation.normalize import normalize_image
+    from generation.request import Capabilities, budget_from, parse_request
     from generation.segment import segment
 
-    # 1. check inputs: options, output names, the photo, the mask, the logo
-    themes = tuple(t.strip() for t in args.themes.split(",") if t.strip())
-    spec = ClipSpec(
-        preset=args.preset,
-        duration=args.duration,
-        style=args.style,
-        themes=themes,
-        seed=args.seed,
-        size=args.size,
-        direction=args.direction,
-        transition=args.transition,
-        headline=args.headline,
-        price=args.price,
-        currency=args.currency.upper(),
-        locale=args.locale,
-        cta=args.cta,
-        end_card=args.end_card,
-        brand_color=args.brand_color,
-        fill=args.fill,
-        motion=args.motion,
-        webm=args.webm,
-        preview=args.preview,
-        poster=args.poster,
+    # 1. check inputs: options (through the job request model, refused as the API refuses
+    # them), output names, the photo, the mask, the logo
+    config = GenerationConfig.from_env()
+    options = {
+        "preset": args.preset,
+        "duration": args.duration,
+        "style": args.style,
+        "themes": [t.strip() for t in args.themes.split(",") if t.strip()],
+        "seed": args.seed,
+        "size": list(args.size) if args.size else None,
+        "direction": args.direction,
+        "transition": args.transition,
+        "headline": args.headline,
+        "price": args.price,
+        "currency": args.currency,
+        "locale": args.locale,
+        "cta": args.cta,
+        "end_card": args.end_card,
+        "brand_color": list(args.brand_color) if args.brand_color else None,
+        "fill": args.fill,
+        "motion": args.motion,
+        "webm": args.webm,
+        "preview": args.preview,
+        "poster": args.poster,
+    }
+    request = parse_request(
+        {"outputs": ["clip"], "segmenter": args.segmenter, "clip": options},
+        capabilities=Capabilities.everything(),  # a missing video model fails naming its install command
+        budget=budget_from(config),
     )
+    spec = request.clip_spec()
     out = _output_path(args.out, args.photo, spec.style)
     sidecar = out.with_suffix(".json")
     written = [
@@ -129,7 +136,6 @@ def _run(args: argparse.Namespace) -> int:
     photo_path = args.photo.resolve()
     if any(p.resolve() == photo_path for p in written):
         raise InvalidSpec(f"writing {out.name} would overwrite {args.photo}; choose another --out")
-    config = GenerationConfig.from_env()
     photo = normalize_image(args.photo)
     mask = load_mask(args.mask) if args.mask else None
     logo = Image.open(args.logo) if args.logo else None
