@@ -5,7 +5,8 @@
 Renders 4 variants (seed 1, 800 px) per theme and prints the variants' smallest and mean
 pairwise pixel difference (0..255), the spread of the product's centre x and height
 (canvas fractions), the smallest distance between background mean colours, the contact
-ratio (floor luma right under the foot / 40 px below; lower is darker at contact) and the
+ratio (floor luma right under the foot / 40 px below; lower is darker at contact), the
+contact tightness (the 3 px under the foot / 4 % of the product height below) and the
 mean |shadow side| asymmetry. With OUT_DIR the scenes are saved as PNGs to look at.
 """
 
@@ -37,16 +38,17 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     engine = StudioEngine(GenerationConfig())
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
-        f"{'palette':>7s} {'ground':>6s} {'side':>6s}"
+        f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s}"
     )
     for theme in list_themes():
         results = engine.render(seg, SceneSpec(theme=theme, width=size, height=size, count=count, seed=1))
         d = variant_diversity([r.image for r in results], [r.product_box for r in results])
-        grounds, sides = [], []
+        grounds, tights, sides = [], [], []
         for r in results:
             placed_alpha = seg.cutout.getchannel("A").resize(r.product_box[2:], Image.Resampling.LANCZOS)
             alpha = canvas_alpha(placed_alpha, r.product_box, r.image.size)
             grounds.append(grounding(r.image, alpha))
+            tights.append(grounding(r.image, alpha, band=3, away=max(6, round(0.04 * r.product_box[3]))))
             try:
                 sides.append(shadow_side(r.image, alpha))
             except ValueError:
@@ -56,7 +58,7 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
                 r.image.save(Path(out) / f"{case_name}-{r.name}.png")
         print(
             f"{theme:20s} {d.min_pair_diff:8.1f} {d.mean_pair_diff:9.1f} {d.x_spread:8.2f} "
-            f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} "
+            f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} {np.mean(tights):6.3f} "
             f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f}"
         )
 

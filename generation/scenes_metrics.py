@@ -106,11 +106,21 @@ def grounding(image: Image.Image, alpha: np.ndarray, *, band: int = 6, away: int
     return float(near.mean() / max(far.mean(), 1e-6))
 
 
-def shadow_side(image: Image.Image, alpha: np.ndarray, *, reach: float = 0.5) -> float:
+def shadow_side(
+    image: Image.Image,
+    alpha: np.ndarray,
+    *,
+    reach: float = 0.5,
+    empty: Image.Image | np.ndarray | None = None,
+) -> float:
     """Which side of the product the floor near its base is darker on: the mean luma
     beside the foot on the left minus on the right, over their mean (> 0: the shadow
-    falls right). ``reach`` is how far out to look, as a share of the foot's width."""
+    falls right). ``reach`` is how far out to look, as a share of the foot's width.
+    With ``empty`` (the same set without the product) the shadow alone is compared
+    (``image / empty``), so the set's own light falloff and vignette do not count."""
     y = _luma(image)
+    if empty is not None:
+        y = y / np.maximum(_luma(empty), 1e-3)
     cw = y.shape[1]
     base, x0, x1 = _foot(alpha)
     h = int(np.ptp(np.nonzero((alpha > 127).any(axis=1))[0])) + 1

@@ -193,3 +193,67 @@ def reflection(
     if cx1 > cx0 and cy1 > cy0:
         out[cy0:cy1, cx0:cx1] = (rgba[cy0 - Y0 : cy1 - Y0, cx0 - X0 : cx1 - X0] + 0.5).astype(np.uint8)
     return Image.fromarray(out, "RGBA")
+
+
+def grounding_shadow(
+    placed: PlacedProduct,
+    *,
+    strength: float = 0.55,
+    spread: float = 0.05,
+    side: float = 0.0,
+    base_y: float | None = None,
+) -> Image.Image:
+    """Contact shadow and ambient occlusion from the silhouette's foot, as an L density.
+
+    The bottom band of the matte (the rows within ``0.12 * h`` of the lowest product row,
+    so a handle or an overhang higher up does not count) is laid onto the floor twice:
+    squashed towards the viewer and back, the way the floor under the foot is seen from
+    a camera above it. A tight, dark core (``strength`` at the contour, a sharp edge)
+    holds the product down; a wider, fainter occlusion (about ``spread`` of the product
+    height) softens away from it. ``side`` is where the key light comes from (+1 left,
+    -1 right, 0 overhead): the shadow leans away from it. The foot stands at ``base_y``
+    (default: the bottom of the box).
+    """
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    alpha = np.asarray(placed.layer.getchannel("A"))
+    rows = np.nonzero((alpha > 127).any(axis=1))[0]
+    if strength <= 0 or rows.size == 0:
+        return Image.new("L", (cw, ch), 0)
+    bottom = int(rows[-1]) + 1  # layer row just under the foot
+    band = max(3, int(round(0.12 * h)))
+    top = max(0, bottom - band)
+    # the band fades in from its top, so the shadow comes from what really touches the floor
+    weight = np.linspace(0.0, 1.0, bottom - top, dtype=np.float32)[:, None] ** 1.5
+    foot = (alpha[top:bottom].astype(np.float32) * weight + 0.5).astype(np.uint8)
+    layer = Image.new("RGBA", (w, bottom - top), (0, 0, 0, 0))
+    layer.putalpha(Image.fromarray(foot, "L"))
+    band_placed = PlacedProduct(layer=layer, box=(x, y + top, w, bottom - top), canvas_size=(cw, ch))
+    base = float(y + bottom if base_y is None else base_y)
+    lean = float(np.clip(side, -1.0, 1.0))  # away from the light: light from the left, lean right
+    hb = bottom - top
+    reach = max(2.0 * spread * h / hb, 0.6)  # the occlusion's blur, in band heights
+
+    total = np.zeros((ch, cw), dtype=np.float32)
+    for dy, dx, k, blur, growth, fade in (
+        # core: tight at the contour, squashed hard, in front of and behind the foot
+        (0.25, 0.25 * lean, 1.0, 0.03, 0.3, 0.8),
+        (-0.25, 0.25 * lean, 1.0, 0.03, 0.3, 0.8),
+        # occlusion: wider and fainter, leaning further away from the light
+        (0.4, 0.6 * lean, 0.55, 0.2 * reach, 0.8 * reach, 0.5),
+        (-0.6, 0.9 * lean, 0.55, 0.2 * reach, 0.8 * reach, 0.5),
+    ):
+        d = cast_shadow(
+            band_placed,
+            direction=(dx, dy),
+            strength=1.0,
+            blur=blur,
+            blur_growth=growth,
+            fade=fade,
+            base_y=base,
+        )
+        part = np.asarray(d, dtype=np.float32) / 255.0 * k
+        total = 1.0 - (1.0 - total) * (1.0 - part)
+    # the core is the darkest thing on the floor: at the contour it reaches 1.5x strength
+    density = np.clip(total * strength * 1.5, 0.0, 0.95)
+    return Image.fromarray((density * 255.0 + 0.5).astype(np.uint8), "L")

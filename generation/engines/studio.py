@@ -34,7 +34,7 @@ from generation.config import GenerationConfig
 from generation.engines import textures
 from generation.engines.themes import ColorRef, Theme, get_theme
 from generation.errors import InvalidSpec
-from generation.shadows import cast_shadow, contact_shadow, reflection
+from generation.shadows import cast_shadow, grounding_shadow, reflection
 from generation.specs import SceneSpec
 from generation.types import (
     Box,
@@ -241,12 +241,13 @@ def render_set(
     if stage.podium is not None:
         _draw_podium(bg, look, stage, size)
 
-    # 2. cast shadow from the silhouette + contact shadow
-    bg = _product_shadows(bg, placed, look, stage)
-
-    # 3. optional reflection on a glossy floor
+    # 2. optional reflection on a glossy floor
     if theme.reflection is not None:
         bg = _add_reflection(bg, placed, look)
+
+    # 3. cast shadow from the silhouette + contact shadow and occlusion under its foot
+    # (over the reflection: the floor right under the foot gets no light to mirror)
+    bg = _product_shadows(bg, placed, look, stage)
 
     # 4. grain on the background only (it also dithers away gradient banding)
     bg += _grain(look, size)
@@ -871,7 +872,7 @@ def _cast(placed: PlacedProduct, look: _Look, base_y: float | None = None) -> Im
 
 def _product_shadows(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: Stage) -> np.ndarray:
     cs = look.theme.contact_shadow
-    contact = contact_shadow(placed, strength=cs.strength, spread=cs.spread)
+    contact = grounding_shadow(placed, strength=cs.strength, spread=cs.spread, side=_light_side(look.azimuth))
     cast = _cast(placed, look)
     boxes = [b for b in (contact.getbbox(), cast.getbbox()) if b is not None]
     if not boxes:

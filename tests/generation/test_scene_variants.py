@@ -6,12 +6,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from generation import compose
 from generation.config import GenerationConfig
-from generation.engines.studio import StudioEngine, estimate_light_side, plan_variant
+from generation.engines.studio import (
+    StudioEngine,
+    estimate_light_side,
+    plan_variant,
+    render_set,
+    stage_for_product,
+)
 from generation.engines.themes import list_themes
 from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity
 from generation.specs import SceneSpec
-from generation.types import Segmentation
+from generation.types import PlacedProduct, Segmentation
 from tests.synthetic import product_rgba
 
 
@@ -121,3 +128,53 @@ def test_grounding_and_shadow_side_read_a_drawn_shadow():
     assert grounding(image, alpha) == pytest.approx(80 / 200)
     assert shadow_side(image, alpha) > 0.2  # darker on the right
     assert canvas_alpha(np.full((5, 5), 255, np.uint8), (98, 0, 5, 5), (100, 10))[0].sum() == 2 * 255
+
+
+# -- grounding: contact shadow and occlusion from the silhouette, shadow away from the light
+
+
+def _no_podium_themes() -> list[str]:
+    from generation.engines.themes import get_theme
+
+    return [t for t in list_themes() if get_theme(t).podium is None]
+
+
+@pytest.mark.parametrize("theme", list_themes())
+def test_the_floor_right_under_the_base_is_darker_than_further_away(engine, bottle, theme):
+    # when
+    results = engine.render(bottle, SceneSpec(theme=theme, width=512, height=512, seed=0, count=4))
+    # then: in every variant the contact is tight: the 3 px under the foot are much darker
+    # than the floor a few pixels (4 % of the product's height) further down...
+    for r in results:
+        placed = compose.place_product(bottle.cutout, r.image.size, r.product_box)
+        alpha = canvas_alpha(placed.layer.getchannel("A"), r.product_box, r.image.size)
+        tight = grounding(r.image, alpha, band=3, away=max(6, round(0.04 * r.product_box[3])))
+        # (on a podium the top face in front of the foot is only a few pixels deep, so
+        # "further down" is partly the podium's lip: a little less contrast there)
+        limit = 0.75 if theme in _no_podium_themes() else 0.78
+        assert tight < limit, (theme, r.meta["variant"], tight)
+        # ...and on a floor (not a podium's narrow top) darker than the floor 40 px away
+        if theme in _no_podium_themes():
+            assert grounding(r.image, alpha, away=40) < 0.9, (theme, r.meta["variant"])
+
+
+@pytest.mark.parametrize("theme", ["studio_sweep", "marble_counter", "concrete", "wooden_table", "seasonal"])
+@pytest.mark.parametrize("lit", ["left", "right"])
+def test_the_shadow_falls_away_from_the_light_on_the_product(theme, lit):
+    # given: a product lit from one side, placed as each of four variants
+    seg = _segmentation(_lit(lit))
+    side = estimate_light_side(seg.cutout)
+    for seed in range(4):
+        variant = plan_variant(theme, seed, light_side=side)
+        stage = stage_for_product(theme, seg.cutout.size, (512, 512), fill=0.6, seed=seed, variant=variant)
+        placed = compose.place_product(seg.cutout, (512, 512), stage.box)
+        nothing = PlacedProduct(
+            layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=(512, 512)
+        )
+        # when: the set with and without the product's shadows
+        shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+        empty = render_set(theme, nothing, stage=stage, seed=seed, variant=variant)
+        alpha = canvas_alpha(placed.layer.getchannel("A"), placed.box, (512, 512))
+        leaning = shadow_side(np.clip(shot, 0, 255), alpha, empty=np.clip(empty, 0, 255))
+        # then: the shadow is on the side away from the light (light left: shadow right)
+        assert leaning * side > 0.02, (theme, lit, seed, leaning)

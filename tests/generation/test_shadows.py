@@ -153,3 +153,30 @@ def test_reflection_is_clipped_at_the_canvas_bottom():
 
 def test_reflection_with_no_strength_is_empty():
     assert np.asarray(reflection(_placed(), strength=0.0))[..., 3].max() == 0
+
+
+def test_grounding_shadow_is_tight_at_the_foot_and_leans_away_from_the_light():
+    from generation.shadows import grounding_shadow
+
+    # given: a 60x120 product whose handle (rows 20-60) sticks out to the right, above the floor
+    alpha = np.zeros((120, 90), dtype=np.uint8)
+    alpha[:, :60] = 255
+    alpha[20:60, 60:] = 255
+    layer = Image.new("RGBA", (90, 120), (0, 0, 0, 0))
+    layer.putalpha(Image.fromarray(alpha, "L"))
+    placed = PlacedProduct(layer=layer, box=(100, 100, 90, 120), canvas_size=(300, 300))
+    base = 220
+    # when
+    left = np.asarray(grounding_shadow(placed, strength=0.6, side=1.0), dtype=float)
+    right = np.asarray(grounding_shadow(placed, strength=0.6, side=-1.0), dtype=float)
+    # then: darkest right at the contour, fading within a few pixels
+    col = left[:, 130]
+    assert col[base : base + 2].max() > 0.5 * 255 * 0.6  # over half of 1.5x strength
+    assert col[base + 12] < 0.5 * col[base : base + 2].max()
+    # the handle above the floor throws no contact shadow: nothing under x 165..190
+    assert left[base : base + 20, 170:190].max() < 0.1 * col.max()
+    # and it leans away from the light (light from the left: more shadow right of the foot)
+    xs = np.arange(300)
+    cx_left = (left.sum(axis=0) * xs).sum() / left.sum()
+    cx_right = (right.sum(axis=0) * xs).sum() / right.sum()
+    assert cx_left > 130 > cx_right
