@@ -32,6 +32,7 @@ from PIL import Image
 
 from generation.check import MATTE_THRESHOLD, matte_evidence
 from generation.errors import GenerationError, InvalidSpec, SegmentationFailed
+from generation.segment import choose_segmenter
 from generation.segment.alpha import OPAQUE_FROM, alpha_channel
 from generation.segment.classical import full_resolution_matte
 from generation.segment.preview import preview_segment
@@ -39,6 +40,7 @@ from generation.segment.refine import preview_image, preview_size, refine_matte,
 from generation.types import Segmentation
 from shop_assets.catalog.models import MaskSource, PhotoMask, ProductImage
 from shop_assets.jobs import lifecycle, storage
+from shop_assets.jobs.requests import generation_config
 
 log = logging.getLogger(__name__)
 
@@ -167,17 +169,25 @@ def _store(
         raise
 
 
-def make_automatic_mask(image: ProductImage, photo: Image.Image | None = None) -> PhotoMask:
-    """Segment the photo at preview size and store the result as a new automatic version.
+def automatic_backend(photo: Image.Image, method: str) -> str:
+    """The backend ``method`` runs on ``photo``: what ``auto`` picks on this install
+    (``alpha``, ``rembg`` or ``classical``), or ``method`` itself."""
+    return choose_segmenter(photo, generation_config()) if method == "auto" else method
+
+
+def make_automatic_mask(
+    image: ProductImage, photo: Image.Image | None = None, method: str | None = None
+) -> PhotoMask:
+    """Segment the photo at preview size with ``method`` (the configured segmenter when
+    None) and store the result as a new automatic version.
 
     A refusal (the segmenter cannot find the product) is stored too: no matte,
     confidence 0, and the reason among the evidence's problems.
     """
-    from shop_assets.jobs.running import generation_config  # running imports this module
-
     photo = photo if photo is not None else load_photo(image)
+    backend = automatic_backend(photo, method or settings.DEFAULT_SEGMENTER)
     try:
-        seg = preview_segment(photo, settings.DEFAULT_SEGMENTER, generation_config())
+        seg = preview_segment(photo, backend, generation_config())
     except SegmentationFailed as exc:
         return _store(
             image,
@@ -193,6 +203,7 @@ def make_automatic_mask(image: ProductImage, photo: Image.Image | None = None) -
                 "cues": {},
                 "problems": [str(exc)],
             },
+            segmenter=backend,
         )
     return _store(
         image,
@@ -469,13 +480,20 @@ class JobMatte:
             yield {**fields, "metrics": {**fields["metrics"], "matte": record}}, data
 
 
-def job_matte(image: ProductImage, photo: Image.Image) -> JobMatte:
-    """The gate: the newest accepted matte at the photo's size, else the automatic one
-    (made now when the photo has none) if trusted. Raises MatteNeedsReview otherwise."""
+def job_matte(image: ProductImage, photo: Image.Image, method: str = "auto") -> JobMatte:
+    """The gate: the newest accepted matte at the photo's size, else the automatic one if
+    trusted. Raises MatteNeedsReview otherwise.
+
+    The automatic one is made now when the photo has none from the backend the job's
+    ``method`` runs (a model installed since the upload, or a job asking for another
+    segmenter, gets its own version)."""
     accepted = latest_accepted(image)
     if accepted is not None:
         return JobMatte(mask=mask_values(accepted, photo.size), record=matte_record(accepted))
-    auto = latest_automatic(image) or make_automatic_mask(image, photo)
+    auto = latest_automatic(image)
+    backend = automatic_backend(photo, method)
+    if auto is None or auto.segmenter.split(":")[0] != backend:
+        auto = make_automatic_mask(image, photo, backend)
     if not auto.trusted:
         raise MatteNeedsReview(auto)
     return JobMatte(mask=None, record=matte_record(auto), automatic=auto)

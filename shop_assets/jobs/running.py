@@ -44,7 +44,7 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
     with Image.open(io.BytesIO(storage.read_bytes(job.image.normalized_key))) as im:
         photo = im.copy()
     # no asset from a matte nobody trusts: raises MatteNeedsReview (the job waits for the merchant)
-    matte = masks.job_matte(job.image, photo)
+    matte = masks.job_matte(job.image, photo, request.segmenter)
 
     logo = load_logo(job.merchant_id)
     with tempfile.TemporaryDirectory(prefix=f"job{job_id}-") as workdir, Heartbeat(job_id, token) as beat:

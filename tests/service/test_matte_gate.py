@@ -174,3 +174,27 @@ def test_the_job_page_shows_the_review_and_the_badge_follows_the_matte(
     page = signed_in.get(f"/jobs/{done.pk}/").content.decode()
     assert "Product pixels unchanged" not in page
     assert "Cutout not confirmed (confidence 0.42)" in page and "#cutout-review" in page
+
+
+def test_an_automatic_matte_from_another_segmenter_is_made_again_for_the_job(product_image, sent):
+    # given an automatic matte made before the install changed (another backend made it)
+    old = masks.make_automatic_mask(product_image)
+    type(old).objects.filter(pk=old.pk).update(segmenter="rembg:u2net", confidence=0.2)
+    job = _job(product_image, ["cutout"])
+
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+
+    latest = masks.latest_automatic(product_image)
+    assert (latest.version, latest.segmenter) == (2, "classical") and latest.trusted
+    assert Asset.objects.get(job=job).metrics["matte"]["version"] == 2
+
+
+def test_a_job_asking_for_the_photos_own_alpha_on_a_photo_without_one_waits_for_review(product_image, sent):
+    masks.make_automatic_mask(product_image)
+    job = job_requests.create_job(product_image.product, product_image, ["cutout"], {"segmenter": "alpha"})
+
+    assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
+
+    job.refresh_from_db()
+    assert "no alpha channel" in job.error_message
+    assert masks.latest_automatic(product_image).segmenter == "alpha" and not Asset.objects.exists()
