@@ -294,6 +294,10 @@ WEBHOOK_DISABLE_AFTER_DAYS = env_int("SHOPASSETS_WEBHOOK_DISABLE_AFTER_DAYS", 5,
 # Passed to generation.config.GenerationConfig.from_env by the workers; listed here
 # for the README. SHOPASSETS_DEVICE, SHOPASSETS_SD15_INPAINT_MODEL, U2NET_HOME, ...
 DEFAULT_SEGMENTER = env_choice("SHOPASSETS_SEGMENTER", "auto", ("auto", "alpha", "rembg", "classical"))
+# Whether jobs may ask for diffusion scenes and diffusion motion: "auto" when this node's
+# models folder holds their models, "yes" on web nodes that do not hold the GPU workers'
+# models (a worker without them fails the job naming the install command), "no" never.
+OFFER_DIFFUSION = env_choice("SHOPASSETS_OFFER_DIFFUSION", "auto", ("auto", "yes", "no"))
 
 LOGGING = {
     "version": 1,

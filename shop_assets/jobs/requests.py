@@ -10,6 +10,7 @@ when the job runs, since a request never names a file.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -41,8 +42,13 @@ def generation_config() -> GenerationConfig:
 
 
 def capabilities() -> Capabilities:
-    """What this install's models folder lets a job ask for (file checks, nothing loaded)."""
-    return installed_capabilities(generation_config())
+    """What this install lets a job ask for: its models folder (file checks, nothing loaded),
+    or for diffusion what ``OFFER_DIFFUSION`` says the GPU workers have."""
+    installed = installed_capabilities(generation_config())
+    if settings.OFFER_DIFFUSION == "auto":
+        return installed
+    offered = settings.OFFER_DIFFUSION == "yes"
+    return replace(installed, scene_diffusion=offered, clip_diffusion=offered)
 
 
 def build_request(product: Product, outputs: Any, parameters: Any) -> JobRequest:

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from generation.request import REQUEST_VERSION
+from generation.request import REQUEST_VERSION, InvalidRequest
 from shop_assets.accounts.models import ApiKey, BrandKit
 from shop_assets.catalog.services import store_logo
 from shop_assets.jobs import requests as job_requests
@@ -269,3 +269,28 @@ def test_the_api_docs_show_the_real_options(api):
     assert "hero_left" in defs["PosterOptions"]["properties"]["templates"]["items"]["enum"]
     assert defs["BrandOptions"]["additionalProperties"] is False
     assert "logo_key" not in defs["BrandOptions"]["properties"]
+
+
+def test_web_nodes_can_offer_the_gpu_workers_diffusion(product_image, settings):
+    # given a web node without the models, told the GPU workers have them
+    settings.OFFER_DIFFUSION = "yes"
+
+    job = job_requests.create_job(
+        product_image.product, product_image, ["scene"], {"scene": {"engine": "diffusion"}}
+    )
+
+    assert (job.queue, job.parameters["scene"]["engine"]) == ("gpu", "diffusion")
+
+
+def test_diffusion_can_be_switched_off_where_its_models_are_installed(
+    product_image, settings, diffusion_installed
+):
+    settings.OFFER_DIFFUSION = "no"
+
+    with pytest.raises(InvalidRequest) as refused:
+        job_requests.create_job(
+            product_image.product, product_image, ["clip"], {"clip": {"motion": "diffusion"}}
+        )
+
+    assert refused.value.field == "clip.motion"
+    assert not GenerationJob.objects.exists()
