@@ -118,6 +118,8 @@ def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
     assert (stream.codec_context.name, stream.width, stream.height, frames) == ("h264", 270, 480, 150)
     assert clip.metrics["duration"] == 5.0 and clip.metrics["fps"] == 30
     assert clip.metrics["fidelity"]["identical"] is True
+    # the matte the clip was made from, recorded with the clip and its frame
+    assert clip.metrics["matte"]["trusted"] is True and frame.metrics["matte"] == clip.metrics["matte"]
     assert frame.name == f"{clip.name}-frame"
     page = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
     assert "<video" in page and reverse("dashboard:asset_preview", args=[frame.pk]) in page
