@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from generation.check import MATTE_THRESHOLD
 from shop_assets.catalog import masks
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs.models import JobStatus
+
+PENDING_FOR = timedelta(minutes=1)
 
 
 def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
@@ -20,7 +25,10 @@ def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
         "auto": auto,
         "accepted": accepted,
         "shown": shown if shown is not None and shown.preview_key else None,
-        "pending": auto is None and accepted is None,
+        # waiting for the task after upload; past a minute something is wrong (no worker):
+        # stop polling and offer the editor and the upload instead
+        "pending": auto is None and accepted is None and timezone.now() - image.created_at < PENDING_FOR,
+        "missing": auto is None and accepted is None,
         "trusted": bool(shown and shown.trusted),
         "threshold": MATTE_THRESHOLD,
         "editor": {"width": masks.editor_size(image)[0], "height": masks.editor_size(image)[1]},

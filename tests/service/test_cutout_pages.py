@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from generation.check import MATTE_THRESHOLD
 from generation.segment.refine import preview_size
 from shop_assets.catalog import masks
-from shop_assets.catalog.models import MaskSource
+from shop_assets.catalog.models import MaskSource, ProductImage
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, JobStatus
 from shop_assets.jobs.tasks import run_job_task
@@ -174,3 +176,14 @@ def test_another_merchants_photo_and_masks_answer_404_everywhere(signed_in, othe
     assert [signed_in.get(url).status_code for url in gets] == [404] * 3
     assert [signed_in.post(url, data).status_code for url, data in posts] == [404] * 4
     assert other_product_image.masks.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cutout_that_never_came_stops_polling_and_offers_the_editor(signed_in, product_image):
+    # given a photo uploaded two minutes ago whose automatic cutout was never made (no worker)
+    ProductImage.objects.filter(pk=product_image.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+
+    card = signed_in.get(f"/photos/{product_image.pk}/cutout/").content.decode()
+
+    assert 'data-state="missing"' in card and "hx-trigger" not in card
+    assert "is a worker running?" in card and "data-mask-editor" in card and "Upload mask" in card
