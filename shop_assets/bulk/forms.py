@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+
+from generation.clips.spec import STYLES
+from generation.posters.spec import BACKGROUND_MODES, FAMILIES, MAX_SHORT, MAX_SUBLINE
+from generation.request import MAX_SEED, InvalidRequest
+from shop_assets.bulk import campaigns
+from shop_assets.bulk.models import Campaign
+from shop_assets.dashboard import labels as dashboard_labels
+from shop_assets.dashboard.forms import OUTPUT_CHOICES, engine_choices
 
 
 class BatchUploadForm(forms.Form):
@@ -14,3 +24,269 @@ class BatchUploadForm(forms.Form):
         required=False,
         help_text="Matched to rows by the path or file name in the image column, or named after the SKU.",
     )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label="No campaign: import the products only",
+        help_text="Each product gets one job with the campaign's look; you can still change it before confirming.",
+    )
+
+    def __init__(self, *args: Any, merchant_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["campaign"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Campaign.objects.filter(merchant_id=merchant_id)
+
+
+CLIP_STYLE_LABELS = {
+    "push_in": "Push in",
+    "pull_out": "Pull out",
+    "pan": "Pan",
+    "parallax": "Parallax 2.5D",
+    "sequence": "Sequence of themes",
+}
+FAMILY_LABELS = {
+    "inter": "Inter",
+    "montserrat": "Montserrat",
+    "playfair": "Playfair Display",
+    "noto_sans": "Noto Sans",
+}
+BACKGROUND_LABELS = {
+    "": "The template's own",
+    "theme": "The scene theme",
+    "brand": "Brand colour",
+    "white": "White",
+    "scene": "The campaign's scene",
+}
+# the form field that holds each option of the campaign's request, for errors found on save
+CAMPAIGN_FIELDS = {
+    "name": "name",
+    "outputs": "outputs",
+    "headline": "headline",
+    "format": "format",
+    "packshot.size": "packshot_size",
+    "packshot.shadow": "packshot_shadow",
+    "scene.theme": "theme",
+    "scene.count": "scene_count",
+    "scene.seed": "seed",
+    "scene.engine": "engine",
+    "poster.templates": "poster_templates",
+    "poster.sizes": "poster_sizes",
+    "poster.subline": "subline",
+    "poster.cta": "cta",
+    "poster.ribbon": "ribbon",
+    "poster.badge": "badge",
+    "poster.background": "poster_background",
+    "poster.seed": "seed",
+    "clip.preset": "clip_preset",
+    "clip.style": "clip_style",
+    "clip.duration": "clip_duration",
+    "clip.themes": "theme",
+    "clip.cta": "cta",
+    "clip.seed": "seed",
+    "brand.primary": "brand_primary",
+    "brand.text": "brand_text",
+    "brand.heading_family": "brand_heading_family",
+    "brand.body_family": "brand_body_family",
+    "brand.default_cta": "cta",
+    "brand.locale": "brand_locale",
+}
+
+
+def _choices(names: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(name, labels.get(name, dashboard_labels.readable(name))) for name in names]
+
+
+class CampaignForm(forms.Form):
+    """A campaign: the typed request's options with human labels, and the headline rule.
+
+    Blank brand fields take the brand kit's; everything is checked again by the request
+    model when saved (``campaigns.save_campaign``), so the choices here are only a guide.
+    """
+
+    name = forms.CharField(max_length=campaigns.MAX_NAME)
+    outputs = forms.MultipleChoiceField(
+        choices=OUTPUT_CHOICES, widget=forms.CheckboxSelectMultiple, initial=["packshot", "poster"]
+    )
+    headline = forms.CharField(
+        max_length=campaigns.MAX_RULE,
+        initial="{title}",
+        label="Headline rule",
+        help_text="Filled from each product: " + ", ".join("{" + k + "}" for k in campaigns.PLACEHOLDERS),
+    )
+    format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
+    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=0, help_text="Same seed, same look.")
+    packshot_size = forms.IntegerField(
+        min_value=1600, max_value=8000, initial=2000, label="Packshot size (px)"
+    )
+    packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
+    theme = forms.ChoiceField(choices=(), initial="studio_sweep", label="Theme (scenes and clips)")
+    scene_count = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Scenes per product")
+    engine = forms.ChoiceField(choices=(), initial="studio", label="Scene engine")
+    poster_templates = forms.MultipleChoiceField(
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+        initial=["hero_left"],
+        label="Poster templates",
+        required=False,
+    )
+    poster_sizes = forms.MultipleChoiceField(
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+        initial=["feed"],
+        label="Poster sizes",
+        required=False,
+    )
+    poster_background = forms.ChoiceField(choices=(), required=False, label="Poster background")
+    subline = forms.CharField(max_length=MAX_SUBLINE, required=False)
+    cta = forms.CharField(
+        max_length=MAX_SHORT, required=False, label="Call to action", help_text="Blank: the brand kit's."
+    )
+    ribbon = forms.CharField(max_length=MAX_SHORT, required=False)
+    badge = forms.CharField(
+        max_length=MAX_SHORT, required=False, help_text="Blank: the discount, when there is one."
+    )
+    clip_preset = forms.ChoiceField(choices=(), initial="story", label="Clip format")
+    clip_style = forms.ChoiceField(
+        choices=_choices(STYLES, CLIP_STYLE_LABELS), initial="push_in", label="Clip camera"
+    )
+    clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, label="Clip seconds")
+    brand_primary = forms.CharField(
+        required=False, max_length=7, label="Primary colour", help_text="#rrggbb; blank: the brand kit's."
+    )
+    brand_text = forms.CharField(
+        required=False, max_length=7, label="Text colour", help_text="#rrggbb; blank: the brand kit's."
+    )
+    brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")
+    brand_body_family = forms.ChoiceField(choices=(), required=False, label="Body font")
+    brand_locale = forms.CharField(
+        required=False,
+        max_length=12,
+        label="Language",
+        help_text="e.g. en_US, de_DE, zh_CN; blank: the brand kit's.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        families = [("", "The brand kit's"), *_choices(FAMILIES, FAMILY_LABELS)]
+        for name, choices in (
+            ("theme", dashboard_labels.theme_choices()),
+            ("engine", engine_choices()),
+            ("poster_templates", dashboard_labels.template_choices()),
+            ("poster_sizes", dashboard_labels.poster_size_choices()),
+            ("poster_background", _choices(("", *BACKGROUND_MODES), BACKGROUND_LABELS)),
+            ("clip_preset", dashboard_labels.clip_preset_choices()),
+            ("brand_heading_family", families),
+            ("brand_body_family", families),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField), name
+            field.choices = choices
+
+    @staticmethod
+    def initial_from(campaign: Campaign) -> dict[str, Any]:
+        """The form's values for a saved campaign."""
+        r = campaign.request
+        packshot, scene, poster = r.get("packshot") or {}, r.get("scene") or {}, r.get("poster") or {}
+        clip, brand = r.get("clip") or {}, r.get("brand") or {}
+        themes = clip.get("themes") or []
+        return {
+            "name": campaign.name,
+            "outputs": r.get("outputs", []),
+            "headline": campaign.headline,
+            "format": r.get("format", "png"),
+            "seed": scene.get("seed", poster.get("seed", clip.get("seed", 0))),
+            "packshot_size": packshot.get("size", 2000),
+            "packshot_shadow": packshot.get("shadow", True),
+            "theme": scene.get("theme") or (themes[0] if themes else "studio_sweep"),
+            "scene_count": scene.get("count", 1),
+            "engine": scene.get("engine", "studio"),
+            "poster_templates": poster.get("templates") or ["hero_left"],
+            "poster_sizes": poster.get("sizes") or ["feed"],
+            "poster_background": poster.get("background") or "",
+            "subline": poster.get("subline", ""),
+            "cta": poster.get("cta") or clip.get("cta") or "",
+            "ribbon": poster.get("ribbon") or "",
+            "badge": poster.get("badge") or "",
+            "clip_preset": clip.get("preset", "story"),
+            "clip_style": clip.get("style", "push_in"),
+            "clip_duration": clip.get("duration", 8),
+            "brand_primary": brand.get("primary", ""),
+            "brand_text": brand.get("text", ""),
+            "brand_heading_family": brand.get("heading_family") or "",
+            "brand_body_family": brand.get("body_family") or "",
+            "brand_locale": brand.get("locale", ""),
+        }
+
+    def request_parts(self) -> tuple[list[str], dict[str, Any]]:
+        """(outputs, parameters) as the merchant chose them; only what differs from blank."""
+        data = self.cleaned_data
+        outputs = list(data["outputs"])
+        params: dict[str, Any] = {"format": data["format"]}
+        if "packshot" in outputs:
+            params["packshot"] = {"size": data["packshot_size"], "shadow": data["packshot_shadow"]}
+        if "scene" in outputs:
+            params["scene"] = {
+                "theme": data["theme"],
+                "count": data["scene_count"],
+                "engine": data["engine"],
+                "seed": data["seed"],
+            }
+        if "poster" in outputs:
+            poster: dict[str, Any] = {
+                "templates": data["poster_templates"] or ["hero_left"],
+                "sizes": data["poster_sizes"] or ["feed"],
+                "seed": data["seed"],
+            }
+            for name in ("subline", "cta", "ribbon", "badge"):
+                if data[name]:
+                    poster[name] = data[name]
+            if data["poster_background"]:
+                poster["background"] = data["poster_background"]
+            params["poster"] = poster
+        if "clip" in outputs:
+            params["clip"] = {
+                "preset": data["clip_preset"],
+                "style": data["clip_style"],
+                "duration": data["clip_duration"],
+                "themes": [data["theme"], "soft_window_light", "marble_counter"]
+                if data["clip_style"] == "sequence"
+                else [data["theme"]],
+                "seed": data["seed"],
+                **({"cta": data["cta"]} if data["cta"] else {}),
+            }
+        brand = {
+            key: data[name]
+            for key, name in (
+                ("primary", "brand_primary"),
+                ("text", "brand_text"),
+                ("heading_family", "brand_heading_family"),
+                ("body_family", "brand_body_family"),
+                ("locale", "brand_locale"),
+            )
+            if data[name]
+        }
+        if brand:
+            params["brand"] = brand
+        return outputs, params
+
+    def add_request_error(self, exc: InvalidRequest) -> None:
+        """Show a refusal of the campaign on the form field it came from."""
+        path = exc.field.split("[")[0]
+        name = CAMPAIGN_FIELDS.get(path)
+        self.add_error(name if name in self.fields else None, exc.detail if name else str(exc))
+
+
+class CampaignChoiceForm(forms.Form):
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label="No campaign: import the products only",
+        help_text="Each product gets one job with the campaign's look.",
+    )
+
+    def __init__(self, *args: Any, merchant_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["campaign"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Campaign.objects.filter(merchant_id=merchant_id)

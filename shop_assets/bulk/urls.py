@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_assets.bulk import views
+from shop_assets.bulk import campaign_views, views
 
 app_name = "bulk"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:pk>/results.csv", views.batch_results, name="results"),
     path("<int:pk>/errors.csv", views.batch_errors, name="errors"),
     path("<int:pk>/assets.zip", views.batch_assets, name="assets"),
+    path("campaigns/", campaign_views.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaign_views.campaign_edit, name="campaign_new"),
+    path("campaigns/preview/", campaign_views.campaign_preview, name="campaign_preview"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_edit, name="campaign"),
+    path("campaigns/<int:pk>/delete/", campaign_views.campaign_delete, name="campaign_delete"),
 ]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from shop_assets.accounts import access
 from shop_assets.bulk import exports, fanout, imports
-from shop_assets.bulk.forms import BatchUploadForm
+from shop_assets.bulk.forms import BatchUploadForm, CampaignChoiceForm
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
 from shop_assets.bulk.parsers import FORMAT_LABELS
 from shop_assets.dashboard.views import merchant_required
@@ -29,12 +29,15 @@ def _batches(request: HttpRequest):
 @merchant_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(_batches(request), 25).get_page(request.GET.get("page"))
-    return render(request, "bulk/batches.html", {"page": page, "form": BatchUploadForm()})
+    form = BatchUploadForm(merchant_id=access.merchant_id(request))
+    return render(request, "bulk/batches.html", {"page": page, "form": form})
 
 
 @merchant_required
 def batch_upload(request: HttpRequest) -> HttpResponse:
-    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    form = BatchUploadForm(
+        request.POST or None, request.FILES or None, merchant_id=access.merchant_id(request)
+    )
     if request.method == "POST" and form.is_valid():
         source, images = form.cleaned_data["catalogue"], form.cleaned_data.get("images")
         try:
@@ -50,6 +53,9 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
         except imports.BatchRefused as exc:
             form.add_error("images" if exc.code == "zip_refused" else "catalogue", str(exc))
         else:
+            if form.cleaned_data.get("campaign") is not None:
+                batch.campaign = form.cleaned_data["campaign"]
+                batch.save(update_fields=["campaign"])
             return redirect("bulk:batch", pk=batch.pk)
     status = 400 if form.errors else 200
     return render(request, "bulk/upload.html", {"form": form}, status=status)
@@ -65,8 +71,14 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
     elif show in RowState.values:
         rows = rows.filter(state=show)
     page = Paginator(rows.order_by("line"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    campaign_form = None
+    if batch.status == BatchStatus.PREVIEW:
+        campaign_form = CampaignChoiceForm(
+            initial={"campaign": batch.campaign_id}, merchant_id=batch.merchant_id, auto_id="confirm_%s"
+        )
     return {
         "batch": batch,
+        "campaign_form": campaign_form,
         "counts": fanout.batch_counts(batch),
         "format_label": FORMAT_LABELS.get(batch.format, batch.format),
         "rows": page,
@@ -92,13 +104,22 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def batch_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(_batches(request), pk=pk)
+    form = CampaignChoiceForm(request.POST, merchant_id=batch.merchant_id)
+    if not form.is_valid():
+        messages.error(request, "Choose one of your campaigns, or none.")
+        return redirect("bulk:batch", pk=batch.pk)
+    campaign = form.cleaned_data["campaign"]
     try:
         with transaction.atomic():
-            fanout.confirm_batch(batch)
+            if campaign is None and batch.campaign_id is not None:  # "none" chosen on this page
+                Batch.objects.filter(pk=batch.pk).update(campaign=None)
+                batch.campaign = None
+            fanout.confirm_batch(batch, campaign)
     except fanout.NotConfirmable as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Importing {batch.valid_rows} products.")
+        look = f" with the campaign {campaign.name}: one job each" if campaign else ""
+        messages.success(request, f"Importing {batch.valid_rows} products{look}.")
     return redirect("bulk:batch", pk=batch.pk)
 
 

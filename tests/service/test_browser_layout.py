@@ -67,6 +67,7 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
         "team": "/settings/team/",
         "edit-product": f"/products/{product.pk}/edit/",
         "bulk": "/batches/",
+        "campaign": "/batches/campaigns/new/",
         "not-found": "/no/such/page/",
     }
     for name, path in pages.items():

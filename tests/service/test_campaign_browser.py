@@ -1,0 +1,54 @@
+"""The campaign editor in headless Chromium: the live preview follows the form (HTMX),
+options show for the ticked outputs only, and saving keeps what the preview showed."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from shop_assets.bulk.models import Campaign
+from tests.service.test_browser import CHROMIUM, browser_page  # noqa: F401 (fixture)
+from tests.service.test_browser_layout import _sign_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
+    ),
+]
+
+
+def test_the_editor_previews_live_and_saves(live_server, browser_page, user, product_image):  # noqa: F811
+    page = browser_page
+    _sign_in(page, live_server.url)
+
+    # when the editor opens, the preview renders on the first product with a photo
+    page.goto(live_server.url + "/batches/campaigns/new/")
+    page.locator("#preview-images [data-kind=packshot] img").wait_for(timeout=30_000)
+    assert page.locator("#preview-images figure").count() == 2  # packshot and poster
+    assert page.locator("fieldset[data-output=clip]").is_hidden()
+
+    # when the headline rule changes, the preview follows
+    page.fill("#id_name", "Browser sale")
+    page.fill("#id_headline", "Only {price}: {title}")
+    page.locator("#id_headline").dispatch_event("change")
+    page.wait_for_function(
+        "() => (document.querySelector('#preview-headline') || {}).textContent === 'Only $9.90: Hand wash'",
+        timeout=30_000,
+    )
+    # a placeholder the rule does not know is named in the preview, before saving
+    page.fill("#id_headline", "{colour}")
+    page.locator("#id_headline").dispatch_event("change")
+    page.locator("#preview-error").wait_for(timeout=30_000)
+    assert "unknown placeholder {colour}" in page.locator("#preview-error").inner_text()
+
+    page.fill("#id_headline", "Only {price}: {title}")
+    page.click("button[name=save]")
+    page.wait_for_selector("text=Campaign Browser sale saved.")
+    campaign = Campaign.objects.get()
+    assert campaign.headline == "Only {price}: {title}"
+    assert campaign.request["outputs"] == ["packshot", "poster"]
