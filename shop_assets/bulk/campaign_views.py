@@ -99,12 +99,11 @@ def campaign_preview(request: HttpRequest) -> HttpResponse:
     if product is None or image is None:
         context["error"] = "Choose a product with a photo to see the campaign on it."
     elif not form.is_valid():
-        context["error"] = "Fix the fields marked in the form: " + "; ".join(
-            f"{form.fields[name].label or name}: {' '.join(errors)}"
-            if name in form.fields
-            else " ".join(errors)
-            for name, errors in form.errors.items()
-        )
+        problems = []
+        for name, errors in form.errors.items():
+            text = " ".join(str(e) for e in errors)
+            problems.append(f"{form.fields[name].label or name}: {text}" if name in form.fields else text)
+        context["error"] = "Fix the fields marked in the form: " + "; ".join(problems)
     else:
         outputs, parameters = form.request_parts()
         try:

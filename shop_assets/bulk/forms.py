@@ -35,7 +35,11 @@ class BatchUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["campaign"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Campaign.objects.filter(merchant_id=merchant_id)
+        field.queryset = (
+            Campaign.objects.filter(merchant_id=merchant_id)
+            if merchant_id is not None
+            else Campaign.objects.none()
+        )
 
 
 CLIP_STYLE_LABELS = {

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Batch, BatchStatus
 from tests.bulk_files import shopify_export, simple_csv, zip_bytes
 
@@ -68,3 +69,26 @@ def test_bad_arguments_and_refused_files_are_command_errors(tmp_path, merchant):
     with pytest.raises(CommandError, match="Line 1: The header \\(name\\) is not one we know"):
         call_command("import_products", str(source), "--merchant", merchant.slug)
     assert Batch.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_campaign_by_name_is_frozen_into_the_batch(
+    tmp_path, merchant, other_merchant, django_capture_on_commit_callbacks
+):
+    source = tmp_path / "p.csv"
+    source.write_bytes(simple_csv([{"sku": "A-1", "title": "A"}]))
+    mine = campaigns.save_campaign(merchant, name="Summer", outputs=["packshot"], parameters={})
+    campaigns.save_campaign(other_merchant, name="Theirs", outputs=["cutout"], parameters={})
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks():
+        call_command(
+            "import_products", str(source), "--merchant", merchant.slug, "--campaign", "Summer", stdout=out
+        )
+    batch = Batch.objects.get()
+    assert (batch.campaign, batch.request) == (mine, {"outputs": ["packshot"]})
+    assert "one job per product with the campaign 'Summer'" in out.getvalue()
+
+    with pytest.raises(CommandError, match=r"has no campaign 'Theirs' \(its campaigns: 'Summer'\)"):
+        call_command("import_products", str(source), "--merchant", merchant.slug, "--campaign", "Theirs")
+    assert Batch.objects.count() == 1

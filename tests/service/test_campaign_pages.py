@@ -196,6 +196,8 @@ def test_a_campaign_chosen_at_upload_and_at_confirmation(
         other,
         {"outputs": ["cutout"]},
     )
+    page = signed_in.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+    assert 'id="batch-campaign"' in page and "Other</a></strong> · one job per product: cutout" in page
 
 
 @pytest.mark.django_db

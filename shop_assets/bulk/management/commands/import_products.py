@@ -1,4 +1,4 @@
-"""``python manage.py import_products FILE --merchant SLUG [--images ZIP] [--dry-run]``"""
+"""``python manage.py import_products FILE --merchant SLUG [--images ZIP] [--campaign NAME] [--dry-run]``"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db import transaction
 
 from shop_assets.accounts.models import Merchant
 from shop_assets.bulk import fanout, imports
-from shop_assets.bulk.models import Batch, RowState
+from shop_assets.bulk.models import Batch, Campaign, RowState
 from shop_assets.bulk.parsers import FORMAT_LABELS
 
 SHOWN_ERRORS = 50
@@ -28,12 +28,16 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path, help="the catalogue CSV")
         parser.add_argument("--merchant", required=True, help="the merchant's slug")
         parser.add_argument("--images", type=Path, help="a ZIP of the photos the rows name")
+        parser.add_argument(
+            "--campaign", help="a saved campaign's name (or id): one job per product with its look"
+        )
         parser.add_argument("--dry-run", action="store_true", help="preview only: change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
         merchant = Merchant.objects.filter(slug=options["merchant"]).first()
         if merchant is None:
             raise CommandError(f"No merchant with the slug {options['merchant']!r}.")
+        campaign = self._campaign(merchant, options["campaign"]) if options["campaign"] else None
         source: Path = options["file"]
         images: Path | None = options["images"]
         for path in (source, images):
@@ -59,10 +63,22 @@ class Command(BaseCommand):
             return
         try:
             with transaction.atomic():
-                fanout.confirm_batch(batch)
+                fanout.confirm_batch(batch, campaign)
         except fanout.NotConfirmable as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(self.style.SUCCESS(f"Batch {batch.pk} confirmed: the workers import it now."))
+        look = f" and make one job per product with the campaign {campaign.name!r}" if campaign else ""
+        self.stdout.write(self.style.SUCCESS(f"Batch {batch.pk} confirmed: the workers import it now{look}."))
+
+    @staticmethod
+    def _campaign(merchant: Merchant, name: str) -> Campaign:
+        campaigns = Campaign.objects.filter(merchant=merchant)
+        found = campaigns.filter(name=name).first()
+        if found is None and name.isdigit():
+            found = campaigns.filter(pk=int(name)).first()
+        if found is None:
+            known = ", ".join(repr(n) for n in campaigns.values_list("name", flat=True)[:20]) or "none yet"
+            raise CommandError(f"{merchant.slug} has no campaign {name!r} (its campaigns: {known}).")
+        return found
 
     def _report(self, batch: Batch) -> None:
         out = self.stdout.write
