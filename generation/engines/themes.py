@@ -30,6 +30,11 @@ BACKDROP_KINDS = ("gradient", "bokeh", "window")
 MATERIALS = ("plain", "marble", "wood", "concrete")
 EDGES = ("sweep", "table")
 PODIUM_SHAPES = ("cylinder", "box")
+PROP_SHAPES = ("cylinder", "sphere", "box", "arch", "leaf", "fold")
+PROP_PLACES = ("beside", "behind")
+PROP_SIDES = ("auto", "other", "left", "right")
+# width / height of each prop shape unless the theme says otherwise
+PROP_ASPECT = {"cylinder": 0.55, "sphere": 1.0, "box": 0.9, "arch": 0.62, "leaf": 0.75, "fold": 2.2}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _COLOR = re.compile(r"^(?:#(?P<hex>[0-9a-fA-F]{6})|(?P<role>brand))(?P<shift>[+-](?:0|1)(?:\.\d+)?)?$")
@@ -193,6 +198,19 @@ class Variation:
 
 
 @dataclass(frozen=True)
+class Prop:
+    """A set piece drawn beside or behind the product, never over its matte."""
+
+    shape: str  # PROP_SHAPES
+    color: ColorRef
+    size: float  # height as a share of the product's height
+    aspect: float  # width / height
+    place: str  # beside: on the floor next to the product; behind: further back
+    side: str  # auto: the freer side; other: the side the previous prop did not take
+    gap: float  # space from the product (or its podium), share of the product's width
+
+
+@dataclass(frozen=True)
 class Palette:
     """Another set of colours for the same set, for variants: ``None`` keeps the theme's."""
 
@@ -242,6 +260,7 @@ class Theme:
     variation: Variation
     diffusion: DiffusionControl
     palettes: tuple[Palette, ...] = ()  # variants' colour sets besides the theme's own
+    props: tuple[Prop, ...] = ()
 
     @property
     def uses_brand(self) -> bool:
@@ -252,6 +271,7 @@ class Theme:
             refs.extend(self.podium.colors)
         for palette in self.palettes:
             refs.extend(palette.refs())
+        refs.extend(p.color for p in self.props)
         return any(r.uses_brand for r in refs)
 
     def with_palette(self, index: int) -> Theme:
@@ -484,6 +504,26 @@ def _read_theme(data: Any, where: str) -> Theme:
         pr.done()
         palettes.append(palette)
 
+    props = []
+    items = r.value("props", [])
+    if not isinstance(items, list) or len(items) > 4:
+        raise ThemeDataError(f"{where}.props must be a list of at most 4 props, got {items!r}")
+    for i, item in enumerate(items):
+        pr = _Reader(item, f"{where}.props[{i}]")
+        shape = pr.choice("shape", PROP_SHAPES)
+        props.append(
+            Prop(
+                shape=shape,
+                color=pr.color("color"),
+                size=pr.number("size", 0.05, 1.5),
+                aspect=pr.number("aspect", 0.1, 5.0, PROP_ASPECT[shape]),
+                place=pr.choice("place", PROP_PLACES, "beside"),
+                side=pr.choice("side", PROP_SIDES, "auto"),
+                gap=pr.number("gap", 0.0, 2.0, 0.12),
+            )
+        )
+        pr.done()
+
     r_, g_, b_ = DEFAULT_BRAND_COLOR
     brand_ref = r.color("brand_default", f"#{r_:02x}{g_:02x}{b_:02x}")
     if brand_ref.rgb is None:
@@ -509,6 +549,7 @@ def _read_theme(data: Any, where: str) -> Theme:
         variation=variation,
         diffusion=diffusion,
         palettes=tuple(palettes),
+        props=tuple(props),
     )
     r.done()
     return theme

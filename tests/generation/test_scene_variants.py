@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -65,7 +68,7 @@ def test_four_variants_differ_visibly_in_every_theme(engine, bottle, theme):
     assert d.x_spread >= 0.25, d
     assert d.height_spread >= 0.1, d
     # and the compositions are recorded, all different
-    variants = [tuple(sorted(r.meta["variant"].items())) for r in results]
+    variants = [json.dumps(r.meta["variant"], sort_keys=True) for r in results]
     assert len(set(variants)) == 4
     assert len({r.meta["variant"]["palette"] for r in results}) >= 2
 
@@ -178,3 +181,65 @@ def test_the_shadow_falls_away_from_the_light_on_the_product(theme, lit):
         leaning = shadow_side(np.clip(shot, 0, 255), alpha, empty=np.clip(empty, 0, 255))
         # then: the shadow is on the side away from the light (light left: shadow right)
         assert leaning * side > 0.02, (theme, lit, seed, leaning)
+
+
+# -- props: defined as data, drawn by the engine, never over the product
+
+
+def _prop_themes() -> list[str]:
+    from generation.engines.themes import get_theme
+
+    return [t for t in list_themes() if get_theme(t).props]
+
+
+def _wide_product() -> Segmentation:
+    """A wide, low product (a tray): the props have the least room beside it."""
+    rgba = np.zeros((140, 420, 4), dtype=np.uint8)
+    rgba[20:130, 10:410] = (180, 90, 60, 255)
+    return _segmentation(Image.fromarray(rgba, "RGBA"))
+
+
+def test_at_least_three_themes_have_props():
+    assert len(_prop_themes()) >= 3
+
+
+@pytest.mark.parametrize("theme", _prop_themes())
+def test_props_stand_beside_the_product_and_never_over_its_matte(theme, bottle):
+    from generation.engines.studio import place_props
+
+    drawn = 0
+    for seg in (bottle, _wide_product()):
+        for seed in range(4):
+            variant = plan_variant(theme, seed)
+            stage = stage_for_product(
+                theme, seg.cutout.size, (512, 512), fill=0.6, seed=seed, variant=variant
+            )
+            placed = compose.place_product(seg.cutout, (512, 512), stage.box)
+            alpha = canvas_alpha(placed.layer.getchannel("A"), placed.box, (512, 512)) > 0
+            # when
+            props = place_props(theme, stage, placed, variant, seed=seed)
+            without = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
+            with_props = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+            for prop in props:
+                ox, oy = prop.origin
+                h, w = prop.cover.shape
+                cover = np.zeros((512, 512), dtype=bool)
+                cover[oy : oy + h, ox : ox + w] = prop.cover > 0
+                # then: no prop pixel on the product's matte, all inside the canvas
+                assert not (cover & alpha).any(), (theme, seed, prop.shape)
+                assert 0 <= prop.cx - prop.width / 2 and prop.cx + prop.width / 2 <= 512
+                # and it is really drawn there
+                solid = np.zeros((512, 512), dtype=bool)
+                solid[oy : oy + h, ox : ox + w] = prop.cover > 0.99
+                assert np.abs(with_props[solid] - without[solid]).mean() > 3.0, (theme, seed, prop.shape)
+                drawn += 1
+    assert drawn >= 4
+
+
+@pytest.mark.parametrize("theme", _prop_themes())
+def test_scenes_with_props_keep_the_products_pixels(engine, bottle, theme):
+    # when
+    results = engine.render(bottle, SceneSpec(theme=theme, width=384, height=384, seed=0, count=4))
+    # then: every variant passes the fidelity check, and some show props
+    assert all(r.fidelity.max_abs_diff == 0 and r.fidelity.opaque_pixels > 0 for r in results)
+    assert any(r.meta["variant"]["props"] for r in results)

@@ -112,7 +112,7 @@ def test_every_theme_renders_with_the_product_pixels_intact(engine, bottle, them
     assert result.fidelity.opaque_pixels > 0
     variant = result.meta.pop("variant")
     assert result.meta == {"engine": "studio", "theme": theme, "seed": 3, "segmenter": "alpha"}
-    assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette"}
+    assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette", "props"}
     # and the product sits fully inside the canvas
     x, y, w, h = result.product_box
     assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 512
@@ -334,6 +334,14 @@ def test_a_valid_theme_file_loads(tmp_path):
         (
             lambda d: d["palettes"][0].update(podium=["#ffffff"]),
             r"palettes\[0\]\.podium: the theme has no podium",
+        ),
+        (
+            lambda d: d.update(props=[{"shape": "teapot", "color": "#ffffff", "size": 0.3}]),
+            r"test_theme\.props\[0\]\.shape must be one of cylinder, sphere",
+        ),
+        (
+            lambda d: d.update(props=[{"shape": "sphere", "color": "#ffffff", "size": 3}]),
+            r"props\[0\]\.size must be in 0\.05\.\.1\.5",
         ),
     ],
 )
