@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
+from django.db import connection
 
 from shop_assets.accounts.models import ApiKey
 from shop_assets.bulk import campaigns, fanout, imports
 from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+from shop_assets.catalog.services import add_product_image
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEvent
@@ -302,3 +305,33 @@ def test_api_confirm_with_a_campaign(client, merchant, campaign):
         ["packshot", "poster"],
         "{title} {discount}",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_at_once_make_one_job(merchant, campaign):
+    """The broker may hand the same row to two workers; the row lock lets one make the job."""
+    batch = start(catalogue(merchant, 1), campaign)
+    fanout.advance_batch(batch.pk)
+    row = BatchRow.objects.get(batch=batch)
+    # the photo is in place already: both deliveries go straight to the job
+    image = add_product_image(row.product, photo(0), filename="p.jpg")
+    BatchRow.objects.filter(pk=row.pk).update(image=image, staged_key="")
+    ready = threading.Barrier(2)
+    results: list[str] = []
+
+    def deliver() -> None:
+        try:
+            ready.wait()
+            results.append(fanout.prepare_row(row.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(results) == ["job", "nothing to do"]
+    assert GenerationJob.objects.count() == 1
+    assert BatchRow.objects.get(pk=row.pk).job == GenerationJob.objects.get()
