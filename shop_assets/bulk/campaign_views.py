@@ -7,6 +7,7 @@ and product ids answer 404. The preview renders in this request (``bulk.preview`
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,6 +20,8 @@ from shop_assets.bulk.forms import CampaignForm
 from shop_assets.bulk.models import Campaign
 from shop_assets.catalog.models import Product
 from shop_assets.dashboard.views import merchant_required
+from shop_assets.limits import LimitExceeded
+from shop_assets.limits.quotas import check_job_quota
 
 PREVIEW_PRODUCTS = 200
 
@@ -80,6 +83,36 @@ def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
     campaign.delete()
     messages.success(request, f"Campaign {campaign.name} deleted; batches made with it keep their copy.")
     return redirect("bulk:campaigns")
+
+
+@merchant_required
+def campaign_apply(request: HttpRequest, product_pk: int) -> HttpResponse:
+    """On a product's page: GET the campaign picker (loaded by HTMX), POST starts the
+    product's job with the chosen campaign, counted against the job quota."""
+    product = get_object_or_404(
+        Product.objects.filter(merchant_id=access.merchant_id(request)), pk=product_pk
+    )
+    choices = _campaigns(request)
+    if request.method != "POST":
+        return render(request, "bulk/_campaign_apply.html", {"product": product, "campaigns": choices})
+    chosen = request.POST.get("campaign", "")
+    campaign = get_object_or_404(choices, pk=int(chosen) if chosen.isdigit() else 0)
+    image = product.images.first()
+    if image is None:
+        messages.error(request, "Upload a photo of this product first.")
+        return redirect("dashboard:product", pk=product.pk)
+    try:
+        with transaction.atomic():
+            check_job_quota(product.merchant_id)
+            job = campaigns.create_job(campaign.request, campaign.headline, product, image)
+    except LimitExceeded as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:product", pk=product.pk)
+    except InvalidRequest as exc:
+        messages.error(request, f"The campaign {campaign.name} does not fit this product: {exc}")
+        return redirect("dashboard:product", pk=product.pk)
+    messages.success(request, f"Started with the campaign {campaign.name}.")
+    return redirect("dashboard:job", pk=job.pk)
 
 
 @merchant_required

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/assets.zip", views.batch_assets, name="assets"),
     path("campaigns/", campaign_views.campaign_list, name="campaigns"),
     path("campaigns/new/", campaign_views.campaign_edit, name="campaign_new"),
+    path("campaigns/apply/<int:product_pk>/", campaign_views.campaign_apply, name="campaign_apply"),
     path("campaigns/preview/", campaign_views.campaign_preview, name="campaign_preview"),
     path("campaigns/<int:pk>/", campaign_views.campaign_edit, name="campaign"),
     path("campaigns/<int:pk>/delete/", campaign_views.campaign_delete, name="campaign_delete"),

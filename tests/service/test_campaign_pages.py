@@ -13,6 +13,7 @@ from PIL import Image
 
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Batch, BatchStatus, Campaign
+from shop_assets.jobs.models import GenerationJob
 from tests.bulk_files import simple_csv
 
 FORM = {
@@ -212,3 +213,46 @@ def test_confirming_with_another_shops_campaign_is_refused(signed_in, merchant, 
 
     batch.refresh_from_db()
     assert (batch.status, batch.campaign, batch.request) == (BatchStatus.PREVIEW, None, None)
+
+
+@pytest.mark.django_db
+def test_a_campaign_applied_from_the_product_page(signed_in, saved, product_image, other_merchant, settings):
+    product = product_image.product
+    picker = signed_in.get(reverse("bulk:campaign_apply", args=[product.pk]), HTTP_HX_REQUEST="true")
+    assert f'<option value="{saved.pk}">Plain</option>' in picker.content.decode()
+    assert (
+        'id="campaign-apply"'
+        in signed_in.get(reverse("dashboard:product", args=[product.pk])).content.decode()
+    )
+
+    response = signed_in.post(reverse("bulk:campaign_apply", args=[product.pk]), {"campaign": str(saved.pk)})
+
+    job = GenerationJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard:job", args=[job.pk])
+    assert (job.product, job.image, job.outputs, job.parameters["packshot"]["size"]) == (
+        product,
+        product_image,
+        ["packshot"],
+        1600,
+    )
+
+    # the quota holds here too; another shop's campaign or a bad id is not found
+    settings.MAX_QUEUED_JOBS = 1
+    full = signed_in.post(
+        reverse("bulk:campaign_apply", args=[product.pk]), {"campaign": str(saved.pk)}, follow=True
+    )
+    assert "the limit is 1" in full.content.decode()
+    theirs = campaigns.save_campaign(other_merchant, name="Theirs", outputs=["packshot"], parameters={})
+    for value in (str(theirs.pk), "x"):
+        refused = signed_in.post(reverse("bulk:campaign_apply", args=[product.pk]), {"campaign": value})
+        assert refused.status_code == 404
+    assert GenerationJob.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_applying_to_another_shops_product_answers_404(signed_in, saved, other_product_image):
+    url = reverse("bulk:campaign_apply", args=[other_product_image.product_id])
+
+    assert signed_in.get(url).status_code == 404
+    assert signed_in.post(url, {"campaign": str(saved.pk)}).status_code == 404
+    assert not GenerationJob.objects.exists()
