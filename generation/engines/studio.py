@@ -291,7 +291,7 @@ _SLOTS = (
     (0.5, 1.0, 0.0, True, 0),
     (1.0 / 3.0, 0.82, 1.0, False, 1),
     (2.0 / 3.0, 0.9, -0.8, True, 2),
-    (0.5, 1.25, -0.4, False, 1),
+    (0.5, 1.25, -0.4, False, 3),
 )
 # a product's own light counts when its two sides differ by this much (relative luma)
 LIGHT_SIDE_THRESHOLD = 0.06

@@ -63,8 +63,8 @@ def test_four_variants_differ_visibly_in_every_theme(engine, bottle, theme):
     results = engine.render(bottle, SceneSpec(theme=theme, width=384, height=384, seed=7, count=4))
     d = variant_diversity([r.image for r in results], [r.product_box for r in results])
     # then: every pair differs clearly, on average a lot, and the product moves and resizes
-    assert d.min_pair_diff >= 12.0, d
-    assert d.mean_pair_diff >= 20.0, d
+    assert d.min_pair_diff >= 15.0, d
+    assert d.mean_pair_diff >= 25.0, d
     assert d.x_spread >= 0.25, d
     assert d.height_spread >= 0.1, d
     # and the compositions are recorded, all different
