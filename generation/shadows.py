@@ -234,7 +234,7 @@ def grounding_shadow(
     hb = bottom - top
     reach = max(2.0 * spread * h / hb, 0.6)  # the occlusion's blur, in band heights
 
-    total = np.zeros((ch, cw), dtype=np.float32)
+    total: np.ndarray = np.zeros((ch, cw), dtype=np.float32)
     for dy, dx, k, blur, growth, fade in (
         # core: tight at the contour, squashed hard, in front of and behind the foot
         (0.25, 0.25 * lean, 1.0, 0.03, 0.3, 0.8),
