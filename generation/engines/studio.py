@@ -1068,7 +1068,7 @@ def _prop_cover(
         dome = np.clip(0.5 - (np.sqrt((xx - cx) ** 2 + (yy - spring) ** 2) - rx), 0, 1)
         dome *= np.clip(spring - yy + 0.5, 0, 1)
         cover = np.clip(rect + dome, 0, 1) * np.clip(base - yy + 0.5, 0, 1)
-    elif shape == "leaf":
+    else:  # leaf
         cover = np.zeros_like(xx)
         # a sprig: three leaves fanning out from one point on the floor
         for angle, length in ((lean - 0.45, 0.72), (lean, 1.0), (lean + 0.45, 0.8)):
@@ -1078,11 +1078,6 @@ def _prop_cover(
             half = 0.5 * w * 0.55 * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
             leaf = np.clip(half - np.abs(v) + 0.5, 0, 1) * (u > 0) * (u < length * h)
             cover = np.maximum(cover, leaf)
-    else:  # fold: a cloth lying on the floor, its top edge rippling
-        phase = (xx - cx) / max(w, 1.0) * 2.0 * np.pi
-        top_edge = base - h * (0.75 + 0.25 * np.cos(phase))
-        cover = _coverage_box(xx, cx - rx, cx + rx) * np.clip(yy - top_edge + 0.5, 0, 1)
-        cover *= np.clip(base + 0.08 * h - yy + 0.5, 0, 1)
     return cover.astype(F32), origin
 
 
@@ -1105,9 +1100,6 @@ def _prop_shading(pp: PropPlacement, look: _Look) -> np.ndarray:
         ndl = s * lv[0] + np.sqrt(1.0 - s * s) * lv[2]
         top_y = pp.base - pp.height + 0.16 * rx
         ndl = np.where(yy < top_y, float(lv[1]) + 0.2, ndl)  # the top face faces up
-    elif pp.shape == "fold":
-        phase = (xx - pp.cx) / max(pp.width, 1.0) * 2.0 * np.pi * 2.0
-        ndl = 0.6 + 0.3 * np.sin(phase + math.atan2(lv[0], lv[2]))
     elif pp.shape == "leaf":
         ndl = np.full_like(xx, 0.5) + 0.25 * float(lv[0]) * np.sign(xx - pp.cx)
     elif pp.shape == "box":
@@ -1133,7 +1125,7 @@ def _draw_props(bg: np.ndarray, look: _Look, stage: Stage, props: list[PropPlace
         layer.putalpha(Image.fromarray((pp.cover * 255.0 + 0.5).astype(np.uint8), "L"))
         silhouette = PlacedProduct(layer=layer, box=(*pp.origin, wid, hgt), canvas_size=canvas)
         densities = [grounding_shadow(silhouette, strength=theme.contact_shadow.strength * 0.8, side=side)]
-        if cs is not None and cs.strength > 0 and pp.shape != "fold":
+        if cs is not None and cs.strength > 0:
             densities.append(_cast(silhouette, look))
         for d in densities:
             if (box := d.getbbox()) is not None:

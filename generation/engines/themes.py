@@ -2,7 +2,8 @@
 
 A theme is data, not code: one JSON file per theme describes the backdrop, the floor
 surface and its material, an optional podium, the light, the shadows, the reflection,
-the grain, where the product stands and how much a variant may drift. Files are
+the grain, where the product stands, how much a variant may drift, the variants' other
+colour sets (``palettes``) and the set pieces standing round the product (``props``). Files are
 validated on first use; a bad file fails loudly with its name and the offending field.
 
 Colours are ``"#rrggbb"``, or ``"brand"`` for the scene's brand colour, optionally
@@ -30,11 +31,11 @@ BACKDROP_KINDS = ("gradient", "bokeh", "window")
 MATERIALS = ("plain", "marble", "wood", "concrete")
 EDGES = ("sweep", "table")
 PODIUM_SHAPES = ("cylinder", "box")
-PROP_SHAPES = ("cylinder", "sphere", "box", "arch", "leaf", "fold")
+PROP_SHAPES = ("cylinder", "sphere", "box", "arch", "leaf")
 PROP_PLACES = ("beside", "behind")
 PROP_SIDES = ("auto", "other", "left", "right")
 # width / height of each prop shape unless the theme says otherwise
-PROP_ASPECT = {"cylinder": 0.55, "sphere": 1.0, "box": 0.9, "arch": 0.62, "leaf": 0.75, "fold": 2.2}
+PROP_ASPECT = {"cylinder": 0.55, "sphere": 1.0, "box": 0.9, "arch": 0.62, "leaf": 0.75}
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _COLOR = re.compile(r"^(?:#(?P<hex>[0-9a-fA-F]{6})|(?P<role>brand))(?P<shift>[+-](?:0|1)(?:\.\d+)?)?$")
