@@ -56,7 +56,7 @@ def test_without_a_model_the_page_says_so_and_rembg_is_not_offered(signed_in, pr
     )
 
     # then
-    assert "Automatic background removal here: classical (no AI model installed)." in page
+    assert "Automatic background removal here: classical, built in (no AI model installed)." in page
     assert f"install {default} on the server: <code>python -m generation models pull {default}</code>" in page
     assert '<option value="rembg"' not in page and '<option value="classical"' in page
     assert refused.status_code == 400
