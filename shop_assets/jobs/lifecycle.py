@@ -236,6 +236,25 @@ def hold_for_review(job_id: int, token: str, *, message: str, review: dict[str, 
     return True
 
 
+def _queue_again(rows: Any, now: Any) -> int:
+    """Put the jobs in ``rows`` back in the queue as fresh attempts (a merchant's retry, a
+    job resumed after review); returns how many changed."""
+    return int(
+        rows.update(
+            status=JobStatus.QUEUED,
+            attempts=0,
+            progress=0,
+            progress_message="Waiting for a worker",
+            error_code="",
+            error_message="",
+            cancel_requested_at=None,
+            started_at=None,
+            finished_at=None,
+            enqueued_at=now,
+        )
+    )
+
+
 def resume_after_review(image_id: int) -> list[int]:
     """Queue again the photo's jobs that waited for its cutout (the merchant accepted one).
 
@@ -250,17 +269,7 @@ def resume_after_review(image_id: int) -> list[int]:
         )
         resumed = []
         for job_id, queue in waiting:
-            if GenerationJob.objects.filter(pk=job_id, status=JobStatus.NEEDS_REVIEW).update(
-                status=JobStatus.QUEUED,
-                attempts=0,
-                progress=0,
-                progress_message="Waiting for a worker",
-                error_code="",
-                error_message="",
-                started_at=None,
-                finished_at=None,
-                enqueued_at=now,
-            ):
+            if _queue_again(GenerationJob.objects.filter(pk=job_id, status=JobStatus.NEEDS_REVIEW), now):
                 resumed.append(job_id)
                 transaction.on_commit(partial(job_requests.enqueue, job_id, queue))
     return resumed
@@ -382,19 +391,9 @@ def stop_cancelled(job_id: int, token: str) -> bool:
 def retry_job(job: GenerationJob) -> None:
     """Queue a failed or cancelled job again as a fresh attempt; call it inside the
     transaction that checks the merchant's job quota. Raises NotRetryable otherwise."""
-    again = GenerationJob.objects.filter(
-        pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)
-    ).update(
-        status=JobStatus.QUEUED,
-        attempts=0,
-        progress=0,
-        progress_message="Waiting for a worker",
-        error_code="",
-        error_message="",
-        cancel_requested_at=None,
-        started_at=None,
-        finished_at=None,
-        enqueued_at=timezone.now(),
+    again = _queue_again(
+        GenerationJob.objects.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED)),
+        timezone.now(),
     )
     if not again:
         status = GenerationJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
