@@ -6,7 +6,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from generation.errors import ImageRejected
 from generation.request import InvalidRequest, JobParameters, first_error
 from generation.request import OutputKind as OutputName
+from shop_assets.accounts.access import ApiRequest, key_merchant
 from shop_assets.accounts.models import ApiKey
 from shop_assets.api import errors, idempotency
 from shop_assets.api.errors import ApiError, ErrorOut
@@ -58,7 +59,8 @@ class ApiKeyAuth(HttpBearer):
         # to the minute: a write per request would serialize every API call on SQLite
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        request.merchant = key.merchant
+        # the one place the key's merchant is set; views read it with key_merchant(request)
+        cast(ApiRequest, request).merchant = key.merchant
         return key
 
 
@@ -287,7 +289,7 @@ class AssetFilter(FilterSchema):
 
 
 def _products(request: HttpRequest):
-    return Product.objects.filter(merchant=request.merchant)
+    return Product.objects.filter(merchant=key_merchant(request))
 
 
 @api.get("/products", response=list[ProductOut], url_name="products")
@@ -300,8 +302,8 @@ def list_products(request: HttpRequest, filters: Query[ProductFilter]):
 @api.post("/products", response={201: ProductOut, 400: ErrorOut, 409: ErrorOut})
 def create_product(request: HttpRequest, payload: ProductIn):
     """Create a product; ``currency`` defaults to the merchant's."""
-    product = Product(merchant=request.merchant, **payload.dict(exclude={"currency"}))
-    product.currency = (payload.currency or request.merchant.default_currency).upper()
+    product = Product(merchant=key_merchant(request), **payload.dict(exclude={"currency"}))
+    product.currency = (payload.currency or key_merchant(request).default_currency).upper()
     _save_product(product)
     return Status(201, product)
 
@@ -338,7 +340,7 @@ def update_product(request: HttpRequest, product_id: int, payload: ProductPatch)
     product = get_object_or_404(_products(request), pk=product_id)
     values = payload.dict(exclude_unset=True)
     if "currency" in values:
-        values["currency"] = (values["currency"] or request.merchant.default_currency).upper()
+        values["currency"] = (values["currency"] or key_merchant(request).default_currency).upper()
     for name in ("sku", "title", "description", "currency", "brand_name", "brand_color"):
         if name in values and values[name] is None:
             raise ApiError(400, "invalid_product", f"{name}: may not be null.", field=name)
@@ -400,11 +402,11 @@ def create_job(request: HttpRequest, payload: JobIn):
 
 
 def _jobs(request: HttpRequest):
-    return GenerationJob.objects.filter(merchant=request.merchant)
+    return GenerationJob.objects.filter(merchant=key_merchant(request))
 
 
 def _assets(request: HttpRequest):
-    return Asset.objects.filter(merchant=request.merchant)
+    return Asset.objects.filter(merchant=key_merchant(request))
 
 
 @api.get("/jobs", response=list[JobOut], url_name="jobs")

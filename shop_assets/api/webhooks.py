@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
+from shop_assets.accounts.access import key_merchant
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.webhooks import endpoints as endpoint_service
 from shop_assets.webhooks import events
@@ -95,7 +96,7 @@ class DeliveryOut(Schema):
 
 
 def _endpoints(request: HttpRequest) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(merchant=request.merchant)
+    return WebhookEndpoint.objects.filter(merchant=key_merchant(request))
 
 
 def _endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
@@ -117,7 +118,7 @@ def create_webhook(request: HttpRequest, payload: EndpointIn):
     """Register a URL. The answer carries the signing secret (``whsec_...``)."""
     try:
         endpoint = endpoint_service.create_endpoint(
-            request.merchant, payload.url, payload.events, payload.description
+            key_merchant(request), payload.url, payload.events, payload.description
         )
     except endpoint_service.EndpointInvalid as exc:
         return _invalid(exc)

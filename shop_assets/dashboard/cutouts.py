@@ -9,7 +9,7 @@ import io
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -53,7 +53,7 @@ def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def mask_cutout(request: HttpRequest, pk: int) -> HttpResponse:
+def mask_cutout(request: HttpRequest, pk: int) -> HttpResponseBase:
     """One mask version's cutout at preview size (WebP with transparency)."""
     mask = get_object_or_404(
         PhotoMask.objects.filter(image__product__merchant_id=access.merchant_id(request)).exclude(

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -232,7 +232,7 @@ def _asset(request: HttpRequest, pk: int) -> Asset:
 
 
 @merchant_required
-def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     asset = _asset(request, pk)
     return storage.file_response(
         asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=True
@@ -240,7 +240,7 @@ def asset_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     asset = _asset(request, pk)
     return storage.file_response(
         asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=False
@@ -248,7 +248,7 @@ def asset_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @merchant_required
-def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
     image = get_object_or_404(
         ProductImage.objects.filter(product__merchant_id=access.merchant_id(request)), pk=pk
     )
@@ -291,7 +291,7 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
 
 
 @merchant_required
-def brand_logo(request: HttpRequest) -> HttpResponse:
+def brand_logo(request: HttpRequest) -> HttpResponseBase:
     from shop_assets.accounts.models import BrandKit
 
     kit = get_object_or_404(BrandKit.objects.exclude(logo_key=""), merchant_id=access.merchant_id(request))

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
 
 
 class OverwritingFileSystemStorage(FileSystemStorage):
@@ -101,14 +101,15 @@ def delete_keys(keys: list[str]) -> None:
             default_storage.delete(key)
 
 
-def file_response(key: str, *, filename: str, content_type: str, attachment: bool) -> HttpResponse:
+def file_response(key: str, *, filename: str, content_type: str, attachment: bool) -> HttpResponseBase:
     """Serve a stored file to a caller that has already been authorized for it.
 
     S3 mode: a redirect to a short-lived presigned URL. Local mode: the bytes, streamed.
     """
     if is_s3():
         disposition = "attachment" if attachment else "inline"
-        url = default_storage.url(
+        # S3 mode: default_storage is django-storages' S3Storage, whose url() takes these
+        url = default_storage.url(  # type: ignore[call-arg]
             key,
             parameters={
                 "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
