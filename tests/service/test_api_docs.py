@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.service.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def test_docs_page_references_only_local_static_files(client):
@@ -71,10 +70,7 @@ def test_docs_render_in_a_browser_that_reaches_nothing_but_the_server(live_serve
             route.abort()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.route("**/*", only_the_server)
 

@@ -3,52 +3,11 @@ sign in, upload a photo, start a job, watch it finish, see and download the asse
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from tests.conftest import jpeg_bytes
+from tests.service.browser import BROWSER_MARKS
 from tests.synthetic import product_photo
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
-    ),
-]
-
-
-@pytest.fixture
-def browser_page():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
-    # the test between browser steps are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        yield page
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+pytestmark = BROWSER_MARKS
 
 
 def test_sign_in_upload_start_job_and_download(live_server, worker, browser_page, user, product, tmp_path):

@@ -4,31 +4,21 @@ one box and a keep stroke drawn on the editor's canvas, an undone remove stroke,
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from generation.check import MATTE_THRESHOLD
 from generation.segment.metrics import iou
 from shop_assets.catalog import masks
-from tests.service.test_browser import CHROMIUM, browser_page  # noqa: F401 -- the fixture
+from tests.service.browser import BROWSER_MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_box_and_strokes_in_the_browser_fix_a_refused_photo(
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
     user,
     busy_image,
     tmp_path,

@@ -6,20 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
-from tests.service.test_browser import CHROMIUM, browser_page  # noqa: F401 (fixture)
+from tests.service.browser import BROWSER_MARKS, sign_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 CHINESE_TITLE = "保温杯 限时特价"
 
@@ -31,14 +21,6 @@ def _shots_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def _sign_in(page, url: str) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Sign out")
-
-
 def _no_sideways_scroll(page) -> None:
     widths = page.evaluate("() => ({scroll: document.documentElement.scrollWidth, view: window.innerWidth})")
     assert widths["scroll"] <= widths["view"], f"{page.url}: {widths}"
@@ -46,7 +28,7 @@ def _no_sideways_scroll(page) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= widths["view"], box
 
 
-def test_phone_layout_and_chinese_title(live_server, browser_page, user, product, product_image, tmp_path):  # noqa: F811
+def test_phone_layout_and_chinese_title(live_server, browser_page, user, product, product_image, tmp_path):
     # given: the web font built (a no-op when install already did it) and a Chinese title
     build_webfonts()
     product.title = CHINESE_TITLE
@@ -56,7 +38,7 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
 
     # when: the pages are opened on a 375 px wide window
     page.set_viewport_size({"width": 375, "height": 740})
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url)
     pages = {
         "products": "/",
         "product": f"/products/{product.pk}/",
@@ -171,13 +153,13 @@ def _scene_job(product_image):
     return job
 
 
-def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_image, tmp_path):  # noqa: F811
+def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_image, tmp_path):
     # given: a finished job with three scenes, on a desktop window
     job = _scene_job(product_image)
     page = browser_page
     shots = _shots_dir(tmp_path)
     page.set_viewport_size({"width": 1280, "height": 900})
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
 
     # when: the first scene is clicked

@@ -3,28 +3,15 @@ options show for the ticked outputs only, and saving keeps what the preview show
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from shop_assets.bulk.models import Campaign
-from tests.service.test_browser import CHROMIUM, browser_page  # noqa: F401 (fixture)
-from tests.service.test_browser_layout import _sign_in
+from tests.service.browser import BROWSER_MARKS, sign_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="no Chromium installed (apt-get install chromium); .ci/run installs it",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
-def test_the_editor_previews_live_and_saves(live_server, browser_page, user, product_image):  # noqa: F811
+def test_the_editor_previews_live_and_saves(live_server, browser_page, user, product_image):
     page = browser_page
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url)
 
     # when the editor opens, the preview renders on the first product with a photo
     page.goto(live_server.url + "/batches/campaigns/new/")
