@@ -32,6 +32,13 @@ class Sprite:
     key: str  # scene: headline (price, cta without an end card); end card: logo | title, price, cta
     pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
     origin: tuple[int, int]  # canvas position of pixels[0, 0] once revealed
+    # text only: what the per-frame checks measure (see ``generation.clips.checks``)
+    ink: tuple[int, int, int] | None = None  # the type's colour (None: logo, button)
+    size_px: int = 0  # font size
+    weight: int = 700
+    ink_box: tuple[int, int, int, int] | None = None  # the type's box inside ``pixels``
+    backing: np.ndarray | None = None  # premultiplied plate drawn under the type, if any
+    rect: tuple[float, float, float, float] | None = None  # the layout box it was set in
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -42,7 +49,12 @@ class Sprite:
 # Setting type (the swappable part)
 
 
-def text_sprite(
+def text_sprite(*args: object, **kwargs: object) -> np.ndarray:
+    """``set_text`` without the font size."""
+    return set_text(*args, **kwargs)[0]  # type: ignore[arg-type]
+
+
+def set_text(
     text: str,
     box: tuple[int, int],
     *,
@@ -52,8 +64,9 @@ def text_sprite(
     weight: int = 700,
     max_lines: int = 2,
     lang: str | None = None,
-) -> np.ndarray:
-    """``text`` set centred to fit ``box`` (w, h) px, as straight RGBA cropped to its ink.
+) -> tuple[np.ndarray, int]:
+    """``text`` set centred to fit ``box`` (w, h) px, as straight RGBA cropped to its ink,
+    and the font size it was set at.
 
     Raises InvalidSpec when the text cannot fit at ``min_size``.
     """
@@ -75,12 +88,12 @@ def text_sprite(
     canvas = Image.new("RGBA", (w, h), (*color, 0))
     x0, y0, x1, y1 = draw_text(canvas, block, (0, 0, w, h), (*color, 255), valign="middle")
     if x1 <= x0 or y1 <= y0:
-        return np.zeros((1, 1, 4), dtype=np.uint8)
-    return np.asarray(canvas.crop((x0, y0, x1, y1)))
+        return np.zeros((1, 1, 4), dtype=np.uint8), block.size
+    return np.asarray(canvas.crop((x0, y0, x1, y1))), block.size
 
 
-def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool) -> np.ndarray:
-    """Straight RGBA with a soft shadow (or glow) under it, padded to hold the blur."""
+def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool) -> tuple[np.ndarray, int]:
+    """Straight RGBA with a soft shadow (or glow) under it, padded to hold the blur, and the padding."""
     pad = int(math.ceil(radius * 2.5)) + 2
     h, w = rgba.shape[:2]
     base = Image.new("RGBA", (w + 2 * pad, h + 2 * pad), (0, 0, 0, 0))
@@ -90,7 +103,7 @@ def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool
     shade = (0, 0, 0) if dark else (255, 255, 255)
     base.paste(Image.new("RGBA", base.size, (*shade, 255)), (0, 0), alpha)
     base.alpha_composite(Image.fromarray(rgba, "RGBA"), dest=(pad, pad))
-    return np.asarray(base)
+    return np.asarray(base), pad
 
 
 def pill_sprite(
@@ -197,11 +210,19 @@ def scene_sprites(
         items.append(("cta", 0.05))
     if not items:
         return []
-    top = safe_top(canvas)
+    # the larger clear band: above the product's whole path, or below it
     gap = 0.015 * ch
-    room = product_area[1] - 0.02 * ch - top
-    need = sum(h for _, h in items) * ch + gap * (len(items) - 1)
-    shrink = min(1.0, max(room / need, 0.6)) if need > 0 else 1.0
+    above = (safe_top(canvas), product_area[1] - 0.02 * ch)
+    below = (product_area[1] + product_area[3] + 0.02 * ch, ch * (1 - 0.1 if ch / cw > 1.6 else 1 - 0.05))
+    top, bottom = max((above, below), key=lambda band: band[1] - band[0])
+    room = max(bottom - top, 0.0)
+    floor = 0.6
+    while True:
+        need = sum(h for _, h in items) * ch + gap * (len(items) - 1)
+        if room >= need * floor or len(items) == 1:
+            break
+        items.pop()  # the CTA, then the price, rather than text over the product
+    shrink = min(1.0, room / need) if need > 0 else 1.0
     sprites = []
     y = top
     width = 0.84 * cw
@@ -256,6 +277,9 @@ def end_card_sprites(
     return sprites
 
 
+Plate = tuple[tuple[int, int, int], float]  # fill colour, opacity
+
+
 def _sprite(
     key: str,
     texts: OverlayText,
@@ -263,10 +287,16 @@ def _sprite(
     canvas: tuple[int, int],
     luma_at: Callable[[Rect], float],
     logo: Image.Image | None = None,
+    *,
+    ink: tuple[int, int, int] | None = None,
+    plate: Plate | None = None,
 ) -> Sprite:
+    """One element set to fit ``rect``. For text, ``ink`` overrides the colour chosen
+    from the background's luminance and ``plate`` puts a rounded backing plate under it."""
     x, y, w, h = rect
     cw = canvas[0]
     size = (max(1, int(w)), max(1, int(h)))
+    extra: dict[str, object] = {}
     if key == "logo":
         assert logo is not None
         rgba = logo_sprite(logo, size)
@@ -274,30 +304,67 @@ def _sprite(
         fill = texts.brand or INK_DARK
         rgba = pill_sprite(texts.cta, size, fill=fill, ink=contrast_ink(fill), lang=texts.lang)
     else:
-        ink = ink_for(luma_at(rect))
+        ink = ink or ink_for(luma_at(rect))
         headline = key in ("headline", "title")
         text = texts.headline if headline else (texts.price or "")
         max_size = int(h * (0.45 if headline else 0.8))
-        rgba = text_sprite(
+        weight = 800 if key == "price" else 700
+        rgba, font_px = set_text(
             text,
             size,
             color=ink,
             max_size=max_size,
             min_size=max(8, int(0.03 * cw)),
-            weight=800 if key == "price" else 700,
+            weight=weight,
             max_lines=2 if headline else 1,
             lang=texts.lang,
         )
-        # white type over a photo needs a soft shadow; dark type a faint glow
-        rgba = _with_shadow(
-            rgba,
-            radius=max(1.5, h * 0.05),
-            strength=0.45 if ink == INK_LIGHT else 0.35,
-            dark=ink == INK_LIGHT,
-        )
+        th, tw = rgba.shape[:2]
+        if plate is None:
+            # white type over a photo needs a soft shadow; dark type a faint glow
+            rgba, pad = _with_shadow(
+                rgba,
+                radius=max(1.5, h * 0.05),
+                strength=0.45 if ink == INK_LIGHT else 0.35,
+                dark=ink == INK_LIGHT,
+            )
+            backing = None
+        else:
+            rgba, pad, backing = _on_plate(rgba, font_px, plate)
+        extra = {
+            "ink": ink,
+            "size_px": font_px,
+            "weight": weight,
+            "ink_box": (pad, pad, tw, th),
+            "rect": rect,
+        }
+        if backing is not None:
+            extra["backing"] = backing
     sh, sw = rgba.shape[:2]
     origin = (round(x + (w - sw) / 2), round(y + (h - sh) / 2))
-    return Sprite(key=key, pixels=premultiply(np.ascontiguousarray(rgba)), origin=origin)
+    return Sprite(key=key, pixels=premultiply(np.ascontiguousarray(rgba)), origin=origin, **extra)  # type: ignore[arg-type]
+
+
+def plate_for(ink: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The backing plate under ``ink``: near-black under white type, near-white under dark."""
+    return (20, 20, 24) if ink == INK_LIGHT else (250, 250, 248)
+
+
+def _on_plate(rgba: np.ndarray, font_px: int, plate: Plate) -> tuple[np.ndarray, int, np.ndarray]:
+    """Straight RGBA type over a rounded plate, the padding, and the plate alone (premultiplied)."""
+    fill, opacity = plate
+    pad = max(4, round(0.45 * font_px))
+    h, w = rgba.shape[:2]
+    size = (w + 2 * pad, h + 2 * pad)
+    # drawn at 3x and reduced: Pillow's rounded rectangles have no anti-aliasing
+    big = Image.new("RGBA", (size[0] * 3, size[1] * 3), (*fill, 0))
+    ImageDraw.Draw(big).rounded_rectangle(
+        (0, 0, size[0] * 3 - 1, size[1] * 3 - 1), radius=pad * 3, fill=(*fill, round(255 * opacity))
+    )
+    base = big.resize(size, Image.Resampling.LANCZOS)
+    backing = premultiply(np.ascontiguousarray(np.asarray(base)))
+    base.alpha_composite(Image.fromarray(rgba, "RGBA"), dest=(pad, pad))
+    return np.asarray(base), pad, backing
 
 
 # ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from generation.clips import encode as enc
+from generation.clips.checks import FrameTextChecks, contrast_behind, ink_box
 from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.motion import (
     END_CARD_TEXTS,
@@ -37,11 +38,15 @@ from generation.clips.motion import (
     world_scale,
 )
 from generation.clips.overlay import (
+    INK_DARK,
+    INK_LIGHT,
     OverlayText,
     Sprite,
+    _sprite,
     draw_sprite,
     end_card_product_box,
     end_card_sprites,
+    plate_for,
     scene_sprites,
 )
 from generation.clips.product import (
@@ -178,6 +183,7 @@ class ClipPlan:
     sprites: dict[str, Sprite]
     segmenter: str
     meta: dict[str, Any]
+    text_checks: FrameTextChecks | None = None  # filled in as ``frames()`` draws
 
     @property
     def frame_count(self) -> int:
@@ -197,6 +203,7 @@ class ClipPlan:
         intact while the next ``k - 1`` are drawn (a consumer on another thread).
         """
         compositor = _Compositor(self, buffers=buffers)
+        self.text_checks = compositor.checks
         n = self.frame_count
         step = max(1, n // 100)
         for index in range(n):
@@ -381,7 +388,7 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
         plan.master_to_rest.then(timeline.product_at(i / fps)).box(
             (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
         )
-        for i in range(0, last + 1, max(1, fps // 6))
+        for i in range(0, last + 1)
     ]
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
@@ -403,7 +410,65 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
     if plan.meta["end_card"]:
         end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
         sprites += end_card_sprites(texts, canvas, end_box, lambda r: luma_at(r, [end_plate]), logo)
-    return {s.key: s for s in sprites}
+    return _legible({s.key: s for s in sprites}, plan, texts, logo)
+
+
+# a plate reads as a designed element only when it is fairly solid
+PLATE_OPACITIES = (0.55, 0.7, 0.85, 1.0)
+
+
+def _legible(
+    sprites: dict[str, Sprite], plan: ClipPlan, texts: OverlayText, logo: Image.Image | None
+) -> dict[str, Sprite]:
+    """Each text's colour, else a backing plate, chosen so its contrast passes the
+    poster threshold in every sampled frame where it is fully shown (every 5th frame,
+    the worlds only): its ink, the other ink, then a plate at rising opacity."""
+    keys = [k for k, s in sprites.items() if s.ink is not None]
+    if not keys:
+        return sprites
+    plan.sprites = sprites
+    compositor = _Compositor(plan)
+    short = min(plan.canvas)
+    from generation.posters.checks import required_ratio
+
+    options: dict[str, list[tuple[tuple[int, int, int], Any]]] = {}
+    for k in keys:
+        ink = sprites[k].ink
+        other = INK_DARK if ink == INK_LIGHT else INK_LIGHT
+        options[k] = [(ink, None), (other, None)] + [
+            (ink, (plate_for(ink), o))
+            for o in PLATE_OPACITIES  # type: ignore[arg-type]
+        ]
+    worst = {k: [math.inf] * len(options[k]) for k in keys}
+    n = plan.frame_count
+    frames = sorted(set(range(0, n, 5)) | {n - 1})
+    for index in frames:
+        state = plan.state(index)
+        visible = [t for t in state.texts if t.key in worst and t.opacity >= 0.999]
+        if not visible:
+            continue
+        behind = compositor.background(index)
+        for text in visible:
+            sprite = sprites[text.key]
+            box = ink_box(sprite, text.dy)
+            for j, (ink, plate) in enumerate(options[text.key]):
+                ratio = contrast_behind(behind, box, ink, sprite.size_px, plate)
+                if ratio is not None:
+                    worst[text.key][j] = min(worst[text.key][j], ratio)
+    fixed = dict(sprites)
+    for k in keys:
+        sprite = sprites[k]
+        need = required_ratio(sprite.size_px, sprite.weight, short)
+        choice = next((j for j, r in enumerate(worst[k]) if r >= need), len(options[k]) - 1)
+        if choice == 0:
+            continue
+        ink, plate = options[k][choice]
+        assert sprite.rect is not None
+        fixed[k] = _sprite(k, texts, sprite.rect, plan.canvas, lambda r: 0.0, logo, ink=ink, plate=plate)
+        plan.meta.setdefault("text_fixes", []).append(
+            f"{k}: {'plate ' + format(plate[1], '.0%') if plate else 'ink'}"
+        )
+    return fixed
 
 
 # ---------------------------------------------------------------------------
@@ -422,6 +487,7 @@ class _Compositor:
         self.scratch = np.full((ch, cw, 4), 255, dtype=np.uint8)
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
+        self.checks = FrameTextChecks(plan.canvas)
 
     def background(self, index: int) -> np.ndarray:
         """The frame's worlds only (no text, no product), as a new array."""
@@ -435,15 +501,19 @@ class _Compositor:
         state = plan.state(index)
         # 1. the worlds, crossfaded or slid
         self._layers(state)
-        # 2. text, under the product
-        for text in state.texts:
-            sprite = plan.sprites.get(text.key)
-            if sprite is not None:
-                draw_sprite(self.frame, sprite, text.opacity, text.dy)
+        # 2. text, under the product, its contrast checked against the worlds first
+        shown = [(t, plan.sprites[t.key]) for t in state.texts if t.key in plan.sprites]
+        for text, sprite in shown:
+            self.checks.contrast(index, self.frame, sprite, text.opacity, text.dy)
+        for text, sprite in shown:
+            draw_sprite(self.frame, sprite, text.opacity, text.dy)
         # 3. the product, last: its reference pasted, opaque pixels copied
         transform = plan.master_to_rest.then(state.product)
         layer = reference_product(plan.master, transform, plan.canvas)
         paste_product(self.frame, layer)
+        for text, sprite in shown:  # no product pixel may hide text
+            self.checks.overlap(sprite, text.dy, layer.origin, layer.pixels[..., 3])
+        self.checks.frames_checked += 1
         # 4. and checked
         diff, opaque = measure_product(self.frame, layer)
         if diff != 0:
@@ -697,6 +767,8 @@ def write_clip(
             poster=targets.get("poster"),
             meta=_meta(plan),
         )
+        if plan.text_checks is not None:
+            result.meta["text_checks"] = plan.text_checks.summary()
         if sidecar:
             staged["sidecar"].write_bytes(_sidecar_json(result))
 
