@@ -67,6 +67,7 @@ from generation.clips.worlds import (
     studio_world,
 )
 from generation.config import GenerationConfig
+from generation.engines.studio import MAX_PRODUCT_WIDTH
 from generation.errors import GenerationError, InvalidSpec
 from generation.sidecar import temporary_path
 from generation.types import Box, ProgressCallback, RenderedImage, Segmentation, no_progress
@@ -268,6 +269,8 @@ def plan_clip(
             worlds.append(scene_world(seg, scene, **ratios))
     else:
         size = _world_size(canvas, world_scale(spec))
+        # the closest view shows about the canvas's share of the world
+        max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
         for i, theme in enumerate(spec.themes):
             progress(_PLAN_SHARE * i / n_scenes, f"Building the {theme} set ({i + 1}/{n_scenes})")
             worlds.append(
@@ -278,6 +281,7 @@ def plan_clip(
                     size=size,
                     fill=spec.fill,
                     brand_color=spec.brand_color,
+                    max_width=max_width,
                     **ratios,
                 )
             )

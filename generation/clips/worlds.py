@@ -87,19 +87,37 @@ def studio_world(
     brand_color: tuple[int, int, int] | None,
     wall_ratio: float = 0.35,
     front_ratio: float = 1.5,
+    max_width: float | None = None,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
+
+    ``max_width`` caps the product's width as a share of the world's (the camera's closest
+    view shows less than the whole world, and the product must stay inside it).
 
     Built with the studio engine's public set API exactly as its scenes are (same stage,
     same seeded look), once with the product's silhouette and once with an empty one.
     """
-    from generation.engines.studio import estimate_light_side, plan_variant, render_set, stage_for_product
+    from generation.engines.studio import (
+        MAX_PRODUCT_WIDTH,
+        estimate_light_side,
+        plan_variant,
+        render_set,
+        stage_for_product,
+    )
 
     # 1. where the theme stands the product (the scene's composition for this seed), and
     # the set with and without its shadows
     cutout = seg.cutout
     variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout))
-    stage = stage_for_product(theme, cutout.size, size, fill=fill, seed=seed, variant=variant)
+    stage = stage_for_product(
+        theme,
+        cutout.size,
+        size,
+        fill=fill,
+        seed=seed,
+        variant=variant,
+        max_width=MAX_PRODUCT_WIDTH if max_width is None else max_width,
+    )
     placed = compose.place_product(cutout, size, stage.box)
     nothing = PlacedProduct(
         layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size

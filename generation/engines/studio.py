@@ -154,6 +154,10 @@ class Stage:
     podium: PodiumGeometry | None
 
 
+# the widest a product stands on a set, as a share of the canvas's width
+MAX_PRODUCT_WIDTH = 0.86
+
+
 def stage_for_product(
     theme: Theme | str,
     product_size: tuple[int, int],
@@ -162,17 +166,20 @@ def stage_for_product(
     fill: float,
     seed: int = 0,
     variant: Variant | None = None,
+    max_width: float = MAX_PRODUCT_WIDTH,
 ) -> Stage:
     """The theme's own placement of a product of ``product_size`` (w, h) on the canvas.
 
     ``fill`` is the product's longer side as a share of the canvas's matching side,
     before the theme's ``fill_scale``; ``seed`` drifts the anchor like the variant's look.
     A ``variant`` (``plan_variant``) moves the product, scales it and moves the camera.
+    Whatever the fill, the product is never wider than ``max_width`` of the canvas (a
+    near-square product on a tall canvas would otherwise run off its sides).
     """
     theme = _resolve_theme(theme)
     # the brand only tints the set: the look's placement drift depends on the seed alone
     look = _Look.make(theme, theme.brand_default, seed, variant)
-    return _stage(product_size, canvas_size, look.theme, look, fill, variant)
+    return _stage(product_size, canvas_size, look.theme, look, fill, variant, max_width=max_width)
 
 
 def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, seed: int = 0) -> Stage:
@@ -186,7 +193,7 @@ def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, 
     cw, ch = canvas_size
     x, y, w, h = box
     fill = max(w / cw, h / ch) / theme.layout.fill_scale
-    stage = _stage((w, h), canvas_size, theme, look, float(np.clip(fill, 0.05, 0.95)))
+    stage = _stage((w, h), canvas_size, theme, look, float(np.clip(fill, 0.05, 0.95)), max_width=1.0)
     sx, sy, sw, sh = stage.box
     dx = (x + w / 2.0) - (sx + sw / 2.0)
     dy = (y + h) - (sy + sh)
@@ -462,6 +469,8 @@ def _stage(
     look: _Look,
     fill: float,
     variant: Variant | None = None,
+    *,
+    max_width: float = MAX_PRODUCT_WIDTH,
 ) -> Stage:
     cw, ch = canvas
     if variant is not None:
@@ -469,6 +478,9 @@ def _stage(
         theme = _camera(theme, variant.camera)
     fill = float(np.clip(fill * theme.layout.fill_scale, 0.05, 0.95))
     _, _, w, h = compose.fit_box(product_size, canvas, fill=fill)
+    if w > max_width * cw:
+        fill = max(fill * max_width * cw / w, 0.05)
+        _, _, w, h = compose.fit_box(product_size, canvas, fill=fill)
     contact = theme.layout.anchor[1] * ch
     margin = 0.03 * ch
     p = theme.podium

@@ -372,3 +372,21 @@ def test_engine_with_its_own_theme_library_refuses_other_names(bottle, tmp_path)
         engine.render(bottle, SceneSpec(theme="studio_sweep", width=256, height=256))
     # then
     assert ok.meta["theme"] == "test_theme"
+
+
+@pytest.mark.parametrize("theme", list_themes())
+def test_a_near_square_product_on_a_tall_canvas_stays_inside_its_sides(theme):
+    from generation.engines.studio import MAX_PRODUCT_WIDTH, plan_variant, stage_for_product
+
+    # given a product about as wide as it is tall, a 9:16 canvas and the largest variants
+    product, canvas = (930, 1000), (1080, 1920)
+    for seed in range(4):
+        variant = plan_variant(theme, seed)
+
+        # when the theme stands it on its set at a generous fill
+        x, y, w, h = stage_for_product(theme, product, canvas, fill=0.7, seed=seed, variant=variant).box
+
+        # then the product keeps its shape, is no wider than the cap and is wholly on the canvas
+        assert abs(w / h - 0.93) < 0.02
+        assert w <= MAX_PRODUCT_WIDTH * canvas[0] + 1
+        assert x >= 0 and x + w <= canvas[0] and y >= 0 and y + h <= canvas[1]
