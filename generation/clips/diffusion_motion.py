@@ -54,7 +54,8 @@ class MotionModelConfig:
     decode_chunk_size: int = 8
     min_guidance_scale: float = 1.0
     max_guidance_scale: float = 3.0
-    local_files_only: bool = False
+    # never download while a clip is made: `python -m generation models pull svd-xt` installs it
+    local_files_only: bool = True
 
     def __post_init__(self) -> None:
         check_motion_settings(self.num_frames, self.steps, self.long_side)
@@ -65,7 +66,7 @@ class MotionModelConfig:
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> MotionModelConfig:
-        """The video model ``config`` names (``clip_motion_*``, ``device``, ``local_files_only``).
+        """The video model ``config`` names (``clip_motion_*``, ``device``), loaded from disk only.
 
         The CLI and the service both build a ``GenerationConfig`` (``SHOPASSETS_CLIP_MOTION_MODEL``
         and friends), so a clip with diffusion motion needs nothing else from either.
@@ -79,7 +80,6 @@ class MotionModelConfig:
             steps=config.clip_motion_steps,
             long_side=config.clip_motion_long_side,
             decode_chunk_size=config.clip_motion_decode_chunk_size,
-            local_files_only=config.local_files_only,
         )
 
     def generation_size(self, aspect: float) -> tuple[int, int]:
@@ -138,9 +138,9 @@ def _load(source: str, device: str, dtype_name: str, local_files_only: bool) -> 
             error = exc
     else:
         raise ModelUnavailable(
-            f"video model {source!r} could not be loaded: {error}. Download it where there is "
-            f"network access (e.g. `hf download {source} --local-dir /models/svd`), copy the "
-            "folder here and set SHOPASSETS_CLIP_MOTION_MODEL to it."
+            f"video model {source!r} is not installed here ({error}). Install it with "
+            "`python -m generation models pull svd-xt` (or `make models MODELS=svd-xt`), or copy "
+            "a downloaded folder here and set SHOPASSETS_CLIP_MOTION_MODEL to it."
         ) from error
     if device.startswith("cuda"):
         pipe.to(device)

@@ -858,6 +858,35 @@ def test_missing_video_model_is_reported_as_unavailable(bottle, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_video_model_is_loaded_from_disk_only_and_the_error_names_the_install_command(
+    monkeypatch, tmp_path
+):
+    import diffusers
+
+    from generation.clips.diffusion_motion import (
+        MotionModelConfig,
+        clear_motion_pipelines,
+        load_motion_pipeline,
+    )
+    from generation.config import GenerationConfig
+
+    # given the configuration a worker builds (a hub id that is not installed here)
+    seen = []
+
+    def refuse(source, **kwargs):
+        seen.append(kwargs)
+        raise OSError("not in the local cache")
+
+    monkeypatch.setattr(diffusers.StableVideoDiffusionPipeline, "from_pretrained", refuse)
+    cfg = MotionModelConfig.from_config(GenerationConfig(device="cpu", models_dir=str(tmp_path)))
+    clear_motion_pipelines()
+
+    # when it is loaded / then nothing was asked of the network and the message says what to run
+    with pytest.raises(ModelUnavailable, match="models pull svd-xt"):
+        load_motion_pipeline(cfg)
+    assert seen and all(kw["local_files_only"] is True for kw in seen)
+
+
 def test_encoder_failures_are_generation_errors(tmp_path):
     from generation.clips.encode import VideoEncoder, VideoSettings
 
