@@ -435,14 +435,14 @@ def _legible(
     short = min(plan.canvas)
     from generation.posters.checks import required_ratio
 
-    options: dict[str, list[tuple[tuple[int, int, int], Any]]] = {}
+    # per text: (ink, None) or (ink, (plate colour, plate opacity)), in the order tried
+    options: dict[str, list[tuple[tuple[int, int, int], tuple[tuple[int, int, int], float] | None]]] = {}
     for k in keys:
         ink = sprites[k].ink
+        assert ink is not None  # keys holds the sprites with ink only
         other = INK_DARK if ink == INK_LIGHT else INK_LIGHT
-        options[k] = [(ink, None), (other, None)] + [
-            (ink, (plate_for(ink), o))
-            for o in PLATE_OPACITIES  # type: ignore[arg-type]
-        ]
+        options[k] = [(ink, None), (other, None)]
+        options[k] += [(ink, (plate_for(ink), o)) for o in PLATE_OPACITIES]
     worst = {k: [math.inf] * len(options[k]) for k in keys}
     n = plan.frame_count
     frames = sorted(set(range(0, n, 5)) | {n - 1})
