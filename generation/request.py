@@ -315,10 +315,16 @@ class ClipOptions(_Options):
     transition: Transition = "crossfade"
     headline: str = Field(default="", max_length=80)
     price: Price | None = None
+    compare_at_price: Price | None = Field(
+        default=None, description="the price before a discount: struck through on the end card"
+    )
     currency: Currency = "USD"
     locale: Locale = "en_US"
     cta: str = Field(default="", max_length=32)
-    end_card: bool | None = None
+    end_card: bool | None = Field(
+        default=None,
+        description="product, price and CTA closing the clip; None: on when there is a price or CTA",
+    )
     brand_color: RGB | None = None
     fill: float = Field(default=0.5, ge=0.2, le=0.8)
     motion: Motion = Field(default="camera", description="diffusion: background motion from a video model")
@@ -473,6 +479,7 @@ class JobRequest(JobParameters):
             transition=o.transition,
             headline=o.headline,
             price=o.price,
+            compare_at=o.compare_at_price,
             currency=o.currency.upper(),
             locale=o.locale,
             cta=o.cta,
@@ -688,6 +695,8 @@ def _check_clip(clip: ClipOptions) -> None:
         raise InvalidRequest(
             "diffusion motion animates one scene; choose a single-scene style", "clip.motion"
         )
+    if clip.compare_at_price is not None and clip.price is None:
+        raise InvalidRequest("a compare-at price needs a price to compare with", "clip.compare_at_price")
 
 
 def _costliest(request: JobRequest) -> str:

@@ -22,7 +22,7 @@ from generation.clips.spec import ClipSpec, presets_data
 Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positions)
 
 # Text that belongs to the end card when there is one (the rest plays over the scenes).
-END_CARD_TEXTS = ("logo", "title", "price", "cta")
+END_CARD_TEXTS = ("logo", "title", "price", "compare_at", "cta")
 
 
 # ---------------------------------------------------------------------------
@@ -444,14 +444,16 @@ class Timeline:
             on_end_card = self.end_place is not None and key in END_CARD_TEXTS
             if on_end_card:
                 base = self.scenes_end + self.fade_s / 2
-                start = base + {"logo": 0.0, "title": 0.0, "price": 0.25, "cta": 0.6}[key]
+                start = base + {"logo": 0.0, "title": 0.0, "price": 0.25, "compare_at": 0.4, "cta": 0.6}[key]
             else:
                 start = float(cfg[f"{key}_at_s"]) if f"{key}_at_s" in cfg else 0.3
             u = ease_out_cubic(_ramp(t, start, reveal))
             opacity = u
             if not on_end_card and self.end_place is not None:
                 # scene text leaves with the scene
-                opacity *= 1 - ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
+                # scene text leaves before the product starts for its end-card place
+                out_s = self.fade_s / 2
+                opacity *= 1 - ease_in_out_cubic(_ramp(t, self.move_start - out_s, out_s))
             if opacity <= 0:
                 continue
             out.append(TextState(key, opacity, (1 - u) * slide))

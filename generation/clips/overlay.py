@@ -189,6 +189,7 @@ class OverlayText:
     cta: str
     lang: str | None
     brand: tuple[int, int, int] | None
+    compare_at: str | None = None  # formatted; only when it is above the price
 
 
 def scene_sprites(
@@ -251,6 +252,8 @@ def end_card_sprites(
     below: list[tuple[str, float]] = []
     if texts.price:
         below.append(("price", 0.075))
+    if texts.price and texts.compare_at:
+        below.append(("compare_at", 0.04))
     if texts.cta:
         below.append(("cta", 0.05))
     sprites: list[Sprite] = []
@@ -306,9 +309,11 @@ def _sprite(
     else:
         ink = ink or ink_for(luma_at(rect))
         headline = key in ("headline", "title")
-        text = texts.headline if headline else (texts.price or "")
+        text = {"compare_at": texts.compare_at or ""}.get(key) or (
+            texts.headline if headline else (texts.price or "")
+        )
         max_size = int(h * (0.45 if headline else 0.8))
-        weight = 800 if key == "price" else 700
+        weight = {"price": 800, "compare_at": 500}.get(key, 700)
         rgba, font_px = set_text(
             text,
             size,
@@ -319,6 +324,8 @@ def _sprite(
             max_lines=2 if headline else 1,
             lang=texts.lang,
         )
+        if key == "compare_at":  # the price before the discount, struck through
+            rgba = _struck(rgba, ink, font_px)
         th, tw = rgba.shape[:2]
         if plate is None:
             # white type over a photo needs a soft shadow; dark type a faint glow
@@ -343,6 +350,17 @@ def _sprite(
     sh, sw = rgba.shape[:2]
     origin = (round(x + (w - sw) / 2), round(y + (h - sh) / 2))
     return Sprite(key=key, pixels=premultiply(np.ascontiguousarray(rgba)), origin=origin, **extra)  # type: ignore[arg-type]
+
+
+def _struck(rgba: np.ndarray, ink: tuple[int, int, int], font_px: int) -> np.ndarray:
+    """Straight RGBA type with a line through its middle."""
+    image = Image.fromarray(rgba, "RGBA")
+    h = image.height
+    thick = max(1, round(font_px * 0.08))
+    ImageDraw.Draw(image).rectangle(
+        (0, h // 2 - thick // 2, image.width - 1, h // 2 - thick // 2 + thick - 1), fill=(*ink, 255)
+    )
+    return np.asarray(image)
 
 
 def plate_for(ink: tuple[int, int, int]) -> tuple[int, int, int]:

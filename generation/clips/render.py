@@ -305,6 +305,7 @@ def plan_clip(
         for k, present in (
             ("headline", bool(spec.headline)),
             ("price", price is not None),
+            ("compare_at", end_card and spec.discounted),
             ("cta", bool(spec.cta)),
             ("logo", logo is not None and end_card),
             ("title", bool(spec.headline) and end_card and logo is None),
@@ -352,6 +353,7 @@ def plan_clip(
         cta=spec.cta,
         lang=spec.locale.replace("_", "-"),
         brand=spec.brand_color,
+        compare_at=format_price(spec.compare_at, spec.currency, spec.locale) if spec.discounted else None,
     )
     if keys:
         plan.sprites = _sprites(plan, texts, logo, end_box)
@@ -387,7 +389,7 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
     timeline, canvas = plan.timeline, plan.canvas
     fps = plan.spec.fps
     # where the product goes while the scenes play (text must stay clear of it)
-    last = int(timeline.scenes_end * fps)
+    last = int((timeline.move_start if plan.meta["end_card"] else timeline.scenes_end) * fps)
     boxes = [
         plan.master_to_rest.then(timeline.product_at(i / fps)).box(
             (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
@@ -922,6 +924,7 @@ def _meta(plan: ClipPlan) -> dict[str, Any]:
         "text": {
             "headline": spec.headline or None,
             "price": spec.price,
+            "compare_at": spec.compare_at if spec.discounted else None,
             "currency": spec.currency if spec.price is not None else None,
             "cta": spec.cta or None,
         },

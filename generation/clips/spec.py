@@ -69,8 +69,10 @@ class ClipSpec:
     ``size`` overrides the preset's frame size (the preset's rate control is kept); both
     sides must be even (H.264 4:2:0) and within ``presets.json``'s ``size_px``.
     ``themes`` are studio themes: the first is used by single-scene styles, all of them
-    (in order) by ``sequence``. ``price`` is a decimal string such as ``"19.90"``.
-    ``end_card`` defaults to on for sequences that have a price, a CTA or a logo.
+    (in order) by ``sequence``. ``price`` is a decimal string such as ``"19.90"``;
+    ``compare_at`` the price before a discount (shown struck through on the end card
+    only when it is higher than ``price``). ``end_card`` (the last seconds: product,
+    price and call to action) defaults to on whenever there is a price, a CTA or a logo.
     """
 
     preset: str = "story"
@@ -83,6 +85,7 @@ class ClipSpec:
     transition: str = "crossfade"  # sequence: between scenes
     headline: str = ""
     price: str | None = None
+    compare_at: str | None = None
     currency: str = "USD"
     locale: str = "en_US"
     cta: str = ""
@@ -128,13 +131,18 @@ class ClipSpec:
             raise InvalidSpec("diffusion motion animates one scene; choose a single-scene style")
         if not 0.2 <= self.fill <= 0.8:
             raise InvalidSpec(f"clip fill must be 0.2..0.8, got {self.fill}")
-        if self.price is not None:
+        for name in ("price", "compare_at"):
+            given = getattr(self, name)
+            if given is None:
+                continue
             try:
-                value = Decimal(str(self.price))
+                value = Decimal(str(given))
             except InvalidOperation:
-                raise InvalidSpec(f"price must be a number such as 19.90, got {self.price!r}") from None
+                raise InvalidSpec(f"{name} must be a number such as 19.90, got {given!r}") from None
             if not value.is_finite() or value < 0:
-                raise InvalidSpec(f"price must be a positive number, got {self.price!r}")
+                raise InvalidSpec(f"{name} must be a positive number, got {given!r}")
+        if self.compare_at is not None and self.price is None:
+            raise InvalidSpec("a compare-at price needs a price to compare with")
         if len(self.currency) != 3 or not self.currency.isalpha():
             raise InvalidSpec(f"currency must be a 3-letter ISO code such as EUR, got {self.currency!r}")
         for name, text, limit in (("headline", self.headline, 80), ("cta", self.cta, 32)):
@@ -162,7 +170,14 @@ class ClipSpec:
     def wants_end_card(self, *, has_logo: bool = False) -> bool:
         if self.end_card is not None:
             return self.end_card
-        return self.style == "sequence" and (self.price is not None or bool(self.cta) or has_logo)
+        return self.price is not None or bool(self.cta) or has_logo
+
+    @property
+    def discounted(self) -> bool:
+        """A compare-at price above the price: the end card shows it struck through."""
+        if self.price is None or self.compare_at is None:
+            return False
+        return Decimal(str(self.compare_at)) > Decimal(str(self.price))
 
 
 def _check_size(size: tuple[int, int]) -> None:

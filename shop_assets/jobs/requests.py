@@ -140,7 +140,7 @@ def with_merchant_defaults(
         primary = brand.get("primary")
         if isinstance(primary, str) and _HEX.match(primary):
             clip.setdefault("brand_color", _rgb(primary))
-        clip_words = {k: v for k, v in words.items() if k != "compare_at_price"}
+        clip_words = dict(words)  # the end card shows a compare-at price struck through
         cta = clip_words.pop("cta", None)
         if isinstance(cta, str) and len(cta) <= MAX_CLIP_CTA:
             clip_words["cta"] = cta  # a kit's longer CTA does not fit a clip's button
