@@ -353,7 +353,11 @@ def plan_clip(
         cta=spec.cta,
         lang=spec.locale.replace("_", "-"),
         brand=spec.brand_color,
-        compare_at=format_price(spec.compare_at, spec.currency, spec.locale) if spec.discounted else None,
+        compare_at=(
+            format_price(spec.compare_at, spec.currency, spec.locale)
+            if spec.discounted and spec.compare_at is not None
+            else None
+        ),
     )
     if keys:
         plan.sprites = _sprites(plan, texts, logo, end_box)
