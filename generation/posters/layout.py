@@ -11,7 +11,8 @@ the dilated product matte is clear. ``checks.py`` verifies all of it on the pixe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,26 @@ def solve_layout(
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
-        return layout
+        if attempt == 0:
+
+            def again(grow: int) -> PosterLayout:
+                return _solve(
+                    template,
+                    variant,
+                    size,
+                    cutout,
+                    content,
+                    families,
+                    logo_size,
+                    has_badge,
+                    1.0,
+                    False,
+                    0,
+                    grow,
+                )
+
+            layout = _fill(layout, again)
+        return spread(layout, cutout)
     assert last is not None
     raise last
 
@@ -134,6 +154,7 @@ def _solve(
     shrink: float,
     compact: bool,
     resort: int,
+    grow: int = 0,
 ) -> PosterLayout:
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
@@ -179,6 +200,8 @@ def _solve(
 
     # 3. product: its region (cut back from the obstacles), then fit_box
     region = resolve_region(variant.product.region, content, canvas, None, short, clamp=content)
+    if grow:
+        region = _grown(region, content, grow, vertical=ch >= cw)
     for ob in obstacles:
         region = trim(region, ob, gap_px)
     if region[2] < 8 or region[3] < 8:
@@ -236,6 +259,210 @@ def _solve(
         groups=group_boxes,
         fallbacks=[],
     )
+
+
+def _grown(region: Box, content: Box, grow: int, *, vertical: bool) -> Box:
+    """``region`` taller (or wider) by ``grow`` px, half each way, kept inside ``content``."""
+    x, y, w, h = region
+    cx, cy, cw, ch = content
+    if vertical:
+        y0, y1 = max(cy, y - grow // 2), min(cy + ch, y + h + grow - grow // 2)
+        return (x, y0, w, y1 - y0)
+    x0, x1 = max(cx, x - grow // 2), min(cx + cw, x + w + grow - grow // 2)
+    return (x0, y, x1 - x0, h)
+
+
+def free_space(layout: PosterLayout) -> int:
+    """Pixels of the content box's long axis that no element covers."""
+    vertical = layout.size.height >= layout.size.width
+    ax = 1 if vertical else 0
+    lo = layout.content[ax]
+    covered = np.zeros(layout.content[ax + 2], bool)
+    for box in [layout.product_box, *(s.box for s in layout.slots)]:
+        covered[max(0, box[ax] - lo) : max(0, box[ax] + box[ax + 2] - lo)] = True
+    return int((~covered).sum())
+
+
+def _text_sizes(layout: PosterLayout) -> dict[str, int]:
+    return {s.name: s.block.size for s in layout.slots if s.block is not None}
+
+
+def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout]) -> PosterLayout:
+    """A larger product when the canvas has free space along its long axis.
+
+    The product's region is grown by most of the free space and the layout solved again;
+    the first try that places everything with no text smaller than before, no badge
+    lost and no fallback is kept (else the layout as it was).
+    """
+    free = free_space(layout)
+    gap = max(4, round(0.022 * layout.short))
+    spare = free - 2 * gap  # some air stays for spreading the blocks
+    if spare < 0.03 * layout.content[3 if layout.size.height >= layout.size.width else 2]:
+        return layout
+    sizes = _text_sizes(layout)
+    badge = any(s.kind == "badge" for s in layout.slots)
+    for share in (1.0, 0.75, 0.5, 0.25):
+        try:
+            bigger = again(round(spare * share))
+        except TextDoesNotFit:
+            continue
+        if bigger.product_box[2] * bigger.product_box[3] <= layout.product_box[2] * layout.product_box[3]:
+            return layout
+        new_sizes = _text_sizes(bigger)
+        if new_sizes.keys() != sizes.keys() or any(new_sizes[k] < v for k, v in sizes.items()):
+            continue
+        if badge != any(s.kind == "badge" for s in bigger.slots):
+            continue
+        if any(s.block is not None and s.block.truncated for s in bigger.slots):
+            continue
+        bigger.fallbacks.extend(layout.fallbacks)
+        return bigger
+    return layout
+
+
+PINNED = ("logo", "ribbon", "ribbon_label")  # corner marks: they stay where they were put
+
+
+def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
+    """Spread the layout's blocks over the whole content box along the canvas's long axis.
+
+    Elements are grouped into blocks: runs of elements whose extents along the long axis
+    (vertical on square and tall canvases, horizontal on wide ones) overlap. The logo and
+    ribbon stay put and split the axis into segments; in each segment the movable blocks
+    keep their order and are moved so that the free space between them and the segment's
+    ends is shared equally. A block is only ever translated as a whole, so text keeps its
+    size and its place beside the product; the product's keep-out and the shapes that
+    follow it are made again at its new place. When a moved element would touch the
+    product or leave the content box, the layout is returned as it was.
+    """
+    cw, ch = layout.size.width, layout.size.height
+    vertical = ch >= cw
+    ax = 1 if vertical else 0
+    cx, cy, cwid, chei = layout.content
+    lo, hi = (cy, cy + chei) if vertical else (cx, cx + cwid)
+    if not vertical:
+        # text boxes are as wide as their group's region; along x a block is as wide as its words
+        layout = replace(layout, slots=[_narrow(s) for s in layout.slots])
+    if any(sh["kind"] == "panel" for sh in layout.shapes):
+        return layout  # words and product sit on panels drawn for them: they stay
+    # items: the product (with its badge), each text group as a whole, each free mark
+    members: dict[object, list[object]] = {"product": ["product"]}
+    for slot in layout.slots:
+        if slot.kind == "logo" or slot.name in PINNED:
+            members[id(slot)] = [slot]
+        elif slot.name.startswith("badge") or slot.group < 0:
+            members["product"].append(slot)
+        else:
+            members.setdefault(("group", slot.group), []).append(slot)
+    items: list[tuple[int, int, list[object], bool]] = []
+    for key, objs in members.items():
+        boxes = [o.box if isinstance(o, Slot) else layout.product_box for o in objs]
+        boxes = [b for b in boxes if b[2] > 0 and b[3] > 0]
+        if not boxes:
+            continue
+        u = union_box(boxes)
+        pinned = key != "product" and not isinstance(key, tuple)
+        items.append((u[ax], u[ax] + u[ax + 2], objs, pinned))
+    items.sort(key=lambda it: it[0])
+    # blocks: [start, end, members, pinned]
+    blocks: list[list[Any]] = []
+    for a, b, objs, pinned in items:
+        if blocks and a < blocks[-1][1]:
+            blk = blocks[-1]
+            blk[1] = max(blk[1], b)
+            blk[2].extend(objs)
+            blk[3] = blk[3] or pinned
+        else:
+            blocks.append([a, b, list(objs), pinned])
+    shift: dict[int, int] = {}  # block index -> offset along the axis
+    seg_start, run = lo, []
+    ends: list[list[Any] | None] = [*blocks, None]
+    for i, end in enumerate(ends):
+        if end is not None and not end[3]:
+            run.append(i)
+            continue
+        seg_end = hi if end is None else end[0]
+        if run:
+            used = sum(blocks[j][1] - blocks[j][0] for j in run)
+            free = (seg_end - seg_start) - used
+            if free > 0:
+                step = free / (len(run) + 1)
+                pos = seg_start + step
+                for j in run:
+                    shift[j] = round(pos) - blocks[j][0]
+                    pos += blocks[j][1] - blocks[j][0] + step
+        run = []
+        if end is not None:
+            seg_start = max(seg_start, end[1])
+    if not any(shift.values()):
+        return layout
+
+    def moved(box: Box, d: int) -> Box:
+        b = list(box)
+        b[ax] += d
+        return (b[0], b[1], b[2], b[3])
+
+    slot_shift: dict[int, int] = {}
+    product_shift = 0
+    for j, d in shift.items():
+        for obj in blocks[j][2]:
+            if obj == "product":
+                product_shift = d
+            else:
+                slot_shift[id(obj)] = d
+    product_box = moved(layout.product_box, product_shift)
+    canvas = (cw, ch)
+    placed = compose.place_product(cutout, canvas, product_box) if product_shift else layout.placed
+    keepout = (
+        product_keepout(placed.layer.getchannel("A"), product_box, canvas, keepout_margin(layout.short))
+        if product_shift
+        else layout.keepout
+    )
+    slots = []
+    for slot in layout.slots:
+        d = slot_shift.get(id(slot), 0)
+        if d:
+            slot = replace(slot, box=moved(slot.box, d))
+            if "keepout" in slot.extra:
+                slot.extra = {**slot.extra, "keepout": moved(slot.extra["keepout"], d)}
+        slots.append(slot)
+    for slot in slots:
+        if slot.parent or slot.kind == "logo" or slot.name in PINNED:
+            continue  # inner labels sit relative to their parent; marks did not move
+        if slot.box[ax] < lo or slot.box[ax] + slot.box[ax + 2] > hi or box_hits(keepout, slot.box):
+            return layout
+    groups = [moved(g, shift_of_box(g, blocks, shift, ax)) for g in layout.groups]
+    shapes = [
+        resolve_shape(s, layout.content, canvas, product_box, layout.short) for s in layout.variant.shapes
+    ]
+    return replace(
+        layout,
+        product_box=product_box,
+        product_region=moved(layout.product_region, product_shift),
+        placed=placed,
+        keepout=keepout,
+        slots=slots,
+        shapes=shapes,
+        groups=groups,
+    )
+
+
+def _narrow(slot: Slot) -> Slot:
+    """``slot`` with a text box cut to its block's width, the words staying where they are."""
+    if slot.block is None or slot.parent or slot.block.width >= slot.box[2]:
+        return slot
+    x, y, w, h = slot.box
+    bw = slot.block.width
+    off = {"left": 0, "center": (w - bw) // 2, "right": w - bw}.get(slot.block.style.align, 0)
+    return replace(slot, box=(x + off, y, bw, h))
+
+
+def shift_of_box(box: Box, blocks: list[list[Any]], shift: dict[int, int], ax: int) -> int:
+    """The offset of the block that holds ``box``'s start (0 when none moved)."""
+    for j, blk in enumerate(blocks):
+        if blk[0] <= box[ax] < blk[1]:
+            return shift.get(j, 0)
+    return 0
 
 
 def has_item(item: str, words: Content, ribbon_style: str) -> bool:
