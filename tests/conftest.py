@@ -271,3 +271,18 @@ def busy_image(product):
     image.truth = case.mask
     image.truth_box = case.box
     return image
+
+
+def downloaded(response) -> bytes:
+    """The bytes a download view answered with: streamed from local storage, or from the
+    S3 address it redirects to when the files are on S3."""
+    if response.status_code == 302:
+        import requests
+
+        fetched = requests.get(response["Location"], timeout=30)
+        fetched.raise_for_status()
+        return fetched.content
+    assert response.status_code == 200, response.status_code
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content

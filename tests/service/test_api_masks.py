@@ -16,7 +16,7 @@ from shop_assets.catalog import masks
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import JobStatus
 from shop_assets.jobs.tasks import run_job_task
-from tests.conftest import png_bytes, stored_files
+from tests.conftest import downloaded, png_bytes, stored_files
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_get_says_which_mask_the_jobs_use_and_serves_its_png(api, product_image)
     assert body["evidence"]["cues"] == auto.evidence["cues"]
     assert body["download_url"] == f"/api/v1/images/{product_image.pk}/mask/download"
     download = api.get(body["download_url"])
-    png = Image.open(io.BytesIO(b"".join(download.streaming_content)))
-    assert download.status_code == 200 and png.mode == "L" and png.size == (body["width"], body["height"])
+    png = Image.open(io.BytesIO(downloaded(download)))
+    assert png.mode == "L" and png.size == (body["width"], body["height"])
 
 
 @pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_put_a_mask_png_stores_an_accepted_version_and_resumes_the_waiting_job(a
     body = response.json()
     assert (body["version"], body["source"], body["accepted"], body["trusted"]) == (2, "uploaded", True, True)
     assert (body["width"], body["height"]) == (busy_image.width, busy_image.height)
-    stored = np.asarray(Image.open(io.BytesIO(b"".join(api.get(body["download_url"]).streaming_content))))
+    stored = np.asarray(Image.open(io.BytesIO(downloaded(api.get(body["download_url"])))))
     inside = cv2.erode(busy_image.truth.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     assert stored[inside].min() == 255 and stored[0, 0] == 0  # near-white made opaque
     job.refresh_from_db()

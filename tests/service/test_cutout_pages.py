@@ -18,7 +18,7 @@ from shop_assets.catalog.models import MaskSource, ProductImage
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, JobStatus
 from shop_assets.jobs.tasks import run_job_task
-from tests.conftest import png_bytes, stored_files
+from tests.conftest import downloaded, png_bytes, stored_files
 
 
 def _editor_box(image) -> list[int]:
@@ -55,7 +55,7 @@ def test_the_card_polls_until_the_automatic_cutout_is_there(signed_in, product_i
     assert f'src="/masks/{auto.pk}/cutout.webp"' in card and "Accept this cutout" in card
     assert "data-mask-editor" in card
     webp = signed_in.get(f"/masks/{auto.pk}/cutout.webp")
-    assert webp.status_code == 200 and Image.open(io.BytesIO(b"".join(webp.streaming_content))).mode == "RGBA"
+    assert Image.open(io.BytesIO(downloaded(webp))).mode == "RGBA"
 
 
 @pytest.mark.django_db
