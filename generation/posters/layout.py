@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -90,21 +91,10 @@ def solve_layout(
         (0.72, True, 1),
         (0.72, True, 2),
     )
+    solve = partial(_solve, template, variant, size, cutout, content, families, logo_size, has_badge)
     for attempt, (shrink, compact, resort) in enumerate(steps):
         try:
-            layout = _solve(
-                template,
-                variant,
-                size,
-                cutout,
-                content,
-                families,
-                logo_size,
-                has_badge,
-                shrink,
-                compact,
-                resort,
-            )
+            layout = solve(shrink, compact, resort)
         except TextDoesNotFit as exc:
             last = exc
             continue
@@ -119,24 +109,7 @@ def solve_layout(
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
         if attempt == 0:
-
-            def again(grow: int) -> PosterLayout:
-                return _solve(
-                    template,
-                    variant,
-                    size,
-                    cutout,
-                    content,
-                    families,
-                    logo_size,
-                    has_badge,
-                    1.0,
-                    False,
-                    0,
-                    grow,
-                )
-
-            layout = _fill(layout, again)
+            layout = _fill(layout, partial(solve, 1.0, False, 0))
         return spread(layout, cutout)
     assert last is not None
     raise last
