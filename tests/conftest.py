@@ -286,3 +286,24 @@ def downloaded(response) -> bytes:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content)
     return response.content
+
+
+def stored_asset(job):
+    """A one-pixel cutout asset of ``job`` with its file in storage."""
+    from shop_assets.jobs import storage
+    from shop_assets.jobs.models import Asset
+
+    key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, "cutout", "png")
+    storage.put_bytes(key, b"png bytes")
+    return Asset.objects.create(
+        merchant_id=job.merchant_id,
+        job=job,
+        kind="cutout",
+        name="cutout",
+        format="png",
+        width=1,
+        height=1,
+        storage_key=key,
+        size_bytes=9,
+        checksum="0" * 64,
+    )

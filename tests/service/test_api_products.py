@@ -7,10 +7,9 @@ import pytest
 
 from shop_assets.accounts.models import ApiKey
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob
 from shop_assets.webhooks.models import WebhookEvent
-from tests.conftest import stored_files
+from tests.conftest import stored_asset, stored_files
 
 
 @pytest.fixture
@@ -107,20 +106,7 @@ def test_delete_removes_the_product_its_photos_jobs_assets_and_files(
         outputs=["cutout"],
         status="succeeded",
     )
-    key = storage.asset_key(job.merchant_id, "BTL-001", job.pk, "cutout", "png")
-    storage.put_bytes(key, b"png bytes")
-    Asset.objects.create(
-        merchant_id=job.merchant_id,
-        job=job,
-        kind="cutout",
-        name="cutout",
-        format="png",
-        width=1,
-        height=1,
-        storage_key=key,
-        size_bytes=9,
-        checksum="0" * 64,
-    )
+    key = stored_asset(job).storage_key
     theirs = (
         set(stored_files())
         - {key}

@@ -10,10 +10,9 @@ from django.urls import reverse
 
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEvent as Event
-from tests.conftest import stored_files
+from tests.conftest import stored_asset, stored_files
 
 
 def _job(image, *, status=JobStatus.SUCCEEDED, outputs=("cutout",), parameters=None) -> GenerationJob:
@@ -24,23 +23,6 @@ def _job(image, *, status=JobStatus.SUCCEEDED, outputs=("cutout",), parameters=N
         outputs=list(outputs),
         parameters=parameters or {},
         status=status,
-    )
-
-
-def _asset(job: GenerationJob) -> Asset:
-    key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, "cutout", "png")
-    storage.put_bytes(key, b"png bytes")
-    return Asset.objects.create(
-        merchant_id=job.merchant_id,
-        job=job,
-        kind="cutout",
-        name="cutout",
-        format="png",
-        width=1,
-        height=1,
-        storage_key=key,
-        size_bytes=9,
-        checksum="0" * 64,
     )
 
 
@@ -82,7 +64,7 @@ def test_edit_refuses_a_bad_price_and_a_taken_sku(signed_in, product, merchant):
 def test_delete_product_removes_rows_and_files(
     signed_in, product_image, other_product_image, django_capture_on_commit_callbacks
 ):
-    asset = _asset(_job(product_image))
+    asset = stored_asset(_job(product_image))
     ours = _image_keys(product_image) | {asset.storage_key}
     theirs = set(stored_files()) - ours
 
@@ -116,7 +98,7 @@ def test_delete_photo_removes_it_its_jobs_and_their_files(
     from shop_assets.catalog.services import add_product_image
 
     other_photo = add_product_image(product_image.product, photo_jpeg, filename="second.jpg")
-    asset = _asset(_job(product_image))
+    asset = stored_asset(_job(product_image))
     ours = _image_keys(product_image) | {asset.storage_key}
 
     with django_capture_on_commit_callbacks(execute=True):
