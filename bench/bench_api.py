@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,7 +33,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loopback import GunicornServer  # noqa: E402
 
 SETUP = """
 import sys
@@ -71,59 +70,6 @@ mine, job_ids = shop("bench", 40)
 _, theirs = shop("rival", 5)
 print(job_ids[-1], theirs[0], ApiKey.issue(mine, "bench")[1])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """gunicorn on the embedded defaults in a temporary data folder, with two shops."""
-
-    def __init__(self, assets: int, cache_url: str | None) -> None:
-        self.data = tempfile.mkdtemp(prefix="bench-api-")
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "SHOPASSETS_DATA_DIR": self.data,
-            "DJANGO_SETTINGS_MODULE": "shop_assets.settings",
-            "SHOPASSETS_API_RATE": "10000000/m",
-            "LOG_LEVEL": "WARNING",
-        }
-        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "S3_BUCKET", "CACHE_URL", "DEBUG"):
-            self.env.pop(name, None)
-        if cache_url:
-            self.env["CACHE_URL"] = cache_url
-        manage = [str(BIN / "python"), str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
-        script = Path(self.data) / "setup.py"
-        script.write_text(SETUP)
-        out = subprocess.run(
-            [*manage, "shell", "-c", f"import sys; sys.argv += ['{assets}']; exec(open({str(script)!r}).read())"],
-            env=self.env, cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout.split()  # fmt: skip
-        self.job_id, self.other_job_id, self.key = int(out[-3]), int(out[-2]), out[-1]
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "shop_assets.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2",
-             "--threads", "4", "--no-control-socket"],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=10).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def hammer(
@@ -176,18 +122,25 @@ def main() -> int:
     parser.add_argument("--cache-url", help="CACHE_URL for the server (default: the database cache)")
     args = parser.parse_args()
 
-    server = Server(args.assets, args.cache_url)
-    auth = {"Authorization": f"Bearer {server.key}"}
+    # the per-key rate lifted so the bench measures serving, not refusing
+    server = GunicornServer(
+        "bench-api-",
+        SETUP,
+        env={"SHOPASSETS_API_RATE": "10000000/m", "CACHE_URL": args.cache_url},
+        seed_args=(str(args.assets),),
+    )
+    job_id, other_job_id, key = int(server.seeded[-3]), int(server.seeded[-2]), server.seeded[-1]
+    auth = {"Authorization": f"Bearer {key}"}
     rows = [
         ("GET /healthz (baseline)", f"{server.url}/healthz", {}, 200),
         (
             f"GET /api/v1/jobs/{{id}} ({args.assets} assets)",
-            f"{server.url}/api/v1/jobs/{server.job_id}",
+            f"{server.url}/api/v1/jobs/{job_id}",
             auth,
             200,
         ),
         ("GET /api/v1/jobs?limit=20", f"{server.url}/api/v1/jobs?limit=20", auth, 200),
-        ("GET another shop's job (404)", f"{server.url}/api/v1/jobs/{server.other_job_id}", auth, 404),
+        ("GET another shop's job (404)", f"{server.url}/api/v1/jobs/{other_job_id}", auth, 404),
     ]
     try:
         for _, url, headers, _expected in rows:  # warm every worker and cache

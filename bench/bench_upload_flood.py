@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,9 +32,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.loopback import GunicornServer  # noqa: E402
 from tests.synthetic import product_photo  # noqa: E402
-
-BIN = Path(sys.executable).parent
 
 
 def large_jpeg(megapixels: float) -> bytes:
@@ -53,88 +48,33 @@ def large_jpeg(megapixels: float) -> bytes:
     return buf.getvalue()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SEED = """
+from shop_assets.accounts.models import ApiKey, Merchant
+from shop_assets.catalog.models import Product
+
+m = Merchant.objects.create(name="Bench", slug="bench")
+p = Product.objects.create(merchant=m, sku="B-1", title="Bench")
+print(p.pk, ApiKey.issue(m, "bench")[1])
+"""
 
 
-class Server:
-    """gunicorn on the embedded defaults in a temporary data folder, with a shop and a key."""
-
-    def __init__(self, decode_slots: int, uploads_per_minute: int | None) -> None:
-        self.data = tempfile.mkdtemp(prefix="bench-flood-")
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "SHOPASSETS_DATA_DIR": self.data,
-            "DJANGO_SETTINGS_MODULE": "shop_assets.settings",
+def start_server(decode_slots: int, uploads_per_minute: int | None) -> GunicornServer:
+    """A fresh server with a shop and a key (``uploads_per_minute=None``: the default quota)."""
+    return GunicornServer(
+        "bench-flood-",
+        SEED,
+        env={
             "SHOPASSETS_DECODE_SLOTS": str(decode_slots),
             "SHOPASSETS_API_RATE": "100000/m",
-            "LOG_LEVEL": "WARNING",
-        }
-        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "S3_BUCKET", "CACHE_URL"):
-            self.env.pop(name, None)
-        if uploads_per_minute is not None:
-            self.env["SHOPASSETS_UPLOADS_PER_MINUTE"] = str(uploads_per_minute)
-        else:
-            self.env.pop("SHOPASSETS_UPLOADS_PER_MINUTE", None)
-        manage = [str(BIN / "python"), str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "-v0"], env=self.env, cwd=ROOT, check=True)
-        setup = (
-            "from shop_assets.accounts.models import ApiKey, Merchant;"
-            "from shop_assets.catalog.models import Product;"
-            "m = Merchant.objects.create(name='Bench', slug='bench');"
-            "p = Product.objects.create(merchant=m, sku='B-1', title='Bench');"
-            "print(p.pk, ApiKey.issue(m, 'bench')[1])"
-        )
-        out = subprocess.run(
-            [*manage, "shell", "-c", setup],
-            env=self.env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        self.product_id, self.key = int(out[-2]), out[-1]
-        self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "shop_assets.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2",
-             "--threads", "4", "--no-control-socket", "--timeout", "300"],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=10).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
-
-    def rss_mb(self) -> float:
-        """Resident memory of the gunicorn master and its workers, in MB."""
-        pids = [self.proc.pid]
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        total = 0
-        for pid in pids:
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            except FileNotFoundError:
-                pass
-        return total / 1024
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+            "SHOPASSETS_UPLOADS_PER_MINUTE": None if uploads_per_minute is None else str(uploads_per_minute),
+        },
+        gunicorn_args=("--timeout", "300"),
+    )
 
 
-def poll_health(server: Server, stop: threading.Event, latencies: list[float], rss: list[float]) -> None:
+def poll_health(
+    server: GunicornServer, stop: threading.Event, latencies: list[float], rss: list[float]
+) -> None:
     while not stop.is_set():
         start = time.perf_counter()
         try:
@@ -147,14 +87,15 @@ def poll_health(server: Server, stop: threading.Event, latencies: list[float], r
 
 
 def flood(
-    server: Server, jpeg: bytes, clients: int, seconds: float
+    server: GunicornServer, jpeg: bytes, clients: int, seconds: float
 ) -> tuple[Counter, list[float], list[float]]:
     answers: Counter = Counter()
     latencies: list[float] = []
     rss: list[float] = []
     stop_polling = threading.Event()
     deadline = time.monotonic() + seconds
-    url = f"{server.url}/api/v1/products/{server.product_id}/images"
+    product_id, key = server.seeded[-2:]
+    url = f"{server.url}/api/v1/products/{product_id}/images"
 
     def client(i: int) -> None:
         session = requests.Session()
@@ -162,7 +103,7 @@ def flood(
             try:
                 response = session.post(
                     url,
-                    headers={"Authorization": f"Bearer {server.key}"},
+                    headers={"Authorization": f"Bearer {key}"},
                     files={"file": (f"flood-{i}.jpg", jpeg, "image/jpeg")},
                     timeout=600,
                 )
@@ -186,7 +127,7 @@ def flood(
     return answers, latencies, rss, duration
 
 
-def idle_baseline(server: Server, samples: int = 60) -> list[float]:
+def idle_baseline(server: GunicornServer, samples: int = 60) -> list[float]:
     latencies = []
     for _ in range(samples):
         start = time.perf_counter()
@@ -222,7 +163,7 @@ def main() -> int:
         ("defaults (1 slot, 30 uploads/min)", 1, None),
     ]
     for label, slots, uploads_per_minute in configurations:
-        server = Server(slots, uploads_per_minute)
+        server = start_server(slots, uploads_per_minute)
         try:
             idle = idle_baseline(server)
             answers, busy, rss, duration = flood(server, jpeg, args.clients, args.seconds)
