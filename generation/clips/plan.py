@@ -1,0 +1,363 @@
+"""Planning a clip: everything that does not change per frame.
+
+``plan_clip`` builds the worlds (the sets the camera moves through), the timeline, the
+product master at the largest size it is shown, and the text sprites, placed where the
+product never goes and made legible against every frame they are shown in.
+``ClipPlan.frames()`` draws the frames (see ``frames.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from generation.clips.checks import FrameTextChecks, contrast_behind, ink_box
+from generation.clips.diffusion_motion import MotionModelConfig, animate_world
+from generation.clips.frames import Compositor
+from generation.clips.motion import FrameState, Similarity, Timeline, world_scale
+from generation.clips.overlay import (
+    INK_DARK,
+    INK_LIGHT,
+    OverlayText,
+    Sprite,
+    _sprite,
+    end_card_product_box,
+    end_card_sprites,
+    plate_for,
+    scene_sprites,
+)
+from generation.clips.product import ProductMaster, make_master
+from generation.clips.results import ClipFrame
+from generation.clips.spec import ClipSpec, presets_data
+from generation.clips.worlds import (
+    World,
+    end_card_world,
+    estimated_depth_ratios,
+    scene_world,
+    studio_world,
+)
+from generation.config import GenerationConfig
+from generation.engines.studio import MAX_PRODUCT_WIDTH
+from generation.errors import InvalidSpec
+from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
+from generation.typography.money import format_price
+
+# share of the progress bar spent building worlds before the first frame
+PLAN_SHARE = 0.15
+
+
+@dataclass
+class ClipPlan:
+    """Everything fixed for a clip; ``frames()`` draws it."""
+
+    spec: ClipSpec
+    canvas: tuple[int, int]
+    worlds: list[World]
+    timeline: Timeline
+    master: ProductMaster
+    master_to_rest: Similarity  # product master -> its rest box on the canvas
+    sprites: dict[str, Sprite]
+    segmenter: str
+    meta: dict[str, Any]
+    text_checks: FrameTextChecks | None = None  # filled in as ``frames()`` draws
+
+    @property
+    def frame_count(self) -> int:
+        return self.spec.frame_count
+
+    def state(self, index: int) -> FrameState:
+        return self.timeline.at(index / self.spec.fps)
+
+    def product_transform(self, index: int) -> Similarity:
+        """Product master -> canvas in frame ``index``."""
+        return self.master_to_rest.then(self.state(index).product)
+
+    def frames(self, progress: ProgressCallback = no_progress, *, buffers: int = 1) -> Iterator[ClipFrame]:
+        """Draw the frames in order into reused buffers (see ``ClipFrame.image``).
+
+        With ``buffers=k`` frame ``i`` is drawn into buffer ``i % k``, so a frame stays
+        intact while the next ``k - 1`` are drawn (a consumer on another thread).
+        """
+        compositor = Compositor(self, buffers=buffers)
+        self.text_checks = compositor.checks
+        n = self.frame_count
+        step = max(1, n // 100)
+        for index in range(n):
+            yield compositor.draw(index)
+            if index % step == 0 or index == n - 1:
+                progress((index + 1) / n, f"frame {index + 1}/{n}")
+
+
+def plan_clip(
+    seg: Segmentation,
+    spec: ClipSpec,
+    *,
+    scenes: list[RenderedImage] | None = None,
+    config: GenerationConfig | None = None,
+    logo: Image.Image | None = None,
+    motion_model: Any = None,
+    progress: ProgressCallback = no_progress,
+) -> ClipPlan:
+    """Build the worlds, the timeline, the product master and the text sprites.
+
+    ``scenes`` (finished scene images of this product, e.g. the scenes a request made)
+    replace the studio themes of ``spec``: a single-scene style uses the first, a
+    sequence as many, in order, as fit its duration (and ``max_scenes``).
+    ``motion_model`` is a ``diffusion_motion.MotionModelConfig`` for
+    ``spec.motion == "diffusion"``; by default the one ``config`` names.
+    """
+    # 1. check inputs
+    config = config or GenerationConfig()
+    canvas = (spec.width, spec.height)
+    if seg.matte.getbbox() is None:
+        raise InvalidSpec("the product matte is empty: nothing to put in the clip")
+    if spec.motion == "diffusion" and motion_model is None:
+        motion_model = MotionModelConfig.from_config(config)
+    end_card = spec.wants_end_card(has_logo=logo is not None)
+    seq = presets_data()["styles"]["sequence"]
+    scenes_time = spec.duration - (presets_data()["end_card"]["duration_s"] if end_card else 0.0)
+    if scenes is not None:
+        if not scenes:
+            raise InvalidSpec("scenes was given but empty")
+        fit = int(scenes_time // float(seq["min_shot_s"])) if spec.style == "sequence" else 1
+        scenes = list(scenes[: max(1, min(fit, int(seq["max_scenes"])))])
+    n_scenes = len(scenes) if scenes is not None else len(spec.themes)
+    if scenes_time / n_scenes < float(seq["min_shot_s"]):
+        raise InvalidSpec(
+            f"{n_scenes} scene(s) in {spec.duration:g} s leave {scenes_time / n_scenes:.1f} s each; "
+            f"give each at least {seq['min_shot_s']} s (fewer themes or a longer clip)"
+        )
+    price = _format_price(spec)  # InvalidSpec for an unknown currency or locale
+    if scenes is None:
+        from generation.engines.themes import get_theme
+
+        for name in spec.themes:
+            get_theme(name)  # InvalidSpec naming the themes, before any slow work
+
+    # 2. worlds: the sets the camera moves through
+    style_cfg = presets_data()["styles"]["parallax"]
+    ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
+    worlds: list[World] = []
+    if scenes is not None:
+        for i, scene in enumerate(scenes):
+            progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1}/{n_scenes}")
+            worlds.append(scene_world(seg, scene, **ratios))
+    else:
+        size = _world_size(canvas, world_scale(spec))
+        # the closest view shows about the canvas's share of the world
+        max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
+        for i, theme in enumerate(spec.themes):
+            progress(PLAN_SHARE * i / n_scenes, f"Building the {theme} set ({i + 1}/{n_scenes})")
+            worlds.append(
+                studio_world(
+                    seg,
+                    theme=theme,
+                    seed=spec.seed + i,
+                    size=size,
+                    fill=spec.fill,
+                    brand_color=spec.brand_color,
+                    max_width=max_width,
+                    **ratios,
+                )
+            )
+
+    if spec.style == "parallax":  # a depth model, when one is configured and importable
+        for k, world in enumerate(worlds):
+            estimated = estimated_depth_ratios(
+                world, config, wall=ratios["wall_ratio"], front=ratios["front_ratio"]
+            )
+            if estimated is not None:
+                worlds[k] = dataclasses.replace(
+                    world, depth_ratio=estimated, meta={**world.meta, "depth": "model"}
+                )
+
+    # 3. the timeline, then the product master at the largest size it is shown
+    g0 = worlds[0].geometry
+    aspect = g0.product_box[2] / g0.product_box[3]
+    end_box = end_card_product_box(canvas, aspect) if end_card else None
+    keys = tuple(
+        k
+        for k, present in (
+            ("headline", bool(spec.headline)),
+            ("price", price is not None),
+            ("compare_at", end_card and spec.discounted),
+            ("cta", bool(spec.cta)),
+            ("logo", logo is not None and end_card),
+            ("title", bool(spec.headline) and end_card and logo is None),
+        )
+        if present
+    )
+    timeline = Timeline(
+        spec, canvas, [w.geometry for w in worlds], end_card=end_card, end_box=end_box, texts=keys
+    )
+    rx, ry, rw, rh = timeline.rest_box
+    master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
+    master_to_rest = Similarity(rw / master.size[0], rx, ry)
+
+    # 4. the end card backdrop, and background motion from a video model
+    if end_card:
+        worlds.append(
+            end_card_world(
+                canvas,
+                colors=_end_card_colors(spec),
+                product_rgba=master.rgba,
+                rest_box=timeline.rest_box,
+                seed=spec.seed,
+            )
+        )
+    if spec.motion == "diffusion":
+        progress(PLAN_SHARE * 0.8, "Animating the background")
+        worlds[0] = animate_world(worlds[0], motion_model, seed=spec.seed, canvas=canvas)
+
+    plan = ClipPlan(
+        spec=spec,
+        canvas=canvas,
+        worlds=worlds,
+        timeline=timeline,
+        master=master,
+        master_to_rest=master_to_rest,
+        sprites={},
+        segmenter=seg.segmenter,
+        meta={"end_card": end_card, "world_size": list(worlds[0].size), "base_zoom": timeline.base_zoom},
+    )
+
+    # 5. text sprites, placed where the product never goes
+    texts = OverlayText(
+        headline=spec.headline,
+        price=price,
+        cta=spec.cta,
+        lang=spec.locale.replace("_", "-"),
+        brand=spec.brand_color,
+        compare_at=(
+            format_price(spec.compare_at, spec.currency, spec.locale)
+            if spec.discounted and spec.compare_at is not None
+            else None
+        ),
+    )
+    if keys:
+        plan.sprites = _sprites(plan, texts, logo, end_box)
+    progress(PLAN_SHARE, "Rendering frames")
+    return plan
+
+
+def _world_size(canvas: tuple[int, int], scale: float) -> tuple[int, int]:
+    cw, ch = canvas
+    # scenes are 256..4096 px a side
+    scale = max(scale, 256 / min(cw, ch))
+    scale = min(scale, 4096 / max(cw, ch))
+    return (round(cw * scale), round(ch * scale))
+
+
+def _format_price(spec: ClipSpec) -> str | None:
+    if spec.price is None:
+        return None
+    return format_price(spec.price, spec.currency, spec.locale)
+
+
+def _end_card_colors(spec: ClipSpec) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """A light tint of the brand colour, or warm paper when there is none."""
+    if spec.brand_color is None:
+        return ((247, 245, 241), (231, 226, 218))
+    r, g, b = spec.brand_color
+    top = tuple(round(c + (255 - c) * 0.9) for c in (r, g, b))
+    bottom = tuple(round(c + (255 - c) * 0.78) for c in (r, g, b))
+    return top, bottom  # type: ignore[return-value]
+
+
+def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_box: Any) -> dict[str, Sprite]:
+    timeline, canvas = plan.timeline, plan.canvas
+    fps = plan.spec.fps
+    # where the product goes while the scenes play (text must stay clear of it)
+    last = int((timeline.move_start if plan.meta["end_card"] else timeline.scenes_end) * fps)
+    boxes = [
+        plan.master_to_rest.then(timeline.product_at(i / fps)).box(
+            (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
+        )
+        for i in range(0, last + 1)
+    ]
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    area = (x0, y0, max(b[0] + b[2] for b in boxes) - x0, max(b[1] + b[3] for b in boxes) - y0)
+    # scene text crosses every scene: it is dark only where all of them are light there
+    compositor = Compositor(plan)
+    shots = [
+        round(0.5 * (max(shot.start, 0.0) + min(shot.end, timeline.scenes_end)) * fps)
+        for shot in timeline.shots
+    ]
+    scenes = [cv2.cvtColor(compositor.background(i), cv2.COLOR_RGB2GRAY) for i in shots]
+
+    def luma_at(rect: tuple[float, float, float, float], images: list[np.ndarray] = scenes) -> float:
+        x, y, w, h = (int(round(v)) for v in rect)
+        patches = [img[max(y, 0) : max(y + h, 1), max(x, 0) : max(x + w, 1)] for img in images]
+        return min(float(p.mean()) if p.size else 128.0 for p in patches)
+
+    sprites = scene_sprites(texts, canvas, area, luma_at, include_price_cta=not plan.meta["end_card"])
+    if plan.meta["end_card"]:
+        end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
+        sprites += end_card_sprites(texts, canvas, end_box, lambda r: luma_at(r, [end_plate]), logo)
+    return _legible({s.key: s for s in sprites}, plan, texts, logo)
+
+
+# a plate reads as a designed element only when it is fairly solid
+PLATE_OPACITIES = (0.55, 0.7, 0.85, 1.0)
+
+
+def _legible(
+    sprites: dict[str, Sprite], plan: ClipPlan, texts: OverlayText, logo: Image.Image | None
+) -> dict[str, Sprite]:
+    """Each text's colour, else a backing plate, chosen so its contrast passes the
+    poster threshold in every sampled frame where it is fully shown (every 5th frame,
+    the worlds only): its ink, the other ink, then a plate at rising opacity."""
+    keys = [k for k, s in sprites.items() if s.ink is not None]
+    if not keys:
+        return sprites
+    plan.sprites = sprites
+    compositor = Compositor(plan)
+    short = min(plan.canvas)
+    from generation.posters.checks import required_ratio
+
+    # per text: (ink, None) or (ink, (plate colour, plate opacity)), in the order tried
+    options: dict[str, list[tuple[tuple[int, int, int], tuple[tuple[int, int, int], float] | None]]] = {}
+    for k in keys:
+        ink = sprites[k].ink
+        assert ink is not None  # keys holds the sprites with ink only
+        other = INK_DARK if ink == INK_LIGHT else INK_LIGHT
+        options[k] = [(ink, None), (other, None)]
+        options[k] += [(ink, (plate_for(ink), o)) for o in PLATE_OPACITIES]
+    worst = {k: [math.inf] * len(options[k]) for k in keys}
+    n = plan.frame_count
+    frames = sorted(set(range(0, n, 5)) | {n - 1})
+    for index in frames:
+        state = plan.state(index)
+        visible = [t for t in state.texts if t.key in worst and t.opacity >= 0.999]
+        if not visible:
+            continue
+        behind = compositor.background(index)
+        for text in visible:
+            sprite = sprites[text.key]
+            box = ink_box(sprite, text.dy)
+            for j, (ink, plate) in enumerate(options[text.key]):
+                ratio = contrast_behind(behind, box, ink, sprite.size_px, plate)
+                if ratio is not None:
+                    worst[text.key][j] = min(worst[text.key][j], ratio)
+    fixed = dict(sprites)
+    for k in keys:
+        sprite = sprites[k]
+        need = required_ratio(sprite.size_px, sprite.weight, short)
+        choice = next((j for j, r in enumerate(worst[k]) if r >= need), len(options[k]) - 1)
+        if choice == 0:
+            continue
+        ink, plate = options[k][choice]
+        assert sprite.rect is not None
+        fixed[k] = _sprite(k, texts, sprite.rect, plan.canvas, lambda r: 0.0, logo, ink=ink, plate=plate)
+        plan.meta.setdefault("text_fixes", []).append(
+            f"{k}: {'plate ' + format(plate[1], '.0%') if plate else 'ink'}"
+        )
+    return fixed
