@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, File, FilterLookup, FilterSchema, NinjaAPI, Query, Schema, Status, Swagger
 from ninja.files import UploadedFile
@@ -31,6 +30,7 @@ from shop_assets.api import errors, idempotency
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.idempotency import idempotent
 from shop_assets.api.masks import router as masks_router
+from shop_assets.api.schemas import AssetOut, JobOut
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
 from shop_assets.bulk.campaign_api import router as campaigns_router
@@ -39,7 +39,7 @@ from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import lifecycle, storage
 from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs.models import Asset, GenerationJob, JobAttempt, JobStatus, OutputKind
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
 from shop_assets.limits import api as limits
 from shop_assets.limits.quotas import check_job_quota
 
@@ -149,30 +149,6 @@ class ProductOut(Schema):
         return list(obj.images.all())
 
 
-class AssetOut(Schema):
-    id: int
-    job_id: int
-    product_id: int
-    kind: str
-    name: str
-    format: str
-    width: int
-    height: int
-    size_bytes: int
-    checksum: str
-    metrics: dict[str, Any]
-    created_at: datetime
-    download_url: str
-
-    @staticmethod
-    def resolve_product_id(obj: Asset) -> int:
-        return obj.job.product_id
-
-    @staticmethod
-    def resolve_download_url(obj: Asset) -> str:
-        return reverse("api:asset_download", args=[obj.pk])
-
-
 class JobIn(Schema):
     """A job: which photo, which outputs, and each output's options (``generation.request``).
 
@@ -197,44 +173,6 @@ class JobIn(Schema):
             return handler(data)
         except PydanticValidationError as exc:
             raise first_error(exc) from None
-
-
-class AttemptOut(Schema):
-    """One worker's try at the job; ``outcome`` is empty while it runs."""
-
-    number: int
-    started_at: datetime
-    ended_at: datetime | None
-    outcome: str
-    error_code: str
-
-
-class JobOut(Schema):
-    id: int
-    product_id: int
-    image_id: int
-    outputs: list[str]
-    parameters: dict[str, Any]
-    queue: str
-    status: str
-    progress: int
-    progress_message: str
-    attempts: int
-    error_code: str
-    error_message: str
-    created_at: datetime
-    finished_at: datetime | None
-    cancel_requested_at: datetime | None
-    assets: list[AssetOut]
-    attempt_log: list[AttemptOut]
-
-    @staticmethod
-    def resolve_assets(obj: GenerationJob) -> list[Asset]:
-        return list(obj.assets.all())
-
-    @staticmethod
-    def resolve_attempt_log(obj: GenerationJob) -> list[JobAttempt]:
-        return list(obj.attempt_log.all())
 
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")

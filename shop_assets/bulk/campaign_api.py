@@ -25,6 +25,7 @@ from generation.request import InvalidRequest, JobParameters, first_error
 from generation.request import OutputKind as OutputName
 from shop_assets.accounts import access
 from shop_assets.api.errors import ApiError, ErrorOut
+from shop_assets.api.schemas import JobOut
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Campaign
 from shop_assets.catalog.models import Product
@@ -90,14 +91,9 @@ class CampaignJobIn(Schema):
     image_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="default: the newest photo")
 
 
-class CampaignJobOut(Schema):
-    id: int
-    product_id: int
-    image_id: int
-    outputs: list[str]
-    parameters: dict[str, Any]
-    queue: str
-    status: str
+class CampaignJobOut(JobOut):
+    """The job as ``/jobs`` answers it, with where to poll it."""
+
     url: str
 
     @staticmethod

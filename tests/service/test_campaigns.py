@@ -250,7 +250,9 @@ def test_applying_a_campaign_makes_a_normal_job(
 
     assert response.status_code == 202, response.json()
     job = GenerationJob.objects.get()
-    assert response.json()["id"] == job.pk and response.json()["url"] == f"/api/v1/jobs/{job.pk}"
+    answer = response.json()
+    assert answer.pop("url") == f"/api/v1/jobs/{job.pk}"
+    assert answer == client.get(f"/api/v1/jobs/{job.pk}", **auth(api_key)).json()  # the job as /jobs has it
     assert (job.product_id, job.image_id, job.outputs) == (
         product.pk,
         product_image.pk,
