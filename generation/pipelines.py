@@ -28,6 +28,18 @@ _SEGMENT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
+class PosterRerender:
+    """One poster made again from its layout JSON (``posters.render.rerender``): the same
+    template data, spec and background, with ``texts`` and/or ``size`` changed."""
+
+    layout: dict[str, Any]  # the stored layout JSON, decoded
+    texts: dict[str, Any] = field(default_factory=dict)  # headline, subline, cta, ribbon, badge, prices
+    size: str | None = None  # a preset name or "WxH"; None keeps the poster's
+    background: RenderedImage | None = None  # the scene it was made on, when it was
+    meta: dict[str, Any] = field(default_factory=dict)  # recorded with the new poster
+
+
+@dataclass(frozen=True)
 class OutputRequest:
     kind: str  # cutout | packshot | scene | poster | clip
     packshot: PackshotSpec | None = None  # defaults to PackshotSpec() for kind "packshot"
@@ -36,12 +48,16 @@ class OutputRequest:
     posters: tuple[Any, ...] = ()
     # kind "clip": a generation.clips.ClipSpec; the MP4 goes to run_outputs' ``workdir``
     clip: Any = None
+    # kind "poster" instead of ``posters``: one poster made again from its layout
+    rerender: PosterRerender | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in OUTPUT_KINDS:
             raise InvalidSpec(f"unknown output {self.kind!r}; choose one of {', '.join(OUTPUT_KINDS)}")
-        if self.kind == "poster" and not self.posters:
-            raise InvalidSpec("a poster output needs at least one poster spec")
+        if self.kind == "poster" and not self.posters and self.rerender is None:
+            raise InvalidSpec("a poster output needs at least one poster spec or a layout to re-render")
+        if self.rerender is not None and (self.kind != "poster" or self.posters):
+            raise InvalidSpec("a re-render is a poster output of its own, with no other poster specs")
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,9 @@ def run_outputs(
             assert spec is not None
             progress(start, f"Painting {spec.count} {spec.theme} scene(s)")
             made = engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span))
+        elif job.kind == "poster" and job.rerender is not None:
+            progress(start, "Laying out the poster again")
+            made = [_rerender(seg, job.rerender, layouts)]
         elif job.kind == "poster":
             made = _posters(
                 seg, job.posters, images, layouts, failed, config, _sub_progress(progress, start, span)
@@ -147,7 +166,7 @@ def _weight(job: OutputRequest) -> float:
     if job.scene:
         return job.scene.count
     if job.kind == "poster":
-        return 0.5 * len(job.posters)
+        return 0.5 * max(1, len(job.posters))
     if job.kind == "clip":
         return 6.0
     return 1.0
@@ -190,6 +209,17 @@ def _posters(
         layouts[name] = poster.layout_json()
     progress(1.0, "Posters laid out")
     return out
+
+
+def _rerender(seg: Segmentation, job: PosterRerender, layouts: dict[str, str]) -> RenderedImage:
+    """The poster again; words that no longer fit shrink, rewrap or end in an ellipsis as on
+    any poster, and ``TextDoesNotFit`` fails the output naming the element."""
+    from generation.posters.render import rerender
+
+    poster = rerender(job.layout, seg, texts=job.texts, size=job.size, background=job.background)
+    rendered = poster.rendered_image()
+    layouts[poster.name] = poster.layout_json()
+    return replace(rendered, meta={**rendered.meta, "template": poster.template, **job.meta})
 
 
 def _clip(

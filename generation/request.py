@@ -54,7 +54,7 @@ from generation.clips.spec import (
 from generation.config import GenerationConfig
 from generation.engines.themes import list_themes
 from generation.errors import InvalidSpec
-from generation.pipelines import OUTPUT_KINDS, OutputRequest
+from generation.pipelines import OUTPUT_KINDS, OutputRequest, PosterRerender
 from generation.posters.sizes import _load_sizes, resolve_size
 from generation.posters.spec import (
     BACKGROUND_MODES,
@@ -280,6 +280,36 @@ class PosterOptions(_Options):
         return len(self.templates) * len(self.sizes) * len(self.all_headlines)
 
 
+RERENDER_TEXTS = ("headline", "subline", "cta", "ribbon", "badge", "price", "compare_at_price")
+
+
+class RerenderTexts(_Options):
+    """The words of a poster made again: ``None`` (left out) keeps the poster's, ``""``
+    removes a subline, call to action, ribbon or badge. Words that no longer fit shrink,
+    rewrap or end in an ellipsis as on any poster."""
+
+    headline: str | None = Field(default=None, max_length=MAX_HEADLINE)
+    subline: str | None = Field(default=None, max_length=MAX_SUBLINE)
+    cta: Short | None = None
+    ribbon: Short | None = None
+    badge: Short | None = None
+    price: Price | None = None
+    compare_at_price: Price | None = None
+
+    def texts(self) -> dict[str, str]:
+        """The words that change, as ``posters.render.rerender`` takes them."""
+        return {name: getattr(self, name) for name in RERENDER_TEXTS if getattr(self, name) is not None}
+
+
+class RerenderOptions(RerenderTexts):
+    """One poster made again from its stored layout: same template, background and product,
+    with some words and/or the size changed. The source is named by its asset id only; whoever
+    runs the job reads its layout JSON (and the scene it was made on) for that asset."""
+
+    asset_id: int = Field(ge=1, le=2**63 - 1, description="the poster asset to make again")
+    size: PosterSize | None = Field(default=None, description="None: the poster's own size")
+
+
 class ClipOptions(_Options):
     """A product clip: platform preset, length, camera, scenes and the words on it."""
 
@@ -369,6 +399,9 @@ class JobParameters(_Options):
     poster: PosterOptions | None = None
     clip: ClipOptions | None = None
     brand: BrandOptions | None = None
+    rerender: RerenderOptions | None = Field(
+        default=None, description="the poster output is this poster made again (outputs: [poster] only)"
+    )
 
 
 class JobRequest(JobParameters):
@@ -390,7 +423,11 @@ class JobRequest(JobParameters):
         if "scene" in self.outputs:
             scene = self.scene or SceneOptions()
             total += scene.width * scene.height * scene.count * STILL_WEIGHT
-        if "poster" in self.outputs:
+        if "poster" in self.outputs and self.rerender is not None:
+            # the source's size when none is given: the service fills it in before it prices
+            size = resolve_size(self.rerender.size or "feed")
+            total += size.width * size.height * STILL_WEIGHT
+        elif "poster" in self.outputs:
             poster = self.poster or PosterOptions()
             per_size = sum(resolve_size(size).width * resolve_size(size).height for size in poster.sizes)
             total += per_size * len(poster.templates) * len(poster.all_headlines) * STILL_WEIGHT
@@ -492,14 +529,24 @@ class JobRequest(JobParameters):
             poster=o.poster,
         )
 
-    def output_requests(self, logo: Image.Image | None = None) -> list[OutputRequest]:
-        """What ``generation.pipelines.run_outputs`` takes, in the order of ``outputs``."""
+    def output_requests(
+        self, logo: Image.Image | None = None, *, rerender: PosterRerender | None = None
+    ) -> list[OutputRequest]:
+        """What ``generation.pipelines.run_outputs`` takes, in the order of ``outputs``.
+
+        A re-render needs ``rerender``: the source's layout (and scene) that the caller read
+        for the asset the request names, with this request's words and size.
+        """
         made: list[OutputRequest] = []
         for kind in self.outputs:
             if kind == "packshot":
                 made.append(OutputRequest("packshot", packshot=self.packshot_spec()))
             elif kind == "scene":
                 made.append(OutputRequest("scene", scene=self.scene_spec()))
+            elif kind == "poster" and self.rerender is not None:
+                if rerender is None:
+                    raise InvalidSpec("a re-render needs the layout of the poster it makes again")
+                made.append(OutputRequest("poster", rerender=rerender))
             elif kind == "poster":
                 made.append(OutputRequest("poster", posters=self.poster_specs(logo)))
             elif kind == "clip":
@@ -613,6 +660,8 @@ def parse_request(
             raise InvalidRequest(
                 f"{section} options were given but {section} is not among the outputs", section
             )
+    if request.rerender is not None:
+        _check_rerender(request)
     filled = {
         kind: getattr(request, kind) or default()
         for kind, default in (
@@ -621,7 +670,7 @@ def parse_request(
             ("poster", PosterOptions),
             ("clip", ClipOptions),
         )
-        if kind in request.outputs
+        if kind in request.outputs and not (kind == "poster" and request.rerender is not None)
     }
     request = request.model_copy(update={**filled, "brand": request.brand or BrandOptions()})
     if request.poster is not None:
@@ -656,12 +705,25 @@ def parse_request(
             f"{budget / 1e6:,.0f} million (fewer or smaller outputs, or a shorter clip)",
             _costliest(request),
         )
-    # 5. the renderers' own checks (compare-at without a price, logo-free brand kit...)
-    try:
-        request.output_requests()
-    except InvalidSpec as exc:
-        raise InvalidRequest(str(exc)) from None
+    # 5. the renderers' own checks (compare-at without a price, logo-free brand kit...); a
+    # re-render's words are checked against its source when the job runs
+    if request.rerender is None:
+        try:
+            request.output_requests()
+        except InvalidSpec as exc:
+            raise InvalidRequest(str(exc)) from None
     return request
+
+
+def _check_rerender(request: JobRequest) -> None:
+    if request.outputs != ["poster"]:
+        raise InvalidRequest('a re-render is a job of its own: outputs must be ["poster"]', "outputs")
+    if request.poster is not None:
+        raise InvalidRequest(
+            "a re-render takes its template, size and words from the source poster and the "
+            "rerender options; leave the poster options out",
+            "poster",
+        )
 
 
 def _check_poster(poster: PosterOptions) -> None:

@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BeforeValidator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from generation.errors import ImageRejected
-from generation.request import InvalidRequest, JobParameters, first_error
+from generation.request import InvalidRequest, JobParameters, PosterSize, RerenderTexts, first_error
 from generation.request import OutputKind as OutputName
 from shop_assets.accounts.access import ApiRequest, key_merchant
 from shop_assets.accounts.models import ApiKey
@@ -37,7 +37,7 @@ from shop_assets.bulk.campaign_api import router as campaigns_router
 from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.jobs import lifecycle, storage
+from shop_assets.jobs import again, lifecycle, storage
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus, OutputKind
 from shop_assets.limits import api as limits
@@ -169,6 +169,24 @@ class JobIn(Schema):
         # raised as InvalidRequest, not ValueError, so ninja's 422 handler does not take it
         if not isinstance(data, dict):
             raise InvalidRequest("a job is a JSON object")
+        try:
+            return handler(data)
+        except PydanticValidationError as exc:
+            raise first_error(exc) from None
+
+
+class RerenderIn(Schema):
+    """What changes on the poster: some words (``texts``) and/or the ``size``; the rest (template,
+    background, the scene it was made on) comes from the poster's stored layout."""
+
+    texts: RerenderTexts = RerenderTexts()
+    size: PosterSize | None = Field(default=None, description="default: the poster's own size")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
+        if not isinstance(data, dict):
+            raise InvalidRequest("a re-render is a JSON object")
         try:
             return handler(data)
         except PydanticValidationError as exc:
@@ -403,6 +421,55 @@ def delete_asset(request: HttpRequest, asset_id: int):
         asset.delete()
         transaction.on_commit(lambda: storage.delete_keys([key]))
     return Status(204, None)
+
+
+def _refused_again(exc: InvalidRequest) -> ApiError:
+    """A refusal of the one-asset-again endpoints, with the field as their body spells it."""
+    field, section = exc.field, exc.field.split(".")[0]
+    if field == "rerender.asset_id":
+        return ApiError(400, "not_rerenderable", exc.detail)
+    if section == "rerender":
+        name = field.split(".", 1)[1]
+        field = name if name == "size" else f"texts.{name}"
+    return ApiError(400, exc.code, exc.detail, field=field or None)
+
+
+@api.post(
+    "/assets/{asset_id}/rerender",
+    response={201: JobOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    url_name="asset_rerender",
+)
+def rerender_asset(request: HttpRequest, asset_id: int, payload: RerenderIn):
+    """A new job making this poster again from its stored layout, with ``texts`` and/or ``size``
+    changed, on the same scene when it was made on one. A word left out stays as it was; ``""``
+    removes a subline, call to action, ribbon or badge. Not a poster (or a poster without its
+    layout): 400 ``not_rerenderable``."""
+    asset = get_object_or_404(_assets(request).select_related("job__product", "job__image"), pk=asset_id)
+    changes = payload.texts.model_dump(exclude_none=True)
+    if payload.size is not None:
+        changes["size"] = payload.size
+    try:
+        job = again.rerender_job(asset, changes)
+    except InvalidRequest as exc:
+        raise _refused_again(exc) from exc
+    return Status(201, job)
+
+
+@api.post(
+    "/assets/{asset_id}/regenerate",
+    response={201: JobOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    url_name="asset_regenerate",
+)
+def regenerate_asset(request: HttpRequest, asset_id: int):
+    """A new job for this asset's kind alone, with its recorded settings and a fresh seed (a
+    poster made on a scene gets that scene's theme). A side file (layout JSON, clip frame)
+    regenerates the asset it belongs to."""
+    asset = get_object_or_404(_assets(request).select_related("job__product", "job__image"), pk=asset_id)
+    try:
+        job = again.regenerate_job(asset)
+    except InvalidRequest as exc:
+        raise _refused_again(exc) from exc
+    return Status(201, job)
 
 
 @api.get("/assets/{asset_id}/download", url_name="asset_download")

@@ -29,7 +29,8 @@ from generation.request import (
 )
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.jobs.models import GenerationJob, OutputKind
+from shop_assets.jobs import rerender
+from shop_assets.jobs.models import Asset, GenerationJob, OutputKind
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_CLIP_CTA = 32  # generation.request.ClipOptions.cta
@@ -58,11 +59,21 @@ def build_request(product: Product, outputs: Any, parameters: Any) -> JobRequest
         raise InvalidRequest("the parameters are a JSON object", "parameters")
     data = with_merchant_defaults(product, outputs if isinstance(outputs, list) else [], parameters)
     data.setdefault("segmenter", settings.DEFAULT_SEGMENTER)
-    return parse_request(
+    request = parse_request(
         {**data, "outputs": outputs},
         capabilities=capabilities(),
         budget=budget_from(generation_config()),
     )
+    if request.rerender is not None:
+        source = rerender.check_rerender(product.merchant_id, product.pk, request.rerender)
+        if request.rerender.size is None:
+            # stored with the source's size, so the row says what it makes and is priced by it
+            size = (source.poster.metrics or {}).get(
+                "size"
+            ) or f"{source.poster.width}x{source.poster.height}"
+            data["rerender"] = {**data["rerender"], "size": size}
+            return build_request(product, outputs, data)
+    return request
 
 
 def stored_request(job: GenerationJob) -> JobRequest:
@@ -128,7 +139,8 @@ def with_merchant_defaults(
         # the brand_color theme (and any theme that uses it) follows the product's brand
         params["scene"] = {**scene, "brand_color": _rgb(product.brand_color)}
     poster = params.get("poster", {})
-    if OutputKind.POSTER in outputs and isinstance(poster, dict):
+    # a re-render keeps its source's words unless it changes them
+    if OutputKind.POSTER in outputs and isinstance(poster, dict) and "rerender" not in params:
         poster = dict(poster)
         if not poster.get("headlines") and not poster.get("headline"):
             poster["headline"] = product.title[:160]
@@ -163,6 +175,15 @@ def create_job(
     if image.product_id != product.pk:
         raise InvalidRequest("that photo belongs to another product", "image_id")
     request = build_request(product, outputs, {} if parameters is None else parameters)
+    if request.rerender is not None:
+        source_image = (
+            Asset.objects.filter(pk=request.rerender.asset_id).values_list("job__image_id", flat=True).first()
+        )
+        if source_image != image.pk:
+            raise InvalidRequest(
+                f"poster {request.rerender.asset_id} was made from photo {source_image}; re-render it from that one",
+                "image_id",
+            )
     job = GenerationJob.objects.create(
         merchant_id=product.merchant_id,
         product=product,

@@ -11,7 +11,7 @@ from PIL import Image
 from generation import pipelines
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog import masks
-from shop_assets.jobs import storage
+from shop_assets.jobs import rerender, storage
 from shop_assets.jobs.lifecycle import Heartbeat, LeaseLost, renew_lease
 from shop_assets.jobs.models import GenerationJob
 from shop_assets.jobs.requests import generation_config, stored_request
@@ -47,10 +47,12 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
     matte = masks.job_matte(job.image, photo, request.segmenter)
 
     logo = load_logo(job.merchant_id)
+    # a re-render's layout and scene are read here, from the merchant's own assets
+    again = rerender.load_rerender(job, request.rerender) if request.rerender is not None else None
     with tempfile.TemporaryDirectory(prefix=f"job{job_id}-") as workdir, Heartbeat(job_id, token) as beat:
         result = pipelines.run_outputs(
             photo,
-            request.output_requests(logo),
+            request.output_requests(logo, rerender=again),
             segmenter=matte.segmenter(request.segmenter),
             mask=matte.mask,
             config=generation_config(),
