@@ -1,98 +1,100 @@
-"""One asset again: a poster with other words, or one more scene like this one.
+"""One asset again: a poster with other words or at another size, or any asset regenerated.
 
-Each makes a new job of its own from the asset's recorded settings, so the first job and its
-assets stay as they were and the new one goes through the same checks, quota and worker.
+Each makes a new job (``jobs/again.py``), so the first job and its assets stay as they were
+and the new one goes through the same checks, quota and worker. A poster's new words are set
+on its stored layout (the same template, background and scene), not on a poster made afresh.
 """
 
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.request import InvalidRequest
+from shop_assets.dashboard import labels
 from shop_assets.dashboard.views import _asset, merchant_required
-from shop_assets.jobs import requests as job_requests
-from shop_assets.jobs.models import Asset, GenerationJob, OutputKind
+from shop_assets.jobs import again, rerender
+from shop_assets.jobs.models import GenerationJob, OutputKind
 from shop_assets.limits import LimitExceeded
-from shop_assets.limits.quotas import check_job_quota
 
-WORDS = ("headline", "subline", "cta", "ribbon")
+# emptied, these come off the poster; an empty headline or price keeps the poster's own
+REMOVABLE = ("subline", "cta", "ribbon", "badge")
 
 
 class PosterWordsForm(forms.Form):
-    headline = forms.CharField(max_length=160, required=False, help_text="Empty: the product title.")
+    headline = forms.CharField(max_length=160)
     subline = forms.CharField(max_length=320, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    cta = forms.CharField(max_length=40, required=False, label="Call to action")
-    ribbon = forms.CharField(max_length=30, required=False, help_text="e.g. NEW or 限时特价")
+    cta = forms.CharField(max_length=60, required=False, label="Call to action")
+    ribbon = forms.CharField(max_length=60, required=False, help_text="e.g. NEW or 限时特价")
+    badge = forms.CharField(max_length=60, required=False, help_text="Empty: none, or the discount")
+    price = forms.CharField(max_length=20, required=False, help_text="Empty keeps the poster's price.")
+    compare_at_price = forms.CharField(max_length=20, required=False, label="Compare-at price")
+    size = forms.ChoiceField(required=False, help_text="Another size keeps the template and background.")
 
+    def __init__(self, *args, current_size: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        size = self.fields["size"]
+        assert isinstance(size, forms.ChoiceField)
+        size.choices = [("", f"Same size ({labels.size_label(current_size)})")] + [
+            c for c in labels.poster_size_choices() if c[0] != current_size
+        ]
 
-def _start(
-    request: HttpRequest, job: GenerationJob, outputs: list[str], params: dict
-) -> GenerationJob | None:
-    """A new job for the same product and photo; None (with a message) when refused."""
-    try:
-        with transaction.atomic():
-            check_job_quota(job.merchant_id)
-            return job_requests.create_job(job.product, job.image, outputs, params)
-    except (LimitExceeded, InvalidRequest) as exc:
-        messages.error(request, str(exc))
-        return None
-
-
-def _common(job: GenerationJob) -> dict:
-    return {k: job.parameters[k] for k in ("segmenter", "format") if k in job.parameters}
-
-
-def poster_params(asset: Asset, words: dict[str, str]) -> dict:
-    """The poster's template, size and background with new words. A poster drawn on a scene
-    gets its scene's theme (same seed) as its background, so no scene is made again."""
-    job, metrics = asset.job, asset.metrics or {}
-    background = metrics.get("background") or "theme"
-    poster: dict = {"templates": [metrics["template"]], "sizes": [metrics["size"]]}
-    if background == "scene":
-        background = "theme" if metrics.get("theme") else "brand"
-    poster["background"] = background
-    if metrics.get("theme") and background == "theme":
-        poster["theme"] = metrics["theme"]
-    if metrics.get("seed") is not None:
-        poster["seed"] = metrics["seed"]
-    poster.update({k: v for k, v in words.items() if v})
-    return {**_common(job), "poster": poster}
+    def changes(self, current: dict[str, str]) -> dict[str, str]:
+        """What differs from the poster as it is, as ``RerenderOptions`` fields."""
+        data = self.cleaned_data
+        out = {}
+        for name in ("headline", *REMOVABLE, "price", "compare_at_price"):
+            value = data[name].strip()
+            if value == current.get(name, "") or (not value and name not in REMOVABLE):
+                continue
+            out[name] = value
+        if data["size"]:
+            out["size"] = data["size"]
+        return out
 
 
 @merchant_required
 def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
+    """The poster with its current words, a form to change them (or the size), and the jobs
+    already made from it."""
     asset = _asset(request, pk)
-    if asset.kind != OutputKind.POSTER or not {"template", "size"} <= set(asset.metrics or {}):
+    if asset.kind != OutputKind.POSTER or asset.format == "json" or "size" not in (asset.metrics or {}):
         raise Http404("not a poster made from a template")
-    recorded = asset.job.parameters.get("poster") or {}
-    form = PosterWordsForm(request.POST or None, initial={k: recorded.get(k, "") for k in WORDS})
+    current = rerender.poster_words(asset)
+    form = PosterWordsForm(request.POST or None, initial=current, current_size=asset.metrics["size"])
     status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
-        new = _start(request, asset.job, [OutputKind.POSTER], poster_params(asset, form.cleaned_data))
-        if new is not None:
+        try:
+            new = again.rerender_job(asset, form.changes(current))
+        except InvalidRequest as exc:
+            name = exc.field.split(".")[-1]
+            if exc.field.startswith("rerender.") and name in form.fields:
+                form.add_error(name, exc.detail)
+            else:
+                messages.error(request, exc.detail)
+        except LimitExceeded as exc:
+            messages.error(request, str(exc))
+        else:
             return redirect("dashboard:job", pk=new.pk)
         status = 400
-    return render(request, "dashboard/poster_words.html", {"asset": asset, "form": form}, status=status)
+    made = GenerationJob.objects.filter(
+        merchant_id=asset.merchant_id, parameters__rerender__asset_id=asset.pk
+    )
+    context = {"asset": asset, "form": form, "current": current, "made": made[:10]}
+    return render(request, "dashboard/poster_words.html", context, status=status)
 
 
 @merchant_required
 @require_POST
-def scene_again(request: HttpRequest, pk: int) -> HttpResponse:
-    """One more scene with this scene's theme and engine, from a fresh seed."""
+def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    """This asset's kind again, with its recorded settings and a fresh seed."""
     asset = _asset(request, pk)
-    scene = dict(asset.job.parameters.get("scene") or {})
-    if asset.kind != OutputKind.SCENE or not scene:
-        raise Http404("not a scene")
-    scene.pop("brand_color", None)  # create_job sets it again from the product
-    scene.update(count=1, seed=secrets.randbelow(2**31 - 1))
-    if (asset.metrics or {}).get("theme"):
-        scene["theme"] = asset.metrics["theme"]
-    new = _start(request, asset.job, [OutputKind.SCENE], {**_common(asset.job), "scene": scene})
-    return redirect("dashboard:job", pk=new.pk if new else asset.job_id)
+    try:
+        new = again.regenerate_job(asset)
+    except (InvalidRequest, LimitExceeded) as exc:
+        messages.error(request, exc.detail)
+        return redirect("dashboard:job", pk=asset.job_id)
+    return redirect("dashboard:job", pk=new.pk)

@@ -1,9 +1,10 @@
-"""One asset again from the job page: a poster with new words, one more scene like this one.
-Each is a new job built from the asset's recorded settings; the first job is untouched."""
+"""One asset again from the job page: a poster with new words set on its stored layout, and
+**Regenerate** on every asset card. Each is a new job; the first job is untouched."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -15,6 +16,15 @@ from shop_assets.jobs.tasks import run_job_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+PARAMETERS = {
+    "segmenter": "classical",
+    "format": "jpg",
+    "scene": {"theme": "marble_counter", "count": 2, "seed": 7, "engine": "studio"},
+    "poster": {"templates": ["hero_left"], "sizes": ["feed"], "headlines": ["Old words"], "ribbon": "NEW"},
+    "packshot": {"size": 1800, "fill": 0.8, "shadow": False},
+    "clip": {"preset": "story", "duration": 6.0, "style": "parallax", "seed": 5, "themes": ["podium"]},
+}
+
 
 @pytest.fixture
 def queued(monkeypatch):
@@ -23,156 +33,189 @@ def queued(monkeypatch):
     return sent
 
 
-def _asset(image, *, kind, name, metrics, outputs, parameters) -> Asset:
-    job = GenerationJob.objects.create(
+def _job(image) -> GenerationJob:
+    return GenerationJob.objects.create(
         merchant_id=image.product.merchant_id,
         product=image.product,
         image=image,
-        outputs=outputs,
-        parameters=parameters,
+        outputs=["cutout", "packshot", "scene", "poster", "clip"],
+        parameters=PARAMETERS,
         status=JobStatus.SUCCEEDED,
     )
-    key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, "png")
-    storage.put_bytes(key, b"png")
+
+
+def _asset(job, *, kind, name, metrics=None, fmt="png", data=b"png") -> Asset:
+    key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, fmt)
+    storage.put_bytes(key, data)
     return Asset.objects.create(
-        merchant_id=job.merchant_id,
-        job=job,
-        kind=kind,
-        name=name,
-        format="png",
-        width=1080,
-        height=1080,
-        storage_key=key,
-        size_bytes=3,
-        checksum="0" * 64,
-        metrics=metrics,
-    )
+        merchant_id=job.merchant_id, job=job, kind=kind, name=name, format=fmt, width=1080, height=1080,
+        storage_key=key, size_bytes=len(data), checksum="0" * 64, metrics=metrics or {},
+    )  # fmt: skip
 
 
-def _poster(image) -> Asset:
-    return _asset(
-        image,
-        kind="poster",
-        name="poster-hero_left-feed",
-        metrics={
-            "template": "hero_left",
-            "size": "feed",
-            "background": "scene",
-            "theme": "marble_counter",
-            "seed": 7,
-        },
-        outputs=["scene", "poster"],
-        parameters={
-            "segmenter": "classical",
-            "format": "jpg",
-            "scene": {"theme": "marble_counter", "count": 2, "seed": 7},
-            "poster": {
-                "templates": ["hero_left", "bold_sale"],
-                "sizes": ["feed", "story"],
-                "headline": "Old words",
-                "ribbon": "NEW",
-            },
-        },
-    )
+def _poster(job) -> Asset:
+    """A poster on a brand background with its layout JSON beside it."""
+    name = "poster-hero_left-feed"
+    spec = {"headline": "Old words", "subline": "", "ribbon": "NEW", "cta": "Shop now", "price": "9.90"}
+    _asset(job, kind="poster", name=f"{name}-layout", fmt="json", data=json.dumps({"spec": spec}).encode())
+    metrics = {"template": "hero_left", "size": "feed", "background": "brand", "seed": 0}
+    return _asset(job, kind="poster", name=name, metrics=metrics)
 
 
-def test_edit_words_form_is_filled_from_the_job(signed_in, product_image):
-    poster = _poster(product_image)
+def test_edit_words_shows_the_words_on_the_poster_now(signed_in, product_image):
+    poster = _poster(_job(product_image))
 
     body = signed_in.get(reverse("dashboard:poster_words", args=[poster.pk])).content.decode()
 
-    assert 'value="Old words"' in body and 'value="NEW"' in body
+    assert 'value="Old words"' in body and 'value="NEW"' in body and 'value="9.90"' in body
+    assert "<dt>Ribbon</dt><dd>NEW</dd>" in body
+    assert '<option value="" selected>Same size (' in body
 
 
-def test_new_words_make_one_poster_in_a_new_job(signed_in, product_image, queued):
-    poster = _poster(product_image)
+def test_new_words_rerender_the_poster_in_a_new_job(signed_in, product_image, queued):
+    poster = _poster(_job(product_image))
 
     response = signed_in.post(
-        reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "限时特价 保温杯", "cta": "Buy"}
+        reverse("dashboard:poster_words", args=[poster.pk]),
+        {"headline": "限时特价 保温杯", "ribbon": "", "cta": "Shop now", "price": "9.90", "size": "story"},
     )
 
     new = GenerationJob.objects.exclude(pk=poster.job_id).get()
     assert response.status_code == 302 and response["Location"] == reverse("dashboard:job", args=[new.pk])
-    assert new.outputs == ["poster"] and queued == [new.pk]
-    p = new.parameters["poster"]
-    assert (p["templates"], p["sizes"], p["background"], p["theme"], p["seed"]) == (
-        ["hero_left"],
-        ["feed"],
-        "theme",
-        "marble_counter",
-        7,
-    )
-    assert p["headline"] == "限时特价 保温杯" and p["cta"] == "Buy" and not p.get("ribbon")
+    assert new.outputs == ["poster"] and queued == [new.pk] and new.parameters.get("poster") is None
+    r = new.parameters["rerender"]
+    # only what changed: the emptied ribbon comes off, the unchanged CTA and price stay the poster's
+    assert {k: v for k, v in r.items() if v is not None} == {
+        "asset_id": poster.pk,
+        "headline": "限时特价 保温杯",
+        "ribbon": "",
+        "size": "story",
+    }
     assert new.parameters["segmenter"] == "classical" and new.parameters["format"] == "jpg"
     assert GenerationJob.objects.get(pk=poster.job_id).status == JobStatus.SUCCEEDED
+    page = signed_in.get(reverse("dashboard:poster_words", args=[poster.pk])).content.decode()
+    assert f"Job #{new.pk}</a>" in page  # the jobs made from this poster
+
+
+def test_a_refused_word_is_shown_on_its_field_and_makes_no_job(signed_in, product_image, queued):
+    poster = _poster(_job(product_image))
+
+    response = signed_in.post(
+        reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "x", "price": "nine"}
+    )
+
+    assert response.status_code == 400
+    assert re.search(
+        r'<label for="id_price">.*?a price is a number like 199', response.content.decode(), re.S
+    )
+    assert GenerationJob.objects.count() == 1 and queued == []
 
 
 @pytest.mark.slow
-def test_the_new_poster_carries_the_new_words(signed_in, product_image, queued):
-    poster = _poster(product_image)
-    signed_in.post(reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "Brand new words"})
-    new = GenerationJob.objects.exclude(pk=poster.job_id).get()
+def test_the_rerendered_poster_carries_the_new_words_on_its_layout(signed_in, product_image, queued):
+    first = job_requests.create_job(
+        product_image.product,
+        product_image,
+        ["poster"],
+        {"segmenter": "classical", "poster": {"headline": "Old"}},
+    )
+    assert run_job_task.apply(args=[first.pk]).get() == "succeeded"
+    poster = first.assets.get(kind="poster", format="png")
 
+    signed_in.post(reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "Brand new words"})
+    new = GenerationJob.objects.exclude(pk=first.pk).get()
     assert run_job_task.apply(args=[new.pk]).get() == "succeeded"
 
-    layout = new.assets.get(name__endswith="-layout")
-    text = json.dumps(json.loads(storage.read_bytes(layout.storage_key)), ensure_ascii=False)
-    assert "Brand new words" in text and "Old words" not in text
-    assert new.assets.filter(kind="poster", format="jpg").count() == 1
+    old_layout = json.loads(storage.read_bytes(first.assets.get(format="json").storage_key))
+    layout = json.loads(storage.read_bytes(new.assets.get(format="json").storage_key))
+    assert layout["words"]["headline"] == "Brand new words" and old_layout["words"]["headline"] == "Old"
+    assert (layout["template"]["id"], layout["size"]) == (old_layout["template"]["id"], old_layout["size"])
+    assert layout["background"] == old_layout["background"]
 
 
-def test_make_another_scene_like_this_one(signed_in, product_image, queued):
+def test_regenerate_makes_the_assets_kind_again_with_a_fresh_seed(signed_in, product_image, queued):
+    job = _job(product_image)
     scene = _asset(
-        product_image,
-        kind="scene",
-        name="scene-marble_counter-02",
-        metrics={"theme": "marble_counter", "seed": 7},
-        outputs=["scene"],
-        parameters={
-            "format": "png",
-            "scene": {"theme": "marble_counter", "count": 4, "seed": 7, "engine": "studio"},
-        },
+        job, kind="scene", name="scene-marble_counter-02", metrics={"theme": "marble_counter", "seed": 8}
     )
+    packshot = _asset(job, kind="packshot", name="packshot")
+    cutout = _asset(job, kind="cutout", name="cutout")
+    clip = _asset(job, kind="clip", name="clip-parallax-story", fmt="mp4")
+    frame = _asset(job, kind="clip", name="clip-parallax-story-frame", metrics={"frame_of": clip.name})
+    poster = _poster(job)
 
-    response = signed_in.post(reverse("dashboard:scene_again", args=[scene.pk]))
+    made = {}
+    for asset in (scene, packshot, cutout, frame, poster):
+        response = signed_in.post(reverse("dashboard:regenerate", args=[asset.pk]))
+        made[asset.name] = GenerationJob.objects.order_by("-pk").first()
+        assert response.status_code == 302
+        assert response["Location"] == reverse("dashboard:job", args=[made[asset.name].pk])
 
-    new = GenerationJob.objects.exclude(pk=scene.job_id).get()
-    assert response.status_code == 302 and queued == [new.pk]
-    s = new.parameters["scene"]
-    assert (new.outputs, s["theme"], s["count"], s["engine"]) == (["scene"], "marble_counter", 1, "studio")
+    s = made[scene.name].parameters["scene"]
+    assert (made[scene.name].outputs, s["theme"], s["count"], s["engine"]) == (
+        ["scene"],
+        "marble_counter",
+        1,
+        "studio",
+    )
     assert s["seed"] != 7
+    assert made[packshot.name].outputs == ["packshot"]
+    assert made[packshot.name].parameters["packshot"] == {"size": 1800, "fill": 0.8, "shadow": False}
+    assert made[cutout.name].outputs == ["cutout"]
+    c = made[frame.name].parameters["clip"]  # a clip's frame regenerates its clip
+    assert made[frame.name].outputs == ["clip"] and (c["style"], c["duration"], c["themes"]) == (
+        "parallax",
+        6.0,
+        ["podium"],
+    )
+    assert c["seed"] != 5
+    p = made[poster.name].parameters["poster"]
+    assert (p["templates"], p["sizes"], p["background"], p["headlines"], p["ribbon"]) == (
+        ["hero_left"],
+        ["feed"],
+        "brand",
+        ["Old words"],
+        "NEW",
+    )
+    assert len(queued) == 5 and GenerationJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+
+
+def test_the_job_page_offers_regenerate_on_every_card_and_edit_words_on_posters(signed_in, product_image):
+    job = _job(product_image)
+    scene = _asset(job, kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter"})
+    poster = _poster(job)
+    clip = _asset(job, kind="clip", name="clip-parallax-story", fmt="mp4")
+
+    body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+
+    for asset in (scene, poster, clip):
+        assert f'action="{reverse("dashboard:regenerate", args=[asset.pk])}"' in body
+    assert body.count(">Regenerate</button>") == 3
+    assert f'href="{reverse("dashboard:poster_words", args=[poster.pk])}"' in body
 
 
 def test_wrong_kind_and_another_merchants_asset_make_nothing(
     signed_in, product_image, other_product_image, queued
 ):
-    poster = _poster(product_image)
-    theirs = _poster(other_product_image)
+    ours = _job(product_image)
+    scene = _asset(ours, kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter"})
+    theirs = _poster(_job(other_product_image))
 
-    wrong_kind = signed_in.post(reverse("dashboard:scene_again", args=[poster.pk]))
+    wrong_kind = signed_in.get(reverse("dashboard:poster_words", args=[scene.pk]))
     not_ours = signed_in.post(reverse("dashboard:poster_words", args=[theirs.pk]), {"headline": "x"})
-    not_ours_scene = signed_in.post(reverse("dashboard:scene_again", args=[theirs.pk]))
+    not_ours_again = signed_in.post(reverse("dashboard:regenerate", args=[theirs.pk]))
 
-    assert wrong_kind.status_code == not_ours.status_code == not_ours_scene.status_code == 404
+    assert wrong_kind.status_code == not_ours.status_code == not_ours_again.status_code == 404
     assert GenerationJob.objects.count() == 2 and queued == []
 
 
-def _scene(image, theme: str = "marble_counter") -> Asset:
-    return _asset(
-        image,
-        kind="scene",
-        name=f"scene-{theme}-01",
-        metrics={"theme": theme, "seed": 7},
-        outputs=["scene"],
-        parameters={"format": "png", "scene": {"theme": theme, "count": 1, "seed": 7}},
+def test_a_full_job_quota_refuses_another_asset_with_a_message(signed_in, product_image, queued, settings):
+    settings.MAX_QUEUED_JOBS = 0
+    scene = _asset(
+        _job(product_image), kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter"}
     )
 
-
-def test_a_full_job_quota_refuses_another_scene_with_a_message(signed_in, product_image, queued, settings):
-    settings.MAX_QUEUED_JOBS = 0
-    scene = _scene(product_image)
-
-    response = signed_in.post(reverse("dashboard:scene_again", args=[scene.pk]), follow=True)
+    response = signed_in.post(reverse("dashboard:regenerate", args=[scene.pk]), follow=True)
 
     assert response.status_code == 200 and queued == []
     assert GenerationJob.objects.count() == 1
@@ -180,21 +223,12 @@ def test_a_full_job_quota_refuses_another_scene_with_a_message(signed_in, produc
 
 
 def test_a_recorded_request_that_no_longer_passes_is_refused_with_a_message(signed_in, product_image, queued):
-    scene = _scene(product_image, theme="retired_theme")
+    scene = _asset(
+        _job(product_image), kind="scene", name="scene-retired_theme-01", metrics={"theme": "retired_theme"}
+    )
 
-    response = signed_in.post(reverse("dashboard:scene_again", args=[scene.pk]), follow=True)
+    response = signed_in.post(reverse("dashboard:regenerate", args=[scene.pk]), follow=True)
 
     assert response.status_code == 200 and queued == []
     assert GenerationJob.objects.count() == 1
     assert "retired_theme" in response.content.decode()
-
-
-def test_a_refused_request_makes_no_job_and_says_why(signed_in, product_image, queued):
-    poster = _poster(product_image)
-    Asset.objects.filter(pk=poster.pk).update(metrics={**poster.metrics, "template": "no_such_template"})
-
-    response = signed_in.post(reverse("dashboard:poster_words", args=[poster.pk]), {"headline": "x"})
-
-    assert response.status_code == 400
-    assert "no_such_template" in response.content.decode()
-    assert GenerationJob.objects.count() == 1 and queued == []
