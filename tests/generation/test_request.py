@@ -12,10 +12,12 @@ import pytest
 
 from generation.config import GenerationConfig
 from generation.engines.themes import list_themes
+from generation.errors import InvalidSpec
 from generation.posters.sizes import list_sizes
 from generation.posters.template import list_templates
 from generation.request import (
     REQUEST_VERSION,
+    STILL_WEIGHT,
     Capabilities,
     InvalidRequest,
     JobRequest,
@@ -288,3 +290,25 @@ def test_field_path_reads_like_the_json():
     assert field_path(("poster", "sizes", 0)) == "poster.sizes[0]"
     assert field_path(("clip", "size", 1)) == "clip.size[1]"
     assert field_path(()) == ""
+
+
+def test_a_rerender_is_a_poster_job_of_its_own_naming_its_source_by_id():
+    request = parse(
+        {"outputs": ["poster"], "rerender": {"asset_id": 12, "headline": "New", "size": [1200, 628]}}
+    )
+
+    assert request.poster is None and request.rerender is not None
+    assert (request.rerender.size, request.rerender.texts()) == ("1200x628", {"headline": "New"})
+    assert request.cost() == 1200 * 628 * STILL_WEIGHT
+    with pytest.raises(InvalidSpec, match="needs the layout"):
+        request.output_requests()  # the layout is read for the asset by whoever runs the job
+    assert refused({"outputs": ["poster", "scene"], "rerender": {"asset_id": 12}}).field == "outputs"
+    assert refused({"outputs": ["poster"], "rerender": {"asset_id": 12}, "poster": {}}).field == "poster"
+    assert refused({"outputs": ["poster"], "rerender": {"asset_id": 0}}).field == "rerender.asset_id"
+    assert (
+        refused({"outputs": ["poster"], "rerender": {"asset_id": 1, "key": "a/b.json"}}).field
+        == "rerender.key"
+    )
+    assert (
+        refused({"outputs": ["poster"], "rerender": {"asset_id": 1, "cta": "x" * 61}}).field == "rerender.cta"
+    )
