@@ -303,3 +303,25 @@ def test_regenerate_makes_that_one_kind_again_with_a_fresh_seed(api, on_scene, q
     )
     assert opts["headlines"] == ["Old words"] and opts["seed"] != 0
     assert queued[-2:] == [s["id"], p["id"]]
+
+
+def test_a_rerendered_poster_can_be_rerendered_again_on_the_first_scene(api, on_scene):
+    scene = on_scene.assets.get(kind="scene")
+    poster = on_scene.assets.get(kind="poster", format="png")
+    first = api.post(
+        f"/api/v1/assets/{poster.pk}/rerender",
+        {"texts": {"headline": "Once"}},
+        content_type="application/json",
+    )
+    once = _run(GenerationJob.objects.get(pk=first.json()["id"])).assets.get(kind="poster", format="png")
+
+    second = api.post(
+        f"/api/v1/assets/{once.pk}/rerender",
+        {"texts": {"headline": "Twice"}},
+        content_type="application/json",
+    )
+
+    twice = _run(GenerationJob.objects.get(pk=second.json()["id"]))
+    layout = _layout(twice)
+    assert _slot(layout, "headline")["text"] == "Twice" and layout["background"]["scene"] == scene.name
+    assert twice.assets.get(kind="poster", format="png").metrics["rerender_of"]["scene_asset_id"] == scene.pk
