@@ -28,6 +28,12 @@ class ImageRejected(GenerationError):
     code = "image_rejected"
 
 
+class AudioRejected(GenerationError):
+    """The file is not an audio track we accept (format, codec, length, size, corruption)."""
+
+    code = "audio_rejected"
+
+
 class SegmentationFailed(GenerationError):
     """No trustworthy product matte could be made from this photo."""
 

@@ -80,6 +80,7 @@ def run_outputs(
     progress: ProgressCallback = no_progress,
     workdir: Path | None = None,
     logo: Image.Image | None = None,
+    audio: Path | None = None,
 ) -> GenerationResult:
     """Segment ``image`` once and render every requested output from it.
 
@@ -87,7 +88,8 @@ def run_outputs(
     carries its own transparency. ``progress`` gets fractions 0..1 that only increase.
     Raises ``GenerationError`` subclasses (``InvalidSpec``, ``SegmentationFailed``,
     ``ModelUnavailable``...) and nothing is half-returned. Posters built on a scene use the
-    first scene this call makes; clips are written into ``workdir`` (required for them).
+    first scene this call makes; clips are written into ``workdir`` (required for them),
+    with ``audio`` as their sound track when given (``generation.clips.audio``).
     """
     # 1. check inputs
     if not requests:
@@ -150,7 +152,9 @@ def run_outputs(
             )
         else:
             clips.append(
-                _clip(seg, job.clip, images, workdir, logo, config, _sub_progress(progress, start, span))
+                _clip(
+                    seg, job.clip, images, workdir, logo, audio, config, _sub_progress(progress, start, span)
+                )
             )
             made = []
         images.extend(_with_segmenter(image_out, seg) for image_out in made)
@@ -228,6 +232,7 @@ def _clip(
     made_so_far: list[RenderedImage],
     workdir: Path | None,
     logo: Image.Image | None,
+    audio: Path | None,
     config: GenerationConfig,
     progress: ProgressCallback,
 ) -> Any:
@@ -236,7 +241,9 @@ def _clip(
     assert workdir is not None
     scenes = [im for im in made_so_far if im.kind == "scene"] or None
     out = Path(workdir) / f"clip-{spec.style}-{spec.preset}.mp4"
-    return render_clip(seg, spec, out, scenes=scenes, config=config, logo=logo, progress=progress)
+    return render_clip(
+        seg, spec, out, scenes=scenes, config=config, logo=logo, audio=audio, progress=progress
+    )
 
 
 def _engine(name: str, config: GenerationConfig) -> Engine:

@@ -1,5 +1,68 @@
-"""Test-side name for the library's synthetic product photos (exact masks known)."""
+"""Test-side name for the library's synthetic product photos (exact masks known), and
+short audio tracks written with PyAV (a sine tone, so loudness is known)."""
+
+import io
+
+import av
+import numpy as np
 
 from generation.samples import background, product_mask, product_photo, product_rgba, product_texture
 
-__all__ = ["background", "product_mask", "product_photo", "product_rgba", "product_texture"]
+__all__ = ["background", "product_mask", "product_photo", "product_rgba", "product_texture", "sine_track"]
+
+# file kind -> (FFmpeg muxer, encoder)
+TRACK_FORMATS = {
+    "wav": ("wav", "pcm_s16le"),
+    "mp3": ("mp3", "libmp3lame"),
+    "m4a": ("ipod", "aac"),
+    "aac": ("adts", "aac"),
+    "ogg": ("ogg", "libopus"),
+    "flac": ("flac", "flac"),
+    "alac": ("ipod", "alac"),  # an M4A whose codec clips do not take
+}
+
+
+def sine_track(
+    kind: str = "wav",
+    seconds: float = 2.0,
+    *,
+    rate: int = 44100,
+    channels: int = 1,
+    freq: float = 440.0,
+    amplitude: float = 0.5,
+) -> bytes:
+    """A ``seconds`` long sine tone of ``amplitude`` (full scale 1) as a ``kind`` file."""
+    muxer, codec = TRACK_FORMATS[kind]
+    if codec == "libopus":
+        rate = 48000  # the only rate Opus encodes at without resampling
+    layout = "mono" if channels == 1 else "stereo"
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=muxer) as container:
+        stream = container.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.AudioStream)
+        cc = stream.codec_context
+        cc.layout = layout
+        names = [f.name for f in cc.codec.audio_formats or ()]
+        fmt = next(f for f in ("fltp", "flt", "s16", "s16p") if f in names)
+        cc.format = fmt
+        n = round(seconds * rate)
+        tone = (amplitude * np.sin(2 * np.pi * freq * np.arange(n) / rate)).astype(np.float32)
+        step = cc.frame_size or 1024
+        for start in range(0, n, step):
+            chunk = np.tile(tone[start : start + step], (channels, 1))
+            if fmt == "fltp":
+                planes = chunk
+            elif fmt == "flt":
+                planes = np.ascontiguousarray(chunk.T).reshape(1, -1)
+            elif fmt == "s16":
+                planes = (np.ascontiguousarray(chunk.T).reshape(1, -1) * 32767).astype(np.int16)
+            else:
+                planes = (chunk * 32767).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(planes, format=fmt, layout=layout)
+            frame.sample_rate = rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()

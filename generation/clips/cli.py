@@ -25,7 +25,8 @@ from generation.cli_common import (
     run_refusing,
     size_type,
 )
-from generation.errors import InvalidSpec
+from generation.clips.audio import DEFAULT_AUDIO_LIMITS, read_audio
+from generation.errors import AudioRejected, InvalidSpec
 
 
 def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
@@ -65,6 +66,11 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument("--logo", type=Path, help="logo image for the end card")
     parser.add_argument("--brand-color", type=_color, help="#rrggbb for the button and end card")
     parser.add_argument("--end-card", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        help="sound track (MP3, M4A/AAC, WAV, Ogg or FLAC): AAC in the MP4, looped or cut, faded in and out",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--motion",
@@ -94,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
     from generation.segment import segment
 
     # 1. check inputs: options (through the job request model, refused as the API refuses
-    # them), output names, the photo, the mask, the logo
+    # them), output names, the photo, the mask, the logo, the audio track
     config = GenerationConfig.from_env()
     options = {
         "preset": args.preset,
@@ -141,6 +147,13 @@ def _run(args: argparse.Namespace) -> int:
     logo = Image.open(args.logo) if args.logo else None
     if logo is not None:
         logo.load()
+    if args.audio is not None:
+        try:
+            read_audio(args.audio, DEFAULT_AUDIO_LIMITS)
+        except OSError as exc:
+            raise InvalidSpec(f"--audio {args.audio}: {exc.strerror or exc}") from None
+        except AudioRejected as exc:
+            raise InvalidSpec(f"--audio {args.audio.name}: {exc}") from None
 
     # 2. segment, render and encode, with a progress bar on stderr
     with ProgressBar(args.quiet) as progress:
@@ -154,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
             logo=logo,
             progress=lambda f, m: progress(0.05 + 0.95 * f, m),
             sidecar=True,  # <stem>.json, renamed into place together with the clip
+            audio=args.audio,
         )
     for path in (result.path, result.webm, result.preview, result.poster, sidecar):
         if path is not None:

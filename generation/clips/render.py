@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from generation.clips import encode as enc
+from generation.clips.audio import add_audio
 from generation.clips.motion import END_CARD_TEXTS
 from generation.clips.plan import PLAN_SHARE, ClipPlan, plan_clip
 from generation.clips.product import ProductLayer
@@ -56,6 +57,7 @@ def render_clip(
     frame_hook: Callable[[ClipFrame], None] | None = None,
     verify_encoding: bool = True,
     sidecar: bool = False,
+    audio: Path | None = None,
 ) -> ClipResult:
     """Render ``spec`` for the product in ``seg`` and write it to ``out_path`` (an MP4).
 
@@ -73,6 +75,7 @@ def render_clip(
         frame_hook=frame_hook,
         verify_encoding=verify_encoding,
         sidecar=sidecar,
+        audio=audio,
     )
 
 
@@ -89,6 +92,7 @@ def write_clip(
     frame_hook: Callable[[ClipFrame], None] | None = None,
     verify_encoding: bool = True,
     sidecar: bool = False,
+    audio: Path | None = None,
 ) -> ClipResult:
     """Draw ``plan``'s frames and encode them as they come into ``out_path`` (an MP4).
 
@@ -98,7 +102,8 @@ def write_clip(
     written to a hidden temporary in the same folder and renamed into place only when
     all of them are complete: on any error nothing is left behind. ``frame_hook`` sees
     each frame before it is encoded. ``verify_encoding`` decodes the MP4 back and
-    measures the product's PSNR in three frames (first, middle, last).
+    measures the product's PSNR in three frames (first, middle, last). ``audio`` (a
+    file ``generation.clips.audio`` accepts) is faded, fitted to the clip and muxed in.
     """
     out = Path(out_path)
     _check_out_path(out)
@@ -152,6 +157,9 @@ def write_clip(
             writer.abort()
             raise
         writer.finish()
+        sound = [
+            add_audio(staged[k], audio, n / spec.fps, k) for k in ("mp4", "webm") if audio and k in staged
+        ]
 
         # 3. read the MP4 back: what was written, and how the product survived encoding
         progress(0.985, "Checking the encoded clip")
@@ -189,6 +197,7 @@ def write_clip(
         )
         if plan.text_checks is not None:
             result.meta["text_checks"] = plan.text_checks.summary()
+        result.meta["audio"] = sound[0].to_dict() if sound else None
         if sidecar:
             staged["sidecar"].write_bytes(_sidecar_json(result))
 
