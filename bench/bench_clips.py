@@ -8,13 +8,16 @@ Then, each in its own child process (wall time and the child's peak RSS from wai
 - ours, from that scene image: a push-in with the product pixel-locked, H.264 at the
   story preset's CRF and x264 preset (``presets.json``), poster and encode check on;
 - ours, from the studio theme (the set rendered again, with overscan, shadow layers);
-- ffmpeg's zoompan Ken Burns of the same still to the same zoom, same size, fps and CRF:
-  at ffmpeg's default x264 preset (medium) and at ours; naive (whole-pixel crop steps,
-  visibly jittery) and smooth (input upscaled 4x first, the usual fix).
+- ffmpeg's zoompan Ken Burns of the same still to the same zoom, same size, fps, frame
+  count, yuv420p and x264 options as ours (CRF, profile, rate cap, keyframe interval; x264's
+  own thread count on both sides): at ffmpeg's default x264 preset (medium) and at ours;
+  naive (whole-pixel crop steps, visibly jittery) and smooth (input upscaled 4x first, the
+  usual fix).
 
 Runs are interleaved (ours, ffmpeg, ours, ...) ``--repeat`` times and the medians
 reported, so a busy shared machine slows both sides alike; CPU seconds (user + sys of
-the child) are shown beside wall seconds. Ratios are ours / ffmpeg (target <= 0.5).
+the child) are shown beside wall seconds, and the load average before and after. Ratios
+are ours / ffmpeg (target <= 0.5).
 """
 
 from __future__ import annotations
@@ -68,12 +71,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ffmpeg", default="/usr/bin/ffmpeg")
     args = parser.parse_args()
+    if not os.access(args.ffmpeg, os.X_OK):
+        parser.error(f"no ffmpeg executable at {args.ffmpeg} (apt-get install ffmpeg, or --ffmpeg PATH)")
 
     import pickle
 
     from PIL import Image
 
-    from generation.clips.encode import probe_video
+    from generation.clips.encode import h264_settings, probe_video
     from generation.clips.spec import get_preset, presets_data
     from generation.config import GenerationConfig
     from generation.engines.studio import StudioEngine
@@ -83,6 +88,14 @@ def main() -> int:
 
     preset = get_preset("story")
     x264_preset = presets_data()["encoder"]["h264"]["preset"]
+    # ours' encoder options but the preset, as ffmpeg's flags (same rate control both sides)
+    x264_options = h264_settings(preset, 30).options
+    same_options = [
+        "-profile:v", x264_options["profile"],
+        "-maxrate", x264_options["maxrate"],
+        "-bufsize", x264_options["bufsize"],
+        "-g", x264_options["g"],
+    ]  # fmt: skip
     zoom_per_s = presets_data()["styles"]["push_in"]["zoom_per_s"]
     zoom = min(1 + zoom_per_s * args.duration, presets_data()["styles"]["push_in"]["max_zoom"])
     frames = round(args.duration * 30)
@@ -136,7 +149,8 @@ def main() -> int:
                     "-preset",
                     x_preset,
                     "-crf",
-                    str(preset.crf),
+                    x264_options["crf"],
+                    *same_options,
                     "-movflags",
                     "+faststart",
                     str(out),
@@ -144,6 +158,7 @@ def main() -> int:
                 runs.append((f"ffmpeg zoompan {label} ({x_preset})", cmd, out, False))
 
         # 3. interleaved: every contestant once per round
+        load_before = os.getloadavg()
         walls: dict[str, list[float]] = {label: [] for label, *_ in runs}
         cpus: dict[str, list[float]] = {label: [] for label, *_ in runs}
         peaks: dict[str, int] = {}
@@ -165,12 +180,15 @@ def main() -> int:
                     assert video.frame_count == frames and (video.width, video.height) == (w, h)
                     notes[label] = f"{out.stat().st_size / 1e6:.2f} MB"
 
+        load_after = os.getloadavg()
+
     # 4. report
     wall_of = {label: statistics.median(v) for label, v in walls.items()}
     cpu_of = {label: statistics.median(v) for label, v in cpus.items()}
     print(
         f"{args.duration:g} s {w}x{h} @30 fps, CRF {preset.crf}, medians of {args.repeat} interleaved runs; "
-        f"{platform.machine()}, {os.cpu_count()} CPUs"
+        f"{platform.machine()}, {os.cpu_count()} CPUs; load average (1, 5, 15 min) "
+        f"{' '.join(f'{v:.1f}' for v in load_before)} before, {' '.join(f'{v:.1f}' for v in load_after)} after"
     )
     print(f"{'run':<46} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9}  notes")
     for label, *_ in runs:
