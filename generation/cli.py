@@ -33,7 +33,7 @@ from generation.cli_common import (
 )
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
-from generation.request import Capabilities, JobRequest, budget_from, parse_request
+from generation.request import Capabilities, InvalidRequest, JobRequest, budget_from, parse_request
 from generation.specs import ENGINES
 from generation.types import RenderedImage
 
@@ -212,6 +212,12 @@ def _job(args: argparse.Namespace) -> int:
     if isinstance(data, dict) and args.segmenter != "auto":
         data.setdefault("segmenter", args.segmenter)
     request = _checked_request(data, config)
+    if request.clip is not None and request.clip.audio is not None:
+        raise InvalidRequest(
+            "names one of a merchant's stored audio tracks, which only the service has; "
+            "give a file with `clip --audio`",
+            "clip.audio",
+        )
     photo = normalize_image(args.photo)
     mask = load_mask(args.mask) if args.mask else None
 

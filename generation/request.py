@@ -361,6 +361,12 @@ class ClipOptions(_Options):
     webm: bool = False
     preview: bool = False
     poster: bool = True
+    audio: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="the id of one of the merchant's audio tracks: faded, looped or cut to the clip, AAC",
+    )
 
     @property
     def frame_size(self) -> tuple[int, int]:

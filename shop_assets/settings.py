@@ -166,6 +166,10 @@ WHITENOISE_USE_FINDERS = True
 # --- uploads ----------------------------------------------------------------
 MAX_UPLOAD_MB = env_int("SHOPASSETS_MAX_UPLOAD_MB", 40, minimum=1, maximum=500)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+# A clip's audio track (also held to MAX_UPLOAD_MB while it streams in). The defaults are
+# the library's (generation.clips.audio), not imported: settings load no media code.
+MAX_AUDIO_MB = env_int("SHOPASSETS_MAX_AUDIO_MB", 20, minimum=1, maximum=500)
+MAX_AUDIO_SECONDS = env_int("SHOPASSETS_MAX_AUDIO_SECONDS", 300, minimum=5, maximum=3600)
 MAX_IMAGE_PIXELS = env_int("SHOPASSETS_MAX_IMAGE_PIXELS", 50_000_000, minimum=1_000_000)
 # Non-file bodies (JSON, form fields) above this are refused unread with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

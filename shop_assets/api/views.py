@@ -21,12 +21,13 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, BeforeValidator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from generation.errors import ImageRejected
+from generation.errors import AudioRejected, ImageRejected
 from generation.request import InvalidRequest, JobParameters, PosterSize, RerenderTexts, first_error
 from generation.request import OutputKind as OutputName
 from shop_assets.accounts.access import ApiRequest, key_merchant
 from shop_assets.accounts.models import ApiKey
 from shop_assets.api import errors, idempotency
+from shop_assets.api.audio import router as audio_router
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.idempotency import idempotent
 from shop_assets.api.masks import router as masks_router
@@ -89,6 +90,11 @@ api.add_decorator(idempotent, mode="view")  # Idempotency-Key on every POST
 
 @api.exception_handler(ImageRejected)
 def image_rejected(request: HttpRequest, exc: ImageRejected):
+    return api.create_response(request, errors.error_body(exc.code, str(exc), "file"), status=400)
+
+
+@api.exception_handler(AudioRejected)
+def audio_rejected(request: HttpRequest, exc: AudioRejected):
     return api.create_response(request, errors.error_body(exc.code, str(exc), "file"), status=400)
 
 
@@ -484,3 +490,4 @@ api.add_router("/webhooks", webhooks_router)
 api.add_router("/batches", batches_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/images", masks_router)
+api.add_router("/audio", audio_router)

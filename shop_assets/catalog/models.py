@@ -115,3 +115,40 @@ class PhotoMask(models.Model):
     @property
     def problems(self) -> list[str]:
         return list(self.evidence.get("problems") or [])
+
+
+class AudioTrack(models.Model):
+    """A merchant's sound track for clips: checked and decoded at upload, stored under a
+    key the server chose (``merchants/<id>/audio/<uuid>.<ext>``)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="audio_tracks")
+    name = models.CharField(max_length=255, help_text="the uploaded file's name, for people")
+    storage_key = models.CharField(max_length=512)
+    format = models.CharField(max_length=10)  # generation.clips.audio.AUDIO_FORMATS
+    codec = models.CharField(max_length=32)
+    duration = models.FloatField(help_text="seconds")
+    sample_rate = models.PositiveIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    checksum = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration:.0f} s)"
+
+    @property
+    def content_type(self) -> str:
+        return AUDIO_CONTENT_TYPES.get(self.format, "application/octet-stream")
+
+
+AUDIO_CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "wav": "audio/wav",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+}

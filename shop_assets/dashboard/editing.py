@@ -119,6 +119,6 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_again(request: HttpRequest, pk: int) -> HttpResponse:
     """The product page with the new-job form filled in from this job's settings."""
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    form = JobForm(initial=JobForm.initial_from(job))
+    form = JobForm(initial=JobForm.initial_from(job), merchant_id=job.merchant_id)
     messages.info(request, f"The form below holds the settings of job #{job.pk}: change them and start.")
     return _product_page(request, job.product, job_form=form)

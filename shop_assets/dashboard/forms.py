@@ -4,7 +4,7 @@ from django import forms
 
 from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_PROMPT, MAX_SEED, InvalidRequest
-from shop_assets.catalog.models import Product
+from shop_assets.catalog.models import AudioTrack, Product
 from shop_assets.dashboard import labels
 from shop_assets.jobs.requests import capabilities, generation_config
 
@@ -55,6 +55,7 @@ REQUEST_FIELDS = {
     "clip.headline": "headline",
     "clip.cta": "cta",
     "clip.themes": "theme",
+    "clip.audio": "clip_audio",
 }
 
 
@@ -159,9 +160,19 @@ class JobForm(forms.Form):
         label="Camera",
     )
     clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, required=False, label="Seconds")
+    clip_audio = forms.TypedChoiceField(
+        choices=(), coerce=int, empty_value=None, required=False, label="Audio"
+    )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, merchant_id: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # the merchant's own tracks only; an id from elsewhere is not a choice
+        tracks = (
+            AudioTrack.objects.filter(merchant_id=merchant_id) if merchant_id else AudioTrack.objects.none()
+        )
+        audio = self.fields["clip_audio"]
+        assert isinstance(audio, forms.TypedChoiceField)
+        audio.choices = [("", "No audio")] + [(t.pk, f"{t.name} ({t.duration:.0f} s)") for t in tracks]
         for name, choices in (
             ("segmenter", segmenter_choices()),
             ("engine", engine_choices()),
@@ -201,6 +212,7 @@ class JobForm(forms.Form):
             "clip_preset": clip.get("preset", "story"),
             "clip_style": clip.get("style", "push_in"),
             "clip_duration": clip.get("duration", 8),
+            "clip_audio": clip.get("audio"),
         }
         return initial
 
@@ -239,6 +251,7 @@ class JobForm(forms.Form):
                 "seed": data["seed"],
                 **({"headline": data["headline"][:80]} if data["headline"] else {}),
                 **({"cta": data["cta"]} if data.get("cta") else {}),
+                **({"audio": data["clip_audio"]} if data.get("clip_audio") else {}),
             }
         return list(data["outputs"]), params
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shop_assets.dashboard import cutouts, editing, redo, views
+from shop_assets.dashboard import audio, cutouts, editing, redo, views
 
 app_name = "dashboard"
 
@@ -33,4 +33,6 @@ urlpatterns = [
     path("masks/<int:pk>/cutout.webp", cutouts.mask_cutout, name="mask_cutout"),
     path("brand/", views.brand_kit, name="brand_kit"),
     path("brand/logo.png", views.brand_logo, name="brand_logo"),
+    path("brand/audio/", audio.audio_upload, name="audio_upload"),
+    path("brand/audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),
 ]

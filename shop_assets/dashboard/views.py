@@ -95,7 +95,9 @@ def _product_page(
     images = list(product.images.all())
     errors = cutout_errors or {}
     if job_form is None:
-        job_form = JobForm(initial={"image": images[0].pk if images else None})
+        job_form = JobForm(
+            initial={"image": images[0].pk if images else None}, merchant_id=product.merchant_id
+        )
     return render(
         request,
         "dashboard/product.html",
@@ -142,7 +144,7 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(_products(request), pk=pk)
-    form = JobForm(request.POST)
+    form = JobForm(request.POST, merchant_id=product.merchant_id)
     if not form.is_valid():
         return _product_page(request, product, job_form=form, status=400)
     image = product.images.filter(pk=form.cleaned_data["image"]).first()
@@ -285,9 +287,26 @@ def brand_kit(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Brand kit saved. New posters and clips will use it.")
             return redirect("dashboard:brand_kit")
-    return render(
-        request, "dashboard/brand_kit.html", {"form": form, "kit": kit}, status=400 if form.errors else 200
-    )
+    return brand_kit_page(request, form=form, kit=kit, status=400 if form.errors else 200)
+
+
+def brand_kit_page(
+    request: HttpRequest, *, form=None, kit=None, audio_form=None, status: int = 200
+) -> HttpResponse:
+    """The brand kit page: the kit's form, and the merchant's audio tracks with their upload form."""
+    from shop_assets.accounts.models import BrandKit
+    from shop_assets.dashboard.audio import AudioForm, tracks_of
+
+    merchant_id = access.merchant_id(request)
+    if kit is None:
+        kit, _ = BrandKit.objects.get_or_create(merchant_id=merchant_id)
+    context = {
+        "form": form or BrandKitForm(instance=kit),
+        "kit": kit,
+        "audio_form": audio_form or AudioForm(),
+        "tracks": tracks_of(merchant_id),
+    }
+    return render(request, "dashboard/brand_kit.html", context, status=status)
 
 
 @merchant_required

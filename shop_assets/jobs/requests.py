@@ -4,7 +4,8 @@ The request is ``generation.request.JobRequest``: checked here against what this
 run and the per-job budget, and stored as its normalized JSON (``parameters`` with its
 ``version``; ``outputs`` in their own column). A rerun makes the same assets even if the
 product or the brand kit changes later; only the logo is read from the merchant's own kit
-when the job runs, since a request never names a file.
+when the job runs, and a clip's audio track (``clip.audio``, checked here to be the
+merchant's own) from storage, since a request never names a file.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from generation.request import (
     parse_request,
 )
 from shop_assets.accounts.models import BrandKit
-from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.catalog.models import AudioTrack, Product, ProductImage
 from shop_assets.jobs import rerender
 from shop_assets.jobs.models import Asset, GenerationJob, OutputKind
 
@@ -64,6 +65,8 @@ def build_request(product: Product, outputs: Any, parameters: Any) -> JobRequest
         capabilities=capabilities(),
         budget=budget_from(generation_config()),
     )
+    if request.clip is not None and request.clip.audio is not None:
+        audio_track(product.merchant_id, request.clip.audio)
     if request.rerender is not None:
         source = rerender.check_rerender(product.merchant_id, product.pk, request.rerender)
         if request.rerender.size is None:
@@ -74,6 +77,18 @@ def build_request(product: Product, outputs: Any, parameters: Any) -> JobRequest
             data["rerender"] = {**data["rerender"], "size": size}
             return build_request(product, outputs, data)
     return request
+
+
+def audio_track(merchant_id: int, track_id: int) -> AudioTrack:
+    """The merchant's own track ``track_id``; ``InvalidRequest`` on ``clip.audio`` when the
+    merchant has none by that id (another merchant's ids are answered the same)."""
+    track = AudioTrack.objects.filter(merchant_id=merchant_id, pk=track_id).first()
+    if track is None:
+        raise InvalidRequest(
+            f"you have no audio track {track_id}; upload one (POST /api/v1/audio) and use its id",
+            "clip.audio",
+        )
+    return track
 
 
 def stored_request(job: GenerationJob) -> JobRequest:

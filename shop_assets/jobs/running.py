@@ -14,7 +14,7 @@ from shop_assets.catalog import masks
 from shop_assets.jobs import rerender, storage
 from shop_assets.jobs.lifecycle import Heartbeat, LeaseLost, renew_lease
 from shop_assets.jobs.models import GenerationJob
-from shop_assets.jobs.requests import generation_config, stored_request
+from shop_assets.jobs.requests import audio_track, generation_config, stored_request
 from shop_assets.jobs.storing import StoredOutput, output_files, store_outputs
 
 
@@ -49,7 +49,14 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
     logo = load_logo(job.merchant_id)
     # a re-render's layout and scene are read here, from the merchant's own assets
     again = rerender.load_rerender(job, request.rerender) if request.rerender is not None else None
+    # a clip's track by id, the merchant's own (deleted since the job was made: the job fails)
+    wanted = request.clip.audio if request.clip is not None else None
+    track = audio_track(job.merchant_id, wanted) if wanted is not None else None
     with tempfile.TemporaryDirectory(prefix=f"job{job_id}-") as workdir, Heartbeat(job_id, token) as beat:
+        audio = None
+        if track is not None:
+            audio = Path(workdir) / f"audio-{track.pk}.{track.format}"  # never the uploader's name
+            audio.write_bytes(storage.read_bytes(track.storage_key))
         result = pipelines.run_outputs(
             photo,
             request.output_requests(logo, rerender=again),
@@ -59,7 +66,11 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
             progress=report,
             workdir=Path(workdir),
             logo=logo,
+            audio=audio,
         )
+        if track is not None:
+            for clip in result.clips:  # the asset's metrics say which track it plays
+                clip.meta["audio"] = {**clip.meta["audio"], "track_id": track.pk, "source": track.name}
         if beat.lost:
             raise LeaseLost(f"job {job_id} was taken over during generation")
         files = list(matte.annotate(result, output_files(job, result)))

@@ -78,6 +78,11 @@ def image_key(merchant_id: int, sku: str, image_uid: str, role: str, ext: str) -
     return f"{product_prefix(merchant_id, sku)}/images/{image_uid}/{role}.{ext}"
 
 
+def audio_key(merchant_id: int, uid: str, ext: str) -> str:
+    """``merchants/<id>/audio/<uid>.<ext>``: the server's name for a track, never the uploader's."""
+    return f"merchants/{merchant_id}/audio/{uid}.{ext}"
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

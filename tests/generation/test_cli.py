@@ -452,6 +452,7 @@ def test_job_request_file_runs_every_output(photos, tmp_path):
         ('{"outputs": ["poster"], "poster": {"sizes": [-5]}}', "error: poster.sizes[0]: "),
         ('{"outputs": ["packshot"], "packshot": {"fill": NaN}}', "is not JSON"),
         ('{"outputs": ["packshot"], "brand": {"logo_key": "x"}}', "error: brand.logo_key: "),
+        ('{"outputs": ["clip"], "clip": {"audio": 3}}', "error: clip.audio: names one of a merchant's"),
     ],
 )
 def test_job_request_refusal_names_the_field_and_writes_nothing(photos, tmp_path, request_text, message):
