@@ -5,9 +5,9 @@ it (shadows, a reflection) as a separate multiplicative layer, so that the produ
 its shadow can move apart from the wall when the camera moves in depth (parallax).
 
 - ``studio_world`` renders a studio theme's set with the studio engine's public set API
-  (``stage_for_product``, ``render_set``) twice: with the product's silhouette and with
-  an empty one on the same stage. The second is the empty set (the plate); their ratio
-  around the product is the product's shadow and reflection.
+  (``stage_for_product``, ``render_set_pair``): the set with the product's silhouette and
+  the same set without it, its backdrop drawn once. The second is the empty set (the
+  plate); their ratio around the product is the product's shadow and reflection.
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
   product is filled out of it; its shadow stays painted into the plate.
 - ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
@@ -95,13 +95,13 @@ def studio_world(
     view shows less than the whole world, and the product must stay inside it).
 
     Built with the studio engine's public set API exactly as its scenes are (same stage,
-    same seeded look), once with the product's silhouette and once with an empty one.
+    same seeded look), with the product's silhouette and without it.
     """
     from generation.engines.studio import (
         MAX_PRODUCT_WIDTH,
         estimate_light_side,
         plan_variant,
-        render_set,
+        render_set_pair,
         stage_for_product,
     )
 
@@ -119,11 +119,9 @@ def studio_world(
         max_width=MAX_PRODUCT_WIDTH if max_width is None else max_width,
     )
     placed = compose.place_product(cutout, size, stage.box)
-    nothing = PlacedProduct(
-        layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
+    shadowed, empty = render_set_pair(
+        theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant
     )
-    shadowed = render_set(theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant)
-    empty = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=variant)
     plate = np.clip(empty + 0.5, 0, 255).astype(np.uint8)
 
     # 2. the product's shadow/reflection: their ratio where the product does not cover

@@ -234,34 +234,73 @@ def render_set(
     ``brand_color`` fills the theme's brand slots (default: the theme's own); a value that
     is not three integers 0..255 raises ``InvalidSpec``. The same inputs give the same array.
     """
+    look, stage = _set_look(theme, placed, stage, brand_color, seed, variant)
+    bg = _backdrop(look, stage, placed, variant, seed)
+    bg = _product_dressing(bg, placed, look, stage)
+    # 4. grain on the background only (it also dithers away gradient banding)
+    bg += _grain(look, placed.canvas_size)
+    return bg
+
+
+def render_set_pair(
+    theme: Theme | str,
+    placed: PlacedProduct,
+    *,
+    stage: Stage | None = None,
+    brand_color: tuple[int, int, int] | None = None,
+    seed: int = 0,
+    variant: Variant | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``render_set`` with the product, and the same set without it (the product's layer
+    transparent at the same box: no shadows, no reflection), the backdrop drawn once.
+    Both equal what ``render_set`` gives for each, value for value."""
+    look, stage = _set_look(theme, placed, stage, brand_color, seed, variant)
+    bg = _backdrop(look, stage, placed, variant, seed)
+    grain = _grain(look, placed.canvas_size)
+    empty = bg + grain
+    shadowed = _product_dressing(bg, placed, look, stage)
+    shadowed += grain
+    return shadowed, empty
+
+
+def _set_look(
+    theme: Theme | str,
+    placed: PlacedProduct,
+    stage: Stage | None,
+    brand_color: tuple[int, int, int] | None,
+    seed: int,
+    variant: Variant | None,
+) -> tuple[_Look, Stage]:
     theme = _resolve_theme(theme)
     brand = _brand_color(brand_color, theme)
-    size = placed.canvas_size
     if stage is None:
-        stage = stage_at_box(theme, placed.box, size, seed=seed)
+        stage = stage_at_box(theme, placed.box, placed.canvas_size, seed=seed)
     elif tuple(stage.box) != tuple(placed.box):
         raise ValueError(f"the stage is for box {stage.box}, the product is placed at {placed.box}")
-    look = _Look.make(theme, brand, seed, variant)
+    return _Look.make(theme, brand, seed, variant), stage
 
-    # 1. backdrop + surface (+ podium and its own shadows)
-    bg = _backdrop_and_surface(look, stage, size)
+
+def _backdrop(
+    look: _Look, stage: Stage, placed: PlacedProduct, variant: Variant | None, seed: int
+) -> np.ndarray:
+    """1. backdrop + surface (+ podium and its own shadows, and the props): everything
+    that does not depend on the product's pixels."""
+    bg = _backdrop_and_surface(look, stage, placed.canvas_size)
     if stage.podium is not None:
-        _draw_podium(bg, look, stage, size)
+        _draw_podium(bg, look, stage, placed.canvas_size)
     if variant is not None and variant.props:
         # the theme's props (scenes only: a poster's layout has its own use for that space)
         _draw_props(bg, look, stage, place_props(look.theme, stage, placed, variant, seed=seed))
+    return bg
 
+
+def _product_dressing(bg: np.ndarray, placed: PlacedProduct, look: _Look, stage: Stage) -> np.ndarray:
     # 2. optional reflection on a glossy floor
-    if theme.reflection is not None:
+    if look.theme.reflection is not None:
         bg = _add_reflection(bg, placed, look)
-
     # 3. cast shadow from the silhouette + contact shadow and occlusion under its foot
     # (over the reflection: the floor right under the foot gets no light to mirror)
-    bg = _product_shadows(bg, placed, look, stage)
-
-    # 4. grain on the background only (it also dithers away gradient banding)
-    bg += _grain(look, size)
-    return bg
+    return _product_shadows(bg, placed, look, stage)
 
 
 # ---------------------------------------------------------------------------

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generation.compose import place_product
-from generation.engines.studio import render_set, stage_at_box, stage_for_product
+from generation.engines.studio import (
+    plan_variant,
+    render_set,
+    render_set_pair,
+    stage_at_box,
+    stage_for_product,
+)
+from generation.engines.themes import list_themes
+from generation.types import PlacedProduct
 from tests.synthetic import product_rgba
 
 
@@ -33,3 +42,27 @@ def test_render_set_refuses_a_stage_for_another_box():
     assert other.box != placed.box
     with pytest.raises(ValueError):
         render_set("podium", placed, stage=other)
+
+
+@pytest.mark.parametrize("theme", list_themes())
+def test_render_set_pair_is_the_set_with_and_without_the_product_value_for_value(theme):
+    # given: a product staged as a scene variant (props, podium, reflection as the theme has them)
+    cutout = product_rgba((160, 240))
+    variant = plan_variant(theme, 3, light_side=1.0)
+    stage = stage_for_product(theme, cutout.size, (360, 480), fill=0.5, seed=3, variant=variant)
+    placed = place_product(cutout, (360, 480), stage.box)
+    nothing = PlacedProduct(
+        layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=(360, 480)
+    )
+    # when
+    shadowed, empty = render_set_pair(
+        theme, placed, stage=stage, seed=3, variant=variant, brand_color=(200, 40, 90)
+    )
+    # then: exactly the two sets render_set draws, and they differ by the product's shadows
+    assert np.array_equal(
+        shadowed, render_set(theme, placed, stage=stage, seed=3, variant=variant, brand_color=(200, 40, 90))
+    )
+    assert np.array_equal(
+        empty, render_set(theme, nothing, stage=stage, seed=3, variant=variant, brand_color=(200, 40, 90))
+    )
+    assert not np.array_equal(shadowed, empty)
