@@ -1,6 +1,12 @@
 """Drawing a clip's frames into a few reused RGBA buffers: worlds under their camera
-transforms, crossfades and slides, text, and last of all the product's reference
-resampling pasted with its opaque pixels copied, then checked."""
+transforms, crossfades and slides, the light sweep over them, text, and last of all the
+product's reference resampling pasted with its opaque pixels copied, then checked.
+
+The light sweep is a soft band of added light that passes over the set (``presets.json``
+``sweep``). It is drawn before the product is pasted, so it never touches the product's
+opaque pixels (they stay the reference's own bytes); the product's soft edge is
+composited over the lit set like any other background.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Sim
 from generation.clips.overlay import draw_sprite
 from generation.clips.product import measure_product, paste_product, reference_product
 from generation.clips.results import ClipFrame
-from generation.clips.worlds import Effect, World
+from generation.clips.spec import presets_data
+from generation.clips.worlds import Effect, PropLayer, World
 from generation.errors import GenerationError
 
 if TYPE_CHECKING:
@@ -36,6 +43,7 @@ class Compositor:
         self.scratch = np.full((ch, cw, 4), 255, dtype=np.uint8)
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
+        self._band: np.ndarray | None = None
         self.checks = FrameTextChecks(plan.canvas)
 
     def background(self, index: int) -> np.ndarray:
@@ -81,6 +89,39 @@ class Compositor:
         )
 
     def _layers(self, state: FrameState) -> None:
+        self._worlds(state)
+        if state.sweep is not None:
+            self._sweep(state.sweep)
+
+    def _sweep(self, u: float) -> None:
+        """Add the light band at progress ``u`` (0: just off the left edge, 1: off the right)."""
+        band = self.band()
+        cw = self.plan.canvas[0]
+        bw = band.shape[1]
+        left = round(-bw + u * (cw + bw))  # canvas column of the band's first column
+        x0, x1 = max(left, 0), min(left + bw, cw)
+        if x1 <= x0:
+            return
+        region = self.frame[:, x0:x1]
+        region[:] = cv2.add(region, band[:, x0 - left : x1 - left])
+
+    def band(self) -> np.ndarray:
+        """The light sweep's band: (H, w, 4) uint8 of light added (alpha 0), a soft
+        diagonal stripe whose top leans ahead of its foot."""
+        if self._band is None:
+            cfg = presets_data()["sweep"]
+            cw, ch = self.plan.canvas
+            sigma = float(cfg["width"]) * cw
+            lean = math.tan(math.radians(float(cfg["angle_deg"]))) * ch
+            bw = int(math.ceil(6 * sigma + lean)) + 2
+            xs = np.arange(bw, dtype=F32)[None, :] + 0.5
+            centre = (bw / 2 + lean * ((np.arange(ch, dtype=F32) + 0.5) / ch - 0.5))[:, None]
+            light = np.exp(-0.5 * ((xs - centre) / sigma) ** 2) * float(cfg["peak"])
+            tint = np.array([*cfg["tint"], 0.0], dtype=F32)
+            self._band = np.clip(light[..., None] * tint + 0.5, 0, 255).astype(np.uint8)
+        return self._band
+
+    def _worlds(self, state: FrameState) -> None:
         for k, layer in enumerate(state.layers):
             world = self.plan.worlds[layer.world]
             whole = k == 0 or (layer.opacity >= 1.0 and layer.columns is None)
@@ -98,12 +139,19 @@ class Compositor:
 
     def _world(self, layer: LayerState, world: World, t: float, out: np.ndarray) -> None:
         separate = layer.effects is not None or world.animation is not None
+        # parallax over a set whose props are layers: the bare set, then each prop at its depth
+        props = layer.depth is not None and world.animation is None and world.bare is not None
         if world.animation is not None:
             src = world.animation.plate_at(t)
+        elif props and world.bare is not None:
+            src = world.bare
         else:
             src = world.plate if separate else world.dressed
         if layer.depth is not None:
             self._depth_warp(src, world, layer.depth, out)
+            if props:
+                for prop in world.props:
+                    _draw_prop(out, prop, layer.depth.at_ratio(prop.ratio))
         elif layer.transform == IDENTITY and src.shape == out.shape:
             np.copyto(out, src)
         else:
@@ -116,9 +164,9 @@ class Compositor:
                 flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REPLICATE,
             )
-        if separate and world.effect is not None:
+        if separate and world.effect is not None and layer.shadow > 0:
             effects = layer.effects if layer.effects is not None else layer.transform
-            _apply_effect(out, world.effect, world.effect.to_frame.then(effects))
+            _apply_effect(out, world.effect, world.effect.to_frame.then(effects), layer.shadow)
 
     def _depth_warp(self, src: np.ndarray, world: World, depth: Depth, out: np.ndarray) -> None:
         """Parallax: each canvas row samples the world with its own depth's transform."""
@@ -145,8 +193,34 @@ class Compositor:
         cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity) -> None:
-    """Multiply the effect's ratio (placed by ``transform``) into ``out``."""
+def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:
+    """Composite ``prop`` (placed by world -> canvas ``transform``) over ``out``."""
+    h, w = prop.pixels.shape[:2]
+    placed = Similarity(1.0, *map(float, prop.origin)).then(transform)
+    x, y, bw, bh = placed.box((0.0, 0.0, float(w), float(h)))
+    ch, cw = out.shape[:2]
+    x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
+    x1, y1 = min(cw, math.ceil(x + bw)), min(ch, math.ceil(y + bh))
+    if x1 <= x0 or y1 <= y0:
+        return
+    fg = cv2.warpAffine(
+        prop.pixels,
+        placed.matrix(origin=(x0, y0)),
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
+    region = out[y0:y1, x0:x1]
+    inv = cv2.bitwise_not(cv2.extractChannel(fg, 3))
+    under = cv2.multiply(region, cv2.merge([inv] * 4), scale=1.0 / 255.0)
+    # premultiplied "over"; the frame's alpha stays 255
+    region[:] = cv2.add(fg, under)
+    region[..., 3] = 255
+
+
+def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity, strength: float = 1.0) -> None:
+    """Multiply the effect's ratio (placed by ``transform``, towards 1 by ``strength``) into ``out``."""
     h, w = effect.ratio.shape[:2]
     ox, oy = effect.origin
     placed = Similarity(1.0, ox, oy).then(transform)
@@ -164,5 +238,7 @@ def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity) -> Non
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(1.0, 1.0, 1.0),
     )
+    if strength < 1.0:
+        ratio = 1.0 + (ratio - 1.0) * F32(strength)
     region = out[y0:y1, x0:x1]
     region[:] = np.clip(np.floor((region.astype(F32) + 0.5) * ratio), 0, 255).astype(np.uint8)

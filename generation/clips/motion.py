@@ -7,7 +7,13 @@ the same thing whatever resolution it is applied at.
 
 The timeline is a pure function of time: ``Timeline.at(t)`` says where the product is
 (``product``: its rest box on the canvas -> canvas), which worlds are visible with which
-transform and opacity, and how far each text reveal has got. The renderer draws that.
+transform and opacity, how far each text reveal has got and where the light sweep is.
+The renderer draws that.
+
+A clip is cut to a grid of beats (``Timeline.beats``: every ``beat_s``, and every cut
+between scenes is a beat): the product drops onto its set over the first beat (its
+shadow forming as it lands), the light sweep starts on a beat, and each text enters on
+its beat and leaves on the beat where the product heads for the end card.
 """
 
 from __future__ import annotations
@@ -199,6 +205,7 @@ class LayerState:
     opacity: float = 1.0  # blended over the layers below it
     columns: tuple[int, int] | None = None  # canvas columns covered (slide), None: all
     depth: Depth | None = None
+    shadow: float = 1.0  # strength of the product's shadow layer (0: none, while it lands)
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,7 @@ class FrameState:
     product: Similarity  # the product's rest box -> canvas
     layers: tuple[LayerState, ...]
     texts: tuple[TextState, ...]
+    sweep: float | None = None  # the light sweep's progress 0..1 across the frame, None: off
 
 
 @dataclass(frozen=True)
@@ -301,6 +309,27 @@ class Timeline:
         # 5. style parameters
         self._setup_style()
 
+        # 6. the beat grid, and what is timed to it
+        self.beats = self._beat_grid(float(cfg["beats"]["beat_s"]))
+        reveal = cfg["reveal"]
+        self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
+        self.drop = float(reveal["drop"]) * rh
+        sweep = cfg["sweep"]
+        self.sweep_s = float(sweep["duration_s"])
+        self.sweeps = [self.beats[k] for k in sweep["at_beats"] if k < len(self.beats)]
+
+    def _beat_grid(self, beat_s: float) -> tuple[float, ...]:
+        """Beat times from 0 up to the end-card move (itself a beat): each shot's span cut
+        into whole beats of about ``beat_s``, so every cut between scenes is a beat."""
+        end = self.move_start if self.end_place is not None else self.scenes_end
+        bounds = [0.0, *self.boundaries, self.scenes_end]
+        beats: list[float] = []
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            n = max(1, round((b - a) / beat_s))
+            beats += [a + (b - a) * k / n for k in range(n)]
+        beats = [t for t in beats if t < end - 1e-9]
+        return (*beats, end)
+
     # -- style ------------------------------------------------------------------------
 
     def _setup_style(self) -> None:
@@ -363,7 +392,21 @@ class Timeline:
     # -- product ------------------------------------------------------------------------
 
     def product_at(self, t: float) -> Similarity:
-        """The product's rest box -> canvas at time ``t``."""
+        """The product's rest box -> canvas at time ``t``: where the camera has it, and
+        over the first beat a little higher, dropping onto its set."""
+        camera = self._camera_product(t)
+        if t >= self.reveal_end:
+            return camera
+        u = ease_out_cubic(_ramp(t, 0.0, self.reveal_end))
+        return camera.then(shift(0.0, -self.drop * camera.scale * (1.0 - u)))
+
+    def landed(self, t: float) -> float:
+        """How far the product has landed on its set: 0 at the start, 1 from the end of
+        the reveal on (the strength of its shadow)."""
+        return _ramp(t, 0.0, self.reveal_end)
+
+    def _camera_product(self, t: float) -> Similarity:
+        """The product's rest box -> canvas as the camera frames it (no reveal)."""
         if self.end_place is None or t <= self.move_start:
             return self._style_product(min(t, self.scenes_end))
         start = self._style_product(self.move_start)
@@ -384,7 +427,7 @@ class Timeline:
             d = self._depth(min(t, self.move_start if self.end_place else t))
             return d.at_ratio(1.0), d
         # worlds follow the product, except once the product heads for the end card
-        q = self.product_at(min(t, self.move_start) if self.end_place is not None else t)
+        q = self._camera_product(min(t, self.move_start) if self.end_place is not None else t)
         return shot.align.then(q), None
 
     def layers_at(self, t: float) -> tuple[LayerState, ...]:
@@ -416,7 +459,12 @@ class Timeline:
                     prev.depth,
                 )
             effects = self._effects_transform(transform, depth)
-            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth))
+            shadow = 1.0
+            if shot.world == 0 and t < self.reveal_end:
+                # the product's shadow forms as it lands: drawn apart from the set meanwhile
+                shadow = ease_in_out_cubic(self.landed(t))
+                effects = effects or transform
+            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow))
         if self.end_place is not None and t >= self.fade_start:
             u = ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
             end_world = len(self.geometries)
@@ -434,34 +482,55 @@ class Timeline:
 
     # -- text ----------------------------------------------------------------------------
 
+    def text_enters(self, key: str) -> float:
+        """When ``key`` starts to appear: on its beat (scene text) or, on the end card, on
+        half beats after the card has faded in."""
+        cfg = self.text_cfg
+        if self.end_place is not None and key in END_CARD_TEXTS:
+            half = float(presets_data()["beats"]["beat_s"]) / 2
+            return self.scenes_end + self.fade_s / 2 + half * int(cfg["end_card_half_beats"][key])
+        beat = int(cfg.get(f"{key}_beat", 1))
+        # a short clip with few beats: the text enters on the last beat before it leaves
+        return self.beats[min(beat, max(len(self.beats) - 2, 0))]
+
+    def text_leaves(self, key: str) -> float | None:
+        """When scene text is gone (the end-card move, a beat), None: it stays."""
+        if self.end_place is None or key in END_CARD_TEXTS:
+            return None
+        return self.move_start
+
     def texts_at(self, t: float) -> tuple[TextState, ...]:
         cfg = self.text_cfg
         ch = self.canvas[1]
         reveal = float(cfg["reveal_s"])
+        exit_s = float(cfg["exit_s"])
         slide = float(cfg["slide"]) * ch
         out = []
         for key in self.texts:
-            on_end_card = self.end_place is not None and key in END_CARD_TEXTS
-            if on_end_card:
-                base = self.scenes_end + self.fade_s / 2
-                start = base + {"logo": 0.0, "title": 0.0, "price": 0.25, "compare_at": 0.4, "cta": 0.6}[key]
-            else:
-                start = float(cfg[f"{key}_at_s"]) if f"{key}_at_s" in cfg else 0.3
-            u = ease_out_cubic(_ramp(t, start, reveal))
+            u = ease_out_cubic(_ramp(t, self.text_enters(key), reveal))
             opacity = u
-            if not on_end_card and self.end_place is not None:
-                # scene text leaves with the scene
-                # scene text leaves before the product starts for its end-card place
-                out_s = self.fade_s / 2
-                opacity *= 1 - ease_in_out_cubic(_ramp(t, self.move_start - out_s, out_s))
+            gone = self.text_leaves(key)
+            if gone is not None:
+                opacity *= 1 - ease_in_out_cubic(_ramp(t, gone - exit_s, exit_s))
             if opacity <= 0:
                 continue
             out.append(TextState(key, opacity, (1 - u) * slide))
         return tuple(out)
 
+    def sweep_at(self, t: float) -> float | None:
+        """The light sweep's progress across the frame (0..1), None when none is passing."""
+        for start in self.sweeps:
+            if start <= t < start + self.sweep_s:
+                return ease_in_out_cubic((t - start) / self.sweep_s)
+        return None
+
     def at(self, t: float) -> FrameState:
         return FrameState(
-            time=t, product=self.product_at(t), layers=self.layers_at(t), texts=self.texts_at(t)
+            time=t,
+            product=self.product_at(t),
+            layers=self.layers_at(t),
+            texts=self.texts_at(t),
+            sweep=self.sweep_at(t),
         )
 
     def max_product_scale(self) -> float:

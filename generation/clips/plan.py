@@ -164,6 +164,7 @@ def plan_clip(
                     fill=spec.fill,
                     brand_color=spec.brand_color,
                     max_width=max_width,
+                    prop_layers=spec.style == "parallax",
                     **ratios,
                 )
             )

@@ -298,10 +298,10 @@ def _poster_index(plan: ClipPlan) -> int:
     """A frame with every scene text revealed and the camera settled a little."""
     t_cfg = presets_data()["text"]
     tl = plan.timeline
-    t = 0.45 * tl.scenes_end
+    t = max(0.45 * tl.scenes_end, tl.reveal_end + 0.2)
     shown = [k for k in plan.sprites if not (plan.meta["end_card"] and k in END_CARD_TEXTS)]
     if shown:
-        revealed = max(float(t_cfg.get(f"{k}_at_s", 0.3)) for k in shown)
+        revealed = max(tl.text_enters(k) for k in shown)
         t = max(t, revealed + float(t_cfg["reveal_s"]) + 0.2)
     t = min(t, max(tl.scenes_end - 0.1, 0.0))
     return min(plan.frame_count - 1, round(t * plan.spec.fps))

@@ -7,7 +7,11 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
 - ``studio_world`` renders a studio theme's set with the studio engine's public set API
   (``stage_for_product``, ``render_set_pair``): the set with the product's silhouette and
   the same set without it, its backdrop drawn once. The second is the empty set (the
-  plate); their ratio around the product is the product's shadow and reflection.
+  plate); their ratio around the product is the product's shadow and reflection. For
+  parallax it renders the set once more without its props (``render_set``: ``bare``) and
+  keeps each prop, with the shadow it casts, as its own layer (``PropLayer``) that moves
+  at the depth of the floor row it stands on, instead of being sheared by the rows it
+  spans.
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
   product is filled out of it; its shadow stays painted into the plate.
 - ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
@@ -16,6 +20,7 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,6 +58,16 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class PropLayer:
+    """One prop of a studio set and the shadow it casts, apart from the set: premultiplied
+    RGBA at ``origin`` in world pixels, moving at parallax speed ``ratio`` (its foot's)."""
+
+    pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
+    origin: tuple[int, int]
+    ratio: float
+
+
+@dataclass(frozen=True)
 class World:
     name: str  # e.g. "scene-marble_counter"
     source: str  # studio | scene | end_card
@@ -67,6 +82,8 @@ class World:
     seed: int | None = None
     animation: AnimatedPlate | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    bare: np.ndarray | None = None  # (H, W, 4) uint8: the plate without ``props``
+    props: tuple[PropLayer, ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -88,11 +105,13 @@ def studio_world(
     wall_ratio: float = 0.35,
     front_ratio: float = 1.5,
     max_width: float | None = None,
+    prop_layers: bool = False,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
     ``max_width`` caps the product's width as a share of the world's (the camera's closest
     view shows less than the whole world, and the product must stay inside it).
+    ``prop_layers`` also keeps the props as their own layers (``World.bare``, ``props``).
 
     Built with the studio engine's public set API exactly as its scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -100,7 +119,9 @@ def studio_world(
     from generation.engines.studio import (
         MAX_PRODUCT_WIDTH,
         estimate_light_side,
+        place_props,
         plan_variant,
+        render_set,
         render_set_pair,
         stage_for_product,
     )
@@ -133,6 +154,22 @@ def studio_world(
     # 3. depth for parallax: the wall is far, the floor comes towards the camera
     box = tuple(float(v) for v in stage.box)
     geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
+    ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio)
+
+    # 4. the props apart from the set, for parallax
+    bare: np.ndarray | None = None
+    props: tuple[PropLayer, ...] = ()
+    # placed by the product's box: an empty layer there stands the props of the empty set
+    nothing = PlacedProduct(
+        layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
+    )
+    standing = place_props(theme, stage, nothing, variant, seed=seed) if prop_layers and variant.props else []
+    if standing:
+        without = dataclasses.replace(variant, props=())
+        bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
+        bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
+        feet = [(p.cx, p.base, p.origin, p.cover) for p in standing]
+        props = _prop_layers(plate, bare, feet, ratios)
     return World(
         name=f"scene-{theme}",
         source="studio",
@@ -140,10 +177,48 @@ def studio_world(
         dressed=dressed,
         effect=effect,
         geometry=geometry,
-        depth_ratio=depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio),
+        depth_ratio=ratios,
         theme=theme,
         seed=seed,
+        bare=bare,
+        props=props,
     )
+
+
+def _prop_layers(
+    plate: np.ndarray,
+    bare: np.ndarray,
+    feet: list[tuple[float, float, tuple[int, int], np.ndarray]],
+    ratios: np.ndarray,
+) -> tuple[PropLayer, ...]:
+    """Each prop as a layer over ``bare``: opaque where it stands (its coverage), and
+    where it changes the set (its shadow) as much as it does, each changed pixel going to
+    the prop whose foot is nearest. ``feet`` holds (centre x, foot row, origin, coverage)."""
+    h, w = bare.shape[:2]
+    cover = np.zeros((len(feet), h, w), dtype=F32)
+    for k, (_, _, (ox, oy), c) in enumerate(feet):
+        ch_, cw_ = c.shape
+        x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
+        cover[k, y0:y1, x0:x1] = c[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    # a shadow changes the set by a few levels: fully the prop's from 3 levels on
+    change = np.abs(plate[..., :3].astype(F32) - bare[..., :3].astype(F32)).max(axis=2)
+    shade = np.clip(change / 3.0, 0.0, 1.0)
+    ys, xs = np.mgrid[0:h, 0:w].astype(F32)
+    dist = np.stack([(xs - cx) ** 2 + (ys - base) ** 2 for cx, base, _, _ in feet])
+    nearest = np.argmin(dist, axis=0)
+    layers = []
+    for k, (_, base, _, _) in enumerate(feet):
+        alpha = np.maximum(cover[k], np.where(nearest == k, shade, 0.0))
+        rows, cols = np.nonzero(alpha > 0)
+        if rows.size == 0:
+            continue
+        y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        a = alpha[y0:y1, x0:x1, None]
+        rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
+        pixels = np.concatenate([rgb, a * 255.0], axis=2)
+        ratio = float(ratios[min(max(round(base) - 1, 0), h - 1)])
+        layers.append(PropLayer(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), (x0, y0), ratio))
+    return tuple(layers)
 
 
 def _alpha_on_canvas(seg: Segmentation, size: tuple[int, int], box: Box) -> np.ndarray:

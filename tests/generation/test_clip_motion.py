@@ -1,0 +1,183 @@
+"""Motion that reads as a produced ad: depth layers at their own rates, the product's drop
+onto its set, a light sweep and text on the beats, with the product pixel-locked."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from generation.clips import plan_clip, write_clip
+from generation.clips.frames import Compositor
+from generation.clips.motion import Similarity
+from generation.clips.product import reference_product
+from generation.clips.spec import presets_data
+from tests.generation.test_clips import _segmentation, small
+
+MID = (540, 960)
+
+
+@pytest.fixture(scope="module")
+def bottle():
+    return _segmentation()
+
+
+@pytest.fixture(scope="module")
+def parallax(bottle):
+    return plan_clip(bottle, small(style="parallax", size=MID, duration=8, direction="right"))
+
+
+def _moved(plan, transform_at, point, a: int, b: int) -> float:
+    """Canvas px a point of a layer moves along x between frames ``a`` and ``b``."""
+    world = transform_at(a).inverse().point(*point)
+    return transform_at(b).point(*world)[0] - point[0]
+
+
+def test_parallax_layers_move_at_their_own_rates(parallax):
+    # given a parallax clip of a set with a prop, from the frame the product has landed
+    plan = parallax
+    world = plan.worlds[0]
+    assert world.props and world.bare is not None
+    a = math.ceil(plan.timeline.reveal_end * plan.spec.fps)
+    b = plan.frame_count - 1
+    cw, ch = plan.canvas
+
+    def depth(ratio):
+        return lambda i: plan.state(i).layers[0].depth.at_ratio(ratio)
+
+    # when each layer's point at the product's height is followed through the camera move
+    y = plan.timeline.pivot[1]
+    wall = _moved(plan, depth(float(world.depth_ratio[0])), (cw / 2, 0.1 * ch), a, b)
+    floor = _moved(plan, depth(float(world.depth_ratio[-1])), (cw / 2, 0.97 * ch), a, b)
+    prop = _moved(plan, depth(world.props[0].ratio), (cw / 2, y), a, b)
+    product = _moved(plan, plan.product_transform, (cw / 2, y), a, b)
+
+    # then everything travels left (the camera goes right), the wall clearly but least,
+    # the product further, the nearest floor furthest: each at its own rate
+    assert wall < -0.02 * cw
+    assert product - wall < -0.06 * cw
+    assert floor < product < wall
+    assert product <= prop < wall
+
+
+def test_props_are_drawn_whole_at_their_own_depth_not_sheared(parallax):
+    # given a parallax frame late in the move (without the product's shadow, which may
+    # fall on the prop)
+    plan = copy.copy(parallax)
+    plan.worlds = [dataclasses.replace(parallax.worlds[0], effect=None)]
+    prop = plan.worlds[0].props[0]
+    index = plan.frame_count - 1
+    frame = Compositor(plan).background(index)
+
+    # when the prop layer alone is placed by its own depth's transform
+    place = Similarity(1.0, *map(float, prop.origin)).then(
+        plan.state(index).layers[0].depth.at_ratio(prop.ratio)
+    )
+    x, y, w, h = (round(v) for v in place.box((0.0, 0.0, prop.pixels.shape[1], prop.pixels.shape[0])))
+    alone = cv2.warpAffine(
+        prop.pixels, place.matrix(origin=(x, y)), (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0, 0)
+    )
+    solid = alone[..., 3] == 255
+    x0, y0 = max(x, 0), max(y, 0)
+    solid = solid[y0 - y : min(h, plan.canvas[1] - y), x0 - x : min(w, plan.canvas[0] - x)]
+    region = frame[y0 : y0 + solid.shape[0], x0 : x0 + solid.shape[1]]
+
+    # then the bare set is the set itself wherever no prop layer reaches
+    world = plan.worlds[0]
+    reached = np.zeros(world.plate.shape[:2], dtype=bool)
+    for layer in world.props:
+        lx, ly = layer.origin
+        reached[ly : ly + layer.pixels.shape[0], lx : lx + layer.pixels.shape[1]] = True
+    assert np.array_equal(world.bare[~reached], world.plate[~reached])
+    # and the frame shows exactly the prop layer where it is solid (one rigid layer)
+    assert solid.sum() > 500
+    want = alone[y0 - y : y0 - y + solid.shape[0], x0 - x : x0 - x + solid.shape[1], :3]
+    assert np.abs(region[solid].astype(int) - want[solid].astype(int)).max() <= 1
+
+
+def test_the_product_drops_onto_its_set_over_the_first_beat_as_its_shadow_forms(parallax):
+    # given the timeline of a clip
+    tl = parallax.timeline
+    rh = tl.rest_box[3]
+    drop = float(presets_data()["reveal"]["drop"])
+    fps = parallax.spec.fps
+    landed = math.ceil(tl.reveal_end * fps)
+
+    # when the product is compared with where the camera has it
+    lift = [tl._camera_product(i / fps).ty - tl.product_at(i / fps).ty for i in range(landed + 3)]
+    shadows = [parallax.state(i).layers[0].shadow for i in range(landed + 3)]
+
+    # then it starts higher by the preset's share of its height, only ever comes down,
+    # and has landed on the beat; its shadow grows from nothing to full meanwhile
+    assert tl.reveal_end == tl.beats[1]
+    assert lift[0] == pytest.approx(drop * rh * tl._camera_product(0).scale)
+    assert all(x >= y for x, y in zip(lift, lift[1:], strict=False))
+    assert lift[landed:] == [0.0] * len(lift[landed:]) and lift[landed - 1] > 0
+    assert shadows[0] == 0.0 and shadows[landed:] == [1.0] * len(shadows[landed:])
+    assert all(x <= y for x, y in zip(shadows, shadows[1:], strict=False))
+
+
+def test_text_enters_on_its_beat_and_leaves_on_the_beat_of_the_end_card_move(bottle):
+    # given a clip with a headline and an end card
+    plan = plan_clip(bottle, small(style="push_in", duration=8, headline="Fresh hand wash", price="9.90"))
+    tl, fps = plan.timeline, plan.spec.fps
+    shown = [i for i in range(plan.frame_count) if any(t.key == "headline" for t in plan.state(i).texts)]
+
+    # then the headline's first frame is the first after its beat, its last the one
+    # before the end-card move, and both are beats of the grid
+    beat = int(presets_data()["text"]["headline_beat"])
+    assert tl.text_enters("headline") == tl.beats[beat]
+    assert shown[0] == math.floor(tl.beats[beat] * fps) + 1
+    assert tl.text_leaves("headline") == tl.beats[-1] == tl.move_start
+    assert shown[-1] == math.ceil(tl.move_start * fps) - 1
+
+
+def test_a_sequence_cuts_on_beats(bottle):
+    # given a sequence of two scenes
+    plan = plan_clip(bottle, small(style="sequence", duration=6, themes=("marble_counter", "podium")))
+
+    # then the cut is a beat, and beats are evenly spaced within each shot
+    tl = plan.timeline
+    assert tl.boundaries[0] in tl.beats
+    steps = np.diff(tl.beats)
+    assert steps.min() > 0.4 and steps.max() < 0.8
+
+
+def test_the_light_sweep_brightens_the_set_and_never_the_product(bottle, tmp_path):
+    # given a clip whose sweep passes on the second beat
+    plan = plan_clip(bottle, small(style="push_in", duration=6))
+    tl, fps = plan.timeline, plan.spec.fps
+    index = round((tl.sweeps[0] + tl.sweep_s / 2) * fps)
+    assert plan.state(index).sweep is not None and plan.state(0).sweep is None
+    frames: dict[int, np.ndarray] = {}
+
+    def keep(frame):
+        # every frame's product pixels are the reference's own (independently recomputed)
+        ref = reference_product(plan.master, plan.product_transform(frame.index), plan.canvas)
+        x, y, w, h = ref.box
+        opaque = ref.pixels[..., 3] == 255
+        assert opaque.sum() > 0
+        assert np.array_equal(frame.image[y : y + h, x : x + w][opaque], ref.pixels[..., :3][opaque])
+        if frame.index == index:
+            frames[index] = frame.image.copy()
+
+    # when the clip is rendered, and that frame is drawn again without the sweep
+    result = write_clip(plan, tmp_path / "sweep.mp4", frame_hook=keep, verify_encoding=False)
+    state = plan.state(index)
+    compositor = Compositor(plan)
+    compositor._worlds(state)
+    unlit = compositor.frame[..., :3].astype(int)
+
+    # then the sweep added light to a band of the set: more than 20 levels at its peak
+    added = frames[index].astype(int) - unlit
+    ref = reference_product(plan.master, plan.product_transform(index), plan.canvas)
+    x, y, w, h = ref.box
+    off_product = np.ones(plan.canvas[::-1], dtype=bool)
+    off_product[y : y + h, x : x + w] &= ref.pixels[..., 3] == 0
+    assert added[off_product].max() > 20
+    assert 0.03 < (added[off_product].max(axis=-1) > 5).mean() < 0.6
+    assert result.fidelity.identical
