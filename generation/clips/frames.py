@@ -44,6 +44,7 @@ class Compositor:
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
         self._band: np.ndarray | None = None
+        self._effect_work: _EffectWork | None = None
         self.checks = FrameTextChecks(plan.canvas)
 
     def background(self, index: int) -> np.ndarray:
@@ -166,7 +167,11 @@ class Compositor:
             )
         if separate and world.effect is not None and layer.shadow > 0:
             effects = layer.effects if layer.effects is not None else layer.transform
-            _apply_effect(out, world.effect, world.effect.to_frame.then(effects), layer.shadow)
+            if self._effect_work is None:
+                self._effect_work = _EffectWork(self.plan.canvas)
+            _apply_effect(
+                out, world.effect, world.effect.to_frame.then(effects), self._effect_work, layer.shadow
+            )
 
     def _depth_warp(self, src: np.ndarray, world: World, depth: Depth, out: np.ndarray) -> None:
         """Parallax: each canvas row samples the world with its own depth's transform."""
@@ -219,8 +224,26 @@ def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:
     region[..., 3] = 255
 
 
-def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity, strength: float = 1.0) -> None:
-    """Multiply the effect's ratio (placed by ``transform``, towards 1 by ``strength``) into ``out``."""
+class _EffectWork:
+    """Two float32 buffers the size of the canvas, reused by ``_apply_effect`` every frame
+    (fresh arrays this large cost more in page faults than the arithmetic)."""
+
+    def __init__(self, canvas: tuple[int, int]) -> None:
+        size = canvas[0] * canvas[1] * 4
+        self._ratio = np.empty(size, dtype=F32)
+        self._mixed = np.empty(size, dtype=F32)
+
+    def views(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Contiguous (h, w, 4) views (OpenCV writes into a ``dst`` only when contiguous)."""
+        n = shape[0] * shape[1] * shape[2]
+        return self._ratio[:n].reshape(shape), self._mixed[:n].reshape(shape)
+
+
+def _apply_effect(
+    out: np.ndarray, effect: Effect, transform: Similarity, work: _EffectWork, strength: float = 1.0
+) -> None:
+    """Multiply the effect's ratio (placed by ``transform``, towards 1 by ``strength``) into
+    ``out``: ``floor((out + 0.5) * ratio)`` in float32, clipped to 0..255."""
     h, w = effect.ratio.shape[:2]
     ox, oy = effect.origin
     placed = Similarity(1.0, ox, oy).then(transform)
@@ -230,15 +253,26 @@ def _apply_effect(out: np.ndarray, effect: Effect, transform: Similarity, streng
     x1, y1 = min(cw, math.ceil(x + bw)), min(ch, math.ceil(y + bh))
     if x1 <= x0 or y1 <= y0:
         return
-    ratio = cv2.warpAffine(
+    ratio, mixed = work.views((y1 - y0, x1 - x0, effect.ratio.shape[2]))
+    cv2.warpAffine(
         effect.ratio,
         placed.matrix(origin=(x0, y0)),
         (x1 - x0, y1 - y0),
+        dst=ratio,
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(1.0, 1.0, 1.0),
     )
-    if strength < 1.0:
-        ratio = 1.0 + (ratio - 1.0) * F32(strength)
+    if strength < 1.0:  # in place: 1.0 + (ratio - 1.0) * F32(strength)
+        ratio -= F32(1.0)
+        ratio *= F32(strength)
+        ratio += F32(1.0)
     region = out[y0:y1, x0:x1]
-    region[:] = np.clip(np.floor((region.astype(F32) + 0.5) * ratio), 0, 255).astype(np.uint8)
+    # in place, the same float32 operations in the same order as
+    # np.clip(np.floor((region.astype(F32) + 0.5) * ratio), 0, 255)
+    np.copyto(mixed, region)
+    mixed += F32(0.5)
+    cv2.multiply(mixed, ratio, dst=mixed)
+    np.floor(mixed, out=mixed)
+    np.clip(mixed, 0, 255, out=mixed)
+    np.copyto(region, mixed, casting="unsafe")
