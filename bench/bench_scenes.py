@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generation.config import GenerationConfig  # noqa: E402
 from generation.engines.studio import StudioEngine  # noqa: E402
-from generation.engines.themes import list_themes  # noqa: E402
 from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity  # noqa: E402
+from generation.sets import list_themes  # noqa: E402
 from generation.specs import SceneSpec  # noqa: E402
 from generation.types import Segmentation  # noqa: E402
 from tests.photoset import make_case  # noqa: E402

@@ -50,7 +50,7 @@ class GenerationConfig:
     scheduler: str = "dpm"  # one of SCHEDULER_NAMES (generation.models.SCHEDULERS)
     steps: int = 25
     guidance_scale: float = 7.0
-    # None: each theme's own ControlNet scales and control end (engines/themes/*.json,
+    # None: each theme's own ControlNet scales and control end (sets/themes/*.json,
     # "diffusion" section); a number overrides every theme.
     controlnet_scale: float | None = None
     control_end: float | None = None

@@ -9,7 +9,7 @@ before it is stored, with the path of the field at fault (``InvalidRequest.field
 - Types are strict: ``"no"`` is not a boolean, ``1.5`` is not an integer, NaN and
   infinities are refused, and so is any key the model does not name.
 - Themes, poster templates and sizes, and clip presets are enumerations read from the
-  data files (``engines/themes/*.json``, ``posters/templates/*.json``, ``posters/sizes.json``,
+  data files (``sets/themes/*.json``, ``posters/templates/*.json``, ``posters/sizes.json``,
   ``clips/presets.json``): a look added as data is a value the request accepts.
 - ``cost()`` is the job's work in pixels x frames x count (a still counts ``STILL_WEIGHT``
   frames); ``parse_request`` refuses a job over the budget it is given.
@@ -52,7 +52,6 @@ from generation.clips.spec import (
     presets_data,
 )
 from generation.config import GenerationConfig
-from generation.engines.themes import list_themes
 from generation.errors import InvalidSpec
 from generation.pipelines import OUTPUT_KINDS, OutputRequest, PosterRerender
 from generation.posters.sizes import _load_sizes, resolve_size
@@ -66,6 +65,7 @@ from generation.posters.spec import (
     PosterSpec,
 )
 from generation.posters.template import list_templates
+from generation.sets import list_themes
 from generation.specs import ENGINES, SEGMENTERS, PackshotSpec, SceneSpec
 from generation.weights import local_source, models_dir
 

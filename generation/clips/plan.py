@@ -44,8 +44,8 @@ from generation.clips.worlds import (
     studio_world,
 )
 from generation.config import GenerationConfig
-from generation.engines.studio import MAX_PRODUCT_WIDTH
 from generation.errors import InvalidSpec
+from generation.sets import MAX_PRODUCT_WIDTH, get_theme
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 from generation.typography.money import format_price
 
@@ -136,8 +136,6 @@ def plan_clip(
         )
     price = _format_price(spec)  # InvalidSpec for an unknown currency or locale
     if scenes is None:
-        from generation.engines.themes import get_theme
-
         for name in spec.themes:
             get_theme(name)  # InvalidSpec naming the themes, before any slow work
 

@@ -4,7 +4,7 @@ A ``World`` is a still background at its own resolution plus what the product do
 it (shadows, a reflection) as a separate multiplicative layer, so that the product and
 its shadow can move apart from the wall when the camera moves in depth (parallax).
 
-- ``studio_world`` renders a studio theme's set with the studio engine's public set API
+- ``studio_world`` renders a studio theme's set with ``generation.sets``
   (``stage_for_product``, ``render_set_pair``): the set with the product's silhouette and
   the same set without it, its backdrop drawn once. The second is the empty set (the
   plate); their ratio around the product is the product's shadow and reflection. For
@@ -31,6 +31,15 @@ from PIL import Image
 from generation import compose
 from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
+from generation.sets import (
+    MAX_PRODUCT_WIDTH,
+    estimate_light_side,
+    place_props,
+    plan_variant,
+    render_set,
+    render_set_pair,
+    stage_for_product,
+)
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
@@ -113,19 +122,9 @@ def studio_world(
     view shows less than the whole world, and the product must stay inside it).
     ``prop_layers`` also keeps the props as their own layers (``World.bare``, ``props``).
 
-    Built with the studio engine's public set API exactly as its scenes are (same stage,
+    Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
     """
-    from generation.engines.studio import (
-        MAX_PRODUCT_WIDTH,
-        estimate_light_side,
-        place_props,
-        plan_variant,
-        render_set,
-        render_set_pair,
-        stage_for_product,
-    )
-
     # 1. where the theme stands the product (the scene's composition for this seed), and
     # the set with and without its shadows
     cutout = seg.cutout

@@ -22,9 +22,8 @@ from PIL import Image
 
 from generation.compose import RESAMPLE, paste_back, place_product
 from generation.config import GenerationConfig
-from generation.engines.studio import render_set, stage_at_box
-from generation.engines.themes import Theme
 from generation.errors import ModelUnavailable
+from generation.sets import Theme, render_set, stage_at_box
 from generation.types import Box, PlacedProduct
 
 # controlnet-aux's CannyDetector defaults; the canny ControlNets were trained on these.

@@ -30,9 +30,8 @@ from generation.engines.conditioning import (
     set_preview,
 )
 from generation.engines.denoise import DenoiseRequest, run_variants
-from generation.engines.studio import stage_for_product
-from generation.engines.themes import Theme, get_theme
 from generation.errors import GenerationError, InvalidSpec
+from generation.sets import Theme, get_theme, stage_for_product
 from generation.specs import SceneSpec
 from generation.types import (
     Box,
@@ -96,7 +95,7 @@ def scene_prompt(
     """(prompt, negative prompt): the theme's setting, the merchant's words, quality words.
 
     Theme text comes from the theme data the studio engine draws from
-    (``engines/themes/*.json``), so both engines offer the same themes. "brand color" in
+    (``sets/themes/*.json``), so both engines offer the same themes. "brand color" in
     it becomes a colour name: text encoders do not read RGB. With ``count_tokens`` (the
     text encoder's tokenizer) each prompt is kept within ``budget`` tokens, the encoder's
     window: the merchant's words are kept first, then the theme's phrases in order, then

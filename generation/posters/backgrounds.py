@@ -5,8 +5,8 @@ at the poster's size; the renderer pastes the product's own pixels back last.
 
 - ``brand_background``: a radial or linear gradient between brand tints, dithered with
   a little seeded grain so large gradients do not band.
-- ``theme_background``: a studio theme (``engines/themes/*.json``) built at poster size
-  with the studio engine's own set pieces (wall, floor, podium, shadows, reflection,
+- ``theme_background``: a studio theme (``sets/themes/*.json``) built at poster size
+  with the same set pieces as the studio scenes (``generation.sets``) (wall, floor, podium, shadows, reflection,
   grain), standing under the product box the layout chose.
 - Scenes rendered earlier (a ``RenderedImage`` with its ``product_box``) are scaled
   uniformly and shifted so their product box lands on the layout's product box
@@ -28,9 +28,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from generation import sets
 from generation.blur import fast_blur
-from generation.engines import studio
-from generation.engines.themes import get_theme
 from generation.errors import InvalidSpec
 from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
@@ -120,11 +119,11 @@ def theme_background(
     """The studio theme's set built around ``placed`` (its box is the layout's), at the
     canvas's own size and aspect; ``brand`` fills the theme's brand slots (``None``:
     the theme's own colour)."""
-    theme = get_theme(theme_name)  # InvalidSpec naming the themes
+    theme = sets.get_theme(theme_name)  # InvalidSpec naming the themes
     cw, ch = placed.canvas_size
     k = min(1.0, math.sqrt(SET_PIXELS / (cw * ch)))
     if k > 0.95:
-        bg = studio.render_set(theme, placed, brand_color=brand, seed=seed)
+        bg = sets.render_set(theme, placed, brand_color=brand, seed=seed)
     else:
         x, y, w, h = placed.box
         box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
@@ -132,7 +131,7 @@ def theme_background(
         small = PlacedProduct(
             layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k)))
         )
-        bg = studio.render_set(theme, small, brand_color=brand, seed=seed)
+        bg = sets.render_set(theme, small, brand_color=brand, seed=seed)
         bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
         tile = _grain_tile(seed)[..., None]
         for y0 in range(0, ch, 256):  # tile by tile: no canvas-sized noise array

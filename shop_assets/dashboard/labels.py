@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from generation.engines.themes import get_theme, list_themes
 from generation.errors import InvalidSpec
 from generation.normalize import ACCEPTED_TEXT
 from generation.posters.sizes import list_sizes
 from generation.posters.template import get_template, list_templates
+from generation.sets import get_theme, list_themes
 from shop_assets.jobs.models import OutputKind
 
 SEGMENTER_LABELS = {

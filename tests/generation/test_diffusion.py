@@ -48,9 +48,9 @@ from generation.engines.diffusion import (
     scene_box,
     scene_prompt,
 )
-from generation.engines.themes import get_theme, list_themes
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.pipelines import OutputRequest, run_outputs
+from generation.sets import get_theme, list_themes
 from generation.specs import SceneSpec
 from generation.types import Segmentation
 from tests.generation.tiny_models import (
@@ -627,7 +627,7 @@ def test_canny_control_outlines_the_product_and_the_sets_structure(seg, theme_na
     rows = np.flatnonzero(beside.sum(axis=1) > 0.2 * (canvas.size[0] - (x1 - x0)))
     assert rows.size > 0, "no structural line crosses the set"
     # a horizontal line at the floor's back edge, where the studio engine draws it
-    from generation.engines.studio import stage_at_box
+    from generation.sets import stage_at_box
 
     scale = canvas.size[1] / 1600
     stage = stage_at_box(theme, placed.box, (1600, 1600))

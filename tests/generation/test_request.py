@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from generation.config import GenerationConfig
-from generation.engines.themes import list_themes
 from generation.errors import InvalidSpec
 from generation.posters.sizes import list_sizes
 from generation.posters.template import list_templates
@@ -26,6 +25,7 @@ from generation.request import (
     installed_capabilities,
     parse_request,
 )
+from generation.sets import list_themes
 
 BUDGET = budget_from(GenerationConfig())
 BASIC = Capabilities()

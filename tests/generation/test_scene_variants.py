@@ -11,15 +11,16 @@ from PIL import Image
 
 from generation import compose
 from generation.config import GenerationConfig
-from generation.engines.studio import (
-    StudioEngine,
+from generation.engines.studio import StudioEngine
+from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity
+from generation.sets import (
     estimate_light_side,
+    get_theme,
+    list_themes,
     plan_variant,
     render_set,
     stage_for_product,
 )
-from generation.engines.themes import list_themes
-from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, Segmentation
 from tests.synthetic import product_rgba
@@ -137,8 +138,6 @@ def test_grounding_and_shadow_side_read_a_drawn_shadow():
 
 
 def _no_podium_themes() -> list[str]:
-    from generation.engines.themes import get_theme
-
     return [t for t in list_themes() if get_theme(t).podium is None]
 
 
@@ -187,8 +186,6 @@ def test_the_shadow_falls_away_from_the_light_on_the_product(theme, lit):
 
 
 def _prop_themes() -> list[str]:
-    from generation.engines.themes import get_theme
-
     return [t for t in list_themes() if get_theme(t).props]
 
 
@@ -205,7 +202,7 @@ def test_at_least_three_themes_have_props():
 
 @pytest.mark.parametrize("theme", _prop_themes())
 def test_props_stand_beside_the_product_and_never_over_its_matte(theme, bottle):
-    from generation.engines.studio import place_props
+    from generation.sets import place_props
 
     drawn = 0
     for seg in (bottle, _wide_product()):

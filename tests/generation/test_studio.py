@@ -18,14 +18,14 @@ from generation import compose
 from generation.config import GenerationConfig
 from generation.engines import get_engine
 from generation.engines.studio import StudioEngine
-from generation.engines.themes import (
+from generation.errors import InvalidSpec
+from generation.sets.themes import (
     ThemeDataError,
     get_theme,
     list_themes,
     load_theme_file,
     load_themes,
 )
-from generation.errors import InvalidSpec
 from generation.specs import SceneSpec
 from generation.types import Segmentation
 from tests.synthetic import product_rgba
@@ -290,7 +290,7 @@ def _write_theme(folder: Path, name: str, data: dict) -> Path:
 
 
 def _theme_data(name: str = "test_theme") -> dict:
-    data = json.loads((Path(__file__).parents[2] / "generation/engines/themes/studio_sweep.json").read_text())
+    data = json.loads((Path(__file__).parents[2] / "generation/sets/themes/studio_sweep.json").read_text())
     data["name"] = name
     return data
 
@@ -376,7 +376,7 @@ def test_engine_with_its_own_theme_library_refuses_other_names(bottle, tmp_path)
 
 @pytest.mark.parametrize("theme", list_themes())
 def test_a_near_square_product_on_a_tall_canvas_stays_inside_its_sides(theme):
-    from generation.engines.studio import MAX_PRODUCT_WIDTH, plan_variant, stage_for_product
+    from generation.sets import MAX_PRODUCT_WIDTH, plan_variant, stage_for_product
 
     # given a product about as wide as it is tall, a 9:16 canvas and the largest variants
     product, canvas = (930, 1000), (1080, 1920)

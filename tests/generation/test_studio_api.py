@@ -7,14 +7,14 @@ import pytest
 from PIL import Image
 
 from generation.compose import place_product
-from generation.engines.studio import (
+from generation.sets import (
+    list_themes,
     plan_variant,
     render_set,
     render_set_pair,
     stage_at_box,
     stage_for_product,
 )
-from generation.engines.themes import list_themes
 from generation.types import PlacedProduct
 from tests.synthetic import product_rgba
 

@@ -7,8 +7,8 @@ import re
 
 from django.urls import reverse
 
-from generation.engines.themes import get_theme
 from generation.posters.template import get_template
+from generation.sets import get_theme
 from shop_assets.dashboard import labels
 from shop_assets.jobs.models import Asset, GenerationJob
 

@@ -9,6 +9,7 @@ generator state gives the same pixels. Colours are float32 RGB in 0..255.
   seams), concrete (blotches, pits, specks) or plain paper at texture coordinates.
 - ``bokeh`` and ``window_light``: out-of-focus light discs and sunlight through a paned
   window, for the wall (and the window's patch on the floor).
+- ``smoothstep`` and ``set_blur``: the blend and the blur every part of the set uses.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import math
 import cv2
 import numpy as np
 
-from generation.engines.themes import Bokeh, WindowLight
+from generation.blur import fast_blur
+from generation.sets.themes import Bokeh, WindowLight
 
 F32 = np.float32
 
@@ -77,6 +79,11 @@ def screen_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float) 
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+def set_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """The set's blur: exact up to 5 px, beyond on a smaller copy (the result is smooth anyway)."""
+    return fast_blur(img, sigma, exact_up_to=5.0, coarse_sigma=2.5)
 
 
 # ---------------------------------------------------------------------------

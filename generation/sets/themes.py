@@ -1,4 +1,4 @@
-"""Studio themes: loading and validating the theme data in ``engines/themes/*.json``.
+"""Studio themes: loading and validating the theme data in ``sets/themes/*.json``.
 
 A theme is data, not code: one JSON file per theme describes the backdrop, the floor
 surface and its material, an optional podium, the light, the shadows, the reflection,

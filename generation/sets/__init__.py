@@ -1,0 +1,57 @@
+"""Studio sets: procedural product-photography sets on the CPU, no model weights.
+
+A theme (``themes/*.json``, read by ``themes.py``) describes a set: a wall with a gradient,
+glow, bokeh or window light; a floor plane seen in perspective with a procedural material
+(marble, wood, concrete, plain paper); an optional podium and props; a light. The set is
+built around a placed product with the shadows and reflection its silhouette throws; the
+caller pastes the product's own pixels back on top. Scenes (``engines/studio.py``),
+posters (``posters/backgrounds.py``), clips (``clips/worlds.py``) and the diffusion
+engine's conditioning all draw their sets through this package, as peers.
+
+Everything is seeded: the same inputs give the same bytes. A scene's variant (its seed)
+drifts a little in colour, light direction, placement and texture.
+
+- ``stage_for_product``: where the theme stands a product; ``stage_at_box``: the set moved
+  under a box someone else chose (``stage.py``).
+- ``render_set``: the set itself, as float pixels without the product; ``render_set_pair``:
+  the same with and without the product's shadows, the backdrop drawn once (``render.py``).
+- ``plan_variant`` and ``estimate_light_side``: one scene's composition (``variants.py``).
+- The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
+  ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
+  reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
+  ``textures.py`` (noise, materials, bokeh, window light).
+"""
+
+from generation.sets.look import resolve_brand
+from generation.sets.props import PropPlacement, place_props
+from generation.sets.render import render_set, render_set_pair
+from generation.sets.stage import (
+    MAX_PRODUCT_WIDTH,
+    PodiumGeometry,
+    Stage,
+    stage_at_box,
+    stage_for_product,
+)
+from generation.sets.themes import Theme, get_theme, list_themes, load_themes
+from generation.sets.variants import LIGHT_SIDE_THRESHOLD, Variant, estimate_light_side, plan_variant
+
+__all__ = [
+    "LIGHT_SIDE_THRESHOLD",
+    "MAX_PRODUCT_WIDTH",
+    "PodiumGeometry",
+    "PropPlacement",
+    "Stage",
+    "Theme",
+    "Variant",
+    "estimate_light_side",
+    "get_theme",
+    "list_themes",
+    "load_themes",
+    "place_props",
+    "plan_variant",
+    "render_set",
+    "render_set_pair",
+    "resolve_brand",
+    "stage_at_box",
+    "stage_for_product",
+]

@@ -1,0 +1,225 @@
+"""Props: the theme's set pieces (``props`` in its file), beside or behind the product."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from generation.sets.look import Look, light_side_of, resolve_theme, theme_rng
+from generation.sets.shadows import cast_density, darken
+from generation.sets.shapes import coverage_box, ellipse_sd
+from generation.sets.stage import Stage
+from generation.sets.themes import Theme
+from generation.sets.variants import Variant
+from generation.shadows import grounding_shadow
+from generation.types import PlacedProduct
+
+F32 = np.float32
+
+
+@dataclass(frozen=True)
+class PropPlacement:
+    """One prop on the canvas: its bottom centre, size in pixels and coverage."""
+
+    index: int  # in the theme's ``props``
+    shape: str
+    cx: float
+    base: float  # row where it stands on the floor
+    width: float
+    height: float
+    lean: float  # radians, leaves lean away from the product
+    cover: np.ndarray  # anti-aliased coverage 0..1 over ``origin``
+    origin: tuple[int, int]  # (x, y) of ``cover``'s top-left on the canvas
+
+
+def place_props(
+    theme: Theme | str,
+    stage: Stage,
+    placed: PlacedProduct,
+    variant: Variant,
+    *,
+    seed: int = 0,
+) -> list[PropPlacement]:
+    """Where the variant's props stand around the placed product: beside it on the floor
+    or further back, on the freer side (or the one the theme names), each outside the
+    columns of the product's box and of its podium, so no prop ever covers the
+    product (a prop that would still touch the matte is left out, as is one that does
+    not fit on the canvas)."""
+    theme = resolve_theme(theme)
+    cw, ch = placed.canvas_size
+    if not theme.props:
+        return []
+    alpha = np.asarray(placed.layer.getchannel("A"))
+    # placed by the product's box, not its pixels: the same set without the product
+    # (an empty layer in the same box, as clips build it) has the same props
+    x, _, w, h = placed.box
+    left_edge, right_edge = float(x), float(x + w)
+    floor = float(stage.contact)
+    if stage.podium is not None:
+        pod = stage.podium
+        left_edge, right_edge = min(left_edge, pod.cx - pod.rx), max(right_edge, pod.cx + pod.rx)
+        floor = float(pod.bottom)
+    depth = max(floor - stage.horizon, 1.0)
+    rng = theme_rng(theme, seed, "props")
+    free_left, free_right = left_edge, cw - right_edge
+    if abs(free_left - free_right) < 0.05 * cw:
+        preferred = -1 if rng.random() < 0.5 else 1
+    else:
+        preferred = -1 if free_left > free_right else 1
+    out: list[PropPlacement] = []
+    taken: dict[int, float] = {-1: left_edge, 1: right_edge}  # the next free column per side
+    last_side = -preferred
+    for k in variant.props:
+        if k >= len(theme.props):
+            continue
+        prop = theme.props[k]
+        side = {"left": -1, "right": 1, "auto": preferred, "other": -last_side}[prop.side]
+        behind = prop.place == "behind"
+        # further back is higher up the floor and smaller
+        base = floor - (0.45 if behind else 0.04) * depth
+        scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * float(
+            1.0 + 0.08 * rng.uniform(-1.0, 1.0)
+        )
+        ph = prop.size * h * scale
+        pw = ph * prop.aspect
+        gap = prop.gap * w
+        edge = taken[side] + side * gap
+        cx = edge + side * pw / 2.0
+        if cx - pw / 2.0 < 0.02 * cw or cx + pw / 2.0 > 0.98 * cw or base - ph < 0.02 * ch:
+            continue
+        lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
+        cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
+        if cover.size == 0:
+            continue
+        # never over the product: drop a prop whose coverage meets the matte
+        ox, oy = origin
+        px0, py0 = placed.box[0], placed.box[1]
+        ys, xs = np.nonzero(cover > 0)
+        cx_, cy_ = xs + ox - px0, ys + oy - py0
+        inside = (cx_ >= 0) & (cx_ < alpha.shape[1]) & (cy_ >= 0) & (cy_ < alpha.shape[0])
+        if inside.any() and (alpha[cy_[inside], cx_[inside]] > 0).any():
+            continue
+        taken[side] = cx + side * pw / 2.0
+        last_side = side
+        out.append(
+            PropPlacement(k, prop.shape, float(cx), float(base), float(pw), float(ph), lean, cover, origin)
+        )
+    return out
+
+
+def _prop_grid(
+    x0: float, y0: float, x1: float, y1: float, canvas: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]] | None:
+    cw, ch = canvas
+    ix0, iy0 = int(max(0, math.floor(x0) - 2)), int(max(0, math.floor(y0) - 2))
+    ix1, iy1 = int(min(cw, math.ceil(x1) + 3)), int(min(ch, math.ceil(y1) + 3))
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
+    yy, xx = np.mgrid[iy0:iy1, ix0:ix1].astype(F32) + 0.5
+    return xx, yy, (ix0, iy0)
+
+
+def _prop_cover(
+    shape: str, cx: float, base: float, w: float, h: float, lean: float, canvas: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Anti-aliased coverage of a prop standing at (cx, base), and its origin."""
+    reach = abs(math.sin(lean)) * h
+    grid = _prop_grid(cx - w / 2.0 - reach, base - h, cx + w / 2.0 + reach, base + 0.1 * h, canvas)
+    if grid is None:
+        return np.zeros((0, 0), dtype=F32), (0, 0)
+    xx, yy, origin = grid
+    rx = w / 2.0
+    if shape == "cylinder":
+        ry = 0.16 * rx
+        top_y = base - h + ry
+        s = np.clip((xx - cx) / rx, -1.0, 1.0)
+        lower = base - ry + ry * np.sqrt(1.0 - s * s)
+        body = (
+            coverage_box(xx, cx - rx, cx + rx)
+            * np.clip(lower - yy + 0.5, 0, 1)
+            * np.clip(yy - top_y + 0.5, 0, 1)
+        )
+        top = np.clip(0.5 - ellipse_sd(xx, yy, cx, top_y, rx, ry), 0, 1)
+        cover = np.clip(body + top, 0, 1)
+    elif shape == "sphere":
+        r = h / 2.0
+        cover = np.clip(r - np.sqrt((xx - cx) ** 2 + (yy - (base - r)) ** 2) + 0.5, 0, 1)
+    elif shape == "box":
+        cover = coverage_box(xx, cx - rx, cx + rx) * coverage_box(yy, base - h, base)
+    elif shape == "arch":
+        spring = base - h + rx
+        rect = coverage_box(xx, cx - rx, cx + rx) * np.clip(yy - spring + 0.5, 0, 1)
+        dome = np.clip(0.5 - (np.sqrt((xx - cx) ** 2 + (yy - spring) ** 2) - rx), 0, 1)
+        dome *= np.clip(spring - yy + 0.5, 0, 1)
+        cover = np.clip(rect + dome, 0, 1) * np.clip(base - yy + 0.5, 0, 1)
+    else:  # leaf
+        cover = np.zeros_like(xx)
+        # a sprig: three leaves fanning out from one point on the floor
+        for angle, length in ((lean - 0.45, 0.72), (lean, 1.0), (lean + 0.45, 0.8)):
+            u = (xx - cx) * math.sin(angle) - (yy - base) * math.cos(angle)  # along the leaf
+            v = (xx - cx) * math.cos(angle) + (yy - base) * math.sin(angle)  # across
+            t = np.clip(u / (length * h), 0.0, 1.0)
+            half = 0.5 * w * 0.55 * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
+            leaf = np.clip(half - np.abs(v) + 0.5, 0, 1) * (u > 0) * (u < length * h)
+            cover = np.maximum(cover, leaf)
+    return cover.astype(F32), origin
+
+
+def _prop_shading(pp: PropPlacement, look: Look) -> np.ndarray:
+    """Brightness of each pixel of a prop under the key light (over its coverage grid)."""
+    hgt, wid = pp.cover.shape
+    ox, oy = pp.origin
+    yy, xx = np.mgrid[oy : oy + hgt, ox : ox + wid].astype(F32) + 0.5
+    lv = look.light_vector
+    wrap = 0.35 + 0.4 * look.theme.light.softness
+    rx = pp.width / 2.0
+    if pp.shape == "sphere":
+        r = pp.height / 2.0
+        nx = np.clip((xx - pp.cx) / r, -1, 1)
+        ny = np.clip(-(yy - (pp.base - r)) / r, -1, 1)
+        nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))
+        ndl = nx * lv[0] + ny * lv[1] + nz * lv[2]
+    elif pp.shape == "cylinder":
+        s = np.clip((xx - pp.cx) / rx, -1.0, 1.0)
+        ndl = s * lv[0] + np.sqrt(1.0 - s * s) * lv[2]
+        top_y = pp.base - pp.height + 0.16 * rx
+        ndl = np.where(yy < top_y, float(lv[1]) + 0.2, ndl)  # the top face faces up
+    elif pp.shape == "leaf":
+        ndl = np.full_like(xx, 0.5) + 0.25 * float(lv[0]) * np.sign(xx - pp.cx)
+    elif pp.shape == "box":
+        # the front face, and a thin top face that catches the light
+        ndl = np.where(yy < pp.base - 0.86 * pp.height, float(lv[1]) + 0.3, float(lv[2]) * 0.8)
+    else:  # a flat front: arch
+        ndl = np.full_like(xx, float(lv[2]) * 0.8)
+    shade = 0.72 + 0.4 * np.clip((ndl + wrap) / (1.0 + wrap), 0, 1) ** 1.4
+    # a touch darker towards the floor, where the bounce light does not reach
+    shade *= 1.0 - 0.08 * np.clip((yy - (pp.base - pp.height)) / max(pp.height, 1.0), 0, 1)
+    return shade.astype(F32)
+
+
+def draw_props(bg: np.ndarray, look: Look, stage: Stage, props: list[PropPlacement]) -> None:
+    """Each prop's shadows on the floor, then the prop itself, in place, back to front."""
+    theme = look.theme
+    canvas = (bg.shape[1], bg.shape[0])
+    side = light_side_of(look.azimuth)
+    cs = theme.cast_shadow
+    for pp in sorted(props, key=lambda p: p.base):
+        hgt, wid = pp.cover.shape
+        layer = Image.new("RGBA", (wid, hgt), (0, 0, 0, 0))
+        layer.putalpha(Image.fromarray((pp.cover * 255.0 + 0.5).astype(np.uint8), "L"))
+        silhouette = PlacedProduct(layer=layer, box=(*pp.origin, wid, hgt), canvas_size=canvas)
+        densities = [grounding_shadow(silhouette, strength=theme.contact_shadow.strength * 0.8, side=side)]
+        if cs is not None and cs.strength > 0:
+            densities.append(cast_density(silhouette, look))
+        for d in densities:
+            if (box := d.getbbox()) is not None:
+                darken(bg, np.asarray(d.crop(box), dtype=F32) / 255.0, box[:2])
+        color = look.color(theme.props[pp.index].color) * look.light_tint
+        shade = _prop_shading(pp, look)
+        ox, oy = pp.origin
+        region = bg[oy : oy + hgt, ox : ox + wid]
+        c = pp.cover[..., None]
+        region[:] = region * (1.0 - c) + (color[None, None, :] * shade[..., None]) * c

@@ -1,0 +1,110 @@
+"""Variants: each scene of a set gets its own composition, drawn from its seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from generation.sets.look import light_side_of, resolve_theme, theme_rng
+from generation.sets.themes import Theme
+
+F32 = np.float32
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One scene's composition: where the product stands, how big, the camera height,
+    where the key light comes from and which of the theme's colour sets is used."""
+
+    anchor_x: float  # product centre, canvas fraction
+    scale: float  # multiplies the scene's fill
+    camera: float  # -1 low .. +1 high: a higher camera sees more floor (the horizon rises)
+    azimuth: float  # where the key light comes from: degrees, 0 right, 90 camera, 180 left
+    palette: int  # 0: the theme's own colours, 1..: its ``palettes``
+    props: tuple[int, ...] = ()  # which of the theme's ``props`` stand in this scene
+
+    def to_dict(self) -> dict[str, float | int | list[int]]:
+        return {
+            "anchor_x": round(self.anchor_x, 3),
+            "scale": round(self.scale, 3),
+            "camera": round(self.camera, 3),
+            "light_azimuth": round(self.azimuth, 1),
+            "palette": self.palette,
+            "props": list(self.props),
+        }
+
+
+# Four compositions that differ on every axis; variant i of a set takes slot
+# (seed + i) % 4, so any four consecutive seeds give four different pictures.
+# (product centre x, fill multiplier, camera height, light on the theme's side?, colour set)
+_SLOTS = (
+    (0.5, 1.0, 0.0, True, 0),
+    (1.0 / 3.0, 0.82, 1.0, False, 1),
+    (2.0 / 3.0, 0.9, -0.8, True, 2),
+    (0.5, 1.25, -0.4, False, 3),
+)
+# a product's own light counts when its two sides differ by this much (relative luma)
+LIGHT_SIDE_THRESHOLD = 0.06
+
+
+def plan_variant(theme: Theme | str, seed: int, *, light_side: float | None = None) -> Variant:
+    """The composition of the scene made with ``seed``: deterministic, and different for
+    consecutive seeds in placement (left, centre, right third), size, camera height,
+    light side and colour set. ``light_side`` (+1 left, -1 right; ``estimate_light_side``)
+    fixes the key light's side to the light already on the product."""
+    theme = resolve_theme(theme)
+    slot = seed % len(_SLOTS)
+    x, scale, camera, own_side, palette = _SLOTS[slot]
+    rng = theme_rng(theme, seed, "variant")
+    jx, js, jc, ja = rng.uniform(-1.0, 1.0, 4)
+    base = theme.light.azimuth % 360.0
+    side = light_side_of(base) or 1.0
+    want = side if own_side else -side
+    if light_side:
+        want = float(np.sign(light_side))
+    # the theme's light folded onto the left, kept at least 25 degrees off the camera axis
+    # so the side reads, then put on the side wanted
+    left = base if side > 0 else (180.0 - base) % 360.0
+    left = float(np.clip(left + ja * theme.variation.light, 115.0, 245.0))
+    azimuth = left if want > 0 else (180.0 - left) % 360.0
+    return Variant(
+        anchor_x=float(np.clip(x + 0.03 * jx, 0.05, 0.95)),
+        scale=float(scale * (1.0 + 0.04 * js)),
+        camera=float(np.clip(camera + 0.15 * jc, -1.0, 1.0)),
+        azimuth=azimuth,
+        palette=palette % (len(theme.palettes) + 1),
+        props=_variant_props(len(theme.props), slot),
+    )
+
+
+def _variant_props(n: int, slot: int) -> tuple[int, ...]:
+    """Which props a composition shows: all of them, or one (a different one per slot)."""
+    if n <= 1 or slot in (0, 3):
+        return tuple(range(n))
+    return ((slot - 1) % n,)
+
+
+def estimate_light_side(cutout: Image.Image) -> float | None:
+    """The side the light on the product comes from: +1 left, -1 right, ``None`` when
+    the product does not clearly show one. Compares the luma of the left and right
+    quarter of each opaque row of the matte (a lit side is brighter along its height)."""
+    rgba = np.asarray(cutout.convert("RGBA"), dtype=F32)
+    opaque = rgba[..., 3] >= 250
+    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=F32)
+    left, right = [], []
+    for row in range(0, opaque.shape[0], max(1, opaque.shape[0] // 200)):
+        cols = np.nonzero(opaque[row])[0]
+        if cols.size < 8:
+            continue
+        q = cols.size // 4
+        left.append(float(np.median(luma[row, cols[:q]])))
+        right.append(float(np.median(luma[row, cols[-q:]])))
+    if len(left) < 4:
+        return None
+    lm, rm = float(np.median(left)), float(np.median(right))
+    contrast = (lm - rm) / max((lm + rm) / 2.0, 1.0)
+    if abs(contrast) < LIGHT_SIDE_THRESHOLD:
+        return None
+    return 1.0 if contrast > 0 else -1.0
