@@ -9,7 +9,8 @@
   ``generation.segment.refine.refine_matte``) or uploads a mask; each is a new version,
   accepted. The newest accepted version is the matte every later job of the photo uses.
 - A job on a photo with no accepted matte and an automatic one below
-  ``MATTE_THRESHOLD`` makes nothing: it waits for the merchant's review.
+  ``MATTE_THRESHOLD`` makes nothing: it waits for the merchant's review. So does a job
+  whose trusted preview matte does not hold on the full photo (weak there, or refused).
 
 Storage keys are chosen here, under the photo's own folder; nothing a client sends
 becomes part of one.
@@ -415,16 +416,19 @@ def save_uploaded(image: ProductImage, data: bytes, user: Any = None) -> PhotoMa
 
 class MatteNeedsReview(Exception):
     """The photo has no accepted matte and the automatic one is not trusted: the stored
-    one, or (``full``) the one the job made from the full photo."""
+    one, or the one the job made from the full photo (its ``confidence`` and ``problems``;
+    a refusal of the full photo is confidence 0 with the refusal as the problem)."""
 
-    def __init__(self, mask: PhotoMask, full: Segmentation | None = None) -> None:
+    def __init__(
+        self, mask: PhotoMask, confidence: float | None = None, problems: list[str] | None = None
+    ) -> None:
         self.mask = mask
-        confidence = full.confidence if full is not None else mask.confidence
-        found = list(full.evidence.get("problems") or []) if full is not None else mask.problems
-        problems = " ".join(found) or "Its evidence is weak."
+        confidence = mask.confidence if confidence is None else confidence
+        found = mask.problems if problems is None else problems
+        reasons = " ".join(found) or "Its evidence is weak."
         super().__init__(
             f"The cutout of this photo needs your review before any asset is made "
-            f"(confidence {confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {problems} "
+            f"(confidence {confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {reasons} "
             "Open the product page to accept it, fix it with a box and a few strokes, or upload "
             "a mask; this job then goes on by itself."
         )
@@ -474,10 +478,19 @@ class JobMatte:
         if self.automatic is not None:
             full = result.segmentation
             if full.low_confidence:
-                raise MatteNeedsReview(self.automatic, full)
+                raise MatteNeedsReview(
+                    self.automatic, full.confidence, list(full.evidence.get("problems") or [])
+                )
             record = {**record, "full_photo_confidence": full.confidence}
         for fields, data in files:
             yield {**fields, "metrics": {**fields["metrics"], "matte": record}}, data
+
+    def hold_refusal(self, refusal: SegmentationFailed) -> None:
+        """On the automatic path the segmenter refusing the full photo (after a trusted
+        preview) is the merchant's to review, like a weak full-photo matte: raises
+        MatteNeedsReview. With an accepted mask it returns, and the refusal stands."""
+        if self.automatic is not None:
+            raise MatteNeedsReview(self.automatic, 0.0, [str(refusal)]) from refusal
 
 
 def job_matte(image: ProductImage, photo: Image.Image, method: str = "auto") -> JobMatte:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from generation import pipelines
+from generation.errors import SegmentationFailed
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog import masks
 from shop_assets.jobs import rerender, storage
@@ -57,17 +58,21 @@ def run_job(job_id: int, token: str) -> list[StoredOutput]:
         if track is not None:
             audio = Path(workdir) / f"audio-{track.pk}.{track.format}"  # never the uploader's name
             audio.write_bytes(storage.read_bytes(track.storage_key))
-        result = pipelines.run_outputs(
-            photo,
-            request.output_requests(logo, rerender=again),
-            segmenter=matte.segmenter(request.segmenter),
-            mask=matte.mask,
-            config=generation_config(),
-            progress=report,
-            workdir=Path(workdir),
-            logo=logo,
-            audio=audio,
-        )
+        try:
+            result = pipelines.run_outputs(
+                photo,
+                request.output_requests(logo, rerender=again),
+                segmenter=matte.segmenter(request.segmenter),
+                mask=matte.mask,
+                config=generation_config(),
+                progress=report,
+                workdir=Path(workdir),
+                logo=logo,
+                audio=audio,
+            )
+        except SegmentationFailed as refusal:
+            matte.hold_refusal(refusal)  # raises MatteNeedsReview on the automatic path
+            raise
         if track is not None:
             for clip in result.clips:  # the asset's metrics say which track it plays
                 clip.meta["audio"] = {**clip.meta["audio"], "track_id": track.pk, "source": track.name}

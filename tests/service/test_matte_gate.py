@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 import generation.check
+import generation.segment
 from generation.check import MATTE_THRESHOLD
+from generation.errors import SegmentationFailed
 from generation.segment.metrics import iou
 from generation.segment.refine import preview_size
 from shop_assets.catalog import masks
@@ -147,6 +149,50 @@ def test_a_full_photo_matte_weaker_than_its_preview_also_stops_the_job(product_i
     assert "confidence 0.31; 0.60 needed). A kept floor." in job.error_message
     assert not Asset.objects.filter(job=job).exists() and stored_files() == before
     assert WebhookEvent.objects.get(type="job.needs_review").payload["review"]["confidence"] == 0.31
+
+
+def test_a_full_photo_refusal_after_a_trusted_preview_waits_for_review_and_goes_on_once_accepted(
+    product_image, sent, monkeypatch
+):
+    # given a trusted preview matte, and a segmenter that refuses the full photo on its own
+    preview = masks.make_automatic_mask(product_image)
+    assert preview.trusted
+    segment = generation.segment.segment
+
+    def refuses_without_a_mask(image, method="auto", config=None, mask=None):
+        if mask is None:
+            raise SegmentationFailed("No product stands out from the background.")
+        return segment(image, method, config, mask)
+
+    monkeypatch.setattr(generation.segment, "segment", refuses_without_a_mask)
+    job = _job(product_image, ["cutout", "packshot"])
+    before = stored_files()
+
+    # when the job runs, it is held for review, not failed
+    assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.NEEDS_REVIEW, "matte_needs_review")
+    assert "confidence 0.00; 0.60 needed). No product stands out from the background." in job.error_message
+    assert not Asset.objects.filter(job=job).exists() and stored_files() == before
+    review = WebhookEvent.objects.get(type="job.needs_review").payload["review"]
+    assert (review["mask_version"], review["confidence"], review["problems"]) == (
+        preview.version,
+        0.0,
+        ["No product stands out from the background."],
+    )
+    assert not WebhookEvent.objects.filter(type__in=["job.failed", "job.succeeded"]).exists()
+
+    # when the merchant accepts the preview's cutout, the same job is queued again and finishes
+    accepted = masks.accept_automatic(product_image)
+    job.refresh_from_db()
+    assert sent[-1] == job.pk and job.status == JobStatus.QUEUED
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+    for asset in Asset.objects.filter(job=job):
+        assert (asset.metrics["matte"]["version"], asset.metrics["matte"]["source"]) == (
+            accepted.version,
+            MaskSource.ACCEPTED,
+        )
 
 
 def test_the_job_page_shows_the_review_and_the_badge_follows_the_matte(
