@@ -11,6 +11,8 @@ from generation.posters.template import GroupSpec, Template
 from generation.types import Box
 from generation.typography import TextDoesNotFit, TextStyle, layout_text
 
+OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its region
+
 
 def layout_group(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
@@ -250,12 +252,18 @@ def _layout_column(
         )
 
     total = sum(measured[it].height for it in items) + gaps_for(items)
-    y = ry + {"top": 0, "middle": (rh - total) // 2, "bottom": rh - total}[group.valign]
+    # spread: the message (eyebrow to subline) starts at the region's top and the offer
+    # (price, CTA) ends at its bottom, so a column beside a tall product runs its height
+    offer = next((i for i, it in enumerate(items) if it in OFFER), 0)
+    valign = group.valign if group.valign != "spread" or offer else "middle"
+    y = ry + {"top": 0, "middle": (rh - total) // 2, "bottom": rh - total, "spread": 0}[valign]
     out: list[Slot] = []
     prev = None
-    for it in items:
+    for i, it in enumerate(items):
         if prev is not None:
             y += round(gap * (1.5 if it == "cta" else 0.7 if "rule" in (prev, it) else 1.0))
+        if valign == "spread" and i == offer:
+            y += rh - total
         m = measured[it]
         x = rx + {"left": 0, "center": (rw - m.width) // 2, "right": rw - m.width}[group.align]
         for s in m.slots:
@@ -290,7 +298,8 @@ def _layout_row(
     if total_w > rw or max(m.height for m in measured) > rh:
         return None
     row_h = max(m.height for m in measured)
-    y = ry + {"top": 0, "middle": (rh - row_h) // 2, "bottom": rh - row_h}[group.valign]
+    valign = "middle" if group.valign == "spread" else group.valign
+    y = ry + {"top": 0, "middle": (rh - row_h) // 2, "bottom": rh - row_h}[valign]
     if group.justify == "space_between" and len(measured) > 1:
         spacing = (rw - sum(m.width for m in measured)) / (len(measured) - 1)
         x = float(rx)

@@ -347,6 +347,10 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
             blk[3] = blk[3] or pinned
         else:
             blocks.append([a, b, list(objs), pinned])
+    # the margin between the safe area's edge and the content box counts as part of the
+    # space at that end, so that the gaps seen on the canvas come out equal
+    sx, sy, sw, sh = layout.size.safe_box
+    outer = (cy - sy, sy + sh - cy - chei) if vertical else (cx - sx, sx + sw - cx - cwid)
     shift: dict[int, int] = {}  # block index -> offset along the axis
     seg_start, run = lo, []
     ends: list[list[Any] | None] = [*blocks, None]
@@ -359,11 +363,13 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
             used = sum(blocks[j][1] - blocks[j][0] for j in run)
             free = (seg_end - seg_start) - used
             if free > 0:
-                step = free / (len(run) + 1)
-                pos = seg_start + step
+                a = outer[0] if seg_start == lo else 0
+                b = outer[1] if seg_end == hi else 0
+                first, inner = _gaps(free, len(run), a, b)
+                pos = seg_start + first
                 for j in run:
                     shift[j] = round(pos) - blocks[j][0]
-                    pos += blocks[j][1] - blocks[j][0] + step
+                    pos += blocks[j][1] - blocks[j][0] + inner
         run = []
         if end is not None:
             seg_start = max(seg_start, end[1])
@@ -418,6 +424,16 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
         shapes=shapes,
         groups=groups,
     )
+
+
+def _gaps(free: float, n: int, a: float, b: float) -> tuple[float, float]:
+    """The space before the first of ``n`` blocks and between two of them, sharing ``free``
+    so that every gap, the ends counted with the ``a`` and ``b`` already there, is equal."""
+    g = (free + a + b) / (n + 1)
+    first, last = max(0.0, g - a), max(0.0, g - b)
+    if n == 1:
+        return min(free, first) if g >= a else 0.0, 0.0
+    return first, (free - first - last) / (n - 1)
 
 
 def _narrow(slot: Slot) -> Slot:

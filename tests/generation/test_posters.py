@@ -685,19 +685,9 @@ def _largest_empty_band(poster) -> float:
     return longest / (hi - lo)
 
 
-# still open (19 of 70 template x preset pairs): split_panel's panels stay where they are
-# drawn; minimal_luxury and new_arrival keep text beside a product that cannot grow without
-# smaller words on square and 4:5 canvases (flash_deal too with long words); short
-# words on a 16:5 banner
-LOOSER = {
-    ("split_panel", "link"), ("split_panel", "banner"), ("split_panel", "feed"),
-    ("split_panel", "marketplace"), ("minimal_luxury", "feed"), ("minimal_luxury", "portrait"),
-    ("minimal_luxury", "marketplace"), ("new_arrival", "feed"), ("new_arrival", "portrait"),
-    ("new_arrival", "marketplace"), ("hero_left", "portrait"), ("bold_sale", "banner"),
-    ("marketplace_clean", "banner"), ("centered_stack", "banner"), ("flash_deal", "feed"),
-    ("flash_deal", "portrait"), ("flash_deal", "marketplace"), ("flash_deal", "banner"),
-    ("new_arrival", "banner"),
-}  # fmt: skip
+# still open (3 of 70 template x preset pairs): split_panel's panels stay where they are
+# drawn on wide canvases; short words beside a small product on marketplace_clean's banner
+LOOSER = {("split_panel", "link"), ("split_panel", "banner"), ("marketplace_clean", "banner")}
 
 
 def test_layouts_use_the_whole_canvas_at_every_ratio(matrix):
