@@ -27,9 +27,10 @@ from generation.typography.shaping import SetLine, span_advance
 from generation.typography.wrap import wrap_paragraph
 
 SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
-# Sizes whose width estimate (scaled from max_size) overshoots the box by more than
-# this are skipped without wrapping; the scaled estimate never overshoots the truth by
-# this much, so skipping changes no result, only the time taken.
+# Sizes whose width estimate (scaled from max_size), or whose height scaled from a try
+# that was too tall on the fewest lines, overshoots the box by more than this are
+# skipped without wrapping; the scaled estimate never overshoots the truth by this
+# much, so skipping changes no result, only the time taken.
 _ESTIMATE_SLACK = 1.10
 _FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
 
@@ -182,14 +183,22 @@ def _layout(
     # 3. shrink until it fits, without breaking words
     sizes = _sizes(style)
     longest, totals = _estimates(ctx, style.max_size)
+    tall: tuple[int, int] | None = None  # (size, height) of a try too tall in the fewest lines
     for n, size in enumerate(sizes):
         room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
         needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
         if longest > room or needed_lines > style.max_lines:
             continue
+        if tall is not None and tall[1] * size / tall[0] > height * _ESTIMATE_SLACK + 2:
+            continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
             return _finish(ctx, attempt, sizes[n:], box, broken_words=False)
+        if attempt.height > height and len(attempt.lines) == len(paragraphs):
+            # Each paragraph on one line already: smaller sizes set the same lines, whose
+            # ink height scales with the size (hinting moves it a pixel or two), so sizes
+            # whose scaled height overshoots the box by the slack are skipped unwrapped.
+            tall = (size, attempt.height)
 
     # 4. last resort at the minimum size: CJK words broken between characters (kinsoku
     # kept), then words wider than the box cut

@@ -17,6 +17,7 @@ from generation.typography import (
     TextDoesNotFit,
     TextStyle,
     draw_text,
+    fit,
     layout_text,
     measure,
 )
@@ -369,6 +370,31 @@ def test_fitting_shrinks_before_overflowing():
     # ... at the maximum size it would not have fitted
     with pytest.raises(TextDoesNotFit):
         layout_text(EN_LONG, box, TextStyle(max_size=96, min_size=96, max_lines=3))
+
+
+@pytest.mark.parametrize(
+    ("text", "tracking"),
+    [("Stays cold for 24 hours", -0.01), ("SALE ENDS SUNDAY", 0.12), (ZH_SHORT, 0.0), ("Linen\nSummer", 0.0)],
+)
+def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
+    # given boxes from roomy to so flat that every size but the smallest is too tall
+    style = TextStyle(max_size=110, min_size=14, max_lines=2, tracking=tracking)
+    boxes = [(1000, h) for h in range(160, 12, -7)] + [(300, h) for h in range(90, 12, -9)]
+
+    def fits(box):
+        try:
+            return layout_text(text, box, style)
+        except TextDoesNotFit:
+            return None
+
+    # when fitted with hopeless sizes skipped, and with every size tried
+    skipping = [fits(box) for box in boxes]
+    monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
+    trying_all = [fits(box) for box in boxes]
+    # then the blocks are the same, and the sweep did reach sizes well below the largest
+    assert skipping == trying_all
+    sizes = [b.size for b in skipping if b is not None]
+    assert max(sizes) >= 80 and min(sizes) <= 30
 
 
 def test_impossible_box_raises_text_does_not_fit_with_a_clear_message():
