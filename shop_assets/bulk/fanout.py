@@ -120,8 +120,12 @@ def _send_rows(ids: list[int]) -> None:
 
 
 def _jobs_in_flight(batch: Batch) -> bool:
+    """A row's job is queued, running or held for review (it resumes when its cutout is
+    accepted, so the batch is not done until the merchant acts on it)."""
     return BatchRow.objects.filter(
-        batch=batch, state=RowState.JOB, job__status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        batch=batch,
+        state=RowState.JOB,
+        job__status__in=(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.NEEDS_REVIEW),
     ).exists()
 
 
@@ -252,7 +256,8 @@ class BatchCounts:
 
     @property
     def finished(self) -> int:
-        return self.succeeded + self.failed + self.needs_review + self.imported
+        # a job held for review has not made its assets: it waits on the merchant
+        return self.succeeded + self.failed + self.imported
 
     @property
     def progress(self) -> int:

@@ -335,3 +335,28 @@ def test_two_deliveries_at_once_make_one_job(merchant, campaign):
     assert sorted(results) == ["job", "nothing to do"]
     assert GenerationJob.objects.count() == 1
     assert BatchRow.objects.get(pk=row.pk).job == GenerationJob.objects.get()
+
+
+@pytest.mark.django_db
+def test_a_batch_with_a_job_held_for_review_is_done_only_when_it_resumes_and_finishes(merchant, campaign):
+    # given a batch whose two jobs were made, one of them held for review
+    batch = start(catalogue(merchant, 2), campaign)
+    assert prepare_admitted(batch) == ["job", "job"]
+    first, second = GenerationJob.objects.order_by("pk")
+    GenerationJob.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+    GenerationJob.objects.filter(pk=second.pk).update(status=JobStatus.NEEDS_REVIEW)
+
+    # when the batch is advanced: it is not done, and the held job is not counted as finished
+    fanout.advance_batch(batch.pk)
+    counts = fanout.batch_counts(batch)
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.RUNNING
+    assert (counts.needs_review, counts.finished, counts.progress) == (1, 1, 50)
+    assert not WebhookEvent.objects.filter(type="batch.completed").exists()
+
+    # when the merchant accepts the cutout and the job finishes, the batch completes once
+    GenerationJob.objects.filter(pk=second.pk).update(status=JobStatus.SUCCEEDED)
+    fanout.advance_batch(batch.pk)
+    assert Batch.objects.get(pk=batch.pk).status == BatchStatus.DONE
+    events = WebhookEvent.objects.filter(merchant=merchant, type="batch.completed")
+    assert events.count() == 1
+    assert events.get().payload["batch"]["counts"]["succeeded"] == 2
