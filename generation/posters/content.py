@@ -19,6 +19,15 @@ def _lang_for(text: str, base: str) -> str:
     return base if base not in CJK_LANGS else "en"
 
 
+def _same_words(a: str, b: str) -> bool:
+    """Equal once spaces and case are ignored, with a typographic minus read as "-"."""
+
+    def key(text: str) -> str:
+        return "".join(text.split()).replace("\u2212", "-").casefold()
+
+    return bool(a) and key(a) == key(b)
+
+
 def build_content(spec: PosterSpec, template: Template) -> Content:
     """The poster's words after defaults, with prices formatted for the locale."""
     locale = spec.effective_locale
@@ -38,8 +47,12 @@ def build_content(spec: PosterSpec, template: Template) -> Content:
     )
     if spec.badge is not None:
         badge = spec.badge
+    elif percent:
+        # the automatic badge, unless the merchant's own ribbon already says it ("-20%")
+        auto = format_discount(percent, locale)
+        badge = "" if _same_words(ribbon, auto) else auto
     else:
-        badge = format_discount(percent, locale) if percent else ""
+        badge = ""
     caption = ""
     if badge and template.badge.shape == "timer":
         # "ENDS IN 23:59:59" for the merchant's own text, another caption over a discount

@@ -621,6 +621,25 @@ def test_no_discount_element_without_a_discount(seg, template):
         assert sale.layout["words"]["ribbon"] == get_template(template).string("discount_ribbon", "en")
 
 
+def test_a_ribbon_that_states_the_discount_is_not_repeated_by_the_automatic_badge(seg):
+    # given a discounted product whose ribbon the merchant set to the discount itself
+    sale = PosterSpec(
+        template="hero_left", size="feed", headline="Summer sale", price="7.90", compare_at_price="9.90"
+    )
+    for ribbon, locale in (("-20%", "en_US"), ("\u2212 20 %", "en_US"), ("8折", "zh_CN")):
+        # when rendered
+        poster = render_poster(seg, replace(sale, ribbon=ribbon, locale=locale))
+        names = {s["name"] for s in poster.layout["slots"]}
+        # then the discount shows once: the ribbon, no automatic badge; the old price is still struck
+        assert poster.layout["words"]["ribbon"] == ribbon
+        assert "badge" not in names and "compare_at" in names, (ribbon, names)
+        assert poster.checks.ok
+    # and another ribbon keeps the automatic badge beside it
+    other = render_poster(seg, replace(sale, ribbon="NEW"))
+    assert other.layout["words"]["badge"] == "-20%"
+    assert "badge" in {s["name"] for s in other.layout["slots"]}
+
+
 # --- backgrounds at the canvas's own aspect -----------------------------------------
 
 
