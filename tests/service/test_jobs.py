@@ -85,6 +85,11 @@ def test_a_rerun_overwrites_instead_of_duplicating(job):
 def test_generation_error_fails_the_job_readably_and_keeps_nothing(job, monkeypatch):
     from generation.errors import SegmentationFailed
 
+    # given a photo whose cutout the merchant accepted (without one, a refusal of the full
+    # photo waits for review instead: tests/service/test_matte_gate.py)
+    masks.make_automatic_mask(job.image)
+    masks.accept_automatic(job.image)
+
     def refuse(*args, **kwargs):
         raise SegmentationFailed("The background is too busy to separate the product.")
 
