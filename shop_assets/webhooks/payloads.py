@@ -26,13 +26,23 @@ def absolute(path: str) -> str:
 
 
 def matte_confidence(metrics: dict[str, Any]) -> float | None:
-    """The segmenter's confidence in the product's matte, where the asset recorded it."""
-    for key in ("matte_confidence", "confidence"):
-        if isinstance(metrics.get(key), int | float):
-            return float(metrics[key])
+    """The confidence of the matte the asset was made with, where the asset recorded it.
+
+    The job's matte record (``metrics["matte"]``) comes first: an accepted, refined or
+    uploaded mask is given to the library as it is, so the library's own ``confidence`` on a
+    cutout or packshot reads 1.0 and says nothing of it; the mask's confidence does. On the
+    automatic path the matte used is the one made from the full photo
+    (``full_photo_confidence``), not the preview's. Assets without a record (made before
+    the record existed) fall back to the library's value.
+    """
     matte = metrics.get("matte")
-    if isinstance(matte, dict) and isinstance(matte.get("confidence"), int | float):
-        return float(matte["confidence"])
+    if isinstance(matte, dict):
+        for key in ("full_photo_confidence", "confidence"):
+            if isinstance(matte.get(key), int | float) and not isinstance(matte.get(key), bool):
+                return float(matte[key])
+    for key in ("matte_confidence", "confidence"):
+        if isinstance(metrics.get(key), int | float) and not isinstance(metrics.get(key), bool):
+            return float(metrics[key])
     return None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from standardwebhooks import Webhook
 
+from shop_assets.catalog import masks
 from shop_assets.jobs import lifecycle, storing
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
@@ -81,6 +82,28 @@ def test_a_finished_job_announces_each_asset_and_itself_once(job, merchant):
     assert body["data"]["job"]["id"] == job.pk and body["data"]["job"]["status"] == "succeeded"
     assert sorted(a["kind"] for a in body["data"]["assets"]) == ["cutout", "packshot"]
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 3  # 2 assets + the job
+
+
+def test_matte_confidence_is_the_accepted_cutouts_not_the_librarys(job, merchant, product_image):
+    # given a cutout the merchant accepted, whose evidence scored 0.83; the library is handed
+    # the accepted mask as it is and calls it 1.0
+    masks.make_automatic_mask(product_image)
+    accepted = masks.accept_automatic(product_image)
+    type(accepted).objects.filter(pk=accepted.pk).update(confidence=0.83)
+    create_endpoint(merchant, "http://127.0.0.1:9/hooks", ["asset.created", "job.succeeded"])
+
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+
+    # then the cutout and packshot events report the accepted matte's confidence
+    created = {e.payload["asset"]["kind"]: e.payload["asset"] for e in events_of("asset.created")}
+    assert sorted(created) == ["cutout", "packshot"]
+    for kind in ("cutout", "packshot"):
+        asset = Asset.objects.get(pk=created[kind]["id"])
+        assert asset.metrics["confidence"] == 1.0  # the library's value, not the one reported
+        assert asset.metrics["matte"]["version"] == accepted.version
+        assert created[kind]["matte_confidence"] == 0.83
+    [succeeded] = events_of("job.succeeded")
+    assert [a["matte_confidence"] for a in succeeded.payload["assets"]] == [0.83, 0.83]
 
 
 def test_a_failed_job_announces_the_failure_and_no_assets(job, merchant, monkeypatch):
