@@ -19,7 +19,7 @@ from generation.errors import AudioRejected
 from shop_assets.catalog.models import AudioTrack
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import GenerationJob, JobStatus
-from shop_assets.limits.uploads import decode_slot
+from shop_assets.limits.uploads import decode_slot, read_bounded
 
 
 def audio_limits() -> AudioLimits:
@@ -28,16 +28,16 @@ def audio_limits() -> AudioLimits:
 
 def read_audio_upload(upload) -> bytes:
     """Bytes of a Django UploadedFile, refusing an oversized one before reading it."""
-    limit = audio_limits().max_bytes
-    if upload.size is not None and upload.size > limit:
-        raise AudioRejected(
-            f"the file is {upload.size / 1048576:.1f} MB; an audio track may be {settings.MAX_AUDIO_MB} MB",
-            code="too_large",
+    mb = settings.MAX_AUDIO_MB
+
+    def too_large(size: int | None) -> AudioRejected:
+        if size is None:
+            return AudioRejected(f"the file is over the {mb} MB limit", code="too_large")
+        return AudioRejected(
+            f"the file is {size / 1048576:.1f} MB; an audio track may be {mb} MB", code="too_large"
         )
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise AudioRejected(f"the file is over the {settings.MAX_AUDIO_MB} MB limit", code="too_large")
-    return data
+
+    return read_bounded(upload, audio_limits().max_bytes, too_large)
 
 
 def add_audio_track(merchant_id: int, data: bytes, *, filename: str = "") -> AudioTrack:

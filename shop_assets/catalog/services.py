@@ -16,7 +16,7 @@ from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.catalog.tasks import enqueue_automatic_mask
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset
-from shop_assets.limits.uploads import decode_slot
+from shop_assets.limits.uploads import decode_slot, read_bounded
 
 THUMBNAIL_SIDE = 480
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
@@ -29,15 +29,14 @@ def image_limits() -> ImageLimits:
 def read_upload(upload) -> bytes:
     """Bytes of a Django UploadedFile, refusing an oversized one before reading it."""
     limit = settings.MAX_UPLOAD_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise ImageRejected(
-            f"The file is {upload.size / 1048576:.1f} MB; the limit is {limit // 1048576} MB.",
-            code="too_large",
-        )
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ImageRejected(f"The file is over the {limit // 1048576} MB limit.", code="too_large")
-    return data
+
+    def too_large(size: int | None) -> ImageRejected:
+        mb = limit // 1048576
+        if size is None:
+            return ImageRejected(f"The file is over the {mb} MB limit.", code="too_large")
+        return ImageRejected(f"The file is {size / 1048576:.1f} MB; the limit is {mb} MB.", code="too_large")
+
+    return read_bounded(upload, limit, too_large)
 
 
 @contextmanager

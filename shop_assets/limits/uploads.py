@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
@@ -37,6 +38,21 @@ PHOTO_BODY_BYTES = 256 * 1024
 
 def _mb(n: int) -> str:
     return f"{n / _MB:.1f}".removesuffix(".0") + " MB"
+
+
+def read_bounded(upload: Any, limit: int, too_large: Callable[[int | None], Exception]) -> bytes:
+    """The bytes of a Django ``UploadedFile`` of at most ``limit`` bytes.
+
+    A file whose stated size is over the limit is refused before a byte of it is read, and
+    one that proves longer while read (no size, or a wrong one) after ``limit + 1`` bytes:
+    ``too_large(size)`` is raised, with the stated size in bytes, or None when only known
+    to be over."""
+    if upload.size is not None and upload.size > limit:
+        raise too_large(upload.size)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(None)
+    return data
 
 
 # Catalogue imports (a CSV and a ZIP of photos) have limits of their own.

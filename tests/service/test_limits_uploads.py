@@ -15,7 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from PIL import ImageFile
 
+from generation.errors import AudioRejected, ImageRejected
 from shop_assets.accounts.models import ApiKey
+from shop_assets.catalog import audio as catalog_audio
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import ProductImage
 from shop_assets.limits.uploads import decode_slot
@@ -302,3 +304,42 @@ def test_many_photos_at_once_decode_one_at_a_time_and_the_rest_are_told_to_retry
     assert all(r.headers["Retry-After"] == "5" for r in responses if r.status_code == 503)
     assert max(peak) == 1
     assert ProductImage.objects.count() == 1
+
+
+class _Unsized(io.BytesIO):
+    """An upload that states no size (or a wrong one) and counts what is read of it."""
+
+    def __init__(self, data: bytes, size: int | None) -> None:
+        super().__init__(data)
+        self.size = size
+        self.asked: list[int] = []
+
+    def read(self, n: int | None = -1) -> bytes:
+        self.asked.append(-1 if n is None else n)
+        return super().read(n)
+
+
+@pytest.mark.parametrize(
+    ("read", "setting", "refused_as", "refusal"),
+    [
+        (catalog.read_upload, "MAX_UPLOAD_BYTES", ImageRejected, "The file is over the 1 MB limit."),
+        (catalog_audio.read_audio_upload, "MAX_AUDIO_MB", AudioRejected, "the file is over the 1 MB limit"),
+    ],
+)
+def test_a_photo_or_track_longer_than_it_said_is_refused_one_byte_past_the_limit(
+    read, setting, refused_as, refusal, settings
+):
+    # given a 1 MB limit, and files that state no size or a small one but hold more
+    limit = 1024 * 1024
+    setattr(settings, setting, limit if setting == "MAX_UPLOAD_BYTES" else 1)
+    for stated in (None, 10):
+        upload = _Unsized(b"x" * (limit + 5000), stated)
+
+        with pytest.raises(refused_as) as refused:
+            read(upload)
+
+        # then the refusal names the limit, and no more than one byte past it was read
+        assert str(refused.value) == refusal and refused.value.code == "too_large"
+        assert upload.asked == [limit + 1] and upload.tell() == limit + 1
+    # a file of exactly the limit is read whole
+    assert read(_Unsized(b"y" * limit, None)) == b"y" * limit
