@@ -48,17 +48,9 @@ def merchant_user(request: HttpRequest) -> User:
 
 def merchant_id(request: HttpRequest) -> int:
     """The id of the signed-in user's merchant (no query)."""
-    user = request.user
-    found = user.merchant_id if isinstance(user, User) else None
-    if found is None:
-        raise PermissionDenied(NO_MERCHANT)
-    return found
+    return cast(int, merchant_user(request).merchant_id)  # merchant_user refuses None
 
 
 def merchant(request: HttpRequest) -> Merchant:
     """The signed-in user's merchant."""
-    user = request.user
-    found = user.merchant if isinstance(user, User) else None
-    if found is None:
-        raise PermissionDenied(NO_MERCHANT)
-    return found
+    return cast(Merchant, merchant_user(request).merchant)

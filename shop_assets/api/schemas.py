@@ -1,13 +1,36 @@
 """What the API answers about jobs and their assets: one shape, shared by ``/jobs`` and the
-routers mounted beside it (a campaign applied to a product answers the same job)."""
+routers mounted beside it (a campaign applied to a product answers the same job); and the
+base of the bodies that are refused with the field's path."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.urls import reverse
 from ninja import Schema
+from pydantic import ValidationError as PydanticValidationError
+from pydantic import model_validator
 
+from generation.request import InvalidRequest, first_error
 from shop_assets.jobs.models import Asset, GenerationJob, JobAttempt
+
+
+class RefusingSchema(Schema):
+    """A request body whose first problem is an ``InvalidRequest`` naming the field's path
+    (a 400 ``invalid_request``), not ninja's 422 list. ``what`` names the body in the refusal
+    of one that is not a JSON object."""
+
+    what: ClassVar[str] = "the body"
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
+        # raised as InvalidRequest, not ValueError, so ninja's 422 handler does not take it
+        if not isinstance(data, dict):
+            raise InvalidRequest(f"{cls.what} is a JSON object")
+        try:
+            return handler(data)
+        except PydanticValidationError as exc:
+            raise first_error(exc) from None
 
 
 class AssetOut(Schema):

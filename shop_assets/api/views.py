@@ -6,7 +6,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, ClassVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -18,11 +18,10 @@ from ninja.files import UploadedFile
 from ninja.openapi.schema import OpenAPISchema
 from ninja.pagination import paginate
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, BeforeValidator, model_validator
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import AfterValidator, BeforeValidator
 
 from generation.errors import AudioRejected, ImageRejected
-from generation.request import InvalidRequest, JobParameters, PosterSize, RerenderTexts, first_error
+from generation.request import InvalidRequest, JobParameters, PosterSize, RerenderTexts
 from generation.request import OutputKind as OutputName
 from shop_assets.accounts.access import ApiRequest, key_merchant
 from shop_assets.accounts.models import ApiKey
@@ -31,7 +30,7 @@ from shop_assets.api.audio import router as audio_router
 from shop_assets.api.errors import ApiError, ErrorOut
 from shop_assets.api.idempotency import idempotent
 from shop_assets.api.masks import router as masks_router
-from shop_assets.api.schemas import AssetOut, JobOut
+from shop_assets.api.schemas import AssetOut, JobOut, RefusingSchema
 from shop_assets.api.webhooks import router as webhooks_router
 from shop_assets.bulk.api import router as batches_router
 from shop_assets.bulk.campaign_api import router as campaigns_router
@@ -155,12 +154,14 @@ class ProductOut(Schema):
         return list(obj.images.all())
 
 
-class JobIn(Schema):
+class JobIn(RefusingSchema):
     """A job: which photo, which outputs, and each output's options (``generation.request``).
 
     Any problem is a 400 ``invalid_request`` with the field's path, e.g.
     ``parameters.poster.sizes[0]``; nothing is stored.
     """
+
+    what: ClassVar[str] = "a job"
 
     product_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
     image_id: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)] | None = Field(
@@ -169,34 +170,15 @@ class JobIn(Schema):
     outputs: Annotated[list[OutputName], Field(min_length=1, max_length=5)]
     parameters: JobParameters = JobParameters()
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
-        # raised as InvalidRequest, not ValueError, so ninja's 422 handler does not take it
-        if not isinstance(data, dict):
-            raise InvalidRequest("a job is a JSON object")
-        try:
-            return handler(data)
-        except PydanticValidationError as exc:
-            raise first_error(exc) from None
 
-
-class RerenderIn(Schema):
+class RerenderIn(RefusingSchema):
     """What changes on the poster: some words (``texts``) and/or the ``size``; the rest (template,
     background, the scene it was made on) comes from the poster's stored layout."""
 
+    what: ClassVar[str] = "a re-render"
+
     texts: RerenderTexts = RerenderTexts()
     size: PosterSize | None = Field(default=None, description="default: the poster's own size")
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
-        if not isinstance(data, dict):
-            raise InvalidRequest("a re-render is a JSON object")
-        try:
-            return handler(data)
-        except PydanticValidationError as exc:
-            raise first_error(exc) from None
 
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")

@@ -10,7 +10,7 @@ the key's merchant: another merchant's campaign and product ids answer 404.
 # no `from __future__ import annotations`: ninja resolves the query schemas of paginated
 # views (wrapped by @paginate) from the annotations themselves
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, ClassVar, NoReturn
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -18,14 +18,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ValidationError as PydanticValidationError
-from pydantic import model_validator
 
-from generation.request import InvalidRequest, JobParameters, first_error
+from generation.request import InvalidRequest, JobParameters
 from generation.request import OutputKind as OutputName
 from shop_assets.accounts import access
 from shop_assets.api.errors import ApiError, ErrorOut
-from shop_assets.api.schemas import JobOut
+from shop_assets.api.schemas import JobOut, RefusingSchema
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Campaign
 from shop_assets.catalog.models import Product
@@ -37,21 +35,10 @@ router = Router(tags=["campaigns"])
 RULE_HELP = "placeholders: " + ", ".join("{" + name + "}" for name in campaigns.PLACEHOLDERS)
 
 
-class _Refusing(Schema):
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_with_the_field(cls, data: Any, handler: Any) -> Any:
-        # raised as InvalidRequest, not ValueError, so ninja's 422 handler does not take it
-        if not isinstance(data, dict):
-            raise InvalidRequest("a campaign is a JSON object")
-        try:
-            return handler(data)
-        except PydanticValidationError as exc:
-            raise first_error(exc) from None
-
-
-class CampaignIn(_Refusing):
+class CampaignIn(RefusingSchema):
     """A campaign: a name, a job's outputs and options, and the headline rule."""
+
+    what: ClassVar[str] = "a campaign"
 
     name: str = Field(max_length=campaigns.MAX_NAME)
     outputs: Annotated[list[OutputName], Field(min_length=1, max_length=5)]
@@ -59,8 +46,10 @@ class CampaignIn(_Refusing):
     headline: str = Field(default="{title}", max_length=campaigns.MAX_RULE, description=RULE_HELP)
 
 
-class CampaignPatch(_Refusing):
+class CampaignPatch(RefusingSchema):
     """Only the fields sent change; ``parameters``, when sent, replaces the old ones whole."""
+
+    what: ClassVar[str] = "a campaign"
 
     name: str | None = Field(default=None, max_length=campaigns.MAX_NAME)
     outputs: Annotated[list[OutputName], Field(min_length=1, max_length=5)] | None = None

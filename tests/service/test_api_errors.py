@@ -137,3 +137,18 @@ def test_a_nested_field_is_named_by_its_path(api, product):
 
     assert response.status_code == 422 and error_of(response)["field"] == "price"
     assert listed.status_code == 422 and error_of(listed)["field"] == "events[1]"
+
+
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        ("/api/v1/jobs", "a job is a JSON object"),
+        ("/api/v1/campaigns", "a campaign is a JSON object"),
+        ("/api/v1/assets/1/rerender", "a re-render is a JSON object"),
+    ],
+)
+def test_a_body_that_is_not_an_object_is_400_naming_what_it_should_be(api, path, detail):
+    response = api.post(path, [1, 2], content_type="application/json")
+
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_request", "detail": detail}
