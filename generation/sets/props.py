@@ -211,9 +211,14 @@ def draw_props(bg: np.ndarray, look: Look, stage: Stage, props: list[PropPlaceme
         layer = Image.new("RGBA", (wid, hgt), (0, 0, 0, 0))
         layer.putalpha(Image.fromarray((pp.cover * 255.0 + 0.5).astype(np.uint8), "L"))
         silhouette = PlacedProduct(layer=layer, box=(*pp.origin, wid, hgt), canvas_size=canvas)
-        densities = [grounding_shadow(silhouette, strength=theme.contact_shadow.strength * 0.8, side=side)]
+        # the coverage grid runs on below the prop's foot: its shadows start at the foot
+        densities = [
+            grounding_shadow(
+                silhouette, strength=theme.contact_shadow.strength * 0.8, side=side, base_y=pp.base
+            )
+        ]
         if cs is not None and cs.strength > 0:
-            densities.append(cast_density(silhouette, look))
+            densities.append(cast_density(silhouette, look, base_y=pp.base))
         for d in densities:
             if (box := d.getbbox()) is not None:
                 darken(bg, np.asarray(d.crop(box), dtype=F32) / 255.0, box[:2])

@@ -240,3 +240,37 @@ def test_scenes_with_props_keep_the_products_pixels(engine, bottle, theme):
     # then: every variant passes the fidelity check, and some show props
     assert all(r.fidelity.max_abs_diff == 0 and r.fidelity.opaque_pixels > 0 for r in results)
     assert any(r.meta["variant"]["props"] for r in results)
+
+
+def _shadow_rebound(density: np.ndarray) -> float:
+    """How much darker a row of a shadow profile (density 0..1, from the foot down) gets
+    again after a lighter row nearer the foot: a shadow detached from what throws it."""
+    return max(float(density[k] - density[:k].min()) for k in range(1, len(density)))
+
+
+@pytest.mark.parametrize("theme", _prop_themes())
+def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
+    from generation.sets import place_props
+
+    measured = 0
+    for seed in range(4):
+        variant = plan_variant(theme, seed)
+        stage = stage_for_product(theme, bottle.cutout.size, (512, 512), fill=0.6, seed=seed, variant=variant)
+        placed = compose.place_product(bottle.cutout, (512, 512), stage.box)
+        props = place_props(theme, stage, placed, variant, seed=seed)
+        # when: the set with its props over the same set without them (the props' shadows alone)
+        with_props = render_set(theme, placed, stage=stage, seed=seed, variant=variant).mean(axis=2)
+        without = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=())).mean(
+            axis=2
+        )
+        shade = with_props / np.maximum(without, 1e-3)
+        for prop in props:
+            x0, x1 = round(prop.cx - 0.2 * prop.width), round(prop.cx + 0.2 * prop.width) + 1
+            base = round(prop.base)
+            density = 1.0 - shade[base : base + round(0.3 * prop.height) + 2, x0:x1].mean(axis=1)
+            # then: the floor is darkest at the foot and lightens steadily away from it
+            # (a prop whose shadow starts below its foot shows a lighter gap, then a dark band)
+            assert density[:3].mean() > 0.05, (theme, seed, prop.shape)
+            assert _shadow_rebound(density) < 0.01, (theme, seed, prop.shape, _shadow_rebound(density))
+            measured += 1
+    assert measured >= 2
