@@ -450,8 +450,8 @@ def rerender_asset(request: HttpRequest, asset_id: int, payload: RerenderIn):
 )
 def regenerate_asset(request: HttpRequest, asset_id: int):
     """A new job for this asset's kind alone, with its recorded settings and a fresh seed (a
-    poster made on a scene gets that scene's theme). A side file (layout JSON, clip frame)
-    regenerates the asset it belongs to."""
+    poster made on a scene: a new scene of that theme and the poster on it, both assets of the
+    job). A side file (layout JSON, clip frame) regenerates the asset it belongs to."""
     asset = get_object_or_404(_assets(request).select_related("job__product", "job__image"), pk=asset_id)
     try:
         job = again.regenerate_job(asset)

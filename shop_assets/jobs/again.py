@@ -7,7 +7,10 @@ the webhooks are those of every job, and the first job and its assets stay as th
   with other words and/or at another size (``generation.posters.render.rerender``), on the
   same scene when it was made on one. The request names the source by asset id only.
 - **Regenerate** (``regenerate_job``): a new job for that one asset's kind with its recorded
-  settings and a fresh seed.
+  settings and a fresh seed. A poster made on a scene is a poster of that kind again: the job
+  makes a new scene (the first one's theme and settings, a fresh seed) and the poster on it;
+  the scene is an asset of the new job like any other, so the new poster can have its words
+  changed on it later.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.db import transaction
 from generation.request import MAX_SEED, InvalidRequest
 from shop_assets.jobs.models import Asset, GenerationJob, OutputKind
 from shop_assets.jobs.requests import create_job
-from shop_assets.jobs.rerender import poster_words
+from shop_assets.jobs.rerender import poster_words, scene_of
 from shop_assets.limits.quotas import check_job_quota
 
 # poster options a regenerated poster keeps from its job (words come from its layout)
@@ -49,7 +52,7 @@ def main_asset(asset: Asset) -> Asset:
 def regenerate_job(asset: Asset) -> GenerationJob:
     """A new job for ``asset``'s kind alone with its recorded settings and a fresh seed.
 
-    A poster made on a scene gets that scene's theme as its background (no second scene).
+    A poster made on a scene gets a new scene under it (outputs ``scene`` and ``poster``).
     Raises ``InvalidRequest`` (the recorded settings no longer pass) and ``LimitExceeded``.
     """
     asset = main_asset(asset)
@@ -57,27 +60,55 @@ def regenerate_job(asset: Asset) -> GenerationJob:
     recorded = job.parameters or {}
     seed = secrets.randbelow(MAX_SEED)
     params = _common(job)
+    outputs = [kind]
     if kind == OutputKind.SCENE:
-        scene = dict(recorded.get("scene") or {})
-        scene.pop("brand_color", None)  # create_job sets it again from the product
-        scene.update(count=1, seed=seed)
-        if (asset.metrics or {}).get("theme"):
-            scene["theme"] = asset.metrics["theme"]
-        params["scene"] = scene
+        params["scene"] = _scene_again(recorded.get("scene"), (asset.metrics or {}).get("theme"), seed)
     elif kind == OutputKind.POSTER:
         params["poster"] = _poster_again(asset, seed)
+        scene = _scene_under(asset, seed) if params["poster"]["background"] == "scene" else None
+        if scene is not None:
+            params["scene"] = scene
+            outputs = [OutputKind.SCENE, OutputKind.POSTER]
+        elif params["poster"]["background"] == "scene":  # no scene options left to make one
+            theme = (asset.metrics or {}).get("theme")
+            params["poster"].update(
+                {"background": "theme", "theme": theme} if theme else {"background": "brand"}
+            )
     elif kind == OutputKind.PACKSHOT:
         params["packshot"] = dict(recorded.get("packshot") or {})
     elif kind == OutputKind.CLIP:
         params["clip"] = {**(recorded.get("clip") or {}), "seed": seed}
     if kind in (OutputKind.POSTER, OutputKind.CLIP) and isinstance(recorded.get("brand"), dict):
         params["brand"] = recorded["brand"]
-    return _start(job, [kind], params)
+    return _start(job, outputs, params)
+
+
+def _scene_again(recorded: dict[str, Any] | None, theme: str | None, seed: int) -> dict[str, Any]:
+    """One scene with a job's recorded scene options, ``theme`` (the scene's own) and ``seed``."""
+    scene = dict(recorded or {})
+    scene.pop("brand_color", None)  # create_job sets it again from the product
+    scene.update(count=1, seed=seed)
+    if theme:
+        scene["theme"] = theme
+    return scene
+
+
+def _scene_under(poster: Asset, seed: int) -> dict[str, Any] | None:
+    """The options of a new scene for a poster made on one: the scene it was drawn on (its
+    job's scene options and its theme), else its own job's scene options; None when neither
+    is recorded."""
+    drawn_on = scene_of(poster)
+    if drawn_on is not None and isinstance((drawn_on.job.parameters or {}).get("scene"), dict):
+        return _scene_again(drawn_on.job.parameters["scene"], (drawn_on.metrics or {}).get("theme"), seed)
+    recorded = (poster.job.parameters or {}).get("scene")
+    if isinstance(recorded, dict):
+        return _scene_again(recorded, (poster.metrics or {}).get("theme"), seed)
+    return None
 
 
 def _poster_again(asset: Asset, seed: int) -> dict[str, Any]:
-    """The poster's template, size, background and words; a poster on a scene gets the
-    scene's theme (or the brand background when the scene had none)."""
+    """The poster's template, size, background and words; a poster on a scene keeps the
+    ``scene`` background (``regenerate_job`` adds the scene)."""
     metrics = asset.metrics or {}
     if not {"template", "size"} <= set(metrics):
         raise InvalidRequest(f"poster {asset.pk} records no template and size to make it again")
@@ -88,10 +119,8 @@ def _poster_again(asset: Asset, seed: int) -> dict[str, Any]:
         poster["headline"] = recorded["headline"]
     poster.update(templates=[metrics["template"]], sizes=[metrics["size"]], seed=seed)
     background = metrics.get("background") or "theme"
-    theme = metrics.get("theme") or (asset.job.parameters.get("scene") or {}).get("theme")
-    if background == "scene":
-        background = "theme" if theme else "brand"
     poster["background"] = background
+    theme = metrics.get("theme") or (asset.job.parameters.get("scene") or {}).get("theme")
     if theme and background == "theme":
         poster["theme"] = theme
     return poster

@@ -58,7 +58,7 @@ def poster_source(merchant_id: int, asset_id: int) -> PosterSource:
         )
     scene = None
     if (poster.metrics or {}).get("background") == "scene":
-        scene = _scene_of(poster)
+        scene = scene_of(poster)
         if scene is None:
             raise InvalidRequest(
                 f"poster {asset_id} was made on a scene that has been deleted; regenerate it instead",
@@ -67,7 +67,7 @@ def poster_source(merchant_id: int, asset_id: int) -> PosterSource:
     return PosterSource(poster, layout, scene)
 
 
-def _scene_of(poster: Asset, name: str | None = None) -> Asset | None:
+def scene_of(poster: Asset, name: str | None = None) -> Asset | None:
     """The scene a poster was drawn on: recorded by a re-render, else the first scene of the
     poster's own job (``name`` from its layout, when read)."""
     recorded = ((poster.metrics or {}).get("rerender_of") or {}).get("scene_asset_id")
@@ -98,7 +98,7 @@ def load_rerender(job: GenerationJob, options: RerenderOptions) -> PosterRerende
     background = layout.get("background") if isinstance(layout, dict) else None
     scene = None
     if isinstance(background, dict) and background.get("mode") == "scene":
-        scene = _scene_of(source.poster, background.get("scene"))
+        scene = scene_of(source.poster, background.get("scene"))
         if scene is None:
             raise InvalidSpec(f"the scene poster {source.poster.pk} was made on has been deleted")
     return PosterRerender(

@@ -293,16 +293,79 @@ def test_regenerate_makes_that_one_kind_again_with_a_fresh_seed(api, on_scene, q
     assert s["outputs"] == ["scene"] and s["parameters"]["scene"]["count"] == 1
     assert s["parameters"]["scene"]["theme"] == "marble_counter" and s["parameters"]["scene"]["seed"] != 3
     p = poster_job.json()
-    assert p["outputs"] == ["poster"]
+    # a poster made on a scene comes again on a new scene of the same theme and size
+    assert p["outputs"] == ["scene", "poster"]
     opts = p["parameters"]["poster"]
     assert (opts["templates"], opts["sizes"], opts["background"], opts["theme"]) == (
         ["hero_left"],
         ["feed"],
-        "theme",
-        "marble_counter",
+        "scene",
+        None,
     )
     assert opts["headlines"] == ["Old words"] and opts["seed"] != 0
+    under = p["parameters"]["scene"]
+    assert (under["theme"], under["count"], under["width"], under["height"]) == (
+        "marble_counter",
+        1,
+        900,
+        900,
+    )
+    assert under["seed"] != 3
     assert queued[-2:] == [s["id"], p["id"]]
+
+
+def test_a_regenerated_poster_stands_on_a_new_scene_that_its_words_can_be_changed_on(api, on_scene):
+    old_scene = on_scene.assets.get(kind="scene")
+    poster = on_scene.assets.get(kind="poster", format="png")
+
+    response = api.post(f"/api/v1/assets/{poster.pk}/regenerate")
+
+    # the new job makes a scene and the poster on it; the first job keeps its own
+    new = _run(GenerationJob.objects.get(pk=response.json()["id"]))
+    scene = new.assets.get(kind="scene")
+    again = new.assets.get(kind="poster", format="png")
+    layout = _layout(new)
+    assert layout["background"]["mode"] == "scene" and layout["background"]["scene"] == scene.name
+    assert again.metrics["background"] == "scene" and again.metrics["fidelity"]["identical"] is True
+    assert scene.metrics["theme"] == "marble_counter" and scene.metrics["seed"] != old_scene.metrics["seed"]
+    assert (scene.width, scene.height) == (old_scene.width, old_scene.height) == (900, 900)
+    assert np.abs(_pixels(scene).astype(int) - _pixels(old_scene).astype(int)).mean() > 2
+    assert not np.array_equal(_pixels(again), _pixels(poster))
+    assert on_scene.assets.filter(kind="scene").get().pk == old_scene.pk
+    # new words on the regenerated poster are set on its own new scene
+    words = api.post(
+        f"/api/v1/assets/{again.pk}/rerender",
+        {"texts": {"headline": "Later"}},
+        content_type="application/json",
+    )
+    later = _run(GenerationJob.objects.get(pk=words.json()["id"]))
+    assert _layout(later)["background"]["scene"] == scene.name
+    assert later.assets.get(kind="poster", format="png").metrics["rerender_of"]["scene_asset_id"] == scene.pk
+
+
+def test_a_rerendered_poster_regenerates_on_a_new_scene_like_the_one_it_was_drawn_on(api, on_scene):
+    poster = on_scene.assets.get(kind="poster", format="png")
+    first = api.post(
+        f"/api/v1/assets/{poster.pk}/rerender",
+        {"texts": {"headline": "Once"}},
+        content_type="application/json",
+    )
+    once = _run(GenerationJob.objects.get(pk=first.json()["id"])).assets.get(kind="poster", format="png")
+
+    response = api.post(f"/api/v1/assets/{once.pk}/regenerate")
+
+    # the re-render's job records no scene options: they come from the scene's own job
+    assert response.status_code == 201
+    body = response.json()
+    assert body["outputs"] == ["scene", "poster"] and body["parameters"]["poster"]["background"] == "scene"
+    assert body["parameters"]["poster"]["headlines"] == ["Once"]
+    scene = body["parameters"]["scene"]
+    assert (scene["theme"], scene["count"], scene["width"], scene["height"]) == (
+        "marble_counter",
+        1,
+        900,
+        900,
+    )
 
 
 def test_a_rerendered_poster_can_be_rerendered_again_on_the_first_scene(api, on_scene):

@@ -180,6 +180,28 @@ def test_regenerate_makes_the_assets_kind_again_with_a_fresh_seed(signed_in, pro
     assert len(queued) == 5 and GenerationJob.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
 
 
+def test_regenerate_on_a_poster_drawn_on_a_scene_makes_a_new_scene_under_it(signed_in, product_image, queued):
+    job = _job(product_image)
+    _asset(job, kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter", "seed": 7})
+    poster = _poster(job)
+    poster.metrics["background"] = "scene"
+    poster.save()
+
+    response = signed_in.post(reverse("dashboard:regenerate", args=[poster.pk]))
+
+    new = GenerationJob.objects.exclude(pk=job.pk).get()
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard:job", args=[new.pk])
+    assert new.outputs == ["scene", "poster"] and queued == [new.pk]
+    s, p = new.parameters["scene"], new.parameters["poster"]
+    assert (s["theme"], s["count"], s["engine"]) == ("marble_counter", 1, "studio") and s["seed"] != 7
+    assert (p["background"], p["theme"], p["templates"], p["headlines"]) == (
+        "scene",
+        None,
+        ["hero_left"],
+        ["Old words"],
+    )
+
+
 def test_the_job_page_offers_regenerate_on_every_card_and_edit_words_on_posters(signed_in, product_image):
     job = _job(product_image)
     scene = _asset(job, kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter"})
