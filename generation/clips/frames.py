@@ -187,7 +187,7 @@ class Compositor:
             r = np.interp(y_world, wrows, world.depth_ratio)
             z = depth.base * (1 + r * (depth.zoom - 1))
             s = depth.rest.scale * z
-            tx = z * depth.rest.tx + depth.focus[0] * (1 - z) + r * depth.dx
+            tx = z * depth.rest.tx + depth.focus[0] * (1 - z) + depth.shift_at(r)
             ty = z * depth.rest.ty + depth.focus[1] * (1 - z)
             y_world = (rows - ty) / s
         inv = (1.0 / s).astype(F32)[:, None]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -180,8 +181,10 @@ class Depth:
     """Parallax: a world drawn with depth-dependent motion instead of one transform.
 
     A world row at depth ratio ``r`` (1 = the product's floor contact, less = farther,
-    more = nearer) moves under ``shift(r * dx) . zoom_about(base * (1 + r (zoom - 1)), focus)``
-    after ``rest``: the far wall drifts slowly, the floor under the product moves with it.
+    more = nearer) moves under ``shift((r - still) * dx) . zoom_about(base * (1 + r (zoom - 1)),
+    focus)`` after ``rest``: the camera travels sideways while turning to keep depth
+    ``still`` in place (an arc around the product), so what is farther drifts one way,
+    what is nearer the other, and the product, just in front of ``still``, hardly moves.
     """
 
     rest: Similarity  # world -> canvas at rest
@@ -189,10 +192,15 @@ class Depth:
     zoom: float
     base: float
     focus: tuple[float, float]
+    still: float = 0.0  # the depth ratio that does not move sideways
+
+    def shift_at(self, r: Any) -> Any:
+        """Canvas px that depth ratio ``r`` (a number or an array) is moved sideways."""
+        return (r - self.still) * self.dx
 
     def at_ratio(self, r: float) -> Similarity:
         z = self.base * (1 + r * (self.zoom - 1))
-        return self.rest.then(zoom_about(z, *self.focus)).then(shift(r * self.dx))
+        return self.rest.then(zoom_about(z, *self.focus)).then(shift(self.shift_at(r)))
 
 
 @dataclass(frozen=True)
@@ -333,40 +341,66 @@ class Timeline:
     # -- style ------------------------------------------------------------------------
 
     def _setup_style(self) -> None:
-        spec, cw, ch = self.spec, *self.canvas
+        spec, cw = self.spec, self.canvas[0]
         s = self.style_cfg
         span = max(self.scenes_end, 1e-6)
         self.zoom_from = self.zoom_to = self.base_zoom
         self.pan = (0.0, 0.0)
         self.parallax_base = 1.0
+        self.still = 0.0
+        framing = presets_data()["framing"]
+        offset = float(framing["max_offset"]) * cw  # how far the product's centre may stray
+        most_zoom = self._most_zoom(float(framing["margin"]))
         if spec.style in ("push_in", "pull_out"):
             amount = min(1.0 + float(s["zoom_per_s"]) * span, float(s["max_zoom"]))
-            lo, hi = self.base_zoom, self.base_zoom * amount
+            lo = self.base_zoom
+            hi = max(min(self.base_zoom * amount, most_zoom), lo)
             self.zoom_from, self.zoom_to = (lo, hi) if spec.style == "push_in" else (hi, lo)
         elif spec.style == "sequence":
-            self.zoom_to = self.base_zoom * (1.0 + float(s["zoom_per_s"]) * span)
+            push = self.base_zoom * (1.0 + float(s["zoom_per_s"]) * span)
+            self.zoom_to = max(min(push, most_zoom), self.base_zoom)
         elif spec.style == "pan":
             z = max(float(s["zoom"]), self.base_zoom)
             self.zoom_from = self.zoom_to = z
             # how far the zoomed world can slide each way and still cover the canvas
-            framed = self.rest.then(zoom_about(z, cw / 2, ch / 2))
+            framed = self.rest.then(zoom_about(z, *self.pivot))
             x0, _, w, _ = framed.box((0.0, 0.0, *self.geometries[0].size))
             left, right = -x0, x0 + w - cw  # spare pixels beyond each edge
             travel = float(s["travel"])
             # a shift dx keeps the canvas covered for -right <= dx <= left; the content
             # moves left (dx falls) when the camera travels right
             most, least = left * travel, -right * travel
-            self.pan = (most, least) if spec.direction == "right" else (least, most)
+            # and keeps the product's centre within ``offset`` of the canvas's
+            px = self.pivot[0]
+            lo, hi = max(least, cw / 2 - offset - px), min(most, cw / 2 + offset - px)
+            if lo > hi:  # the edges allow no travel that centres it: as central as they allow
+                lo = hi = min(max(cw / 2 - px, least), most)
+            self.pan = (hi, lo) if spec.direction == "right" else (lo, hi)
         elif spec.style == "parallax":
             travel = float(s["travel"]) * cw
             dx = travel / 2
             self.pan = (dx, -dx) if spec.direction == "right" else (-dx, dx)
-            self.zoom_from, self.zoom_to = (float(v) for v in s["zoom"])
+            self.still = float(s["still_ratio"])
             fx = self.pivot[0]
             margin = min(fx, cw - fx)
-            front = float(s["front_ratio"])
-            # zoomed in enough that the nearest floor (moving fastest) never uncovers an edge
-            self.parallax_base = max(self.base_zoom, 1.0 + front * dx / max(margin, 1.0) + 0.01)
+            # the depth farthest from the still one moves furthest: zoomed in enough that
+            # it never uncovers an edge
+            reach = max(abs(float(s["wall_ratio"]) - self.still), abs(float(s["front_ratio"]) - self.still))
+            self.parallax_base = max(self.base_zoom, 1.0 + reach * dx / max(margin, 1.0) + 0.01)
+            zoom_from, zoom_to = (float(v) for v in s["zoom"])
+            # the product (depth 1) is shown at parallax_base * zoom: no closer than the margins allow
+            zoom_to = max(min(zoom_to, most_zoom / self.parallax_base), zoom_from)
+            self.zoom_from, self.zoom_to = zoom_from, zoom_to
+
+    def _most_zoom(self, margin: float) -> float:
+        """The largest zoom about the product's centre that keeps the product ``margin``
+        (a share of the canvas's side) inside every edge of the canvas."""
+        cw, ch = self.canvas
+        rx, ry, rw, rh = self.rest_box
+        px, py = self.pivot
+        room_x = min(px - margin * cw, cw * (1 - margin) - px)
+        room_y = min(py - margin * ch, ch * (1 - margin) - py)
+        return max(min(room_x / max(rw / 2, 1e-6), room_y / max(rh / 2, 1e-6)), 1.0)
 
     def _style_product(self, t: float) -> Similarity:
         """The product's rest box -> canvas during the scenes part (before the end card)."""
@@ -378,16 +412,18 @@ class Timeline:
             return zoom_about(z, *self.pivot)
         if style == "pan":
             dx = self.pan[0] + (self.pan[1] - self.pan[0]) * u
-            return zoom_about(self.zoom_from, cw / 2, ch / 2).then(shift(dx))
+            return zoom_about(self.zoom_from, *self.pivot).then(shift(dx))
         # parallax: the product moves with the depth-1 layer (the floor it stands on)
         d = self._depth(t)
-        return zoom_about(d.base * d.zoom, *d.focus).then(shift(d.dx))
+        return zoom_about(d.base * d.zoom, *d.focus).then(shift(d.shift_at(1.0)))
 
     def _depth(self, t: float) -> Depth:
         u = ease_in_out_cubic(t / max(self.scenes_end, 1e-6))
         dx = self.pan[0] + (self.pan[1] - self.pan[0]) * u
         zoom = self.zoom_from + (self.zoom_to - self.zoom_from) * u
-        return Depth(rest=self.rest, dx=dx, zoom=zoom, base=self.parallax_base, focus=self.pivot)
+        return Depth(
+            rest=self.rest, dx=dx, zoom=zoom, base=self.parallax_base, focus=self.pivot, still=self.still
+        )
 
     # -- product ------------------------------------------------------------------------
 
@@ -548,7 +584,9 @@ def world_scale(spec: ClipSpec) -> float:
     elif spec.style == "pan":
         value = float(s["zoom"])
     elif spec.style == "parallax":
-        value = (1.0 + float(s["front_ratio"]) * float(s["travel"]) + 0.01) * float(s["zoom"][1])
+        still = float(s["still_ratio"])
+        reach = max(abs(float(s["wall_ratio"]) - still), abs(float(s["front_ratio"]) - still))
+        value = (1.0 + reach * float(s["travel"]) + 0.01) * float(s["zoom"][1])
     else:
         value = 1.0 + float(s["zoom_per_s"]) * spec.duration
     return min(value, 1.3)

@@ -163,6 +163,7 @@ def plan_clip(
                     brand_color=spec.brand_color,
                     max_width=max_width,
                     prop_layers=spec.style == "parallax",
+                    centred=True,
                     **ratios,
                 )
             )

@@ -115,12 +115,16 @@ def studio_world(
     front_ratio: float = 1.5,
     max_width: float | None = None,
     prop_layers: bool = False,
+    centred: bool = False,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
     ``max_width`` caps the product's width as a share of the world's (the camera's closest
     view shows less than the whole world, and the product must stay inside it).
     ``prop_layers`` also keeps the props as their own layers (``World.bare``, ``props``).
+    ``centred`` stands the product in the middle at the size ``fill`` asks for, whatever
+    place and size the seed's composition would give it (clips frame the product in the
+    middle, and the sets of a sequence line up).
 
     Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -129,6 +133,8 @@ def studio_world(
     # the set with and without its shadows
     cutout = seg.cutout
     variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout))
+    if centred:  # the seed varies the camera height, light, colours and props only
+        variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     stage = stage_for_product(
         theme,
         cutout.size,

@@ -37,7 +37,7 @@ def _moved(plan, transform_at, point, a: int, b: int) -> float:
     return transform_at(b).point(*world)[0] - point[0]
 
 
-def test_parallax_layers_move_at_their_own_rates(parallax):
+def test_parallax_layers_move_at_their_own_rates_around_a_product_that_stays_put(parallax):
     # given a parallax clip of a set with a prop, from the frame the product has landed
     plan = parallax
     world = plan.worlds[0]
@@ -56,12 +56,64 @@ def test_parallax_layers_move_at_their_own_rates(parallax):
     prop = _moved(plan, depth(world.props[0].ratio), (cw / 2, y), a, b)
     product = _moved(plan, plan.product_transform, (cw / 2, y), a, b)
 
-    # then everything travels left (the camera goes right), the wall clearly but least,
-    # the product further, the nearest floor furthest: each at its own rate
-    assert wall < -0.02 * cw
-    assert product - wall < -0.06 * cw
+    # then the camera arcs around the product (it goes right, turning to keep the product
+    # in view): the far wall drifts right, the nearest floor left, the product hardly at
+    # all, and each layer at its own rate, the wall clearly apart from the product
+    assert wall > 0.02 * cw
+    assert floor < -0.02 * cw
+    assert abs(product) < 0.03 * cw
+    assert wall - product > 0.06 * cw
     assert floor < product < wall
     assert product <= prop < wall
+
+
+# each preset's size scaled down (even sides), for the framing checks
+def _scaled(preset: str) -> tuple[int, int]:
+    p = presets_data()["presets"][preset]
+    return (2 * round(p["width"] / 8), 2 * round(p["height"] / 8))
+
+
+def _product_bounds(frame, canvas) -> tuple[float, float, float, float, float]:
+    """(left, top, right, bottom) margins of the product's opaque pixels as shares of the
+    canvas's sides, and the share of those pixels that is on the canvas."""
+    layer = frame.product
+    x0, y0, _, _ = layer.box
+    ys, xs = np.nonzero(layer.pixels[..., 3] >= 128)
+    xs, ys = xs + x0, ys + y0
+    cw, ch = canvas
+    inside = ((xs >= 0) & (xs < cw) & (ys >= 0) & (ys < ch)).mean()
+    return (xs.min() / cw, ys.min() / ch, 1 - (xs.max() + 1) / cw, 1 - (ys.max() + 1) / ch, float(inside))
+
+
+@pytest.mark.parametrize("style", ["push_in", "pull_out", "pan", "parallax", "sequence"])
+def test_the_product_stays_well_placed_through_the_whole_move(bottle, style):
+    # given a clip of each style at every preset's aspect, without an end card (the move
+    # runs to the last frame)
+    framing = presets_data()["framing"]
+    themes = ("marble_counter", "podium", "soft_window_light") if style == "sequence" else ("marble_counter",)
+    fill = 0.5
+    plans = {}
+    for preset in presets_data()["presets"]:
+        size = _scaled(preset)
+        if size not in plans:
+            spec = small(style=style, preset=preset, size=size, duration=8, themes=themes, fill=fill)
+            plans[size] = plan_clip(bottle, spec)
+        plan = plans[size]
+        compositor = Compositor(plan)
+        n = plan.frame_count
+
+        # when the first, middle and last frames are drawn and the product measured in them
+        for index in (0, n // 2, n - 1):
+            left, top, right, bottom, inside = _product_bounds(compositor.draw(index), plan.canvas)
+            where = f"{preset} frame {index}"
+
+            # then all of it is on the canvas, its centre near the middle, clear of every
+            # edge by the margin, and it is the size asked for, within the camera's zoom
+            assert inside == 1.0, where
+            assert abs((left - right) / 2) <= float(framing["max_offset"]) + 0.01, where
+            assert min(left, top, right, bottom) >= float(framing["margin"]) - 0.005, where
+            height = 1 - top - bottom  # the bottle's longer side
+            assert 0.9 * fill <= height <= 1.35 * fill, where
 
 
 def test_props_are_drawn_whole_at_their_own_depth_not_sheared(parallax):
