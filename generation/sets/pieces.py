@@ -18,7 +18,8 @@ from generation.types import PlacedProduct
 F32 = np.float32
 
 
-def draw_arch(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, int]) -> None:
+def arch_geometry(look: Look, stage: Stage, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The wall's arch panel on the canvas: (centre x, radius, top row, bottom row)."""
     arch = look.theme.backdrop.arch
     assert arch is not None
     cw, ch = canvas
@@ -27,9 +28,20 @@ def draw_arch(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, int]
     aw = min(max(arch.width * min(cw, ch), 1.15 * front), 0.95 * cw)
     cx = stage.box[0] + stage.box[2] / 2.0 + arch.offset * cw * (-1.0 if look.mirrored else 1.0)
     r = aw / 2.0
+    # behind an off-centre product it slides inwards rather than run off the frame's side
+    margin = 0.025 * cw
+    cx = float(np.clip(cx, min(r + margin, cw / 2.0), max(cw - r - margin, cw / 2.0)))
     bottom = stage.horizon + 0.12 * (stage.contact - stage.horizon)
     top = max(stage.horizon - arch.height * ch, 0.06 * ch)
     top = min(top, bottom - r * 1.2)
+    return cx, r, top, bottom
+
+
+def draw_arch(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, int]) -> None:
+    arch = look.theme.backdrop.arch
+    assert arch is not None
+    cw, ch = canvas
+    cx, r, top, bottom = arch_geometry(look, stage, canvas)
     spring = top + r  # where the round top meets the straight sides
     side = -math.cos(math.radians(look.azimuth))
     sh_dx, sh_blur = side * 0.018 * cw, 0.02 * min(cw, ch)

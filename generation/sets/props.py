@@ -94,6 +94,16 @@ def place_props(
         cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
         if cover.size == 0:
             continue
+        # what it really covers (a leaning sprig reaches past its nominal width) stays
+        # off the frame's sides and top: a prop cut by the frame looks like an accident
+        ys, xs = np.nonzero(cover > 0.01)
+        if (
+            xs.size == 0
+            or xs.min() + origin[0] < 0.02 * cw
+            or xs.max() + 1 + origin[0] > 0.98 * cw
+            or ys.min() + origin[1] < 0.02 * ch
+        ):
+            continue
         # never over the product: drop a prop whose coverage meets the matte
         ox, oy = origin
         px0, py0 = placed.box[0], placed.box[1]

@@ -274,3 +274,64 @@ def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
             assert _shadow_rebound(density) < 0.01, (theme, seed, prop.shape, _shadow_rebound(density))
             measured += 1
     assert measured >= 2
+
+
+def _block(w: int, h: int) -> Segmentation:
+    """A plain box product of ``w`` x ``h`` px (a carton, a tall tube)."""
+    rgba = np.zeros((h + 20, w + 20, 4), dtype=np.uint8)
+    rgba[10 : 10 + h, 10 : 10 + w] = (200, 120, 40, 255)
+    return _segmentation(Image.fromarray(rgba, "RGBA"))
+
+
+@pytest.mark.parametrize("canvas", [(800, 800), (800, 1000), (720, 1280)])
+def test_props_stay_clear_of_the_products_box_and_the_frames_edges(canvas, bottle):
+    from generation.sets import place_props
+
+    cw, ch = canvas
+    placed_props = 0
+    for seg in (bottle, _wide_product(), _block(260, 490), _block(120, 520)):
+        for theme in _prop_themes():
+            for seed in range(4):
+                variant = plan_variant(theme, seed)
+                stage = stage_for_product(
+                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
+                )
+                placed = compose.place_product(seg.cutout, canvas, stage.box)
+                x, y, w, h = placed.box
+                # when
+                for prop in place_props(theme, stage, placed, variant, seed=seed):
+                    ys, xs = np.nonzero(prop.cover > 0.01)
+                    x0, x1 = xs.min() + prop.origin[0], xs.max() + 1 + prop.origin[0]
+                    y0, y1 = ys.min() + prop.origin[1], ys.max() + 1 + prop.origin[1]
+                    where = (theme, seed, prop.shape, (x0, x1, y0, y1), placed.box)
+                    # then: what the prop covers never meets the product's box ...
+                    assert x1 <= x or x0 >= x + w or y1 <= y or y0 >= y + h, where
+                    # ... nor the frame: a margin of 2 % on the sides and the top
+                    assert x0 >= 0.02 * cw and x1 <= 0.98 * cw and y0 >= 0.02 * ch, where
+                    placed_props += 1
+    assert placed_props >= 30
+
+
+@pytest.mark.parametrize("canvas", [(800, 800), (800, 1000), (720, 1280)])
+def test_the_wall_arch_stays_inside_the_frame_and_behind_the_product(canvas, bottle):
+    from generation.sets.look import Look
+    from generation.sets.pieces import arch_geometry
+
+    cw, _ = canvas
+    arch_themes = [t for t in list_themes() if get_theme(t).backdrop.arch is not None]
+    assert arch_themes
+    for seg in (bottle, _wide_product(), _block(260, 490)):
+        for theme in arch_themes:
+            for seed in range(4):
+                variant = plan_variant(theme, seed)
+                stage = stage_for_product(
+                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
+                )
+                look = Look.make(get_theme(theme), get_theme(theme).brand_default, seed, variant)
+                # when
+                cx, r, _, _ = arch_geometry(look, stage, canvas)
+                x, _, w, _ = stage.box
+                where = (theme, seed, cx, r, stage.box)
+                # then: the frame never cuts its sides, and it still stands behind the product
+                assert cx - r >= 0.02 * cw and cx + r <= 0.98 * cw, where
+                assert cx - r <= x + w / 2.0 <= cx + r, where
