@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from functools import cache
+from functools import cache, lru_cache
 
 import cv2
 import numpy as np
@@ -133,11 +133,10 @@ def theme_background(
         )
         bg = sets.render_set(theme, small, brand_color=brand, seed=seed)
         bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
-        tile = _grain_tile(seed)[..., None]
-        for y0 in range(0, ch, 256):  # tile by tile: no canvas-sized noise array
-            for x0 in range(0, cw, 256):
-                block = bg[y0 : y0 + 256, x0 : x0 + 256]
-                block += tile[: block.shape[0], : block.shape[1]]
+        band = _grain_band(seed, cw)
+        for y0 in range(0, ch, 256):  # band by band: no canvas-sized noise array
+            block = bg[y0 : y0 + 256]
+            block += band[: block.shape[0]]
     return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
 
 
@@ -147,6 +146,18 @@ def _grain_tile(seed: int) -> np.ndarray:
     tile = _rng(seed, "set-grain").standard_normal((256, 256), dtype=F32) * F32(SET_GRAIN * 255.0)
     tile.setflags(write=False)
     return tile
+
+
+@lru_cache(maxsize=8)  # one per canvas width in use, 3 MB at 1080 px
+def _grain_band(seed: int, width: int) -> np.ndarray:
+    """The grain tile repeated across ``width`` and over the three channels, 256 rows
+    (read-only). Added band by band it gives what adding the tile square by square gives,
+    value for value, several times faster: numpy's inner loop runs along a contiguous row
+    instead of over three channels sharing one noise value."""
+    tile = _grain_tile(seed)
+    band = np.repeat(np.tile(tile, (1, -(-width // 256)))[:, :width, None], 3, axis=2)
+    band.setflags(write=False)
+    return band
 
 
 def rebuildable(scene: RenderedImage | None) -> bool:
