@@ -200,7 +200,7 @@ def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
     only at spaces. One-character words stick to a neighbour: a unit to its number
     ("99元"), a Latin letter or a suffix (``SUFFIXES``) to what precedes it ("维生素E",
     "抢购中"), any other to the word after it ("好水杯", "满99元"), or before it at the
-    end of a run."""
+    end of a run. A number in Chinese numerals keeps its unit ("二十四小时", "三天")."""
     if cjk_lang == "ko":
         return set()
     if cjk_lang == "ja":
@@ -224,6 +224,9 @@ def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
             starts.discard(end)  # "好水杯", "满99": with what follows
         elif i and prev_ch.isalnum():
             starts.discard(start)  # at the end of a run, with what precedes
+    for (start, end), nxt in zip(words, words[1:], strict=False):
+        if all(ch in NUMERALS for ch in paragraph[start:end]) and nxt[1] - nxt[0] <= 2:
+            starts.discard(end)  # a number in Chinese numerals with its unit: "二十四小时", "三天"
     # Gluing never chains into a run longer than any real word: such runs (strings of
     # one-character words) keep the segmenter's own boundaries.
     bounds = sorted(starts | {len(paragraph)})
@@ -234,6 +237,7 @@ def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
 
 
 _LONGEST_GLUED = 5
+NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两半几")
 # One-character words that belong to the word before them: locatives, particles,
 # modal endings and measure words ("抢购中", "好喝的", "上市啦", "两件").
 SUFFIXES = frozenset(

@@ -311,6 +311,20 @@ def test_the_reported_line_breaks_fall_between_words_at_every_width(text, lang, 
                 assert any(piece in line for line in lines), (piece, width, lines)
 
 
+def test_a_number_in_chinese_numerals_stays_with_its_unit():
+    # given a headline with "二十四小时" (24 hours), which the word segmenter cuts after the number
+    text = "全新升级双层真空保温杯 二十四小时长效保冷保热 三天到货"
+    style = TextStyle(max_size=40, min_size=40, max_lines=40)
+    narrow = layout_text("二十四小时长", (10_000, 1000), replace(style, max_lines=1), lang="zh-Hans").width
+    # when it is set in every width from about six characters up to the whole line
+    for width in range(narrow, narrow * 4, 13):
+        block = layout_text(text, (width, 10_000), style, lang="zh-Hans")
+        lines = [line.text for line in block.lines]
+        # then the number and its unit always share a line
+        assert any("二十四小时" in line for line in lines), (width, lines)
+        assert any("三天" in line for line in lines), (width, lines)
+
+
 def test_a_badge_discount_is_never_split():
     # given the discount badge text and a badge style of up to two lines
     style = TextStyle(
