@@ -45,6 +45,7 @@ from pydantic_core import PydanticCustomError
 from generation.clips.spec import (
     DIRECTIONS,
     MOTIONS,
+    REVEALS,
     STYLES,
     TRANSITIONS,
     ClipSpec,
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
     Transition = str
     Direction = str
     Motion = str
+    Reveal = str
 else:
     ThemeName = Literal[tuple(list_themes())]
     TemplateName = Literal[tuple(list_templates())]
@@ -111,6 +113,7 @@ else:
     Transition = Literal[TRANSITIONS]
     Direction = Literal[DIRECTIONS]
     Motion = Literal[MOTIONS]
+    Reveal = Literal[REVEALS]
 
 _SIZE_TEXT = re.compile(r"^(-?\d{1,6})x(-?\d{1,6})$")
 _PRICE = re.compile(r"^\d{1,12}(?:\.\d{1,4})?$")
@@ -358,6 +361,11 @@ class ClipOptions(_Options):
     brand_color: RGB | None = None
     fill: float = Field(default=0.5, ge=0.2, le=0.8)
     motion: Motion = Field(default="camera", description="diffusion: background motion from a video model")
+    reveal: Reveal = Field(
+        default="drop_in",
+        description="how the clip opens, over its first beat: drop_in (the product drops onto its set), "
+        "fade (the set fades in around the product), none (it opens on the finished shot)",
+    )
     webm: bool = False
     preview: bool = False
     poster: bool = True
@@ -530,6 +538,7 @@ class JobRequest(JobParameters):
             brand_color=_rgb(o.brand_color),
             fill=o.fill,
             motion=o.motion,
+            reveal=o.reveal,
             webm=o.webm,
             preview=o.preview,
             poster=o.poster,

@@ -31,7 +31,15 @@ from generation.errors import AudioRejected, InvalidSpec
 
 def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """Add ``clip`` to ``subparsers``; options ``parents`` already define are not re-added."""
-    from generation.clips.spec import DIRECTIONS, MOTIONS, STYLES, TRANSITIONS, preset_names, presets_data
+    from generation.clips.spec import (
+        DIRECTIONS,
+        MOTIONS,
+        REVEALS,
+        STYLES,
+        TRANSITIONS,
+        preset_names,
+        presets_data,
+    )
 
     parser = add_command(
         subparsers,
@@ -54,6 +62,12 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument("--themes", default="studio_sweep", help="studio theme(s), comma separated")
     parser.add_argument("--transition", choices=TRANSITIONS, default="crossfade")
     parser.add_argument("--direction", choices=DIRECTIONS, default="right", help="pan / parallax travel")
+    parser.add_argument(
+        "--reveal",
+        choices=REVEALS,
+        default="drop_in",
+        help="how the clip opens: the product drops in, the set fades in around it, or neither",
+    )
     parser.add_argument(
         "--size", type=size_type("540x960"), help="WxH instead of the preset's size, e.g. 540x960"
     )
@@ -111,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         "size": list(args.size) if args.size else None,
         "direction": args.direction,
         "transition": args.transition,
+        "reveal": args.reveal,
         "headline": args.headline,
         "price": args.price,
         "currency": args.currency,

@@ -2,6 +2,9 @@
 transforms, crossfades and slides, the light sweep over them, text, and last of all the
 product's reference resampling pasted with its opaque pixels copied, then checked.
 
+The fade reveal blends the worlds towards a plain field of the set's mean colour before
+text and product are drawn, so the set fades in around a product whose pixels never change.
+
 The light sweep is a soft band of added light that passes over the set (``presets.json``
 ``sweep``). It is drawn before the product is pasted, so it never touches the product's
 opaque pixels (they stay the reference's own bytes); the product's soft edge is
@@ -44,6 +47,7 @@ class Compositor:
         self._maps: tuple[np.ndarray, np.ndarray] | None = None
         self._cols = np.arange(cw, dtype=F32) + 0.5
         self._band: np.ndarray | None = None
+        self._field: np.ndarray | None = None
         self._effect_work: _EffectWork | None = None
         self.checks = FrameTextChecks(plan.canvas)
 
@@ -91,8 +95,20 @@ class Compositor:
 
     def _layers(self, state: FrameState) -> None:
         self._worlds(state)
+        if state.veil > 0.0:
+            self._veil(state.veil)
         if state.sweep is not None:
             self._sweep(state.sweep)
+
+    def _veil(self, v: float) -> None:
+        """Blend the worlds towards a plain field of the first set's own mean colour (the
+        fade reveal: the set fades in around the product)."""
+        if self._field is None:
+            plate = self.plan.worlds[0].plate
+            colour = [round(float(c)) for c in plate[..., :3].reshape(-1, 3).mean(axis=0)]
+            self._field = np.empty_like(self.frame)
+            self._field[:] = (*colour, 255)
+        cv2.addWeighted(self._field, v, self.frame, 1.0 - v, 0.0, dst=self.frame)
 
     def _sweep(self, u: float) -> None:
         """Add the light band at progress ``u`` (0: just off the left edge, 1: off the right)."""

@@ -11,9 +11,10 @@ transform and opacity, how far each text reveal has got and where the light swee
 The renderer draws that.
 
 A clip is cut to a grid of beats (``Timeline.beats``: every ``beat_s``, and every cut
-between scenes is a beat): the product drops onto its set over the first beat (its
-shadow forming as it lands), the light sweep starts on a beat, and each text enters on
-its beat and leaves on the beat where the product heads for the end card.
+between scenes is a beat): the clip opens over the first beat as ``spec.reveal`` says (the
+product drops onto its set, or the set fades in around the product, its shadow forming
+meanwhile; or neither), the light sweep starts on a beat, and each text enters on its beat
+and leaves on the beat where the product heads for the end card.
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ class FrameState:
     layers: tuple[LayerState, ...]
     texts: tuple[TextState, ...]
     sweep: float | None = None  # the light sweep's progress 0..1 across the frame, None: off
+    veil: float = 0.0  # how far the worlds are still faded to a plain field (the fade reveal)
 
 
 @dataclass(frozen=True)
@@ -320,8 +322,12 @@ class Timeline:
         # 6. the beat grid, and what is timed to it
         self.beats = self._beat_grid(float(cfg["beats"]["beat_s"]))
         reveal = cfg["reveal"]
-        self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
-        self.drop = float(reveal["drop"]) * rh
+        self.reveal = spec.reveal
+        if self.reveal == "none":
+            self.reveal_end = 0.0
+        else:
+            self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
+        self.drop = float(reveal["drop"]) * rh if self.reveal == "drop_in" else 0.0
         sweep = cfg["sweep"]
         self.sweep_s = float(sweep["duration_s"])
         self.sweeps = [self.beats[k] for k in sweep["at_beats"] if k < len(self.beats)]
@@ -431,7 +437,7 @@ class Timeline:
         """The product's rest box -> canvas at time ``t``: where the camera has it, and
         over the first beat a little higher, dropping onto its set."""
         camera = self._camera_product(t)
-        if t >= self.reveal_end:
+        if t >= self.reveal_end or self.drop == 0.0:
             return camera
         u = ease_out_cubic(_ramp(t, 0.0, self.reveal_end))
         return camera.then(shift(0.0, -self.drop * camera.scale * (1.0 - u)))
@@ -440,6 +446,13 @@ class Timeline:
         """How far the product has landed on its set: 0 at the start, 1 from the end of
         the reveal on (the strength of its shadow)."""
         return _ramp(t, 0.0, self.reveal_end)
+
+    def veil_at(self, t: float) -> float:
+        """The fade reveal: 1 (the worlds hidden behind a plain field) at the start, 0 from
+        the end of the reveal on; always 0 for the other reveals."""
+        if self.reveal != "fade":
+            return 0.0
+        return 1.0 - ease_in_out_cubic(self.landed(t))
 
     def _camera_product(self, t: float) -> Similarity:
         """The product's rest box -> canvas as the camera frames it (no reveal)."""
@@ -567,6 +580,7 @@ class Timeline:
             layers=self.layers_at(t),
             texts=self.texts_at(t),
             sweep=self.sweep_at(t),
+            veil=self.veil_at(t),
         )
 
     def max_product_scale(self) -> float:

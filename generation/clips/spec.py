@@ -21,6 +21,8 @@ STYLES = ("push_in", "pull_out", "pan", "parallax", "sequence")
 TRANSITIONS = ("cut", "crossfade", "slide")
 DIRECTIONS = ("left", "right")
 MOTIONS = ("camera", "diffusion")
+# how a clip opens: the product drops onto its set, the set fades in around it, or neither
+REVEALS = ("drop_in", "fade", "none")
 
 
 @functools.cache
@@ -93,6 +95,7 @@ class ClipSpec:
     brand_color: tuple[int, int, int] | None = None
     fill: float = 0.5  # product's longer side as a share of the frame's matching side
     motion: str = "camera"  # camera | diffusion (background motion from a video model)
+    reveal: str = "drop_in"  # drop_in | fade | none: how the clip opens (REVEALS)
     webm: bool = False
     preview: bool = False
     poster: bool = True
@@ -117,6 +120,8 @@ class ClipSpec:
             raise InvalidSpec(f"direction must be left or right, got {self.direction!r}")
         if self.motion not in MOTIONS:
             raise InvalidSpec(f"motion must be camera or diffusion, got {self.motion!r}")
+        if self.reveal not in REVEALS:
+            raise InvalidSpec(f"unknown reveal {self.reveal!r}; choose one of {', '.join(REVEALS)}")
         if not self.themes or not all(isinstance(t, str) and t for t in self.themes):
             raise InvalidSpec("name at least one theme")
         max_scenes = data["styles"]["sequence"]["max_scenes"]

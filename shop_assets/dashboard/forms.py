@@ -52,6 +52,7 @@ REQUEST_FIELDS = {
     "clip.preset": "clip_preset",
     "clip.style": "clip_style",
     "clip.duration": "clip_duration",
+    "clip.reveal": "clip_reveal",
     "clip.headline": "headline",
     "clip.cta": "cta",
     "clip.themes": "theme",
@@ -160,6 +161,16 @@ class JobForm(forms.Form):
         label="Camera",
     )
     clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, required=False, label="Seconds")
+    clip_reveal = forms.ChoiceField(
+        choices=[
+            ("drop_in", "The product drops into place"),
+            ("fade", "The scene fades in around the product"),
+            ("none", "No opening effect"),
+        ],
+        initial="drop_in",
+        required=False,
+        label="Opening",
+    )
     clip_audio = forms.TypedChoiceField(
         choices=(), coerce=int, empty_value=None, required=False, label="Audio"
     )
@@ -212,6 +223,7 @@ class JobForm(forms.Form):
             "clip_preset": clip.get("preset", "story"),
             "clip_style": clip.get("style", "push_in"),
             "clip_duration": clip.get("duration", 8),
+            "clip_reveal": clip.get("reveal", "drop_in"),
             "clip_audio": clip.get("audio"),
         }
         return initial
@@ -245,6 +257,7 @@ class JobForm(forms.Form):
                 "preset": data["clip_preset"] or "story",
                 "style": data["clip_style"] or "push_in",
                 "duration": data["clip_duration"] or 8,
+                "reveal": data.get("clip_reveal") or "drop_in",
                 "themes": [theme, "soft_window_light", "marble_counter"]
                 if data["clip_style"] == "sequence"
                 else [theme],

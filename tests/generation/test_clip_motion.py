@@ -233,3 +233,41 @@ def test_the_light_sweep_brightens_the_set_and_never_the_product(bottle, tmp_pat
     assert added[off_product].max() > 20
     assert 0.03 < (added[off_product].max(axis=-1) > 5).mean() < 0.6
     assert result.fidelity.identical
+
+
+def test_the_fade_reveal_fades_the_set_in_around_a_product_that_never_moves(bottle):
+    # given a clip that opens with the fade
+    plan = plan_clip(bottle, small(style="push_in", duration=6, reveal="fade"))
+    tl, fps = plan.timeline, plan.spec.fps
+    landed = math.ceil(tl.reveal_end * fps)
+    compositor = Compositor(plan)
+
+    # when its first frames are drawn (the product's pixels are checked in each)
+    firsts = [compositor.draw(i).image.copy() for i in (0, landed // 2, landed)]
+    field = np.asarray(plan.worlds[0].plate[..., :3], dtype=float).reshape(-1, 3).mean(axis=0)
+    off = compositor.draw(landed).product.pixels[..., 3] == 0
+
+    # then the product is where the camera has it from the first frame (no drop), the set
+    # starts as a plain field of its own colour and is all there on the first beat
+    assert all(tl.product_at(i / fps) == tl._camera_product(i / fps) for i in range(landed + 1))
+    assert [plan.state(i).veil for i in (0, landed)] == [1.0, 0.0]
+    veils = [plan.state(i).veil for i in range(landed + 1)]
+    assert all(a >= b for a, b in zip(veils, veils[1:], strict=False))
+    spread = [float(np.abs(img.astype(float) - field).max(axis=-1)[:40].mean()) for img in firsts]
+    assert spread[0] <= 1.0 < spread[1] < spread[2]
+    assert off.any()
+
+
+def test_no_reveal_opens_on_the_finished_shot(bottle):
+    # given a clip asked to open without an effect, and the same with the drop-in
+    plain = plan_clip(bottle, small(style="push_in", duration=6, reveal="none"))
+    dropped = plan_clip(bottle, small(style="push_in", duration=6))
+
+    # then from its first frame the product stands where the camera has it, with its whole
+    # shadow, and the set is not veiled; the beats (text, sweep) are the drop-in's
+    tl = plain.timeline
+    assert tl.product_at(0.0) == tl._camera_product(0.0)
+    assert plain.state(0).layers[0].shadow == 1.0 and plain.state(0).veil == 0.0
+    assert dropped.timeline.product_at(0.0) != dropped.timeline._camera_product(0.0)
+    assert tl.beats == dropped.timeline.beats and tl.sweeps == dropped.timeline.sweeps
+    assert tl.text_enters("headline") == dropped.timeline.text_enters("headline")

@@ -83,6 +83,7 @@ def refused(data, **kwargs) -> InvalidRequest:
         ({"outputs": ["clip"], "clip": {"compare_at_price": "9"}}, "clip.compare_at_price"),
         ({"outputs": ["clip"], "clip": {"price": "9", "compare_at_price": "x"}}, "clip.compare_at_price"),
         ({"outputs": ["clip"], "clip": {"end_card": "sometimes"}}, "clip.end_card"),
+        ({"outputs": ["clip"], "clip": {"reveal": "spin"}}, "clip.reveal"),
         ({"outputs": ["packshot"], "junk": "y" * 9_000_000}, "junk"),
         ({"outputs": ["poster"], "brand": {"logo_key": "merchants/1/logo.png"}}, "brand.logo_key"),
         ({"outputs": ["poster"], "brand": {"primary": "red"}}, "brand.primary"),
@@ -164,7 +165,13 @@ def test_accepted_request_builds_the_renderers_specs():
                 "currency": "cny",
                 "background": "scene",
             },
-            "clip": {"preset": "square", "duration": 5, "size": [256, 256], "brand_color": [9, 8, 7]},
+            "clip": {
+                "preset": "square",
+                "duration": 5,
+                "size": [256, 256],
+                "brand_color": [9, 8, 7],
+                "reveal": "fade",
+            },
             "brand": {"primary": "#112233", "heading_family": "montserrat"},
         }
     )
@@ -187,6 +194,7 @@ def test_accepted_request_builds_the_renderers_specs():
     assert first.brand.primary == (0x11, 0x22, 0x33) and first.brand.secondary is None
     assert first.brand.heading_family == "montserrat" and first.brand.logo is None
     assert clip.clip.size == (256, 256) and clip.clip.brand_color == (9, 8, 7)
+    assert clip.clip.reveal == "fade"
 
 
 def test_budget_refuses_the_floods_and_takes_normal_jobs():

@@ -246,6 +246,53 @@ def test_the_dashboard_form_is_checked_by_the_same_model(signed_in, product_imag
     assert not GenerationJob.objects.exists()
 
 
+CLIP_FORM = {
+    "outputs": ["clip"],
+    "segmenter": "auto",
+    "scene_count": 1,
+    "engine": "studio",
+    "seed": 0,
+    "format": "png",
+    "theme": "studio_sweep",
+    "clip_preset": "story",
+    "clip_style": "push_in",
+    "clip_duration": 8,
+}
+
+
+def test_the_dashboard_form_asks_how_the_clip_opens(signed_in, product_image):
+    # given the new-job form
+    url = reverse("dashboard:job_start", args=[product_image.product_id])
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+    assert 'name="clip_reveal"' in page and "The scene fades in around the product" in page
+
+    # when a clip is started with the fade, then with a value the form does not offer
+    started = signed_in.post(url, {**CLIP_FORM, "image": product_image.pk, "clip_reveal": "fade"})
+    refused = signed_in.post(url, {**CLIP_FORM, "image": product_image.pk, "clip_reveal": "spin"})
+
+    # then the job asks for the fade; the other is refused on its field, and no job is made
+    assert started.status_code == 302
+    assert GenerationJob.objects.get().parameters["clip"]["reveal"] == "fade"
+    assert refused.status_code == 400 and GenerationJob.objects.count() == 1
+    assert "Opening: Select a valid choice" in refused.content.decode()
+
+
+def test_an_unknown_clip_reveal_is_refused_at_the_door(api, product_image):
+    response = post_job(
+        api,
+        {
+            "product_id": product_image.product_id,
+            "outputs": ["clip"],
+            "parameters": {"clip": {"reveal": "spin"}},
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "parameters.clip.reveal"
+    assert "'drop_in', 'fade' or 'none'" in response.json()["detail"]
+    assert not GenerationJob.objects.exists()
+
+
 def test_the_dashboard_offers_diffusion_only_where_it_is_installed(signed_in, product_image):
     page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
 
@@ -267,6 +314,8 @@ def test_the_api_docs_show_the_real_options(api):
     assert job_in["outputs"]["items"]["enum"] == ["cutout", "packshot", "scene", "poster", "clip"]
     assert "marble_counter" in defs["SceneOptions"]["properties"]["theme"]["enum"]
     assert "hero_left" in defs["PosterOptions"]["properties"]["templates"]["items"]["enum"]
+    assert defs["ClipOptions"]["properties"]["reveal"]["enum"] == ["drop_in", "fade", "none"]
+    assert defs["ClipOptions"]["properties"]["reveal"]["default"] == "drop_in"
     assert defs["BrandOptions"]["additionalProperties"] is False
     assert "logo_key" not in defs["BrandOptions"]["properties"]
 
