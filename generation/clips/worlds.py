@@ -33,6 +33,7 @@ from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
+    estimate_foot_ratio,
     estimate_light_side,
     place_props,
     plan_variant,
@@ -132,7 +133,9 @@ def studio_world(
     # 1. where the theme stands the product (the scene's composition for this seed), and
     # the set with and without its shadows
     cutout = seg.cutout
-    variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout))
+    variant = plan_variant(
+        theme, seed, light_side=estimate_light_side(cutout), foot_ratio=estimate_foot_ratio(cutout)
+    )
     if centred:  # the seed varies the camera height, light, colours and props only
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     stage = stage_for_product(

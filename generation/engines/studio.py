@@ -22,6 +22,7 @@ from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.sets import (
     Theme,
+    estimate_foot_ratio,
     estimate_light_side,
     get_theme,
     plan_variant,
@@ -63,6 +64,8 @@ class StudioEngine:
         size = (spec.width, spec.height)
         # the light already on the product picks the side the set's key light comes from
         light_side = estimate_light_side(cutout)
+        # and the way its base is seen, the camera height the set is seen from
+        foot_ratio = estimate_foot_ratio(cutout)
 
         results = []
         for i in range(spec.count):
@@ -71,7 +74,7 @@ class StudioEngine:
 
             # 2. the variant's composition (placement, camera, light, palette), then place
             # the product: the theme's anchor is where the set touches the floor
-            variant = plan_variant(theme, seed, light_side=light_side)
+            variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio)
             stage = stage_for_product(theme, cutout.size, size, fill=spec.fill, seed=seed, variant=variant)
             placed = compose.place_product(cutout, size, stage.box)
 

@@ -15,7 +15,8 @@ drifts a little in colour, light direction, placement and texture.
   under a box someone else chose (``stage.py``).
 - ``render_set``: the set itself, as float pixels without the product; ``render_set_pair``:
   the same with and without the product's shadows, the backdrop drawn once (``render.py``).
-- ``plan_variant`` and ``estimate_light_side``: one scene's composition (``variants.py``).
+- ``plan_variant``, ``estimate_light_side`` and ``estimate_foot_ratio``: one scene's
+  composition, matched to the light and camera already on the product (``variants.py``).
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
   ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
   reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
@@ -33,7 +34,13 @@ from generation.sets.stage import (
     stage_for_product,
 )
 from generation.sets.themes import Theme, get_theme, list_themes, load_themes
-from generation.sets.variants import LIGHT_SIDE_THRESHOLD, Variant, estimate_light_side, plan_variant
+from generation.sets.variants import (
+    LIGHT_SIDE_THRESHOLD,
+    Variant,
+    estimate_foot_ratio,
+    estimate_light_side,
+    plan_variant,
+)
 
 __all__ = [
     "LIGHT_SIDE_THRESHOLD",
@@ -43,6 +50,7 @@ __all__ = [
     "Stage",
     "Theme",
     "Variant",
+    "estimate_foot_ratio",
     "estimate_light_side",
     "get_theme",
     "list_themes",

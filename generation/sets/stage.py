@@ -46,6 +46,10 @@ class Stage:
 
 # the widest a product stands on a set, as a share of the canvas's width
 MAX_PRODUCT_WIDTH = 0.86
+# a podium's top face is seen at most this factor more or less open than the product's base
+FOOT_TOLERANCE = 1.5
+# but never thinner than this (a base seen dead level still stands on a visible top face)
+MIN_TOP_RATIO = 0.08
 
 
 def stage_for_product(
@@ -117,7 +121,7 @@ def _stage(
     cw, ch = canvas
     if variant is not None:
         fill *= variant.scale
-        theme = _camera(theme, variant.camera)
+        theme = _camera(theme, variant.camera, variant.foot_ratio)
     fill = float(np.clip(fill * theme.layout.fill_scale, 0.05, 0.95))
     _, _, w, h = compose.fit_box(product_size, canvas, fill=fill)
     if w > max_width * cw:
@@ -159,13 +163,18 @@ def _stage(
     return Stage(box=box, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
-def _camera(theme: Theme, camera: float) -> Theme:
+def _camera(theme: Theme, camera: float, foot_ratio: float | None = None) -> Theme:
     """The theme seen from a camera ``camera`` (-1 low .. +1 high) above its own: the
-    horizon rises with the camera, and a podium's top face opens up."""
+    horizon rises with the camera, and a podium's top face opens up. With the product's
+    ``foot_ratio`` (how open its own base is seen) the top face stays within a factor
+    ``FOOT_TOLERANCE`` of it: the product and what it stands on share one camera."""
     surface = replace(theme.surface, horizon=float(np.clip(theme.surface.horizon - 0.1 * camera, 0.2, 0.9)))
     podium = theme.podium
     if podium is not None:
-        podium = replace(
-            podium, top_ratio=float(np.clip(podium.top_ratio * (1.0 + 0.45 * camera), 0.04, 0.5))
-        )
+        ratio = podium.top_ratio * (1.0 + 0.45 * camera)
+        if foot_ratio is not None:
+            ratio = min(
+                max(ratio, foot_ratio / FOOT_TOLERANCE), max(foot_ratio * FOOT_TOLERANCE, MIN_TOP_RATIO)
+            )
+        podium = replace(podium, top_ratio=float(np.clip(ratio, 0.04, 0.5)))
     return replace(theme, surface=surface, podium=podium)

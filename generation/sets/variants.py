@@ -24,8 +24,11 @@ class Variant:
     azimuth: float  # where the key light comes from: degrees, 0 right, 90 camera, 180 left
     palette: int  # 0: the theme's own colours, 1..: its ``palettes``
     props: tuple[int, ...] = ()  # which of the theme's ``props`` stand in this scene
+    # how open the product's own base is seen (``estimate_foot_ratio``): a podium's top
+    # face is kept near it, so the set is seen from the camera the product was shot from
+    foot_ratio: float | None = None
 
-    def to_dict(self) -> dict[str, float | int | list[int]]:
+    def to_dict(self) -> dict[str, float | int | list[int] | None]:
         return {
             "anchor_x": round(self.anchor_x, 3),
             "scale": round(self.scale, 3),
@@ -33,6 +36,7 @@ class Variant:
             "light_azimuth": round(self.azimuth, 1),
             "palette": self.palette,
             "props": list(self.props),
+            "foot_ratio": None if self.foot_ratio is None else round(self.foot_ratio, 3),
         }
 
 
@@ -47,13 +51,22 @@ _SLOTS = (
 )
 # a product's own light counts when its two sides differ by this much (relative luma)
 LIGHT_SIDE_THRESHOLD = 0.06
+# a foot that sags more than this (a round belly, not a base seen from above) says nothing
+FOOT_RATIO_MAX = 0.3
 
 
-def plan_variant(theme: Theme | str, seed: int, *, light_side: float | None = None) -> Variant:
+def plan_variant(
+    theme: Theme | str,
+    seed: int,
+    *,
+    light_side: float | None = None,
+    foot_ratio: float | None = None,
+) -> Variant:
     """The composition of the scene made with ``seed``: deterministic, and different for
     consecutive seeds in placement (left, centre, right third), size, camera height,
     light side and colour set. ``light_side`` (+1 left, -1 right; ``estimate_light_side``)
-    fixes the key light's side to the light already on the product."""
+    fixes the key light's side to the light already on the product; ``foot_ratio``
+    (``estimate_foot_ratio``) keeps a podium's top face seen like the product's base."""
     theme = resolve_theme(theme)
     slot = seed % len(_SLOTS)
     x, scale, camera, own_side, palette = _SLOTS[slot]
@@ -76,6 +89,7 @@ def plan_variant(theme: Theme | str, seed: int, *, light_side: float | None = No
         azimuth=azimuth,
         palette=palette % (len(theme.palettes) + 1),
         props=_variant_props(len(theme.props), slot),
+        foot_ratio=foot_ratio,
     )
 
 
@@ -108,3 +122,32 @@ def estimate_light_side(cutout: Image.Image) -> float | None:
     if abs(contrast) < LIGHT_SIDE_THRESHOLD:
         return None
     return 1.0 if contrast > 0 else -1.0
+
+
+def estimate_foot_ratio(cutout: Image.Image) -> float | None:
+    """How far the camera looked down on the product's base: the matte's lowest edge fitted
+    with the lower half of an ellipse as wide as the foot, its minor/major ratio (0: the
+    base seen level, a straight edge). ``None`` for a foot that
+    sags more than ``FOOT_RATIO_MAX`` (a round belly rather than a base) or is too small."""
+    a = np.asarray(cutout.getchannel("A")) > 127
+    rows = np.nonzero(a.any(axis=1))[0]
+    if rows.size < 8:
+        return None
+    height = int(rows[-1] - rows[0] + 1)
+    filled = a.any(axis=0)
+    # the lowest opaque row of each column (-1 where the column is empty)
+    low = np.where(filled, a.shape[0] - 1 - np.argmax(a[::-1], axis=0), -1)
+    foot = np.nonzero(low >= low.max() - 0.15 * height)[0]
+    x0, x1 = int(foot[0]), int(foot[-1])
+    half = (x1 - x0) / 2.0
+    if half < 8:
+        return None
+    # fit the lowest edge with the lower half of an ellipse as wide as the foot:
+    # low(x) = centre + ry * sqrt(1 - u^2), u in -1..1 across it; ratio = ry / half
+    cols = np.arange(x0, x1 + 1)
+    u = (cols - (x0 + x1) / 2.0) / half
+    keep = np.abs(u) <= 0.9
+    arc = np.sqrt(1.0 - u[keep] ** 2)
+    ry, _ = np.polyfit(arc, low[cols[keep]].astype(np.float64), 1)
+    ratio = max(float(ry), 0.0) / half
+    return ratio if ratio <= FOOT_RATIO_MAX else None

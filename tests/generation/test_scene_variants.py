@@ -335,3 +335,53 @@ def test_the_wall_arch_stays_inside_the_frame_and_behind_the_product(canvas, bot
                 # then: the frame never cuts its sides, and it still stands behind the product
                 assert cx - r >= 0.02 * cw and cx + r <= 0.98 * cw, where
                 assert cx - r <= x + w / 2.0 <= cx + r, where
+
+
+def _cylinder(ratio: float, *, belly: bool = False) -> Image.Image:
+    """A jar seen from above: its base an ellipse of minor/major ``ratio`` (or a round
+    belly: a tall ellipse for its lower part)."""
+    w, h = 300, 400
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    rx, cx = 140.0, 150.0
+    if belly:
+        inside = ((xx - cx) / rx) ** 2 + ((yy - 250.0) / 145.0) ** 2 <= 1.0
+        inside |= (np.abs(xx - cx) < 40) & (yy < 250)
+    else:
+        ry = ratio * rx
+        base = h - 5 - ry
+        inside = (np.abs(xx - cx) <= rx) & (yy >= 20) & (yy <= base)
+        inside |= ((xx - cx) / rx) ** 2 + ((yy - base) / max(ry, 1e-3)) ** 2 <= 1.0
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    rgba[inside] = (190, 190, 185, 255)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def test_the_foot_ratio_reads_how_a_round_base_is_seen():
+    from generation.sets import estimate_foot_ratio
+
+    for ratio in (0.05, 0.12, 0.2):
+        assert estimate_foot_ratio(_cylinder(ratio)) == pytest.approx(ratio, abs=0.02)
+    # a box seen square on stands on a straight edge; a round belly says nothing
+    assert estimate_foot_ratio(_lit("even")) == pytest.approx(0.0, abs=0.01)
+    assert estimate_foot_ratio(_cylinder(0.0, belly=True)) is None
+
+
+@pytest.mark.parametrize("theme", [t for t in list_themes() if get_theme(t).podium is not None])
+@pytest.mark.parametrize("foot", [0.05, 0.1, 0.2])
+def test_a_podiums_top_face_is_seen_like_the_products_own_base(engine, theme, foot):
+    seg = _segmentation(_cylinder(foot))
+    # when
+    results = engine.render(seg, SceneSpec(theme=theme, width=320, height=400, seed=3, count=4))
+    ratios = []
+    for r in results:
+        variant = plan_variant(theme, r.meta["seed"], foot_ratio=r.meta["variant"]["foot_ratio"])
+        stage = stage_for_product(
+            theme, seg.cutout.size, (320, 400), fill=0.6, seed=r.meta["seed"], variant=variant
+        )
+        assert stage.box == r.product_box
+        ratios.append(stage.podium.ry / stage.podium.rx)
+    # then: the camera the set is seen from is the product's: the podium's top face is
+    # as open as the product's base, within a factor 1.5 (and never thinner than 0.08)
+    assert r.meta["variant"]["foot_ratio"] == pytest.approx(foot, abs=0.02)
+    for ratio in ratios:
+        assert foot / 1.5 - 0.01 <= ratio <= max(1.5 * foot, 0.08) + 0.01, (ratios, foot)

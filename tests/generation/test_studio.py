@@ -112,7 +112,7 @@ def test_every_theme_renders_with_the_product_pixels_intact(engine, bottle, them
     assert result.fidelity.opaque_pixels > 0
     variant = result.meta.pop("variant")
     assert result.meta == {"engine": "studio", "theme": theme, "seed": 3, "segmenter": "alpha"}
-    assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette", "props"}
+    assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette", "props", "foot_ratio"}
     # and the product sits fully inside the canvas
     x, y, w, h = result.product_box
     assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 512
