@@ -25,6 +25,7 @@ from generation.posters.checks import min_text_px
 from generation.posters.geometry import (
     box_hits,
     clamp_into,
+    intersects,
     keepout_margin,
     product_keepout,
     resolve_edge,
@@ -108,9 +109,10 @@ def solve_layout(
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
-        if attempt == 0:
-            layout = _fill(layout, partial(solve, 1.0, False, 0))
-        return spread(layout, cutout)
+        if attempt:
+            return spread(layout, cutout)
+        layout = spread(_fill(layout, partial(solve, 1.0, False, 0)), cutout)
+        return _larger_type(layout, solve, cutout)
     assert last is not None
     raise last
 
@@ -128,6 +130,7 @@ def _solve(
     compact: bool,
     resort: int,
     grow: int = 0,
+    boost: float = 1.0,
 ) -> PosterLayout:
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
@@ -146,7 +149,7 @@ def _solve(
         round(ch - inset[1] - inset[3]),
     )
     unit = TypeScale(
-        short / 1080.0 * variant.type_scale,
+        short / 1080.0 * variant.type_scale * boost,
         legible=min_text_px(short),
         relax=resort >= 1,
         shorten=resort >= 2,
@@ -293,6 +296,60 @@ def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout]) -> PosterL
     return layout
 
 
+EMPTY_BAND = 0.13  # the largest empty band along the long axis a layout leaves as designed
+BOOSTS = (1.15, 1.3, 1.5, 1.75, 2.0)  # type scales tried, in order, when it leaves a larger one
+
+
+def empty_band(layout: PosterLayout) -> float:
+    """The longest run of rows (tall and square canvases) or columns (wide ones) of the
+    safe area that no element crosses, as a share of the safe area."""
+    vertical = layout.size.height >= layout.size.width
+    ax = 1 if vertical else 0
+    safe = layout.size.safe_box
+    lo, n = safe[ax], safe[ax + 2]
+    covered = np.zeros(n + 2, bool)
+    covered[0] = covered[-1] = True
+    for box in [layout.product_box, *(s.box for s in layout.slots)]:
+        if box[2] > 0 and box[3] > 0:
+            covered[1 + max(0, box[ax] - lo) : 1 + max(0, min(n, box[ax] + box[ax + 2] - lo))] = True
+    edges = np.flatnonzero(covered)
+    return float((np.diff(edges) - 1).max()) / n
+
+
+def _larger_type(
+    layout: PosterLayout, solve: Callable[..., PosterLayout], cutout: Image.Image
+) -> PosterLayout:
+    """Larger type when short words beside a small product leave an empty band.
+
+    A wide canvas with a narrow product and a few words has more room along its long
+    axis than spreading can fill: the words are set larger (the whole type scale, so the
+    hierarchy stays) until the largest empty band is under ``EMPTY_BAND``. A try is kept
+    only when everything is placed as designed (no fallback, nothing shortened, the
+    badge kept) and it leaves a smaller band; the first one under the limit wins.
+    """
+    band = empty_band(layout)
+    if band <= EMPTY_BAND:
+        return layout
+    badge = any(s.kind == "badge" for s in layout.slots)
+    best = layout
+    for boost in BOOSTS:
+        try:
+            bigger = solve(1.0, False, 0, boost=boost)
+        except TextDoesNotFit:
+            break
+        if badge != any(s.kind == "badge" for s in bigger.slots):
+            break
+        if any(s.block is not None and s.block.truncated for s in bigger.slots):
+            break
+        bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), cutout)
+        new_band = empty_band(bigger)
+        if new_band < band:
+            best, band = bigger, new_band
+        if band <= EMPTY_BAND:
+            break
+    return best
+
+
 PINNED = ("logo", "ribbon", "ribbon_label")  # corner marks: they stay where they were put
 
 
@@ -316,8 +373,9 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
     if not vertical:
         # text boxes are as wide as their group's region; along x a block is as wide as its words
         layout = replace(layout, slots=[_narrow(s) for s in layout.slots])
-    if any(sh["kind"] == "panel" for sh in layout.shapes):
-        return layout  # words and product sit on panels drawn for them: they stay
+    panels = [s.region for s in layout.variant.shapes if s.kind == "panel"]
+    if any(r is None or not r.uses_product for r in panels):
+        return layout  # words and product sit on panels drawn for them where they are: they stay
     # items: the product (with its badge), each text group as a whole, each free mark
     members: dict[object, list[object]] = {"product": ["product"]}
     for slot in layout.slots:
@@ -414,6 +472,8 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
     shapes = [
         resolve_shape(s, layout.content, canvas, product_box, layout.short) for s in layout.variant.shapes
     ]
+    if not _same_panels(layout.slots, layout.shapes, slots, shapes):
+        return layout  # a panel that follows the product would no longer carry its words
     return replace(
         layout,
         product_box=product_box,
@@ -424,6 +484,30 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
         shapes=shapes,
         groups=groups,
     )
+
+
+def _same_panels(
+    before: list[Slot],
+    shapes_before: list[dict[str, Any]],
+    after: list[Slot],
+    shapes_after: list[dict[str, Any]],
+) -> bool:
+    """Whether every element lies on the same panels after the move as before it (words
+    set on a panel keep the panel under them; nothing moves onto a panel it was not on)."""
+
+    def on(box: Box, panel: Box) -> bool:
+        x, y, w, h = box
+        px, py, pw, ph = panel
+        return px <= x and py <= y and x + w <= px + pw and y + h <= py + ph
+
+    for b, a in zip(before, after, strict=True):
+        for pb, pa in zip(shapes_before, shapes_after, strict=True):
+            if pb["kind"] != "panel":
+                continue
+            was, now = on(b.box, pb["box"]), on(a.box, pa["box"])
+            if was != now or (intersects(a.box, pa["box"]) and not intersects(b.box, pb["box"])):
+                return False
+    return True
 
 
 def _gaps(free: float, n: int, a: float, b: float) -> tuple[float, float]:
