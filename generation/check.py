@@ -61,10 +61,12 @@ def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:
     count = int(mask.sum())
     if count == 0:
         return Fidelity(max_abs_diff=0, psnr_db=0.0, opaque_pixels=0)
-    region = np.asarray(output.crop((x0, y0, x1, y1)).convert("RGB"), dtype=np.int16)
-    diff = np.abs(region[mask] - layer[..., :3].astype(np.int16)[mask])
-    max_abs = int(diff.max())
-    mse = float((diff.astype(np.float64) ** 2).mean())
+    region = np.asarray(output.crop((x0, y0, x1, y1)).convert("RGB"))
+    # |a - b| of two uint8 images is exact in uint8; the opaque pixels are picked out
+    # (and squared in float64) only when one of them differs
+    diff = cv2.absdiff(region, np.ascontiguousarray(layer[..., :3]))
+    max_abs = int(cv2.bitwise_and(diff, diff, mask=mask.view(np.uint8)).max())
+    mse = float((diff[mask].astype(np.float64) ** 2).mean()) if max_abs else 0.0
     psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
     return Fidelity(max_abs_diff=max_abs, psnr_db=psnr, opaque_pixels=count)
 

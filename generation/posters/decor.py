@@ -118,9 +118,10 @@ def fill(
     x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + w, W), min(oy + h, H)
     if x1 <= x0 or y1 <= y0:
         return
-    m = mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None] * opacity
+    # mask and colour spread over the three channels: numpy then runs along whole rows
+    m = np.repeat(mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None] * opacity, 3, axis=2)
     region = canvas[y0:y1, x0:x1]
-    region += (np.array(color, dtype=F32) - region) * m
+    region += (np.tile(np.array(color, dtype=F32), (x1 - x0, 1)) - region) * m
 
 
 def fill_rect(canvas: np.ndarray, box: Box, color: RGB, opacity: float = 1.0) -> None:
@@ -131,10 +132,12 @@ def fill_rect(canvas: np.ndarray, box: Box, color: RGB, opacity: float = 1.0) ->
     if x1 <= x0 or y1 <= y0:
         return
     region = canvas[y0:y1, x0:x1]
+    # the colour as one whole row: numpy then runs along rows, not over three channels
+    row = np.tile(np.array(color, dtype=F32), (x1 - x0, 1))
     if opacity >= 1.0:
-        region[:] = np.array(color, dtype=F32)
+        region[:] = row
     else:
-        region += (np.array(color, dtype=F32) - region) * F32(opacity)
+        region += (row - region) * F32(opacity)
 
 
 def drop_shadow(
