@@ -29,11 +29,9 @@ SEGMENTER_LABELS = {
 ENGINE_LABELS = {
     "studio": "Studio",
     "diffusion": "Diffusion",
-    "packshot": "Packshot",
-    "cutout": "Cutout",
-    "poster": "Poster",
-    "clip": "Clip",
 }
+# engines that only repeat the asset's kind, already in its title
+KIND_ENGINES = ("packshot", "cutout", "poster", "clip")
 
 
 def readable(value: str) -> str:
@@ -60,8 +58,30 @@ def segmenter_label(value: str) -> str:
     return label
 
 
+# the matte an asset was made with, by its record's source (``catalog.masks.matte_record``)
+MATTE_SOURCE_LABELS = {
+    "accepted": "Your accepted cutout",
+    "refined": "Your fixed cutout",
+    "uploaded": "Your uploaded mask",
+}
+
+
+def matte_label(metrics: dict | None) -> str:
+    """How the product was cut out for an asset, in the merchant's terms: their accepted,
+    fixed or uploaded cutout (which the library was handed as the photo's alpha), else the
+    segmenter that made the automatic one."""
+    metrics = metrics or {}
+    matte = metrics.get("matte")
+    if isinstance(matte, dict) and matte.get("source") in MATTE_SOURCE_LABELS:
+        return MATTE_SOURCE_LABELS[matte["source"]]
+    return segmenter_label(metrics.get("segmenter") or "")
+
+
 def engine_label(value: str) -> str:
-    return ENGINE_LABELS.get(value, readable(value)) if value else ""
+    """The scene engine's name; empty for the engines named after an asset's kind."""
+    if not value or value in KIND_ENGINES:
+        return ""
+    return ENGINE_LABELS.get(value, readable(value))
 
 
 def theme_label(name: str) -> str:
@@ -88,6 +108,12 @@ def template_description(name: str) -> str:
 def size_label(name: str) -> str:
     preset = list_sizes().get(name)
     return preset.label if preset else readable(name)
+
+
+def size_dimensions(name: str) -> str:
+    """``feed`` -> ``1080×1080``: a size short enough for a phone's select box."""
+    preset = list_sizes().get(name)
+    return f"{preset.width}×{preset.height}" if preset else readable(name)
 
 
 def theme_choices() -> list[tuple[str, str]]:

@@ -104,6 +104,40 @@ def test_asset_captions_show_display_names_not_ids(signed_in, product_image):
     assert "Scene, Poster" in visible  # the job's outputs in the heading
 
 
+def test_an_asset_made_from_the_merchants_cutout_says_so_and_not_the_photos_transparency(
+    signed_in, product_image
+):
+    # given assets made with an accepted, a fixed and an uploaded cutout (the library records
+    # "alpha": it was handed the cutout as the photo's transparency), and one automatic
+    job = GenerationJob.objects.create(
+        merchant=product_image.product.merchant,
+        product=product_image.product,
+        image=product_image,
+        outputs=["cutout"],
+        status="succeeded",
+        progress=100,
+    )
+    made = {"accepted": "alpha", "refined": "alpha", "uploaded": "alpha", "auto": "classical"}
+    for n, (source, segmenter) in enumerate(made.items()):
+        Asset.objects.create(
+            merchant=job.merchant, job=job, kind="cutout", name=f"cutout-{n}", format="png",
+            storage_key=f"k/{n}.png", width=10, height=10, size_bytes=1, checksum="0",
+            metrics={"segmenter": segmenter, "engine": "cutout", "fidelity": {"identical": True},
+                     "matte": {"source": source, "trusted": True, "confidence": 0.9}},
+        )  # fmt: skip
+
+    body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+    captions = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r'<div class="muted fidelity".*?</div>', body)]
+
+    # then each says whose cutout it was, and none repeats the kind after the title
+    assert captions == [
+        "Product pixels unchanged · Your accepted cutout",
+        "Product pixels unchanged · Your fixed cutout",
+        "Product pixels unchanged · Your uploaded mask",
+        "Product pixels unchanged · Classical (built-in)",
+    ]
+
+
 def test_unknown_ids_are_still_readable():
     assert labels.theme_label("no_such_theme") == "No such theme"
     assert labels.segmenter_label("classical") == "Classical (built-in)"

@@ -11,6 +11,7 @@ register = template.Library()
 
 register.filter("segmenter_label", labels.segmenter_label)
 register.filter("engine_label", labels.engine_label)
+register.filter("matte_label", labels.matte_label)
 register.filter("theme_label", labels.theme_label)
 register.filter("template_label", labels.template_label)
 register.filter("output_label", labels.output_label)
