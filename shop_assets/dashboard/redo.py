@@ -29,7 +29,11 @@ class PosterWordsForm(forms.Form):
     subline = forms.CharField(max_length=320, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     cta = forms.CharField(max_length=60, required=False, label="Call to action")
     ribbon = forms.CharField(max_length=60, required=False, help_text="e.g. NEW or 限时特价")
-    badge = forms.CharField(max_length=60, required=False, help_text="Empty: none, or the discount")
+    badge = forms.CharField(
+        max_length=60,
+        required=False,
+        help_text="Empty: the automatic discount badge when there is a compare-at price, else none.",
+    )
     price = forms.CharField(max_length=20, required=False, help_text="Empty keeps the poster's price.")
     compare_at_price = forms.CharField(max_length=20, required=False, label="Compare-at price")
     size = forms.ChoiceField(required=False, help_text="Another size keeps the template and background.")
@@ -38,7 +42,7 @@ class PosterWordsForm(forms.Form):
         super().__init__(*args, **kwargs)
         size = self.fields["size"]
         assert isinstance(size, forms.ChoiceField)
-        size.choices = [("", f"Same size ({labels.size_label(current_size)})")] + [
+        size.choices = [("", f"Same size ({labels.size_dimensions(current_size)})")] + [
             c for c in labels.poster_size_choices() if c[0] != current_size
         ]
 

@@ -25,6 +25,9 @@ OUTPUT_DIR = Path(__file__).resolve().parent / "static" / "dashboard" / "fonts"
 CSS_NAME = "cjk.css"
 SLICE_SIZE = 400
 SC_FACE = 2  # face order inside NotoSansCJK-Regular.ttc: JP, KR, SC, TC, HK
+# One regular face, declared as weight 400 (not a 100-900 range): a bold heading then gets
+# the browser's synthetic bold instead of regular-weight CJK beside bold Latin letters.
+FACE = "font-style:normal;font-weight:400;font-display:swap;"
 
 
 def cjk_font_path() -> Path:
@@ -68,7 +71,7 @@ def _ranges(codepoints: list[int]) -> str:
 
 def _fingerprint(source: Path, codepoints: list[int], slice_size: int) -> str:
     stat = source.stat()
-    key = json.dumps([str(source), stat.st_size, stat.st_mtime_ns, codepoints, slice_size, FAMILY])
+    key = json.dumps([str(source), stat.st_size, stat.st_mtime_ns, codepoints, slice_size, FAMILY, FACE])
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -121,7 +124,7 @@ def build_webfonts(
             font.save(out_dir / name)
         rules.append(
             "@font-face{"
-            f'font-family:"{FAMILY}";font-style:normal;font-weight:100 900;font-display:swap;'
+            f'font-family:"{FAMILY}";{FACE}'
             f'src:url("{name}") format("woff2");unicode-range:{_ranges(part)};'
             "}"
         )

@@ -1,0 +1,82 @@
+"""What a merchant met walking the dashboard in a real browser, on a phone and a desktop:
+no page asks for a file that is not there, Chinese headings are bold like their Latin
+letters, and the audio tracks table keeps its Delete button on a phone's screen."""
+
+from __future__ import annotations
+
+from shop_assets.catalog.audio import add_audio_track
+from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
+from tests.service.browser import BROWSER_MARKS, sign_in
+from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
+from tests.synthetic import sine_track
+
+pytestmark = BROWSER_MARKS
+
+CHINESE_TITLE = "保温杯 不锈钢 500ml 限时特价"
+LONG_TRACK = "summer-sale-background-music-final-mix-v3-loud.wav"
+
+
+def _ink(page, weight: int, text: str) -> int:
+    """How many pixels ``text`` darkens, drawn at ``weight`` in the CJK web font."""
+    return page.evaluate(
+        """async ([family, weight, text]) => {
+            const font = weight + ' 48px "' + family + '"';
+            await document.fonts.load(font, text);
+            const canvas = document.createElement('canvas');
+            canvas.width = 600; canvas.height = 80;
+            const c = canvas.getContext('2d');
+            c.font = font; c.fillStyle = '#000'; c.fillText(text, 4, 60);
+            const alpha = c.getImageData(0, 0, 600, 80).data;
+            let ink = 0;
+            for (let i = 3; i < alpha.length; i += 4) ink += alpha[i] > 127 ? 1 : 0;
+            return ink;
+        }""",
+        [FAMILY, weight, text],
+    )
+
+
+def test_phone_and_desktop_pages_load_whole_with_bold_chinese_and_a_reachable_delete(
+    live_server, browser_page, user, product, product_image, tmp_path
+):
+    # given a Chinese product title and an audio track with a long file name
+    build_webfonts()
+    product.title = CHINESE_TITLE
+    product.save()
+    add_audio_track(user.merchant_id, sine_track("wav", 2.0), filename=LONG_TRACK)
+    page = browser_page
+    shots = _shots_dir(tmp_path)
+    errors: list[str] = []  # the browser's own requests (the site's icon) show only here
+    page.on(
+        "console", lambda m: errors.append(f"{m.text} {m.location.get('url')}") if m.type == "error" else None
+    )
+
+    for width, height in ((390, 844), (1366, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        sign_in(page, live_server.url)
+        for path in ("/", f"/products/{product.pk}/", "/brand/", "/settings/team/"):
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            _no_sideways_scroll(page)
+
+        # then: the brand kit's Delete names its track and stays inside the card and the window
+        page.goto(live_server.url + "/brand/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"brand-{width}.png"), full_page=True)
+        delete = page.get_by_role("button", name=f"Delete {LONG_TRACK}")
+        button, card = delete.bounding_box(), page.locator("table.tracks").locator("xpath=..").bounding_box()
+        assert button is not None and card is not None
+        assert button["x"] + button["width"] <= min(card["x"] + card["width"], width), (button, card)
+        assert delete.is_visible()
+        page.context.clear_cookies()
+
+    # then: no page asked for a file that is not there (the site's icon among them)
+    assert errors == []
+
+    # and the product's Chinese title is bold in its heading, as its Latin letters are
+    page.goto(f"{live_server.url}/login/")
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    heading = page.locator("h1", has_text="保温杯")
+    assert int(heading.evaluate("h => getComputedStyle(h).fontWeight")) >= 600
+    regular, bold = _ink(page, 400, "保温杯限时特价"), _ink(page, 700, "保温杯限时特价")
+    assert bold > regular * 1.12, (regular, bold)
