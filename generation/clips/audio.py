@@ -10,6 +10,7 @@ decoded, so a corrupt or over-long file is refused before it is stored.
 packets are copied as they are, so its frames do not change; the audio is decoded,
 resampled by PyAV's ``AudioResampler`` to 48 kHz stereo, looped or cut to the clip's
 length, faded in and out (``presets.json``: ``encoder.audio``) and encoded.
+``track_tempo`` finds the beat of that same fitted sound, for the clip's cuts and text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from generation.clips.spec import presets_data
+from generation.clips.tempo import Tempo, estimate_tempo
 from generation.errors import AudioRejected, GenerationError
 from generation.sidecar import temporary_path
 
@@ -337,6 +339,16 @@ def fitted_pcm(audio: Path, samples: int, settings: AudioSettings) -> tuple[np.n
             else:
                 pcm[:, samples - n :] *= gain[::-1]
     return pcm, got / settings.sample_rate, looped
+
+
+def track_tempo(audio: Path, duration: float) -> Tempo | None:
+    """The tempo and first beat of what plays under a clip ``duration`` seconds long (the
+    track as ``add_audio`` fits it: cut or looped, faded), or None when no steady beat is
+    found (``tempo.estimate_tempo``)."""
+    settings = AudioSettings.for_container("mp4")
+    samples = max(1, round(duration * settings.sample_rate))
+    pcm, _, _ = fitted_pcm(audio, samples, settings)
+    return estimate_tempo(pcm.mean(axis=0), settings.sample_rate)
 
 
 def add_audio(

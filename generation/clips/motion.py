@@ -11,7 +11,8 @@ transform and opacity, how far each text reveal has got and where the light swee
 The renderer draws that.
 
 A clip is cut to a grid of beats (``Timeline.beats``: every ``beat_s``, and every cut
-between scenes is a beat): the clip opens over the first beat as ``spec.reveal`` says (the
+between scenes is a beat; with a sound track whose tempo was found, ``tempo``, the
+music's beats instead, every cut and the move to the end card on one of them): the clip opens over the first beat as ``spec.reveal`` says (the
 product drops onto its set, or the set fades in around the product, its shadow forming
 meanwhile; or neither), the light sweep starts on a beat, and each text enters on its beat
 and leaves on the beat where the product heads for the end card.
@@ -26,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from generation.clips.spec import ClipSpec, presets_data
+from generation.clips.tempo import Tempo
 
 Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positions)
 
 # Text that belongs to the end card when there is one (the rest plays over the scenes).
 END_CARD_TEXTS = ("logo", "title", "price", "compare_at", "cta")
+MIN_REVEAL_S = 0.3  # on the music's beats, the opening lasts at least this long
 
 
 # ---------------------------------------------------------------------------
@@ -257,6 +260,7 @@ class Timeline:
         end_card: bool,
         end_box: Box | None,
         texts: tuple[str, ...],
+        tempo: Tempo | None = None,
     ) -> None:
         cfg = presets_data()
         self.spec = spec
@@ -274,6 +278,18 @@ class Timeline:
         self.end_zoom = float(ec["zoom"])
         # the scenes play over [0, scenes_end]; the end card takes the rest
         self.scenes_end = self.duration - self.end_len if end_card else self.duration
+        # the beat the clip is cut to: the preset's, or the music's (every n-th of its
+        # beats, whichever n comes closest to the preset's)
+        self.tempo = tempo
+        beat_s = float(cfg["beats"]["beat_s"])
+        self.beat_step = beat_s if tempo is None else tempo.period * max(1, round(beat_s / tempo.period))
+        if tempo is not None and end_card:
+            # the move to the end card starts on a beat of the music: up to a beat early
+            # (a longer end card) or a little late
+            nominal = self.scenes_end - self.move_s / 2
+            on = [b for b in tempo.beats(nominal + 0.15) if b >= nominal - self.beat_step]
+            if on:
+                self.scenes_end = on[-1] + self.move_s / 2
         cw, ch = canvas
 
         # 1. rest framing: world 0 fills the canvas; every product position is relative
@@ -300,6 +316,13 @@ class Timeline:
         tr = float(cfg["styles"]["sequence"]["transition_s"][self.transition]) if n > 1 else 0.0
         self.transition_s = tr
         bounds = [self.scenes_end * i / n for i in range(n + 1)]
+        if tempo is not None:  # each cut on the music's beat nearest to it, shots kept long enough
+            music = tempo.beats(self.scenes_end)
+            shortest = 0.75 * float(cfg["styles"]["sequence"]["min_shot_s"])
+            for i in range(1, n):
+                near = min(music, key=lambda b: abs(b - bounds[i]), default=bounds[i])
+                if near - bounds[i - 1] >= shortest and bounds[i + 1] - near >= shortest:
+                    bounds[i] = near
         self.shots = [
             _Shot(
                 world=i,
@@ -320,7 +343,7 @@ class Timeline:
         self._setup_style()
 
         # 6. the beat grid, and what is timed to it
-        self.beats = self._beat_grid(float(cfg["beats"]["beat_s"]))
+        self.beats = self._beat_grid(beat_s) if tempo is None else self._music_grid(tempo)
         reveal = cfg["reveal"]
         self.reveal = spec.reveal
         if self.reveal == "none":
@@ -343,6 +366,20 @@ class Timeline:
             beats += [a + (b - a) * k / n for k in range(n)]
         beats = [t for t in beats if t < end - 1e-9]
         return (*beats, end)
+
+    def _music_grid(self, tempo: Tempo) -> tuple[float, ...]:
+        """Beat times on the music: every ``beat_step`` from its first beat (the first
+        at least ``MIN_REVEAL_S`` in, so the opening has time), every cut, and the end-card
+        move (or the end of the scenes) last."""
+        end = self.move_start if self.end_place is not None else self.scenes_end
+        first = tempo.first_beat
+        while first < MIN_REVEAL_S:
+            first += tempo.period
+        steps = np.arange(first, end - 1e-9, self.beat_step).tolist()
+        near = 0.3 * self.beat_step  # a step this close to a cut or the end gives way to it
+        fixed = [*self.boundaries, end]
+        steps = [t for t in steps if all(abs(t - f) >= near for f in fixed)]
+        return (0.0, *sorted(t for t in {*steps, *self.boundaries} if 0.0 < t < end - 1e-9), end)
 
     # -- style ------------------------------------------------------------------------
 
@@ -536,7 +573,7 @@ class Timeline:
         half beats after the card has faded in."""
         cfg = self.text_cfg
         if self.end_place is not None and key in END_CARD_TEXTS:
-            half = float(presets_data()["beats"]["beat_s"]) / 2
+            half = self.beat_step / 2
             return self.scenes_end + self.fade_s / 2 + half * int(cfg["end_card_half_beats"][key])
         beat = int(cfg.get(f"{key}_beat", 1))
         # a short clip with few beats: the text enters on the last beat before it leaves

@@ -12,12 +12,14 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from generation.clips.audio import track_tempo
 from generation.clips.checks import FrameTextChecks, contrast_behind, ink_box
 from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.frames import Compositor
@@ -103,6 +105,7 @@ def plan_clip(
     config: GenerationConfig | None = None,
     logo: Image.Image | None = None,
     motion_model: Any = None,
+    audio: Path | None = None,
     progress: ProgressCallback = no_progress,
 ) -> ClipPlan:
     """Build the worlds, the timeline, the product master and the text sprites.
@@ -112,6 +115,8 @@ def plan_clip(
     sequence as many, in order, as fit its duration (and ``max_scenes``).
     ``motion_model`` is a ``diffusion_motion.MotionModelConfig`` for
     ``spec.motion == "diffusion"``; by default the one ``config`` names.
+    ``audio`` (the sound track the clip will carry): its tempo and first beat, when a
+    steady one is found, replace the preset's beat grid (``meta["beats"]`` says which).
     """
     # 1. check inputs
     config = config or GenerationConfig()
@@ -178,7 +183,9 @@ def plan_clip(
                     world, depth_ratio=estimated, meta={**world.meta, "depth": "model"}
                 )
 
-    # 3. the timeline, then the product master at the largest size it is shown
+    # 3. the beat (the music's when it has a steady one), the timeline, then the product
+    #    master at the largest size it is shown
+    tempo = track_tempo(audio, spec.frame_count / spec.fps) if audio is not None else None
     g0 = worlds[0].geometry
     aspect = g0.product_box[2] / g0.product_box[3]
     end_box = end_card_product_box(canvas, aspect) if end_card else None
@@ -195,7 +202,13 @@ def plan_clip(
         if present
     )
     timeline = Timeline(
-        spec, canvas, [w.geometry for w in worlds], end_card=end_card, end_box=end_box, texts=keys
+        spec,
+        canvas,
+        [w.geometry for w in worlds],
+        end_card=end_card,
+        end_box=end_box,
+        texts=keys,
+        tempo=tempo,
     )
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
@@ -225,7 +238,12 @@ def plan_clip(
         master_to_rest=master_to_rest,
         sprites={},
         segmenter=seg.segmenter,
-        meta={"end_card": end_card, "world_size": list(worlds[0].size), "base_zoom": timeline.base_zoom},
+        meta={
+            "end_card": end_card,
+            "world_size": list(worlds[0].size),
+            "base_zoom": timeline.base_zoom,
+            "beats": _beats_meta(timeline, audio is not None),
+        },
     )
 
     # 5. text sprites, placed where the product never goes
@@ -245,6 +263,14 @@ def plan_clip(
         plan.sprites = _sprites(plan, texts, logo, end_box)
     progress(PLAN_SHARE, "Rendering frames")
     return plan
+
+
+def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:
+    """What the clip is cut to: the music's tempo, or the preset's beat (and why)."""
+    if timeline.tempo is not None:
+        return {"source": "audio", **timeline.tempo.to_dict(), "step_s": round(timeline.beat_step, 3)}
+    why = "no steady beat found in the audio" if has_audio else "no audio"
+    return {"source": "preset", "step_s": round(timeline.beat_step, 3), "why": why}
 
 
 def _world_size(canvas: tuple[int, int], scale: float) -> tuple[int, int]:

@@ -66,7 +66,14 @@ def render_clip(
     """
     _check_out_path(Path(out_path))
     plan = plan_clip(
-        seg, spec, scenes=scenes, config=config, logo=logo, motion_model=motion_model, progress=progress
+        seg,
+        spec,
+        scenes=scenes,
+        config=config,
+        logo=logo,
+        motion_model=motion_model,
+        audio=audio,
+        progress=progress,
     )
     return write_clip(
         plan,
@@ -343,6 +350,7 @@ def _meta(plan: ClipPlan) -> dict[str, Any]:
         "motion": spec.motion,
         "transition": spec.transition if spec.style == "sequence" else None,
         "end_card": plan.meta["end_card"],
+        "beats": plan.meta.get("beats"),
         "scenes": [w.name for w in worlds],
         "text": {
             "headline": spec.headline or None,
