@@ -82,7 +82,11 @@ class ProductForm(forms.ModelForm):
             "sku": "Letters, digits, dots, dashes or underscores; used in file names.",
             "compare_at_price": "The price before a discount; posters show the saving.",
             "currency": "Three letters, such as USD, EUR or CNY.",
+            "brand_name": "Who makes it (optional); campaign headlines can use it as {vendor}.",
+            "brand_color": "A hex colour such as #2F5D50 (optional): it tints this product's scenes, "
+            "and its posters when the shop has no brand kit yet.",
         }
+        widgets = {"brand_color": forms.TextInput(attrs={"placeholder": "#2F5D50"})}
 
     def __init__(self, *args, merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -143,3 +143,11 @@ def test_unknown_ids_are_still_readable():
     assert labels.segmenter_label("classical") == "Classical (built-in)"
     assert labels.segmenter_label("rembg:custom:mine.onnx") == "AI model (mine.onnx)"
     assert labels.output_label("packshot") == "Marketplace packshot"
+
+
+def test_the_product_form_says_what_brand_name_and_colour_are_for(signed_in):
+    body = signed_in.get(reverse("dashboard:product_new")).content.decode()
+
+    assert 'placeholder="#2F5D50"' in body
+    assert "campaign headlines can use it as {vendor}" in body
+    assert "it tints this product&#x27;s scenes" in body
