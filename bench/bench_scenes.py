@@ -6,13 +6,17 @@ Renders 4 variants (seed 1, 800 px) per theme and prints the variants' smallest 
 pairwise pixel difference (0..255), the spread of the product's centre x and height
 (canvas fractions), the smallest distance between background mean colours, the contact
 ratio (floor luma right under the foot / 40 px below; lower is darker at contact), the
-contact tightness (the 3 px under the foot / 4 % of the product height below) and the
-mean |shadow side| asymmetry. With OUT_DIR the scenes are saved as PNGs to look at.
+contact tightness (the 3 px under the foot / 4 % of the product height below), the
+mean |shadow side| asymmetry, the range of a podium's top-face ratio (minor/major; the
+product's own foot ratio is printed first: the two should agree) and, over every prop,
+the worst shadow rebound under its foot (0: grounded; above about 0.01 the prop's shadow
+is detached from it and it floats). With OUT_DIR the scenes are saved as PNGs to look at.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +24,25 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from generation import compose  # noqa: E402
 from generation.config import GenerationConfig  # noqa: E402
 from generation.engines.studio import StudioEngine  # noqa: E402
-from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity  # noqa: E402
-from generation.sets import list_themes  # noqa: E402
+from generation.scenes_metrics import (  # noqa: E402
+    canvas_alpha,
+    foot_shadow,
+    grounding,
+    shadow_side,
+    variant_diversity,
+)
+from generation.sets import (  # noqa: E402
+    estimate_foot_ratio,
+    estimate_light_side,
+    list_themes,
+    place_props,
+    plan_variant,
+    render_set,
+    stage_for_product,
+)
 from generation.specs import SceneSpec  # noqa: E402
 from generation.types import Segmentation  # noqa: E402
 from tests.photoset import make_case  # noqa: E402
@@ -36,12 +55,32 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     x, y, w, h = case.box
     seg = Segmentation(image=case.photo, matte=matte, box=(x, y, w, h), segmenter="alpha")
     engine = StudioEngine(GenerationConfig())
+    cutout = seg.cutout
+    foot = estimate_foot_ratio(cutout)
+    print(f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}")
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
-        f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s}"
+        f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s} {'podium_top':>10s} {'prop_gap':>8s}"
     )
     for theme in list_themes():
-        results = engine.render(seg, SceneSpec(theme=theme, width=size, height=size, count=count, seed=1))
+        spec = SceneSpec(theme=theme, width=size, height=size, count=count, seed=1)
+        results = engine.render(seg, spec)
+        tops, gaps = [], []
+        for r in results:
+            # the engine's own composition for this variant, rebuilt to measure its set
+            seed = r.meta["seed"]
+            variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout), foot_ratio=foot)
+            stage = stage_for_product(
+                theme, cutout.size, (size, size), fill=spec.fill, seed=seed, variant=variant
+            )
+            if stage.podium is not None:
+                tops.append(stage.podium.ry / stage.podium.rx)
+            placed = compose.place_product(cutout, (size, size), stage.box)
+            props = place_props(theme, stage, placed, variant, seed=seed)
+            if props:
+                shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+                bare = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
+                gaps += [foot_shadow(shot, bare, p.cx, p.base, p.width, p.height).rebound for p in props]
         d = variant_diversity([r.image for r in results], [r.product_box for r in results])
         grounds, tights, sides = [], [], []
         for r in results:
@@ -59,7 +98,9 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
         print(
             f"{theme:20s} {d.min_pair_diff:8.1f} {d.mean_pair_diff:9.1f} {d.x_spread:8.2f} "
             f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} {np.mean(tights):6.3f} "
-            f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f}"
+            f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f} "
+            f"{f'{min(tops):.2f}-{max(tops):.2f}' if tops else '-':>10s} "
+            f"{f'{max(gaps):.3f}' if gaps else '-':>8s}"
         )
 
 

@@ -11,6 +11,8 @@ README). Everything works on ``RenderedImage`` results of a scene engine (their
   base than the same floor further away (a product that floats has a ratio near 1).
 - ``shadow_side``: on which side of the product's foot the floor is darker (-1 left,
   +1 right), to compare with the side the key light comes from.
+- ``foot_shadow``: the shadow profile under something standing on the floor (how dark
+  at its foot, and how much darker it gets again further away: a detached, floating shadow).
 """
 
 from __future__ import annotations
@@ -132,3 +134,32 @@ def shadow_side(
     if left.size == 0 or right.size == 0:
         raise ValueError("the product touches a canvas side: no floor on both sides to compare")
     return float((left.mean() - right.mean()) / max((left.mean() + right.mean()) / 2.0, 1e-6))
+
+
+@dataclass(frozen=True)
+class FootShadow:
+    at_foot: float  # shadow density (0..1) in the 3 rows under the foot
+    rebound: float  # how much darker a row gets again after a lighter one nearer the foot
+
+
+def foot_shadow(
+    image: np.ndarray | Image.Image,
+    empty: np.ndarray | Image.Image,
+    cx: float,
+    base: float,
+    width: float,
+    height: float,
+) -> FootShadow:
+    """The shadow under a thing standing at (``cx``, ``base``), ``width`` x ``height`` px:
+    ``image`` over ``empty`` (the same set without it), in the middle 40 % of its width,
+    from the row under the foot down 30 % of its height. A grounded shadow is darkest at the foot and
+    lightens steadily away from it (``rebound`` near 0); one that starts below the foot
+    shows a lighter gap, then a dark band."""
+    shade = _luma(image) / np.maximum(_luma(empty), 1e-3)
+    x0, x1 = max(0, round(cx - 0.2 * width)), round(cx + 0.2 * width) + 1
+    b = int(np.floor(base)) + 1  # the first row wholly below the foot (none of its edge)
+    density = 1.0 - shade[b : b + round(0.3 * height) + 2, x0:x1].mean(axis=1)
+    if density.size < 2:
+        raise ValueError("no floor under it to measure (it touches the canvas bottom)")
+    rebound = max(float(density[k] - density[:k].min()) for k in range(1, len(density)))
+    return FootShadow(at_foot=float(density[:3].mean()), rebound=rebound)

@@ -12,7 +12,7 @@ from PIL import Image
 from generation import compose
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
-from generation.scenes_metrics import canvas_alpha, grounding, shadow_side, variant_diversity
+from generation.scenes_metrics import canvas_alpha, foot_shadow, grounding, shadow_side, variant_diversity
 from generation.sets import (
     estimate_light_side,
     get_theme,
@@ -134,6 +134,22 @@ def test_grounding_and_shadow_side_read_a_drawn_shadow():
     assert canvas_alpha(np.full((5, 5), 255, np.uint8), (98, 0, 5, 5), (100, 10))[0].sum() == 2 * 255
 
 
+def test_foot_shadow_tells_a_grounded_shadow_from_a_detached_one():
+    # given: a floor, and a thing 40 px tall standing at row 50 (columns 40..60)
+    empty = np.full((120, 100, 3), 200.0)
+    grounded, floating = empty.copy(), empty.copy()
+    for k in range(12):  # darkest at the foot, lightening away from it
+        grounded[50 + k, 30:70] *= 1.0 - 0.4 * (1.0 - k / 12)
+    floating[50:54, 30:70] *= 0.8  # a thin contact line, a light gap, then a dark band
+    floating[58:64, 30:70] *= 0.7
+    # when
+    good = foot_shadow(grounded, empty, 50.0, 50.0, 20.0, 40.0)
+    bad = foot_shadow(floating, empty, 50.0, 50.0, 20.0, 40.0)
+    # then
+    assert good.at_foot == pytest.approx(0.4 * (1 - 2 / 12), abs=0.01) and good.rebound == pytest.approx(0.0)
+    assert bad.at_foot == pytest.approx(0.2) and bad.rebound == pytest.approx(0.3)
+
+
 # -- grounding: contact shadow and occlusion from the silhouette, shadow away from the light
 
 
@@ -242,12 +258,6 @@ def test_scenes_with_props_keep_the_products_pixels(engine, bottle, theme):
     assert any(r.meta["variant"]["props"] for r in results)
 
 
-def _shadow_rebound(density: np.ndarray) -> float:
-    """How much darker a row of a shadow profile (density 0..1, from the foot down) gets
-    again after a lighter row nearer the foot: a shadow detached from what throws it."""
-    return max(float(density[k] - density[:k].min()) for k in range(1, len(density)))
-
-
 @pytest.mark.parametrize("theme", _prop_themes())
 def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
     from generation.sets import place_props
@@ -259,19 +269,14 @@ def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
         placed = compose.place_product(bottle.cutout, (512, 512), stage.box)
         props = place_props(theme, stage, placed, variant, seed=seed)
         # when: the set with its props over the same set without them (the props' shadows alone)
-        with_props = render_set(theme, placed, stage=stage, seed=seed, variant=variant).mean(axis=2)
-        without = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=())).mean(
-            axis=2
-        )
-        shade = with_props / np.maximum(without, 1e-3)
+        with_props = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+        without = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
         for prop in props:
-            x0, x1 = round(prop.cx - 0.2 * prop.width), round(prop.cx + 0.2 * prop.width) + 1
-            base = round(prop.base)
-            density = 1.0 - shade[base : base + round(0.3 * prop.height) + 2, x0:x1].mean(axis=1)
+            shadow = foot_shadow(with_props, without, prop.cx, prop.base, prop.width, prop.height)
             # then: the floor is darkest at the foot and lightens steadily away from it
             # (a prop whose shadow starts below its foot shows a lighter gap, then a dark band)
-            assert density[:3].mean() > 0.05, (theme, seed, prop.shape)
-            assert _shadow_rebound(density) < 0.01, (theme, seed, prop.shape, _shadow_rebound(density))
+            assert shadow.at_foot > 0.05, (theme, seed, prop.shape, shadow)
+            assert shadow.rebound < 0.01, (theme, seed, prop.shape, shadow)
             measured += 1
     assert measured >= 2
 
