@@ -197,7 +197,17 @@ def gallery(assets: list[Asset]) -> dict:
 @merchant_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    return render(request, "dashboard/job.html", {"job": job, **gallery(list(job.assets.all()))})
+    context = {"job": job, "made_from": _made_from(job), **gallery(list(job.assets.all()))}
+    return render(request, "dashboard/job.html", context)
+
+
+def _made_from(job: GenerationJob) -> Asset | None:
+    """The poster a re-render job sets new words on (the merchant's own), else None."""
+    source = (job.parameters or {}).get("rerender")
+    asset_id = source.get("asset_id") if isinstance(source, dict) else None
+    if not isinstance(asset_id, int):
+        return None
+    return Asset.objects.filter(merchant_id=job.merchant_id, pk=asset_id).first()
 
 
 @merchant_required

@@ -95,6 +95,12 @@ def test_new_words_rerender_the_poster_in_a_new_job(signed_in, product_image, qu
     assert GenerationJob.objects.get(pk=poster.job_id).status == JobStatus.SUCCEEDED
     page = signed_in.get(reverse("dashboard:poster_words", args=[poster.pk])).content.decode()
     assert f"Job #{new.pk}</a>" in page  # the jobs made from this poster
+    # and the new job's page says which poster it makes again, linking to its job
+    made = signed_in.get(reverse("dashboard:job", args=[new.pk])).content.decode()
+    assert re.search(
+        rf'data-made-from>New words or size for Poster · .+? of <a href="{reverse("dashboard:job", args=[poster.job_id])}">Job #{poster.job_id}</a>',
+        made,
+    )
 
 
 def test_a_refused_word_is_shown_on_its_field_and_makes_no_job(signed_in, product_image, queued):
