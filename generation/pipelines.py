@@ -119,7 +119,7 @@ def run_outputs(
     from generation.segment import segment  # the segmenters' registry loads backends lazily
 
     seg = segment(image, segmenter, config, mask=mask)
-    progress(_SEGMENT_SHARE, f"Product found ({seg.segmenter})")
+    progress(_SEGMENT_SHARE, "Product found")  # a merchant reads this: no segmenter ids
 
     # 3. each output, weighted by how many images it makes
     weights = [_weight(job) for job in jobs]
@@ -141,7 +141,7 @@ def run_outputs(
         elif job.kind == "scene":
             spec = job.scene
             assert spec is not None
-            progress(start, f"Painting {spec.count} {spec.theme} scene(s)")
+            progress(start, f"Painting {spec.count} scene{'s' if spec.count != 1 else ''}")
             made = engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span))
         elif job.kind == "poster" and job.rerender is not None:
             progress(start, "Laying out the poster again")

@@ -70,7 +70,7 @@ class StudioEngine:
         results = []
         for i in range(spec.count):
             seed = spec.seed + i
-            progress(i / spec.count, f"scene {i + 1}/{spec.count}: {theme.name}")
+            progress(i / spec.count, f"Scene {i + 1} of {spec.count}: {theme.label}")
 
             # 2. the variant's composition (placement, camera, light, palette), then place
             # the product: the theme's anchor is where the set touches the floor

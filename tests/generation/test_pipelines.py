@@ -67,6 +67,21 @@ def test_every_output_kind_from_one_segmentation(tmp_path):
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
+def test_progress_messages_are_words_a_merchant_reads_not_ids():
+    photo, _ = product_photo((480, 600), "plain")
+    messages: list[str] = []
+
+    run_outputs(
+        photo,
+        [OutputRequest("scene", scene=SceneSpec(theme="marble_counter", count=2, width=256, height=256))],
+        segmenter="classical",
+        progress=lambda f, m: messages.append(m),
+    )
+
+    assert "Product found" in messages and "Painting 2 scenes" in messages
+    assert not [m for m in messages if "classical" in m or "marble_counter" in m]
+
+
 def test_poster_on_a_scene_needs_a_scene_and_clips_need_a_folder():
     photo, _ = product_photo((320, 400), "plain")
     with pytest.raises(InvalidSpec, match="needs a scene output"):
