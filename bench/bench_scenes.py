@@ -34,6 +34,7 @@ from generation.scenes_metrics import (  # noqa: E402
     shadow_side,
     variant_diversity,
 )
+from generation.segment.classical import decontaminate  # noqa: E402
 from generation.sets import (  # noqa: E402
     estimate_foot_ratio,
     estimate_light_side,
@@ -53,7 +54,16 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     case = make_case(case_name)
     matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
     x, y, w, h = case.box
-    seg = Segmentation(image=case.photo, matte=matte, box=(x, y, w, h), segmenter="alpha")
+    # soft edge pixels carry the product's colour, not the photo's backdrop, as a segmenter's
+    # matte does (without it the saved scenes show a light fringe round the product)
+    fg = decontaminate(np.asarray(case.photo.convert("RGB")), np.asarray(matte))
+    seg = Segmentation(
+        image=case.photo,
+        matte=matte,
+        box=(x, y, w, h),
+        segmenter="alpha",
+        foreground=Image.fromarray(fg, "RGB"),
+    )
     engine = StudioEngine(GenerationConfig())
     cutout = seg.cutout
     foot = estimate_foot_ratio(cutout)
