@@ -177,7 +177,15 @@ def _solve(
     # 3. product: its region (cut back from the obstacles), then fit_box
     region = resolve_region(variant.product.region, content, canvas, None, short, clamp=content)
     if grow:
-        region = _grown(region, content, grow, vertical=ch >= cw)
+        grown = _grown(region, content, grow, vertical=ch >= cw)
+        for shape in variant.shapes:
+            # a panel the designed region keeps clear of stays clear: the product must not
+            # grow across the panel's edge
+            if shape.kind == "panel" and shape.region is not None and not shape.region.uses_product:
+                panel = resolve_region(shape.region, content, canvas, None, short)
+                if not intersects(region, panel):
+                    grown = trim(grown, panel, 0)
+        region = grown
     for ob in obstacles:
         region = trim(region, ob, gap_px)
     if region[2] < 8 or region[3] < 8:

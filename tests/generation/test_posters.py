@@ -764,3 +764,16 @@ def test_short_words_beside_a_narrow_product_on_a_wide_canvas_are_set_larger(seg
     head = next(s for s in long.layout["slots"] if s["name"] == "headline")
     assert head["font"]["size"] <= designed
     assert short.checks.ok and long.checks.ok
+
+
+def test_a_grown_product_never_crosses_the_edge_of_a_brand_panel(matrix):
+    # given split_panel, whose product stands beside or above its brand panel, at every size
+    # (on a story the free height grows the product, once across the panel's top edge)
+    for (template, size, words), poster in matrix.items():
+        if template != "split_panel":
+            continue
+        px, py, pw, ph = poster.layout["product_box"]
+        # then the product's box stays off every panel
+        for shape in poster.layout["shapes"]:
+            x, y, w, h = shape["box"]
+            assert px >= x + w or px + pw <= x or py >= y + h or py + ph <= y, (size, words, shape["box"])
