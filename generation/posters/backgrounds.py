@@ -119,6 +119,16 @@ def theme_background(
     """The studio theme's set built around ``placed`` (its box is the layout's), at the
     canvas's own size and aspect; ``brand`` fills the theme's brand slots (``None``:
     the theme's own colour)."""
+    built, info = theme_set(theme_name, placed, brand, seed)
+    return set_on_canvas(built, placed.canvas_size, seed), info
+
+
+def theme_set(
+    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int
+) -> tuple[np.ndarray, dict[str, object]]:
+    """``theme_background`` as built, before ``set_on_canvas``: at most ``SET_PIXELS``
+    pixels (the canvas's full size when that is close enough). The costly part, and
+    what a cache keeps: a few MB where the canvas would be tens."""
     theme = sets.get_theme(theme_name)  # InvalidSpec naming the themes
     cw, ch = placed.canvas_size
     k = min(1.0, math.sqrt(SET_PIXELS / (cw * ch)))
@@ -132,12 +142,21 @@ def theme_background(
             layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k)))
         )
         bg = sets.render_set(theme, small, brand_color=brand, seed=seed)
-        bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_CUBIC)
-        band = _grain_band(seed, cw)
-        for y0 in range(0, ch, 256):  # band by band: no canvas-sized noise array
-            block = bg[y0 : y0 + 256]
-            block += band[: block.shape[0]]
     return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
+
+
+def set_on_canvas(built: np.ndarray, canvas: tuple[int, int], seed: int) -> np.ndarray:
+    """A ``theme_set`` at the canvas size: scaled up with fine grain added again, or
+    copied when it was built at full size. Always a new array; ``built`` is unchanged."""
+    cw, ch = canvas
+    if built.shape[:2] == (ch, cw):
+        return built.copy()
+    bg = cv2.resize(built, (cw, ch), interpolation=cv2.INTER_CUBIC)
+    band = _grain_band(seed, cw)
+    for y0 in range(0, ch, 256):  # band by band: no canvas-sized noise array
+        block = bg[y0 : y0 + 256]
+        block += band[: block.shape[0]]
+    return bg
 
 
 @cache

@@ -48,6 +48,8 @@ from generation.types import PlacedProduct, RenderedImage, Segmentation
 
 # ---------------------------------------------------------------------------
 # Theme backgrounds are the slow part; a poster set re-uses them when the box repeats.
+# The cache keeps each set as built (``backgrounds.theme_set``, a few MB) and scales it
+# to the canvas on every use, so neither a miss nor a hit copies a whole canvas.
 
 _theme_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, dict[str, Any]]] = OrderedDict()
 _theme_lock = threading.Lock()
@@ -63,13 +65,16 @@ def _theme_background(
         hit = _theme_cache.get(key)
         if hit is not None:
             _theme_cache.move_to_end(key)
-            return hit[0].copy(), dict(hit[1])
-    bg, info = backgrounds.theme_background(theme, placed, brand, seed)
-    with _theme_lock:
-        _theme_cache[key] = (bg.copy(), dict(info))
-        while len(_theme_cache) > _THEME_CACHE_SIZE:
-            _theme_cache.popitem(last=False)
-    return bg, info
+    if hit is None:
+        built, info = backgrounds.theme_set(theme, placed, brand, seed)
+        built.setflags(write=False)  # shared by every later hit
+        with _theme_lock:
+            _theme_cache[key] = (built, dict(info))
+            while len(_theme_cache) > _THEME_CACHE_SIZE:
+                _theme_cache.popitem(last=False)
+    else:
+        built, info = hit
+    return backgrounds.set_on_canvas(built, placed.canvas_size, seed), dict(info)
 
 
 def render_poster(
