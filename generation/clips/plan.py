@@ -150,14 +150,16 @@ def plan_clip(
     worlds: list[World] = []
     if scenes is not None:
         for i, scene in enumerate(scenes):
-            progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1}/{n_scenes}")
+            progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1} of {n_scenes}")
             worlds.append(scene_world(seg, scene, **ratios))
     else:
         size = _world_size(canvas, world_scale(spec))
         # the closest view shows about the canvas's share of the world
         max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
         for i, theme in enumerate(spec.themes):
-            progress(PLAN_SHARE * i / n_scenes, f"Building the {theme} set ({i + 1}/{n_scenes})")
+            progress(
+                PLAN_SHARE * i / n_scenes, f"Building set {i + 1} of {n_scenes}: {get_theme(theme).label}"
+            )
             worlds.append(
                 studio_world(
                     seg,

@@ -914,3 +914,14 @@ def test_encoder_failures_are_generation_errors(tmp_path):
         with VideoEncoder(tmp_path / "x.mp4", bad, SMALL, 30) as encoder:
             encoder.write(np.zeros((480, 270, 3), np.uint8))
     assert caught.value.code == "encoding_failed"
+
+
+def test_clip_progress_messages_name_sets_in_words_not_ids(bottle, tmp_path):
+    # given a two-set sequence clip built from studio themes
+    messages: list[str] = []
+    spec = small(style="sequence", themes=("marble_counter", "studio_sweep"))
+    # when it renders with a progress callback
+    render_clip(bottle, spec, tmp_path / "clip.mp4", progress=lambda f, m: messages.append(m))
+    # then the merchant reads the sets' labels, never the theme ids
+    assert any("Marble counter" in m for m in messages), messages
+    assert not [m for m in messages if "marble_counter" in m or "studio_sweep" in m], messages
