@@ -777,3 +777,16 @@ def test_a_grown_product_never_crosses_the_edge_of_a_brand_panel(matrix):
         for shape in poster.layout["shapes"]:
             x, y, w, h = shape["box"]
             assert px >= x + w or px + pw <= x or py >= y + h or py + ph <= y, (size, words, shape["box"])
+
+
+@pytest.mark.parametrize("size", ["feed", "link", "banner"])
+def test_a_countdown_badge_caption_is_readable_beside_its_value(seg, size):
+    # given flash_deal's countdown badge ("TODAY ONLY" / "今日限时" over the discount), whose
+    # caption was 11 px on a Chinese link preview and 17 px on a 1080 px feed post
+    for words in ("short-en", "short-zh"):
+        poster = render_poster(seg, PosterSpec(template="flash_deal", size=size, **WORDS[words]))
+        sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
+        # then the caption is at least 0.4 of the value it labels and 1.3 x the legible minimum
+        assert sizes["badge_caption"] >= 0.4 * sizes["badge_label"], (words, sizes)
+        assert sizes["badge_caption"] >= 1.3 * min_text_px(min(poster.image.size)), (words, sizes)
+        assert poster.checks.ok, poster.checks.problems
