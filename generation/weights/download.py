@@ -17,13 +17,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
-from tqdm import tqdm
 
 from generation.errors import GenerationError
 from generation.weights.registry import SegmentationModel, onnx_problem
+
+if TYPE_CHECKING:  # requests and tqdm load on first use: workers that never download skip them
+    from tqdm import tqdm
 
 CONNECT_TIMEOUT = 5.0  # seconds; offline machines must fail fast
 READ_TIMEOUT = 60.0
@@ -82,6 +83,8 @@ def fetch(
 
 
 def _download(url: str, part: Path, model: SegmentationModel, progress: bool, connect_timeout: float) -> None:
+    import requests
+
     host = urlsplit(url).netloc
     bar: tqdm | None = None
     with requests.Session() as session:
@@ -145,6 +148,8 @@ def probe(url: str, what: str, hint: str, connect_timeout: float = CONNECT_TIMEO
     Clients with their own retries (huggingface_hub backs off for half a minute) are
     asked only after this answers.
     """
+    import requests
+
     try:
         requests.head(url, timeout=(connect_timeout, READ_TIMEOUT), allow_redirects=False).close()
     except requests.ConnectionError as exc:
@@ -195,6 +200,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _bar(model: SegmentationModel, progress: bool) -> tqdm:
+    from tqdm import tqdm
+
     return tqdm(
         total=model.size,
         unit="B",

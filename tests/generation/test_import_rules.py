@@ -1,10 +1,12 @@
 """Peers, not reach-ins: scenes (``engines``), posters and clips draw their sets through
 ``generation.sets``; posters and clips never import the engines, and the sets import none
-of the three."""
+of the three; and rendering a clip loads no network client or model library."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,16 @@ def test_the_rule_sees_every_spelling_of_an_engine_import(tmp_path):
         "generation/posters/bad.py imports generation.engines.themes",
         "generation/posters/bad.py imports generation.engines.themes.get_theme",
     ]
+
+
+def test_the_clip_path_imports_no_network_client_or_model_library():
+    code = (
+        "import sys\n"
+        "from generation.clips import ClipSpec, render_clip\n"
+        "print(' '.join(sorted(m for m in ('requests', 'torch', 'diffusers', 'transformers', 'django')"
+        " if m in sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert out == ""
