@@ -44,6 +44,16 @@ def contrast_behind(
 ) -> float | None:
     """Worst contrast of ``ink`` over ``behind`` (H x W x 3+ uint8) in ``box``, with an
     optional ``plate`` (fill, opacity) laid over the pixels first; None if off canvas."""
+    rng = range_behind(behind, box, size_px, plate)
+    return None if rng is None else worst_contrast(ink, rng)
+
+
+def range_behind(
+    behind: np.ndarray, box: Box, size_px: int, plate: tuple[Any, float] | None = None
+) -> tuple[float, float] | None:
+    """The poster checks' worst (10th, 90th) percentile luminance behind ``box`` (what
+    ``contrast_behind`` compares an ink with: one range serves every ink); None if off
+    canvas or too small to hold type."""
     c = _clip(box, behind.shape)
     if c is None:
         return None
@@ -62,10 +72,9 @@ def contrast_behind(
         ).astype(np.uint8)
     box = (0, 0, x1 - x0, y1 - y0)
     try:
-        rng = background_range(patch, box, contrast_tile(size_px))
+        return background_range(patch, box, contrast_tile(size_px))
     except ValueError:  # a box too small to tile: sampled whole
-        rng = background_range(patch, box)
-    return worst_contrast(ink, rng)
+        return background_range(patch, box)
 
 
 @dataclass
@@ -84,16 +93,28 @@ class FrameTextChecks:
     canvas: tuple[int, int]
     records: dict[str, _TextRecord] = field(default_factory=dict)
     frames_checked: int = 0
+    # per text: the clipped box and the pixels behind it last measured
+    _last: dict[str, tuple[tuple[int, int, int, int], np.ndarray]] = field(default_factory=dict, repr=False)
 
     def contrast(self, index: int, behind: np.ndarray, sprite: Sprite, opacity: float, dy: float) -> None:
-        """Before the text is drawn: ``behind`` is the frame's worlds."""
+        """Before the text is drawn: ``behind`` is the frame's worlds. A frame whose
+        pixels behind the text (and the text's place) are those of the last frame
+        measured for it gives the same ratio: it is compared, not measured again."""
         if sprite.ink is None or sprite.ink_box is None or opacity < 0.999:
             return
         record = self._record(sprite)
-        box = ink_box(sprite, dy)
+        c = _clip(ink_box(sprite, dy), behind.shape)
+        if c is None:
+            return
+        x0, y0, x1, y1 = c
+        patch = behind[y0:y1, x0:x1, :3]
         if sprite.backing is not None:
-            behind = _with_backing(behind, sprite, dy, box)
-        ratio = contrast_behind(behind, box, sprite.ink, sprite.size_px)
+            patch = _with_backing(patch, sprite, dy, c)
+        last = self._last.get(sprite.key)
+        if last is not None and last[0] == c and np.array_equal(last[1], patch):
+            return
+        self._last[sprite.key] = (c, patch.copy())
+        ratio = contrast_behind(patch, (0, 0, x1 - x0, y1 - y0), sprite.ink, sprite.size_px)
         if ratio is not None and (record.min_contrast is None or ratio < record.min_contrast):
             record.min_contrast, record.worst_frame = ratio, index
 
@@ -147,17 +168,14 @@ class FrameTextChecks:
         }
 
 
-def _with_backing(behind: np.ndarray, sprite: Sprite, dy: float, box: Box) -> np.ndarray:
-    """The pixels under ``box`` with the sprite's plate laid over them (a small copy)."""
+def _with_backing(
+    patch: np.ndarray, sprite: Sprite, dy: float, clipped: tuple[int, int, int, int]
+) -> np.ndarray:
+    """``patch`` (the pixels at canvas box ``clipped``: x0, y0, x1, y1) with the
+    sprite's plate laid over it, as a new array."""
     assert sprite.backing is not None
-    c = _clip(box, behind.shape)
-    if c is None:
-        return behind
-    x0, y0, x1, y1 = c
+    x0, y0, x1, y1 = clipped
     sx, sy = sprite.origin[0], round(sprite.origin[1] + dy)
     plate = sprite.backing[y0 - sy : y1 - sy, x0 - sx : x1 - sx].astype(np.float32)
-    under = behind[y0:y1, x0:x1, :3].astype(np.float32)
-    mixed = np.clip(plate[..., :3] + under * (1 - plate[..., 3:4] / 255.0) + 0.5, 0, 255).astype(np.uint8)
-    canvas = np.zeros((y1, x1, 3), dtype=np.uint8)  # only the box region is read
-    canvas[y0:y1, x0:x1] = mixed
-    return canvas
+    under = patch.astype(np.float32)
+    return np.clip(plate[..., :3] + under * (1 - plate[..., 3:4] / 255.0) + 0.5, 0, 255).astype(np.uint8)

@@ -99,14 +99,30 @@ def rgb_to_yuv420(rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) 
     Chroma is the 2x2 box average (what swscale's AREA filter gives, within one level);
     done with OpenCV because it is about three times faster than swscale here.
     """
-    h, w = rgb.shape[:2]
-    if rgb.shape[2] == 4:  # dropping alpha first: cv2.transform has no fast 4-channel path
-        rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB)
-    ycc = cv2.transform(rgb, _YCBCR)
-    cv2.extractChannel(ycc, 0, dst=y)
-    small = cv2.resize(ycc, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    cv2.extractChannel(small, 1, dst=u)
-    cv2.extractChannel(small, 2, dst=v)
+    YUV420Converter(rgb.shape[1], rgb.shape[0]).convert(rgb, y, u, v)
+
+
+class YUV420Converter:
+    """``rgb_to_yuv420`` with its intermediate images allocated once, for a stream of
+    frames of one size: fresh full-frame temporaries cost about as much in page faults
+    as the arithmetic (same operations, same output)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self._rgb = np.empty((height, width, 3), dtype=np.uint8)
+        self._ycc = np.empty((height, width, 3), dtype=np.uint8)
+        self._small = np.empty((height // 2, width // 2, 3), dtype=np.uint8)
+
+    def convert(self, rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        h, w = self._rgb.shape[:2]
+        if rgb.shape[:2] != (h, w):
+            raise ValueError(f"frame is {rgb.shape[1]}x{rgb.shape[0]}, the converter {w}x{h}")
+        if rgb.shape[2] == 4:  # dropping alpha first: cv2.transform has no fast 4-channel path
+            rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB, dst=self._rgb)
+        ycc = cv2.transform(rgb, _YCBCR, dst=self._ycc)
+        cv2.extractChannel(ycc, 0, dst=y)
+        small = cv2.resize(ycc, (w // 2, h // 2), dst=self._small, interpolation=cv2.INTER_AREA)
+        cv2.extractChannel(small, 1, dst=u)
+        cv2.extractChannel(small, 2, dst=v)
 
 
 def _plane_view(plane: Any) -> np.ndarray:
@@ -160,20 +176,36 @@ class VideoEncoder:
             raise
         self._stream = stream
         self._time_base = Fraction(1, fps)
+        self._converter: YUV420Converter | None = None
         self._closed = False
 
     def write(self, rgb: np.ndarray) -> None:
+        """Encode one RGB or RGBA frame (H, W, 3 or 4 uint8)."""
         try:
-            self._write(rgb)
+            frame = self._new_frame()
+            if self._converter is None:
+                self._converter = YUV420Converter(frame.width, frame.height)
+            self._converter.convert(rgb, *(_plane_view(plane) for plane in frame.planes))
+            self._send(frame)
         except (ValueError, RuntimeError) as exc:
             raise _encoding_error(self.settings, exc) from exc
 
-    def _write(self, rgb: np.ndarray) -> None:
+    def write_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        """Encode one frame already converted (``rgb_to_yuv420``'s three planes)."""
+        try:
+            frame = self._new_frame()
+            for plane, data in zip(frame.planes, (y, u, v), strict=True):
+                _plane_view(plane)[:] = data
+            self._send(frame)
+        except (ValueError, RuntimeError) as exc:
+            raise _encoding_error(self.settings, exc) from exc
+
+    def _new_frame(self) -> Any:
         import av
 
-        height, width = rgb.shape[:2]
-        frame = av.VideoFrame(width, height, "yuv420p")
-        rgb_to_yuv420(rgb, *(_plane_view(plane) for plane in frame.planes))
+        return av.VideoFrame(self._stream.width, self._stream.height, "yuv420p")
+
+    def _send(self, frame: Any) -> None:
         frame.colorspace = _BT709
         frame.color_range = _RANGE_MPEG
         frame.pts = self.frames

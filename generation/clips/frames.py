@@ -22,7 +22,7 @@ import numpy as np
 from generation.clips.checks import FrameTextChecks
 from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Similarity
 from generation.clips.overlay import draw_sprite
-from generation.clips.product import measure_product, paste_product, reference_product
+from generation.clips.product import Scratch, measure_product, paste_product, reference_product
 from generation.clips.results import ClipFrame
 from generation.clips.spec import presets_data
 from generation.clips.worlds import Effect, PropLayer, World
@@ -49,6 +49,7 @@ class Compositor:
         self._band: np.ndarray | None = None
         self._field: np.ndarray | None = None
         self._effect_work: _EffectWork | None = None
+        self._scratch = Scratch()
         self.checks = FrameTextChecks(plan.canvas)
 
     def background(self, index: int) -> np.ndarray:
@@ -72,12 +73,12 @@ class Compositor:
         # 3. the product, last: its reference pasted, opaque pixels copied
         transform = plan.master_to_rest.then(state.product)
         layer = reference_product(plan.master, transform, plan.canvas)
-        paste_product(self.frame, layer)
+        opaque = paste_product(self.frame, layer, self._scratch)
         for text, sprite in shown:  # no product pixel may hide text
             self.checks.overlap(sprite, text.dy, layer.origin, layer.pixels[..., 3])
         self.checks.frames_checked += 1
         # 4. and checked
-        diff, opaque = measure_product(self.frame, layer)
+        diff, count = measure_product(self.frame, layer, opaque, self._scratch)
         if diff != 0:
             raise GenerationError(
                 f"frame {index}: product pixels differ from the reference by {diff}", code="fidelity_failed"
@@ -90,7 +91,7 @@ class Compositor:
             product_transform=transform,
             product=layer,
             max_abs_diff=diff,
-            opaque_pixels=opaque,
+            opaque_pixels=count,
         )
 
     def _layers(self, state: FrameState) -> None:
@@ -120,7 +121,7 @@ class Compositor:
         if x1 <= x0:
             return
         region = self.frame[:, x0:x1]
-        region[:] = cv2.add(region, band[:, x0 - left : x1 - left])
+        cv2.add(region, band[:, x0 - left : x1 - left], dst=region)
 
     def band(self) -> np.ndarray:
         """The light sweep's band: (H, w, 4) uint8 of light added (alpha 0), a soft

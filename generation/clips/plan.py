@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from generation.clips.audio import track_tempo
-from generation.clips.checks import FrameTextChecks, contrast_behind, ink_box
+from generation.clips.checks import FrameTextChecks, ink_box, range_behind
 from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.frames import Compositor
 from generation.clips.motion import FrameState, Similarity, Timeline, world_scale
@@ -349,7 +349,7 @@ def _legible(
     plan.sprites = sprites
     compositor = Compositor(plan)
     short = min(plan.canvas)
-    from generation.posters.checks import required_ratio
+    from generation.posters.checks import required_ratio, worst_contrast
 
     # per text: (ink, None) or (ink, (plate colour, plate opacity)), in the order tried
     options: dict[str, list[tuple[tuple[int, int, int], tuple[tuple[int, int, int], float] | None]]] = {}
@@ -360,26 +360,35 @@ def _legible(
         options[k] = [(ink, None), (other, None)]
         options[k] += [(ink, (plate_for(ink), o)) for o in PLATE_OPACITIES]
     worst = {k: [math.inf] * len(options[k]) for k in keys}
+    need = {k: required_ratio(sprites[k].size_px, sprites[k].weight, short) for k in keys}
     n = plan.frame_count
     frames = sorted(set(range(0, n, 5)) | {n - 1})
-    for index in frames:
-        state = plan.state(index)
-        visible = [t for t in state.texts if t.key in worst and t.opacity >= 0.999]
-        if not visible:
-            continue
-        behind = compositor.background(index)
-        for text in visible:
-            sprite = sprites[text.key]
-            box = ink_box(sprite, text.dy)
-            for j, (ink, plate) in enumerate(options[text.key]):
-                ratio = contrast_behind(behind, box, ink, sprite.size_px, plate)
-                if ratio is not None:
-                    worst[text.key][j] = min(worst[text.key][j], ratio)
+    # the inks first (one background range serves both); the plates, each its own range,
+    # only for texts neither ink makes legible: the first option that passes is the same
+    for plated in (False, True):
+        todo = {k for k in keys if plated == all(r < need[k] for r in worst[k][:2])}
+        for index in frames if todo else ():
+            state = plan.state(index)
+            visible = [t for t in state.texts if t.key in todo and t.opacity >= 0.999]
+            if not visible:
+                continue
+            behind = compositor.background(index)
+            for text in visible:
+                sprite = sprites[text.key]
+                box = ink_box(sprite, text.dy)
+                ranges: dict[Any, tuple[float, float] | None] = {}
+                for j, (ink, plate) in enumerate(options[text.key]):
+                    if (plate is not None) != plated:
+                        continue
+                    if plate not in ranges:
+                        ranges[plate] = range_behind(behind, box, sprite.size_px, plate)
+                    rng = ranges[plate]
+                    if rng is not None:
+                        worst[text.key][j] = min(worst[text.key][j], worst_contrast(ink, rng))
     fixed = dict(sprites)
     for k in keys:
         sprite = sprites[k]
-        need = required_ratio(sprite.size_px, sprite.weight, short)
-        choice = next((j for j, r in enumerate(worst[k]) if r >= need), len(options[k]) - 1)
+        choice = next((j for j, r in enumerate(worst[k]) if r >= need[k]), len(options[k]) - 1)
         if choice == 0:
             continue
         ink, plate = options[k][choice]

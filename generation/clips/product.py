@@ -114,42 +114,84 @@ def reference_product(master: ProductMaster, transform: Similarity, canvas: tupl
     return ProductLayer(origin=(x0, y0), pixels=pixels)
 
 
-def paste_product(frame: np.ndarray, layer: ProductLayer) -> None:
+class Scratch:
+    """Work images for ``paste_product`` and ``measure_product``, kept between frames and
+    grown as needed: fresh temporaries the size of the product cost more in page faults
+    than the arithmetic done in them."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A contiguous uint8 array of ``shape`` (contents undefined), reused by name."""
+        n = math.prod(shape)
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < n:
+            buf = self._buffers[name] = np.empty(n, dtype=np.uint8)
+        return buf[:n].reshape(shape)
+
+
+def paste_product(
+    frame: np.ndarray, layer: ProductLayer, scratch: Scratch | None = None
+) -> np.ndarray | None:
     """Composite ``layer`` onto ``frame`` (H, W, 3 RGB or H, W, 4 RGBA uint8) in place.
 
     Soft pixels get ``fg + bg * (255 - a) / 255`` (premultiplied "over", rounded;
     transparent pixels come out as they were; an RGBA frame's alpha stays 255); then
-    opaque pixels are copied from the reference, byte for byte.
+    opaque pixels are copied from the reference, byte for byte. Returns the reference's
+    opaque mask (255 where alpha is 255; None for an empty layer), a view into
+    ``scratch`` when one is given.
     """
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
-        return
+        return None
+    work = scratch or Scratch()
     x0, y0 = layer.origin
     region = frame[y0 : y0 + h, x0 : x0 + w]
     channels = frame.shape[2]
-    fg = layer.pixels if channels == 4 else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
-    alpha = cv2.extractChannel(layer.pixels, 3)
-    inv = cv2.bitwise_not(alpha)
-    under = cv2.multiply(region, cv2.merge([inv] * channels), scale=1.0 / 255.0)
+    fg = (
+        layer.pixels
+        if channels == 4
+        else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB, dst=work.get("fg", (h, w, 3)))
+    )
+    alpha = cv2.extractChannel(layer.pixels, 3, dst=work.get("alpha", (h, w)))
+    inv = cv2.bitwise_not(alpha, dst=work.get("inv", (h, w)))
+    inv = cv2.merge([inv] * channels, dst=work.get("inv_c", (h, w, channels)))
+    under = cv2.multiply(region, inv, dst=work.get("under", (h, w, channels)), scale=1.0 / 255.0)
     cv2.add(fg, under, dst=region)
     # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
     # cv2 takes a scalar operand; its stubs declare arrays only
-    cv2.copyTo(fg, cv2.compare(alpha, 255, cv2.CMP_EQ), region)  # type: ignore[call-overload]
+    opaque = cv2.compare(alpha, 255, cv2.CMP_EQ, dst=work.get("opaque", (h, w)))  # type: ignore[call-overload]
+    cv2.copyTo(fg, opaque, region)
+    return opaque
 
 
-def measure_product(frame: np.ndarray, layer: ProductLayer) -> tuple[int, int]:
-    """(max |frame - reference| over R, G, B where the reference is opaque, opaque count)."""
+def measure_product(
+    frame: np.ndarray,
+    layer: ProductLayer,
+    opaque: np.ndarray | None = None,
+    scratch: Scratch | None = None,
+) -> tuple[int, int]:
+    """(max |frame - reference| over the channels where the reference is opaque, opaque
+    count). ``opaque``: the reference's opaque mask when already at hand (what
+    ``paste_product`` returns); computed from ``layer`` otherwise. An RGBA frame's
+    alpha counts as a channel: it is 255 there, as the reference's is."""
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
         return (0, 0)
+    work = scratch or Scratch()
     x0, y0 = layer.origin
-    # cv2 takes a scalar operand; its stubs declare arrays only
-    opaque = cv2.compare(cv2.extractChannel(layer.pixels, 3), 255, cv2.CMP_EQ)  # type: ignore[call-overload]
+    if opaque is None:
+        # cv2 takes a scalar operand; its stubs declare arrays only
+        opaque = cv2.compare(cv2.extractChannel(layer.pixels, 3), 255, cv2.CMP_EQ)  # type: ignore[call-overload]
     count = cv2.countNonZero(opaque)
     if count == 0:
         return (0, 0)
     region = frame[y0 : y0 + h, x0 : x0 + w]
-    want = layer.pixels if frame.shape[2] == 4 else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
-    c0, c1, c2 = cv2.split(cv2.absdiff(region, want))[:3]
-    worst = cv2.max(cv2.max(c0, c1), c2)
-    return (int(cv2.minMaxLoc(worst, mask=opaque)[1]), count)
+    c = frame.shape[2]
+    want = layer.pixels if c == 4 else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB)
+    diff = cv2.absdiff(region, want, dst=work.get("diff", (h, w, c)))
+    kept = work.get("kept", (h, w, c))
+    kept.fill(0)
+    cv2.copyTo(diff, opaque, kept)  # the differences where the reference is opaque, else 0
+    return (int(cv2.minMaxLoc(kept.reshape(h, w * c))[1]), count)

@@ -254,6 +254,14 @@ class _FrameWriter:
         except BaseException:
             self._encoders[0].abort()
             raise
+        cw, ch = plan.canvas
+        if len(self._encoders) > 1:
+            self._converter = enc.YUV420Converter(cw, ch)
+            self._planes = (
+                np.empty((ch, cw), dtype=np.uint8),
+                np.empty((ch // 2, cw // 2), dtype=np.uint8),
+                np.empty((ch // 2, cw // 2), dtype=np.uint8),
+            )
         self._preview = (
             enc.PreviewCollector(plan.canvas, spec.fps, plan.frame_count) if spec.preview else None
         )
@@ -265,8 +273,12 @@ class _FrameWriter:
         index = 0
         try:
             while (image := self._queue.get()) is not None:
-                for encoder in self._encoders:
-                    encoder.write(image)
+                if len(self._encoders) == 1:
+                    self._encoders[0].write(image)
+                else:  # converted to 4:2:0 once for every encoder
+                    self._converter.convert(image, *self._planes)
+                    for encoder in self._encoders:
+                        encoder.write_yuv420(*self._planes)
                 if self._preview is not None:
                     self._preview.offer(index, image)
                 index += 1

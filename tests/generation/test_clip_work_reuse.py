@@ -1,0 +1,128 @@
+"""What the clip renderer reuses between frames gives what fresh work would: the colour
+conversion's buffers, the product's scratch images, the text checks that skip a frame
+whose pixels behind the text did not change."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from generation.clips import checks as clip_checks
+from generation.clips import encode as enc
+from generation.clips.checks import FrameTextChecks
+from generation.clips.overlay import Sprite
+from generation.clips.product import ProductLayer, Scratch, measure_product, paste_product
+from generation.clips.spec import get_preset
+from generation.posters.checks import contrast_ratio, luminance
+
+
+def smooth_frame(seed: int, size: tuple[int, int] = (96, 64)) -> np.ndarray:
+    """An RGBA frame (alpha 255) of soft colour blobs."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    rgb = cv2.resize(rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8), (w, h))
+    return np.dstack([rgb, np.full((h, w), 255, np.uint8)])
+
+
+def test_one_converter_gives_each_frame_what_a_fresh_conversion_gives():
+    converter = enc.YUV420Converter(96, 64)
+    for seed in (1, 2, 3):
+        frame = smooth_frame(seed)
+        got = [np.empty((64, 96), np.uint8), np.empty((32, 48), np.uint8), np.empty((32, 48), np.uint8)]
+        want = [np.empty_like(p) for p in got]
+        converter.convert(frame, *got)
+        enc.rgb_to_yuv420(frame, *want)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    # a frame of another size is refused, not cropped
+    try:
+        converter.convert(smooth_frame(1, (64, 64)), *got)
+    except ValueError as exc:
+        assert "64x64" in str(exc)
+    else:
+        raise AssertionError("a 64x64 frame went through a 96x64 converter")
+
+
+def test_frames_given_as_planes_encode_to_the_same_video_as_frames_given_as_rgba(tmp_path):
+    settings = enc.h264_settings(get_preset("story"), 30)
+    frames = [smooth_frame(seed) for seed in range(6)]
+    with enc.VideoEncoder(tmp_path / "rgba.mp4", settings, (96, 64), 30) as encoder:
+        for frame in frames:
+            encoder.write(frame)
+    with enc.VideoEncoder(tmp_path / "planes.mp4", settings, (96, 64), 30) as encoder:
+        for frame in frames:
+            planes = (
+                np.empty((64, 96), np.uint8),
+                np.empty((32, 48), np.uint8),
+                np.empty((32, 48), np.uint8),
+            )
+            enc.rgb_to_yuv420(frame, *planes)
+            encoder.write_yuv420(*planes)
+    a = list(enc.decode_frames(tmp_path / "rgba.mp4"))
+    b = list(enc.decode_frames(tmp_path / "planes.mp4"))
+    assert len(a) == len(b) == 6
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_product_scratch_reused_across_sizes_pastes_and_measures_as_fresh_work():
+    rng = np.random.default_rng(4)
+    scratch = Scratch()
+    for h, w in ((30, 20), (50, 40), (12, 9)):  # grows, then a smaller view of the same
+        alpha = rng.choice(np.array([0, 90, 200, 255], np.uint8), size=(h, w))
+        rgb = rng.integers(0, 256, (h, w, 3)).astype(np.uint16)
+        pixels = np.dstack([(rgb * alpha[..., None] // 255).astype(np.uint8), alpha])
+        layer = ProductLayer(origin=(3, 4), pixels=pixels)
+        frame = smooth_frame(h, (64, 64))
+        fresh, reused = frame.copy(), frame.copy()
+        paste_product(fresh, layer)
+        mask = paste_product(reused, layer, scratch)
+        np.testing.assert_array_equal(fresh, reused)
+        assert mask is not None and int(np.count_nonzero(mask)) == int(np.count_nonzero(alpha == 255))
+        assert measure_product(reused, layer, mask, scratch) == (0, int(np.count_nonzero(alpha == 255)))
+        # one product pixel off by 3 in green is seen, with the mask at hand or without
+        ys, xs = np.nonzero(alpha == 255)
+        g = int(reused[4 + ys[0], 3 + xs[0], 1])
+        reused[4 + ys[0], 3 + xs[0], 1] = g + 3 if g < 250 else g - 3
+        assert measure_product(reused, layer, mask, scratch)[0] == 3
+        assert measure_product(reused, layer)[0] == 3
+
+
+def sprite() -> Sprite:
+    return Sprite(
+        key="headline",
+        pixels=np.zeros((40, 120, 4), np.uint8),
+        origin=(10, 20),
+        ink=(255, 255, 255),
+        size_px=24,
+        ink_box=(4, 4, 110, 30),
+    )
+
+
+def test_text_contrast_is_measured_again_only_when_the_pixels_behind_it_change(monkeypatch):
+    measured: list[tuple[int, int]] = []
+    real = clip_checks.background_range
+
+    def counting(patch, box, tile=None):
+        measured.append(patch.shape[:2])
+        return real(patch, box, tile)
+
+    monkeypatch.setattr(clip_checks, "background_range", counting)
+    checks = FrameTextChecks((160, 120))
+    light = np.full((120, 160, 4), 255, np.uint8)
+    light[..., :3] = 200
+    lighter = light.copy()
+    lighter[30:40, 20:80, :3] = 250  # behind the text, lighter: white ink reads worse
+
+    checks.contrast(0, light, sprite(), 1.0, 0.0)
+    checks.contrast(1, light.copy(), sprite(), 1.0, 0.0)  # same pixels: compared, not measured
+    checks.contrast(2, light, sprite(), 1.0, 1.0)  # the text slid a pixel: another place
+    checks.contrast(3, lighter, sprite(), 1.0, 0.0)  # other pixels behind it
+    checks.contrast(4, lighter, sprite(), 1.0, 0.0)
+
+    assert len(measured) == 3
+    record = checks.summary()["texts"]["headline"]
+    assert record["worst_frame"] == 3
+    # the lightest tile behind the type decides: white ink over grey 250
+    white_on_250 = contrast_ratio(luminance((255, 255, 255)), luminance((250, 250, 250)))
+    assert record["min_contrast"] == round(white_on_250, 2)
