@@ -93,12 +93,21 @@ def solve_layout(
         (0.72, True, 2),
     )
     solve = partial(_solve, template, variant, size, cutout, content, families, logo_size, has_badge)
+    broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
         try:
             layout = solve(shrink, compact, resort)
         except TextDoesNotFit as exc:
             last = exc
             continue
+        split = [s.name for s in layout.slots if s.block is not None and s.block.broken_words]
+        if split and attempt + 1 < len(steps):
+            # a smaller product, tighter spacing or smaller type come before a word
+            # broken between its characters ("保/温杯")
+            broken = broken or layout
+            continue
+        if split:
+            fallbacks.append(f"words broken between characters: {', '.join(split)}")
         if attempt:
             fallbacks.append(f"product scaled to {shrink:.0%}" + (", compact spacing" if compact else ""))
         if resort:
@@ -113,6 +122,10 @@ def solve_layout(
             return spread(layout, cutout)
         layout = spread(_fill(layout, partial(solve, 1.0, False, 0)), cutout)
         return _larger_type(layout, solve, cutout)
+    if broken is not None:
+        split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
+        broken.fallbacks.append(f"words broken between characters: {', '.join(split)}")
+        return spread(broken, cutout)
     assert last is not None
     raise last
 

@@ -31,6 +31,7 @@ from generation.posters.render import render_poster, render_variants, rerender
 from generation.posters.sizes import PosterDataError, aspect_class, list_sizes, resolve_size
 from generation.posters.spec import BrandKit, PosterSpec
 from generation.posters.template import get_template, list_templates, read_template
+from generation.typography.breaks import unbreakable_segments
 from generation.sidecar import SIDECAR_DEFAULTS
 from generation.specs import SceneSpec
 from generation.types import RenderedImage, Segmentation
@@ -220,6 +221,37 @@ def test_every_template_renders_at_every_size_in_english_and_chinese(matrix):
         assert poster.checks.ok, (template, size, words, poster.checks.problems)
         assert poster.layout["template"]["id"] == template
         assert poster.layout["template"]["variant"] in get_template(template).variants
+
+
+def _breaks_inside_words(text: str, lines: list[str], lang: str) -> list[str]:
+    """Lines of ``text`` (as set) that end inside an unbreakable segment (a word)."""
+    flat = text.replace("\n", " ")
+    bounds = {k for segment in unbreakable_segments(flat, lang) for k in segment}
+    bad, at = [], 0
+    for line in lines[:-1]:
+        start = flat.find(line.rstrip("…"), at)
+        assert start >= 0, (line, flat)
+        at = start + len(line.rstrip("…"))
+        if at not in bounds:
+            bad.append(line)
+    return bad
+
+
+def test_chinese_lines_break_between_words_before_any_other_fallback(matrix):
+    # given every template at every size with short, long and mid-length Chinese words
+    broken = {}
+    for key, poster in matrix.items():
+        if not key[2].endswith("zh"):
+            continue
+        for slot in poster.layout["slots"]:
+            font = slot.get("font") or {}
+            if slot.get("text") and font.get("lines") and font.get("lang", "").startswith("zh"):
+                bad = _breaks_inside_words(slot["text"], font["lines"], font["lang"])
+                if bad:
+                    broken[(*key, slot["name"])] = (bad, poster.layout["fallbacks"])
+    # then no line ends inside a word: a smaller product, tighter spacing, smaller type
+    # or an ellipsis come first ("二十四/小时" and "两/相宜" were broken on portrait)
+    assert not broken, broken
 
 
 def test_no_text_is_lost_and_long_text_is_shortened_only_with_an_ellipsis(matrix):
