@@ -31,10 +31,10 @@ from generation.posters.render import render_poster, render_variants, rerender
 from generation.posters.sizes import PosterDataError, aspect_class, list_sizes, resolve_size
 from generation.posters.spec import BrandKit, PosterSpec
 from generation.posters.template import get_template, list_templates, read_template
-from generation.typography.breaks import unbreakable_segments
 from generation.sidecar import SIDECAR_DEFAULTS
 from generation.specs import SceneSpec
 from generation.types import RenderedImage, Segmentation
+from generation.typography.breaks import unbreakable_segments
 from tests.synthetic import background, product_photo
 
 TEMPLATES = [
