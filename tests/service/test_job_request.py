@@ -222,30 +222,6 @@ def test_an_accepted_request_runs_in_the_worker(api, product_image):
     assert job.assets.get(kind="cutout").format == "png"
 
 
-def test_the_dashboard_form_is_checked_by_the_same_model(signed_in, product_image):
-    response = signed_in.post(
-        reverse("dashboard:job_start", args=[product_image.product_id]),
-        {
-            "image": product_image.pk,
-            "outputs": ["clip"],
-            "segmenter": "auto",
-            "scene_count": 1,
-            "engine": "studio",
-            "seed": 0,
-            "format": "png",
-            "theme": "studio_sweep",
-            "clip_preset": "story",
-            "clip_style": "push_in",
-            "clip_duration": 8,
-            "cta": "x" * 40,  # fits a poster's button, not a clip's
-        },
-    )
-
-    assert response.status_code == 400
-    assert "at most 32 characters" in response.content.decode()
-    assert not GenerationJob.objects.exists()
-
-
 CLIP_FORM = {
     "outputs": ["clip"],
     "segmenter": "auto",
@@ -258,6 +234,17 @@ CLIP_FORM = {
     "clip_style": "push_in",
     "clip_duration": 8,
 }
+
+
+def test_the_dashboard_form_is_checked_by_the_same_model(signed_in, product_image):
+    response = signed_in.post(
+        reverse("dashboard:job_start", args=[product_image.product_id]),
+        {**CLIP_FORM, "image": product_image.pk, "cta": "x" * 40},  # fits a poster's button, not a clip's
+    )
+
+    assert response.status_code == 400
+    assert "at most 32 characters" in response.content.decode()
+    assert not GenerationJob.objects.exists()
 
 
 def test_the_dashboard_form_asks_how_the_clip_opens(signed_in, product_image):
