@@ -31,7 +31,6 @@ closer to 0.5 than the floor does.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -125,15 +124,12 @@ def main() -> int:
 
     import pickle
 
-    from PIL import Image
-
     from generation.clips.encode import h264_settings, probe_video
     from generation.clips.spec import get_preset, presets_data
     from generation.config import GenerationConfig
     from generation.engines.studio import StudioEngine
     from generation.specs import SceneSpec
-    from generation.types import Segmentation
-    from tests.synthetic import product_photo
+    from tests.synthetic import jpeg_segmentation
 
     preset = get_preset("story")
     x264_preset = presets_data()["encoder"]["h264"]["preset"]
@@ -151,12 +147,7 @@ def main() -> int:
     w, h = preset.width, preset.height
 
     # 1. one scene of the product, saved as the still both sides start from
-    photo, mask = product_photo((1200, 1500), "gradient")
-    buf = io.BytesIO()
-    photo.save(buf, "JPEG", quality=92)
-    photo = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    x0, y0, x1, y1 = mask.getbbox()
-    seg = Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+    seg = jpeg_segmentation((1200, 1500))
     scene = StudioEngine(GenerationConfig()).render(
         seg, SceneSpec(theme="marble_counter", width=w, height=h, fill=0.5)
     )[0]

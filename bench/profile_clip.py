@@ -14,7 +14,6 @@ threads) are shown for each.
 from __future__ import annotations
 
 import argparse
-import io
 import subprocess
 import sys
 import tempfile
@@ -101,7 +100,6 @@ def main() -> int:
     ).stdout.strip()
 
     import numpy as np
-    from PIL import Image
 
     import generation.clips.frames as frames_mod
     import generation.clips.plan as plan_mod
@@ -114,16 +112,10 @@ def main() -> int:
     from generation.config import GenerationConfig
     from generation.engines.studio import StudioEngine
     from generation.specs import SceneSpec
-    from generation.types import Segmentation
-    from tests.synthetic import product_photo
+    from tests.synthetic import jpeg_segmentation
 
     preset = get_preset("story")
-    photo, mask = product_photo((1200, 1500), "gradient")
-    buf = io.BytesIO()
-    photo.save(buf, "JPEG", quality=92)
-    photo = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    x0, y0, x1, y1 = mask.getbbox()
-    seg = Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+    seg = jpeg_segmentation((1200, 1500))
     scene = StudioEngine(GenerationConfig()).render(
         seg, SceneSpec(theme="marble_counter", width=preset.width, height=preset.height, fill=0.5)
     )[0]

@@ -6,8 +6,10 @@ import io
 
 import av
 import numpy as np
+from PIL import Image, ImageFilter
 
 from generation.samples import background, product_mask, product_photo, product_rgba, product_texture
+from generation.types import Segmentation
 
 __all__ = [
     "background",
@@ -16,9 +18,24 @@ __all__ = [
     "product_photo",
     "product_rgba",
     "product_texture",
+    "jpeg_segmentation",
     "sine_track",
     "write_track",
 ]
+
+
+def jpeg_segmentation(size: tuple[int, int], kind: str = "gradient", *, soften: float = 0.0) -> Segmentation:
+    """A synthetic product photo as a merchant's JPEG (quality 92) with its exact mask;
+    ``soften`` blurs the mask's edge by that radius, like a real matte's."""
+    photo, mask = product_photo(size, kind)
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=92)
+    photo = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    if soften:
+        mask = mask.filter(ImageFilter.GaussianBlur(soften))
+    x0, y0, x1, y1 = mask.getbbox()
+    return Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
 
 # file kind -> (FFmpeg muxer, encoder)
 TRACK_FORMATS = {

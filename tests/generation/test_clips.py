@@ -8,7 +8,6 @@ bottle saved as JPEG (as merchants upload) with a soft-edged matte.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -20,7 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from generation.clips import ClipSpec, get_preset, plan_clip, preset_names, render_clip, write_clip
 from generation.clips.motion import Similarity, covers, ease_in_out_cubic
@@ -28,21 +27,15 @@ from generation.clips.product import make_master, paste_product, reference_produ
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.types import Segmentation
 from tests.generation.tiny_models import build_svd
-from tests.synthetic import product_photo
+from tests.synthetic import jpeg_segmentation, product_photo
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = (270, 480)
 
 
 def _segmentation(size: tuple[int, int] = (640, 800)) -> Segmentation:
-    photo, mask = product_photo(size, "gradient")
-    buf = io.BytesIO()
-    photo.save(buf, "JPEG", quality=92)
-    photo = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     # a soft edge, like a real matte: exercises the blended (not copied) edge pixels
-    soft = mask.filter(ImageFilter.GaussianBlur(1.2))
-    x0, y0, x1, y1 = soft.getbbox()
-    return Segmentation(image=photo, matte=soft, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+    return jpeg_segmentation(size, soften=1.2)
 
 
 @pytest.fixture(scope="module")
