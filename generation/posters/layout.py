@@ -12,7 +12,7 @@ the dilated product matte is clear. ``checks.py`` verifies all of it on the pixe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -92,7 +92,8 @@ def solve_layout(
         (0.72, True, 1),
         (0.72, True, 2),
     )
-    solve = partial(_solve, template, variant, size, cutout, content, families, logo_size, has_badge)
+    product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
+    solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge)
     broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
         try:
@@ -119,22 +120,46 @@ def solve_layout(
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
         if attempt:
-            return spread(layout, cutout)
-        layout = spread(_fill(layout, partial(solve, 1.0, False, 0)), cutout)
-        return _larger_type(layout, solve, cutout)
+            return spread(layout, product)
+        layout = spread(_fill(layout, partial(solve, 1.0, False, 0)), product)
+        return _larger_type(layout, solve, product)
     if broken is not None:
         split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
         broken.fallbacks.append(f"words broken between characters: {', '.join(split)}")
-        return spread(broken, cutout)
+        return spread(broken, product)
     assert last is not None
     raise last
+
+
+@dataclass
+class _Product:
+    """The cutout for every try of one layout: resized once per product size and grown
+    into its keep-out once per box (the tries of a layout place it at a few boxes only).
+    The layers and masks handed out are shared between tries and never modified."""
+
+    cutout: Image.Image
+    canvas: tuple[int, int]
+    margin: int  # keepout_margin of the canvas
+    layers: dict[tuple[int, int], Image.Image] = field(default_factory=dict)
+    keepouts: dict[Box, np.ndarray] = field(default_factory=dict)
+
+    def place(self, box: Box) -> tuple[PlacedProduct, np.ndarray]:
+        """The product placed at ``box`` and its keep-out, as ``compose.place_product``
+        and ``product_keepout`` make them."""
+        w, h = box[2], box[3]
+        if (w, h) not in self.layers:
+            self.layers[(w, h)] = compose.place_product(self.cutout, self.canvas, box).layer
+        placed = PlacedProduct(layer=self.layers[(w, h)], box=box, canvas_size=self.canvas)
+        if box not in self.keepouts:
+            self.keepouts[box] = product_keepout(placed.layer.getchannel("A"), box, self.canvas, self.margin)
+        return placed, self.keepouts[box]
 
 
 def _solve(
     template: Template,
     variant: Variant,
     size: SizePreset,
-    cutout: Image.Image,
+    product: _Product,
     words: Content,
     families: dict[str, str],
     logo_size: tuple[int, int] | None,
@@ -204,12 +229,15 @@ def _solve(
     if region[2] < 8 or region[3] < 8:
         raise InvalidSpec(f"{template.id}: no room left for the product at {cw}x{ch}")
     product_box = compose.fit_box(
-        cutout.size, canvas, fill=variant.product.fill * shrink, anchor=variant.product.anchor, region=region
+        product.cutout.size,
+        canvas,
+        fill=variant.product.fill * shrink,
+        anchor=variant.product.anchor,
+        region=region,
     )
     product_box = clamp_into(product_box, region)  # an anchor must not push it out of its region
-    placed = compose.place_product(cutout, canvas, product_box)
     # the keep-out comes from the very layer that is pasted back, not an approximation
-    keepout = product_keepout(placed.layer.getchannel("A"), product_box, canvas, keepout_margin(short))
+    placed, keepout = product.place(product_box)
 
     # 4. decorative shapes (they may follow the product)
     shapes = [resolve_shape(s, content, canvas, product_box, short) for s in variant.shapes]
@@ -337,9 +365,7 @@ def empty_band(layout: PosterLayout) -> float:
     return float((np.diff(edges) - 1).max()) / n
 
 
-def _larger_type(
-    layout: PosterLayout, solve: Callable[..., PosterLayout], cutout: Image.Image
-) -> PosterLayout:
+def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], product: _Product) -> PosterLayout:
     """Larger type when short words beside a small product leave an empty band.
 
     A wide canvas with a narrow product and a few words has more room along its long
@@ -362,7 +388,7 @@ def _larger_type(
             break
         if any(s.block is not None and s.block.truncated for s in bigger.slots):
             break
-        bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), cutout)
+        bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), product)
         new_band = empty_band(bigger)
         if new_band < band:
             best, band = bigger, new_band
@@ -374,7 +400,7 @@ def _larger_type(
 PINNED = ("logo", "ribbon", "ribbon_label")  # corner marks: they stay where they were put
 
 
-def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
+def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
     """Spread the layout's blocks over the whole content box along the canvas's long axis.
 
     Elements are grouped into blocks: runs of elements whose extents along the long axis
@@ -470,12 +496,7 @@ def spread(layout: PosterLayout, cutout: Image.Image) -> PosterLayout:
                 slot_shift[id(obj)] = d
     product_box = moved(layout.product_box, product_shift)
     canvas = (cw, ch)
-    placed = compose.place_product(cutout, canvas, product_box) if product_shift else layout.placed
-    keepout = (
-        product_keepout(placed.layer.getchannel("A"), product_box, canvas, keepout_margin(layout.short))
-        if product_shift
-        else layout.keepout
-    )
+    placed, keepout = product.place(product_box) if product_shift else (layout.placed, layout.keepout)
     slots = []
     for slot in layout.slots:
         d = slot_shift.get(id(slot), 0)
