@@ -171,6 +171,8 @@ def plan_clip(
                     max_width=max_width,
                     prop_layers=spec.style == "parallax",
                     centred=True,
+                    # a plain set has nothing else that moves at each depth
+                    depth_cues=spec.style == "parallax" and get_theme(theme).surface.material == "plain",
                     **ratios,
                 )
             )

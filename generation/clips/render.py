@@ -363,6 +363,7 @@ def _meta(plan: ClipPlan) -> dict[str, Any]:
         "transition": spec.transition if spec.style == "sequence" else None,
         "end_card": plan.meta["end_card"],
         "beats": plan.meta.get("beats"),
+        "reveal": spec.reveal,  # how the clip opens: drop_in | fade | none
         "scenes": [w.name for w in worlds],
         "text": {
             "headline": spec.headline or None,

@@ -41,6 +41,7 @@ from generation.sets import (
     render_set_pair,
     stage_for_product,
 )
+from generation.sets.look import light_side_of
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
@@ -117,6 +118,7 @@ def studio_world(
     max_width: float | None = None,
     prop_layers: bool = False,
     centred: bool = False,
+    depth_cues: bool = False,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
@@ -126,6 +128,8 @@ def studio_world(
     ``centred`` stands the product in the middle at the size ``fill`` asks for, whatever
     place and size the seed's composition would give it (clips frame the product in the
     middle, and the sets of a sequence line up).
+    ``depth_cues`` lights the set with a soft pool on the wall and another on the floor
+    (``light_pools``), so that a plain set has something that moves at each depth.
 
     Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -151,6 +155,11 @@ def studio_world(
     shadowed, empty = render_set_pair(
         theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant
     )
+    pools = (
+        light_pools(size, stage.box, stage.horizon, stage.contact, variant.azimuth) if depth_cues else None
+    )
+    if pools is not None:  # the same light on both: the product's shadow ratio is unchanged
+        shadowed, empty = shadowed * pools, empty * pools
     plate = np.clip(empty + 0.5, 0, 255).astype(np.uint8)
 
     # 2. the product's shadow/reflection: their ratio where the product does not cover
@@ -175,6 +184,8 @@ def studio_world(
     if standing:
         without = dataclasses.replace(variant, props=())
         bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
+        if pools is not None:
+            bare_f = bare_f * pools
         bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
         feet = [(p.cx, p.base, p.origin, p.cover) for p in standing]
         props = _prop_layers(plate, bare, feet, ratios)
@@ -191,6 +202,39 @@ def studio_world(
         bare=bare,
         props=props,
     )
+
+
+# a plain set's light pools: (gain, centre x and y, spread x and y), in the product box's
+# width and height from its centre column (x, towards the key light) and its floor row (y)
+WALL_POOL = (0.09, 1.0, -0.55, 0.42, 0.42)
+FLOOR_POOL = (0.08, 0.75, 0.12, 0.45, 0.07)
+
+
+def light_pools(
+    size: tuple[int, int],
+    box: tuple[float, float, float, float],
+    horizon: float,
+    contact: float,
+    azimuth: float,
+) -> np.ndarray:
+    """(H, W, 1) float32 gain >= 1: a soft pool of light on the wall beside the product, on
+    the key light's side, and a flatter one on the floor in front of it (foreshortened).
+    On a plain sweep they are what the eye follows when the camera moves: the wall's pool
+    drifts one way, the floor's the other, the product between them stays put."""
+    w, h = size
+    bx, _, bw, bh = (float(v) for v in box)
+    side = light_side_of(azimuth) or 1.0  # +1: the light comes from the left
+    cx = bx + bw / 2.0
+    xs = (np.arange(w, dtype=F32) + 0.5)[None, :]
+    ys = (np.arange(h, dtype=F32) + 0.5)[:, None]
+    # each pool fades out across the horizon (a sweep has no edge there to stop at)
+    wall = np.clip((horizon + 0.1 * bh - ys) / (0.2 * bh), 0.0, 1.0)
+    gain = np.ones((h, w), dtype=F32)
+    for (strength, ux, uy, sx, sy), rows in ((WALL_POOL, wall), (FLOOR_POOL, 1.0 - wall)):
+        px, py = cx - side * ux * bw, contact + uy * bh
+        blob = np.exp(-0.5 * (((xs - px) / (sx * bw)) ** 2 + ((ys - py) / (sy * bh)) ** 2))
+        gain += strength * blob * rows
+    return gain[..., None].astype(F32)
 
 
 def _prop_layers(

@@ -271,3 +271,57 @@ def test_no_reveal_opens_on_the_finished_shot(bottle):
     assert dropped.timeline.product_at(0.0) != dropped.timeline._camera_product(0.0)
     assert tl.beats == dropped.timeline.beats and tl.sweeps == dropped.timeline.sweeps
     assert tl.text_enters("headline") == dropped.timeline.text_enters("headline")
+
+
+def test_a_plain_sweep_has_light_on_its_wall_and_floor_that_moves_apart_in_parallax(bottle, monkeypatch):
+    # given the same parallax clip of the plain studio sweep with its light pools and without
+    import generation.clips.plan as plan_module
+
+    build = plan_module.studio_world
+    spec = small(style="parallax", size=MID, duration=8, themes=("studio_sweep",), end_card=False)
+    shots = {}
+    for cues in (True, False):
+        monkeypatch.setattr(
+            plan_module, "studio_world", lambda *a, cues=cues, **k: build(*a, **{**k, "depth_cues": cues})
+        )
+        plan = plan_clip(bottle, spec)
+        comp = Compositor(plan)
+        a, b = math.ceil(plan.timeline.reveal_end * plan.spec.fps), plan.frame_count - 1
+        shots[cues] = (plan, comp, [comp.background(i).astype(np.float64) for i in (a, b)], (a, b))
+    plan, comp, lit, (a, b) = shots[True]
+    plain = shots[False][2]
+    cw, ch = plan.canvas
+
+    # when the light the pools add is followed from the landed frame to the last, in a band
+    # of the wall beside the product and one of the floor in front of it
+    def centre(rows: tuple[float, float], k: int) -> float:
+        gain = np.clip((lit[k] + 0.5) / (plain[k] + 0.5) - 1.0, 0.0, None).mean(axis=2)
+        column = gain[int(rows[0] * ch) : int(rows[1] * ch)].sum(axis=0)
+        assert column.max() > 1.0  # the pool is there to see
+        return float((column * np.arange(cw)).sum() / column.sum())
+
+    wall = centre((0.3, 0.55), 1) - centre((0.3, 0.55), 0)
+    floor = centre((0.9, 1.0), 1) - centre((0.9, 1.0), 0)
+    product = _moved(plan, plan.product_transform, (cw / 2, plan.timeline.pivot[1]), a, b)
+
+    # then the wall's light drifts with the camera's arc and the floor's against it, clearly
+    # apart, while the product hardly moves and its pixels stay the reference's own
+    assert wall > 0.02 * cw
+    assert floor < -0.02 * cw
+    assert wall - floor > 0.06 * cw
+    assert abs(product) < 0.03 * cw
+    for i in (a, b):
+        assert comp.draw(i).max_abs_diff == 0
+
+
+@pytest.mark.parametrize("reveal", ["fade", "none"])
+def test_the_clip_records_how_it_opens_beside_its_beats(bottle, tmp_path, reveal):
+    # given a clip that opens with the fade, or with no effect
+    plan = plan_clip(bottle, small(style="push_in", reveal=reveal, poster=False))
+
+    # when it is written
+    result = write_clip(plan, tmp_path / "clip.mp4")
+
+    # then its metadata says which opening it has, beside what it is cut to
+    assert result.meta["reveal"] == reveal
+    assert result.meta["beats"] == {"source": "preset", "step_s": 0.6, "why": "no audio"}

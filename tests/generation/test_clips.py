@@ -729,6 +729,7 @@ def test_cli_writes_the_clip_and_its_sidecar(photo_file, tmp_path):
     assert side["fidelity"]["max_abs_diff"] == 0 and side["fidelity"]["identical"] is True
     assert set(side["product_box"]) == {"x", "y", "width", "height"} and side["product_box"]["width"] > 50
     assert side["text"]["price"] == "24.90" and side["style"] == "pan"
+    assert side["reveal"] == "drop_in" and side["beats"]["source"] == "preset"
 
 
 def test_cli_refuses_a_bad_duration_in_one_line_and_writes_nothing(photo_file, tmp_path):
