@@ -20,6 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import budoux
@@ -196,7 +197,8 @@ UNITS = frozenset(
 
 def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
     """Indices of ``paragraph`` where a word begins, from a segmenter for the language:
-    jieba's dictionary words for Chinese, BudouX phrases for Japanese; Korean breaks
+    jieba's dictionary words plus the merchant set phrases (``set_phrases.txt``:
+    "限时特价", "第二件半价") for Chinese, BudouX phrases for Japanese; Korean breaks
     only at spaces. One-character words stick to a neighbour: a unit to its number
     ("99元"), a Latin letter or a suffix (``SUFFIXES``) to what precedes it ("维生素E",
     "抢购中"), any other to the word after it ("好水杯", "满99元"), or before it at the
@@ -245,11 +247,28 @@ SUFFIXES = frozenset(
 )
 
 
+SET_PHRASES_FILE = Path(__file__).with_name("set_phrases.txt")
+
+
+def set_phrases() -> list[str]:
+    """The merchant set phrases (``set_phrases.txt``) Chinese lines keep whole when they fit."""
+    lines = SET_PHRASES_FILE.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 @cache
 def _jieba() -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()  # loads the dictionary once per process
+    for phrase in set_phrases():
+        # jieba's suggested frequency only just beats the phrase's own pieces, so a word
+        # across the phrase's edge can still win ("满减价" -> "满/减价"); a set phrase counts
+        # as a common word instead.
+        tokenizer.add_word(phrase, max(tokenizer.suggest_freq(phrase), _PHRASE_FREQ))
     return tokenizer
+
+
+_PHRASE_FREQ = 5_000
 
 
 @cache

@@ -21,6 +21,7 @@ from generation.typography import (
     layout_text,
     measure,
 )
+from generation.typography.breaks import set_phrases
 from generation.typography.fonts import FAMILIES, MissingGlyph
 from generation.typography.money import discount_percent, format_discount, format_price
 
@@ -684,3 +685,37 @@ def test_chinese_that_cannot_fit_is_shortened_between_words():
 def test_text_that_fits_is_never_shortened():
     block = layout_text("Summer Sale", (400, 200), TextStyle(max_size=40, min_size=30), ellipsis=True)
     assert not block.truncated and [line.text for line in block.lines] == ["Summer Sale"]
+
+
+# The set phrases named in the report and the request; the rest are in the data file.
+NAMED_PHRASES = [
+    "限时特价", "限时抢购", "新品上市", "全场包邮", "满减", "买一送一", "第二件半价", "立即购买",
+    "立即抢购", "今日限定", "官方正品", "限時特價", "全場包郵", "買一送一", "第二件半價", "立即購買",
+]  # fmt: skip
+
+
+TRADITIONAL = "時場買購價館運滿額減領質證賠鑑殺氣長薦熱賣終週慶倉會專貨發當為"
+
+
+def test_merchant_set_phrases_stay_on_one_line_when_they_fit():
+    # given every merchant set phrase (jieba alone cuts "限时 / 特价") inside a headline,
+    # after a word and before one
+    phrases = set_phrases()
+    assert set(NAMED_PHRASES) <= set(phrases) and 40 <= len(phrases) <= 120
+    style = TextStyle(max_size=40, min_size=40, max_lines=40)
+    contexts = [("新款", ""), ("", "出行"), ("夏日清凉", "好物推荐！")]  # two-character words around it
+    for phrase in phrases:
+        lang = "zh-Hant" if any(ch in TRADITIONAL for ch in phrase) else "zh-Hans"
+        one_line = layout_text(phrase, (10_000, 1000), replace(style, max_lines=1), lang=lang).width
+        for before, after in contexts:
+            text = before + phrase + after
+            # when it is set in narrow boxes from the phrase's own width (at least three
+            # characters, the widest neighbour "推荐！") to three characters more
+            narrowest = max(one_line, 3 * 40)
+            for width in range(narrowest, narrowest + 3 * 40, 20):
+                for balance in (True, False):
+                    block = layout_text(text, (width, 10_000), replace(style, balance=balance), lang=lang)
+                    lines = [line.text for line in block.lines]
+                    # then the phrase is whole on one line and nothing is lost
+                    assert any(phrase in line for line in lines), (phrase, width, balance, lines)
+                    assert "".join(lines) == text
