@@ -85,6 +85,7 @@ CAMPAIGN_FIELDS = {
     "clip.preset": "clip_preset",
     "clip.style": "clip_style",
     "clip.duration": "clip_duration",
+    "clip.reveal": "clip_reveal",
     "clip.themes": "theme",
     "clip.cta": "cta",
     "clip.seed": "seed",
@@ -155,6 +156,9 @@ class CampaignForm(forms.Form):
         choices=_choices(STYLES, CLIP_STYLE_LABELS), initial="push_in", label="Clip camera"
     )
     clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, label="Clip seconds")
+    clip_reveal = forms.ChoiceField(
+        choices=dashboard_labels.CLIP_REVEAL_CHOICES, initial="drop_in", required=False, label="Clip opening"
+    )
     brand_primary = forms.CharField(
         required=False, max_length=7, label="Primary colour", help_text="#rrggbb; blank: the brand kit's."
     )
@@ -215,6 +219,7 @@ class CampaignForm(forms.Form):
             "clip_preset": clip.get("preset", "story"),
             "clip_style": clip.get("style", "push_in"),
             "clip_duration": clip.get("duration", 8),
+            "clip_reveal": clip.get("reveal", "drop_in"),
             "brand_primary": brand.get("primary", ""),
             "brand_text": brand.get("text", ""),
             "brand_heading_family": brand.get("heading_family") or "",
@@ -253,6 +258,7 @@ class CampaignForm(forms.Form):
                 "preset": data["clip_preset"],
                 "style": data["clip_style"],
                 "duration": data["clip_duration"],
+                "reveal": data["clip_reveal"] or "drop_in",
                 "themes": [data["theme"], "soft_window_light", "marble_counter"]
                 if data["clip_style"] == "sequence"
                 else [data["theme"]],

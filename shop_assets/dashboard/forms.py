@@ -166,11 +166,7 @@ class JobForm(forms.Form):
     )
     clip_duration = forms.IntegerField(min_value=5, max_value=15, initial=8, required=False, label="Seconds")
     clip_reveal = forms.ChoiceField(
-        choices=[
-            ("drop_in", "The product drops into place"),
-            ("fade", "The scene fades in around the product"),
-            ("none", "No opening effect"),
-        ],
+        choices=labels.CLIP_REVEAL_CHOICES,
         initial="drop_in",
         required=False,
         label="Opening",

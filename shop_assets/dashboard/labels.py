@@ -128,6 +128,14 @@ def poster_size_choices() -> list[tuple[str, str]]:
     return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
 
 
+# how a clip opens (``clip.reveal``), in the merchant's words
+CLIP_REVEAL_CHOICES = [
+    ("drop_in", "The product drops into place"),
+    ("fade", "The scene fades in around the product"),
+    ("none", "No opening effect"),
+]
+
+
 def clip_preset_choices() -> list[tuple[str, str]]:
     # imported here: the clip package pulls in OpenCV, which a web page that never shows
     # the new-job form does not need

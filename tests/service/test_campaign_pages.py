@@ -256,3 +256,30 @@ def test_applying_to_another_shops_product_answers_404(signed_in, saved, other_p
     assert signed_in.get(url).status_code == 404
     assert signed_in.post(url, {"campaign": str(saved.pk)}).status_code == 404
     assert not GenerationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_campaign_with_clips_keeps_their_opening(signed_in):
+    # given a campaign whose clips open with the fade, and one that leaves the opening unset
+    form = {**FORM, "outputs": ["clip"], "clip_style": "parallax", "clip_reveal": "fade"}
+    response = signed_in.post(reverse("bulk:campaign_new"), form)
+    unset = {**FORM, "name": "Plain clips", "outputs": ["clip"]}
+    signed_in.post(reverse("bulk:campaign_new"), unset)
+
+    # then the request carries the opening chosen (the drop-in when none was)
+    fade = Campaign.objects.get(name="Summer sale")
+    assert fade.request["clip"]["reveal"] == "fade" and fade.request["clip"]["style"] == "parallax"
+    assert Campaign.objects.get(name="Plain clips").request["clip"]["reveal"] == "drop_in"
+    # and the editor shows it again, in the merchant's words
+    page = signed_in.get(response["Location"]).content.decode()
+    assert re.search(r'<option value="fade" selected>The scene fades in around the product</option>', page)
+    assert "Clip opening" in page
+
+
+@pytest.mark.django_db
+def test_a_campaign_refuses_an_unknown_clip_opening(signed_in):
+    response = signed_in.post(
+        reverse("bulk:campaign_new"), {**FORM, "outputs": ["clip"], "clip_reveal": "spin"}
+    )
+    assert response.status_code == 400 and not Campaign.objects.exists()
+    assert "spin is not one of the available choices" in response.content.decode()
