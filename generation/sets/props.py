@@ -18,6 +18,8 @@ from generation.shadows import grounding_shadow
 from generation.types import PlacedProduct
 
 F32 = np.float32
+THIN_REACH = 3.0  # a prop's reference length, at most this many product widths
+FRAME_REACH = 0.55  # a prop's reference length, at most this share of the frame's shorter side
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def place_props(
         left_edge, right_edge = min(left_edge, pod.cx - pod.rx), max(right_edge, pod.cx + pod.rx)
         floor = float(pod.bottom)
     depth = max(floor - stage.horizon, 1.0)
+    reach = prop_reach(w, h, (cw, ch))
     rng = theme_rng(theme, seed, "props")
     free_left, free_right = left_edge, cw - right_edge
     if abs(free_left - free_right) < 0.05 * cw:
@@ -83,7 +86,7 @@ def place_props(
         scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * float(
             1.0 + 0.08 * rng.uniform(-1.0, 1.0)
         )
-        ph = prop.size * h * scale
+        ph = prop.size * reach * scale
         pw = ph * prop.aspect
         gap = prop.gap * w
         edge = taken[side] + side * gap
@@ -118,6 +121,14 @@ def place_props(
             PropPlacement(k, prop.shape, float(cx), float(base), float(pw), float(ph), lean, cover, origin)
         )
     return out
+
+
+def prop_reach(width: float, height: float, canvas: tuple[int, int]) -> float:
+    """The length a prop's ``size`` is a share of, in pixels: the product's height, but
+    no more than ``THIN_REACH`` times its width (a tall, thin vase is a small object: its
+    height alone would give it a bush for a sprig) nor than ``FRAME_REACH`` of the frame's
+    shorter side."""
+    return min(float(height), THIN_REACH * width, FRAME_REACH * min(canvas))
 
 
 def _prop_grid(

@@ -204,7 +204,7 @@ class Prop:
 
     shape: str  # PROP_SHAPES
     color: ColorRef
-    size: float  # height as a share of the product's height
+    size: float  # height as a share of the product's height (less for a thin one: props.prop_reach)
     aspect: float  # width / height
     place: str  # beside: on the floor next to the product; behind: further back
     side: str  # auto: the freer side; other: the side the previous prop did not take

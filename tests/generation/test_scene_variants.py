@@ -390,3 +390,31 @@ def test_a_podiums_top_face_is_seen_like_the_products_own_base(engine, theme, fo
     assert r.meta["variant"]["foot_ratio"] == pytest.approx(foot, abs=0.02)
     for ratio in ratios:
         assert foot / 1.5 - 0.01 <= ratio <= max(1.5 * foot, 0.08) + 0.01, (ratios, foot)
+
+
+@pytest.mark.parametrize("canvas", [(800, 800), (720, 1280)])
+def test_a_prop_stays_small_beside_a_tall_thin_a_wide_and_a_square_product(canvas):
+    from generation.sets import place_props
+
+    # given: a tall, thin vase, a wide tray and a square box, in every theme with props
+    products = {"tall-thin": _block(80, 520), "wide": _block(500, 140), "square": _block(320, 320)}
+    for name, seg in products.items():
+        placed_props = 0
+        for theme in _prop_themes():
+            for seed in range(4):
+                variant = plan_variant(theme, seed)
+                stage = stage_for_product(
+                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
+                )
+                placed = compose.place_product(seg.cutout, canvas, stage.box)
+                _, _, w, h = placed.box
+                # when
+                for prop in place_props(theme, stage, placed, variant, seed=seed):
+                    where = (name, theme, seed, prop.shape, (prop.width, prop.height), placed.box)
+                    # then: never taller than the product nor than 3 of its widths, and
+                    # never more than twice its box's area (a sprig by a thin vase was 4.5
+                    # of its widths tall)
+                    assert prop.height <= h and prop.height <= 3 * w, where
+                    assert prop.width * prop.height <= 2 * w * h, where
+                    placed_props += 1
+        assert placed_props >= 8, (name, placed_props)
