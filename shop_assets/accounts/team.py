@@ -36,6 +36,12 @@ class ColleagueForm(UserCreationForm):
         model = User
         fields = ("username",)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # the form sits beside the team list (below it on a phone): focusing it on load
+        # would scroll the page past the list
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+
 
 def _members(request: HttpRequest):
     return User.objects.filter(merchant_id=access.merchant_id(request)).order_by("-is_owner", "username")

@@ -8,6 +8,8 @@ files; segmenters, engines and output kinds are named here once. An id that has 
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 
 from generation.errors import InvalidSpec
@@ -141,10 +143,15 @@ def clip_preset_choices() -> list[tuple[str, str]]:
     # the new-job form does not need
     from generation.clips.spec import get_preset, preset_names
 
-    presets = [get_preset(name) for name in preset_names()]
-    return [
-        (name, f"{p.label} · {p.width}×{p.height}") for name, p in zip(preset_names(), presets, strict=True)
-    ]
+    # the shape, not the pixel size: "Instagram / Facebook Stories · 1080×1920" was cut
+    # short in a phone-wide select
+    choices = []
+    for name in preset_names():
+        p = get_preset(name)
+        d = math.gcd(p.width, p.height)
+        ratio = f"{p.width // d}:{p.height // d}"
+        choices.append((name, p.label if ratio in p.label else f"{p.label} · {ratio}"))
+    return choices
 
 
 def asset_title(asset) -> str:

@@ -80,3 +80,92 @@ def test_phone_and_desktop_pages_load_whole_with_bold_chinese_and_a_reachable_de
     assert int(heading.evaluate("h => getComputedStyle(h).fontWeight")) >= 600
     regular, bold = _ink(page, 400, "保温杯限时特价"), _ink(page, 700, "保温杯限时特价")
     assert bold > regular * 1.12, (regular, bold)
+
+
+def _fits(page, selector: str) -> dict:
+    """The width of a select's chosen option's text and the room the select gives it."""
+    return page.eval_on_selector(
+        selector,
+        """s => {
+            const st = getComputedStyle(s);
+            const c = document.createElement('canvas').getContext('2d');
+            c.font = st.fontWeight + ' ' + st.fontSize + ' ' + st.fontFamily;
+            const text = c.measureText(s.options[s.selectedIndex].text).width;
+            const room = s.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - 20;
+            return {text, room};
+        }""",
+    )
+
+
+def test_form_fields_fit_swatches_show_their_hex_and_the_team_page_stays_put(
+    live_server, browser_page, user, product, product_image, tmp_path
+):
+    # given: the signed-in user owns the shop (the team page shows its form)
+    user.is_owner = True
+    user.save()
+    page = browser_page
+    shots = _shots_dir(tmp_path)
+
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        sign_in(page, live_server.url)
+
+        # when: the new-job form shows its clip and poster options
+        page.goto(f"{live_server.url}/products/{product.pk}/")
+        page.wait_for_load_state("networkidle")
+        page.check("input[name=outputs][value=clip]")
+        page.check("input[name=outputs][value=poster]")
+        page.locator("#id_clip_preset").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"job-form-{width}.png"), full_page=True)
+        # then: every option of "Clip format" fits its select
+        for value in page.eval_on_selector_all("#id_clip_preset option", "os => os.map(o => o.value)"):
+            page.select_option("#id_clip_preset", value)
+            fit = _fits(page, "#id_clip_preset")
+            assert fit["text"] <= fit["room"], (width, value, fit)
+        # and a template's tick box sits beside its preview, not over it
+        picks = page.locator(".template-pick")
+        assert picks.count() > 0
+        for i in range(picks.count()):
+            box = picks.nth(i).locator("input").bounding_box()
+            img = picks.nth(i).locator("img")
+            if img.count():
+                pic = img.bounding_box()
+                assert box is not None and pic is not None
+                assert box["y"] >= pic["y"] + pic["height"] or box["x"] >= pic["x"] + pic["width"], (
+                    width,
+                    box,
+                    pic,
+                )
+
+        # when: the brand kit opens
+        page.goto(f"{live_server.url}/brand/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"brand-kit-{width}.png"), full_page=True)
+        # then: each colour shows its hex value as text one can select and copy
+        for name in ("primary_color", "secondary_color", "text_color"):
+            value = page.input_value(f"#id_{name}")
+            hex_text = page.locator(f"[data-hex-for=id_{name}]")
+            assert hex_text.is_visible()
+            assert hex_text.inner_text().strip().lower() == value.lower(), (name, value)
+            assert hex_text.evaluate("e => getComputedStyle(e).userSelect") != "none"
+            copied = hex_text.evaluate(
+                "e => { const r = document.createRange(); r.selectNodeContents(e);"
+                " const s = getSelection(); s.removeAllRanges(); s.addRange(r); return s.toString(); }"
+            )
+            assert copied.strip().lower() == value.lower()
+        # and a new colour shows its new hex at once
+        page.eval_on_selector(
+            "#id_primary_color",
+            "e => { e.value = '#12ab9f'; e.dispatchEvent(new Event('input', {bubbles: true})); }",
+        )
+        assert page.locator("[data-hex-for=id_primary_color]").inner_text().strip() == "#12ab9f"
+
+        # when: the team page opens
+        page.goto(f"{live_server.url}/settings/team/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"team-{width}.png"))
+        # then: it opens at its top, with no field grabbing the focus
+        assert page.evaluate("() => window.scrollY") == 0
+        assert page.evaluate("() => document.activeElement === document.body")
+        assert page.locator("[autofocus]").count() == 0
+        page.context.clear_cookies()
