@@ -12,7 +12,8 @@ A worker segments one synthetic photo, paints one 1600 x 1600 studio scene with 
 code, then renders every size preset on that scene ``--repeat`` times after an untimed
 warm-up, emptying the poster renderer's background cache before every timed render (a
 set renders each size once, so a cached set would flatter it). The text measuring caches
-are emptied too, so a timed render gains from them only within itself.
+and the fitted text blocks are emptied too, so a timed render gains from them only
+within itself.
 
 What stays warm between timed renders is what a worker process keeps for every
 poster whatever its words and size: loaded fonts and the seeded grain (one tile per
@@ -81,6 +82,12 @@ def worker(root: Path, template: str, repeat: int) -> dict[str, dict[str, list[f
 
         caches += [shaping.run_length.cache_clear, shaping.piece_ink.cache_clear]
     except ImportError:  # the baseline had no typography package
+        pass
+    try:
+        from generation.typography.fit import clear_fitted
+
+        caches.append(clear_fitted)
+    except ImportError:  # the baseline kept no fitted blocks
         pass
     times: dict[str, dict[str, list[float]]] = {"wall": {}, "cpu": {}}
     for size in list_sizes():

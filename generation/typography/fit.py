@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from generation.errors import InvalidSpec
 from generation.typography import fonts
@@ -109,7 +110,36 @@ def layout_text(
 
     Raises InvalidSpec (empty text, bad box), MissingGlyph (characters no face has,
     e.g. emoji; variation selectors are dropped silently) and TextDoesNotFit.
+
+    Results are kept per process (``clear_fitted``): a poster's layout tries fit the same
+    words in the same box many times over, and a set repeats them.
     """
+    fitted = _fitted(text, (box[0], box[1]), style, lang, ellipsis)
+    if isinstance(fitted, TextDoesNotFit):
+        raise TextDoesNotFit(str(fitted), text=fitted.text, box=fitted.box, min_size=fitted.min_size)
+    return fitted
+
+
+def clear_fitted() -> None:
+    """Forget the kept ``layout_text`` results."""
+    _fitted.cache_clear()
+
+
+# A TextBlock and its style are frozen, so one result can be handed out many times.
+@lru_cache(maxsize=4096)
+def _fitted(
+    text: str, box: tuple[int, int], style: TextStyle, lang: str | None, ellipsis: bool
+) -> TextBlock | TextDoesNotFit:
+    """``layout_text``'s block, or the TextDoesNotFit it raises (kept without its traceback)."""
+    try:
+        return _layout_text(text, box, style, lang, ellipsis)
+    except TextDoesNotFit as exc:
+        return TextDoesNotFit(str(exc), text=exc.text, box=exc.box, min_size=exc.min_size)
+
+
+def _layout_text(
+    text: str, box: tuple[int, int], style: TextStyle, lang: str | None, ellipsis: bool
+) -> TextBlock:
     if not ellipsis:
         return _layout(text, box, style, lang, break_words=True)
     try:

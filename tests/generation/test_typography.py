@@ -405,6 +405,7 @@ def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
     # when fitted with hopeless sizes skipped, and with every size tried
     skipping = [fits(box) for box in boxes]
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
+    fit.clear_fitted()  # fitted again, not the blocks kept from the first sweep
     trying_all = [fits(box) for box in boxes]
     # then the blocks are the same, and the sweep did reach sizes well below the largest
     assert skipping == trying_all
@@ -719,3 +720,21 @@ def test_merchant_set_phrases_stay_on_one_line_when_they_fit():
                     # then the phrase is whole on one line and nothing is lost
                     assert any(phrase in line for line in lines), (phrase, width, balance, lines)
                     assert "".join(lines) == text
+
+
+def test_fitted_blocks_kept_per_process_match_a_fresh_fit_and_failures_raise_each_time():
+    # given a text fitted once, kept, and fitted again after the kept blocks are forgotten
+    style = TextStyle(max_size=90, min_size=20, tracking=0.05)
+    fit.clear_fitted()
+    first = layout_text("Stays cold for 24 hours", (500, 200), style)
+    kept = layout_text("Stays cold for 24 hours", (500, 200), style)
+    fit.clear_fitted()
+    fresh = layout_text("Stays cold for 24 hours", (500, 200), style)
+    # then the kept block is the fitted one, and the same as a fresh fit
+    assert kept is first
+    assert fresh == first and fresh is not first
+    # and a text that does not fit raises every time, with its box and message
+    for _ in range(2):
+        with pytest.raises(TextDoesNotFit, match="does not fit a 60x20 px box") as caught:
+            layout_text(EN_LONG, (60, 20), TextStyle(min_size=24))
+        assert caught.value.box == (60, 20) and caught.value.min_size == 24
