@@ -179,6 +179,8 @@ NEUTRAL_OTHERS = frozenset("”’…·—–\xa0\u202f\u2009")  # incl. no-brea
 def is_cjk_char(ch: str) -> bool:
     """True for ideographs, kana, hangul, CJK punctuation and full-width forms."""
     code = ord(ch)
+    if code < 0x1100:  # Latin, Greek, Cyrillic, ...: below every range, asked most often
+        return False
     return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
 
 
