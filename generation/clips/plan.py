@@ -39,6 +39,7 @@ from generation.clips.product import ProductMaster, make_master
 from generation.clips.results import ClipFrame
 from generation.clips.spec import ClipSpec, presets_data
 from generation.clips.worlds import (
+    PropLayer,
     World,
     end_card_world,
     estimated_depth_ratios,
@@ -214,6 +215,7 @@ def plan_clip(
         texts=keys,
         tempo=tempo,
     )
+    worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
@@ -267,6 +269,37 @@ def plan_clip(
         plan.sprites = _sprites(plan, texts, logo, end_box)
     progress(PLAN_SHARE, "Rendering frames")
     return plan
+
+
+PROP_MARGIN = 0.02  # a prop stays this share of the frame's side inside its sides and top
+
+
+def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> World:
+    """The world without the prop layers that the camera's move would cut with the frame's
+    sides or top at some frame (the set's own check keeps props inside the world, which
+    the camera shows only part of): a prop is seen whole through the whole move, or not."""
+    if not world.props:
+        return world
+    cw, ch = timeline.canvas
+    lo_x, hi_x, lo_y = PROP_MARGIN * cw, (1 - PROP_MARGIN) * cw, PROP_MARGIN * ch
+    steps = max(1, math.ceil(timeline.scenes_end * fps))
+    depths = [
+        layer.depth
+        for i in range(steps + 1)
+        for layer in timeline.layers_at(min(i / fps, timeline.scenes_end))
+        if layer.world == index and layer.depth is not None
+    ]
+
+    def whole(prop: PropLayer) -> bool:
+        x0, y0, x1, y1 = prop.body
+        for depth in depths:
+            bx, by, bw, _ = depth.at_ratio(prop.ratio).box((x0, y0, x1 - x0, y1 - y0))
+            if bx < lo_x or bx + bw > hi_x or by < lo_y:
+                return False
+        return True
+
+    kept = tuple(p for p in world.props if whole(p))
+    return world if len(kept) == len(world.props) else dataclasses.replace(world, props=kept)
 
 
 def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:

@@ -76,6 +76,8 @@ class PropLayer:
     pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
     origin: tuple[int, int]
     ratio: float
+    # the prop itself (not its shadow): x0, y0, x1, y1 in world pixels
+    body: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,13 @@ def _prop_layers(
         rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
         pixels = np.concatenate([rgb, a * 255.0], axis=2)
         ratio = float(ratios[min(max(round(base) - 1, 0), h - 1)])
-        layers.append(PropLayer(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), (x0, y0), ratio))
+        by, bx = np.nonzero(cover[k] > 0.01)
+        body = (
+            (float(bx.min()), float(by.min()), float(bx.max() + 1), float(by.max() + 1))
+            if by.size
+            else (0.0,) * 4
+        )
+        layers.append(PropLayer(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), (x0, y0), ratio, body))
     return tuple(layers)
 
 

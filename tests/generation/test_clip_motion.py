@@ -28,7 +28,8 @@ def bottle():
 
 @pytest.fixture(scope="module")
 def parallax(bottle):
-    return plan_clip(bottle, small(style="parallax", size=MID, duration=8, direction="right"))
+    # a product small enough that the set's prop stays in view through the whole move
+    return plan_clip(bottle, small(style="parallax", size=MID, duration=8, direction="right", fill=0.4))
 
 
 def _moved(plan, transform_at, point, a: int, b: int) -> float:
@@ -325,3 +326,40 @@ def test_the_clip_records_how_it_opens_beside_its_beats(bottle, tmp_path, reveal
     # then its metadata says which opening it has, beside what it is cut to
     assert result.meta["reveal"] == reveal
     assert result.meta["beats"] == {"source": "preset", "step_s": 0.6, "why": "no audio"}
+
+
+def _prop_extents(plan, prop) -> list[tuple[float, float, float]]:
+    """(left, right, top) canvas px of a prop's body in every frame of the camera's move."""
+    x0, y0, x1, y1 = prop.body
+    out = []
+    for i in range(math.ceil(plan.timeline.scenes_end * plan.spec.fps)):
+        depth = plan.state(i).layers[0].depth
+        bx, by, bw, _ = depth.at_ratio(prop.ratio).box((x0, y0, x1 - x0, y1 - y0))
+        out.append((bx, bx + bw, by))
+    return out
+
+
+@pytest.mark.parametrize("fill", [0.5, 0.4])
+def test_a_prop_is_in_view_through_the_whole_move_or_left_out(bottle, monkeypatch, fill):
+    # given a 9:16 parallax clip of the marble set, and the same with every prop the set stands
+    import generation.clips.plan as plan_module
+
+    spec = small(style="parallax", size=MID, duration=8, direction="right", fill=fill)
+    plan = plan_clip(bottle, spec)
+    monkeypatch.setattr(plan_module, "_props_in_frame", lambda world, *_: world)
+    every = plan_clip(bottle, spec)
+    cw, ch = plan.canvas
+    assert len(every.worlds[0].props) == 1
+
+    # when each prop's body is followed through the move
+    def inside(p, prop) -> bool:
+        return all(
+            left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
+            for left, right, top in _prop_extents(p, prop)
+        )
+
+    # then a prop the frame's edge would cut is left out, and one that stays clear is kept
+    kept = plan.worlds[0].props
+    assert all(inside(plan, prop) for prop in kept)
+    assert [inside(every, prop) for prop in every.worlds[0].props] == [bool(kept)]
+    assert bool(kept) is (fill == 0.4)
