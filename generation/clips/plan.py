@@ -157,26 +157,30 @@ def plan_clip(
         size = _world_size(canvas, world_scale(spec))
         # the closest view shows about the canvas's share of the world
         max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
+
+        def build(i: int, leave_out: tuple[int, ...] = ()) -> World:
+            theme = spec.themes[i]
+            return studio_world(
+                seg,
+                theme=theme,
+                seed=spec.seed + i,
+                size=size,
+                fill=spec.fill,
+                brand_color=spec.brand_color,
+                max_width=max_width,
+                prop_layers=spec.style == "parallax",
+                centred=True,
+                # a plain set has nothing else that moves at each depth
+                depth_cues=spec.style == "parallax" and get_theme(theme).surface.material == "plain",
+                leave_out=leave_out,
+                **ratios,
+            )
+
         for i, theme in enumerate(spec.themes):
             progress(
                 PLAN_SHARE * i / n_scenes, f"Building set {i + 1} of {n_scenes}: {get_theme(theme).label}"
             )
-            worlds.append(
-                studio_world(
-                    seg,
-                    theme=theme,
-                    seed=spec.seed + i,
-                    size=size,
-                    fill=spec.fill,
-                    brand_color=spec.brand_color,
-                    max_width=max_width,
-                    prop_layers=spec.style == "parallax",
-                    centred=True,
-                    # a plain set has nothing else that moves at each depth
-                    depth_cues=spec.style == "parallax" and get_theme(theme).surface.material == "plain",
-                    **ratios,
-                )
-            )
+            worlds.append(build(i))
 
     if spec.style == "parallax":  # a depth model, when one is configured and importable
         for k, world in enumerate(worlds):
@@ -216,6 +220,10 @@ def plan_clip(
         tempo=tempo,
     )
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
+    if scenes is None and spec.style != "parallax":  # props drawn into the set: build it without
+        for k, world in enumerate(worlds):
+            if cut := _cut_props(world, k, timeline, spec.fps):
+                worlds[k] = build(k, leave_out=cut)
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
@@ -300,6 +308,28 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
 
     kept = tuple(p for p in world.props if whole(p))
     return world if len(kept) == len(world.props) else dataclasses.replace(world, props=kept)
+
+
+def _cut_props(world: World, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
+    """The props of a studio set (indices in its theme's) that the camera's move would cut
+    with the frame's sides or top at some frame while the set is shown in place."""
+    cw, ch = timeline.canvas
+    lo_x, hi_x, lo_y = PROP_MARGIN * cw, (1 - PROP_MARGIN) * cw, PROP_MARGIN * ch
+    steps = max(1, math.ceil(timeline.scenes_end * fps))
+    transforms = [
+        layer.transform
+        for i in range(steps + 1)
+        for layer in timeline.layers_at(min(i / fps, timeline.scenes_end))
+        if layer.world == index and layer.columns is None
+    ]
+    cut = []
+    for k, _, (x0, y0, x1, y1) in world.prop_bodies:
+        for transform in transforms:
+            bx, by, bw, _ = transform.box((x0, y0, x1 - x0, y1 - y0))
+            if bx < lo_x or bx + bw > hi_x or by < lo_y:
+                cut.append(k)
+                break
+    return tuple(cut)
 
 
 def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:

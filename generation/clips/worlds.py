@@ -97,6 +97,9 @@ class World:
     meta: dict[str, Any] = field(default_factory=dict)
     bare: np.ndarray | None = None  # (H, W, 4) uint8: the plate without ``props``
     props: tuple[PropLayer, ...] = ()
+    # each prop standing in a studio set: (index in the theme's props, depth ratio, body
+    # x0, y0, x1, y1 in world pixels)
+    prop_bodies: tuple[tuple[int, float, tuple[float, float, float, float]], ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -121,6 +124,7 @@ def studio_world(
     prop_layers: bool = False,
     centred: bool = False,
     depth_cues: bool = False,
+    leave_out: tuple[int, ...] = (),
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
@@ -132,6 +136,8 @@ def studio_world(
     middle, and the sets of a sequence line up).
     ``depth_cues`` lights the set with a soft pool on the wall and another on the floor
     (``light_pools``), so that a plain set has something that moves at each depth.
+    ``leave_out`` names props of the theme (indices in its ``props``) not to stand;
+    ``World.prop_bodies`` says where each prop that stands is.
 
     Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -144,6 +150,8 @@ def studio_world(
     )
     if centred:  # the seed varies the camera height, light, colours and props only
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
+    if leave_out:
+        variant = dataclasses.replace(variant, props=tuple(k for k in variant.props if k not in leave_out))
     stage = stage_for_product(
         theme,
         cutout.size,
@@ -182,8 +190,12 @@ def studio_world(
     nothing = PlacedProduct(
         layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
     )
-    standing = place_props(theme, stage, nothing, variant, seed=seed) if prop_layers and variant.props else []
-    if standing:
+    standing = place_props(theme, stage, nothing, variant, seed=seed) if variant.props else []
+    bodies = tuple(
+        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), _body(p.cover, p.origin))
+        for p in standing
+    )
+    if standing and prop_layers:
         without = dataclasses.replace(variant, props=())
         bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
         if pools is not None:
@@ -203,6 +215,7 @@ def studio_world(
         seed=seed,
         bare=bare,
         props=props,
+        prop_bodies=bodies,
     )
 
 
@@ -237,6 +250,15 @@ def light_pools(
         blob = np.exp(-0.5 * (((xs - px) / (sx * bw)) ** 2 + ((ys - py) / (sy * bh)) ** 2))
         gain += strength * blob * rows
     return gain[..., None].astype(F32)
+
+
+def _body(cover: np.ndarray, origin: tuple[int, int]) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of where ``cover`` (at ``origin``) is more than faint."""
+    ys, xs = np.nonzero(cover > 0.01)
+    if ys.size == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    ox, oy = origin
+    return (float(xs.min() + ox), float(ys.min() + oy), float(xs.max() + 1 + ox), float(ys.max() + 1 + oy))
 
 
 def _prop_layers(

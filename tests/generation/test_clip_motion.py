@@ -362,3 +362,33 @@ def test_a_prop_is_in_view_through_the_whole_move_or_left_out(bottle, monkeypatc
     assert sum(inside(every, prop) for prop in every.worlds[0].props) == len(kept)
     # (the smaller product stands a second prop further out, which the move would cut)
     assert len(every.worlds[0].props) - len(kept) == (1 if fill == 0.4 else 0)
+
+
+@pytest.mark.parametrize("style", ["pan", "push_in"])
+def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, monkeypatch, style):
+    # given a 9:16 clip of the marble set whose props are drawn into it, and the same set
+    # with every prop it stands
+    import generation.clips.plan as plan_module
+
+    spec = small(style=style, size=MID, duration=8, direction="right")
+    plan = plan_clip(bottle, spec)
+    monkeypatch.setattr(plan_module, "_cut_props", lambda *_: ())
+    every = plan_clip(bottle, spec)
+    cw, ch = plan.canvas
+
+    # when each prop's body is followed through the move (the set's own transform)
+    def inside(p, body) -> bool:
+        x0, y0, x1, y1 = body
+        for i in range(math.ceil(p.timeline.scenes_end * p.spec.fps)):
+            bx, by, bw, _ = p.state(i).layers[0].transform.box((x0, y0, x1 - x0, y1 - y0))
+            if bx < 0.02 * cw or bx + bw > 0.98 * cw or by < 0.02 * ch:
+                return False
+        return True
+
+    # then the set is drawn without the props the frame's edge would cut, and with the rest
+    kept = [k for k, _, body in plan.worlds[0].prop_bodies]
+    assert all(inside(plan, body) for _, _, body in plan.worlds[0].prop_bodies)
+    assert [k for k, _, body in every.worlds[0].prop_bodies if inside(every, body)] == kept
+    if style == "pan":  # the camera travels far enough to cut the cylinder beside the product
+        assert len(every.worlds[0].prop_bodies) > len(kept)
+        assert not np.array_equal(plan.worlds[0].plate, every.worlds[0].plate)
