@@ -23,7 +23,7 @@ from generation.clips.audio import track_tempo
 from generation.clips.checks import FrameTextChecks, ink_box, range_behind
 from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.frames import Compositor
-from generation.clips.motion import FrameState, Similarity, Timeline, world_scale
+from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, world_scale
 from generation.clips.overlay import (
     INK_DARK,
     INK_LIGHT,
@@ -288,23 +288,12 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
     the camera shows only part of): a prop is seen whole through the whole move, or not."""
     if not world.props:
         return world
-    cw, ch = timeline.canvas
-    lo_x, hi_x, lo_y = PROP_MARGIN * cw, (1 - PROP_MARGIN) * cw, PROP_MARGIN * ch
-    steps = max(1, math.ceil(timeline.scenes_end * fps))
-    depths = [
-        layer.depth
-        for i in range(steps + 1)
-        for layer in timeline.layers_at(min(i / fps, timeline.scenes_end))
-        if layer.world == index and layer.depth is not None
-    ]
+    depths = [layer.depth for layer in _move_layers(timeline, index, fps) if layer.depth is not None]
 
     def whole(prop: PropLayer) -> bool:
-        x0, y0, x1, y1 = prop.body
-        for depth in depths:
-            bx, by, bw, _ = depth.at_ratio(prop.ratio).box((x0, y0, x1 - x0, y1 - y0))
-            if bx < lo_x or bx + bw > hi_x or by < lo_y:
-                return False
-        return True
+        return not any(
+            _cut_by_frame(depth.at_ratio(prop.ratio), prop.body, timeline.canvas) for depth in depths
+        )
 
     kept = tuple(p for p in world.props if whole(p))
     return world if len(kept) == len(world.props) else dataclasses.replace(world, props=kept)
@@ -313,23 +302,34 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
 def _cut_props(world: World, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
     """The props of a studio set (indices in its theme's) that the camera's move would cut
     with the frame's sides or top at some frame while the set is shown in place."""
-    cw, ch = timeline.canvas
-    lo_x, hi_x, lo_y = PROP_MARGIN * cw, (1 - PROP_MARGIN) * cw, PROP_MARGIN * ch
+    transforms = [layer.transform for layer in _move_layers(timeline, index, fps) if layer.columns is None]
+    return tuple(
+        k
+        for k, _, body in world.prop_bodies
+        if any(_cut_by_frame(transform, body, timeline.canvas) for transform in transforms)
+    )
+
+
+def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:
+    """World ``index``'s layers at every frame of the move, up to the end of the scenes."""
     steps = max(1, math.ceil(timeline.scenes_end * fps))
-    transforms = [
-        layer.transform
+    return [
+        layer
         for i in range(steps + 1)
         for layer in timeline.layers_at(min(i / fps, timeline.scenes_end))
-        if layer.world == index and layer.columns is None
+        if layer.world == index
     ]
-    cut = []
-    for k, _, (x0, y0, x1, y1) in world.prop_bodies:
-        for transform in transforms:
-            bx, by, bw, _ = transform.box((x0, y0, x1 - x0, y1 - y0))
-            if bx < lo_x or bx + bw > hi_x or by < lo_y:
-                cut.append(k)
-                break
-    return tuple(cut)
+
+
+def _cut_by_frame(
+    transform: Similarity, body: tuple[float, float, float, float], canvas: tuple[int, int]
+) -> bool:
+    """Does ``body`` (x0, y0, x1, y1 in the world), mapped by ``transform``, come within
+    ``PROP_MARGIN`` of the frame's sides or top?"""
+    x0, y0, x1, y1 = body
+    bx, by, bw, _ = transform.box((x0, y0, x1 - x0, y1 - y0))
+    cw, ch = canvas
+    return bx < PROP_MARGIN * cw or bx + bw > (1 - PROP_MARGIN) * cw or by < PROP_MARGIN * ch
 
 
 def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:
