@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -17,6 +18,7 @@ from generation.sets import (
     estimate_light_side,
     get_theme,
     list_themes,
+    place_props,
     plan_variant,
     render_set,
     stage_for_product,
@@ -212,14 +214,24 @@ def _wide_product() -> Segmentation:
     return _segmentation(Image.fromarray(rgba, "RGBA"))
 
 
+def _props_placed_around(seg: Segmentation, canvas: tuple[int, int], seeds: int = 4) -> Iterator[tuple]:
+    """(theme, seed, product box, prop) for every prop that every theme with props stands
+    around ``seg`` on ``canvas``, for seeds 0 .. ``seeds`` - 1."""
+    for theme in _prop_themes():
+        for seed in range(seeds):
+            variant = plan_variant(theme, seed)
+            stage = stage_for_product(theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant)
+            placed = compose.place_product(seg.cutout, canvas, stage.box)
+            for prop in place_props(theme, stage, placed, variant, seed=seed):
+                yield theme, seed, placed.box, prop
+
+
 def test_at_least_three_themes_have_props():
     assert len(_prop_themes()) >= 3
 
 
 @pytest.mark.parametrize("theme", _prop_themes())
 def test_props_stand_beside_the_product_and_never_over_its_matte(theme, bottle):
-    from generation.sets import place_props
-
     drawn = 0
     for seg in (bottle, _wide_product()):
         for seed in range(4):
@@ -260,8 +272,6 @@ def test_scenes_with_props_keep_the_products_pixels(engine, bottle, theme):
 
 @pytest.mark.parametrize("theme", _prop_themes())
 def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
-    from generation.sets import place_props
-
     measured = 0
     for seed in range(4):
         variant = plan_variant(theme, seed)
@@ -290,30 +300,21 @@ def _block(w: int, h: int) -> Segmentation:
 
 @pytest.mark.parametrize("canvas", [(800, 800), (800, 1000), (720, 1280)])
 def test_props_stay_clear_of_the_products_box_and_the_frames_edges(canvas, bottle):
-    from generation.sets import place_props
-
     cw, ch = canvas
     placed_props = 0
     for seg in (bottle, _wide_product(), _block(260, 490), _block(120, 520)):
-        for theme in _prop_themes():
-            for seed in range(4):
-                variant = plan_variant(theme, seed)
-                stage = stage_for_product(
-                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
-                )
-                placed = compose.place_product(seg.cutout, canvas, stage.box)
-                x, y, w, h = placed.box
-                # when
-                for prop in place_props(theme, stage, placed, variant, seed=seed):
-                    ys, xs = np.nonzero(prop.cover > 0.01)
-                    x0, x1 = xs.min() + prop.origin[0], xs.max() + 1 + prop.origin[0]
-                    y0, y1 = ys.min() + prop.origin[1], ys.max() + 1 + prop.origin[1]
-                    where = (theme, seed, prop.shape, (x0, x1, y0, y1), placed.box)
-                    # then: what the prop covers never meets the product's box ...
-                    assert x1 <= x or x0 >= x + w or y1 <= y or y0 >= y + h, where
-                    # ... nor the frame: a margin of 2 % on the sides and the top
-                    assert x0 >= 0.02 * cw and x1 <= 0.98 * cw and y0 >= 0.02 * ch, where
-                    placed_props += 1
+        # when
+        for theme, seed, box, prop in _props_placed_around(seg, canvas):
+            x, y, w, h = box
+            ys, xs = np.nonzero(prop.cover > 0.01)
+            x0, x1 = xs.min() + prop.origin[0], xs.max() + 1 + prop.origin[0]
+            y0, y1 = ys.min() + prop.origin[1], ys.max() + 1 + prop.origin[1]
+            where = (theme, seed, prop.shape, (x0, x1, y0, y1), box)
+            # then: what the prop covers never meets the product's box ...
+            assert x1 <= x or x0 >= x + w or y1 <= y or y0 >= y + h, where
+            # ... nor the frame: a margin of 2 % on the sides and the top
+            assert x0 >= 0.02 * cw and x1 <= 0.98 * cw and y0 >= 0.02 * ch, where
+            placed_props += 1
     assert placed_props >= 30
 
 
@@ -394,27 +395,17 @@ def test_a_podiums_top_face_is_seen_like_the_products_own_base(engine, theme, fo
 
 @pytest.mark.parametrize("canvas", [(800, 800), (720, 1280)])
 def test_a_prop_stays_small_beside_a_tall_thin_a_wide_and_a_square_product(canvas):
-    from generation.sets import place_props
-
     # given: a tall, thin vase, a wide tray and a square box, in every theme with props
     products = {"tall-thin": _block(80, 520), "wide": _block(500, 140), "square": _block(320, 320)}
     for name, seg in products.items():
         placed_props = 0
-        for theme in _prop_themes():
-            for seed in range(4):
-                variant = plan_variant(theme, seed)
-                stage = stage_for_product(
-                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
-                )
-                placed = compose.place_product(seg.cutout, canvas, stage.box)
-                _, _, w, h = placed.box
-                # when
-                for prop in place_props(theme, stage, placed, variant, seed=seed):
-                    where = (name, theme, seed, prop.shape, (prop.width, prop.height), placed.box)
-                    # then: never taller than the product nor than 3 of its widths, and
-                    # never more than twice its box's area (a sprig by a thin vase was 4.5
-                    # of its widths tall)
-                    assert prop.height <= h and prop.height <= 3 * w, where
-                    assert prop.width * prop.height <= 2 * w * h, where
-                    placed_props += 1
+        # when
+        for theme, seed, box, prop in _props_placed_around(seg, canvas):
+            _, _, w, h = box
+            where = (name, theme, seed, prop.shape, (prop.width, prop.height), box)
+            # then: never taller than the product nor than 3 of its widths, and never more
+            # than twice its box's area (a sprig by a thin vase was 4.5 of its widths tall)
+            assert prop.height <= h and prop.height <= 3 * w, where
+            assert prop.width * prop.height <= 2 * w * h, where
+            placed_props += 1
         assert placed_props >= 8, (name, placed_props)
