@@ -15,6 +15,7 @@ length, faded in and out (``presets.json``: ``encoder.audio``) and encoded.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Iterator
@@ -344,11 +345,16 @@ def fitted_pcm(audio: Path, samples: int, settings: AudioSettings) -> tuple[np.n
 def track_tempo(audio: Path, duration: float) -> Tempo | None:
     """The tempo and first beat of what plays under a clip ``duration`` seconds long (the
     track as ``add_audio`` fits it: cut or looped, faded), or None when no steady beat is
-    found (``tempo.estimate_tempo``)."""
+    found (``tempo.estimate_tempo``). A track shorter than the clip is read over one pass:
+    its beats start again with each pass (``Tempo.loop``), whatever its length in beats."""
     settings = AudioSettings.for_container("mp4")
     samples = max(1, round(duration * settings.sample_rate))
-    pcm, _, _ = fitted_pcm(audio, samples, settings)
-    return estimate_tempo(pcm.mean(axis=0), settings.sample_rate)
+    pcm, decoded, looped = fitted_pcm(audio, samples, settings)
+    if not looped:
+        return estimate_tempo(pcm.mean(axis=0), settings.sample_rate)
+    one_pass = pcm[:, : round(decoded * settings.sample_rate)]
+    tempo = estimate_tempo(one_pass.mean(axis=0), settings.sample_rate)
+    return dataclasses.replace(tempo, loop=decoded) if tempo is not None else None
 
 
 def add_audio(

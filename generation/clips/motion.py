@@ -369,16 +369,17 @@ class Timeline:
 
     def _music_grid(self, tempo: Tempo) -> tuple[float, ...]:
         """Beat times on the music: every ``beat_step`` from its first beat (the first
-        at least ``MIN_REVEAL_S`` in, so the opening has time), every cut, and the end-card
-        move (or the end of the scenes) last."""
+        at least ``MIN_REVEAL_S`` in, so the opening has time), counted again from the
+        first beat of each pass of a looped track, every cut, and the end-card move (or
+        the end of the scenes) last."""
         end = self.move_start if self.end_place is not None else self.scenes_end
-        first = tempo.first_beat
-        while first < MIN_REVEAL_S:
-            first += tempo.period
-        steps = np.arange(first, end - 1e-9, self.beat_step).tolist()
+        every = max(1, round(self.beat_step / tempo.period))
+        steps = tempo.beats(end - 1e-9, every=every, after=MIN_REVEAL_S)
         near = 0.3 * self.beat_step  # a step this close to a cut or the end gives way to it
         fixed = [*self.boundaries, end]
         steps = [t for t in steps if all(abs(t - f) >= near for f in fixed)]
+        # a looped track's last step before its seam gives way to the next pass's first
+        steps = [t for t, after in zip(steps, [*steps[1:], math.inf], strict=True) if after - t >= near]
         return (0.0, *sorted(t for t in {*steps, *self.boundaries} if 0.0 < t < end - 1e-9), end)
 
     # -- style ------------------------------------------------------------------------

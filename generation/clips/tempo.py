@@ -38,27 +38,46 @@ ONSET_LEAD = 0.0  # where in its window an onset shows, as a share of the window
 
 @dataclass(frozen=True)
 class Tempo:
-    """A steady beat: ``period`` seconds apart, the first at ``first_beat`` seconds."""
+    """A steady beat: ``period`` seconds apart, the first at ``first_beat`` seconds; with
+    ``loop`` (the track's length, when it is shorter than the clip and plays again), the
+    beats start again from the first at the start of each pass."""
 
     bpm: float
     first_beat: float  # 0 <= first_beat < period
     confidence: float  # 0..1: the normalised autocorrelation at the beat's lag
+    loop: float | None = None  # seconds of one pass of a looped track
 
     @property
     def period(self) -> float:
         return 60.0 / self.bpm
 
-    def beats(self, until: float) -> list[float]:
-        """Beat times from the first up to ``until`` (exclusive)."""
-        n = max(0, math.ceil((until - self.first_beat) / self.period))
-        return [self.first_beat + k * self.period for k in range(n)]
+    def beats(self, until: float, *, every: int = 1, after: float = 0.0) -> list[float]:
+        """Beat times up to ``until`` (exclusive): every ``every``-th beat of each pass of
+        the track, counted from the pass's first beat (in the first pass, from its first
+        beat at or after ``after``)."""
+        step = every * self.period
+        span = self.loop if self.loop else math.inf
+        out: list[float] = []
+        start = 0.0
+        while start < until:
+            first = start + self.first_beat
+            while start == 0.0 and first < after:
+                first += self.period
+            end = min(start + span, until)
+            n = max(0, math.ceil((end - first) / step - 1e-9))
+            out += [float(first + k * step) for k in range(n)]
+            start += span
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "bpm": round(self.bpm, 2),
             "first_beat_s": round(self.first_beat, 3),
             "confidence": round(self.confidence, 3),
         }
+        if self.loop:
+            data["loop_s"] = round(self.loop, 3)
+        return data
 
 
 def onset_envelope(samples: np.ndarray, rate: int) -> tuple[np.ndarray, float, float]:

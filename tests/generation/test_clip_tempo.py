@@ -131,3 +131,35 @@ def test_a_track_without_a_beat_keeps_the_preset_grid(bottle, tmp_path):
         "step_s": 0.6,
         "why": "no steady beat found in the audio",
     }
+
+
+def _off_looped_beat(t: float, bpm: float, first: float, loop: float) -> float:
+    """Seconds from ``t`` to the nearest click of a ``loop`` s track at ``bpm`` from
+    ``first``, played again and again (each pass's clicks start again from ``first``)."""
+    period = 60.0 / bpm
+    clicks = [p * loop + c for p in range(8) for c in np.arange(first, loop, period)]
+    return min(abs(t - c) for c in clicks)
+
+
+def test_a_track_shorter_than_the_clip_restarts_the_beat_with_each_loop(bottle, tmp_path):
+    # given a 3.3 s track of 120 BPM clicks (first 0.1 s in: 7 beats, then the loop's seam
+    # 0.3 s after the last, not a beat's 0.5 s) under an 8 s clip with a headline and price
+    # (no end card: the scenes play through the third pass)
+    bpm, first, loop = 120, 0.1, 3.3
+    track = _write(tmp_path, "short.wav", click_track(bpm, first, seconds=loop))
+    spec = small(style="push_in", duration=8, headline="Fresh", price="9.90", end_card=False)
+
+    # when it is planned with the track
+    plan = plan_clip(bottle, spec, audio=track)
+    tl = plan.timeline
+
+    # then the beats between the first frame and the last follow the looped track: each
+    # pass's beats are its clicks (within 15 ms, half a frame), the second and third
+    # passes' too, and the metadata says it loops
+    assert plan.meta["beats"]["source"] == "audio"
+    assert tl.beats[0] == 0.0 and tl.beats[-1] == tl.scenes_end
+    assert all(_off_looped_beat(t, bpm, first, loop) < 0.015 for t in tl.beats[1:-1])
+    assert any(loop < t < 2 * loop for t in tl.beats) and any(t > 2 * loop for t in tl.beats[:-1])
+    assert loop + first in [pytest.approx(t, abs=0.015) for t in tl.beats]
+    assert _off_looped_beat(tl.text_enters("price"), bpm, first, loop) < 0.015
+    assert plan.meta["beats"]["loop_s"] == pytest.approx(loop, abs=0.01)
