@@ -25,6 +25,7 @@ from typing import Any
 
 import budoux
 import jieba
+import opencc
 
 from generation.typography import fonts
 from generation.typography.block import TextStyle
@@ -198,7 +199,8 @@ UNITS = frozenset(
 def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
     """Indices of ``paragraph`` where a word begins, from a segmenter for the language:
     jieba's dictionary words plus the merchant set phrases (``set_phrases.txt``:
-    "限时特价", "第二件半价") for Chinese, BudouX phrases for Japanese; Korean breaks
+    "限时特价", "第二件半价") for Chinese, read in Simplified characters
+    (``simplified_for_words``), BudouX phrases for Japanese; Korean breaks
     only at spaces. One-character words stick to a neighbour: a unit to its number
     ("99元"), a Latin letter or a suffix (``SUFFIXES``) to what precedes it ("维生素E",
     "抢购中"), any other to the word after it ("好水杯", "满99元"), or before it at the
@@ -211,6 +213,8 @@ def word_starts(paragraph: str, cjk_lang: str) -> set[int]:
             words.append((at, at + len(chunk)))
             at += len(chunk)
     else:
+        # the rules below read the Simplified text too ("搶購中" glues as "抢购中" does)
+        paragraph = simplified_for_words(paragraph, cjk_lang)
         words = [(start, end) for _, start, end in _jieba().tokenize(paragraph)]
     found = {start for start, _ in words}
     starts = set(found)
@@ -247,6 +251,30 @@ SUFFIXES = frozenset(
 )
 
 
+def simplified_for_words(paragraph: str, cjk_lang: str) -> str:
+    """``paragraph`` in Simplified characters, one for one, for jieba's dictionary, which
+    is Simplified: Traditional words it lacks ("搶購", "時長", "製造") would be cut
+    inside. Only the word boundaries are taken from it; the lines keep the merchant's
+    characters. OpenCC converts by phrases; should a phrase map to one of another
+    length, each character is converted alone and one that does not map to a single
+    character stays as it is, so every index still points at the same character."""
+    converter = _to_simplified(cjk_lang)
+    simplified = converter.convert(paragraph)
+    if len(simplified) == len(paragraph):
+        return simplified
+    return "".join(s if len(s := converter.convert(ch)) == 1 else ch for ch in paragraph)
+
+
+# OpenCC's conversion per Chinese convention: Taiwan's and Hong Kong's variant forms
+# first, then Traditional to Simplified; Simplified text passes through unchanged.
+_TO_SIMPLIFIED = {"zh-Hant": "tw2s", "zh-HK": "hk2s"}
+
+
+@cache
+def _to_simplified(cjk_lang: str) -> opencc.OpenCC:
+    return opencc.OpenCC(_TO_SIMPLIFIED.get(cjk_lang, "t2s"))
+
+
 SET_PHRASES_FILE = Path(__file__).with_name("set_phrases.txt")
 
 
@@ -260,7 +288,9 @@ def set_phrases() -> list[str]:
 def _jieba() -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()  # loads the dictionary once per process
-    for phrase in set_phrases():
+    # Traditional phrases as the segmenter reads them ("全館免運" as "全馆免运")
+    phrases = {simplified_for_words(phrase, "zh-Hant") for phrase in set_phrases()}
+    for phrase in sorted(phrases):
         # jieba's suggested frequency only just beats the phrase's own pieces, so a word
         # across the phrase's edge can still win ("满减价" -> "满/减价"); a set phrase counts
         # as a common word instead.

@@ -285,7 +285,7 @@ def _vocabulary_words(phrase: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "lang", "never_split"),
     [
-        ("限时特价抢购中", "zh-Hans", ["限时", "特价", "抢购中"]),
+        ("限时特价抢购中", "zh-Hans", ["限时特价", "抢购中"]),
         ("限时特价 抢购中！", "zh-Hans", ["限时", "特价", "抢购中！"]),
         ("一口爱上 清爽好喝", "zh-Hans", ["一口", "爱上", "清爽", "好喝"]),
         ("Vitamin E: brightens dull skin in 7 days", "en", ["Vitamin E:", "7 days"]),
@@ -296,20 +296,52 @@ def _vocabulary_words(phrase: str) -> list[str]:
 )
 def test_the_reported_line_breaks_fall_between_words_at_every_width(text, lang, never_split):
     # given a text from the report and the pieces that must stay on one line
+    _assert_pieces_stay_whole_at_every_width(text, lang, never_split)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "never_split"),
+    [
+        ("雙層真空保溫瓶，二十四小時長效保冷保熱", "zh-Hant", ["保溫瓶，", "二十四小時", "長效", "保冷", "保熱"]),
+        ("限量發售 現在下單享買一送一", "zh-Hant", ["限量發售", "現在", "下單", "享買一送一"]),
+        ("韓國進口保濕面膜，補水鎖水一次搞定", "zh-HK", ["面膜，", "補水", "鎖水", "一次", "搞定"]),
+        # Traditional text without a language tag, and under a Simplified one
+        ("台灣製造 保溫瓶二十四小時長效保冷", None, ["台灣", "製造", "二十四小時", "長效", "保冷"]),
+        ("限時特價搶購中 二十四小時長效保冷", "zh-Hans", ["限時特價", "搶購中", "二十四小時", "長效", "保冷"]),
+        # words jieba's dictionary already holds in Traditional stay whole
+        ("一口愛上 保濕精華 無添加 買一送一 新品上市", "zh-Hant",
+         ["一口", "愛上", "保濕", "精華", "無添加", "買一送一", "新品上市"]),
+        # Japanese keeps BudouX's phrases, kanji that Chinese would convert included
+        ("無添加の化粧水を今だけ半額で", "ja", ["無添加の", "化粧水を", "今だけ", "半額で"]),
+    ],
+)  # fmt: skip
+def test_traditional_chinese_breaks_between_words_at_every_width(text, lang, never_split):
+    # given Traditional shop copy with words jieba's Simplified dictionary lacks ("時長"
+    # and "效保冷" cut "二十四小時 / 長效", "現在下 / 單享" cut "下單"), and the pieces
+    # that must stay on one line
+    _assert_pieces_stay_whole_at_every_width(text, lang, never_split)
+
+
+def _assert_pieces_stay_whole_at_every_width(text: str, lang: str | None, never_split: list[str]) -> None:
     style = TextStyle(max_size=40, min_size=40, max_lines=40)
+    # the narrowest box is the widest piece or Latin word (Chinese runs between spaces
+    # may break anywhere between words, so they do not count)
+    latin_words = [word for word in text.split() if not re.search(r"[\u3040-\u9fff]", word)]
     widest_piece = max(
         layout_text(piece, (10_000, 1000), replace(style, max_lines=1), lang=lang).width
-        for piece in never_split + text.split()
+        for piece in never_split + latin_words
     )
     for width in range(widest_piece, widest_piece * 3, 17):
         # when it is set in boxes from the widest piece's width up
         for balance in (True, False):
             block = layout_text(text, (width, 10_000), replace(style, balance=balance), lang=lang)
             lines = [line.text for line in block.lines]
-            # then every piece sits whole on one line, and no word had to be broken
+            # then every piece sits whole on one line, no word had to be broken, and the
+            # lines hold the merchant's own characters
             assert not block.broken_words, (width, lines)
             for piece in never_split:
                 assert any(piece in line for line in lines), (piece, width, lines)
+            assert "".join(lines).replace(" ", "") == text.replace(" ", ""), (width, lines)
 
 
 def test_a_number_in_chinese_numerals_stays_with_its_unit():
