@@ -170,8 +170,9 @@ def plan_clip(
                 max_width=max_width,
                 prop_layers=spec.style == "parallax",
                 centred=True,
-                # a plain set has nothing else that moves at each depth
-                depth_cues=spec.style == "parallax" and get_theme(theme).surface.material == "plain",
+                # a plain set is flat without them: nothing to show the camera's move, and
+                # in parallax nothing else that moves at each depth
+                depth_cues=get_theme(theme).surface.material == "plain",
                 leave_out=leave_out,
                 **ratios,
             )

@@ -314,6 +314,56 @@ def test_a_plain_sweep_has_light_on_its_wall_and_floor_that_moves_apart_in_paral
         assert comp.draw(i).max_abs_diff == 0
 
 
+@pytest.mark.parametrize(
+    ("style", "themes"),
+    [
+        ("push_in", ("studio_sweep",)),
+        ("pull_out", ("studio_sweep",)),
+        ("pan", ("studio_sweep",)),
+        ("sequence", ("studio_sweep", "marble_counter")),
+    ],
+)
+def test_every_style_lights_a_plain_set_with_its_pools(bottle, monkeypatch, style, themes):
+    # given a clip of the plain studio sweep (a sequence: then a marble counter) in a style
+    # that moves the set as one piece, and the same clip with the pools forced off
+    import generation.clips.plan as plan_module
+
+    spec = small(style=style, size=MID, duration=6, themes=themes, end_card=False, direction="right")
+    plan = plan_clip(bottle, spec)
+    build = plan_module.studio_world
+    monkeypatch.setattr(plan_module, "studio_world", lambda *a, **k: build(*a, **{**k, "depth_cues": False}))
+    dark = plan_clip(bottle, spec)
+    cw, ch = plan.canvas
+    comp, flat = Compositor(plan), Compositor(dark)
+    fps = plan.spec.fps
+    landed = math.ceil(plan.timeline.reveal_end * fps)
+    first_cut = plan.timeline.boundaries[0] if plan.timeline.boundaries else plan.timeline.scenes_end
+    frames = (landed, math.floor(first_cut * fps) - 1)
+
+    # when the light the pools add to the wall, beside the product and above its foot, is
+    # measured where the plain sweep is on screen (from the landed frame to the last before a cut)
+    def wall_light(i: int) -> tuple[float, float]:
+        lit = comp.background(i).astype(np.float64)
+        plain = flat.background(i).astype(np.float64)
+        gain = np.clip((lit + 0.5) / (plain + 0.5) - 1.0, 0.0, None).mean(axis=2)
+        column = gain[int(0.3 * ch) : int(0.55 * ch)].sum(axis=0)
+        return float(column.max() / (0.25 * ch)), float((column * np.arange(cw)).sum() / column.sum())
+
+    (peak_a, at_a), (peak_b, at_b) = (wall_light(i) for i in frames)
+
+    # then the sweep's wall has a pool of light (adding over 4 % to its brightest column),
+    # in every frame it is seen; a pan carries it across the frame with the set; the
+    # product's pixels stay the reference's own
+    assert peak_a > 0.04 and peak_b > 0.04, (peak_a, peak_b)
+    if style == "pan":
+        assert abs(at_b - at_a) > 0.02 * cw, (at_a, at_b)
+    for i in frames:
+        assert comp.draw(i).max_abs_diff == 0
+    # and a set with a material of its own (the marble counter) is left as it is
+    if len(plan.worlds) > 1:
+        assert np.array_equal(plan.worlds[1].plate, dark.worlds[1].plate)
+
+
 @pytest.mark.parametrize("reveal", ["fade", "none"])
 def test_the_clip_records_how_it_opens_beside_its_beats(bottle, tmp_path, reveal):
     # given a clip that opens with the fade, or with no effect
