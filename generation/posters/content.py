@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from generation.posters.slots import Content
 from generation.posters.spec import PosterSpec
 from generation.posters.template import Template
@@ -19,13 +21,16 @@ def _lang_for(text: str, base: str) -> str:
     return base if base not in CJK_LANGS else "en"
 
 
-def _same_words(a: str, b: str) -> bool:
-    """Equal once spaces and case are ignored, with a typographic minus read as "-"."""
-
-    def key(text: str) -> str:
-        return "".join(text.split()).replace("\u2212", "-").casefold()
-
-    return bool(a) and key(a) == key(b)
+def _states_discount(ribbon: str, percent: int) -> bool:
+    """Whether the merchant's ribbon already says the discount: "-20%", "Save 20%",
+    "20 % OFF", "限时8折" for 20 % off (spaces and case ignored, a typographic minus or a
+    full-width percent sign read as ASCII), never the number inside a larger one
+    ("120%", "8.8折")."""
+    key = "".join(ribbon.split()).replace("\u2212", "-").replace("\uff05", "%").casefold()
+    tenths = format_discount(percent, "zh_CN")  # "8折"
+    return bool(
+        re.search(rf"(?<![\d.,]){percent}%", key) or re.search(rf"(?<![\d.,]){re.escape(tenths)}", key)
+    )
 
 
 def build_content(spec: PosterSpec, template: Template) -> Content:
@@ -48,9 +53,8 @@ def build_content(spec: PosterSpec, template: Template) -> Content:
     if spec.badge is not None:
         badge = spec.badge
     elif percent:
-        # the automatic badge, unless the merchant's own ribbon already says it ("-20%")
-        auto = format_discount(percent, locale)
-        badge = "" if _same_words(ribbon, auto) else auto
+        # the automatic badge, unless the merchant's own ribbon already says it ("-20% this week")
+        badge = "" if _states_discount(ribbon, percent) else format_discount(percent, locale)
     else:
         badge = ""
     caption = ""

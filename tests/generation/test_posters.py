@@ -737,6 +737,36 @@ def test_a_ribbon_that_states_the_discount_is_not_repeated_by_the_automatic_badg
     assert "badge" in {s["name"] for s in other.layout["slots"]}
 
 
+def test_a_ribbon_that_states_the_discount_among_other_words_is_not_repeated_by_the_badge(seg):
+    # given a product 20 % off and ribbons merchants write around the discount
+    sale = PosterSpec(
+        template="bold_sale", size="feed", headline="Summer sale", price="7.90", compare_at_price="9.90"
+    )
+    stating = [
+        ("-20% this week", "en_US"),
+        ("Save 20%", "en_US"),
+        ("20 % OFF", "de_DE"),
+        ("限时8折", "zh_CN"),
+        ("8折特惠", "zh_CN"),
+        ("全场 -20%", "zh_CN"),
+    ]
+    for ribbon, locale in stating:
+        # when rendered
+        poster = render_poster(seg, replace(sale, ribbon=ribbon, locale=locale))
+        # then the discount shows once, in the merchant's ribbon
+        names = {s["name"] for s in poster.layout["slots"]}
+        assert poster.layout["words"]["badge"] == "", (ribbon, poster.layout["words"])
+        assert "badge" not in names and "compare_at" in names, (ribbon, names)
+    # and a ribbon naming another number, or the number inside a larger one, keeps the badge
+    for ribbon, locale, badge in (
+        ("Buy 2, save 25%", "en_US", "-20%"),
+        ("120% cotton-soft", "en_US", "-20%"),
+        ("第二件8.8折", "zh_CN", "8折"),
+    ):
+        poster = render_poster(seg, replace(sale, ribbon=ribbon, locale=locale))
+        assert poster.layout["words"]["badge"] == badge, (ribbon, poster.layout["words"])
+
+
 # --- backgrounds at the canvas's own aspect -----------------------------------------
 
 
