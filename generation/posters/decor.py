@@ -1,8 +1,9 @@
 """Anti-aliased poster shapes: pills, plates, badges, ribbons, scrims and their shadows.
 
 Shapes are coverage masks (float32 0..1) built on small tiles, from exact signed
-distances (rounded rectangles, circles) or from polygons filled with OpenCV's
-anti-aliasing at sub-pixel precision (bursts, ribbons, tags). ``fill`` composites a
+distances (rounded rectangles, circles, and the straight-edged pieces of tags, price
+tags and corner bands: ``convex``) or from a polygon filled with OpenCV's
+anti-aliasing (bursts). ``fill`` composites a
 colour through a mask onto a float32 canvas in place. Nothing here knows the product:
 the layout keeps every shape off it.
 """
@@ -55,6 +56,27 @@ def polygon(w: int, h: int, points: list[tuple[float, float]]) -> np.ndarray:
     return mask.astype(F32) / 255.0
 
 
+def convex(w: int, h: int, points: list[tuple[float, float]]) -> np.ndarray:
+    """Coverage of a convex polygon (vertices in px, either winding) on a ``w`` x ``h``
+    tile, from each pixel centre's signed distance to the nearest edge line, as
+    ``rounded_rect`` does: a straight edge at any angle or sub-pixel place is drawn at
+    its exact place with the same ramp in every row. (OpenCV's anti-aliased fill, used
+    before, put a tag's notched end 1.3 px outside its line on average, by up to 1.9 px,
+    and wobbled 0.09 px from row to row: a ragged edge.)"""
+    ys = np.arange(h, dtype=F32)[:, None] + 0.5
+    xs = np.arange(w, dtype=F32)[None, :] + 0.5
+    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
+    turn = 1.0 if area2 > 0 else -1.0  # outward normals for either winding
+    d = np.full((h, w), -np.inf, dtype=F32)
+    for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True):
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length == 0:
+            continue
+        nx, ny = turn * (y1 - y0) / length, -turn * (x1 - x0) / length
+        d = np.maximum(d, (xs - x0) * F32(nx) + (ys - y0) * F32(ny))
+    return np.clip(0.5 - d, 0.0, 1.0).astype(F32)
+
+
 def burst(d: int, points: int = 18, depth: float = 0.1) -> np.ndarray:
     """A sales starburst: ``points`` spikes, inner radius ``1 - depth`` of the outer."""
     c = d / 2.0
@@ -69,12 +91,11 @@ def burst(d: int, points: int = 18, depth: float = 0.1) -> np.ndarray:
 
 def tag(w: int, h: int, notch: int, *, right: bool = False) -> np.ndarray:
     """A flag: a bar whose far end has a swallowtail notch (towards the content)."""
-    pts: list[tuple[float, float]]
     if right:  # bleeding from the right edge: the notch is on the left
-        pts = [(0, 0), (w, 0), (w, h), (0, h), (notch, h / 2)]
+        cut = convex(w, h, [(0, 0), (notch, h / 2), (0, h)])
     else:
-        pts = [(0, 0), (w, 0), (w - notch, h / 2), (w, h), (0, h)]
-    return polygon(w, h, pts)
+        cut = convex(w, h, [(w, 0), (w, h), (w - notch, h / 2)])
+    return np.clip(1.0 - cut, 0.0, 1.0).astype(F32)
 
 
 def price_tag(w: int, h: int, hole: int) -> np.ndarray:
@@ -84,7 +105,7 @@ def price_tag(w: int, h: int, hole: int) -> np.ndarray:
     body = rounded_rect(w - point + round(r), h, r)[:, round(r) :]
     mask = np.zeros((h, w), dtype=F32)
     mask[:, point:] = body[:, : w - point]
-    tip = polygon(point + 2, h, [(0, h / 2), (point + 2, 0), (point + 2, h)])
+    tip = convex(point + 2, h, [(0, h / 2), (point + 2, 0), (point + 2, h)])
     mask[:, : point + 2] = np.maximum(mask[:, : point + 2], tip)
     hd = max(4, round(h * 0.16))
     hx, hy = round(point * 0.75), round(h / 2 - hd / 2)
@@ -103,7 +124,7 @@ def corner_band(size: tuple[int, int], band: float, dist: float, *, right: bool)
     pts = [(c0, 0), (c1, 0), (0, c1), (0, c0)]
     if right:
         pts = [(reach - x, y) for x, y in pts]
-    mask = polygon(reach, reach, pts)
+    mask = convex(reach, reach, pts)
     box = (size[0] - reach, 0, reach, reach) if right else (0, 0, reach, reach)
     return mask, box
 

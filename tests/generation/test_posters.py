@@ -26,6 +26,7 @@ from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
+from generation.posters import decor
 from generation.posters.checks import min_text_px
 from generation.posters.output import write_posters
 from generation.posters.render import render_poster, render_variants, rerender
@@ -923,3 +924,50 @@ def test_a_countdown_badge_caption_is_readable_beside_its_value(seg, size):
         assert sizes["badge_caption"] >= 0.4 * sizes["badge_label"], (words, sizes)
         assert sizes["badge_caption"] >= 1.3 * min_text_px(min(poster.image.size)), (words, sizes)
         assert poster.checks.ok, poster.checks.problems
+
+
+def _notch_residuals(cover: np.ndarray, notch: int) -> np.ndarray:
+    """Per row, how far (px) a right-notched tag's end, measured as the row's coverage,
+    lies from the straight lines of its swallowtail (the notch's tip at mid-height)."""
+    h, w = cover.shape
+    ys = np.arange(h) + 0.5
+    line = w - notch * (1 - np.abs(ys - h / 2) / (h / 2))
+    return cover.sum(axis=1) - line
+
+
+@pytest.mark.parametrize("height", [19, 28, 34, 41, 47, 51, 63, 80])
+def test_a_tag_ribbons_notched_end_lies_on_its_straight_lines_in_every_row(height):
+    # given the tag ribbons the templates draw, from a link label to a story one
+    notch = round(height * 0.35)  # as the layout makes it
+    width = 4 * height + 7
+    for right in (False, True):
+        # when its coverage is drawn
+        cover = decor.tag(width, height, notch, right=right)
+        # then each row's end is within 0.1 px of the straight line (the notch is mirrored
+        # when it faces left), and the rest of the bar is solid
+        residuals = _notch_residuals(cover[:, ::-1] if right else cover, notch)
+        assert np.abs(residuals).max() <= 0.1, (height, right, np.round(residuals, 2))
+        assert (cover[:, : width - notch - 1] if not right else cover[:, notch + 1 :]).min() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("template", "size"), [("new_arrival", "link"), ("new_arrival", "story"), ("bold_sale", "story")]
+)
+def test_a_tag_ribbon_on_the_poster_ends_in_straight_edges(seg, template, size):
+    # given a poster with a tag ribbon, on white so every pixel's colour says its coverage
+    poster = render_poster(
+        seg, PosterSpec(template=template, size=size, background="white", **WORDS["short-en"])
+    )
+    slot = next(s for s in poster.layout["slots"] if s["name"] == "ribbon")
+    assert slot["style"] == "tag"
+    x, y, w, h = slot["box"]
+    pixels = np.asarray(poster.behind, dtype=np.float64)[y : y + h, max(x - 2, 0) : x + w + 2]
+    fill = np.array([int(slot["fill"][i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+    white = np.array([255.0, 255.0, 255.0])
+    cover = ((pixels - white) @ (fill - white) / ((fill - white) @ (fill - white))).clip(0, 1)
+    cover = cover[:, x - max(x - 2, 0) : x - max(x - 2, 0) + w]
+    # when the ribbon's notched end (away from the canvas edge it leans on) is measured row by row
+    notch_right = cover[h // 2, -1] < 0.5
+    residuals = _notch_residuals(cover if notch_right else cover[:, ::-1], round(h * 0.35))
+    # then it lies on the swallowtail's straight lines, within 0.15 px in every row
+    assert np.abs(residuals[1:-1]).max() <= 0.15, np.round(residuals, 2)
