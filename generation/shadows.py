@@ -8,12 +8,64 @@ touch product pixels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
 from generation.blur import fast_blur
 from generation.types import PlacedProduct
+
+# a foot that sags more than this (a round belly, not a base seen from above) is no flat base
+FOOT_RATIO_MAX = 0.3
+
+
+@dataclass(frozen=True)
+class FootEllipse:
+    """A flat base seen from above, in the matte's pixels: the lower half of an ellipse
+    across columns ``x0``..``x1`` whose lowest point is on row ``bottom`` (the row just
+    under the foot), its minor/major ``ratio`` (0: seen level)."""
+
+    x0: int
+    x1: int
+    bottom: int
+    ratio: float
+
+    @property
+    def rx(self) -> float:
+        return (self.x1 - self.x0) / 2.0
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1 + 1) / 2.0
+
+
+def foot_ellipse(alpha: np.ndarray) -> FootEllipse | None:
+    """The matte's lowest edge fitted with the lower half of an ellipse as wide as the
+    foot (the columns whose lowest opaque row is within 15 % of the height of the lowest),
+    or None for a foot that sags more than ``FOOT_RATIO_MAX`` (a round belly) or is too small."""
+    a = alpha > 127
+    rows = np.nonzero(a.any(axis=1))[0]
+    if rows.size < 8:
+        return None
+    height = int(rows[-1] - rows[0] + 1)
+    filled = a.any(axis=0)
+    # the lowest opaque row of each column (-1 where the column is empty)
+    low = np.where(filled, a.shape[0] - 1 - np.argmax(a[::-1], axis=0), -1)
+    foot = np.nonzero(low >= low.max() - 0.15 * height)[0]
+    x0, x1 = int(foot[0]), int(foot[-1])
+    half = (x1 - x0) / 2.0
+    if half < 8:
+        return None
+    # low(x) = centre + ry * sqrt(1 - u^2), u in -1..1 across it; ratio = ry / half
+    cols = np.arange(x0, x1 + 1)
+    u = (cols - (x0 + x1) / 2.0) / half
+    keep = np.abs(u) <= 0.9
+    arc = np.sqrt(1.0 - u[keep] ** 2)
+    ry, _ = np.polyfit(arc, low[cols[keep]].astype(np.float64), 1)
+    ratio = max(float(ry), 0.0) / half
+    return FootEllipse(x0, x1, int(rows[-1]) + 1, ratio) if ratio <= FOOT_RATIO_MAX else None
 
 
 def _silhouette(placed: PlacedProduct) -> Image.Image:
@@ -254,6 +306,66 @@ def grounding_shadow(
         )
         part = np.asarray(d, dtype=np.float32) / 255.0 * k
         total = 1.0 - (1.0 - total) * (1.0 - part)
+    flat = foot_ellipse(alpha)
+    if flat is not None:
+        # a flat base stands on the floor all round its rim, not only at its lowest row:
+        # the floor is darkest along the rim and occluded round the whole footprint (the
+        # projected band above only reaches the lowest rows: a wide jar's sides floated)
+        part = _footprint(flat, (x, base - flat.bottom), (cw, ch), h, spread, lean)
+        total = 1.0 - (1.0 - total) * (1.0 - part)
     # the core is the darkest thing on the floor: at the contour it reaches 1.5x strength
     density = np.clip(total * strength * 1.5, 0.0, 0.95)
     return Image.fromarray((density * 255.0 + 0.5).astype(np.uint8), "L")
+
+
+# a flat base's contact: the rim's dark core (blur, share of the foot's width) and the
+# occlusion round the footprint (its weight; blur as the band's, in product heights)
+FOOT_CORE_BLUR = 0.006
+FOOT_OCCLUSION = 0.55
+
+
+def _footprint(
+    foot: FootEllipse,
+    origin: tuple[float, float],
+    canvas: tuple[int, int],
+    height: int,
+    spread: float,
+    lean: float,
+) -> np.ndarray:
+    """(H, W) float32 0..1: the base's ellipse on the floor (layer pixels at ``origin`` on
+    the canvas), as a tight core along its rim and a wider occlusion leaning away from
+    the light (``lean``: +1 light from the left)."""
+    cw, ch = canvas
+    out = np.zeros((ch, cw), dtype=np.float32)
+    rx = foot.rx + 0.5
+    ry = max(foot.ratio * rx, 1.0)
+    cx, cy = origin[0] + foot.cx, origin[1] + foot.bottom - ry
+    core_sigma = max(0.8, FOOT_CORE_BLUR * 2.0 * rx)
+    occ_sigma = max(1.0, spread * max(float(height), 2.0 * rx))
+    pad = 3.0 * occ_sigma + abs(lean) * occ_sigma + 2.0
+    x0, y0 = max(0, int(cx - rx - pad)), max(0, int(cy - ry - pad))
+    x1, y1 = min(cw, int(cx + rx + pad) + 1), min(ch, int(cy + ry + pad) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    shape = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    k = 16  # cv2 draws at 1/16 px with shift 4
+    cv2.ellipse(
+        shape,
+        (round((cx - x0 - 0.5) * k), round((cy - y0 - 0.5) * k)),
+        (round(rx * k), round(ry * k)),
+        0.0,
+        0.0,
+        360.0,
+        255,
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
+    disc = shape.astype(np.float32) / 255.0
+    core = cv2.GaussianBlur(disc, (0, 0), core_sigma)
+    # the occlusion leans away from the light, as the projected band's does
+    m = np.array([[1.0, 0.0, 0.5 * lean * occ_sigma], [0.0, 1.0, 0.0]], dtype=np.float32)
+    occ = cv2.GaussianBlur(cv2.warpAffine(disc, m, (disc.shape[1], disc.shape[0])), (0, 0), occ_sigma)
+    both = 1.0 - (1.0 - core) * (1.0 - FOOT_OCCLUSION * occ)
+    out[y0:y1, x0:x1] = both
+    return out

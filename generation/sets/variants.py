@@ -9,6 +9,7 @@ from PIL import Image
 
 from generation.sets.look import light_side_of, resolve_theme, theme_rng
 from generation.sets.themes import Theme
+from generation.shadows import foot_ellipse
 
 F32 = np.float32
 
@@ -51,8 +52,6 @@ _SLOTS = (
 )
 # a product's own light counts when its two sides differ by this much (relative luma)
 LIGHT_SIDE_THRESHOLD = 0.06
-# a foot that sags more than this (a round belly, not a base seen from above) says nothing
-FOOT_RATIO_MAX = 0.3
 
 
 def plan_variant(
@@ -129,25 +128,5 @@ def estimate_foot_ratio(cutout: Image.Image) -> float | None:
     with the lower half of an ellipse as wide as the foot, its minor/major ratio (0: the
     base seen level, a straight edge). ``None`` for a foot that
     sags more than ``FOOT_RATIO_MAX`` (a round belly rather than a base) or is too small."""
-    a = np.asarray(cutout.getchannel("A")) > 127
-    rows = np.nonzero(a.any(axis=1))[0]
-    if rows.size < 8:
-        return None
-    height = int(rows[-1] - rows[0] + 1)
-    filled = a.any(axis=0)
-    # the lowest opaque row of each column (-1 where the column is empty)
-    low = np.where(filled, a.shape[0] - 1 - np.argmax(a[::-1], axis=0), -1)
-    foot = np.nonzero(low >= low.max() - 0.15 * height)[0]
-    x0, x1 = int(foot[0]), int(foot[-1])
-    half = (x1 - x0) / 2.0
-    if half < 8:
-        return None
-    # fit the lowest edge with the lower half of an ellipse as wide as the foot:
-    # low(x) = centre + ry * sqrt(1 - u^2), u in -1..1 across it; ratio = ry / half
-    cols = np.arange(x0, x1 + 1)
-    u = (cols - (x0 + x1) / 2.0) / half
-    keep = np.abs(u) <= 0.9
-    arc = np.sqrt(1.0 - u[keep] ** 2)
-    ry, _ = np.polyfit(arc, low[cols[keep]].astype(np.float64), 1)
-    ratio = max(float(ry), 0.0) / half
-    return ratio if ratio <= FOOT_RATIO_MAX else None
+    foot = foot_ellipse(np.asarray(cutout.getchannel("A")))
+    return foot.ratio if foot is not None else None

@@ -7,6 +7,7 @@ from PIL import Image
 
 from generation.shadows import apply_shadow, cast_shadow, contact_shadow, reflection
 from generation.types import PlacedProduct
+from tests.photoset import make_case
 
 CANVAS = (300, 300)
 BOX = (100, 50, 40, 100)  # x, y, w, h: the base is row 150
@@ -180,3 +181,52 @@ def test_grounding_shadow_is_tight_at_the_foot_and_leans_away_from_the_light():
     cx_left = (left.sum(axis=0) * xs).sum() / left.sum()
     cx_right = (right.sum(axis=0) * xs).sum() / right.sum()
     assert cx_left > 130 > cx_right
+
+
+def _photo_product(name: str, width: int, canvas: tuple[int, int] = (800, 600)) -> PlacedProduct:
+    """The product of a photoset photo, ``width`` px wide, standing on row 500 of ``canvas``."""
+    case = make_case(name)
+    x, y, w, h = case.box
+    alpha = Image.fromarray(np.rint(case.alpha[y : y + h, x : x + w] * 255).astype(np.uint8), "L")
+    alpha = alpha.resize((width, round(h * width / w)), Image.Resampling.LANCZOS)
+    layer = Image.new("RGBA", alpha.size, (200, 200, 200, 0))
+    layer.putalpha(alpha)
+    return PlacedProduct(
+        layer=layer, box=(canvas[0] // 2 - width // 2, 500 - alpha.height, *alpha.size), canvas_size=canvas
+    )
+
+
+def _along_the_rim(density: np.ndarray, placed: PlacedProduct, shares: tuple[float, ...]) -> list[float]:
+    """The density (0..1) in the 3 rows under the matte's lowest pixel of the columns at
+    ``shares`` of its width."""
+    x, y, _, _ = placed.box
+    a = np.asarray(placed.layer.getchannel("A")) > 127
+    cols = np.nonzero(a.any(axis=0))[0]
+    low = a.shape[0] - 1 - np.argmax(a[::-1], axis=0)
+    out = []
+    for share in shares:
+        c = int(cols[0] + share * (cols[-1] - cols[0]))
+        out.append(float(density[y + low[c] + 1 : y + low[c] + 4, x + c].mean()) / 255.0)
+    return out
+
+
+def test_a_wide_jar_is_held_down_all_along_its_rim_and_a_round_belly_only_at_its_foot():
+    from generation.shadows import grounding_shadow
+
+    # given: the white cream jar (wide, a flat base seen from above: its rim an arc) and
+    # the glossy vase (a round belly touching the floor at one point), from the photoset
+    jar, vase = _photo_product("white_jar_on_white", 400), _photo_product("glossy_vase", 200)
+
+    # when their contact shadows are drawn
+    shares = (0.1, 0.2, 0.5, 0.8, 0.9)
+    jar_rim = _along_the_rim(np.asarray(grounding_shadow(jar, strength=0.55, spread=0.035)), jar, shares)
+    vase_rim = _along_the_rim(np.asarray(grounding_shadow(vase, strength=0.55, spread=0.035)), vase, shares)
+
+    # then under the jar the floor is dark all along the arc of its rim, towards its sides
+    # too (the shadow there was a tenth of the middle's: the jar's sides floated), and
+    # darkest in the middle; under the vase only where it touches the floor
+    middle = jar_rim[2]
+    assert middle > 0.6, jar_rim
+    assert min(jar_rim) >= 0.6 * middle, jar_rim
+    assert vase_rim[2] > 0.5, vase_rim
+    assert max(vase_rim[1], vase_rim[3]) < 0.1 * vase_rim[2], vase_rim
