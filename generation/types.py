@@ -124,6 +124,16 @@ class RenderedImage:
     fidelity: Fidelity | None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def studio_set(self) -> tuple[str, int] | None:
+        """(theme, seed) that build this image's set again at another size and shape when
+        the studio engine made it; None for any other image."""
+        meta = self.meta or {}
+        theme, seed = meta.get("theme"), meta.get("seed")
+        if meta.get("engine") != "studio" or not isinstance(theme, str) or not isinstance(seed, int):
+            return None
+        return theme, seed
+
     def sidecar(self) -> dict[str, Any]:
         x, y, w, h = self.product_box
         data: dict[str, Any] = {

@@ -149,39 +149,53 @@ def plan_clip(
     style_cfg = presets_data()["styles"]["parallax"]
     ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
     worlds: list[World] = []
+    size = _world_size(canvas, world_scale(spec))
+    # the closest view shows about the canvas's share of the world
+    max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
+
+    def build(theme: str, seed: int, leave_out: tuple[int, ...] = ()) -> World:
+        return studio_world(
+            seg,
+            theme=theme,
+            seed=seed,
+            size=size,
+            fill=spec.fill,
+            brand_color=spec.brand_color,
+            max_width=max_width,
+            prop_layers=spec.style == "parallax",
+            centred=True,
+            # a plain set is flat without them: nothing to show the camera's move, and
+            # in parallax nothing else that moves at each depth
+            depth_cues=get_theme(theme).surface.material == "plain",
+            leave_out=leave_out,
+            **ratios,
+        )
+
+    # each world's studio set (theme, seed), built again to leave out a cut prop; None for
+    # a finished scene shown as it is
+    built: list[tuple[str, int] | None] = []
     if scenes is not None:
         for i, scene in enumerate(scenes):
             progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1} of {n_scenes}")
-            worlds.append(scene_world(seg, scene, **ratios))
+            studio = scene.studio_set
+            if studio is not None and not _same_shape(scene.image.size, canvas):
+                # a studio scene of another shape is built again at the clip's with its theme
+                # and seed, as posters do: a square scene cropped to 9:16 cut a wide product
+                world = build(*studio)
+                worlds.append(
+                    dataclasses.replace(world, name=scene.name, meta={**world.meta, "rebuilt": True})
+                )
+                built.append(studio)
+            else:
+                worlds.append(scene_world(seg, scene, **ratios))
+                built.append(None)
     else:
-        size = _world_size(canvas, world_scale(spec))
-        # the closest view shows about the canvas's share of the world
-        max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
-
-        def build(i: int, leave_out: tuple[int, ...] = ()) -> World:
-            theme = spec.themes[i]
-            return studio_world(
-                seg,
-                theme=theme,
-                seed=spec.seed + i,
-                size=size,
-                fill=spec.fill,
-                brand_color=spec.brand_color,
-                max_width=max_width,
-                prop_layers=spec.style == "parallax",
-                centred=True,
-                # a plain set is flat without them: nothing to show the camera's move, and
-                # in parallax nothing else that moves at each depth
-                depth_cues=get_theme(theme).surface.material == "plain",
-                leave_out=leave_out,
-                **ratios,
-            )
-
         for i, theme in enumerate(spec.themes):
             progress(
                 PLAN_SHARE * i / n_scenes, f"Building set {i + 1} of {n_scenes}: {get_theme(theme).label}"
             )
-            worlds.append(build(i))
+            worlds.append(build(theme, spec.seed + i))
+            built.append((theme, spec.seed + i))
 
     if spec.style == "parallax":  # a depth model, when one is configured and importable
         for k, world in enumerate(worlds):
@@ -221,10 +235,15 @@ def plan_clip(
         tempo=tempo,
     )
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
-    if scenes is None and spec.style != "parallax":  # props drawn into the set: build it without
+    if spec.style != "parallax":  # props drawn into the set: build it without
         for k, world in enumerate(worlds):
-            if cut := _cut_props(world, k, timeline, spec.fps):
-                worlds[k] = build(k, leave_out=cut)
+            studio = built[k]
+            if studio is not None and (cut := _cut_props(world, k, timeline, spec.fps)):
+                worlds[k] = build(*studio, leave_out=cut)
+                if world.meta.get("rebuilt"):
+                    worlds[k] = dataclasses.replace(
+                        worlds[k], name=world.name, meta={**worlds[k].meta, "rebuilt": True}
+                    )
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
@@ -339,6 +358,11 @@ def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:
         return {"source": "audio", **timeline.tempo.to_dict(), "step_s": round(timeline.beat_step, 3)}
     why = "no steady beat found in the audio" if has_audio else "no audio"
     return {"source": "preset", "step_s": round(timeline.beat_step, 3), "why": why}
+
+
+def _same_shape(size: tuple[int, int], canvas: tuple[int, int]) -> bool:
+    """Whether an image of ``size`` fills ``canvas`` with under 2 % of it cropped."""
+    return abs(math.log((size[0] / size[1]) / (canvas[0] / canvas[1]))) < 0.02
 
 
 def _world_size(canvas: tuple[int, int], scale: float) -> tuple[int, int]:

@@ -181,10 +181,7 @@ def _grain_band(seed: int, width: int) -> np.ndarray:
 
 def rebuildable(scene: RenderedImage | None) -> bool:
     """True for a scene the studio engine made (its theme and seed rebuild its set)."""
-    if scene is None:
-        return False
-    meta = scene.meta or {}
-    return meta.get("engine") == "studio" and isinstance(meta.get("theme"), str) and "seed" in meta
+    return scene is not None and scene.studio_set is not None
 
 
 def _mapping(scene: RenderedImage, box: Box) -> tuple[float, int, int, int, int]:

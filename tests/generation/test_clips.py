@@ -494,6 +494,35 @@ def test_a_finished_scene_image_can_be_the_world(bottle, tmp_path):
     assert np.allclose(plan.timeline.rest_box, rest)
 
 
+def test_a_square_studio_scene_is_built_again_at_the_clip_s_shape_so_a_wide_product_stays_whole():
+    # given a wide product (a mug on its side of the set) and the square studio scenes a job
+    # makes before its clip, one of them filling the square with it
+    from generation.config import GenerationConfig
+    from generation.engines.studio import StudioEngine
+    from generation.specs import SceneSpec
+
+    photo, mask = Image.new("RGB", (800, 500), (236, 236, 238)), Image.new("L", (800, 500), 0)
+    for im, fill in ((photo, (40, 120, 130)), (mask, 255)):
+        ImageDraw.Draw(im).rounded_rectangle((100, 120, 700, 420), radius=30, fill=fill)
+    wide = Segmentation(image=photo, matte=mask, box=(100, 120, 601, 301), segmenter="exact")
+    made = StudioEngine(GenerationConfig()).render(
+        wide, SceneSpec(theme="marble_counter", count=4, width=480, height=480, seed=3)
+    )
+    for scene in made:
+        # when a 9:16 push-in is planned on it
+        plan = plan_clip(wide, small(style="push_in"), scenes=[scene])
+
+        # then the product is whole in the frame throughout: the set was built again at the
+        # clip's shape with the scene's theme and seed, not the square cropped to 9:16
+        mw, mh = plan.master.size
+        for i in range(0, plan.timeline.spec.frame_count, 5):
+            x, y, w, h = plan.product_transform(i).box((0, 0, mw, mh))
+            assert x >= 0 and y >= 0 and x + w <= SMALL[0] and y + h <= SMALL[1], (scene.name, i)
+        world = plan.worlds[0]
+        assert (world.name, world.theme, world.seed) == (scene.name, "marble_counter", scene.meta["seed"])
+        assert world.source == "studio"
+
+
 def test_a_single_scene_style_given_several_scenes_uses_the_first(bottle):
     # given two finished scenes (a request that made variants)
     from generation.config import GenerationConfig
