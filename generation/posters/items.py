@@ -16,13 +16,15 @@ OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its 
 
 def layout_group(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
-    families: dict[str, str], unit: TypeScale, short: int, compact: bool,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None = None,
 ) -> list[Slot]:  # fmt: skip
+    """The group's items set in ``region``. The subline is never set larger than the
+    headline: the one in this group, or ``headline`` (px) set by an earlier group."""
     if group.direction == "row":
         placed = _layout_row(template, group, gi, items, region, words, families, unit, short, compact)
         if placed is not None:
             return placed
-    return _layout_column(template, group, gi, items, region, words, families, unit, short, compact)
+    return _layout_column(template, group, gi, items, region, words, families, unit, short, compact, headline)
 
 
 @dataclass
@@ -35,9 +37,10 @@ class _Item:
 
 def _measure(
     template: Template, item: str, width: int, height: int, words: Content, families: dict[str, str],
-    unit: TypeScale, align: str, scale: float,
+    unit: TypeScale, align: str, scale: float, cap: int | None = None,
 ) -> _Item:  # fmt: skip
-    """One item set inside ``width`` x ``height``; its slots relative to (0, 0)."""
+    """One item set inside ``width`` x ``height``; its slots relative to (0, 0); a headline
+    or subline at most ``cap`` px."""
     if width < 8 or height < 8:
         raise overflow(f"no room left for the {item} in {template.id}")
     styles = template.text
@@ -50,7 +53,11 @@ def _measure(
 
     if item in ("headline", "subline"):
         block = layout_text(
-            getattr(words, item), (width, height), style(item), lang=lang(item), ellipsis=unit.shorten
+            getattr(words, item),
+            (width, height),
+            style(item, cap=cap),
+            lang=lang(item),
+            ellipsis=unit.shorten,
         )
         return _Item(
             item,
@@ -205,9 +212,16 @@ def _measure_price(
     return _Item("price", max(main_w, cmp_block.width), main_h + shift, slots)
 
 
+def _size(item: _Item) -> int:
+    """The font size (px) of a headline or subline item."""
+    block = item.slots[0].block
+    assert block is not None
+    return block.size
+
+
 def _layout_column(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
-    families: dict[str, str], unit: TypeScale, short: int, compact: bool,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None,
 ) -> list[Slot]:  # fmt: skip
     rx, ry, rw, rh = region
     if rw < 16 or rh < 16:
@@ -232,7 +246,7 @@ def _layout_column(
         raise overflow(f"the price and button do not fit in {template.id}")
     # the subline takes its natural height first; the headline then shrinks to what is left
     if "subline" in items:
-        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale)
+        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale, headline)
         if "headline" in items:
             try:
                 head = _measure(
@@ -241,6 +255,17 @@ def _layout_column(
             except TextDoesNotFit:
                 # squeeze the subline to its smallest size and give the headline the rest
                 sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale * 0.6)
+                head = _measure(
+                    template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
+                )
+            for _ in range(3):
+                if _size(head) >= _size(sub):
+                    break
+                # a long headline shrunk below its subline's size: the subline is set no
+                # larger than it, which leaves the headline more room
+                sub = _measure(
+                    template, "subline", rw, left, words, families, unit, group.align, scale, _size(head)
+                )
                 head = _measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )

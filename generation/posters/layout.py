@@ -244,6 +244,7 @@ def _solve(
 
     # 5. text groups, each in its region cut back from the obstacles
     group_boxes: list[Box] = []
+    headline: int | None = None  # its size, px, once set: a later group's subline stays below it
     for gi, group in enumerate(variant.groups):
         gregion = resolve_region(group.region, content, canvas, product_box, short, clamp=content)
         for ob in obstacles:
@@ -251,7 +252,10 @@ def _solve(
         items = [it for it in group.items if has_item(it, words, ribbon_style)]
         if not items:
             continue
-        group_slots = layout_group(template, group, gi, items, gregion, words, families, unit, short, compact)
+        group_slots = layout_group(
+            template, group, gi, items, gregion, words, families, unit, short, compact, headline
+        )
+        headline = next((s.block.size for s in group_slots if s.name == "headline" and s.block), headline)
         for slot in group_slots:
             if box_hits(keepout, slot.box):
                 # a region edge came too close to the matte (a group not tied to the product)

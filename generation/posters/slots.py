@@ -76,9 +76,14 @@ def font_style(
     align: str = "left",
     max_lines: int | None = None,
     scale: float = 1.0,
+    cap: int | None = None,
 ) -> TextStyle:
+    """The style of a text role at the layout's type scale; ``cap`` (px, at least the
+    legible minimum) bounds its size from above (a subline never outgrows its headline)."""
     family = families.get(spec.font, spec.font)
     size = max(unit.legible, round(spec.size * unit * scale))
+    if cap is not None:
+        size = max(unit.legible, min(size, cap))
     low = unit.legible if unit.relax else max(unit.legible, min(size, round(spec.min * unit)))
     lines = max_lines if max_lines is not None else spec.max_lines
     if unit.relax and lines > 1:

@@ -352,6 +352,20 @@ def test_every_text_is_at_least_the_minimum_legible_size(matrix):
         assert poster.checks.small_text == [] and poster.checks.min_text_px == smallest
 
 
+def test_the_headline_is_never_set_smaller_than_the_subline(matrix):
+    # given every template at every preset with short and long words in both languages,
+    # and the 105-character headline, which is set below the template's sizes (it was
+    # 21 px over a 35 px subline on split_panel's story, and smaller on 22 more posters,
+    # 11 of them with the long words: 26 px over 31 px on marketplace_clean's story)
+    smaller = {}
+    for key, poster in matrix.items():
+        sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
+        if sizes["headline"] < sizes["subline"]:
+            smaller[key] = (sizes["headline"], sizes["subline"])
+    # then no subline outgrows the headline it follows
+    assert not smaller, smaller
+
+
 def test_text_too_long_for_a_tiny_poster_is_shortened_instead_of_refused(seg):
     # given a 240 px poster and a headline of 40 Ws and 11 more words
     spec = PosterSpec(template="hero_left", size=(240, 240), headline="W" * 40 + " " + "wonderful " * 11)
