@@ -175,6 +175,18 @@ def plan_clip(
     # a finished scene shown as it is
     built: list[tuple[str, int] | None] = []
     if scenes is not None:
+        given = scenes
+
+        def from_scene(i: int, leave_out: tuple[int, ...] = ()) -> World:
+            return scene_world(
+                seg,
+                given[i],
+                wall_ratio=ratios["wall_ratio"],
+                front_ratio=ratios["front_ratio"],
+                prop_layers=spec.style == "parallax",
+                leave_out=leave_out,
+            )
+
         for i, scene in enumerate(scenes):
             progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1} of {n_scenes}")
             studio = scene.studio_set
@@ -187,7 +199,7 @@ def plan_clip(
                 )
                 built.append(studio)
             else:
-                worlds.append(scene_world(seg, scene, **ratios))
+                worlds.append(from_scene(i))
                 built.append(None)
     else:
         for i, theme in enumerate(spec.themes):
@@ -234,6 +246,10 @@ def plan_clip(
         texts=keys,
         tempo=tempo,
     )
+    if scenes is not None:  # a studio scene's props are known: fill out those the move cuts
+        for k, world in enumerate(worlds):
+            if world.source == "scene" and (cut := _cut_props(world, k, timeline, spec.fps)):
+                worlds[k] = from_scene(k, leave_out=cut)
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
     if spec.style != "parallax":  # props drawn into the set: build it without
         for k, world in enumerate(worlds):
@@ -321,13 +337,21 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
 
 def _cut_props(world: World, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
     """The props of a studio set (indices in its theme's) that the camera's move would cut
-    with the frame's sides or top at some frame while the set is shown in place."""
-    transforms = [layer.transform for layer in _move_layers(timeline, index, fps) if layer.columns is None]
-    return tuple(
-        k
-        for k, _, body in world.prop_bodies
-        if any(_cut_by_frame(transform, body, timeline.canvas) for transform in transforms)
-    )
+    with the frame's sides or top at some frame while the set is shown in place (in
+    parallax, each at the depth of its foot)."""
+    layers = [layer for layer in _move_layers(timeline, index, fps) if layer.columns is None]
+
+    def cut(ratio: float, body: tuple[float, float, float, float]) -> bool:
+        return any(
+            _cut_by_frame(
+                layer.depth.at_ratio(ratio) if layer.depth is not None else layer.transform,
+                body,
+                timeline.canvas,
+            )
+            for layer in layers
+        )
+
+    return tuple(k for k, ratio, body in world.prop_bodies if cut(ratio, body))
 
 
 def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:

@@ -13,7 +13,9 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
   at the depth of the floor row it stands on, instead of being sheared by the rows it
   spans.
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
-  product is filled out of it; its shadow stays painted into the plate.
+  product is filled out of it; its shadow stays painted into the plate. A studio scene's
+  layout (its floor's lines and its props, as data) gives the depths and the props, which
+  are cut out as layers or filled out of the picture.
 - ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
   attached to the product.
 """
@@ -33,6 +35,7 @@ from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
+    PropPlacement,
     estimate_foot_ratio,
     estimate_light_side,
     place_props,
@@ -192,8 +195,7 @@ def studio_world(
     )
     standing = place_props(theme, stage, nothing, variant, seed=seed) if variant.props else []
     bodies = tuple(
-        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), _body(p.cover, p.origin))
-        for p in standing
+        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), p.body) for p in standing
     )
     if standing and prop_layers:
         without = dataclasses.replace(variant, props=())
@@ -250,15 +252,6 @@ def light_pools(
         blob = np.exp(-0.5 * (((xs - px) / (sx * bw)) ** 2 + ((ys - py) / (sy * bh)) ** 2))
         gain += strength * blob * rows
     return gain[..., None].astype(F32)
-
-
-def _body(cover: np.ndarray, origin: tuple[int, int]) -> tuple[float, float, float, float]:
-    """x0, y0, x1, y1 of where ``cover`` (at ``origin``) is more than faint."""
-    ys, xs = np.nonzero(cover > 0.01)
-    if ys.size == 0:
-        return (0.0, 0.0, 0.0, 0.0)
-    ox, oy = origin
-    return (float(xs.min() + ox), float(ys.min() + oy), float(xs.max() + 1 + ox), float(ys.max() + 1 + oy))
 
 
 def _prop_layers(
@@ -376,18 +369,61 @@ def depth_ratios(height: int, horizon: float, contact: float, wall: float, front
 
 
 def scene_world(
-    seg: Segmentation, scene: RenderedImage, *, wall_ratio: float = 0.35, front_ratio: float = 1.5
+    seg: Segmentation,
+    scene: RenderedImage,
+    *,
+    wall_ratio: float = 0.35,
+    front_ratio: float = 1.5,
+    prop_layers: bool = False,
+    leave_out: tuple[int, ...] = (),
 ) -> World:
-    """A world from a finished scene: the product is filled out (its shadow stays)."""
+    """A world from a finished scene: the product is filled out (its shadow stays).
+
+    A scene the studio engine made carries its set's lines and props as data
+    (``meta["layout"]``): the floor's real horizon and contact row give the depths, each
+    prop's place is known (``World.prop_bodies``) and, with ``prop_layers``, each prop is
+    cut out of the picture by its coverage drawn again and kept as its own layer
+    (``World.props``) over the picture with the prop filled out (``World.bare``); its
+    shadow stays painted on the floor. ``leave_out`` names props (indices in the theme's
+    ``props``) to fill out of the picture from around them, with the floor under their
+    foot (their contact shadow; a faint cast shadow further off stays). Any other scene
+    has no props to know of, and its floor is assumed to start a little behind the
+    product's foot.
+    """
     image = np.ascontiguousarray(np.asarray(scene.image.convert("RGB")))
     size = (image.shape[1], image.shape[0])
     alpha = _alpha_on_canvas(seg, size, scene.product_box)
     # one pixel beyond the matte: the scene's own soft edge blended the product in
     hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    plate = fill_holes(image.astype(F32), (~hole).astype(F32))
-    plate = rgba(np.clip(plate + 0.5, 0, 255).astype(np.uint8))
+    plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
+    plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
     x, y, w, h = scene.product_box
-    horizon = y + 0.75 * h  # unknown set: assume the floor starts a little behind the foot
+    layout = scene.meta.get("layout") if scene.meta.get("engine") == "studio" else None
+    if layout:
+        horizon, contact = float(layout["horizon"]), float(layout["contact"])
+    else:  # unknown set: assume the floor starts a little behind the foot
+        horizon, contact = y + 0.75 * h, float(y + h)
+    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
+    standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
+    if gone := [p for p in standing if p.index in leave_out]:
+        mask = _prop_footprint(gone, size)
+        plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
+        plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
+        standing = [p for p in standing if p.index not in leave_out]
+    bodies = tuple(
+        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), p.body) for p in standing
+    )
+    bare: np.ndarray | None = None
+    props: tuple[PropLayer, ...] = ()
+    if standing and prop_layers:
+        covered = np.zeros((size[1], size[0]), dtype=F32)
+        for p in standing:
+            _add_cover(covered, p.cover, p.origin)
+        # a pixel beyond the coverage: the prop's anti-aliased edge holds some of it
+        around = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        bare_f = fill_holes(plate_f, (~around).astype(F32))
+        bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
+        props = tuple(_cut_out(plate, p, ratios) for p in standing)
     return World(
         name=scene.name,
         source="scene",
@@ -397,11 +433,68 @@ def scene_world(
         geometry=WorldGeometry(
             size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
         ),
-        depth_ratio=depth_ratios(size[1], horizon, y + h, wall_ratio, front_ratio),
+        depth_ratio=ratios,
         theme=scene.meta.get("theme"),
         seed=scene.meta.get("seed"),
-        meta={"engine": scene.meta.get("engine")},
+        meta={"engine": scene.meta.get("engine"), "layout": bool(layout)},
+        bare=bare,
+        props=props,
+        prop_bodies=bodies,
     )
+
+
+def _with_grain(values: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
+    """``values`` (H, W, 3 float) with grain added where ``mask`` is set, as strong as the
+    fine grain round it (a filled area is smooth and would show as a patch)."""
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~mask
+    if not ring.any():
+        return values
+    fine = values - cv2.GaussianBlur(values, (0, 0), 1.5)
+    # the high-pass keeps about 0.8 of white grain's deviation
+    sigma = float(fine[ring].std()) / 0.8
+    rng = np.random.default_rng([seed % 2**32, 0x6A])
+    noise = rng.normal(0.0, sigma, values.shape[:2]).astype(F32)[..., None]
+    return np.where(mask[..., None], values + noise, values)
+
+
+def _prop_footprint(props: list[PropPlacement], size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: where ``props`` cover the picture (a pixel beyond), and the floor
+    under each one's foot that its contact shadow darkens."""
+    w, h = size
+    covered = np.zeros((h, w), dtype=F32)
+    for p in props:
+        _add_cover(covered, p.cover, p.origin)
+    mask = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    for p in props:
+        x0, x1 = max(int(p.cx - 0.65 * p.width), 0), min(int(p.cx + 0.65 * p.width) + 1, w)
+        y0, y1 = max(int(p.base - 0.06 * p.height), 0), min(int(p.base + 0.14 * p.height) + 2, h)
+        mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def _add_cover(canvas: np.ndarray, cover: np.ndarray, origin: tuple[int, int]) -> None:
+    """``canvas`` = max(``canvas``, ``cover`` placed at ``origin``), clipped to it."""
+    h, w = canvas.shape
+    ox, oy = origin
+    ch_, cw_ = cover.shape
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
+    if x1 > x0 and y1 > y0:
+        region = canvas[y0:y1, x0:x1]
+        np.maximum(region, cover[y0 - oy : y1 - oy, x0 - ox : x1 - ox], out=region)
+
+
+def _cut_out(plate: np.ndarray, prop: PropPlacement, ratios: np.ndarray) -> PropLayer:
+    """``prop`` cut out of the picture ``plate`` by its coverage: premultiplied RGBA at the
+    depth of its foot."""
+    h, w = plate.shape[:2]
+    ox, oy = prop.origin
+    ch_, cw_ = prop.cover.shape
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
+    a = prop.cover[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None]
+    rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
+    pixels = np.clip(np.concatenate([rgb, a * 255.0], axis=2) + 0.5, 0, 255).astype(np.uint8)
+    ratio = float(ratios[min(max(round(prop.base) - 1, 0), h - 1)])
+    return PropLayer(pixels, (x0, y0), ratio, prop.body)
 
 
 def fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:

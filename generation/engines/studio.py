@@ -25,6 +25,7 @@ from generation.sets import (
     estimate_foot_ratio,
     estimate_light_side,
     get_theme,
+    place_props,
     plan_variant,
     render_set,
     resolve_brand,
@@ -80,6 +81,7 @@ class StudioEngine:
 
             # 3. the set around it: backdrop, surface, podium, shadows, reflection, grain
             bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed, variant=variant)
+            props = place_props(theme, stage, placed, variant, seed=seed) if variant.props else []
             background = Image.fromarray(np.clip(bg + 0.5, 0, 255).astype(np.uint8), "RGB")
 
             # 4. paste the product back; light wrap touches soft edge pixels only
@@ -102,6 +104,12 @@ class StudioEngine:
                         "seed": seed,
                         "segmenter": seg.segmenter,
                         "variant": variant.to_dict(),
+                        # the set's lines and props as data, for clips made from this scene
+                        "layout": {
+                            "horizon": round(float(stage.horizon), 3),
+                            "contact": round(float(stage.contact), 3),
+                            "props": [p.to_dict() for p in props],
+                        },
                     },
                 )
             )

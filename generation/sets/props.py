@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -35,6 +36,41 @@ class PropPlacement:
     lean: float  # radians, leaves lean away from the product
     cover: np.ndarray  # anti-aliased coverage 0..1 over ``origin``
     origin: tuple[int, int]  # (x, y) of ``cover``'s top-left on the canvas
+
+    @property
+    def body(self) -> tuple[float, float, float, float]:
+        """x0, y0, x1, y1 on the canvas of where the prop covers more than faintly."""
+        ys, xs = np.nonzero(self.cover > 0.01)
+        if ys.size == 0:
+            return (0.0, 0.0, 0.0, 0.0)
+        ox, oy = self.origin
+        return (
+            float(xs.min() + ox),
+            float(ys.min() + oy),
+            float(xs.max() + 1 + ox),
+            float(ys.max() + 1 + oy),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prop's layout as data (no pixels): ``from_dict`` draws its coverage again."""
+        return {
+            "index": self.index,
+            "shape": self.shape,
+            "cx": round(self.cx, 3),
+            "base": round(self.base, 3),
+            "width": round(self.width, 3),
+            "height": round(self.height, 3),
+            "lean": round(self.lean, 6),
+            "body": [round(v, 1) for v in self.body],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], canvas: tuple[int, int]) -> PropPlacement:
+        """The prop ``to_dict`` described, its coverage drawn again on ``canvas``."""
+        shape, cx, base = str(data["shape"]), float(data["cx"]), float(data["base"])
+        width, height, lean = float(data["width"]), float(data["height"]), float(data["lean"])
+        cover, origin = _prop_cover(shape, cx, base, width, height, lean, canvas)
+        return cls(int(data["index"]), shape, cx, base, width, height, lean, cover, origin)
 
 
 def place_props(

@@ -16,6 +16,9 @@ from generation.clips.frames import Compositor
 from generation.clips.motion import Similarity
 from generation.clips.product import reference_product
 from generation.clips.spec import presets_data
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine
+from generation.specs import SceneSpec
 from tests.generation.test_clips import _segmentation, small
 
 MID = (540, 960)
@@ -442,3 +445,58 @@ def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, 
     if style == "pan":  # the camera travels far enough to cut the cylinder beside the product
         assert len(every.worlds[0].prop_bodies) > len(kept)
         assert not np.array_equal(plan.worlds[0].plate, every.worlds[0].plate)
+
+
+@pytest.fixture(scope="module")
+def marble_scene(bottle):
+    """A studio scene of the marble set at 9:16 with a cylinder right of the product."""
+    spec = SceneSpec(theme="marble_counter", width=MID[0], height=MID[1], seed=0, count=1)
+    return StudioEngine(GenerationConfig()).render(bottle, spec)[0]
+
+
+@pytest.mark.parametrize("style", ["pan", "parallax"])
+def test_a_clip_from_a_studio_scene_knows_its_props_from_the_scenes_layout(bottle, marble_scene, style):
+    # given a studio scene, which carries its set's lines and props as data
+    layout = marble_scene.meta["layout"]
+    assert [p["index"] for p in layout["props"]] == [0]
+    x0, y0, x1, y1 = (round(v) for v in layout["props"][0]["body"])
+
+    # when a clip is made from the scene image (a pan right, which would cut the cylinder
+    # with the frame's side; parallax, which keeps it in view)
+    plan = plan_clip(
+        bottle, small(style=style, size=MID, duration=8, direction="right"), scenes=[marble_scene]
+    )
+    world = plan.worlds[0]
+    picture = np.asarray(marble_scene.image.convert("RGB"), dtype=np.float64)
+    plate = world.plate[..., :3].astype(np.float64)
+    changed = float(np.abs(plate[y0:y1, x0:x1] - picture[y0:y1, x0:x1]).mean())
+
+    # then the world stands on the scene's floor, and knows the prop: the pan fills it out
+    # of the picture (it is gone: the set's floor, grain and all, where it stood), parallax
+    # keeps it as its own layer at the depth of its foot, over the picture without it
+    assert world.geometry.horizon == pytest.approx(layout["horizon"])
+    if style == "pan":
+        assert world.prop_bodies == () and world.props == ()
+        assert changed > 20.0
+        floor = plate[y1 + 30 : y1 + 60, x0:x1]
+        filled = plate[(y0 + y1) // 2 : (y0 + y1) // 2 + 30, x0:x1]
+        assert abs(filled.mean() - floor.mean()) < 12.0
+        assert (
+            0.5
+            < (filled - cv2.GaussianBlur(filled, (0, 0), 1.5)).std()
+            / (floor - cv2.GaussianBlur(floor, (0, 0), 1.5)).std()
+            < 2.0
+        )
+    else:
+        assert [k for k, _, _ in world.prop_bodies] == [0] and len(world.props) == 1
+        assert changed == 0.0
+        foot = round(layout["props"][0]["base"]) - 1
+        assert world.props[0].ratio == pytest.approx(float(world.depth_ratio[foot]))
+        bare = world.bare[..., :3].astype(np.float64)
+        assert float(np.abs(bare[y0:y1, x0:x1] - picture[y0:y1, x0:x1]).mean()) > 20.0
+        # and the layer is whole through the move
+        cw, ch = plan.canvas
+        extents = _prop_extents(plan, world.props[0])
+        assert all(
+            left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch for left, right, top in extents
+        )

@@ -111,8 +111,17 @@ def test_every_theme_renders_with_the_product_pixels_intact(engine, bottle, them
     assert result.fidelity.max_abs_diff == 0
     assert result.fidelity.opaque_pixels > 0
     variant = result.meta.pop("variant")
+    layout = result.meta.pop("layout")
     assert result.meta == {"engine": "studio", "theme": theme, "seed": 3, "segmenter": "alpha"}
     assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette", "props", "foot_ratio"}
+    # the set's lines and props as data: a prop for each the variant stands (or fewer, where
+    # one has no room), each with the place and size its coverage is drawn from
+    assert set(layout) == {"horizon", "contact", "props"}
+    assert 0 < layout["horizon"] <= layout["contact"] <= 512
+    assert len(layout["props"]) <= len(variant["props"])
+    for prop in layout["props"]:
+        assert set(prop) == {"index", "shape", "cx", "base", "width", "height", "lean", "body"}
+        assert prop["index"] in variant["props"]
     # and the product sits fully inside the canvas
     x, y, w, h = result.product_box
     assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 512
