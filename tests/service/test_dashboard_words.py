@@ -151,3 +151,26 @@ def test_the_product_form_says_what_brand_name_and_colour_are_for(signed_in):
     assert 'placeholder="#2F5D50"' in body
     assert "campaign headlines can use it as {vendor}" in body
     assert "it tints this product&#x27;s scenes" in body
+
+
+def test_the_engine_and_the_diffusion_description_show_only_where_diffusion_is_offered(
+    signed_in, product_image, settings
+):
+    # given an install whose GPU workers offer no diffusion engine
+    settings.OFFER_DIFFUSION = "no"
+    url = reverse("dashboard:product", args=[product_image.product.pk])
+
+    # when the merchant opens the new-job form
+    body = signed_in.get(url).content.decode()
+
+    # then there is no one-choice Engine menu and no description box that nothing would read;
+    # the studio engine still goes with the form
+    assert "Scene description" not in body and 'name="prompt"' not in body
+    assert '<label for="id_engine">' not in body
+    assert re.search(r'<input type="hidden" name="engine" value="studio"', body)
+
+    # and where diffusion is offered, both are there to choose and fill in
+    settings.OFFER_DIFFUSION = "yes"
+    body = signed_in.get(url).content.decode()
+    assert "Scene description (diffusion)" in body and 'name="prompt"' in body
+    assert '<option value="diffusion">' in body
