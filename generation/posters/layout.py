@@ -109,8 +109,12 @@ def solve_layout(
             continue
         if split:
             fallbacks.append(f"words broken between characters: {', '.join(split)}")
-        if attempt:
+        if shrink < 1.0:
+            layout, shrink = _largest_product(layout, solve, shrink, compact, resort)
+        if shrink < 1.0:
             fallbacks.append(f"product scaled to {shrink:.0%}" + (", compact spacing" if compact else ""))
+        elif compact:
+            fallbacks.append("compact spacing")
         if resort:
             fallbacks.append("text set below the template's sizes, down to the legible minimum")
         shortened = [s.name for s in layout.slots if s.block is not None and s.block.truncated]
@@ -119,16 +123,60 @@ def solve_layout(
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
-        if attempt:
-            return spread(layout, product)
-        layout = spread(_fill(layout, partial(solve, 1.0, False, 0)), product)
-        return _larger_type(layout, solve, product)
+        layout = spread(_fill(layout, partial(solve, shrink, compact, resort)), product)
+        return _larger_type(layout, solve, product) if not attempt else layout
     if broken is not None:
         split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
         broken.fallbacks.append(f"words broken between characters: {', '.join(split)}")
         return spread(broken, product)
     assert last is not None
     raise last
+
+
+def _largest_product(
+    layout: PosterLayout, solve: Callable[..., PosterLayout], shrink: float, compact: bool, resort: int
+) -> tuple[PosterLayout, float]:
+    """The layout with the largest product that sets its words as well as ``layout`` does.
+
+    A smaller product gives more room only to text regions that follow it; where the
+    words needed smaller type or more lines instead (a text column of fixed width beside
+    the product), the product is kept larger: the first larger try that sets every text
+    as well (``_sets_words_as_well``) wins.
+    """
+    for larger in (1.0, 0.86):
+        if larger <= shrink:
+            break
+        try:
+            bigger = solve(larger, compact, resort)
+        except TextDoesNotFit:
+            continue
+        if _sets_words_as_well(layout, bigger):
+            return bigger, larger
+    return layout, shrink
+
+
+def _sets_words_as_well(layout: PosterLayout, other: PosterLayout) -> bool:
+    """Whether ``other`` sets every text of ``layout`` at least as large, showing at least
+    as many of its characters, with no word broken, and keeps the badge if it had one."""
+
+    def text(laid: PosterLayout) -> dict[str, tuple[int, int]]:
+        return {
+            s.name: (
+                s.block.size,
+                len("".join(line.text for line in s.block.lines).replace(" ", "").rstrip("…")),
+            )
+            for s in laid.slots
+            if s.block is not None
+        }
+
+    before, after = text(layout), text(other)
+    if after.keys() != before.keys():
+        return False
+    if any(a < b for name, was in before.items() for a, b in zip(after[name], was, strict=True)):
+        return False
+    if any(s.block is not None and s.block.broken_words for s in other.slots):
+        return False
+    return any(s.kind == "badge" for s in layout.slots) == any(s.kind == "badge" for s in other.slots)
 
 
 @dataclass
@@ -232,7 +280,9 @@ def _solve(
         product.cutout.size,
         canvas,
         fill=variant.product.fill * shrink,
-        anchor=variant.product.anchor,
+        anchor=_yielding_anchor(variant, vertical=ch >= cw)
+        if shrink < 1.0 and resort
+        else variant.product.anchor,
         region=region,
     )
     product_box = clamp_into(product_box, region)  # an anchor must not push it out of its region
@@ -290,6 +340,27 @@ def _solve(
     )
 
 
+def _yielding_anchor(variant: Variant, *, vertical: bool) -> tuple[float, float]:
+    """Where a product made smaller for words set below the template's sizes sits in its
+    region: against the side away from the words that follow one of its edges along the
+    long axis (words below it: at the top), so that they get all the room it frees.
+    Spreading moves it back into balance afterwards."""
+    ax = 1 if vertical else 0
+    near, far = ("top", "bottom") if vertical else ("left", "right")
+    sides = {
+        edge.side
+        for group in variant.groups
+        for edge in (group.region.x0, group.region.y0, group.region.x1, group.region.y1)
+        if edge.ref == "product"
+    }
+    anchor = list(variant.product.anchor)
+    if far in sides and near not in sides:
+        anchor[ax] = 0.0
+    elif near in sides and far not in sides:
+        anchor[ax] = 1.0
+    return anchor[0], anchor[1]
+
+
 def _grown(region: Box, content: Box, grow: int, *, vertical: bool) -> Box:
     """``region`` taller (or wider) by ``grow`` px, half each way, kept inside ``content``."""
     x, y, w, h = region
@@ -312,24 +383,18 @@ def free_space(layout: PosterLayout) -> int:
     return int((~covered).sum())
 
 
-def _text_sizes(layout: PosterLayout) -> dict[str, int]:
-    return {s.name: s.block.size for s in layout.slots if s.block is not None}
-
-
 def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout]) -> PosterLayout:
     """A larger product when the canvas has free space along its long axis.
 
-    The product's region is grown by most of the free space and the layout solved again;
-    the first try that places everything with no text smaller than before, no badge
-    lost and no fallback is kept (else the layout as it was).
+    The product's region is grown by most of the free space and the layout solved again
+    (``again``: at the same fallback step); the first try that sets the words as well
+    (``_sets_words_as_well``) is kept (else the layout as it was).
     """
     free = free_space(layout)
     gap = max(4, round(0.022 * layout.short))
     spare = free - 2 * gap  # some air stays for spreading the blocks
     if spare < 0.03 * layout.content[3 if layout.size.height >= layout.size.width else 2]:
         return layout
-    sizes = _text_sizes(layout)
-    badge = any(s.kind == "badge" for s in layout.slots)
     for share in (1.0, 0.75, 0.5, 0.25):
         try:
             bigger = again(round(spare * share))
@@ -337,12 +402,7 @@ def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout]) -> PosterL
             continue
         if bigger.product_box[2] * bigger.product_box[3] <= layout.product_box[2] * layout.product_box[3]:
             return layout
-        new_sizes = _text_sizes(bigger)
-        if new_sizes.keys() != sizes.keys() or any(new_sizes[k] < v for k, v in sizes.items()):
-            continue
-        if badge != any(s.kind == "badge" for s in bigger.slots):
-            continue
-        if any(s.block is not None and s.block.truncated for s in bigger.slots):
+        if not _sets_words_as_well(layout, bigger):
             continue
         bigger.fallbacks.extend(layout.fallbacks)
         return bigger

@@ -52,7 +52,7 @@ class TypeScale(float):
     """Font px per template px (the shorter side / 1080 x the variant's type scale),
     carrying the canvas's minimum legible text size (``legible``, px) and the layout's
     last resorts for long text: ``relax`` lets text shrink below the template's own
-    minimum down to ``legible`` and take one more line, ``shorten`` lets text that
+    minimum down to ``legible`` and take twice the lines, ``shorten`` lets text that
     still does not fit end with an ellipsis."""
 
     legible: int
@@ -87,7 +87,7 @@ def font_style(
     low = unit.legible if unit.relax else max(unit.legible, min(size, round(spec.min * unit)))
     lines = max_lines if max_lines is not None else spec.max_lines
     if unit.relax and lines > 1:
-        lines += 1
+        lines *= 2
     return TextStyle(
         family=family,
         weight=spec.weight,
