@@ -283,7 +283,7 @@ def test_an_unknown_clip_reveal_is_refused_at_the_door(api, product_image):
 def test_the_dashboard_offers_diffusion_only_where_it_is_installed(signed_in, product_image):
     page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
 
-    assert '<option value="studio"' in page
+    assert '<input type="hidden" name="engine" value="studio"' in page  # nothing else to choose
     assert '<option value="diffusion"' not in page
 
 
