@@ -169,3 +169,29 @@ def test_form_fields_fit_swatches_show_their_hex_and_the_team_page_stays_put(
         assert page.evaluate("() => document.activeElement === document.body")
         assert page.locator("[autofocus]").count() == 0
         page.context.clear_cookies()
+
+
+def test_a_product_heading_on_a_phone_keeps_its_sku_whole_and_its_button_clear_of_the_card(
+    live_server, browser_page, user, product
+):
+    # given a product whose SKU has hyphens and whose title fills a phone's line
+    product.sku = "MUG-SLOW-350"
+    product.title = "晨光陶瓷马克杯 Slow Mornings 350 ml"
+    product.save()
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server.url)
+
+    # when its page is opened
+    page.goto(f"{live_server.url}/products/{product.pk}/")
+    page.wait_for_load_state("networkidle")
+
+    # then the SKU sits on one line (not "MUG-" above "SLOW-350")
+    sku = page.locator("h1 .sku")
+    lines = sku.evaluate("el => el.getClientRects().length")
+    assert lines == 1, lines
+    # and the Edit button, wrapped under the heading, leaves a gap above the first card
+    button = page.get_by_role("link", name="Edit or delete").bounding_box()
+    card = page.locator("section.card").first.bounding_box()
+    assert button is not None and card is not None
+    assert card["y"] - (button["y"] + button["height"]) >= 8, (button, card)
