@@ -24,14 +24,15 @@ from generation.errors import InvalidSpec
 from generation.typography import fonts
 from generation.typography.block import TextBlock, TextDoesNotFit, TextLine, TextStyle
 from generation.typography.breaks import Context, assign_faces, split_paragraphs, unbreakable_segments
-from generation.typography.shaping import SetLine, span_advance
+from generation.typography.shaping import SetLine, span_advance, span_ink
 from generation.typography.wrap import wrap_paragraph
 
 SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
-# Sizes whose width estimate (scaled from max_size), or whose height scaled from a try
-# that was too tall on the fewest lines, overshoots the box by more than this are
-# skipped without wrapping; the scaled estimate never overshoots the truth by this
-# much, so skipping changes no result, only the time taken.
+# Sizes whose width estimate (scaled from max_size), or whose height (scaled from a try
+# that was too tall on the fewest lines, or the least any lines could take, from the
+# words' ink at max_size) overshoots the box by more than this are skipped without
+# wrapping; the scaled estimate never overshoots the truth by this much, so skipping
+# changes no result, only the time taken.
 _ESTIMATE_SLACK = 1.10
 _FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
 
@@ -213,6 +214,7 @@ def _layout(
     # 3. shrink until it fits, without breaking words
     sizes = _sizes(style)
     longest, totals = _estimates(ctx, style.max_size)
+    tallest, spread = _ink_estimates(ctx, style.max_size)
     tall: tuple[int, int] | None = None  # (size, height) of a try too tall in the fewest lines
     for n, size in enumerate(sizes):
         room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
@@ -220,6 +222,13 @@ def _layout(
         if longest > room or needed_lines > style.max_lines:
             continue
         if tall is not None and tall[1] * size / tall[0] > height * _ESTIMATE_SLACK + 2:
+            continue
+        # Any setting is at least as tall as its tallest word, and as its fewest lines
+        # apart with the lowest-reaching and the highest-reaching word on the last and
+        # first of them; ink heights scale with the size like the widths above.
+        scale = size / style.max_size
+        least = max(tallest * scale, (needed_lines - 1) * round(size * style.line_height) + spread * scale)
+        if least > height * _ESTIMATE_SLACK + 2:
             continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
@@ -263,6 +272,20 @@ def _estimates(ctx: Context, size: int) -> tuple[float, list[float]]:
         longest = max([longest, *widths])
         totals.append(sum(widths))
     return longest, totals
+
+
+def _ink_estimates(ctx: Context, size: int) -> tuple[int, int]:
+    """At ``size``: the tallest segment's ink height, and the lowest bottom of any
+    segment less the highest top of any (a line holds at least one segment, so no
+    last line reaches less far down and no first line less far up). Used, scaled, like
+    ``_estimates`` to skip sizes whose lines could never fit the box's height."""
+    track = ctx.style.tracking * size
+    tallest, low, high = 0, math.inf, -math.inf
+    for p in range(len(ctx.paragraphs)):
+        for a, b in ctx.segments[p]:
+            top, bottom = span_ink(ctx, p, a, b, size, track)
+            tallest, low, high = max(tallest, bottom - top), min(low, bottom), max(high, top)
+    return tallest, int(low - high) if math.isfinite(low) else 0
 
 
 def _finish(

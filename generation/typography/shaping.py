@@ -193,6 +193,25 @@ def span_advance(ctx: Context, p: int, start: int, end: int, size: int, track: f
     return total - track  # no letter spacing after the last character
 
 
+def span_ink(ctx: Context, p: int, start: int, end: int, size: int, track: float) -> tuple[int, int]:
+    """Ink top and bottom (relative to the baseline) of paragraph ``p``[start:end] set
+    on a line of its own, as ``set_line`` finds them; (0, 0) when it has no ink. Up and
+    down do not depend on where a piece stands along the line, so unlike ``set_line``
+    this needs no advances: one ink box per piece."""
+    paragraph, faces = ctx.paragraphs[p], ctx.faces[p]
+    top, bottom = math.inf, -math.inf
+    for face, text in runs_of(paragraph, faces, start, end):
+        font, _, _ = face_font(ctx, face, size)
+        language, features = shaping_for(ctx, face)
+        for piece in text if track else (text,):  # tracked text is drawn one character at a time
+            if not piece.strip():
+                continue
+            ink = piece_ink(font, face, piece, language, features)
+            if ink is not None:
+                top, bottom = min(top, ink[1]), max(bottom, ink[3])
+    return (0, 0) if math.isinf(top) else (int(top), int(bottom))
+
+
 @dataclass
 class SetLine:
     text: str

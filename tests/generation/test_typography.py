@@ -445,6 +445,40 @@ def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
     assert max(sizes) >= 80 and min(sizes) <= 30
 
 
+@pytest.mark.parametrize(
+    ("text", "tracking", "lang"),
+    [(EN_LONG, -0.01, "en"), (EN_LONG, 0.14, "en"), (ZH_LONG, 0.0, "zh-Hans"), (MIXED, 0.02, "zh-Hans")],
+)
+def test_sizes_skipped_for_their_lines_height_change_no_fit(text, tracking, lang, monkeypatch):
+    # given text set on several lines, in boxes from roomy down to lower than one line
+    style = TextStyle(max_size=110, min_size=14, max_lines=4, line_height=1.05, tracking=tracking)
+    boxes = [(w, h) for w in (1000, 620, 380) for h in range(420, 10, -23)]
+
+    def fits(box):
+        try:
+            return layout_text(text, box, style, lang=lang)
+        except TextDoesNotFit:
+            return None
+
+    tries: list[int] = []
+    attempt = fit._attempt
+    monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
+    # when fitted with the sizes whose lines could not be that low skipped, and with
+    # every size tried
+    skipping = [fits(box) for box in boxes]
+    skipped_tries = len(tries)
+    monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
+    fit.clear_fitted()
+    tries.clear()
+    trying_all = [fits(box) for box in boxes]
+    # then the blocks are the same, sizes from large to small were set, and the skipping
+    # sweep set far fewer sizes
+    assert skipping == trying_all
+    sizes = [b.size for b in skipping if b is not None]
+    assert max(sizes) >= 60 and min(sizes) <= 30
+    assert skipped_tries < 0.5 * len(tries)
+
+
 def test_impossible_box_raises_text_does_not_fit_with_a_clear_message():
     # given a long text and a tiny box
     text = ZH_LONG * 3
