@@ -302,7 +302,10 @@ def _finish(
     for size in sizes:
         if size < sizes[0] * _FINISH_SHRINK:
             break
-        final = _attempt(ctx, size, box, break_words=broken_words, final=True)
+        if size == sizes[0] and not broken_words and len(greedy.lines) == len(ctx.paragraphs):
+            final = greedy  # one line per paragraph: nothing to re-break, the same lines again
+        else:
+            final = _attempt(ctx, size, box, break_words=broken_words, final=True)
         if final.reason:
             continue
         if not final.lone:
