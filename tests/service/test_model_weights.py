@@ -1,8 +1,9 @@
 """What the service does with the models this install has (and has not).
 
-The dashboard says which background removal runs here and how to install a better one,
-and offers only what can run. A real worker asked for a diffusion scene without the
-weights fails the job at once, naming the command, and asks no hub for anything.
+The dashboard says which background removal runs here, tells staff how to install a better
+one (a merchant is told to ask, never shown a server command), and offers only what can
+run. A real worker asked for a diffusion scene without the weights fails the job at once,
+naming the command, and asks no hub for anything.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def test_without_a_model_the_page_says_so_and_rembg_is_not_offered(signed_in, pr
 
     # then
     assert "Automatic background removal here: classical, built in (no AI model installed)." in page
-    assert f"install {default} on the server: <code>python -m generation models pull {default}</code>" in page
+    assert "Cleaner edges are possible with an AI model: ask whoever runs ShopAssets for you to install it." in page
+    assert "models pull" not in page
     assert '<option value="rembg"' not in page and '<option value="classical"' in page
     assert refused.status_code == 400
     assert "Select a valid choice. rembg is not one of the available choices." in refused.content.decode()
@@ -72,7 +74,6 @@ def test_with_a_model_installed_the_page_names_it_and_offers_it(
     default = registry.get(registry.default)
     with open(models / default.file, "wb") as f:
         f.truncate(default.size)
-    best = next(iter(registry.segmentation))
     monkeypatch.setattr("shop_assets.jobs.requests.enqueue", lambda job_id, queue: None)
 
     # when
@@ -83,10 +84,29 @@ def test_with_a_model_installed_the_page_names_it_and_offers_it(
 
     # then
     assert f"Automatic background removal here: AI model {default.name}." in page
-    assert f"<code>python -m generation models pull {best}</code>" in page
+    assert "Cleaner edges are possible with a better AI model: ask whoever runs ShopAssets for you to install it." in page
+    assert "models pull" not in page
     assert '<option value="rembg">AI model</option>' in page
     assert started.status_code == 302
     assert GenerationJob.objects.get().parameters["segmenter"] == "rembg"
+
+
+def test_staff_see_the_install_command_merchants_do_not(client, user, product_image, models):
+    # given the same page for a merchant and, after promotion, for a staff user
+    default = load_registry().default
+    url = reverse("dashboard:product", args=[product_image.product_id])
+    client.force_login(user)
+    merchant_page = client.get(url).content.decode()
+
+    # when
+    user.is_staff = True
+    user.save()
+    staff_page = client.get(url).content.decode()
+
+    # then
+    assert "models pull" not in merchant_page
+    assert f"install {default} on the server: <code>python -m generation models pull {default}</code>" in staff_page
+    assert "ask whoever runs ShopAssets" not in staff_page
 
 
 @pytest.mark.slow
