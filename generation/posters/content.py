@@ -21,6 +21,9 @@ def _lang_for(text: str, base: str) -> str:
     return base if base not in CJK_LANGS else "en"
 
 
+_COUNTDOWN = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}")
+
+
 def _states_discount(ribbon: str, percent: int) -> bool:
     """Whether the merchant's ribbon already says the discount: "-20%", "Save 20%",
     "20 % OFF", "限时8折" for 20 % off (spaces and case ignored, a typographic minus or a
@@ -59,9 +62,12 @@ def build_content(spec: PosterSpec, template: Template) -> Content:
         badge = ""
     caption = ""
     if badge and template.badge.shape == "timer":
-        # "ENDS IN 23:59:59" for the merchant's own text, another caption over a discount
-        key = "caption" if spec.badge else "discount_caption"
-        caption = template.string(key, lang) or ""
+        # Urgency only where the merchant asked for it: "ENDS IN" over their own countdown
+        # ("23:59:59"), a neutral caption over a discount, none over other words of theirs.
+        if not spec.badge:
+            caption = template.string("discount_caption", lang) or ""
+        elif _COUNTDOWN.search(spec.badge):
+            caption = template.string("caption", lang) or ""
     words = {
         "headline": spec.headline, "subline": spec.subline, "ribbon": ribbon, "eyebrow": ribbon,
         "price": price, "compare_at": compare, "cta": cta, "badge": badge, "badge_caption": caption,

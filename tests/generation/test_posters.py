@@ -928,7 +928,7 @@ def test_a_grown_product_never_crosses_the_edge_of_a_brand_panel(matrix):
 
 @pytest.mark.parametrize("size", ["feed", "link", "banner"])
 def test_a_countdown_badge_caption_is_readable_beside_its_value(seg, size):
-    # given flash_deal's countdown badge ("TODAY ONLY" / "今日限时" over the discount), whose
+    # given flash_deal's countdown badge ("YOU SAVE" / "优惠" over the discount), whose
     # caption was 11 px on a Chinese link preview and 17 px on a 1080 px feed post
     for words in ("short-en", "short-zh"):
         poster = render_poster(seg, PosterSpec(template="flash_deal", size=size, **WORDS[words]))
@@ -937,6 +937,40 @@ def test_a_countdown_badge_caption_is_readable_beside_its_value(seg, size):
         assert sizes["badge_caption"] >= 0.4 * sizes["badge_label"], (words, sizes)
         assert sizes["badge_caption"] >= 1.3 * min_text_px(min(poster.image.size)), (words, sizes)
         assert poster.checks.ok, poster.checks.problems
+
+
+def _poster_words(poster) -> str:
+    return " ".join(s["text"] for s in poster.layout["slots"] if s.get("text")).casefold()
+
+
+@pytest.mark.parametrize("words", ["short-en", "short-zh"])
+def test_flash_deal_claims_no_time_limit_the_merchant_did_not_set(seg, words):
+    # given a discount on flash_deal with no ribbon or badge of the merchant's own
+    spec = PosterSpec(template="flash_deal", size="feed", **dict(WORDS[words], ribbon=None))
+    # when it is made
+    poster = render_poster(seg, spec)
+    text = _poster_words(poster)
+    # then the discount is there with a caption over it, but nothing says it ends
+    names = {s["name"] for s in poster.layout["slots"]}
+    assert {"badge", "badge_caption", "ribbon"} <= names
+    for urgent in ("today", "flash", "ends", "限时", "今日", "结束"):
+        assert urgent not in text, (urgent, text)
+    assert poster.checks.ok, poster.checks.problems
+
+
+def test_flash_deal_says_ends_in_only_over_the_merchants_own_countdown(seg):
+    # given the merchant's own badge: a countdown, then other words
+    clock = render_poster(
+        seg, PosterSpec(template="flash_deal", size="feed", **dict(WORDS["short-en"], badge="23:59:59"))
+    )
+    gift = render_poster(
+        seg, PosterSpec(template="flash_deal", size="feed", **dict(WORDS["short-en"], badge="Free gift"))
+    )
+    # then "Ends in" is over the countdown, and the other words stand alone in their badge
+    captions = [[s["text"] for s in p.layout["slots"] if s["name"] == "badge_caption"] for p in (clock, gift)]
+    assert captions == [["Ends in"], []]
+    assert "ends" not in _poster_words(gift)
+    assert clock.checks.ok and gift.checks.ok
 
 
 def _notch_residuals(cover: np.ndarray, notch: int) -> np.ndarray:
