@@ -47,8 +47,7 @@ def job_form(image_pk: int, segmenter: str) -> dict:
 
 
 def test_without_a_model_the_page_says_so_and_rembg_is_not_offered(signed_in, product_image, models):
-    # given no model installed
-    default = load_registry().default
+    # given no model installed (the models folder is empty)
 
     # when
     page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
@@ -58,7 +57,10 @@ def test_without_a_model_the_page_says_so_and_rembg_is_not_offered(signed_in, pr
 
     # then
     assert "Automatic background removal here: classical, built in (no AI model installed)." in page
-    assert "Cleaner edges are possible with an AI model: ask whoever runs ShopAssets for you to install it." in page
+    assert (
+        "Cleaner edges are possible with an AI model: ask whoever runs ShopAssets for you to install it."
+        in page
+    )
     assert "models pull" not in page
     assert '<option value="rembg"' not in page and '<option value="classical"' in page
     assert refused.status_code == 400
@@ -84,7 +86,10 @@ def test_with_a_model_installed_the_page_names_it_and_offers_it(
 
     # then
     assert f"Automatic background removal here: AI model {default.name}." in page
-    assert "Cleaner edges are possible with a better AI model: ask whoever runs ShopAssets for you to install it." in page
+    assert (
+        "Cleaner edges are possible with a better AI model: ask whoever runs ShopAssets for you to install it."
+        in page
+    )
     assert "models pull" not in page
     assert '<option value="rembg">AI model</option>' in page
     assert started.status_code == 302
@@ -105,7 +110,10 @@ def test_staff_see_the_install_command_merchants_do_not(client, user, product_im
 
     # then
     assert "models pull" not in merchant_page
-    assert f"install {default} on the server: <code>python -m generation models pull {default}</code>" in staff_page
+    assert (
+        f"install {default} on the server: <code>python -m generation models pull {default}</code>"
+        in staff_page
+    )
     assert "ask whoever runs ShopAssets" not in staff_page
 
 
