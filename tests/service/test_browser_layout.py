@@ -4,6 +4,7 @@ scrolling, "Sign out" on screen, and Chinese titles drawn with the self-hosted C
 from __future__ import annotations
 
 import os
+from itertools import pairwise
 from pathlib import Path
 
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
@@ -211,3 +212,81 @@ def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_
     page.keyboard.press("Escape")
     page.screenshot(path=str(shots / "phone-job.png"), full_page=True)
     _no_sideways_scroll(page)
+
+
+def test_scene_comparison_on_a_phone_stacks_the_scenes(
+    live_server, browser_page, user, product_image, tmp_path
+):
+    # given: a finished job with three scenes, on a phone-sized window
+    job = _scene_job(product_image)
+    page = browser_page
+    shots = _shots_dir(tmp_path)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+
+    # when: all scenes are compared
+    page.click("[data-compare-button]")
+    figures = page.locator("dialog.lightbox .lightbox-stage.compare figure")
+    figures.first.wait_for()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "phone-compare.png"))
+
+    # then: one under another, each nearly the window's width, the first from the top
+    assert figures.count() == 3
+    boxes = [figures.nth(i).bounding_box() for i in range(3)]
+    for upper, lower in pairwise(boxes):
+        assert lower["y"] >= upper["y"] + upper["height"]
+        assert abs(lower["x"] - upper["x"]) < 1
+    assert all(330 <= box["width"] <= 390 for box in boxes), boxes
+    stage = page.locator("dialog.lightbox .lightbox-stage").bounding_box()
+    assert boxes[0]["y"] <= stage["y"] + 20
+    # the stage scrolls to the last scene
+    page.locator("dialog.lightbox .lightbox-stage").evaluate("s => { s.scrollTop = s.scrollHeight; }")
+    assert figures.nth(2).bounding_box()["y"] + boxes[2]["height"] <= 844
+
+
+def test_product_page_photos_card_fits_its_content_and_cutouts_take_a_dark_backdrop(
+    live_server, browser_page, user, product_image, tmp_path
+):
+    # given: a product with a photo, on a desktop window
+    page = browser_page
+    shots = _shots_dir(tmp_path)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/products/{product_image.product_id}/")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(shots / "desktop-product-light.png"), full_page=True)
+
+    # then: the Photos card ends after its Upload button, not level with the longer form beside it
+    photos = page.locator("#photos").bounding_box()
+    upload = page.locator("#photos button[type=submit]:has-text('Upload')").bounding_box()
+    form = page.locator("section.card:has(h2:has-text('Make assets'))").bounding_box()
+    assert form["height"] > photos["height"] + 100, (form, photos)
+    assert photos["y"] + photos["height"] - (upload["y"] + upload["height"]) < 60, (photos, upload)
+
+    # when: the cutout preview is switched to the dark backdrop (the card polls while its
+    # cutout is made, so each look finds the card anew)
+    def backdrop() -> str:
+        return page.evaluate("() => getComputedStyle(document.querySelector('.cutout-view')).backgroundImage")
+
+    def pressed() -> str:
+        return page.evaluate(
+            "() => document.querySelector('[data-backdrop-toggle]').getAttribute('aria-pressed')"
+        )
+
+    light = backdrop()
+    assert pressed() == "false"
+    page.click("[data-backdrop-toggle]")
+    dark = backdrop()
+    page.screenshot(path=str(shots / "desktop-product-dark.png"), full_page=True)
+
+    # then: the checkerboard is dark, and stays dark after the card refreshes and on the next visit
+    assert "rgb(233, 233, 233)" in light and "rgb(58, 61, 67)" not in light
+    assert "rgb(58, 61, 67)" in dark and "rgb(233, 233, 233)" not in dark
+    assert pressed() == "true"
+    page.wait_for_timeout(1500)
+    assert "rgb(58, 61, 67)" in backdrop() and pressed() == "true"
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert "rgb(58, 61, 67)" in backdrop() and pressed() == "true"
