@@ -45,6 +45,17 @@ def test_finished_job_shows_gallery_and_stops_polling(signed_in, finished_job):
     assert "Product pixels unchanged" in body
 
 
+def test_only_the_cutout_offers_the_dark_backdrop(signed_in, finished_job):
+    body = signed_in.get(reverse("dashboard:job", args=[finished_job.pk])).content.decode()
+
+    figures = body.split('<figure class="asset"')[1:]
+    kinds = [f.split('data-kind="')[1].split('"')[0] for f in figures]
+    assert sorted(kinds) == ["cutout", "packshot"]
+    offered = {kind: "data-backdrop-toggle" in figure for kind, figure in zip(kinds, figures, strict=True)}
+    assert offered == {"cutout": True, "packshot": False}
+    assert "dashboard/backdrop.js" in body
+
+
 def test_asset_download_and_preview(signed_in, finished_job, settings):
     asset = finished_job.assets.get(name="packshot")
 
