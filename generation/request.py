@@ -397,7 +397,9 @@ class BrandOptions(_Options):
     heading_family: Family | None = None
     body_family: Family | None = None
     default_cta: Short | None = None
-    locale: Locale = "en_US"
+    locale: Locale | None = Field(
+        default=None, description="None: each poster's words and currency decide (Chinese words -> zh_CN...)"
+    )
 
 
 class JobParameters(_Options):

@@ -77,7 +77,9 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
         "--body-font", dest="body_font", choices=("inter", "montserrat", "playfair", "noto_sans")
     )
     brand.add_argument("--logo", type=Path, help="logo image (PNG with transparency works best)")
-    brand.add_argument("--brand-locale", dest="brand_locale", default="en_US")
+    brand.add_argument(
+        "--brand-locale", dest="brand_locale", default=None, help="default: from the words and currency"
+    )
     return parser
 
 

@@ -20,6 +20,7 @@ from PIL import Image
 
 from generation.errors import InvalidSpec
 from generation.posters.sizes import check_custom_size
+from generation.typography.money import locale_for_words
 
 RGB = tuple[int, int, int]
 
@@ -94,7 +95,7 @@ class BrandKit:
     heading_family: str | None = None
     body_family: str | None = None
     default_cta: str | None = None
-    locale: str = "en_US"
+    locale: str | None = None  # None: each poster's words and currency decide
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "primary", parse_hex(self.primary, "brand primary colour"))
@@ -109,7 +110,8 @@ class BrandKit:
             raise InvalidSpec("the brand logo must be an image")
         if self.logo is not None and (self.logo.width < 8 or self.logo.height < 8):
             raise InvalidSpec("the brand logo is smaller than 8 x 8 px")
-        _check_locale(self.locale)
+        if self.locale is not None:
+            _check_locale(self.locale)
         if self.default_cta is not None:
             _check_short(self.default_cta, "default CTA")
 
@@ -140,7 +142,7 @@ class BrandKit:
             heading_family=data.get("heading_family"),
             body_family=data.get("body_family"),
             default_cta=data.get("default_cta"),
-            locale=data.get("locale", "en_US"),
+            locale=data.get("locale"),
         )
 
 
@@ -153,7 +155,8 @@ class PosterSpec:
     (brand or template; the badge defaults to the discount when there is a compare-at
     price), ``""`` turns the element off. ``theme`` picks the studio theme; naming one
     on a template whose background is ``brand`` or ``white`` switches it to ``theme``
-    unless ``background`` says otherwise. ``locale`` defaults to the brand's.
+    unless ``background`` says otherwise. ``locale`` defaults to the brand's, and without
+    one to what the words and currency suggest (``locale_for_words``).
     """
 
     template: str = "hero_left"
@@ -212,7 +215,11 @@ class PosterSpec:
 
     @property
     def effective_locale(self) -> str:
-        return self.locale or self.brand.locale
+        given = self.locale or self.brand.locale
+        if given:
+            return given
+        words = (self.headline, self.subline, self.cta or "", self.ribbon or "", self.badge or "")
+        return locale_for_words(words, self.currency)
 
     @property
     def size_name(self) -> str:

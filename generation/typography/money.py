@@ -23,6 +23,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from generation.errors import InvalidSpec
+from generation.typography.fonts import cjk_lang_for, is_cjk_char
 
 Amount = Decimal | str | float | int
 
@@ -84,6 +85,30 @@ def discount_percent(price: Amount, compare_at: Amount | None) -> int | None:
         return None
     percent = math.floor((before - now) * 100 / before)
     return percent if percent >= 1 else None
+
+
+# Han text alone does not say which Chinese (or Japanese) shop wrote it; the currency does.
+_HAN_LOCALE_BY_CURRENCY = {"JPY": "ja_JP", "TWD": "zh_TW", "HKD": "zh_HK", "MOP": "zh_MO", "CNY": "zh_CN"}
+_LOCALE_BY_CJK_LANG = {"ja": "ja_JP", "ko": "ko_KR", "zh-Hant": "zh_TW", "zh-Hans": "zh_CN"}
+
+
+def locale_for_words(texts: list[str] | tuple[str, ...], currency: str) -> str:
+    """The locale a poster's own words and currency suggest, for when neither the request
+    nor the brand names one: kana -> ``ja_JP``, hangul -> ``ko_KR``; Han text alone ->
+    the currency's (JPY ``ja_JP``, TWD ``zh_TW``, HKD ``zh_HK``, CNY ``zh_CN``), else
+    Traditional -> ``zh_TW`` (``zh_HK`` with HKD) and Simplified -> ``zh_CN``; words with no
+    CJK at all -> ``en_US``."""
+    text = "".join(texts)
+    if not any(is_cjk_char(ch) for ch in text):
+        return "en_US"
+    lang = cjk_lang_for(text)
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if lang in ("zh-Hans", "zh-Hant") and code in _HAN_LOCALE_BY_CURRENCY:
+        by_currency = _HAN_LOCALE_BY_CURRENCY[code]
+        # Traditional words priced in yuan are still Traditional (a Taiwan or overseas shop)
+        if not (lang == "zh-Hant" and by_currency == "zh_CN"):
+            return by_currency
+    return _LOCALE_BY_CJK_LANG.get(lang, "en_US")
 
 
 def format_discount(percent: int, locale: str = "en_US") -> str:

@@ -116,6 +116,7 @@ class BrandKit(models.Model):
         ("noto_sans", "Noto Sans"),
     ]
     LOCALE_CHOICES = [
+        ("", "Automatic (from each poster's words and currency)"),
         ("en_US", "English (US)"),
         ("en_GB", "English (UK)"),
         ("zh_CN", "中文（简体）"),
@@ -133,7 +134,8 @@ class BrandKit(models.Model):
     heading_font = models.CharField(max_length=20, choices=FONT_CHOICES, default="montserrat")
     body_font = models.CharField(max_length=20, choices=FONT_CHOICES, default="inter")
     default_cta = models.CharField(max_length=40, default="Shop now")
-    default_locale = models.CharField(max_length=10, choices=LOCALE_CHOICES, default="en_US")
+    # "": no language of the brand's own; posters take theirs from their words and currency
+    default_locale = models.CharField(max_length=10, choices=LOCALE_CHOICES, default="", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -134,7 +134,7 @@ def with_merchant_defaults(
         "heading_family": kit.heading_font if kit else "",
         "body_family": kit.body_font if kit else "",
         "default_cta": kit.default_cta if kit else "Shop now",
-        "locale": kit.default_locale if kit else "en_US",
+        "locale": kit.default_locale if kit else "",  # "": the poster's words decide
     }
     brand = {k: v for k, v in brand.items() if v}  # a kit's empty field is the default
     given_brand = params.get("brand")

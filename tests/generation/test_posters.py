@@ -28,6 +28,7 @@ from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
 from generation.posters import decor
 from generation.posters.checks import min_text_px
+from generation.posters.content import build_content
 from generation.posters.output import write_posters
 from generation.posters.render import render_poster, render_variants, rerender
 from generation.posters.sizes import PosterDataError, aspect_class, list_sizes, resolve_size
@@ -971,6 +972,20 @@ def test_flash_deal_says_ends_in_only_over_the_merchants_own_countdown(seg):
     assert captions == [["Ends in"], []]
     assert "ends" not in _poster_words(gift)
     assert clock.checks.ok and gift.checks.ok
+
+
+def test_chinese_words_without_a_locale_are_priced_the_chinese_way():
+    # given Chinese words in yuan, with no locale from the request or the brand
+    words = dict(headline="夏日清凉 保温杯", price="89", compare_at_price="129", currency="CNY")
+    template = get_template("hero_left")
+    # when their words are set
+    auto = build_content(PosterSpec(**words), template)
+    # then the price and the discount read as a Chinese shop writes them
+    assert (auto.price, auto.compare_at, auto.badge) == ("¥89", "¥129", "6.9折")
+    # while a locale the request or the brand names still wins
+    assert build_content(PosterSpec(locale="en_US", **words), template).price == "CN¥89"
+    english_brand = build_content(PosterSpec(brand=BrandKit(locale="en_US"), **words), template)
+    assert (english_brand.price, english_brand.badge) == ("CN¥89", "-31%")
 
 
 def _notch_residuals(cover: np.ndarray, notch: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from generation.typography import (
 )
 from generation.typography.breaks import set_phrases
 from generation.typography.fonts import FAMILIES, MissingGlyph
-from generation.typography.money import discount_percent, format_discount, format_price
+from generation.typography.money import discount_percent, format_discount, format_price, locale_for_words
 
 # The rules as the brief states them (not the module's own, longer, sets).
 MAY_NOT_BEGIN = set("。，、！？）」』】》〉；：”’…·%,.!?;:)")
@@ -804,3 +804,21 @@ def test_fitted_blocks_kept_per_process_match_a_fresh_fit_and_failures_raise_eac
         with pytest.raises(TextDoesNotFit, match="does not fit a 60x20 px box") as caught:
             layout_text(EN_LONG, (60, 20), TextStyle(min_size=24))
         assert caught.value.box == (60, 20) and caught.value.min_size == 24
+
+
+@pytest.mark.parametrize(
+    ("words", "currency", "expected"),
+    [
+        (("夏日清凉 保温杯", "立即购买"), "CNY", "zh_CN"),
+        (("夏日清凉 保温杯",), "USD", "zh_CN"),
+        (("夏日清涼 保溫杯 買一送一",), "TWD", "zh_TW"),
+        (("夏日清涼 保溫杯 買一送一",), "HKD", "zh_HK"),
+        (("夏日清涼 保溫杯 買一送一",), "CNY", "zh_TW"),  # Traditional words stay Traditional
+        (("保温杯",), "JPY", "ja_JP"),  # Han alone, priced in yen
+        (("ステンレスボトル", "Shop now"), "USD", "ja_JP"),
+        (("Cold for 24 hours", "Shop now"), "CNY", "en_US"),
+        (("", ""), "CNY", "en_US"),
+    ],
+)
+def test_the_words_and_currency_suggest_a_locale(words, currency, expected):
+    assert locale_for_words(words, currency) == expected

@@ -199,6 +199,24 @@ def test_the_job_row_keeps_the_normalized_request_with_its_version(api, product_
     assert response.json()["parameters"] == job.parameters
 
 
+def test_chinese_words_on_a_kit_without_a_language_are_priced_in_chinese(merchant, product_image):
+    # given a brand kit left on its automatic language and a product priced in yuan
+    BrandKit.objects.create(merchant=merchant)
+    product = product_image.product
+    product.price, product.compare_at_price, product.currency = "89", "129", "CNY"
+    product.save()
+    # when a poster with Chinese words is asked for (no locale in the request)
+    request = job_requests.build_request(product, ["poster"], {"poster": {"headline": "夏日清凉 保温杯"}})
+    # then nothing names a locale, and the poster's words are priced the Chinese way
+    assert request.brand.locale is None and request.poster.locale is None
+    (spec,) = request.poster_specs()
+    assert spec.effective_locale == "zh_CN"
+    # while a kit with a chosen language keeps it
+    BrandKit.objects.filter(merchant=merchant).update(default_locale="en_US")
+    request = job_requests.build_request(product, ["poster"], {"poster": {"headline": "夏日清凉 保温杯"}})
+    assert request.poster_specs()[0].effective_locale == "en_US"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_accepted_request_runs_in_the_worker(api, product_image):
     response = post_job(
