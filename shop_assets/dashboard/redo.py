@@ -87,7 +87,8 @@ def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
     made = GenerationJob.objects.filter(
         merchant_id=asset.merchant_id, parameters__rerender__asset_id=asset.pk
     )
-    context = {"asset": asset, "form": form, "current": current, "made": made[:10]}
+    shown = rerender.poster_prices_shown(asset)
+    context = {"asset": asset, "form": form, "current": current, "shown": shown, "made": made[:10]}
     return render(request, "dashboard/poster_words.html", context, status=status)
 
 

@@ -143,3 +143,16 @@ def poster_words(poster: Asset) -> dict[str, str]:
         return {}
     words = {name: spec.get(name) for name in (*RERENDER_TEXTS, "currency", "locale")}
     return {k: str(v) for k, v in words.items() if v is not None}
+
+
+def poster_prices_shown(poster: Asset) -> dict[str, str]:
+    """``price`` and ``compare_at`` as the poster printed them ("¥89"), from its layout
+    JSON's words (empty when it has none)."""
+    layout = poster.job.assets.filter(name=f"{poster.name}-layout", format="json").first()
+    if layout is None:
+        return {}
+    try:
+        words = json.loads(storage.read_bytes(layout.storage_key)).get("words") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {k: str(words[k]) for k in ("price", "compare_at") if words.get(k)}

@@ -72,6 +72,24 @@ def test_edit_words_shows_the_words_on_the_poster_now(signed_in, product_image):
     assert '<option value="" selected>Same size (' in body
 
 
+def test_edit_words_shows_the_price_as_the_poster_prints_it(signed_in, product_image):
+    # given a poster in yuan whose layout JSON has the words it was set with
+    job = _job(product_image)
+    spec = {"headline": "保温杯", "price": "89.00", "compare_at_price": "129.00", "currency": "CNY"}
+    layout = {"spec": spec, "words": {"headline": "保温杯", "price": "¥89", "compare_at": "¥129"}}
+    name = "poster-hero_left-feed"
+    _asset(job, kind="poster", name=f"{name}-layout", fmt="json", data=json.dumps(layout).encode())
+    metrics = {"template": "hero_left", "size": "feed", "background": "brand", "seed": 0}
+    poster = _asset(job, kind="poster", name=name, metrics=metrics)
+    # when its Edit words page is opened
+    body = signed_in.get(reverse("dashboard:poster_words", args=[poster.pk])).content.decode()
+    # then the prices read as on the poster, each labelled, and the form still edits the amounts
+    assert "<dt>Price</dt><dd>¥89</dd>" in body
+    assert "<dt>Compare-at price</dt><dd><s>¥129</s></dd>" in body
+    assert "89.00 CNY" not in body
+    assert 'value="89.00"' in body and 'value="129.00"' in body
+
+
 def test_new_words_rerender_the_poster_in_a_new_job(signed_in, product_image, queued):
     poster = _poster(_job(product_image))
 
