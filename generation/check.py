@@ -10,12 +10,16 @@
   ``slab``       the matte does not end in a wide flat slab of floor or tabletop;
   ``reflection`` the matte's lower part does not mirror the part above it, fainter (a
                  floor reflection kept as product);
+  ``base``       the matte's base has no bite out of one corner: the outline stepping in
+                 on one side of the base, in one row, while the other side does not, over
+                 pixels that are not the set's colour (a reflection or shadow cut that
+                 took part of the product's bottom with it);
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
-  ``score`` is the weakest of ``border``, ``slab`` and ``reflection`` (each a failure on its own) capped by
+  ``score`` is the weakest of ``border``, ``slab``, ``reflection`` and ``base`` (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
 
@@ -97,6 +101,7 @@ _PROBLEMS = {
     "border": "The cutout runs along the edge of the photo where the background is.",
     "slab": "The cutout ends in a slab of floor or tabletop under the product.",
     "reflection": "The cutout keeps the product's reflection on the floor (a slab of floor under it).",
+    "base": "The cutout takes a bite out of the bottom of the product (where its reflection or shadow was cut).",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -191,6 +196,38 @@ def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) ->
     return float(np.clip(1.0 - bad / 0.04, 0.0, 1.0) * np.clip(1.0 - (total - 0.35) / 0.2, 0.0, 1.0))
 
 
+def _base_cue(product: np.ndarray, like: np.ndarray) -> float:
+    """1 unless one side of the matte's base steps in, in one row, much further than the
+    other side does, and what it leaves out under the step does not look like the set: a
+    bite out of the base (a foot really stepping in shows the floor there). A rounded or
+    perspective base steps in on both sides or a little every row, and the last two rows
+    (a base's final curve) are left out."""
+    rows = np.flatnonzero(product.any(axis=1))
+    if rows.size < 24:
+        return 1.0
+    top, bottom = int(rows[0]), int(rows[-1])
+    height = bottom - top + 1
+    left = product.argmax(axis=1)
+    right = product.shape[1] - 1 - product[:, ::-1].argmax(axis=1)
+    body = slice(bottom - int(0.15 * height), bottom - int(0.05 * height))
+    width = max(float(np.median(right[body] - left[body])) + 1, 1.0)
+    worst = 0
+    for y in range(bottom - max(4, int(0.06 * height)) + 1, bottom - 1):
+        if not product[y - 1].any() or not product[y].any():
+            continue
+        steps = {"left": int(left[y] - left[y - 1]), "right": int(right[y - 1] - right[y])}
+        for side, other in (("left", "right"), ("right", "left")):
+            bite = steps[side] - max(steps[other], 0)
+            if bite <= worst:
+                continue
+            # what the step leaves out, in the rows under it down to the base
+            x0, x1 = (left[y - 1], left[y]) if side == "left" else (right[y] + 1, right[y - 1] + 1)
+            cut = ~product[y : bottom + 1, x0:x1]
+            if cut.any() and like[y : bottom + 1, x0:x1][cut].mean() < 0.5:
+                worst = bite
+    return float(np.clip(1.0 - (worst / width - 0.05) / 0.05, 0.0, 1.0))
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -207,7 +244,9 @@ def matte_evidence(
     product = m >= 128
     if not product.any():
         return MatteEvidence(
-            0.0, {"border": 0.0, "slab": 0.0, "backdrop": 0.0, "edges": 0.0}, ["The cutout is empty."]
+            0.0,
+            {"border": 0.0, "slab": 0.0, "base": 0.0, "backdrop": 0.0, "edges": 0.0},
+            ["The cutout is empty."],
         )
     outside = cv2.erode((m < 16).astype(np.uint8), disk(2)) > 0
     set_colour = local_set_colour(rgb, outside)
@@ -232,7 +271,10 @@ def matte_evidence(
         below = float(product[base:].sum()) / float(product.sum())
         cues["reflection"] = float(np.clip(1.0 - below / 0.04, 0.0, 1.0))
 
-    # 4. set-coloured matte that no sharp edge separates from the set
+    # 4. a bite out of the base that left out product, not floor
+    cues["base"] = _base_cue(product, like)
+
+    # 5. set-coloured matte that no sharp edge separates from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     open_set = product & like & ~edges_near
     count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
@@ -240,7 +282,7 @@ def matte_evidence(
     share = float(np.isin(labels, touching[touching > 0]).sum()) / float(product.sum())
     cues["backdrop"] = float(np.clip(1.0 - (share - 0.1) / 0.4, 0.0, 1.0))
 
-    # 5. the outline follows sharp edges (the photo's own edge does not count)
+    # 6. the outline follows sharp edges (the photo's own edge does not count)
     outline = product & ~(cv2.erode(product.astype(np.uint8), disk(1), borderType=cv2.BORDER_REPLICATE) > 0)
     outline[:2] = outline[-2:] = False
     outline[:, :2] = outline[:, -2:] = False
@@ -250,14 +292,14 @@ def matte_evidence(
     else:
         cues["edges"] = 1.0
 
-    # 6. agreement with a second method
+    # 7. agreement with a second method
     if other is not None:
         other_full = np.asarray(other.convert("L") if isinstance(other, Image.Image) else other)
         cues["agreement"] = float(np.clip((iou(matte_full, other_full) - 0.7) / 0.25, 0.0, 1.0))
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    score = min(cues["border"], cues["slab"], cues["reflection"], soft)
+    score = min(cues["border"], cues["slab"], cues["reflection"], cues["base"], soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
 

@@ -676,6 +676,69 @@ def _busy_styled_set(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]
     return _camera(scene, cover, rng, light=(0.7, 0.1), falloff=0.25)
 
 
+def _perfume_on_dark_table(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+    w, h = 1600, 2000
+    ys, xs = _grid(h, w)
+    table_y = 1180.0
+    wall = (
+        np.array([92, 84, 78], np.float32)
+        * (1.1 - 0.3 * np.hypot((xs - w * 0.4) / w, (ys - 500) / h))[..., None]
+    )
+    grain = np.sin(xs / 11.0 + 2.0 * _smooth_noise(rng, h, w, 200)) * 0.03
+    table = np.array([58, 40, 30], np.float32) * (1 + grain + 0.03 * _smooth_noise(rng, h, w, 40))[..., None]
+    table = table * (0.9 + 0.2 * np.clip((ys - table_y) / (h - table_y), 0, 1))[..., None]
+    scene = _over(wall, table, np.clip(ys - table_y + 0.5, 0, 1))
+    cx, by, bw = 800.0, 1560.0, 420.0
+    top = by - 600
+
+    def cap(d: ImageDraw.ImageDraw, s: float) -> None:
+        d.rounded_rectangle(_box(cx - 95, top - 300, cx + 95, top - 60, s), radius=10 * s, fill=255)
+
+    def neck(d: ImageDraw.ImageDraw, s: float) -> None:
+        d.rectangle(_box(cx - 50, top - 70, cx + 50, top + 10, s), fill=255)
+
+    def bottle(d: ImageDraw.ImageDraw, s: float) -> None:
+        d.rounded_rectangle(_box(cx - bw / 2, top, cx + bw / 2, by, s), radius=34 * s, fill=255)
+        neck(d, s)
+        cap(d, s)
+
+    def liquid(d: ImageDraw.ImageDraw, s: float) -> None:
+        d.rounded_rectangle(
+            _box(cx - bw / 2 + 20, top + 120, cx + bw / 2 - 20, by - 20, s), radius=20 * s, fill=255
+        )
+
+    cover = _coverage((w, h), bottle)
+    u = (xs - cx) / (bw / 2)
+    rims = np.exp(-(((u + 0.6) / 0.08) ** 2)) * 160 + np.exp(-(((np.abs(u) - 0.95) / 0.04) ** 2)) * 90
+    glass = np.array([30, 22, 40], np.float32) + rims[..., None]
+    glass = _over(glass, glass + np.array([40, 18, 50], np.float32), _coverage((w, h), liquid) * 0.7)
+    gold = np.array([196, 160, 90], np.float32) * (0.8 + 0.35 * np.cos(u * 2.5 + 0.5))[..., None]
+    product = _over(glass, gold, _coverage((w, h), neck))
+    product = _over(product, gold * 0.9, _coverage((w, h), cap))
+    product = _print_text(product, "MINUIT", (cx - 110, top + 260), 72, (214, 190, 140))
+    product = _print_text(product, "eau de parfum 100 ml", (cx - 140, top + 360), 26, (190, 170, 130))
+    product = np.clip(product, 0, 255)
+    scene = _shade(scene, 1 - 0.5 * _blob(h, w, (cx, by - 4), (bw * 0.55, 12), 8))
+    scene = _reflection(scene, product, cover, int(by), strength=0.35, length=320)
+    scene = _over(scene, product, cover)
+    return _camera(scene, cover, rng, light=(0.35, 0.3), falloff=0.15)
+
+
+def perfume_on_dark_table(seed: int = 0) -> Case:
+    """A dark glass bottle on a dark wooden tabletop with its reflection under it: the
+    product's dark base and its reflection are nearly one colour, so a cut at the base
+    can take a bite out of the bottle. Not in ``CASES``: the classical segmenter's matte
+    of it must ask for review rather than pass."""
+    photo, alpha = _perfume_on_dark_table(np.random.default_rng(seed))
+    return Case(
+        name="perfume_on_dark_table",
+        photo=photo,
+        alpha=alpha,
+        refuse=False,
+        notes="dark bottle on dark wood, reflection the colour of its base",
+    )
+
+
 # name -> (builder, must refuse, what makes it hard)
 _BUILDERS: dict[str, tuple[Callable[[np.random.Generator], tuple[Image.Image, np.ndarray]], bool, str]] = {
     "bag_on_white_sweep": (

@@ -29,7 +29,7 @@ from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, refine_matte, scale_strokes
 from generation.specs import PackshotSpec
 from generation.types import Segmentation
-from tests.photoset import make_case
+from tests.photoset import make_case, perfume_on_dark_table
 
 # case -> (min IoU, min boundary F at 4 px)
 THRESHOLDS = {
@@ -277,6 +277,42 @@ def test_evidence_fails_a_kept_floor_and_wall_running_along_the_edge() -> None:
     # then
     assert evidence.cues["border"] == 0.0 and evidence.cues["agreement"] == 0.0
     assert evidence.score == 0.0 and not evidence.trusted
+
+
+def test_evidence_fails_a_bite_out_of_the_base() -> None:
+    # given the dark bottle on dark wood, its exact matte, and the matte a review found:
+    # the base's left corner (59 x 20 px, all but its rim) cut away with the reflection
+    case = perfume_on_dark_table()
+    x, y, w, h = case.box
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    bitten = exact.copy()
+    bitten[y + h - 20 : y + h, x + 10 : x + 69] = 0
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, bitten)
+
+    # then the exact matte is trusted; the bitten one needs review, and says why
+    assert good.trusted and good.cues["base"] == 1.0
+    assert not bad.trusted and bad.score == 0.0 and bad.cues["base"] == 0.0
+    assert "bite out of the bottom" in " ".join(bad.problems)
+
+
+def test_evidence_trusts_a_base_that_steps_in_at_a_real_edge() -> None:
+    # given the same bottle whose base really has a step (a foot on one side): the
+    # photo's edge runs along the step, so nothing was cut away
+    case = perfume_on_dark_table()
+    x, y, w, h = case.box
+    photo = np.asarray(case.photo).copy()
+    matte = np.rint(case.alpha * 255).astype(np.uint8)
+    matte[y + h - 20 : y + h, x + 10 : x + 69] = 0
+    photo[y + h - 20 : y + h, x + 10 : x + 69] = photo[y + h - 20 : y + h, x - 70 : x - 11]
+
+    # when
+    evidence = matte_evidence(photo, matte)
+
+    # then
+    assert evidence.cues["base"] == 1.0
 
 
 def test_every_backend_records_evidence_and_a_merchant_mask_is_trusted() -> None:
