@@ -4,6 +4,7 @@ from django import forms
 
 from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_PROMPT, MAX_SEED, InvalidRequest
+from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.models import AudioTrack, Product
 from shop_assets.dashboard import labels
 from shop_assets.jobs.requests import capabilities, generation_config
@@ -49,6 +50,8 @@ REQUEST_FIELDS = {
     "poster.subline": "subline",
     "poster.cta": "cta",
     "poster.ribbon": "ribbon",
+    "poster.locale": "language",
+    "clip.locale": "language",
     "clip.preset": "clip_preset",
     "clip.style": "clip_style",
     "clip.duration": "clip_duration",
@@ -151,6 +154,12 @@ class JobForm(forms.Form):
         max_length=MAX_SHORT, required=False, label="Call to action", help_text="Default: your brand kit's."
     )
     ribbon = forms.CharField(max_length=MAX_SHORT, required=False, help_text="e.g. NEW or 限时特价")
+    language = forms.ChoiceField(
+        choices=[("", "Brand kit's (automatic: from the words and currency)")]
+        + [c for c in BrandKit.LOCALE_CHOICES if c[0]],
+        required=False,
+        help_text="How prices and discounts are written: ¥89 and 6.9折 in Chinese, CN¥89 and -31% in English.",
+    )
     clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
     clip_style = forms.ChoiceField(
         choices=[
@@ -220,6 +229,7 @@ class JobForm(forms.Form):
             "subline": poster.get("subline", ""),
             "cta": poster.get("cta") or clip.get("cta", ""),
             "ribbon": poster.get("ribbon", ""),
+            "language": poster.get("locale") or "",
             "clip_preset": clip.get("preset", "story"),
             "clip_style": clip.get("style", "push_in"),
             "clip_duration": clip.get("duration", 8),
@@ -242,6 +252,8 @@ class JobForm(forms.Form):
                 "prompt": data["prompt"],
             }
         words = {k: data[k] for k in ("subline", "cta", "ribbon") if data.get(k)}
+        if data.get("language"):
+            words["locale"] = data["language"]
         if "poster" in data["outputs"]:
             params["poster"] = {
                 "templates": data["poster_templates"] or ["hero_left"],
@@ -264,6 +276,7 @@ class JobForm(forms.Form):
                 "seed": data["seed"],
                 **({"headline": data["headline"][:80]} if data["headline"] else {}),
                 **({"cta": data["cta"]} if data.get("cta") else {}),
+                **({"locale": data["language"]} if data.get("language") else {}),
                 **({"audio": data["clip_audio"]} if data.get("clip_audio") else {}),
             }
         return list(data["outputs"]), params
@@ -280,8 +293,6 @@ class BrandKitForm(forms.ModelForm):
     remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
 
     class Meta:
-        from shop_assets.accounts.models import BrandKit
-
         model = BrandKit
         fields = [
             "primary_color",

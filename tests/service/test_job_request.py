@@ -265,6 +265,27 @@ def test_the_dashboard_form_is_checked_by_the_same_model(signed_in, product_imag
     assert not GenerationJob.objects.exists()
 
 
+def test_the_dashboard_form_names_the_language_of_the_words(signed_in, product_image, monkeypatch):
+    # given the new-job form asking for posters and a clip, jobs not sent to a worker
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    url = reverse("dashboard:job_start", args=[product_image.product_id])
+    form = {**CLIP_FORM, "image": product_image.pk, "outputs": ["poster", "clip"]}
+    form.update(poster_templates=["hero_left"], poster_sizes=["feed"])
+    assert (
+        'name="language"'
+        in signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+    )
+    # when it is sent with Traditional Chinese, then with the brand kit's (automatic) choice
+    first = signed_in.post(url, {**form, "language": "zh_TW"})
+    second = signed_in.post(url, {**form, "language": ""})
+    # then the first job's posters and clip are written in it, and the second names none
+    assert first.status_code == 302 and second.status_code == 302, first.content.decode()[:2000]
+    named, automatic = GenerationJob.objects.order_by("pk")
+    assert named.parameters["poster"]["locale"] == "zh_TW" and named.parameters["clip"]["locale"] == "zh_TW"
+    assert automatic.parameters["poster"].get("locale") is None
+    assert automatic.parameters["clip"]["locale"] == "en_US"  # a clip's own default
+
+
 def test_the_dashboard_form_asks_how_the_clip_opens(signed_in, product_image):
     # given the new-job form
     url = reverse("dashboard:job_start", args=[product_image.product_id])
