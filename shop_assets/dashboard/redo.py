@@ -67,7 +67,8 @@ def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
     asset = _asset(request, pk)
     if asset.kind != OutputKind.POSTER or asset.format == "json" or "size" not in (asset.metrics or {}):
         raise Http404("not a poster made from a template")
-    current = rerender.poster_words(asset)
+    layout = rerender.poster_layout(asset)  # read once for the words and the prices
+    current = rerender.poster_words(asset, layout)
     form = PosterWordsForm(request.POST or None, initial=current, current_size=asset.metrics["size"])
     status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
@@ -87,7 +88,7 @@ def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
     made = GenerationJob.objects.filter(
         merchant_id=asset.merchant_id, parameters__rerender__asset_id=asset.pk
     )
-    shown = rerender.poster_prices_shown(asset)
+    shown = rerender.poster_prices_shown(asset, layout)
     context = {"asset": asset, "form": form, "current": current, "shown": shown, "made": made[:10]}
     return render(request, "dashboard/poster_words.html", context, status=status)
 

@@ -132,27 +132,34 @@ def _scene_image(asset: Asset) -> RenderedImage:
     )
 
 
-def poster_words(poster: Asset) -> dict[str, str]:
-    """The words a poster shows, from its layout JSON's spec (empty when it has none)."""
+def poster_layout(poster: Asset) -> dict:
+    """A poster's layout JSON, read once from storage (empty when it has none or it cannot
+    be read)."""
     layout = poster.job.assets.filter(name=f"{poster.name}-layout", format="json").first()
     if layout is None:
         return {}
     try:
-        spec = json.loads(storage.read_bytes(layout.storage_key)).get("spec") or {}
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(storage.read_bytes(layout.storage_key))
+    except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _section(layout: dict, key: str) -> dict:
+    value = layout.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def poster_words(poster: Asset, layout: dict | None = None) -> dict[str, str]:
+    """The words a poster shows, from its layout JSON's spec (empty when it has none);
+    ``layout`` when the caller has already read it."""
+    spec = _section(poster_layout(poster) if layout is None else layout, "spec")
     words = {name: spec.get(name) for name in (*RERENDER_TEXTS, "currency", "locale")}
     return {k: str(v) for k, v in words.items() if v is not None}
 
 
-def poster_prices_shown(poster: Asset) -> dict[str, str]:
+def poster_prices_shown(poster: Asset, layout: dict | None = None) -> dict[str, str]:
     """``price`` and ``compare_at`` as the poster printed them ("¥89"), from its layout
-    JSON's words (empty when it has none)."""
-    layout = poster.job.assets.filter(name=f"{poster.name}-layout", format="json").first()
-    if layout is None:
-        return {}
-    try:
-        words = json.loads(storage.read_bytes(layout.storage_key)).get("words") or {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    JSON's words (empty when it has none); ``layout`` when the caller has already read it."""
+    words = _section(poster_layout(poster) if layout is None else layout, "words")
     return {k: str(words[k]) for k in ("price", "compare_at") if words.get(k)}
