@@ -194,9 +194,7 @@ def studio_world(
         layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
     )
     standing = place_props(theme, stage, nothing, variant, seed=seed) if variant.props else []
-    bodies = tuple(
-        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), p.body) for p in standing
-    )
+    bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
     if standing and prop_layers:
         without = dataclasses.replace(variant, props=())
         bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
@@ -265,10 +263,9 @@ def _prop_layers(
     the prop whose foot is nearest. ``feet`` holds (centre x, foot row, origin, coverage)."""
     h, w = bare.shape[:2]
     cover = np.zeros((len(feet), h, w), dtype=F32)
-    for k, (_, _, (ox, oy), c) in enumerate(feet):
-        ch_, cw_ = c.shape
-        x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
-        cover[k, y0:y1, x0:x1] = c[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    for k, (_, _, origin, c) in enumerate(feet):
+        on_canvas, of_cover = _overlap(c.shape, origin, (w, h))
+        cover[k][on_canvas] = c[of_cover]
     # a shadow changes the set by a few levels: fully the prop's from 3 levels on
     change = np.abs(plate[..., :3].astype(F32) - bare[..., :3].astype(F32)).max(axis=2)
     shade = np.clip(change / 3.0, 0.0, 1.0)
@@ -285,7 +282,7 @@ def _prop_layers(
         a = alpha[y0:y1, x0:x1, None]
         rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
         pixels = np.concatenate([rgb, a * 255.0], axis=2)
-        ratio = float(ratios[min(max(round(base) - 1, 0), h - 1)])
+        ratio = _depth_at(ratios, base)
         by, bx = np.nonzero(cover[k] > 0.01)
         body = (
             (float(bx.min()), float(by.min()), float(bx.max() + 1), float(by.max() + 1))
@@ -410,15 +407,11 @@ def scene_world(
         plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
         plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
         standing = [p for p in standing if p.index not in leave_out]
-    bodies = tuple(
-        (p.index, float(ratios[min(max(round(p.base) - 1, 0), size[1] - 1)]), p.body) for p in standing
-    )
+    bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
     if standing and prop_layers:
-        covered = np.zeros((size[1], size[0]), dtype=F32)
-        for p in standing:
-            _add_cover(covered, p.cover, p.origin)
+        covered = _covered(standing, size)
         # a pixel beyond the coverage: the prop's anti-aliased edge holds some of it
         around = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
         bare_f = fill_holes(plate_f, (~around).astype(F32))
@@ -461,9 +454,7 @@ def _prop_footprint(props: list[PropPlacement], size: tuple[int, int]) -> np.nda
     """(H, W) bool: where ``props`` cover the picture (a pixel beyond), and the floor
     under each one's foot that its contact shadow darkens."""
     w, h = size
-    covered = np.zeros((h, w), dtype=F32)
-    for p in props:
-        _add_cover(covered, p.cover, p.origin)
+    covered = _covered(props, size)
     mask = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     for p in props:
         x0, x1 = max(int(p.cx - 0.65 * p.width), 0), min(int(p.cx + 0.65 * p.width) + 1, w)
@@ -472,29 +463,46 @@ def _prop_footprint(props: list[PropPlacement], size: tuple[int, int]) -> np.nda
     return mask
 
 
-def _add_cover(canvas: np.ndarray, cover: np.ndarray, origin: tuple[int, int]) -> None:
-    """``canvas`` = max(``canvas``, ``cover`` placed at ``origin``), clipped to it."""
-    h, w = canvas.shape
+def _overlap(
+    shape: tuple[int, ...], origin: tuple[int, int], size: tuple[int, int]
+) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """Where a tile of ``shape`` (rows, columns) placed at ``origin`` (x, y) overlaps a
+    ``size`` (w, h) canvas: the canvas's rows and columns, then the tile's (empty slices
+    when they do not overlap)."""
+    w, h = size
     ox, oy = origin
-    ch_, cw_ = cover.shape
-    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
-    if x1 > x0 and y1 > y0:
-        region = canvas[y0:y1, x0:x1]
-        np.maximum(region, cover[y0 - oy : y1 - oy, x0 - ox : x1 - ox], out=region)
+    th, tw = shape[:2]
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + tw, w), min(oy + th, h)
+    x1, y1 = max(x1, x0), max(y1, y0)
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - oy, y1 - oy), slice(x0 - ox, x1 - ox))
+
+
+def _covered(props: list[PropPlacement], size: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32: the most any of ``props`` covers each pixel of a ``size`` canvas."""
+    covered = np.zeros((size[1], size[0]), dtype=F32)
+    for p in props:
+        on_canvas, of_cover = _overlap(p.cover.shape, p.origin, size)
+        region = covered[on_canvas]
+        np.maximum(region, p.cover[of_cover], out=region)
+    return covered
+
+
+def _depth_at(ratios: np.ndarray, base: float) -> float:
+    """The depth ratio of the floor row a foot at ``base`` stands on."""
+    return float(ratios[min(max(round(base) - 1, 0), len(ratios) - 1)])
 
 
 def _cut_out(plate: np.ndarray, prop: PropPlacement, ratios: np.ndarray) -> PropLayer:
     """``prop`` cut out of the picture ``plate`` by its coverage: premultiplied RGBA at the
     depth of its foot."""
     h, w = plate.shape[:2]
-    ox, oy = prop.origin
-    ch_, cw_ = prop.cover.shape
-    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + cw_, w), min(oy + ch_, h)
-    a = prop.cover[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None]
-    rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
+    on_canvas, of_cover = _overlap(prop.cover.shape, prop.origin, (w, h))
+    a = prop.cover[of_cover][..., None]
+    rgb = plate[on_canvas][..., :3].astype(F32) * a
     pixels = np.clip(np.concatenate([rgb, a * 255.0], axis=2) + 0.5, 0, 255).astype(np.uint8)
-    ratio = float(ratios[min(max(round(prop.base) - 1, 0), h - 1)])
-    return PropLayer(pixels, (x0, y0), ratio, prop.body)
+    return PropLayer(
+        pixels, (on_canvas[1].start, on_canvas[0].start), _depth_at(ratios, prop.base), prop.body
+    )
 
 
 def fill_holes(values: np.ndarray, known: np.ndarray) -> np.ndarray:
