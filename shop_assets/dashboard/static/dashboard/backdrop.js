@@ -18,6 +18,9 @@
 
   apply(stored());
   document.addEventListener("DOMContentLoaded", function () { apply(stored()); });
+  // at once after a card is swapped in (settling comes a moment later: its button would
+  // show the server's "not pressed" meanwhile)
+  document.addEventListener("htmx:afterSwap", function () { apply(stored()); });
   document.addEventListener("htmx:afterSettle", function () { apply(stored()); });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-backdrop-toggle]");
