@@ -12,10 +12,12 @@ The renderer draws that.
 
 A clip is cut to a grid of beats (``Timeline.beats``: every ``beat_s``, and every cut
 between scenes is a beat; with a sound track whose tempo was found, ``tempo``, the
-music's beats instead, every cut and the move to the end card on one of them): the clip opens over the first beat as ``spec.reveal`` says (the
-product drops onto its set, or the set fades in around the product, its shadow forming
-meanwhile; or neither), the light sweep starts on a beat, and each text enters on its beat
-and leaves on the beat where the product heads for the end card.
+music's beats instead, every cut and the move to the end card on one of them): the clip
+opens over the first beat as ``spec.reveal`` says (the product drops onto its set, its
+shadow there from the first frame and darkening as it lands; or the set fades in around
+the product, its shadow forming meanwhile; or neither), the light sweep starts on a beat,
+and each text enters on its beat and leaves on the beat where the product heads for the
+end card.
 """
 
 from __future__ import annotations
@@ -351,6 +353,9 @@ class Timeline:
         else:
             self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
         self.drop = float(reveal["drop"]) * rh if self.reveal == "drop_in" else 0.0
+        # a dropping product casts its shadow from the first frame, fainter while it is
+        # high (a product in the air with none reads as pasted on); the fade hides the set
+        self.shadow_from = float(reveal["shadow_from"]) if self.reveal == "drop_in" else 0.0
         sweep = cfg["sweep"]
         self.sweep_s = float(sweep["duration_s"])
         self.sweeps = [self.beats[k] for k in sweep["at_beats"] if k < len(self.beats)]
@@ -482,8 +487,13 @@ class Timeline:
 
     def landed(self, t: float) -> float:
         """How far the product has landed on its set: 0 at the start, 1 from the end of
-        the reveal on (the strength of its shadow)."""
+        the reveal on."""
         return _ramp(t, 0.0, self.reveal_end)
+
+    def shadow_at(self, t: float) -> float:
+        """The strength of the product's shadow: from ``shadow_from`` (drop-in) or 0 (fade)
+        at the start to 1 once the product has landed."""
+        return self.shadow_from + (1.0 - self.shadow_from) * ease_in_out_cubic(self.landed(t))
 
     def veil_at(self, t: float) -> float:
         """The fade reveal: 1 (the worlds hidden behind a plain field) at the start, 0 from
@@ -548,8 +558,8 @@ class Timeline:
             effects = self._effects_transform(transform, depth)
             shadow = 1.0
             if shot.world == 0 and t < self.reveal_end:
-                # the product's shadow forms as it lands: drawn apart from the set meanwhile
-                shadow = ease_in_out_cubic(self.landed(t))
+                # the product's shadow darkens as it lands: drawn apart from the set meanwhile
+                shadow = self.shadow_at(t)
                 effects = effects or transform
             layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow))
         if self.end_place is not None and t >= self.fade_start:

@@ -167,13 +167,36 @@ def test_the_product_drops_onto_its_set_over_the_first_beat_as_its_shadow_forms(
     shadows = [parallax.state(i).layers[0].shadow for i in range(landed + 3)]
 
     # then it starts higher by the preset's share of its height, only ever comes down,
-    # and has landed on the beat; its shadow grows from nothing to full meanwhile
+    # and has landed on the beat; its shadow is there from the first frame, at the
+    # preset's strength, and darkens to full meanwhile
     assert tl.reveal_end == tl.beats[1]
     assert lift[0] == pytest.approx(drop * rh * tl._camera_product(0).scale)
     assert all(x >= y for x, y in zip(lift, lift[1:], strict=False))
     assert lift[landed:] == [0.0] * len(lift[landed:]) and lift[landed - 1] > 0
-    assert shadows[0] == 0.0 and shadows[landed:] == [1.0] * len(shadows[landed:])
-    assert all(x <= y for x, y in zip(shadows, shadows[1:], strict=False))
+    assert shadows[0] == float(presets_data()["reveal"]["shadow_from"]) > 0.0
+    assert shadows[landed:] == [1.0] * len(shadows[landed:])
+    assert all(x < y for x, y in zip(shadows[:landed], shadows[1 : landed + 1], strict=False))
+
+
+@pytest.mark.parametrize("style", ["push_in", "parallax"])
+def test_the_first_frame_of_a_drop_in_shows_the_products_shadow_on_the_floor(bottle, style):
+    # given the first frame of a drop-in, drawn with the product's shadow and without it
+    plan = plan_clip(bottle, small(style=style, size=MID, reveal="drop_in"))
+    bare = copy.copy(plan)
+    bare.worlds = [dataclasses.replace(w, effect=None) for w in plan.worlds]
+    with_shadow = Compositor(plan).background(0).astype(int)
+    without = Compositor(bare).background(0).astype(int)
+
+    # when the floor just under where the product lands is measured
+    x, y, w, h = (
+        round(v) for v in plan.timeline.product_at(plan.timeline.reveal_end).box(plan.timeline.rest_box)
+    )
+    floor = (slice(y + h - round(0.02 * h), y + h + round(0.04 * h)), slice(x + w // 4, x + 3 * w // 4))
+
+    # then the shadow darkens it already, though the product is still in the air
+    assert plan.state(0).product.ty < plan.timeline.product_at(plan.timeline.reveal_end).ty
+    darker = (without[floor] - with_shadow[floor]).mean()
+    assert darker > 4.0, darker
 
 
 def test_text_enters_on_its_beat_and_leaves_on_the_beat_of_the_end_card_move(bottle):
