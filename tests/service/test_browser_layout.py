@@ -4,7 +4,6 @@ scrolling, "Sign out" on screen, and Chinese titles drawn with the self-hosted C
 from __future__ import annotations
 
 import os
-from itertools import pairwise
 from pathlib import Path
 
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
@@ -212,38 +211,6 @@ def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_
     page.keyboard.press("Escape")
     page.screenshot(path=str(shots / "phone-job.png"), full_page=True)
     _no_sideways_scroll(page)
-
-
-def test_scene_comparison_on_a_phone_stacks_the_scenes(
-    live_server, browser_page, user, product_image, tmp_path
-):
-    # given: a finished job with three scenes, on a phone-sized window
-    job = _scene_job(product_image)
-    page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, live_server.url)
-    page.goto(f"{live_server.url}/jobs/{job.pk}/")
-
-    # when: all scenes are compared
-    page.click("[data-compare-button]")
-    figures = page.locator("dialog.lightbox .lightbox-stage.compare figure")
-    figures.first.wait_for()
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(shots / "phone-compare.png"))
-
-    # then: one under another, each nearly the window's width, the first from the top
-    assert figures.count() == 3
-    boxes = [figures.nth(i).bounding_box() for i in range(3)]
-    for upper, lower in pairwise(boxes):
-        assert lower["y"] >= upper["y"] + upper["height"]
-        assert abs(lower["x"] - upper["x"]) < 1
-    assert all(330 <= box["width"] <= 390 for box in boxes), boxes
-    stage = page.locator("dialog.lightbox .lightbox-stage").bounding_box()
-    assert boxes[0]["y"] <= stage["y"] + 20
-    # the stage scrolls to the last scene
-    page.locator("dialog.lightbox .lightbox-stage").evaluate("s => { s.scrollTop = s.scrollHeight; }")
-    assert figures.nth(2).bounding_box()["y"] + boxes[2]["height"] <= 844
 
 
 def test_product_page_photos_card_fits_its_content_and_cutouts_take_a_dark_backdrop(

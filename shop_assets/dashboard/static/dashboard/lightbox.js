@@ -1,9 +1,12 @@
 // Job page: a lightbox for assets (fit to the window, or at full size) and a side-by-side
-// comparison of scene variants. Plain script; the gallery arrives by HTMX once the job
-// finishes, so every handler is delegated from the document.
+// comparison of scene variants; on a phone the comparison is a strip swiped one scene at a
+// time (CSS scroll snapping), with ‹ › and the arrow keys and its place shown ("2 / 4").
+// Plain script; the gallery arrives by HTMX once the job finishes, so every handler is
+// delegated from the document.
 (function () {
   "use strict";
-  var dialog, stage, caption, sizeButton, download, index = -1, items = [];
+  var dialog, stage, caption, position, sizeButton, download, index = -1, items = [];
+  var current = 0, gliding = null;  // the strip's scene, and where ‹ › are taking it
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -19,11 +22,12 @@
     caption = el("div", { class: "lightbox-caption", "aria-live": "polite" });
     var tools = el("div", { class: "lightbox-tools" });
     var prev = el("button", { type: "button", class: "btn secondary", "data-lb": "prev", "aria-label": "Previous" }, "‹");
+    position = el("span", { class: "lightbox-position", "aria-live": "polite" });
     var next = el("button", { type: "button", class: "btn secondary", "data-lb": "next", "aria-label": "Next" }, "›");
     sizeButton = el("button", { type: "button", class: "btn secondary", "data-lb": "size", "aria-pressed": "false" }, "Full size");
     download = el("a", { class: "btn secondary", "data-lb": "download" }, "Download");
     var close = el("button", { type: "button", class: "btn", "data-lb": "close", "aria-label": "Close" }, "Close");
-    [prev, next, sizeButton, download, close].forEach(function (b) { tools.appendChild(b); });
+    [prev, position, next, sizeButton, download, close].forEach(function (b) { tools.appendChild(b); });
     bar.appendChild(caption);
     bar.appendChild(tools);
     stage = el("div", { class: "lightbox-stage" });
@@ -33,16 +37,61 @@
     dialog.addEventListener("click", function (event) {
       var action = event.target.getAttribute && event.target.getAttribute("data-lb");
       if (action === "close" || event.target === dialog) dialog.close();
-      else if (action === "prev") show(index - 1);
-      else if (action === "next") show(index + 1);
+      else if (action === "prev") step(-1);
+      else if (action === "next") step(1);
       else if (action === "size" || (event.target.tagName === "IMG" && index >= 0)) toggleSize();
     });
     dialog.addEventListener("keydown", function (event) {
-      if (index < 0) return;
-      if (event.key === "ArrowLeft") { show(index - 1); event.preventDefault(); }
-      if (event.key === "ArrowRight") { show(index + 1); event.preventDefault(); }
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      if (index < 0 && !swiping()) return;
+      step(event.key === "ArrowLeft" ? -1 : 1);
+      event.preventDefault();
+    });
+    // The strip's place follows a swipe as well as the buttons; while ‹ › or an arrow key
+    // glides it to a scene, the place already names that scene, and a second press goes
+    // on from there.
+    stage.addEventListener("scroll", function () {
+      if (!swiping()) return;
+      if (gliding !== null) {
+        if (Math.abs(stage.scrollLeft - gliding) < 1) gliding = null;
+        return;
+      }
+      current = stripIndex();
+      place(current);
+    }, { passive: true });
+    ["touchstart", "wheel", "pointerdown"].forEach(function (type) {
+      stage.addEventListener(type, function () { gliding = null; }, { passive: true });
     });
     dialog.addEventListener("close", function () { stage.textContent = ""; index = -1; });
+  }
+
+  function place(i, count) {
+    var total = count || stage.children.length;
+    position.textContent = total > 1 ? i + 1 + " / " + total : "";
+  }
+
+  // A comparison whose scenes are wider than the stage together: the phone's strip.
+  function swiping() {
+    return dialog.classList.contains("comparing") && stage.scrollWidth > stage.clientWidth + 1;
+  }
+
+  function stripIndex() {
+    var figures = stage.children, best = 0;
+    for (var i = 1; i < figures.length; i++) {
+      if (Math.abs(figures[i].offsetLeft - stage.scrollLeft - figures[0].offsetLeft) <
+          Math.abs(figures[best].offsetLeft - stage.scrollLeft - figures[0].offsetLeft)) best = i;
+    }
+    return best;
+  }
+
+  function step(delta) {
+    if (index >= 0) { show(index + delta); return; }
+    if (!swiping()) return;
+    var figures = stage.children, n = figures.length;
+    current = (current + delta + n) % n;
+    gliding = Math.min(figures[current].offsetLeft - figures[0].offsetLeft, stage.scrollWidth - stage.clientWidth);
+    stage.scrollTo({ left: gliding, behavior: "smooth" });
+    place(current);
   }
 
   function setFull(full) {
@@ -67,6 +116,7 @@
     stage.appendChild(img);
     setFull(false);
     caption.textContent = (link.getAttribute("data-title") || "") + "  " + (link.getAttribute("data-size") || "");
+    place(index, items.length);
     download.setAttribute("href", link.getAttribute("data-download"));
     dialog.classList.remove("comparing");
     open();
@@ -88,6 +138,10 @@
     download.removeAttribute("href");
     dialog.classList.add("comparing");
     open();
+    stage.scrollLeft = 0;
+    current = 0;
+    gliding = null;
+    place(0, links.length);
   }
 
   document.addEventListener("click", function (event) {
