@@ -676,7 +676,9 @@ def _busy_styled_set(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]
     return _camera(scene, cover, rng, light=(0.7, 0.1), falloff=0.25)
 
 
-def _perfume_on_dark_table(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+def _perfume_on_dark_table(
+    rng: np.random.Generator, reflection: float = 0.35
+) -> tuple[Image.Image, np.ndarray]:
     w, h = 1600, 2000
     ys, xs = _grid(h, w)
     table_y = 1180.0
@@ -719,17 +721,18 @@ def _perfume_on_dark_table(rng: np.random.Generator) -> tuple[Image.Image, np.nd
     product = _print_text(product, "eau de parfum 100 ml", (cx - 140, top + 360), 26, (190, 170, 130))
     product = np.clip(product, 0, 255)
     scene = _shade(scene, 1 - 0.5 * _blob(h, w, (cx, by - 4), (bw * 0.55, 12), 8))
-    scene = _reflection(scene, product, cover, int(by), strength=0.35, length=320)
+    scene = _reflection(scene, product, cover, int(by), strength=reflection, length=320)
     scene = _over(scene, product, cover)
     return _camera(scene, cover, rng, light=(0.35, 0.3), falloff=0.15)
 
 
-def perfume_on_dark_table(seed: int = 0) -> Case:
+def perfume_on_dark_table(seed: int = 0, *, reflection: float = 0.35) -> Case:
     """A dark glass bottle on a dark wooden tabletop with its reflection under it: the
     product's dark base and its reflection are nearly one colour, so a cut at the base
-    can take a bite out of the bottle. Not in ``CASES``: the classical segmenter's matte
-    of it must ask for review rather than pass."""
-    photo, alpha = _perfume_on_dark_table(np.random.default_rng(seed))
+    can take a bite out of the bottle. ``reflection`` is the table's gloss (the mirrored
+    bottle's strength at the base); at 0.55 the reflection is strong enough to be
+    found and cut at the base. Not in ``CASES``: the evidence and base tests use it."""
+    photo, alpha = _perfume_on_dark_table(np.random.default_rng(seed), reflection)
     return Case(
         name="perfume_on_dark_table",
         photo=photo,

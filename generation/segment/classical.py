@@ -16,7 +16,8 @@ bounded by sharp edges. Pipeline (``ClassicalSegmenter.__call__``), on a reduced
    the corner of two walls) are taken out; what remains outlines the product. The
    rows and columns it spans give a first product region;
 4. a floor reflection (the product mirrored under its base, fainter) is cut at the base;
-5. GrabCut decides each pixel inside that region by colour and contrast;
+5. GrabCut decides each pixel inside that region by colour and contrast, above the base
+   (the reflection is the base's own colour, so it must not teach GrabCut the set's);
 6. a mask that runs along the photo's edge or ends in a wide flat slab of set colour
    is fixed, else refused;
 7. soft edges and their true colours at full resolution (``edges.py``).
@@ -379,6 +380,10 @@ class ClassicalSegmenter:
         ys, xs = np.nonzero(near)
         margin = 4 * r
         y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)
+        if base is not None and not frame[base:].any():
+            # the reflection mirrors the product's base: as background it would teach
+            # GrabCut that the base's own colour is the set's, and the base goes with it
+            y1 = min(y1, base)
         x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)
         roi = np.ascontiguousarray(labels[y0:y1, x0:x1])
         mask = region.copy()
