@@ -27,7 +27,7 @@ class BatchUploadForm(forms.Form):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.none(),
         required=False,
-        empty_label="No campaign: import the products only",
+        empty_label="No campaign (products only)",
         help_text="Each product gets one job with the campaign's look; you can still change it before confirming.",
     )
 
@@ -291,7 +291,7 @@ class CampaignChoiceForm(forms.Form):
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.none(),
         required=False,
-        empty_label="No campaign: import the products only",
+        empty_label="No campaign (products only)",
         help_text="Each product gets one job with the campaign's look.",
     )
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
@@ -155,10 +157,10 @@ class JobForm(forms.Form):
     )
     ribbon = forms.CharField(max_length=MAX_SHORT, required=False, help_text="e.g. NEW or 限时特价")
     language = forms.ChoiceField(
-        choices=[("", "Brand kit's (automatic: from the words and currency)")]
-        + [c for c in BrandKit.LOCALE_CHOICES if c[0]],
+        choices=[("", "As in the brand kit")] + [c for c in BrandKit.LOCALE_CHOICES if c[0]],
         required=False,
-        help_text="How prices and discounts are written: ¥89 and 6.9折 in Chinese, CN¥89 and -31% in English.",
+        help_text="How prices and discounts are written: ¥89 and 6.9折 in Chinese, CN¥89 and -31% in English. "
+        "A brand kit on Automatic lets each poster's words and currency decide.",
     )
     clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
     clip_style = forms.ChoiceField(
@@ -312,8 +314,19 @@ class BrandKitForm(forms.ModelForm):
             "default_cta": "Default call to action",
             "default_locale": "Default language",
         }
+        help_texts = {
+            "default_locale": "Automatic: each poster's words and currency decide how its prices and "
+            "discounts are written (Chinese words at 89 CNY print ¥89 and 6.9折).",
+        }
         widgets = {
             "primary_color": forms.TextInput(attrs={"type": "color"}),
             "secondary_color": forms.TextInput(attrs={"type": "color"}),
             "text_color": forms.TextInput(attrs={"type": "color"}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the menu says "Automatic" (it fits a phone); the help text says what it does
+        field = self.fields["default_locale"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Automatic")] + [c for c in BrandKit.LOCALE_CHOICES if c[0]]
