@@ -1,11 +1,13 @@
 """What a merchant walking the dashboard on a phone and a desktop found cut, unlabelled or
 cramped: menus whose chosen words did not fit, a file input with no label, names broken
 inside ("job.needs_rev / iew", "Layout / JSON"), a button touching the card under it, a cutout
-drawn under its own button, and checkerboards behind pictures that have no transparency."""
+drawn under its own button, checkerboards behind pictures that have no transparency, a poster's
+words listed under their labels with the browser's indent, and a failed job's bar in green."""
 
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 from django.utils import timezone
@@ -67,7 +69,10 @@ def _job(product_image) -> GenerationJob:
     ]
     for kind, name, fmt, image in specs:
         if image is None:
-            data, (width, height) = b'{"elements": []}', (1080, 1920)
+            data, (width, height) = (
+                json.dumps({"spec": {"headline": "Hand wash", "cta": "Shop now"}}).encode(),
+                (1080, 1920),
+            )
         else:
             buf = io.BytesIO()
             image.save(buf, format="PNG")
@@ -85,7 +90,7 @@ def _job(product_image) -> GenerationJob:
             storage_key=key,
             size_bytes=len(data),
             checksum=storage.sha256(data),
-            metrics={"theme": "marble_counter", "template": "hero_left"},
+            metrics={"theme": "marble_counter", "template": "hero_left", "size": "story"},
         )
     return job
 
@@ -96,6 +101,15 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
     # given: a finished job, and a photo whose automatic cutout never came (so its card
     # offers the editor and a mask upload)
     job = _job(product_image)
+    failed = GenerationJob.objects.create(
+        merchant_id=job.merchant_id,
+        product=job.product,
+        image=product_image,
+        outputs=["poster"],
+        status=JobStatus.FAILED,
+        progress=30,
+        error_message="The headline does not fit.",
+    )
     ProductImage.objects.filter(pk=product_image.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     page = browser_page
     shots = _shots_dir(tmp_path)
@@ -165,4 +179,18 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         )
         assert "conic-gradient" in behind["cutout"], behind
         assert behind["scene"] == behind["poster"] == "none", behind
+
+        # and Edit words lists what the poster says now with each label beside its words
+        poster = job.assets.get(kind="poster", format="png")
+        page.goto(f"{live_server.url}/assets/{poster.pk}/words/")
+        label, words = page.locator("dl.current-words dt").first, page.locator("dl.current-words dd").first
+        assert label.inner_text() == "Headline" and words.inner_text() == "Hand wash"
+        assert abs(label.bounding_box()["y"] - words.bounding_box()["y"]) < 2
+        assert words.bounding_box()["x"] > label.bounding_box()["x"] + label.bounding_box()["width"]
+        page.screenshot(path=str(shots / f"walk-words-{width}.png"), full_page=True)
+
+        # and a failed job's bar stops in the colour of its status
+        page.goto(f"{live_server.url}/jobs/{failed.pk}/")
+        bar = page.locator("#job-status-inner .progress > div")
+        assert bar.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(180, 35, 24)"
         page.context.clear_cookies()
