@@ -19,8 +19,10 @@ from generation.shadows import grounding_shadow
 from generation.types import PlacedProduct
 
 F32 = np.float32
-THIN_REACH = 3.0  # a prop's reference length, at most this many product widths
-FRAME_REACH = 0.55  # a prop's reference length, at most this share of the frame's shorter side
+FRAME_REACH = 0.55  # a prop's height, at most this share of the frame's shorter side
+# the clear gap between a prop and the product (or its podium), at least this share of the
+# frame's shorter side: a prop standing closer crowds the product's silhouette
+CLEAR_GAP = 0.04
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,6 @@ def place_props(
         left_edge, right_edge = min(left_edge, pod.cx - pod.rx), max(right_edge, pod.cx + pod.rx)
         floor = float(pod.bottom)
     depth = max(floor - stage.horizon, 1.0)
-    reach = prop_reach(w, h, (cw, ch))
     rng = theme_rng(theme, seed, "props")
     free_left, free_right = left_edge, cw - right_edge
     if abs(free_left - free_right) < 0.05 * cw:
@@ -122,10 +123,17 @@ def place_props(
         scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * float(
             1.0 + 0.08 * rng.uniform(-1.0, 1.0)
         )
-        ph = prop.size * reach * scale
-        pw = ph * prop.aspect
-        gap = prop.gap * w
+        ph = prop_height(prop.size * scale, prop.max_widths, w, h, (cw, ch))
+        gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
         edge = taken[side] + side * gap
+        # a prop narrower than the room beside the product shrinks into it, but never
+        # below ``min_size`` of the product's height: a speck by a large product is left out
+        room = ((0.98 * cw - edge) if side > 0 else (edge - 0.02 * cw)) - 2.0  # anti-aliasing
+        if ph * prop.aspect > room:
+            if room / prop.aspect < min(prop.min_size * h, ph):
+                continue
+            ph = room / prop.aspect
+        pw = ph * prop.aspect
         cx = edge + side * pw / 2.0
         if cx - pw / 2.0 < 0.02 * cw or cx + pw / 2.0 > 0.98 * cw or base - ph < 0.02 * ch:
             continue
@@ -159,12 +167,14 @@ def place_props(
     return out
 
 
-def prop_reach(width: float, height: float, canvas: tuple[int, int]) -> float:
-    """The length a prop's ``size`` is a share of, in pixels: the product's height, but
-    no more than ``THIN_REACH`` times its width (a tall, thin vase is a small object: its
-    height alone would give it a bush for a sprig) nor than ``FRAME_REACH`` of the frame's
-    shorter side."""
-    return min(float(height), THIN_REACH * width, FRAME_REACH * min(canvas))
+def prop_height(
+    size: float, max_widths: float, width: float, height: float, canvas: tuple[int, int]
+) -> float:
+    """A prop's height in pixels, in proportion to the product: ``size`` of its height,
+    but no more than ``max_widths`` of its widths (a tall, thin vase is a small object:
+    its height alone would give it a bush for a sprig) nor than ``FRAME_REACH`` of the
+    frame's shorter side."""
+    return min(size * float(height), max_widths * width, FRAME_REACH * min(canvas))
 
 
 def _prop_grid(

@@ -204,11 +204,13 @@ class Prop:
 
     shape: str  # PROP_SHAPES
     color: ColorRef
-    size: float  # height as a share of the product's height (less for a thin one: props.prop_reach)
+    size: float  # height as a share of the product's height, within ``max_widths`` (props.prop_height)
     aspect: float  # width / height
     place: str  # beside: on the floor next to the product; behind: further back
     side: str  # auto: the freer side; other: the side the previous prop did not take
     gap: float  # space from the product (or its podium), share of the product's width
+    max_widths: float = 3.0  # at most this many product widths tall (a thin product's props stay small)
+    min_size: float = 0.25  # shrunk to fit beside a large product, never below this share of its height
 
 
 @dataclass(frozen=True)
@@ -521,6 +523,8 @@ def _read_theme(data: Any, where: str) -> Theme:
                 place=pr.choice("place", PROP_PLACES, "beside"),
                 side=pr.choice("side", PROP_SIDES, "auto"),
                 gap=pr.number("gap", 0.0, 2.0, 0.12),
+                max_widths=pr.number("max_widths", 0.5, 6.0, 3.0),
+                min_size=pr.number("min_size", 0.05, 1.5, 0.25),
             )
         )
         pr.done()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -409,3 +410,49 @@ def test_a_prop_stays_small_beside_a_tall_thin_a_wide_and_a_square_product(canva
             assert prop.width * prop.height <= 2 * w * h, where
             placed_props += 1
         assert placed_props >= 8, (name, placed_props)
+
+
+def _tube() -> Segmentation:
+    """A squeeze tube standing on its cap: tall, thin, narrower at the cap."""
+    rgba = np.zeros((560, 160, 4), dtype=np.uint8)
+    rgba[20:430, 20:140] = (236, 232, 225, 255)
+    rgba[430:540, 40:120] = (40, 90, 150, 255)
+    return _segmentation(Image.fromarray(rgba, "RGBA"))
+
+
+@pytest.mark.parametrize("canvas", [(720, 720), (720, 1280)])
+def test_props_scale_with_the_product_and_keep_clear_of_its_silhouette(canvas):
+    # given: a tube, a bottle and a square box in every theme with props, four variants each
+    cw, ch = canvas
+    measured = 0
+    for name, seg in {
+        "tube": _tube(),
+        "bottle": _segmentation(product_rgba((320, 400))),
+        "box": _block(320, 320),
+    }.items():
+        for theme in _prop_themes():
+            for seed in range(4):
+                variant = plan_variant(theme, seed)
+                stage = stage_for_product(
+                    theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant
+                )
+                placed = compose.place_product(seg.cutout, canvas, stage.box)
+                silhouette = canvas_alpha(placed.layer.getchannel("A"), placed.box, canvas) > 0
+                # distance of every canvas pixel to the product's silhouette
+                away = cv2.distanceTransform((~silhouette).astype(np.uint8), cv2.DIST_L2, 5)
+                _, _, w, h = placed.box
+                # when
+                for prop in place_props(theme, stage, placed, variant, seed=seed):
+                    ox, oy = prop.origin
+                    ph, pw = prop.cover.shape
+                    covered = prop.cover > 0.01
+                    gap = float(away[oy : oy + ph, ox : ox + pw][covered].min())
+                    where = (name, theme, seed, prop.shape, round(prop.height), round(gap), placed.box)
+                    # then: a prop is in proportion to the product (a quarter of its height at
+                    # least; a sphere by a tube was a fifth) ...
+                    assert prop.height >= 0.25 * h - 1.0, where
+                    # ... and a clear gap of 4 % of the frame's shorter side keeps it off the
+                    # product's silhouette (an arch stood 12 px from a tube at 720 px)
+                    assert gap >= 0.04 * min(cw, ch) - 1.0, where
+                    measured += 1
+    assert measured >= 40
