@@ -17,12 +17,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
+from generation.posters.sizes import list_sizes
 from generation.request import InvalidRequest
 from generation.segment.rembg_sessions import install_status
 from shop_assets.accounts import access
 from shop_assets.accounts.models import User
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
+from shop_assets.dashboard import labels
 from shop_assets.dashboard.cutout_cards import cutout_context
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import requests as job_requests
@@ -175,11 +177,18 @@ def gallery(assets: list[Asset]) -> dict:
     """
     by_name = {a.name: a for a in assets}
     images = [a for a in assets if a.kind in ("cutout", "packshot", "scene") and a.format in IMAGE_FORMATS]
-    sizes: dict[str, list[dict]] = {}
+    # posters by size, named as the new-job form names them ("Story / Reels / TikTok / Douyin
+    # 9:16 · 1080×1920"), in the form's order
+    order = {name: i for i, name in enumerate(list_sizes())}
+    sizes: dict[tuple[int, str], list[dict]] = {}
     for a in assets:
         if a.kind == "poster" and a.format in IMAGE_FORMATS:
+            size = str((a.metrics or {}).get("size", ""))
             label = f"{a.width}×{a.height}"
-            sizes.setdefault(label, []).append({"asset": a, "layout": by_name.get(f"{a.name}-layout")})
+            if size in order:
+                label = f"{labels.size_label(size)} · {label}"
+            key = (order.get(size, len(order)), label)
+            sizes.setdefault(key, []).append({"asset": a, "layout": by_name.get(f"{a.name}-layout")})
     clips = [
         {"asset": a, "frame": by_name.get(f"{a.name}-frame")}
         for a in assets
@@ -188,7 +197,7 @@ def gallery(assets: list[Asset]) -> dict:
     scene_count = sum(1 for a in images if a.kind == "scene")
     return {
         "images": images,
-        "poster_sizes": sorted(sizes.items()),
+        "poster_sizes": [(label, posters) for (_, label), posters in sorted(sizes.items())],
         "clips": clips,
         "scene_count": scene_count,
     }

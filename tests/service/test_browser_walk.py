@@ -2,7 +2,8 @@
 cramped: menus whose chosen words did not fit, a file input with no label, names broken
 inside ("job.needs_rev / iew", "Layout / JSON"), a button touching the card under it, a cutout
 drawn under its own button, checkerboards behind pictures that have no transparency, a poster's
-words listed under their labels with the browser's indent, and a failed job's bar in green."""
+words listed under their labels with the browser's indent, a failed job's bar in green, and
+posters headed by bare pixel sizes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import expect
 
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs import storage
@@ -156,6 +158,11 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         button = page.locator("a:has-text('Download all (ZIP)')").bounding_box()
         first = page.locator("figure.asset").first.bounding_box()
         assert first["y"] - (button["y"] + button["height"]) >= 8, (button, first)
+
+        # the posters are headed by their size's name, as the new-job form names it
+        expect(page.locator("h2", has_text="Posters")).to_have_text(
+            "Posters Story / Reels / TikTok / Douyin 9:16 · 1080×1920"
+        )
 
         # the cutout is drawn clear of its Dark backdrop button
         picture = cutout.evaluate(
