@@ -68,7 +68,7 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     """
     if background.size != placed.canvas_size:
         raise InvalidSpec(f"background is {background.size}, expected canvas {placed.canvas_size}")
-    out = np.array(background.convert("RGB"), dtype=np.uint8)
+    out = np.array(background if background.mode == "RGB" else background.convert("RGB"), dtype=np.uint8)
     visible = placed.visible()
     if visible is not None:
         (x0, y0, x1, y1), layer = visible

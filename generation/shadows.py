@@ -143,10 +143,9 @@ def cast_shadow(
     base = float(y + h if base_y is None else base_y)
     dx, dy = direction
     dy = float(np.copysign(max(abs(dy), 0.05), dy))
-    out = np.zeros((ch, cw), dtype=np.float32)
     alpha = np.asarray(placed.layer.getchannel("A"), dtype=np.float32) / 255.0
     if strength <= 0 or not alpha.any():
-        return Image.fromarray(out.astype(np.uint8), "L")
+        return Image.new("L", (cw, ch), 0)
 
     # 1. where the shadow lands: the projected corners of the box, plus the widest blur
     xs = np.array([x, x + w, x, x + w], dtype=np.float64)
@@ -156,7 +155,7 @@ def cast_shadow(
     rx0, ry0 = max(0, int(px.min() - margin)), max(0, int(py.min() - margin))
     rx1, ry1 = min(cw, int(px.max() + margin) + 1), min(ch, int(py.max() + margin) + 1)
     if rx1 <= rx0 or ry1 <= ry0:
-        return Image.fromarray(out.astype(np.uint8), "L")
+        return Image.new("L", (cw, ch), 0)
 
     # 2. project the silhouette at a working scale (shadows are soft: ~320 px tall is plenty)
     s = min(1.0, 320.0 / h)
@@ -196,8 +195,11 @@ def cast_shadow(
     soft = stack[k0, idx] * (1 - frac) + stack[k0 + 1, idx] * frac
     soft *= (strength * (1.0 - fade * tn)).astype(np.float32)[:, None]
 
-    out[ry0:ry1, rx0:rx1] = cv2.resize(soft, (rw, rh), interpolation=cv2.INTER_LINEAR)
-    return Image.fromarray(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    # rounded only where the shadow was drawn: everywhere else 0 stays 0
+    density = cv2.resize(soft, (rw, rh), interpolation=cv2.INTER_LINEAR)
+    out8 = np.zeros((ch, cw), dtype=np.uint8)
+    out8[ry0:ry1, rx0:rx1] = np.clip(density * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(out8, "L")
 
 
 def reflection(
@@ -286,7 +288,7 @@ def grounding_shadow(
     hb = bottom - top
     reach = max(2.0 * spread * h / hb, 0.6)  # the occlusion's blur, in band heights
 
-    total: np.ndarray = np.zeros((ch, cw), dtype=np.float32)
+    parts: list[tuple[np.ndarray | Image.Image, float]] = []  # (density, weight), canvas-sized
     for dy, dx, k, blur, growth, fade in (
         # core: tight at the contour, squashed hard, in front of and behind the foot
         (0.25, 0.25 * lean, 1.0, 0.03, 0.3, 0.8),
@@ -304,18 +306,43 @@ def grounding_shadow(
             fade=fade,
             base_y=base,
         )
-        part = np.asarray(d, dtype=np.float32) / 255.0 * k
-        total = 1.0 - (1.0 - total) * (1.0 - part)
+        parts.append((d, k))
     flat = foot_ellipse(alpha)
     if flat is not None:
         # a flat base stands on the floor all round its rim, not only at its lowest row:
         # the floor is darkest along the rim and occluded round the whole footprint (the
         # projected band above only reaches the lowest rows: a wide jar's sides floated)
-        part = _footprint(flat, (x, base - flat.bottom), (cw, ch), h, spread, lean)
+        parts.append((_footprint(flat, (x, base - flat.bottom), (cw, ch), h, spread, lean), 1.0))
+    # Outside every part's ink the density stays exactly 0 through every step below, so
+    # the parts are combined only inside the union of their boxes: the same values there
+    # as over the whole canvas, at the cost of the shadow's area instead of the canvas's.
+    boxes = [b for b in (_nonzero_box(part) for part, _ in parts) if b is not None]
+    out = np.zeros((ch, cw), dtype=np.uint8)
+    if not boxes:
+        return Image.fromarray(out, "L")
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    total: np.ndarray = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
+    for part, k in parts:
+        if isinstance(part, Image.Image):
+            part = np.asarray(part.crop((x0, y0, x1, y1)), dtype=np.float32) / 255.0 * k
+        else:
+            part = part[y0:y1, x0:x1]
         total = 1.0 - (1.0 - total) * (1.0 - part)
     # the core is the darkest thing on the floor: at the contour it reaches 1.5x strength
     density = np.clip(total * strength * 1.5, 0.0, 0.95)
-    return Image.fromarray((density * 255.0 + 0.5).astype(np.uint8), "L")
+    out[y0:y1, x0:x1] = (density * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, "L")
+
+
+def _nonzero_box(part: np.ndarray | Image.Image) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the non-zero values of an L image or a 2-D array; None if none."""
+    if isinstance(part, Image.Image):
+        return part.getbbox()
+    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 # a flat base's contact: the rim's dark core (blur, share of the foot's width) and the

@@ -207,9 +207,12 @@ def scene_background(
     """``scene`` scaled and shifted so its product box lands on ``box``, covering ``size``."""
     scale, ox, oy, nw, nh = _mapping(scene, box)
     cw, ch = size
-    src = np.asarray(scene.image.convert("RGB"), dtype=np.uint8)
+    image = scene.image if scene.image.mode == "RGB" else scene.image.convert("RGB")
+    src = np.asarray(image, dtype=np.uint8)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    scaled = cv2.resize(src, (nw, nh), interpolation=interp).astype(F32)
+    # scaled, mirrored and cut to the canvas in 8 bits (copies only), then made float:
+    # the same values as converting first, without a float copy of the whole scaled scene
+    scaled = cv2.resize(src, (nw, nh), interpolation=interp)
     # pad the scaled scene so it covers the canvas: its own pixels mirrored outwards
     # (a replicated edge row would streak), more than once where the gap is wider
     left, top = max(0, ox), max(0, oy)
@@ -222,7 +225,7 @@ def scene_background(
         padded = cv2.copyMakeBorder(padded, step[1], step[3], step[0], step[2], cv2.BORDER_REFLECT_101)
         left, top, right, bottom = (v - d for v, d in zip((left, top, right, bottom), step, strict=True))
     cx0, cy0 = max(0, ox) - ox, max(0, oy) - oy  # canvas (0, 0) in padded coords
-    out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].copy()
+    out = padded[cy0 : cy0 + ch, cx0 : cx0 + cw].astype(F32)
     if extended:
         # the mirrored part fades into a heavy blur with the distance from the scene
         inside = np.zeros((ch, cw), dtype=np.uint8)

@@ -264,7 +264,11 @@ def _render(
             extra_elements.append(Element("logo_plate", "plate", plate))
 
     # 6. what is behind the text, then the text and the logo
-    behind = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), "RGB")
+    # rounded in place: the canvas is this poster's own and not used again (no two
+    # canvas-sized float temporaries, the same bytes as np.clip(canvas + 0.5, 0, 255))
+    np.add(canvas, 0.5, out=canvas)
+    np.clip(canvas, 0, 255, out=canvas)
+    behind = Image.fromarray(canvas.astype(np.uint8), "RGB")
     image = behind.copy()
     for slot in layout.slots:
         if slot.kind == "text":
