@@ -16,8 +16,10 @@ from PIL import Image
 
 from generation.posters import decor
 from generation.posters.checks import (
+    BUSY_LIMIT,
     Element,
     background_range,
+    busyness,
     contrast_tile,
     luminance,
     required_ratio,
@@ -97,6 +99,13 @@ def choose_colors(
             plan["fix"] = plan["fix"] or "color"
 
 
+def is_busy(canvas: np.ndarray, slot: Slot, plan: dict[str, Any]) -> bool:
+    """Whether the background under ``slot``'s ink is too busy for text (``checks.busyness``)."""
+    assert slot.block is not None
+    patch, box = as_pixels(canvas, plan["ink"])
+    return busyness(patch, box, slot.block.size) > BUSY_LIMIT
+
+
 def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
     """The 8-bit pixels of the float ``canvas`` under ``box`` (clipped to it), and
     ``box`` relative to them: only what is sampled is converted."""
@@ -109,9 +118,10 @@ def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
 
 def fix_contrast(
     canvas: np.ndarray, failing: list[Slot], free: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
-    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str],
+    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str], calm: bool = False,
 ) -> list[Element]:  # fmt: skip
-    """Scrim or plate behind each group that has text no colour can carry; re-check."""
+    """Scrim or plate behind each group that has text no colour can carry (or, ``calm``,
+    text over busy detail); re-check."""
     elements: list[Element] = []
     by_group: dict[int, list[Slot]] = {}
     for slot in failing:
@@ -133,7 +143,9 @@ def fix_contrast(
             trial = canvas.copy()
             _apply_fix(trial, kind, box, fill_color, opacity, pad, short)
             choose_colors(trial, members, plans, template, palette, short)
-            if all(plans[s.name]["passed"] for s in members):
+            if all(
+                plans[s.name]["passed"] and not (calm and is_busy(trial, s, plans[s.name])) for s in members
+            ):
                 canvas[:] = trial
                 done = True
                 break

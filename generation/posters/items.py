@@ -12,14 +12,19 @@ from generation.types import Box
 from generation.typography import TextDoesNotFit, TextStyle, layout_text
 
 OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its region
+# A headline at least this much larger than its subline still reads as the headline; where
+# both would come out closer (long words at the legible minimum), the subline is set
+# smaller, then shortened to one line, then left out.
+HIERARCHY = 1.2
 
 
 def layout_group(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
     families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None = None,
 ) -> list[Slot]:  # fmt: skip
-    """The group's items set in ``region``. The subline is never set larger than the
-    headline: the one in this group, or ``headline`` (px) set by an earlier group."""
+    """The group's items set in ``region``. The subline is set at most the headline's
+    size / ``HIERARCHY``: the headline in this group, or ``headline`` (px) set by an
+    earlier group; a subline that cannot be is left out."""
     if group.direction == "row":
         placed = _layout_row(template, group, gi, items, region, words, families, unit, short, compact)
         if placed is not None:
@@ -37,10 +42,11 @@ class _Item:
 
 def _measure(
     template: Template, item: str, width: int, height: int, words: Content, families: dict[str, str],
-    unit: TypeScale, align: str, scale: float, cap: int | None = None,
+    unit: TypeScale, align: str, scale: float, cap: int | None = None, one_line: bool = False,
 ) -> _Item:  # fmt: skip
     """One item set inside ``width`` x ``height``; its slots relative to (0, 0); a headline
-    or subline at most ``cap`` px."""
+    or subline at most ``cap`` px (``one_line``: on one line, ending with an ellipsis if
+    it must)."""
     if width < 8 or height < 8:
         raise overflow(f"no room left for the {item} in {template.id}")
     styles = template.text
@@ -55,9 +61,9 @@ def _measure(
         block = layout_text(
             getattr(words, item),
             (width, height),
-            style(item, cap=cap),
+            style(item, cap=cap, max_lines=1) if one_line else style(item, cap=cap),
             lang=lang(item),
-            ellipsis=unit.shorten,
+            ellipsis=unit.shorten or one_line,
         )
         return _Item(
             item,
@@ -119,12 +125,12 @@ def _measure(
             Slot("cta_label", "text", (inner_x, pad_y, block.width, block.height), role="cta_text", text=words.cta, block=block, parent="cta" if cta.style == "filled" else "", extra={"arrow": arrow}),
         ])  # fmt: skip
     if item == "price":
-        return _measure_price(template, width, height, words, style, lang)
+        return _measure_price(template, width, height, words, style, lang, align)
     raise AssertionError(item)
 
 
 def _measure_price(
-    template: Template, width: int, height: int, words: Content, style: Any, lang: Any
+    template: Template, width: int, height: int, words: Content, style: Any, lang: Any, align: str
 ) -> _Item:
     price_style = style("price", max_lines=1)
     # a price tag plate adds padding and a punched hole: about 1.4 em beside the price
@@ -172,6 +178,28 @@ def _measure_price(
         words.compare_at, (width, height), style("compare_at", max_lines=1), lang=lang("compare_at")
     )
     gap = round(block.size * 0.35)
+    if template.price_plate:
+        # on a tag the old price sits right under the new one, where a shopper reads on:
+        # from the price's first figure (centred or right-aligned with it in such columns)
+        x = {
+            "left": slots[-1].box[0],
+            "center": (main_w - cmp_block.width) // 2,
+            "right": main_w - (main_w - slots[-1].box[0] - slots[-1].box[2]) - cmp_block.width,
+        }[align]
+        x = max(0, min(x, width - cmp_block.width))
+        y = main_h + round(block.size * 0.12)
+        slots.append(
+            Slot(
+                "compare_at",
+                "text",
+                (x, y, cmp_block.width, cmp_block.height),
+                role="compare_at",
+                text=words.compare_at,
+                block=cmp_block,
+                strike=True,
+            )
+        )
+        return _Item("price", max(main_w, x + cmp_block.width), y + cmp_block.height, slots)
     if main_w + gap + cmp_block.width <= width:
         # side by side, baselines roughly aligned (descents scale with the size)
         cy = (
@@ -240,14 +268,22 @@ def _layout_column(
     measured: dict[str, _Item] = {}
     for it in fixed_names:
         measured[it] = _measure(template, it, rw, rh, words, families, unit, group.align, scale)
-    fixed_h = sum(measured[it].height for it in fixed_names) + gaps_for(items)
-    left = rh - fixed_h
+
+    def room(names: list[str]) -> int:
+        """The height ``names``' headline and subline share."""
+        return rh - sum(measured[it].height for it in fixed_names) - gaps_for(names)
+
+    left = room(items)
     if left < 0:
         raise overflow(f"the price and button do not fit in {template.id}")
     # the subline takes its natural height first; the headline then shrinks to what is left
     if "subline" in items:
-        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale, headline)
-        if "headline" in items:
+        below = None if headline is None else int(headline / HIERARCHY)
+        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale, below)
+        if "headline" not in items and below is not None and _size(sub) > below:
+            # the headline of an earlier group is at the legible minimum: no smaller subline
+            items = [it for it in items if it != "subline"]
+        elif "headline" in items:
             try:
                 head = _measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
@@ -258,19 +294,49 @@ def _layout_column(
                 head = _measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
-            for _ in range(3):
-                if _size(head) >= _size(sub):
+            for _ in range(4):
+                if _size(head) >= HIERARCHY * _size(sub):
                     break
-                # a long headline shrunk below its subline's size: the subline is set no
-                # larger than it, which leaves the headline more room
+                # a long headline shrunk to near its subline's size: the subline is set
+                # smaller, which also leaves the headline more room
                 sub = _measure(
-                    template, "subline", rw, left, words, families, unit, group.align, scale, _size(head)
-                )
+                    template, "subline", rw, left, words, families, unit, group.align, scale,
+                    int(_size(head) / HIERARCHY),
+                )  # fmt: skip
                 head = _measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
+            if _size(head) < HIERARCHY * _size(sub):
+                # the subline is at the legible minimum already: on one line it leaves the
+                # headline room to grow; where even that keeps them close, it is left out
+                try:
+                    one = _measure(
+                        template, "subline", rw, left, words, families, unit, group.align, scale,
+                        int(_size(head) / HIERARCHY), one_line=True,
+                    )  # fmt: skip
+                    larger = _measure(
+                        template,
+                        "headline",
+                        rw,
+                        left - one.height,
+                        words,
+                        families,
+                        unit,
+                        group.align,
+                        scale,
+                    )
+                    if _size(larger) >= HIERARCHY * _size(one):
+                        sub, head = one, larger
+                except TextDoesNotFit:
+                    pass
+            if _size(head) < HIERARCHY * _size(sub):
+                items = [it for it in items if it != "subline"]
+                head = _measure(
+                    template, "headline", rw, room(items), words, families, unit, group.align, scale
+                )
             measured["headline"] = head
-        measured["subline"] = sub
+        if "subline" in items:
+            measured["subline"] = sub
     elif "headline" in items:
         measured["headline"] = _measure(
             template, "headline", rw, left, words, families, unit, group.align, scale

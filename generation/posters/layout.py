@@ -75,12 +75,57 @@ def solve_layout(
     When the words do not fit at the template's smallest sizes, the product is made
     smaller, then spacing tighter, and as the last resort long text is shortened with an
     ellipsis and a badge with no free place is left out; ``fallbacks`` says which.
+    A variant with a ``long_text`` arrangement (a wider text panel) is solved that way
+    too when its own needs text set below the template's sizes, and wins when it sets
+    the headline larger.
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
+    variant = template.variant_for(size.aspect)
+    product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
+    arrange = partial(_arrange, template, size, product, content, families, logo_size, has_badge)
+    try:
+        layout = arrange(variant)
+    except TextDoesNotFit:
+        if variant.long_text is None:
+            raise
+        layout = arrange(variant.long_text)
+        layout.fallbacks.append(LONG_TEXT)
+        return layout
+    if variant.long_text is None or not any(f.startswith(BELOW_SIZES) for f in layout.fallbacks):
+        return layout
+    # words set below the template's sizes here: the wider text panel may set them larger
+    try:
+        other = arrange(variant.long_text)
+    except TextDoesNotFit:
+        return layout
+    if _headline_px(other) <= _headline_px(layout):
+        return layout
+    other.fallbacks.append(LONG_TEXT)
+    return other
+
+
+LONG_TEXT = "long text: the template's long-text arrangement"
+BELOW_SIZES = ("text set below the template's sizes", "shortened with an ellipsis", "words broken")
+
+
+def _headline_px(layout: PosterLayout) -> int:
+    return next((s.block.size for s in layout.slots if s.name == "headline" and s.block is not None), 0)
+
+
+def _arrange(
+    template: Template,
+    size: SizePreset,
+    product: _Product,
+    content: Content,
+    families: dict[str, str],
+    logo_size: tuple[int, int] | None,
+    has_badge: bool,
+    variant: Variant,
+) -> PosterLayout:
+    """``solve_layout`` for one variant: its fallback steps in order."""
     fallbacks: list[str] = []
     last: TextDoesNotFit | None = None
-    variant = template.variant_for(size.aspect)
     # Graceful fallbacks, in order: the template as designed, then a smaller product
     # (text regions that follow the product box grow), then tighter spacing, then text
     # set down to the smallest legible size, then shortened with an ellipsis.
@@ -92,7 +137,6 @@ def solve_layout(
         (0.72, True, 1),
         (0.72, True, 2),
     )
-    product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
     solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge)
     broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
@@ -116,10 +160,12 @@ def solve_layout(
         elif compact:
             fallbacks.append("compact spacing")
         if resort:
-            fallbacks.append("text set below the template's sizes, down to the legible minimum")
+            fallbacks.append(f"{BELOW_SIZES[0]}, down to the legible minimum")
         shortened = [s.name for s in layout.slots if s.block is not None and s.block.truncated]
         if shortened:
             fallbacks.append(f"shortened with an ellipsis: {', '.join(shortened)}")
+        if content.subline and not any(s.name == "subline" for s in layout.slots):
+            fallbacks.append("subline left out: set smaller, it would not read below the headline")
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)

@@ -35,7 +35,7 @@ from generation.posters.checks import (
     check_poster,
 )
 from generation.posters.content import build_content
-from generation.posters.contrast import choose_colors, fix_contrast, plan_for
+from generation.posters.contrast import choose_colors, fix_contrast, is_busy, plan_for
 from generation.posters.layout import PosterLayout, solve_layout
 from generation.posters.output import RenderedPoster
 from generation.posters.paint import draw_decoration, draw_shape, draw_text_slot, logo_plate
@@ -246,9 +246,12 @@ def _render(
     extra_elements: list[Element] = []
     free = [s for s in layout.slots if s.kind == "text" and not s.parent]
     choose_colors(canvas, free, plans, template, palette, short)
-    failing = [s for s in free if not plans[s.name]["passed"]]
+    calm = mode in ("scene", "theme")  # a set's texture, not a flat colour the template draws
+    failing = [s for s in free if not plans[s.name]["passed"] or (calm and is_busy(canvas, s, plans[s.name]))]
     if failing:
-        extra_elements += fix_contrast(canvas, failing, free, plans, template, palette, short, keepout, fixes)
+        extra_elements += fix_contrast(
+            canvas, failing, free, plans, template, palette, short, keepout, fixes, calm
+        )
 
     # 5. decorations: ribbons, pills, badges, plates, rules, the logo
     for slot in layout.slots:
@@ -285,7 +288,9 @@ def _render(
 
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements
-    checks = check_poster(final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout)
+    checks = check_poster(
+        final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout, calm=calm
+    )
     name = f"poster-{template.id}-{size.name}"
     layout_data = layout_dict(
         spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements

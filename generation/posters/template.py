@@ -194,6 +194,9 @@ class Variant:
     badge: BadgePlacement
     logo: LogoPlacement
     ribbon: RibbonPlacement
+    # the arrangement tried when words can only be set below the template's sizes here
+    # (a wider text panel beside a narrower product): the variant's own keys, some replaced
+    long_text: Variant | None = None
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,14 @@ def _text_style(r: _Reader) -> TextStyleSpec:
     return style
 
 
-def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
+def _variant(r: _Reader, aspect: str, defaults: dict[str, Any], *, nested: bool = False) -> Variant:
+    long_text = None
+    raw_long = r.value("long_text", None)
+    if raw_long is not None:
+        if nested or not isinstance(raw_long, dict):
+            raise PosterDataError(f"{r.path('long_text')} must be an object of variant keys, not nested")
+        merged = {k: v for k, v in r.data.items() if k != "long_text"} | raw_long
+        long_text = _variant(_Reader(merged, r.path("long_text")), aspect, defaults, nested=True)
     p = r.section("product")
     product = ProductSpec(
         region=p.region("region", allow_product=False),
@@ -435,6 +445,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any]) -> Variant:
         badge=badge,
         logo=logo,
         ribbon=ribbon,
+        long_text=long_text,
     )
     r.done()
     return variant

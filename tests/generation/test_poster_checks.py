@@ -8,9 +8,13 @@ import pytest
 from PIL import Image
 
 from generation import compose
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine
 from generation.posters.checks import (
+    BUSY_LIMIT,
     Element,
     background_range,
+    busyness,
     check_poster,
     contrast_ratio,
     is_large_text,
@@ -22,6 +26,7 @@ from generation.posters.checks import (
 from generation.posters.render import render_poster
 from generation.posters.sizes import resolve_size
 from generation.posters.spec import PosterSpec
+from generation.specs import SceneSpec
 from generation.types import PlacedProduct, RenderedImage, Segmentation
 from tests.synthetic import background, product_photo, product_rgba
 
@@ -163,3 +168,65 @@ def test_renderer_keeps_contrast_on_light_dark_and_busy_backgrounds(name, scene)
     else:
         assert behind_fixes != []
     assert poster.checks.ok
+
+
+def _veined(grain: float, veins: bool, size=(120, 400)) -> np.ndarray:
+    """A light grey stone: pixel grain of ``grain`` levels, with thin dark veins or not."""
+    rng = np.random.default_rng(3)
+    h, w = size
+    stone = 225 + rng.normal(0, grain, (h, w))
+    if veins:
+        yy, xx = np.mgrid[0:h, 0:w]
+        for k, (a, b) in enumerate(((0.35, 10), (-0.2, 70), (0.6, 30))):
+            line = np.abs(yy - (a * xx + b + 8 * np.sin(xx / (17 + 5 * k))))
+            stone -= 70 * np.exp(-((line / 1.6) ** 2))
+    return np.repeat(np.clip(stone, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_busyness_tells_veins_from_grain_and_flat_colour():
+    # given 60 px text over flat grey, over a set's fine grain, and over thin dark veins
+    box = (0, 0, 400, 120)
+    flat = np.full((120, 400, 3), 225, np.uint8)
+    # then flat colour and grain measure calm, and veins busy
+    assert busyness(flat, box, 60) == pytest.approx(0.0, abs=1e-5)
+    assert busyness(_veined(6.0, False), box, 60) < BUSY_LIMIT / 2
+    assert busyness(_veined(6.0, True), box, 60) > 2 * BUSY_LIMIT
+
+
+def test_text_over_veins_fails_the_calm_check_on_a_scene(placed_poster):
+    # given dark text that passes its contrast ratio over a veined light stone
+    _, _, placed = placed_poster
+    behind = Image.fromarray(np.pad(_veined(6.0, True), ((0, 280), (0, 0), (0, 0)), mode="edge"))
+    image = compose.paste_back(behind, placed)
+    text = Element("headline", "text", (0, 0, 140, 60), (20, 20, 20), 40, 700)
+    # when checked as a scene poster, and as one on a flat colour the template drew
+    scene = check_poster(image, behind, [text], placed, resolve_size((400, 400)), calm=True)
+    flat = check_poster(image, behind, [text], placed, resolve_size((400, 400)))
+    # then contrast passes either way, but on the scene the busy background is a problem
+    assert all(c.passed for c in scene.contrast)
+    assert [name for name, _ in scene.busy_text] == ["headline"] and not scene.ok
+    assert scene.problems[0].startswith("headline: text over a busy background")
+    assert flat.ok and flat.busy_text == []
+
+
+def test_text_over_marble_veins_gets_a_calm_area():
+    # given a story on a marble counter scene, whose veins ran behind the price ("$29.99"
+    # and the struck "$45" at 0.104 and 0.144 of busyness, contrast passing)
+    seg = _seg()
+    scene = StudioEngine(GenerationConfig()).render(
+        seg, SceneSpec(theme="marble_counter", width=768, height=768, seed=5)
+    )[0]
+    spec = PosterSpec(template="hero_left", size="story", headline="Stays cold for 24 hours",
+                      subline="Double-wall steel, 750 ml.", price="29.99", compare_at_price="45")  # fmt: skip
+    # when made
+    poster = render_poster(seg, spec, background=scene)
+    # then the price sits on a plate or scrim, and no text is over busy detail
+    assert any(
+        f.startswith("price") and f.split(": ")[1].startswith(("plate", "scrim"))
+        for f in poster.layout["fixes"]
+    )
+    behind = np.asarray(poster.behind)
+    for slot in poster.layout["slots"]:
+        if "font" in slot and not slot.get("parent"):
+            assert busyness(behind, tuple(slot["ink"]), slot["font"]["size"]) <= BUSY_LIMIT, slot["name"]
+    assert poster.checks.busy_text == [] and poster.checks.ok, poster.checks.problems

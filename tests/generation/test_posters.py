@@ -274,6 +274,9 @@ def test_no_text_is_lost_and_long_text_is_shortened_only_with_an_ellipsis(matrix
         words = WORDS[key[2]]
         texts = {s["name"]: "".join(s["font"]["lines"]) for s in poster.layout["slots"] if "font" in s}
         for name in ("headline", "subline"):
+            if name not in texts:  # a subline left out keeps the headline's lead (said, tested there)
+                assert name == "subline" and key[2].startswith("long"), key
+                continue
             shown = _norm(texts[name])
             if shown.endswith("…"):
                 assert _norm(words[name]).startswith(shown[:-1]), key
@@ -353,18 +356,24 @@ def test_every_text_is_at_least_the_minimum_legible_size(matrix):
         assert poster.checks.small_text == [] and poster.checks.min_text_px == smallest
 
 
-def test_the_headline_is_never_set_smaller_than_the_subline(matrix):
+def test_the_headline_keeps_a_visible_lead_over_the_subline(matrix):
     # given every template at every preset with short and long words in both languages,
     # and the 105-character headline, which is set below the template's sizes (it was
-    # 21 px over a 35 px subline on split_panel's story, and smaller on 22 more posters,
-    # 11 of them with the long words: 26 px over 31 px on marketplace_clean's story)
-    smaller = {}
+    # 21 px over a 35 px subline on split_panel's story; then, capped at the headline's
+    # size, 70 posters set both at the same or nearly the same size: 23 px over 23 px on
+    # split_panel's feed, 16 over 16 on marketplace_clean's marketplace image)
+    close, dropped = {}, []
     for key, poster in matrix.items():
         sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
-        if sizes["headline"] < sizes["subline"]:
-            smaller[key] = (sizes["headline"], sizes["subline"])
-    # then no subline outgrows the headline it follows
-    assert not smaller, smaller
+        if "subline" not in sizes:
+            dropped.append(key)
+            assert any(f.startswith("subline left out") for f in poster.layout["fallbacks"]), key
+        elif sizes["headline"] < 1.2 * sizes["subline"]:
+            close[key] = (sizes["headline"], sizes["subline"])
+    # then every headline is at least 1.2 x its subline (a subline that cannot be set
+    # smaller is left out, and the layout says so; only long words ever lose it)
+    assert not close, close
+    assert all(key[2].startswith("long") for key in dropped), dropped
 
 
 def test_text_too_long_for_a_tiny_poster_is_shortened_instead_of_refused(seg):
@@ -1033,3 +1042,66 @@ def test_a_tag_ribbon_on_the_poster_ends_in_straight_edges(seg, template, size):
     residuals = _notch_residuals(cover if notch_right else cover[:, ::-1], round(h * 0.35))
     # then it lies on the swallowtail's straight lines, within 0.15 px in every row
     assert np.abs(residuals[1:-1]).max() <= 0.15, np.round(residuals, 2)
+
+
+@pytest.mark.parametrize(("size", "before"), [("feed", 23), ("marketplace", 17)])
+def test_a_long_headline_takes_split_panels_wider_text_panel_instead_of_tiny_type(seg, size, before):
+    # given the 105-character Chinese headline on split_panel's square, whose text column
+    # (0.4 of the canvas) set it at 23 px on a feed post and 17 px on a marketplace image,
+    # 8 lines of about 14 characters
+    spec = PosterSpec(template="split_panel", size=size, **WORDS["longest-zh"])
+    # when it is made
+    poster = render_poster(seg, spec)
+    layout = poster.layout
+    head = next(s for s in layout["slots"] if s["name"] == "headline")
+    # then the long-text arrangement (a wider panel, a narrower product region) set it
+    # at least 1.4 x as large, whole, with the subline still below it
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    assert head["font"]["size"] >= 1.4 * before, head["font"]["size"]
+    assert _norm("".join(head["font"]["lines"])) == _norm(WORDS["longest-zh"]["headline"])
+    sub = next(s for s in layout["slots"] if s["name"] == "subline")
+    assert head["font"]["size"] >= 1.2 * sub["font"]["size"]
+    # and the words stay on the panel, the product off it, at a size still its own
+    width = poster.image.size[0]
+    panel = next(s["box"] for s in layout["shapes"] if s["kind"] == "panel")
+    px, _, pw, ph = layout["product_box"]
+    assert panel[0] + panel[2] <= px
+    for name, (x, _, w, _) in _drawn_boxes(layout).items():
+        if not name.startswith("badge"):
+            assert x + w <= panel[0] + panel[2], name
+    assert ph >= 0.6 * poster.image.size[1] and pw >= 0.2 * width
+    assert poster.checks.ok, poster.checks.problems
+    # while short words keep the designed arrangement (the panel under half the width)
+    short = render_poster(seg, PosterSpec(template="split_panel", size=size, **WORDS["short-zh"]))
+    assert not any(f.startswith("long text") for f in short.layout["fallbacks"])
+    short_panel = next(s["box"] for s in short.layout["shapes"] if s["kind"] == "panel")
+    assert short_panel[2] < 0.5 * width
+
+
+@pytest.mark.parametrize("size", PRESETS)
+def test_price_tags_old_price_sits_right_under_the_price(matrix, size):
+    # given price_tag, whose struck compare-at price stood beside the tag (on a banner,
+    # past the tag's end) or above its pointed end (story, feed)
+    for words in ("short-en", "short-zh", "long-en"):
+        layout = matrix["price_tag", size, words].layout
+        boxes = {s["name"]: s["box"] for s in layout["slots"]}
+        price = next(s for s in layout["slots"] if s["name"] == "price")
+        px, py, pw, ph = boxes["price_plate"]
+        cx, cy, cw, _ = boxes["compare_at"]
+        # then it is under the tag, close below it, and starts within the price's figures
+        assert py + ph <= cy <= py + ph + 0.25 * price["font"]["size"], (words, boxes)
+        tx, _, tw, _ = price["box"]
+        assert tx <= cx + cw / 2 <= tx + tw or tx <= cx <= tx + tw, (words, boxes)
+
+
+def test_minimal_luxurys_discount_badge_is_in_proportion_with_the_prices(matrix):
+    # given minimal_luxury, whose discount pill was set at 24 px beside a 52 px price and
+    # a 28 px struck price on a feed post (15 px against 22 and 40 on a banner)
+    for size in PRESETS:
+        for words in ("short-en", "short-zh"):
+            sizes = {s["name"]: s["font"]["size"] for s in matrix["minimal_luxury", size, words].layout["slots"]
+                     if "font" in s}  # fmt: skip
+            # then the discount reads at least as large as the old price it is taken from,
+            # and at least 0.6 of the price
+            assert sizes["badge_label"] >= sizes["compare_at"], (size, words, sizes)
+            assert sizes["badge_label"] >= 0.6 * sizes["price"], (size, words, sizes)
