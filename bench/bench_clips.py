@@ -71,22 +71,16 @@ print(json.dumps({"frames": result.frame_count, "bytes": result.size_bytes,
                   "max_abs_diff": result.fidelity.max_abs_diff, "psnr": result.fidelity.encoded_psnr_db}))
 """
 
-# ours' frames from the scene, drawn and converted to 4:2:0 as ours does, written raw
+# ours' frames from the scene, drawn as ours draws them for the encoder (4:2:0), written raw
 _DUMP = """
 import pickle, sys
-import numpy as np
 from generation.clips import ClipSpec, plan_clip
-from generation.clips import encode as enc
 seg, scene = pickle.load(open(sys.argv[1], "rb"))
 spec = ClipSpec(preset="story", duration=float(sys.argv[3]), style="push_in", themes=("marble_counter",))
 plan = plan_clip(seg, spec, scenes=[scene])
-w, h = plan.canvas
-converter = enc.YUV420Converter(w, h)
-planes = (np.empty((h, w), np.uint8), np.empty((h // 2, w // 2), np.uint8), np.empty((h // 2, w // 2), np.uint8))
 with open(sys.argv[2], "wb") as fh:
-    for frame in plan.frames():
-        converter.convert(frame.rgba, *planes)
-        for plane in planes:
+    for frame in plan.frames(planes=True):
+        for plane in frame.planes:
             fh.write(plane.tobytes())
 """
 

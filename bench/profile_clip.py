@@ -108,6 +108,7 @@ def main() -> int:
     from generation.clips import encode as enc
     from generation.clips.checks import FrameTextChecks
     from generation.clips.frames import Compositor
+    from generation.clips.planes import WorldPlanes
     from generation.clips.spec import get_preset
     from generation.config import GenerationConfig
     from generation.engines.studio import StudioEngine
@@ -135,18 +136,21 @@ def main() -> int:
     with step("plan_clip total"):
         plan = plan_mod.plan_clip(seg, spec, scenes=scenes)
 
-    # 2. what drawing a frame calls
-    timed(None, "_layers", "frame: worlds (+ sweep)", Compositor)
+    # 2. what drawing a frame calls (as ``write_clip`` draws them: into the encoder's planes)
+    timed(None, "_layers", "frame: worlds whole in RGB (+ sweep)", Compositor)
+    timed(None, "_world", "frame:   a world warped (+ shadow layer)", Compositor)
+    timed(None, "_layers_in_planes", "frame: worlds in the planes (+ RGB round them)", Compositor)
+    timed(None, "draw", "frame:   a world zoomed in the planes", WorldPlanes)
+    timed(frames_mod, "_apply_effect", "frame:   shadow layer")
+    timed(None, "_sweep", "frame:   light sweep", Compositor)
     timed(None, "contrast", "frame: text contrast check", FrameTextChecks)
     timed(frames_mod, "draw_sprite", "frame: text drawn")
     timed(frames_mod, "reference_product", "frame: product reference")
     timed(frames_mod, "paste_product", "frame: product pasted")
     timed(None, "overlap", "frame: text overlap check", FrameTextChecks)
     timed(frames_mod, "measure_product", "frame: product pixel check")
-    timed(None, "_world", "frame:   a world warped (+ shadow layer)", Compositor)
-    timed(frames_mod, "_apply_effect", "frame:     of which shadow layer")
-    timed(None, "_sweep", "frame:   light sweep", Compositor)
-    # 3. each frame encoded as soon as it is drawn: colour conversion and x264 apart
+    timed(None, "convert", "frame: RGB -> YUV 4:2:0 (what was drawn in RGB)", enc.YUV420Converter)
+    # 3. the frames as the encoder takes them, then x264 alone on them
     import av
 
     settings = enc.h264_settings(preset, spec.fps)
@@ -158,19 +162,18 @@ def main() -> int:
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_type = "AUTO"
         stream.codec_context.thread_count = 0
-        frames = plan.frames()
-        converter = enc.YUV420Converter(*plan.canvas)
-        planes: list[list[np.ndarray]] = []
+        frames = plan.frames(planes=True)
+        planes: list[tuple[np.ndarray, ...]] = []
+        whole = 0
         while True:
             with step("frame: drawn and checked (all of it)"):
                 frame = next(frames, None)
             if frame is None:
                 break
-            with step("encode: RGB -> YUV 4:2:0"):
-                vf = av.VideoFrame(plan.canvas[0], plan.canvas[1], "yuv420p")
-                converter.convert(frame.rgba, *(enc._plane_view(p) for p in vf.planes))
+            assert frame.planes is not None
+            whole += frame.whole
             # x264 runs threads of its own: encoded after the loop so its CPU is its own
-            planes.append([enc._plane_view(p).copy() for p in vf.planes])
+            planes.append(frame.planes)
         with step("encode: x264 (YUV frames in memory)"):
             for i, (y, u, v) in enumerate(planes):
                 vf = av.VideoFrame(plan.canvas[0], plan.canvas[1], "yuv420p")
@@ -198,7 +201,7 @@ def main() -> int:
 
     print(
         f"{args.duration:g} s story clip from the {args.source}{' with text' if args.text else ''}: "
-        f"{plan.frame_count} frames {plan.canvas[0]}x{plan.canvas[1]}"
+        f"{plan.frame_count} frames {plan.canvas[0]}x{plan.canvas[1]}, {whole} of them drawn whole in RGB"
     )
     print(f"{'step':<46} {'wall s':>7} {'CPU s':>7} {'calls':>6}")
     print(f"{'process start (python -c pass)':<46} {start[0]:7.2f} {start[1]:7.2f}")

@@ -105,22 +105,31 @@ def rgb_to_yuv420(rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) 
 class YUV420Converter:
     """``rgb_to_yuv420`` with its intermediate images allocated once, for a stream of
     frames of one size: fresh full-frame temporaries cost about as much in page faults
-    as the arithmetic (same operations, same output)."""
+    as the arithmetic (same operations, same output).
+
+    It also converts any smaller region of even width and height (a part of a frame
+    drawn in RGB): the planes of a region whose corner is at even coordinates are the
+    same bytes as those of the whole frame there (each chroma sample is one 2x2 block).
+    """
 
     def __init__(self, width: int, height: int) -> None:
-        self._rgb = np.empty((height, width, 3), dtype=np.uint8)
-        self._ycc = np.empty((height, width, 3), dtype=np.uint8)
-        self._small = np.empty((height // 2, width // 2, 3), dtype=np.uint8)
+        self.size = (width, height)
+        self._rgb = np.empty(height * width * 3, dtype=np.uint8)
+        self._ycc = np.empty(height * width * 3, dtype=np.uint8)
+        self._small = np.empty((height // 2) * (width // 2) * 3, dtype=np.uint8)
 
     def convert(self, rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
-        h, w = self._rgb.shape[:2]
-        if rgb.shape[:2] != (h, w):
-            raise ValueError(f"frame is {rgb.shape[1]}x{rgb.shape[0]}, the converter {w}x{h}")
+        h, w = rgb.shape[:2]
+        odd = (w % 2, h % 2) != (0, 0)
+        if w > self.size[0] or h > self.size[1] or (odd and (w, h) != self.size):
+            raise ValueError(f"frame is {w}x{h}, the converter {self.size[0]}x{self.size[1]}")
         if rgb.shape[2] == 4:  # dropping alpha first: cv2.transform has no fast 4-channel path
-            rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB, dst=self._rgb)
-        ycc = cv2.transform(rgb, _YCBCR, dst=self._ycc)
+            # (contiguous views of the buffers: OpenCV writes into a ``dst`` only when it fits)
+            rgb = cv2.cvtColor(rgb, cv2.COLOR_RGBA2RGB, dst=self._rgb[: h * w * 3].reshape(h, w, 3))
+        ycc = cv2.transform(rgb, _YCBCR, dst=self._ycc[: h * w * 3].reshape(h, w, 3))
         cv2.extractChannel(ycc, 0, dst=y)
-        small = cv2.resize(ycc, (w // 2, h // 2), dst=self._small, interpolation=cv2.INTER_AREA)
+        small: np.ndarray = self._small[: (h // 2) * (w // 2) * 3].reshape(h // 2, w // 2, 3)
+        small = cv2.resize(ycc, (w // 2, h // 2), dst=small, interpolation=cv2.INTER_AREA)
         cv2.extractChannel(small, 1, dst=u)
         cv2.extractChannel(small, 2, dst=v)
 
@@ -253,12 +262,19 @@ class PreviewCollector:
         self.step = fps / self.rate  # take every step-th frame (fractional: evenly spread)
         self.quality = int(cfg["quality"])
         self.frames: list[Image.Image] = []
-        self._next = 0.0
+        self.indices: set[int] = set()  # the frames it keeps
+        at = 0.0
+        for index in range(frame_count):
+            if index + 1e-9 >= at:
+                self.indices.add(index)
+                at += self.step
+
+    def wants(self, index: int) -> bool:
+        return index in self.indices
 
     def offer(self, index: int, rgb: np.ndarray) -> None:
-        if index + 1e-9 < self._next:
+        if index not in self.indices:
             return
-        self._next += self.step
         small = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
         self.frames.append(Image.fromarray(np.ascontiguousarray(small[..., :3]), "RGB"))
 

@@ -20,9 +20,17 @@ import cv2
 import numpy as np
 
 from generation.clips.checks import FrameTextChecks
-from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Similarity
-from generation.clips.overlay import draw_sprite
-from generation.clips.product import Scratch, measure_product, paste_product, reference_product
+from generation.clips.encode import YUV420Converter
+from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Similarity, TextState
+from generation.clips.overlay import Sprite, draw_sprite
+from generation.clips.planes import Planes, Rect, WorldPlanes, even_rect, merge_rects, rect_planes
+from generation.clips.product import (
+    Scratch,
+    measure_product,
+    paste_product,
+    product_region,
+    reference_product,
+)
 from generation.clips.results import ClipFrame
 from generation.clips.spec import presets_data
 from generation.clips.worlds import Effect, PropLayer, World
@@ -32,6 +40,9 @@ if TYPE_CHECKING:
     from generation.clips.plan import ClipPlan
 
 F32 = np.float32
+# a frame drawn in the planes pays for its RGB parts twice (zoomed and warped): past this
+# share of the canvas, drawing it whole in RGB is cheaper
+RGB_SHARE = 0.6
 
 
 class Compositor:
@@ -51,6 +62,8 @@ class Compositor:
         self._effect_work: _EffectWork | None = None
         self._scratch = Scratch()
         self.checks = FrameTextChecks(plan.canvas)
+        self._converter = YUV420Converter(cw, ch)
+        self._world_planes: dict[int, WorldPlanes] = {}  # by id() of the world image
 
     def background(self, index: int) -> np.ndarray:
         """The frame's worlds only (no text, no product), as a new array."""
@@ -58,20 +71,30 @@ class Compositor:
         self._layers(state)
         return np.ascontiguousarray(self.frame[..., :3])
 
-    def draw(self, index: int) -> ClipFrame:
+    def draw(self, index: int, *, planes: bool = False, whole: bool = True) -> ClipFrame:
+        """Frame ``index``. ``planes``: also as the encoder takes it (``ClipFrame.planes``).
+        ``whole=False`` (with ``planes``) lets a frame whose worlds are one plain zoom be
+        drawn in the planes directly, with RGB only round what lies over the world (the
+        product, text, the shadow layer, the light sweep): ``ClipFrame.whole`` says which
+        it was (see ``planes.py``)."""
         plan = self.plan
         self.frame = self.ring[index % len(self.ring)]
         state = plan.state(index)
-        # 1. the worlds, crossfaded or slid
-        self._layers(state)
-        # 2. text, under the product, its contrast checked against the worlds first
+        transform = plan.master_to_rest.then(state.product)
         shown = [(t, plan.sprites[t.key]) for t in state.texts if t.key in plan.sprites]
+        # 1. the worlds, crossfaded or slid: in the planes, and in RGB where more is drawn
+        rects = None if whole or not planes else self._rects(state, transform, shown)
+        yuv: Planes | None = None
+        if rects is None:
+            self._layers(state)
+        else:
+            yuv = self._layers_in_planes(state, rects)
+        # 2. text, under the product, its contrast checked against the worlds first
         for text, sprite in shown:
             self.checks.contrast(index, self.frame, sprite, text.opacity, text.dy)
         for text, sprite in shown:
             draw_sprite(self.frame, sprite, text.opacity, text.dy)
         # 3. the product, last: its reference pasted, opaque pixels copied
-        transform = plan.master_to_rest.then(state.product)
         layer = reference_product(plan.master, transform, plan.canvas)
         opaque = paste_product(self.frame, layer, self._scratch)
         for text, sprite in shown:  # no product pixel may hide text
@@ -83,6 +106,19 @@ class Compositor:
             raise GenerationError(
                 f"frame {index}: product pixels differ from the reference by {diff}", code="fidelity_failed"
             )
+        # 5. as the encoder takes it: what was drawn in RGB converted, and only that
+        if planes:
+            cw, ch = plan.canvas
+            if yuv is None:
+                yuv = (
+                    np.empty((ch, cw), np.uint8),
+                    np.empty((ch // 2, cw // 2), np.uint8),
+                    np.empty((ch // 2, cw // 2), np.uint8),
+                )
+                rects = [(0, 0, cw, ch)]
+            assert rects is not None
+            for x0, y0, x1, y1 in rects:
+                self._converter.convert(self.frame[y0:y1, x0:x1], *rect_planes(yuv, (x0, y0, x1, y1)))
         return ClipFrame(
             index=index,
             time=state.time,
@@ -92,7 +128,74 @@ class Compositor:
             product=layer,
             max_abs_diff=diff,
             opaque_pixels=count,
+            planes=yuv,
+            whole=rects is None or rects == [(0, 0, *plan.canvas)],
         )
+
+    def _rects(
+        self, state: FrameState, product: Similarity, shown: list[tuple[TextState, Sprite]]
+    ) -> list[Rect] | None:
+        """Where a frame drawn in the planes needs RGB (even-aligned, disjoint), or None
+        when it must be drawn whole: more than one world, a crossfade or slide, parallax,
+        an animated plate, the fade reveal, or RGB over most of the frame anyway."""
+        if len(state.layers) != 1 or state.veil > 0.0:
+            return None
+        layer = state.layers[0]
+        world = self.plan.worlds[layer.world]
+        if layer.opacity < 1.0 or layer.columns is not None or layer.depth is not None:
+            return None
+        if world.animation is not None:
+            return None
+        canvas = self.plan.canvas
+        boxes = [product_region(self.plan.master.size, product, canvas)]
+        for text, sprite in shown:
+            top = math.floor(sprite.origin[1] + text.dy)
+            h, w = sprite.pixels.shape[:2]
+            boxes.append((sprite.origin[0], top, sprite.origin[0] + w, top + h + 1))
+        if layer.effects is not None and world.effect is not None and layer.shadow > 0:
+            box = _effect_box(world.effect, world.effect.to_frame.then(layer.effects), canvas)
+            if box is not None:
+                boxes.append(box)
+        if state.sweep is not None:
+            band = self._band_columns(state.sweep)
+            if band is not None:
+                boxes.append((band[0], 0, band[1], canvas[1]))
+        rects = merge_rects([r for b in boxes if (r := even_rect(*b, canvas)) is not None])
+        area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in rects)
+        return None if area > RGB_SHARE * canvas[0] * canvas[1] else rects
+
+    def _layers_in_planes(self, state: FrameState, rects: list[Rect]) -> Planes:
+        """The one world of a plain frame (see ``_rects``): zoomed in the planes, warped in
+        RGB inside ``rects`` only, with its shadow layer and the light sweep there."""
+        layer = state.layers[0]
+        world = self.plan.worlds[layer.world]
+        src = world.plate if layer.effects is not None else world.dressed
+        key = id(src)
+        if key not in self._world_planes:
+            self._world_planes[key] = WorldPlanes(src)
+        yuv = self._world_planes[key].draw(layer.transform, self.plan.canvas)
+        for x0, y0, x1, y1 in rects:
+            cv2.warpAffine(
+                src,
+                layer.transform.matrix(origin=(x0, y0)),
+                (x1 - x0, y1 - y0),
+                dst=self.frame[y0:y1, x0:x1],
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        if layer.effects is not None and world.effect is not None and layer.shadow > 0:
+            if self._effect_work is None:
+                self._effect_work = _EffectWork(self.plan.canvas)
+            _apply_effect(
+                self.frame,
+                world.effect,
+                world.effect.to_frame.then(layer.effects),
+                self._effect_work,
+                layer.shadow,
+            )
+        if state.sweep is not None:
+            self._sweep(state.sweep)
+        return yuv
 
     def _layers(self, state: FrameState) -> None:
         self._worlds(state)
@@ -113,15 +216,21 @@ class Compositor:
 
     def _sweep(self, u: float) -> None:
         """Add the light band at progress ``u`` (0: just off the left edge, 1: off the right)."""
-        band = self.band()
+        columns = self._band_columns(u)
+        if columns is None:
+            return
+        x0, x1, inside = columns
+        region = self.frame[:, x0:x1]
+        cv2.add(region, self.band()[:, inside : inside + x1 - x0], dst=region)
+
+    def _band_columns(self, u: float) -> tuple[int, int, int] | None:
+        """The canvas columns x0, x1 the light band covers at progress ``u``, and the band's
+        column at x0; None when it is off the canvas."""
         cw = self.plan.canvas[0]
-        bw = band.shape[1]
+        bw = self.band().shape[1]
         left = round(-bw + u * (cw + bw))  # canvas column of the band's first column
         x0, x1 = max(left, 0), min(left + bw, cw)
-        if x1 <= x0:
-            return
-        region = self.frame[:, x0:x1]
-        cv2.add(region, band[:, x0 - left : x1 - left], dst=region)
+        return None if x1 <= x0 else (x0, x1, x0 - left)
 
     def band(self) -> np.ndarray:
         """The light sweep's band: (H, w, 4) uint8 of light added (alpha 0), a soft
@@ -256,20 +365,28 @@ class _EffectWork:
         return self._ratio[:n].reshape(shape), self._mixed[:n].reshape(shape)
 
 
+def _effect_box(
+    effect: Effect, transform: Similarity, canvas: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """The canvas pixels (x0, y0, x1, y1) the effect placed by ``transform`` covers."""
+    h, w = effect.ratio.shape[:2]
+    ox, oy = effect.origin
+    x, y, bw, bh = Similarity(1.0, ox, oy).then(transform).box((0.0, 0.0, float(w), float(h)))
+    x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
+    x1, y1 = min(canvas[0], math.ceil(x + bw)), min(canvas[1], math.ceil(y + bh))
+    return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
+
+
 def _apply_effect(
     out: np.ndarray, effect: Effect, transform: Similarity, work: _EffectWork, strength: float = 1.0
 ) -> None:
     """Multiply the effect's ratio (placed by ``transform``, towards 1 by ``strength``) into
     ``out``: ``floor((out + 0.5) * ratio)`` in float32, clipped to 0..255."""
-    h, w = effect.ratio.shape[:2]
-    ox, oy = effect.origin
-    placed = Similarity(1.0, ox, oy).then(transform)
-    x, y, bw, bh = placed.box((0.0, 0.0, float(w), float(h)))
-    ch, cw = out.shape[:2]
-    x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
-    x1, y1 = min(cw, math.ceil(x + bw)), min(ch, math.ceil(y + bh))
-    if x1 <= x0 or y1 <= y0:
+    box = _effect_box(effect, transform, (out.shape[1], out.shape[0]))
+    if box is None:
         return
+    x0, y0, x1, y1 = box
+    placed = Similarity(1.0, *map(float, effect.origin)).then(transform)
     ratio, mixed = work.views((y1 - y0, x1 - x0, effect.ratio.shape[2]))
     cv2.warpAffine(
         effect.ratio,

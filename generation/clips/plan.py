@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,18 +82,29 @@ class ClipPlan:
         """Product master -> canvas in frame ``index``."""
         return self.master_to_rest.then(self.state(index).product)
 
-    def frames(self, progress: ProgressCallback = no_progress, *, buffers: int = 1) -> Iterator[ClipFrame]:
+    def frames(
+        self,
+        progress: ProgressCallback = no_progress,
+        *,
+        buffers: int = 1,
+        planes: bool = False,
+        whole: Callable[[int], bool] | None = None,
+    ) -> Iterator[ClipFrame]:
         """Draw the frames in order into reused buffers (see ``ClipFrame.image``).
 
         With ``buffers=k`` frame ``i`` is drawn into buffer ``i % k``, so a frame stays
         intact while the next ``k - 1`` are drawn (a consumer on another thread).
+        ``planes``: each frame also as the encoder takes it (``ClipFrame.planes``); then
+        a frame may be drawn in the planes with RGB only round the product (not
+        ``ClipFrame.whole``) unless ``whole(index)`` says its RGB image is wanted whole.
         """
         compositor = Compositor(self, buffers=buffers)
         self.text_checks = compositor.checks
         n = self.frame_count
         step = max(1, n // 100)
         for index in range(n):
-            yield compositor.draw(index)
+            entire = not planes or (whole is not None and whole(index))
+            yield compositor.draw(index, planes=planes, whole=entire)
             if index % step == 0 or index == n - 1:
                 progress((index + 1) / n, f"frame {index + 1}/{n}")
 

@@ -134,19 +134,25 @@ def write_clip(
     poster_index = _poster_index(plan)
     staged: dict[str, Path] = {key: temporary_path(path) for key, path in targets.items()}
     try:
-        # 2. draw frames here and encode them on a worker thread as they come: x264 and
-        #    the drawing (OpenCV, numpy) both release the GIL, so they overlap
+        # 2. draw frames here, straight into the encoder's planes where the worlds allow,
+        #    and encode them on a worker thread as they come: x264 and the drawing
+        #    (OpenCV, numpy) both release the GIL, so they overlap
         worst, min_opaque, first_box = 0, None, None
         writer = _FrameWriter(plan, preset, staged, spec)
         try:
             frames = plan.frames(
                 lambda f, m: progress(PLAN_SHARE + (1 - PLAN_SHARE) * 0.97 * f, m),
                 buffers=_FrameWriter.BUFFERS,
+                planes=True,
+                # whole RGB images only where something looks at them
+                whole=lambda i: (
+                    frame_hook is not None or (spec.poster and i == poster_index) or writer.wants_rgb(i)
+                ),
             )
             for frame in frames:
                 if frame_hook is not None:
                     frame_hook(frame)
-                writer.put(frame.rgba)
+                writer.put(frame)
                 if frame.index == poster_index and spec.poster:
                     with open(staged["poster"], "wb") as fh:
                         enc.save_poster(np.ascontiguousarray(frame.image), fh)
@@ -230,8 +236,9 @@ class _FrameWriter:
     """Encoders (MP4, optional WebM and preview) fed from a bounded queue by one thread.
 
     ``put`` blocks while ``DEPTH`` frames wait, so memory stays bounded whatever the
-    clip's length. Frames are not copied: the renderer draws into ``BUFFERS`` buffers in
-    turn, enough that none is drawn over while queued or being encoded.
+    clip's length. Each frame comes as its own 4:2:0 planes; the preview's frames also
+    as RGB, not copied: the renderer draws into ``BUFFERS`` buffers in turn, enough that
+    none is drawn over while queued or being encoded.
     """
 
     DEPTH = 3
@@ -241,7 +248,7 @@ class _FrameWriter:
         import queue
         import threading
 
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=self.DEPTH)
+        self._queue: queue.Queue[ClipFrame | None] = queue.Queue(maxsize=self.DEPTH)
         self._error: BaseException | None = None
         self._encoders = [
             enc.VideoEncoder(staged["mp4"], enc.h264_settings(preset, spec.fps), plan.canvas, spec.fps)
@@ -254,14 +261,6 @@ class _FrameWriter:
         except BaseException:
             self._encoders[0].abort()
             raise
-        cw, ch = plan.canvas
-        if len(self._encoders) > 1:
-            self._converter = enc.YUV420Converter(cw, ch)
-            self._planes = (
-                np.empty((ch, cw), dtype=np.uint8),
-                np.empty((ch // 2, cw // 2), dtype=np.uint8),
-                np.empty((ch // 2, cw // 2), dtype=np.uint8),
-            )
         self._preview = (
             enc.PreviewCollector(plan.canvas, spec.fps, plan.frame_count) if spec.preview else None
         )
@@ -269,28 +268,28 @@ class _FrameWriter:
         self._thread = threading.Thread(target=self._run, name="clip-encoder", daemon=True)
         self._thread.start()
 
+    def wants_rgb(self, index: int) -> bool:
+        """Whether frame ``index`` must come with its whole RGB image (for the preview)."""
+        return self._preview is not None and self._preview.wants(index)
+
     def _run(self) -> None:
-        index = 0
         try:
-            while (image := self._queue.get()) is not None:
-                if len(self._encoders) == 1:
-                    self._encoders[0].write(image)
-                else:  # converted to 4:2:0 once for every encoder
-                    self._converter.convert(image, *self._planes)
-                    for encoder in self._encoders:
-                        encoder.write_yuv420(*self._planes)
-                if self._preview is not None:
-                    self._preview.offer(index, image)
-                index += 1
+            while (frame := self._queue.get()) is not None:
+                assert frame.planes is not None
+                for encoder in self._encoders:
+                    encoder.write_yuv420(*frame.planes)
+                if self._preview is not None and self._preview.wants(frame.index):
+                    assert frame.whole
+                    self._preview.offer(frame.index, frame.rgba)
         except BaseException as exc:  # reported to the drawing thread on its next put
             self._error = exc
             while self._queue.get() is not None:  # drain so the producer never blocks
                 pass
 
-    def put(self, image: np.ndarray) -> None:
+    def put(self, frame: ClipFrame) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put(image)
+        self._queue.put(frame)
 
     def finish(self) -> None:
         self._queue.put(None)

@@ -17,7 +17,12 @@ from generation.types import Box
 @dataclass(frozen=True)
 class ClipFrame:
     """One frame just before encoding. ``image`` is a view of the renderer's buffer: it
-    is only valid until the next frame is drawn (copy it to keep it)."""
+    is only valid until the next frame is drawn (copy it to keep it).
+
+    ``planes`` is the frame as the encoder takes it (Y, Cb, Cr; BT.709 limited range,
+    4:2:0), when asked for: new arrays, the caller's to keep. A frame drawn in the planes
+    directly is not ``whole``: then ``image`` holds only what was drawn in RGB (the
+    product and what lies round it; see ``generation.clips.planes``)."""
 
     index: int
     time: float
@@ -27,6 +32,8 @@ class ClipFrame:
     product: ProductLayer  # the reference the frame's product pixels must equal
     max_abs_diff: int  # measured on ``image`` where the reference is opaque
     opaque_pixels: int
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    whole: bool = True
 
 
 @dataclass(frozen=True)

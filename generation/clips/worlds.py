@@ -308,14 +308,20 @@ def _effect_from(shot: np.ndarray, plate: np.ndarray, alpha: np.ndarray) -> Effe
     """Ratio of the set with the product's shadows to the set without, where they
     differ, filled in under the product (float inputs, as the set renderer gives)."""
     covered = alpha > 0
-    differs = (np.abs(shot - plate).max(axis=2) > 0.25) & ~covered
-    ys, xs = np.nonzero(differs | covered)
-    if ys.size == 0:
+    # where the sets differ by more than a quarter level in any channel, or the product
+    # stands: their bounding box (channel by channel, and OpenCV's box of a mask: numpy's
+    # max over a 3-wide last axis and nonzero are each several times slower on a canvas)
+    gap = np.abs(shot[..., 0] - plate[..., 0])
+    for c in (1, 2):
+        np.maximum(gap, np.abs(shot[..., c] - plate[..., c]), out=gap)
+    mask = ((gap > 0.25) | covered).view(np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(mask)
+    if bw == 0 or bh == 0:
         return None
     h, w = alpha.shape
     pad = 4
-    x0, y0 = max(int(xs.min()) - pad, 0), max(int(ys.min()) - pad, 0)
-    x1, y1 = min(int(xs.max()) + pad + 1, w), min(int(ys.max()) + pad + 1, h)
+    x0, y0 = max(bx - pad, 0), max(by - pad, 0)
+    x1, y1 = min(bx + bw + pad, w), min(by + bh + pad, h)
     s = np.maximum(shot[y0:y1, x0:x1].astype(F32), 0.0)
     p = np.maximum(plate[y0:y1, x0:x1].astype(F32), 0.0)
     ratio = (s + 0.5) / (p + 0.5)

@@ -34,13 +34,23 @@ def test_one_converter_gives_each_frame_what_a_fresh_conversion_gives():
         enc.rgb_to_yuv420(frame, *want)
         for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, w)
-    # a frame of another size is refused, not cropped
-    try:
-        converter.convert(smooth_frame(1, (64, 64)), *got)
-    except ValueError as exc:
-        assert "64x64" in str(exc)
-    else:
-        raise AssertionError("a 64x64 frame went through a 96x64 converter")
+    # a region of even sides at even coordinates: the whole frame's bytes there
+    frame = smooth_frame(4)
+    whole = [np.empty_like(p) for p in got]
+    converter.convert(frame, *whole)
+    y, u, v = np.zeros((64, 96), np.uint8), np.zeros((32, 48), np.uint8), np.zeros((32, 48), np.uint8)
+    converter.convert(frame[10:40, 24:62], y[10:40, 24:62], u[5:20, 12:31], v[5:20, 12:31])
+    np.testing.assert_array_equal(y[10:40, 24:62], whole[0][10:40, 24:62])
+    np.testing.assert_array_equal(u[5:20, 12:31], whole[1][5:20, 12:31])
+    np.testing.assert_array_equal(v[5:20, 12:31], whole[2][5:20, 12:31])
+    # a frame larger than the converter's, or an odd region, is refused, not cropped
+    for size in ((128, 64), (33, 20)):
+        try:
+            converter.convert(smooth_frame(1, size), *got)
+        except ValueError as exc:
+            assert f"{size[0]}x{size[1]}" in str(exc)
+        else:
+            raise AssertionError(f"a {size[0]}x{size[1]} frame went through a 96x64 converter")
 
 
 def test_frames_given_as_planes_encode_to_the_same_video_as_frames_given_as_rgba(tmp_path):

@@ -1,0 +1,112 @@
+"""Frames drawn straight into the encoder's 4:2:0 planes (``generation.clips.planes``): the
+world zoomed in the planes by resize gives what the warp gives, and a frame drawn that
+way has the product's own pixels in the same bytes as the frame drawn whole in RGB and
+converted, and is within two levels of it everywhere else."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from generation.clips import ClipSpec, plan_clip
+from generation.clips.motion import Similarity
+from generation.clips.planes import PAD, WorldPlanes, even_rect, merge_rects, rect_planes, zoom_plane
+from generation.clips.product import product_region
+from tests.synthetic import jpeg_segmentation
+
+
+def smooth(size: tuple[int, int], seed: int = 3) -> np.ndarray:
+    w, h = size
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (h, w), dtype=np.uint8), (0, 0), 2.0)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        Similarity(1.07, -20.3, -31.6),  # push-in: resized
+        Similarity(1.16, -55.1, -80.9),
+        Similarity(0.91, 11.4, 9.2),  # a world larger than the canvas, shown smaller
+        Similarity(1.0, 0.0, 0.0),  # still: resized by 1 (a copy)
+        Similarity(1.0, 0.37, -0.5),  # a sub-pixel shift alone: no window fits, warped
+    ],
+)
+def test_a_zoom_drawn_by_resize_is_the_warp_within_a_level(transform):
+    image = smooth((300, 400))
+    padded = cv2.copyMakeBorder(image, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE)
+    want = cv2.warpAffine(
+        image, transform.matrix(), (270, 360), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    got = zoom_plane(padded, transform, (270, 360))
+    diff = np.abs(got.astype(int) - want)
+    assert got.shape == (360, 270)
+    assert diff.max() <= 1 and diff.mean() < 0.2
+
+
+def test_rectangles_are_grown_to_whole_chroma_blocks_and_merged_when_they_overlap():
+    assert even_rect(3.2, 5.0, 10.1, 9.0, (20, 20)) == (2, 4, 12, 10)
+    assert even_rect(-4, 15, 30, 40, (20, 20)) == (0, 14, 20, 20)
+    assert even_rect(25, 0, 30, 5, (20, 20)) is None
+    merged = merge_rects([(0, 0, 4, 4), (10, 10, 12, 12), (2, 2, 6, 6), (5, 5, 11, 11)])
+    assert merged == [(0, 0, 12, 12)]
+    assert merge_rects([(0, 0, 2, 2), (2, 0, 4, 2)]) == [(0, 0, 2, 2), (2, 0, 4, 2)]  # touching only
+
+
+@pytest.mark.parametrize("source", ["theme", "scene"])
+def test_frames_drawn_in_the_planes_match_frames_drawn_whole(source):
+    seg = jpeg_segmentation((640, 800), soften=1.2)
+    spec = ClipSpec(
+        size=(270, 480),
+        duration=5,
+        preset="story",
+        themes=("marble_counter",),
+        style="push_in",
+        headline="Fresh hand wash",
+        price="24.90",
+        cta="Shop now",
+    )
+    scenes = None
+    if source == "scene":
+        from generation.config import GenerationConfig
+        from generation.engines.studio import StudioEngine
+        from generation.specs import SceneSpec
+
+        scenes = StudioEngine(GenerationConfig()).render(
+            seg, SceneSpec(theme="marble_counter", width=270, height=480, fill=0.5)
+        )[:1]
+    plan = plan_clip(seg, spec, scenes=scenes)
+    fast, whole = plan.frames(planes=True), plan.frames(planes=True, whole=lambda i: True)
+    in_planes = 0
+    for a, b in zip(fast, whole, strict=True):
+        assert b.whole and a.planes is not None and b.planes is not None
+        in_planes += not a.whole
+        # round the product: drawn in RGB and converted there alone; the product's own
+        # pixels the same bytes, the set behind its soft edge within a level (the warp
+        # of a part rounds a sub-pixel position apart from the warp of the whole)
+        region = product_region(plan.master.size, a.product_transform, plan.canvas)
+        rect = even_rect(*region, plan.canvas)
+        assert rect is not None
+        for got, want in zip(rect_planes(a.planes, rect), rect_planes(b.planes, rect), strict=True):
+            assert np.abs(got.astype(int) - want).max() <= 1
+        x0, y0 = a.product.origin
+        ph, pw = a.product.pixels.shape[:2]
+        opaque = a.product.opaque
+        assert opaque.sum() > 1000
+        np.testing.assert_array_equal(
+            a.planes[0][y0 : y0 + ph, x0 : x0 + pw][opaque], b.planes[0][y0 : y0 + ph, x0 : x0 + pw][opaque]
+        )
+        # elsewhere the world zoomed in the planes, within two levels
+        for got, want in zip(a.planes, b.planes, strict=True):
+            diff = np.abs(got.astype(int) - want)
+            assert diff.max() <= 2 and diff.mean() < 0.3, a.index
+        assert a.max_abs_diff == 0 and a.opaque_pixels == b.opaque_pixels
+    # most frames (all but the light sweep's and the end card's fade) go the short way
+    assert in_planes > plan.frame_count // 2
+    assert plan.text_checks is not None and plan.text_checks.summary()["passed"]
+
+
+def test_a_world_of_odd_size_is_given_even_planes():
+    image = np.dstack([np.full((31, 45, 3), 120, np.uint8), np.full((31, 45), 255, np.uint8)])
+    y, u, v = WorldPlanes(image).planes
+    assert y.shape == (32 + 2 * PAD, 46 + 2 * PAD) and u.shape == v.shape == (16 + 2 * PAD, 23 + 2 * PAD)
