@@ -92,17 +92,19 @@ def _window(edge: float, s: float, n_src: int, n_out: int) -> tuple[int, int, in
     ``start + crop / s`` must equal ``edge``; ``crop >= 1`` keeps the first output pixel
     from sampling before the window (resize repeats a window's edge, the warp would not).
     """
-    crops = np.arange(1, 2 * PAD)
-    starts = np.round(edge - crops / s).astype(np.int64)
-    error = np.abs(edge - crops / s - starts) * s
-    # one source pixel beyond the last one sampled, so it interpolates as the warp does
-    ends = starts + np.ceil((crops + n_out + 0.5) / s).astype(np.int64) + 2
-    ok = (starts >= 0) & (ends <= n_src) & (np.round((ends - starts) * s) >= crops + n_out)
-    ok &= error <= TOLERANCE
-    if not ok.any():
-        return None
-    k = int(np.argmin(np.where(ok, error, np.inf)))
-    return int(crops[k]), int(starts[k]), int(ends[k])
+    # the few first crops are enough unless the scale is close to 1: tried first (cheaper)
+    for last in (32, 2 * PAD):
+        crops = np.arange(1, last)
+        starts = np.round(edge - crops / s).astype(np.int64)
+        error = np.abs(edge - crops / s - starts) * s
+        # one source pixel beyond the last one sampled, so it interpolates as the warp does
+        ends = starts + np.ceil((crops + n_out + 0.5) / s).astype(np.int64) + 2
+        ok = (starts >= 0) & (ends <= n_src) & (np.round((ends - starts) * s) >= crops + n_out)
+        ok &= error <= TOLERANCE
+        if ok.any():
+            k = int(np.argmin(np.where(ok, error, np.inf)))
+            return int(crops[k]), int(starts[k]), int(ends[k])
+    return None
 
 
 def even_rect(x0: float, y0: float, x1: float, y1: float, canvas: tuple[int, int]) -> Rect | None:
