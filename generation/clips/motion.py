@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from generation.clips.layout import ClipLayout
 from generation.clips.spec import ClipSpec, presets_data
 from generation.clips.tempo import Tempo
 
@@ -263,9 +264,11 @@ class Timeline:
         end_box: Box | None,
         texts: tuple[str, ...],
         tempo: Tempo | None = None,
+        layout: ClipLayout | None = None,
     ) -> None:
         cfg = presets_data()
         self.spec = spec
+        self.layout = layout
         self.canvas = canvas
         self.geometries = geometries
         self.duration = (spec.frame_count - 1) / spec.fps  # time of the last frame
@@ -294,12 +297,20 @@ class Timeline:
                 self.scenes_end = on[-1] + self.move_s / 2
         cw, ch = canvas
 
-        # 1. rest framing: world 0 fills the canvas; every product position is relative
-        #    to where world 0 puts the product at rest (the "rest box")
+        # 1. rest framing: world 0 fills the canvas with its product where the layout
+        #    stands it (else as central as the world's edges allow); every product
+        #    position is relative to where world 0 puts the product at rest (the "rest box")
         g0 = geometries[0]
         fx0 = g0.product_box[0] + g0.product_box[2] / 2
         fy0 = g0.product_box[1] + g0.product_box[3] / 2
         self.rest = cover_fit(g0.size, canvas, (fx0, fy0))
+        if layout is not None:
+            placed = box_to_box(g0.product_box, layout.rest_box)
+            lx, ly, lw, lh = layout.rest_box
+            # a world built round the layout's box covers the frame but for rounding
+            z = min_zoom_to_cover(placed, g0.size, canvas, (lx + lw / 2, ly + lh / 2))
+            if z <= 1.02:
+                self.rest = placed.then(zoom_about(z, lx + lw / 2, ly + lh / 2))
         self.rest_box: Box = self.rest.box(g0.product_box)
         rx, ry, rw, rh = self.rest_box
         self.pivot = (rx + rw / 2, ry + rh / 2)  # the product's centre at rest
@@ -422,6 +433,10 @@ class Timeline:
             # and keeps the product's centre within ``offset`` of the canvas's
             px = self.pivot[0]
             lo, hi = max(least, cw / 2 - offset - px), min(most, cw / 2 + offset - px)
+            if self.layout is not None:  # and the product inside the layout's frame
+                fx, _, fw, _ = self.layout.frame
+                half = z * self.rest_box[2] / 2
+                lo, hi = max(lo, fx + half - px), min(hi, fx + fw - half - px)
             if lo > hi:  # the edges allow no travel that centres it: as central as they allow
                 lo = hi = min(max(cw / 2 - px, least), most)
             self.pan = (hi, lo) if spec.direction == "right" else (lo, hi)
@@ -442,13 +457,19 @@ class Timeline:
             self.zoom_from, self.zoom_to = zoom_from, zoom_to
 
     def _most_zoom(self, margin: float) -> float:
-        """The largest zoom about the product's centre that keeps the product ``margin``
-        (a share of the canvas's side) inside every edge of the canvas."""
+        """The largest zoom about the product's centre that keeps the product inside the
+        layout's frame (clear of the platform's UI and of the text over it), else
+        ``margin`` (a share of the canvas's side) inside every edge of the canvas."""
         cw, ch = self.canvas
         rx, ry, rw, rh = self.rest_box
         px, py = self.pivot
-        room_x = min(px - margin * cw, cw * (1 - margin) - px)
-        room_y = min(py - margin * ch, ch * (1 - margin) - py)
+        fx, fy, fw, fh = (
+            self.layout.frame
+            if self.layout is not None
+            else (margin * cw, margin * ch, (1 - 2 * margin) * cw, (1 - 2 * margin) * ch)
+        )
+        room_x = min(px - fx, fx + fw - px)
+        room_y = min(py - fy, fy + fh - py)
         return max(min(room_x / max(rw / 2, 1e-6), room_y / max(rh / 2, 1e-6)), 1.0)
 
     def _style_product(self, t: float) -> Similarity:
@@ -611,7 +632,11 @@ class Timeline:
                 opacity *= 1 - ease_in_out_cubic(_ramp(t, gone - exit_s, exit_s))
             if opacity <= 0:
                 continue
-            out.append(TextState(key, opacity, (1 - u) * slide))
+            # scene text over the product (the layout's band) comes down into place, so
+            # it never slides towards the product; the rest rises into place
+            scene = self.end_place is None or key not in END_CARD_TEXTS
+            down = scene and self.layout is not None and self.layout.text is not None
+            out.append(TextState(key, opacity, (u - 1 if down else 1 - u) * slide))
         return tuple(out)
 
     def sweep_at(self, t: float) -> float | None:

@@ -8,6 +8,7 @@ swap for another typesetter. Sprites are premultiplied RGBA drawn under the prod
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from generation.clips.layout import (
+    PRODUCT_GAP,
+    SCENE_TEXT_SHARES,
+    TEXT_GAP,
+    EndCardLayout,
+    centred_columns,
+)
 from generation.clips.product import premultiply
+from generation.clips.spec import presets_data
 from generation.errors import InvalidSpec
 from generation.typography import TextDoesNotFit, TextStyle, draw_text, layout_text
 
@@ -49,6 +58,18 @@ class Sprite:
 # Setting type (the swappable part)
 
 
+def _style(max_size: int, min_size: int, weight: int, max_lines: int) -> TextStyle:
+    return TextStyle(
+        family="inter",
+        weight=weight,
+        max_size=max(1, max_size),
+        min_size=max(1, min(min_size, max_size)),
+        align="center",
+        max_lines=max_lines,
+        line_height=1.12,
+    )
+
+
 def text_sprite(*args: object, **kwargs: object) -> np.ndarray:
     """``set_text`` without the font size."""
     return set_text(*args, **kwargs)[0]  # type: ignore[arg-type]
@@ -71,16 +92,7 @@ def set_text(
     Raises InvalidSpec when the text cannot fit at ``min_size``.
     """
     w, h = max(1, int(box[0])), max(1, int(box[1]))
-    min_size = max(1, min(min_size, max_size))
-    style = TextStyle(
-        family="inter",
-        weight=weight,
-        max_size=max(1, max_size),
-        min_size=min_size,
-        align="center",
-        max_lines=max_lines,
-        line_height=1.12,
-    )
+    style = _style(max_size, min_size, weight, max_lines)
     try:
         block = layout_text(text, (w, h), style, lang=lang)
     except TextDoesNotFit as exc:
@@ -161,25 +173,26 @@ def contrast_ink(fill: tuple[int, int, int]) -> tuple[int, int, int]:
     return INK_DARK if 0.299 * r + 0.587 * g + 0.114 * b >= 160 else INK_LIGHT
 
 
-def safe_top(canvas: tuple[int, int]) -> float:
-    """Top of the area no platform UI covers (stories put their header over ~12%)."""
+def title_size(canvas: tuple[int, int]) -> tuple[int, int, int]:
+    """The end card title's largest and smallest font px and most lines: the posters'
+    headline size (``presets.json`` ``end_card.title``, px at a 1080 px shorter side, larger
+    on a 9:16 frame as the poster templates' tall variants are)."""
+    cfg = presets_data()["end_card"]["title"]
     cw, ch = canvas
-    return ch * (0.11 if ch / cw > 1.6 else 0.06)
+    scale = min(cw, ch) / 1080.0 * (float(cfg["tall_scale"]) if ch / cw > 1.6 else 1.0)
+    return round(float(cfg["size_px"]) * scale), round(float(cfg["min_px"]) * scale), int(cfg["max_lines"])
 
 
-def end_card_product_box(canvas: tuple[int, int], aspect: float) -> Rect:
-    """Where the product settles on the end card (``aspect`` = width / height)."""
-    cw, ch = canvas
-    if cw > ch * 1.2:  # landscape: the product on the left, text on the right
-        region = (0.06 * cw, 0.1 * ch, 0.42 * cw, 0.8 * ch)
-    else:
-        top = safe_top(canvas) + 0.08 * ch
-        bottom = ch * (0.6 if ch / cw > 1.6 else 0.62)
-        region = (0.2 * cw, top, 0.6 * cw, bottom - top)
-    rx, ry, rw, rh = region
-    h = min(rh, rw / aspect)
-    w = h * aspect
-    return (rx + (rw - w) / 2, ry + (rh - h) / 2, w, h)
+def title_height(text: str, width: float, canvas: tuple[int, int], lang: str | None) -> float:
+    """Px the end card title takes set at ``title_size`` to ``width`` (its lines at the
+    largest size that fits, as ``set_text`` will set them)."""
+    size, low, lines = title_size(canvas)
+    style = _style(size, low, 700, lines)
+    try:
+        block = layout_text(text, (max(1, int(width)), size * lines * 2), style, lang=lang)
+    except TextDoesNotFit as exc:
+        raise InvalidSpec(f"{text!r} does not fit the end card: {exc}") from exc
+    return float(len(block.lines) * block.line_height_px)
 
 
 @dataclass(frozen=True)
@@ -199,23 +212,28 @@ def scene_sprites(
     luma_at: Callable[[Rect], float],  # mean luminance of the background in a rect
     *,
     include_price_cta: bool,
+    clear: Rect,
 ) -> list[Sprite]:
-    """Headline (and, without an end card, price and CTA) stacked above the product."""
+    """Headline (and, without an end card, price and CTA) stacked next to the product's
+    whole path inside the area clear of the platform's UI (``clear``): just above it, or
+    just below it when there is more room there."""
     cw, ch = canvas
     items: list[tuple[str, float]] = []
     if texts.headline:
-        items.append(("headline", 0.11))
+        items.append(("headline", SCENE_TEXT_SHARES["headline"]))
     if include_price_cta and texts.price:
-        items.append(("price", 0.07))
+        items.append(("price", SCENE_TEXT_SHARES["price"]))
     if include_price_cta and texts.cta:
-        items.append(("cta", 0.05))
+        items.append(("cta", SCENE_TEXT_SHARES["cta"]))
     if not items:
         return []
     # the larger clear band: above the product's whole path, or below it
-    gap = 0.015 * ch
-    above = (safe_top(canvas), product_area[1] - 0.02 * ch)
-    below = (product_area[1] + product_area[3] + 0.02 * ch, ch * (1 - 0.1 if ch / cw > 1.6 else 1 - 0.05))
-    top, bottom = max((above, below), key=lambda band: band[1] - band[0])
+    gap = TEXT_GAP * ch
+    ax, ay, aw, ah = clear
+    above = (ay, product_area[1] - PRODUCT_GAP * ch)
+    below = (product_area[1] + product_area[3] + PRODUCT_GAP * ch, ay + ah)
+    band = max((above, below), key=lambda b: b[1] - b[0])
+    top, bottom = band
     room = max(bottom - top, 0.0)
     floor = 0.6
     while True:
@@ -224,60 +242,44 @@ def scene_sprites(
             break
         items.pop()  # the CTA, then the price, rather than text over the product
     shrink = min(1.0, room / need) if need > 0 else 1.0
+    # next to the product: the stack ends where the band above it ends
+    y = max(top, bottom - need * shrink) if band is above else top
+    x, width = centred_columns(canvas, clear)
+    x, width = max(x, 0.08 * cw), min(width, 0.84 * cw)
     sprites = []
-    y = top
-    width = 0.84 * cw
     for key, share in items:
         bh = share * ch * shrink
         sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at))
         y += bh + gap * shrink
+    if band is above:  # the type set centred in its box: close the room left under the last
+        last = sprites[-1]
+        ink = last.ink_box[1] + last.ink_box[3] if last.ink_box is not None else last.pixels.shape[0]
+        down = math.floor(bottom - (last.origin[1] + ink))
+        if down > 0:
+            sprites = [_moved(s, down) for s in sprites]
     return sprites
+
+
+def _moved(sprite: Sprite, dy: int) -> Sprite:
+    """``sprite`` and the box it was set in, ``dy`` px lower."""
+    rect = sprite.rect
+    return dataclasses.replace(
+        sprite,
+        origin=(sprite.origin[0], sprite.origin[1] + dy),
+        rect=None if rect is None else (rect[0], rect[1] + dy, rect[2], rect[3]),
+    )
 
 
 def end_card_sprites(
     texts: OverlayText,
     canvas: tuple[int, int],
-    product_box: Rect,
+    layout: EndCardLayout,
     luma_at: Callable[[Rect], float],
     logo: Image.Image | None,
 ) -> list[Sprite]:
-    """Logo (or the headline), price and CTA around the product's end-card place."""
-    cw, ch = canvas
-    px, py, pw, ph = product_box
-    rows: list[tuple[str, float]] = []
-    if logo is not None:
-        rows.append(("logo", 0.07))
-    elif texts.headline:
-        rows.append(("title", 0.08))  # the headline, set again on the card
-    below: list[tuple[str, float]] = []
-    if texts.price:
-        below.append(("price", 0.075))
-    if texts.price and texts.compare_at:
-        below.append(("compare_at", 0.04))
-    if texts.cta:
-        below.append(("cta", 0.05))
-    sprites: list[Sprite] = []
-    if cw > ch * 1.2:  # landscape: one column on the right, centred vertically
-        col_x, col_w = 0.54 * cw, 0.4 * cw
-        stack = rows + below
-        total = sum(s for _, s in stack) * ch * 1.3
-        y = (ch - total) / 2
-        for key, share in stack:
-            bh = share * ch * 1.3
-            sprites.append(_sprite(key, texts, (col_x, y, col_w, bh), canvas, luma_at, logo))
-            y += bh + 0.03 * ch
-        return sprites
-    width = 0.8 * cw
-    y_top = safe_top(canvas)
-    for key, share in rows:
-        bh = min(share * ch, max(py - 0.02 * ch - y_top, 0.03 * ch))
-        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y_top, width, bh), canvas, luma_at, logo))
-    y = py + ph + 0.035 * ch
-    for key, share in below:
-        bh = share * ch
-        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at, logo))
-        y += bh + 0.02 * ch
-    return sprites
+    """Logo (or the headline as the title), price, compare-at price and CTA at their
+    places on the card (``end_card_layout``)."""
+    return [_sprite(key, texts, rect, canvas, luma_at, logo) for key, rect in layout.rects.items()]
 
 
 Plate = tuple[tuple[int, int, int], float]  # fill colour, opacity
@@ -313,15 +315,18 @@ def _sprite(
             texts.headline if headline else (texts.price or "")
         )
         max_size = int(h * (0.45 if headline else 0.8))
+        min_size, max_lines = max(8, int(0.03 * cw)), 2 if headline else 1
+        if key == "title":  # the card's title at the posters' headline size (its box fits it)
+            max_size, min_size, max_lines = title_size(canvas)
         weight = {"price": 800, "compare_at": 500}.get(key, 700)
         rgba, font_px = set_text(
             text,
             size,
             color=ink,
             max_size=max_size,
-            min_size=max(8, int(0.03 * cw)),
+            min_size=min_size,
             weight=weight,
-            max_lines=2 if headline else 1,
+            max_lines=max_lines,
             lang=texts.lang,
         )
         if key == "compare_at":  # the price before the discount, struck through

@@ -23,6 +23,15 @@ from generation.clips.audio import track_tempo
 from generation.clips.checks import FrameTextChecks, ink_box, range_behind
 from generation.clips.diffusion_motion import MotionModelConfig, animate_world
 from generation.clips.frames import Compositor
+from generation.clips.layout import (
+    ClipLayout,
+    EndCardLayout,
+    centred_columns,
+    clear_area,
+    clip_layout,
+    end_card_layout,
+    scene_text_height,
+)
 from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, world_scale
 from generation.clips.overlay import (
     INK_DARK,
@@ -30,10 +39,10 @@ from generation.clips.overlay import (
     OverlayText,
     Sprite,
     _sprite,
-    end_card_product_box,
     end_card_sprites,
     plate_for,
     scene_sprites,
+    title_height,
 )
 from generation.clips.product import ProductMaster, make_master
 from generation.clips.results import ClipFrame
@@ -156,13 +165,39 @@ def plan_clip(
         for name in spec.themes:
             get_theme(name)  # InvalidSpec naming the themes, before any slow work
 
-    # 2. worlds: the sets the camera moves through
+    # 2. where the product and its text stand, clear of the platform's UI; then the
+    #    worlds, the sets the camera moves through, built round that place
+    keys = tuple(
+        k
+        for k, present in (
+            ("headline", bool(spec.headline)),
+            ("price", price is not None),
+            ("compare_at", end_card and spec.discounted),
+            ("cta", bool(spec.cta)),
+            ("logo", logo is not None and end_card),
+            ("title", bool(spec.headline) and end_card and logo is None),
+        )
+        if present
+    )
+    scene_keys = ("headline",) if end_card else ("headline", "price", "cta")
+    layout = clip_layout(
+        canvas,
+        spec.safe_insets,
+        seg.cutout.size,
+        fill=spec.fill,
+        text_height=scene_text_height(tuple(k for k in keys if k in scene_keys), canvas),
+        zoom=world_scale(spec),
+    )
     style_cfg = presets_data()["styles"]["parallax"]
     ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
     worlds: list[World] = []
     size = _world_size(canvas, world_scale(spec))
     # the closest view shows about the canvas's share of the world
     max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
+    # the layout's rest box in world pixels (the world is the canvas scaled)
+    sx, sy = size[0] / canvas[0], size[1] / canvas[1]
+    lx, ly, lw, lh = layout.rest_box
+    world_box = (round(lx * sx), round(ly * sy), max(1, round(lw * sx)), max(1, round(lh * sy)))
 
     def build(theme: str, seed: int, leave_out: tuple[int, ...] = ()) -> World:
         return studio_world(
@@ -179,6 +214,7 @@ def plan_clip(
             # in parallax nothing else that moves at each depth
             depth_cues=get_theme(theme).surface.material == "plain",
             leave_out=leave_out,
+            stand_at=world_box,
             **ratios,
         )
 
@@ -235,19 +271,9 @@ def plan_clip(
     tempo = track_tempo(audio, spec.frame_count / spec.fps) if audio is not None else None
     g0 = worlds[0].geometry
     aspect = g0.product_box[2] / g0.product_box[3]
-    end_box = end_card_product_box(canvas, aspect) if end_card else None
-    keys = tuple(
-        k
-        for k, present in (
-            ("headline", bool(spec.headline)),
-            ("price", price is not None),
-            ("compare_at", end_card and spec.discounted),
-            ("cta", bool(spec.cta)),
-            ("logo", logo is not None and end_card),
-            ("title", bool(spec.headline) and end_card and logo is None),
-        )
-        if present
-    )
+    lang = spec.locale.replace("_", "-")
+    card = _end_card_layout(spec, canvas, aspect, keys, lang) if end_card else None
+    end_box = card.product_box if card is not None else None
     timeline = Timeline(
         spec,
         canvas,
@@ -256,6 +282,7 @@ def plan_clip(
         end_box=end_box,
         texts=keys,
         tempo=tempo,
+        layout=layout,
     )
     if scenes is not None:  # a studio scene's props are known: fill out those the move cuts
         for k, world in enumerate(worlds):
@@ -304,6 +331,7 @@ def plan_clip(
             "world_size": list(worlds[0].size),
             "base_zoom": timeline.base_zoom,
             "beats": _beats_meta(timeline, audio is not None),
+            "layout": _layout_meta(layout, timeline),
         },
     )
 
@@ -312,7 +340,7 @@ def plan_clip(
         headline=spec.headline,
         price=price,
         cta=spec.cta,
-        lang=spec.locale.replace("_", "-"),
+        lang=lang,
         brand=spec.brand_color,
         compare_at=(
             format_price(spec.compare_at, spec.currency, spec.locale)
@@ -321,7 +349,7 @@ def plan_clip(
         ),
     )
     if keys:
-        plan.sprites = _sprites(plan, texts, logo, end_box)
+        plan.sprites = _sprites(plan, texts, logo, card, layout)
     progress(PLAN_SHARE, "Rendering frames")
     return plan
 
@@ -424,16 +452,54 @@ def _end_card_colors(spec: ClipSpec) -> tuple[tuple[int, int, int], tuple[int, i
     return top, bottom  # type: ignore[return-value]
 
 
-def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_box: Any) -> dict[str, Sprite]:
+def _end_card_layout(
+    spec: ClipSpec, canvas: tuple[int, int], aspect: float, keys: tuple[str, ...], lang: str
+) -> EndCardLayout:
+    """Where the product and the words stand on the end card: the logo, or the headline
+    as a title as tall as its lines set at the card's type size, over the product; the
+    price, compare-at price and CTA under it."""
+    insets = spec.safe_insets
+    top: tuple[str, float] | None = None
+    if "logo" in keys:
+        top = ("logo", 0.07 * canvas[1])
+    elif "title" in keys:
+        wide = canvas[0] > canvas[1] * 1.2
+        width = 0.4 * canvas[0] if wide else centred_columns(canvas, clear_area(canvas, insets))[1]
+        top = ("title", title_height(spec.headline, width, canvas, lang))
+    below = tuple(k for k in ("price", "compare_at", "cta") if k in keys)
+    return end_card_layout(canvas, insets, aspect, top=top, below=below)
+
+
+def _layout_meta(layout: ClipLayout, timeline: Timeline) -> dict[str, Any]:
+    """Where the product stands at rest and the area clear of the platform's UI, px."""
+    return {
+        "clear": [round(v) for v in layout.clear],
+        "rest_box": [round(v) for v in timeline.rest_box],
+        "text": [round(v) for v in layout.text] if layout.text is not None else None,
+    }
+
+
+def _sprites(
+    plan: ClipPlan,
+    texts: OverlayText,
+    logo: Image.Image | None,
+    card: EndCardLayout | None,
+    layout: ClipLayout,
+) -> dict[str, Sprite]:
     timeline, canvas = plan.timeline, plan.canvas
     fps = plan.spec.fps
-    # where the product goes while the scenes play (text must stay clear of it)
+    # where the product goes while the scene text is on (text must stay clear of it; the
+    # drop-in is over before the first text enters)
     last = int((timeline.move_start if plan.meta["end_card"] else timeline.scenes_end) * fps)
+    scene = [k for k in timeline.texts if k in ("headline", "price", "cta")]
+    if plan.meta["end_card"]:
+        scene = [k for k in scene if k == "headline"]
+    first = min([math.floor(timeline.text_enters(k) * fps) for k in scene] + [last])
     boxes = [
         plan.master_to_rest.then(timeline.product_at(i / fps)).box(
             (0.0, 0.0, float(plan.master.size[0]), float(plan.master.size[1]))
         )
-        for i in range(0, last + 1)
+        for i in range(first, last + 1)
     ]
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
@@ -451,10 +517,10 @@ def _sprites(plan: ClipPlan, texts: OverlayText, logo: Image.Image | None, end_b
         patches = [img[max(y, 0) : max(y + h, 1), max(x, 0) : max(x + w, 1)] for img in images]
         return min(float(p.mean()) if p.size else 128.0 for p in patches)
 
-    sprites = scene_sprites(texts, canvas, area, luma_at, include_price_cta=not plan.meta["end_card"])
-    if plan.meta["end_card"]:
+    sprites = scene_sprites(texts, canvas, area, luma_at, include_price_cta=card is None, clear=layout.clear)
+    if card is not None:
         end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
-        sprites += end_card_sprites(texts, canvas, end_box, lambda r: luma_at(r, [end_plate]), logo)
+        sprites += end_card_sprites(texts, canvas, card, lambda r: luma_at(r, [end_plate]), logo)
     return _legible({s.key: s for s in sprites}, plan, texts, logo)
 
 

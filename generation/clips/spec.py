@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.errors import InvalidSpec
+from generation.safe_zones import Insets, zone_insets
 
 PRESETS_FILE = Path(__file__).with_name("presets.json")
 
@@ -42,6 +43,7 @@ class Preset:
     crf: int
     maxrate_kbps: int
     bufsize_kbps: int
+    safe_zone: str | None = None  # the platform UI zone over the picture (``generation.safe_zones``)
 
 
 def preset_names() -> list[str]:
@@ -61,6 +63,7 @@ def get_preset(name: str) -> Preset:
         crf=int(p["crf"]),
         maxrate_kbps=int(p["maxrate_kbps"]),
         bufsize_kbps=int(p["bufsize_kbps"]),
+        safe_zone=p.get("safe_zone"),
     )
 
 
@@ -163,6 +166,12 @@ class ClipSpec:
     @property
     def height(self) -> int:
         return self.size[1] if self.size else get_preset(self.preset).height
+
+    @property
+    def safe_insets(self) -> Insets:
+        """What the preset's platform UI covers, scaled to the clip's size (none for a
+        feed, product page or landscape preset)."""
+        return zone_insets(get_preset(self.preset).safe_zone, (self.width, self.height))
 
     @property
     def fps(self) -> int:

@@ -38,6 +38,7 @@ from generation.sets import (
     PropPlacement,
     estimate_foot_ratio,
     estimate_light_side,
+    move_stage,
     place_props,
     plan_variant,
     render_set,
@@ -128,6 +129,7 @@ def studio_world(
     centred: bool = False,
     depth_cues: bool = False,
     leave_out: tuple[int, ...] = (),
+    stand_at: Box | None = None,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
@@ -141,6 +143,8 @@ def studio_world(
     (``light_pools``), so that a plain set has something that moves at each depth.
     ``leave_out`` names props of the theme (indices in its ``props``) not to stand;
     ``World.prop_bodies`` says where each prop that stands is.
+    ``stand_at`` (world px, the clip's layout chose it) stands the product there, the
+    set moved under it (``move_stage``).
 
     Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -164,6 +168,8 @@ def studio_world(
         variant=variant,
         max_width=MAX_PRODUCT_WIDTH if max_width is None else max_width,
     )
+    if stand_at is not None:
+        stage = move_stage(stage, stand_at, size)
     placed = compose.place_product(cutout, size, stage.box)
     shadowed, empty = render_set_pair(
         theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant

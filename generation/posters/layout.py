@@ -38,6 +38,7 @@ from generation.posters.marks import badge_slots, ribbon_slots
 from generation.posters.sizes import Insets, SizePreset
 from generation.posters.slots import Content, Slot, TypeScale, overflow
 from generation.posters.template import LogoPlacement, ShapeSpec, Template, Variant
+from generation.safe_zones import content_box
 from generation.types import Box, PlacedProduct
 from generation.typography import TextDoesNotFit
 
@@ -268,18 +269,7 @@ def _solve(
     cw, ch = size.width, size.height
     canvas = (cw, ch)
     short = min(cw, ch)
-    margin = variant.margin * short
-    sz = size.safe_zone
-    inset = [
-        max(margin, zone + 0.3 * margin) if zone else margin
-        for zone in (sz.left, sz.top, sz.right, sz.bottom)
-    ]
-    content = (
-        round(inset[0]),
-        round(inset[1]),
-        round(cw - inset[0] - inset[2]),
-        round(ch - inset[1] - inset[3]),
-    )
+    content = content_box(canvas, size.safe_zone, variant.margin * short)
     unit = TypeScale(
         short / 1080.0 * variant.type_scale * boost,
         legible=min_text_px(short),

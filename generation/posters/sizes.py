@@ -1,5 +1,7 @@
 """Poster sizes as data: presets with their platforms' UI safe zones, and custom sizes.
 
+A preset names its safe zone (``generation.safe_zones``, shared with clips).
+
 ``sizes.json`` is validated when first used; a bad file fails loudly naming the field.
 A size's aspect class (tall, portrait, square, landscape, wide) picks the template
 variant that lays it out.
@@ -14,7 +16,10 @@ from typing import Any
 
 from generation.datafile import DataReader, LoadOnce, read_json
 from generation.errors import GenerationError, InvalidSpec
+from generation.safe_zones import Insets, SafeZoneDataError, safe_box, zone_insets
 from generation.types import Box
+
+__all__ = ["Insets", "PosterDataError", "SizePreset", "list_sizes", "resolve_size"]
 
 SIZES_FILE = Path(__file__).parent / "sizes.json"
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -32,17 +37,6 @@ class _Reader(DataReader):
 
 
 @dataclass(frozen=True)
-class Insets:
-    top: int = 0
-    right: int = 0
-    bottom: int = 0
-    left: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return {"top": self.top, "right": self.right, "bottom": self.bottom, "left": self.left}
-
-
-@dataclass(frozen=True)
 class SizePreset:
     name: str  # preset name, or "WxH" for a custom size
     width: int
@@ -57,8 +51,7 @@ class SizePreset:
     @property
     def safe_box(self) -> Box:
         """The part of the canvas no platform UI covers."""
-        s = self.safe_zone
-        return (s.left, s.top, self.width - s.left - s.right, self.height - s.top - s.bottom)
+        return safe_box((self.width, self.height), self.safe_zone)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,15 +93,10 @@ def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, 
             raise PosterDataError(f"{path.name}: preset name {name!r} must be lower_snake_case")
         p = raw.section(name)
         w, h = p.integer("width", lo, hi), p.integer("height", lo, hi)
-        z = p.section("safe_zone")
-        zone = Insets(
-            top=z.integer("top", 0, h // 2),
-            right=z.integer("right", 0, w // 2),
-            bottom=z.integer("bottom", 0, h // 2),
-            left=z.integer("left", 0, w // 2),
-        )
-        z.done()
-        p.text("safe_zone_note", "")
+        try:
+            zone = zone_insets(p.text("safe_zone", ""), (w, h))
+        except SafeZoneDataError as exc:
+            raise PosterDataError(f"{p.path('safe_zone')}: {exc}") from exc
         presets[name] = SizePreset(name, w, h, p.text("label", name), zone)
         p.done()
     raw.done()

@@ -30,6 +30,7 @@ from generation.sets.stage import (
     MAX_PRODUCT_WIDTH,
     PodiumGeometry,
     Stage,
+    move_stage,
     stage_at_box,
     stage_for_product,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "render_set",
     "render_set_pair",
     "resolve_brand",
+    "move_stage",
     "stage_at_box",
     "stage_for_product",
 ]

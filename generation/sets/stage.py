@@ -2,7 +2,8 @@
 
 ``stage_for_product`` solves the theme's anchor and podium for one product size (a
 variant moves, scales and re-frames it); ``stage_at_box`` moves the set under a box
-someone else's layout chose (posters, the diffusion engine's conditioning).
+someone else's layout chose (posters, the diffusion engine's conditioning), and
+``move_stage`` moves a solved stage (with its variant's look) under one (clips).
 """
 
 from __future__ import annotations
@@ -88,6 +89,14 @@ def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, 
     x, y, w, h = box
     fill = max(w / cw, h / ch) / theme.layout.fill_scale
     stage = _stage((w, h), canvas_size, theme, look, float(np.clip(fill, 0.05, 0.95)), max_width=1.0)
+    return move_stage(stage, box, canvas_size)
+
+
+def move_stage(stage: Stage, box: Box, canvas_size: tuple[int, int]) -> Stage:
+    """``stage`` moved (and its podium scaled) so the product stands at ``box``: the set's
+    lines keep their places relative to the product's foot."""
+    ch = canvas_size[1]
+    x, y, w, h = box
     sx, sy, sw, sh = stage.box
     dx = (x + w / 2.0) - (sx + sw / 2.0)
     dy = (y + h) - (sy + sh)
@@ -102,7 +111,8 @@ def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, 
             ry=podium.ry * k,
             height=podium.height * k,
         )
-    contact = stage.contact + dy
+    # the floor is touched by the product's foot, or by the front of its podium as scaled
+    contact = stage.contact + dy if podium is None else podium.bottom + podium.ry
     horizon = min(stage.horizon + dy, contact - max(0.05 * ch, 0.12 * h))
     horizon = max(horizon, 0.06 * ch)
     return replace(stage, box=box, contact=float(contact), horizon=float(horizon), podium=podium)

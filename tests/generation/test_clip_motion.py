@@ -326,8 +326,10 @@ def test_a_plain_sweep_has_light_on_its_wall_and_floor_that_moves_apart_in_paral
         assert column.max() > 1.0  # the pool is there to see
         return float((column * np.arange(cw)).sum() / column.sum())
 
-    wall = centre((0.3, 0.55), 1) - centre((0.3, 0.55), 0)
-    floor = centre((0.9, 1.0), 1) - centre((0.9, 1.0), 0)
+    _, y, _, h = plan.timeline.rest_box  # the bands beside the product and in front of its foot
+    beside, front = ((y + 0.2 * h) / ch, (y + 0.6 * h) / ch), ((y + h) / ch, (y + 1.35 * h) / ch)
+    wall = centre(beside, 1) - centre(beside, 0)
+    floor = centre(front, 1) - centre(front, 0)
     product = _moved(plan, plan.product_transform, (cw / 2, plan.timeline.pivot[1]), a, b)
 
     # then the wall's light drifts with the camera's arc and the floor's against it, clearly
@@ -372,8 +374,9 @@ def test_every_style_lights_a_plain_set_with_its_pools(bottle, monkeypatch, styl
         lit = comp.background(i).astype(np.float64)
         plain = flat.background(i).astype(np.float64)
         gain = np.clip((lit + 0.5) / (plain + 0.5) - 1.0, 0.0, None).mean(axis=2)
-        column = gain[int(0.3 * ch) : int(0.55 * ch)].sum(axis=0)
-        return float(column.max() / (0.25 * ch)), float((column * np.arange(cw)).sum() / column.sum())
+        _, y, _, h = plan.product_transform(i).box((0.0, 0.0, *map(float, plan.master.size)))
+        column = gain[int(y + 0.2 * h) : int(y + 0.6 * h)].sum(axis=0)
+        return float(column.max() / int(0.4 * h)), float((column * np.arange(cw)).sum() / column.sum())
 
     (peak_a, at_a), (peak_b, at_b) = (wall_light(i) for i in frames)
 

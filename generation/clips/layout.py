@@ -1,0 +1,168 @@
+"""Where a clip's product and text stand: clear of the platform's UI, and balanced.
+
+The part of the frame a platform's UI leaves clear is the posters' rule
+(``generation.safe_zones.content_box``: the preset's zone, 9:16 stories, reels, TikTok
+and Douyin, plus a margin), cut to the clip's framing margin on every side. In it:
+
+- ``clip_layout``: the scene text's band and the product at its closest in the move, one
+  above the other and centred together in the clear area, so neither a wall nor a gap is
+  left empty between them; the product at rest is that box shrunk about its centre by the
+  style's zoom, so the move ends framed on the product, still clear of the UI and the text.
+- ``end_card_layout``: the title, the product and the price, compare-at price and call to
+  action stacked and centred together in the clear area (landscape: the product on the
+  left, the words in a column on the right).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generation import compose
+from generation.clips.spec import presets_data
+from generation.safe_zones import Insets, content_box
+
+Rect = tuple[float, float, float, float]  # x, y, w, h
+
+# scene text heights (share of the frame's height), in the order they stack
+SCENE_TEXT_SHARES = {"headline": 0.11, "price": 0.07, "cta": 0.05}
+TEXT_GAP = 0.015  # between stacked scene texts, share of the frame's height
+PRODUCT_GAP = 0.02  # between the text and the product's whole path, share of the frame's height
+# end card rows below the product (share of the frame's height) and the gaps
+END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04, "cta": 0.05}
+END_ROW_GAP = 0.02
+END_PRODUCT_GAP = 0.035
+
+
+def clear_area(canvas: tuple[int, int], insets: Insets) -> Rect:
+    """The area clear of the platform's UI (``insets``) by the posters' rule, and at least
+    the framing margin (``presets.json`` ``framing.margin``, a share of each side) inside
+    every edge."""
+    cw, ch = canvas
+    share = float(presets_data()["framing"]["margin"])
+    x, y, w, h = content_box(canvas, insets, share * min(cw, ch))
+    x0, y0 = max(float(x), share * cw), max(float(y), share * ch)
+    x1, y1 = min(float(x + w), (1 - share) * cw), min(float(y + h), (1 - share) * ch)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def centred_columns(canvas: tuple[int, int], clear: Rect) -> tuple[float, float]:
+    """(x, width) of the widest band of columns inside ``clear`` centred on the frame (words
+    line up with the product, which stands in the middle)."""
+    ax, _, aw, _ = clear
+    half = max(min(canvas[0] / 2 - ax, ax + aw - canvas[0] / 2), 1.0)
+    return (canvas[0] / 2 - half, 2 * half)
+
+
+def scene_text_height(keys: tuple[str, ...], canvas: tuple[int, int]) -> float:
+    """Px the scene texts ``keys`` take stacked (headline, price, CTA; others ignored)."""
+    shares = [SCENE_TEXT_SHARES[k] for k in SCENE_TEXT_SHARES if k in keys]
+    if not shares:
+        return 0.0
+    return (sum(shares) + TEXT_GAP * (len(shares) - 1)) * canvas[1]
+
+
+@dataclass(frozen=True)
+class ClipLayout:
+    canvas: tuple[int, int]
+    clear: Rect  # the area clear of the platform's UI and the margins
+    text: Rect | None  # the scene text's band, just above the product's whole path
+    frame: Rect  # where the product may go in the move: the clear area below the text
+    rest_box: Rect  # the product at rest
+
+
+def clip_layout(
+    canvas: tuple[int, int],
+    insets: Insets,
+    product_size: tuple[int, int],
+    *,
+    fill: float,
+    text_height: float,
+    zoom: float,
+) -> ClipLayout:
+    """The product at rest and the band its scene text takes (``text_height`` px), for a
+    move that shows the product up to ``zoom`` times its rest size about its centre.
+
+    The product is as large as ``fill`` asks (``compose.fit_box``), smaller when it would
+    not fit the clear area below the text at its closest.
+    """
+    cw, ch = canvas
+    clear = clear_area(canvas, insets)
+    ax, ay, aw, ah = clear
+    gap = PRODUCT_GAP * ch if text_height > 0 else 0.0
+    _, _, fw, fh = compose.fit_box(product_size, canvas, fill=fill)
+    zoom = max(zoom, 1.0)
+    k = min(1.0, (ah - text_height - gap) / (fh * zoom), aw / (fw * zoom))
+    w, h = fw * k, fh * k
+    closest = h * zoom
+    top = ay + (ah - text_height - gap - closest) / 2  # the text and the product, centred together
+    cy = top + text_height + gap + closest / 2
+    half = w * zoom / 2
+    cx = min(max(cw / 2, ax + half), ax + aw - half)
+    text = (ax, top, aw, text_height) if text_height > 0 else None
+    frame_top = top + text_height + gap if text is not None else ay
+    return ClipLayout(
+        canvas=canvas,
+        clear=clear,
+        text=text,
+        frame=(ax, frame_top, aw, ay + ah - frame_top),
+        rest_box=(cx - w / 2, cy - h / 2, w, h),
+    )
+
+
+@dataclass(frozen=True)
+class EndCardLayout:
+    product_box: Rect
+    rects: dict[str, Rect]  # each text's box: title or logo, price, compare_at, cta
+
+
+def end_card_layout(
+    canvas: tuple[int, int],
+    insets: Insets,
+    aspect: float,
+    *,
+    top: tuple[str, float] | None,
+    below: tuple[str, ...],
+) -> EndCardLayout:
+    """The product (``aspect`` = width / height) and the card's words, clear of the UI.
+
+    ``top`` is the title or logo over the product with its height in px (the title as
+    tall as its lines set at the card's type size); ``below`` the rows under it (price,
+    compare_at, cta: ``END_ROW_SHARES`` of the frame's height each).
+    """
+    cw, ch = canvas
+    ax, ay, aw, ah = clear_area(canvas, insets)
+    rows = [(k, END_ROW_SHARES[k] * ch) for k in below]
+    if cw > ch * 1.2:  # landscape: the product on the left, one column of words on the right
+        col_x, col_w = 0.54 * cw, min(0.4 * cw, ax + aw - 0.54 * cw)
+        stack = ([top] if top else []) + [(k, 1.3 * v) for k, v in rows]
+        gap = 0.03 * ch
+        total = sum(v for _, v in stack) + gap * max(len(stack) - 1, 0)
+        y = ay + (ah - total) / 2
+        rects: dict[str, Rect] = {}
+        for key, height in stack:
+            rects[key] = (col_x, y, col_w, height)
+            y += height + gap
+        rx, ry, rw, rh = (max(ax, 0.06 * cw), ay, 0.42 * cw, ah)
+        ph = min(rh, rw / aspect)
+        pw = ph * aspect
+        return EndCardLayout((rx + (rw - pw) / 2, ry + (rh - ph) / 2, pw, ph), rects)
+    title_h = top[1] if top else 0.0
+    title_gap = 0.03 * ch if top else 0.0
+    rows_h = sum(v for _, v in rows) + END_ROW_GAP * ch * max(len(rows) - 1, 0)
+    rows_gap = END_PRODUCT_GAP * ch if rows else 0.0
+    # the product as large as the room between the words allows, within 0.64 of the width
+    room = ah - title_h - title_gap - rows_h - rows_gap
+    ph = max(min(room, 0.64 * cw / aspect), 0.1 * ch)
+    pw = ph * aspect
+    y = ay + max((ah - (title_h + title_gap + ph + rows_gap + rows_h)) / 2, 0.0)
+    rects = {}
+    x, width = centred_columns(canvas, (ax, ay, aw, ah))
+    if top:
+        rects[top[0]] = (x, y, width, title_h)
+        y += title_h + title_gap
+    product = (cw / 2 - pw / 2, y, pw, ph)
+    y += ph + rows_gap
+    for key, height in rows:
+        rects[key] = (x, y, width, height)
+        y += height + END_ROW_GAP * ch
+    return EndCardLayout(product, rects)
