@@ -416,7 +416,12 @@ def scene_world(
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     if gone := [p for p in standing if p.index in leave_out]:
         mask = _prop_footprint(gone, size)
-        plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
+        kept = tuple(p.index for p in standing if p.index not in leave_out)
+        rebuilt = _set_without_props(seg, scene, kept, mask, (horizon, contact)) if layout else None
+        if rebuilt is not None:  # the set itself where the prop stood: marble veins, no smudge
+            plate_f = np.where(_shadowed_by(rebuilt, image, mask, hole)[..., None], rebuilt, plate_f)
+        else:
+            plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
         plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
         standing = [p for p in standing if p.index not in leave_out]
     bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
@@ -446,6 +451,59 @@ def scene_world(
         props=props,
         prop_bodies=bodies,
     )
+
+
+# the set built again matches the picture round a filled prop within this mean level
+REBUILT_MATCH = 3.0
+
+
+def _set_without_props(
+    seg: Segmentation,
+    scene: RenderedImage,
+    kept: tuple[int, ...],
+    mask: np.ndarray,
+    lines: tuple[float, float],
+) -> np.ndarray | None:
+    """The studio scene's set built again from its theme and seed with the product where
+    the scene has it and only the props ``kept`` (H, W, 3 float), or None when it cannot
+    be (no theme or seed, another composition) or does not match the picture in a ring
+    round ``mask`` (a brand colour the scene's metadata does not carry)."""
+    theme, seed = scene.meta.get("theme"), scene.meta.get("seed")
+    if not isinstance(theme, str) or not isinstance(seed, int):
+        return None
+    cutout = seg.cutout
+    variant = plan_variant(
+        theme, seed, light_side=estimate_light_side(cutout), foot_ratio=estimate_foot_ratio(cutout)
+    )
+    if variant.to_dict() != scene.meta.get("variant"):
+        return None
+    size = scene.image.size
+    stage = stage_for_product(theme, cutout.size, size, fill=0.5, seed=seed, variant=variant)
+    stage = dataclasses.replace(
+        move_stage(stage, scene.product_box, size), horizon=lines[0], contact=lines[1]
+    )
+    placed = compose.place_product(cutout, size, scene.product_box)
+    without = dataclasses.replace(variant, props=tuple(k for k in variant.props if k in kept))
+    rebuilt = render_set(theme, placed, stage=stage, seed=seed, variant=without).astype(F32)
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~mask
+    ring &= _alpha_on_canvas(seg, size, scene.product_box) == 0
+    picture = np.asarray(scene.image.convert("RGB"), dtype=F32)
+    if not ring.any() or float(np.abs(rebuilt[ring] - picture[ring]).mean()) > REBUILT_MATCH:
+        return None
+    return rebuilt
+
+
+def _shadowed_by(
+    rebuilt: np.ndarray, picture: np.ndarray, mask: np.ndarray, product: np.ndarray
+) -> np.ndarray:
+    """(H, W) bool: ``mask`` (where props stood) and, near it, wherever the picture differs
+    from the set built again without them (their cast shadows, which reach past the foot),
+    never on the product (``product``)."""
+    h = int(mask.any(axis=1).sum())
+    reach = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, h), max(3, h)), np.uint8)).astype(bool)
+    differs = np.abs(rebuilt - picture.astype(F32)).max(axis=2) > 1.0
+    differs = cv2.dilate(differs.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return mask | (differs & reach & ~product)
 
 
 def _with_grain(values: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:

@@ -526,3 +526,41 @@ def test_a_clip_from_a_studio_scene_knows_its_props_from_the_scenes_layout(bottl
         assert all(
             left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch for left, right, top in extents
         )
+
+
+def test_a_prop_filled_out_of_a_studio_scene_leaves_the_set_itself_veins_and_all(bottle, marble_scene):
+    # given the marble scene with a cylinder, and the same set drawn without any prop (the
+    # engine's own stage, look and grain for that theme, seed and product)
+    from generation import compose
+    from generation.sets import (
+        estimate_foot_ratio,
+        estimate_light_side,
+        plan_variant,
+        render_set,
+        stage_for_product,
+    )
+
+    cut = bottle.cutout
+    variant = plan_variant(
+        "marble_counter", 0, light_side=estimate_light_side(cut), foot_ratio=estimate_foot_ratio(cut)
+    )
+    fill = SceneSpec(theme="marble_counter").fill
+    stage = stage_for_product("marble_counter", cut.size, MID, fill=fill, seed=0, variant=variant)
+    placed = compose.place_product(cut, MID, stage.box)
+    bare = dataclasses.replace(variant, props=())
+    truth = render_set("marble_counter", placed, stage=stage, seed=0, variant=bare)
+    x0, y0, x1, y1 = (round(v) for v in marble_scene.meta["layout"]["props"][0]["body"])
+
+    # when a pan that would cut the cylinder fills it out of the picture
+    plan = plan_clip(
+        bottle, small(style="pan", size=MID, duration=8, direction="right"), scenes=[marble_scene]
+    )
+    plate = plan.worlds[0].plate[..., :3].astype(np.float64)
+
+    # then where it stood, and on the floor beside it where its shadow fell, the set
+    # is what it is without the prop (the marble's veins run on, no smudge is left)
+    assert plan.worlds[0].prop_bodies == ()
+    body = (slice(y0, y1), slice(x0, x1))
+    beside = (slice(y1 - (y1 - y0) // 3, y1 + 4), slice(x1, min(x1 + (x1 - x0) // 2, MID[0])))
+    assert np.abs(plate[body] - truth[body]).mean() < 1.0
+    assert np.abs(plate[beside] - truth[beside]).mean() < 1.0
