@@ -14,12 +14,17 @@
                  on one side of the base, in one row, while the other side does not, over
                  pixels that are not the set's colour (a reflection or shadow cut that
                  took part of the product's bottom with it);
+  ``surround``   what lies just outside the matte is the set: its colours (or a shade of
+                 them) are found along the photo's border. A matte that stops inside the
+                 product (a label or a neck cut out of the whole bottle) is ringed by the
+                 product's own colours;
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
-  ``score`` is the weakest of ``border``, ``slab``, ``reflection`` and ``base`` (each a failure on its own) capped by
+  ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base`` and ``surround``
+  (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
 
@@ -102,6 +107,7 @@ _PROBLEMS = {
     "slab": "The cutout ends in a slab of floor or tabletop under the product.",
     "reflection": "The cutout keeps the product's reflection on the floor (a slab of floor under it).",
     "base": "The cutout takes a bite out of the bottom of the product (where its reflection or shadow was cut).",
+    "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -228,6 +234,37 @@ def _base_cue(product: np.ndarray, like: np.ndarray) -> float:
     return float(np.clip(1.0 - (worst / width - 0.05) / 0.05, 0.0, 1.0))
 
 
+def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
+    """1 when the ring 3..8 px outside the matte has the set's colours, those found along the
+    photo's border away from the product (or a shade of them: contact shadows); falls to 0
+    as 55 % to 70 % of the ring is colours the border does not have (a busy set's props
+    beside the product make about 43 %). The local set
+    colour cannot judge this: it is estimated from what the matte leaves out, which is
+    the product itself when the matte stops inside it."""
+    h, w = product.shape
+    band = max(3, round(0.03 * min(h, w)))
+    frame = np.zeros((h, w), bool)
+    frame[:band] = frame[-band:] = True
+    frame[:, :band] = frame[:, -band:] = True
+    frame &= ~(cv2.dilate(product.astype(np.uint8), disk(band)) > 0)
+    grown = product.astype(np.uint8)
+    ring = (cv2.dilate(grown, disk(8)) > 0) & ~(cv2.dilate(grown, disk(3)) > 0)
+    ring[:2] = ring[-2:] = False
+    ring[:, :2] = ring[:, -2:] = False
+    if not frame.any() or not ring.any():
+        return 1.0
+    samples = rgb[frame].astype(np.float32)
+    samples = samples[:: max(1, len(samples) // 400)]
+    px = rgb[ring].astype(np.float32)
+    near = (np.linalg.norm(px[:, None] - samples[None], axis=2) < SET_TOLERANCE).any(axis=1)
+    norm2 = np.maximum((samples * samples).sum(axis=1), 1.0)
+    s = px @ samples.T / norm2[None]
+    residual = np.linalg.norm(px[:, None] - s[..., None] * samples[None], axis=2)
+    shade = (s > 0.25) & (s < 1.03) & (residual < 0.5 * SET_TOLERANCE + 0.04 * np.sqrt(norm2)[None] * s)
+    foreign = 1.0 - float((near | shade.any(axis=1)).mean())
+    return float(np.clip(1.0 - (foreign - 0.55) / 0.15, 0.0, 1.0))
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -245,7 +282,7 @@ def matte_evidence(
     if not product.any():
         return MatteEvidence(
             0.0,
-            {"border": 0.0, "slab": 0.0, "base": 0.0, "backdrop": 0.0, "edges": 0.0},
+            {"border": 0.0, "slab": 0.0, "base": 0.0, "surround": 0.0, "backdrop": 0.0, "edges": 0.0},
             ["The cutout is empty."],
         )
     outside = cv2.erode((m < 16).astype(np.uint8), disk(2)) > 0
@@ -274,6 +311,9 @@ def matte_evidence(
     # 4. a bite out of the base that left out product, not floor
     cues["base"] = _base_cue(product, like)
 
+    # 4b. the matte is ringed by the set, not by more of the product
+    cues["surround"] = _surround_cue(rgb, product)
+
     # 5. set-coloured matte that no sharp edge separates from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     open_set = product & like & ~edges_near
@@ -299,7 +339,7 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    score = min(cues["border"], cues["slab"], cues["reflection"], cues["base"], soft)
+    score = min(cues["border"], cues["slab"], cues["reflection"], cues["base"], cues["surround"], soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
 
