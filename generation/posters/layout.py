@@ -497,6 +497,7 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
     return best
 
 
+BOTTOM_BAND = 0.08  # the share of a tall or square safe area the lowest element ends in
 PINNED = ("logo", "ribbon", "ribbon_label")  # corner marks: they stay where they were put
 
 
@@ -570,7 +571,10 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
             if free > 0:
                 a = outer[0] if seg_start == lo else 0
                 b = outer[1] if seg_end == hi else 0
-                first, inner = _gaps(free, len(run), a, b)
+                # tall and square canvases: the lowest block reaches the last BOTTOM_BAND
+                # of the safe area, so no empty strip is left under it
+                at_most = BOTTOM_BAND * layout.size.safe_box[3] - 1 if vertical and seg_end == hi else None
+                first, inner = _gaps(free, len(run), a, b, at_most, layout.size.safe_box[3])
                 pos = seg_start + first
                 for j in run:
                     shift[j] = round(pos) - blocks[j][0]
@@ -652,13 +656,28 @@ def _same_panels(
     return True
 
 
-def _gaps(free: float, n: int, a: float, b: float) -> tuple[float, float]:
+def _gaps(
+    free: float, n: int, a: float, b: float, end: float | None = None, span: float = 0.0
+) -> tuple[float, float]:
     """The space before the first of ``n`` blocks and between two of them, sharing ``free``
-    so that every gap, the ends counted with the ``a`` and ``b`` already there, is equal."""
+    so that every gap, the ends counted with the ``a`` and ``b`` already there, is equal;
+    with ``end``, the gap after the last block (``b`` counted) is at most that and the
+    rest is shared by the others, unless one of them would then be wider than
+    ``EMPTY_BAND`` of ``span`` (the safe area's length)."""
     g = (free + a + b) / (n + 1)
     first, last = max(0.0, g - a), max(0.0, g - b)
     if n == 1:
-        return min(free, first) if g >= a else 0.0, 0.0
+        first = min(free, first) if g >= a else 0.0
+        last = free - first
+    if end is not None and last > max(0.0, end - b):
+        capped = max(0.0, end - b)
+        top = max(0.0, (free - capped + a) / n - a) if n > 1 else free - capped
+        inner = (free - top - capped) / (n - 1) if n > 1 else 0.0
+        # only where the space it frees does not open a band at the top or between the blocks
+        if max(top + a, inner) <= EMPTY_BAND * span:
+            first, last = top, capped
+    if n == 1:
+        return first, 0.0
     return first, (free - first - last) / (n - 1)
 
 
