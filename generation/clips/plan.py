@@ -199,7 +199,12 @@ def plan_clip(
     lx, ly, lw, lh = layout.rest_box
     world_box = (round(lx * sx), round(ly * sy), max(1, round(lw * sx)), max(1, round(lh * sy)))
 
-    def build(theme: str, seed: int, leave_out: tuple[int, ...] = ()) -> World:
+    def build(
+        theme: str,
+        seed: int,
+        leave_out: tuple[int, ...] = (),
+        room: tuple[float, float, float] | None = None,
+    ) -> World:
         return studio_world(
             seg,
             theme=theme,
@@ -215,6 +220,7 @@ def plan_clip(
             depth_cues=get_theme(theme).surface.material == "plain",
             leave_out=leave_out,
             stand_at=world_box,
+            prop_room=room,
             **ratios,
         )
 
@@ -288,16 +294,21 @@ def plan_clip(
         for k, world in enumerate(worlds):
             if world.source == "scene" and (cut := _cut_props(world, k, timeline, spec.fps)):
                 worlds[k] = from_scene(k, leave_out=cut)
+    # a set built for the clip stands its props in what every frame of the move shows (the
+    # move depends on the product's place only, not on the props), then leaves out any
+    # that still would be cut (one that cannot shrink into that room)
+    rooms: list[tuple[float, float, float] | None] = [None] * len(worlds)
+    for k, world in enumerate(worlds):
+        studio = built[k]
+        if studio is not None and _cut_props(world, k, timeline, spec.fps):
+            rooms[k] = _prop_room(world, k, timeline, spec.fps)
+            worlds[k] = _keep_name(build(*studio, room=rooms[k]), world)
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
     if spec.style != "parallax":  # props drawn into the set: build it without
         for k, world in enumerate(worlds):
             studio = built[k]
             if studio is not None and (cut := _cut_props(world, k, timeline, spec.fps)):
-                worlds[k] = build(*studio, leave_out=cut)
-                if world.meta.get("rebuilt"):
-                    worlds[k] = dataclasses.replace(
-                        worlds[k], name=world.name, meta={**worlds[k].meta, "rebuilt": True}
-                    )
+                worlds[k] = _keep_name(build(*studio, leave_out=cut, room=rooms[k]), world)
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
@@ -402,6 +413,34 @@ def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:
         for layer in timeline.layers_at(min(i / fps, timeline.scenes_end))
         if layer.world == index
     ]
+
+
+def _prop_room(world: World, index: int, timeline: Timeline, fps: int) -> tuple[float, float, float]:
+    """The part of world ``index`` (world px: left, right, top) that every frame of the move
+    shows ``PROP_MARGIN`` inside the frame's sides and top, at the depths its props stand
+    at (a prop's depth is its foot's row, which where it stands sideways does not change)."""
+    cw, ch = timeline.canvas
+    ratios = sorted({ratio for _, ratio, _ in world.prop_bodies}) or [1.0]
+    left, right, top = -math.inf, math.inf, -math.inf
+    for layer in _move_layers(timeline, index, fps):
+        if layer.columns is not None:
+            continue
+        transforms = (
+            [layer.depth.at_ratio(r) for r in ratios] if layer.depth is not None else [layer.transform]
+        )
+        for transform in transforms:
+            back = transform.inverse()
+            x0, y0 = back.point(PROP_MARGIN * cw, PROP_MARGIN * ch)
+            x1, _ = back.point((1 - PROP_MARGIN) * cw, ch)
+            left, right, top = max(left, x0), min(right, x1), max(top, y0)
+    return (left, right, top)
+
+
+def _keep_name(world: World, was: World) -> World:
+    """A world built again keeps the name and the "rebuilt" mark of the one it replaces."""
+    if not was.meta.get("rebuilt"):
+        return world
+    return dataclasses.replace(world, name=was.name, meta={**world.meta, "rebuilt": True})
 
 
 def _cut_by_frame(

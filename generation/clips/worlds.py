@@ -130,6 +130,7 @@ def studio_world(
     depth_cues: bool = False,
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
+    prop_room: tuple[float, float, float] | None = None,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
 
@@ -145,6 +146,8 @@ def studio_world(
     ``World.prop_bodies`` says where each prop that stands is.
     ``stand_at`` (world px, the clip's layout chose it) stands the product there, the
     set moved under it (``move_stage``).
+    ``prop_room`` (world px: left, right, top) is what the camera shows in every frame:
+    props stand (or shrink to stand) inside it (``Variant.room``).
 
     Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
     same seeded look), with the product's silhouette and without it.
@@ -159,6 +162,8 @@ def studio_world(
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     if leave_out:
         variant = dataclasses.replace(variant, props=tuple(k for k in variant.props if k not in leave_out))
+    if prop_room is not None:
+        variant = dataclasses.replace(variant, room=prop_room)
     stage = stage_for_product(
         theme,
         cutout.size,

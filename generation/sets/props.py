@@ -109,6 +109,10 @@ def place_props(
         preferred = -1 if rng.random() < 0.5 else 1
     else:
         preferred = -1 if free_left > free_right else 1
+    # the frame's margins, narrowed to the variant's room (what a clip's camera always shows)
+    lo, hi, top = 0.02 * cw, 0.98 * cw, 0.02 * ch
+    if variant.room is not None:
+        lo, hi, top = max(lo, variant.room[0]), min(hi, variant.room[1]), max(top, variant.room[2])
     out: list[PropPlacement] = []
     taken: dict[int, float] = {-1: left_edge, 1: right_edge}  # the next free column per side
     last_side = -preferred
@@ -128,14 +132,14 @@ def place_props(
         edge = taken[side] + side * gap
         # a prop narrower than the room beside the product shrinks into it, but never
         # below ``min_size`` of the product's height: a speck by a large product is left out
-        room = ((0.98 * cw - edge) if side > 0 else (edge - 0.02 * cw)) - 2.0  # anti-aliasing
+        room = ((hi - edge) if side > 0 else (edge - lo)) - 2.0  # anti-aliasing
         if ph * prop.aspect > room:
             if room / prop.aspect < min(prop.min_size * h, ph):
                 continue
             ph = room / prop.aspect
         pw = ph * prop.aspect
         cx = edge + side * pw / 2.0
-        if cx - pw / 2.0 < 0.02 * cw or cx + pw / 2.0 > 0.98 * cw or base - ph < 0.02 * ch:
+        if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi or base - ph < top:
             continue
         lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
         cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
@@ -146,9 +150,9 @@ def place_props(
         ys, xs = np.nonzero(cover > 0.01)
         if (
             xs.size == 0
-            or xs.min() + origin[0] < 0.02 * cw
-            or xs.max() + 1 + origin[0] > 0.98 * cw
-            or ys.min() + origin[1] < 0.02 * ch
+            or xs.min() + origin[0] < lo
+            or xs.max() + 1 + origin[0] > hi
+            or ys.min() + origin[1] < top
         ):
             continue
         # never over the product: drop a prop whose coverage meets the matte
