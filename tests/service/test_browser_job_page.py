@@ -4,50 +4,15 @@ preview opens the lightbox before its lazily loaded picture arrives."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 from playwright.sync_api import expect
 
-from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, sign_in
+from shop_assets.jobs.models import GenerationJob, JobStatus
+from tests.service.browser import BROWSER_MARKS, job_with_assets, sign_in
 from tests.service.test_browser_layout import _shots_dir
 
 pytestmark = BROWSER_MARKS
 
 DARK_SQUARE = "rgb(58, 61, 67)"  # the dark checkerboard's lighter square
-
-
-def _job(product_image, specs, status=JobStatus.SUCCEEDED) -> GenerationJob:
-    """A job with one stored PNG asset per (kind, name, size, colour) in ``specs``."""
-    job = GenerationJob.objects.create(
-        merchant_id=product_image.product.merchant_id,
-        product=product_image.product,
-        image=product_image,
-        outputs=sorted({kind for kind, *_ in specs}),
-        status=status,
-        progress=100 if status == JobStatus.SUCCEEDED else 50,
-    )
-    for kind, name, (width, height), colour in specs:
-        buf = io.BytesIO()
-        Image.new("RGBA", (width, height), colour).save(buf, format="PNG")
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, "png")
-        storage.put_bytes(key, buf.getvalue())
-        Asset.objects.create(
-            merchant_id=job.merchant_id,
-            job=job,
-            kind=kind,
-            name=name,
-            format="png",
-            width=width,
-            height=height,
-            storage_key=key,
-            size_bytes=len(buf.getvalue()),
-            checksum=storage.sha256(buf.getvalue()),
-            metrics={"theme": "marble_counter", "template": "hero_left"},
-        )
-    return job
 
 
 SCENES = [
@@ -81,7 +46,7 @@ def test_scenes_compared_on_a_phone_are_a_strip_swiped_one_at_a_time(
     live_server, browser_page, user, product_image, tmp_path
 ):
     # given: a finished job with four scenes, on a phone-sized window
-    job = _job(product_image, SCENES)
+    job = job_with_assets(product_image, SCENES)
     page = browser_page
     shots = _shots_dir(tmp_path)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -172,14 +137,16 @@ def test_the_job_pages_dark_backdrop_is_a_toggle_button_like_the_product_pages(
     live_server, browser_page, user, product_image, tmp_path
 ):
     # given: a finished job with a cutout and a packshot, and one still running, on a desktop
-    done = _job(
+    done = job_with_assets(
         product_image,
         [
             ("cutout", "cutout", (600, 800), (240, 240, 240, 255)),
             ("packshot", "packshot", (800, 800), (255, 255, 255, 255)),
         ],
     )
-    running = _job(product_image, [("cutout", "cutout", (600, 800), (240, 240, 240, 255))], JobStatus.RUNNING)
+    running = job_with_assets(
+        product_image, [("cutout", "cutout", (600, 800), (240, 240, 240, 255))], JobStatus.RUNNING
+    )
     page = browser_page
     shots = _shots_dir(tmp_path)
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -250,7 +217,7 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
 ):
     # given: a finished job with two scenes and a story and a link poster, whose pictures
     # are held back by the network
-    job = _job(
+    job = job_with_assets(
         product_image,
         [
             *SCENES[:2],

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
-from tests.service.browser import BROWSER_MARKS, sign_in
+from tests.service.browser import BROWSER_MARKS, job_with_assets, sign_in
 
 pytestmark = BROWSER_MARKS
 
@@ -111,46 +111,16 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
 
 def _scene_job(product_image):
     """A finished job with three scene variants (1600×1000, each its own colour) and a poster."""
-    import io
-
-    from PIL import Image
-
-    from shop_assets.jobs import storage
-    from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
-
-    job = GenerationJob.objects.create(
-        merchant_id=product_image.product.merchant_id,
-        product=product_image.product,
-        image=product_image,
-        outputs=["scene", "poster"],
-        status=JobStatus.SUCCEEDED,
-        progress=100,
+    size = (1600, 1000)
+    return job_with_assets(
+        product_image,
+        [
+            ("scene", "scene-marble_counter-01", size, (200, 80, 60), {"theme": "marble_counter"}),
+            ("scene", "scene-marble_counter-02", size, (60, 160, 90), {"theme": "marble_counter"}),
+            ("scene", "scene-marble_counter-03", size, (40, 90, 200), {"theme": "marble_counter"}),
+            ("poster", "poster-hero_left-feed", size, (230, 200, 60), {"template": "hero_left"}),
+        ],
     )
-    specs = [
-        ("scene", "scene-marble_counter-01", (200, 80, 60), {"theme": "marble_counter"}),
-        ("scene", "scene-marble_counter-02", (60, 160, 90), {"theme": "marble_counter"}),
-        ("scene", "scene-marble_counter-03", (40, 90, 200), {"theme": "marble_counter"}),
-        ("poster", "poster-hero_left-feed", (230, 200, 60), {"template": "hero_left"}),
-    ]
-    for kind, name, colour, metrics in specs:
-        buf = io.BytesIO()
-        Image.new("RGB", (1600, 1000), colour).save(buf, format="PNG")
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, "png")
-        storage.put_bytes(key, buf.getvalue())
-        Asset.objects.create(
-            merchant_id=job.merchant_id,
-            job=job,
-            kind=kind,
-            name=name,
-            format="png",
-            width=1600,
-            height=1000,
-            storage_key=key,
-            size_bytes=len(buf.getvalue()),
-            checksum=storage.sha256(buf.getvalue()),
-            metrics=metrics,
-        )
-    return job
 
 
 def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_image, tmp_path):
