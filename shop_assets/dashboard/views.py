@@ -195,12 +195,35 @@ def gallery(assets: list[Asset]) -> dict:
         if a.kind == "clip" and a.format == "mp4"
     ]
     scene_count = sum(1 for a in images if a.kind == "scene")
+    poster_sizes = [(label, posters) for (_, label), posters in sorted(sizes.items())]
     return {
-        "images": images,
-        "poster_sizes": [(label, posters) for (_, label), posters in sorted(sizes.items())],
-        "clips": clips,
+        "sections": _sections(images, poster_sizes, clips),
         "scene_count": scene_count,
     }
+
+
+def _sections(images: list[Asset], poster_sizes: list, clips: list[dict]) -> list[dict]:
+    """The job page's sections, one per output kind in the order the form lists them, each
+    with its count; the cutout and the packshot, a picture each, share one.
+
+    ``kind`` names the section (its element is ``#assets-<kind>``); a section of pictures
+    holds ``images``, the posters' ``poster_sizes`` and the clips' ``clips``.
+    """
+    shots = [a for a in images if a.kind != "scene"]
+    scenes = [a for a in images if a.kind == "scene"]
+    sections = []
+    if shots:
+        kinds = [k for k in ("cutout", "packshot") if any(a.kind == k for a in shots)]
+        title = "Cutout and packshot" if len(kinds) == 2 else labels.output_label(kinds[0])
+        sections.append({"kind": "cutout", "title": title, "count": len(shots), "images": shots})
+    if scenes:
+        sections.append({"kind": "scene", "title": "Scenes", "count": len(scenes), "images": scenes})
+    if poster_sizes:
+        count = sum(len(posters) for _, posters in poster_sizes)
+        sections.append({"kind": "poster", "title": "Posters", "count": count, "poster_sizes": poster_sizes})
+    if clips:
+        sections.append({"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips})
+    return sections
 
 
 @merchant_required

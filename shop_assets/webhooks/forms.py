@@ -13,7 +13,8 @@ class EndpointForm(forms.Form):
     url = forms.CharField(
         label="URL",
         max_length=2000,
-        widget=forms.TextInput(attrs={"placeholder": "https://shop.example.com/webhooks/shopassets"}),
+        # the example is written out whole under the field (a placeholder this long is cut on a phone)
+        widget=forms.TextInput(attrs={"placeholder": "https://", "aria-describedby": "url-example"}),
     )
     description = forms.CharField(max_length=200, required=False)
     events = forms.MultipleChoiceField(

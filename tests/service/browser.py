@@ -55,10 +55,30 @@ def sign_in(page, url: str, username: str = "alice", password: str = "pw-alice-1
     page.wait_for_selector("text=Sign out")
 
 
+def _plain_mp4(size: tuple[int, int], colour) -> bytes:
+    """A short H.264 MP4 of one colour at ``size``, as a clip's file."""
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        pixels = np.full((size[1], size[0], 3), colour[:3], np.uint8)
+        for _ in range(3):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()
+
+
 def job_with_assets(product_image, specs, status=None):
-    """A job of ``product_image``'s product with one stored PNG asset per ``(kind, name,
-    (width, height), colour[, metrics])`` in ``specs`` (a plain picture of that colour), in
-    ``status`` (default: succeeded)."""
+    """A job of ``product_image``'s product with one stored asset per ``(kind, name,
+    (width, height), colour[, metrics])`` in ``specs``: a plain picture of that colour as a
+    PNG, or for a clip a plain MP4; in ``status`` (default: succeeded)."""
     import io
 
     from PIL import Image
@@ -76,21 +96,54 @@ def job_with_assets(product_image, specs, status=None):
         progress=100 if status == JobStatus.SUCCEEDED else 50,
     )
     for kind, name, (width, height), colour, *rest in specs:
-        buf = io.BytesIO()
-        Image.new("RGBA", (width, height), colour).save(buf, format="PNG")
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, "png")
-        storage.put_bytes(key, buf.getvalue())
+        if kind == "clip":
+            fmt, data = "mp4", _plain_mp4((width, height), colour)
+        else:
+            buf = io.BytesIO()
+            Image.new("RGBA", (width, height), colour).save(buf, format="PNG")
+            fmt, data = "png", buf.getvalue()
+        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, name, fmt)
+        storage.put_bytes(key, data)
         Asset.objects.create(
             merchant_id=job.merchant_id,
             job=job,
             kind=kind,
             name=name,
-            format="png",
+            format=fmt,
             width=width,
             height=height,
             storage_key=key,
-            size_bytes=len(buf.getvalue()),
-            checksum=storage.sha256(buf.getvalue()),
+            size_bytes=len(data),
+            checksum=storage.sha256(data),
             metrics=rest[0] if rest else {"theme": "marble_counter", "template": "hero_left"},
         )
     return job
+
+
+def full_job(product_image, status=None):
+    """A job with every output a merchant can tick: a cutout, a packshot, four scenes, three
+    poster templates at three sizes and two clips (one with sound)."""
+    specs: list[tuple] = [
+        ("cutout", "cutout", (600, 800), (30, 120, 80, 255)),
+        ("packshot", "packshot", (2000, 2000), (255, 255, 255, 255)),
+    ]
+    specs += [
+        ("scene", f"scene-marble_counter-0{i}", (1600, 1000), (50 * i, 90, 200), {"theme": "marble_counter"})
+        for i in range(1, 5)
+    ]
+    for template in ("hero_left", "bold_sale", "minimal_luxury"):
+        for size, shape in (("story", (1080, 1920)), ("feed", (1080, 1080)), ("link", (1200, 628))):
+            metrics = {"template": template, "size": size, "checks": {"ok": True}}
+            specs.append(("poster", f"poster-{template}-{size}", shape, (230, 200, 60), metrics))
+    clip = {"duration": 8.0, "fps": 30, "codec": "h264"}
+    specs += [
+        ("clip", "clip-parallax-story", (1080, 1920), (20, 40, 60), {**clip, "audio": None}),
+        (
+            "clip",
+            "clip-parallax-feed",
+            (1080, 1080),
+            (20, 40, 60),
+            {**clip, "duration": 6.0, "audio": {"codec": "aac"}},
+        ),
+    ]
+    return job_with_assets(product_image, specs, status)

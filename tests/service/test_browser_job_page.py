@@ -242,6 +242,8 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
         released = False
         page.route("**/assets/*/preview/", hold)
         page.goto(f"{live_server.url}/jobs/{job.pk}/", wait_until="domcontentloaded")
+        # the posters' section arrives folded on a phone
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
         previews = page.locator("figure.asset .preview")
         expect(previews).to_have_count(4)
         page.wait_for_function("() => document.querySelectorAll('figure.asset img').length === 4")

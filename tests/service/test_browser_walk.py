@@ -160,8 +160,8 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         assert first["y"] - (button["y"] + button["height"]) >= 8, (button, first)
 
         # the posters are headed by their size's name, as the new-job form names it
-        expect(page.locator("h2", has_text="Posters")).to_have_text(
-            "Posters Story / Reels / TikTok / Douyin 9:16 · 1080×1920"
+        expect(page.locator("#assets-poster h3")).to_have_text(
+            "Story / Reels / TikTok / Douyin 9:16 · 1080×1920"
         )
 
         # the cutout is drawn clear of its Dark backdrop button

@@ -82,3 +82,13 @@ def test_download_all_is_a_zip_of_every_asset(signed_in, finished_job):
 
     for asset in finished_job.assets.all():
         assert hashlib.sha256(archive.read(asset.download_filename)).hexdigest() == asset.checksum
+
+
+def test_the_gallery_is_a_section_per_output_kind_headed_by_its_count(signed_in, finished_job):
+    body = signed_in.get(reverse("dashboard:job", args=[finished_job.pk])).content.decode()
+
+    # the cutout and the packshot share one section, open as the page arrives
+    assert body.count('class="assets-section"') == 1
+    assert '<details class="assets-section" id="assets-cutout" data-assets-section open>' in body
+    assert '<h2>Cutout and packshot <span class="count">2</span></h2>' in body
+    assert "dashboard/job_sections.js" in body

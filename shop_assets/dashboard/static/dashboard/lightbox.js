@@ -166,8 +166,10 @@
   document.addEventListener("change", function (event) {
     if (!event.target.matches || !event.target.matches("input[data-compare]")) return;
     var count = document.querySelectorAll("input[data-compare]:checked").length;
-    document.querySelectorAll("[data-compare-button]").forEach(function (b) {
-      b.textContent = count >= 2 ? "Compare " + count + " scenes side by side" : "Compare all scenes side by side";
+    var all = document.querySelectorAll("input[data-compare]").length;
+    // the button's words for each width (side by side, or swiped) name how many it compares
+    document.querySelectorAll("[data-compare-which]").forEach(function (which) {
+      which.textContent = count >= 2 ? String(count) : "all " + all;
     });
   });
 })();
