@@ -71,7 +71,12 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument(
         "--size", type=size_type("540x960"), help="WxH instead of the preset's size, e.g. 540x960"
     )
-    parser.add_argument("--fill", type=float, default=0.5, help="product's longer side share (0.2-0.8)")
+    parser.add_argument(
+        "--fill",
+        type=float,
+        default=0.5,
+        help="product size: its longer side share, or by area of the safe area (0.2-0.8)",
+    )
     parser.add_argument("--headline", default="")
     parser.add_argument("--price", help="e.g. 24.90")
     parser.add_argument("--currency", default="USD")

@@ -8,6 +8,9 @@ and Douyin, plus a margin), cut to the clip's framing margin on every side. In i
   above the other and centred together in the clear area, so neither a wall nor a gap is
   left empty between them; the product at rest is that box shrunk about its centre by the
   style's zoom, so the move ends framed on the product, still clear of the UI and the text.
+  The product's size is also a share of the safe area's (``fitted_size``: by area), so a
+  wide box reads on a tall frame as a tall bottle does. A finished scene's product keeps
+  its size and place in the scene, moved (and made smaller) only as far as the frame needs.
 - ``end_card_layout``: the title, the product and the price, compare-at price and call to
   action stacked and centred together in the clear area (landscape: the product on the
   left, the words in a column on the right).
@@ -15,11 +18,12 @@ and Douyin, plus a margin), cut to the clip's framing margin on every side. In i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from generation import compose
 from generation.clips.spec import presets_data
-from generation.safe_zones import Insets, content_box
+from generation.errors import InvalidSpec
+from generation.safe_zones import Insets, content_box, safe_box
 
 Rect = tuple[float, float, float, float]  # x, y, w, h
 
@@ -31,6 +35,8 @@ PRODUCT_GAP = 0.02  # between the text and the product's whole path, share of th
 END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04, "cta": 0.05}
 END_ROW_GAP = 0.02
 END_PRODUCT_GAP = 0.035
+# the product at rest never takes more than this share of the clear area's width or height
+MAX_PRODUCT_SHARE = 0.86
 
 
 def clear_area(canvas: tuple[int, int], insets: Insets) -> Rect:
@@ -61,6 +67,29 @@ def scene_text_height(keys: tuple[str, ...], canvas: tuple[int, int]) -> float:
     return (sum(shares) + TEXT_GAP * (len(shares) - 1)) * canvas[1]
 
 
+def fitted_size(
+    product_size: tuple[int, int], canvas: tuple[int, int], insets: Insets, fill: float
+) -> tuple[float, float]:
+    """The product's size (w, h px) before the move's room is taken into account: its
+    longer side ``fill`` of the frame's matching side, or, when that is larger, its area
+    ``fill`` squared of the safe area's (``sqrt(w * h) = fill * sqrt(safe_w * safe_h)``), and
+    at most ``MAX_PRODUCT_SHARE`` of the clear area's width and height.
+
+    By the longer side alone a wide product (a box, a pair of headphones lying down) was
+    half a 9:16 frame wide and a tall one a fifth of a landscape frame; by area a 2:1
+    product is about 0.85 of a story's clear width, and no product is smaller than before.
+    """
+    pw, ph = product_size
+    if pw <= 0 or ph <= 0:
+        raise InvalidSpec("the product has no pixels")
+    cw, ch = canvas
+    _, _, sw, sh = safe_box(canvas, insets)
+    _, _, aw, ah = clear_area(canvas, insets)
+    scale = max(fill * min(cw / pw, ch / ph), fill * math.sqrt(sw * sh / (pw * ph)))
+    scale = min(scale, MAX_PRODUCT_SHARE * aw / pw, MAX_PRODUCT_SHARE * ah / ph)
+    return (pw * scale, ph * scale)
+
+
 @dataclass(frozen=True)
 class ClipLayout:
     canvas: tuple[int, int]
@@ -78,26 +107,39 @@ def clip_layout(
     fill: float,
     text_height: float,
     zoom: float,
+    scene_box: Rect | None = None,
 ) -> ClipLayout:
     """The product at rest and the band its scene text takes (``text_height`` px), for a
     move that shows the product up to ``zoom`` times its rest size about its centre.
 
-    The product is as large as ``fill`` asks (``compose.fit_box``), smaller when it would
-    not fit the clear area below the text at its closest.
+    The product is as large as ``fill`` asks (``fitted_size``), smaller when it would not
+    fit the clear area below the text at its closest. ``scene_box`` (canvas px) is where a
+    finished scene has the product when it covers the frame: the product keeps that size and
+    place, made smaller and moved only as far as it must to stand below the text at its
+    closest, clear of the UI (the scene is then framed round it, ``worlds.overscan``).
     """
     cw, ch = canvas
     clear = clear_area(canvas, insets)
     ax, ay, aw, ah = clear
     gap = PRODUCT_GAP * ch if text_height > 0 else 0.0
-    _, _, fw, fh = compose.fit_box(product_size, canvas, fill=fill)
+    if scene_box is not None:
+        fw, fh = scene_box[2], scene_box[3]
+    else:
+        fw, fh = fitted_size(product_size, canvas, insets, fill)
     zoom = max(zoom, 1.0)
     k = min(1.0, (ah - text_height - gap) / (fh * zoom), aw / (fw * zoom))
     w, h = fw * k, fh * k
     closest = h * zoom
-    top = ay + (ah - text_height - gap - closest) / 2  # the text and the product, centred together
-    cy = top + text_height + gap + closest / 2
     half = w * zoom / 2
-    cx = min(max(cw / 2, ax + half), ax + aw - half)
+    if scene_box is None:  # the text and the product, centred together
+        cy = ay + (ah - text_height - gap - closest) / 2 + text_height + gap + closest / 2
+        cx = min(max(cw / 2, ax + half), ax + aw - half)
+    else:  # where the scene has it, as near as the frame allows
+        sx, sy, sw, sh = scene_box
+        lowest = ay + ah - closest / 2
+        cy = min(max(sy + sh / 2, lowest - (ah - text_height - gap - closest)), lowest)
+        cx = min(max(sx + sw / 2, ax + half), ax + aw - half)
+    top = cy - closest / 2 - gap - text_height
     text = (ax, top, aw, text_height) if text_height > 0 else None
     frame_top = top + text_height + gap if text is not None else ay
     return ClipLayout(

@@ -364,6 +364,10 @@ class Timeline:
         else:
             self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
         self.drop = float(reveal["drop"]) * rh if self.reveal == "drop_in" else 0.0
+        if layout is not None and self.drop > 0:  # it drops from inside the clear area
+            start = self._camera_product(0.0)
+            room = (start.box(self.rest_box)[1] - layout.clear[1]) / start.scale
+            self.drop = min(self.drop, max(room, 0.0))
         # a dropping product casts its shadow from the first frame, fainter while it is
         # high (a product in the air with none reads as pasted on); the fade hides the set
         self.shadow_from = float(reveal["shadow_from"]) if self.reveal == "drop_in" else 0.0

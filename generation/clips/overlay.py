@@ -32,6 +32,10 @@ from generation.typography import TextDoesNotFit, TextStyle, draw_text, layout_t
 F32 = np.float32
 INK_DARK = (24, 24, 27)
 INK_LIGHT = (255, 255, 255)
+# a scene headline stays on one line down to this share of its largest size (a narrow 9:16
+# column broke "Stays cold / for 24 hours" at the largest size); one that does not fit so
+# takes two lines evened out, down to the minimum size
+HEADLINE_ONE_LINE = 0.62
 
 Rect = tuple[float, float, float, float]  # x, y, w, h
 
@@ -85,18 +89,31 @@ def set_text(
     weight: int = 700,
     max_lines: int = 2,
     lang: str | None = None,
+    one_line_from: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """``text`` set centred to fit ``box`` (w, h) px, as straight RGBA cropped to its ink,
     and the font size it was set at.
 
+    ``one_line_from``: one line at the largest size from ``max_size`` down to this one if
+    the text fits so; else up to ``max_lines`` (evened out) at the largest size that fits.
     Raises InvalidSpec when the text cannot fit at ``min_size``.
     """
     w, h = max(1, int(box[0])), max(1, int(box[1]))
-    style = _style(max_size, min_size, weight, max_lines)
-    try:
-        block = layout_text(text, (w, h), style, lang=lang)
-    except TextDoesNotFit as exc:
-        raise InvalidSpec(f"{text!r} does not fit a {w}x{h} px text box on this clip size: {exc}") from exc
+    block = None
+    if one_line_from is not None and max_lines > 1:
+        try:
+            one = _style(max_size, max(min_size, one_line_from), weight, 1)
+            block = layout_text(text, (w, h), one, lang=lang)
+        except TextDoesNotFit:
+            block = None
+    if block is None:
+        style = _style(max_size, min_size, weight, max_lines)
+        try:
+            block = layout_text(text, (w, h), style, lang=lang)
+        except TextDoesNotFit as exc:
+            raise InvalidSpec(
+                f"{text!r} does not fit a {w}x{h} px text box on this clip size: {exc}"
+            ) from exc
     canvas = Image.new("RGBA", (w, h), (*color, 0))
     x0, y0, x1, y1 = draw_text(canvas, block, (0, 0, w, h), (*color, 255), valign="middle")
     if x1 <= x0 or y1 <= y0:
@@ -328,6 +345,7 @@ def _sprite(
             weight=weight,
             max_lines=max_lines,
             lang=texts.lang,
+            one_line_from=math.ceil(HEADLINE_ONE_LINE * max_size) if key == "headline" else None,
         )
         if key == "compare_at":  # the price before the discount, struck through
             rgba = _struck(rgba, ink, font_px)

@@ -32,7 +32,7 @@ from generation.clips.layout import (
     end_card_layout,
     scene_text_height,
 )
-from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, world_scale
+from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, cover_fit, world_scale
 from generation.clips.overlay import (
     INK_DARK,
     INK_LIGHT,
@@ -52,6 +52,8 @@ from generation.clips.worlds import (
     World,
     end_card_world,
     estimated_depth_ratios,
+    overscan,
+    overscan_needed,
     scene_world,
     studio_world,
 )
@@ -180,6 +182,8 @@ def plan_clip(
         if present
     )
     scene_keys = ("headline",) if end_card else ("headline", "price", "cta")
+    # a studio scene of another shape is built again at the clip's (below)
+    as_is = [s.studio_set is None or _same_shape(s.image.size, canvas) for s in scenes or []]
     layout = clip_layout(
         canvas,
         spec.safe_insets,
@@ -187,6 +191,8 @@ def plan_clip(
         fill=spec.fill,
         text_height=scene_text_height(tuple(k for k in keys if k in scene_keys), canvas),
         zoom=world_scale(spec),
+        # a finished scene shown as it is keeps its product's size and place where it can
+        scene_box=_scene_box(scenes[0], canvas) if scenes and as_is[0] else None,
     )
     style_cfg = presets_data()["styles"]["parallax"]
     ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
@@ -231,7 +237,7 @@ def plan_clip(
         given = scenes
 
         def from_scene(i: int, leave_out: tuple[int, ...] = ()) -> World:
-            return scene_world(
+            world = scene_world(
                 seg,
                 given[i],
                 wall_ratio=ratios["wall_ratio"],
@@ -239,11 +245,16 @@ def plan_clip(
                 prop_layers=spec.style == "parallax",
                 leave_out=leave_out,
             )
+            # framed with its product at the layout's place: the picture runs on where the
+            # frame goes past its edges
+            pad = overscan_needed(world.geometry, layout.rest_box, canvas)
+            return overscan(world, pad, front=ratios["front_ratio"]) if any(pad) else world
 
         for i, scene in enumerate(scenes):
             progress(PLAN_SHARE * i / n_scenes, f"Preparing scene {i + 1} of {n_scenes}")
             studio = scene.studio_set
-            if studio is not None and not _same_shape(scene.image.size, canvas):
+            if not as_is[i]:
+                assert studio is not None  # only a studio scene of another shape is built again
                 # a studio scene of another shape is built again at the clip's with its theme
                 # and seed, as posters do: a square scene cropped to 9:16 cut a wide product
                 world = build(*studio)
@@ -460,6 +471,14 @@ def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:
         return {"source": "audio", **timeline.tempo.to_dict(), "step_s": round(timeline.beat_step, 3)}
     why = "no steady beat found in the audio" if has_audio else "no audio"
     return {"source": "preset", "step_s": round(timeline.beat_step, 3), "why": why}
+
+
+def _scene_box(scene: RenderedImage, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Where ``scene`` has the product (canvas px) when it covers the frame, its product as
+    central as its edges allow."""
+    x, y, w, h = (float(v) for v in scene.product_box)
+    cover = cover_fit(scene.image.size, canvas, (x + w / 2, y + h / 2))
+    return cover.box((x, y, w, h))
 
 
 def _same_shape(size: tuple[int, int], canvas: tuple[int, int]) -> bool:

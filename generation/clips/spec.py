@@ -96,7 +96,7 @@ class ClipSpec:
     cta: str = ""
     end_card: bool | None = None
     brand_color: tuple[int, int, int] | None = None
-    fill: float = 0.5  # product's longer side as a share of the frame's matching side
+    fill: float = 0.5  # product's longer side of the frame's matching side, or by area of the safe area's
     motion: str = "camera"  # camera | diffusion (background motion from a video model)
     reveal: str = "drop_in"  # drop_in | fade | none: how the clip opens (REVEALS)
     webm: bool = False

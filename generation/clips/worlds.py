@@ -23,6 +23,7 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -460,6 +461,97 @@ def scene_world(
 
 # the set built again matches the picture round a filled prop within this mean level
 REBUILT_MATCH = 3.0
+# a scene's picture run on past its edges: mirrored there, and blurred more the further out
+# (Gaussian sigma: this share of the picture's shorter side, reached this share of the way out)
+OVERSCAN_BLUR = 0.025
+OVERSCAN_RAMP = 0.6
+
+Pad = tuple[int, int, int, int]  # left, top, right, bottom, px
+
+
+def overscan_needed(
+    geometry: WorldGeometry, rest_box: tuple[float, float, float, float], canvas: tuple[int, int]
+) -> Pad:
+    """World px a world must run on past each edge to cover ``canvas`` with its product
+    box on ``rest_box`` (canvas px), two more for the warp's last sample."""
+    x, y, w, _ = geometry.product_box
+    scale = rest_box[2] / w
+    ww, wh = geometry.size
+    x0, y0 = (0 - rest_box[0]) / scale + x, (0 - rest_box[1]) / scale + y
+    x1, y1 = x0 + canvas[0] / scale, y0 + canvas[1] / scale
+
+    def past(v: float) -> int:
+        return math.ceil(v) + 2 if v > 1e-6 else 0
+
+    return (past(-x0), past(-y0), past(x1 - ww), past(y1 - wh))
+
+
+def overscan(world: World, pad: Pad, *, front: float) -> World:
+    """``world`` with its picture run on by ``pad`` px past its edges (``extend``), so that
+    the camera can frame a finished scene with its product higher (or smaller) than the
+    scene stood it without showing an edge. Its props, depths and product box move with it;
+    the floor's depth runs on at its slope, up to ``front``."""
+    left, top, right, bottom = pad
+    if world.animation is not None:
+        raise ValueError("an animated world is framed before it is animated")
+
+    def moved(body: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return (body[0] + left, body[1] + top, body[2] + left, body[3] + top)
+
+    ratio = world.depth_ratio
+    ends = (float(ratio[1] - ratio[0]), float(ratio[-1] - ratio[-2])) if len(ratio) > 1 else (0.0, 0.0)
+    above = ratio[0] - ends[0] * np.arange(top, 0, -1, dtype=F32)
+    below = ratio[-1] + ends[1] * np.arange(1, bottom + 1, dtype=F32)
+    ratios = np.clip(
+        np.concatenate([above, ratio, below]), float(ratio.min()), max(front, float(ratio.max()))
+    ).astype(F32)
+    plate = extend(world.plate, pad)
+    x, y, w, h = world.geometry.product_box
+    size = (world.size[0] + left + right, world.size[1] + top + bottom)
+    effect = world.effect
+    if effect is not None:
+        effect = dataclasses.replace(effect, to_frame=effect.to_frame.then(Similarity(1.0, left, top)))
+    return dataclasses.replace(
+        world,
+        plate=plate,
+        dressed=plate if world.dressed is world.plate else extend(world.dressed, pad),
+        effect=effect,
+        geometry=WorldGeometry(
+            size=size, product_box=(x + left, y + top, w, h), horizon=world.geometry.horizon + top
+        ),
+        depth_ratio=ratios,
+        bare=None if world.bare is None else extend(world.bare, pad),
+        props=tuple(
+            dataclasses.replace(p, origin=(p.origin[0] + left, p.origin[1] + top), body=moved(p.body))
+            for p in world.props
+        ),
+        prop_bodies=tuple((k, r, moved(body)) for k, r, body in world.prop_bodies),
+        meta={**world.meta, "overscan": list(pad)},
+    )
+
+
+def extend(image: np.ndarray, pad: Pad) -> np.ndarray:
+    """``image`` (H, W, C uint8) run on by ``pad`` px past its edges: mirrored at each edge
+    (no seam, no streaks of a repeated row), blurred more the further out, so the run-on
+    reads as the set going soft out of focus rather than as a copy of it."""
+    left, top, right, bottom = pad
+    h, w = image.shape[:2]
+    mirrored = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_REFLECT_101)
+    reach = max(pad)
+    if reach == 0:
+        return image
+    sigma = max(1.0, OVERSCAN_BLUR * min(h, w))
+    soft = cv2.GaussianBlur(mirrored, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+    ys = np.arange(h + top + bottom, dtype=F32) - top
+    xs = np.arange(w + left + right, dtype=F32) - left
+    dy = np.maximum(np.maximum(-ys, ys - (h - 1)), 0.0)
+    dx = np.maximum(np.maximum(-xs, xs - (w - 1)), 0.0)
+    out = np.hypot(dy[:, None], dx[None, :])
+    weight = np.clip(out / max(OVERSCAN_RAMP * reach, 1.0), 0.0, 1.0)[..., None]
+    blended = mirrored.astype(F32) * (1.0 - weight) + soft.astype(F32) * weight
+    result = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    result[top : top + h, left : left + w] = image  # the picture itself, bit for bit
+    return result
 
 
 def _set_without_props(

@@ -1,8 +1,12 @@
 """Where a clip puts the product and its words: clear of the platform's UI at 9:16 (the
-posters' safe zones, one definition), the headline right over the product and the two
-centred together, and an end card whose title is set at the posters' headline size."""
+posters' safe zones, one definition), also from a finished scene that stood the product
+low, the headline right over the product and the two centred together, on one line when it
+is of a usual length, the product sized by the safe area whatever its shape, and an end
+card whose title is set at the posters' headline size."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -11,10 +15,16 @@ from PIL import Image
 from generation.clips import plan_clip
 from generation.clips.checks import ink_box
 from generation.clips.frames import Compositor
-from generation.clips.overlay import title_size
+from generation.clips.layout import MAX_PRODUCT_SHARE, SCENE_TEXT_SHARES, clip_layout, scene_text_height
+from generation.clips.motion import covers, world_scale
+from generation.clips.overlay import HEADLINE_ONE_LINE, OverlayText, scene_sprites, title_size
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine
+from generation.posters.checks import min_text_px
 from generation.posters.sizes import resolve_size
 from generation.safe_zones import safe_box
-from generation.types import Segmentation
+from generation.specs import SceneSpec
+from generation.types import RenderedImage, Segmentation
 from tests.generation.test_clips import small
 from tests.photoset import make_case
 
@@ -119,3 +129,153 @@ def test_the_end_card_title_is_set_at_the_posters_headline_size_and_passes_the_c
     assert _inside((tx, ty, tw, th), safe_box(plan.canvas, plan.spec.safe_insets))
     assert checks["texts"]["title"]["passed"] is True
     assert checks["texts"]["title"]["max_overlap_px"] == 0
+
+
+@pytest.fixture(scope="module")
+def low_scene(mug) -> RenderedImage:
+    # a 9:16 studio scene as the engine composes one: the product's foot low in the frame
+    return StudioEngine(GenerationConfig()).render(
+        mug, SceneSpec(theme="marble_counter", width=STORY[0], height=STORY[1], seed=1)
+    )[0]
+
+
+@pytest.mark.parametrize("style", ["push_in", "pan", "parallax"])
+def test_a_clip_of_a_9_16_scene_with_its_product_low_keeps_it_and_every_word_out_of_the_ui(
+    mug, low_scene, style
+):
+    # given a finished 9:16 scene whose product stands in the band a story's UI covers
+    spec = small(style=style, size=STORY, duration=6, **WORDS)
+    sx, sy, sw, sh = safe_box(STORY, spec.safe_insets)
+    _, y, _, h = low_scene.product_box
+    assert y + h > sy + sh
+
+    # when a story clip is planned on it
+    plan = plan_clip(mug, spec, scenes=[low_scene])
+    world = plan.worlds[0]
+    assert world.source == "scene" and world.meta["overscan"][3] > 0  # run on past its foot
+
+    # then in every frame the product and each shown word are clear of the UI, and the
+    # scene (run on past its edge) covers the whole frame: no edge shows
+    outside = []
+    for index in range(plan.frame_count):
+        if not _inside(_product_box(plan, index), (sx, sy, sw, sh)):
+            outside.append((index, "product"))
+        state = plan.state(index)
+        for text in state.texts:
+            sprite = plan.sprites[text.key]
+            box = ink_box(sprite, text.dy) if sprite.ink_box is not None else sprite.box
+            if not _inside(box, (sx, sy, sw, sh)):
+                outside.append((index, text.key))
+        for layer in state.layers:
+            if layer.world == 0:
+                transforms = (
+                    [layer.transform]
+                    if layer.depth is None
+                    else [
+                        layer.depth.at_ratio(float(r)) for r in (world.depth_ratio[0], world.depth_ratio[-1])
+                    ]
+                )
+                if not all(covers(t, world.size, plan.canvas, tol=0.5) for t in transforms):
+                    outside.append((index, "edge"))
+    assert outside == []
+
+
+HEADLINES = [
+    ("Stays cold for 24 hours", "en"),
+    ("Double-wall steel bottle", "en"),
+    ("一口爱上的清爽好水杯", "zh-Hans"),
+]
+
+
+def _headline(text: str, lang: str, canvas: tuple[int, int]):
+    spec = small(size=canvas, headline=text)
+    layout = clip_layout(
+        canvas,
+        spec.safe_insets,
+        (400, 900),
+        fill=spec.fill,
+        text_height=scene_text_height(("headline",), canvas),
+        zoom=world_scale(spec),
+    )
+    texts = OverlayText(headline=text, price=None, cta="", lang=lang, brand=None)
+    (sprite,) = scene_sprites(
+        texts, canvas, layout.rest_box, lambda rect: 200.0, include_price_cta=False, clear=layout.clear
+    )
+    return sprite
+
+
+def _line_extents(sprite) -> list[int]:
+    """The ink's width in the upper and the lower half of its box (px)."""
+    x, y, w, h = sprite.ink_box
+    alpha = sprite.pixels[y : y + h, x : x + w, 3] > 64
+    return [int(np.ptp(np.nonzero(half.any(axis=0))[0]) + 1) for half in (alpha[: h // 2], alpha[h // 2 :])]
+
+
+@pytest.mark.parametrize(("text", "lang"), HEADLINES)
+def test_a_normal_headline_is_one_line_on_a_full_size_story(text, lang):
+    # given a headline of a usual length and the narrow column a 9:16 safe area leaves
+    canvas = (1080, 1920)
+
+    # when it is set over the product
+    sprite = _headline(text, lang, canvas)
+
+    # then it is on one line, shrunk within the headline's sizes, well above legibility
+    _, _, w, h = sprite.ink_box
+    assert h <= 1.15 * sprite.size_px
+    assert sprite.size_px >= math.ceil(HEADLINE_ONE_LINE * 0.45 * SCENE_TEXT_SHARES["headline"] * canvas[1])
+    assert sprite.size_px >= 3 * min_text_px(min(canvas))
+    assert w <= sprite.rect[2]
+
+
+def test_a_long_headline_wraps_in_two_even_lines_on_a_full_size_story():
+    # given a headline too long for one line at a headline's size
+    text = "Double-wall insulated steel bottle that keeps drinks cold for a whole day"
+
+    # when it is set over the product of a story
+    sprite = _headline(text, "en", (1080, 1920))
+
+    # then it takes two lines of about the same width, at a legible size
+    _, _, _, h = sprite.ink_box
+    assert 1.6 * sprite.size_px <= h <= 2.4 * sprite.size_px
+    upper, lower = _line_extents(sprite)
+    assert min(upper, lower) >= 0.8 * max(upper, lower)
+    assert sprite.size_px >= min_text_px(1080)
+
+
+PRODUCTS = {
+    "wide box 2:1": (800, 400),
+    "headphones 3:1": (900, 300),
+    "square": (600, 600),
+    "tall 1:2.5": (320, 800),
+}
+SHAPES = {"story": (1080, 1920), "square": (1080, 1080), "portrait": (1080, 1350), "landscape": (1920, 1080)}
+
+
+@pytest.mark.parametrize("preset", list(SHAPES))
+def test_a_wide_a_tall_and_a_square_product_read_at_every_clip_shape(preset):
+    # given products of every shape and a clip of each preset's shape with a headline
+    canvas = SHAPES[preset]
+    spec = small(preset=preset, size=canvas, style="push_in", headline="Stays cold for 24 hours")
+    zoom = world_scale(spec)
+    text = scene_text_height(("headline",), canvas)
+    _, _, sw, sh = safe_box(canvas, spec.safe_insets)
+    for name, size in PRODUCTS.items():
+        # when the clip's layout sizes and places it
+        layout = clip_layout(canvas, spec.safe_insets, size, fill=spec.fill, text_height=text, zoom=zoom)
+        x, y, w, h = layout.rest_box
+        ax, ay, aw, ah = layout.clear
+        tx, ty, _, th = layout.text
+        where = f"{name} at {preset}"
+
+        # then at its closest in the move it stays inside the clear area, under the text
+        cx, cy = x + w / 2, y + h / 2
+        closest = (cx - zoom * w / 2, cy - zoom * h / 2, zoom * w, zoom * h)
+        assert _inside(closest, layout.clear), where
+        assert closest[1] >= ty + th, where
+        # and it is as large as the safe area asks (by area, fill squared of it), unless
+        # it already spans the largest share of the clear width or the room under the text
+        limited = w >= MAX_PRODUCT_SHARE * aw - 1 or closest[3] >= ay + ah - (ty + th) - 0.02 * canvas[1] - 1
+        assert w * h >= 0.97 * spec.fill**2 * sw * sh or limited, where
+        if w >= 2 * h:  # a wide product reads: at least two thirds of a 9:16 frame's width
+            assert w >= (0.66 if preset == "story" else 0.5) * canvas[0], where
+        assert w * h >= 0.1 * sw * sh, where

@@ -18,6 +18,7 @@ from generation.clips.product import reference_product
 from generation.clips.spec import presets_data
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
+from generation.safe_zones import safe_box
 from generation.specs import SceneSpec
 from tests.generation.test_clips import _segmentation, small
 
@@ -111,12 +112,15 @@ def test_the_product_stays_well_placed_through_the_whole_move(bottle, style):
             where = f"{preset} frame {index}"
 
             # then all of it is on the canvas, its centre near the middle, clear of every
-            # edge by the margin, and it is the size asked for, within the camera's zoom
+            # edge by the margin, and it is the size asked for (by area, a share of the
+            # safe area's) within the camera's zoom, or as tall as the move leaves room for
             assert inside == 1.0, where
             assert abs((left - right) / 2) <= float(framing["max_offset"]) + 0.01, where
             assert min(left, top, right, bottom) >= float(framing["margin"]) - 0.005, where
-            height = 1 - top - bottom  # the bottle's longer side
-            assert 0.9 * fill <= height <= 1.35 * fill, where
+            cw, ch = plan.canvas
+            _, _, sw, sh = safe_box(plan.canvas, plan.spec.safe_insets)
+            size = math.sqrt((1 - left - right) * cw * (1 - top - bottom) * ch / (sw * sh))
+            assert 0.9 * fill <= size <= 1.35 * fill or (size <= fill and 1 - top - bottom >= 0.65), where
 
 
 def test_props_are_drawn_whole_at_their_own_depth_not_sheared(parallax):
@@ -508,13 +512,15 @@ def test_a_clip_from_a_studio_scene_knows_its_props_from_the_scenes_layout(
     plan = plan_clip(bottle, small(style=style, size=MID, duration=8, direction="right"), scenes=[scene])
     world = plan.worlds[0]
     picture = np.asarray(scene.image.convert("RGB"), dtype=np.float64)
-    plate = world.plate[..., :3].astype(np.float64)
+    # the world is the picture run on past its edges (``overscan``), here in the picture's pixels
+    left, top = world.meta.get("overscan", (0, 0))[:2]
+    plate = world.plate[top : top + MID[1], left : left + MID[0], :3].astype(np.float64)
     changed = float(np.abs(plate[y0:y1, x0:x1] - picture[y0:y1, x0:x1]).mean())
 
     # then the world stands on the scene's floor, and knows the prop: the pan fills it out
     # of the picture (it is gone: the set's floor, grain and all, where it stood), parallax
     # keeps it as its own layer at the depth of its foot, over the picture without it
-    assert world.geometry.horizon == pytest.approx(layout["horizon"])
+    assert world.geometry.horizon == pytest.approx(layout["horizon"] + top)
     if style == "pan":
         assert world.prop_bodies == () and world.props == ()
         assert changed > 20.0
@@ -530,9 +536,9 @@ def test_a_clip_from_a_studio_scene_knows_its_props_from_the_scenes_layout(
     else:
         assert [k for k, _, _ in world.prop_bodies] == [0] and len(world.props) == 1
         assert changed == 0.0
-        foot = round(layout["props"][0]["base"]) - 1
+        foot = round(layout["props"][0]["base"]) - 1 + top
         assert world.props[0].ratio == pytest.approx(float(world.depth_ratio[foot]))
-        bare = world.bare[..., :3].astype(np.float64)
+        bare = world.bare[top : top + MID[1], left : left + MID[0], :3].astype(np.float64)
         assert float(np.abs(bare[y0:y1, x0:x1] - picture[y0:y1, x0:x1]).mean()) > 20.0
         # and the layer is whole through the move
         cw, ch = plan.canvas
@@ -569,7 +575,8 @@ def test_a_prop_filled_out_of_a_studio_scene_leaves_the_set_itself_veins_and_all
     plan = plan_clip(
         bottle, small(style="pan", size=MID, duration=8, direction="right"), scenes=[marble_scene]
     )
-    plate = plan.worlds[0].plate[..., :3].astype(np.float64)
+    left, top = plan.worlds[0].meta.get("overscan", (0, 0))[:2]
+    plate = plan.worlds[0].plate[top : top + MID[1], left : left + MID[0], :3].astype(np.float64)
 
     # then where it stood, and on the floor beside it where its shadow fell, the set
     # is what it is without the prop (the marble's veins run on, no smudge is left)

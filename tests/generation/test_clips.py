@@ -25,6 +25,7 @@ from generation.clips import ClipSpec, get_preset, plan_clip, preset_names, rend
 from generation.clips.motion import Similarity, covers, ease_in_out_cubic
 from generation.clips.product import make_master, paste_product, reference_product
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
+from generation.safe_zones import safe_box
 from generation.types import Segmentation
 from tests.generation.tiny_models import build_svd
 from tests.synthetic import jpeg_segmentation, product_photo
@@ -484,14 +485,31 @@ def test_a_finished_scene_image_can_be_the_world(bottle, tmp_path):
         bottle, SceneSpec(theme="concrete", width=400, height=720)
     )[0]
 
-    # when it is the clip's scene
-    plan, log, result = _render(bottle, small(style="parallax"), tmp_path / "scene.mp4", scenes=[scene])
+    # when it is the clip's scene (a story, whose UI covers where the scene stood the
+    # product's foot)
+    spec = small(style="parallax", headline="Stays cold for 24 hours")
+    _, sy, _, sh = safe_box(SMALL, spec.safe_insets)
+    assert (scene.product_box[1] + scene.product_box[3]) / 720 > (sy + sh) / SMALL[1]
+    plan, log, result = _render(bottle, spec, tmp_path / "scene.mp4", scenes=[scene])
 
-    # then the product is exact in every frame and stands where the scene put it at rest
+    # then the product is exact in every frame (the same bytes as its reference warp) and
+    # stands at rest where the clip's layout puts it, the scene framed round it and run on
+    # past its foot, so it is clear of the UI in every frame
     assert log.worst == 0 and result.fidelity.identical
-    assert plan.worlds[0].source == "scene"
-    rest = plan.timeline.rest.box(tuple(map(float, scene.product_box)))
+    world = plan.worlds[0]
+    assert world.source == "scene" and world.meta["overscan"][3] > 0
+    assert np.allclose(plan.timeline.rest_box, plan.timeline.layout.rest_box)
+    rest = plan.timeline.rest.box(world.geometry.product_box)
     assert np.allclose(plan.timeline.rest_box, rest)
+    mw, mh = plan.master.size
+    for i in range(plan.frame_count):
+        x, y, w, h = plan.product_transform(i).box((0.0, 0.0, float(mw), float(mh)))
+        assert y + h <= sy + sh + 0.5, i
+    # the scene's own pixels are in the world as they were, beside the product
+    left, top = world.meta["overscan"][:2]
+    picture = world.plate[top : top + 720, left : left + 400, :3]
+    far = np.asarray(scene.image.convert("RGB"))[:40]
+    assert np.array_equal(picture[:40], far)
 
 
 def test_a_square_studio_scene_is_built_again_at_the_clip_s_shape_so_a_wide_product_stays_whole():
