@@ -86,8 +86,16 @@ def mirror_line(work: np.ndarray, region: np.ndarray, *, shortest: float = 0.1) 
 
     Each row is measured as its difference from the set's colour in that row (the
     pixels beside the region). Below the base a reflection is weaker than the mirrored
-    rows and weakens further away, and its changes from row to row mirror theirs: a
-    product that merely looks the same in every row (a cylinder, a label) does not.
+    rows and weakens further away, and either its changes from row to row mirror theirs,
+    or each of its rows is the mirrored row scaled down (a dim, blurred reflection keeps
+    the product's sides and highlights across the row but blurs its changes from row to
+    row) with the drop right at the line and nothing stronger further down. A product
+    that merely looks the same in every row (a cylinder, a label) is not fainter below;
+    one that narrows to its base (a round belly) fades gradually, not at a line; a pale
+    label above a darker band of the product is followed by that band. Every row is tried: the row-to-row match holds
+    at one row only. The line returned is the product's bottom edge, the largest change
+    between rows next to where the mirror matched (a contact shadow can shift the match
+    a row down).
     """
     ys, xs = np.nonzero(region)
     if ys.size == 0:
@@ -107,7 +115,7 @@ def mirror_line(work: np.ndarray, region: np.ndarray, *, shortest: float = 0.1) 
     noise = 1.5 * np.sqrt(dev.shape[1])  # a row-to-row change of 1.5 levels per value
     best, best_row = 0.0, None
     rows = max(4, int(shortest * height))  # a reflection shorter than this is a rounded base
-    for yc in range(y_top + height // 2, y_bot - rows + 1, 2):
+    for yc in range(y_top + height // 2, y_bot - rows + 1):
         k = min(int(0.2 * height), y_bot - yc - 1, yc - y_top - 2)
         if k < rows:
             continue
@@ -122,6 +130,31 @@ def mirror_line(work: np.ndarray, region: np.ndarray, *, shortest: float = 0.1) 
         if np.linalg.norm(up, axis=1).max() < noise or energy == 0:
             continue  # nothing changes from row to row above: no structure to mirror
         score = float((up * down).sum()) / energy
+        # a scaled mirror starts with a drop at the line, and nothing below it is stronger
+        # than the product's rows right above it (a product's band of its own colour is)
+        if gain[:3].mean() <= _MIRROR_DROP and norm[yc : y_bot + 1].max() <= norm[yc - 3 : yc].mean():
+            score = max(score, _scaled_mirror(dev[yc - 1 : yc - 1 - k : -1], dev[yc : yc + k]))
         if score > best:
             best, best_row = score, yc
-    return best_row if best >= 0.5 else None
+    if best_row is None or best < 0.5:
+        return None
+    first = max(best_row - 2, y_top + 2)
+    change = np.linalg.norm(step[first - 1 : best_row], axis=1)  # rows first..best_row vs the row above
+    return first + int(np.argmax(change))
+
+
+# A reflection starts at the base: its first rows are at most this fraction of the rows
+# they mirror (a round belly narrowing to its base is about as strong at the line).
+_MIRROR_DROP = 0.8
+# Share of the rows' difference from the set that the mirrored rows, scaled row by row,
+# must explain before the match counts (0.5 at this share, 1 when all of it).
+_MIRROR_EXPLAINED = 0.85
+
+
+def _scaled_mirror(above: np.ndarray, below: np.ndarray) -> float:
+    """0..1 score (0.5 at ``_MIRROR_EXPLAINED``) of ``below``'s rows being ``above``'s
+    rows (mirrored order, one row each) scaled by one factor per row."""
+    factor = (below * above).sum(axis=1) / np.maximum((above * above).sum(axis=1), 1e-6)
+    residual = float(((below - factor[:, None] * above) ** 2).sum())
+    explained = 1.0 - residual / max(float((below * below).sum()), 1e-6)
+    return float(np.clip(0.5 + 0.5 * (explained - _MIRROR_EXPLAINED) / (1 - _MIRROR_EXPLAINED), 0.0, 1.0))

@@ -320,6 +320,50 @@ def test_classical_keeps_a_dark_base_above_its_reflection() -> None:
     assert seg.evidence["trusted"] is True and seg.evidence["cues"]["base"] == 1.0
 
 
+@pytest.mark.parametrize("gloss", [0.47, 0.62])
+def test_classical_cuts_a_dim_reflection_at_the_base(gloss: float) -> None:
+    # given the dark bottle on tables whose reflection is dim and blurred: its row-to-row
+    # changes match the bottle's at one row only, and the cut kept parts of it (IoU 0.950
+    # and 0.928, with a slab under the base) at confidence 1.0
+    case = perfume_on_dark_table(reflection=gloss)
+    x, y, w, h = case.box
+
+    # when
+    seg = segment(case.photo, "classical")
+
+    # then the matte ends at the base: the reflection is left out, and it is trusted
+    matte = np.asarray(seg.matte)
+    score, edge_f = iou(matte, case.alpha), boundary_f(matte, case.alpha, tolerance=4)
+    print(f"gloss {gloss}: IoU {score:.4f}, boundary F {edge_f:.4f}, confidence {seg.confidence}")
+    assert score >= 0.98
+    assert edge_f >= 0.9
+    assert (matte[y + h + 12 :] < 128).all()
+    assert seg.confidence >= MATTE_THRESHOLD and seg.evidence["cues"]["reflection"] == 1.0
+
+
+@pytest.mark.parametrize("gloss", [0.47, 0.62])
+@pytest.mark.parametrize("depth", [60, 160])
+def test_evidence_fails_a_kept_dim_reflection(gloss: float, depth: int) -> None:
+    # given the exact matte of the dark bottle, and the same matte with the dim reflection
+    # under its base kept (60 or 160 px of the 320 px it shows): the ring around that slab
+    # is wood, and the slab is no wider than the bottle, so only the mirror tells
+    case = perfume_on_dark_table(reflection=gloss)
+    x, y, w, h = case.box
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    kept = exact.copy()
+    kept[y + h : y + h + depth, x + 8 : x + w - 8] = 255
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, kept)
+
+    # then the exact matte is trusted; the one with the reflection needs review, and says why
+    print(f"gloss {gloss}, {depth} px: exact {good.score:.3f}, with reflection {bad.score:.3f} {bad.cues}")
+    assert good.trusted and good.cues["reflection"] == 1.0
+    assert not bad.trusted and bad.cues["reflection"] < 0.5
+    assert "reflection" in " ".join(bad.problems)
+
+
 def test_a_classical_matte_that_stops_inside_the_product_is_not_trusted() -> None:
     # given the dark bottle on a table glossy enough (0.52) that the classical cut keeps
     # only the neck and the label's lettering (IoU 0.13 with the exact matte)
