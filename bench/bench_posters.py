@@ -11,9 +11,9 @@ implementation runs in a worker process of its own; the workers take turns
 A worker segments one synthetic photo, paints one 1600 x 1600 studio scene with its own
 code, then renders every size preset on that scene ``--repeat`` times after an untimed
 warm-up, emptying the poster renderer's background cache before every timed render (a
-set renders each size once, so a cached set would flatter it). The text measuring caches
-and the fitted text blocks are emptied too, so a timed render gains from them only
-within itself.
+set renders each size once, so a cached set would flatter it). The text measuring caches,
+the fitted text blocks and the badge's candidate places are emptied too, so a timed
+render gains from them only within itself.
 
 What stays warm between timed renders is what a worker process keeps for every
 poster whatever its words and size: loaded fonts and the seeded grain (one tile per
@@ -88,6 +88,12 @@ def worker(root: Path, template: str, repeat: int) -> dict[str, dict[str, list[f
 
         caches.append(clear_fitted)
     except ImportError:  # the baseline kept no fitted blocks
+        pass
+    try:
+        from generation.posters.marks import _rings
+
+        caches.append(_rings.cache_clear)
+    except ImportError:  # the baseline searched for a badge's place ring by ring
         pass
     times: dict[str, dict[str, list[float]]] = {"wall": {}, "cpu": {}}
     for size in list_sizes():

@@ -68,16 +68,19 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
     """
     if background.size != placed.canvas_size:
         raise InvalidSpec(f"background is {background.size}, expected canvas {placed.canvas_size}")
-    out = np.array(background if background.mode == "RGB" else background.convert("RGB"), dtype=np.uint8)
-    visible = placed.visible()
-    if visible is not None:
-        (x0, y0, x1, y1), layer = visible
-        alpha = layer[..., 3:4].astype(np.uint16)
-        fg = layer[..., :3].astype(np.uint16)
-        bg = out[y0:y1, x0:x1].astype(np.uint16)
-        blended = (fg * alpha + bg * (255 - alpha) + 127) // 255
-        out[y0:y1, x0:x1] = np.where(alpha == 255, fg, blended).astype(np.uint8)
-    return Image.fromarray(out, "RGB")
+    out = background.copy() if background.mode == "RGB" else background.convert("RGB")
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)  # the visible part
+    if x1 <= x0 or y1 <= y0:
+        return out
+    # Pillow's paste through the layer's own alpha: round((fg * a + bg * (255 - a)) / 255)
+    # per channel, which is (fg * a + bg * (255 - a) + 127) // 255 for every fg, bg and a
+    # (255 is odd: no value lies half-way), so an opaque pixel is fg and a clear one bg
+    layer = placed.layer if placed.layer.mode == "RGBA" else placed.layer.convert("RGBA")
+    part = layer.crop((x0 - x, y0 - y, x1 - x, y1 - y))
+    out.paste(part, (x0, y0), part)
+    return out
 
 
 def light_wrap(
@@ -106,9 +109,12 @@ def light_wrap(
     around = np.asarray(background.crop((px0, py0, px1, py1)), dtype=np.float32)
     glow = cv2.GaussianBlur(around, (0, 0), max(1.0, pad / 2))
     glow = glow[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0]
-    region = np.asarray(image.crop((x0, y0, x1, y1)), dtype=np.float32)
-    k = (amount * (1.0 - alpha / 255.0) * soft)[..., None].astype(np.float32)
-    mixed = region + (glow - region) * k
+    # only soft pixels move: elsewhere k is 0 and the rounded mix is the pixel itself
+    region = np.array(image.crop((x0, y0, x1, y1)), dtype=np.uint8)
+    k = (amount * (1.0 - alpha[soft] / 255.0)).astype(np.float32)[:, None]
+    here = region[soft].astype(np.float32)
+    mixed = here + (glow[soft] - here) * k
+    region[soft] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     out = image.copy()
-    out.paste(Image.fromarray(np.clip(mixed + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
+    out.paste(Image.fromarray(region, "RGB"), (x0, y0))
     return out

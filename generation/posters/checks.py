@@ -106,20 +106,32 @@ def background_range(behind: np.ndarray, box: Box, tile: int | None = None) -> t
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"box {box} is outside the image")
     region = behind[y0:y1, x0:x1]
-    step = max(4, int(tile)) if tile else max(x1 - x0, y1 - y0)
+    rh, rw = region.shape[:2]
+    step = max(4, int(tile)) if tile else max(rw, rh)
     lows: list[float] = []
     highs: list[float] = []
-    for ty in range(0, y1 - y0, step):
-        for tx in range(0, x1 - x0, step):
-            patch = region[ty : ty + step, tx : tx + step].reshape(-1, 3)
-            if len(patch) < 0.25 * step * step and (lows or len(patch) < 16):
-                continue  # a sliver at the edge says little on its own
-            if len(patch) > 20000:  # big tiles: a regular subsample is as good and cheaper
-                patch = patch[:: len(patch) // 20000 + 1]
-            lum = luminance(patch)
-            lo, hi = np.percentile(lum, [LOW_PERCENTILE, HIGH_PERCENTILE])
-            lows.append(float(lo))
-            highs.append(float(hi))
+    for ty in range(0, rh, step):
+        th = min(step, rh - ty)
+        # the row's tiles of full width share one shape: sampled together, each one
+        # exactly as on its own; the narrower last one after them, in the same order
+        whole = rw // step
+        runs = [(0, whole, step)] if whole else []
+        if whole * step < rw:
+            runs.append((whole * step, 1, rw - whole * step))
+        for tx, count, tw in runs:
+            n = th * tw
+            if n < 0.25 * step * step:
+                if lows or n < 16:
+                    continue  # a sliver at the edge says little on its own
+                count = 1  # unless nothing else is sampled: then the first one only
+            tiles = region[ty : ty + th, tx : tx + count * tw].reshape(th, count, tw, 3)
+            patches = tiles.transpose(1, 0, 2, 3).reshape(count, n, 3)
+            if n > 20000:  # big tiles: a regular subsample is as good and cheaper
+                patches = patches[:, :: n // 20000 + 1]
+            lum = luminance(patches)
+            lo, hi = np.percentile(lum, [LOW_PERCENTILE, HIGH_PERCENTILE], axis=1)
+            lows += lo.tolist()
+            highs += hi.tolist()
     return min(lows), max(highs)
 
 

@@ -139,16 +139,21 @@ def fix_contrast(
         fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
         kind = template.contrast_fix
         done = False
+        # each try is drawn on the canvas itself and taken back if it fails: only the
+        # part a fix can touch is kept aside, not a copy of the whole canvas per try
+        touched = pad_box(box, _fix_reach(short), canvas.shape)
+        tx, ty, tw, th = touched
+        before = canvas[ty : ty + th, tx : tx + tw].copy()
+        shape = _fix_shape(kind, box, pad, short)
         for opacity in FIX_OPACITIES[kind]:
-            trial = canvas.copy()
-            _apply_fix(trial, kind, box, fill_color, opacity, pad, short)
-            choose_colors(trial, members, plans, template, palette, short)
+            _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
+            choose_colors(canvas, members, plans, template, palette, short)
             if all(
-                plans[s.name]["passed"] and not (calm and is_busy(trial, s, plans[s.name])) for s in members
+                plans[s.name]["passed"] and not (calm and is_busy(canvas, s, plans[s.name])) for s in members
             ):
-                canvas[:] = trial
                 done = True
                 break
+            canvas[ty : ty + th, tx : tx + tw] = before
         if not done:  # a solid plate always carries ink or paper
             _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
             choose_colors(canvas, members, plans, template, palette, short)
@@ -160,14 +165,34 @@ def fix_contrast(
     return elements
 
 
+def _feather(short: int) -> float:
+    return max(2.0, 0.03 * short)
+
+
+def _fix_reach(short: int) -> int:
+    """How far outside its box a fix draws: a scrim's feathered edge (a plate draws
+    inside its box)."""
+    return decor.scrim_pad(_feather(short))
+
+
+def _fix_shape(kind: str, box: Box, pad: int, short: int) -> np.ndarray:
+    """The coverage a fix of ``kind`` draws through, made once for all its opacities."""
+    _, _, w, h = box
+    if kind == "scrim":
+        return decor.scrim_mask(w, h, _feather(short))
+    return decor.rounded_rect(w, h, min(pad, h / 2))
+
+
 def _apply_fix(
-    canvas: np.ndarray, kind: str, box: Box, color: RGB, opacity: float, pad: int, short: int
-) -> None:
+    canvas: np.ndarray, kind: str, box: Box, color: RGB, opacity: float, pad: int, short: int,
+    shape: np.ndarray | None = None,
+) -> None:  # fmt: skip
     x, y, w, h = box
     if kind == "scrim":
-        decor.scrim(canvas, box, color, opacity, feather=max(2.0, 0.03 * short))
+        decor.scrim(canvas, box, color, opacity, feather=_feather(short), mask=shape)
     else:
-        decor.fill(canvas, decor.rounded_rect(w, h, min(pad, h / 2)), (x, y), color, opacity)
+        mask = decor.rounded_rect(w, h, min(pad, h / 2)) if shape is None else shape
+        decor.fill(canvas, mask, (x, y), color, opacity)
 
 
 def pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:

@@ -182,17 +182,31 @@ def drop_shadow(
     fill(canvas, big, (origin[0] - pad + offset[0], origin[1] - pad + offset[1]), (10, 12, 20), opacity)
 
 
-def scrim(canvas: np.ndarray, box: Box, color: RGB, opacity: float, feather: float) -> None:
-    """Darken (or lighten) a box towards ``color`` with soft edges, behind a text group."""
-    x, y, w, h = box
-    pad = int(math.ceil(2 * feather))
+def scrim_pad(feather: float) -> int:
+    """How far a scrim's soft edge reaches outside its box, px."""
+    return int(math.ceil(2 * feather))
+
+
+def scrim_mask(w: int, h: int, feather: float) -> np.ndarray:
+    """A scrim's coverage for a ``w`` x ``h`` box, ``scrim_pad`` larger on every side."""
+    pad = scrim_pad(feather)
     mask = np.zeros((h + 2 * pad, w + 2 * pad), dtype=F32)
     mask[pad : pad + h, pad : pad + w] = 1.0
     if feather > 0.3:
         mask = np.asarray(cv2.GaussianBlur(mask, (0, 0), feather), dtype=F32)
         # keep the box itself at full strength: the text needs it there
         mask[pad : pad + h, pad : pad + w] = 1.0
-    fill(canvas, mask, (x - pad, y - pad), color, opacity)
+    return mask
+
+
+def scrim(
+    canvas: np.ndarray, box: Box, color: RGB, opacity: float, feather: float, mask: np.ndarray | None = None
+) -> None:
+    """Darken (or lighten) a box towards ``color`` with soft edges, behind a text group.
+    ``mask``: its ``scrim_mask``, when made already."""
+    x, y, w, h = box
+    pad = scrim_pad(feather)
+    fill(canvas, scrim_mask(w, h, feather) if mask is None else mask, (x - pad, y - pad), color, opacity)
 
 
 def arrow(size: int, stroke: float) -> np.ndarray:

@@ -125,6 +125,20 @@ def box_hits(mask: np.ndarray, box: Box) -> bool:
     return bool(mask[y0:y1, x0:x1].any())
 
 
+def boxes_hit(mask: np.ndarray, x: np.ndarray, y: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``box_hits`` for many boxes of one size: their top-left corners ``x``, ``y`` (int
+    arrays). Counted in a summed-area table of the part of ``mask`` that is set."""
+    rx, ry, rw, rh = cv2.boundingRect(mask.view(np.uint8))
+    if rw == 0 or rh == 0:
+        return np.zeros(x.shape, dtype=bool)
+    sums = cv2.integral(mask[ry : ry + rh, rx : rx + rw].view(np.uint8), sdepth=cv2.CV_32S)
+    # each box cut to the set part (boxes reaching past the canvas are cut by it too)
+    x0, x1 = np.clip(x - rx, 0, rw), np.clip(x + w - rx, 0, rw)
+    y0, y1 = np.clip(y - ry, 0, rh), np.clip(y + h - ry, 0, rh)
+    inside = sums[y1, x1] - sums[y0, x1] - sums[y1, x0] + sums[y0, x0]
+    return (inside > 0) & (x1 > x0) & (y1 > y0)
+
+
 def keepout_margin(short: int) -> int:
     """Clear space kept around the product matte: 1.2% of the shorter side, at least 6 px."""
     return max(6, round(0.012 * short))

@@ -24,7 +24,7 @@ from generation.errors import InvalidSpec
 from generation.typography import fonts
 from generation.typography.block import TextBlock, TextDoesNotFit, TextLine, TextStyle
 from generation.typography.breaks import Context, assign_faces, split_paragraphs, unbreakable_segments
-from generation.typography.shaping import SetLine, span_advance, span_ink
+from generation.typography.shaping import SetLine, face_font, piece_ink, shaping_for, span_advance, span_ink
 from generation.typography.wrap import wrap_paragraph
 
 SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
@@ -35,6 +35,10 @@ SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
 # changes no result, only the time taken.
 _ESTIMATE_SLACK = 1.10
 _FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
+# Letter-spaced text: sizes at which two characters of one word already span more ink
+# height than the box are skipped without wrapping (``_tall_pair``); exact, so skipping
+# changes no result either.
+_SKIP_TALL_PAIRS = True
 
 
 @dataclass
@@ -216,6 +220,7 @@ def _layout(
     longest, totals = _estimates(ctx, style.max_size)
     tallest, spread = _ink_estimates(ctx, style.max_size)
     tall: tuple[int, int] | None = None  # (size, height) of a try too tall in the fewest lines
+    pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
     for n, size in enumerate(sizes):
         room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
         needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
@@ -229,6 +234,8 @@ def _layout(
         scale = size / style.max_size
         least = max(tallest * scale, (needed_lines - 1) * round(size * style.line_height) + spread * scale)
         if least > height * _ESTIMATE_SLACK + 2:
+            continue
+        if pair is not None and _pair_height(ctx, pair, size) > height:
             continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
@@ -286,6 +293,44 @@ def _ink_estimates(ctx: Context, size: int) -> tuple[int, int]:
             top, bottom = span_ink(ctx, p, a, b, size, track)
             tallest, low, high = max(tallest, bottom - top), min(low, bottom), max(high, top)
     return tallest, int(low - high) if math.isfinite(low) else 0
+
+
+def _char_ink(ctx: Context, p: int, k: int, size: int) -> tuple[int, int, int, int] | None:
+    """Ink box of character ``k`` of paragraph ``p`` drawn on its own at ``size``."""
+    face = ctx.faces[p][k]
+    font, _, _ = face_font(ctx, face, size)
+    language, features = shaping_for(ctx, face)
+    return piece_ink(font, face, ctx.paragraphs[p][k], language, features)
+
+
+def _tall_pair(ctx: Context, size: int) -> tuple[int, int, int] | None:
+    """For letter-spaced text (every character is a piece of its own, drawn and measured
+    alone): (paragraph, the character reaching highest, the one reaching lowest) of the
+    segment whose ink is tallest at ``size``. The two always share a line, so at any size
+    no setting is lower than their ink spans: ``_pair_height`` tells a try that would be
+    too tall from two ink boxes, where the try costs every character's pair advances."""
+    best: tuple[int, int, int] | None = None
+    tallest = 0
+    for p, paragraph in enumerate(ctx.paragraphs):
+        inks = {k: _char_ink(ctx, p, k, size) for k in range(len(paragraph)) if paragraph[k].strip()}
+        for a, b in ctx.segments[p]:
+            inked = [k for k in range(a, b) if inks.get(k) is not None]
+            if not inked:
+                continue
+            top = min(inked, key=lambda k: inks[k][1])  # type: ignore[index]
+            bottom = max(inked, key=lambda k: inks[k][3])  # type: ignore[index]
+            span = inks[bottom][3] - inks[top][1]  # type: ignore[index]
+            if span > tallest:
+                best, tallest = (p, top, bottom), span
+    return best
+
+
+def _pair_height(ctx: Context, pair: tuple[int, int, int], size: int) -> int:
+    """The ink height the two characters of ``_tall_pair`` span at ``size`` (0 if either
+    has no ink there)."""
+    p, top, bottom = pair
+    high, low = _char_ink(ctx, p, top, size), _char_ink(ctx, p, bottom, size)
+    return 0 if high is None or low is None else low[3] - high[1]
 
 
 def _finish(

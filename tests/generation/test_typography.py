@@ -437,12 +437,43 @@ def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
     # when fitted with hopeless sizes skipped, and with every size tried
     skipping = [fits(box) for box in boxes]
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
+    monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
     fit.clear_fitted()  # fitted again, not the blocks kept from the first sweep
     trying_all = [fits(box) for box in boxes]
     # then the blocks are the same, and the sweep did reach sizes well below the largest
     assert skipping == trying_all
     sizes = [b.size for b in skipping if b is not None]
     assert max(sizes) >= 80 and min(sizes) <= 30
+
+
+@pytest.mark.parametrize(
+    ("text", "tracking"), [("Stays cold for 24 hours", -0.01), ("SALE ENDS SUNDAY", 0.12)]
+)
+def test_letter_spaced_sizes_too_tall_for_two_letters_are_not_wrapped(text, tracking, monkeypatch):
+    # given letter-spaced words in boxes lower than their line at the largest sizes
+    style = TextStyle(max_size=110, min_size=14, max_lines=2, tracking=tracking)
+    boxes = [(1000, h) for h in range(120, 20, -6)]
+
+    def fits(box):
+        try:
+            return layout_text(text, box, style)
+        except TextDoesNotFit:
+            return None
+
+    tries: list[int] = []
+    attempt = fit._attempt
+    monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
+    # when fitted with the sizes two of a word's letters already overfill skipped, and without
+    with_pairs = [fits(box) for box in boxes]
+    paired_tries = len(tries)
+    monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
+    fit.clear_fitted()
+    tries.clear()
+    without = [fits(box) for box in boxes]
+    # then every block is the same, and fewer sizes were wrapped
+    assert with_pairs == without
+    assert all(b is not None for b in with_pairs)
+    assert paired_tries < len(tries)
 
 
 @pytest.mark.parametrize(
@@ -468,6 +499,7 @@ def test_sizes_skipped_for_their_lines_height_change_no_fit(text, tracking, lang
     skipping = [fits(box) for box in boxes]
     skipped_tries = len(tries)
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
+    monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
     fit.clear_fitted()
     tries.clear()
     trying_all = [fits(box) for box in boxes]
