@@ -80,11 +80,17 @@ worker: install
 beat: install
 	$(BEAT)
 
+# TEST_PROCESSES=2 runs the tests in two processes (pytest-xdist), each test file whole in one
+# of them, each process with its own data folder, test database, S3 bucket and Redis databases
+# (tests/settings.py). 0 (the default) runs them all in this one; the RabbitMQ tests need that.
+TEST_PROCESSES ?= 0
+PYTEST = $(BIN)/python -m pytest -c tests/pytest.ini -n $(TEST_PROCESSES) --dist loadfile
+
 test: install
-	$(BIN)/python -m pytest -c tests/pytest.ini $(ARGS)
+	$(PYTEST) $(ARGS)
 
 test-fast: install
-	$(BIN)/python -m pytest -c tests/pytest.ini -m "not slow" $(ARGS)
+	$(PYTEST) -m "not slow" $(ARGS)
 
 lint: install
 	$(BIN)/ruff check shop_assets generation tests bench

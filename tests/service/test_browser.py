@@ -28,6 +28,8 @@ def test_sign_in_upload_start_job_and_download(live_server, worker, browser_page
     page.wait_for_selector("[data-status=succeeded]", timeout=120_000)
     img = page.locator("figure.asset img").first
     img.wait_for()
+    # attached is not loaded: on a busy machine the picture may still be on its way
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     natural_width = page.evaluate("el => el.naturalWidth", img.element_handle())
     with page.expect_download() as info:
         page.click("figure.asset >> text=Download")
