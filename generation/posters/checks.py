@@ -12,10 +12,10 @@
   scaled with it, never under 10 px): a 9 px label on a 1200 x 628 link fails.
 - Keep-out: no text, badge, logo, ribbon, button or plate box touches the product
   matte (alpha > 0) dilated by ``keepout_margin``.
-- Calm: on a scene or theme background (a photograph or a textured set, not a flat
-  colour the template draws), no text sits over busy detail, such as marble veins,
-  that passes the contrast ratio but runs through the letters: ``busyness`` under the
-  text's ink at most ``BUSY_LIMIT``.
+- Calm: on every background (a scene, a theme's set, the template's brand colours with
+  their shapes, white), no text sits over busy detail, such as marble veins or the edge
+  of a decorative shape, that passes the contrast ratio but runs through the letters:
+  ``busyness`` under the text's ink at most ``BUSY_LIMIT``.
 - Bounds: every element inside the canvas and outside the size preset's safe zones.
 - Fidelity: ``compose.measure_fidelity`` says identical (max_abs_diff 0 where the
   product's alpha is 255).
@@ -287,15 +287,13 @@ def check_poster(
     *,
     fixes: list[str] | None = None,
     keepout: np.ndarray | None = None,
-    calm: bool = False,
 ) -> PosterChecks:
     """Check a finished poster from its pixels.
 
     ``behind`` is the poster as it was just before the text was drawn (background,
     shapes, plates, buttons); ``elements`` what was drawn on top; ``placed`` the product
     as pasted back. ``keepout`` is ``product_keepout`` of ``placed`` when the caller
-    already has it (computed here otherwise). ``calm``: the background is a scene or a
-    theme's set, where text must not sit over busy detail.
+    already has it (computed here otherwise).
     """
     canvas = (image.width, image.height)
     short = min(canvas)
@@ -307,7 +305,7 @@ def check_poster(
     contrast = [text_contrast(behind_arr, el, short) for el in texts]
     smallest = min_text_px(short)
     small = [(el.name, el.size) for el in texts if el.size < smallest]
-    busy = [(el.name, busyness(behind_arr, el.sample or el.box, el.size)) for el in texts] if calm else []
+    busy = [(el.name, busyness(behind_arr, el.sample or el.box, el.size)) for el in texts]
     overlaps = [el.name for el in elements if box_hits(keepout, el.box)]
     out = [el.name for el in elements if not inside(el.box, safe)]
     return PosterChecks(

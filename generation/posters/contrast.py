@@ -118,10 +118,10 @@ def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
 
 def fix_contrast(
     canvas: np.ndarray, failing: list[Slot], free: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
-    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str], calm: bool = False,
+    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str],
 ) -> list[Element]:  # fmt: skip
-    """Scrim or plate behind each group that has text no colour can carry (or, ``calm``,
-    text over busy detail); re-check."""
+    """Scrim or plate behind each group that has text no colour can carry or text over
+    busy detail; re-check."""
     elements: list[Element] = []
     by_group: dict[int, list[Slot]] = {}
     for slot in failing:
@@ -148,9 +148,7 @@ def fix_contrast(
         for opacity in FIX_OPACITIES[kind]:
             _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
             choose_colors(canvas, members, plans, template, palette, short)
-            if all(
-                plans[s.name]["passed"] and not (calm and is_busy(canvas, s, plans[s.name])) for s in members
-            ):
+            if all(plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name]) for s in members):
                 done = True
                 break
             canvas[ty : ty + th, tx : tx + tw] = before

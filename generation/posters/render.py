@@ -246,12 +246,10 @@ def _render(
     extra_elements: list[Element] = []
     free = [s for s in layout.slots if s.kind == "text" and not s.parent]
     choose_colors(canvas, free, plans, template, palette, short)
-    calm = mode in ("scene", "theme")  # a set's texture, not a flat colour the template draws
-    failing = [s for s in free if not plans[s.name]["passed"] or (calm and is_busy(canvas, s, plans[s.name]))]
+    # busy detail under the words (a set's texture, a shape's edge) whatever the background
+    failing = [s for s in free if not plans[s.name]["passed"] or is_busy(canvas, s, plans[s.name])]
     if failing:
-        extra_elements += fix_contrast(
-            canvas, failing, free, plans, template, palette, short, keepout, fixes, calm
-        )
+        extra_elements += fix_contrast(canvas, failing, free, plans, template, palette, short, keepout, fixes)
 
     # 5. decorations: ribbons, pills, badges, plates, rules, the logo
     for slot in layout.slots:
@@ -288,9 +286,7 @@ def _render(
 
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements
-    checks = check_poster(
-        final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout, calm=calm
-    )
+    checks = check_poster(final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout)
     name = f"poster-{template.id}-{size.name}"
     layout_data = layout_dict(
         spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements

@@ -886,6 +886,85 @@ def test_layouts_use_the_whole_canvas_at_every_ratio(matrix):
     assert not short, short
 
 
+def _largest_empty_block(poster) -> float:
+    """The tallest block of the content box at least half its width that no element's box
+    covers, between the first and the last row that some element covers, as a share of
+    the content box's height (on wide canvases, transposed: the widest block at least half
+    its height, as a share of its width). The layout's own boxes: the product box and
+    every slot's ink or box, on a 4 px grid."""
+    w, h = poster.image.size
+    layout = poster.layout
+    cx, cy, cw, ch = layout["content_box"]
+    cell = 4
+    gw, gh = -(-cw // cell), -(-ch // cell)
+    covered = np.zeros((gh, gw), bool)
+    inner = {s["name"] for s in layout["slots"] if s.get("parent")}
+    boxes = [layout["product_box"], *(b for n, b in _drawn_boxes(layout).items() if n not in inner)]
+    for x, y, bw, bh in boxes:
+        x0, x1 = max(0, (x - cx) // cell), min(gw, -(-(x + bw - cx) // cell))
+        y0, y1 = max(0, (y - cy) // cell), min(gh, -(-(y + bh - cy) // cell))
+        if x1 > x0 and y1 > y0:
+            covered[y0:y1, x0:x1] = True
+    if h < w:
+        covered = covered.T
+    rows = np.flatnonzero(covered.any(axis=1))
+    free = ~covered
+    free[: rows[0]] = free[rows[-1] + 1 :] = False
+    width = -(-free.shape[1] // 2)  # cells: half the content box
+    run = np.zeros(free.shape[1], int)
+    tallest = 0
+    for row in free:
+        run = np.where(row, run + 1, 0)
+        tallest = max(tallest, int(np.lib.stride_tricks.sliding_window_view(run, width).min(axis=1).max()))
+    return tallest / free.shape[0]
+
+
+# The tallest empty block a layout may leave between its elements, as a share of the content
+# box: the square arrangements' columns (message at the top, offer at the bottom beside the
+# product) leave up to 0.53; the same columns on a 4:5 post left 0.55-0.64.
+EMPTY_BLOCK = 0.55
+
+
+def test_no_large_empty_block_is_left_between_elements(matrix):
+    # given every template at every preset with short and long English and Chinese words
+    # (before, 15 of the 280 were over the bound, all on the portrait post where seven
+    # templates set their square column beside the product: price_tag with the long English
+    # words 0.64, minimal_luxury, flash_deal, hero_left 0.63, new_arrival 0.61, bold_sale 0.61)
+    blocks = {key: _largest_empty_block(p) for key, p in matrix.items() if key[2] in [*WORDS][:4]}
+    assert len(blocks) == len(TEMPLATES) * len(PRESETS) * 4
+    # then no block of the content box at least half its width and taller than
+    # EMPTY_BLOCK of it (wider, on wide canvases) is left empty between the elements
+    over = {k: round(v, 3) for k, v in blocks.items() if v > EMPTY_BLOCK}
+    assert not over, over
+
+
+def test_price_tag_stacks_its_words_over_and_under_the_product_on_a_portrait_post(seg, matrix):
+    # given price_tag on a portrait post (1080 x 1350) with the long English words, which
+    # the square arrangement set as a column beside the product: the message at the top,
+    # the price 760 px below it, an empty block of 0.64 of the content box between them,
+    # the headline at 28 px on 3 lines
+    poster = matrix["price_tag", "portrait", "long-en"]
+    layout = poster.layout
+    boxes = _drawn_boxes(layout)
+    _, py, _, ph = layout["product_box"]
+    head = next(s for s in layout["slots"] if s["name"] == "headline")
+    # then the words stand over and under the product, the headline larger and whole
+    assert layout["template"]["variant"] == "portrait"
+    assert boxes["headline"][1] + boxes["headline"][3] <= py
+    assert boxes["price_plate"][1] >= py + ph
+    assert head["font"]["size"] >= 1.3 * 28
+    assert _norm("".join(head["font"]["lines"])) == _norm(WORDS["long-en"]["headline"])
+    assert _largest_empty_block(poster) <= 0.15
+    # while the same words in the square arrangement (the portrait variant taken out of
+    # the template's data) leave that block again: the measure sees it
+    data = json.loads(json.dumps(layout))
+    del data["template"]["data"]["variants"]["portrait"]
+    square = rerender(data, seg)
+    assert square.layout["template"]["variant"] == "square"
+    assert _largest_empty_block(square) > EMPTY_BLOCK
+    assert poster.checks.ok and square.checks.ok
+
+
 def test_words_stay_on_a_panel_that_follows_the_product_when_the_layout_spreads(seg):
     # given split_panel on a banner, whose brand panel ends 0.12 of the shorter side
     # before the product, with short words (a narrow column beside a narrow bottle)
@@ -1085,6 +1164,37 @@ def test_a_long_headline_takes_split_panels_wider_text_panel_instead_of_tiny_typ
     assert not any(f.startswith("long text") for f in short.layout["fallbacks"])
     short_panel = next(s["box"] for s in short.layout["shapes"] if s["kind"] == "panel")
     assert short_panel[2] < 0.5 * width
+
+
+# The 105-character Chinese headline on a feed post: px in the square arrangement before the
+# templates had long-text arrangements (split_panel had one: 23 -> 34 px), and the least gain.
+LONG_TEXT_BEFORE = [
+    ("banner_strip", 37), ("bold_sale", 36), ("centered_stack", 34), ("flash_deal", 26), ("minimal_luxury", 28),
+    ("new_arrival", 26), ("price_tag", 27),
+]  # fmt: skip
+LONG_TEXT_GAIN = 1.25
+
+
+@pytest.mark.parametrize(("template", "before"), LONG_TEXT_BEFORE)
+def test_every_square_template_has_a_long_text_arrangement_that_sets_a_long_headline_larger(
+    seg, template, before
+):
+    # given the 105-character Chinese headline on a feed post, which the square
+    # arrangement of each template set at ``before`` px (a column beside the product or a
+    # band over it; split_panel alone had a long-text arrangement)
+    assert get_template(template).variant_for("square").long_text is not None
+    poster = render_poster(seg, PosterSpec(template=template, size="feed", **WORDS["longest-zh"]))
+    layout = poster.layout
+    head = next(s for s in layout["slots"] if s["name"] == "headline")
+    # then the template's long-text arrangement (its JSON: a smaller product region, the
+    # words' room larger) sets it larger, whole, and every check passes
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    assert head["font"]["size"] >= LONG_TEXT_GAIN * before, head["font"]["size"]
+    assert _norm("".join(head["font"]["lines"])) == _norm(WORDS["longest-zh"]["headline"])
+    assert poster.checks.ok, poster.checks.problems
+    # while short words keep the designed arrangement
+    short = render_poster(seg, PosterSpec(template=template, size="feed", **WORDS["short-zh"]))
+    assert not any(f.startswith("long text") for f in short.layout["fallbacks"])
 
 
 @pytest.mark.parametrize("size", PRESETS)
