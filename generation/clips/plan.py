@@ -48,13 +48,16 @@ from generation.clips.product import ProductMaster, make_master
 from generation.clips.results import ClipFrame
 from generation.clips.spec import ClipSpec, presets_data
 from generation.clips.worlds import (
+    PropBodies,
     PropLayer,
+    StudioStage,
     World,
     end_card_world,
     estimated_depth_ratios,
     overscan,
     overscan_needed,
     scene_world,
+    studio_stage,
     studio_world,
 )
 from generation.config import GenerationConfig
@@ -167,8 +170,8 @@ def plan_clip(
         for name in spec.themes:
             get_theme(name)  # InvalidSpec naming the themes, before any slow work
 
-    # 2. where the product and its text stand, clear of the platform's UI; then the
-    #    worlds, the sets the camera moves through, built round that place
+    # 2. where the product and its text stand, clear of the platform's UI; then where the
+    #    worlds (the sets the camera moves through) stand it, round that place
     keys = tuple(
         k
         for k, present in (
@@ -196,7 +199,6 @@ def plan_clip(
     )
     style_cfg = presets_data()["styles"]["parallax"]
     ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
-    worlds: list[World] = []
     size = _world_size(canvas, world_scale(spec))
     # the closest view shows about the canvas's share of the world
     max_width = MAX_PRODUCT_WIDTH * canvas[0] / size[0]
@@ -205,34 +207,45 @@ def plan_clip(
     lx, ly, lw, lh = layout.rest_box
     world_box = (round(lx * sx), round(ly * sy), max(1, round(lw * sx)), max(1, round(lh * sy)))
 
-    def build(
+    def arrange(
         theme: str,
         seed: int,
         leave_out: tuple[int, ...] = (),
         room: tuple[float, float, float] | None = None,
-    ) -> World:
-        return studio_world(
+    ) -> StudioStage:
+        return studio_stage(
             seg,
             theme=theme,
             seed=seed,
             size=size,
             fill=spec.fill,
-            brand_color=spec.brand_color,
             max_width=max_width,
-            prop_layers=spec.style == "parallax",
             centred=True,
-            # a plain set is flat without them: nothing to show the camera's move, and
-            # in parallax nothing else that moves at each depth
-            depth_cues=get_theme(theme).surface.material == "plain",
             leave_out=leave_out,
             stand_at=world_box,
             prop_room=room,
             **ratios,
         )
 
-    # each world's studio set (theme, seed), built again to leave out a cut prop; None for
-    # a finished scene shown as it is
-    built: list[tuple[str, int] | None] = []
+    def build(staged: StudioStage) -> World:
+        return studio_world(
+            seg,
+            theme=staged.theme,
+            seed=staged.seed,
+            size=size,
+            fill=spec.fill,
+            brand_color=spec.brand_color,
+            prop_layers=spec.style == "parallax",
+            # a plain set is flat without them: nothing to show the camera's move, and
+            # in parallax nothing else that moves at each depth
+            depth_cues=get_theme(staged.theme).surface.material == "plain",
+            staged=staged,  # where the product and the props stand (their room, those left out)
+        )
+
+    # each world: a studio set (theme, seed), found but not drawn until the move says
+    # where its props may stand, or a finished scene shown as it is
+    staged: list[StudioStage | None] = []
+    shown: dict[int, World] = {}
     if scenes is not None:
         given = scenes
 
@@ -257,22 +270,55 @@ def plan_clip(
                 assert studio is not None  # only a studio scene of another shape is built again
                 # a studio scene of another shape is built again at the clip's with its theme
                 # and seed, as posters do: a square scene cropped to 9:16 cut a wide product
-                world = build(*studio)
-                worlds.append(
-                    dataclasses.replace(world, name=scene.name, meta={**world.meta, "rebuilt": True})
-                )
-                built.append(studio)
+                staged.append(arrange(*studio))
             else:
-                worlds.append(from_scene(i))
-                built.append(None)
+                staged.append(None)
+                shown[i] = from_scene(i)
     else:
-        for i, theme in enumerate(spec.themes):
-            progress(
-                PLAN_SHARE * i / n_scenes, f"Building set {i + 1} of {n_scenes}: {get_theme(theme).label}"
-            )
-            worlds.append(build(theme, spec.seed + i))
-            built.append((theme, spec.seed + i))
+        staged = [arrange(theme, spec.seed + i) for i, theme in enumerate(spec.themes)]
+    geometries = [shown[k].geometry if found is None else found.geometry for k, found in enumerate(staged)]
 
+    # 3. the beat (the music's when it has a steady one) and the timeline: it needs only
+    #    where each world stands the product and its floor
+    tempo = track_tempo(audio, spec.frame_count / spec.fps) if audio is not None else None
+    aspect = geometries[0].product_box[2] / geometries[0].product_box[3]
+    lang = spec.locale.replace("_", "-")
+    card = _end_card_layout(spec, canvas, aspect, keys, lang) if end_card else None
+    end_box = card.product_box if card is not None else None
+    timeline = Timeline(
+        spec,
+        canvas,
+        geometries,
+        end_card=end_card,
+        end_box=end_box,
+        texts=keys,
+        tempo=tempo,
+        layout=layout,
+    )
+
+    # 4. the worlds. A studio scene's props are known: those the move cuts are filled out.
+    #    A set built for the clip stands its props in what every frame of the move shows
+    #    (the move depends on the product's place only, not on the props); a set whose
+    #    props are drawn into it then leaves out any that still would be cut (one that
+    #    cannot shrink into that room); then it is drawn, once
+    for k, found in enumerate(staged):
+        if found is None:
+            if cut := _cut_props(shown[k].prop_bodies, k, timeline, spec.fps):
+                shown[k] = from_scene(k, leave_out=cut)
+            continue
+        if _cut_props(found.prop_bodies, k, timeline, spec.fps):
+            room = _prop_room(found.prop_bodies, k, timeline, spec.fps)
+            found = arrange(found.theme, found.seed, room=room)
+            if spec.style != "parallax" and (cut := _cut_props(found.prop_bodies, k, timeline, spec.fps)):
+                found = arrange(found.theme, found.seed, leave_out=cut, room=room)
+        if scenes is not None:
+            world = build(found)
+            shown[k] = dataclasses.replace(world, name=scenes[k].name, meta={**world.meta, "rebuilt": True})
+        else:
+            label = get_theme(found.theme).label
+            progress(PLAN_SHARE * k / n_scenes, f"Building set {k + 1} of {n_scenes}: {label}")
+            shown[k] = build(found)
+    worlds = [shown[k] for k in range(len(staged))]
     if spec.style == "parallax":  # a depth model, when one is configured and importable
         for k, world in enumerate(worlds):
             estimated = estimated_depth_ratios(
@@ -282,49 +328,13 @@ def plan_clip(
                 worlds[k] = dataclasses.replace(
                     world, depth_ratio=estimated, meta={**world.meta, "depth": "model"}
                 )
-
-    # 3. the beat (the music's when it has a steady one), the timeline, then the product
-    #    master at the largest size it is shown
-    tempo = track_tempo(audio, spec.frame_count / spec.fps) if audio is not None else None
-    g0 = worlds[0].geometry
-    aspect = g0.product_box[2] / g0.product_box[3]
-    lang = spec.locale.replace("_", "-")
-    card = _end_card_layout(spec, canvas, aspect, keys, lang) if end_card else None
-    end_box = card.product_box if card is not None else None
-    timeline = Timeline(
-        spec,
-        canvas,
-        [w.geometry for w in worlds],
-        end_card=end_card,
-        end_box=end_box,
-        texts=keys,
-        tempo=tempo,
-        layout=layout,
-    )
-    if scenes is not None:  # a studio scene's props are known: fill out those the move cuts
-        for k, world in enumerate(worlds):
-            if world.source == "scene" and (cut := _cut_props(world, k, timeline, spec.fps)):
-                worlds[k] = from_scene(k, leave_out=cut)
-    # a set built for the clip stands its props in what every frame of the move shows (the
-    # move depends on the product's place only, not on the props), then leaves out any
-    # that still would be cut (one that cannot shrink into that room)
-    rooms: list[tuple[float, float, float] | None] = [None] * len(worlds)
-    for k, world in enumerate(worlds):
-        studio = built[k]
-        if studio is not None and _cut_props(world, k, timeline, spec.fps):
-            rooms[k] = _prop_room(world, k, timeline, spec.fps)
-            worlds[k] = _keep_name(build(*studio, room=rooms[k]), world)
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
-    if spec.style != "parallax":  # props drawn into the set: build it without
-        for k, world in enumerate(worlds):
-            studio = built[k]
-            if studio is not None and (cut := _cut_props(world, k, timeline, spec.fps)):
-                worlds[k] = _keep_name(build(*studio, leave_out=cut, room=rooms[k]), world)
+    # then the product master at the largest size it is shown
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
 
-    # 4. the end card backdrop, and background motion from a video model
+    # 5. the end card backdrop, and background motion from a video model
     if end_card:
         worlds.append(
             end_card_world(
@@ -357,7 +367,7 @@ def plan_clip(
         },
     )
 
-    # 5. text sprites, placed where the product never goes
+    # 6. text sprites, placed where the product never goes
     texts = OverlayText(
         headline=spec.headline,
         price=price,
@@ -396,10 +406,11 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
     return world if len(kept) == len(world.props) else dataclasses.replace(world, props=kept)
 
 
-def _cut_props(world: World, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
-    """The props of a studio set (indices in its theme's) that the camera's move would cut
-    with the frame's sides or top at some frame while the set is shown in place (in
-    parallax, each at the depth of its foot)."""
+def _cut_props(bodies: PropBodies, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
+    """The props of world ``index``'s studio set (``bodies``, as ``World.prop_bodies``:
+    indices in its theme's) that the camera's move would cut with the frame's sides or
+    top at some frame while the set is shown in place (in parallax, each at the depth of
+    its foot)."""
     layers = [layer for layer in _move_layers(timeline, index, fps) if layer.columns is None]
 
     def cut(ratio: float, body: tuple[float, float, float, float]) -> bool:
@@ -412,7 +423,7 @@ def _cut_props(world: World, index: int, timeline: Timeline, fps: int) -> tuple[
             for layer in layers
         )
 
-    return tuple(k for k, ratio, body in world.prop_bodies if cut(ratio, body))
+    return tuple(k for k, ratio, body in bodies if cut(ratio, body))
 
 
 def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:
@@ -426,12 +437,13 @@ def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:
     ]
 
 
-def _prop_room(world: World, index: int, timeline: Timeline, fps: int) -> tuple[float, float, float]:
+def _prop_room(bodies: PropBodies, index: int, timeline: Timeline, fps: int) -> tuple[float, float, float]:
     """The part of world ``index`` (world px: left, right, top) that every frame of the move
-    shows ``PROP_MARGIN`` inside the frame's sides and top, at the depths its props stand
-    at (a prop's depth is its foot's row, which where it stands sideways does not change)."""
+    shows ``PROP_MARGIN`` inside the frame's sides and top, at the depths its props
+    (``bodies``) stand at (a prop's depth is its foot's row, which where it stands
+    sideways does not change)."""
     cw, ch = timeline.canvas
-    ratios = sorted({ratio for _, ratio, _ in world.prop_bodies}) or [1.0]
+    ratios = sorted({ratio for _, ratio, _ in bodies}) or [1.0]
     left, right, top = -math.inf, math.inf, -math.inf
     for layer in _move_layers(timeline, index, fps):
         if layer.columns is not None:
@@ -445,13 +457,6 @@ def _prop_room(world: World, index: int, timeline: Timeline, fps: int) -> tuple[
             x1, _ = back.point((1 - PROP_MARGIN) * cw, ch)
             left, right, top = max(left, x0), min(right, x1), max(top, y0)
     return (left, right, top)
-
-
-def _keep_name(world: World, was: World) -> World:
-    """A world built again keeps the name and the "rebuilt" mark of the one it replaces."""
-    if not was.meta.get("rebuilt"):
-        return world
-    return dataclasses.replace(world, name=was.name, meta={**world.meta, "rebuilt": True})
 
 
 def _cut_by_frame(

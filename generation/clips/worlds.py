@@ -4,10 +4,12 @@ A ``World`` is a still background at its own resolution plus what the product do
 it (shadows, a reflection) as a separate multiplicative layer, so that the product and
 its shadow can move apart from the wall when the camera moves in depth (parallax).
 
-- ``studio_world`` renders a studio theme's set with ``generation.sets``
-  (``stage_for_product``, ``render_set_pair``): the set with the product's silhouette and
-  the same set without it, its backdrop drawn once. The second is the empty set (the
-  plate); their ratio around the product is the product's shadow and reflection. For
+- ``studio_stage`` finds where a studio theme's set stands the product and its props
+  (``stage_for_product``, ``place_props``) without drawing anything, so a clip can choose
+  from the camera's move where the props may stand before the set is drawn once.
+- ``studio_world`` renders that set with ``generation.sets`` (``render_set_pair``): the
+  set with the product's silhouette and the same set without it, its backdrop drawn
+  once. The second is the empty set (the plate); their ratio around the product is the product's shadow and reflection. For
   parallax it renders the set once more without its props (``render_set``: ``bare``) and
   keeps each prop, with the shadow it casts, as its own layer (``PropLayer``) that moves
   at the depth of the floor row it stands on, instead of being sheared by the rows it
@@ -37,6 +39,8 @@ from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
     PropPlacement,
+    Stage,
+    Variant,
     estimate_foot_ratio,
     estimate_light_side,
     move_stage,
@@ -85,6 +89,11 @@ class PropLayer:
     body: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
+# each prop standing in a studio set: (index in the theme's props, depth ratio, body
+# x0, y0, x1, y1 in world pixels)
+PropBodies = tuple[tuple[int, float, tuple[float, float, float, float]], ...]
+
+
 @dataclass(frozen=True)
 class World:
     name: str  # e.g. "scene-marble_counter"
@@ -102,9 +111,7 @@ class World:
     meta: dict[str, Any] = field(default_factory=dict)
     bare: np.ndarray | None = None  # (H, W, 4) uint8: the plate without ``props``
     props: tuple[PropLayer, ...] = ()
-    # each prop standing in a studio set: (index in the theme's props, depth ratio, body
-    # x0, y0, x1, y1 in world pixels)
-    prop_bodies: tuple[tuple[int, float, tuple[float, float, float, float]], ...] = ()
+    prop_bodies: PropBodies = ()  # each prop standing in a studio set
 
     @property
     def size(self) -> tuple[int, int]:
@@ -115,46 +122,46 @@ class World:
 # Studio worlds
 
 
-def studio_world(
+@dataclass(frozen=True)
+class StudioStage:
+    """A studio world's set before any of it is drawn: the theme's composition for the
+    seed, where the product stands (``geometry``), the depth of each world row, and where
+    each prop stands. Finding it takes milliseconds; drawing the set (``studio_world``)
+    takes over a second at a story clip's size, so a clip decides which props and what
+    room from this and draws the set once."""
+
+    theme: str
+    seed: int
+    variant: Variant
+    stage: Stage
+    geometry: WorldGeometry
+    depth_ratio: np.ndarray  # (H,) float32, as ``World.depth_ratio``
+    standing: tuple[PropPlacement, ...]
+
+    @property
+    def prop_bodies(self) -> PropBodies:
+        """As ``World.prop_bodies``: (index in the theme's props, depth ratio, body)."""
+        return tuple((p.index, _depth_at(self.depth_ratio, p.base), p.body) for p in self.standing)
+
+
+def studio_stage(
     seg: Segmentation,
     *,
     theme: str,
     seed: int,
     size: tuple[int, int],
     fill: float,
-    brand_color: tuple[int, int, int] | None,
     wall_ratio: float = 0.35,
     front_ratio: float = 1.5,
     max_width: float | None = None,
-    prop_layers: bool = False,
     centred: bool = False,
-    depth_cues: bool = False,
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
     prop_room: tuple[float, float, float] | None = None,
-) -> World:
-    """The theme's set at ``size`` with the product's shadows as a separate layer.
-
-    ``max_width`` caps the product's width as a share of the world's (the camera's closest
-    view shows less than the whole world, and the product must stay inside it).
-    ``prop_layers`` also keeps the props as their own layers (``World.bare``, ``props``).
-    ``centred`` stands the product in the middle at the size ``fill`` asks for, whatever
-    place and size the seed's composition would give it (clips frame the product in the
-    middle, and the sets of a sequence line up).
-    ``depth_cues`` lights the set with a soft pool on the wall and another on the floor
-    (``light_pools``), so that a plain set has something that moves at each depth.
-    ``leave_out`` names props of the theme (indices in its ``props``) not to stand;
-    ``World.prop_bodies`` says where each prop that stands is.
-    ``stand_at`` (world px, the clip's layout chose it) stands the product there, the
-    set moved under it (``move_stage``).
-    ``prop_room`` (world px: left, right, top) is what the camera shows in every frame:
-    props stand (or shrink to stand) inside it (``Variant.room``).
-
-    Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
-    same seeded look), with the product's silhouette and without it.
-    """
-    # 1. where the theme stands the product (the scene's composition for this seed), and
-    # the set with and without its shadows
+) -> StudioStage:
+    """Where ``studio_world`` (same arguments) stands the product and the props, without
+    drawing the set."""
+    # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
     variant = plan_variant(
         theme, seed, light_side=estimate_light_side(cutout), foot_ratio=estimate_foot_ratio(cutout)
@@ -176,7 +183,91 @@ def studio_world(
     )
     if stand_at is not None:
         stage = move_stage(stage, stand_at, size)
-    placed = compose.place_product(cutout, size, stage.box)
+    box = tuple(float(v) for v in stage.box)
+    geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
+    ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio)
+    # placed by the product's box: an empty layer there stands the props of the empty set
+    standing = (
+        place_props(theme, stage, _nothing_at(stage.box, size), variant, seed=seed) if variant.props else []
+    )
+    return StudioStage(
+        theme=theme,
+        seed=seed,
+        variant=variant,
+        stage=stage,
+        geometry=geometry,
+        depth_ratio=ratios,
+        standing=tuple(standing),
+    )
+
+
+def _nothing_at(box: Box, size: tuple[int, int]) -> PlacedProduct:
+    """An empty product layer at ``box``: what the props of the empty set stand round."""
+    x, y, w, h = box
+    return PlacedProduct(layer=Image.new("RGBA", (w, h), (0, 0, 0, 0)), box=(x, y, w, h), canvas_size=size)
+
+
+def studio_world(
+    seg: Segmentation,
+    *,
+    theme: str,
+    seed: int,
+    size: tuple[int, int],
+    fill: float,
+    brand_color: tuple[int, int, int] | None,
+    wall_ratio: float = 0.35,
+    front_ratio: float = 1.5,
+    max_width: float | None = None,
+    prop_layers: bool = False,
+    centred: bool = False,
+    depth_cues: bool = False,
+    leave_out: tuple[int, ...] = (),
+    stand_at: Box | None = None,
+    prop_room: tuple[float, float, float] | None = None,
+    staged: StudioStage | None = None,
+) -> World:
+    """The theme's set at ``size`` with the product's shadows as a separate layer.
+
+    ``max_width`` caps the product's width as a share of the world's (the camera's closest
+    view shows less than the whole world, and the product must stay inside it).
+    ``prop_layers`` also keeps the props as their own layers (``World.bare``, ``props``).
+    ``centred`` stands the product in the middle at the size ``fill`` asks for, whatever
+    place and size the seed's composition would give it (clips frame the product in the
+    middle, and the sets of a sequence line up).
+    ``depth_cues`` lights the set with a soft pool on the wall and another on the floor
+    (``light_pools``), so that a plain set has something that moves at each depth.
+    ``leave_out`` names props of the theme (indices in its ``props``) not to stand;
+    ``World.prop_bodies`` says where each prop that stands is.
+    ``stand_at`` (world px, the clip's layout chose it) stands the product there, the
+    set moved under it (``move_stage``).
+    ``prop_room`` (world px: left, right, top) is what the camera shows in every frame:
+    props stand (or shrink to stand) inside it (``Variant.room``).
+    ``staged``: where ``studio_stage`` stood the product and the props; drawn as it is
+    (``fill``, ``max_width``, ``centred``, ``leave_out``, ``stand_at``, ``prop_room`` and
+    the ratios only find it, and are then not used).
+
+    Built with ``generation.sets`` exactly as the studio engine's scenes are (same stage,
+    same seeded look), with the product's silhouette and without it.
+    """
+    # 1. where the theme stands the product and the props, and the set with and without
+    # its shadows
+    if staged is None:
+        staged = studio_stage(
+            seg,
+            theme=theme,
+            seed=seed,
+            size=size,
+            fill=fill,
+            wall_ratio=wall_ratio,
+            front_ratio=front_ratio,
+            max_width=max_width,
+            centred=centred,
+            leave_out=leave_out,
+            stand_at=stand_at,
+            prop_room=prop_room,
+        )
+    variant, stage = staged.variant, staged.stage
+    placed = compose.place_product(seg.cutout, size, stage.box)
     shadowed, empty = render_set_pair(
         theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant
     )
@@ -193,22 +284,15 @@ def studio_world(
     dressed = _apply_effect(plate, effect)
     plate, dressed, effect = rgba(plate), rgba(dressed), _effect4(effect)
 
-    # 3. depth for parallax: the wall is far, the floor comes towards the camera
-    box = tuple(float(v) for v in stage.box)
-    geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
-    ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio)
-
-    # 4. the props apart from the set, for parallax
+    # 3. the props apart from the set, for parallax (each at the depth of its foot: the
+    # wall is far, the floor comes towards the camera)
+    ratios = staged.depth_ratio
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
-    # placed by the product's box: an empty layer there stands the props of the empty set
-    nothing = PlacedProduct(
-        layer=Image.new("RGBA", placed.layer.size, (0, 0, 0, 0)), box=placed.box, canvas_size=size
-    )
-    standing = place_props(theme, stage, nothing, variant, seed=seed) if variant.props else []
-    bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
+    standing = staged.standing
     if standing and prop_layers:
         without = dataclasses.replace(variant, props=())
+        nothing = _nothing_at(stage.box, size)
         bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
         if pools is not None:
             bare_f = bare_f * pools
@@ -221,13 +305,13 @@ def studio_world(
         plate=plate,
         dressed=dressed,
         effect=effect,
-        geometry=geometry,
+        geometry=staged.geometry,
         depth_ratio=ratios,
         theme=theme,
         seed=seed,
         bare=bare,
         props=props,
-        prop_bodies=bodies,
+        prop_bodies=staged.prop_bodies,
     )
 
 

@@ -483,6 +483,34 @@ def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, 
     assert not np.array_equal(plan.worlds[0].plate, every.worlds[0].plate)
 
 
+@pytest.mark.parametrize(("style", "fill"), [("parallax", 0.5), ("pan", None)])
+def test_a_clip_s_set_is_drawn_once_with_its_props_where_the_move_sees_them(bottle, monkeypatch, style, fill):
+    # given a 9:16 clip of the marble set whose move would cut a prop where a scene stands it
+    # (parallax keeps props as layers, a pan draws them into the set)
+    import generation.clips.plan as plan_module
+
+    extra = {} if fill is None else {"fill": fill}
+    spec = small(style=style, size=MID, duration=8, direction="right", **extra)
+    find, draw = plan_module.studio_stage, plan_module.studio_world
+    found, drawn = [], []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    monkeypatch.setattr(plan_module, "studio_world", lambda *a, **k: drawn.append(k) or draw(*a, **k))
+
+    # when the clip is planned
+    plan = plan_clip(bottle, spec)
+
+    # then where the set first stands its props the move cuts one, and the set is drawn
+    # once, as found last: its props in the room the move leaves them
+    first, last = found[0], found[-1]
+    assert first.variant.room is None
+    assert plan_module._cut_props(first.prop_bodies, 0, plan.timeline, plan.spec.fps)
+    assert len(drawn) == 1 and drawn[0]["staged"] is last
+    assert last.variant.room is not None
+    assert plan.worlds[0].prop_bodies == last.prop_bodies
+    if style == "pan":  # drawn into the set: none left that the move cuts
+        assert not plan_module._cut_props(last.prop_bodies, 0, plan.timeline, plan.spec.fps)
+
+
 @pytest.fixture(scope="module")
 def marble_scene(bottle):
     """A studio scene of the marble set at 9:16 with a cylinder right of the product."""
