@@ -55,6 +55,13 @@ def sign_in(page, url: str, username: str = "alice", password: str = "pw-alice-1
     page.wait_for_selector("text=Sign out")
 
 
+def open_unfolded(page, url: str) -> None:
+    """Opens ``url`` and waits for it to settle, with every folded part (``<details>``) open."""
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+
+
 def _plain_mp4(size: tuple[int, int], colour) -> bytes:
     """A short H.264 MP4 of one colour at ``size``, as a clip's file."""
     import io

@@ -11,7 +11,7 @@ from shop_assets.bulk.models import Batch, BatchStatus
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEndpoint
-from tests.service.browser import BROWSER_MARKS, full_job, sign_in
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, sign_in
 from tests.service.test_browser_layout import _shots_dir
 from tests.synthetic import sine_track
 
@@ -120,9 +120,7 @@ def test_every_page_shows_its_words_whole_on_a_phone_and_a_desktop(
         sign_in(page, live_server.url)
         for name, path in pages.items():
             # when: the page is opened with every folded part open
-            page.goto(live_server.url + path)
-            page.wait_for_load_state("networkidle")
-            page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            open_unfolded(page, live_server.url + path)
             page.screenshot(path=str(shots / f"fit-{name}-{width}.png"), full_page=True)
             cut = page.evaluate(CUT)
             if cut:

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, sign_in
+from tests.service.browser import BROWSER_MARKS, open_unfolded, sign_in
 from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
 
 pytestmark = BROWSER_MARKS
@@ -127,9 +127,7 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         page.set_viewport_size({"width": width, "height": height})
         sign_in(page, live_server.url)
         for name, path in pages.items():
-            page.goto(live_server.url + path)
-            page.wait_for_load_state("networkidle")
-            page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            open_unfolded(page, live_server.url + path)
             if name == "product":  # every option of the new-job form shown
                 for output in ("scene", "poster", "clip"):
                     page.check(f"input[name=outputs][value={output}]")
