@@ -293,6 +293,10 @@ def _render(
     )
     meta = {
         "segmenter": seg.segmenter,
+        # the matte the product was cut with, as the cutout's and packshot's sidecars say it
+        "confidence": round(float(seg.confidence), 4),
+        "low_confidence": bool(seg.low_confidence),
+        "matte": seg.evidence,
         "engine": "poster",
         "theme": bg_info.get("theme"),
         "seed": spec.seed,

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from generation.config import GenerationConfig
+from generation.cutout import render_cutout
 from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
@@ -620,6 +621,24 @@ def test_posters_are_written_with_sidecar_and_layout(seg, tmp_path, fmt, pil_for
     )  # no temporary files left behind
 
 
+def test_poster_sidecar_records_the_mattes_confidence_like_the_cutouts(seg, tmp_path):
+    # given a matte the evidence did not trust
+    evidence = {"score": 0.42, "threshold": 0.6, "trusted": False, "cues": {"outline": 0.42}, "problems": []}
+    doubtful = replace(seg, confidence=0.42, low_confidence=True, evidence=evidence)
+
+    # when a poster is made from it and written
+    poster = render_poster(doubtful, PosterSpec(template="price_tag", headline="Hi", price="9"))
+    [path] = write_posters([poster], tmp_path, stem="bottle")
+
+    # then its sidecar says so with the cutout sidecar's keys
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert (sidecar["confidence"], sidecar["low_confidence"], sidecar["matte"]) == (0.42, True, evidence)
+    cutout = render_cutout(doubtful).sidecar()
+    assert {k: cutout[k] for k in ("confidence", "low_confidence", "matte")} == {
+        k: sidecar[k] for k in ("confidence", "low_confidence", "matte")
+    }
+
+
 # --- spec validation ----------------------------------------------------------------
 
 
@@ -685,6 +704,8 @@ def test_cli_writes_poster_sidecar_and_layout(photo_files, tmp_path, capsys):
     sidecar = json.loads((out / f"{stem}.json").read_text())
     assert sidecar["segmenter"] == "alpha" and sidecar["theme"] == "marble_counter" and sidecar["seed"] == 0
     assert sidecar["fidelity"]["identical"] and sidecar["checks"]["ok"]
+    assert sidecar["confidence"] == 1.0 and sidecar["low_confidence"] is False  # the merchant's mask
+    assert sidecar["matte"]["cues"]["border"] == 1.0
     layout = json.loads((out / f"{stem}.layout.json").read_text())
     assert layout["words"]["price"] == "¥199" and layout["words"]["badge"] == "6.7折"
     assert layout["size"]["name"] == "story"  # 1080x1920 given by size still keeps the story safe zones
