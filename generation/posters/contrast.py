@@ -34,7 +34,7 @@ from generation.types import Box
 from generation.typography.draw import text_mask
 
 # opacity ladders: a plate reads as a designed element only when it is fairly solid
-FIX_OPACITIES = {"plate": (0.72, 0.86, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
+FIX_OPACITIES = {"plate": (0.6, 0.72, 0.86, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
 
 
 def plan_for(slot: Slot) -> dict[str, Any]:
@@ -126,13 +126,19 @@ def fix_contrast(
     by_group: dict[int, list[Slot]] = {}
     for slot in failing:
         by_group.setdefault(slot.group, []).append(slot)
+    pad = round(PLATE_PAD * short)
+    runs: list[tuple[int, list[Slot]]] = []
     for group, slots in by_group.items():
         members = [s for s in free if s.group == group] if group >= 0 else slots
-        pad = round(0.022 * short)
+        # one fix per run of the group's texts that stand close together (a column's
+        # message and its price far below it get two plates, not one slab across the gap);
+        # a run none of whose texts fails needs none
+        for run in _runs(members, plans, 2 * pad):
+            if any(s is f for s in run for f in slots):
+                runs.append((group, run))
+    for n, (group, members) in enumerate(runs):
         union = union_box([plans[s.name]["ink"] for s in members])
-        box = pad_box(union, pad, canvas.shape)
-        if box_hits(keepout, box):
-            box = pad_box(union, 0, canvas.shape)
+        box = _clear_pad_box(union, pad, canvas.shape, keepout)
         # light text on a dark scrim unless the template's text is light already
         preferred = palette.resolve(template.colors[members[0].role])
         dark_text = luminance(preferred) < 0.4
@@ -159,8 +165,28 @@ def fix_contrast(
         for s in members:
             plans[s.name]["fix"] = kind
         fixes.append(f"{'+'.join(s.name for s in members)}: {kind} {opacity:.0%}")
-        elements.append(Element(f"{kind}_{group}", "plate", box))
+        name = f"{kind}_{group}" if all(g != group for g, _ in runs[n + 1 :]) else f"{kind}_{group}_{n}"
+        elements.append(Element(name, "plate", box))
     return elements
+
+
+PLATE_PAD = 0.018  # a fix's padding round its texts' ink, of the shorter side
+
+
+def _runs(members: list[Slot], plans: dict[str, dict[str, Any]], gap: int) -> list[list[Slot]]:
+    """``members`` in runs down the canvas: a text more than ``gap`` below the run
+    above it (by ink) starts a new run."""
+    order = sorted(members, key=lambda s: plans[s.name]["ink"][1])
+    runs: list[list[Slot]] = []
+    bottom = 0
+    for s in order:
+        x, y, w, h = plans[s.name]["ink"]
+        if not runs or y > bottom + gap:
+            runs.append([])
+            bottom = y + h
+        runs[-1].append(s)
+        bottom = max(bottom, y + h)
+    return runs
 
 
 def _feather(short: int) -> float:
@@ -191,6 +217,35 @@ def _apply_fix(
     else:
         mask = decor.rounded_rect(w, h, min(pad, h / 2)) if shape is None else shape
         decor.fill(canvas, mask, (x, y), color, opacity)
+
+
+def _clear_pad_box(box: Box, pad: int, shape: tuple[int, ...], keepout: np.ndarray) -> Box:
+    """``box`` padded by ``pad`` on every side that stays off the product's keep-out;
+    a side that would touch it is padded as much as stays clear (in quarters of ``pad``),
+    so text keeps its plate's padding wherever the product leaves room for it."""
+    padded = pad_box(box, pad, shape)
+    if not box_hits(keepout, padded):
+        return padded
+    steps = [round(pad * k / 4) for k in (4, 3, 2, 1, 0)]
+    sides = []
+    for side in range(4):  # left, top, right, bottom
+        for p in steps:
+            grown = [0, 0, 0, 0]
+            grown[side] = p
+            if not p or not box_hits(keepout, _grow(box, grown, shape)):
+                sides.append(p)
+                break
+    padded = _grow(box, sides, shape)
+    return pad_box(box, 0, shape) if box_hits(keepout, padded) else padded
+
+
+def _grow(box: Box, sides: list[int], shape: tuple[int, ...]) -> Box:
+    """``box`` grown by ``sides`` (left, top, right, bottom), kept on the canvas."""
+    x, y, w, h = box
+    H, W = shape[:2]
+    x0, y0 = max(0, x - sides[0]), max(0, y - sides[1])
+    x1, y1 = min(W, x + w + sides[2]), min(H, y + h + sides[3])
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:

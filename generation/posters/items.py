@@ -343,18 +343,22 @@ def _layout_column(
         )
 
     total = sum(measured[it].height for it in items) + gaps_for(items)
-    # spread: the message (eyebrow to subline) starts at the region's top and the offer
-    # (price, CTA) ends at its bottom, so a column beside a tall product runs its height
+    # spread: the offer (price, CTA) ends at the region's bottom and the message (eyebrow
+    # to subline) stands SPREAD_SHARE of the free height above it, the rest over it, so a
+    # column beside a tall product runs most of its height (all of the free height
+    # between them left one empty block of half the column)
     offer = next((i for i, it in enumerate(items) if it in OFFER), 0)
     valign = group.valign if group.valign != "spread" or offer else "middle"
-    y = ry + {"top": 0, "middle": (rh - total) // 2, "bottom": rh - total, "spread": 0}[valign]
+    free = rh - total
+    inner = round(free * SPREAD_SHARE)
+    y = ry + {"top": 0, "middle": free // 2, "bottom": free, "spread": free - inner}[valign]
     out: list[Slot] = []
     prev = None
     for i, it in enumerate(items):
         if prev is not None:
             y += round(gap * (1.5 if it == "cta" else 0.7 if "rule" in (prev, it) else 1.0))
         if valign == "spread" and i == offer:
-            y += rh - total
+            y += inner
         m = measured[it]
         x = rx + {"left": 0, "center": (rw - m.width) // 2, "right": rw - m.width}[group.align]
         for s in m.slots:
@@ -369,6 +373,9 @@ def _layout_column(
         y += m.height
         prev = it
     return out
+
+
+SPREAD_SHARE = 0.5  # of a spread column's free height, the part between its message and its offer
 
 
 def _layout_row(

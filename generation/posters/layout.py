@@ -99,9 +99,13 @@ def solve_layout(
         layout = arrange(variant.long_text)
         layout.fallbacks.append(LONG_TEXT)
         return layout
-    if variant.long_text is None or not any(f.startswith(BELOW_SIZES) for f in layout.fallbacks):
+    if variant.long_text is None:
         return layout
-    # words set below the template's sizes here: the wider text panel may set them larger
+    below = any(f.startswith(BELOW_SIZES) for f in layout.fallbacks)
+    if not below and _headline_px(layout) >= SMALL_HEADLINE * template.text["headline"].size * layout.unit:
+        return layout
+    # words set below the template's sizes, or a headline under half its designed size,
+    # here: the long-text arrangement (more room for the words) may set them larger
     try:
         other = arrange(variant.long_text)
     except TextDoesNotFit:
@@ -113,6 +117,7 @@ def solve_layout(
 
 
 LONG_TEXT = "long text: the template's long-text arrangement"
+SMALL_HEADLINE = 0.5  # a headline set under this share of its designed size tries the long-text arrangement
 BELOW_SIZES = ("text set below the template's sizes", "shortened with an ellipsis", "words broken")
 
 
@@ -558,7 +563,8 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
             members.setdefault(("group", slot.group), []).append(slot)
     items: list[tuple[int, int, list[object], bool]] = []
     for key, objs in members.items():
-        boxes = [o.box if isinstance(o, Slot) else layout.product_box for o in objs]
+        # a mark counts with the room it keeps clear (a top band's strip under it)
+        boxes = [o.extra.get("keepout", o.box) if isinstance(o, Slot) else layout.product_box for o in objs]
         boxes = [b for b in boxes if b[2] > 0 and b[3] > 0]
         if not boxes:
             continue
@@ -580,6 +586,8 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
     # space at that end, so that the gaps seen on the canvas come out equal
     sx, sy, sw, sh = layout.size.safe_box
     outer = (cy - sy, sy + sh - cy - chei) if vertical else (cx - sx, sx + sw - cx - cwid)
+    # a moved block keeps the layout's gap from a mark that stays put, as the solve did
+    gap = max(4, round(0.022 * layout.short))
     shift: dict[int, int] = {}  # block index -> offset along the axis
     seg_start, run = lo, []
     ends: list[list[Any] | None] = [*blocks, None]
@@ -587,7 +595,7 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
         if end is not None and not end[3]:
             run.append(i)
             continue
-        seg_end = hi if end is None else end[0]
+        seg_end = hi if end is None else min(hi, end[0] - gap)
         if run:
             used = sum(blocks[j][1] - blocks[j][0] for j in run)
             free = (seg_end - seg_start) - used
@@ -604,7 +612,7 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
                     pos += blocks[j][1] - blocks[j][0] + inner
         run = []
         if end is not None:
-            seg_start = max(seg_start, end[1])
+            seg_start = max(seg_start, end[1] + gap)
     if not any(shift.values()):
         return layout
 
