@@ -50,12 +50,15 @@ from generation.clips.spec import ClipSpec, presets_data
 from generation.clips.worlds import (
     PropBodies,
     PropLayer,
+    SceneStage,
     StudioStage,
     World,
     end_card_world,
     estimated_depth_ratios,
     overscan,
     overscan_needed,
+    overscan_stage,
+    scene_stage,
     scene_world,
     studio_stage,
     studio_world,
@@ -245,9 +248,17 @@ def plan_clip(
     # each world: a studio set (theme, seed), found but not drawn until the move says
     # where its props may stand, or a finished scene shown as it is
     staged: list[StudioStage | None] = []
-    shown: dict[int, World] = {}
+    shown: dict[int, SceneStage] = {}
     if scenes is not None:
         given = scenes
+
+        def scene_pad(i: int) -> SceneStage:
+            """Where scene ``i``'s world stands the product and its props, nothing drawn:
+            framed with its product at the layout's place, the picture run on where the
+            frame goes past its edges (``overscan``)."""
+            stage = scene_stage(given[i], **ratios)
+            pad = overscan_needed(stage.geometry, layout.rest_box, canvas)
+            return overscan_stage(stage, pad) if any(pad) else stage
 
         def from_scene(i: int, leave_out: tuple[int, ...] = ()) -> World:
             world = scene_world(
@@ -258,8 +269,6 @@ def plan_clip(
                 prop_layers=spec.style == "parallax",
                 leave_out=leave_out,
             )
-            # framed with its product at the layout's place: the picture runs on where the
-            # frame goes past its edges
             pad = overscan_needed(world.geometry, layout.rest_box, canvas)
             return overscan(world, pad, front=ratios["front_ratio"]) if any(pad) else world
 
@@ -273,7 +282,7 @@ def plan_clip(
                 staged.append(arrange(*studio))
             else:
                 staged.append(None)
-                shown[i] = from_scene(i)
+                shown[i] = scene_pad(i)
     else:
         staged = [arrange(theme, spec.seed + i) for i, theme in enumerate(spec.themes)]
     geometries = [shown[k].geometry if found is None else found.geometry for k, found in enumerate(staged)]
@@ -301,10 +310,10 @@ def plan_clip(
     #    (the move depends on the product's place only, not on the props); a set whose
     #    props are drawn into it then leaves out any that still would be cut (one that
     #    cannot shrink into that room); then it is drawn, once
+    built: dict[int, World] = {}
     for k, found in enumerate(staged):
         if found is None:
-            if cut := _cut_props(shown[k].prop_bodies, k, timeline, spec.fps):
-                shown[k] = from_scene(k, leave_out=cut)
+            built[k] = from_scene(k, leave_out=_cut_props(shown[k].prop_bodies, k, timeline, spec.fps))
             continue
         if _cut_props(found.prop_bodies, k, timeline, spec.fps):
             room = _prop_room(found.prop_bodies, k, timeline, spec.fps)
@@ -313,12 +322,12 @@ def plan_clip(
                 found = arrange(found.theme, found.seed, leave_out=cut, room=room)
         if scenes is not None:
             world = build(found)
-            shown[k] = dataclasses.replace(world, name=scenes[k].name, meta={**world.meta, "rebuilt": True})
+            built[k] = dataclasses.replace(world, name=scenes[k].name, meta={**world.meta, "rebuilt": True})
         else:
             label = get_theme(found.theme).label
             progress(PLAN_SHARE * k / n_scenes, f"Building set {k + 1} of {n_scenes}: {label}")
-            shown[k] = build(found)
-    worlds = [shown[k] for k in range(len(staged))]
+            built[k] = build(found)
+    worlds = [built[k] for k in range(len(staged))]
     if spec.style == "parallax":  # a depth model, when one is configured and importable
         for k, world in enumerate(worlds):
             estimated = estimated_depth_ratios(

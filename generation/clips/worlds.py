@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -497,11 +498,7 @@ def scene_world(
     plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
     plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
     x, y, w, h = scene.product_box
-    layout = scene.meta.get("layout") if scene.meta.get("engine") == "studio" else None
-    if layout:
-        horizon, contact = float(layout["horizon"]), float(layout["contact"])
-    else:  # unknown set: assume the floor starts a little behind the foot
-        horizon, contact = y + 0.75 * h, float(y + h)
+    layout, (horizon, contact) = _scene_lines(scene)
     ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     if gone := [p for p in standing if p.index in leave_out]:
@@ -543,6 +540,43 @@ def scene_world(
     )
 
 
+def _scene_lines(scene: RenderedImage) -> tuple[dict[str, Any] | None, tuple[float, float]]:
+    """A finished scene's layout (a studio scene's, else None) and its floor's horizon
+    and contact rows."""
+    x, y, w, h = scene.product_box
+    layout = scene.meta.get("layout") if scene.meta.get("engine") == "studio" else None
+    if layout:
+        return layout, (float(layout["horizon"]), float(layout["contact"]))
+    # unknown set: assume the floor starts a little behind the foot
+    return None, (y + 0.75 * h, float(y + h))
+
+
+@dataclass(frozen=True)
+class SceneStage:
+    """What ``scene_world`` makes of a finished scene that the timeline and the prop
+    checks need, without filling anything out of the picture (milliseconds, where the
+    world takes about half a second at a story clip's size): where the product stands
+    and where each prop does, as the world would have them."""
+
+    geometry: WorldGeometry
+    prop_bodies: PropBodies
+
+
+def scene_stage(scene: RenderedImage, *, wall_ratio: float = 0.35, front_ratio: float = 1.5) -> SceneStage:
+    """``scene_world(seg, scene, ...)``'s geometry and prop bodies (no prop left out)."""
+    size = scene.image.size
+    x, y, w, h = scene.product_box
+    layout, (horizon, contact) = _scene_lines(scene)
+    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
+    standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
+    return SceneStage(
+        geometry=WorldGeometry(
+            size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
+        ),
+        prop_bodies=tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing),
+    )
+
+
 # the set built again matches the picture round a filled prop within this mean level
 REBUILT_MATCH = 3.0
 # a scene's picture run on past its edges: mirrored there, and blurred more the further out
@@ -578,10 +612,7 @@ def overscan(world: World, pad: Pad, *, front: float) -> World:
     left, top, right, bottom = pad
     if world.animation is not None:
         raise ValueError("an animated world is framed before it is animated")
-
-    def moved(body: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        return (body[0] + left, body[1] + top, body[2] + left, body[3] + top)
-
+    moved = _mover(pad)
     ratio = world.depth_ratio
     ends = (float(ratio[1] - ratio[0]), float(ratio[-1] - ratio[-2])) if len(ratio) > 1 else (0.0, 0.0)
     above = ratio[0] - ends[0] * np.arange(top, 0, -1, dtype=F32)
@@ -590,8 +621,6 @@ def overscan(world: World, pad: Pad, *, front: float) -> World:
         np.concatenate([above, ratio, below]), float(ratio.min()), max(front, float(ratio.max()))
     ).astype(F32)
     plate = extend(world.plate, pad)
-    x, y, w, h = world.geometry.product_box
-    size = (world.size[0] + left + right, world.size[1] + top + bottom)
     effect = world.effect
     if effect is not None:
         effect = dataclasses.replace(effect, to_frame=effect.to_frame.then(Similarity(1.0, left, top)))
@@ -600,9 +629,7 @@ def overscan(world: World, pad: Pad, *, front: float) -> World:
         plate=plate,
         dressed=plate if world.dressed is world.plate else extend(world.dressed, pad),
         effect=effect,
-        geometry=WorldGeometry(
-            size=size, product_box=(x + left, y + top, w, h), horizon=world.geometry.horizon + top
-        ),
+        geometry=_padded(world.geometry, pad),
         depth_ratio=ratios,
         bare=None if world.bare is None else extend(world.bare, pad),
         props=tuple(
@@ -612,6 +639,34 @@ def overscan(world: World, pad: Pad, *, front: float) -> World:
         prop_bodies=tuple((k, r, moved(body)) for k, r, body in world.prop_bodies),
         meta={**world.meta, "overscan": list(pad)},
     )
+
+
+def overscan_stage(stage: SceneStage, pad: Pad) -> SceneStage:
+    """``stage`` as ``overscan`` places its world: geometry and prop bodies moved by ``pad``."""
+    moved = _mover(pad)
+    return SceneStage(
+        geometry=_padded(stage.geometry, pad),
+        prop_bodies=tuple((k, r, moved(body)) for k, r, body in stage.prop_bodies),
+    )
+
+
+def _padded(geometry: WorldGeometry, pad: Pad) -> WorldGeometry:
+    left, top, right, bottom = pad
+    x, y, w, h = geometry.product_box
+    return WorldGeometry(
+        size=(geometry.size[0] + left + right, geometry.size[1] + top + bottom),
+        product_box=(x + left, y + top, w, h),
+        horizon=geometry.horizon + top,
+    )
+
+
+def _mover(pad: Pad) -> Callable[[tuple[float, float, float, float]], tuple[float, float, float, float]]:
+    left, top = pad[0], pad[1]
+
+    def moved(body: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return (body[0] + left, body[1] + top, body[2] + left, body[3] + top)
+
+    return moved
 
 
 def extend(image: np.ndarray, pad: Pad) -> np.ndarray:
@@ -625,17 +680,48 @@ def extend(image: np.ndarray, pad: Pad) -> np.ndarray:
     if reach == 0:
         return image
     sigma = max(1.0, OVERSCAN_BLUR * min(h, w))
-    soft = cv2.GaussianBlur(mirrored, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
-    ys = np.arange(h + top + bottom, dtype=F32) - top
-    xs = np.arange(w + left + right, dtype=F32) - left
-    dy = np.maximum(np.maximum(-ys, ys - (h - 1)), 0.0)
-    dx = np.maximum(np.maximum(-xs, xs - (w - 1)), 0.0)
-    out = np.hypot(dy[:, None], dx[None, :])
-    weight = np.clip(out / max(OVERSCAN_RAMP * reach, 1.0), 0.0, 1.0)[..., None]
-    blended = mirrored.astype(F32) * (1.0 - weight) + soft.astype(F32) * weight
-    result = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-    result[top : top + h, left : left + w] = image  # the picture itself, bit for bit
+    ramp = max(OVERSCAN_RAMP * reach, 1.0)
+    result = mirrored.copy()
+    # only the run-on is blurred and blended (the picture is kept bit for bit): each strip
+    # of it is blurred with the kernel's reach of the mirrored image round it, which gives
+    # the same bytes there as blurring the whole
+    radius = _gaussian_radius(sigma)
+    big_h, big_w = mirrored.shape[:2]
+    strips = (
+        (0, top, 0, big_w),
+        (top + h, big_h, 0, big_w),
+        (top, top + h, 0, left),
+        (top, top + h, left + w, big_w),
+    )
+    for y0, y1, x0, x1 in strips:
+        if y1 <= y0 or x1 <= x0:
+            continue
+        cy0, cy1 = max(0, y0 - radius), min(big_h, y1 + radius)
+        cx0, cx1 = max(0, x0 - radius), min(big_w, x1 + radius)
+        soft = _blur_within(mirrored, (cy0, cy1, cx0, cx1), sigma)
+        soft = soft[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        ys = np.arange(y0, y1, dtype=F32) - top
+        xs = np.arange(x0, x1, dtype=F32) - left
+        dy = np.maximum(np.maximum(-ys, ys - (h - 1)), 0.0)
+        dx = np.maximum(np.maximum(-xs, xs - (w - 1)), 0.0)
+        weight = np.clip(np.hypot(dy[:, None], dx[None, :]) / ramp, 0.0, 1.0)[..., None]
+        blended = mirrored[y0:y1, x0:x1].astype(F32) * (1.0 - weight) + soft.astype(F32) * weight
+        result[y0:y1, x0:x1] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return result
+
+
+def _gaussian_radius(sigma: float) -> int:
+    """At least half the kernel OpenCV's ``GaussianBlur`` takes for ``sigma`` on 8-bit images."""
+    return (round(sigma * 3 * 2 + 1) | 1) // 2 + 2  # two more in case of rounding
+
+
+def _blur_within(image: np.ndarray, box: tuple[int, int, int, int], sigma: float) -> np.ndarray:
+    """``GaussianBlur`` of ``image[y0:y1, x0:x1]`` with the image's own pixels round it
+    as far as they go (reflected beyond, as for the whole image)."""
+    y0, y1, x0, x1 = box
+    return cv2.GaussianBlur(
+        np.ascontiguousarray(image[y0:y1, x0:x1]), (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101
+    )
 
 
 def _set_without_props(
