@@ -12,8 +12,9 @@ checks on them are exactly what they were.
 A zoom (``Similarity``: a scale and a shift, never a rotation) is drawn with
 ``cv2.resize``, about four times faster than ``cv2.warpAffine`` on one plane: resize
 maps output pixel ``x`` to source ``x0 + (x + 0.5) / s - 0.5`` for a source window
-starting at ``x0``, so a window start and a crop of the output are chosen whose sub-pixel
-error is under ``TOLERANCE`` of an output pixel (``warpAffine`` itself resolves 1/32 px).
+starting at ``x0``, so a window start and the smallest crop of the output (the fewest
+pixels resized only to be dropped) are chosen whose sub-pixel error is under
+``TOLERANCE`` of an output pixel (``warpAffine`` itself resolves 1/32 px).
 The planes are padded (edge pixels repeated, as the warp's border is) so that the window
 may start beyond the image. When no window is close enough (a scale within about
 ``1 / PAD`` of 1 with a sub-pixel shift), the plane is warped.
@@ -59,22 +60,38 @@ class WorldPlanes:
         # half-size planes: continuous coordinates halve on both sides
         half = Similarity(transform.scale, transform.tx / 2, transform.ty / 2)
         y, u, v = self.planes
+        # Cb and Cr have one size and one transform: one window for both
+        windows = _windows(u, half, (w // 2, h // 2))
         return (
             zoom_plane(y, transform, (w, h)),
-            zoom_plane(u, half, (w // 2, h // 2)),
-            zoom_plane(v, half, (w // 2, h // 2)),
+            zoom_plane(u, half, (w // 2, h // 2), windows),
+            zoom_plane(v, half, (w // 2, h // 2), windows),
         )
 
 
-def zoom_plane(padded: np.ndarray, transform: Similarity, size: tuple[int, int]) -> np.ndarray:
-    """``padded`` (an image with ``PAD`` repeated pixels round it) under ``transform``
-    into a new ``size`` (w, h) array: resized when a window fits (see the module
-    docstring), else warped (bilinear, edges repeated)."""
-    w, h = size
+Windows = tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]
+
+
+def _windows(padded: np.ndarray, transform: Similarity, size: tuple[int, int]) -> Windows:
+    """The resize windows across and down (see ``_window``) for ``zoom_plane``."""
     s = transform.scale
     # the world coordinate of the output's left (top) edge, in the padded image
-    across = _window(PAD - transform.tx / s, s, padded.shape[1], w)
-    down = _window(PAD - transform.ty / s, s, padded.shape[0], h)
+    return (
+        _window(PAD - transform.tx / s, s, padded.shape[1], size[0]),
+        _window(PAD - transform.ty / s, s, padded.shape[0], size[1]),
+    )
+
+
+def zoom_plane(
+    padded: np.ndarray, transform: Similarity, size: tuple[int, int], windows: Windows | None = None
+) -> np.ndarray:
+    """``padded`` (an image with ``PAD`` repeated pixels round it) under ``transform``
+    into a new ``size`` (w, h) array: resized when a window fits (see the module
+    docstring), else warped (bilinear, edges repeated). ``windows``: ``_windows`` of
+    these arguments when already at hand."""
+    w, h = size
+    s = transform.scale
+    across, down = windows if windows is not None else _windows(padded, transform, size)
     if across is not None and down is not None:
         dx, x0, x1 = across
         dy, y0, y1 = down
@@ -92,9 +109,9 @@ def _window(edge: float, s: float, n_src: int, n_out: int) -> tuple[int, int, in
     ``start + crop / s`` must equal ``edge``; ``crop >= 1`` keeps the first output pixel
     from sampling before the window (resize repeats a window's edge, the warp would not).
     """
-    # the few first crops are enough unless the scale is close to 1: tried first (cheaper)
-    for last in (32, 2 * PAD):
-        crops = np.arange(1, last)
+    # the smallest crop that fits: the fewest output pixels resized only to be dropped
+    # (the few first are tried first: enough unless the scale is close to 1, and cheaper)
+    for crops in _CROPS:
         starts = np.round(edge - crops / s).astype(np.int64)
         error = np.abs(edge - crops / s - starts) * s
         # one source pixel beyond the last one sampled, so it interpolates as the warp does
@@ -102,9 +119,12 @@ def _window(edge: float, s: float, n_src: int, n_out: int) -> tuple[int, int, in
         ok = (starts >= 0) & (ends <= n_src) & (np.round((ends - starts) * s) >= crops + n_out)
         ok &= error <= TOLERANCE
         if ok.any():
-            k = int(np.argmin(np.where(ok, error, np.inf)))
+            k = int(np.argmax(ok))
             return int(crops[k]), int(starts[k]), int(ends[k])
     return None
+
+
+_CROPS = (np.arange(1, 32), np.arange(32, 2 * PAD))
 
 
 def even_rect(x0: float, y0: float, x1: float, y1: float, canvas: tuple[int, int]) -> Rect | None:
