@@ -1,6 +1,6 @@
 """An 8 s 1080x1920 product clip from one scene, side by side with ffmpeg's zoompan.
 
-    .venv/bin/python bench/bench_clips.py [--duration 8] [--repeat 1] [--ffmpeg /usr/bin/ffmpeg]
+    .venv/bin/python bench/bench_clips.py [--duration 8] [--repeat 1] [--ffmpeg /usr/bin/ffmpeg] [--before DIR]
 
 One studio scene (1080x1920) of a synthetic bottle is rendered first and saved as a PNG.
 Then, each in its own child process (wall time and the child's peak RSS from wait4):
@@ -24,7 +24,9 @@ Then, each in its own child process (wall time and the child's peak RSS from wai
   naive (whole-pixel crop steps, visibly jittery) and smooth (input upscaled 4x first, the
   usual fix).
 
-Runs are interleaved (ours, ffmpeg, ours, ...) ``--repeat`` times and the medians
+``--before DIR`` (a checkout of the code before a change, e.g. ``git worktree add DIR
+main``) adds its two clips, run the same way, so a change is measured before -> after in
+one run. Runs are interleaved (ours, ffmpeg, ours, ...) ``--repeat`` times and the medians
 reported, so a busy shared machine slows both sides alike; CPU seconds (user + sys of
 the child) are shown beside wall seconds, and the load average before and after. Ratios
 are printed against each zoompan run (the issue's target: ours <= 0.5) and, for ours,
@@ -66,6 +68,21 @@ with the same frames (those 30 clips' worlds, and at 540x960 every frame of 60 c
 8 from square studio scenes, the same bytes). This bench's theme clip (push-in, marble):
 plan 2.02 -> 0.89 s CPU (parallax 3.50 -> 1.97, pan 2.01 -> 1.04; medians of 3, one
 process, load ~25).
+
+Since then a clip from a scene makes its world once: it was made, overscan and all, then
+made again without the props the move cuts (this bench's scene clip: its cylinder), 0.9 s
+CPU each time; now the move is planned on the scene's geometry alone
+(``worlds.scene_stage``) and the overscan blurs only its run-on (the same bytes). And the
+planes resize the smallest window within tolerance (the crops dropped after resizing had
+averaged 196 rows and columns), Cb and Cr sharing one search. One process each, before and
+after interleaved, medians of 2, load ~20, CPU s: plan from the scene 2.04 -> 0.93; drawing
+the 240 frames 2.27 -> 1.94 (scene) and 2.64 -> 2.39 (theme), within 2 levels of before
+(mean 0.019). This bench with ``--before`` (one run, load 16-18), ours / floor CPU: scene
+2.29 -> 1.87, theme 1.79 -> 1.87 (noise: its drawing gain is 0.25 s); wall at that load
+says nothing. Not at 1.5: what remains beyond x264 is drawing (about 8 ms of CPU a frame:
+the zoom in the planes 2, the product's reference warp 1, paste and check 1, the set warped
+and converted round the product 2, near-1 zooms that no window fits warped: about 40
+frames of each clip), the theme's set drawn in the plan (about 1 s) and imports (0.4 s).
 """
 
 from __future__ import annotations
@@ -154,6 +171,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ffmpeg", default="/usr/bin/ffmpeg")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. a worktree of main) whose clips run beside ours, interleaved: before -> after in one run",
+    )
     args = parser.parse_args()
     if not os.access(args.ffmpeg, os.X_OK):
         parser.error(f"no ffmpeg executable at {args.ffmpeg} (apt-get install ffmpeg, or --ffmpeg PATH)")
@@ -199,10 +221,15 @@ def main() -> int:
         # 2. the contestants: (label, short name, command, output, kind)
         #    kind: ours | floor (timed inside the child) | ffmpeg-raw | ffmpeg (zoompan)
         runs: list[tuple[str, str, list[str], Path, str]] = []
+        trees = [("", REPO)] + ([(" before", args.before.resolve())] if args.before else [])
         for source in ("scene", "theme"):
-            out = folder / f"ours-{source}.mp4"
-            cmd = [sys.executable, "-c", _OURS, str(payload), str(out), str(args.duration), source]
-            runs.append((f"ours, from the {source} ({x264_preset})", f"ours/{source}", cmd, out, "ours"))
+            for tag, tree in trees:
+                out = folder / f"ours{tag.strip()}-{source}.mp4"
+                code = f"import sys; sys.path.insert(0, {str(tree)!r})\n" + _OURS
+                cmd = [sys.executable, "-c", code, str(payload), str(out), str(args.duration), source]
+                runs.append(
+                    (f"ours{tag}, from the {source} ({x264_preset})", f"ours{tag}/{source}", cmd, out, "ours")
+                )
         raw = folder / "ours.yuv"
         run_child([sys.executable, "-c", _DUMP, str(payload), str(raw), str(args.duration)], env)
 
