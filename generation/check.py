@@ -14,6 +14,14 @@
                  on one side of the base, in one row, while the other side does not, over
                  pixels that are not the set's colour (a reflection or shadow cut that
                  took part of the product's bottom with it);
+  ``notch``      the outline has no dent that the photo does not have: a dent whose
+                 walls run where the photo has no sharp edge while its mouth lies on
+                 one (the product's outline runs straight across it) is a bite the cut
+                 took out of the product, white on white too;
+  ``bottom``     the matte is not cut short above the product's base: its lowest rows lie
+                 on a sharp edge (the base's outline, or its contact line), or on a
+                 floor reflection's mirror line. A cut through the product's body runs
+                 where the photo has no edge;
   ``surround``   what lies just outside the matte is the set: its colours (or a shade of
                  them) are found along the photo's border. A matte that stops inside the
                  product (a label or a neck cut out of the whole bottle) is ringed by the
@@ -23,7 +31,8 @@
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
-  ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base`` and ``surround``
+  ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
+  ``bottom`` and ``surround``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -107,6 +116,8 @@ _PROBLEMS = {
     "slab": "The cutout ends in a slab of floor or tabletop under the product.",
     "reflection": "The cutout keeps the product's reflection on the floor (a slab of floor under it).",
     "base": "The cutout takes a bite out of the bottom of the product (where its reflection or shadow was cut).",
+    "notch": "The cutout's outline has a dent where the product's edge runs straight: it bit into the product.",
+    "bottom": "The cutout stops above the bottom of the product: its lowest rows are cut off.",
     "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
@@ -234,6 +245,81 @@ def _base_cue(product: np.ndarray, like: np.ndarray) -> float:
     return float(np.clip(1.0 - (worst / width - 0.05) / 0.05, 0.0, 1.0))
 
 
+def _notch_cue(product: np.ndarray, edges: np.ndarray) -> float:
+    """1 unless the outline has a dent (what a closing with a disk of 6 % of the matte's
+    width fills in) whose walls, the matte's own outline inside the dent, mostly run where
+    the photo has no sharp edge while its mouth, the closed outline across it, mostly lies
+    on one: the product's edge runs on across the dent, the cut bit into the product. A
+    real concavity (a lid narrower than its jar, a handle's corner, the gap between two
+    products) has sharp edges along its walls. Falls to 0 as the largest such dent grows
+    from 0.04 % to 0.1 % of the matte's width squared (a round bite of 1.6 % to 2.5 % of
+    the width in radius)."""
+    cols = np.flatnonzero(product.any(axis=0))
+    if cols.size < 24:
+        return 1.0
+    width = int(cols[-1]) - int(cols[0]) + 1
+    r = max(3, round(0.06 * width))
+    p8 = product.astype(np.uint8)
+    pad = 2 * r
+    padded = cv2.copyMakeBorder(p8, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disk(r))[pad:-pad, pad:-pad] > 0
+    dents = closed & ~product
+    if not dents.any():
+        return 1.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dents.astype(np.uint8), connectivity=8)
+    near = cv2.dilate(dents.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    # the walls deeper in than a sharp edge's own width: by the mouth the product's
+    # edge is near any matte
+    depth = cv2.distanceTransform(closed.astype(np.uint8), cv2.DIST_L2, 3)
+    walls = product & near & (depth > 2.5)
+    mouth = closed & ~(cv2.erode(closed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & dents
+    # the wall and mouth pixels of each dent, and how many of them lie on a sharp edge
+    grown = cv2.dilate(labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+    wall_n = np.bincount(grown[walls], minlength=count)
+    wall_e = np.bincount(grown[walls & edges], minlength=count)
+    mouth_n = np.bincount(labels[mouth], minlength=count)
+    mouth_e = np.bincount(labels[mouth & edges], minlength=count)
+    worst = 0
+    for k in range(1, count):
+        if mouth_n[k] == 0 or wall_n[k] == 0:
+            continue
+        wall_share, mouth_share = wall_e[k] / wall_n[k], mouth_e[k] / mouth_n[k]
+        if wall_share < 0.5 and mouth_share >= wall_share + 0.3:
+            worst = max(worst, int(stats[k, cv2.CC_STAT_AREA]))
+    return float(np.clip(1.0 - (worst / (width * width) - 0.0004) / 0.0006, 0.0, 1.0))
+
+
+def _bottom_cue(rgb: np.ndarray, product: np.ndarray, edges: np.ndarray) -> float:
+    """1 when the matte's lowest rows (its base columns: the middle 60 % of its width that
+    reach within 10 % of its height of its bottom) lie on a sharp edge, or on the mirror
+    line of a floor reflection right under them (a glossy floor blurs the base into its
+    reflection: no sharp edge there); falls to 0 as that share drops from 1/2 to 1/5. A
+    matte cut short above the base ends in the middle of the product's body, where the
+    photo has no edge. A matte that reaches the photo's bottom edge (a product cut by the
+    frame) is not judged."""
+    rows = np.flatnonzero(product.any(axis=1))
+    cols = np.flatnonzero(product.any(axis=0))
+    if rows.size < 24 or cols.size < 24 or rows[-1] >= product.shape[0] - 3:
+        return 1.0
+    top, bottom = int(rows[0]), int(rows[-1])
+    height, x0, width = bottom - top + 1, int(cols[0]), int(cols[-1]) - int(cols[0]) + 1
+    xs = np.arange(x0 + int(0.2 * width), x0 + width - int(0.2 * width))
+    lowest = product.shape[0] - 1 - product[::-1, xs].argmax(axis=0)
+    base = product[:, xs].any(axis=0) & (lowest >= bottom - 0.1 * height)
+    if base.sum() < 8:
+        return 1.0
+    support = float(edges[lowest[base], xs[base]].mean())
+    if support >= 0.5:
+        return 1.0
+    # a reflection under the base: the rows below mirror the matte's lowest rows
+    extended = product.copy()
+    extended[bottom + 1 : bottom + 1 + int(0.3 * height), xs[base]] = True
+    line = mirror_line(rgb, extended, shortest=0.03)
+    if line is not None and abs(line - bottom) <= 3:
+        return 1.0
+    return float(np.clip((support - 0.2) / 0.3, 0.0, 1.0))
+
+
 def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
     """1 when the ring 3..8 px outside the matte has the set's colours, those found along the
     photo's border away from the product (or a shade of them: contact shadows); falls to 0
@@ -282,7 +368,16 @@ def matte_evidence(
     if not product.any():
         return MatteEvidence(
             0.0,
-            {"border": 0.0, "slab": 0.0, "base": 0.0, "surround": 0.0, "backdrop": 0.0, "edges": 0.0},
+            {
+                "border": 0.0,
+                "slab": 0.0,
+                "base": 0.0,
+                "notch": 0.0,
+                "bottom": 0.0,
+                "surround": 0.0,
+                "backdrop": 0.0,
+                "edges": 0.0,
+            },
             ["The cutout is empty."],
         )
     outside = cv2.erode((m < 16).astype(np.uint8), disk(2)) > 0
@@ -311,7 +406,12 @@ def matte_evidence(
     # 4. a bite out of the base that left out product, not floor
     cues["base"] = _base_cue(product, like)
 
-    # 4b. the matte is ringed by the set, not by more of the product
+    # 4b. a dent the photo's edges run straight across, and a base cut short
+    on_edge = cv2.dilate((strength > 1.5).astype(np.uint8), disk(1)) > 0
+    cues["notch"] = _notch_cue(product, on_edge)
+    cues["bottom"] = _bottom_cue(rgb, product, on_edge)
+
+    # 4c. the matte is ringed by the set, not by more of the product
     cues["surround"] = _surround_cue(rgb, product)
 
     # 5. set-coloured matte that no sharp edge separates from the set
@@ -339,7 +439,8 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    score = min(cues["border"], cues["slab"], cues["reflection"], cues["base"], cues["surround"], soft)
+    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround")
+    score = min(min(cues[k] for k in hard), soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
 

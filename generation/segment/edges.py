@@ -6,8 +6,10 @@ full-resolution matte in three steps, only on a band around its outline:
 1. ``solve_alpha``: local colour lines. Near each edge pixel the product's colour F and
    the backdrop's colour B are estimated by normalized convolution (a Gaussian average
    of the pixels known to be product, resp. backdrop); the pixel's alpha is its
-   projection on the F-B line. Where F and B look alike (white on white) the alpha
-   falls back to the upscaled mask, feathered by the lens blur. A guided filter
+   projection on the F-B line. Where F and B look alike (white on white), or the
+   backdrop near the pixel is not one colour (a shadow's edge beside the product, so
+   B is an average of light and dark set), the alpha falls back to the upscaled mask,
+   feathered by the lens blur. A guided filter
    (He et al.) then snaps the alpha to the photo's own edges, so there are no
    stair-steps from the reduced copy.
 2. ``estimate_foreground``: the product's colour in partly transparent pixels, by
@@ -99,13 +101,22 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     sigma = max(2.0, 1.5 * band)
     fg, fg_w = _normalized_blur(img, inside, sigma)
     bg, bg_w = _normalized_blur(img, outside, sigma)
+    bg_sq, _ = _normalized_blur(img * img, outside, sigma)
 
-    # 3. alpha from the colour line F-B; trusted where F and B differ clearly
+    # 3. alpha from the colour line F-B; trusted where F and B differ clearly and the
+    #    backdrop is one colour there: where a shadow's edge runs beside the product, B is
+    #    an average of light and dark set, and the line would cut into a pale product's
+    #    rim (and pick specks of the light set as product)
     diff = fg - bg
     norm2 = (diff * diff).sum(axis=2)
     projected = ((img - bg) * diff).sum(axis=2) / np.maximum(norm2, 1.0)
     separation = np.sqrt(norm2)
-    trust = np.clip((separation - 12.0) / 24.0, 0.0, 1.0) * np.clip(np.minimum(fg_w, bg_w) * 20, 0, 1)
+    bg_spread = np.sqrt(np.maximum((bg_sq - bg * bg).sum(axis=2), 0.0))
+    trust = (
+        np.clip((separation - 12.0) / 24.0, 0.0, 1.0)
+        * np.clip(np.minimum(fg_w, bg_w) * 20, 0, 1)
+        * np.clip((0.5 - bg_spread / np.maximum(separation, 1.0)) / 0.25, 0.0, 1.0)
+    )
     # where F and B look alike, the mask feathered by the lens blur and snapped to the
     # photo's own edges by a guided filter (no stair-steps from the reduced copy)
     feather = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(0.7, blur))

@@ -33,7 +33,7 @@ from tests.photoset import make_case, perfume_on_dark_table
 
 # case -> (min IoU, min boundary F at 4 px)
 THRESHOLDS = {
-    "bag_on_white_sweep": (0.98, 0.8),
+    "bag_on_white_sweep": (0.98, 0.97),  # 0.943 while the edge solver trusted a shadow-edge backdrop
     "white_jar_on_white": (0.98, 0.93),
     "box_in_corner": (0.98, 0.93),
     "carton_on_tabletop": (0.98, 0.93),
@@ -77,6 +77,8 @@ def test_classical_cuts_out_each_realistic_set(name: str, classical: dict[str, S
     # and its evidence trusts it, recorded on the segmentation
     assert seg.confidence >= MATTE_THRESHOLD and not seg.low_confidence
     assert seg.evidence["trusted"] is True and set(seg.evidence["cues"]) >= {"border", "slab", "edges"}
+    # its outline has no dent the photo runs straight across, and it reaches the base
+    assert seg.evidence["cues"]["notch"] == 1.0 and seg.evidence["cues"]["bottom"] == 1.0
     # and opaque pixels are the photo's own
     opaque = matte == 255
     assert np.array_equal(np.asarray(seg.foreground)[opaque], np.asarray(case.photo)[opaque])
@@ -296,6 +298,60 @@ def test_evidence_fails_a_bite_out_of_the_base() -> None:
     assert good.trusted and good.cues["base"] == 1.0
     assert not bad.trusted and bad.score == 0.0 and bad.cues["base"] == 0.0
     assert "bite out of the bottom" in " ".join(bad.problems)
+
+
+def _bitten(alpha: np.ndarray, at: float, radius: float) -> np.ndarray:
+    """The exact matte with a round bite centred on its base's outline, ``at`` of its width
+    from the left, of ``radius`` times its width."""
+    matte = np.rint(alpha * 255).astype(np.uint8)
+    cols = np.flatnonzero((matte >= 128).any(axis=0))
+    width = int(cols[-1] - cols[0]) + 1
+    x = int(cols[0] + at * width)
+    y = int(np.flatnonzero(matte[:, x] >= 128)[-1])
+    cv2.circle(matte, (x, y), round(radius * width), 0, -1)
+    return matte
+
+
+@pytest.mark.parametrize("name", ["white_jar_on_white", "mug_with_handle"])
+def test_evidence_fails_a_notch_bitten_into_the_base(name: str) -> None:
+    # given a good photo, its exact matte, and that matte with a notch at the lower left of
+    # its base (a round bite 3 % of the width across, centred on the outline)
+    case = make_case(name)
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    notched = _bitten(case.alpha, at=0.25, radius=0.03)
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, notched)
+
+    # then the photo's edge runs straight across the notch: it needs review, and says why
+    print(f"{name}: exact {good.score:.3f} {good.cues}, notched {bad.score:.3f} {bad.cues}")
+    assert good.trusted and good.cues["notch"] == 1.0
+    assert not bad.trusted and bad.cues["notch"] < MATTE_THRESHOLD
+    assert "dent" in " ".join(bad.problems)
+
+
+@pytest.mark.parametrize(
+    "name", ["bag_on_white_sweep", "white_jar_on_white", "dark_on_dark", "perfume_gloss_0.55"]
+)
+def test_evidence_fails_a_matte_cut_short_above_the_base(name: str) -> None:
+    # given a good photo (the glossy table's base blurs into its reflection: no sharp edge
+    # there), its exact matte, and that matte without its lowest 8 % of rows
+    case = perfume_on_dark_table(reflection=0.55) if name.startswith("perfume") else make_case(name)
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    rows = np.flatnonzero((exact >= 128).any(axis=1))
+    short = exact.copy()
+    short[rows[-1] - int(0.08 * (rows[-1] - rows[0] + 1)) + 1 :] = 0
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, short)
+
+    # then the short matte ends where the photo has no edge: it needs review, and says why
+    print(f"{name}: exact {good.score:.3f} {good.cues}, short {bad.score:.3f} {bad.cues}")
+    assert good.trusted and good.cues["bottom"] == 1.0
+    assert not bad.trusted and bad.cues["bottom"] == 0.0
+    assert "stops above the bottom" in " ".join(bad.problems)
 
 
 def test_classical_keeps_a_dark_base_above_its_reflection() -> None:
