@@ -75,11 +75,12 @@ CPU each time; now the move is planned on the scene's geometry alone
 (``worlds.scene_stage``) and the overscan blurs only its run-on (the same bytes). And the
 planes resize the smallest window within tolerance (the crops dropped after resizing had
 averaged 196 rows and columns), Cb and Cr sharing one search. One process each, before and
-after interleaved, medians of 2, load ~20, CPU s: plan from the scene 2.04 -> 0.93; drawing
-the 240 frames 2.27 -> 1.94 (scene) and 2.64 -> 2.39 (theme), within 2 levels of before
-(mean 0.019). This bench with ``--before`` (one run, load 16-18), ours / floor CPU: scene
-2.29 -> 1.87, theme 1.79 -> 1.87 (noise: its drawing gain is 0.25 s); wall at that load
-says nothing. Not at 1.5: what remains beyond x264 is drawing (about 8 ms of CPU a frame:
+after interleaved, medians of 3, load ~16, CPU s: plan from the scene 2.09 -> 0.92. The
+zoom in the planes alone, all 240 frames in one process, medians of 5: 0.54 -> 0.49 (scene),
+0.57 -> 0.56 (theme), within 2 levels of before (mean 0.019); the whole drawing's change is
+inside the noise of those interleaved runs (2.31 -> 2.30 and 2.89 -> 2.36). This bench with
+``--before`` (one run, load 16-18), ours / floor CPU: scene 2.29 -> 1.87, theme 1.79 ->
+1.87 (noise); wall at that load says nothing. Not at 1.5: what remains beyond x264 is drawing (about 8 ms of CPU a frame:
 the zoom in the planes 2, the product's reference warp 1, paste and check 1, the set warped
 and converted round the product 2, near-1 zooms that no window fits warped: about 40
 frames of each clip), the theme's set drawn in the plan (about 1 s) and imports (0.4 s).
