@@ -60,15 +60,19 @@ def place_product(cutout: Image.Image, canvas_size: tuple[int, int], box: Box) -
     return PlacedProduct(layer=layer, box=(x, y, w, h), canvas_size=canvas_size)
 
 
-def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
+def paste_back(background: Image.Image, placed: PlacedProduct, *, in_place: bool = False) -> Image.Image:
     """Composite the product over ``background`` (RGB, canvas size) with its matte.
 
     Fully opaque product pixels are copied, not blended, so they come out unchanged.
-    Soft edge pixels are blended in 8-bit arithmetic with rounding.
+    Soft edge pixels are blended in 8-bit arithmetic with rounding. Returns a copy, or
+    with ``in_place`` (an RGB ``background`` its caller owns) ``background`` itself.
     """
     if background.size != placed.canvas_size:
         raise InvalidSpec(f"background is {background.size}, expected canvas {placed.canvas_size}")
-    out = background.copy() if background.mode == "RGB" else background.convert("RGB")
+    if background.mode != "RGB":
+        out = background.convert("RGB")
+    else:
+        out = background if in_place else background.copy()
     cw, ch = placed.canvas_size
     x, y, w, h = placed.box
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)  # the visible part
@@ -84,7 +88,12 @@ def paste_back(background: Image.Image, placed: PlacedProduct) -> Image.Image:
 
 
 def light_wrap(
-    image: Image.Image, background: Image.Image, placed: PlacedProduct, amount: float
+    image: Image.Image,
+    background: Image.Image,
+    placed: PlacedProduct,
+    amount: float,
+    *,
+    in_place: bool = False,
 ) -> Image.Image:
     """Let a little of the set's light bleed into the product's soft edge pixels.
 
@@ -92,7 +101,8 @@ def light_wrap(
     (both RGB, canvas size); an edge pixel moves towards the blurred set by ``amount``
     (0..1) times its transparency. Only pixels whose placed alpha is strictly between
     0 and 255 change: fully opaque product pixels (the fidelity guarantee) and pure
-    background stay as they are. Returns a copy, or ``image`` itself if nothing is soft.
+    background stay as they are. Returns a copy, or ``image`` itself if nothing is soft
+    or with ``in_place`` (an ``image`` its caller owns, changed where it is).
     """
     x, y, w, h = placed.box
     cw, ch = placed.canvas_size
@@ -115,6 +125,6 @@ def light_wrap(
     here = region[soft].astype(np.float32)
     mixed = here + (glow[soft] - here) * k
     region[soft] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-    out = image.copy()
+    out = image if in_place else image.copy()
     out.paste(Image.fromarray(region, "RGB"), (x0, y0))
     return out

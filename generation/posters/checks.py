@@ -297,7 +297,7 @@ def check_poster(
     """
     canvas = (image.width, image.height)
     short = min(canvas)
-    behind_arr = np.asarray(behind.convert("RGB"))
+    behind_arr = np.asarray(behind if behind.mode == "RGB" else behind.convert("RGB"))
     if keepout is None:
         keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
     safe = size.safe_box

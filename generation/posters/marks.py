@@ -278,22 +278,34 @@ def _free_spot(
     return (int(x[first]), int(y[first])) if ok[first] else None
 
 
-@lru_cache(maxsize=64)
-def _rings(step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(radius, cos, sin) of ``_free_spot``'s candidate centres at ``step``, in its order:
-    40 rings ``step`` apart, at least 8 angles on each but the first."""
-    radii: list[int] = []
+def _ring_angles() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ring, cos, sin) of ``_free_spot``'s candidate centres, in its order: 40 rings, at
+    least 8 angles on each but the first. The ring ``ring`` lies ``ring * step`` from the
+    attach point and holds ``int(2 pi ring)`` angles whatever the step, so the angles are
+    the same for every badge: worked out once."""
+    rings: list[int] = []
     angles: list[float] = []
     for ring in range(0, 40):
-        r = ring * step
-        n = 1 if ring == 0 else max(8, int(2 * math.pi * r / step))
-        radii += [r] * n
+        n = 1 if ring == 0 else max(8, int(2 * math.pi * ring))
+        rings += [ring] * n
         angles += [2 * math.pi * k / n for k in range(n)]
     out = (
-        np.array(radii, dtype=np.float64),
+        np.array(rings, dtype=np.int64),
         np.array([math.cos(a) for a in angles]),
         np.array([math.sin(a) for a in angles]),
     )
     for a in out:
         a.setflags(write=False)
     return out
+
+
+_RING, _RING_COS, _RING_SIN = _ring_angles()
+
+
+@lru_cache(maxsize=64)
+def _rings(step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(radius, cos, sin) of ``_free_spot``'s candidate centres at ``step``, in its order:
+    40 rings ``step`` apart (``_ring_angles``)."""
+    radius = (_RING * step).astype(np.float64)
+    radius.setflags(write=False)
+    return radius, _RING_COS, _RING_SIN

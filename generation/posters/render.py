@@ -280,9 +280,10 @@ def _render(
         image.paste(logo, logo_slot.box[:2], logo)
 
     # 7. the product's own pixels, last; light wrap only touches its soft edge
-    final = compose.paste_back(image, placed)
+    # ``image`` is this poster's own: the product and its light wrap go on it in place
+    final = compose.paste_back(image, placed, in_place=True)
     if light_wrap > 0:
-        final = compose.light_wrap(final, behind, placed, light_wrap)
+        final = compose.light_wrap(final, behind, placed, light_wrap, in_place=True)
 
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.compose import fit_box, measure_fidelity, paste_back, place_product
+from generation.compose import fit_box, light_wrap, measure_fidelity, paste_back, place_product
 from generation.errors import InvalidSpec
 from tests.synthetic import product_rgba
 
@@ -86,3 +86,18 @@ def test_wrong_sizes_are_refused():
         paste_back(Image.new("RGB", (99, 100)), placed)
     with pytest.raises(InvalidSpec, match="RGBA"):
         place_product(Image.new("RGB", (5, 5)), (10, 10), (0, 0, 5, 5))
+
+
+def test_in_place_paste_back_and_light_wrap_give_the_copies_pixels():
+    # given a product with soft edges (resized) on a canvas the caller owns
+    placed = place_product(product_rgba((230, 290)), (320, 300), (70, 40, 160, 200))
+    background = _noise((320, 300), seed=3)
+    copied = light_wrap(paste_back(background, placed), background, placed, 0.4)
+    # when the product and its light wrap are put on that canvas itself
+    mine = background.copy()
+    pasted = paste_back(mine, placed, in_place=True)
+    wrapped = light_wrap(pasted, background, placed, 0.4, in_place=True)
+    # then it is that canvas, with the pixels the copying calls give, and they changed it
+    assert pasted is mine and wrapped is mine
+    assert np.array_equal(np.asarray(mine), np.asarray(copied))
+    assert not np.array_equal(np.asarray(copied), np.asarray(paste_back(background, placed)))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -27,7 +29,7 @@ from generation.cutout import render_cutout
 from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
-from generation.posters import contrast, decor
+from generation.posters import contrast, decor, marks
 from generation.posters.checks import min_text_px
 from generation.posters.content import build_content
 from generation.posters.output import write_posters
@@ -1332,3 +1334,33 @@ def test_minimal_luxurys_discount_badge_is_in_proportion_with_the_prices(matrix)
             # and at least 0.6 of the price
             assert sizes["badge_label"] >= sizes["compare_at"], (size, words, sizes)
             assert sizes["badge_label"] >= 0.6 * sizes["price"], (size, words, sizes)
+
+
+@pytest.mark.parametrize("feather", [2.0, 14.4, 24.0, 32.4, 57.6])
+def test_a_scrims_mask_is_its_whole_box_blurred(feather):
+    # given boxes from a label to a story's text group, shorter and longer than the
+    # blur's reach on either side (the long ones are blurred shortened and stretched)
+    for w, h in [(1, 1), (37, 410), (300, 120), (333, 333), (901, 264), (1000, 1571), (1700, 90)]:
+        pad = decor.scrim_pad(feather)
+        whole = np.zeros((h + 2 * pad, w + 2 * pad), dtype=np.float32)
+        whole[pad : pad + h, pad : pad + w] = 1.0
+        expected = cv2.GaussianBlur(whole, (0, 0), feather)
+        expected[pad : pad + h, pad : pad + w] = 1.0
+        # then the scrim's mask has every value of the whole box blurred
+        mask = decor.scrim_mask(w, h, feather)
+        assert mask.dtype == np.float32 and np.array_equal(mask, expected), (w, h, feather)
+
+
+def test_a_badges_candidate_places_lie_on_rings_step_apart():
+    # given the steps badges from a marketplace pill to a story seal search at
+    for step in (4, 7, 13, 29, 64, 130):
+        radius, cos, sin = marks._rings(step)
+        # then ring k lies k steps out with max(8, int(2 pi k)) angles evenly spaced
+        # (one centre on ring 0), the nearest ring first
+        expected_r, expected_a = [], []
+        for ring in range(40):
+            n = 1 if ring == 0 else max(8, int(2 * math.pi * ring * step / step))
+            expected_r += [ring * step] * n
+            expected_a += [2 * math.pi * k / n for k in range(n)]
+        assert np.array_equal(radius, np.array(expected_r, dtype=np.float64))
+        assert np.array_equal(cos, np.cos(expected_a)) and np.array_equal(sin, np.sin(expected_a))
