@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,25 @@ def browser_page():
         yield page
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: ``SHOPASSETS_SCREENSHOTS`` keeps them for a person to
+    look at, else the test's own temporary folder."""
+    folder = Path(os.environ.get("SHOPASSETS_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def signed_in(page, url: str, tmp_path: Path, viewport: dict[str, int] = PHONE) -> Path:
+    """Sizes ``page`` to ``viewport`` (a phone unless told) and signs in at ``url``; returns
+    the screenshots' folder (``shots_dir``)."""
+    page.set_viewport_size(viewport)
+    sign_in(page, url)
+    return shots_dir(tmp_path)
 
 
 def sign_in(page, url: str, username: str = "alice", password: str = "pw-alice-123") -> None:

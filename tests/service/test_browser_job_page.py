@@ -7,8 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from shop_assets.jobs.models import GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, job_with_assets, sign_in
-from tests.service.test_browser_layout import _shots_dir
+from tests.service.browser import BROWSER_MARKS, job_with_assets, shots_dir, sign_in
 
 pytestmark = BROWSER_MARKS
 
@@ -48,7 +47,7 @@ def test_scenes_compared_on_a_phone_are_a_strip_swiped_one_at_a_time(
     # given: a finished job with four scenes, on a phone-sized window
     job = job_with_assets(product_image, SCENES)
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
@@ -148,7 +147,7 @@ def test_the_job_pages_dark_backdrop_is_a_toggle_button_like_the_product_pages(
         product_image, [("cutout", "cutout", (600, 800), (240, 240, 240, 255))], JobStatus.RUNNING
     )
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/jobs/{done.pk}/")
@@ -226,7 +225,7 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
         ],
     )
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     held: list = []
     released = False
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from shop_assets.jobs.models import GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, full_job, sign_in
-from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
+from tests.service.browser import BROWSER_MARKS, PHONE, full_job, sign_in, signed_in
+from tests.service.test_browser_layout import _no_sideways_scroll
 
 pytestmark = BROWSER_MARKS
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
 SECTIONS = """() => [...document.querySelectorAll('details.assets-section')].map(d => ({
@@ -40,9 +39,7 @@ def test_a_full_job_on_a_phone_is_sections_with_counts_and_only_the_first_open(
     # given: a finished job with every output (2 image files, 4 scenes, 9 posters, 2 clips)
     job = full_job(product_image)
     page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size(PHONE)
-    sign_in(page, live_server.url)
+    shots = signed_in(page, live_server.url, tmp_path)
 
     # when: its page is opened on a phone
     page.goto(f"{live_server.url}/jobs/{job.pk}/")

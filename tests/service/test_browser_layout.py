@@ -3,22 +3,12 @@ scrolling, "Sign out" on screen, and Chinese titles drawn with the self-hosted C
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
-from tests.service.browser import BROWSER_MARKS, job_with_assets, sign_in
+from tests.service.browser import BROWSER_MARKS, job_with_assets, shots_dir, sign_in
 
 pytestmark = BROWSER_MARKS
 
 CHINESE_TITLE = "保温杯 限时特价"
-
-
-def _shots_dir(tmp_path: Path) -> Path:
-    # SHOPASSETS_SCREENSHOTS keeps the screenshots for a person to look at
-    folder = Path(os.environ.get("SHOPASSETS_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _no_sideways_scroll(page) -> None:
@@ -34,7 +24,7 @@ def test_phone_layout_and_chinese_title(live_server, browser_page, user, product
     product.title = CHINESE_TITLE
     product.save()
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
 
     # when: the pages are opened on a 375 px wide window
     page.set_viewport_size({"width": 375, "height": 740})
@@ -127,7 +117,7 @@ def test_lightbox_and_scene_comparison(live_server, browser_page, user, product_
     # given: a finished job with three scenes, on a desktop window
     job = _scene_job(product_image)
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
@@ -188,7 +178,7 @@ def test_product_page_photos_card_fits_its_content_and_cutouts_take_a_dark_backd
 ):
     # given: a product with a photo, on a desktop window
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/products/{product_image.product_id}/")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
-from tests.service.browser import BROWSER_MARKS, sign_in
-from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.test_browser_layout import _no_sideways_scroll
 from tests.synthetic import sine_track
 
 pytestmark = BROWSER_MARKS
@@ -44,7 +44,7 @@ def test_phone_and_desktop_pages_load_whole_with_bold_chinese_and_a_reachable_de
     product.save()
     add_audio_track(user.merchant_id, sine_track("wav", 2.0), filename=LONG_TRACK)
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     errors: list[str] = []  # the browser's own requests (the site's icon) show only here
     page.on(
         "console", lambda m: errors.append(f"{m.text} {m.location.get('url')}") if m.type == "error" else None
@@ -104,7 +104,7 @@ def test_form_fields_fit_swatches_show_their_hex_and_the_team_page_stays_put(
     user.is_owner = True
     user.save()
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
 
     for width, height in ((1366, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})

@@ -11,8 +11,7 @@ from shop_assets.bulk.models import Batch, BatchStatus
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEndpoint
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, sign_in
-from tests.service.test_browser_layout import _shots_dir
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, shots_dir, sign_in
 from tests.synthetic import sine_track
 
 pytestmark = BROWSER_MARKS
@@ -112,7 +111,7 @@ def test_every_page_shows_its_words_whole_on_a_phone_and_a_desktop(
         "not-found": "/no/such/page/",
     }
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     found = {}
 
     for width, height in ((390, 844), (1366, 900)):

@@ -12,13 +12,12 @@ from playwright.sync_api import expect
 
 from shop_assets.accounts.models import ApiKey
 from shop_assets.catalog.models import Product
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, sign_in
-from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, signed_in
+from tests.service.test_browser_layout import _no_sideways_scroll
 from tests.service.test_browser_pages_fit import CUT
 
 pytestmark = BROWSER_MARKS
 
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 # each asset card of a gallery as [left, top, width] in the page, grouped by gallery
@@ -54,9 +53,7 @@ def test_a_jobs_pictures_are_two_to_a_row_on_a_phone_and_unchanged_on_a_desktop(
     # at each of 3 sizes: feed 1:1, story 9:16, link 1.91:1; 2 clips)
     job = full_job(product_image)
     page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size(PHONE)
-    sign_in(page, live_server.url)
+    shots = signed_in(page, live_server.url, tmp_path)
 
     # when: its page is opened on a phone with every section open
     open_unfolded(page, f"{live_server.url}/jobs/{job.pk}/")
@@ -112,9 +109,7 @@ def test_the_api_keys_are_a_card_each_on_a_phone_with_no_value_broken(
     revoked, _ = ApiKey.issue(merchant, "Old")
     ApiKey.objects.filter(pk=revoked.pk).update(revoked=True)
     page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size(PHONE)
-    sign_in(page, live_server.url)
+    shots = signed_in(page, live_server.url, tmp_path)
 
     # when: the API keys page is opened on a phone
     page.goto(f"{live_server.url}/settings/api-keys/")
@@ -153,9 +148,7 @@ def test_the_api_keys_are_a_card_each_on_a_phone_with_no_value_broken(
 def test_the_campaign_forms_fields_are_full_width_on_a_phone(live_server, browser_page, user, tmp_path):
     # given: every output of the campaign form ticked, so each of its fields shows
     page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size(PHONE)
-    sign_in(page, live_server.url)
+    shots = signed_in(page, live_server.url, tmp_path)
     page.goto(f"{live_server.url}/batches/campaigns/new/")
     for box in page.locator("#campaign-form input[name=outputs]").all():
         box.check()
@@ -193,9 +186,7 @@ def test_the_products_are_two_to_a_row_on_a_phone(live_server, browser_page, use
             merchant=merchant, sku=f"MUG-00{i}", title=f"Mug {i}", price="12.00", currency="EUR"
         )
     page = browser_page
-    shots = _shots_dir(tmp_path)
-    page.set_viewport_size(PHONE)
-    sign_in(page, live_server.url)
+    shots = signed_in(page, live_server.url, tmp_path)
 
     # when: the products page is opened on a phone
     page.goto(f"{live_server.url}/")

@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, open_unfolded, sign_in
-from tests.service.test_browser_layout import _no_sideways_scroll, _shots_dir
+from tests.service.browser import BROWSER_MARKS, open_unfolded, shots_dir, sign_in
+from tests.service.test_browser_layout import _no_sideways_scroll
 
 pytestmark = BROWSER_MARKS
 
@@ -114,7 +114,7 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
     )
     ProductImage.objects.filter(pk=product_image.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     page = browser_page
-    shots = _shots_dir(tmp_path)
+    shots = shots_dir(tmp_path)
     pages = {
         "product": f"/products/{product_image.product_id}/",
         "job": f"/jobs/{job.pk}/",
