@@ -92,7 +92,13 @@ def test_a_batch_with_a_campaign_makes_packshots_on_a_real_worker(
     campaign = campaigns.save_campaign(
         merchant, name="Packshots", outputs=["packshot"], parameters={"packshot": {"size": 1600}}
     )
-    photos = {f"P-{i}.jpg": jpeg_bytes(product_photo((320 + 16 * i, 400), "gradient")[0]) for i in range(3)}
+    # three widths the classical cut gets right (IoU 0.99, trusted): at 336 px it bites into
+    # the label and holds the job for review, which keeps a batch open (see
+    # tests/generation/test_segment.py's label-hole test)
+    photos = {
+        f"P-{i}.jpg": jpeg_bytes(product_photo((width, 400), "gradient")[0])
+        for i, width in enumerate((320, 352, 384))
+    }
     photos["BROKEN.jpg"] = b"not a photo at all"
     rows = [{"sku": name[:-4], "title": name[:-4], "image": name} for name in photos]
     batch = imports.preview_batch(
