@@ -42,12 +42,9 @@ def render_cutout(seg: Segmentation) -> RenderedImage:
         product_box=(0, 0, w, h),
         fidelity=fidelity,
         meta={
-            "segmenter": seg.segmenter,
+            **seg.matte_meta(),
             "engine": "cutout",
             "source_box": _box_dict(seg.box),
-            "confidence": round(float(seg.confidence), 4),
-            "low_confidence": bool(seg.low_confidence),
-            "matte": seg.evidence,
         },
     )
 

@@ -55,11 +55,8 @@ def render_packshot(seg: Segmentation, spec: PackshotSpec) -> RenderedImage:
         product_box=placed.box,
         fidelity=fidelity,
         meta={
-            "segmenter": seg.segmenter,
+            **seg.matte_meta(),
             "engine": "packshot",
-            "confidence": round(float(seg.confidence), 4),
-            "low_confidence": bool(seg.low_confidence),
-            "matte": seg.evidence,
             "fill": spec.fill,
             "shadow": spec.shadow,
         },

@@ -58,6 +58,16 @@ class Segmentation:
         rgba.putalpha(self.matte)
         return rgba.crop((x, y, x + w, y + h))
 
+    def matte_meta(self) -> dict[str, Any]:
+        """What an asset's sidecar says of the matte it was made with: the segmenter,
+        ``confidence``, ``low_confidence`` and ``matte`` (the evidence)."""
+        return {
+            "segmenter": self.segmenter,
+            "confidence": round(float(self.confidence), 4),
+            "low_confidence": bool(self.low_confidence),
+            "matte": self.evidence,
+        }
+
 
 @dataclass(frozen=True)
 class Fidelity:

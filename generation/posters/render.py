@@ -293,11 +293,7 @@ def _render(
         spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements
     )
     meta = {
-        "segmenter": seg.segmenter,
-        # the matte the product was cut with, as the cutout's and packshot's sidecars say it
-        "confidence": round(float(seg.confidence), 4),
-        "low_confidence": bool(seg.low_confidence),
-        "matte": seg.evidence,
+        **seg.matte_meta(),  # the matte the product was cut with, as the cutout's says it
         "engine": "poster",
         "theme": bg_info.get("theme"),
         "seed": spec.seed,
