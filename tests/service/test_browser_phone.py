@@ -11,10 +11,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from shop_assets.accounts.models import ApiKey
+from shop_assets.bulk.models import Batch, BatchStatus
 from shop_assets.catalog.models import Product
+from shop_assets.webhooks.models import WebhookEndpoint
 from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, signed_in
 from tests.service.test_browser_layout import _no_sideways_scroll
-from tests.service.test_browser_pages_fit import CUT
+from tests.service.test_browser_pages_fit import CUT, LONG_URL
 
 pytestmark = BROWSER_MARKS
 
@@ -70,6 +72,17 @@ def test_a_jobs_pictures_are_two_to_a_row_on_a_phone_and_unchanged_on_a_desktop(
     assert [_rows(g) for g in clips] == [[1, 1]]
     assert all(content / 2 - 10 < w <= content / 2 for g in images + posters[:2] for _, _, w in g), images
     assert all(abs(w - content) < 1 for _, _, w in posters[2] + clips[0]), (posters, clips, content)
+    # and the story clip is at most 60 % of the screen tall (at the card's width: 640 px),
+    # centred in its card, in its own shape; the square clip keeps the card's width
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#assets-clip .preview')].map(p => {
+            const r = p.getBoundingClientRect(), c = p.parentElement.getBoundingClientRect();
+            return [r.width, r.height, r.left - c.left, c.right - r.right]; })"""
+    )
+    (feed_w, feed_h, *feed_sides), (story_w, story_h, *story_sides) = sorted(boxes, key=lambda b: b[1])
+    assert 0.55 * 844 < story_h <= 0.6 * 844 + 1 and abs(story_w / story_h - 1080 / 1920) < 0.01, boxes
+    assert abs(story_sides[0] - story_sides[1]) < 1 and story_sides[0] > 30, boxes
+    assert feed_w == feed_h and feed_sides[0] == feed_sides[1] < 2, boxes
     # and the posters are about three screens long, the scenes under one (5.8 and 2.4 at
     # one to a row)
     assert _section_screens(page, "poster") < 3.5
@@ -201,3 +214,41 @@ def test_the_products_are_two_to_a_row_on_a_phone(live_server, browser_page, use
     page.set_viewport_size(DESKTOP)
     page.goto(f"{live_server.url}/")
     assert [_rows(g) for g in page.evaluate(TILES, ".grid")] == [[3]]
+
+
+def test_a_batchs_upload_time_is_one_line_on_a_phone_and_a_long_webhook_address_on_a_desktop(
+    live_server, browser_page, user, merchant, tmp_path
+):
+    # given: a bulk import and a webhook endpoint with a 62-character address
+    Batch.objects.create(
+        merchant=merchant,
+        status=BatchStatus.RUNNING,
+        source_name="catalogue-autumn.csv",
+        source_key="k",
+        format="simple",
+        encoding="utf-8",
+    )
+    WebhookEndpoint.objects.create(merchant=merchant, url=LONG_URL, events=["job.succeeded"])
+    page = browser_page
+    shots = signed_in(page, live_server.url, tmp_path)
+
+    # when: the bulk import page is opened on a phone
+    page.goto(f"{live_server.url}/batches/")
+    page.screenshot(path=str(shots / "phone-batches-390.png"), full_page=True)
+
+    # then: the batch's upload time is on one line (it wrapped after the date)
+    when = page.locator("#batches .narrow-only")
+    expect(when).to_be_visible()
+    assert page.evaluate(LINES, when.element_handles()) == [1]
+    _no_sideways_scroll(page)
+
+    # when: the webhooks page is opened on a desktop
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server.url}/webhooks/")
+    page.screenshot(path=str(shots / "phone-webhooks-1280.png"), full_page=True)
+
+    # then: the address is whole (not shortened) and on one line, the list two thirds wide
+    link = page.locator(f"td a:has-text('{LONG_URL[:30]}')")
+    expect(link).to_have_text(LONG_URL)
+    assert page.evaluate(LINES, link.element_handles()) == [1]
+    assert page.evaluate(CUT) == []
