@@ -26,13 +26,17 @@
                  them) are found along the photo's border. A matte that stops inside the
                  product (a label or a neck cut out of the whole bottle) is ringed by the
                  product's own colours;
+  ``pieces``     a matte in two or more large pieces has the set between them: what
+                 lies between the pieces, inside their common hull, is the set's colour
+                 beside that hull. A band of the product left out (a label close to the
+                 backdrop's colour) splits the matte and is not;
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
   ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
-  ``bottom`` and ``surround``
+  ``bottom``, ``surround`` and ``pieces``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -119,6 +123,7 @@ _PROBLEMS = {
     "notch": "The cutout's outline has a dent where the product's edge runs straight: it bit into the product.",
     "bottom": "The cutout stops above the bottom of the product: its lowest rows are cut off.",
     "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
+    "pieces": "The cutout is in pieces with part of the product left out between them.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -182,6 +187,90 @@ def base_slab(mask: np.ndarray, like: np.ndarray, *, widening: float = 1.25) -> 
     if not slab.any() or like[slab].mean() < 0.6:
         return None
     return slab
+
+
+def piece_gaps(product: np.ndarray, *, smallest: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """(gaps, hull): bool masks of what lies between a mask's large pieces (each at least
+    ``smallest`` of its area) and of those pieces' common convex hull. The gaps are the
+    parts of that hull outside every piece's own hull, each touching two pieces' hulls or
+    more: a band the cut left out between two parts of one product, or the set showing
+    between two products. A piece's own concavities (beside a bottle's neck, inside a
+    handle) are not gaps, and a mask in one large piece has none."""
+    none = np.zeros(product.shape, bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(product.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return none, none
+    total = float(stats[1:, cv2.CC_STAT_AREA].sum())
+    large = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= smallest * total]
+    if len(large) < 2:
+        return none, none
+    hulls = np.zeros(product.shape, np.int32)
+    for k in large:
+        cv2.fillPoly(hulls, [cv2.convexHull(cv2.findNonZero((labels == k).astype(np.uint8)))], k)
+    common = np.zeros(product.shape, np.uint8)
+    cv2.fillPoly(common, [cv2.convexHull(cv2.findNonZero((hulls > 0).astype(np.uint8)))], 1)
+    hull = common > 0
+    gap_count, gap_labels = cv2.connectedComponents((hull & (hulls == 0)).astype(np.uint8), connectivity=4)
+    # which pieces' hulls each gap touches: the hull labels under each gap's one-pixel rim
+    grown = cv2.dilate(gap_labels.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+    rim = (hulls > 0) & (grown > 0)
+    pairs = np.unique(np.stack([grown[rim], hulls[rim]]), axis=1)
+    touched = np.bincount(pairs[0], minlength=gap_count)
+    bridging = np.flatnonzero(touched >= 2)
+    return np.isin(gap_labels, bridging[bridging > 0]), hull
+
+
+def set_beside(rgb: np.ndarray, outside: np.ndarray, hull: np.ndarray) -> list[np.ndarray]:
+    """The set's colour at every pixel (float32 (h, w, 3), lightly smoothed) seen three
+    ways from ``outside``: at its nearest pixel there, and in the same row just left and
+    just right of ``hull`` (a gradient sweep changes from top to bottom: a tall gap is
+    its row's colour, not that of the hull's top or bottom). Unlike ``local_set_colour``
+    none fades into what lies inside the hull, so across a wide gap in a matte it is
+    still the set's colour beside the gap, not the colour of what the gap holds."""
+    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5)
+    if not outside.any():
+        return [smooth]
+    _, nearest = cv2.distanceTransformWithLabels(
+        (~outside).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    lut = np.zeros((int(nearest.max()) + 1, 3), np.float32)
+    lut[nearest[outside]] = smooth[outside]
+    colours = [lut[nearest]]
+    h, w = hull.shape
+    rows = np.flatnonzero(hull.any(axis=1))
+    first = hull[rows].argmax(axis=1)
+    last = w - 1 - hull[rows, ::-1].argmax(axis=1)
+    for xs in (first - 4, last + 4):
+        beside = colours[0].copy()  # rows with no set beside the hull fall back to the nearest
+        ok = (xs >= 0) & (xs < w)
+        ok[ok] = outside[rows[ok], xs[ok]]
+        beside[rows[ok]] = smooth[rows[ok], xs[ok]][:, None, :]
+        colours.append(beside)
+    return colours
+
+
+def unlike_set_gaps(
+    rgb: np.ndarray, product: np.ndarray, *, clear: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(gaps, unlike): the gaps between ``product``'s large pieces (``piece_gaps``) and
+    the gap pixels that are not the set's colour beside the pieces' hull (nor a shade of
+    it) by any of ``set_beside``'s three views. The set showing between two products, or
+    through a product, is the set's colour; a band of the product the mask left out is
+    not. ``clear`` (bool) marks the pixels that may be the set (not product)."""
+    gaps, hull = piece_gaps(product)
+    unlike = np.zeros(product.shape, bool)
+    if not gaps.any():
+        return gaps, unlike
+    outside = ~(cv2.dilate(hull.astype(np.uint8), disk(3)) > 0)
+    if clear is not None:
+        outside &= clear
+    ys, xs = np.nonzero(gaps)
+    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
+    like = np.zeros(ys.size, bool)
+    for colour in set_beside(rgb, outside, hull):
+        like |= set_coloured(px, colour[ys, xs][None])[0]
+    unlike[ys, xs] = ~like
+    return gaps, unlike
 
 
 def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) -> float:
@@ -351,6 +440,21 @@ def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
     return float(np.clip(1.0 - (foreign - 0.55) / 0.15, 0.0, 1.0))
 
 
+def _pieces_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> float:
+    """1 unless the matte is in two or more large pieces and what lies between them, inside
+    their common hull, is mostly not the set's colour beside that hull: the cut left a band
+    of the product out (a label close to the backdrop's colour) and split the product in
+    two. Two products side by side, or a product the set shows through, have the set
+    between their pieces. Falls to 0 as that share grows from 35 % to 55 %; gaps smaller
+    than 1 % of the matte are not judged."""
+    gaps, unlike = unlike_set_gaps(rgb, product, clear=clear)
+    area = int(gaps.sum())
+    if area < 0.01 * product.sum():
+        return 1.0
+    foreign = float(unlike.sum()) / area
+    return float(np.clip(1.0 - (foreign - 0.35) / 0.2, 0.0, 1.0))
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -375,6 +479,7 @@ def matte_evidence(
                 "notch": 0.0,
                 "bottom": 0.0,
                 "surround": 0.0,
+                "pieces": 0.0,
                 "backdrop": 0.0,
                 "edges": 0.0,
             },
@@ -414,6 +519,9 @@ def matte_evidence(
     # 4c. the matte is ringed by the set, not by more of the product
     cues["surround"] = _surround_cue(rgb, product)
 
+    # 4d. no band of the product left out between two pieces of the matte
+    cues["pieces"] = _pieces_cue(rgb, product, m < 16)
+
     # 5. set-coloured matte that no sharp edge separates from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     open_set = product & like & ~edges_near
@@ -439,7 +547,7 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround")
+    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces")
     score = min(min(cues[k] for k in hard), soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
@@ -501,7 +609,10 @@ __all__ = [
     "local_set_colour",
     "matte_evidence",
     "measure_fidelity",
+    "piece_gaps",
     "product_extent",
+    "set_beside",
     "set_coloured",
+    "unlike_set_gaps",
     "with_evidence",
 ]

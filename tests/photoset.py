@@ -742,6 +742,57 @@ def perfume_on_dark_table(seed: int = 0, *, reflection: float = 0.35) -> Case:
     )
 
 
+# --- variants of a case: a matte or photo split in two pieces ----------------------------
+
+
+def _band(case: Case, at: float, height: float) -> slice:
+    """Rows of a band across the product, ``at`` of its height from its top."""
+    x, y, w, h = case.box
+    y0 = y + int(at * h)
+    return slice(y0, y0 + max(2, int(height * h)))
+
+
+def band_left_out(case: Case, *, at: float = 0.55, height: float = 0.08) -> np.ndarray:
+    """The exact matte less a band across the whole product (``height`` of its height):
+    what a cut returns when it drops a band of the product close to the set's colour."""
+    alpha = case.alpha.copy()
+    alpha[_band(case, at, height)] = 0.0
+    return alpha
+
+
+def with_gap(case: Case, *, at: float = 0.55, height: float = 0.08) -> tuple[Image.Image, np.ndarray]:
+    """(photo, alpha) of the product with a see-through gap across it: the same band as
+    ``band_left_out`` shows the set (each row blended from the set just left and right
+    of the product, with the set's own grain), and the matte leaves it out."""
+    photo = np.asarray(case.photo).astype(np.float32).copy()
+    x, y, w, h = case.box
+    rows = _band(case, at, height)
+    left = np.median(photo[rows, max(x - 40, 0) : max(x - 10, 1)], axis=1)
+    right = np.median(photo[rows, x + w + 10 : x + w + 40], axis=1)
+    span = np.arange(x - 10, x + w + 10)
+    t = ((span - span[0]) / (span.size - 1))[None, :, None]
+    patch = photo[rows, 20 : 20 + span.size]  # the set's grain, from the photo's left side
+    grain = patch - cv2.blur(patch, (9, 9))
+    photo[rows, span[0] : span[-1] + 1] = left[:, None] * (1 - t) + right[:, None] * t + grain
+    alpha = case.alpha.copy()
+    alpha[rows] = 0.0
+    return Image.fromarray(np.clip(np.rint(photo), 0, 255).astype(np.uint8), "RGB"), alpha
+
+
+def side_by_side(case: Case, *, gap: float = 0.15) -> tuple[Image.Image, np.ndarray]:
+    """(photo, alpha) of two of the product side by side on the set, ``gap`` of its
+    width apart (a second copy pasted beside the first by its exact matte)."""
+    photo = np.asarray(case.photo).astype(np.float32)
+    x, _, w, _ = case.box
+    dx = int(w * (1 + gap))
+    if x + w + dx >= photo.shape[1] - 10:
+        dx = -dx
+    moved = np.roll(case.alpha, dx, axis=1)
+    out = photo * (1 - moved[..., None]) + np.roll(photo, dx, axis=1) * moved[..., None]
+    photo_out = Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8), "RGB")
+    return photo_out, np.maximum(case.alpha, moved)
+
+
 # name -> (builder, must refuse, what makes it hard)
 _BUILDERS: dict[str, tuple[Callable[[np.random.Generator], tuple[Image.Image, np.ndarray]], bool, str]] = {
     "bag_on_white_sweep": (

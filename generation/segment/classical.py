@@ -18,6 +18,8 @@ bounded by sharp edges. Pipeline (``ClassicalSegmenter.__call__``), on a reduced
 4. a floor reflection (the product mirrored under its base, fainter) is cut at the base;
 5. GrabCut decides each pixel inside that region by colour and contrast, above the base
    (the reflection is the base's own colour, so it must not teach GrabCut the set's);
+   what it drops that a sharp edge walls off, or that lies as a band between two pieces
+   of the product in a colour unlike the set's beside them, is given back;
 6. a mask that runs along the photo's edge or ends in a wide flat slab of set colour
    is fixed, else refused;
 7. soft edges and their true colours at full resolution (``edges.py``).
@@ -31,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generation.check import base_slab
+from generation.check import base_slab, unlike_set_gaps
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import edges
@@ -408,6 +410,7 @@ class ClassicalSegmenter:
             except cv2.error:
                 pass  # degenerate colour statistics (a flat product): keep the region
         mask = _restore_walled(mask, region, edge_near)
+        mask = _restore_bands(work, mask)
         # keep what is connected to the product's certain part (or the largest piece)
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
         count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -476,6 +479,21 @@ def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray)
         if big and touching[label] and walled[label] >= 0.8 * touching[label]:
             restored |= labels == label
     return restored
+
+
+def _restore_bands(work: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Give back a band GrabCut dropped between two pieces of the product, across their
+    common hull, whose colour is mostly not the set's beside it: a label close to the
+    backdrop's colour whose sides show no sharp edge (``_restore_walled`` keeps only what
+    an edge walls off). The set showing between two products, or through one, stays out."""
+    gaps, unlike = unlike_set_gaps(work, mask, clear=~mask)
+    if not gaps.any():
+        return mask
+    count, labels = cv2.connectedComponents(gaps.astype(np.uint8), connectivity=4)
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    foreign = np.bincount(labels[unlike], minlength=count)
+    bands = np.flatnonzero(foreign >= 0.5 * np.maximum(sizes, 1))
+    return mask | np.isin(labels, bands[bands > 0])
 
 
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

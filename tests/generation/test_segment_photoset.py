@@ -29,7 +29,7 @@ from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, refine_matte, scale_strokes
 from generation.specs import PackshotSpec
 from generation.types import Segmentation
-from tests.photoset import make_case, perfume_on_dark_table
+from tests.photoset import band_left_out, make_case, perfume_on_dark_table, side_by_side, with_gap
 
 # case -> (min IoU, min boundary F at 4 px)
 THRESHOLDS = {
@@ -352,6 +352,64 @@ def test_evidence_fails_a_matte_cut_short_above_the_base(name: str) -> None:
     assert good.trusted and good.cues["bottom"] == 1.0
     assert not bad.trusted and bad.cues["bottom"] == 0.0
     assert "stops above the bottom" in " ".join(bad.problems)
+
+
+@pytest.mark.parametrize(
+    "name", ["bag_on_white_sweep", "carton_on_tabletop", "gradient_sweep", "glossy_vase"]
+)
+def test_evidence_fails_a_matte_missing_a_band_across_the_product(name: str) -> None:
+    # given a good photo, its exact matte, and that matte less a band across the whole
+    # product (8 % of its height, a little below the middle): two pieces with the
+    # product's own colours between them
+    case = make_case(name)
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    banded = np.rint(band_left_out(case) * 255).astype(np.uint8)
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, banded)
+
+    # then the banded matte needs review, and says why (it was trusted at 0.76-0.94)
+    print(f"{name}: exact {good.score:.3f}, banded {bad.score:.3f} {bad.cues}")
+    assert good.trusted and good.cues["pieces"] == 1.0
+    assert not bad.trusted and bad.cues["pieces"] == 0.0
+    assert "in pieces" in " ".join(bad.problems)
+
+
+@pytest.mark.parametrize("variant", ["see-through gap", "two side by side"])
+@pytest.mark.parametrize(
+    "name", ["bag_on_white_sweep", "white_jar_on_white", "gradient_sweep", "glossy_vase"]
+)
+def test_evidence_trusts_pieces_with_the_set_between_them(name: str, variant: str) -> None:
+    # given a product the set shows through (a band across it), or two of it side by
+    # side, with their exact matte in two pieces
+    case = make_case(name)
+    photo, alpha = with_gap(case) if variant == "see-through gap" else side_by_side(case)
+
+    # when
+    evidence = matte_evidence(photo, np.rint(alpha * 255).astype(np.uint8))
+
+    # then what lies between the pieces is the set: the matte is trusted
+    print(f"{name}, {variant}: {evidence.score:.3f} {evidence.cues}")
+    assert evidence.cues["pieces"] == 1.0 and evidence.trusted
+
+
+def test_classical_leaves_a_see_through_gap_out() -> None:
+    # given the bag with the set showing through a band across it
+    case = make_case("bag_on_white_sweep")
+    photo, alpha = with_gap(case)
+    gap = (alpha < 0.01) & (case.alpha >= 0.99)
+
+    # when
+    seg = segment(photo, "classical")
+
+    # then the gap stays out of the matte (a band between two pieces is given back only
+    # when it is not the set's colour), and the matte is the product
+    matte = np.asarray(seg.matte)
+    assert gap.sum() > 20_000
+    assert (matte[gap] < 128).mean() > 0.99
+    assert iou(matte, alpha) >= 0.98
+    assert seg.evidence["cues"]["pieces"] == 1.0 and not seg.low_confidence
 
 
 def test_classical_keeps_a_dark_base_above_its_reflection() -> None:
