@@ -168,7 +168,7 @@ def end_card_layout(
     """The product (``aspect`` = width / height) and the card's words, clear of the UI.
 
     ``top`` is the title or logo over the product with its height in px (the title as
-    tall as its lines set at the card's type size); ``below`` the rows under it (price,
+    tall as its lines fitted to the card's column); ``below`` the rows under it (price,
     compare_at, cta: ``END_ROW_SHARES`` of the frame's height each).
     """
     cw, ch = canvas

@@ -274,6 +274,9 @@ class Timeline:
         self.duration = (spec.frame_count - 1) / spec.fps  # time of the last frame
         self.end_card = end_card
         self.texts = texts
+        # px each text may slide into place and stay clear of the platform's UI, by key
+        # (the plan sets it once the sprites are placed; none: the preset's whole slide)
+        self.slide_room: dict[str, float] = {}
         self.style_cfg = cfg["styles"][spec.style]
         self.text_cfg = cfg["text"]
         ec = cfg["end_card"]
@@ -636,12 +639,18 @@ class Timeline:
                 opacity *= 1 - ease_in_out_cubic(_ramp(t, gone - exit_s, exit_s))
             if opacity <= 0:
                 continue
-            # scene text over the product (the layout's band) comes down into place, so
-            # it never slides towards the product; the rest rises into place
-            scene = self.end_place is None or key not in END_CARD_TEXTS
-            down = scene and self.layout is not None and self.layout.text is not None
-            out.append(TextState(key, opacity, (u - 1 if down else 1 - u) * slide))
+            # no further than the text's room: it never slides under the platform's UI
+            travel = min(slide, self.slide_room.get(key, slide))
+            out.append(TextState(key, opacity, (u - 1 if self.slides_down(key) else 1 - u) * travel))
         return tuple(out)
+
+    def slides_down(self, key: str) -> bool:
+        """Whether ``key`` comes down into place: text over the product (the scene text in
+        the layout's band, the end card's title or logo), so it never slides towards the
+        product; the rest rises into place."""
+        if self.end_place is not None and key in END_CARD_TEXTS:
+            return key in ("title", "logo")
+        return self.layout is not None and self.layout.text is not None
 
     def sweep_at(self, t: float) -> float | None:
         """The light sweep's progress across the frame (0..1), None when none is passing."""

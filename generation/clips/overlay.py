@@ -36,6 +36,9 @@ INK_LIGHT = (255, 255, 255)
 # column broke "Stays cold / for 24 hours" at the largest size); one that does not fit so
 # takes two lines evened out, down to the minimum size
 HEADLINE_ONE_LINE = 0.62
+# the end card title takes fewer lines when that keeps at least this share of the size more
+# lines would reach (``title_height``)
+TITLE_FEWER_LINES = 0.8
 
 Rect = tuple[float, float, float, float]  # x, y, w, h
 
@@ -191,24 +194,42 @@ def contrast_ink(fill: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def title_size(canvas: tuple[int, int]) -> tuple[int, int, int]:
-    """The end card title's largest and smallest font px and most lines: the posters'
-    headline size (``presets.json`` ``end_card.title``, px at a 1080 px shorter side, larger
-    on a 9:16 frame as the poster templates' tall variants are)."""
+    """The end card title's largest and smallest font px and most lines (``presets.json``
+    ``end_card.title``: px at a 1080 px shorter side, larger on a 9:16 frame as the poster
+    templates' tall variants are)."""
     cfg = presets_data()["end_card"]["title"]
     cw, ch = canvas
     scale = min(cw, ch) / 1080.0 * (float(cfg["tall_scale"]) if ch / cw > 1.6 else 1.0)
     return round(float(cfg["size_px"]) * scale), round(float(cfg["min_px"]) * scale), int(cfg["max_lines"])
 
 
-def title_height(text: str, width: float, canvas: tuple[int, int], lang: str | None) -> float:
-    """Px the end card title takes set at ``title_size`` to ``width`` (its lines at the
-    largest size that fits, as ``set_text`` will set them)."""
-    size, low, lines = title_size(canvas)
-    style = _style(size, low, 700, lines)
-    try:
-        block = layout_text(text, (max(1, int(width)), size * lines * 2), style, lang=lang)
-    except TextDoesNotFit as exc:
-        raise InvalidSpec(f"{text!r} does not fit the end card: {exc}") from exc
+def title_box(width: float, clear_height: float) -> tuple[int, int]:
+    """The (w, h) px box the end card title is fitted to: its column's ``width``, and at
+    most ``end_card.title.max_height`` of the clear area's height, so the product keeps
+    its room."""
+    share = float(presets_data()["end_card"]["title"]["max_height"])
+    return max(1, int(width)), max(1, int(share * clear_height))
+
+
+def title_height(
+    text: str, width: float, clear_height: float, canvas: tuple[int, int], lang: str | None
+) -> float:
+    """Px the end card title takes fitted to its column (``title_box``): as large as its
+    widest line fits the width, up to ``title_size``'s largest size, in the fewest lines
+    that keep ``TITLE_FEWER_LINES`` of the largest size any number of lines reaches (on a
+    square "Good morning mug" is one line at 111 px, not two at 117 that take the
+    product's room), as ``set_text`` will set it in a box of that height."""
+    size, low, most = title_size(canvas)
+    box = title_box(width, clear_height)
+    blocks = []
+    for lines in range(1, most + 1):
+        try:
+            blocks.append(layout_text(text, box, _style(size, low, 700, lines), lang=lang))
+        except TextDoesNotFit as exc:
+            if lines == most and not blocks:
+                raise InvalidSpec(f"{text!r} does not fit the end card: {exc}") from exc
+    largest = max(b.size for b in blocks)
+    block = next(b for b in blocks if b.size >= TITLE_FEWER_LINES * largest)
     return float(len(block.lines) * block.line_height_px)
 
 
@@ -333,7 +354,7 @@ def _sprite(
         )
         max_size = int(h * (0.45 if headline else 0.8))
         min_size, max_lines = max(8, int(0.03 * cw)), 2 if headline else 1
-        if key == "title":  # the card's title at the posters' headline size (its box fits it)
+        if key == "title":  # the card's title fitted to its column (its box fits it: title_height)
             max_size, min_size, max_lines = title_size(canvas)
         weight = {"price": 800, "compare_at": 500}.get(key, 700)
         rgba, font_px = set_text(

@@ -65,6 +65,7 @@ from generation.clips.worlds import (
 )
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
+from generation.safe_zones import safe_box
 from generation.sets import MAX_PRODUCT_WIDTH, get_theme
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 from generation.typography.money import format_price
@@ -528,7 +529,7 @@ def _end_card_layout(
     spec: ClipSpec, canvas: tuple[int, int], aspect: float, keys: tuple[str, ...], lang: str
 ) -> EndCardLayout:
     """Where the product and the words stand on the end card: the logo, or the headline
-    as a title as tall as its lines set at the card's type size, over the product; the
+    as a title as tall as its lines fitted to the card's column, over the product; the
     price, compare-at price and CTA under it."""
     insets = spec.safe_insets
     top: tuple[str, float] | None = None
@@ -536,8 +537,9 @@ def _end_card_layout(
         top = ("logo", 0.07 * canvas[1])
     elif "title" in keys:
         wide = canvas[0] > canvas[1] * 1.2
-        width = 0.4 * canvas[0] if wide else centred_columns(canvas, clear_area(canvas, insets))[1]
-        top = ("title", title_height(spec.headline, width, canvas, lang))
+        clear = clear_area(canvas, insets)
+        width = 0.4 * canvas[0] if wide else centred_columns(canvas, clear)[1]
+        top = ("title", title_height(spec.headline, width, clear[3], canvas, lang))
     below = tuple(k for k in ("price", "compare_at", "cta") if k in keys)
     return end_card_layout(canvas, insets, aspect, top=top, below=below)
 
@@ -593,7 +595,25 @@ def _sprites(
     if card is not None:
         end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
         sprites += end_card_sprites(texts, canvas, card, lambda r: luma_at(r, [end_plate]), logo)
-    return _legible({s.key: s for s in sprites}, plan, texts, logo)
+    placed = {s.key: s for s in sprites}
+    timeline.slide_room = _slide_room(placed, timeline, safe_box(canvas, plan.spec.safe_insets))
+    placed = _legible(placed, plan, texts, logo)
+    timeline.slide_room = _slide_room(placed, timeline, safe_box(canvas, plan.spec.safe_insets))
+    return placed
+
+
+def _slide_room(
+    sprites: dict[str, Sprite], timeline: Timeline, safe: tuple[float, float, float, float]
+) -> dict[str, float]:
+    """How far each sprite (its shadow or plate included) may slide into place and stay
+    out of the platform's UI: a CTA at the foot of the end card rose from under the
+    caption line."""
+    _, top, _, height = safe
+    room = {}
+    for key, sprite in sprites.items():
+        _, y, _, h = sprite.box
+        room[key] = max(0.0, y - top) if timeline.slides_down(key) else max(0.0, top + height - (y + h))
+    return room
 
 
 # a plate reads as a designed element only when it is fairly solid

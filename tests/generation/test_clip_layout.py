@@ -2,7 +2,7 @@
 posters' safe zones, one definition), also from a finished scene that stood the product
 low, the headline right over the product and the two centred together, on one line when it
 is of a usual length, the product sized by the safe area whatever its shape, and an end
-card whose title is set at the posters' headline size."""
+card whose title is large, fitted to its column."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from PIL import Image
 from generation.clips import plan_clip
 from generation.clips.checks import ink_box
 from generation.clips.frames import Compositor
-from generation.clips.layout import MAX_PRODUCT_SHARE, SCENE_TEXT_SHARES, clip_layout, scene_text_height
+from generation.clips.layout import (
+    MAX_PRODUCT_SHARE,
+    SCENE_TEXT_SHARES,
+    centred_columns,
+    clip_layout,
+    scene_text_height,
+)
 from generation.clips.motion import covers, world_scale
 from generation.clips.overlay import HEADLINE_ONE_LINE, OverlayText, scene_sprites, title_size
 from generation.config import GenerationConfig
@@ -78,7 +84,8 @@ def test_a_story_keeps_the_product_and_every_word_out_of_the_platforms_ui_in_eve
             outside.append((index, "product"))
         for text in plan.state(index).texts:
             sprite = plan.sprites[text.key]
-            box = ink_box(sprite, text.dy) if sprite.ink_box is not None else sprite.box
+            x, y, w, h = sprite.box  # a button (no ink box) moves as a whole
+            box = ink_box(sprite, text.dy) if sprite.ink_box is not None else (x, round(y + text.dy), w, h)
             if not _inside(box, safe):
                 outside.append((index, text.key))
 
@@ -108,27 +115,59 @@ def test_the_headline_sits_right_over_the_product_and_the_two_are_centred_togeth
         assert y + h <= cy + chh + 0.5
 
 
-@pytest.mark.parametrize("size", [STORY, SQUARE])
-def test_the_end_card_title_is_set_at_the_posters_headline_size_and_passes_the_checks(mug, size):
+@pytest.mark.parametrize(("preset", "size"), [("story", STORY), ("square", SQUARE), ("portrait", (540, 674))])
+def test_the_end_card_title_is_large_fitted_to_its_column_and_passes_the_checks(mug, preset, size):
     # given a clip whose end card shows the headline as its title
-    plan = plan_clip(mug, small(style="push_in", size=size, duration=6, **WORDS))
+    plan = plan_clip(mug, small(style="push_in", preset=preset, size=size, duration=6, **WORDS))
     title = plan.sprites["title"]
     compositor = Compositor(plan)
 
     # when the card's last frames are drawn (with their per-frame text checks)
     for index in range(plan.frame_count - 6, plan.frame_count):
-        compositor.draw(index)
+        last = compositor.draw(index).image.copy()
     checks = compositor.checks.summary()
 
-    # then the title is as large as a poster's headline at this size, on the card clear
-    # of the product and of the UI, and legible
-    assert title.size_px >= title_size(plan.canvas)[0] - 1
-    px, py, pw, ph = _product_box(plan, plan.frame_count - 1)
+    # then the title is set as large as its column allows: its widest line fills the
+    # column, or it takes its share of the card's height, or it is at its largest size
+    # (at a poster headline's size "Good / morning mug" filled 0.75 of a story's column
+    # and one line 0.76 of a square's, at 0.093 and 0.078 of the shorter side), its type
+    # at least 0.095 of the frame's shorter side and its ink at least 0.09 of it tall
+    _, column = centred_columns(plan.canvas, plan.meta["layout"]["clear"])
     tx, ty, tw, th = ink_box(title)
+    assert title.rect is not None and title.rect[2] == pytest.approx(column)
+    cap = 0.24 * plan.meta["layout"]["clear"][3]
+    largest = title.size_px >= title_size(plan.canvas)[0] - 1
+    assert tw >= 0.9 * column or title.rect[3] >= 0.9 * cap or largest, (tw, column, title.rect[3], cap)
+    assert title.size_px >= 0.095 * min(plan.canvas), title.size_px
+    assert th >= 0.09 * min(plan.canvas), th
+    # and it is drawn in the frame as set: dark ink over the light card in its box
+    ink = last[ty : ty + th, tx : tx + tw].astype(int).sum(axis=2) < 3 * 80
+    assert ink.mean() > 0.15 and ink.any(axis=1).mean() > 0.5
+    # on the card clear of the product and of the UI, and legible
+    px, py, pw, ph = _product_box(plan, plan.frame_count - 1)
     assert ty + th < py
     assert _inside((tx, ty, tw, th), safe_box(plan.canvas, plan.spec.safe_insets))
     assert checks["texts"]["title"]["passed"] is True
     assert checks["texts"]["title"]["max_overlap_px"] == 0
+
+
+def test_a_long_end_card_title_keeps_to_its_share_of_the_card_and_the_product_its_room(mug):
+    # given a story whose headline runs to the most the request takes (80 characters)
+    headline = "Organic cotton tee for everyday wear, soft and breathable, in nine summer colors"
+    assert len(headline) == 80
+    short = plan_clip(mug, small(style="push_in", size=STORY, duration=6, **WORDS))
+    plan = plan_clip(mug, small(style="push_in", size=STORY, duration=6, **{**WORDS, "headline": headline}))
+
+    # when the card is laid out
+    title = plan.sprites["title"]
+    _, _, _, clear_h = plan.meta["layout"]["clear"]
+    card = _product_box(plan, plan.frame_count - 1)
+
+    # then the title takes at most its share of the clear area, in up to three lines, and
+    # leaves the product at least the room a short title does
+    assert title.rect is not None and title.rect[3] <= 0.24 * clear_h + 1
+    assert ink_box(title)[3] <= 0.24 * clear_h + 1
+    assert card[3] >= _product_box(short, short.frame_count - 1)[3] - 0.5
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +202,8 @@ def test_a_clip_of_a_9_16_scene_with_its_product_low_keeps_it_and_every_word_out
         state = plan.state(index)
         for text in state.texts:
             sprite = plan.sprites[text.key]
-            box = ink_box(sprite, text.dy) if sprite.ink_box is not None else sprite.box
+            x, y, w, h = sprite.box  # a button (no ink box) moves as a whole
+            box = ink_box(sprite, text.dy) if sprite.ink_box is not None else (x, round(y + text.dy), w, h)
             if not _inside(box, (sx, sy, sw, sh)):
                 outside.append((index, text.key))
         for layer in state.layers:
@@ -279,3 +319,32 @@ def test_a_wide_a_tall_and_a_square_product_read_at_every_clip_shape(preset):
         if w >= 2 * h:  # a wide product reads: at least two thirds of a 9:16 frame's width
             assert w >= (0.66 if preset == "story" else 0.5) * canvas[0], where
         assert w * h >= 0.1 * sw * sh, where
+
+
+@pytest.mark.parametrize("style", ["push_in", "parallax"])
+def test_every_drawn_frame_of_a_story_leaves_the_platforms_ui_bands_to_the_set(mug, style):
+    # given a drop-in story of a mug with every word, and a second compositor that draws
+    # the same frames' set alone (no text, no product)
+    plan = plan_clip(mug, small(style=style, size=STORY, duration=5, **WORDS))
+    insets = plan.spec.safe_insets
+    cw, ch = plan.canvas
+    bands = {
+        "top": (slice(0, insets.top), slice(0, cw)),
+        "bottom": (slice(ch - insets.bottom, ch), slice(0, cw)),
+        "left": (slice(0, ch), slice(0, insets.left)),
+        "right": (slice(0, ch), slice(cw - insets.right, cw)),
+    }
+    drawn, bare = Compositor(plan), Compositor(plan)
+
+    # when every frame is drawn and its UI bands compared with the set's
+    covered = []
+    for index in range(plan.frame_count):
+        frame = drawn.draw(index).image
+        background = bare.background(index)
+        changed = np.zeros((ch, cw), dtype=bool)
+        changed |= (frame != background).any(axis=2)
+        assert changed.any(), index  # the product at least is drawn over the set
+        covered += [(index, name) for name, band in bands.items() if changed[band].any()]
+
+    # then nothing (product, its soft edge, a word, its shadow or plate) is drawn there
+    assert covered == []
