@@ -182,7 +182,7 @@ def test_the_product_drops_onto_its_set_over_the_first_beat_as_its_shadow_forms(
     assert all(x < y for x, y in zip(shadows[:landed], shadows[1 : landed + 1], strict=False))
 
 
-@pytest.mark.parametrize("style", ["push_in", "parallax"])
+@pytest.mark.parametrize("style", ["push_in", "pull_out", "pan", "parallax", "sequence"])
 def test_the_first_frame_of_a_drop_in_shows_the_products_shadow_on_the_floor(bottle, style):
     # given the first frame of a drop-in, drawn with the product's shadow and without it
     plan = plan_clip(bottle, small(style=style, size=MID, reveal="drop_in"))
