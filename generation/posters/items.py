@@ -15,7 +15,7 @@ OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its 
 # A headline at least this much larger than its subline still reads as the headline; where
 # both would come out closer (long words at the legible minimum), the subline is set
 # smaller, then shortened to one line, then left out.
-HIERARCHY = 1.2
+HIERARCHY = 1.25
 
 
 def layout_group(

@@ -11,6 +11,7 @@ the dilated product matte is clear. ``checks.py`` verifies all of it on the pixe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -84,7 +85,7 @@ def solve_layout(
     ellipsis and a badge with no free place is left out; ``fallbacks`` says which.
     A variant with a ``long_text`` arrangement (a wider text panel) is solved that way
     too when its own needs text set below the template's sizes, and wins when it sets
-    the headline larger.
+    the headline larger, or as large with no text below the template's sizes.
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
@@ -96,7 +97,7 @@ def solve_layout(
     except TextDoesNotFit:
         if variant.long_text is None:
             raise
-        layout = arrange(variant.long_text)
+        layout = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, size))
         layout.fallbacks.append(LONG_TEXT)
         return layout
     if variant.long_text is None:
@@ -107,10 +108,13 @@ def solve_layout(
     # words set below the template's sizes, or a headline under half its designed size,
     # here: the long-text arrangement (more room for the words) may set them larger
     try:
-        other = arrange(variant.long_text)
+        other = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, size))
     except TextDoesNotFit:
         return layout
-    if _headline_px(other) <= _headline_px(layout):
+    # it wins with a larger headline, or one as large with every word at the template's
+    # sizes where the variant's own set some below them
+    as_designed = below and not any(f.startswith(BELOW_SIZES) for f in other.fallbacks)
+    if _headline_px(other) < _headline_px(layout) + (0 if as_designed else 1):
         return layout
     other.fallbacks.append(LONG_TEXT)
     return other
@@ -119,6 +123,47 @@ def solve_layout(
 LONG_TEXT = "long text: the template's long-text arrangement"
 SMALL_HEADLINE = 0.5  # a headline set under this share of its designed size tries the long-text arrangement
 BELOW_SIZES = ("text set below the template's sizes", "shortened with an ellipsis", "words broken")
+# Graceful fallbacks, in order (product scale, compact spacing, resort): the template as
+# designed, then a smaller product (text regions that follow the product box grow), then
+# tighter spacing, then text set down to the smallest legible size, then shortened with
+# an ellipsis.
+STEPS = (
+    (1.0, False, 0),
+    (0.86, False, 0),
+    (0.86, True, 0),
+    (0.72, True, 0),
+    (0.72, True, 1),
+    (0.72, True, 2),
+)
+RELAXED = 4  # the first step that sets text below the template's sizes
+
+
+def _designed(template: Template, variant: Variant, size: SizePreset) -> float:
+    """The headline's designed px on ``variant`` at ``size``."""
+    return template.text["headline"].size * variant.type_scale * min(size.width, size.height) / 1080
+
+
+def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed: float) -> PosterLayout:
+    """The long-text arrangement ``variant`` solved; where its first fit sets the headline
+    under ``SMALL_HEADLINE`` of its designed size (``designed`` px) at the template's own
+    sizes, the relaxed steps (twice the lines, a smaller product) are tried too: a
+    headline given more lines can fit at the template's minimum, smaller than twice as
+    many lines would set it. They win when the headline grows by a larger factor than
+    the product's side shrinks."""
+    layout = arrange(variant)
+    px = _headline_px(layout)
+    if px >= SMALL_HEADLINE * designed or any(f.startswith(BELOW_SIZES) for f in layout.fallbacks):
+        return layout
+    try:
+        relaxed = arrange(variant, start=RELAXED)
+    except TextDoesNotFit:
+        return layout
+    side = math.sqrt(_area(layout.product_box) / max(1, _area(relaxed.product_box)))
+    return relaxed if _headline_px(relaxed) > px * side else layout
+
+
+def _area(box: Box) -> int:
+    return box[2] * box[3]
 
 
 def _headline_px(layout: PosterLayout) -> int:
@@ -134,24 +179,20 @@ def _arrange(
     logo_size: tuple[int, int] | None,
     has_badge: bool,
     variant: Variant,
+    start: int = 0,
 ) -> PosterLayout:
-    """``solve_layout`` for one variant: its fallback steps in order."""
+    """``solve_layout`` for one variant: its fallback steps in order, from ``start``."""
+    if variant.headline_lines is not None:
+        head = replace(template.text["headline"], max_lines=variant.headline_lines)
+        template = replace(template, text={**template.text, "headline": head})
     fallbacks: list[str] = []
     last: TextDoesNotFit | None = None
-    # Graceful fallbacks, in order: the template as designed, then a smaller product
-    # (text regions that follow the product box grow), then tighter spacing, then text
-    # set down to the smallest legible size, then shortened with an ellipsis.
-    steps = (
-        (1.0, False, 0),
-        (0.86, False, 0),
-        (0.86, True, 0),
-        (0.72, True, 0),
-        (0.72, True, 1),
-        (0.72, True, 2),
-    )
+    steps = STEPS
     solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge)
     broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
+        if attempt < start:
+            continue
         try:
             layout = solve(shrink, compact, resort)
         except TextDoesNotFit as exc:

@@ -197,6 +197,9 @@ class Variant:
     # the arrangement tried when words can only be set below the template's sizes here
     # (a wider text panel beside a narrower product): the variant's own keys, some replaced
     long_text: Variant | None = None
+    # the headline's most lines here when not the template's: a canvas with the height for
+    # one more line sets a long headline larger instead of smaller
+    headline_lines: int | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,8 @@ def _text_style(r: _Reader) -> TextStyleSpec:
 
 
 def _variant(r: _Reader, aspect: str, defaults: dict[str, Any], *, nested: bool = False) -> Variant:
+    # read before the long-text arrangement, which inherits it: an error names this key
+    headline_lines = r.integer("headline_lines", 1, 8) if "headline_lines" in r.data else None
     long_text = None
     raw_long = r.value("long_text", None)
     if raw_long is not None:
@@ -446,6 +451,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any], *, nested: bool 
         logo=logo,
         ribbon=ribbon,
         long_text=long_text,
+        headline_lines=headline_lines,
     )
     r.done()
     return variant

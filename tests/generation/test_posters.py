@@ -310,11 +310,13 @@ def _ends_between_words(text: str, shown: str, lang: str) -> bool:
 def test_a_chinese_headline_over_100_characters_is_shrunk_rewrapped_then_shortened(matrix, seg):
     # given the 105-character Chinese headline on every template at story, feed and link
     # (the matrix), and on three small canvases where even the legible minimum cannot hold it
+    # (split_panel's 320 px square holds it whole since its wider panel's headline may take
+    # 12 lines: 200 px then)
     posters = {key: poster for key, poster in matrix.items() if key[2] == "longest-zh"}
     assert len(posters) == len(TEMPLATES) * len(LONGEST)
     for template, size in [
         ("hero_left", (240, 240)),
-        ("split_panel", (320, 320)),
+        ("split_panel", (200, 200)),
         ("centered_stack", (500, 262)),
     ]:
         spec = PosterSpec(template=template, size=size, **WORDS["longest-zh"])
@@ -371,10 +373,11 @@ def test_the_headline_keeps_a_visible_lead_over_the_subline(matrix):
         if "subline" not in sizes:
             dropped.append(key)
             assert any(f.startswith("subline left out") for f in poster.layout["fallbacks"]), key
-        elif sizes["headline"] < 1.2 * sizes["subline"]:
+        elif sizes["headline"] < 1.25 * sizes["subline"]:
             close[key] = (sizes["headline"], sizes["subline"])
-    # then every headline is at least 1.2 x its subline (a subline that cannot be set
-    # smaller is left out, and the layout says so; only long words ever lose it)
+    # then every headline is at least 1.25 x its subline (a subline that cannot be set
+    # smaller is left out, and the layout says so; only long words ever lose it); at 1.2,
+    # 49 of the 420 posters of bench/poster_sheet.py stood 1.20-1.24 x apart
     assert not close, close
     assert all(key[2].startswith("long") for key in dropped), dropped
 
@@ -1258,7 +1261,7 @@ def test_a_long_headline_takes_split_panels_wider_text_panel_instead_of_tiny_typ
     assert head["font"]["size"] >= 1.4 * before, head["font"]["size"]
     assert _norm("".join(head["font"]["lines"])) == _norm(WORDS["longest-zh"]["headline"])
     sub = next(s for s in layout["slots"] if s["name"] == "subline")
-    assert head["font"]["size"] >= 1.2 * sub["font"]["size"]
+    assert head["font"]["size"] >= 1.25 * sub["font"]["size"]
     # and the words stay on the panel, the product off it, at a size still its own
     width = poster.image.size[0]
     panel = next(s["box"] for s in layout["shapes"] if s["kind"] == "panel")
@@ -1274,6 +1277,86 @@ def test_a_long_headline_takes_split_panels_wider_text_panel_instead_of_tiny_typ
     assert not any(f.startswith("long text") for f in short.layout["fallbacks"])
     short_panel = next(s["box"] for s in short.layout["shapes"] if s["kind"] == "panel")
     assert short_panel[2] < 0.5 * width
+
+
+# A 105-character English headline, as long as the Chinese one.
+LONGEST_EN = "The insulated steel bottle that keeps your drinks ice cold all day long and still warm till late at night"
+
+
+@pytest.mark.parametrize("size", ["feed", "marketplace"])
+@pytest.mark.parametrize("words", ["long-en", "longest-zh", "longest-en"])
+def test_long_headlines_on_split_panels_square_read_at_40_px_per_1080(seg, size, words):
+    # given split_panel's square with a 103- or 105-character headline, which its long-text
+    # arrangement set at most 4 lines (the Chinese one 34 px on a feed post, 25 on a
+    # marketplace image, over 8 lines at the legible minimum) and its narrow column at 46
+    # and 51 px over 8 lines (35 and 37 px on a marketplace image)
+    fields = dict(WORDS["long-en" if words == "longest-en" else words])
+    if words == "longest-en":
+        fields["headline"] = LONGEST_EN
+    poster = render_poster(seg, PosterSpec(template="split_panel", size=size, **fields))
+    layout = poster.layout
+    head = next(s for s in layout["slots"] if s["name"] == "headline")
+    sub = next(s for s in layout["slots"] if s["name"] == "subline")
+    # then the wider panel, whose headline may take 6 lines (twice that at the legible
+    # minimum), sets it at 40 px per 1080 or more, whole, over at most 12 lines
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    short = min(poster.image.size)
+    assert head["font"]["size"] >= 40 * short / 1080, head["font"]["size"]
+    assert len(head["font"]["lines"]) <= 12
+    assert _norm("".join(head["font"]["lines"])) == _norm(fields["headline"])
+    # with a visible lead over its subline, and every check passed
+    assert head["font"]["size"] >= 1.25 * sub["font"]["size"]
+    assert poster.checks.ok, poster.checks.problems
+
+
+@pytest.mark.parametrize("words", ["short-en", "long-en", "longest-zh"])
+def test_split_panels_story_gives_its_words_the_room_of_a_taller_panel(seg, words):
+    # given split_panel's story, whose panel under the product left 326 px of height for
+    # the words above the platform's UI zone: short English words at 53 px on one line,
+    # the long English headline 31 px, the 105-character Chinese one 31 px
+    poster = render_poster(seg, PosterSpec(template="split_panel", size="story", **WORDS[words]))
+    layout = poster.layout
+    head = next(s for s in layout["slots"] if s["name"] == "headline")
+    # then its long-text arrangement (the panel from 0.45 of the height, the product over
+    # it) sets the headline at 40 px or more, whole, and every check passes
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    assert head["font"]["size"] >= 40, head["font"]["size"]
+    assert _norm("".join(head["font"]["lines"])) == _norm(WORDS[words]["headline"])
+    panel = next(s["box"] for s in layout["shapes"] if s["kind"] == "panel")
+    assert layout["product_box"][1] + layout["product_box"][3] <= panel[1]
+    assert poster.checks.ok, poster.checks.problems
+
+
+@pytest.mark.parametrize(("template", "before", "lines"), [("bold_sale", 50, 4), ("flash_deal", 40, 3)])
+def test_a_long_headline_on_a_4_5_post_takes_one_more_line_and_is_set_larger(seg, template, before, lines):
+    # given the 103-character English headline, which the 4:5 long-text arrangement set at
+    # 50 px in 4 lines on bold_sale (59 on the square) and 40 px in 3 on flash_deal (the
+    # headline's most lines in the template)
+    poster = render_poster(seg, PosterSpec(template=template, size="portrait", **WORDS["long-en"]))
+    head = next(s["font"] for s in poster.layout["slots"] if s["name"] == "headline")
+    # then the arrangement, whose headline may take one more line where the 4:5 post's
+    # height has room for it, sets it larger over that line, whole
+    assert "long text: the template's long-text arrangement" in poster.layout["fallbacks"]
+    assert len(head["lines"]) == lines + 1 and head["size"] > before, head
+    assert _norm("".join(head["lines"])) == _norm(WORDS["long-en"]["headline"])
+    assert poster.checks.ok, poster.checks.problems
+
+
+def test_a_variant_may_give_the_headline_more_lines():
+    # given a template whose 4:5 variant names the headline's most lines
+    data = json.loads(json.dumps(get_template("hero_left").data))
+    data["variants"]["portrait"]["headline_lines"] = 6
+    # when it is read, then the variant carries them and its long-text arrangement inherits them
+    template = read_template(data, "lines")
+    portrait = template.variants["portrait"]
+    assert portrait.headline_lines == 6 and template.text["headline"].max_lines != 6
+    assert portrait.long_text is not None and portrait.long_text.headline_lines == 6
+    assert template.variants["square"].headline_lines is None
+    # and a count outside 1..8 is refused naming the field
+    data["variants"]["portrait"]["headline_lines"] = 9
+    with pytest.raises(PosterDataError) as err:
+        read_template(data, "lines")
+    assert "portrait.headline_lines" in str(err.value)
 
 
 # The 105-character Chinese headline on a feed post: px in the square arrangement before the
