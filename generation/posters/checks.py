@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -31,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from generation import compose
-from generation.posters.geometry import box_hits, keepout_margin, product_keepout
+from generation.posters.geometry import Keepout, box_hits, keepout_margin, product_keepout
 from generation.posters.sizes import SizePreset
 from generation.types import Box, Fidelity, PlacedProduct
 
@@ -156,6 +157,53 @@ def busyness(behind: np.ndarray, box: Box, size_px: int) -> float:
     return float(np.percentile(np.abs(fine - coarse), 98))
 
 
+class Samples:
+    """Background ranges and busyness measured while a poster is drawn, each kept with
+    the pixels it was measured on. The checks measure the same boxes of the finished
+    background again: where a box still holds the same pixels, the kept value is the
+    one measuring would give, and is used instead (compared pixel for pixel, so a box
+    painted over since, by a plate or a button, is measured again)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Any, ...], tuple[np.ndarray, Any]] = {}
+
+    def background_range(
+        self, behind: np.ndarray, box: Box, tile: int, *, at: Box | None = None
+    ) -> tuple[float, float]:
+        """``background_range(behind, box, tile)``; ``at``: where ``box`` is on the canvas
+        when ``behind`` is a patch of it (``contrast.as_pixels``)."""
+        region = _region(behind, box)
+        return self._measured("range", at or box, tile, region, lambda: background_range(behind, box, tile))
+
+    def busyness(self, behind: np.ndarray, box: Box, size_px: int, *, at: Box | None = None) -> float:
+        """``busyness(behind, box, size_px)``; ``at`` as for ``background_range``."""
+        region = _region(behind, box)
+        return self._measured("busy", at or box, size_px, region, lambda: busyness(behind, box, size_px))
+
+    def _measured(
+        self, what: str, box: Box, param: int, region: np.ndarray | None, measure: Callable[[], Any]
+    ) -> Any:
+        if region is None:  # nothing of the box on the image: measured as ever (it says so)
+            return measure()
+        key = (what, box, param)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0].shape == region.shape and np.array_equal(kept[0], region):
+            return kept[1]
+        value = measure()
+        self._kept[key] = (region.copy(), value)
+        return value
+
+
+def _region(behind: np.ndarray, box: Box) -> np.ndarray | None:
+    """The pixels of ``behind`` that ``background_range`` and ``busyness`` read for ``box``."""
+    x, y, w, h = box
+    H, W = behind.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return behind[y0:y1, x0:x1]
+
+
 def contrast_tile(size_px: int) -> int:
     """Tile for sampling what is behind text of ``size_px``: 1.5 em."""
     return max(8, round(1.5 * size_px))
@@ -259,9 +307,16 @@ class PosterChecks:
         }
 
 
-def text_contrast(behind: np.ndarray, element: Element, short_side: int) -> TextContrast:
+def text_contrast(
+    behind: np.ndarray, element: Element, short_side: int, samples: Samples | None = None
+) -> TextContrast:
     assert element.color is not None
-    rng = background_range(behind, element.sample or element.box, contrast_tile(element.size))
+    box, tile = element.sample or element.box, contrast_tile(element.size)
+    rng = (
+        background_range(behind, box, tile)
+        if samples is None
+        else samples.background_range(behind, box, tile)
+    )
     large = is_large_text(element.size, element.weight, short_side)
     return TextContrast(
         name=element.name,
@@ -286,14 +341,16 @@ def check_poster(
     size: SizePreset,
     *,
     fixes: list[str] | None = None,
-    keepout: np.ndarray | None = None,
+    keepout: np.ndarray | Keepout | None = None,
+    samples: Samples | None = None,
 ) -> PosterChecks:
     """Check a finished poster from its pixels.
 
     ``behind`` is the poster as it was just before the text was drawn (background,
     shapes, plates, buttons); ``elements`` what was drawn on top; ``placed`` the product
     as pasted back. ``keepout`` is ``product_keepout`` of ``placed`` when the caller
-    already has it (computed here otherwise).
+    already has it (computed here otherwise); ``samples`` what the caller measured of
+    the background while drawing (``Samples``), reused where the pixels are the same.
     """
     canvas = (image.width, image.height)
     short = min(canvas)
@@ -302,10 +359,11 @@ def check_poster(
         keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
     safe = size.safe_box
     texts = [el for el in elements if el.kind == "text" and el.color]
-    contrast = [text_contrast(behind_arr, el, short) for el in texts]
+    contrast = [text_contrast(behind_arr, el, short, samples) for el in texts]
     smallest = min_text_px(short)
     small = [(el.name, el.size) for el in texts if el.size < smallest]
-    busy = [(el.name, busyness(behind_arr, el.sample or el.box, el.size)) for el in texts]
+    measure = busyness if samples is None else samples.busyness
+    busy = [(el.name, measure(behind_arr, el.sample or el.box, el.size)) for el in texts]
     overlaps = [el.name for el in elements if box_hits(keepout, el.box)]
     out = [el.name for el in elements if not inside(el.box, safe)]
     return PosterChecks(

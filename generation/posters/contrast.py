@@ -18,14 +18,13 @@ from generation.posters import decor
 from generation.posters.checks import (
     BUSY_LIMIT,
     Element,
-    background_range,
-    busyness,
+    Samples,
     contrast_tile,
     luminance,
     required_ratio,
     worst_contrast,
 )
-from generation.posters.geometry import box_hits, union_box
+from generation.posters.geometry import Keepout, box_hits, union_box
 from generation.posters.palette import PAPER, Palette, deep
 from generation.posters.slots import Slot
 from generation.posters.spec import RGB
@@ -75,6 +74,7 @@ def choose_colors(
     template: Template,
     palette: Palette,
     short: int,
+    samples: Samples,
 ) -> None:
     for slot in slots:
         plan = plans[slot.name]
@@ -84,7 +84,7 @@ def choose_colors(
         if slot.name == "compare_at" and plan.get("color") is None:
             preferred = palette.resolve(template.colors["compare_at"])
         patch, box = as_pixels(canvas, plan["ink"])
-        rng = background_range(patch, box, contrast_tile(slot.block.size))
+        rng = samples.background_range(patch, box, contrast_tile(slot.block.size), at=plan["ink"])
         best: tuple[float, RGB] | None = None
         for color in _candidates(preferred, palette):
             ratio = worst_contrast(color, rng)
@@ -99,11 +99,11 @@ def choose_colors(
             plan["fix"] = plan["fix"] or "color"
 
 
-def is_busy(canvas: np.ndarray, slot: Slot, plan: dict[str, Any]) -> bool:
+def is_busy(canvas: np.ndarray, slot: Slot, plan: dict[str, Any], samples: Samples) -> bool:
     """Whether the background under ``slot``'s ink is too busy for text (``checks.busyness``)."""
     assert slot.block is not None
     patch, box = as_pixels(canvas, plan["ink"])
-    return busyness(patch, box, slot.block.size) > BUSY_LIMIT
+    return samples.busyness(patch, box, slot.block.size, at=plan["ink"]) > BUSY_LIMIT
 
 
 def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
@@ -118,7 +118,7 @@ def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
 
 def fix_contrast(
     canvas: np.ndarray, failing: list[Slot], free: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
-    palette: Palette, short: int, keepout: np.ndarray, fixes: list[str],
+    palette: Palette, short: int, keepout: np.ndarray | Keepout, fixes: list[str], samples: Samples,
 ) -> list[Element]:  # fmt: skip
     """Scrim or plate behind each group that has text no colour can carry or text over
     busy detail; re-check."""
@@ -153,14 +153,16 @@ def fix_contrast(
         shape = _fix_shape(kind, box, pad, short)
         for opacity in FIX_OPACITIES[kind]:
             _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
-            choose_colors(canvas, members, plans, template, palette, short)
-            if all(plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name]) for s in members):
+            choose_colors(canvas, members, plans, template, palette, short, samples)
+            if all(
+                plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name], samples) for s in members
+            ):
                 done = True
                 break
             canvas[ty : ty + th, tx : tx + tw] = before
         if not done:  # a solid plate always carries ink or paper
             _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
-            choose_colors(canvas, members, plans, template, palette, short)
+            choose_colors(canvas, members, plans, template, palette, short, samples)
             opacity, kind = 1.0, "plate"
         for s in members:
             plans[s.name]["fix"] = kind
@@ -219,7 +221,7 @@ def _apply_fix(
         decor.fill(canvas, mask, (x, y), color, opacity)
 
 
-def _clear_pad_box(box: Box, pad: int, shape: tuple[int, ...], keepout: np.ndarray) -> Box:
+def _clear_pad_box(box: Box, pad: int, shape: tuple[int, ...], keepout: np.ndarray | Keepout) -> Box:
     """``box`` padded by ``pad`` on every side that stays off the product's keep-out;
     a side that would touch it is padded as much as stays clear (in quarters of ``pad``),
     so text keeps its plate's padding wherever the product leaves room for it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -116,7 +118,106 @@ def product_keepout(alpha: Image.Image, box: Box, canvas: tuple[int, int], margi
     return keep
 
 
-def box_hits(mask: np.ndarray, box: Box) -> bool:
+class Keepout:
+    """``product_keepout`` of the product at ``box``, made only as far as it is asked.
+
+    Whether a box touches the keep-out (``hits``, what a layout's tries and the checks
+    ask) is answered from the matte: a box touches it exactly when a matte pixel lies
+    within the grown distance of one of its pixels, which only the matte near the box
+    decides. The canvas-sized mask (``mask``, the same array ``product_keepout`` gives)
+    is made on first use, for a badge's search over many places at once."""
+
+    def __init__(
+        self,
+        alpha: Image.Image | Callable[[], Image.Image],
+        box: Box,
+        canvas: tuple[int, int],
+        margin: int,
+    ) -> None:
+        # ``alpha`` may be a function giving it: made (resized) only when a box comes near
+        self._alpha = alpha
+        self.box, self.canvas, self.margin = box, canvas, margin
+        self.reach = margin + 1 if margin > 0 else 0
+        self._mask: np.ndarray | None = None
+        self._matte: tuple[np.ndarray, int, int] | None = None
+        # matte pixels ``hits`` may look at before it makes the mask instead (then
+        # answered by slicing): about what the mask costs, so asking many boxes never
+        # costs much more than making it
+        x, y, w, h = box
+        self._budget = (w + 2 * self.reach) * (h + 2 * self.reach)
+
+    @property
+    def alpha(self) -> Image.Image:
+        if not isinstance(self._alpha, Image.Image):
+            self._alpha = self._alpha()
+        return self._alpha
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.canvas[1], self.canvas[0])
+
+    def mask(self) -> np.ndarray:
+        """The canvas-sized bool mask (``product_keepout``); made once, never modified."""
+        if self._mask is None:
+            self._mask = product_keepout(self.alpha, self.box, self.canvas, self.margin)
+        return self._mask
+
+    def _matte_on_canvas(self) -> tuple[np.ndarray, int, int]:
+        """The matte (alpha > 0) of the product box's part on the canvas, and its top-left."""
+        if self._matte is None:
+            x, y, w, h = self.box
+            cw, ch = self.canvas
+            alpha = self.alpha
+            a = np.asarray(alpha.resize((w, h), Image.Resampling.BILINEAR) if alpha.size != (w, h) else alpha)
+            x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
+            matte = a[y0 - y : y1 - y, x0 - x : x1 - x] > 0 if x1 > x0 and y1 > y0 else np.zeros((0, 0), bool)
+            self._matte = (matte, x0, y0)
+        return self._matte
+
+    def hits(self, box: Box) -> bool:
+        """``box_hits(self.mask(), box)``, from the matte near ``box``: a pixel is in the
+        mask when the exact Euclidean distance to the nearest matte pixel is at most
+        ``reach``, i.e. (whole pixels) when its squared distance is at most ``reach ** 2``;
+        the nearest pixel of a box to a matte pixel is the matte pixel clamped into it."""
+        if self._mask is not None:
+            return box_hits(self._mask, box)
+        x, y, w, h = box
+        W, H = self.canvas
+        bx0, by0, bx1, by1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+        if bx1 <= bx0 or by1 <= by0:
+            return False
+        r = self.reach
+        # the product box's pixels on the canvas within reach of the box's rectangle: the
+        # only matte pixels that can decide (none: no need for the matte at all)
+        px, py, pw, ph = self.box
+        qx0, qy0 = max(bx0 - r, px, 0), max(by0 - r, py, 0)
+        qx1, qy1 = min(bx1 + r, px + pw, W), min(by1 + r, py + ph, H)
+        if qx1 <= qx0 or qy1 <= qy0:
+            return False
+        self._budget -= (qx1 - qx0) * (qy1 - qy0)
+        if self._budget < 0:
+            return box_hits(self.mask(), box)
+        matte, mx, my = self._matte_on_canvas()
+        near = matte[qy0 - my : qy1 - my, qx0 - mx : qx1 - mx]
+        if not near.any():
+            return False
+        ix0, iy0, ix1, iy1 = max(bx0, qx0), max(by0, qy0), min(bx1, qx1), min(by1, qy1)
+        if ix1 > ix0 and iy1 > iy0 and near[iy0 - qy0 : iy1 - qy0, ix0 - qx0 : ix1 - qx0].any():
+            return True  # the matte itself inside the box
+        qx, qy = np.arange(qx0, qx1), np.arange(qy0, qy1)
+        dx = np.maximum(np.maximum(bx0 - qx, qx - (bx1 - 1)), 0)
+        dy = np.maximum(np.maximum(by0 - qy, qy - (by1 - 1)), 0)
+        return bool((near & (dy[:, None] ** 2 + dx[None, :] ** 2 <= r * r)).any())
+
+
+def as_mask(keepout: np.ndarray | Keepout) -> np.ndarray:
+    """The canvas-sized bool mask of a keep-out given either way."""
+    return keepout.mask() if isinstance(keepout, Keepout) else keepout
+
+
+def box_hits(mask: np.ndarray | Keepout, box: Box) -> bool:
+    if isinstance(mask, Keepout):
+        return mask.hits(box)
     x, y, w, h = box
     H, W = mask.shape
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)

@@ -24,11 +24,11 @@ from generation import compose
 from generation.errors import InvalidSpec
 from generation.posters.checks import min_text_px
 from generation.posters.geometry import (
+    Keepout,
     box_hits,
     clamp_into,
     intersects,
     keepout_margin,
-    product_keepout,
     resolve_edge,
     resolve_region,
     trim,
@@ -55,7 +55,7 @@ class PosterLayout:
     product_box: Box
     product_region: Box
     product: _Product  # the cutout, resized to a box when one is asked for
-    keepout: np.ndarray  # canvas-sized bool: the matte dilated by keepout_margin
+    keepout: Keepout  # the matte grown by keepout_margin (a canvas-sized mask on demand)
     slots: list[Slot]
     shapes: list[dict[str, Any]]  # resolved decorative shapes
     groups: list[Box]  # the boxes the groups' items actually take
@@ -290,13 +290,13 @@ class _Product:
     margin: int  # keepout_margin of the canvas
     layers: dict[tuple[int, int], Image.Image] = field(default_factory=dict)
     mattes: dict[tuple[int, int], Image.Image] = field(default_factory=dict)
-    keepouts: dict[Box, np.ndarray] = field(default_factory=dict)
+    keepouts: dict[Box, Keepout] = field(default_factory=dict)
 
-    def keepout(self, box: Box) -> np.ndarray:
+    def keepout(self, box: Box) -> Keepout:
         """The keep-out of the product placed at ``box``, as ``product_keepout`` makes it
-        from the placed layer's alpha."""
+        from the placed layer's alpha (most tries only ask whether boxes touch it)."""
         if box not in self.keepouts:
-            self.keepouts[box] = product_keepout(self.matte(box[2], box[3]), box, self.canvas, self.margin)
+            self.keepouts[box] = Keepout(partial(self.matte, box[2], box[3]), box, self.canvas, self.margin)
         return self.keepouts[box]
 
     def matte(self, w: int, h: int) -> Image.Image:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from generation.posters.geometry import boxes_hit
+from generation.posters.geometry import Keepout, boxes_hit
 from generation.posters.slots import Content, Slot, TypeScale, font_style, overflow
 from generation.posters.template import Template, Variant
 from generation.types import Box
@@ -113,7 +113,7 @@ def ribbon_slots(
 
 def badge_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
-    short: int, content: Box, product: Box, keepout: np.ndarray, obstacles: list[Box], gap: int,
+    short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
 ) -> list[Slot]:  # fmt: skip
     shape = template.badge.shape
     lang = words.langs.get("badge", words.lang)
@@ -186,7 +186,7 @@ def _scaled_block(text: str, block: TextBlock, k: float, style: TextStyle, lang:
 
 def _timer_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
-    short: int, content: Box, product: Box, keepout: np.ndarray, obstacles: list[Box], gap: int,
+    short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
 ) -> list[Slot]:  # fmt: skip
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
@@ -248,7 +248,7 @@ def _timer_slots(
 
 
 def _free_spot(
-    size: tuple[int, int], attach: str, product: Box, content: Box, keepout: np.ndarray,
+    size: tuple[int, int], attach: str, product: Box, content: Box, keepout: Keepout,
     obstacles: list[Box], gap: int,
 ) -> tuple[int, int] | None:  # fmt: skip
     """Top-left corner for a ``size`` box nearest to the product's ``attach`` point that
@@ -273,7 +273,7 @@ def _free_spot(
     pad = gap // 2
     for ox, oy, ow, oh in obstacles:  # ``intersects(box, ob, pad)``, for every box at once
         ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
-    ok &= ~boxes_hit(keepout, x, y, bw, bh)
+    ok &= ~boxes_hit(keepout.mask(), x, y, bw, bh)
     first = int(np.argmax(ok))
     return (int(x[first]), int(y[first])) if ok[first] else None
 

@@ -14,7 +14,7 @@ from generation.posters.checks import (
     luminance,
 )
 from generation.posters.contrast import as_pixels, pad_box
-from generation.posters.geometry import box_hits
+from generation.posters.geometry import Keepout, box_hits
 from generation.posters.palette import PAPER, Palette, deep
 from generation.posters.slots import Slot
 from generation.posters.spec import RGB
@@ -122,7 +122,12 @@ def draw_decoration(
 
 
 def logo_plate(
-    canvas: np.ndarray, box: Box, logo: Image.Image, palette: Palette, short: int, keepout: np.ndarray
+    canvas: np.ndarray,
+    box: Box,
+    logo: Image.Image,
+    palette: Palette,
+    short: int,
+    keepout: np.ndarray | Keepout,
 ) -> Box | None:
     """A plate behind the logo when the logo would vanish into the background."""
     rgba = np.asarray(logo.convert("RGBA").resize(box[2:], Image.Resampling.BILINEAR), dtype=np.float32)

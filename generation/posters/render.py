@@ -32,6 +32,7 @@ from generation.errors import InvalidSpec
 from generation.posters import backgrounds
 from generation.posters.checks import (
     Element,
+    Samples,
     check_poster,
 )
 from generation.posters.content import build_content
@@ -245,18 +246,21 @@ def _render(
     fixes: list[str] = []
     extra_elements: list[Element] = []
     free = [s for s in layout.slots if s.kind == "text" and not s.parent]
-    choose_colors(canvas, free, plans, template, palette, short)
+    samples = Samples()  # what is measured here, the checks reuse where the pixels stay the same
+    choose_colors(canvas, free, plans, template, palette, short, samples)
     # busy detail under the words (a set's texture, a shape's edge) whatever the background
-    failing = [s for s in free if not plans[s.name]["passed"] or is_busy(canvas, s, plans[s.name])]
+    failing = [s for s in free if not plans[s.name]["passed"] or is_busy(canvas, s, plans[s.name], samples)]
     if failing:
-        extra_elements += fix_contrast(canvas, failing, free, plans, template, palette, short, keepout, fixes)
+        extra_elements += fix_contrast(
+            canvas, failing, free, plans, template, palette, short, keepout, fixes, samples
+        )
 
     # 5. decorations: ribbons, pills, badges, plates, rules, the logo
     for slot in layout.slots:
         if slot.kind in ("pill", "badge", "ribbon", "rule", "price_plate"):
             draw_decoration(canvas, slot, template, palette, plans, short)
     inside = [s for s in layout.slots if s.kind == "text" and s.parent]
-    choose_colors(canvas, inside, plans, template, palette, short)
+    choose_colors(canvas, inside, plans, template, palette, short, samples)
     if brand.logo is not None:
         logo_slot = next(s for s in layout.slots if s.kind == "logo")
         plate = logo_plate(canvas, logo_slot.box, brand.logo, palette, short, keepout)
@@ -287,7 +291,9 @@ def _render(
 
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements
-    checks = check_poster(final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout)
+    checks = check_poster(
+        final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout, samples=samples
+    )
     name = f"poster-{template.id}-{size.name}"
     layout_data = layout_dict(
         spec, template, layout, words, palette, families, plans, bg_info, fixes, checks, elements

@@ -75,7 +75,15 @@ class Context:
     paragraphs: list[str]
     faces: list[list[str]]  # face per character, per paragraph
     segments: list[list[tuple[int, int]]]  # unbreakable (start, end), per paragraph
+    # Measurements kept for every fitting try of this text (``fit`` keeps one Context per
+    # text, style and language): run advances by (face, text, size), spans' advances and
+    # set lines by (paragraph, start, end, size, tracking), and each try's wrapped lines
+    # by (size, width, break_words, final). All are exact; the last depends on
+    # ``segments``, so a Context with other segments starts its own.
     widths: dict[tuple[Any, ...], float] = field(default_factory=dict)
+    spans: dict[tuple[Any, ...], float] = field(default_factory=dict)
+    lines: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    wrapped: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 def assign_faces(paragraph: str, ctx_family: str, weight: int, cjk_lang: str) -> list[str]:

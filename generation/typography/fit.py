@@ -58,8 +58,22 @@ def _attempt(
     break_words: bool = False,
     final: bool = False,
 ) -> _Attempt:
-    style = ctx.style
     limit, box_h = box
+    key = (size, limit, break_words, final)
+    wrapped = ctx.wrapped.get(key)
+    if wrapped is None:  # the lines depend on the width only: kept for tries in other heights
+        wrapped = ctx.wrapped[key] = _wrap(ctx, size, limit, break_words=break_words, final=final)
+    if wrapped.reason or wrapped.height <= box_h:
+        return wrapped
+    return _Attempt(
+        wrapped.lines, wrapped.height, wrapped.first_baseline, f"it is {wrapped.height} px tall", wrapped.lone
+    )
+
+
+def _wrap(ctx: Context, size: int, limit: int, *, break_words: bool, final: bool) -> _Attempt:
+    """``ctx``'s lines at ``size`` no wider than ``limit``, their height and first baseline
+    (reason "" however tall they are), or why there are none. Shared: never modified."""
+    style = ctx.style
     track = style.tracking * size
     lh = round(size * style.line_height)
     lines: list[SetLine | None] = []
@@ -79,8 +93,6 @@ def _attempt(
     bottoms = [i * lh + line.bottom for i, line in enumerate(lines) if line is not None]
     first_baseline = -min(tops)
     height = max(bottoms) + first_baseline
-    if height > box_h:
-        return _Attempt(lines, height, first_baseline, f"it is {height} px tall", lone)
     return _Attempt(lines, height, first_baseline, "", lone)
 
 
@@ -126,8 +138,9 @@ def layout_text(
 
 
 def clear_fitted() -> None:
-    """Forget the kept ``layout_text`` results."""
+    """Forget the kept ``layout_text`` results and the measurements behind them."""
     _fitted.cache_clear()
+    _prepared.cache_clear()
 
 
 # A TextBlock and its style are frozen, so one result can be handed out many times.
@@ -196,31 +209,15 @@ def _layout(
     width, height = box
     if width < 1 or height < 1:
         raise InvalidSpec(f"Text box {width}x{height} px must be at least 1x1 px.")
-    canonical = fonts.normalize_lang(lang)
-    paragraphs = split_paragraphs(text, style)
-    if not paragraphs:
-        raise InvalidSpec("Poster text is empty.")
-    cjk_lang = fonts.cjk_lang_for(text, canonical)
-    latin_lang = canonical if canonical and canonical not in fonts.CJK_LANGS else "en"
 
-    # 2. faces per character (fails on emoji before any fitting work) and segments
-    faces = [assign_faces(p, style.family, style.weight, cjk_lang) for p in paragraphs]
-    ctx = Context(
-        style=style,
-        lang=canonical,
-        latin_lang=latin_lang,
-        cjk_lang=cjk_lang,
-        paragraphs=paragraphs,
-        faces=faces,
-        segments=[unbreakable_segments(p, cjk_lang) for p in paragraphs],
-    )
+    # 2. faces per character (fails on emoji before any fitting work), segments and
+    # estimates: the same for every box, made once per text, style and language
+    prep = _prepared(text, style, lang)
+    ctx, paragraphs, sizes = prep.ctx, prep.ctx.paragraphs, prep.sizes
+    longest, totals, tallest, spread, pair = prep.longest, prep.totals, prep.tallest, prep.spread, prep.pair
 
     # 3. shrink until it fits, without breaking words
-    sizes = _sizes(style)
-    longest, totals = _estimates(ctx, style.max_size)
-    tallest, spread = _ink_estimates(ctx, style.max_size)
     tall: tuple[int, int] | None = None  # (size, height) of a try too tall in the fewest lines
-    pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
     for n, size in enumerate(sizes):
         room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
         needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
@@ -249,7 +246,7 @@ def _layout(
     # 4. last resort at the minimum size: CJK words broken between characters (kinsoku
     # kept), then words wider than the box cut
     attempt = _attempt(ctx, style.min_size, box)
-    loose = replace(ctx, segments=[unbreakable_segments(p, cjk_lang, words=False) for p in paragraphs])
+    loose = prep.loose() if break_words else ctx
     for trial, split in ((loose, False), (loose, True)) if break_words else ():
         if trial.segments == ctx.segments and not split:
             continue
@@ -265,6 +262,57 @@ def _layout(
         box=(width, height),
         min_size=style.min_size,
     )
+
+
+@dataclass
+class _Prepared:
+    """What fitting one text needs whatever the box: its Context (with the measurements
+    every try adds to it), the sizes to try and the estimates that skip hopeless ones."""
+
+    ctx: Context
+    sizes: list[int]
+    longest: float  # widest segment at max_size (``_estimates``)
+    totals: list[float]  # each paragraph's segment widths at max_size
+    tallest: int  # (``_ink_estimates``)
+    spread: int
+    pair: tuple[int, int, int] | None  # (``_tall_pair``), letter-spaced text only
+    _loose: Context | None = None
+
+    def loose(self) -> Context:
+        """The Context with CJK words breakable between any two characters (kinsoku
+        kept): the last resort's. Its own wrapped lines (they depend on the segments),
+        the same measurements."""
+        if self._loose is None:
+            ctx = self.ctx
+            segments = [unbreakable_segments(p, ctx.cjk_lang, words=False) for p in ctx.paragraphs]
+            self._loose = replace(ctx, segments=segments, wrapped={})
+        return self._loose
+
+
+@lru_cache(maxsize=256)
+def _prepared(text: str, style: TextStyle, lang: str | None) -> _Prepared:
+    """``_Prepared`` for ``text``; raises InvalidSpec (empty text) and MissingGlyph. Kept per
+    process (``clear_fitted``): a layout's tries fit the same words in many boxes."""
+    canonical = fonts.normalize_lang(lang)
+    paragraphs = split_paragraphs(text, style)
+    if not paragraphs:
+        raise InvalidSpec("Poster text is empty.")
+    cjk_lang = fonts.cjk_lang_for(text, canonical)
+    latin_lang = canonical if canonical and canonical not in fonts.CJK_LANGS else "en"
+    faces = [assign_faces(p, style.family, style.weight, cjk_lang) for p in paragraphs]
+    ctx = Context(
+        style=style,
+        lang=canonical,
+        latin_lang=latin_lang,
+        cjk_lang=cjk_lang,
+        paragraphs=paragraphs,
+        faces=faces,
+        segments=[unbreakable_segments(p, cjk_lang) for p in paragraphs],
+    )
+    longest, totals = _estimates(ctx, style.max_size)
+    tallest, spread = _ink_estimates(ctx, style.max_size)
+    pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
+    return _Prepared(ctx, _sizes(style), longest, totals, tallest, spread, pair)
 
 
 def _estimates(ctx: Context, size: int) -> tuple[float, list[float]]:

@@ -188,9 +188,13 @@ def advance(ctx: Context, face: str, text: str, size: int, track: float) -> floa
 
 
 def span_advance(ctx: Context, p: int, start: int, end: int, size: int, track: float) -> float:
-    paragraph, faces = ctx.paragraphs[p], ctx.faces[p]
-    total = sum(advance(ctx, f, t, size, track) for f, t in runs_of(paragraph, faces, start, end))
-    return total - track  # no letter spacing after the last character
+    key = (p, start, end, size, track)
+    width = ctx.spans.get(key)
+    if width is None:
+        paragraph, faces = ctx.paragraphs[p], ctx.faces[p]
+        total = sum(advance(ctx, f, t, size, track) for f, t in runs_of(paragraph, faces, start, end))
+        width = ctx.spans[key] = total - track  # no letter spacing after the last character
+    return width
 
 
 def span_ink(ctx: Context, p: int, start: int, end: int, size: int, track: float) -> tuple[int, int]:
@@ -222,7 +226,17 @@ class SetLine:
 
 
 def set_line(ctx: Context, p: int, start: int, end: int, size: int, track: float) -> SetLine:
-    """Exact runs, positions and ink extents of paragraph ``p``[start:end]."""
+    """Exact runs, positions and ink extents of paragraph ``p``[start:end] (kept in
+    ``ctx``: fitting tries at other widths set many of the same lines again; a SetLine
+    is never modified)."""
+    key = (p, start, end, size, track)
+    line = ctx.lines.get(key)
+    if line is None:
+        line = ctx.lines[key] = _set_line(ctx, p, start, end, size, track)
+    return line
+
+
+def _set_line(ctx: Context, p: int, start: int, end: int, size: int, track: float) -> SetLine:
     paragraph, faces = ctx.paragraphs[p], ctx.faces[p]
     pen = 0.0
     placed = []
