@@ -737,6 +737,21 @@ def _gaps(
     ``EMPTY_BAND`` of ``span`` (the safe area's length)."""
     g = (free + a + b) / (n + 1)
     first, last = max(0.0, g - a), max(0.0, g - b)
+    if n > 1:
+        # an end whose margin is already wider than the equal gap gets nothing, and the
+        # others share what is left: what is handed out is then ``free`` exactly, so two
+        # blocks never close up (nor overlap) to give a wide margin more
+        first_on, last_on = g > a, g > b
+        while True:
+            k = n - 1 + first_on + last_on
+            g = (free + a * first_on + b * last_on) / k
+            if first_on and g < a:
+                first_on = False
+            elif last_on and g < b:
+                last_on = False
+            else:
+                break
+        first, last = (g - a if first_on else 0.0), (g - b if last_on else 0.0)
     if n == 1:
         first = min(free, first) if g >= a else 0.0
         last = free - first

@@ -1447,3 +1447,23 @@ def test_a_badges_candidate_places_lie_on_rings_step_apart():
             expected_a += [2 * math.pi * k / n for k in range(n)]
         assert np.array_equal(radius, np.array(expected_r, dtype=np.float64))
         assert np.array_equal(cos, np.cos(expected_a)) and np.array_equal(sin, np.sin(expected_a))
+
+
+@pytest.mark.parametrize("size", ["feed", "portrait", "story"])
+def test_spreading_never_closes_the_gap_between_the_words_and_the_badge(seg, size):
+    # given every template with long English words and a discount (a badge beside the
+    # product), on square and tall canvases, where the layout is spread along the height
+    # (flash_deal's square had its subline moved 5 px into the badge: the margin above
+    # the content box was counted as the first gap, and the blocks closed up to match it)
+    for template in list_templates():
+        poster = render_poster(seg, PosterSpec(template=template, size=size, **WORDS["long-en"]))
+        boxes = _drawn_boxes(poster.layout)
+        badges = [b for name, b in boxes.items() if name == "badge"]
+        words = [b for name, b in boxes.items() if not name.startswith(("badge", "ribbon", "cta"))]
+        # then no word comes nearer the badge than half the layout's gap (the badge's own
+        # clearance when it is placed)
+        clear = max(4, round(0.022 * 1080)) // 2
+        for bx, by, bw, bh in badges:
+            for x, y, w, h in words:
+                apart = max(bx - (x + w), x - (bx + bw), by - (y + h), y - (by + bh))
+                assert apart >= clear, (template, size, (x, y, w, h), (bx, by, bw, bh))
