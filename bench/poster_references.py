@@ -26,6 +26,8 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+# the poster tests' four, copied on purpose: importing them would import this tree's poster
+# code before ``--commit``'s, and the references must use the same words at every commit
 WORDS = {
     "short-en": dict(
         headline="Stays cold for 24 hours", subline="Double-wall steel, 750 ml.", price="29.99",

@@ -174,3 +174,17 @@ def full_job(product_image, status=None):
         ),
     ]
     return job_with_assets(product_image, specs, status)
+
+
+def running_batch(merchant):
+    """A bulk import of ``catalogue-autumn.csv`` still running (no rows yet)."""
+    from shop_assets.bulk.models import Batch, BatchStatus
+
+    return Batch.objects.create(
+        merchant=merchant,
+        status=BatchStatus.RUNNING,
+        source_name="catalogue-autumn.csv",
+        source_key="k",
+        format="simple",
+        encoding="utf-8",
+    )

@@ -7,11 +7,10 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from shop_assets.accounts.models import ApiKey
-from shop_assets.bulk.models import Batch, BatchStatus
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEndpoint
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, running_batch, shots_dir, sign_in
 from tests.synthetic import sine_track
 
 pytestmark = BROWSER_MARKS
@@ -81,14 +80,7 @@ def test_every_page_shows_its_words_whole_on_a_phone_and_a_desktop(
     add_audio_track(
         merchant.pk, sine_track("wav", 2.0), filename="summer-sale-background-music-final-mix.wav"
     )
-    batch = Batch.objects.create(
-        merchant=merchant,
-        status=BatchStatus.RUNNING,
-        source_name="catalogue-autumn.csv",
-        source_key="k",
-        format="simple",
-        encoding="utf-8",
-    )
+    batch = running_batch(merchant)
     poster = job.assets.filter(kind="poster").first()
     pages = {
         "products": "/",

@@ -11,10 +11,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from shop_assets.accounts.models import ApiKey
-from shop_assets.bulk.models import Batch, BatchStatus
 from shop_assets.catalog.models import Product
 from shop_assets.webhooks.models import WebhookEndpoint
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, signed_in
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, running_batch, signed_in
 from tests.service.test_browser_layout import _no_sideways_scroll
 from tests.service.test_browser_pages_fit import CUT, LONG_URL
 
@@ -220,14 +219,7 @@ def test_a_batchs_upload_time_is_one_line_on_a_phone_and_a_long_webhook_address_
     live_server, browser_page, user, merchant, tmp_path
 ):
     # given: a bulk import and a webhook endpoint with a 62-character address
-    Batch.objects.create(
-        merchant=merchant,
-        status=BatchStatus.RUNNING,
-        source_name="catalogue-autumn.csv",
-        source_key="k",
-        format="simple",
-        encoding="utf-8",
-    )
+    running_batch(merchant)
     WebhookEndpoint.objects.create(merchant=merchant, url=LONG_URL, events=["job.succeeded"])
     page = browser_page
     shots = signed_in(page, live_server.url, tmp_path)
