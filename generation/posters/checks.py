@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from generation import compose
-from generation.posters.geometry import Keepout, box_hits, keepout_margin, product_keepout
+from generation.posters.geometry import Keepout, box_hits, keepout_margin, on_canvas, product_keepout
 from generation.posters.sizes import SizePreset
 from generation.types import Box, Fidelity, PlacedProduct
 
@@ -101,12 +101,9 @@ def background_range(behind: np.ndarray, box: Box, tile: int | None = None) -> t
     and brightest 90th percentile of any tile are returned, so a dark patch under a
     few letters of a long line is not averaged away by the rest of the line.
     """
-    x, y, w, h = box
-    H, W = behind.shape[:2]
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-    if x1 <= x0 or y1 <= y0:
+    region = _region(behind, box)
+    if region is None:
         raise ValueError(f"box {box} is outside the image")
-    region = behind[y0:y1, x0:x1]
     rh, rw = region.shape[:2]
     step = max(4, int(tile)) if tile else max(rw, rh)
     lows: list[float] = []
@@ -146,12 +143,10 @@ def busyness(behind: np.ndarray, box: Box, size_px: int) -> float:
     """How busy ``behind`` (HxWx3 uint8) is under text of ``size_px`` at ``box``: the 98th
     percentile of its luminance detail between 0.05 and 0.25 em (a band-pass: the grain
     below the strokes' scale and the gradients above it do not count)."""
-    x, y, w, h = box
-    H, W = behind.shape[:2]
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    region = _region(behind, box)
+    if region is None or min(region.shape[:2]) < 2:
         return 0.0
-    lum = np.asarray(luminance(behind[y0:y1, x0:x1]), dtype=np.float32)
+    lum = np.asarray(luminance(region), dtype=np.float32)
     fine = cv2.GaussianBlur(lum, (0, 0), max(0.8, 0.05 * size_px))
     coarse = cv2.GaussianBlur(lum, (0, 0), max(2.0, 0.25 * size_px))
     return float(np.percentile(np.abs(fine - coarse), 98))
@@ -196,12 +191,8 @@ class Samples:
 
 def _region(behind: np.ndarray, box: Box) -> np.ndarray | None:
     """The pixels of ``behind`` that ``background_range`` and ``busyness`` read for ``box``."""
-    x, y, w, h = box
-    H, W = behind.shape[:2]
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return behind[y0:y1, x0:x1]
+    on = on_canvas(box, (behind.shape[1], behind.shape[0]))
+    return None if on is None else behind[on[1] : on[3], on[0] : on[2]]
 
 
 def contrast_tile(size_px: int) -> int:

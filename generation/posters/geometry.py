@@ -166,12 +166,14 @@ class Keepout:
         """The matte (alpha > 0) of the product box's part on the canvas, and its top-left."""
         if self._matte is None:
             x, y, w, h = self.box
-            cw, ch = self.canvas
             alpha = self.alpha
             a = np.asarray(alpha.resize((w, h), Image.Resampling.BILINEAR) if alpha.size != (w, h) else alpha)
-            x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
-            matte = a[y0 - y : y1 - y, x0 - x : x1 - x] > 0 if x1 > x0 and y1 > y0 else np.zeros((0, 0), bool)
-            self._matte = (matte, x0, y0)
+            on = on_canvas(self.box, self.canvas)
+            if on is None:
+                self._matte = (np.zeros((0, 0), bool), max(x, 0), max(y, 0))
+            else:
+                x0, y0, x1, y1 = on
+                self._matte = (a[y0 - y : y1 - y, x0 - x : x1 - x] > 0, x0, y0)
         return self._matte
 
     def hits(self, box: Box) -> bool:
@@ -181,11 +183,11 @@ class Keepout:
         the nearest pixel of a box to a matte pixel is the matte pixel clamped into it."""
         if self._mask is not None:
             return box_hits(self._mask, box)
-        x, y, w, h = box
-        W, H = self.canvas
-        bx0, by0, bx1, by1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-        if bx1 <= bx0 or by1 <= by0:
+        on = on_canvas(box, self.canvas)
+        if on is None:
             return False
+        bx0, by0, bx1, by1 = on
+        W, H = self.canvas
         r = self.reach
         # the product box's pixels on the canvas within reach of the box's rectangle: the
         # only matte pixels that can decide (none: no need for the matte at all)
@@ -218,12 +220,16 @@ def as_mask(keepout: np.ndarray | Keepout) -> np.ndarray:
 def box_hits(mask: np.ndarray | Keepout, box: Box) -> bool:
     if isinstance(mask, Keepout):
         return mask.hits(box)
+    on = on_canvas(box, (mask.shape[1], mask.shape[0]))
+    return on is not None and bool(mask[on[1] : on[3], on[0] : on[2]].any())
+
+
+def on_canvas(box: Box, canvas: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The part of ``box`` (x, y, w, h) on a ``canvas`` (w, h) as (x0, y0, x1, y1), or
+    None when nothing of it is."""
     x, y, w, h = box
-    H, W = mask.shape
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-    if x1 <= x0 or y1 <= y0:
-        return False
-    return bool(mask[y0:y1, x0:x1].any())
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas[0]), min(y + h, canvas[1])
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def boxes_hit(mask: np.ndarray, x: np.ndarray, y: np.ndarray, w: int, h: int) -> np.ndarray:
