@@ -395,14 +395,21 @@ def _notch_cue(product: np.ndarray, edges: np.ndarray) -> float:
     return float(np.clip(1.0 - (worst / (width * width) - 0.0004) / 0.0006, 0.0, 1.0))
 
 
-def _bottom_cue(rgb: np.ndarray, product: np.ndarray, edges: np.ndarray) -> float:
+def _bottom_cue(
+    rgb: np.ndarray, product: np.ndarray, edges: np.ndarray, strength: np.ndarray, like: np.ndarray
+) -> float:
     """1 when the matte's lowest rows (its base columns: the middle 60 % of its width that
-    reach within 10 % of its height of its bottom) lie on a sharp edge, or on the mirror
-    line of a floor reflection right under them (a glossy floor blurs the base into its
-    reflection: no sharp edge there); falls to 0 as that share drops from 1/2 to 1/5. A
+    reach within 10 % of its height of its bottom) lie on the base's own edge, or on the
+    mirror line of a floor reflection right under them (a glossy floor blurs the base into
+    its reflection: no sharp edge there); falls to 0 as that share drops from 1/2 to 1/5. A
     matte cut short above the base ends in the middle of the product's body, where the
-    photo has no edge. A matte that reaches the photo's bottom edge (a product cut by the
-    frame) is not judged."""
+    photo has no edge. On a textured product or floor (kraft card, a grey floor's grain,
+    the lower rim of a contact shadow) some sharp edge lies under almost any row, so a
+    lowest row counts only when no edge half again as strong lies within 10 % of the
+    height above it over set-coloured pixels (a strip of floor kept along the base: the
+    base's edge is above it) or below it over pixels that are not the set's (the base
+    bitten: its edge is below). A matte that reaches the photo's bottom edge (a product
+    cut by the frame) is not judged."""
     rows = np.flatnonzero(product.any(axis=1))
     cols = np.flatnonzero(product.any(axis=0))
     if rows.size < 24 or cols.size < 24 or rows[-1] >= product.shape[0] - 3:
@@ -414,16 +421,43 @@ def _bottom_cue(rgb: np.ndarray, product: np.ndarray, edges: np.ndarray) -> floa
     base = product[:, xs].any(axis=0) & (lowest >= bottom - 0.1 * height)
     if base.sum() < 8:
         return 1.0
-    support = float(edges[lowest[base], xs[base]].mean())
+    xs, lowest = xs[base], lowest[base]
+    on_outline = edges[lowest, xs] & ~_stronger_edge_off_the_base(strength, like, lowest, xs, height)
+    support = float(on_outline.mean())
     if support >= 0.5:
         return 1.0
     # a reflection under the base: the rows below mirror the matte's lowest rows
     extended = product.copy()
-    extended[bottom + 1 : bottom + 1 + int(0.3 * height), xs[base]] = True
+    extended[bottom + 1 : bottom + 1 + int(0.3 * height), xs] = True
     line = mirror_line(rgb, extended, shortest=0.03)
     if line is not None and abs(line - bottom) <= 3:
         return 1.0
     return float(np.clip((support - 0.2) / 0.3, 0.0, 1.0))
+
+
+def _stronger_edge_off_the_base(
+    strength: np.ndarray, like: np.ndarray, lowest: np.ndarray, xs: np.ndarray, height: int
+) -> np.ndarray:
+    """Bool per base column (``xs``, lowest matte row ``lowest``): an edge 1.5 times as
+    strong as the one at the lowest row (within a row of it) lies within 10 % of ``height``
+    above it with the pixels from there down mostly set-coloured (floor kept along the
+    base), or below it with the pixels down to it mostly not (the base bitten)."""
+    h = strength.shape[0]
+    reach = max(3, int(0.1 * height))
+    at = np.max([strength[np.clip(lowest + d, 0, h - 1), xs] for d in (-1, 0, 1)], axis=0)
+    off = np.zeros(xs.size, bool)
+    for sign, kept in ((-1, True), (1, False)):
+        steps = np.arange(2, reach + 1)
+        ys = np.clip(lowest[None, :] + sign * steps[:, None], 0, h - 1)
+        stronger = strength[ys, xs[None, :]] > 1.5 * at[None, :]
+        found = stronger.any(axis=0)
+        first = steps[stronger.argmax(axis=0)]  # rows from the lowest row to that edge
+        # the share of set-coloured pixels from the lowest row up to (not on) that edge
+        run = np.clip(lowest[None, :] + sign * np.arange(0, reach + 1)[:, None], 0, h - 1)
+        cum = np.cumsum(like[run, xs[None, :]], axis=0)
+        share = cum[first - 1, np.arange(xs.size)] / first
+        off |= found & ((share > 0.8) if kept else (share < 0.2))
+    return off
 
 
 def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
@@ -531,7 +565,7 @@ def matte_evidence(
     # 4b. a dent the photo's edges run straight across, and a base cut short
     on_edge = cv2.dilate((strength > 1.5).astype(np.uint8), disk(1)) > 0
     cues["notch"] = _notch_cue(product, on_edge)
-    cues["bottom"] = _bottom_cue(rgb, product, on_edge)
+    cues["bottom"] = _bottom_cue(rgb, product, on_edge, strength, like)
 
     # 4c. the matte is ringed by the set, not by more of the product
     cues["surround"] = _surround_cue(rgb, product)

@@ -781,16 +781,40 @@ def with_gap(case: Case, *, at: float = 0.55, height: float = 0.08) -> tuple[Ima
 
 def side_by_side(case: Case, *, gap: float = 0.15) -> tuple[Image.Image, np.ndarray]:
     """(photo, alpha) of two of the product side by side on the set, ``gap`` of its
-    width apart (a second copy pasted beside the first by its exact matte)."""
+    width apart (a second copy pasted beside the first by its exact matte). The copy
+    goes to the right, or to the left where it does not fit there; where it fits on
+    neither side, the photo is widened on the side with more room by the set beside
+    that edge, mirrored back and forth, so both products are whole (none wraps around
+    the frame)."""
     photo = np.asarray(case.photo).astype(np.float32)
+    alpha = case.alpha
     x, _, w, _ = case.box
     dx = int(w * (1 + gap))
-    if x + w + dx >= photo.shape[1] - 10:
+    width = photo.shape[1]
+    if x + w + dx >= width - 10 and x - dx < 10:
+        margin = 10 + int(0.1 * w)
+        if width - (x + w) >= x:
+            extra = x + w + dx + margin - width
+            photo = np.concatenate([photo, _mirrored(photo[:, x + w + 10 :], extra)], axis=1)
+            alpha = np.pad(alpha, ((0, 0), (0, extra)))
+        else:
+            extra = margin + dx - x
+            photo = np.concatenate([_mirrored(photo[:, : x - 10][:, ::-1], extra)[:, ::-1], photo], axis=1)
+            alpha = np.pad(alpha, ((0, 0), (extra, 0)))
+            x += extra
+        width = photo.shape[1]
+    if x + w + dx >= width - 10:
         dx = -dx
-    moved = np.roll(case.alpha, dx, axis=1)
+    moved = np.roll(alpha, dx, axis=1)
     out = photo * (1 - moved[..., None]) + np.roll(photo, dx, axis=1) * moved[..., None]
     photo_out = Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8), "RGB")
-    return photo_out, np.maximum(case.alpha, moved)
+    return photo_out, np.maximum(alpha, moved)
+
+
+def _mirrored(strip: np.ndarray, columns: int) -> np.ndarray:
+    """``columns`` columns that continue ``strip`` (h, n, 3) past its right end: its
+    columns mirrored back and forth."""
+    return np.pad(strip, ((0, 0), (0, columns), (0, 0)), mode="symmetric")[:, strip.shape[1] :]
 
 
 # name -> (builder, must refuse, what makes it hard)

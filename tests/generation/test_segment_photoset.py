@@ -29,7 +29,15 @@ from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, refine_matte, scale_strokes
 from generation.specs import PackshotSpec
 from generation.types import Segmentation
-from tests.photoset import band_left_out, make_case, perfume_on_dark_table, side_by_side, with_gap
+from tests.photoset import (
+    CASES,
+    Case,
+    band_left_out,
+    make_case,
+    perfume_on_dark_table,
+    side_by_side,
+    with_gap,
+)
 
 # case -> (min IoU, min boundary F at 4 px)
 THRESHOLDS = {
@@ -352,6 +360,61 @@ def test_evidence_fails_a_matte_cut_short_above_the_base(name: str) -> None:
     assert good.trusted and good.cues["bottom"] == 1.0
     assert not bad.trusted and bad.cues["bottom"] == 0.0
     assert "stops above the bottom" in " ".join(bad.problems)
+
+
+def _floor_kept_and_base_bitten(case: Case, kept: int, bite: int) -> np.ndarray:
+    """The exact matte with ``kept`` px of floor kept under the left 55 % of its base and
+    ``bite`` px bitten out of the rest of the base, column by column."""
+    x, _, w, _ = case.box
+    matte = np.rint(case.alpha * 255).astype(np.uint8)
+    for c in range(x, x + w):
+        low = int(np.flatnonzero(case.mask[:, c])[-1])
+        if c < x + int(0.55 * w):
+            matte[low : low + kept, c] = 255
+        else:
+            matte[low - bite + 1 : low + 1, c] = 0
+    return matte
+
+
+@pytest.mark.parametrize(("kept", "bite"), [(10, 40), (20, 20), (20, 40)])
+def test_evidence_fails_floor_kept_along_the_base_of_the_box_in_the_corner(kept: int, bite: int) -> None:
+    # given the box in the wall/floor corner, and its exact matte with a strip of the grey
+    # floor (its contact shadow) kept under part of its base and the rest of the base
+    # bitten: the floor's grain, the shadow's lower rim and the kraft card put a sharp
+    # edge under almost every row, so the lowest rows looked supported (trusted at 1.0)
+    case = make_case("box_in_corner")
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+    wrong = _floor_kept_and_base_bitten(case, kept, bite)
+
+    # when
+    good = matte_evidence(case.photo, exact)
+    bad = matte_evidence(case.photo, wrong)
+
+    # then the base's own edge lies above the kept floor and below the bite: it needs review
+    print(f"kept {kept}, bite {bite}: exact {good.score:.3f}, wrong {bad.score:.3f} {bad.cues}")
+    assert good.trusted and good.cues["bottom"] == 1.0
+    assert not bad.trusted and bad.cues["bottom"] < MATTE_THRESHOLD
+    assert "stops above the bottom" in " ".join(bad.problems)
+
+
+@pytest.mark.parametrize("variant", ["photo", "see-through gap", "two side by side"])
+@pytest.mark.parametrize("name", [n for n in CASES if not make_case(n).refuse])
+def test_evidence_trusts_every_exact_matte(name: str, variant: str) -> None:
+    # given a photo of the set (or its see-through or side-by-side variant) and its exact matte
+    case = make_case(name)
+    if variant == "photo":
+        photo, alpha = case.photo, case.alpha
+    else:
+        photo, alpha = with_gap(case) if variant == "see-through gap" else side_by_side(case)
+
+    # when
+    evidence = matte_evidence(photo, np.rint(alpha * 255).astype(np.uint8))
+
+    # then a right matte is never sent to review, and no hard cue doubts it
+    print(f"{name}, {variant}: {evidence.score:.3f} {evidence.cues}")
+    assert evidence.trusted
+    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces")
+    assert all(evidence.cues[k] == 1.0 for k in hard)
 
 
 @pytest.mark.parametrize(
