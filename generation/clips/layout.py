@@ -32,7 +32,11 @@ SCENE_TEXT_SHARES = {"headline": 0.11, "price": 0.07, "cta": 0.05}
 TEXT_GAP = 0.015  # between stacked scene texts, share of the frame's height
 PRODUCT_GAP = 0.02  # between the text and the product's whole path, share of the frame's height
 # end card rows below the product (share of the frame's height) and the gaps
-END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04, "cta": 0.05}
+END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04}
+# the end card's button: a share of the frame's shorter side, larger on a 9:16 frame as the
+# title is (``end_card.title.tall_scale``); at 0.05 of the height it was 54 px tall on a
+# square under a 107 px title, a tag rather than a button
+END_CTA_SHARE = 0.09
 END_ROW_GAP = 0.02
 END_PRODUCT_GAP = 0.035
 # the product at rest never takes more than this share of the clear area's width or height
@@ -151,6 +155,15 @@ def clip_layout(
     )
 
 
+def end_row_height(key: str, canvas: tuple[int, int]) -> float:
+    """Px the end card's row ``key`` (price, compare_at, cta) takes."""
+    cw, ch = canvas
+    if key != "cta":
+        return END_ROW_SHARES[key] * ch
+    tall = float(presets_data()["end_card"]["title"]["tall_scale"]) if ch / cw > 1.6 else 1.0
+    return END_CTA_SHARE * min(cw, ch) * tall
+
+
 @dataclass(frozen=True)
 class EndCardLayout:
     product_box: Rect
@@ -164,19 +177,22 @@ def end_card_layout(
     *,
     top: tuple[str, float] | None,
     below: tuple[str, ...],
+    top_room: float = 0.0,
 ) -> EndCardLayout:
     """The product (``aspect`` = width / height) and the card's words, clear of the UI.
 
     ``top`` is the title or logo over the product with its height in px (the title as
     tall as its lines fitted to the card's column); ``below`` the rows under it (price,
-    compare_at, cta: ``END_ROW_SHARES`` of the frame's height each).
+    compare_at, cta: ``end_row_height``). ``top_room``: px
+    kept free at the top of the clear area (for the title's slide into place).
     """
     cw, ch = canvas
     ax, ay, aw, ah = clear_area(canvas, insets)
-    rows = [(k, END_ROW_SHARES[k] * ch) for k in below]
+    ay, ah = ay + top_room, ah - top_room
+    rows = [(k, end_row_height(k, canvas)) for k in below]
     if cw > ch * 1.2:  # landscape: the product on the left, one column of words on the right
         col_x, col_w = 0.54 * cw, min(0.4 * cw, ax + aw - 0.54 * cw)
-        stack = ([top] if top else []) + [(k, 1.3 * v) for k, v in rows]
+        stack = ([top] if top else []) + [(k, v if k == "cta" else 1.3 * v) for k, v in rows]
         gap = 0.03 * ch
         total = sum(v for _, v in stack) + gap * max(len(stack) - 1, 0)
         y = ay + (ah - total) / 2
@@ -189,9 +205,12 @@ def end_card_layout(
         pw = ph * aspect
         return EndCardLayout((rx + (rw - pw) / 2, ry + (rh - ph) / 2, pw, ph), rects)
     title_h = top[1] if top else 0.0
-    title_gap = 0.03 * ch if top else 0.0
-    rows_h = sum(v for _, v in rows) + END_ROW_GAP * ch * max(len(rows) - 1, 0)
-    rows_gap = END_PRODUCT_GAP * ch if rows else 0.0
+    # the gaps by the shorter side, as the type is: by the height, a 9:16 card gave 200 px
+    # of its 1920 to gaps and its product a fifth of the height
+    unit = min(cw, ch)
+    title_gap = 0.03 * unit if top else 0.0
+    rows_h = sum(v for _, v in rows) + END_ROW_GAP * unit * max(len(rows) - 1, 0)
+    rows_gap = END_PRODUCT_GAP * unit if rows else 0.0
     # the product as large as the room between the words allows, within 0.64 of the width
     room = ah - title_h - title_gap - rows_h - rows_gap
     ph = max(min(room, 0.64 * cw / aspect), 0.1 * ch)
@@ -206,5 +225,5 @@ def end_card_layout(
     y += ph + rows_gap
     for key, height in rows:
         rects[key] = (x, y, width, height)
-        y += height + END_ROW_GAP * ch
+        y += height + END_ROW_GAP * unit
     return EndCardLayout(product, rects)

@@ -40,6 +40,9 @@ HEADLINE_ONE_LINE = 0.62
 # lines would reach (``title_height``)
 TITLE_FEWER_LINES = 0.8
 
+# a button is at least this many times as wide as it is tall (a short "Buy" read as a tag)
+BUTTON_MIN_ASPECT = 4.0
+
 Rect = tuple[float, float, float, float]  # x, y, w, h
 
 
@@ -124,9 +127,19 @@ def set_text(
     return np.asarray(canvas.crop((x0, y0, x1, y1))), block.size
 
 
+def shadow_radius(box_height: float) -> float:
+    """The blur radius (px) of the soft shadow under type set in a box ``box_height`` px tall."""
+    return max(1.5, box_height * 0.05)
+
+
+def shadow_pad(radius: float) -> int:
+    """Px the soft shadow of ``radius`` may reach past the type's ink on every side."""
+    return int(math.ceil(radius * 2.5)) + 2
+
+
 def _with_shadow(rgba: np.ndarray, *, radius: float, strength: float, dark: bool) -> tuple[np.ndarray, int]:
     """Straight RGBA with a soft shadow (or glow) under it, padded to hold the blur, and the padding."""
-    pad = int(math.ceil(radius * 2.5)) + 2
+    pad = shadow_pad(radius)
     h, w = rgba.shape[:2]
     base = Image.new("RGBA", (w + 2 * pad, h + 2 * pad), (0, 0, 0, 0))
     alpha = Image.new("L", base.size, 0)
@@ -159,7 +172,7 @@ def pill_sprite(
         lang=lang,
     )
     lw = label.shape[1]
-    width = min(w, lw + 2 * pad_x)
+    width = min(w, max(lw + 2 * pad_x, round(BUTTON_MIN_ASPECT * h)))
     # drawn at 3x and reduced: Pillow's rounded rectangles have no anti-aliasing
     big = Image.new("RGBA", (width * 3, h * 3), (*fill, 0))
     ImageDraw.Draw(big).rounded_rectangle(
@@ -251,10 +264,12 @@ def scene_sprites(
     *,
     include_price_cta: bool,
     clear: Rect,
+    safe: Rect | None = None,
 ) -> list[Sprite]:
     """Headline (and, without an end card, price and CTA) stacked next to the product's
     whole path inside the area clear of the platform's UI (``clear``): just above it, or
-    just below it when there is more room there."""
+    just below it when there is more room there; their shadows inside ``safe`` (the safe
+    area)."""
     cw, ch = canvas
     items: list[tuple[str, float]] = []
     if texts.headline:
@@ -287,7 +302,7 @@ def scene_sprites(
     sprites = []
     for key, share in items:
         bh = share * ch * shrink
-        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at))
+        sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at, within=safe))
         y += bh + gap * shrink
     if band is above:  # the type set centred in its box: close the room left under the last
         last = sprites[-1]
@@ -314,10 +329,13 @@ def end_card_sprites(
     layout: EndCardLayout,
     luma_at: Callable[[Rect], float],
     logo: Image.Image | None,
+    safe: Rect | None = None,
 ) -> list[Sprite]:
     """Logo (or the headline as the title), price, compare-at price and CTA at their
-    places on the card (``end_card_layout``)."""
-    return [_sprite(key, texts, rect, canvas, luma_at, logo) for key, rect in layout.rects.items()]
+    places on the card (``end_card_layout``), their shadows inside ``safe``."""
+    return [
+        _sprite(key, texts, rect, canvas, luma_at, logo, within=safe) for key, rect in layout.rects.items()
+    ]
 
 
 Plate = tuple[tuple[int, int, int], float]  # fill colour, opacity
@@ -333,12 +351,21 @@ def _sprite(
     *,
     ink: tuple[int, int, int] | None = None,
     plate: Plate | None = None,
+    within: Rect | None = None,
 ) -> Sprite:
     """One element set to fit ``rect``. For text, ``ink`` overrides the colour chosen
-    from the background's luminance and ``plate`` puts a rounded backing plate under it."""
+    from the background's luminance and ``plate`` puts a rounded backing plate under it.
+    ``within`` (the safe area): text is set narrower where its shadow or plate, centred on
+    ``rect``, would reach past its sides (type fitted to a column that ends at the clear
+    margin cast a shadow 1 level into a 9:16 story's right-hand UI band)."""
     x, y, w, h = rect
     cw = canvas[0]
     size = (max(1, int(w)), max(1, int(h)))
+    # the widest sprite that, centred on the rect, stays inside ``within`` (1 px for rounding)
+    widest = math.inf
+    if within is not None:
+        centre = x + w / 2
+        widest = math.floor(2 * min(centre - within[0], within[0] + within[2] - centre)) - 1
     extra: dict[str, object] = {}
     if key == "logo":
         assert logo is not None
@@ -357,17 +384,27 @@ def _sprite(
         if key == "title":  # the card's title fitted to its column (its box fits it: title_height)
             max_size, min_size, max_lines = title_size(canvas)
         weight = {"price": 800, "compare_at": 500}.get(key, 700)
-        rgba, font_px = set_text(
-            text,
-            size,
-            color=ink,
-            max_size=max_size,
-            min_size=min_size,
-            weight=weight,
-            max_lines=max_lines,
-            lang=texts.lang,
-            one_line_from=math.ceil(HEADLINE_ONE_LINE * max_size) if key == "headline" else None,
-        )
+        radius = shadow_radius(h)
+
+        def setting(width: int) -> tuple[np.ndarray, int]:
+            return set_text(
+                text,
+                (max(1, width), size[1]),
+                color=ink,
+                max_size=max_size,
+                min_size=min_size,
+                weight=weight,
+                max_lines=max_lines,
+                lang=texts.lang,
+                one_line_from=math.ceil(HEADLINE_ONE_LINE * max_size) if key == "headline" else None,
+            )
+
+        # the shadow's reach is known before the type is set, a plate's (a share of the
+        # font size) after: set again narrower when the plate would reach past ``within``
+        reach = shadow_pad(radius) if plate is None else 0
+        rgba, font_px = setting(int(min(size[0], widest - 2 * reach)))
+        if plate is not None and rgba.shape[1] + 2 * plate_pad(font_px) > widest:
+            rgba, font_px = setting(int(widest - 2 * plate_pad(font_px)))
         if key == "compare_at":  # the price before the discount, struck through
             rgba = _struck(rgba, ink, font_px)
         th, tw = rgba.shape[:2]
@@ -375,7 +412,7 @@ def _sprite(
             # white type over a photo needs a soft shadow; dark type a faint glow
             rgba, pad = _with_shadow(
                 rgba,
-                radius=max(1.5, h * 0.05),
+                radius=radius,
                 strength=0.45 if ink == INK_LIGHT else 0.35,
                 dark=ink == INK_LIGHT,
             )
@@ -412,10 +449,15 @@ def plate_for(ink: tuple[int, int, int]) -> tuple[int, int, int]:
     return (20, 20, 24) if ink == INK_LIGHT else (250, 250, 248)
 
 
+def plate_pad(font_px: int) -> int:
+    """Px a backing plate reaches past the ink of type set at ``font_px``."""
+    return max(4, round(0.45 * font_px))
+
+
 def _on_plate(rgba: np.ndarray, font_px: int, plate: Plate) -> tuple[np.ndarray, int, np.ndarray]:
     """Straight RGBA type over a rounded plate, the padding, and the plate alone (premultiplied)."""
     fill, opacity = plate
-    pad = max(4, round(0.45 * font_px))
+    pad = plate_pad(font_px)
     h, w = rgba.shape[:2]
     size = (w + 2 * pad, h + 2 * pad)
     # drawn at 3x and reduced: Pillow's rounded rectangles have no anti-aliasing

@@ -541,7 +541,26 @@ def _end_card_layout(
         width = 0.4 * canvas[0] if wide else centred_columns(canvas, clear)[1]
         top = ("title", title_height(spec.headline, width, clear[3], canvas, lang))
     below = tuple(k for k in ("price", "compare_at", "cta") if k in keys)
-    return end_card_layout(canvas, insets, aspect, top=top, below=below)
+    card = end_card_layout(canvas, insets, aspect, top=top, below=below)
+    if top is None:
+        return card
+    # the title (or logo) comes down into place: room above it for its whole slide, its
+    # shadow included, inside the safe area (a 9:16 story's title stood against the top
+    # band and only faded in)
+    safe = safe_box(canvas, insets)
+    rect = card.rects[top[0]]
+    reach = 0.0  # px its sprite reaches above its box
+    if top[0] == "title":
+        title = OverlayText(headline=spec.headline, price=None, cta="", lang=lang, brand=None)
+        sprite = _sprite(
+            "title", title, (rect[0], 0.0, rect[2], rect[3]), canvas, lambda r: 255.0, within=safe
+        )
+        reach = float(-sprite.origin[1])
+    slide = float(presets_data()["text"]["slide"]) * canvas[1]
+    need = safe[1] + slide + reach - clear_area(canvas, insets)[1]
+    if rect[1] - safe[1] >= slide + reach or need <= 0:
+        return card
+    return end_card_layout(canvas, insets, aspect, top=top, below=below, top_room=need)
 
 
 def _layout_meta(layout: ClipLayout, timeline: Timeline) -> dict[str, Any]:
@@ -591,14 +610,17 @@ def _sprites(
         patches = [img[max(y, 0) : max(y + h, 1), max(x, 0) : max(x + w, 1)] for img in images]
         return min(float(p.mean()) if p.size else 128.0 for p in patches)
 
-    sprites = scene_sprites(texts, canvas, area, luma_at, include_price_cta=card is None, clear=layout.clear)
+    safe = safe_box(canvas, plan.spec.safe_insets)
+    sprites = scene_sprites(
+        texts, canvas, area, luma_at, include_price_cta=card is None, clear=layout.clear, safe=safe
+    )
     if card is not None:
         end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
-        sprites += end_card_sprites(texts, canvas, card, lambda r: luma_at(r, [end_plate]), logo)
+        sprites += end_card_sprites(texts, canvas, card, lambda r: luma_at(r, [end_plate]), logo, safe)
     placed = {s.key: s for s in sprites}
-    timeline.slide_room = _slide_room(placed, timeline, safe_box(canvas, plan.spec.safe_insets))
-    placed = _legible(placed, plan, texts, logo)
-    timeline.slide_room = _slide_room(placed, timeline, safe_box(canvas, plan.spec.safe_insets))
+    timeline.slide_room = _slide_room(placed, timeline, safe)
+    placed = _legible(placed, plan, texts, logo, safe)
+    timeline.slide_room = _slide_room(placed, timeline, safe)
     return placed
 
 
@@ -621,7 +643,11 @@ PLATE_OPACITIES = (0.55, 0.7, 0.85, 1.0)
 
 
 def _legible(
-    sprites: dict[str, Sprite], plan: ClipPlan, texts: OverlayText, logo: Image.Image | None
+    sprites: dict[str, Sprite],
+    plan: ClipPlan,
+    texts: OverlayText,
+    logo: Image.Image | None,
+    safe: tuple[float, float, float, float],
 ) -> dict[str, Sprite]:
     """Each text's colour, else a backing plate, chosen so its contrast passes the
     poster threshold in every sampled frame where it is fully shown (every 5th frame,
@@ -676,7 +702,9 @@ def _legible(
             continue
         ink, plate = options[k][choice]
         assert sprite.rect is not None
-        fixed[k] = _sprite(k, texts, sprite.rect, plan.canvas, lambda r: 0.0, logo, ink=ink, plate=plate)
+        fixed[k] = _sprite(
+            k, texts, sprite.rect, plan.canvas, lambda r: 0.0, logo, ink=ink, plate=plate, within=safe
+        )
         plan.meta.setdefault("text_fixes", []).append(
             f"{k}: {'plate ' + format(plate[1], '.0%') if plate else 'ink'}"
         )

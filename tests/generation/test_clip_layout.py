@@ -348,3 +348,90 @@ def test_every_drawn_frame_of_a_story_leaves_the_platforms_ui_bands_to_the_set(m
 
     # then nothing (product, its soft edge, a word, its shadow or plate) is drawn there
     assert covered == []
+
+
+FULL_STORY = (1080, 1920)
+
+
+@pytest.fixture(scope="module")
+def full_story(mug):
+    """A full-size story push-in of the mug with every word (the shadows' reach is in px: at
+    half size the column's clear margin held it, at full size it did not)."""
+    return plan_clip(mug, small(style="push_in", size=FULL_STORY, duration=5, **WORDS))
+
+
+def test_a_full_size_story_leaves_the_platforms_ui_bands_to_the_set_where_its_words_are_shown(full_story):
+    # given a full-size story and a second compositor that draws its set alone
+    plan = full_story
+    insets = plan.spec.safe_insets
+    cw, ch = plan.canvas
+    bands = {
+        "top": (slice(0, insets.top), slice(0, cw)),
+        "bottom": (slice(ch - insets.bottom, ch), slice(0, cw)),
+        "left": (slice(0, ch), slice(0, insets.left)),
+        "right": (slice(0, ch), slice(cw - insets.right, cw)),
+    }
+    fps, timeline = plan.spec.fps, plan.timeline
+    # the headline fully shown, the title half-way down its slide, the finished card
+    frames = (
+        math.ceil((timeline.text_enters("headline") + 0.5) * fps),
+        round((timeline.text_enters("title") + 0.1) * fps),
+        plan.frame_count - 1,
+    )
+    drawn, bare = Compositor(plan), Compositor(plan)
+
+    # when those frames are drawn and their UI bands compared with the set's
+    covered = {}
+    for index in frames:
+        changed = (drawn.draw(index).image != bare.background(index)).any(axis=2)
+        hit = {name: int(changed[band].sum()) for name, band in bands.items() if changed[band].any()}
+        if hit:
+            covered[index] = hit
+
+    # then no word, nor its soft shadow, is drawn there
+    assert covered == {}
+
+
+@pytest.mark.parametrize("size", [FULL_STORY, (1080, 1080)])
+def test_the_end_card_title_comes_down_into_place_inside_the_safe_area(mug, full_story, size):
+    # given a clip with an end card whose title is the headline
+    plan = full_story if size == FULL_STORY else plan_clip(mug, small(preset="square", size=size, **WORDS))
+    safe = safe_box(plan.canvas, plan.spec.safe_insets)
+    sprite = plan.sprites["title"]
+    slide = 0.025 * plan.canvas[1]  # the other texts' slide (presets.json text.slide)
+
+    # when the title is followed from the moment it starts to show to the last frame
+    enters = plan.timeline.text_enters("title")
+    (start,) = [t.dy for t in plan.timeline.texts_at(enters + 1e-3) if t.key == "title"]
+    moves = [t.dy for i in range(plan.frame_count) for t in plan.state(i).texts if t.key == "title"]
+    moves = [start, *moves]
+
+    # then it comes down (from above, away from the product) the others' whole slide
+    assert start <= -0.95 * slide, start
+    assert all(dy <= 0 for dy in moves) and moves[-1] == 0
+    assert all(b >= a for a, b in zip(moves, moves[1:], strict=False))
+    # and its sprite, shadow included, is inside the safe area all the way
+    x, y, w, h = sprite.box
+    assert all(_inside((x, y + dy, w, h), safe) for dy in moves)
+
+
+@pytest.mark.parametrize("size", [FULL_STORY, (1080, 1080), (1080, 1350)])
+def test_the_end_card_button_is_sized_to_the_title_and_stands_clear_of_the_price(mug, full_story, size):
+    # given a clip whose end card has a title, a price, a compare-at price and a CTA
+    if size == FULL_STORY:
+        plan = full_story
+    else:
+        plan = plan_clip(
+            mug, small(preset="square" if size[0] == size[1] else "portrait", size=size, **WORDS)
+        )
+    title, price, cta = (plan.sprites[k] for k in ("title", "compare_at", "cta"))
+    x, y, w, h = cta.box
+
+    # then the button reads as a button beside the title: about as tall as the title's type
+    # and at least four times as wide as it is tall
+    assert h >= 0.8 * title.size_px, (h, title.size_px)
+    assert w >= 4 * h - 1, (w, h)
+    # inside the safe area and below the (compare-at) price with a gap
+    assert _inside(cta.box, safe_box(plan.canvas, plan.spec.safe_insets))
+    px, py, pw, ph = ink_box(price)
+    assert y - (py + ph) >= 0.01 * plan.canvas[1], (y, py + ph)
