@@ -30,13 +30,17 @@
                  lies between the pieces, inside their common hull, is the set's colour
                  beside that hull. A band of the product left out (a label close to the
                  backdrop's colour) splits the matte and is not;
+  ``pocket``     no part of the product is left out beside the matte: what lies outside
+                 it, where the outline runs with no sharp edge, is not a pocket walled
+                 off from the set by the photo's sharp edges (the rest of a carton the
+                 cut went straight through, a second product cut in half);
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
   ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
-  ``bottom``, ``surround`` and ``pieces``
+  ``bottom``, ``surround``, ``pieces`` and ``pocket``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -124,6 +128,7 @@ _PROBLEMS = {
     "bottom": "The cutout stops above the bottom of the product: its lowest rows are cut off.",
     "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
     "pieces": "The cutout is in pieces with part of the product left out between them.",
+    "pocket": "The cutout runs through the product: part of it is left out beside the cutout.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -506,6 +511,35 @@ def _pieces_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> floa
     return float(np.clip(1.0 - (foreign - 0.35) / 0.2, 0.0, 1.0))
 
 
+def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
+    """1 unless the matte touches, where its outline has no sharp edge, a pocket of what it
+    leaves out that the photo's sharp edges wall off from the set (it does not reach the
+    photo's edge): the cut went straight through a product (a carton's white face) and
+    the rest of it lies beside the matte. The set beside a right matte reaches the
+    photo's edge, and a pocket the product encloses (a handle's hole) meets the matte
+    only along the product's sharp edge. Contact in the matte's lowest 10 % of rows is
+    not counted (a floor reflection under a glossy base). Falls to 0 as the longest
+    such contact grows from 5 % to 15 % of the matte's width."""
+    cols = np.flatnonzero(product.any(axis=0))
+    if cols.size < 24:
+        return 1.0
+    width = int(cols[-1]) - int(cols[0]) + 1
+    free = ~product & ~edges_near
+    count, labels = cv2.connectedComponents(free.astype(np.uint8), connectivity=4)
+    rim = np.concatenate(
+        [labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()]
+    )
+    beside = (cv2.dilate(product.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & free
+    # under the base a glossy floor's reflection is walled off by its own mirrored edges
+    # and meets a dark base with no edge between them: the base is the bottom cue's
+    rows = np.flatnonzero(product.any(axis=1))
+    beside[int(rows[-1]) - int(0.1 * (rows[-1] - rows[0] + 1)) :] = False
+    contact = np.bincount(labels[beside], minlength=count)
+    contact[0] = 0
+    contact[np.unique(rim)] = 0
+    return float(np.clip(1.0 - (contact.max() / width - 0.05) / 0.1, 0.0, 1.0))
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -531,6 +565,7 @@ def matte_evidence(
                 "bottom": 0.0,
                 "surround": 0.0,
                 "pieces": 0.0,
+                "pocket": 0.0,
                 "backdrop": 0.0,
                 "edges": 0.0,
             },
@@ -573,8 +608,11 @@ def matte_evidence(
     # 4d. no band of the product left out between two pieces of the matte
     cues["pieces"] = _pieces_cue(rgb, product, m < 16)
 
-    # 5. set-coloured matte that no sharp edge separates from the set
+    # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
+    cues["pocket"] = _pocket_cue(product, edges_near)
+
+    # 5. set-coloured matte that no sharp edge separates from the set
     open_set = product & like & ~edges_near
     count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
     touching = np.unique(labels[(cv2.dilate((~product).astype(np.uint8), disk(1)) > 0) & open_set])
@@ -598,7 +636,7 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces")
+    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces", "pocket")
     score = min(min(cues[k] for k in hard), soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)

@@ -413,8 +413,51 @@ def test_evidence_trusts_every_exact_matte(name: str, variant: str) -> None:
     # then a right matte is never sent to review, and no hard cue doubts it
     print(f"{name}, {variant}: {evidence.score:.3f} {evidence.cues}")
     assert evidence.trusted
-    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces")
+    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces", "pocket")
     assert all(evidence.cues[k] == 1.0 for k in hard)
+
+
+def test_classical_cut_through_one_of_two_cartons_is_not_trusted() -> None:
+    # given two cartons side by side, the left one near the photo's edge: the classical
+    # cut keeps the right carton's orange band and the right part of its face, going
+    # straight down through the white face (IoU 0.21, trusted at 1.0)
+    case = make_case("carton_on_tabletop")
+    photo, alpha = side_by_side(case)
+
+    # when
+    seg = segment(photo, "classical")
+
+    # then the rest of the face beside the matte is walled off from the set by the
+    # carton's edges: the matte needs review, and says why
+    matte = np.asarray(seg.matte)
+    print(f"IoU {iou(matte, alpha):.3f}, confidence {seg.confidence}, cues {seg.evidence['cues']}")
+    if iou(matte, alpha) < 0.95:
+        assert seg.low_confidence and seg.evidence["cues"]["pocket"] < MATTE_THRESHOLD
+        assert "runs through the product" in " ".join(seg.evidence["problems"])
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if not make_case(n).refuse])
+def test_evidence_fails_a_cut_straight_through_one_of_two_products(name: str) -> None:
+    # given two of a product side by side, and their exact matte less the left 40 % of
+    # the right-hand one, cut away along a straight vertical line
+    case = make_case(name)
+    photo, alpha = side_by_side(case)
+    exact = np.rint(alpha * 255).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((alpha >= 0.5).astype(np.uint8))
+    right = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_LEFT]))
+    x, w = stats[right, cv2.CC_STAT_LEFT], stats[right, cv2.CC_STAT_WIDTH]
+    cut = exact.copy()
+    cut[:, x - 8 : x + int(0.4 * w)] = 0
+
+    # when
+    evidence = matte_evidence(photo, cut)
+
+    # then the left-out part is walled off from the set by the product's own edges (on
+    # the box's kraft card its grain breaks that pocket up, and the piece of the box
+    # left as a second piece of the matte has its own card beside it)
+    print(f"{name}: {evidence.score:.3f} {evidence.cues}")
+    assert not evidence.trusted
+    assert min(evidence.cues["pocket"], evidence.cues["pieces"]) < MATTE_THRESHOLD
 
 
 @pytest.mark.parametrize(
