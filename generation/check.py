@@ -34,13 +34,17 @@
                  it, where the outline runs with no sharp edge, is not a pocket walled
                  off from the set by the photo's sharp edges (the rest of a carton the
                  cut went straight through, a second product cut in half);
+  ``inlet``      what lies in the matte's inlets (its convex hull less the matte) is the
+                 set's colour beside that hull: a real concavity (beside a neck, inside a
+                 handle) holds the set, a bite the cut took out of the side of a product
+                 (a cream label on a grey sweep, no sharp edge at its side) holds more of it;
   ``backdrop``   little of the matte is set-coloured and open to the set without a
                  sharp edge in between (a kept floor, a wall blob, shadow "wings");
   ``edges``      the matte's outline follows sharp edges in the photo;
   ``agreement``  IoU with a second method's matte, when one ran.
 
   ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
-  ``bottom``, ``surround``, ``pieces`` and ``pocket``
+  ``bottom``, ``surround``, ``pieces``, ``pocket`` and ``inlet``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -129,6 +133,7 @@ _PROBLEMS = {
     "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
     "pieces": "The cutout is in pieces with part of the product left out between them.",
     "pocket": "The cutout runs through the product: part of it is left out beside the cutout.",
+    "inlet": "The cutout leaves out a piece from the side of the product.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -540,6 +545,66 @@ def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     return float(np.clip(1.0 - (contact.max() / width - 0.05) / 0.1, 0.0, 1.0))
 
 
+def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """Bool: pixels of the matte's inlets (its convex hull less the matte, 2 px clear of
+    it, past its soft edge) that are not the set's colour beside that hull (nor a shade
+    of it) by any of ``set_beside``'s views. A real concavity (beside a neck, inside a
+    handle, between two products) holds the set; a bite the cut took out of the side
+    of a product holds more of the product. ``clear`` (bool) marks what may be the set."""
+    none = np.zeros(product.shape, bool)
+    points = cv2.findNonZero(product.astype(np.uint8))
+    if points is None:
+        return none
+    hull8 = np.zeros(product.shape, np.uint8)
+    cv2.fillPoly(hull8, [cv2.convexHull(points)], 1)
+    hull = hull8 > 0
+    inlets = hull & ~(cv2.dilate(product.astype(np.uint8), disk(2)) > 0)
+    if not inlets.any():
+        return none
+    outside = ~(cv2.dilate(hull8, disk(3)) > 0) & clear
+    ys, xs = np.nonzero(inlets)
+    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
+    like = np.zeros(ys.size, bool)
+    for colour in set_beside(rgb, outside, hull):
+        like |= set_coloured(px, colour[ys, xs][None])[0]
+    # and it is the colour of the product beside it: the bite holds more of the same
+    # surface, while what a concavity frames (the set, seen between two products that
+    # run off the frame, where no set lies beside the hull) is unlike both
+    inner = cv2.erode(product.astype(np.uint8), disk(3)) > 0
+    if not inner.any():
+        return none
+    _, nearest = cv2.distanceTransformWithLabels(
+        (~inner).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5)
+    lut = np.zeros((int(nearest.max()) + 1, 3), np.float32)
+    lut[nearest[inner]] = smooth[inner]
+    own = np.linalg.norm(smooth[ys, xs] - lut[nearest[ys, xs]], axis=1) < _INLET_OWN
+    unlike = none.copy()
+    unlike[ys, xs] = ~like & own
+    return unlike
+
+
+def _inlet_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> float:
+    """1 unless the largest piece of the matte's inlets that is not the set's colour
+    (``inlet_unlike``) is a sizeable share of the matte: the cut took a bite out of
+    the side of the product where its colour is close to the set's (a cream label on
+    a grey sweep) and no sharp edge walls it off."""
+    unlike = inlet_unlike(rgb, product, clear)
+    if not unlike.any():
+        return 1.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(unlike.astype(np.uint8), connectivity=8)
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+    share = largest / float(product.sum())
+    return float(np.clip(1.0 - (share - _INLET_FROM) / (_INLET_TO - _INLET_FROM), 0.0, 1.0))
+
+
+_INLET_FROM, _INLET_TO = 0.004, 0.01
+# An inlet pixel within this many levels of the product's colour at its nearest inner pixel
+# is more of the product (``inlet_unlike``).
+_INLET_OWN = 15.0
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -566,6 +631,7 @@ def matte_evidence(
                 "surround": 0.0,
                 "pieces": 0.0,
                 "pocket": 0.0,
+                "inlet": 0.0,
                 "backdrop": 0.0,
                 "edges": 0.0,
             },
@@ -607,6 +673,7 @@ def matte_evidence(
 
     # 4d. no band of the product left out between two pieces of the matte
     cues["pieces"] = _pieces_cue(rgb, product, m < 16)
+    cues["inlet"] = _inlet_cue(rgb, product, m < 16)
 
     # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
@@ -636,7 +703,18 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    hard = ("border", "slab", "reflection", "base", "notch", "bottom", "surround", "pieces", "pocket")
+    hard = (
+        "border",
+        "slab",
+        "reflection",
+        "base",
+        "notch",
+        "bottom",
+        "surround",
+        "pieces",
+        "pocket",
+        "inlet",
+    )
     score = min(min(cues[k] for k in hard), soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)

@@ -7,7 +7,9 @@ sharp detail except straight seams that run to the photo's edge, while a product
 bounded by sharp edges. Pipeline (``ClassicalSegmenter.__call__``), on a reduced copy:
 
 1. sharp edges: a fine-scale colour gradient that a coarse scale does not also explain
-   (soft shadows, light falloff and blurred reflections drop out);
+   (soft shadows, light falloff and blurred reflections drop out); on a copy at the
+   photo's own size also at half size, where a JPEG keeps its colour, and without the
+   faint specks a JPEG rings beside a strong edge;
 2. the border: runs of similar colour between sharp edges along the photo's edge. A
    run with a colour no other side has is the product cut by the frame; the rest is
    the set. A border cut into many runs, or full of sharp detail, is a busy set: it is
@@ -284,6 +286,10 @@ class ClassicalSegmenter:
         band_mask = np.zeros((wh, ww), bool)
         band_mask[:band] = band_mask[-band:] = True
         band_mask[:, :band] = band_mask[:, -band:] = True
+        # where the work copy keeps the photo's own pixels, a JPEG's colour is at half
+        # resolution: the outline's colour-only edges are judged at half size too
+        if scale > 0.5:
+            strength = sharp_edges(work, half_scale=True)
         noise = float(np.percentile(strength[band_mask & ~border.product_ring], 99))
         threshold = max(s.edge_floor, 3.0 * noise)
 
@@ -297,6 +303,12 @@ class ClassicalSegmenter:
         )
         keep = np.zeros(count, bool)
         keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= max(12, short // 40)
+        if scale > 0.5:
+            # at the photo's own pixels a JPEG rings beside a strong edge: faint specks a
+            # few pixels out that would widen the product's region
+            peak = np.zeros(count, np.float32)
+            np.maximum.at(peak, np.asarray(labels, np.intp).ravel(), strength.ravel())
+            keep &= peak >= 3.0 * threshold
         frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), disk(band)) > 0])
         keep[np.setdiff1d(touching, frame_labels)] = False
         keep[0] = False
