@@ -11,7 +11,6 @@ the dilated product matte is clear. ``checks.py`` verifies all of it on the pixe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -149,7 +148,7 @@ def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed:
     sizes, the relaxed steps (twice the lines, a smaller product) are tried too: a
     headline given more lines can fit at the template's minimum, smaller than twice as
     many lines would set it. They win when the headline grows by a larger factor than
-    the product's side shrinks."""
+    the product's area shrinks (``_balance``)."""
     layout = arrange(variant)
     px = _headline_px(layout)
     if px >= SMALL_HEADLINE * designed or any(f.startswith(BELOW_SIZES) for f in layout.fallbacks):
@@ -158,8 +157,7 @@ def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed:
         relaxed = arrange(variant, start=RELAXED)
     except TextDoesNotFit:
         return layout
-    side = math.sqrt(_area(layout.product_box) / max(1, _area(relaxed.product_box)))
-    return relaxed if _headline_px(relaxed) > px * side else layout
+    return relaxed if _balance(relaxed) > _balance(layout) else layout
 
 
 def _area(box: Box) -> int:
@@ -208,6 +206,8 @@ def _arrange(
             fallbacks.append(f"words broken between characters: {', '.join(split)}")
         if shrink < 1.0:
             layout, shrink = _largest_product(layout, solve, shrink, compact, resort)
+        if shrink < 1.0 and resort:
+            layout, shrink = _balanced_product(layout, solve, shrink, compact, resort)
         if shrink < 1.0:
             fallbacks.append(f"product scaled to {shrink:.0%}" + (", compact spacing" if compact else ""))
         elif compact:
@@ -252,6 +252,62 @@ def _largest_product(
         if _sets_words_as_well(layout, bigger):
             return bigger, larger
     return layout, shrink
+
+
+def _balanced_product(
+    layout: PosterLayout, solve: Callable[..., PosterLayout], shrink: float, compact: bool, resort: int
+) -> tuple[PosterLayout, float]:
+    """Where words are set below the template's sizes, the product scale with the best
+    balance of type and product: the largest headline px x product box area.
+
+    The steps reach text below the template's sizes only after the product was made 72 %
+    of its size; the words, now allowed down to the legible minimum, may well fit beside
+    a larger product at a headline only a little smaller. A larger product is kept where
+    the headline loses a smaller factor than the product's area gains (flash_deal's
+    feed post: a headline 69 px over a product 385 px tall gives way to one 54 px over
+    535 px), the headline stays at ``READABLE_HEADLINE`` or more (or no smaller than it
+    was), and every text, the badge and every character the smaller one showed are
+    kept, no word broken.
+    """
+    best, score, scale = layout, _balance(layout), shrink
+    for larger in (1.0, 0.86):
+        if larger <= shrink:
+            break
+        try:
+            bigger = solve(larger, compact, resort)
+        except TextDoesNotFit:
+            continue
+        small = _headline_px(bigger) < min(_headline_px(layout), READABLE_HEADLINE * layout.short)
+        if not small and _balance(bigger) > score and _keeps_words(layout, bigger):
+            best, score, scale = bigger, _balance(bigger), larger
+    return best, scale
+
+
+READABLE_HEADLINE = 40 / 1080  # px per px of the short side: a headline a larger product may not set it under
+
+
+def _balance(layout: PosterLayout) -> float:
+    """The headline's px x the product box's area."""
+    return _headline_px(layout) * _area(layout.product_box)
+
+
+def _keeps_words(layout: PosterLayout, other: PosterLayout) -> bool:
+    """Whether ``other`` sets every text of ``layout``, as many of its characters, no word
+    broken, and the badge if it had one (type sizes may differ)."""
+
+    def shown(laid: PosterLayout) -> dict[str, int]:
+        return {
+            s.name: len("".join(line.text for line in s.block.lines).replace(" ", "").rstrip("…"))
+            for s in laid.slots
+            if s.block is not None
+        }
+
+    before, after = shown(layout), shown(other)
+    if any(after.get(k, 0) < n for k, n in before.items()):
+        return False
+    if any(s.block is not None and s.block.broken_words for s in other.slots):
+        return False
+    return any(s.kind == "badge" for s in other.slots) or not any(s.kind == "badge" for s in layout.slots)
 
 
 def _sets_words_as_well(layout: PosterLayout, other: PosterLayout) -> bool:
