@@ -30,6 +30,11 @@
                  lies between the pieces, inside their common hull, is the set's colour
                  beside that hull. A band of the product left out (a label close to the
                  backdrop's colour) splits the matte and is not;
+  ``bridge``     the matte does not keep the set between two parts of the product: with
+                 what of it is the set's colour beside it and open to the set (no sharp
+                 edge between) taken away, what lies between the pieces left (a gap
+                 between two products, the set seen through a product) is mostly not
+                 in the matte;
   ``pocket``     no part of the product is left out beside the matte: what lies outside
                  it, where the outline runs with no sharp edge, is not a pocket walled
                  off from the set by the photo's sharp edges (the rest of a carton the
@@ -44,7 +49,7 @@
   ``agreement``  IoU with a second method's matte, when one ran.
 
   ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
-  ``bottom``, ``surround``, ``pieces``, ``pocket`` and ``inlet``
+  ``bottom``, ``surround``, ``pieces``, ``bridge``, ``pocket`` and ``inlet``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -132,6 +137,7 @@ _PROBLEMS = {
     "bottom": "The cutout stops above the bottom of the product: its lowest rows are cut off.",
     "surround": "The cutout leaves out part of the product: what lies just outside it is not the background.",
     "pieces": "The cutout is in pieces with part of the product left out between them.",
+    "bridge": "The cutout keeps background that shows between two parts of the product (or two products).",
     "pocket": "The cutout runs through the product: part of it is left out beside the cutout.",
     "inlet": "The cutout leaves out a piece from the side of the product.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
@@ -516,6 +522,44 @@ def _pieces_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> floa
     return float(np.clip(1.0 - (foreign - 0.35) / 0.2, 0.0, 1.0))
 
 
+def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges_near: np.ndarray) -> float:
+    """1 unless the matte keeps the set where it shows between two parts of the product:
+    the matte's pixels that are the set's colour beside its hull (``set_beside``: a
+    gradient sweep's own row, not a colour faded in from far away) and open to the set
+    (no sharp edge between, and touching what the matte leaves out) are taken away; when
+    that leaves two or more large pieces, what lies between them (``piece_gaps``) is the
+    set showing between two products or through one, and the matte should leave it out.
+    Falls to 0 as the share of those gaps in the matte grows from 30 % to 50 %; gaps
+    under 1 % of the matte are not judged, nor a product mostly the set's own colour
+    (white on white: a quarter or more of it open and set-coloured), where the colour
+    cannot tell the set from the product."""
+    ys, xs = np.nonzero(product)
+    if ys.size < 64:
+        return 1.0
+    hull = np.zeros(product.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
+    clear = outside & ~(cv2.dilate(hull, disk(3)) > 0)
+    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
+    like = np.zeros(ys.size, bool)
+    for colour in set_beside(rgb, clear, hull > 0):
+        like |= set_coloured(px, colour[ys, xs][None])[0]
+    open_set = np.zeros(product.shape, bool)
+    open_set[ys, xs] = like
+    open_set &= ~edges_near
+    count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[(cv2.dilate((~product).astype(np.uint8), disk(1)) > 0) & open_set])
+    opened = np.isin(labels, touching[touching > 0])
+    if opened.sum() >= 0.25 * ys.size:
+        return 1.0
+    rest = cv2.morphologyEx((product & ~opened).astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
+    gaps, _ = piece_gaps(rest)
+    kept = int((gaps & product).sum())
+    if kept < 0.01 * ys.size:
+        return 1.0
+    share = kept / float(gaps.sum())
+    return float(np.clip(1.0 - (share - 0.3) / 0.2, 0.0, 1.0))
+
+
 def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     """1 unless the matte touches, where its outline has no sharp edge, a pocket of what it
     leaves out that the photo's sharp edges wall off from the set (it does not reach the
@@ -630,6 +674,7 @@ def matte_evidence(
                 "bottom": 0.0,
                 "surround": 0.0,
                 "pieces": 0.0,
+                "bridge": 0.0,
                 "pocket": 0.0,
                 "inlet": 0.0,
                 "backdrop": 0.0,
@@ -678,6 +723,7 @@ def matte_evidence(
     # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     cues["pocket"] = _pocket_cue(product, edges_near)
+    cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near)
 
     # 5. set-coloured matte that no sharp edge separates from the set
     open_set = product & like & ~edges_near
@@ -712,6 +758,7 @@ def matte_evidence(
         "bottom",
         "surround",
         "pieces",
+        "bridge",
         "pocket",
         "inlet",
     )
