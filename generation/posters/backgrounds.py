@@ -235,7 +235,8 @@ def scene_background(
             inside[iy0:iy1, ix0:ix1] = 1
         dist = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 3)
         ramp = 0.08 * min(cw, ch)
-        t = np.clip(dist / ramp, 0, 1)[..., None].astype(F32)
+        # the mix spread over the three channels: numpy then runs along whole rows
+        t = cv2.merge([np.clip(dist / ramp, 0, 1).astype(F32)] * 3)
         blurred = fast_blur(out, 0.05 * min(cw, ch), exact_up_to=0.0)  # always the coarse blur
         out = out * (1 - t) + blurred * t
     return out, {

@@ -140,7 +140,7 @@ def fill(
     if x1 <= x0 or y1 <= y0:
         return
     # mask and colour spread over the three channels: numpy then runs along whole rows
-    m = np.repeat(mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None] * opacity, 3, axis=2)
+    m = cv2.merge([mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * opacity] * 3)
     region = canvas[y0:y1, x0:x1]
     region += (np.tile(np.array(color, dtype=F32), (x1 - x0, 1)) - region) * m
 

@@ -44,12 +44,12 @@ def backdrop_and_surface(look: Look, stage: Stage, canvas: tuple[int, int]) -> n
     out[y0:] = wall[y0:] * (1.0 - m) + floor * m
     if theme.backdrop.arch is not None:
         draw_arch(out, look, stage, canvas)
-    out *= look.light_tint
+    out *= np.tile(look.light_tint, (cw, 1))  # (W, 3): a row loop, not a pixel one
     if theme.backdrop.vignette > 0:
         yy = (np.arange(ch, dtype=F32) + 0.5) / ch - 0.5
         xx = (np.arange(cw, dtype=F32) + 0.5) / cw - 0.5
         r2 = (xx[None, :] ** 2 + yy[:, None] ** 2) * 2.0
-        out *= (1.0 - theme.backdrop.vignette * textures.smoothstep(0.15, 1.0, r2))[..., None]
+        out *= textures.channels(1.0 - theme.backdrop.vignette * textures.smoothstep(0.15, 1.0, r2))
     return out
 
 
@@ -66,7 +66,7 @@ def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
     top, bottom = look.color(bd.top), look.color(bd.bottom)
     wall = top[None, None, :] + (bottom - top)[None, None, :] * t[:, None, None]
     wall = np.broadcast_to(wall, (hh, hw, 3)).copy()
-    wall *= side_light(look, xs)[None, :, None]
+    wall *= np.repeat(side_light(look, xs)[:, None], 3, axis=1)  # (W, 3): a row loop, not a pixel one
     product_x = (stage.box[0] + stage.box[2] / 2.0) / cw
     if bd.glow is not None:
         g = bd.glow
@@ -75,12 +75,12 @@ def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
         dx = (xs - gx) * cw / (g.radius * diag)
         dy = (ys - g.y) * ch / (g.radius * diag)
         pool = np.exp(-(dx[None, :] ** 2 + dy[:, None] ** 2) * 2.0) * g.strength
-        wall += (look.color(g.color) - wall) * pool[..., None]
+        wall += (look.color(g.color) - wall) * textures.channels(pool)
     if bd.texture > 0:
         rng = look.rng("wall")
         mottle = textures.screen_noise(rng, (hh, hw), max(8.0, hh / 6)) * 0.6
         mottle += textures.screen_noise(rng, (hh, hw), max(3.0, hh / 40)) * 0.4
-        wall *= (1.0 + bd.texture * (mottle - 0.5) * 2.0)[..., None]
+        wall *= textures.channels(1.0 + bd.texture * (mottle - 0.5) * 2.0)
     if bd.bokeh is not None:
         colors = [look.color(c) for c in bd.bokeh.colors]
         wall = textures.bokeh(wall, bd.bokeh, colors, look.rng("bokeh"), (hw, hh))
@@ -88,7 +88,7 @@ def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
         light, _ = textures.window_light(bd.window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
         if look.mirrored:  # the window is on the other side
             light = light[:, ::-1]
-        wall *= 1.0 + light[..., None] * (look.color(bd.window.color) / 255.0)
+        wall *= 1.0 + textures.times(light, look.color(bd.window.color) / 255.0)
     return cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_LINEAR)
 
 
@@ -123,7 +123,7 @@ def _floor(look: Look, stage: Stage, canvas: tuple[int, int], y0: int) -> np.nda
     lit = (1.0 + 0.12 * glow * pool) * side_light(look, xsn)[None, :]
     near = np.clip((rows - stage.contact) / max(ch - stage.contact, 1.0), 0.0, 1.0)
     lit *= (1.0 - surf.near_shade * near**1.5)[:, None]
-    floor *= lit[..., None]
+    floor *= textures.channels(lit)
     if theme.backdrop.window is not None:
         hw, hh = (cw + 1) // 2, (ch + 1) // 2
         window = theme.backdrop.window
@@ -131,7 +131,7 @@ def _floor(look: Look, stage: Stage, canvas: tuple[int, int], y0: int) -> np.nda
         if look.mirrored:
             sun = np.ascontiguousarray(sun[:, ::-1])
         sun = cv2.resize(sun, (cw, ch), interpolation=cv2.INTER_LINEAR)[y0:]
-        floor *= 1.0 + sun[..., None] * (look.color(theme.backdrop.window.color) / 255.0)
+        floor *= 1.0 + textures.times(sun, look.color(theme.backdrop.window.color) / 255.0)
 
     # depth of field: the far floor goes soft towards the horizon, the near edge slightly
     if surf.depth_blur > 0:

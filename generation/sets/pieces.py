@@ -12,7 +12,7 @@ from generation.sets.look import Look, side_light
 from generation.sets.shadows import SHADOW_TINT, cast_density, darken
 from generation.sets.shapes import coverage_box, ellipse_sd, podium_cover
 from generation.sets.stage import PodiumGeometry, Stage
-from generation.sets.textures import set_blur
+from generation.sets.textures import set_blur, times
 from generation.types import PlacedProduct
 
 F32 = np.float32
@@ -62,7 +62,7 @@ def draw_arch(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, int]
 
     region = img[y0:y1, x0:x1]
     shadow = set_blur(shape(cx + sh_dx), sh_blur) * arch.shadow
-    region *= 1.0 - shadow[..., None] * (1.0 - SHADOW_TINT)
+    region *= 1.0 - times(shadow, 1.0 - SHADOW_TINT)
     cover = shape(cx)
     xsn = xx / cw
     color = look.color(arch.color)[None, None, :] * side_light(look, xsn)[..., None]

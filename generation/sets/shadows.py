@@ -11,6 +11,7 @@ from PIL import Image
 from generation.sets.look import Look, light_side_of
 from generation.sets.shapes import podium_cover
 from generation.sets.stage import Stage
+from generation.sets.textures import channels, times
 from generation.shadows import cast_shadow, grounding_shadow, reflection
 from generation.types import PlacedProduct
 
@@ -25,7 +26,7 @@ def darken(img: np.ndarray, density: np.ndarray, origin: tuple[int, int]) -> Non
         return
     ox, oy = origin
     h, w = density.shape
-    img[oy : oy + h, ox : ox + w] *= 1.0 - density[..., None] * (1.0 - SHADOW_TINT)
+    img[oy : oy + h, ox : ox + w] *= 1.0 - times(density, 1.0 - SHADOW_TINT)
 
 
 def _shadow_direction(look: Look) -> tuple[float, float]:
@@ -92,16 +93,19 @@ def add_reflection(bg: np.ndarray, placed: PlacedProduct, look: Look) -> np.ndar
     if bbox is None:
         return bg
     x0, y0, x1, y1 = bbox
-    rgba = np.asarray(layer.crop(bbox), dtype=F32)
-    a = rgba[..., 3:4] / 255.0
-    bg[y0:y1, x0:x1] = bg[y0:y1, x0:x1] * (1.0 - a) + rgba[..., :3] * a
+    crop = layer.crop(bbox)
+    # colour and alpha as arrays of their own (see ``channels``)
+    a = channels(np.asarray(crop.getchannel("A"), dtype=F32) / 255.0)
+    rgb = np.asarray(crop.convert("RGB"), dtype=F32)
+    bg[y0:y1, x0:x1] = bg[y0:y1, x0:x1] * (1.0 - a) + rgb * a
     return bg
 
 
 def grain(look: Look, canvas: tuple[int, int]) -> np.ndarray:
+    """The set's seeded grain, the same in the three channels (H x W x 3)."""
     cw, ch = canvas
     amount = look.theme.grain * 255.0
     if amount <= 0:
-        return np.zeros((ch, cw, 1), dtype=F32)
+        return np.zeros((ch, cw, 3), dtype=F32)
     rng = look.rng("grain")
-    return (rng.standard_normal((ch, cw), dtype=F32) * amount)[..., None]
+    return channels(rng.standard_normal((ch, cw), dtype=F32) * amount)

@@ -81,6 +81,34 @@ def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+def channels(a: np.ndarray) -> np.ndarray:
+    """``a`` (H x W) repeated over three channels: a contiguous H x W x 3 array of its dtype.
+
+    ``img * channels(a)`` gives what ``img * a[..., None]`` gives, value for value, several
+    times faster: broadcasting ``a[..., None]`` makes numpy's inner loop run over the three
+    channels of one pixel at a time, this runs it along whole rows."""
+    return cv2.merge([np.ascontiguousarray(a)] * 3)
+
+
+def times(plane: np.ndarray, color: np.ndarray) -> np.ndarray:
+    """``plane[..., None] * color`` (H x W times three channels), channel by channel: the
+    same float values, several times faster (see ``channels``)."""
+    return cv2.merge([plane * color[c] for c in range(3)])
+
+
+def tinted(plane: np.ndarray, colors: list[np.ndarray], mixes: list[np.ndarray]) -> np.ndarray:
+    """``colors[0] * plane[..., None]`` mixed towards each further colour by its mix in
+    turn (``col + (colors[k] - col) * mixes[k - 1][..., None]``), channel by channel: the
+    same float values as the broadcast expressions, several times faster (see ``channels``)."""
+    out = []
+    for c in range(3):
+        col = colors[0][c] * plane
+        for color, mix in zip(colors[1:], mixes, strict=True):
+            col = col + (color[c] - col) * mix
+        out.append(col)
+    return cv2.merge(out)
+
+
 def set_blur(img: np.ndarray, sigma: float) -> np.ndarray:
     """The set's blur: exact up to 5 px, beyond on a smaller copy (the result is smooth anyway)."""
     return fast_blur(img, sigma, exact_up_to=5.0, coarse_sigma=2.5)
@@ -108,7 +136,7 @@ def material(
         return _concrete(u, v, palette, rng, fp)
     # plain: a whisper of mottling so the surface does not look digital
     tone = 1.0 + 0.025 * (fbm(rng, u, v, 400.0, 3) - 0.5)
-    return palette[0][None, None, :] * tone[..., None]
+    return tinted(tone, [palette[0]], [])
 
 
 def _veins(t: np.ndarray, width: float, fp: np.ndarray | float, scale: float) -> np.ndarray:
@@ -149,11 +177,9 @@ def _marble(
     amount = np.clip(amount, 0.0, 1.0)
     speck = value_noise(rng, u, v, 9.0, 9.0)
     detail = np.clip(9.0 / (2.0 * np.asarray(fp) + 1e-6), 0.0, 1.0)
-    col = base[None, None, :] * (1.0 + 0.012 * (speck - 0.5) * detail)[..., None]
-    col = col + (vein_c - col) * amount[..., None]
-    # a warm, golden tint inside some of the veins (Calacatta)
-    col = col + (accent - col) * (0.45 * main * strength * (1.0 - patch))[..., None]
-    return col
+    # veins over the base, and a warm, golden tint inside some of them (Calacatta)
+    golden = 0.45 * main * strength * (1.0 - patch)
+    return tinted(1.0 + 0.012 * (speck - 0.5) * detail, [base, vein_c, accent], [amount, golden])
 
 
 def _wood(
@@ -188,17 +214,21 @@ def _wood(
     fibre_amp = np.clip(2.6 / (2.0 * fp + 1e-6), 0.0, 1.0)
     value = 0.6 + 0.55 * (figure - 0.5) + 0.22 * (fibres - 0.5) * fibre_amp - 0.3 * late
     value = np.clip(value, 0.0, 1.0)
-    col = np.where(
-        (value < 0.5)[..., None],
-        dark + (mid - dark) * (value / 0.5)[..., None],
-        mid + (light - mid) * ((value - 0.5) / 0.5)[..., None],
-    )
-    col *= (1.0 + tones[k])[..., None]
     # seams between boards: a thin dark groove
     frac = pv - np.floor(pv)
     edge = np.minimum(frac, 1.0 - frac) * plank
     groove = np.exp(-((edge / np.maximum(1.0, 0.8 * fp)) ** 2)) * 0.4
-    return col * (1.0 - groove)[..., None]
+    dark_side, board, seam = value < 0.5, 1.0 + tones[k], 1.0 - groove
+    planes = []
+    for c in range(3):  # channel by channel (see ``channels``)
+        col = np.where(
+            dark_side,
+            dark[c] + (mid - dark)[c] * (value / 0.5),
+            mid[c] + (light - mid)[c] * ((value - 0.5) / 0.5),
+        )
+        col *= board
+        planes.append(col * seam)
+    return cv2.merge(planes)
 
 
 def _concrete(
@@ -214,9 +244,9 @@ def _concrete(
     holes = smoothstep(0.86, 0.95, value_noise(rng, u, v, 2.5, 2.5)) * detail
     specks = (1.0 - smoothstep(0.06, 0.14, value_noise(rng, u, v, 3.0, 3.0))) * detail
     mix = np.clip(0.5 + 1.4 * (blotch - 0.5) + 0.25 * (cloud - 0.5), 0.0, 1.0)
-    col = base[None, None, :] + (dark - base)[None, None, :] * mix[..., None]
     tone = 1.0 + 0.05 * (fine - 0.5) * detail - 0.09 * holes + 0.04 * specks
-    return col * tone[..., None]
+    # channel by channel (see ``channels``)
+    return cv2.merge([(base[c] + (dark - base)[c] * mix) * tone for c in range(3)])
 
 
 # ---------------------------------------------------------------------------

@@ -399,3 +399,26 @@ def test_a_near_square_product_on_a_tall_canvas_stays_inside_its_sides(theme):
         assert abs(w / h - 0.93) < 0.02
         assert w <= MAX_PRODUCT_WIDTH * canvas[0] + 1
         assert x >= 0 and x + w <= canvas[0] and y >= 0 and y + h <= canvas[1]
+
+
+def test_the_sets_channel_helpers_give_the_broadcast_values_bit_for_bit():
+    # given float planes (one mirrored, so not contiguous) and colours
+    from generation.sets.textures import channels, times, tinted
+
+    rng = np.random.default_rng(5)
+    plane = rng.random((37, 53), dtype=np.float32)[:, ::-1] * 3.0
+    mixes = [rng.random((37, 53), dtype=np.float32) for _ in range(2)]
+    colors = [rng.random(3, dtype=np.float32) * 255.0 for _ in range(3)]
+    img = rng.random((37, 53, 3), dtype=np.float32) * 255.0
+    # when they stand in for numpy's broadcasting over the channel axis
+    broadcast = colors[0][None, None, :] * plane[..., None]
+    for color, mix in zip(colors[1:], mixes, strict=True):
+        broadcast = broadcast + (color - broadcast) * mix[..., None]
+    # then every value is the same, and so is the dtype
+    assert np.array_equal(img * channels(plane), img * plane[..., None])
+    assert np.array_equal(times(plane, colors[1]), plane[..., None] * colors[1])
+    assert np.array_equal(tinted(plane, colors, mixes), broadcast)
+    assert tinted(plane, colors, mixes).dtype == np.float32
+    wide = plane.astype(np.float64)
+    assert np.array_equal(img * channels(wide), img * wide[..., None])
+    assert channels(wide).dtype == np.float64
