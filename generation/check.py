@@ -82,6 +82,20 @@ EVIDENCE_SIDE = 640
 SET_TOLERANCE = 14.0
 # Weights of the soft cues in the score.
 _WEIGHTS = {"edges": 0.5, "backdrop": 0.25, "agreement": 0.25}
+# The cues that each cap the score on their own: one of them failing sends the matte to review.
+HARD_CUES = (
+    "border",
+    "slab",
+    "reflection",
+    "base",
+    "notch",
+    "bottom",
+    "surround",
+    "pieces",
+    "bridge",
+    "pocket",
+    "inlet",
+)
 
 
 def measure_fidelity(output: Image.Image, placed: PlacedProduct) -> Fidelity:
@@ -749,20 +763,7 @@ def matte_evidence(
 
     weights = {k: v for k, v in _WEIGHTS.items() if k in cues}
     soft = sum(cues[k] * v for k, v in weights.items()) / sum(weights.values())
-    hard = (
-        "border",
-        "slab",
-        "reflection",
-        "base",
-        "notch",
-        "bottom",
-        "surround",
-        "pieces",
-        "bridge",
-        "pocket",
-        "inlet",
-    )
-    score = min(min(cues[k] for k in hard), soft)
+    score = min(min(cues[k] for k in HARD_CUES), soft)
     problems = [_PROBLEMS[k] for k, v in cues.items() if v < 0.5]
     return MatteEvidence(score=float(score), cues=cues, problems=problems)
 
@@ -817,6 +818,7 @@ def with_evidence(seg: Segmentation, *, other: Image.Image | np.ndarray | None =
 
 
 __all__ = [
+    "HARD_CUES",
     "MATTE_THRESHOLD",
     "MatteEvidence",
     "base_slab",

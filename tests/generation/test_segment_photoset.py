@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.check import MATTE_THRESHOLD, matte_evidence
+from generation.check import HARD_CUES, MATTE_THRESHOLD, matte_evidence
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.packshot import check_packshot, render_packshot
 from generation.segment import segment
@@ -413,19 +413,7 @@ def test_evidence_trusts_every_exact_matte(name: str, variant: str) -> None:
     # then a right matte is never sent to review, and no hard cue doubts it
     print(f"{name}, {variant}: {evidence.score:.3f} {evidence.cues}")
     assert evidence.trusted
-    hard = (
-        "border",
-        "slab",
-        "reflection",
-        "base",
-        "notch",
-        "bottom",
-        "surround",
-        "pieces",
-        "bridge",
-        "pocket",
-    )
-    assert all(evidence.cues[k] == 1.0 for k in hard)
+    assert all(evidence.cues[k] == 1.0 for k in HARD_CUES)
 
 
 def test_classical_cut_through_one_of_two_cartons_is_not_trusted() -> None:
