@@ -316,9 +316,18 @@ def plan_clip(
         if found is None:
             built[k] = from_scene(k, leave_out=_cut_props(shown[k].prop_bodies, k, timeline, spec.fps))
             continue
-        if _cut_props(found.prop_bodies, k, timeline, spec.fps):
+        # (one left out already, where the world's own frame cut it, may fit the room)
+        if len(found.standing) < len(found.variant.props) or _cut_props(
+            found.prop_bodies, k, timeline, spec.fps
+        ):
             room = _prop_room(found.prop_bodies, k, timeline, spec.fps)
-            found = arrange(found.theme, found.seed, room=room)
+            again = arrange(found.theme, found.seed, room=room)
+            # a prop that stands only now may stand at another depth, which the camera
+            # shows another part of: the room at every depth a prop stands at
+            if {r for _, r, _ in again.prop_bodies} - {r for _, r, _ in found.prop_bodies}:
+                room = _prop_room(found.prop_bodies + again.prop_bodies, k, timeline, spec.fps)
+                again = arrange(found.theme, found.seed, room=room)
+            found = again
             if spec.style != "parallax" and (cut := _cut_props(found.prop_bodies, k, timeline, spec.fps)):
                 found = arrange(found.theme, found.seed, leave_out=cut, room=room)
         if scenes is not None:

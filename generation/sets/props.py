@@ -23,6 +23,12 @@ FRAME_REACH = 0.55  # a prop's height, at most this share of the frame's shorter
 # the clear gap between a prop and the product (or its podium), at least this share of the
 # frame's shorter side: a prop standing closer crowds the product's silhouette
 CLEAR_GAP = 0.04
+# in a clip's room (``Variant.room``) a prop may shrink below its ``min_size`` down to this
+# share of it: the camera's move leaves less beside the product than the scene had, and a
+# prop a little smaller still reads as the set's prop, where one left out reads as another
+# set. Never below ``CLIP_READABLE`` of the frame's shorter side, where it turns a speck
+CLIP_MIN_SHARE = 0.75
+CLIP_READABLE = 0.12
 
 
 @dataclass(frozen=True)
@@ -133,15 +139,25 @@ def place_props(
         # a prop narrower than the room beside the product shrinks into it, but never
         # below ``min_size`` of the product's height: a speck by a large product is left out
         room = ((hi - edge) if side > 0 else (edge - lo)) - 2.0  # anti-aliasing
+        smallest = min(prop.min_size * h, ph)
+        if variant.room is not None:  # a clip's room: a little smaller, while it reads
+            smallest = min(max(CLIP_MIN_SHARE * smallest, CLIP_READABLE * min(cw, ch)), smallest)
         if ph * prop.aspect > room:
-            if room / prop.aspect < min(prop.min_size * h, ph):
+            if room / prop.aspect < smallest:
                 continue
             ph = room / prop.aspect
+        lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
+        # in a clip's room a prop whose body still reaches past it (a leaning sprig past
+        # its nominal width, a tall one past the top) shrinks again about its inner foot
+        if variant.room is not None:
+            fitted = _fit_prop(prop.shape, edge, side, base, ph, prop.aspect, lean, (lo, hi, top), (cw, ch))
+            if fitted is None or fitted < smallest:
+                continue
+            ph = fitted
         pw = ph * prop.aspect
         cx = edge + side * pw / 2.0
         if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi or base - ph < top:
             continue
-        lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
         cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
         if cover.size == 0:
             continue
@@ -169,6 +185,39 @@ def place_props(
             PropPlacement(k, prop.shape, float(cx), float(base), float(pw), float(ph), lean, cover, origin)
         )
     return out
+
+
+def _fit_prop(
+    shape: str,
+    edge: float,
+    side: int,
+    base: float,
+    ph: float,
+    aspect: float,
+    lean: float,
+    room: tuple[float, float, float],
+    canvas: tuple[int, int],
+) -> float | None:
+    """The height (px) at which a prop standing with its inner side at ``edge`` covers
+    nothing outside ``room`` (left, right, top): ``ph`` when it already fits, smaller
+    when its body reaches past it (each of its reaches grows with its height, measured
+    from its inner foot), or None when it covers nothing."""
+    lo, hi, top = room
+    for _ in range(3):
+        pw = ph * aspect
+        cx = edge + side * pw / 2.0
+        cover, (ox, oy) = _prop_cover(shape, cx, base, pw, ph, lean, canvas)
+        ys, xs = np.nonzero(cover > 0.01) if cover.size else (np.zeros(0), np.zeros(0))
+        if xs.size == 0:
+            return None
+        x0, x1, y0 = float(xs.min() + ox), float(xs.max() + 1 + ox), float(ys.min() + oy)
+        reaches = [(base - y0, base - top)]  # upwards from the foot
+        reaches.append((x1 - edge, hi - edge) if side > 0 else (edge - x0, edge - lo))
+        scale = min((free / reach if reach > 0 else 1.0) for reach, free in reaches)
+        if scale >= 1.0:
+            return ph
+        ph *= max(scale, 0.0) * 0.99  # a hair inside: the anti-aliased edge
+    return ph
 
 
 def prop_height(

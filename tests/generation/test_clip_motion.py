@@ -452,6 +452,43 @@ def test_a_prop_stands_where_the_whole_move_sees_it_or_is_left_out(bottle, monke
         assert not all(inside(as_scene, prop) for prop in as_scene.worlds[0].props)
 
 
+def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, monkeypatch):
+    # given 9:16 parallax clips of sets with props beside the product, whose camera shows
+    # less beside it than the scene has (each set as first found asks for its props)
+    import generation.clips.plan as plan_module
+    from generation.sets.props import CLEAR_GAP
+
+    find = plan_module.studio_stage
+    found = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    asked = stood = 0
+    for theme in ("concrete", "marble_counter", "pastel_gradient", "wooden_table"):
+        for seed in (0, 1):
+            found.clear()
+
+            # when the clip is planned
+            plan = plan_clip(bottle, small(style="parallax", duration=6, themes=(theme,), seed=seed))
+            world = plan.worlds[0]
+            cw, ch = plan.canvas
+            asked += len(found[0].variant.props)
+            stood += len(world.props)
+
+            # then every prop that stands is whole in every frame of the move, and clear of
+            # the product by the gap a scene keeps
+            x, _, w, _ = world.geometry.product_box
+            gap = CLEAR_GAP * min(world.geometry.size)
+            for prop in world.props:
+                assert all(
+                    left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
+                    for left, right, top in _prop_extents(plan, prop)
+                )
+                x0, _, x1, _ = prop.body
+                assert x1 <= x - gap + 1 or x0 >= x + w + gap - 1
+
+    # and the sets keep every prop they asked for (shrunk, a little, where need be)
+    assert asked >= 10 and stood == asked
+
+
 @pytest.mark.parametrize("style", ["pan", "push_in"])
 def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, monkeypatch, style):
     # given a 9:16 clip of the marble set whose props are drawn into it, and the same set
@@ -461,6 +498,8 @@ def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, 
     spec = small(style=style, size=MID, duration=8, direction="right")
     plan = plan_clip(bottle, spec)
     monkeypatch.setattr(plan_module, "_cut_props", lambda *_: ())
+    find = plan_module.studio_stage  # the scene's places: no room, whatever the plan asks
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: find(*a, **{**k, "prop_room": None}))
     every = plan_clip(bottle, spec)
     cw, ch = plan.canvas
 
