@@ -321,19 +321,24 @@ def test_a_wide_a_tall_and_a_square_product_read_at_every_clip_shape(preset):
         assert w * h >= 0.1 * sw * sh, where
 
 
-@pytest.mark.parametrize("style", ["push_in", "parallax"])
-def test_every_drawn_frame_of_a_story_leaves_the_platforms_ui_bands_to_the_set(mug, style):
-    # given a drop-in story of a mug with every word, and a second compositor that draws
-    # the same frames' set alone (no text, no product)
-    plan = plan_clip(mug, small(style=style, size=STORY, duration=5, **WORDS))
+def _ui_bands(plan) -> dict[str, tuple[slice, slice]]:
+    """The platforms' UI bands of a clip's canvas, as (rows, columns) slices."""
     insets = plan.spec.safe_insets
     cw, ch = plan.canvas
-    bands = {
+    return {
         "top": (slice(0, insets.top), slice(0, cw)),
         "bottom": (slice(ch - insets.bottom, ch), slice(0, cw)),
         "left": (slice(0, ch), slice(0, insets.left)),
         "right": (slice(0, ch), slice(cw - insets.right, cw)),
     }
+
+
+@pytest.mark.parametrize("style", ["push_in", "parallax"])
+def test_every_drawn_frame_of_a_story_leaves_the_platforms_ui_bands_to_the_set(mug, style):
+    # given a drop-in story of a mug with every word, and a second compositor that draws
+    # the same frames' set alone (no text, no product)
+    plan = plan_clip(mug, small(style=style, size=STORY, duration=5, **WORDS))
+    bands = _ui_bands(plan)
     drawn, bare = Compositor(plan), Compositor(plan)
 
     # when every frame is drawn and its UI bands compared with the set's
@@ -341,8 +346,7 @@ def test_every_drawn_frame_of_a_story_leaves_the_platforms_ui_bands_to_the_set(m
     for index in range(plan.frame_count):
         frame = drawn.draw(index).image
         background = bare.background(index)
-        changed = np.zeros((ch, cw), dtype=bool)
-        changed |= (frame != background).any(axis=2)
+        changed = (frame != background).any(axis=2)
         assert changed.any(), index  # the product at least is drawn over the set
         covered += [(index, name) for name, band in bands.items() if changed[band].any()]
 
@@ -363,14 +367,7 @@ def full_story(mug):
 def test_a_full_size_story_leaves_the_platforms_ui_bands_to_the_set_where_its_words_are_shown(full_story):
     # given a full-size story and a second compositor that draws its set alone
     plan = full_story
-    insets = plan.spec.safe_insets
-    cw, ch = plan.canvas
-    bands = {
-        "top": (slice(0, insets.top), slice(0, cw)),
-        "bottom": (slice(ch - insets.bottom, ch), slice(0, cw)),
-        "left": (slice(0, ch), slice(0, insets.left)),
-        "right": (slice(0, ch), slice(cw - insets.right, cw)),
-    }
+    bands = _ui_bands(plan)
     fps, timeline = plan.spec.fps, plan.timeline
     # the headline fully shown, the title half-way down its slide, the finished card
     frames = (
