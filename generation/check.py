@@ -279,6 +279,19 @@ def set_beside(rgb: np.ndarray, outside: np.ndarray, hull: np.ndarray) -> list[n
     return colours
 
 
+def _like_set_beside(
+    rgb: np.ndarray, ys: np.ndarray, xs: np.ndarray, outside: np.ndarray, hull: np.ndarray
+) -> np.ndarray:
+    """Bool per pixel (``ys``, ``xs``): its colour (lightly blurred) is the set's beside
+    ``hull`` (``outside`` marks where the set may be), or a shade of it, by any of
+    ``set_beside``'s views."""
+    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
+    like = np.zeros(ys.size, bool)
+    for colour in set_beside(rgb, outside, hull):
+        like |= set_coloured(px, colour[ys, xs][None])[0]
+    return like
+
+
 def unlike_set_gaps(
     rgb: np.ndarray, product: np.ndarray, *, clear: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -295,10 +308,7 @@ def unlike_set_gaps(
     if clear is not None:
         outside &= clear
     ys, xs = np.nonzero(gaps)
-    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
-    like = np.zeros(ys.size, bool)
-    for colour in set_beside(rgb, outside, hull):
-        like |= set_coloured(px, colour[ys, xs][None])[0]
+    like = _like_set_beside(rgb, ys, xs, outside, hull)
     unlike[ys, xs] = ~like
     return gaps, unlike
 
@@ -553,10 +563,7 @@ def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges
     hull = np.zeros(product.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
     clear = outside & ~(cv2.dilate(hull, disk(3)) > 0)
-    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
-    like = np.zeros(ys.size, bool)
-    for colour in set_beside(rgb, clear, hull > 0):
-        like |= set_coloured(px, colour[ys, xs][None])[0]
+    like = _like_set_beside(rgb, ys, xs, clear, hull > 0)
     open_set = np.zeros(product.shape, bool)
     open_set[ys, xs] = like
     open_set &= ~edges_near
@@ -621,10 +628,7 @@ def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.
         return none
     outside = ~(cv2.dilate(hull8, disk(3)) > 0) & clear
     ys, xs = np.nonzero(inlets)
-    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
-    like = np.zeros(ys.size, bool)
-    for colour in set_beside(rgb, outside, hull):
-        like |= set_coloured(px, colour[ys, xs][None])[0]
+    like = _like_set_beside(rgb, ys, xs, outside, hull)
     # and it is the colour of the product beside it: the bite holds more of the same
     # surface, while what a concavity frames (the set, seen between two products that
     # run off the frame, where no set lies beside the hull) is unlike both
