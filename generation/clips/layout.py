@@ -178,17 +178,19 @@ def end_card_layout(
     top: tuple[str, float] | None,
     below: tuple[str, ...],
     top_room: float = 0.0,
+    bottom_room: float = 0.0,
 ) -> EndCardLayout:
     """The product (``aspect`` = width / height) and the card's words, clear of the UI.
 
     ``top`` is the title or logo over the product with its height in px (the title as
     tall as its lines fitted to the card's column); ``below`` the rows under it (price,
-    compare_at, cta: ``end_row_height``). ``top_room``: px
-    kept free at the top of the clear area (for the title's slide into place).
+    compare_at, cta: ``end_row_height``). ``top_room`` and ``bottom_room``: px kept
+    free at the top and the foot of the clear area (for the title's slide down into place
+    and the button's rise).
     """
     cw, ch = canvas
     ax, ay, aw, ah = clear_area(canvas, insets)
-    ay, ah = ay + top_room, ah - top_room
+    ay, ah = ay + top_room, ah - top_room - bottom_room
     rows = [(k, end_row_height(k, canvas)) for k in below]
     if cw > ch * 1.2:  # landscape: the product on the left, one column of words on the right
         col_x, col_w = 0.54 * cw, min(0.4 * cw, ax + aw - 0.54 * cw)

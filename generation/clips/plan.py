@@ -551,25 +551,38 @@ def _end_card_layout(
         top = ("title", title_height(spec.headline, width, clear[3], canvas, lang))
     below = tuple(k for k in ("price", "compare_at", "cta") if k in keys)
     card = end_card_layout(canvas, insets, aspect, top=top, below=below)
-    if top is None:
-        return card
-    # the title (or logo) comes down into place: room above it for its whole slide, its
-    # shadow included, inside the safe area (a 9:16 story's title stood against the top
-    # band and only faded in)
+    # the title (or logo) comes down into place and the button rises into place: room
+    # above the one and below the other for the texts' whole slide, shadows included,
+    # inside the safe area (a 9:16 story's title stood against the top band and only
+    # faded in; its button, at the foot of the clear area, rose 16 of its 48 px)
     safe = safe_box(canvas, insets)
-    rect = card.rects[top[0]]
-    reach = 0.0  # px its sprite reaches above its box
-    if top[0] == "title":
-        title = OverlayText(headline=spec.headline, price=None, cta="", lang=lang, brand=None)
-        sprite = _sprite(
-            "title", title, (rect[0], 0.0, rect[2], rect[3]), canvas, lambda r: 255.0, within=safe
-        )
-        reach = float(-sprite.origin[1])
+    ax, ay, _, ah = clear_area(canvas, insets)
     slide = float(presets_data()["text"]["slide"]) * canvas[1]
-    need = safe[1] + slide + reach - clear_area(canvas, insets)[1]
-    if rect[1] - safe[1] >= slide + reach or need <= 0:
+    top_room = bottom_room = 0.0
+    if top is not None:
+        rect = card.rects[top[0]]
+        reach = 0.0  # px its sprite reaches above its box
+        if top[0] == "title":
+            title = OverlayText(headline=spec.headline, price=None, cta="", lang=lang, brand=None)
+            sprite = _sprite(
+                "title", title, (rect[0], 0.0, rect[2], rect[3]), canvas, lambda r: 255.0, within=safe
+            )
+            reach = float(-sprite.origin[1])
+        if rect[1] - safe[1] < slide + reach:
+            top_room = max(0.0, safe[1] + slide + reach - ay)
+    if "cta" in card.rects:
+        rect = card.rects["cta"]
+        button = OverlayText(headline="", price=None, cta=spec.cta, lang=lang, brand=spec.brand_color)
+        sprite = _sprite("cta", button, (rect[0], 0.0, rect[2], rect[3]), canvas, lambda r: 255.0)
+        below_box = max(0.0, sprite.box[1] + sprite.box[3] - rect[3])  # px it reaches below its box
+        lowest = safe[1] + safe[3] - slide - below_box  # where its box may end, to rise the whole slide
+        if rect[1] + rect[3] > lowest:
+            bottom_room = max(0.0, ay + ah - lowest)
+    if top_room == 0 and bottom_room == 0:
         return card
-    return end_card_layout(canvas, insets, aspect, top=top, below=below, top_room=need)
+    return end_card_layout(
+        canvas, insets, aspect, top=top, below=below, top_room=top_room, bottom_room=bottom_room
+    )
 
 
 def _layout_meta(layout: ClipLayout, timeline: Timeline) -> dict[str, Any]:

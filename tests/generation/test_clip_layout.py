@@ -412,6 +412,30 @@ def test_the_end_card_title_comes_down_into_place_inside_the_safe_area(mug, full
     assert all(_inside((x, y + dy, w, h), safe) for dy in moves)
 
 
+@pytest.mark.parametrize("size", [FULL_STORY, (1080, 1080)])
+def test_the_end_card_button_rises_into_place_the_whole_slide_inside_the_safe_area(mug, full_story, size):
+    # given a clip with an end card whose button stands at the foot of its words
+    plan = full_story if size == FULL_STORY else plan_clip(mug, small(preset="square", size=size, **WORDS))
+    safe = safe_box(plan.canvas, plan.spec.safe_insets)
+    sprite = plan.sprites["cta"]
+    slide = 0.025 * plan.canvas[1]  # the texts' slide (presets.json text.slide)
+
+    # when the button is followed from the moment it starts to show to the last frame
+    enters = plan.timeline.text_enters("cta")
+    (start,) = [t.dy for t in plan.timeline.texts_at(enters + 1e-3) if t.key == "cta"]
+    moves = [t.dy for i in range(plan.frame_count) for t in plan.state(i).texts if t.key == "cta"]
+    moves = [start, *moves]
+
+    # then it rises (from below) the others' whole slide: on a story it stood at the foot
+    # of the clear area, 16 px above the caption band, and rose 16 of its 48 px
+    assert start >= 0.95 * slide, start
+    assert all(dy >= 0 for dy in moves) and moves[-1] == 0
+    assert all(b <= a for a, b in zip(moves, moves[1:], strict=False))
+    # and its box is inside the safe area all the way
+    x, y, w, h = sprite.box
+    assert all(_inside((x, y + dy, w, h), safe) for dy in moves)
+
+
 @pytest.mark.parametrize("size", [FULL_STORY, (1080, 1080), (1080, 1350)])
 def test_the_end_card_button_is_sized_to_the_title_and_stands_clear_of_the_price(mug, full_story, size):
     # given a clip whose end card has a title, a price, a compare-at price and a CTA

@@ -156,7 +156,9 @@ def test_product_equals_its_reference_resampling_on_every_frame_before_encoding(
     # then every frame's opaque product pixels are exactly the reference's
     assert len(log.hashes) == 150
     assert log.worst == 0
-    assert log.min_opaque > 5000
+    # (the end card's product is the smallest: 4600 px at 270x480 since the card keeps room
+    # under its button for the button's rise; 5334 before)
+    assert log.min_opaque > 4300
     assert result.fidelity.max_abs_diff == 0
     assert result.fidelity.frames_checked == 150
     assert result.fidelity.min_opaque_pixels == log.min_opaque
