@@ -51,7 +51,8 @@ from generation.sets import (
     render_set_pair,
     stage_for_product,
 )
-from generation.sets.look import light_side_of
+from generation.sets.look import light_side_of, resolve_theme
+from generation.sets.props import CLEAR_GAP, CLIP_MIN_SHARE, CLIP_READABLE, prop_height
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
@@ -184,6 +185,7 @@ def studio_stage(
     )
     if stand_at is not None:
         stage = move_stage(stage, stand_at, size)
+    stage = _podium_in_room(stage, theme, variant, size)
     box = tuple(float(v) for v in stage.box)
     geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
     ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio)
@@ -200,6 +202,47 @@ def studio_stage(
         depth_ratio=ratios,
         standing=tuple(standing),
     )
+
+
+def _podium_in_room(stage: Stage, theme: str, variant: Variant, size: tuple[int, int]) -> Stage:
+    """In a clip's room (``variant.room``) the podium narrowed so the floor the camera
+    always shows beside it holds the variant's props: at their own size where it can, at
+    their smallest readable one otherwise. Never narrower than the theme's own least (1.3x
+    the product's width): where even that leaves no floor for a prop, the podium stays as
+    the scene has it. A podium as wide as the move's view leaves no floor
+    beside it, and a podium set without its props reads as another set. Its front stays
+    on the same floor row (the set's floor, horizon and depths do not change, and the
+    move planned on them still holds) and the product's foot as far in front of its top
+    face's centre, a little taller for its smaller top face."""
+    pod = stage.podium
+    if pod is None or variant.room is None or not variant.props:
+        return stage
+    th = resolve_theme(theme)
+    cw, ch = size
+    _, _, w, h = stage.box
+    lo, hi = max(0.02 * cw, variant.room[0]), min(0.98 * cw, variant.room[1])
+    # anti-aliasing as place_props, and a hair for the prop's own drawn size (up to 8 %
+    # either way of its nominal one)
+    half = min(pod.cx - lo, hi - pod.cx) - 4.0
+    nominal = smallest = 0.0  # the widest prop's width and gap, at its size and its least
+    for k in variant.props:
+        if k >= len(th.props):
+            continue
+        prop = th.props[k]
+        ph = prop_height(prop.size, prop.max_widths, w, h, size)
+        least = min(max(CLIP_MIN_SHARE * prop.min_size * h, CLIP_READABLE * min(cw, ch)), ph)
+        gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
+        nominal = max(nominal, gap + 1.08 * ph * prop.aspect)
+        smallest = max(smallest, gap + 1.08 * least * prop.aspect)
+    least_rx = 0.65 * w
+    rx = half - nominal if half - nominal >= least_rx else half - smallest
+    if rx >= pod.rx or rx < least_rx:  # room enough already, or none even so: as the scene
+        return stage
+    ry = pod.ry * rx / pod.rx
+    foot = pod.top + 0.35 * pod.ry
+    top = foot - 0.35 * ry
+    height = pod.bottom + pod.ry - ry - top  # the front on the same floor row
+    return dataclasses.replace(stage, podium=dataclasses.replace(pod, top=top, rx=rx, ry=ry, height=height))
 
 
 def _nothing_at(box: Box, size: tuple[int, int]) -> PlacedProduct:

@@ -489,6 +489,53 @@ def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, monkey
     assert asked >= 10 and stood == asked
 
 
+def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_asked_for(bottle, monkeypatch):
+    # given 1:1 parallax clips of the podium set, whose podium as the scene builds it is as
+    # wide as what the camera shows: no floor beside it for the props its scene asked for
+    import generation.clips.plan as plan_module
+    from generation.sets.props import CLEAR_GAP
+
+    find = plan_module.studio_stage
+    found = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    asked = stood = 0
+    for seed in (0, 1):
+        found.clear()
+
+        # when the clip is planned
+        plan = plan_clip(
+            bottle,
+            small(
+                style="parallax", preset="square", size=(320, 320), duration=6, themes=("podium",), seed=seed
+            ),
+        )
+        world = plan.worlds[0]
+        cw, ch = plan.canvas
+        asked += len(found[0].variant.props)
+        stood += len(world.props)
+
+        # then the podium still holds the product (at least the theme's 1.3x its width),
+        # its front on the floor row the move was planned on
+        first, last = found[0].stage, found[-1].stage
+        x, _, w, _ = world.geometry.product_box
+        assert first.podium is not None and last.podium is not None
+        assert 2 * last.podium.rx >= 1.3 * w - 1e-6
+        assert last.contact == pytest.approx(first.contact)
+        assert world.geometry.horizon == pytest.approx(found[0].geometry.horizon)
+        # and every prop that stands is whole in every frame, clear of the podium
+        pod, gap = last.podium, CLEAR_GAP * min(world.geometry.size)
+        for prop in world.props:
+            assert all(
+                left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
+                for left, right, top in _prop_extents(plan, prop)
+            )
+            x0, _, x1, _ = prop.body
+            assert x1 <= pod.cx - pod.rx - gap + 1 or x0 >= pod.cx + pod.rx + gap - 1
+
+    # and the sets keep every prop they asked for
+    assert asked >= 3 and stood == asked
+
+
 @pytest.mark.parametrize("style", ["pan", "push_in"])
 def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, monkeypatch, style):
     # given a 9:16 clip of the marble set whose props are drawn into it, and the same set
