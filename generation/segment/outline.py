@@ -42,8 +42,11 @@ def sharp_edges(work: np.ndarray, *, half_scale: bool = False) -> np.ndarray:
     f = work.astype(np.float32)
     fine, weight = _sharpness(f)
     if half_scale:
+        # colour alone: a JPEG keeps brightness at full resolution (a soft ramp of it is
+        # soft light, a tabletop's blurred grain) and only colour at half
         h, w = f.shape[:2]
-        half = cv2.resize(f, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        ycc = cv2.cvtColor(work.astype(np.uint8), cv2.COLOR_RGB2YCrCb).astype(np.float32)
+        half = cv2.resize(ycc[..., 1:], (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
         weight = np.maximum(weight, cv2.resize(_sharpness(half)[1], (w, h), interpolation=cv2.INTER_LINEAR))
     return fine * weight
 
