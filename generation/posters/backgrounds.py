@@ -31,6 +31,7 @@ from PIL import Image
 from generation import sets
 from generation.blur import fast_blur
 from generation.errors import InvalidSpec
+from generation.sets.textures import channels
 from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
 
@@ -236,7 +237,7 @@ def scene_background(
         dist = cv2.distanceTransform((1 - inside).astype(np.uint8), cv2.DIST_L2, 3)
         ramp = 0.08 * min(cw, ch)
         # the mix spread over the three channels: numpy then runs along whole rows
-        t = cv2.merge([np.clip(dist / ramp, 0, 1).astype(F32)] * 3)
+        t = channels(np.clip(dist / ramp, 0, 1).astype(F32))
         blurred = fast_blur(out, 0.05 * min(cw, ch), exact_up_to=0.0)  # always the coarse blur
         out = out * (1 - t) + blurred * t
     return out, {

@@ -15,6 +15,7 @@ import math
 import cv2
 import numpy as np
 
+from generation.sets.textures import channels
 from generation.types import Box
 
 F32 = np.float32
@@ -140,7 +141,7 @@ def fill(
     if x1 <= x0 or y1 <= y0:
         return
     # mask and colour spread over the three channels: numpy then runs along whole rows
-    m = cv2.merge([mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * opacity] * 3)
+    m = channels(mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * opacity)
     region = canvas[y0:y1, x0:x1]
     region += (np.tile(np.array(color, dtype=F32), (x1 - x0, 1)) - region) * m
 
