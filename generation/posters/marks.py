@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from generation.posters.geometry import Keepout, boxes_hit
+from generation.posters.geometry import Keepout
 from generation.posters.slots import Content, Slot, TypeScale, font_style, overflow
 from generation.posters.template import Template, Variant
 from generation.types import Box
@@ -273,9 +273,8 @@ def _free_spot(
     pad = gap // 2
     for ox, oy, ow, oh in obstacles:  # ``intersects(box, ob, pad)``, for every box at once
         ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
-    ok &= ~boxes_hit(keepout.mask(), x, y, bw, bh)
-    first = int(np.argmax(ok))
-    return (int(x[first]), int(y[first])) if ok[first] else None
+    first = keepout.first_clear(x, y, bw, bh, ok)
+    return None if first is None else (int(x[first]), int(y[first]))
 
 
 def _ring_angles() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

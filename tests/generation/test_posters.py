@@ -424,6 +424,47 @@ def test_nothing_touches_the_product_matte(matrix, seg):
             assert not keep[max(y, 0) : y + h, max(x, 0) : x + w].any(), (key, name)
 
 
+def test_a_badges_first_clear_place_is_the_one_the_grown_matte_mask_gives():
+    """``Keepout.first_clear`` (a badge's search) answers from the matte what the
+    canvas-sized mask (``product_keepout``, the distance transform) answers, for mattes
+    partly off the canvas, boxes partly off it and boxes brushing the grown corners."""
+    from generation.posters.geometry import Keepout, boxes_hit, product_keepout
+
+    rng = np.random.default_rng(7)
+    canvas = (300, 260)
+    checked = 0
+    for _ in range(60):
+        w, h = (int(v) for v in rng.integers(20, 160, 2))
+        alpha = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(1, 4))):
+            centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+            axes = (int(rng.integers(2, w // 2 + 3)), int(rng.integers(2, h // 2 + 3)))
+            cv2.ellipse(alpha, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+        box = (int(rng.integers(-40, 280)), int(rng.integers(-40, 240)), w, h)
+        margin = int(rng.integers(0, 12))
+        image = Image.fromarray(alpha, "L")
+        mask = product_keepout(image, box, canvas, margin)
+        bw, bh = (int(v) for v in rng.integers(4, 50, 2))
+        x = rng.integers(-30, 300, 400).astype(np.int64)
+        y = rng.integers(-30, 260, 400).astype(np.int64)
+        ok = rng.random(400) < 0.7
+        free = ok & ~boxes_hit(mask, x, y, bw, bh)
+        expected = int(np.argmax(free)) if free.any() else None
+        assert Keepout(image, box, canvas, margin).first_clear(x, y, bw, bh, ok) == expected
+        # the same once the mask is made
+        made = Keepout(image, box, canvas, margin)
+        made.mask()
+        assert made.first_clear(x, y, bw, bh, ok) == expected
+        # every box one by one, as ``hits`` answers
+        for i in np.flatnonzero(ok)[:40]:
+            alone = np.zeros(400, bool)
+            alone[i] = True
+            clear = Keepout(image, box, canvas, margin).first_clear(x, y, bw, bh, alone)
+            assert (clear is None) == bool(boxes_hit(mask, x[i : i + 1], y[i : i + 1], bw, bh)[0])
+            checked += 1
+    assert checked > 1000
+
+
 def test_story_posters_keep_text_and_marks_out_of_the_ui_safe_zones(matrix):
     for (template, size, words), poster in matrix.items():
         if size != "story":
