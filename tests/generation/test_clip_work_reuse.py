@@ -143,3 +143,27 @@ def test_text_contrast_is_measured_again_only_when_the_pixels_behind_it_change(m
     # the lightest tile behind the type decides: white ink over grey 250
     white_on_250 = contrast_ratio(luminance((255, 255, 255)), luminance((250, 250, 250)))
     assert record["min_contrast"] == round(white_on_250, 2)
+
+
+def test_the_light_sweeps_band_is_the_formulas_bytes():
+    # the band is worked out in place, a channel at a time; it must be the bytes of the
+    # plain float32 expression (a soft diagonal stripe of tinted light, no alpha)
+    import math
+    from types import SimpleNamespace
+
+    from generation.clips.frames import Compositor
+    from generation.clips.spec import presets_data
+
+    cfg = presets_data()["sweep"]
+    for cw, ch in ((270, 480), (1080, 1920), (1080, 1080)):
+        band = Compositor(SimpleNamespace(canvas=(cw, ch))).band()  # type: ignore[arg-type]
+        sigma = float(cfg["width"]) * cw
+        lean = math.tan(math.radians(float(cfg["angle_deg"]))) * ch
+        bw = int(math.ceil(6 * sigma + lean)) + 2
+        xs = np.arange(bw, dtype=np.float32)[None, :] + 0.5
+        centre = (bw / 2 + lean * ((np.arange(ch, dtype=np.float32) + 0.5) / ch - 0.5))[:, None]
+        light = np.exp(-0.5 * ((xs - centre) / sigma) ** 2) * float(cfg["peak"])
+        tint = np.array([*cfg["tint"], 0.0], dtype=np.float32)
+        want = np.clip(light[..., None] * tint + 0.5, 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(band, want)
+        assert band[..., :3].max() >= 40 and band[..., 3].max() == 0
