@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -33,6 +34,8 @@ from PIL import Image
 from generation import compose
 from generation.clips.motion import Similarity
 from generation.errors import InvalidSpec
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class ProductMaster:
     @property
     def size(self) -> tuple[int, int]:
         return (self.rgba.shape[1], self.rgba.shape[0])
+
+    @cached_property
+    def interior(self) -> Box | None:
+        """A large box (x0, y0, x1, y1) of master pixels that are all opaque (alpha 255),
+        or None: where a frame's reference is its own bytes whatever lies behind it."""
+        return opaque_interior(self.rgba[..., 3])
 
 
 def make_master(cutout: Image.Image, width: int) -> ProductMaster:
@@ -68,10 +77,13 @@ def premultiply(rgba: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ProductLayer:
-    """The reference product for one frame: premultiplied RGBA over a canvas region."""
+    """The reference product for one frame: premultiplied RGBA over a canvas region.
+    ``interior``: a box of ``pixels`` (x0, y0, x1, y1) they should be opaque in all
+    through (the master's interior, mapped), or None; ``paste_product`` checks it."""
 
     origin: tuple[int, int]  # canvas pixel of ``pixels[0, 0]``
     pixels: np.ndarray  # (h, w, 4) uint8 premultiplied
+    interior: Box | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -111,7 +123,52 @@ def reference_product(master: ProductMaster, transform: Similarity, canvas: tupl
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0, 0),
     )
-    return ProductLayer(origin=(x0, y0), pixels=pixels)
+    return ProductLayer(
+        origin=(x0, y0), pixels=pixels, interior=_mapped_interior(master, transform, (x0, y0))
+    )
+
+
+def _mapped_interior(master: ProductMaster, transform: Similarity, origin: tuple[int, int]) -> Box | None:
+    """The layer's pixels (x0, y0, x1, y1 from ``origin``) whose bilinear samples all fall
+    inside the master's opaque interior, a pixel to spare on each side (OpenCV rounds
+    positions to 1/32 px): opaque, as their weights are positive and sum to one."""
+    box = master.interior
+    if box is None:
+        return None
+    s, ox, oy = transform.scale, origin[0], origin[1]
+    # output pixel X samples the master at u = (X + 0.5 - t) / s - 0.5; u and u + 1 in
+    # [a + 1, b - 2] keeps both taps and the spare pixel inside [a, b)
+    x0 = math.ceil(s * (box[0] + 1.5) + transform.tx - 0.5) - ox
+    y0 = math.ceil(s * (box[1] + 1.5) + transform.ty - 0.5) - oy
+    x1 = math.floor(s * (box[2] - 2.5) + transform.tx - 0.5) + 1 - ox
+    y1 = math.floor(s * (box[3] - 2.5) + transform.ty - 0.5) + 1 - oy
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def opaque_interior(alpha: np.ndarray, block: int = 8) -> Box | None:
+    """The largest box (x0, y0, x1, y1) of whole ``block`` x ``block`` tiles of ``alpha``
+    (H, W uint8) that are all 255, or None (the largest rectangle under a histogram of
+    opaque tiles, row by row)."""
+    h, w = alpha.shape[0] // block, alpha.shape[1] // block
+    if h == 0 or w == 0:
+        return None
+    tiles = (alpha[: h * block, : w * block] == 255).reshape(h, block, w, block).all(axis=(1, 3))
+    heights = [0] * w
+    best, found = 0, None
+    for row in range(h):
+        opaque = tiles[row].tolist()
+        heights = [height + 1 if o else 0 for height, o in zip(heights, opaque, strict=True)]
+        stack: list[tuple[int, int]] = []  # (start column, height), heights rising
+        for col, height in enumerate([*heights, 0]):
+            start = col
+            while stack and stack[-1][1] >= height:
+                start, top = stack.pop()
+                if top * (col - start) > best:
+                    best, found = top * (col - start), (start, row + 1 - top, col, row + 1)
+            stack.append((start, height))
+    if found is None:
+        return None
+    return (found[0] * block, found[1] * block, found[2] * block, found[3] * block)
 
 
 class Scratch:
@@ -141,6 +198,9 @@ def paste_product(
     opaque pixels are copied from the reference, byte for byte. Returns the reference's
     opaque mask (255 where alpha is 255; None for an empty layer), a view into
     ``scratch`` when one is given.
+
+    The layer's ``interior``, once found all opaque, is only copied: blending it first
+    gave the bytes the copy overwrites.
     """
     h, w = layer.pixels.shape[:2]
     if h == 0 or w == 0:
@@ -155,15 +215,41 @@ def paste_product(
         else cv2.cvtColor(layer.pixels, cv2.COLOR_RGBA2RGB, dst=work.get("fg", (h, w, 3)))
     )
     alpha = cv2.extractChannel(layer.pixels, 3, dst=work.get("alpha", (h, w)))
-    inv = cv2.bitwise_not(alpha, dst=work.get("inv", (h, w)))
-    inv = cv2.merge([inv] * channels, dst=work.get("inv_c", (h, w, channels)))
-    under = cv2.multiply(region, inv, dst=work.get("under", (h, w, channels)), scale=1.0 / 255.0)
-    cv2.add(fg, under, dst=region)
-    # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
     # cv2 takes a scalar operand; its stubs declare arrays only
     opaque = cv2.compare(alpha, 255, cv2.CMP_EQ, dst=work.get("opaque", (h, w)))  # type: ignore[call-overload]
+    for bx0, by0, bx1, by1 in _around(_opaque_box(layer.interior, opaque), (w, h)):
+        box = (slice(by0, by1), slice(bx0, bx1))
+        bh, bw = by1 - by0, bx1 - bx0
+        inv = cv2.bitwise_not(alpha[box], dst=work.get("inv", (bh, bw)))
+        inv = cv2.merge([inv] * channels, dst=work.get("inv_c", (bh, bw, channels)))
+        under = cv2.multiply(region[box], inv, dst=work.get("under", (bh, bw, channels)), scale=1.0 / 255.0)
+        cv2.add(fg[box], under, dst=region[box])
+    # the guarantee: opaque pixels are the reference's own bytes, whatever the arithmetic
     cv2.copyTo(fg, opaque, region)
     return opaque
+
+
+def _opaque_box(box: Box | None, opaque: np.ndarray) -> Box | None:
+    """``box`` clipped to the layer if all of it is opaque there, else None."""
+    if box is None:
+        return None
+    h, w = opaque.shape
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    inside = opaque[y0:y1, x0:x1]
+    return (x0, y0, x1, y1) if cv2.countNonZero(inside) == inside.size else None
+
+
+def _around(hole: Box | None, size: tuple[int, int]) -> list[Box]:
+    """A (w, h) layer's box less ``hole``: the rows above and below it, the columns left
+    and right of it (the whole box when there is no hole)."""
+    w, h = size
+    if hole is None:
+        return [(0, 0, w, h)]
+    x0, y0, x1, y1 = hole
+    boxes = [(0, 0, w, y0), (0, y1, w, h), (0, y0, x0, y1), (x1, y0, w, y1)]
+    return [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
 
 
 def measure_product(

@@ -8,12 +8,23 @@ import dataclasses
 
 import cv2
 import numpy as np
+import pytest
+from PIL import Image
 
 from generation.clips import checks as clip_checks
 from generation.clips import encode as enc
 from generation.clips.checks import FrameTextChecks
+from generation.clips.motion import Similarity
 from generation.clips.overlay import Sprite
-from generation.clips.product import ProductLayer, Scratch, measure_product, paste_product
+from generation.clips.product import (
+    ProductLayer,
+    Scratch,
+    make_master,
+    measure_product,
+    opaque_interior,
+    paste_product,
+    reference_product,
+)
 from generation.clips.spec import get_preset
 from generation.posters.checks import contrast_ratio, luminance
 
@@ -167,3 +178,53 @@ def test_the_light_sweeps_band_is_the_formulas_bytes():
         want = np.clip(light[..., None] * tint + 0.5, 0, 255).astype(np.uint8)
         np.testing.assert_array_equal(band, want)
         assert band[..., :3].max() >= 40 and band[..., 3].max() == 0
+
+
+def bottle_alpha() -> np.ndarray:
+    """A bottle's matte (H, W uint8): a body, a narrower neck, soft all round."""
+    alpha = np.zeros((300, 160), np.uint8)
+    alpha[110:290, 20:140] = 255  # body
+    alpha[30:110, 60:100] = 255  # neck
+    return cv2.GaussianBlur(alpha, (0, 0), 1.5)
+
+
+def test_the_masters_opaque_interior_is_its_largest_all_opaque_box_of_tiles():
+    alpha = bottle_alpha()
+    x0, y0, x1, y1 = box = opaque_interior(alpha)
+    assert (alpha[y0:y1, x0:x1] == 255).all()
+    # the body, give or take a tile at its soft edge; not the neck
+    assert 24 <= x0 <= 32 and 112 <= y0 <= 120 and 128 <= x1 <= 136 and 280 <= y1 <= 288, box
+    assert opaque_interior(np.full((20, 20), 254, np.uint8)) is None
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_product_pasted_round_its_opaque_interior_is_the_bytes_of_one_blended_whole(soft):
+    # given a product whose master has an opaque interior, at scales and sub-pixel shifts
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (300, 160, 3), dtype=np.uint8)
+    master = make_master(Image.fromarray(np.dstack([rgb, bottle_alpha()]), "RGBA"), 160)
+    assert master.interior is not None
+    for k in range(12):
+        s = 1.0 - 0.07 * k / 11
+        layer = reference_product(master, Similarity(s, 3.0 + 0.37 * k, 5.0 + 0.61 * k), (200, 340))
+        # then the interior the layer claims is opaque through
+        assert layer.interior is not None
+        x0, y0, x1, y1 = layer.interior
+        assert (layer.pixels[y0:y1, x0:x1, 3] == 255).all() and (x1 - x0) * (y1 - y0) > 9000
+        # and pasting round it gives the bytes of blending the whole box (a layer that
+        # claims no interior), on an RGBA and an RGB frame alike
+        if soft:  # a wrong claim (a soft pixel inside) is found out, not trusted
+            pixels = layer.pixels.copy()
+            pixels[y0 + 3, x0 + 3] = (60, 60, 60, 128)
+            layer = ProductLayer(layer.origin, pixels, layer.interior)
+        whole = ProductLayer(layer.origin, layer.pixels)
+        for channels in (4, 3):
+            frame = smooth_frame(k, (200, 340))[..., :channels].copy()
+            got, want = frame.copy(), frame.copy()
+            mask = paste_product(got, layer, Scratch())
+            paste_product(want, whole)
+            np.testing.assert_array_equal(got, want)
+            assert measure_product(got, layer, mask) == (
+                0,
+                int(np.count_nonzero(layer.pixels[..., 3] == 255)),
+            )
