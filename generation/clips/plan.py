@@ -215,7 +215,7 @@ def plan_clip(
         theme: str,
         seed: int,
         leave_out: tuple[int, ...] = (),
-        room: tuple[float, float, float] | None = None,
+        room: tuple[float, float, float, float] | None = None,
     ) -> StudioStage:
         return studio_stage(
             seg,
@@ -320,12 +320,17 @@ def plan_clip(
         if len(found.standing) < len(found.variant.props) or _cut_props(
             found.prop_bodies, k, timeline, spec.fps
         ):
-            room = _prop_room(found.prop_bodies, k, timeline, spec.fps)
+            seen = found.prop_bodies
+            room = _prop_room(seen, k, timeline, spec.fps)
             again = arrange(found.theme, found.seed, room=room)
-            # a prop that stands only now may stand at another depth, which the camera
-            # shows another part of: the room at every depth a prop stands at
-            if {r for _, r, _ in again.prop_bodies} - {r for _, r, _ in found.prop_bodies}:
-                room = _prop_room(found.prop_bodies + again.prop_bodies, k, timeline, spec.fps)
+            # a prop that stands only now may stand at another depth (or one the room's
+            # bottom stood further back), which the camera shows another part of: the
+            # room at every depth a prop stands at
+            for _ in range(ROOM_PASSES):
+                if not {r for _, r, _ in again.prop_bodies} - {r for _, r, _ in seen}:
+                    break
+                seen = seen + again.prop_bodies
+                room = _prop_room(seen, k, timeline, spec.fps)
                 again = arrange(found.theme, found.seed, room=room)
             found = again
             if spec.style != "parallax" and (cut := _cut_props(found.prop_bodies, k, timeline, spec.fps)):
@@ -405,12 +410,15 @@ def plan_clip(
     return plan
 
 
-PROP_MARGIN = 0.02  # a prop stays this share of the frame's side inside its sides and top
+PROP_MARGIN = 0.02  # a prop stays this share of the frame's side inside its edges
+# how many times a set's props are stood again in the room found at the depths they stood
+# at the time before (a prop moved to another depth is shown another part of the set)
+ROOM_PASSES = 3
 
 
 def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> World:
     """The world without the prop layers that the camera's move would cut with the frame's
-    sides or top at some frame (the set's own check keeps props inside the world, which
+    edges at some frame (the set's own check keeps props inside the world, which
     the camera shows only part of): a prop is seen whole through the whole move, or not."""
     if not world.props:
         return world
@@ -427,8 +435,8 @@ def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> W
 
 def _cut_props(bodies: PropBodies, index: int, timeline: Timeline, fps: int) -> tuple[int, ...]:
     """The props of world ``index``'s studio set (``bodies``, as ``World.prop_bodies``:
-    indices in its theme's) that the camera's move would cut with the frame's sides or
-    top at some frame while the set is shown in place (in parallax, each at the depth of
+    indices in its theme's) that the camera's move would cut with the frame's edges at
+    some frame while the set is shown in place (in parallax, each at the depth of
     its foot)."""
     layers = [layer for layer in _move_layers(timeline, index, fps) if layer.columns is None]
 
@@ -456,14 +464,16 @@ def _move_layers(timeline: Timeline, index: int, fps: int) -> list[LayerState]:
     ]
 
 
-def _prop_room(bodies: PropBodies, index: int, timeline: Timeline, fps: int) -> tuple[float, float, float]:
-    """The part of world ``index`` (world px: left, right, top) that every frame of the move
-    shows ``PROP_MARGIN`` inside the frame's sides and top, at the depths its props
+def _prop_room(
+    bodies: PropBodies, index: int, timeline: Timeline, fps: int
+) -> tuple[float, float, float, float]:
+    """The part of world ``index`` (world px: left, right, top, bottom) that every frame of
+    the move shows ``PROP_MARGIN`` inside the frame's edges, at the depths its props
     (``bodies``) stand at (a prop's depth is its foot's row, which where it stands
     sideways does not change)."""
     cw, ch = timeline.canvas
     ratios = sorted({ratio for _, ratio, _ in bodies}) or [1.0]
-    left, right, top = -math.inf, math.inf, -math.inf
+    left, right, top, bottom = -math.inf, math.inf, -math.inf, math.inf
     for layer in _move_layers(timeline, index, fps):
         if layer.columns is not None:
             continue
@@ -473,20 +483,26 @@ def _prop_room(bodies: PropBodies, index: int, timeline: Timeline, fps: int) -> 
         for transform in transforms:
             back = transform.inverse()
             x0, y0 = back.point(PROP_MARGIN * cw, PROP_MARGIN * ch)
-            x1, _ = back.point((1 - PROP_MARGIN) * cw, ch)
-            left, right, top = max(left, x0), min(right, x1), max(top, y0)
-    return (left, right, top)
+            x1, y1 = back.point((1 - PROP_MARGIN) * cw, (1 - PROP_MARGIN) * ch)
+            left, right, top, bottom = max(left, x0), min(right, x1), max(top, y0), min(bottom, y1)
+    return (left, right, top, bottom)
 
 
 def _cut_by_frame(
     transform: Similarity, body: tuple[float, float, float, float], canvas: tuple[int, int]
 ) -> bool:
     """Does ``body`` (x0, y0, x1, y1 in the world), mapped by ``transform``, come within
-    ``PROP_MARGIN`` of the frame's sides or top?"""
+    ``PROP_MARGIN`` of the frame's edges (a prop in front of the product stands low
+    enough for the bottom edge to cut it)?"""
     x0, y0, x1, y1 = body
-    bx, by, bw, _ = transform.box((x0, y0, x1 - x0, y1 - y0))
+    bx, by, bw, bh = transform.box((x0, y0, x1 - x0, y1 - y0))
     cw, ch = canvas
-    return bx < PROP_MARGIN * cw or bx + bw > (1 - PROP_MARGIN) * cw or by < PROP_MARGIN * ch
+    return (
+        bx < PROP_MARGIN * cw
+        or bx + bw > (1 - PROP_MARGIN) * cw
+        or by < PROP_MARGIN * ch
+        or by + bh > (1 - PROP_MARGIN) * ch
+    )
 
 
 def _beats_meta(timeline: Timeline, has_audio: bool) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from generation.sets import (
     stage_for_product,
 )
 from generation.sets.look import light_side_of, resolve_theme
-from generation.sets.props import CLEAR_GAP, CLIP_MIN_SHARE, CLIP_READABLE, prop_height
+from generation.sets.props import CLEAR_GAP, least_height, prop_height
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
@@ -159,7 +159,7 @@ def studio_stage(
     centred: bool = False,
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
-    prop_room: tuple[float, float, float] | None = None,
+    prop_room: tuple[float, float, float, float] | None = None,
 ) -> StudioStage:
     """Where ``studio_world`` (same arguments) stands the product and the props, without
     drawing the set."""
@@ -207,10 +207,11 @@ def studio_stage(
 def _podium_in_room(stage: Stage, theme: str, variant: Variant, size: tuple[int, int]) -> Stage:
     """In a clip's room (``variant.room``) the podium narrowed so the floor the camera
     always shows beside it holds the variant's props: at their own size where it can, at
-    their smallest readable one otherwise. Never narrower than the theme's own least (1.3x
-    the product's width): where even that leaves no floor for a prop, the podium stays as
-    the scene has it. A podium as wide as the move's view leaves no floor
-    beside it, and a podium set without its props reads as another set. Its front stays
+    their least clip size otherwise (``least_height``, as ``place_props`` stands them).
+    Never narrower than the theme's own least (1.3x the product's width): where even that
+    leaves no floor for a prop (a story), the podium stays as the scene has it and
+    ``place_props`` stands the props on its top face. A podium as wide as the move's view
+    leaves no floor beside it, and a podium set without its props reads as another set. Its front stays
     on the same floor row (the set's floor, horizon and depths do not change, and the
     move planned on them still holds) and the product's foot as far in front of its top
     face's centre, a little taller for its smaller top face."""
@@ -230,7 +231,7 @@ def _podium_in_room(stage: Stage, theme: str, variant: Variant, size: tuple[int,
             continue
         prop = th.props[k]
         ph = prop_height(prop.size, prop.max_widths, w, h, size)
-        least = min(max(CLIP_MIN_SHARE * prop.min_size * h, CLIP_READABLE * min(cw, ch)), ph)
+        least = least_height(prop, ph, h, size, clip=True)
         gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
         nominal = max(nominal, gap + 1.08 * ph * prop.aspect)
         smallest = max(smallest, gap + 1.08 * least * prop.aspect)
@@ -267,7 +268,7 @@ def studio_world(
     depth_cues: bool = False,
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
-    prop_room: tuple[float, float, float] | None = None,
+    prop_room: tuple[float, float, float, float] | None = None,
     staged: StudioStage | None = None,
 ) -> World:
     """The theme's set at ``size`` with the product's shadows as a separate layer.
@@ -284,8 +285,8 @@ def studio_world(
     ``World.prop_bodies`` says where each prop that stands is.
     ``stand_at`` (world px, the clip's layout chose it) stands the product there, the
     set moved under it (``move_stage``).
-    ``prop_room`` (world px: left, right, top) is what the camera shows in every frame:
-    props stand (or shrink to stand) inside it (``Variant.room``).
+    ``prop_room`` (world px: left, right, top, bottom) is what the camera shows in every
+    frame: props stand (or shrink to stand) inside it (``Variant.room``).
     ``staged``: where ``studio_stage`` stood the product and the props; drawn as it is
     (``fill``, ``max_width``, ``centred``, ``leave_out``, ``stand_at``, ``prop_room`` and
     the ratios only find it, and are then not used).

@@ -13,7 +13,7 @@ from generation.sets.look import Look, light_side_of, resolve_theme, theme_rng
 from generation.sets.shadows import cast_density, darken
 from generation.sets.shapes import coverage_box, ellipse_sd
 from generation.sets.stage import Stage
-from generation.sets.themes import Theme
+from generation.sets.themes import Prop, Theme
 from generation.sets.variants import Variant
 from generation.shadows import grounding_shadow
 from generation.types import PlacedProduct
@@ -93,7 +93,12 @@ def place_props(
     or further back, on the freer side (or the one the theme names), each outside the
     columns of the product's box and of its podium, so no prop ever covers the
     product (a prop that would still touch the matte is left out, as is one that does
-    not fit on the canvas)."""
+    not fit on the canvas).
+
+    In a clip's room (``Variant.room``) a prop also stays above the room's bottom (one in
+    front stands further back up the floor), and a podium set's prop that finds no floor
+    beside the podium stands on the podium's top face beside the product (a story's
+    camera shows little more than the podium's width)."""
     theme = resolve_theme(theme)
     cw, ch = placed.canvas_size
     if not theme.props:
@@ -116,11 +121,15 @@ def place_props(
     else:
         preferred = -1 if free_left > free_right else 1
     # the frame's margins, narrowed to the variant's room (what a clip's camera always shows)
-    lo, hi, top = 0.02 * cw, 0.98 * cw, 0.02 * ch
+    lo, hi, top, bottom = 0.02 * cw, 0.98 * cw, 0.02 * ch, math.inf
+    clip = variant.room is not None
     if variant.room is not None:
         lo, hi, top = max(lo, variant.room[0]), min(hi, variant.room[1]), max(top, variant.room[2])
+        bottom = min(0.98 * ch, variant.room[3])
     out: list[PropPlacement] = []
     taken: dict[int, float] = {-1: left_edge, 1: right_edge}  # the next free column per side
+    # on a podium's top face (clips only): the next free column per side from the product
+    on_top: dict[int, float] = {-1: float(x), 1: float(x + w)}
     last_side = -preferred
     for k in variant.props:
         if k >= len(theme.props):
@@ -129,62 +138,123 @@ def place_props(
         side = {"left": -1, "right": 1, "auto": preferred, "other": -last_side}[prop.side]
         behind = prop.place == "behind"
         # further back is higher up the floor and smaller
-        base = floor - (0.45 if behind else 0.04) * depth
-        scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * float(
-            1.0 + 0.08 * rng.uniform(-1.0, 1.0)
-        )
-        ph = prop_height(prop.size * scale, prop.max_widths, w, h, (cw, ch))
+        back = (0.45 if behind else 0.04) * depth
+        base = floor - back
+        jitter = float(1.0 + 0.08 * rng.uniform(-1.0, 1.0))
+        scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * jitter
+        if base > bottom - 1.0:  # a clip's camera never shows this row: further back
+            base = bottom - 1.0
+            scale = (1.0 - 0.35 * (floor - base) / max(floor, 1.0)) * jitter
         gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
-        edge = taken[side] + side * gap
-        # a prop narrower than the room beside the product shrinks into it, but never
-        # below ``min_size`` of the product's height: a speck by a large product is left out
-        room = ((hi - edge) if side > 0 else (edge - lo)) - 2.0  # anti-aliasing
-        smallest = min(prop.min_size * h, ph)
-        if variant.room is not None:  # a clip's room: a little smaller, while it reads
-            smallest = min(max(CLIP_MIN_SHARE * smallest, CLIP_READABLE * min(cw, ch)), smallest)
-        if ph * prop.aspect > room:
-            if room / prop.aspect < smallest:
+        # where it may stand, in turn: on the floor on its side; in a clip's room, on the
+        # other side when the theme lets it take the freer one, and on a podium's top face
+        sides = [side, -side] if clip and prop.side == "auto" else [side]
+        spots = []
+        if base > stage.horizon + 0.02 * depth:
+            spots += [(s, taken[s] + s * gap, base, scale, (lo, hi, top), taken) for s in sides]
+        if clip and stage.podium is not None:
+            pod = stage.podium
+            # on the top face: beside the product's foot, or nearer its back rim
+            row = pod.top + (-0.4 if behind else 0.1) * pod.ry
+            reach = 0.94 * pod.rx * math.sqrt(max(1.0 - ((row - pod.top) / pod.ry) ** 2, 0.0))
+            bounds = (max(lo, pod.cx - reach), min(hi, pod.cx + reach), top)
+            spots += [(s, on_top[s] + s * gap, row, jitter, bounds, on_top) for s in sides]
+        for side, edge, foot, size, bounds, columns in spots:
+            ph = prop_height(prop.size * size, prop.max_widths, w, h, (cw, ch))
+            stood = _stand(
+                prop,
+                edge,
+                side,
+                foot,
+                ph,
+                least_height(prop, ph, h, (cw, ch), clip=clip),
+                bounds,
+                (cw, ch),
+                clip,
+            )
+            if stood is None:
                 continue
-            ph = room / prop.aspect
-        lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
-        # in a clip's room a prop whose body still reaches past it (a leaning sprig past
-        # its nominal width, a tall one past the top) shrinks again about its inner foot
-        if variant.room is not None:
-            fitted = _fit_prop(prop.shape, edge, side, base, ph, prop.aspect, lean, (lo, hi, top), (cw, ch))
-            if fitted is None or fitted < smallest:
+            cx, pw, ph, lean, cover, origin = stood
+            # never over the product: drop a prop whose coverage meets the matte
+            ox, oy = origin
+            px0, py0 = placed.box[0], placed.box[1]
+            ys, xs = np.nonzero(cover > 0)
+            cx_, cy_ = xs + ox - px0, ys + oy - py0
+            inside = (cx_ >= 0) & (cx_ < alpha.shape[1]) & (cy_ >= 0) & (cy_ < alpha.shape[0])
+            if inside.any() and (alpha[cy_[inside], cx_[inside]] > 0).any():
                 continue
-            ph = fitted
-        pw = ph * prop.aspect
-        cx = edge + side * pw / 2.0
-        if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi or base - ph < top:
-            continue
-        cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
-        if cover.size == 0:
-            continue
-        # what it really covers (a leaning sprig reaches past its nominal width) stays
-        # off the frame's sides and top: a prop cut by the frame looks like an accident
-        ys, xs = np.nonzero(cover > 0.01)
-        if (
-            xs.size == 0
-            or xs.min() + origin[0] < lo
-            or xs.max() + 1 + origin[0] > hi
-            or ys.min() + origin[1] < top
-        ):
-            continue
-        # never over the product: drop a prop whose coverage meets the matte
-        ox, oy = origin
-        px0, py0 = placed.box[0], placed.box[1]
-        ys, xs = np.nonzero(cover > 0)
-        cx_, cy_ = xs + ox - px0, ys + oy - py0
-        inside = (cx_ >= 0) & (cx_ < alpha.shape[1]) & (cy_ >= 0) & (cy_ < alpha.shape[0])
-        if inside.any() and (alpha[cy_[inside], cx_[inside]] > 0).any():
-            continue
-        taken[side] = cx + side * pw / 2.0
-        last_side = side
-        out.append(
-            PropPlacement(k, prop.shape, float(cx), float(base), float(pw), float(ph), lean, cover, origin)
-        )
+            columns[side] = cx + side * pw / 2.0
+            last_side = side
+            out.append(
+                PropPlacement(
+                    k, prop.shape, float(cx), float(foot), float(pw), float(ph), lean, cover, origin
+                )
+            )
+            break
     return out
+
+
+def least_height(prop: Prop, ph: float, height: float, canvas: tuple[int, int], *, clip: bool) -> float:
+    """The least height (px) a prop of nominal height ``ph`` is shrunk to beside a product
+    ``height`` px tall: ``min_size`` of the product's height (or ``ph``, when smaller), a
+    speck by a large product being left out. In a clip's room (``clip``) a little smaller,
+    ``CLIP_MIN_SHARE`` of that, while it stays above ``CLIP_READABLE`` of the frame's
+    shorter side."""
+    smallest = min(prop.min_size * height, ph)
+    if clip:
+        smallest = min(max(CLIP_MIN_SHARE * smallest, CLIP_READABLE * min(canvas)), smallest)
+    return smallest
+
+
+def _stand(
+    prop: Prop,
+    edge: float,
+    side: int,
+    base: float,
+    ph: float,
+    smallest: float,
+    bounds: tuple[float, float, float],
+    canvas: tuple[int, int],
+    clip: bool,
+) -> tuple[float, float, float, float, np.ndarray, tuple[int, int]] | None:
+    """A prop standing with its inner side at ``edge`` (going ``side``) and its foot on row
+    ``base``, ``ph`` px tall or shrunk (down to ``smallest``) into ``bounds`` (left,
+    right, top): its centre, width, height, lean, coverage and coverage origin, or None
+    when it does not fit."""
+    lo, hi, top = bounds
+    # a prop narrower than the room beside the product shrinks into it, but never
+    # below ``smallest``: a speck by a large product is left out
+    room = ((hi - edge) if side > 0 else (edge - lo)) - 2.0  # anti-aliasing
+    if ph * prop.aspect > room:
+        if room / prop.aspect < smallest:
+            return None
+        ph = room / prop.aspect
+    lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
+    # in a clip's room a prop whose body still reaches past it (a leaning sprig past
+    # its nominal width, a tall one past the top) shrinks again about its inner foot
+    if clip:
+        fitted = _fit_prop(prop.shape, edge, side, base, ph, prop.aspect, lean, bounds, canvas)
+        if fitted is None or fitted < smallest:
+            return None
+        ph = fitted
+    pw = ph * prop.aspect
+    cx = edge + side * pw / 2.0
+    if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi or base - ph < top:
+        return None
+    cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, canvas)
+    if cover.size == 0:
+        return None
+    # what it really covers (a leaning sprig reaches past its nominal width) stays
+    # off the frame's sides and top: a prop cut by the frame looks like an accident
+    ys, xs = np.nonzero(cover > 0.01)
+    if (
+        xs.size == 0
+        or xs.min() + origin[0] < lo
+        or xs.max() + 1 + origin[0] > hi
+        or ys.min() + origin[1] < top
+    ):
+        return None
+    return cx, pw, ph, lean, cover, origin
 
 
 def _fit_prop(

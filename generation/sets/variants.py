@@ -28,11 +28,11 @@ class Variant:
     # how open the product's own base is seen (``estimate_foot_ratio``): a podium's top
     # face is kept near it, so the set is seen from the camera the product was shot from
     foot_ratio: float | None = None
-    # (left, right, top) in canvas px that props must stand inside, beyond the frame's own
-    # margins: a clip's camera shows only part of its set, and a prop it would cut is
-    # placed (or shrunk) into what every frame shows instead of being left out. Not part
-    # of a scene's record: scenes never set it.
-    room: tuple[float, float, float] | None = None
+    # (left, right, top, bottom) in canvas px that props must stand inside, beyond the
+    # frame's own margins: a clip's camera shows only part of its set, and a prop it would
+    # cut is placed (or shrunk, or stood further back) into what every frame shows instead
+    # of being left out. Not part of a scene's record: scenes never set it.
+    room: tuple[float, float, float, float] | None = None
 
     def to_dict(self) -> dict[str, float | int | list[int] | None]:
         return {

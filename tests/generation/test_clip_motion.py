@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from generation.clips import plan_clip, write_clip
 from generation.clips.frames import Compositor
@@ -20,6 +21,7 @@ from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
 from generation.safe_zones import safe_box
 from generation.specs import SceneSpec
+from generation.types import Segmentation
 from tests.generation.test_clips import _segmentation, small
 
 MID = (540, 960)
@@ -410,15 +412,25 @@ def test_the_clip_records_how_it_opens_beside_its_beats(bottle, tmp_path, reveal
     assert result.meta["beats"] == {"source": "preset", "step_s": 0.6, "why": "no audio"}
 
 
-def _prop_extents(plan, prop) -> list[tuple[float, float, float]]:
-    """(left, right, top) canvas px of a prop's body in every frame of the camera's move."""
+def _prop_extents(plan, prop) -> list[tuple[float, float, float, float]]:
+    """(left, right, top, bottom) canvas px of a prop's body in every frame of the camera's move."""
     x0, y0, x1, y1 = prop.body
     out = []
     for i in range(math.ceil(plan.timeline.scenes_end * plan.spec.fps)):
         depth = plan.state(i).layers[0].depth
-        bx, by, bw, _ = depth.at_ratio(prop.ratio).box((x0, y0, x1 - x0, y1 - y0))
-        out.append((bx, bx + bw, by))
+        bx, by, bw, bh = depth.at_ratio(prop.ratio).box((x0, y0, x1 - x0, y1 - y0))
+        out.append((bx, bx + bw, by, by + bh))
     return out
+
+
+def _whole(plan, prop) -> bool:
+    """Whether a prop's body stays 2 % inside every edge of the frame, the bottom too, in
+    every frame of the camera's move."""
+    cw, ch = plan.canvas
+    return all(
+        left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch and bottom <= 0.98 * ch
+        for left, right, top, bottom in _prop_extents(plan, prop)
+    )
 
 
 @pytest.mark.parametrize("fill", [0.5, 0.4])
@@ -429,7 +441,7 @@ def test_a_prop_stands_where_the_whole_move_sees_it_or_is_left_out(bottle, monke
 
     spec = small(style="parallax", size=MID, duration=8, direction="right", fill=fill)
     plan = plan_clip(bottle, spec)
-    monkeypatch.setattr(plan_module, "_prop_room", lambda *_: (-math.inf, math.inf, -math.inf))
+    monkeypatch.setattr(plan_module, "_prop_room", lambda *_: (-math.inf, math.inf, -math.inf, math.inf))
     monkeypatch.setattr(plan_module, "_props_in_frame", lambda world, *_: world)
     as_scene = plan_clip(bottle, spec)
     cw, ch = plan.canvas
@@ -438,7 +450,7 @@ def test_a_prop_stands_where_the_whole_move_sees_it_or_is_left_out(bottle, monke
     def inside(p, prop) -> bool:
         return all(
             left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
-            for left, right, top in _prop_extents(p, prop)
+            for left, right, top, _ in _prop_extents(p, prop)
         )
 
     # then the clip's set stands its props (shrunk if need be) where every frame sees them
@@ -480,7 +492,7 @@ def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, monkey
             for prop in world.props:
                 assert all(
                     left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
-                    for left, right, top in _prop_extents(plan, prop)
+                    for left, right, top, _ in _prop_extents(plan, prop)
                 )
                 x0, _, x1, _ = prop.body
                 assert x1 <= x - gap + 1 or x0 >= x + w + gap - 1
@@ -527,13 +539,141 @@ def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_aske
         for prop in world.props:
             assert all(
                 left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch
-                for left, right, top in _prop_extents(plan, prop)
+                for left, right, top, _ in _prop_extents(plan, prop)
             )
             x0, _, x1, _ = prop.body
             assert x1 <= pod.cx - pod.rx - gap + 1 or x0 >= pod.cx + pod.rx + gap - 1
 
     # and the sets keep every prop they asked for
     assert asked >= 3 and stood == asked
+
+
+def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(monkeypatch):
+    # given a 1:1 parallax clip of the podium set with a thin product (its sphere's size is
+    # capped by the product's width, below the theme's least share of its height), whose
+    # podium must narrow for the sphere to stand beside it
+    import generation.clips.plan as plan_module
+    from generation.sets import get_theme
+    from generation.sets.props import CLEAR_GAP, CLIP_MIN_SHARE, CLIP_READABLE, prop_height
+
+    photo, matte = Image.new("RGB", (140, 680), (240, 240, 240)), Image.new("L", (140, 680), 0)
+    photo.paste((40, 120, 90), (20, 20, 120, 660))
+    matte.paste(255, (20, 20, 120, 660))
+    thin = Segmentation(image=photo, matte=matte, box=(20, 20, 100, 640), segmenter="exact")
+    find = plan_module.studio_stage
+    found = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+
+    # when the clip is planned
+    plan = plan_clip(
+        thin,
+        small(style="parallax", preset="square", size=(270, 270), duration=6, themes=("podium",), seed=0),
+    )
+
+    # then the podium leaves the widest prop the room place_props stands it in at its
+    # least clip size (min_size of the product's height, or its own height where the
+    # product's width caps it lower, shrunk to CLIP_MIN_SHARE while readable), no less
+    first, last = found[0], found[-1]
+    size = plan.worlds[0].size
+    lo, hi = max(0.02 * size[0], last.variant.room[0]), min(0.98 * size[0], last.variant.room[1])
+    half = min(first.stage.podium.cx - lo, hi - first.stage.podium.cx) - 4.0
+    _, _, w, h = last.stage.box
+    need = 0.0
+    for k in last.variant.props:
+        prop = get_theme("podium").props[k]
+        ph = prop_height(prop.size, prop.max_widths, w, h, size)
+        smallest = min(prop.min_size * h, ph)
+        least = min(max(CLIP_MIN_SHARE * smallest, CLIP_READABLE * min(size)), smallest)
+        need = max(need, max(prop.gap * w, CLEAR_GAP * min(size)) + 1.08 * least * prop.aspect)
+    assert first.stage.podium.rx > last.stage.podium.rx > 0.65 * w
+    assert last.stage.podium.rx == pytest.approx(half - need, abs=0.5)
+    # and the props stand
+    assert len(plan.worlds[0].props) == len(first.variant.props) == 2
+
+
+@pytest.mark.parametrize("style", ["parallax", "push_in"])
+def test_a_story_podium_set_stands_its_props_on_the_podium_beside_the_product(bottle, monkeypatch, style):
+    # given 9:16 clips of the podium set, whose podium is wider than what the story's camera
+    # shows, and which cannot narrow below the theme's 1.3x the product's width and still
+    # leave a readable prop floor beside it
+    import generation.clips.plan as plan_module
+    from generation.sets.props import CLEAR_GAP
+
+    find = plan_module.studio_stage
+    found = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    asked = stood = 0
+    for seed in (0, 1):
+        found.clear()
+
+        # when the clip is planned
+        plan = plan_clip(bottle, small(style=style, duration=6, themes=("podium",), seed=seed))
+        world = plan.worlds[0]
+        first, last = found[0], found[-1]
+        asked += len(first.variant.props)
+        bodies = [(r, body) for _, r, body in world.prop_bodies]
+        stood += len(bodies)
+
+        # then the podium is the scene's (the product still stands at its place on it)
+        assert last.stage.podium == first.stage.podium
+        assert world.geometry.product_box == first.geometry.product_box
+        pod, gap = last.stage.podium, CLEAR_GAP * min(world.geometry.size)
+        x, _, w, _ = world.geometry.product_box
+        for (ratio, body), placed in zip(bodies, last.standing, strict=True):
+            # and each prop stands on its top face, clear of the product by a scene's gap
+            x0, _, x1, y1 = body
+            assert pod.top - pod.ry < placed.base < pod.top + pod.ry
+            assert ((placed.cx - pod.cx) / pod.rx) ** 2 + ((placed.base - pod.top) / pod.ry) ** 2 < 1.0
+            assert x1 <= x - gap + 1 or x0 >= x + w + gap - 1
+            # and moves with the podium's top face where it stands
+            assert ratio == pytest.approx(float(world.depth_ratio[round(placed.base) - 1]))
+            # and is whole in every frame of the move, the bottom edge too
+            if style == "parallax":
+                layer = next(p for p in world.props if p.body == body)
+                assert _whole(plan, layer)
+        if style == "push_in":
+            assert not plan_module._cut_props(world.prop_bodies, 0, plan.timeline, plan.spec.fps)
+
+    # and the sets keep every prop they asked for (the podium set had none in a story)
+    assert asked >= 3 and stood == asked
+
+
+@pytest.mark.parametrize(("style", "preset"), [("parallax", "landscape"), ("push_in", "square")])
+def test_a_prop_in_front_stands_above_the_frame_s_bottom_edge(bottle, monkeypatch, style, preset):
+    # given clips of the podium set whose props stand in front, on the floor beside the
+    # podium: low in the world, where the camera's push-in crops the bottom
+    import generation.clips.plan as plan_module
+
+    find = plan_module.studio_stage
+    found = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    asked = 0
+    for seed in (0, 1):
+        found.clear()
+
+        # when the clip is planned
+        plan = plan_clip(
+            bottle,
+            small(
+                style=style, preset=preset, size=_scaled(preset), duration=6, themes=("podium",), seed=seed
+            ),
+        )
+        asked += len(found[0].variant.props)
+        world = plan.worlds[0]
+        cw, ch = plan.canvas
+
+        # then every prop asked for stands, and is whole in every frame: the frame's bottom
+        # edge cuts none (a prop stands further back up the floor where it would)
+        assert len(world.prop_bodies) == len(found[0].variant.props)
+        if style == "parallax":
+            assert len(world.props) == len(world.prop_bodies)
+            assert all(_whole(plan, prop) for prop in world.props)
+        else:
+            for _, _, (x0, y0, x1, y1) in world.prop_bodies:
+                for i in range(math.ceil(plan.timeline.scenes_end * plan.spec.fps)):
+                    _, by, _, bh = plan.state(i).layers[0].transform.box((x0, y0, x1 - x0, y1 - y0))
+                    assert by >= 0.02 * ch and by + bh <= 0.98 * ch
+    assert asked >= 3
 
 
 @pytest.mark.parametrize("style", ["pan", "push_in"])
@@ -658,7 +798,7 @@ def test_a_clip_from_a_studio_scene_knows_its_props_from_the_scenes_layout(
         cw, ch = plan.canvas
         extents = _prop_extents(plan, world.props[0])
         assert all(
-            left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch for left, right, top in extents
+            left >= 0.02 * cw and right <= 0.98 * cw and top >= 0.02 * ch for left, right, top, _ in extents
         )
 
 
