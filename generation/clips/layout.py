@@ -39,6 +39,8 @@ END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04}
 END_CTA_SHARE = 0.09
 END_ROW_GAP = 0.02
 END_PRODUCT_GAP = 0.035
+# the end card's product is at most this share of the frame's width
+END_PRODUCT_WIDTH = 0.75
 # the product at rest never takes more than this share of the clear area's width or height
 MAX_PRODUCT_SHARE = 0.86
 
@@ -156,12 +158,14 @@ def clip_layout(
 
 
 def end_row_height(key: str, canvas: tuple[int, int]) -> float:
-    """Px the end card's row ``key`` (price, compare_at, cta) takes."""
+    """Px the end card's row ``key`` (price, compare_at, cta) takes: a share of the frame's
+    shorter side, larger on a 9:16 frame, as the title's type is (by the height, a story's
+    price row was 144 px, its type larger than the title's, and the product had a quarter
+    of the height)."""
     cw, ch = canvas
-    if key != "cta":
-        return END_ROW_SHARES[key] * ch
     tall = float(presets_data()["end_card"]["title"]["tall_scale"]) if ch / cw > 1.6 else 1.0
-    return END_CTA_SHARE * min(cw, ch) * tall
+    share = END_CTA_SHARE if key == "cta" else END_ROW_SHARES[key]
+    return share * min(cw, ch) * tall
 
 
 @dataclass(frozen=True)
@@ -213,13 +217,15 @@ def end_card_layout(
     title_gap = 0.03 * unit if top else 0.0
     rows_h = sum(v for _, v in rows) + END_ROW_GAP * unit * max(len(rows) - 1, 0)
     rows_gap = END_PRODUCT_GAP * unit if rows else 0.0
-    # the product as large as the room between the words allows, within 0.64 of the width
+    # the product as large as the room between the words allows, within the words' column
+    # and END_PRODUCT_WIDTH of the frame's width (at 0.64 of it a wide mug had 0.28 of a
+    # story's height)
     room = ah - title_h - title_gap - rows_h - rows_gap
-    ph = max(min(room, 0.64 * cw / aspect), 0.1 * ch)
+    x, width = centred_columns(canvas, (ax, ay, aw, ah))
+    ph = max(min(room, min(width, END_PRODUCT_WIDTH * cw) / aspect), 0.1 * ch)
     pw = ph * aspect
     y = ay + max((ah - (title_h + title_gap + ph + rows_gap + rows_h)) / 2, 0.0)
     rects = {}
-    x, width = centred_columns(canvas, (ax, ay, aw, ah))
     if top:
         rects[top[0]] = (x, y, width, title_h)
         y += title_h + title_gap

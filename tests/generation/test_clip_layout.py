@@ -151,6 +151,35 @@ def test_the_end_card_title_is_large_fitted_to_its_column_and_passes_the_checks(
     assert checks["texts"]["title"]["max_overlap_px"] == 0
 
 
+@pytest.mark.parametrize("product", ["mug", "bottle"])
+def test_a_story_end_card_shows_the_product_large_with_every_word_clear_of_it(mug, product):
+    # given a story whose end card shows a title, a price, a struck compare-at price and a
+    # button (a wide mug, and a tall bottle)
+    from tests.generation.test_clips import _segmentation
+
+    seg = mug if product == "mug" else _segmentation()
+    plan = plan_clip(seg, small(style="push_in", size=STORY, duration=6, **WORDS))
+    cw, ch = plan.canvas
+
+    # when the card has settled
+    px, py, pw, ph = _product_box(plan, plan.frame_count - 1)
+
+    # then the product takes well over a quarter of the frame's height (0.248 when the
+    # price rows were a share of the height and the product at most 0.64 of the width)
+    # and no more of its width than the words' column
+    assert ph >= 0.28 * ch, ph / ch
+    assert pw <= 0.75 * cw + 0.5
+    # and each word stands inside the safe area, clear of the product, the price's type
+    # no larger than the title's
+    safe = safe_box(plan.canvas, plan.spec.safe_insets)
+    for key in ("title", "price", "compare_at", "cta"):
+        sprite = plan.sprites[key]
+        x, y, w, h = sprite.box if key == "cta" else ink_box(sprite)  # the button: its pill
+        assert _inside((x, y, w, h), safe), key
+        assert y + h <= py or y >= py + ph, key
+    assert plan.sprites["price"].size_px <= plan.sprites["title"].size_px
+
+
 def test_a_long_end_card_title_keeps_to_its_share_of_the_card_and_the_product_its_room(mug):
     # given a story whose headline runs to the most the request takes (80 characters)
     headline = "Organic cotton tee for everyday wear, soft and breathable, in nine summer colors"
