@@ -25,6 +25,7 @@ from generation.clips.motion import IDENTITY, Depth, FrameState, LayerState, Sim
 from generation.clips.overlay import Sprite, draw_sprite
 from generation.clips.planes import Planes, Rect, WorldPlanes, even_rect, merge_rects, rect_planes
 from generation.clips.product import (
+    ProductLayer,
     Scratch,
     measure_product,
     paste_product,
@@ -82,20 +83,21 @@ class Compositor:
         state = plan.state(index)
         transform = plan.master_to_rest.then(state.product)
         shown = [(t, plan.sprites[t.key]) for t in state.texts if t.key in plan.sprites]
+        # the product's reference first: where it is opaque through, nothing behind it shows
+        layer = reference_product(plan.master, transform, plan.canvas)
         # 1. the worlds, crossfaded or slid: in the planes, and in RGB where more is drawn
         rects = None if whole or not planes else self._rects(state, transform, shown)
         yuv: Planes | None = None
         if rects is None:
             self._layers(state)
         else:
-            yuv = self._layers_in_planes(state, rects)
+            yuv = self._layers_in_planes(state, rects, _hidden(layer, shown))
         # 2. text, under the product, its contrast checked against the worlds first
         for text, sprite in shown:
             self.checks.contrast(index, self.frame, sprite, text.opacity, text.dy)
         for text, sprite in shown:
             draw_sprite(self.frame, sprite, text.opacity, text.dy)
         # 3. the product, last: its reference pasted, opaque pixels copied
-        layer = reference_product(plan.master, transform, plan.canvas)
         opaque = paste_product(self.frame, layer, self._scratch)
         for text, sprite in shown:  # no product pixel may hide text
             self.checks.overlap(sprite, text.dy, layer.origin, layer.pixels[..., 3])
@@ -164,9 +166,11 @@ class Compositor:
         area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in rects)
         return None if area > RGB_SHARE * canvas[0] * canvas[1] else rects
 
-    def _layers_in_planes(self, state: FrameState, rects: list[Rect]) -> Planes:
+    def _layers_in_planes(self, state: FrameState, rects: list[Rect], hidden: Rect | None = None) -> Planes:
         """The one world of a plain frame (see ``_rects``): zoomed in the planes, warped in
-        RGB inside ``rects`` only, with its shadow layer and the light sweep there."""
+        RGB inside ``rects`` only, with its shadow layer and the light sweep there.
+        ``hidden``: canvas pixels the product's opaque pixels cover and nothing reads
+        before they are pasted (``_hidden``): the world is not warped there."""
         layer = state.layers[0]
         world = self.plan.worlds[layer.world]
         src = world.plate if layer.effects is not None else world.dressed
@@ -174,7 +178,7 @@ class Compositor:
         if key not in self._world_planes:
             self._world_planes[key] = WorldPlanes(src)
         yuv = self._world_planes[key].draw(layer.transform, self.plan.canvas)
-        for x0, y0, x1, y1 in rects:
+        for x0, y0, x1, y1 in (piece for rect in rects for piece in _less(rect, hidden)):
             cv2.warpAffine(
                 src,
                 layer.transform.matrix(origin=(x0, y0)),
@@ -336,6 +340,46 @@ class Compositor:
         map_x -= 0.5
         map_y[:] = (y_world - 0.5).astype(F32)[:, None]
         cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _hidden(layer: ProductLayer, shown: list[tuple[TextState, Sprite]]) -> Rect | None:
+    """The canvas box of the layer's interior (x0, y0, x1, y1) when it is opaque through and
+    no text shown lies over it (its contrast is measured on the world behind it, before
+    the product is pasted), else None: what the world need not be drawn under."""
+    if layer.interior is None:
+        return None
+    h, w = layer.pixels.shape[:2]
+    x0, y0 = max(layer.interior[0], 0), max(layer.interior[1], 0)
+    x1, y1 = min(layer.interior[2], w), min(layer.interior[3], h)
+    if x1 <= x0 or y1 <= y0 or cv2.minMaxLoc(cv2.extractChannel(layer.pixels[y0:y1, x0:x1], 3))[0] < 255:
+        return None
+    ox, oy = layer.origin
+    box = (ox + x0, oy + y0, ox + x1, oy + y1)
+    for text, sprite in shown:
+        top = math.floor(sprite.origin[1] + text.dy)
+        sh, sw = sprite.pixels.shape[:2]
+        if (
+            sprite.origin[0] < box[2]
+            and box[0] < sprite.origin[0] + sw
+            and top < box[3]
+            and box[1] < top + sh + 1
+        ):
+            return None
+    return box
+
+
+def _less(rect: Rect, hole: Rect | None) -> list[Rect]:
+    """``rect`` less ``hole``: the rows above and below the hole, the columns left and
+    right of it (``rect`` itself when they do not overlap). The pieces that keep
+    ``rect``'s left edge (all but the right one) warp to the bytes ``rect`` would."""
+    if hole is None:
+        return [rect]
+    x0, y0, x1, y1 = rect
+    hx0, hy0, hx1, hy1 = max(hole[0], x0), max(hole[1], y0), min(hole[2], x1), min(hole[3], y1)
+    if hx1 <= hx0 or hy1 <= hy0:
+        return [rect]
+    pieces = [(x0, y0, x1, hy0), (x0, hy1, x1, y1), (x0, hy0, hx0, hy1), (hx1, hy0, x1, hy1)]
+    return [p for p in pieces if p[2] > p[0] and p[3] > p[1]]
 
 
 def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:

@@ -112,3 +112,41 @@ def test_a_world_of_odd_size_is_given_even_planes():
     image = np.dstack([np.full((31, 45, 3), 120, np.uint8), np.full((31, 45), 255, np.uint8)])
     y, u, v = WorldPlanes(image).planes
     assert y.shape == (32 + 2 * PAD, 46 + 2 * PAD) and u.shape == v.shape == (16 + 2 * PAD, 23 + 2 * PAD)
+
+
+def test_the_world_is_not_warped_in_rgb_under_the_products_opaque_interior(monkeypatch):
+    import generation.clips.frames as frames_mod
+
+    seg = jpeg_segmentation((640, 800), soften=1.2)
+    spec = ClipSpec(size=(270, 480), duration=5, preset="story", themes=("marble_counter",), style="push_in")
+    plan = plan_clip(seg, spec)
+    worlds = {id(w.dressed) for w in plan.worlds} | {id(w.plate) for w in plan.worlds}
+    warped: list[int] = []  # pixels of a world warped in RGB, this frame
+    rects: list[int] = []  # pixels of the frame drawn in RGB, this frame
+    real_warp, real_rects = cv2.warpAffine, frames_mod.Compositor._rects
+
+    def warp(src, matrix, size, *args, **kwargs):
+        if id(src) in worlds:
+            warped.append(size[0] * size[1])
+        return real_warp(src, matrix, size, *args, **kwargs)
+
+    def spy_rects(self, *args):
+        got = real_rects(self, *args)
+        rects.extend((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in got or [])
+        return got
+
+    monkeypatch.setattr(frames_mod.cv2, "warpAffine", warp)
+    monkeypatch.setattr(frames_mod.Compositor, "_rects", spy_rects)
+    spared = 0
+    for frame in plan.frames(planes=True):
+        if not frame.whole:
+            # the world is warped round the product's interior (opaque through), not under it
+            assert frame.product.interior is not None
+            x0, y0, x1, y1 = frame.product.interior
+            inside = (x1 - x0) * (y1 - y0)
+            assert (frame.product.pixels[y0:y1, x0:x1, 3] == 255).all()
+            assert sum(warped) == sum(rects) - inside
+            spared += inside > 0.4 * frame.product.pixels.shape[0] * frame.product.pixels.shape[1]
+        warped.clear()
+        rects.clear()
+    assert spared > plan.frame_count // 2
