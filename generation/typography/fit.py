@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from generation.errors import InvalidSpec
@@ -39,6 +39,10 @@ _FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
 # height than the box are skipped without wrapping (``_tall_pair``); exact, so skipping
 # changes no result either.
 _SKIP_TALL_PAIRS = True
+# Letter-spaced text: sizes whose lines, filled by advances alone, are already too many
+# or too tall for the box are skipped before setting them (``_Prepared.least_height``);
+# exact as well.
+_SKIP_LEAST_LINES = True
 
 
 @dataclass
@@ -234,6 +238,8 @@ def _layout(
             continue
         if pair is not None and _pair_height(ctx, pair, size) > height:
             continue
+        if style.tracking and _SKIP_LEAST_LINES and prep.least_height(size, width) > height:
+            continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
             return _finish(ctx, attempt, sizes[n:], box, broken_words=False)
@@ -277,6 +283,24 @@ class _Prepared:
     spread: int
     pair: tuple[int, int, int] | None  # (``_tall_pair``), letter-spaced text only
     _loose: Context | None = None
+    _least: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def least_height(self, size: int, limit: int) -> float:
+        """For letter-spaced text: a height no greedy setting at ``size`` in ``limit`` px
+        is lower than, measured without the pair advances that place each character
+        (most of what a try costs). Greedy lines may only give words back to the next
+        line (ink overhang), never take more than the advances allow, and a line that
+        starts later reaches at least as far (dropping words from a line's start never
+        widens it), so there are at least as many lines as filling by advances alone
+        gives. The first line holds the first segment and the last line the last one;
+        each character is drawn on its own, so a line's ink reaches at least as high
+        (low) as those segments' characters. Fewer lines than that, or more than
+        ``max_lines``, never fit: such sizes are skipped without setting lines, which
+        changes no result. -inf where a bound is not known (an end segment without ink)."""
+        key = (size, limit)
+        if key not in self._least:
+            self._least[key] = _least_height(self.ctx, size, limit)
+        return self._least[key]
 
     def loose(self) -> Context:
         """The Context with CJK words breakable between any two characters (kinsoku
@@ -313,6 +337,39 @@ def _prepared(text: str, style: TextStyle, lang: str | None) -> _Prepared:
     tallest, spread = _ink_estimates(ctx, style.max_size)
     pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
     return _Prepared(ctx, _sizes(style), longest, totals, tallest, spread, pair)
+
+
+def _least_height(ctx: Context, size: int, limit: int) -> float:
+    """``_Prepared.least_height``: inf when filling by advances already needs more than
+    ``max_lines`` lines."""
+    style = ctx.style
+    track = style.tracking * size
+    count = 0
+    for p, paragraph in enumerate(ctx.paragraphs):
+        segments = ctx.segments[p]
+        if not paragraph or not segments:
+            count += 1
+            continue
+        i = 0
+        while i < len(segments):  # ``wrap_greedy``'s filling, without setting the lines
+            j = i + 1
+            while (
+                j < len(segments)
+                and span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit
+            ):
+                j += 1
+            count += 1
+            i = j
+        if count > style.max_lines:
+            return math.inf
+    last = len(ctx.paragraphs) - 1
+    if not ctx.segments[0] or not ctx.segments[last]:
+        return -math.inf
+    first_top, first_bottom = span_ink(ctx, 0, *ctx.segments[0][0], size, track)
+    last_top, last_bottom = span_ink(ctx, last, *ctx.segments[last][-1], size, track)
+    if (first_top, first_bottom) == (0, 0) or (last_top, last_bottom) == (0, 0):
+        return -math.inf  # no ink: no bound
+    return (count - 1) * round(size * style.line_height) + last_bottom - first_top
 
 
 def _estimates(ctx: Context, size: int) -> tuple[float, list[float]]:

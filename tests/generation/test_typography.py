@@ -438,6 +438,7 @@ def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
     skipping = [fits(box) for box in boxes]
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
+    monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()  # fitted again, not the blocks kept from the first sweep
     trying_all = [fits(box) for box in boxes]
     # then the blocks are the same, and the sweep did reach sizes well below the largest
@@ -467,6 +468,7 @@ def test_letter_spaced_sizes_too_tall_for_two_letters_are_not_wrapped(text, trac
     with_pairs = [fits(box) for box in boxes]
     paired_tries = len(tries)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
+    monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()
     tries.clear()
     without = [fits(box) for box in boxes]
@@ -500,6 +502,7 @@ def test_sizes_skipped_for_their_lines_height_change_no_fit(text, tracking, lang
     skipped_tries = len(tries)
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
+    monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()
     tries.clear()
     trying_all = [fits(box) for box in boxes]
@@ -509,6 +512,48 @@ def test_sizes_skipped_for_their_lines_height_change_no_fit(text, tracking, lang
     sizes = [b.size for b in skipping if b is not None]
     assert max(sizes) >= 60 and min(sizes) <= 30
     assert skipped_tries < 0.5 * len(tries)
+
+
+@pytest.mark.parametrize(
+    ("text", "tracking", "lang"),
+    [
+        ("Stays cold for 24 hours", -0.01, "en"),
+        (EN_LONG, 0.12, "en"),
+        ("Linen\n\nSummer sale ends Sunday", 0.05, "en"),
+        (MIXED, 0.02, "zh-Hans"),
+    ],
+)
+def test_letter_spaced_sizes_with_too_many_or_too_tall_lines_are_not_set(text, tracking, lang, monkeypatch):
+    # given letter-spaced capitals (a poster headline) in boxes whose large sizes need
+    # more lines than their height holds
+    style = TextStyle(
+        max_size=120, min_size=20, max_lines=4, line_height=0.98, uppercase=True, tracking=tracking
+    )
+    boxes = [(w, h) for w in (848, 664, 420) for h in range(340, 60, -31)]
+
+    def fits(box):
+        try:
+            return layout_text(text, box, style, lang=lang)
+        except TextDoesNotFit:
+            return None
+
+    tries: list[int] = []
+    attempt = fit._attempt
+    monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
+    # when fitted with those sizes skipped by their lines filled from advances alone,
+    # and without
+    skipping = [fits(box) for box in boxes]
+    skipped_tries = len(tries)
+    monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
+    fit.clear_fitted()
+    tries.clear()
+    without = [fits(box) for box in boxes]
+    # then every block is the same, several sizes and line counts were set, and fewer
+    # sizes were set with the skip
+    assert skipping == without
+    fitted = [b for b in skipping if b is not None]
+    assert len({b.size for b in fitted}) >= 5 and len({len(b.lines) for b in fitted}) >= 2
+    assert skipped_tries < 0.8 * len(tries)
 
 
 def test_impossible_box_raises_text_does_not_fit_with_a_clear_message():
