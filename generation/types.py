@@ -54,9 +54,12 @@ class Segmentation:
         colour when it is set, so no backdrop colour is pasted onto a new set.
         """
         x, y, w, h = self.box
-        rgba = (self.foreground or self.image).convert("RGB").copy()
-        rgba.putalpha(self.matte)
-        return rgba.crop((x, y, x + w, y + h))
+        # cropped first: converting and putting alpha on the box alone gives the same
+        # pixels as on the whole photo, at the cost of the product's own area
+        crop = (x, y, x + w, y + h)
+        rgba = (self.foreground or self.image).crop(crop).convert("RGB")
+        rgba.putalpha(self.matte.crop(crop))
+        return rgba
 
     def matte_meta(self) -> dict[str, Any]:
         """What an asset's sidecar says of the matte it was made with: the segmenter,

@@ -10,6 +10,7 @@ from PIL import Image
 
 from generation.compose import fit_box, light_wrap, measure_fidelity, paste_back, place_product
 from generation.errors import InvalidSpec
+from generation.types import Segmentation
 from tests.synthetic import product_rgba
 
 
@@ -101,3 +102,31 @@ def test_in_place_paste_back_and_light_wrap_give_the_copies_pixels():
     assert pasted is mine and wrapped is mine
     assert np.array_equal(np.asarray(mine), np.asarray(copied))
     assert not np.array_equal(np.asarray(copied), np.asarray(paste_back(background, placed)))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+@pytest.mark.parametrize("with_foreground", [False, True])
+def test_the_cutout_is_the_box_of_the_photo_with_the_matte_as_alpha_made_from_the_box_alone(
+    mode, with_foreground, monkeypatch
+):
+    # given a photo (any mode), a matte, maybe decontaminated edge colours, and a box
+    photo = _noise((640, 480), seed=1).convert(mode)
+    matte = _noise((640, 480), seed=2).convert("L")
+    foreground = _noise((640, 480), seed=3) if with_foreground else None
+    box = (101, 57, 203, 311)
+    seg = Segmentation(image=photo, matte=matte, box=box, segmenter="exact", foreground=foreground)
+    converted: list[tuple[int, int]] = []
+    convert = Image.Image.convert
+    monkeypatch.setattr(
+        Image.Image, "convert", lambda im, *a, **k: converted.append(im.size) or convert(im, *a, **k)
+    )
+    # when the cutout is made
+    cutout = seg.cutout
+    # then it is the box of the (decontaminated) photo in RGB with the matte as alpha ...
+    x, y, w, h = box
+    source = np.asarray(convert(foreground or photo, "RGB"))[y : y + h, x : x + w]
+    assert cutout.mode == "RGBA" and cutout.size == (w, h)
+    assert np.array_equal(np.asarray(cutout)[..., :3], source)
+    assert np.array_equal(np.asarray(cutout)[..., 3], np.asarray(matte)[y : y + h, x : x + w])
+    # ... and no pixel outside the box was converted for it
+    assert converted and all(size == (w, h) for size in converted)
