@@ -11,7 +11,7 @@ the dilated product matte is clear. ``checks.py`` verifies all of it on the pixe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -135,6 +135,7 @@ STEPS = (
     (0.72, True, 2),
 )
 RELAXED = 4  # the first step that sets text below the template's sizes
+PRODUCT_SCALES = tuple(sorted({shrink for shrink, _, _ in STEPS}, reverse=True))  # 1.0, 0.86, 0.72
 
 
 def _designed(template: Template, variant: Variant, size: SizePreset) -> float:
@@ -232,6 +233,22 @@ def _arrange(
     raise last
 
 
+def _larger_products(
+    solve: Callable[..., PosterLayout], shrink: float, compact: bool, resort: int
+) -> Iterator[tuple[PosterLayout, float]]:
+    """The layouts with the product at each step's scale larger than ``shrink``, largest
+    first, with that scale; a scale at which the words do not fit is passed over. Lazy:
+    a caller that stops at the first it likes solves no more."""
+    for larger in PRODUCT_SCALES:
+        if larger <= shrink:
+            break
+        try:
+            bigger = solve(larger, compact, resort)
+        except TextDoesNotFit:
+            continue
+        yield bigger, larger
+
+
 def _largest_product(
     layout: PosterLayout, solve: Callable[..., PosterLayout], shrink: float, compact: bool, resort: int
 ) -> tuple[PosterLayout, float]:
@@ -242,13 +259,7 @@ def _largest_product(
     the product), the product is kept larger: the first larger try that sets every text
     as well (``_sets_words_as_well``) wins.
     """
-    for larger in (1.0, 0.86):
-        if larger <= shrink:
-            break
-        try:
-            bigger = solve(larger, compact, resort)
-        except TextDoesNotFit:
-            continue
+    for bigger, larger in _larger_products(solve, shrink, compact, resort):
         if _sets_words_as_well(layout, bigger):
             return bigger, larger
     return layout, shrink
@@ -270,13 +281,7 @@ def _balanced_product(
     kept, no word broken.
     """
     best, score, scale = layout, _balance(layout), shrink
-    for larger in (1.0, 0.86):
-        if larger <= shrink:
-            break
-        try:
-            bigger = solve(larger, compact, resort)
-        except TextDoesNotFit:
-            continue
+    for bigger, larger in _larger_products(solve, shrink, compact, resort):
         small = _headline_px(bigger) < min(_headline_px(layout), READABLE_HEADLINE * layout.short)
         if not small and _balance(bigger) > score and _keeps_words(layout, bigger):
             best, score, scale = bigger, _balance(bigger), larger

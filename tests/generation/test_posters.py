@@ -30,6 +30,7 @@ from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
 from generation.posters import cli as poster_cli
 from generation.posters import contrast, decor, marks
+from generation.posters import layout as layout_module
 from generation.posters.checks import min_text_px
 from generation.posters.content import build_content
 from generation.posters.output import write_posters
@@ -1581,3 +1582,27 @@ def test_bold_sales_4_5_long_text_arrangement_gives_a_105_character_headline_the
     assert head["box"][2] >= 0.9 * (1080 - 2 * round(0.075 * 1080))
     assert layout["product_box"][3] >= 518
     assert poster.checks.ok, poster.checks.problems
+
+
+def test_larger_products_are_tried_largest_first_lazily_skipping_scales_that_do_not_fit():
+    # given a layout made at the smallest product scale (72 %), and a solve that cannot set
+    # the words beside the full-size product (_largest_product and _balanced_product each
+    # had their own copy of this loop)
+    tried: list[float] = []
+
+    def solve(scale: float, compact: bool, resort: int) -> str:
+        tried.append(scale)
+        if scale == 1.0:
+            raise layout_module.TextDoesNotFit("too long", text="words", box=(10, 10), min_size=30)
+        return f"layout at {scale} ({compact}, {resort})"
+
+    tries = layout_module._larger_products(solve, 0.72, True, 1)
+    # then the tries come largest first, the one that does not fit passed over ...
+    assert next(tries) == ("layout at 0.86 (True, 1)", 0.86)
+    assert tried == [1.0, 0.86]
+    # ... and no scale at or under the layout's own is solved
+    assert list(tries) == []
+    assert tried == [1.0, 0.86]
+    # while a layout at the full size has no larger product to try
+    assert list(layout_module._larger_products(solve, 1.0, False, 0)) == []
+    assert tried == [1.0, 0.86]
