@@ -83,8 +83,11 @@ def solve_layout(
     smaller, then spacing tighter, and as the last resort long text is shortened with an
     ellipsis and a badge with no free place is left out; ``fallbacks`` says which.
     A variant with a ``long_text`` arrangement (a wider text panel) is solved that way
-    too when its own needs text set below the template's sizes, and wins when it sets
-    the headline larger, or as large with no text below the template's sizes.
+    too when its own needs text set below the template's sizes, sets the headline under
+    ``SMALL_HEADLINE`` of its designed size, or sets a text designed smaller than the
+    headline larger than it (``_outranked``); it wins when it sets the headline larger,
+    or as large with no text below the template's sizes, and, where only the last
+    brought it in, gives a larger headline px x product area (``_balance``).
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
@@ -102,10 +105,12 @@ def solve_layout(
     if variant.long_text is None:
         return layout
     below = any(f.startswith(BELOW_SIZES) for f in layout.fallbacks)
-    if not below and _headline_px(layout) >= SMALL_HEADLINE * template.text["headline"].size * layout.unit:
+    small = _headline_px(layout) < SMALL_HEADLINE * template.text["headline"].size * layout.unit
+    if not below and not small and not _outranked(template, layout):
         return layout
-    # words set below the template's sizes, or a headline under half its designed size,
-    # here: the long-text arrangement (more room for the words) may set them larger
+    # words set below the template's sizes, a headline under half its designed size, or
+    # one that a text designed smaller outgrew, here: the long-text arrangement (more room
+    # for the words) may set them larger
     try:
         other = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, size))
     except TextDoesNotFit:
@@ -114,6 +119,11 @@ def solve_layout(
     # sizes where the variant's own set some below them
     as_designed = below and not any(f.startswith(BELOW_SIZES) for f in other.fallbacks)
     if _headline_px(other) < _headline_px(layout) + (0 if as_designed else 1):
+        return layout
+    if not below and not small and _balance(other) <= _balance(layout):
+        # tried only because a text designed smaller outgrew the headline: the larger
+        # headline must not cost the product more than it gains (price_tag's Chinese
+        # marketplace post would have grown it 24 -> 43 px over a bottle 639 -> 392 px)
         return layout
     other.fallbacks.append(LONG_TEXT)
     return other
@@ -167,6 +177,24 @@ def _area(box: Box) -> int:
 
 def _headline_px(layout: PosterLayout) -> int:
     return next((s.block.size for s in layout.slots if s.name == "headline" and s.block is not None), 0)
+
+
+def _outranked(template: Template, layout: PosterLayout) -> bool:
+    """Whether a text the template designs smaller than the headline (the price, most
+    often) is set larger than it: the headline no longer the strongest text. Short
+    Chinese words fit one line at over half their designed size where English needs two
+    lines and less: split_panel's story set "24小时保冷 随身好水杯" at 56 px under a price
+    of 86 px, where its long-text arrangement sets the words at 78 px."""
+    head = _headline_px(layout)
+    designed = template.text["headline"].size
+    return head > 0 and any(
+        s.block is not None
+        and s.name != "headline"
+        and s.name in template.text
+        and template.text[s.name].size < designed
+        and s.block.size > head
+        for s in layout.slots
+    )
 
 
 def _arrange(

@@ -1606,3 +1606,24 @@ def test_larger_products_are_tried_largest_first_lazily_skipping_scales_that_do_
     # while a layout at the full size has no larger product to try
     assert list(layout_module._larger_products(solve, 1.0, False, 0)) == []
     assert tried == [1.0, 0.86]
+
+
+def test_short_chinese_words_on_split_panels_story_set_the_headline_as_the_strongest_text(seg):
+    # given split_panel's story with short Chinese words: one line fits at 56 px, just
+    # over half the designed 108 px, so the template's own arrangement was kept with the
+    # headline under a price of 86 px, where short English words (two lines at 53 px)
+    # switched to the long-text arrangement and got 82 px
+    posters = {
+        words: render_poster(seg, PosterSpec(template="split_panel", size="story", **WORDS[words]))
+        for words in ("short-en", "short-zh")
+    }
+    slots = {words: {s["name"]: s for s in p.layout["slots"]} for words, p in posters.items()}
+    zh, en = slots["short-zh"], slots["short-en"]
+    # then the Chinese words take the long-text arrangement too, their headline within
+    # 5 px of the English one, whole on one line ...
+    assert "long text: the template's long-text arrangement" in posters["short-zh"].layout["fallbacks"]
+    assert zh["headline"]["font"]["size"] >= en["headline"]["font"]["size"] - 5, zh["headline"]["font"]
+    assert zh["headline"]["font"]["lines"] == [WORDS["short-zh"]["headline"]]
+    # ... and its ink stands taller than the price's, the strongest text on the poster
+    assert zh["headline"]["ink"][3] > zh["price"]["ink"][3]
+    assert posters["short-zh"].checks.ok, posters["short-zh"].checks.problems
