@@ -39,6 +39,8 @@ END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04}
 END_CTA_SHARE = 0.09
 END_ROW_GAP = 0.02
 END_PRODUCT_GAP = 0.035
+# between the price and the compare-at price on one row, share of the shorter side
+END_PAIR_GAP = 0.015
 # the end card's product is at most this share of the frame's width
 END_PRODUCT_WIDTH = 0.75
 # the product at rest never takes more than this share of the clear area's width or height
@@ -183,6 +185,7 @@ def end_card_layout(
     below: tuple[str, ...],
     top_room: float = 0.0,
     bottom_room: float = 0.0,
+    beside: tuple[float, float] | None = None,
 ) -> EndCardLayout:
     """The product (``aspect`` = width / height) and the card's words, clear of the UI.
 
@@ -190,7 +193,9 @@ def end_card_layout(
     tall as its lines fitted to the card's column); ``below`` the rows under it (price,
     compare_at, cta: ``end_row_height``). ``top_room`` and ``bottom_room``: px kept
     free at the top and the foot of the clear area (for the title's slide down into place
-    and the button's rise).
+    and the button's rise). ``beside`` (px: the price's and the compare-at price's widths
+    as set) stands the compare-at price on the price's row, right of it, the pair centred,
+    on a frame taller than wide: a row less, the product's room.
     """
     cw, ch = canvas
     ax, ay, aw, ah = clear_area(canvas, insets)
@@ -210,6 +215,9 @@ def end_card_layout(
         ph = min(rh, rw / aspect)
         pw = ph * aspect
         return EndCardLayout((rx + (rw - pw) / 2, ry + (rh - ph) / 2, pw, ph), rects)
+    pair = beside is not None and "price" in below and "compare_at" in below
+    if pair:
+        rows = [(k, v) for k, v in rows if k != "compare_at"]
     title_h = top[1] if top else 0.0
     # the gaps by the shorter side, as the type is: by the height, a 9:16 card gave 200 px
     # of its 1920 to gaps and its product a fifth of the height
@@ -233,5 +241,14 @@ def end_card_layout(
     y += ph + rows_gap
     for key, height in rows:
         rects[key] = (x, y, width, height)
+        if key == "price" and pair and beside is not None:
+            # the struck price right of the price, its foot near the price's (each type is
+            # set in the middle of its box)
+            wp, wc = beside
+            gap = END_PAIR_GAP * unit
+            left = cw / 2 - (wp + gap + wc) / 2
+            low = end_row_height("compare_at", canvas)
+            rects["price"] = (left, y, wp, height)
+            rects["compare_at"] = (left + wp + gap, y + 0.9 * (height - low), wc, low)
         y += height + END_ROW_GAP * unit
     return EndCardLayout(product, rects)

@@ -30,6 +30,7 @@ from generation.clips.layout import (
     clear_area,
     clip_layout,
     end_card_layout,
+    end_row_height,
     scene_text_height,
 )
 from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, cover_fit, world_scale
@@ -566,7 +567,26 @@ def _end_card_layout(
         width = 0.4 * canvas[0] if wide else centred_columns(canvas, clear)[1]
         top = ("title", title_height(spec.headline, width, clear[3], canvas, lang))
     below = tuple(k for k in ("price", "compare_at", "cta") if k in keys)
-    card = end_card_layout(canvas, insets, aspect, top=top, below=below)
+    # on a frame taller than wide the struck price stands right of the price: a row less,
+    # the product's room (a story's product had a quarter of the height)
+    beside: tuple[float, float] | None = None
+    if "price" in below and "compare_at" in below and canvas[1] > canvas[0] * 1.2:
+        assert spec.compare_at is not None  # "compare_at" is in keys only with one
+        compare_at = format_price(spec.compare_at, spec.currency, spec.locale)
+        prices = OverlayText(
+            headline="", price=_format_price(spec), cta="", lang=lang, brand=None, compare_at=compare_at
+        )
+        width = 0.6 * canvas[0]  # wider than either is set
+        price_w, compare_w = (
+            float(
+                _sprite(k, prices, (0.0, 0.0, width, end_row_height(k, canvas)), canvas, lambda r: 255.0).box[
+                    2
+                ]
+            )
+            for k in ("price", "compare_at")
+        )
+        beside = (price_w, compare_w)
+    card = end_card_layout(canvas, insets, aspect, top=top, below=below, beside=beside)
     # the title (or logo) comes down into place and the button rises into place: room
     # above the one and below the other for the texts' whole slide, shadows included,
     # inside the safe area (a 9:16 story's title stood against the top band and only
@@ -586,6 +606,7 @@ def _end_card_layout(
             reach = float(-sprite.origin[1])
         if rect[1] - safe[1] < slide + reach:
             top_room = max(0.0, safe[1] + slide + reach - ay)
+    lowest = math.inf
     if "cta" in card.rects:
         rect = card.rects["cta"]
         button = OverlayText(headline="", price=None, cta=spec.cta, lang=lang, brand=spec.brand_color)
@@ -596,9 +617,31 @@ def _end_card_layout(
             bottom_room = max(0.0, ay + ah - lowest)
     if top_room == 0 and bottom_room == 0:
         return card
-    return end_card_layout(
-        canvas, insets, aspect, top=top, below=below, top_room=top_room, bottom_room=bottom_room
+    card = end_card_layout(
+        canvas,
+        insets,
+        aspect,
+        top=top,
+        below=below,
+        top_room=top_room,
+        bottom_room=bottom_room,
+        beside=beside,
     )
+    # a card that does not fill its height (a product as wide as it may be) is centred:
+    # the room kept at the top brings its button down, where it may need its room too
+    if "cta" in card.rects and bottom_room == 0 and sum(card.rects["cta"][1::2]) > lowest + 0.5:
+        bottom_room = max(0.0, ay + ah - lowest)
+        card = end_card_layout(
+            canvas,
+            insets,
+            aspect,
+            top=top,
+            below=below,
+            top_room=top_room,
+            bottom_room=bottom_room,
+            beside=beside,
+        )
+    return card
 
 
 def _layout_meta(layout: ClipLayout, timeline: Timeline) -> dict[str, Any]:

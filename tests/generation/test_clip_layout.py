@@ -164,14 +164,18 @@ def test_a_story_end_card_shows_the_product_large_with_every_word_clear_of_it(mu
     # when the card has settled
     px, py, pw, ph = _product_box(plan, plan.frame_count - 1)
 
-    # then the product takes well over a quarter of the frame's height (0.248 when the
-    # price rows were a share of the height and the product at most 0.64 of the width)
-    # and no more of its width than the words' column
-    assert ph >= 0.28 * ch, ph / ch
-    assert pw <= 0.75 * cw + 0.5
+    # then the product takes about a third of the frame's height (0.248 when the price
+    # rows were a share of the height, stacked, and the product at most 0.64 of the width),
+    # inside the safe area
+    safe = safe_box(plan.canvas, plan.spec.safe_insets)
+    assert ph >= 0.31 * ch, ph / ch
+    assert _inside((px, py, pw, ph), safe)
+    # and the struck price stands right of the price, on its row
+    price, compare = ink_box(plan.sprites["price"]), ink_box(plan.sprites["compare_at"])
+    assert compare[0] > price[0] + price[2]
+    assert price[1] < compare[1] + compare[3] / 2 < price[1] + price[3]
     # and each word stands inside the safe area, clear of the product, the price's type
     # no larger than the title's
-    safe = safe_box(plan.canvas, plan.spec.safe_insets)
     for key in ("title", "price", "compare_at", "cta"):
         sprite = plan.sprites[key]
         x, y, w, h = sprite.box if key == "cta" else ink_box(sprite)  # the button: its pill
