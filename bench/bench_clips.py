@@ -84,6 +84,27 @@ inside the noise of those interleaved runs (2.31 -> 2.30 and 2.89 -> 2.36). This
 the zoom in the planes 2, the product's reference warp 1, paste and check 1, the set warped
 and converted round the product 2, near-1 zooms that no window fits warped: about 40
 frames of each clip), the theme's set drawn in the plan (about 1 s) and imports (0.4 s).
+
+Since then three savings in the drawing, each timed as the drawing thread's CPU in a real
+render (cv2 on one thread, interleaved with the code before): the light sweep's band is
+worked out in place (once per clip: 0.06-0.08 -> 0.01 s), the product is blended only
+round its opaque interior (``ProductLayer.interior``; its 240 pastes 0.22 -> 0.17 s) and
+the world is not warped in RGB under that interior (0.26-0.32 -> 0.14-0.17 s). All three
+(medians of 3, load 11-13): drawing 1.99 -> 1.71 s from the scene, 2.38 -> 1.97 from the
+theme; process CPU 7.66 -> 7.51 and 8.47 -> 8.01. This bench with ``--before`` (161da98),
+``--repeat 3``, load 9-12, CPU: ours 8.19 -> 7.24 (scene), 8.89 -> 8.47 (theme), floor
+4.33; ours / floor 1.89 -> 1.67 and 2.05 -> 1.96, a larger gain than the stage timing (about
+0.3-0.4 s) supports: read it as about 0.1 off the ratio. Not 1.5. Tried and dropped:
+x264's thread count (0, 1, 2, 3 threads: 3.9-4.3 s CPU on ours' frames either way), cv2 on
+one thread (drawing 1.58-1.66 s CPU either way), jieba, budoux and opencc imported on first
+use (import CPU 0.310 vs 0.315 s, medians of 15), blending only the soft pixels found with
+``findNonZero`` (slower than blending the box: 0.20 vs 0.15 s). What remains beyond x264,
+per frame of the scene clip (about 6.5 ms of CPU): the zoom in the planes 2.4 (the 43
+frames no window fits, 40 near scale 1 and 3 unlucky fractions, 4.9 each), the product's
+reference warp 1.0, paste 0.7 and check 0.35, the world's RGB round the interior 0.6, the
+colour conversion of the RGB rectangles 0.8; then the plan (0.6 s from the scene: the
+product's hole filled 0.13-0.25, the set drawn again without the cut prop 0.2; about 0.9
+from the theme) and start and imports (about 0.3).
 """
 
 from __future__ import annotations
