@@ -218,6 +218,7 @@ def _layout(
     # estimates: the same for every box, made once per text, style and language
     prep = _prepared(text, style, lang)
     ctx, paragraphs, sizes = prep.ctx, prep.ctx.paragraphs, prep.sizes
+    style = ctx.style  # with the leading its text needs (``with_leading``)
     longest, totals, tallest, spread, pair = prep.longest, prep.totals, prep.tallest, prep.spread, prep.pair
 
     # 3. shrink until it fits, without breaking words
@@ -321,6 +322,7 @@ def _prepared(text: str, style: TextStyle, lang: str | None) -> _Prepared:
     paragraphs = split_paragraphs(text, style)
     if not paragraphs:
         raise InvalidSpec("Poster text is empty.")
+    style = with_leading(style, paragraphs)
     cjk_lang = fonts.cjk_lang_for(text, canonical)
     latin_lang = canonical if canonical and canonical not in fonts.CJK_LANGS else "en"
     faces = [assign_faces(p, style.family, style.weight, cjk_lang) for p in paragraphs]
@@ -370,6 +372,22 @@ def _least_height(ctx: Context, size: int, limit: int) -> float:
     if (first_top, first_bottom) == (0, 0) or (last_top, last_bottom) == (0, 0):
         return -math.inf  # no ink: no bound
     return (count - 1) * round(size * style.line_height) + last_bottom - first_top
+
+
+CJK_LINE_HEIGHT = 1.3  # the least baseline-to-baseline distance (em) of lines mostly CJK
+
+
+def with_leading(style: TextStyle, paragraphs: list[str]) -> TextStyle:
+    """``style`` with the leading its text needs: Chinese, Japanese and Korean characters
+    fill their whole em square, where Latin lower case fills about half of it, so a
+    display line height of 0.92-1.06 em that reads well in English packs CJK lines
+    edge to edge; text whose characters are at least half CJK gets ``CJK_LINE_HEIGHT``
+    at least (a template's larger line height is kept)."""
+    chars = [ch for paragraph in paragraphs for ch in paragraph if not ch.isspace()]
+    cjk = sum(1 for ch in chars if fonts.is_cjk_char(ch))
+    if style.line_height >= CJK_LINE_HEIGHT or 2 * cjk < len(chars):
+        return style
+    return replace(style, line_height=CJK_LINE_HEIGHT)
 
 
 def _estimates(ctx: Context, size: int) -> tuple[float, list[float]]:

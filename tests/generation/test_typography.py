@@ -899,3 +899,23 @@ def test_fitted_blocks_kept_per_process_match_a_fresh_fit_and_failures_raise_eac
 )
 def test_the_words_and_currency_suggest_a_locale(words, currency, expected):
     assert locale_for_words(words, currency) == expected
+
+
+def test_chinese_lines_get_more_leading_than_latin_ones_in_the_same_style():
+    # given a display style with the tight line height that suits Latin capitals (0.92 em,
+    # bold_sale's headline) and a box that needs three lines at 48 px
+    style = TextStyle(weight=800, max_size=48, min_size=48, line_height=0.92, max_lines=4)
+    # when Chinese and English are set in it
+    zh = layout_text("夏日清凉特惠全场商品限时八折满元包邮", (400, 1000), style, lang="zh-Hans")
+    en = layout_text("Summer sale on every linen shirt and dress", (400, 1000), style, lang="en")
+    # then the Chinese lines stand CJK_LINE_HEIGHT (1.3 em) apart: 62 px, not 44 px
+    assert len(zh.lines) == 3 and zh.line_height_px == round(fit.CJK_LINE_HEIGHT * 48) == 62
+    assert [b.baseline - a.baseline for a, b in zip(zh.lines, zh.lines[1:], strict=False)] == [62, 62]
+    # while the English lines keep the style's 0.92 em
+    assert len(en.lines) > 1 and en.line_height_px == round(0.92 * 48)
+    # and a line height already larger (a subline's 1.45 em) is kept for Chinese too
+    body = layout_text("夏日清凉特惠全场商品限时八折满元包邮", (400, 1000), replace(style, line_height=1.45))
+    assert body.line_height_px == round(1.45 * 48)
+    # and text mostly Latin with a few Chinese characters keeps the Latin leading
+    mixed = layout_text("Summer linen shirt sale 夏日", (300, 1000), style)
+    assert len(mixed.lines) > 1 and mixed.line_height_px == round(0.92 * 48)
