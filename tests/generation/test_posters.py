@@ -1644,3 +1644,32 @@ def test_a_long_chinese_headline_is_set_with_cjk_leading(seg):
     # and every character is still set, with the checks passed
     assert _norm("".join(lines)) == _norm(WORDS["longest-zh"]["headline"])
     assert poster.checks.ok, poster.checks.problems
+
+
+@pytest.mark.parametrize(
+    "template, words",
+    [
+        ("flash_deal", "long-en"), ("flash_deal", "long-zh"), ("new_arrival", "long-en"),
+        ("new_arrival", "long-zh"), ("minimal_luxury", "long-en"), ("minimal_luxury", "long-zh"),
+        ("bold_sale", "long-zh"),
+    ],
+)  # fmt: skip
+def test_the_offer_beside_the_product_stands_mid_column_on_a_square_post(seg, template, words):
+    # given a square post whose long-text arrangement sets the words over the whole width
+    # and the price and button in the column beside the product: set at the column's
+    # bottom, they left it empty between the subline and the price (flash_deal's feed post
+    # with the long English words: 406 px, 0.44 of the content box, nothing under the button)
+    poster = render_poster(seg, PosterSpec(template=template, size="feed", **WORDS[words]))
+    layout = poster.layout
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    boxes = _drawn_boxes(layout)
+    offer = [boxes[n] for n in ("price", "compare_at", "price_plate", "cta") if n in boxes]
+    top, bottom = min(b[1] for b in offer), max(b[1] + b[3] for b in offer)
+    _, cy, _, ch = layout["content_box"]
+    above = top - (boxes["subline"][1] + boxes["subline"][3])
+    below = cy + ch - bottom
+    # then the price and button stand mid-column: the empty heights over and under them
+    # differ by under 0.1 of the content box, and neither is over 0.3 of it
+    assert abs(above - below) < 0.1 * ch, (above, below)
+    assert max(above, below) < 0.3 * ch, (above, below)
+    assert poster.checks.ok, poster.checks.problems
