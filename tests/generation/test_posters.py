@@ -1482,6 +1482,31 @@ def test_a_scrims_mask_is_its_whole_box_blurred(feather):
         assert mask.dtype == np.float32 and np.array_equal(mask, expected), (w, h, feather)
 
 
+@pytest.mark.parametrize("short", [200, 628, 800, 1080, 1920, 4096])
+def test_a_buttons_shadow_is_its_mask_blurred_and_blurred_shortened(short, monkeypatch):
+    # given the masks shadows go under (buttons, tags, badges, a plain band), padded as
+    # drop_shadow pads them, at a canvas's blur
+    blur = max(1.0, 0.012 * short)
+    pad = math.ceil(3 * blur) + max(1, round(0.006 * short))
+    masks = [decor.rounded_rect(w, h, h // 2) for w, h in [(768, 165), (782, 211), (300, 90), (90, 700)]]
+    masks += [decor.rounded_rect(640, 180, 24), decor.circle(238), np.ones((120, 1500), np.float32)]
+    blurred: list[tuple[int, int]] = []
+    blur_fn = cv2.GaussianBlur
+    monkeypatch.setattr(
+        cv2, "GaussianBlur", lambda a, *r, **k: blurred.append(a.shape) or blur_fn(a, *r, **k)
+    )
+    for mask in masks:
+        big = np.zeros((mask.shape[0] + 2 * pad, mask.shape[1] + 2 * pad), np.float32)
+        big[pad:-pad, pad:-pad] = mask
+        # then the shadow is the whole mask blurred, value for value
+        blurred.clear()
+        assert np.array_equal(decor.flat_blur(big, blur), blur_fn(big, (0, 0), blur)), (mask.shape, short)
+        # ... and a long straight part far wider than the blur's reach is blurred shortened
+        reach = (int(round(blur * 8 + 1)) | 1) // 2
+        if max(mask.shape) - min(mask.shape) > 2 * reach + 200:
+            assert blurred[0][0] * blurred[0][1] < big.size, (mask.shape, short)
+
+
 def test_a_badges_candidate_places_lie_on_rings_step_apart():
     # given the steps badges from a marketplace pill to a story seal search at
     for step in (4, 7, 13, 29, 64, 130):
