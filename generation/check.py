@@ -34,7 +34,8 @@
                  what of it is the set's colour beside it and open to the set (no sharp
                  edge between) taken away, what lies between the pieces left (a gap
                  between two products, the set seen through a product) is mostly not
-                 in the matte;
+                 in the matte; white on white, what is taken away is what continues
+                 the set's own gradient across the matte;
   ``pocket``     no part of the product is left out beside the matte: what lies outside
                  it, where the outline runs with no sharp edge, is not a pocket walled
                  off from the set by the photo's sharp edges (the rest of a carton the
@@ -280,16 +281,40 @@ def set_beside(rgb: np.ndarray, outside: np.ndarray, hull: np.ndarray) -> list[n
 
 
 def _like_set_beside(
-    rgb: np.ndarray, ys: np.ndarray, xs: np.ndarray, outside: np.ndarray, hull: np.ndarray
+    rgb: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    outside: np.ndarray,
+    hull: np.ndarray,
+    views: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Bool per pixel (``ys``, ``xs``): its colour (lightly blurred) is the set's beside
     ``hull`` (``outside`` marks where the set may be), or a shade of it, by any of
-    ``set_beside``'s views."""
+    ``set_beside``'s views (``views``, when the caller has them already)."""
     px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
     like = np.zeros(ys.size, bool)
-    for colour in set_beside(rgb, outside, hull):
+    for colour in views if views is not None else set_beside(rgb, outside, hull):
         like |= set_coloured(px, colour[ys, xs][None])[0]
     return like
+
+
+def set_across(views: list[np.ndarray], hull: np.ndarray) -> np.ndarray:
+    """The set's colour (float32 (h, w, 3)) carried across ``hull`` row by row: each row's
+    colour just left of the hull blended linearly into its colour just right of it
+    (``set_beside``'s second and third views). Where the set shows through a product
+    or between two products, the photo is this, up to its grain; a product's own face
+    (a white cylinder's shading, its print) departs from it even where it is the set's
+    colour within ``SET_TOLERANCE``."""
+    h, w = hull.shape
+    left, right = views[1], views[2]
+    rows = np.flatnonzero(hull.any(axis=1))
+    t = np.zeros((h, w), np.float32)
+    if rows.size:
+        first = hull[rows].argmax(axis=1)
+        last = w - 1 - hull[rows, ::-1].argmax(axis=1)
+        cols = np.arange(w, dtype=np.float32)[None, :]
+        t[rows] = np.clip((cols - first[:, None]) / np.maximum(last - first, 1)[:, None], 0.0, 1.0)
+    return left + (right - left) * t[..., None]
 
 
 def unlike_set_gaps(
@@ -554,24 +579,32 @@ def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges
     that leaves two or more large pieces, what lies between them (``piece_gaps``) is the
     set showing between two products or through one, and the matte should leave it out.
     Falls to 0 as the share of those gaps in the matte grows from 30 % to 50 %; gaps
-    under 1 % of the matte are not judged, nor a product mostly the set's own colour
-    (white on white: a quarter or more of it open and set-coloured), where the colour
-    cannot tell the set from the product."""
+    under 1 % of the matte are not judged. On a product mostly the set's own colour
+    (white on white: a quarter or more of it open and set-coloured) the colour cannot
+    tell the set from the product; there the pixels taken away are those within
+    ``_ACROSS`` levels of the set carried across the hull (``set_across``): a kept
+    see-through gap on a white jar is the sweep's gradient and grain (median 0.5
+    levels off it), the jar's own face is its shading and print (5 % of it within 4
+    levels, none of that open to the set). When even that opens a quarter of the
+    matte, it is not judged."""
     ys, xs = np.nonzero(product)
     if ys.size < 64:
         return 1.0
     hull = np.zeros(product.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
     clear = outside & ~(cv2.dilate(hull, disk(3)) > 0)
-    like = _like_set_beside(rgb, ys, xs, clear, hull > 0)
-    open_set = np.zeros(product.shape, bool)
-    open_set[ys, xs] = like
-    open_set &= ~edges_near
-    count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[(cv2.dilate((~product).astype(np.uint8), disk(1)) > 0) & open_set])
-    opened = np.isin(labels, touching[touching > 0])
+    views = set_beside(rgb, clear, hull > 0)
+    like = _like_set_beside(rgb, ys, xs, clear, hull > 0, views)
+    beside = cv2.dilate((~product).astype(np.uint8), disk(1)) > 0
+    opened = _opened(product, ys, xs, like, edges_near, beside)
     if opened.sum() >= 0.25 * ys.size:
-        return 1.0
+        # white on white: the colour cannot tell the set from the product, the set's
+        # own gradient carried across the hull can (the product's face departs from it)
+        smooth = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs].astype(np.float32)
+        through = np.linalg.norm(smooth - set_across(views, hull > 0)[ys, xs], axis=1) < _ACROSS
+        opened = _opened(product, ys, xs, through, edges_near, beside)
+        if opened.sum() >= 0.25 * ys.size:
+            return 1.0
     rest = cv2.morphologyEx((product & ~opened).astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
     gaps, _ = piece_gaps(rest)
     kept = int((gaps & product).sum())
@@ -579,6 +612,29 @@ def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges
         return 1.0
     share = kept / float(gaps.sum())
     return float(np.clip(1.0 - (share - 0.3) / 0.2, 0.0, 1.0))
+
+
+# A matte pixel within this many levels of the set carried across the hull
+# (``set_across``, lightly blurred) is the set showing through (``_bridge_cue``).
+_ACROSS = 4.0
+
+
+def _opened(
+    product: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    like: np.ndarray,
+    edges_near: np.ndarray,
+    beside: np.ndarray,
+) -> np.ndarray:
+    """Bool: the matte's pixels (``ys``, ``xs``) flagged ``like`` the set that no sharp
+    edge separates from what the matte leaves out (``beside`` it)."""
+    open_set = np.zeros(product.shape, bool)
+    open_set[ys, xs] = like
+    open_set &= ~edges_near
+    count, labels = cv2.connectedComponents(open_set.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[beside & open_set])
+    return np.isin(labels, touching[touching > 0])
 
 
 def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
