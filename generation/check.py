@@ -251,33 +251,52 @@ def piece_gaps(product: np.ndarray, *, smallest: float = 0.05) -> tuple[np.ndarr
     return np.isin(gap_labels, bridging[bridging > 0]), hull
 
 
-def set_beside(rgb: np.ndarray, outside: np.ndarray, hull: np.ndarray) -> list[np.ndarray]:
-    """The set's colour at every pixel (float32 (h, w, 3), lightly smoothed) seen three
-    ways from ``outside``: at its nearest pixel there, and in the same row just left and
-    just right of ``hull`` (a gradient sweep changes from top to bottom: a tall gap is
-    its row's colour, not that of the hull's top or bottom). Unlike ``local_set_colour``
-    none fades into what lies inside the hull, so across a wide gap in a matte it is
-    still the set's colour beside the gap, not the colour of what the gap holds."""
-    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5)
+def set_beside(
+    rgb: np.ndarray,
+    outside: np.ndarray,
+    hull: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    *,
+    smooth: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """The set's colour (float32 (n, 3), lightly smoothed) at the pixels (``ys``, ``xs``)
+    seen three ways from ``outside``: at its nearest pixel there, and in the same row just
+    left and just right of ``hull`` (a gradient sweep changes from top to bottom: a tall
+    gap is its row's colour, not that of the hull's top or bottom). Unlike
+    ``local_set_colour`` none fades into what lies inside the hull, so across a wide gap
+    in a matte it is still the set's colour beside the gap, not the colour of what the
+    gap holds. ``smooth`` is the photo as float32 blurred by 1.5 px, when the caller has
+    it already."""
+    if smooth is None:
+        smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5)
     if not outside.any():
-        return [smooth]
+        return [smooth[ys, xs]]
     _, nearest = cv2.distanceTransformWithLabels(
         (~outside).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
     lut = np.zeros((int(nearest.max()) + 1, 3), np.float32)
     lut[nearest[outside]] = smooth[outside]
-    colours = [lut[nearest]]
+    at = lut[nearest[ys, xs]]
+    colours = [at]
     h, w = hull.shape
-    rows = np.flatnonzero(hull.any(axis=1))
-    first = hull[rows].argmax(axis=1)
-    last = w - 1 - hull[rows, ::-1].argmax(axis=1)
-    for xs in (first - 4, last + 4):
-        beside = colours[0].copy()  # rows with no set beside the hull fall back to the nearest
-        ok = (xs >= 0) & (xs < w)
-        ok[ok] = outside[rows[ok], xs[ok]]
-        beside[rows[ok]] = smooth[rows[ok], xs[ok]][:, None, :]
-        colours.append(beside)
+    rows = np.arange(h)
+    has = hull.any(axis=1)
+    first = hull.argmax(axis=1)
+    last = w - 1 - hull[:, ::-1].argmax(axis=1)
+    for cols in (first - 4, last + 4):
+        # rows with no set beside the hull fall back to the nearest
+        ok = has & (cols >= 0) & (cols < w)
+        ok[ok] = outside[rows[ok], cols[ok]]
+        row_colour = smooth[rows, np.clip(cols, 0, w - 1)]
+        colours.append(np.where(ok[ys][:, None], row_colour[ys], at))
     return colours
+
+
+def _blurs(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The photo lightly blurred (1.5 px) as ``set_beside`` reads it (float32) and as the
+    set-colour tests read each pixel (uint8, rounded)."""
+    return cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5), cv2.GaussianBlur(rgb, (0, 0), 1.5)
 
 
 def _like_set_beside(
@@ -287,44 +306,48 @@ def _like_set_beside(
     outside: np.ndarray,
     hull: np.ndarray,
     views: list[np.ndarray] | None = None,
+    blurred: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bool per pixel (``ys``, ``xs``): its colour (lightly blurred) is the set's beside
     ``hull`` (``outside`` marks where the set may be), or a shade of it, by any of
-    ``set_beside``'s views (``views``, when the caller has them already)."""
-    px = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs][None]
+    ``set_beside``'s views (``views`` at those pixels and the blurred photo ``blurred``,
+    when the caller has them already)."""
+    px = (cv2.GaussianBlur(rgb, (0, 0), 1.5) if blurred is None else blurred)[ys, xs][None]
     like = np.zeros(ys.size, bool)
-    for colour in views if views is not None else set_beside(rgb, outside, hull):
-        like |= set_coloured(px, colour[ys, xs][None])[0]
+    for colour in views if views is not None else set_beside(rgb, outside, hull, ys, xs):
+        like |= set_coloured(px, colour[None])[0]
     return like
 
 
-def set_across(views: list[np.ndarray], hull: np.ndarray) -> np.ndarray:
-    """The set's colour (float32 (h, w, 3)) carried across ``hull`` row by row: each row's
-    colour just left of the hull blended linearly into its colour just right of it
-    (``set_beside``'s second and third views). Where the set shows through a product
-    or between two products, the photo is this, up to its grain; a product's own face
-    (a white cylinder's shading, its print) departs from it even where it is the set's
-    colour within ``SET_TOLERANCE``."""
-    h, w = hull.shape
+def set_across(views: list[np.ndarray], hull: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """The set's colour (float32 (n, 3)) at the pixels (``ys``, ``xs``) of ``hull``,
+    carried across it row by row: each row's colour just left of the hull blended
+    linearly into its colour just right of it (``set_beside``'s second and third views
+    at those pixels).
+    Where the set shows through a product or between two products, the photo is this,
+    up to its grain; a product's own face (a white cylinder's shading, its print)
+    departs from it even where it is the set's colour within ``SET_TOLERANCE``."""
+    w = hull.shape[1]
+    first = hull.argmax(axis=1)[ys]
+    last = w - 1 - hull[:, ::-1].argmax(axis=1)[ys]
+    t = np.clip((xs - first) / np.maximum(last - first, 1), 0.0, 1.0).astype(np.float32)[:, None]
     left, right = views[1], views[2]
-    rows = np.flatnonzero(hull.any(axis=1))
-    t = np.zeros((h, w), np.float32)
-    if rows.size:
-        first = hull[rows].argmax(axis=1)
-        last = w - 1 - hull[rows, ::-1].argmax(axis=1)
-        cols = np.arange(w, dtype=np.float32)[None, :]
-        t[rows] = np.clip((cols - first[:, None]) / np.maximum(last - first, 1)[:, None], 0.0, 1.0)
-    return left + (right - left) * t[..., None]
+    return left + (right - left) * t
 
 
 def unlike_set_gaps(
-    rgb: np.ndarray, product: np.ndarray, *, clear: np.ndarray | None = None
+    rgb: np.ndarray,
+    product: np.ndarray,
+    *,
+    clear: np.ndarray | None = None,
+    blurs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(gaps, unlike): the gaps between ``product``'s large pieces (``piece_gaps``) and
     the gap pixels that are not the set's colour beside the pieces' hull (nor a shade of
     it) by any of ``set_beside``'s three views. The set showing between two products, or
     through a product, is the set's colour; a band of the product the mask left out is
-    not. ``clear`` (bool) marks the pixels that may be the set (not product)."""
+    not. ``clear`` (bool) marks the pixels that may be the set (not product); ``blurs``
+    is ``_blurs(rgb)`` when the caller has it already."""
     gaps, hull = piece_gaps(product)
     unlike = np.zeros(product.shape, bool)
     if not gaps.any():
@@ -333,8 +356,9 @@ def unlike_set_gaps(
     if clear is not None:
         outside &= clear
     ys, xs = np.nonzero(gaps)
-    like = _like_set_beside(rgb, ys, xs, outside, hull)
-    unlike[ys, xs] = ~like
+    smooth, blurred = blurs or _blurs(rgb)
+    views = set_beside(rgb, outside, hull, ys, xs, smooth=smooth)
+    unlike[ys, xs] = ~_like_set_beside(rgb, ys, xs, outside, hull, views, blurred)
     return gaps, unlike
 
 
@@ -544,26 +568,40 @@ def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
     ring[:, :2] = ring[:, -2:] = False
     if not frame.any() or not ring.any():
         return 1.0
-    samples = rgb[frame].astype(np.float32)
+    samples = rgb[frame]
     samples = samples[:: max(1, len(samples) // 400)]
-    px = rgb[ring].astype(np.float32)
+    # each distinct colour is judged once (a ring holds a few thousand pixels in far
+    # fewer colours), and a repeated sample adds nothing to "like any of them"
+    samples = _distinct_colours(samples)[0].astype(np.float32)
+    colours, index = _distinct_colours(rgb[ring])
+    px = colours.astype(np.float32)
     near = (np.linalg.norm(px[:, None] - samples[None], axis=2) < SET_TOLERANCE).any(axis=1)
     norm2 = np.maximum((samples * samples).sum(axis=1), 1.0)
     s = px @ samples.T / norm2[None]
     residual = np.linalg.norm(px[:, None] - s[..., None] * samples[None], axis=2)
     shade = (s > 0.25) & (s < 1.03) & (residual < 0.5 * SET_TOLERANCE + 0.04 * np.sqrt(norm2)[None] * s)
-    foreign = 1.0 - float((near | shade.any(axis=1)).mean())
+    foreign = 1.0 - float((near | shade.any(axis=1))[index].mean())
     return float(np.clip(1.0 - (foreign - 0.55) / 0.15, 0.0, 1.0))
 
 
-def _pieces_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> float:
+def _distinct_colours(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(colours, index): the distinct rows of ``px`` (uint8 (n, 3)) and, per row, which
+    of them it is (``colours[index]`` is ``px``)."""
+    code = (px[:, 0].astype(np.int32) << 16) | (px[:, 1].astype(np.int32) << 8) | px[:, 2]
+    unique, first, index = np.unique(code, return_index=True, return_inverse=True)
+    return px[first], index.ravel()
+
+
+def _pieces_cue(
+    rgb: np.ndarray, product: np.ndarray, clear: np.ndarray, blurs: tuple[np.ndarray, np.ndarray]
+) -> float:
     """1 unless the matte is in two or more large pieces and what lies between them, inside
     their common hull, is mostly not the set's colour beside that hull: the cut left a band
     of the product out (a label close to the backdrop's colour) and split the product in
     two. Two products side by side, or a product the set shows through, have the set
     between their pieces. Falls to 0 as that share grows from 35 % to 55 %; gaps smaller
     than 1 % of the matte are not judged."""
-    gaps, unlike = unlike_set_gaps(rgb, product, clear=clear)
+    gaps, unlike = unlike_set_gaps(rgb, product, clear=clear, blurs=blurs)
     area = int(gaps.sum())
     if area < 0.01 * product.sum():
         return 1.0
@@ -571,7 +609,13 @@ def _pieces_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> floa
     return float(np.clip(1.0 - (foreign - 0.35) / 0.2, 0.0, 1.0))
 
 
-def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges_near: np.ndarray) -> float:
+def _bridge_cue(
+    rgb: np.ndarray,
+    product: np.ndarray,
+    outside: np.ndarray,
+    edges_near: np.ndarray,
+    blurs: tuple[np.ndarray, np.ndarray],
+) -> float:
     """1 unless the matte keeps the set where it shows between two parts of the product:
     the matte's pixels that are the set's colour beside its hull (``set_beside``: a
     gradient sweep's own row, not a colour faded in from far away) and open to the set
@@ -593,15 +637,16 @@ def _bridge_cue(rgb: np.ndarray, product: np.ndarray, outside: np.ndarray, edges
     hull = np.zeros(product.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
     clear = outside & ~(cv2.dilate(hull, disk(3)) > 0)
-    views = set_beside(rgb, clear, hull > 0)
-    like = _like_set_beside(rgb, ys, xs, clear, hull > 0, views)
+    smooth, blurred = blurs
+    views = set_beside(rgb, clear, hull > 0, ys, xs, smooth=smooth)
+    like = _like_set_beside(rgb, ys, xs, clear, hull > 0, views, blurred)
     beside = cv2.dilate((~product).astype(np.uint8), disk(1)) > 0
     opened = _opened(product, ys, xs, like, edges_near, beside)
-    if opened.sum() >= 0.25 * ys.size:
+    if opened.sum() >= 0.25 * ys.size and len(views) == 3:
         # white on white: the colour cannot tell the set from the product, the set's
         # own gradient carried across the hull can (the product's face departs from it)
-        smooth = cv2.GaussianBlur(rgb, (0, 0), 1.5)[ys, xs].astype(np.float32)
-        through = np.linalg.norm(smooth - set_across(views, hull > 0)[ys, xs], axis=1) < _ACROSS
+        px = blurred[ys, xs].astype(np.float32)
+        through = np.linalg.norm(px - set_across(views, hull > 0, ys, xs), axis=1) < _ACROSS
         opened = _opened(product, ys, xs, through, edges_near, beside)
         if opened.sum() >= 0.25 * ys.size:
             return 1.0
@@ -666,12 +711,19 @@ def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     return float(np.clip(1.0 - (contact.max() / width - 0.05) / 0.1, 0.0, 1.0))
 
 
-def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.ndarray:
+def inlet_unlike(
+    rgb: np.ndarray,
+    product: np.ndarray,
+    clear: np.ndarray,
+    *,
+    blurs: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Bool: pixels of the matte's inlets (its convex hull less the matte, 2 px clear of
     it, past its soft edge) that are not the set's colour beside that hull (nor a shade
     of it) by any of ``set_beside``'s views. A real concavity (beside a neck, inside a
     handle, between two products) holds the set; a bite the cut took out of the side
-    of a product holds more of the product. ``clear`` (bool) marks what may be the set."""
+    of a product holds more of the product. ``clear`` (bool) marks what may be the set;
+    ``blurs`` is ``_blurs(rgb)`` when the caller has it already."""
     none = np.zeros(product.shape, bool)
     points = cv2.findNonZero(product.astype(np.uint8))
     if points is None:
@@ -684,7 +736,9 @@ def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.
         return none
     outside = ~(cv2.dilate(hull8, disk(3)) > 0) & clear
     ys, xs = np.nonzero(inlets)
-    like = _like_set_beside(rgb, ys, xs, outside, hull)
+    smooth, blurred = blurs or _blurs(rgb)
+    views = set_beside(rgb, outside, hull, ys, xs, smooth=smooth)
+    like = _like_set_beside(rgb, ys, xs, outside, hull, views, blurred)
     # and it is the colour of the product beside it: the bite holds more of the same
     # surface, while what a concavity frames (the set, seen between two products that
     # run off the frame, where no set lies beside the hull) is unlike both
@@ -694,7 +748,6 @@ def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.
     _, nearest = cv2.distanceTransformWithLabels(
         (~inner).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
-    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.5)
     lut = np.zeros((int(nearest.max()) + 1, 3), np.float32)
     lut[nearest[inner]] = smooth[inner]
     own = np.linalg.norm(smooth[ys, xs] - lut[nearest[ys, xs]], axis=1) < _INLET_OWN
@@ -703,12 +756,14 @@ def inlet_unlike(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> np.
     return unlike
 
 
-def _inlet_cue(rgb: np.ndarray, product: np.ndarray, clear: np.ndarray) -> float:
+def _inlet_cue(
+    rgb: np.ndarray, product: np.ndarray, clear: np.ndarray, blurs: tuple[np.ndarray, np.ndarray]
+) -> float:
     """1 unless the largest piece of the matte's inlets that is not the set's colour
     (``inlet_unlike``) is a sizeable share of the matte: the cut took a bite out of
     the side of the product where its colour is close to the set's (a cream label on
     a grey sweep) and no sharp edge walls it off."""
-    unlike = inlet_unlike(rgb, product, clear)
+    unlike = inlet_unlike(rgb, product, clear, blurs=blurs)
     if not unlike.any():
         return 1.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(unlike.astype(np.uint8), connectivity=8)
@@ -791,13 +846,14 @@ def matte_evidence(
     cues["surround"] = _surround_cue(rgb, product)
 
     # 4d. no band of the product left out between two pieces of the matte
-    cues["pieces"] = _pieces_cue(rgb, product, m < 16)
-    cues["inlet"] = _inlet_cue(rgb, product, m < 16)
+    blurs = _blurs(rgb)
+    cues["pieces"] = _pieces_cue(rgb, product, m < 16, blurs)
+    cues["inlet"] = _inlet_cue(rgb, product, m < 16, blurs)
 
     # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     cues["pocket"] = _pocket_cue(product, edges_near)
-    cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near)
+    cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near, blurs)
 
     # 5. set-coloured matte that no sharp edge separates from the set
     open_set = product & like & ~edges_near
