@@ -3,6 +3,9 @@
 A hard product mask (from any method, often estimated on a reduced copy) becomes a
 full-resolution matte in three steps, only on a band around its outline:
 
+0. ``reach_weak_rim``: where a faint rim runs just outside the mask along a stretch of
+   its outline (a white lid's top rim, a few levels off a white set), the outline is
+   moved out to the rim's outer edge; colour lines cannot see a rim that faint.
 1. ``solve_alpha``: local colour lines. Near each edge pixel the product's colour F and
    the backdrop's colour B are estimated by normalized convolution (a Gaussian average
    of the pixels known to be product, resp. backdrop); the pixel's alpha is its
@@ -74,6 +77,152 @@ def _normalized_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> tu
     return v / np.maximum(w, 1e-4)[..., None], w
 
 
+# ``reach_weak_rim``: how far out (px) a rim is looked for, where the set is sampled, how
+# many outline points a seen stretch of rim needs, and the longest unseen stretch between
+# two seen ones that the rim is carried across (a pale rim fades into a white set where
+# the light is on it, and shows again where the product turns away from it).
+_RIM_REACH, _RIM_SET = 6, (10, 16)
+_RIM_RUN, _RIM_ACROSS = 30, 320
+# A rim this far from the set (levels, averaged along the outline) or more can be seen: a
+# set's own texture and a JPEG's blocks reach 3-5 levels there.
+_RIM_FLOOR = 6.0
+
+
+def _along(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian average (float32) of ``values`` (n, ...) along a closed outline's points."""
+    n = values.shape[0]
+    r = int(3 * sigma)
+    flat = values.reshape(n, -1).astype(np.float32)
+    if n < 2 * r + 1:
+        return np.repeat(flat.mean(axis=0, keepdims=True), n, axis=0).reshape(values.shape)
+    kernel = cv2.getGaussianKernel(2 * r + 1, sigma).astype(np.float32)
+    padded = np.concatenate([flat[-r:], flat, flat[:r]], axis=0)
+    out = cv2.filter2D(padded, -1, kernel, borderType=cv2.BORDER_CONSTANT)[r : r + n]
+    return out.reshape(values.shape)
+
+
+def _runs(flag: np.ndarray, shortest: int) -> np.ndarray:
+    """``flag`` (bool, along a closed outline) less its runs shorter than ``shortest``."""
+    if flag.all() or not flag.any():
+        return flag.copy()
+    start = int(np.argmin(flag))
+    rolled = np.roll(flag, -start)
+    label = np.cumsum(~rolled)
+    sizes = np.bincount(label[rolled], minlength=int(label.max()) + 1)
+    return np.roll(rolled & (sizes[label] >= shortest), start)
+
+
+def _carried(flag: np.ndarray, values: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flag, values) with each unflagged stretch of at most ``longest`` points between two
+    flagged ones (along a closed outline) flagged, its values blended linearly between
+    theirs."""
+    n = flag.size
+    flag, values = flag.copy(), values.copy()
+    on = np.flatnonzero(flag)
+    for a, b in zip(on, np.roll(on, -1), strict=True):
+        span = int((b - a) % n)
+        if 1 < span <= longest:
+            k = np.arange(1, span)
+            flag[(a + k) % n] = True
+            values[(a + k) % n] = values[a] + (values[b] - values[a]) * k / span
+    return flag, values
+
+
+def _rim_offsets(img: np.ndarray, points: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seen, cross) per outline point: whether a rim lies just outside it, and how far
+    out (px, along ``normal``) its outer edge is. The photo is sampled along each normal
+    and taken relative to the set sampled further out, then averaged along the outline
+    (a rim is a few levels off the set, the noise is as strong pixel by pixel): a rim is
+    a peak 2 px or more out (not the product's own edge fading from the outline), and
+    its outer edge is where that falls to half, to stay under 0.3 of it up to the set (a
+    step, not a shadow's ramp)."""
+    n = len(points)
+    d = np.arange(0, _RIM_SET[1] + 1, dtype=np.float32)
+    mx = (points[:, None, 0] + d[None] * normal[:, None, 0]).astype(np.float32)
+    my = (points[:, None, 1] + d[None] * normal[:, None, 1]).astype(np.float32)
+    profile = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    raw = profile - profile[:, _RIM_SET[0] :].mean(axis=1)[:, None]
+    along = _along(raw, 6.0)
+    size = np.linalg.norm(along, axis=2)
+    noise = float(np.median(np.linalg.norm(raw[:, _RIM_SET[0] :], axis=2))) / math.sqrt(15.0)
+    floor = max(_RIM_FLOOR, 4.0 * noise)
+    idx = np.arange(n)
+    at = 2 + np.argmax(size[:, 2 : _RIM_REACH + 1], axis=1)
+    peak = size[idx, at]
+    # the rim lies on the other side of the set's colour from the product's face 3 px
+    # inside the outline (a darker rim round a white lid): an edge runs between them
+    inside = cv2.remap(
+        img,
+        (points[:, 0] - 3 * normal[:, 0]).astype(np.float32)[:, None],
+        (points[:, 1] - 3 * normal[:, 1]).astype(np.float32)[:, None],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )[:, 0] - profile[:, _RIM_SET[0] :].mean(axis=1)
+    across = (along[idx, at] * _along(inside, 6.0)).sum(axis=1) < 0
+    # and not under the product: a dark line there is its contact shadow
+    seen = (peak > floor) & (peak >= 1.05 * size[idx, at - 1]) & across & (normal[:, 1] < 0.5)
+    cols = np.arange(size.shape[1])[None, :]
+    past = (size < 0.5 * peak[:, None]) & (cols > at[:, None])
+    first = np.where(past.any(axis=1), past.argmax(axis=1), size.shape[1] - 1)
+    seen &= past.any(axis=1) & (first <= _RIM_REACH + 1)
+    tail = (cols >= np.minimum(first + 2, _RIM_SET[0])[:, None]) & (cols < _RIM_SET[0])
+    seen &= ~((size >= 0.3 * peak[:, None]) & tail).any(axis=1)
+    a, b = size[idx, first - 1], size[idx, first]
+    cross = (first - 1) + np.clip((a - 0.5 * peak) / np.maximum(a - b, 1e-3), 0.0, 1.0)
+    return seen, cross
+
+
+def reach_weak_rim(rgb: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """``hard`` (bool) grown out to a faint rim just outside it: a white jar's lid has a
+    rim a few levels darker than the white set, 3 px wide, that the cut leaves out (its
+    edge then follows the noise on the lid's face). Where such a rim shows along a
+    stretch of the outline (``_RIM_RUN`` points or more) it is followed, carried across
+    short stretches where it fades into the set, and the outline there is moved to its
+    outer edge, measured from the outline smoothed along its length. The mask only grows
+    (by ``_RIM_REACH`` px at most); an outline with no rim is left as it is."""
+    h, w = hard.shape
+    contours, _ = cv2.findContours(hard.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return hard
+    # the photo round the mask only: every sample lies within _RIM_SET[1] px of the outline
+    x, y, cw, ch = cv2.boundingRect(np.concatenate(contours))
+    pad = _RIM_SET[1] + 4
+    x0, y0 = max(x - pad, 0), max(y - pad, 0)
+    img = rgb[y0 : min(y + ch + pad, h), x0 : min(x + cw + pad, w)].astype(np.float32)
+    corner = np.array([x0, y0], np.float32)
+    grown = hard.astype(np.uint8)
+    changed = False
+    for contour in contours:
+        points = contour[:, 0, :].astype(np.float32)
+        if len(points) < 4 * _RIM_RUN:
+            continue
+        smooth = _along(points, 3.0)
+        tangent = np.roll(smooth, -2, axis=0) - np.roll(smooth, 2, axis=0)
+        normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
+        probe = np.rint(points + 2 * normal).astype(int)
+        if hard[np.clip(probe[:, 1], 0, h - 1), np.clip(probe[:, 0], 0, w - 1)].mean() > 0.5:
+            normal = -normal  # point the normals out of the mask
+        seen, cross = _rim_offsets(img, points - corner, normal)
+        seen = _runs(seen, _RIM_RUN)
+        if not seen.any():
+            continue
+        # the rim's offset from the outline smoothed along its length
+        centre = _along(points, 8.0)
+        offset = ((points + cross[:, None] * normal - centre) * normal).sum(axis=1)
+        flag, offset = _carried(seen, np.where(seen, offset, 0.0), _RIM_ACROSS)
+        weight = _along(flag.astype(np.float32), 4.0)
+        offset = _along(np.where(flag, offset, 0.0), 4.0) / np.maximum(weight, 1e-6)
+        target = np.where(flag[:, None], centre + offset[:, None] * normal, points)
+        # only what lies between the outline and the rim: a hole inside (a handle's) stays
+        outer = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(outer, [np.rint(target * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+        cv2.fillPoly(outer, [contour], 0)
+        grown |= outer
+        changed = True
+    return grown > 0 if changed else hard
+
+
 def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1.0) -> np.ndarray:
     """float32 alpha (h, w) in 0..1 for ``rgb`` (uint8 (h, w, 3)) from ``hard`` (bool).
 
@@ -82,6 +231,7 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     softness in pixels (used where colour cannot tell product from backdrop).
     """
     h, w = hard.shape
+    hard = reach_weak_rim(rgb, hard)
     alpha = hard.astype(np.float32)
     ys, xs = np.nonzero(hard)
     if ys.size == 0:
