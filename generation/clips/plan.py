@@ -586,7 +586,20 @@ def _end_card_layout(
             for k in ("price", "compare_at")
         )
         beside = (price_w, compare_w)
-    card = end_card_layout(canvas, insets, aspect, top=top, below=below, beside=beside)
+
+    def layout(top_room: float = 0.0, bottom_room: float = 0.0) -> EndCardLayout:
+        return end_card_layout(
+            canvas,
+            insets,
+            aspect,
+            top=top,
+            below=below,
+            top_room=top_room,
+            bottom_room=bottom_room,
+            beside=beside,
+        )
+
+    card = layout()
     # the title (or logo) comes down into place and the button rises into place: room
     # above the one and below the other for the texts' whole slide, shadows included,
     # inside the safe area (a 9:16 story's title stood against the top band and only
@@ -617,30 +630,11 @@ def _end_card_layout(
             bottom_room = max(0.0, ay + ah - lowest)
     if top_room == 0 and bottom_room == 0:
         return card
-    card = end_card_layout(
-        canvas,
-        insets,
-        aspect,
-        top=top,
-        below=below,
-        top_room=top_room,
-        bottom_room=bottom_room,
-        beside=beside,
-    )
+    card = layout(top_room, bottom_room)
     # a card that does not fill its height (a product as wide as it may be) is centred:
     # the room kept at the top brings its button down, where it may need its room too
     if "cta" in card.rects and bottom_room == 0 and sum(card.rects["cta"][1::2]) > lowest + 0.5:
-        bottom_room = max(0.0, ay + ah - lowest)
-        card = end_card_layout(
-            canvas,
-            insets,
-            aspect,
-            top=top,
-            below=below,
-            top_room=top_room,
-            bottom_room=bottom_room,
-            beside=beside,
-        )
+        card = layout(top_room, max(0.0, ay + ah - lowest))
     return card
 
 

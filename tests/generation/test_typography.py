@@ -419,6 +419,17 @@ def test_fitting_shrinks_before_overflowing():
         layout_text(EN_LONG, box, TextStyle(max_size=96, min_size=96, max_lines=3))
 
 
+def _blocks(text, boxes, style, lang=None):
+    """The block ``text`` is set in for each box, None where it does not fit."""
+    blocks = []
+    for box in boxes:
+        try:
+            blocks.append(layout_text(text, box, style, lang=lang))
+        except TextDoesNotFit:
+            blocks.append(None)
+    return blocks
+
+
 @pytest.mark.parametrize(
     ("text", "tracking"),
     [("Stays cold for 24 hours", -0.01), ("SALE ENDS SUNDAY", 0.12), (ZH_SHORT, 0.0), ("Linen\nSummer", 0.0)],
@@ -428,19 +439,13 @@ def test_sizes_skipped_unwrapped_change_no_fit(text, tracking, monkeypatch):
     style = TextStyle(max_size=110, min_size=14, max_lines=2, tracking=tracking)
     boxes = [(1000, h) for h in range(160, 12, -7)] + [(300, h) for h in range(90, 12, -9)]
 
-    def fits(box):
-        try:
-            return layout_text(text, box, style)
-        except TextDoesNotFit:
-            return None
-
     # when fitted with hopeless sizes skipped, and with every size tried
-    skipping = [fits(box) for box in boxes]
+    skipping = _blocks(text, boxes, style)
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
     monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()  # fitted again, not the blocks kept from the first sweep
-    trying_all = [fits(box) for box in boxes]
+    trying_all = _blocks(text, boxes, style)
     # then the blocks are the same, and the sweep did reach sizes well below the largest
     assert skipping == trying_all
     sizes = [b.size for b in skipping if b is not None]
@@ -455,23 +460,17 @@ def test_letter_spaced_sizes_too_tall_for_two_letters_are_not_wrapped(text, trac
     style = TextStyle(max_size=110, min_size=14, max_lines=2, tracking=tracking)
     boxes = [(1000, h) for h in range(120, 20, -6)]
 
-    def fits(box):
-        try:
-            return layout_text(text, box, style)
-        except TextDoesNotFit:
-            return None
-
     tries: list[int] = []
     attempt = fit._attempt
     monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
     # when fitted with the sizes two of a word's letters already overfill skipped, and without
-    with_pairs = [fits(box) for box in boxes]
+    with_pairs = _blocks(text, boxes, style)
     paired_tries = len(tries)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
     monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()
     tries.clear()
-    without = [fits(box) for box in boxes]
+    without = _blocks(text, boxes, style)
     # then every block is the same, and fewer sizes were wrapped
     assert with_pairs == without
     assert all(b is not None for b in with_pairs)
@@ -487,25 +486,19 @@ def test_sizes_skipped_for_their_lines_height_change_no_fit(text, tracking, lang
     style = TextStyle(max_size=110, min_size=14, max_lines=4, line_height=1.05, tracking=tracking)
     boxes = [(w, h) for w in (1000, 620, 380) for h in range(420, 10, -23)]
 
-    def fits(box):
-        try:
-            return layout_text(text, box, style, lang=lang)
-        except TextDoesNotFit:
-            return None
-
     tries: list[int] = []
     attempt = fit._attempt
     monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
     # when fitted with the sizes whose lines could not be that low skipped, and with
     # every size tried
-    skipping = [fits(box) for box in boxes]
+    skipping = _blocks(text, boxes, style, lang=lang)
     skipped_tries = len(tries)
     monkeypatch.setattr(fit, "_ESTIMATE_SLACK", 1e9)
     monkeypatch.setattr(fit, "_SKIP_TALL_PAIRS", False)
     monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()
     tries.clear()
-    trying_all = [fits(box) for box in boxes]
+    trying_all = _blocks(text, boxes, style, lang=lang)
     # then the blocks are the same, sizes from large to small were set, and the skipping
     # sweep set far fewer sizes
     assert skipping == trying_all
@@ -531,23 +524,17 @@ def test_letter_spaced_sizes_with_too_many_or_too_tall_lines_are_not_set(text, t
     )
     boxes = [(w, h) for w in (848, 664, 420) for h in range(340, 60, -31)]
 
-    def fits(box):
-        try:
-            return layout_text(text, box, style, lang=lang)
-        except TextDoesNotFit:
-            return None
-
     tries: list[int] = []
     attempt = fit._attempt
     monkeypatch.setattr(fit, "_attempt", lambda *a, **k: tries.append(a[1]) or attempt(*a, **k))
     # when fitted with those sizes skipped by their lines filled from advances alone,
     # and without
-    skipping = [fits(box) for box in boxes]
+    skipping = _blocks(text, boxes, style, lang=lang)
     skipped_tries = len(tries)
     monkeypatch.setattr(fit, "_SKIP_LEAST_LINES", False)
     fit.clear_fitted()
     tries.clear()
-    without = [fits(box) for box in boxes]
+    without = _blocks(text, boxes, style, lang=lang)
     # then every block is the same, several sizes and line counts were set, and fewer
     # sizes were set with the skip
     assert skipping == without
