@@ -1,0 +1,56 @@
+"""The team page on a phone (390 x 844) and a desktop: every colleague's Remove button is
+shown whole where it can be pressed (it was cut to "Rem" at the right edge of a table that
+scrolled inside its card), and a sign-in a moment ago reads "just now"."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from shop_assets.accounts.models import User
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+
+pytestmark = BROWSER_MARKS
+
+# each Remove button's box against the box its table shows (a table that scrolls inside
+# itself shows only its client width)
+REMOVES = """() => [...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Remove')
+    .map(b => { const t = b.closest('table'), r = b.getBoundingClientRect(), s = t.getBoundingClientRect();
+        return {right: r.right, shown: s.left + t.clientWidth, scrolls: t.scrollWidth > t.clientWidth}; })"""
+
+
+def test_every_remove_button_is_whole_on_a_phone_and_a_fresh_sign_in_reads_just_now(
+    live_server, browser_page, user, merchant, tmp_path
+):
+    # given: the signed-in owner and a colleague with a longer name who never signed in
+    user.is_owner = True
+    user.save()
+    User.objects.create_user("lin.wei.packaging", password="pw-lin-123456", merchant=merchant)
+    page = browser_page
+    shots = shots_dir(tmp_path)
+
+    for width, height in ((390, 844), (1440, 900)):
+        # when: the team page opens
+        page.set_viewport_size({"width": width, "height": height})
+        sign_in(page, live_server.url)
+        page.goto(f"{live_server.url}/settings/team/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"team-{width}.png"), full_page=True)
+
+        # then: the colleague's Remove button sits inside what its table shows, with no
+        # scrolling inside the table
+        removes = page.evaluate(REMOVES)
+        assert len(removes) == 1, removes
+        assert removes[0]["right"] <= removes[0]["shown"] + 0.5, (width, removes)
+        assert removes[0]["scrolls"] is False, (width, removes)
+        assert removes[0]["right"] <= width, (width, removes)
+
+        # and the owner, signed in a moment ago, reads "just now"; the colleague "never"
+        rows = page.locator("table.members tr").all_inner_texts()
+        assert rows[0].split("\n")[0].strip() == "alice (you)", rows
+        assert "Owner · signed in just now" in rows[0], rows
+        assert "Colleague · never signed in" in rows[1], rows
+        assert "0 minutes" not in page.content()
+        page.context.clear_cookies()
+
+    user.refresh_from_db()
+    assert user.last_login is not None and (timezone.now() - user.last_login).total_seconds() < 120
