@@ -66,8 +66,8 @@ def segment_alpha(
         source = "alpha channel"
         if matte is None:
             raise SegmentationFailed(
-                f"the photo has no alpha channel (mode {image.mode}); upload a PNG or WebP "
-                "with transparency, or a mask, or choose another segmenter"
+                "the photo has no transparency (no alpha channel); upload a PNG or WebP "
+                "with transparency, or a mask, or choose another background removal"
             )
 
     # 2. refuse mattes that do not separate anything

@@ -414,6 +414,15 @@ def save_uploaded(image: ProductImage, data: bytes, user: Any = None) -> PhotoMa
 # --- the gate every job passes ------------------------------------------------------
 
 
+def _sentence(text: str) -> str:
+    """A segmenter's problem ("the photo has no ...") as a sentence of the review message:
+    a capital first letter and a full stop, so problems do not run into each other."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
+
+
 class MatteNeedsReview(Exception):
     """The photo has no accepted matte and the automatic one is not trusted: the stored
     one, or the one the job made from the full photo (its ``confidence`` and ``problems``;
@@ -425,7 +434,7 @@ class MatteNeedsReview(Exception):
         self.mask = mask
         confidence = mask.confidence if confidence is None else confidence
         found = mask.problems if problems is None else problems
-        reasons = " ".join(found) or "Its evidence is weak."
+        reasons = " ".join(_sentence(problem) for problem in found) or "Its evidence is weak."
         super().__init__(
             f"The cutout of this photo needs your review before any asset is made "
             f"(confidence {confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {reasons} "

@@ -242,5 +242,12 @@ def test_a_job_asking_for_the_photos_own_alpha_on_a_photo_without_one_waits_for_
     assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
 
     job.refresh_from_db()
-    assert "no alpha channel" in job.error_message
+    # the segmenter's problem is its own sentence between the confidence and what to do
+    assert job.error_message == (
+        f"The cutout of this photo needs your review before any asset is made (confidence 0.00; "
+        f"{MATTE_THRESHOLD:.2f} needed). The photo has no transparency (no alpha channel); upload a "
+        "PNG or WebP with transparency, or a mask, or choose another background removal. Open the "
+        "product page to accept it, fix it with a box and a few strokes, or upload a mask; this job "
+        "then goes on by itself."
+    )
     assert masks.latest_automatic(product_image).segmenter == "alpha" and not Asset.objects.exists()
