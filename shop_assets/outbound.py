@@ -294,6 +294,22 @@ class _GuardedAdapter(HTTPAdapter):
 # --- the client ---------------------------------------------------------------------
 
 
+def _unresolved(host: str, exc: Exception) -> str:
+    """Why ``host`` has no address, in words a merchant can act on: the resolver's own text
+    ("[Errno -2] Name or service not known") is shown under the webhook form and in the
+    deliveries' log."""
+    code = exc.errno if isinstance(exc, socket.gaierror) else None
+    if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+        return f"{host} was not found: no server has that name. Check the address for typos."
+    if code == socket.EAI_AGAIN:
+        return (
+            f"{host} could not be looked up just now (no answer from the name server); try again in a minute."
+        )
+    if isinstance(exc, UnicodeError):
+        return f"{host} is not a valid server name."
+    return f"{host} could not be looked up ({getattr(exc, 'strerror', None) or exc})."
+
+
 class OutboundClient:
     """An HTTP client that only reaches public addresses (see the module docstring).
 
@@ -340,7 +356,7 @@ class OutboundClient:
             try:
                 found = self.resolver(host, port)
             except (OSError, UnicodeError) as exc:
-                raise OutboundConnectionError(f"{host} does not resolve: {exc}") from None
+                raise OutboundConnectionError(_unresolved(host, exc)) from None
             addresses = [ipaddress.ip_address(str(a).split("%")[0]) for a in found]
             if not addresses:
                 raise OutboundConnectionError(f"{host} does not resolve to any address.")

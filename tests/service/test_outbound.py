@@ -315,7 +315,19 @@ def test_connection_refused_and_unresolvable_names_are_connection_errors():
 
     with pytest.raises(OutboundConnectionError) as unresolved:
         OutboundClient(resolver=failing).check_url("https://nowhere.invalid/")
-    assert str(unresolved.value) == "nowhere.invalid does not resolve: [Errno -2] Name or service not known"
+    assert (
+        str(unresolved.value)
+        == "nowhere.invalid was not found: no server has that name. Check the address for typos."
+    )
+
+    def silent(host, port):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    with pytest.raises(OutboundConnectionError) as later:
+        OutboundClient(resolver=silent).check_url("https://shop.example/")
+    assert str(later.value) == (
+        "shop.example could not be looked up just now (no answer from the name server); try again in a minute."
+    )
 
 
 def test_proxies_from_the_environment_are_ignored(monkeypatch, receiver):
