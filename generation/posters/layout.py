@@ -87,7 +87,9 @@ def solve_layout(
     ``SMALL_HEADLINE`` of its designed size, or sets a text designed smaller than the
     headline larger than it (``_outranked``); it wins when it sets the headline larger,
     or as large with no text below the template's sizes, and, where only the last
-    brought it in, gives a larger headline px x product area (``_balance``).
+    brought it in, gives a larger headline px x product area (``_balance``), or, where a
+    text designed smaller outgrew the headline, a larger headline px x product size
+    (``_reach``).
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
@@ -120,10 +122,12 @@ def solve_layout(
     as_designed = below and not any(f.startswith(BELOW_SIZES) for f in other.fallbacks)
     if _headline_px(other) < _headline_px(layout) + (0 if as_designed else 1):
         return layout
-    if not below and not small and _balance(other) <= _balance(layout):
+    if not below and not small and _reach(other) <= _reach(layout):
         # tried only because a text designed smaller outgrew the headline: the larger
-        # headline must not cost the product more than it gains (price_tag's Chinese
-        # marketplace post would have grown it 24 -> 43 px over a bottle 639 -> 392 px)
+        # headline must not cost the product more than it gains, both as lengths
+        # (price_tag's Chinese marketplace post would have grown it 24 -> 37 px, x1.54,
+        # over a bottle 639 -> 396 px, x0.62; banner_strip's feed post grows it 44 -> 59
+        # px, x1.34, over a bottle 459 -> 367 px, x0.80)
         return layout
     other.fallbacks.append(LONG_TEXT)
     return other
@@ -322,6 +326,13 @@ READABLE_HEADLINE = 40 / 1080  # px per px of the short side: a headline a large
 def _balance(layout: PosterLayout) -> float:
     """The headline's px x the product box's area."""
     return _headline_px(layout) * _area(layout.product_box)
+
+
+def _reach(layout: PosterLayout) -> float:
+    """The headline's px x the product box's linear size (the square root of its area):
+    a length against a length, where ``_balance`` weighs the product's area, its linear
+    size twice."""
+    return _headline_px(layout) * _area(layout.product_box) ** 0.5
 
 
 def _keeps_words(layout: PosterLayout, other: PosterLayout) -> bool:

@@ -1698,3 +1698,32 @@ def test_the_offer_beside_the_product_stands_mid_column_on_a_square_post(seg, te
     assert abs(above - below) < 0.1 * ch, (above, below)
     assert max(above, below) < 0.3 * ch, (above, below)
     assert poster.checks.ok, poster.checks.problems
+
+
+def test_a_long_chinese_headline_outranked_by_the_price_on_banner_strips_square_takes_the_wider_room(seg):
+    # given banner_strip's feed post with the long Chinese words: the template's own
+    # arrangement set the headline at 44 px over 2 lines, under its price of 70 px and
+    # only 1.47 x its subline; the long-text arrangement sets it at 59 px over a bottle
+    # 0.80 of the height (459 -> 367 px), refused because it cost the product's area
+    # (x0.64) more than the headline gained (x1.34)
+    poster = render_poster(seg, PosterSpec(template="banner_strip", size="feed", **WORDS["long-zh"]))
+    layout = poster.layout
+    slots = {s["name"]: s for s in layout["slots"]}
+    head, sub = slots["headline"]["font"], slots["subline"]["font"]
+    # then the long-text arrangement is taken: the headline at 56 px or more, whole, 1.8 x
+    # its subline, with the product still over a third of the canvas's height
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    assert head["size"] >= 56 and head["size"] >= 1.8 * sub["size"], (head, sub)
+    assert _norm("".join(head["lines"])) == _norm(WORDS["long-zh"]["headline"])
+    assert layout["product_box"][3] >= 1080 / 3, layout["product_box"]
+    assert poster.checks.ok, poster.checks.problems
+
+
+def test_price_tags_chinese_marketplace_post_keeps_its_large_product_over_a_larger_headline(seg):
+    # given price_tag's marketplace post with the long Chinese words, whose long-text
+    # arrangement would grow the headline 24 -> 37 px (x1.54) over a bottle 639 -> 396 px
+    # (x0.62): more product lost than headline gained, even as lengths
+    poster = render_poster(seg, PosterSpec(template="price_tag", size="marketplace", **WORDS["long-zh"]))
+    # then the template's own arrangement stays, with its large product
+    assert "long text: the template's long-text arrangement" not in poster.layout["fallbacks"]
+    assert poster.layout["product_box"][3] >= 600, poster.layout["product_box"]
