@@ -1727,3 +1727,20 @@ def test_price_tags_chinese_marketplace_post_keeps_its_large_product_over_a_larg
     # then the template's own arrangement stays, with its large product
     assert "long text: the template's long-text arrangement" not in poster.layout["fallbacks"]
     assert poster.layout["product_box"][3] >= 600, poster.layout["product_box"]
+
+
+def test_flash_deals_story_sets_a_long_english_headline_in_its_long_text_arrangement(seg):
+    # given flash_deal's story, whose tall variant had no long-text arrangement: the
+    # 103-character English headline was set at 36 px in 3 lines, a third of its designed
+    # 101 px and under a third of the price's 115 px, over a product cut to 86 %
+    poster = render_poster(seg, PosterSpec(template="flash_deal", size="story", **WORDS["long-en"]))
+    layout = poster.layout
+    head = next(s["font"] for s in layout["slots"] if s["name"] == "headline")
+    # then the long-text arrangement sets it at 44 px or more, whole, over a product kept
+    # at its full scale (over a quarter of the canvas's height), every check passed
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    assert head["size"] >= 44, head
+    assert _norm("".join(head["lines"])) == _norm(WORDS["long-en"]["headline"])
+    assert not any(f.startswith("product scaled") for f in layout["fallbacks"]), layout["fallbacks"]
+    assert layout["product_box"][3] >= 0.26 * 1920, layout["product_box"]
+    assert poster.checks.ok, poster.checks.problems
