@@ -22,6 +22,8 @@ def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
     shown = accepted or auto
     return {
         "image": image,
+        # the photo's place among its product's photos, as the tiles and the job form number them
+        "number": list(image.product.images.values_list("pk", flat=True)).index(image.pk) + 1,
         "auto": auto,
         "accepted": accepted,
         "shown": shown if shown is not None and shown.preview_key else None,
