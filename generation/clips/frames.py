@@ -295,7 +295,7 @@ class Compositor:
         if layer.depth is not None:
             self._depth_warp(src, world, layer.depth, out)
             if props:
-                for prop in world.props:
+                for prop in _far_to_near(world):
                     _draw_prop(out, prop, layer.depth.at_ratio(prop.ratio))
         elif layer.transform == IDENTITY and src.shape == out.shape:
             np.copyto(out, src)
@@ -380,6 +380,20 @@ def _less(rect: Rect, hole: Rect | None) -> list[Rect]:
         return [rect]
     pieces = [(x0, y0, x1, hy0), (x0, hy1, x1, y1), (x0, hy0, hx0, hy1), (hx1, hy0, x1, hy1)]
     return [p for p in pieces if p[2] > p[0] and p[3] > p[1]]
+
+
+def _far_to_near(world: World) -> list[PropLayer]:
+    """The world's prop layers and its podium in the order they are drawn: the props
+    behind the podium, the podium, then the props on it and in front of it (each group
+    in the world's order)."""
+    pod = world.podium
+    if pod is None:
+        return list(world.props)
+    return [
+        *(p for p in world.props if p.ratio < pod.ratio),
+        pod,
+        *(p for p in world.props if p.ratio >= pod.ratio),
+    ]
 
 
 def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:

@@ -13,7 +13,10 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
   parallax it renders the set once more without its props (``render_set``: ``bare``) and
   keeps each prop, with the shadow it casts, as its own layer (``PropLayer``) that moves
   at the depth of the floor row it stands on, instead of being sheared by the rows it
-  spans.
+  spans. A podium is kept as a layer too (``World.podium``): it moves with the product
+  standing on it (depth 1, the row its front stands on), as do the props on its top face,
+  instead of each of its rows moving at the depth of the floor row it covers (its top
+  face slid under the product, its front leaned).
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
   product is filled out of it; its shadow stays painted into the plate. A studio scene's
   layout (its floor's lines and its props, as data) gives the depths and the props, which
@@ -39,6 +42,7 @@ from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
+    PodiumGeometry,
     PropPlacement,
     Stage,
     Variant,
@@ -53,6 +57,7 @@ from generation.sets import (
 )
 from generation.sets.look import light_side_of, resolve_theme
 from generation.sets.props import CLEAR_GAP, least_height, prop_height
+from generation.sets.shapes import podium_cover
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
@@ -111,8 +116,9 @@ class World:
     seed: int | None = None
     animation: AnimatedPlate | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    bare: np.ndarray | None = None  # (H, W, 4) uint8: the plate without ``props``
+    bare: np.ndarray | None = None  # (H, W, 4) uint8: the plate without ``props`` (and ``podium``)
     props: tuple[PropLayer, ...] = ()
+    podium: PropLayer | None = None  # the podium and the shadows it throws, apart from ``bare``
     prop_bodies: PropBodies = ()  # each prop standing in a studio set
 
     @property
@@ -143,7 +149,8 @@ class StudioStage:
     @property
     def prop_bodies(self) -> PropBodies:
         """As ``World.prop_bodies``: (index in the theme's props, depth ratio, body)."""
-        return tuple((p.index, _depth_at(self.depth_ratio, p.base), p.body) for p in self.standing)
+        pod = self.stage.podium
+        return tuple((p.index, _prop_ratio(self.depth_ratio, p, pod), p.body) for p in self.standing)
 
 
 def studio_stage(
@@ -331,19 +338,24 @@ def studio_world(
 
     # 3. the props apart from the set, for parallax (each at the depth of its foot: the
     # wall is far, the floor comes towards the camera)
+    # and the podium as a layer of its own, moving with the product on it
     ratios = staged.depth_ratio
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
+    podium: PropLayer | None = None
     standing = staged.standing
-    if standing and prop_layers:
+    pod = stage.podium
+    if prop_layers and (standing or pod is not None):
         without = dataclasses.replace(variant, props=())
         nothing = _nothing_at(stage.box, size)
-        bare_f = render_set(theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without)
+        bare_f = render_set(
+            theme, nothing, stage=stage, brand_color=brand_color, seed=seed, variant=without, podium=False
+        )
         if pools is not None:
             bare_f = bare_f * pools
         bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
-        feet = [(p.cx, p.base, p.origin, p.cover) for p in standing]
-        props = _prop_layers(plate, bare, feet, ratios)
+        feet = [(p.cx, p.base, p.origin, p.cover, _prop_ratio(ratios, p, pod)) for p in standing]
+        props, podium = _prop_layers(plate, bare, feet, pod)
     return World(
         name=f"scene-{theme}",
         source="studio",
@@ -356,6 +368,7 @@ def studio_world(
         seed=seed,
         bare=bare,
         props=props,
+        podium=podium,
         prop_bodies=staged.prop_bodies,
     )
 
@@ -396,34 +409,45 @@ def light_pools(
 def _prop_layers(
     plate: np.ndarray,
     bare: np.ndarray,
-    feet: list[tuple[float, float, tuple[int, int], np.ndarray]],
-    ratios: np.ndarray,
-) -> tuple[PropLayer, ...]:
+    feet: list[tuple[float, float, tuple[int, int], np.ndarray, float]],
+    podium: PodiumGeometry | None = None,
+) -> tuple[tuple[PropLayer, ...], PropLayer | None]:
     """Each prop as a layer over ``bare``: opaque where it stands (its coverage), and
     where it changes the set (its shadow) as much as it does, each changed pixel going to
-    the prop whose foot is nearest. ``feet`` holds (centre x, foot row, origin, coverage)."""
+    the prop whose foot is nearest. ``feet`` holds (centre x, foot row, origin, coverage,
+    depth ratio). With a ``podium`` (which ``bare`` lacks), the podium too: opaque where
+    it stands (a prop's shadow on its top face is the podium's), its foot the middle of
+    its front, at ``PODIUM_RATIO``."""
     h, w = bare.shape[:2]
-    cover = np.zeros((len(feet), h, w), dtype=F32)
-    for k, (_, _, origin, c) in enumerate(feet):
+    n = len(feet) + (podium is not None)
+    cover = np.zeros((n, h, w), dtype=F32)
+    for k, (_, _, origin, c, _) in enumerate(feet):
         on_canvas, of_cover = _overlap(c.shape, origin, (w, h))
         cover[k][on_canvas] = c[of_cover]
+    entries = [(cx, base, ratio) for cx, base, _, _, ratio in feet]
+    if podium is not None:
+        cover[-1] = _podium_coverage(podium, (w, h))
+        entries.append((podium.cx, podium.bottom + podium.ry, PODIUM_RATIO))
     # a shadow changes the set by a few levels: fully the prop's from 3 levels on
     change = np.abs(plate[..., :3].astype(F32) - bare[..., :3].astype(F32)).max(axis=2)
     shade = np.clip(change / 3.0, 0.0, 1.0)
     ys, xs = np.mgrid[0:h, 0:w].astype(F32)
-    dist = np.stack([(xs - cx) ** 2 + (ys - base) ** 2 for cx, base, _, _ in feet])
+    dist = np.stack([(xs - cx) ** 2 + (ys - base) ** 2 for cx, base, _ in entries])
     nearest = np.argmin(dist, axis=0)
+    # the podium's own pixels are its layer's, whatever foot is nearest
+    free = 1.0 - cover[-1] if podium is not None else 1.0
     layers = []
-    for k, (_, base, _, _) in enumerate(feet):
-        alpha = np.maximum(cover[k], np.where(nearest == k, shade, 0.0))
+    for k, (_, _, ratio) in enumerate(entries):
+        own = podium is not None and k == n - 1
+        alpha = np.maximum(cover[k], np.where(nearest == k, shade, 0.0) * (1.0 if own else free))
         rows, cols = np.nonzero(alpha > 0)
         if rows.size == 0:
+            layers.append(None)
             continue
         y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
         a = alpha[y0:y1, x0:x1, None]
         rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
         pixels = np.concatenate([rgb, a * 255.0], axis=2)
-        ratio = _depth_at(ratios, base)
         by, bx = np.nonzero(cover[k] > 0.01)
         body = (
             (float(bx.min()), float(by.min()), float(bx.max() + 1), float(by.max() + 1))
@@ -431,7 +455,41 @@ def _prop_layers(
             else (0.0,) * 4
         )
         layers.append(PropLayer(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), (x0, y0), ratio, body))
-    return tuple(layers)
+    pod_layer = layers.pop() if podium is not None else None
+    return tuple(layer for layer in layers if layer is not None), pod_layer
+
+
+# the podium's parallax speed: the product's (it stands on it), which is the floor's
+# where the podium's front stands (the contact row)
+PODIUM_RATIO = 1.0
+
+
+def _podium_coverage(pod: PodiumGeometry, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32: how much the podium covers each pixel of a ``size`` canvas."""
+    w, h = size
+    out = np.zeros((h, w), dtype=F32)
+    x0, x1 = int(max(0, pod.cx - pod.rx - 2)), int(min(w, pod.cx + pod.rx + 3))
+    y0, y1 = int(max(0, pod.top - pod.ry - 2)), int(min(h, pod.bottom + pod.ry + 3))
+    if x1 > x0 and y1 > y0:
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(F32) + 0.5
+        top, body = podium_cover(pod, xx, yy)
+        out[y0:y1, x0:x1] = np.clip(top + body, 0.0, 1.0)
+    return out
+
+
+def _on_podium(pod: PodiumGeometry | None, cx: float, base: float) -> bool:
+    """Whether a foot at (``cx``, ``base``) stands on ``pod``'s top face."""
+    if pod is None:
+        return False
+    if pod.shape == "cylinder":
+        return ((cx - pod.cx) / pod.rx) ** 2 + ((base - pod.top) / pod.ry) ** 2 < 1.0
+    return abs(cx - pod.cx) < pod.rx and abs(base - pod.top) < pod.ry
+
+
+def _prop_ratio(ratios: np.ndarray, prop: PropPlacement, pod: PodiumGeometry | None) -> float:
+    """A prop's parallax speed: its podium's where it stands on its top face, else the
+    floor row's its foot stands on."""
+    return PODIUM_RATIO if _on_podium(pod, prop.cx, prop.base) else _depth_at(ratios, prop.base)
 
 
 def _alpha_on_canvas(seg: Segmentation, size: tuple[int, int], box: Box) -> np.ndarray:
@@ -679,6 +737,13 @@ def overscan(world: World, pad: Pad, *, front: float) -> World:
         props=tuple(
             dataclasses.replace(p, origin=(p.origin[0] + left, p.origin[1] + top), body=moved(p.body))
             for p in world.props
+        ),
+        podium=None
+        if world.podium is None
+        else dataclasses.replace(
+            world.podium,
+            origin=(world.podium.origin[0] + left, world.podium.origin[1] + top),
+            body=moved(world.podium.body),
         ),
         prop_bodies=tuple((k, r, moved(body)) for k, r, body in world.prop_bodies),
         meta={**world.meta, "overscan": list(pad)},

@@ -24,6 +24,7 @@ def render_set(
     brand_color: tuple[int, int, int] | None = None,
     seed: int = 0,
     variant: Variant | None = None,
+    podium: bool = True,
 ) -> np.ndarray:
     """The studio set around a product already placed: wall, floor, podium, the product's
     shadows and reflection, grain. Float32 HxWx3 in about 0..255 (neither clipped nor
@@ -35,9 +36,11 @@ def render_set(
     ``placed.box``); without one the set is built under ``placed.box`` (``stage_at_box``).
     ``brand_color`` fills the theme's brand slots (default: the theme's own); a value that
     is not three integers 0..255 raises ``InvalidSpec``. The same inputs give the same array.
+    ``podium=False`` leaves the stage's podium (and the shadows it throws) out, every line
+    of the set where the podium would have it (a clip moves the podium as a layer of its own).
     """
     look, stage = _set_look(theme, placed, stage, brand_color, seed, variant)
-    bg = _backdrop(look, stage, placed, variant, seed)
+    bg = _backdrop(look, stage, placed, variant, seed, podium=podium)
     bg = _product_dressing(bg, placed, look, stage)
     # 4. grain on the background only (it also dithers away gradient banding)
     bg += grain(look, placed.canvas_size)
@@ -83,12 +86,12 @@ def _set_look(
 
 
 def _backdrop(
-    look: Look, stage: Stage, placed: PlacedProduct, variant: Variant | None, seed: int
+    look: Look, stage: Stage, placed: PlacedProduct, variant: Variant | None, seed: int, podium: bool = True
 ) -> np.ndarray:
     """1. backdrop + surface (+ podium and its own shadows, and the props): everything
     that does not depend on the product's pixels."""
     bg = backdrop_and_surface(look, stage, placed.canvas_size)
-    if stage.podium is not None:
+    if podium and stage.podium is not None:
         draw_podium(bg, look, stage, placed.canvas_size)
     if variant is not None and variant.props:
         # the theme's props (scenes only: a poster's layout has its own use for that space)
