@@ -37,6 +37,9 @@ Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positio
 # Text that belongs to the end card when there is one (the rest plays over the scenes).
 END_CARD_TEXTS = ("logo", "title", "price", "compare_at", "cta")
 MIN_REVEAL_S = 0.3  # on the music's beats, the opening lasts at least this long
+# the product's shadow on its set is gone once its foot has left its place on the way to the
+# end card by this share of its height (it lifts off its shadow, which stays on the set)
+LIFT_FADE = 0.03
 
 
 # ---------------------------------------------------------------------------
@@ -523,6 +526,20 @@ class Timeline:
         at the start to 1 once the product has landed."""
         return self.shadow_from + (1.0 - self.shadow_from) * ease_in_out_cubic(self.landed(t))
 
+    def lifted_shadow(self, t: float) -> float:
+        """The strength of the product's shadow on its set as it heads for the end card: 1
+        until it leaves its place, fading as its foot rises off it (the shadow stays on the
+        set, which the camera no longer moves), 0 once it has left by ``LIFT_FADE`` of its
+        height."""
+        if self.end_place is None or t <= self.move_start:
+            return 1.0
+        rx, ry, rw, rh = self.rest_box
+        start = self._camera_product(self.move_start)
+        x0, y0 = start.point(rx + rw / 2, ry + rh)
+        x1, y1 = self._camera_product(t).point(rx + rw / 2, ry + rh)
+        gone = math.hypot(x1 - x0, y1 - y0) / max(LIFT_FADE * start.scale * rh, 1e-6)
+        return 1.0 - ease_in_out_cubic(gone)
+
     def veil_at(self, t: float) -> float:
         """The fade reveal: 1 (the worlds hidden behind a plain field) at the start, 0 from
         the end of the reveal on; always 0 for the other reveals."""
@@ -588,6 +605,10 @@ class Timeline:
             if shot.world == 0 and t < self.reveal_end:
                 # the product's shadow darkens as it lands: drawn apart from the set meanwhile
                 shadow = self.shadow_at(t)
+                effects = effects or transform
+            if (lifted := self.lifted_shadow(t)) < 1.0:
+                # and fades as it lifts off for the end card: apart from the set too
+                shadow *= lifted
                 effects = effects or transform
             layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow))
         if self.end_place is not None and t >= self.fade_start:
