@@ -436,7 +436,7 @@ def _prop_layers(
     nearest = np.argmin(dist, axis=0)
     # the podium's own pixels are its layer's, whatever foot is nearest
     free = 1.0 - cover[-1] if podium is not None else 1.0
-    layers = []
+    layers: list[PropLayer | None] = []
     for k, (_, _, ratio) in enumerate(entries):
         own = podium is not None and k == n - 1
         alpha = np.maximum(cover[k], np.where(nearest == k, shade, 0.0) * (1.0 if own else free))
