@@ -214,6 +214,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
     reach = max(3, round(0.1 * min(h, w)))
     seams = np.zeros((h, w), np.uint8)
     near_frame = cv2.dilate(frame.astype(np.uint8), disk(reach)) > 0
+    beside_frame = cv2.dilate(frame.astype(np.uint8), disk(max(3, round(0.01 * min(h, w))))) > 0
     dilated = cv2.dilate(edge_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     for x0, y0, x1, y1 in lines.reshape(-1, 4).astype(float):
         ends = [(x0, y0), (x1, y1)]
@@ -225,10 +226,72 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         a = _follow(dilated, np.array([x0, y0]), -direction)
         b = _follow(dilated, np.array([x1, y1]), direction)
         margin = max(2, round(0.02 * min(h, w)))
-        if min(min(x, y, w - 1 - x, h - 1 - y) for x, y in (a, b)) > margin:
+        # how far each end lies from the photo's edge along the line (a product's side
+        # standing close to the edge runs beside it, not into it)
+        if min(_to_edge(a, -direction, h, w), _to_edge(b, direction, h, w)) > margin:
             continue  # it stops short of the photo's edge: a product's edge, not a seam
+        if any(beside_frame[min(max(round(y), 0), h - 1), min(max(round(x), 0), w - 1)] for x, y in (a, b)):
+            continue  # it runs out of the frame beside the product's frame run: its side
         cv2.line(seams, (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), 1, 5)
     return edge_mask & (seams == 0)
+
+
+def _to_edge(point: np.ndarray, direction: np.ndarray, h: int, w: int) -> float:
+    """Distance (px) from ``point`` (x, y) along ``direction`` (a unit vector) to the
+    photo's edge."""
+    steps = []
+    for p, d, size in ((point[0], direction[0], w), (point[1], direction[1], h)):
+        if d > 1e-6:
+            steps.append((size - 1 - p) / d)
+        elif d < -1e-6:
+            steps.append(-p / d)
+    return max(0.0, min(steps)) if steps else 0.0
+
+
+def _border_noise(strength: np.ndarray, band: np.ndarray, width: int) -> float:
+    """The set's sharp detail along the border (99th percentile of the edge strength in
+    the ``band`` pixels, ``width`` px wide), from the sides whose own detail is like the
+    others': a side that a product comes close to (a second product near the photo's
+    edge) carries its edges, several times the set's, and would raise the outline's
+    threshold over most of the product's edges."""
+    h, w = strength.shape
+    sides = []
+    for rows, cols in (
+        (slice(0, width), slice(None)),
+        (slice(h - width, h), slice(None)),
+        (slice(None), slice(0, width)),
+        (slice(None), slice(w - width, w)),
+    ):
+        side = np.zeros((h, w), bool)
+        side[rows, cols] = True
+        side &= band
+        if side.any():
+            sides.append((side, float(np.percentile(strength[side], 99))))
+    if not sides:
+        return 0.0
+    typical = float(np.median([level for _, level in sides]))
+    kept = np.zeros((h, w), bool)
+    for side, level in sides:
+        if level <= 4.0 * typical + 1.0:
+            kept |= side
+    return float(np.percentile(strength[kept], 99))
+
+
+def _reaching_in(labels: np.ndarray, count: int, band: np.ndarray) -> np.ndarray:
+    """Labels of outline pieces that touch the border ``band`` only at their edge: at
+    most a tenth of their pixels in it, none on the photo's outermost 3 px. A product
+    standing close to the photo's edge grazes the band with its side; the set's edges
+    there (a prop, a seam's end) run on to the frame or lie in the band."""
+    h, w = labels.shape
+    frame = np.zeros((h, w), bool)
+    frame[:3] = frame[-3:] = True
+    frame[:, :3] = frame[:, -3:] = True
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    in_band = np.bincount(labels[band], minlength=count)
+    on_frame = np.bincount(labels[frame], minlength=count)
+    inward = (in_band <= 0.1 * sizes) & (on_frame == 0)
+    inward[0] = False
+    return np.flatnonzero(inward)
 
 
 def _follow(edge: np.ndarray, start: np.ndarray, direction: np.ndarray, max_gap: int = 10) -> np.ndarray:
@@ -290,7 +353,7 @@ class ClassicalSegmenter:
         # resolution: the outline's colour-only edges are judged at half size too
         if scale > 0.5:
             strength = sharp_edges(work, half_scale=True)
-        noise = float(np.percentile(strength[band_mask & ~border.product_ring], 99))
+        noise = _border_noise(strength, band_mask & ~border.product_ring, band)
         threshold = max(s.edge_floor, 3.0 * noise)
 
         # 3. the product's outline: sharp edges, less the set's seams and specks
@@ -310,7 +373,7 @@ class ClassicalSegmenter:
             np.maximum.at(peak, np.asarray(labels, np.intp).ravel(), strength.ravel())
             keep &= peak >= 3.0 * threshold
         frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), disk(band)) > 0])
-        keep[np.setdiff1d(touching, frame_labels)] = False
+        keep[np.setdiff1d(touching, np.union1d(frame_labels, _reaching_in(labels, count, band_mask)))] = False
         keep[0] = False
         outline = keep[labels] | border.product_ring
         if outline.sum() < 8:

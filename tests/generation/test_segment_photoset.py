@@ -570,6 +570,25 @@ def test_classical_leaves_a_see_through_gap_out() -> None:
     assert seg.evidence["cues"]["pieces"] == 1.0 and not seg.low_confidence
 
 
+def test_classical_keeps_both_bottles_cut_by_the_frame() -> None:
+    # given two of the bottle that runs out of the bottom of the frame, side by side: the
+    # left one's side runs straight into the bottom edge beside its frame run (it was
+    # taken for a seam of the set, and the cut kept only its neck and shoulders: IoU 0.639)
+    case = make_case("cut_by_frame")
+    photo, alpha = side_by_side(case)
+
+    # when
+    seg = segment(photo, "classical")
+
+    # then both bottles are cut out whole, down to the frame, and the matte is trusted
+    matte = np.asarray(seg.matte)
+    score, edge_f = iou(matte, alpha), boundary_f(matte, alpha, tolerance=4)
+    print(f"IoU {score:.4f}, boundary F {edge_f:.4f}, confidence {seg.confidence}")
+    assert score >= 0.98 and edge_f >= 0.93
+    assert iou(matte[-1:], alpha[-1:]) >= 0.98
+    assert seg.evidence["trusted"] is True
+
+
 def test_classical_keeps_a_dark_base_above_its_reflection() -> None:
     # given the dark bottle on a glossier dark table: the reflection is found at the base,
     # and it mirrors the base's dark band in the same colour
