@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generation.check import base_slab, unlike_set_gaps
+from generation.check import base_slab, piece_gaps, set_beside, set_coloured, unlike_set_gaps
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import edges
@@ -486,6 +486,7 @@ class ClassicalSegmenter:
                 pass  # degenerate colour statistics (a flat product): keep the region
         mask = _restore_walled(mask, region, edge_near)
         mask = _restore_bands(work, mask)
+        mask = _open_gaps(work, mask, like, edge_near)
         # keep what is connected to the product's certain part (or the largest piece)
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
         count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -569,6 +570,82 @@ def _restore_bands(work: np.ndarray, mask: np.ndarray) -> np.ndarray:
     foreign = np.bincount(labels[unlike], minlength=count)
     bands = np.flatnonzero(foreign >= 0.5 * np.maximum(sizes, 1))
     return mask | np.isin(labels, bands[bands > 0])
+
+
+def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: np.ndarray) -> np.ndarray:
+    """Take out the set where it shows between two parts of the product (through a
+    handle, a gap across it) or between two products, which GrabCut keeps when it is
+    narrow and framed by the product on both sides: the mask's pixels that are a set
+    colour (``like``: the border's palette, or a shade of it; or the set's colour beside
+    the mask's hull in the same row, ``set_beside``, for a gradient) and open to the set
+    (no sharp edge between them and what the mask leaves out) are set aside; when the
+    rest falls into two or more large pieces, the set-aside pixels that lie between
+    them, inside their common hull (``piece_gaps``), are opened, out to the product's
+    edges. A product with none of its own colour near the set's stays one piece, so
+    nothing of it is opened. White on white (a quarter of the mask or more set-coloured
+    and open) the colour cannot tell, and nothing is opened."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 64:
+        return mask
+    beside = cv2.dilate((~mask).astype(np.uint8), disk(1)) > 0
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
+    clear = ~mask & ~(cv2.dilate(hull, disk(3)) > 0)
+    smooth = cv2.GaussianBlur(work.astype(np.float32), (0, 0), 1.5)
+    views = set_beside(work, clear, hull > 0, ys, xs, smooth=smooth)
+    px = np.rint(smooth[ys, xs])[None]
+    flag = like[ys, xs].copy()
+    for colour in views:
+        flag |= set_coloured(px, colour[None])[0]
+    opened = _open_set(mask, ys, xs, flag, edge_near, beside)
+    if opened.sum() >= 0.25 * ys.size:
+        # white on white: the colour cannot tell the set from the product's face
+        return mask
+    if not opened.any():
+        return mask
+    rest = cv2.morphologyEx((mask & ~opened).astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
+    gaps, _ = piece_gaps(rest)
+    gap = gaps & opened
+    if not gap.any():
+        return mask
+    # the gap reaches the product's edges: it is found clear of them (``edge_near``) and
+    # grown back out to them through the same set-coloured pixels, where that growth
+    # stops at an edge within ``_GAP_REACH`` px
+    free = np.zeros(mask.shape, bool)
+    free[ys, xs] = flag
+    free &= ~(cv2.erode(edge_near.astype(np.uint8), disk(2)) > 0)
+    reach = [gap.copy()]
+    for _ in range(2 * _GAP_REACH):
+        reach.append(reach[-1] | ((cv2.dilate(reach[-1].astype(np.uint8), disk(1)) > 0) & free))
+    grown, further = reach[_GAP_REACH], reach[-1]
+    # a strip that ends at the edge stops growing; one that runs on into the product (a
+    # highlight the set's colour, beside the gap) does not, and stays the product's
+    count, labels = cv2.connectedComponents((further & ~gap).astype(np.uint8), connectivity=8)
+    runs_on = np.unique(labels[further & ~grown])
+    return mask & ~(gap | (grown & ~np.isin(labels, runs_on[runs_on > 0])))
+
+
+# How far (work px) an opened gap is grown back out to the product's edges: past the
+# 2 px that ``edge_near`` keeps clear of them, and the edge's own width.
+_GAP_REACH = 4
+
+
+def _open_set(
+    mask: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    flag: np.ndarray,
+    edge_near: np.ndarray,
+    beside: np.ndarray,
+) -> np.ndarray:
+    """Bool: the mask's pixels (``ys``, ``xs``) with ``flag`` that no sharp edge
+    separates from what the mask leaves out (``beside`` it)."""
+    candidate = np.zeros(mask.shape, bool)
+    candidate[ys, xs] = flag
+    candidate &= ~edge_near
+    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[beside & candidate])
+    return np.isin(labels, touching[touching > 0])
 
 
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

@@ -570,6 +570,42 @@ def test_classical_leaves_a_see_through_gap_out() -> None:
     assert seg.evidence["cues"]["pieces"] == 1.0 and not seg.low_confidence
 
 
+@pytest.mark.parametrize(
+    ("name", "variant", "before"),
+    [
+        ("gradient_sweep", "two side by side", 0.911),
+        ("gradient_sweep", "see-through gap", 0.933),
+        ("box_in_corner", "see-through gap", 0.919),
+    ],
+)
+def test_classical_opens_the_set_between_two_parts(name: str, variant: str, before: float) -> None:
+    # given two tumblers side by side, or a product the set shows through: GrabCut kept
+    # the narrow strip of set framed by the product on both sides (IoU ``before``, sent
+    # to review by the bridge cue)
+    case = make_case(name)
+    photo, alpha = with_gap(case) if variant == "see-through gap" else side_by_side(case)
+    if variant == "see-through gap":
+        gap = (alpha < 0.01) & (case.alpha >= 0.99)
+    else:  # the set within the pair's box: between them, and beside their tapered sides
+        ys, xs = np.nonzero(alpha >= 0.5)
+        gap = np.zeros(alpha.shape, bool)
+        gap[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+        gap &= alpha < 0.01
+
+    # when
+    seg = segment(photo, "classical")
+
+    # then the set between the parts is left out, the parts are whole, and it is trusted
+    matte = np.asarray(seg.matte)
+    score = iou(matte, alpha)
+    kept = float((matte[gap] >= 128).mean())
+    print(f"{name}, {variant}: IoU {before} -> {score:.4f}, gap kept {kept:.3f}, confidence {seg.confidence}")
+    assert score >= 0.98
+    assert boundary_f(matte, alpha, tolerance=4) >= 0.93
+    assert kept < 0.05
+    assert seg.evidence["trusted"] is True
+
+
 def test_classical_keeps_both_bottles_cut_by_the_frame() -> None:
     # given two of the bottle that runs out of the bottom of the frame, side by side: the
     # left one's side runs straight into the bottom edge beside its frame run (it was
