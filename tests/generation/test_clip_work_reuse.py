@@ -228,3 +228,31 @@ def test_a_product_pasted_round_its_opaque_interior_is_the_bytes_of_one_blended_
                 0,
                 int(np.count_nonzero(layer.pixels[..., 3] == 255)),
             )
+
+
+def test_product_check_finds_one_byte_off_in_any_channel_of_an_rgba_frame():
+    # given a product pasted into an RGBA frame (rows longer than the layer's)
+    rng = np.random.default_rng(7)
+    alpha = rng.choice(np.array([0, 128, 255], np.uint8), size=(24, 18))
+    rgb = rng.integers(0, 256, (24, 18, 3)).astype(np.uint16)
+    layer = ProductLayer(
+        origin=(5, 6), pixels=np.dstack([(rgb * alpha[..., None] // 255).astype(np.uint8), alpha])
+    )
+    frame = smooth_frame(24, (60, 50))
+    mask = paste_product(frame, layer)
+    opaque = int(np.count_nonzero(alpha == 255))
+    assert measure_product(frame, layer, mask) == (0, opaque)
+    ys, xs = np.nonzero(alpha == 255)
+    for channel in range(4):
+        # when one byte of one opaque pixel is off by 2
+        off = frame.copy()
+        y, x = 6 + ys[channel], 5 + xs[channel]
+        off[y, x, channel] = int(off[y, x, channel]) + (2 if off[y, x, channel] < 250 else -2)
+        # then the check says by how much, with the mask at hand or without
+        assert measure_product(off, layer, mask) == (2, opaque)
+        assert measure_product(off, layer) == (2, opaque)
+    # and a byte off where the product is soft or transparent is not its concern
+    soft = frame.copy()
+    ty, tx = np.nonzero(alpha != 255)
+    soft[6 + ty[0], 5 + tx[0], 0] ^= 1
+    assert measure_product(soft, layer, mask) == (0, opaque)
