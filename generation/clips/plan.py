@@ -49,6 +49,7 @@ from generation.clips.product import ProductMaster, make_master
 from generation.clips.results import ClipFrame
 from generation.clips.spec import ClipSpec, presets_data
 from generation.clips.worlds import (
+    ProductCues,
     PropBodies,
     PropLayer,
     SceneStage,
@@ -59,6 +60,7 @@ from generation.clips.worlds import (
     overscan,
     overscan_needed,
     overscan_stage,
+    product_cues,
     scene_stage,
     scene_world,
     studio_stage,
@@ -212,12 +214,16 @@ def plan_clip(
     lx, ly, lw, lh = layout.rest_box
     world_box = (round(lx * sx), round(ly * sy), max(1, round(lw * sx)), max(1, round(lh * sy)))
 
+    cues: list[ProductCues] = []  # the product's, found once for every set arranged
+
     def arrange(
         theme: str,
         seed: int,
         leave_out: tuple[int, ...] = (),
         room: tuple[float, float, float, float] | None = None,
     ) -> StudioStage:
+        if not cues:
+            cues.append(product_cues(seg.cutout))
         return studio_stage(
             seg,
             theme=theme,
@@ -229,6 +235,7 @@ def plan_clip(
             leave_out=leave_out,
             stand_at=world_box,
             prop_room=room,
+            cues=cues[0],
             **ratios,
         )
 

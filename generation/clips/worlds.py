@@ -167,14 +167,14 @@ def studio_stage(
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
     prop_room: tuple[float, float, float, float] | None = None,
+    cues: ProductCues | None = None,
 ) -> StudioStage:
     """Where ``studio_world`` (same arguments) stands the product and the props, without
-    drawing the set."""
+    drawing the set. ``cues``: ``product_cues(seg.cutout)`` when already at hand."""
     # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
-    variant = plan_variant(
-        theme, seed, light_side=estimate_light_side(cutout), foot_ratio=estimate_foot_ratio(cutout)
-    )
+    light_side, foot_ratio = cues if cues is not None else product_cues(cutout)
+    variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio)
     if centred:  # the seed varies the camera height, light, colours and props only
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     if leave_out:
@@ -209,6 +209,15 @@ def studio_stage(
         depth_ratio=ratios,
         standing=tuple(standing),
     )
+
+
+ProductCues = tuple[float | None, float | None]  # light side, foot ratio
+
+
+def product_cues(cutout: Image.Image) -> ProductCues:
+    """What a set's composition takes from the product photo: the side its light comes
+    from and how far the camera looked down on its foot (``plan_variant``'s cues)."""
+    return estimate_light_side(cutout), estimate_foot_ratio(cutout)
 
 
 def _podium_in_room(stage: Stage, theme: str, variant: Variant, size: tuple[int, int]) -> Stage:
@@ -598,7 +607,6 @@ def scene_world(
     # one pixel beyond the matte: the scene's own soft edge blended the product in
     hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
-    plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
     ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
@@ -608,11 +616,11 @@ def scene_world(
         kept = tuple(p.index for p in standing if p.index not in leave_out)
         rebuilt = _set_without_props(seg, scene, kept, mask, (horizon, contact)) if layout else None
         if rebuilt is not None:  # the set itself where the prop stood: marble veins, no smudge
-            plate_f = np.where(_shadowed_by(rebuilt, image, mask, hole)[..., None], rebuilt, plate_f)
+            np.copyto(plate_f, rebuilt, where=_shadowed_by(rebuilt, image, mask, hole)[..., None])
         else:
             plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
-        plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
         standing = [p for p in standing if p.index not in leave_out]
+    plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
     bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
@@ -876,10 +884,21 @@ def _shadowed_by(
     from the set built again without them (their cast shadows, which reach past the foot),
     never on the product (``product``)."""
     h = int(mask.any(axis=1).sum())
-    reach = cv2.dilate(mask.astype(np.uint8), np.ones((max(3, h), max(3, h)), np.uint8)).astype(bool)
-    differs = np.abs(rebuilt - picture.astype(F32)).max(axis=2) > 1.0
+    k = max(3, h)
+    out = mask.copy()
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    # nothing beyond the kernel's reach of the mask can be marked: only that box is
+    # compared (a margin past it, so the 3 px dilation sees what it would in the whole)
+    y0, y1 = max(int(rows[0]) - k - 2, 0), min(int(rows[-1]) + k + 3, mask.shape[0])
+    x0, x1 = max(int(cols[0]) - k - 2, 0), min(int(cols[-1]) + k + 3, mask.shape[1])
+    box = (slice(y0, y1), slice(x0, x1))
+    reach = cv2.dilate(mask[box].astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool)
+    differs = np.abs(rebuilt[box] - picture[box].astype(F32)).max(axis=2) > 1.0
     differs = cv2.dilate(differs.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return mask | (differs & reach & ~product)
+    out[box] |= differs & reach & ~product[box]
+    return out
 
 
 def _with_grain(values: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
