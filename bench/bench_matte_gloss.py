@@ -21,42 +21,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
-from generation.errors import SegmentationFailed  # noqa: E402
-from generation.segment import segment  # noqa: E402
-from generation.segment.metrics import boundary_f, iou  # noqa: E402
+from bench.matte_rows import cell, classical_row  # noqa: E402
 from tests.photoset import CASES, Case, make_case, perfume_on_dark_table  # noqa: E402
 
 GLOSS = [round(0.05 * k, 2) for k in range(15)]  # 0.0 .. 0.7
 
 
 def measure(case: Case) -> dict[str, Any]:
-    try:
-        seg = segment(case.photo, "classical")
-    except SegmentationFailed as exc:
-        return {"refused": True, "why": str(exc)[:60]}
-    matte = np.asarray(seg.matte)
-    cues = seg.evidence["cues"]
-    weakest = min(cues, key=cues.get)
-    return {
-        "refused": False,
-        "iou": round(iou(matte, case.alpha), 4),
-        "bf": round(boundary_f(matte, case.alpha, tolerance=4), 4),
-        "confidence": seg.confidence,
-        "review": bool(seg.low_confidence),
-        "weakest": f"{weakest} {cues[weakest]:.2f}",
-    }
+    return classical_row(case.photo, case.alpha)[0]
 
 
 def _cell(row: dict[str, Any] | None) -> str:
-    if row is None:
-        return "-"
-    if row["refused"]:
-        return "refused"
-    review = "review" if row["review"] else "trusted"
-    flag = " TRUSTED-WRONG" if not row["review"] and row["iou"] < 0.9 else ""
-    return f"IoU {row['iou']:.4f} BF {row['bf']:.3f} conf {row['confidence']:.3f} {review}{flag}"
+    wrong = row is not None and not row["refused"] and not row["review"] and row["iou"] < 0.9
+    return cell(row, wrong=wrong)
 
 
 def main() -> int:

@@ -26,9 +26,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from generation.errors import SegmentationFailed  # noqa: E402
-from generation.segment import segment  # noqa: E402
-from generation.segment.metrics import boundary_f, iou  # noqa: E402
+from bench.matte_rows import cell, classical_row  # noqa: E402
 from tests.photoset import CASES, make_case, side_by_side, with_gap  # noqa: E402
 
 VARIANTS = ("photo", "gap", "pair")
@@ -41,39 +39,22 @@ def measure(name: str, variant: str, save: Path | None) -> tuple[str, dict[str, 
         photo, alpha = case.photo, case.alpha
     else:
         photo, alpha = with_gap(case) if variant == "gap" else side_by_side(case)
-    try:
-        seg = segment(photo, "classical")
-    except SegmentationFailed as exc:
-        return key, {"refused": True, "why": str(exc)[:60]}
+    row, seg = classical_row(photo, alpha)
+    if seg is None:
+        return key, row
     matte = np.asarray(seg.matte)
     if save is not None:
         Image.fromarray(matte).save(save / f"{name}_{variant}.png")
         photo.save(save / f"{name}_{variant}.jpg", quality=92)
-    row: dict[str, Any] = {
-        "refused": False,
-        "iou": round(iou(matte, alpha), 4),
-        "bf": round(boundary_f(matte, alpha, tolerance=4), 4),
-        "confidence": seg.confidence,
-        "review": bool(seg.low_confidence),
-    }
     if variant == "gap":
         gap = (alpha < 0.01) & (case.alpha >= 0.99)
         row["gap_kept"] = round(float((matte[gap] >= 128).mean()), 3)
-    cues = seg.evidence["cues"]
-    weakest = min(cues, key=cues.get)
-    row["weakest"] = f"{weakest} {cues[weakest]:.2f}"
     return key, row
 
 
 def _cell(row: dict[str, Any] | None) -> str:
-    if row is None:
-        return "-"
-    if row["refused"]:
-        return "refused"
-    review = "review " if row["review"] else "trusted"
-    flag = " TRUSTED-WRONG" if not row["review"] and row["iou"] < 0.95 else ""
-    kept = f" gap {row['gap_kept']:.2f}" if "gap_kept" in row else ""
-    return f"IoU {row['iou']:.4f} BF {row['bf']:.3f} {row['confidence']:.3f} {review}{kept}{flag}"
+    wrong = row is not None and not row["refused"] and not row["review"] and row["iou"] < 0.95
+    return cell(row, wrong=wrong)
 
 
 def main() -> int:

@@ -23,9 +23,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from generation.errors import SegmentationFailed  # noqa: E402
-from generation.segment import segment  # noqa: E402
-from generation.segment.metrics import boundary_f, iou  # noqa: E402
+from bench.matte_rows import cell, classical_row  # noqa: E402
 from tests.photoset_unseen import UNSEEN, make_unseen_case  # noqa: E402
 
 WRONG_IOU, WRONG_BF = 0.97, 0.85
@@ -48,24 +46,10 @@ def write_views(out: Path, name: str, photo: Image.Image, matte: Image.Image) ->
 
 def measure(name: str, out: Path | None) -> dict[str, Any]:
     case = make_unseen_case(name)
-    try:
-        seg = segment(case.photo, "classical")
-    except SegmentationFailed as exc:
-        return {"refused": True, "why": str(exc)[:70]}
-    matte = np.asarray(seg.matte)
-    if out is not None:
+    row, seg = classical_row(case.photo, case.alpha)
+    if seg is not None and out is not None:
         write_views(out, name, case.photo, seg.matte)
-    cues = seg.evidence["cues"]
-    weakest = min(cues, key=cues.get)
-    return {
-        "refused": False,
-        "iou": round(iou(matte, case.alpha), 4),
-        "bf": round(boundary_f(matte, case.alpha, tolerance=4), 4),
-        "confidence": seg.confidence,
-        "review": bool(seg.low_confidence),
-        "weakest": f"{weakest} {cues[weakest]:.2f}",
-        "cues": {k: round(v, 3) for k, v in cues.items()},
-    }
+    return row
 
 
 def wrong_but_trusted(row: dict[str, Any]) -> bool:
@@ -73,13 +57,7 @@ def wrong_but_trusted(row: dict[str, Any]) -> bool:
 
 
 def _cell(row: dict[str, Any] | None) -> str:
-    if row is None:
-        return "-"
-    if row["refused"]:
-        return "refused"
-    review = "review" if row["review"] else "trusted"
-    flag = " TRUSTED-WRONG" if wrong_but_trusted(row) else ""
-    return f"IoU {row['iou']:.4f} BF {row['bf']:.3f} conf {row['confidence']:.3f} {review}{flag}"
+    return cell(row, wrong=row is not None and wrong_but_trusted(row))
 
 
 def main() -> int:
