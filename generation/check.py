@@ -655,13 +655,13 @@ def _bridge_cue(
     views = set_beside(rgb, clear, hull > 0, ys, xs, smooth=smooth)
     like = _like_set_beside(rgb, ys, xs, clear, hull > 0, views, blurred)
     beside = cv2.dilate((~product).astype(np.uint8), disk(1)) > 0
-    opened = _opened(product, ys, xs, like, edges_near, beside)
+    opened = open_to_set(product, ys, xs, like, edges_near, beside)
     if opened.sum() >= 0.25 * ys.size and len(views) == 3:
         # white on white: the colour cannot tell the set from the product, the set's
         # own gradient carried across the hull can (the product's face departs from it)
         px = blurred[ys, xs].astype(np.float32)
         through = np.linalg.norm(px - set_across(views, hull > 0, ys, xs), axis=1) < _ACROSS
-        opened = _opened(product, ys, xs, through, edges_near, beside)
+        opened = open_to_set(product, ys, xs, through, edges_near, beside)
         if opened.sum() >= 0.25 * ys.size:
             return 1.0
     rest = cv2.morphologyEx((product & ~opened).astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
@@ -678,7 +678,7 @@ def _bridge_cue(
 _ACROSS = 4.0
 
 
-def _opened(
+def open_to_set(
     product: np.ndarray,
     ys: np.ndarray,
     xs: np.ndarray,
@@ -687,7 +687,8 @@ def _opened(
     beside: np.ndarray,
 ) -> np.ndarray:
     """Bool: the matte's pixels (``ys``, ``xs``) flagged ``like`` the set that no sharp
-    edge separates from what the matte leaves out (``beside`` it)."""
+    edge separates from what the matte leaves out (``beside`` it). The bridge cue and the
+    classical cut's gap opening both ask this."""
     open_set = np.zeros(product.shape, bool)
     open_set[ys, xs] = like
     open_set &= ~edges_near
@@ -988,6 +989,7 @@ __all__ = [
     "local_set_colour",
     "matte_evidence",
     "measure_fidelity",
+    "open_to_set",
     "piece_gaps",
     "product_extent",
     "set_beside",

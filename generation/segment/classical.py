@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generation.check import base_slab, piece_gaps, set_beside, set_coloured, unlike_set_gaps
+from generation.check import base_slab, open_to_set, piece_gaps, set_beside, set_coloured, unlike_set_gaps
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import edges
@@ -597,7 +597,7 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
     flag = like[ys, xs].copy()
     for colour in views:
         flag |= set_coloured(px, colour[None])[0]
-    opened = _open_set(mask, ys, xs, flag, edge_near, beside)
+    opened = open_to_set(mask, ys, xs, flag, edge_near, beside)
     if opened.sum() >= 0.25 * ys.size:
         # white on white: the colour cannot tell the set from the product's face
         return mask
@@ -628,24 +628,6 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
 # How far (work px) an opened gap is grown back out to the product's edges: past the
 # 2 px that ``edge_near`` keeps clear of them, and the edge's own width.
 _GAP_REACH = 4
-
-
-def _open_set(
-    mask: np.ndarray,
-    ys: np.ndarray,
-    xs: np.ndarray,
-    flag: np.ndarray,
-    edge_near: np.ndarray,
-    beside: np.ndarray,
-) -> np.ndarray:
-    """Bool: the mask's pixels (``ys``, ``xs``) with ``flag`` that no sharp edge
-    separates from what the mask leaves out (``beside`` it)."""
-    candidate = np.zeros(mask.shape, bool)
-    candidate[ys, xs] = flag
-    candidate &= ~edge_near
-    count, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[beside & candidate])
-    return np.isin(labels, touching[touching > 0])
 
 
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
