@@ -24,7 +24,7 @@ import functools
 import io
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -846,14 +846,18 @@ def make_case(name: str, seed: int = 0) -> Case:
     return Case(name=name, photo=photo, alpha=alpha, refuse=refuse, notes=notes)
 
 
-def main(argv: list[str]) -> int:
-    out = Path(argv[0] if argv else "photoset")
+def write_cases(out: Path, names: Iterable[str], make: Callable[[str], Case]) -> None:
+    """Each named case's photo (JPEG) and exact matte (PNG) into ``out``, to look at."""
     out.mkdir(parents=True, exist_ok=True)
-    for name in CASES:
-        case = make_case(name)
+    for name in names:
+        case = make(name)
         case.photo.save(out / f"{name}.jpg", quality=95)
         Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L").save(out / f"{name}_mask.png")
         print(f"{name}: {case.photo.width}x{case.photo.height}, {case.notes}")
+
+
+def main(argv: list[str]) -> int:
+    write_cases(Path(argv[0] if argv else "photoset"), CASES, make_case)
     return 0
 
 

@@ -39,6 +39,7 @@ from tests.photoset import (
     _smooth_noise,
     _stage,
     _sweep,
+    write_cases,
 )
 
 Photo = tuple[Image.Image, np.ndarray]
@@ -523,13 +524,7 @@ def make_unseen_case(name: str, seed: int = 0) -> Case:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[0] if argv else "photoset_unseen")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in argv[1:] or UNSEEN:
-        case = make_unseen_case(name)
-        case.photo.save(out / f"{name}.jpg", quality=95)
-        Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L").save(out / f"{name}_mask.png")
-        print(f"{name}: {case.photo.width}x{case.photo.height}, {case.notes}")
+    write_cases(Path(argv[0] if argv else "photoset_unseen"), argv[1:] or UNSEEN, make_unseen_case)
     return 0
 
 
