@@ -137,14 +137,11 @@ def place_props(
         prop = theme.props[k]
         side = {"left": -1, "right": 1, "auto": preferred, "other": -last_side}[prop.side]
         behind = prop.place == "behind"
-        # further back is higher up the floor and smaller
-        back = (0.45 if behind else 0.04) * depth
-        base = floor - back
+        base = floor - (0.45 if behind else 0.04) * depth
         jitter = float(1.0 + 0.08 * rng.uniform(-1.0, 1.0))
-        scale = (1.0 - 0.35 * (0.45 if behind else 0.04) * depth / max(floor, 1.0)) * jitter
         if base > bottom - 1.0:  # a clip's camera never shows this row: further back
             base = bottom - 1.0
-            scale = (1.0 - 0.35 * (floor - base) / max(floor, 1.0)) * jitter
+        scale = depth_scale(floor, base) * jitter
         gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
         # where it may stand, in turn: on the floor on its side; in a clip's room, on the
         # other side when the theme lets it take the freer one, and on a podium's top face
@@ -192,6 +189,12 @@ def place_props(
             )
             break
     return out
+
+
+def depth_scale(floor: float, base: float) -> float:
+    """How much smaller a prop standing on row ``base`` is drawn than one at the front
+    of the floor (row ``floor``): further back is higher up the floor and smaller."""
+    return 1.0 - 0.35 * (floor - base) / max(floor, 1.0)
 
 
 def least_height(prop: Prop, ph: float, height: float, canvas: tuple[int, int], *, clip: bool) -> float:

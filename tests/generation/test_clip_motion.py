@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import generation.clips.plan as plan_module
 from generation.clips import plan_clip, write_clip
 from generation.clips.frames import Compositor
 from generation.clips.motion import Similarity
 from generation.clips.product import reference_product
 from generation.clips.spec import presets_data
-from generation.clips.worlds import PODIUM_RATIO
+from generation.clips.worlds import PODIUM_RATIO, StudioStage
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
 from generation.safe_zones import safe_box
@@ -36,6 +37,16 @@ def bottle():
 @pytest.fixture(scope="module")
 def parallax(bottle):
     return plan_clip(bottle, small(style="parallax", size=MID, duration=8, direction="right"))
+
+
+@pytest.fixture
+def stages(monkeypatch) -> list[StudioStage]:
+    """Every ``studio_stage`` the clips planned in a test find, in order: each set as first
+    found, then as stood again in the room the camera's move leaves its props."""
+    find = plan_module.studio_stage
+    found: list[StudioStage] = []
+    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    return found
 
 
 def _moved(plan, transform_at, point, a: int, b: int) -> float:
@@ -174,17 +185,12 @@ def _podium_centre(background: np.ndarray, row: int, foot_x: float, half: float)
 
 
 @pytest.mark.parametrize("size", [MID, (960, 540)])
-def test_the_podium_moves_with_the_product_standing_on_it(bottle, monkeypatch, size):
+def test_the_podium_moves_with_the_product_standing_on_it(bottle, size, stages):
     # given parallax clips of the plinth set (a box podium, its sides sharp against the
     # wall), drawn without the product, and where the product's foot is in each frame
-    import generation.clips.plan as plan_module
-
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
     spec = small(style="parallax", size=size, duration=8, themes=("gallery_plinth",), direction="right")
     plan = plan_clip(bottle, spec)
-    pod, box = found[-1].stage.podium, found[-1].geometry.product_box
+    pod, box = stages[-1].stage.podium, stages[-1].geometry.product_box
     background = Compositor(plan).background
     rx, ry, rw, rh = plan.timeline.rest_box
     fps = plan.spec.fps
@@ -355,8 +361,6 @@ def test_no_reveal_opens_on_the_finished_shot(bottle):
 
 def test_a_plain_sweep_has_light_on_its_wall_and_floor_that_moves_apart_in_parallax(bottle, monkeypatch):
     # given the same parallax clip of the plain studio sweep with its light pools and without
-    import generation.clips.plan as plan_module
-
     build = plan_module.studio_world
     spec = small(style="parallax", size=MID, duration=8, themes=("studio_sweep",), end_card=False)
     shots = {}
@@ -408,8 +412,6 @@ def test_a_plain_sweep_has_light_on_its_wall_and_floor_that_moves_apart_in_paral
 def test_every_style_lights_a_plain_set_with_its_pools(bottle, monkeypatch, style, themes):
     # given a clip of the plain studio sweep (a sequence: then a marble counter) in a style
     # that moves the set as one piece, and the same clip with the pools forced off
-    import generation.clips.plan as plan_module
-
     spec = small(style=style, size=MID, duration=6, themes=themes, end_card=False, direction="right")
     plan = plan_clip(bottle, spec)
     build = plan_module.studio_world
@@ -485,8 +487,6 @@ def _whole(plan, prop) -> bool:
 def test_a_prop_stands_where_the_whole_move_sees_it_or_is_left_out(bottle, monkeypatch, fill):
     # given a 9:16 parallax clip of the marble set, and the same set with its props stood
     # as a scene stands them (the frame's margins only) and none left out
-    import generation.clips.plan as plan_module
-
     spec = small(style="parallax", size=MID, duration=8, direction="right", fill=fill)
     plan = plan_clip(bottle, spec)
     monkeypatch.setattr(plan_module, "_prop_room", lambda *_: (-math.inf, math.inf, -math.inf, math.inf))
@@ -512,25 +512,21 @@ def test_a_prop_stands_where_the_whole_move_sees_it_or_is_left_out(bottle, monke
         assert not all(inside(as_scene, prop) for prop in as_scene.worlds[0].props)
 
 
-def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, monkeypatch):
+def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, stages):
     # given 9:16 parallax clips of sets with props beside the product, whose camera shows
     # less beside it than the scene has (each set as first found asks for its props)
-    import generation.clips.plan as plan_module
     from generation.sets.props import CLEAR_GAP
 
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
     asked = stood = 0
     for theme in ("concrete", "marble_counter", "pastel_gradient", "wooden_table"):
         for seed in (0, 1):
-            found.clear()
+            stages.clear()
 
             # when the clip is planned
             plan = plan_clip(bottle, small(style="parallax", duration=6, themes=(theme,), seed=seed))
             world = plan.worlds[0]
             cw, ch = plan.canvas
-            asked += len(found[0].variant.props)
+            asked += len(stages[0].variant.props)
             stood += len(world.props)
 
             # then every prop that stands is whole in every frame of the move, and clear of
@@ -549,18 +545,14 @@ def test_a_story_parallax_set_keeps_the_props_its_scene_asked_for(bottle, monkey
     assert asked >= 10 and stood == asked
 
 
-def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_asked_for(bottle, monkeypatch):
+def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_asked_for(bottle, stages):
     # given 1:1 parallax clips of the podium set, whose podium as the scene builds it is as
     # wide as what the camera shows: no floor beside it for the props its scene asked for
-    import generation.clips.plan as plan_module
     from generation.sets.props import CLEAR_GAP
 
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
     asked = stood = 0
     for seed in (0, 1):
-        found.clear()
+        stages.clear()
 
         # when the clip is planned
         plan = plan_clip(
@@ -571,17 +563,17 @@ def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_aske
         )
         world = plan.worlds[0]
         cw, ch = plan.canvas
-        asked += len(found[0].variant.props)
+        asked += len(stages[0].variant.props)
         stood += len(world.props)
 
         # then the podium still holds the product (at least the theme's 1.3x its width),
         # its front on the floor row the move was planned on
-        first, last = found[0].stage, found[-1].stage
+        first, last = stages[0].stage, stages[-1].stage
         x, _, w, _ = world.geometry.product_box
         assert first.podium is not None and last.podium is not None
         assert 2 * last.podium.rx >= 1.3 * w - 1e-6
         assert last.contact == pytest.approx(first.contact)
-        assert world.geometry.horizon == pytest.approx(found[0].geometry.horizon)
+        assert world.geometry.horizon == pytest.approx(stages[0].geometry.horizon)
         # and every prop that stands is whole in every frame, clear of the podium
         pod, gap = last.podium, CLEAR_GAP * min(world.geometry.size)
         for prop in world.props:
@@ -596,11 +588,10 @@ def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_aske
     assert asked >= 3 and stood == asked
 
 
-def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(monkeypatch):
+def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(stages):
     # given a 1:1 parallax clip of the podium set with a thin product (its sphere's size is
     # capped by the product's width, below the theme's least share of its height), whose
     # podium must narrow for the sphere to stand beside it
-    import generation.clips.plan as plan_module
     from generation.sets import get_theme
     from generation.sets.props import CLEAR_GAP, CLIP_MIN_SHARE, CLIP_READABLE, prop_height
 
@@ -608,9 +599,6 @@ def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(m
     photo.paste((40, 120, 90), (20, 20, 120, 660))
     matte.paste(255, (20, 20, 120, 660))
     thin = Segmentation(image=photo, matte=matte, box=(20, 20, 100, 640), segmenter="exact")
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
 
     # when the clip is planned
     plan = plan_clip(
@@ -621,7 +609,7 @@ def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(m
     # then the podium leaves the widest prop the room place_props stands it in at its
     # least clip size (min_size of the product's height, or its own height where the
     # product's width caps it lower, shrunk to CLIP_MIN_SHARE while readable), no less
-    first, last = found[0], found[-1]
+    first, last = stages[0], stages[-1]
     size = plan.worlds[0].size
     lo, hi = max(0.02 * size[0], last.variant.room[0]), min(0.98 * size[0], last.variant.room[1])
     half = min(first.stage.podium.cx - lo, hi - first.stage.podium.cx) - 4.0
@@ -640,24 +628,20 @@ def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(m
 
 
 @pytest.mark.parametrize("style", ["parallax", "push_in"])
-def test_a_story_podium_set_stands_its_props_on_the_podium_beside_the_product(bottle, monkeypatch, style):
+def test_a_story_podium_set_stands_its_props_on_the_podium_beside_the_product(bottle, style, stages):
     # given 9:16 clips of the podium set, whose podium is wider than what the story's camera
     # shows, and which cannot narrow below the theme's 1.3x the product's width and still
     # leave a readable prop floor beside it
-    import generation.clips.plan as plan_module
     from generation.sets.props import CLEAR_GAP
 
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
     asked = stood = 0
     for seed in (0, 1):
-        found.clear()
+        stages.clear()
 
         # when the clip is planned
         plan = plan_clip(bottle, small(style=style, duration=6, themes=("podium",), seed=seed))
         world = plan.worlds[0]
-        first, last = found[0], found[-1]
+        first, last = stages[0], stages[-1]
         asked += len(first.variant.props)
         bodies = [(r, body) for _, r, body in world.prop_bodies]
         stood += len(bodies)
@@ -690,17 +674,12 @@ def test_a_story_podium_set_stands_its_props_on_the_podium_beside_the_product(bo
 
 
 @pytest.mark.parametrize(("style", "preset"), [("parallax", "landscape"), ("push_in", "square")])
-def test_a_prop_in_front_stands_above_the_frame_s_bottom_edge(bottle, monkeypatch, style, preset):
+def test_a_prop_in_front_stands_above_the_frame_s_bottom_edge(bottle, style, preset, stages):
     # given clips of the podium set whose props stand in front, on the floor beside the
     # podium: low in the world, where the camera's push-in crops the bottom
-    import generation.clips.plan as plan_module
-
-    find = plan_module.studio_stage
-    found = []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
     asked = 0
     for seed in (0, 1):
-        found.clear()
+        stages.clear()
 
         # when the clip is planned
         plan = plan_clip(
@@ -709,13 +688,13 @@ def test_a_prop_in_front_stands_above_the_frame_s_bottom_edge(bottle, monkeypatc
                 style=style, preset=preset, size=_scaled(preset), duration=6, themes=("podium",), seed=seed
             ),
         )
-        asked += len(found[0].variant.props)
+        asked += len(stages[0].variant.props)
         world = plan.worlds[0]
         cw, ch = plan.canvas
 
         # then every prop asked for stands, and is whole in every frame: the frame's bottom
         # edge cuts none (a prop stands further back up the floor where it would)
-        assert len(world.prop_bodies) == len(found[0].variant.props)
+        assert len(world.prop_bodies) == len(stages[0].variant.props)
         if style == "parallax":
             assert len(world.props) == len(world.prop_bodies)
             assert all(_whole(plan, prop) for prop in world.props)
@@ -731,8 +710,6 @@ def test_a_prop_in_front_stands_above_the_frame_s_bottom_edge(bottle, monkeypatc
 def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, monkeypatch, style):
     # given a 9:16 clip of the marble set whose props are drawn into it, and the same set
     # with every prop it stands
-    import generation.clips.plan as plan_module
-
     spec = small(style=style, size=MID, duration=8, direction="right")
     plan = plan_clip(bottle, spec)
     monkeypatch.setattr(plan_module, "_cut_props", lambda *_: ())
@@ -761,16 +738,15 @@ def test_a_set_drawn_with_its_props_leaves_out_those_the_move_would_cut(bottle, 
 
 
 @pytest.mark.parametrize(("style", "fill"), [("parallax", 0.5), ("pan", None)])
-def test_a_clip_s_set_is_drawn_once_with_its_props_where_the_move_sees_them(bottle, monkeypatch, style, fill):
+def test_a_clip_s_set_is_drawn_once_with_its_props_where_the_move_sees_them(
+    bottle, monkeypatch, style, fill, stages
+):
     # given a 9:16 clip of the marble set whose move would cut a prop where a scene stands it
     # (parallax keeps props as layers, a pan draws them into the set)
-    import generation.clips.plan as plan_module
-
     extra = {} if fill is None else {"fill": fill}
     spec = small(style=style, size=MID, duration=8, direction="right", **extra)
-    find, draw = plan_module.studio_stage, plan_module.studio_world
-    found, drawn = [], []
-    monkeypatch.setattr(plan_module, "studio_stage", lambda *a, **k: found.append(find(*a, **k)) or found[-1])
+    draw = plan_module.studio_world
+    drawn = []
     monkeypatch.setattr(plan_module, "studio_world", lambda *a, **k: drawn.append(k) or draw(*a, **k))
 
     # when the clip is planned
@@ -778,7 +754,7 @@ def test_a_clip_s_set_is_drawn_once_with_its_props_where_the_move_sees_them(bott
 
     # then where the set first stands its props the move cuts one, and the set is drawn
     # once, as found last: its props in the room the move leaves them
-    first, last = found[0], found[-1]
+    first, last = stages[0], stages[-1]
     assert first.variant.room is None
     assert plan_module._cut_props(first.prop_bodies, 0, plan.timeline, plan.spec.fps)
     assert len(drawn) == 1 and drawn[0]["staged"] is last
