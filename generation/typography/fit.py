@@ -25,7 +25,7 @@ from generation.typography import fonts
 from generation.typography.block import TextBlock, TextDoesNotFit, TextLine, TextStyle
 from generation.typography.breaks import Context, assign_faces, split_paragraphs, unbreakable_segments
 from generation.typography.shaping import SetLine, face_font, piece_ink, shaping_for, span_advance, span_ink
-from generation.typography.wrap import wrap_paragraph
+from generation.typography.wrap import fill_by_advance, wrap_paragraph
 
 SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
 # Sizes whose width estimate (scaled from max_size), or whose height (scaled from a try
@@ -354,14 +354,8 @@ def _least_height(ctx: Context, size: int, limit: int) -> float:
             continue
         i = 0
         while i < len(segments):  # ``wrap_greedy``'s filling, without setting the lines
-            j = i + 1
-            while (
-                j < len(segments)
-                and span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit
-            ):
-                j += 1
+            i = fill_by_advance(ctx, p, segments, i, size, track, limit)
             count += 1
-            i = j
         if count > style.max_lines:
             return math.inf
     last = len(ctx.paragraphs) - 1

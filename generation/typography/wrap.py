@@ -40,6 +40,17 @@ def split_wide(
     return out
 
 
+def fill_by_advance(
+    ctx: Context, p: int, segments: list[tuple[int, int]], i: int, size: int, track: float, limit: int
+) -> int:
+    """The end (exclusive) of the segments a greedy line of paragraph ``p`` starting at
+    segment ``i`` takes by advances alone: as many as fit ``limit``, and always one."""
+    j = i + 1
+    while j < len(segments) and span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit:
+        j += 1
+    return j
+
+
 def wrap_greedy(
     ctx: Context, p: int, segments: list[tuple[int, int]], size: int, track: float, limit: int
 ) -> list[SetLine] | None:
@@ -48,11 +59,7 @@ def wrap_greedy(
     lines: list[SetLine] = []
     i = 0
     while i < len(segments):
-        j = i + 1
-        while (
-            j < len(segments) and span_advance(ctx, p, segments[i][0], segments[j][1], size, track) <= limit
-        ):
-            j += 1
+        j = fill_by_advance(ctx, p, segments, i, size, track, limit)
         line = set_line(ctx, p, segments[i][0], segments[j - 1][1], size, track)
         # Ink overhang can push an advance-fitting line past the box: give back words.
         while line.width > limit and j - i > 1:
