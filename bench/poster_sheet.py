@@ -7,8 +7,9 @@ type sizes each one sets, and the posters themselves to look at.
 Prints one row per template x size x words: the headline's px and lines, the subline's px
 and lines, headline / subline, the px the lowest element ends above (+) or inside (-) the
 last 8 % of the safe area (tall and square canvases; the band a layout is meant to reach,
-and a negative value under -0.08 x its height would be words on the bottom margin), and
-the layout's fallbacks. With ``--out`` every poster is written there as PNG
+and a negative value under -0.08 x its height would be words on the bottom margin), the
+product box's share of the canvas's area, and the layout's fallbacks. With ``--out`` every
+poster is written there as PNG
 (``TEMPLATE-SIZE-WORDS.png``). With ``--baseline`` the same is done for the poster code at
 that commit (taken with ``git archive`` into a temporary folder, run in a process of its
 own), its PNGs under ``DIR/old/``, and each row prints old -> new.
@@ -74,6 +75,8 @@ def measure(layout: dict[str, Any]) -> dict[str, Any]:
     w, h = layout["size"]["width"], layout["size"]["height"]
     zone = layout["size"]["safe_zone"]
     row: dict[str, Any] = {"fallbacks": layout["fallbacks"]}
+    _, _, pw, ph = layout["product_box"]
+    row["product"] = round(100 * pw * ph / (w * h), 1)  # the product box's share of the canvas, %
     for name in ("headline", "subline"):
         if name in fonts:
             row[name] = [fonts[name]["size"], len(fonts[name]["lines"])]
@@ -109,6 +112,8 @@ def _cell(row: dict[str, Any] | None) -> str:
         text += f" x{head[0] / sub[0]:.2f}"
     if "above_band" in row:
         text += f" end {row['above_band']:+d}"
+    if "product" in row:
+        text += f" prod {row['product']:.1f}%"
     return text
 
 
