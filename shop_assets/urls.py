@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views import defaults
 
+from shop_assets.accounts.signout import SignOutView
 from shop_assets.api.views import api
 from shop_assets.limits import LimitExceeded
 from shop_assets.limits.uploads import refusal_response
@@ -24,7 +25,7 @@ handler400 = bad_request
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),

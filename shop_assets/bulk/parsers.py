@@ -138,6 +138,45 @@ def detect_encoding(sample: bytes) -> str:
     return best.encoding
 
 
+# The names spreadsheet programs give these encodings in their "Save as" menus, by the
+# codec's canonical name (``codecs.lookup(name).name``).
+_ENCODING_LABELS = {
+    "utf-8": "Unicode (UTF-8)",
+    "utf-8-sig": "Unicode (UTF-8)",
+    "utf-16": "Unicode (UTF-16)",
+    "cp1252": "Western European (Windows)",
+    "iso8859-1": "Western European (ISO Latin 1)",
+    "iso8859-15": "Western European (ISO Latin 9)",
+    "mac-roman": "Western European (Mac)",
+    "cp1250": "Central European (Windows)",
+    "iso8859-2": "Central European (ISO)",
+    "cp1251": "Cyrillic (Windows)",
+    "koi8-r": "Cyrillic (KOI8-R)",
+    "cp1254": "Turkish (Windows)",
+    "cp1257": "Baltic (Windows)",
+    "gb18030": "Chinese Simplified (GB18030)",
+    "gb2312": "Chinese Simplified (GB2312)",
+    "gbk": "Chinese Simplified (GBK)",
+    "big5": "Chinese Traditional (Big5)",
+    "big5hkscs": "Chinese Traditional (Big5-HKSCS)",
+    "shift_jis": "Japanese (Shift JIS)",
+    "cp932": "Japanese (Shift JIS)",
+    "euc_jp": "Japanese (EUC)",
+    "euc_kr": "Korean (EUC-KR)",
+    "cp949": "Korean (Windows)",
+}
+
+
+def encoding_label(encoding: str) -> str:
+    """``utf-8`` -> ``Unicode (UTF-8)``, ``cp1252`` -> ``Western European (Windows)``: an
+    encoding as a merchant's spreadsheet names it; an unlisted one in capitals."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = encoding
+    return _ENCODING_LABELS.get(name, name.upper().replace("_", "-"))
+
+
 def _text_stream(binary: IO[bytes]) -> tuple[io.TextIOWrapper, str]:
     """A text reader over ``binary`` (a seekable binary file, read from its start)."""
     binary.seek(0)

@@ -16,7 +16,7 @@ from shop_assets.accounts import access
 from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.forms import BatchUploadForm, CampaignChoiceForm
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
-from shop_assets.bulk.parsers import FORMAT_LABELS
+from shop_assets.bulk.parsers import FORMAT_LABELS, encoding_label
 from shop_assets.dashboard.views import merchant_required
 
 ROWS_PER_PAGE = 100
@@ -61,13 +61,21 @@ def batch_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "bulk/upload.html", {"form": form}, status=status)
 
 
+def _problem_rows(batch: Batch):
+    rows = batch.rows.select_related("job")
+    return rows.filter(state__in=(RowState.INVALID, RowState.FAILED)) | rows.filter(
+        state=RowState.JOB, job__status="failed"
+    )
+
+
 def _context(request: HttpRequest, batch: Batch) -> dict:
-    show = request.GET.get("rows", "problems")
-    rows = batch.rows.order_by("line").select_related("job")
+    problems = _problem_rows(batch)
+    # the rows with problems first when there are any; else every row (an empty "with
+    # problems" list looked like a file with nothing in it)
+    show = request.GET.get("rows") or ("problems" if problems.exists() else "all")
+    rows = batch.rows.select_related("job")
     if show == "problems":
-        rows = rows.filter(state__in=(RowState.INVALID, RowState.FAILED)) | batch.rows.filter(
-            state=RowState.JOB, job__status="failed"
-        ).select_related("job")
+        rows = problems
     elif show in RowState.values:
         rows = rows.filter(state=show)
     page = Paginator(rows.order_by("line"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
@@ -81,8 +89,12 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
         "campaign_form": campaign_form,
         "counts": fanout.batch_counts(batch),
         "format_label": FORMAT_LABELS.get(batch.format, batch.format),
+        "encoding_label": encoding_label(batch.encoding),
         "rows": page,
+        # the Problem column only where a row on this page has one
+        "row_problems": any(r.error or (r.job is not None and r.job.error_message) for r in page.object_list),
         "show": show,
+        "row_filters": (("all", "all rows"), ("problems", "rows with problems")),
         "live": batch.status in (BatchStatus.IMPORTING, BatchStatus.RUNNING),
     }
 

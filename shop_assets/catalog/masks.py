@@ -436,8 +436,9 @@ class MatteNeedsReview(Exception):
         found = mask.problems if problems is None else problems
         reasons = " ".join(_sentence(problem) for problem in found) or "Its evidence is weak."
         super().__init__(
-            f"The cutout of this photo needs your review before any asset is made "
-            f"(confidence {confidence:.2f}; {MATTE_THRESHOLD:.2f} needed). {reasons} "
+            # merchant words; the confidence and the threshold are in ``review``
+            f"The cutout of this photo needs your review before any asset is made: it may be "
+            f"wrong. {reasons} "
             "Open the product page to accept it, fix it with a box and a few strokes, or upload "
             "a mask; this job then goes on by itself."
         )

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from generation.check import MATTE_THRESHOLD
 from shop_assets.catalog import masks
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs.models import JobStatus
@@ -32,7 +31,6 @@ def cutout_context(image: ProductImage, error: str = "") -> dict[str, Any]:
         "pending": auto is None and accepted is None and timezone.now() - image.created_at < PENDING_FOR,
         "missing": auto is None and accepted is None,
         "trusted": bool(shown and shown.trusted),
-        "threshold": MATTE_THRESHOLD,
         "editor": {"width": masks.editor_size(image)[0], "height": masks.editor_size(image)[1]},
         "waiting": image.jobs.filter(status=JobStatus.NEEDS_REVIEW).count(),
         "error": error,

@@ -1,6 +1,8 @@
 """A bulk import's preview on a phone (390 x 844) and a desktop (1440 x 900): the campaign
 menu, then Import and Discard side by side under it with room between (Import touched the
-menu's bottom edge and Discard sat beside the menu, away from the button it goes with)."""
+menu's bottom edge and Discard sat beside the menu, away from the button it goes with); a
+file with no problem rows lists all its rows (it showed an empty "with problems" list, "No
+rows to show."), and the file's encoding is named as a spreadsheet names it (not "utf-8")."""
 
 from __future__ import annotations
 
@@ -31,6 +33,16 @@ def test_import_and_discard_sit_together_under_the_campaign_menu(live_server, br
         page.click("#upload-form button[type=submit]")
         page.wait_for_selector("#preview")
         page.screenshot(path=str(shots / f"bulk-preview-{width}.png"), full_page=True)
+
+        # then: with no problem rows, every row is listed, and the encoding is in words
+        lines = page.locator("#rows tbody tr").evaluate_all("rows => rows.map(r => r.dataset.line)")
+        assert lines == ["2", "3"], lines
+        assert page.locator("#rows tbody").inner_text().count("Create") == 2
+        assert page.locator("#row-filter [aria-current]").inner_text() == "all rows"
+        assert page.locator("#no-rows").count() == 0
+        facts = page.locator("h1 + p.muted").inner_text()
+        assert facts == "Simple CSV · Unicode (UTF-8) · 2 rows", facts
+        assert "utf-8" not in page.locator("main").inner_text()
 
         # then: Import sits under the campaign menu with at least 12 px between them
         menu = page.locator("#confirm_campaign").bounding_box()

@@ -35,6 +35,9 @@ def test_upload_shows_the_preview_then_confirm_starts_it(
         and '<strong id="error-count" class="error">2</strong>' in page
     )
     assert '<tr data-line="14">' in page and "variant of &#x27;gift-card&#x27; has no SKU" in page
+    # the rows with problems only, as there are some (the rows to create are under "all rows")
+    assert '<strong aria-current="true">rows with problems</strong>' in page
+    assert page.count("<tr data-line=") == 2 and "Shopify product CSV · Unicode (UTF-8) · " in page
     assert "Import 5 products" in page and merchant.products.count() == 0
 
     # when the merchant confirms

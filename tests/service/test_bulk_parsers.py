@@ -9,7 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from shop_assets.bulk.parsers import Catalogue, CatalogueInvalid, ProductRow, RowError, read_catalogue
+from shop_assets.bulk.parsers import (
+    Catalogue,
+    CatalogueInvalid,
+    ProductRow,
+    RowError,
+    encoding_label,
+    read_catalogue,
+)
 from tests.bulk_files import SHIRT_BODY, shopify_export, simple_csv
 
 
@@ -284,3 +291,21 @@ def test_unreadable_files_are_refused(data, message):
     with pytest.raises(CatalogueInvalid) as refused:
         read(data)
     assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label"),
+    [
+        ("utf-8", "Unicode (UTF-8)"),
+        ("utf-8-sig", "Unicode (UTF-8)"),
+        ("utf-16", "Unicode (UTF-16)"),
+        ("cp1252", "Western European (Windows)"),
+        ("gb18030", "Chinese Simplified (GB18030)"),
+        ("shift_jis", "Japanese (Shift JIS)"),
+        ("latin_1", "Western European (ISO Latin 1)"),  # an alias: by its codec's name
+        ("cp1253", "CP1253"),  # not listed: its name in capitals
+        ("no-such-codec", "NO-SUCH-CODEC"),
+    ],
+)
+def test_an_encoding_is_named_as_a_spreadsheet_names_it(encoding, label):
+    assert encoding_label(encoding) == label

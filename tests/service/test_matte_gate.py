@@ -50,7 +50,7 @@ def test_a_photo_whose_automatic_matte_is_refused_makes_nothing_and_waits_for_re
     assert job.status == JobStatus.NEEDS_REVIEW and job.is_finished
     assert job.error_code == "matte_needs_review"
     assert "needs your review" in job.error_message and "too busy" in job.error_message
-    assert "confidence 0.00; 0.60 needed" in job.error_message
+    assert "it may be wrong." in job.error_message and "confidence" not in job.error_message
     assert not Asset.objects.filter(job=job).exists()
     assert stored_files() == before
     event = WebhookEvent.objects.get(type="job.needs_review")
@@ -146,7 +146,9 @@ def test_a_full_photo_matte_weaker_than_its_preview_also_stops_the_job(product_i
     assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
 
     job.refresh_from_db()
-    assert "confidence 0.31; 0.60 needed). A kept floor." in job.error_message
+    assert "it may be wrong. A kept floor." in job.error_message
+    review = WebhookEvent.objects.get(type="job.needs_review").payload["review"]
+    assert (review["confidence"], review["threshold"]) == (0.31, MATTE_THRESHOLD)
     assert not Asset.objects.filter(job=job).exists() and stored_files() == before
     assert WebhookEvent.objects.get(type="job.needs_review").payload["review"]["confidence"] == 0.31
 
@@ -173,7 +175,7 @@ def test_a_full_photo_refusal_after_a_trusted_preview_waits_for_review_and_goes_
 
     job.refresh_from_db()
     assert (job.status, job.error_code) == (JobStatus.NEEDS_REVIEW, "matte_needs_review")
-    assert "confidence 0.00; 0.60 needed). No product stands out from the background." in job.error_message
+    assert "it may be wrong. No product stands out from the background." in job.error_message
     assert not Asset.objects.filter(job=job).exists() and stored_files() == before
     review = WebhookEvent.objects.get(type="job.needs_review").payload["review"]
     assert (review["mask_version"], review["confidence"], review["problems"]) == (
@@ -213,13 +215,14 @@ def test_the_job_page_shows_the_review_and_the_badge_follows_the_matte(
     page = signed_in.get(f"/jobs/{done.pk}/").content.decode()
     assert "Product pixels unchanged" in page and "Cutout not confirmed" not in page
 
-    # ...and one whose matte nobody trusted shows its confidence and a way to review it
+    # ...and one whose matte nobody trusted says so in words, with a way to review it
     asset = Asset.objects.get(job=done)
     asset.metrics["matte"].update(trusted=False, confidence=0.42)
     asset.save()
     page = signed_in.get(f"/jobs/{done.pk}/").content.decode()
     assert "Product pixels unchanged" not in page
-    assert "Cutout not confirmed (confidence 0.42)" in page and "#cutout-review" in page
+    assert "Cutout not confirmed: it may be wrong" in page and "#cutout-review" in page
+    assert "0.42" not in page
 
 
 def test_an_automatic_matte_from_another_segmenter_is_made_again_for_the_job(product_image, sent):
@@ -242,10 +245,10 @@ def test_a_job_asking_for_the_photos_own_alpha_on_a_photo_without_one_waits_for_
     assert run_job_task.apply(args=[job.pk]).get() == "needs_review"
 
     job.refresh_from_db()
-    # the segmenter's problem is its own sentence between the confidence and what to do
+    # the segmenter's problem is its own sentence between the doubt and what to do
     assert job.error_message == (
-        f"The cutout of this photo needs your review before any asset is made (confidence 0.00; "
-        f"{MATTE_THRESHOLD:.2f} needed). The photo has no transparency (no alpha channel); upload a "
+        "The cutout of this photo needs your review before any asset is made: it may be wrong. "
+        "The photo has no transparency (no alpha channel); upload a "
         "PNG or WebP with transparency, or a mask, or choose another background removal. Open the "
         "product page to accept it, fix it with a box and a few strokes, or upload a mask; this job "
         "then goes on by itself."

@@ -153,8 +153,7 @@
       result.hidden = false;
       root.dataset.confidence = confidence.toFixed(3);
       root.dataset.refreshes = String(Number(root.dataset.refreshes || 0) + 1);
-      status.textContent =
-        "Confidence " + confidence.toFixed(2) + (problems.length ? ": " + problems.join(" ") : ". Looks right.");
+      status.textContent = problems.length ? "It may still be wrong: " + problems.join(" ") : "Looks right.";
       save.disabled = false;
     }
 
