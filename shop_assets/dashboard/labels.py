@@ -79,6 +79,23 @@ def matte_label(metrics: dict | None) -> str:
     return segmenter_label(metrics.get("segmenter") or "")
 
 
+def fidelity(metrics: dict | None) -> dict:
+    """What an asset's card says about the product in it: ``warn`` when the cutout it was
+    made with was not confirmed (the card then asks for a review), and ``text``, e.g.
+    "Product pixels unchanged · Classical (built-in) · Studio"."""
+    metrics = metrics or {}
+    matte, kept = metrics.get("matte") or {}, metrics.get("fidelity") or {}
+    warn = bool(kept.get("identical")) and not matte.get("trusted")
+    if kept.get("identical") and not warn:
+        lead = "Product pixels unchanged"
+    elif kept and not warn:
+        lead = f"Product max difference {kept.get('max_abs_diff')}"
+    else:
+        lead = ""
+    parts = [lead, matte_label(metrics), engine_label(metrics.get("engine") or "")]
+    return {"warn": warn, "text": " · ".join(p for p in parts if p)}
+
+
 def engine_label(value: str) -> str:
     """The scene engine's name; empty for the engines named after an asset's kind."""
     if not value or value in KIND_ENGINES:

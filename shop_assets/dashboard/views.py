@@ -199,6 +199,7 @@ def gallery(assets: list[Asset]) -> dict:
     return {
         "sections": _sections(images, poster_sizes, clips),
         "scene_count": scene_count,
+        "poster_checks_ok": POSTER_CHECKS_OK,
     }
 
 
@@ -223,7 +224,32 @@ def _sections(images: list[Asset], poster_sizes: list, clips: list[dict]) -> lis
         sections.append({"kind": "poster", "title": "Posters", "count": count, "poster_sizes": poster_sizes})
     if clips:
         sections.append({"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips})
+    for section in sections:
+        section.update(_shared_lines(section))
     return sections
+
+
+POSTER_CHECKS_OK = "Text legible, clear of the product, inside safe zones"
+
+
+def _shared_lines(section: dict) -> dict:
+    """What every card of a section would say alike (the product's pixels kept, the cutout it
+    was made with, the posters' checks passed), said once under the section's heading and
+    left off its cards: ``notes``, and ``same_fidelity`` / ``same_checks`` for the cards."""
+    assets = list(section.get("images", []))
+    assets += [item["asset"] for _, posters in section.get("poster_sizes", []) for item in posters]
+    assets += [item["asset"] for item in section.get("clips", [])]
+    notes, shared = [], {"same_fidelity": False, "same_checks": False}
+    if len(assets) < 2:
+        return {"notes": notes, **shared}
+    captions = [labels.fidelity(a.metrics) for a in assets]
+    if all(not c["warn"] and c["text"] == captions[0]["text"] for c in captions) and captions[0]["text"]:
+        notes.append(captions[0]["text"])
+        shared["same_fidelity"] = True
+    if section["kind"] == "poster" and all(((a.metrics or {}).get("checks") or {}).get("ok") for a in assets):
+        notes.append(POSTER_CHECKS_OK)
+        shared["same_checks"] = True
+    return {"notes": notes, **shared}
 
 
 @merchant_required

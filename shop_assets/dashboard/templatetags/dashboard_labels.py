@@ -16,6 +16,7 @@ register.filter("theme_label", labels.theme_label)
 register.filter("template_label", labels.template_label)
 register.filter("output_label", labels.output_label)
 register.filter("asset_title", labels.asset_title)
+register.filter("fidelity", labels.fidelity)
 
 
 @register.filter
