@@ -9,7 +9,10 @@ files; segmenters, engines and output kinds are named here once. An id that has 
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
 from django.conf import settings
 
 from generation.errors import InvalidSpec
@@ -17,6 +20,7 @@ from generation.normalize import ACCEPTED_TEXT
 from generation.posters.sizes import list_sizes
 from generation.posters.template import get_template, list_templates
 from generation.sets import get_theme, list_themes
+from shop_assets.accounts.models import BrandKit, Merchant
 from shop_assets.jobs.models import OutputKind
 
 SEGMENTER_LABELS = {
@@ -188,3 +192,23 @@ def upload_hint() -> str:
     """The upload limits as the server enforces them, in words."""
     megapixels = settings.MAX_IMAGE_PIXELS / 1_000_000
     return f"{ACCEPTED_TEXT}, up to {settings.MAX_UPLOAD_MB} MB and {megapixels:g} megapixels."
+
+
+def price_locale(merchant: Merchant) -> str:
+    """The locale the dashboard writes the merchant's prices in: its brand kit's language,
+    else the merchant's own (``en`` unless set)."""
+    kit = BrandKit.objects.filter(merchant_id=merchant.pk).values_list("default_locale", flat=True).first()
+    return kit or merchant.default_locale or "en_US"
+
+
+def price_label(amount, currency: str, locale: str) -> str:
+    """``34``, ``USD`` -> "$34.00" in ``en_US``, "US$34.00" in ``en_GB`` and ``zh_CN``,
+    "34,00\u00a0$" in ``de_DE``; ``CNY`` in ``zh_CN`` -> "¥34.00" (CLDR's symbols and
+    patterns, through Babel). An amount or a locale Babel cannot read is written as it is,
+    with its code after it."""
+    code = (currency or "").strip().upper()
+    try:
+        value = Decimal(str(amount).strip())
+        return format_currency(value, code, locale=Locale.parse(locale.replace("-", "_")))
+    except (InvalidOperation, ValueError, TypeError, UnknownLocaleError):
+        return f"{amount} {code}".strip()

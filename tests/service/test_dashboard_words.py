@@ -4,11 +4,14 @@ groups tied to the outputs they belong to, and an upload hint that names the rea
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from generation.posters.template import get_template
 from generation.sets import get_theme
+from shop_assets.accounts.models import BrandKit
 from shop_assets.dashboard import labels
 from shop_assets.jobs.models import Asset, GenerationJob
 
@@ -174,3 +177,27 @@ def test_the_engine_and_the_diffusion_description_show_only_where_diffusion_is_o
     body = signed_in.get(url).content.decode()
     assert "Scene description (diffusion)" in body and 'name="prompt"' in body
     assert '<option value="diffusion">' in body
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "text"),
+    [
+        (Decimal("34"), "USD", "en", "$34.00"),
+        (Decimal("34"), "USD", "en_GB", "US$34.00"),
+        (Decimal("34"), "CNY", "zh_CN", "¥34.00"),
+        ("1249.5", "cny", "zh-CN", "¥1,249.50"),  # a layout's string, a lower-case code
+        (Decimal("1999"), "JPY", "ja_JP", "￥1,999"),  # no minor unit
+        (Decimal("19.9"), "EUR", "de_DE", "19,90\u00a0€"),
+        (Decimal("34"), "USD", "xx_NOPE", "34 USD"),  # a locale Babel does not know
+        ("n/a", "USD", "en", "n/a USD"),  # not a number
+    ],
+)
+def test_a_price_is_written_the_way_its_locale_writes_prices(amount, currency, locale, text):
+    assert labels.price_label(amount, currency, locale) == text
+
+
+@pytest.mark.django_db
+def test_the_price_locale_is_the_brand_kits_else_the_merchants(merchant):
+    assert labels.price_locale(merchant) == "en"
+    BrandKit.objects.create(merchant=merchant, default_locale="ja_JP")
+    assert labels.price_locale(merchant) == "ja_JP"

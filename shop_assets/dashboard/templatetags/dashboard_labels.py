@@ -35,3 +35,18 @@ def template_preview(name: str) -> str:
 @register.filter
 def template_description(name: str) -> str:
     return labels.template_description(str(name))
+
+
+@register.simple_tag(takes_context=True)
+def price(context, amount, currency: str) -> str:
+    """``{% price product.price product.currency %}`` -> "$34.00": in the signed-in merchant's
+    locale (looked up once per request)."""
+    request = context.get("request")
+    locale = getattr(request, "_price_locale", None)
+    if locale is None:
+        user = getattr(request, "user", None)
+        merchant = getattr(user, "merchant", None)
+        locale = labels.price_locale(merchant) if merchant is not None else "en_US"
+        if request is not None:
+            request._price_locale = locale
+    return labels.price_label(amount, currency, locale)
