@@ -29,7 +29,7 @@ def smooth(size: tuple[int, int], seed: int = 3) -> np.ndarray:
         Similarity(1.16, -55.1, -80.9),
         Similarity(0.91, 11.4, 9.2),  # a world larger than the canvas, shown smaller
         Similarity(1.0, 0.0, 0.0),  # still: resized by 1 (a copy)
-        Similarity(1.0, 0.37, -0.5),  # a sub-pixel shift alone: no window fits, warped
+        Similarity(1.0, 0.37, -0.5),  # a sub-pixel shift alone: no window fits, in runs
     ],
 )
 def test_a_zoom_drawn_by_resize_is_the_warp_within_a_level(transform):
@@ -42,6 +42,30 @@ def test_a_zoom_drawn_by_resize_is_the_warp_within_a_level(transform):
     diff = np.abs(got.astype(int) - want)
     assert got.shape == (360, 270)
     assert diff.max() <= 1 and diff.mean() < 0.2
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        Similarity(1.00006, -86.04, -40.97),  # the end of a push-in: no window fits
+        Similarity(1.0003, -0.2, -67.48),
+        Similarity(1.002, -1.04, -69.75),
+    ],
+)
+def test_a_zoom_close_to_scale_1_is_drawn_in_runs_with_the_warps_own_samples(transform, monkeypatch):
+    image = smooth((400, 500))
+    padded = cv2.copyMakeBorder(image, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE)
+    want = cv2.warpAffine(
+        image, transform.matrix(), (270, 360), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    warped = []
+    real_warp = cv2.warpAffine
+    monkeypatch.setattr(cv2, "warpAffine", lambda *a, **k: warped.append(a) or real_warp(*a, **k))
+    got = zoom_plane(padded, transform, (270, 360))
+    diff = np.abs(got.astype(int) - want)
+    assert not warped
+    assert got.shape == (360, 270)
+    assert diff.max() <= 1 and diff.mean() < 0.05
 
 
 def test_rectangles_are_grown_to_whole_chroma_blocks_and_merged_when_they_overlap():
