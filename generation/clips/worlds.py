@@ -49,6 +49,7 @@ from generation.sets import (
     estimate_foot_ratio,
     estimate_light_side,
     move_stage,
+    piece_shadows,
     place_props,
     plan_variant,
     render_set,
@@ -57,6 +58,7 @@ from generation.sets import (
 )
 from generation.sets.look import light_side_of, resolve_theme
 from generation.sets.props import CLEAR_GAP, least_height, prop_height
+from generation.sets.shadows import Shadow, shadow_factor
 from generation.sets.shapes import podium_cover
 from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
@@ -363,8 +365,11 @@ def studio_world(
         if pools is not None:
             bare_f = bare_f * pools
         bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
-        feet = [(p.cx, p.base, p.origin, p.cover, _prop_ratio(ratios, p, pod)) for p in standing]
-        props, podium = _prop_layers(plate, bare, feet, pod)
+        pod_shadows, shadows = piece_shadows(
+            theme, stage, list(standing), size, brand_color=brand_color, seed=seed, variant=variant
+        )
+        pieces = [(p, _prop_ratio(ratios, p, pod), d) for p, d in zip(standing, shadows, strict=True)]
+        props, podium = _prop_layers(plate, bare, pieces, None if pod is None else (pod, pod_shadows))
     return World(
         name=f"scene-{theme}",
         source="studio",
@@ -418,54 +423,137 @@ def light_pools(
 def _prop_layers(
     plate: np.ndarray,
     bare: np.ndarray,
-    feet: list[tuple[float, float, tuple[int, int], np.ndarray, float]],
-    podium: PodiumGeometry | None = None,
+    props: list[tuple[PropPlacement, float, list[Shadow]]],
+    podium: tuple[PodiumGeometry, list[Shadow]] | None = None,
 ) -> tuple[tuple[PropLayer, ...], PropLayer | None]:
-    """Each prop as a layer over ``bare``: opaque where it stands (its coverage), and
-    where it changes the set (its shadow) as much as it does, each changed pixel going to
-    the prop whose foot is nearest. ``feet`` holds (centre x, foot row, origin, coverage,
-    depth ratio). With a ``podium`` (which ``bare`` lacks), the podium too: opaque where
-    it stands (a prop's shadow on its top face is the podium's), its foot the middle of
-    its front, at ``PODIUM_RATIO``."""
+    """Each prop as a layer over ``bare``, with the shadows it throws: ``props`` holds
+    (placement, depth ratio, its shadows as ``piece_shadows`` gives them). With a
+    ``podium`` (which ``bare`` lacks, with its shadows), the podium too, at ``PODIUM_RATIO``.
+
+    A layer is its piece, opaque where it stands (the plate's pixels, the set under its
+    anti-aliased edge taken out), over its shadows: what they multiply the set by, as a
+    premultiplied darkening of the set under it (alpha its darkest channel's). Layers
+    are drawn far to near (``frames._far_to_near``: the props behind the podium, the
+    podium, the rest), so where two pieces' shadows overlap they multiply, wherever the
+    camera's move takes each (each shadow whole in its own piece's layer: giving each
+    changed pixel to the nearest piece's layer left a seam where the parts met once the
+    layers moved apart). A shadow is left off the pieces drawn before it, whose plate
+    pixels hold it already (a prop's shadow on the podium's top face is the podium's)."""
     h, w = bare.shape[:2]
-    n = len(feet) + (podium is not None)
-    cover = np.zeros((n, h, w), dtype=F32)
-    for k, (_, _, origin, c, _) in enumerate(feet):
-        on_canvas, of_cover = _overlap(c.shape, origin, (w, h))
-        cover[k][on_canvas] = c[of_cover]
-    entries = [(cx, base, ratio) for cx, base, _, _, ratio in feet]
+    pieces: list[tuple[np.ndarray, tuple[int, int], float, list[Shadow]]] = [
+        (p.cover, p.origin, ratio, shadows) for p, ratio, shadows in props
+    ]
     if podium is not None:
-        cover[-1] = _podium_coverage(podium, (w, h))
-        entries.append((podium.cx, podium.bottom + podium.ry, PODIUM_RATIO))
-    # a shadow changes the set by a few levels: fully the prop's from 3 levels on
-    change = np.abs(plate[..., :3].astype(F32) - bare[..., :3].astype(F32)).max(axis=2)
-    shade = np.clip(change / 3.0, 0.0, 1.0)
-    ys, xs = np.mgrid[0:h, 0:w].astype(F32)
-    dist = np.stack([(xs - cx) ** 2 + (ys - base) ** 2 for cx, base, _ in entries])
-    nearest = np.argmin(dist, axis=0)
-    # the podium's own pixels are its layer's, whatever foot is nearest
-    free = 1.0 - cover[-1] if podium is not None else 1.0
-    layers: list[PropLayer | None] = []
-    for k, (_, _, ratio) in enumerate(entries):
-        own = podium is not None and k == n - 1
-        alpha = np.maximum(cover[k], np.where(nearest == k, shade, 0.0) * (1.0 if own else free))
-        rows, cols = np.nonzero(alpha > 0)
-        if rows.size == 0:
-            layers.append(None)
-            continue
-        y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
-        a = alpha[y0:y1, x0:x1, None]
-        rgb = plate[y0:y1, x0:x1, :3].astype(F32) * a
-        pixels = np.concatenate([rgb, a * 255.0], axis=2)
-        by, bx = np.nonzero(cover[k] > 0.01)
-        body = (
-            (float(bx.min()), float(by.min()), float(bx.max() + 1), float(by.max() + 1))
-            if by.size
-            else (0.0,) * 4
-        )
-        layers.append(PropLayer(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), (x0, y0), ratio, body))
-    pod_layer = layers.pop() if podium is not None else None
-    return tuple(layer for layer in layers if layer is not None), pod_layer
+        pieces.append((_podium_coverage(podium[0], (w, h)), (0, 0), PODIUM_RATIO, podium[1]))
+    covers = np.zeros((len(pieces), h, w), dtype=F32)
+    for k, (c, origin, _, _) in enumerate(pieces):
+        on_canvas, of_cover = _overlap(c.shape, origin, (w, h))
+        covers[k][on_canvas] = c[of_cover]
+    order = list(range(len(props)))
+    if podium is not None:  # as frames._far_to_near draws them
+        n = len(props)
+        order = [k for k in order if pieces[k][2] < PODIUM_RATIO] + [n]
+        order += [k for k in range(n) if pieces[k][2] >= PODIUM_RATIO]
+    # each piece's shadows, left off the pieces drawn before it: (factor, its box's top-left)
+    shades: dict[int, tuple[np.ndarray, tuple[int, int]] | None] = {}
+    drawn = np.zeros((h, w), dtype=F32)  # the most the pieces drawn so far cover
+    for k in order:
+        shades[k] = _left_off(shadow_factor(pieces[k][3]), drawn)
+        np.maximum(drawn, covers[k], out=drawn)
+    below = bare[..., :3].astype(F32)  # the set as the layers drawn so far leave it
+    layers: dict[int, PropLayer | None] = {}
+    for k in order:
+        # the shadows of the pieces drawn after it, which its plate pixels hold
+        later = [shades[j] for j in order[order.index(k) + 1 :]]
+        layer = layers[k] = _piece_layer(plate, below, covers[k], shades[k], later, pieces[k][2])
+        if layer is not None:
+            lh, lw = layer.pixels.shape[:2]
+            x, y = layer.origin
+            px = layer.pixels.astype(F32)
+            region = below[y : y + lh, x : x + lw]
+            region[:] = px[..., :3] + region * (1.0 - px[..., 3:] / 255.0)
+    pod_layer = layers.pop(len(props)) if podium is not None else None
+    kept = (layers[k] for k in range(len(props)))
+    return tuple(layer for layer in kept if layer is not None), pod_layer
+
+
+def _left_off(
+    factor: tuple[np.ndarray, tuple[int, int]] | None, drawn: np.ndarray
+) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """A shadow ``factor`` (``shadow_factor``) left off where ``drawn`` (H, W) covers."""
+    if factor is None:
+        return None
+    f, (x, y) = factor
+    on_canvas, of_factor = _overlap(f.shape, (x, y), (drawn.shape[1], drawn.shape[0]))
+    f = f[of_factor]
+    if f.size == 0:
+        return None
+    return 1.0 - (1.0 - drawn[on_canvas])[..., None] * (1.0 - f), (on_canvas[1].start, on_canvas[0].start)
+
+
+def _factor_over(
+    shade: tuple[np.ndarray, tuple[int, int]] | None, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """A shadow factor (``_left_off``) over the canvas ``box`` (x0, y0, x1, y1): 1 beyond it."""
+    x0, y0, x1, y1 = box
+    out = np.ones((y1 - y0, x1 - x0, 3), dtype=F32)
+    if shade is not None:
+        on_box, of_shade = _overlap(shade[0].shape, (shade[1][0] - x0, shade[1][1] - y0), (x1 - x0, y1 - y0))
+        out[on_box] = shade[0][of_shade]
+    return out
+
+
+def _piece_layer(
+    plate: np.ndarray,
+    below: np.ndarray,
+    cover: np.ndarray,
+    shade: tuple[np.ndarray, tuple[int, int]] | None,
+    later: list[tuple[np.ndarray, tuple[int, int]] | None],
+    ratio: float,
+) -> PropLayer | None:
+    """One piece's layer (see ``_prop_layers``) over ``below`` (H, W, 3 float: the set as
+    the layers drawn before it leave it): ``cover`` (H, W) where it stands, its shadows'
+    factor on the set (``shade``), from the ``plate``'s pixels without the shadows of the
+    layers drawn after it (``later``), which they put on it again."""
+    h, w = cover.shape
+    ys, xs = np.nonzero(cover > 0)
+    boxes = [(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)] if ys.size else []
+    if shade is not None:
+        (fh, fw), (fx, fy) = shade[0].shape[:2], shade[1]
+        boxes.append((fx, fy, fx + fw, fy + fh))
+    if not boxes:
+        return None
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    region = (slice(y0, y1), slice(x0, x1))
+    f = _factor_over(shade, (x0, y0, x1, y1))
+    own = plate[region][..., :3].astype(F32)
+    for other in later:
+        own /= _factor_over(other, (x0, y0, x1, y1))
+    # premultiplied colour C with alpha a over the set: C + (1 - a) * set = set * f, with
+    # C = set * (f - (1 - a)) and a the darkest channel's darkening (C is a faint tint)
+    dark = 1.0 - f.min(axis=2)
+    under = below[region]
+    tint = under * (f - (1.0 - dark)[..., None])
+    c = cover[region]
+    # the piece's own colour at its soft edge: the plate less the set showing through
+    # (with the piece's own shadow on it)
+    body = np.clip(own - (1.0 - c)[..., None] * under * f, 0.0, None)
+    body = np.minimum(body, 255.0 * c[..., None])
+    alpha = c + (1.0 - c) * dark
+    rgb = body + (1.0 - c)[..., None] * tint
+    pixels = np.clip(np.concatenate([rgb, (alpha * 255.0)[..., None]], axis=2) + 0.5, 0, 255).astype(np.uint8)
+    rows, cols = np.nonzero(pixels[..., 3] > 0)
+    if rows.size == 0:
+        return None
+    r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    by, bx = np.nonzero(c > 0.01)
+    body_box = (
+        (float(bx.min() + x0), float(by.min() + y0), float(bx.max() + 1 + x0), float(by.max() + 1 + y0))
+        if by.size
+        else (0.0,) * 4
+    )
+    return PropLayer(np.ascontiguousarray(pixels[r0:r1, c0:c1]), (x0 + c0, y0 + r0), ratio, body_box)
 
 
 # the podium's parallax speed: the product's (it stands on it), which is the floor's

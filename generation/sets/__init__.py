@@ -25,7 +25,7 @@ drifts a little in colour, light direction, placement and texture.
 
 from generation.sets.look import resolve_brand
 from generation.sets.props import PropPlacement, place_props
-from generation.sets.render import render_set, render_set_pair
+from generation.sets.render import piece_shadows, render_set, render_set_pair
 from generation.sets.stage import (
     MAX_PRODUCT_WIDTH,
     PodiumGeometry,
@@ -56,6 +56,7 @@ __all__ = [
     "get_theme",
     "list_themes",
     "load_themes",
+    "piece_shadows",
     "place_props",
     "plan_variant",
     "render_set",

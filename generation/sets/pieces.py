@@ -9,7 +9,7 @@ from PIL import Image
 
 from generation.sets import textures
 from generation.sets.look import Look, side_light
-from generation.sets.shadows import SHADOW_TINT, cast_density, darken
+from generation.sets.shadows import SHADOW_TINT, Shadow, cast_density, darken
 from generation.sets.shapes import coverage_box, ellipse_sd, podium_cover
 from generation.sets.stage import PodiumGeometry, Stage
 from generation.sets.textures import set_blur, times
@@ -77,12 +77,8 @@ def draw_podium(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, in
     assert pod is not None and p is not None
     cw, ch = canvas
     # shadows the podium throws on the floor first, so the podium covers their inside
-    sil = _podium_silhouette(pod, canvas)
-    cast = cast_density(sil, look, base_y=pod.bottom + 0.5 * pod.ry)
-    if (box := cast.getbbox()) is not None:
-        darken(img, np.asarray(cast.crop(box), dtype=F32) / 255.0, box[:2])
-    occlusion, origin = _ellipse_shadow(canvas, pod, look)
-    darken(img, occlusion, origin)
+    for density, origin in podium_shadows(look, stage, canvas):
+        darken(img, density, origin)
 
     x0, x1 = int(max(0, pod.cx - pod.rx - 2)), int(min(cw, pod.cx + pod.rx + 3))
     y0, y1 = int(max(0, pod.top - pod.ry - 2)), int(min(ch, pod.bottom + pod.ry + 3))
@@ -123,6 +119,19 @@ def draw_podium(img: np.ndarray, look: Look, stage: Stage, canvas: tuple[int, in
     region[:] = (
         region * (1.0 - (top + body))[..., None] + top_col * top[..., None] + body_col * body[..., None]
     )
+
+
+def podium_shadows(look: Look, stage: Stage, canvas: tuple[int, int]) -> list[Shadow]:
+    """The shadows the stage's podium throws on the floor, as ``draw_podium`` darkens the
+    set with them one after the other: its cast shadow, then its occlusion where it stands."""
+    pod = stage.podium
+    assert pod is not None
+    out: list[Shadow] = []
+    cast = cast_density(_podium_silhouette(pod, canvas), look, base_y=pod.bottom + 0.5 * pod.ry)
+    if (box := cast.getbbox()) is not None:
+        out.append((np.asarray(cast.crop(box), dtype=F32) / 255.0, box[:2]))
+    out.append(_ellipse_shadow(canvas, pod, look))
+    return out
 
 
 def _podium_silhouette(pod: PodiumGeometry, canvas: tuple[int, int]) -> PlacedProduct:

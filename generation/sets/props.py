@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from generation.sets.look import Look, light_side_of, resolve_theme, theme_rng
-from generation.sets.shadows import cast_density, darken
+from generation.sets.shadows import Shadow, cast_density, darken
 from generation.sets.shapes import coverage_box, ellipse_sd
 from generation.sets.stage import Stage
 from generation.sets.themes import Prop, Theme
@@ -393,28 +393,41 @@ def _prop_shading(pp: PropPlacement, look: Look) -> np.ndarray:
     return shade.astype(F32)
 
 
+def prop_shadows(pp: PropPlacement, look: Look, canvas: tuple[int, int]) -> list[Shadow]:
+    """The shadows a prop throws on the floor from its foot, as ``draw_props`` darkens the
+    set with them one after the other: its contact shadow, then its cast shadow."""
+    theme = look.theme
+    hgt, wid = pp.cover.shape
+    layer = Image.new("RGBA", (wid, hgt), (0, 0, 0, 0))
+    layer.putalpha(Image.fromarray((pp.cover * 255.0 + 0.5).astype(np.uint8), "L"))
+    silhouette = PlacedProduct(layer=layer, box=(*pp.origin, wid, hgt), canvas_size=canvas)
+    # the coverage grid runs on below the prop's foot: its shadows start at the foot
+    densities = [
+        grounding_shadow(
+            silhouette,
+            strength=theme.contact_shadow.strength * 0.8,
+            side=light_side_of(look.azimuth),
+            base_y=pp.base,
+        )
+    ]
+    cs = theme.cast_shadow
+    if cs is not None and cs.strength > 0:
+        densities.append(cast_density(silhouette, look, base_y=pp.base))
+    return [
+        (np.asarray(d.crop(box), dtype=F32) / 255.0, box[:2])
+        for d in densities
+        if (box := d.getbbox()) is not None
+    ]
+
+
 def draw_props(bg: np.ndarray, look: Look, stage: Stage, props: list[PropPlacement]) -> None:
     """Each prop's shadows on the floor, then the prop itself, in place, back to front."""
     theme = look.theme
     canvas = (bg.shape[1], bg.shape[0])
-    side = light_side_of(look.azimuth)
-    cs = theme.cast_shadow
     for pp in sorted(props, key=lambda p: p.base):
+        for density, origin in prop_shadows(pp, look, canvas):
+            darken(bg, density, origin)
         hgt, wid = pp.cover.shape
-        layer = Image.new("RGBA", (wid, hgt), (0, 0, 0, 0))
-        layer.putalpha(Image.fromarray((pp.cover * 255.0 + 0.5).astype(np.uint8), "L"))
-        silhouette = PlacedProduct(layer=layer, box=(*pp.origin, wid, hgt), canvas_size=canvas)
-        # the coverage grid runs on below the prop's foot: its shadows start at the foot
-        densities = [
-            grounding_shadow(
-                silhouette, strength=theme.contact_shadow.strength * 0.8, side=side, base_y=pp.base
-            )
-        ]
-        if cs is not None and cs.strength > 0:
-            densities.append(cast_density(silhouette, look, base_y=pp.base))
-        for d in densities:
-            if (box := d.getbbox()) is not None:
-                darken(bg, np.asarray(d.crop(box), dtype=F32) / 255.0, box[:2])
         color = look.color(theme.props[pp.index].color) * look.light_tint
         shade = _prop_shading(pp, look)
         ox, oy = pp.origin

@@ -7,9 +7,9 @@ import numpy as np
 
 from generation.sets.backdrop import backdrop_and_surface
 from generation.sets.look import Look, resolve_brand, resolve_theme
-from generation.sets.pieces import draw_podium
-from generation.sets.props import draw_props, place_props
-from generation.sets.shadows import add_reflection, grain, product_shadows
+from generation.sets.pieces import draw_podium, podium_shadows
+from generation.sets.props import PropPlacement, draw_props, place_props, prop_shadows
+from generation.sets.shadows import Shadow, add_reflection, grain, product_shadows
 from generation.sets.stage import Stage, stage_at_box
 from generation.sets.themes import Theme
 from generation.sets.variants import Variant
@@ -66,6 +66,26 @@ def render_set_pair(
     shadowed = _product_dressing(bg, placed, look, stage)
     shadowed += noise
     return shadowed, empty
+
+
+def piece_shadows(
+    theme: Theme | str,
+    stage: Stage,
+    props: list[PropPlacement],
+    canvas: tuple[int, int],
+    *,
+    brand_color: tuple[int, int, int] | None = None,
+    seed: int = 0,
+    variant: Variant | None = None,
+) -> tuple[list[Shadow], list[list[Shadow]]]:
+    """The shadows the set's pieces throw on it, each piece's apart, as ``render_set``
+    (same arguments) darkens the set with them: the podium's (none without one), then
+    each of ``props``' (``place_props``) in their order. A clip that moves each piece as
+    a layer of its own moves its shadows with it."""
+    theme = resolve_theme(theme)
+    look = Look.make(theme, resolve_brand(brand_color, theme), seed, variant)
+    podium = podium_shadows(look, stage, canvas) if stage.podium is not None else []
+    return podium, [prop_shadows(p, look, canvas) for p in props]
 
 
 def _set_look(

@@ -20,6 +20,10 @@ F32 = np.float32
 SHADOW_TINT = np.array([0.26, 0.27, 0.31], dtype=F32)
 
 
+# a shadow on the set: its density (0..1) and the canvas (x, y) of the array's top-left
+Shadow = tuple[np.ndarray, tuple[int, int]]
+
+
 def darken(img: np.ndarray, density: np.ndarray, origin: tuple[int, int]) -> None:
     """Multiply a shadow density (0..1, its top-left at ``origin``) into ``img`` in place."""
     if density.size == 0:
@@ -27,6 +31,24 @@ def darken(img: np.ndarray, density: np.ndarray, origin: tuple[int, int]) -> Non
     ox, oy = origin
     h, w = density.shape
     img[oy : oy + h, ox : ox + w] *= 1.0 - times(density, 1.0 - SHADOW_TINT)
+
+
+def shadow_factor(shadows: list[Shadow]) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """What ``shadows`` multiply the set by where ``darken`` applies them one after the
+    other: (h, w, 3) float32 over the box they cover together, and that box's top-left
+    (None when there are none). Shadows multiply, so two that overlap darken the set as
+    much as both, never with an edge where one ends."""
+    shadows = [(d, o) for d, o in shadows if d.size]
+    if not shadows:
+        return None
+    x0 = min(o[0] for _, o in shadows)
+    y0 = min(o[1] for _, o in shadows)
+    x1 = max(o[0] + d.shape[1] for d, o in shadows)
+    y1 = max(o[1] + d.shape[0] for d, o in shadows)
+    factor = np.ones((y1 - y0, x1 - x0, 3), dtype=F32)
+    for d, (ox, oy) in shadows:
+        darken(factor, d, (ox - x0, oy - y0))
+    return factor, (x0, y0)
 
 
 def _shadow_direction(look: Look) -> tuple[float, float]:

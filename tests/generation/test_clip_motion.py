@@ -214,6 +214,77 @@ def test_the_podium_moves_with_the_product_standing_on_it(bottle, size, stages):
     assert max(offsets) - min(offsets) <= 2.0
 
 
+def _on_world(layer_pixels: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """A layer's (h, w) array placed on a ``size`` (w, h) world of zeros, as float32."""
+    out = np.zeros((size[1], size[0]), dtype=np.float32)
+    x, y = origin
+    h, w = layer_pixels.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, size[0]), min(y + h, size[1])
+    out[y0:y1, x0:x1] = layer_pixels[y0 - y : y1 - y, x0 - x : x1 - x]
+    return out
+
+
+def _steepest(values: np.ndarray, skip: np.ndarray) -> float:
+    """The largest difference between two side-by-side pixels of ``values`` (either way)
+    where neither is in ``skip``."""
+    across = np.abs(np.diff(values, axis=1))[~(skip[:, 1:] | skip[:, :-1])]
+    down = np.abs(np.diff(values, axis=0))[~(skip[1:] | skip[:-1])]
+    return max(float(across.max(initial=0.0)), float(down.max(initial=0.0)))
+
+
+@pytest.mark.parametrize(
+    ("preset", "theme", "seed"),
+    [("landscape", "podium", 0), ("square", "podium", 1), ("story", "marble_counter", 0)],
+)
+def test_a_piece_s_shadow_moves_whole_with_it_and_overlapping_shadows_multiply(
+    bottle, stages, preset, theme, seed
+):
+    # given a parallax clip of a set whose props (and podium) throw shadows that meet on the
+    # floor, each piece a layer of its own moving at its own depth
+    from generation.clips.frames import _far_to_near
+    from generation.sets.shapes import podium_cover
+
+    plan = plan_clip(
+        bottle,
+        small(style="parallax", preset=preset, size=_scaled(preset), duration=6, themes=(theme,), seed=seed),
+    )
+    world, staged = plan.worlds[0], stages[-1]
+    assert world.props
+    size = world.size
+    bodies = np.zeros((size[1], size[0]), dtype=np.float32)
+    for placed in staged.standing:
+        np.maximum(bodies, _on_world(placed.cover, placed.origin, size), out=bodies)
+    if (pod := staged.stage.podium) is not None:
+        yy, xx = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float32) + 0.5
+        np.maximum(bodies, np.clip(sum(podium_cover(pod, xx, yy)), 0.0, 1.0), out=bodies)
+    # off the pieces (3 px round their anti-aliased edges), where only shadows are
+    skip = cv2.dilate((bodies > 0.001).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+
+    # when each layer's opacity is compared with the set's own shadows (how much the set
+    # with its pieces is darker than the bare set, in alpha levels), and the layers are
+    # laid over the bare set where they stand
+    layers = _far_to_near(world)
+    plate, bare = world.plate[..., :3].astype(np.float32), world.bare[..., :3].astype(np.float32)
+    shadows = 255.0 * (1.0 - (plate / np.maximum(bare, 1.0)).min(axis=2))
+    alphas = [_on_world(layer.pixels[..., 3], layer.origin, size) for layer in layers]
+    rest = bare.copy()
+    for layer in layers:
+        x, y = layer.origin
+        h, w = layer.pixels.shape[:2]
+        region = rest[y : y + h, x : x + w]
+        px = layer.pixels.astype(np.float32)
+        region[:] = px[..., :3] + region * (1.0 - px[..., 3:] / 255.0)
+
+    # then no layer has an edge of its own off the pieces: its shadows fade as smoothly as
+    # the set's do (each changed pixel given whole to the nearest piece's layer cut the
+    # shadows where two met: a 170-255 level step in a layer's alpha, a line on the floor
+    # once the layers moved apart), so wherever the move takes each layer its shadows go
+    # whole with it and darken the others' by their own share
+    assert max(_steepest(a, skip) for a in alphas) <= _steepest(shadows, skip) + 2.0
+    # and laid where they stand, they give the set as drawn (shadows multiplied)
+    assert float(np.abs(rest - plate).max()) <= 5.0
+
+
 def test_the_product_drops_onto_its_set_over_the_first_beat_as_its_shadow_forms(parallax):
     # given the timeline of a clip
     tl = parallax.timeline
