@@ -108,6 +108,7 @@ HARD_CUES = (
     "inlet",
     "thin",
     "outline",
+    "ramp",
 )
 
 
@@ -169,6 +170,7 @@ _PROBLEMS = {
     "inlet": "The cutout leaves out a piece from the side of the product.",
     "thin": "The product has thin parts (a cable, stems, a chain) that the automatic cutout cannot follow.",
     "outline": "The product is the background's colour and the cutout's outline does not follow its edges all round.",
+    "ramp": "The product's edge fades gradually into the background (a rim light on a dark product): the cutout's edge sits partway along that fade, so where the product ends is a guess.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -815,6 +817,89 @@ def _thin_cue(product: np.ndarray) -> float:
     return float(np.clip(1.0 - (share - 0.005) / 0.01, 0.0, 1.0))
 
 
+# The ramp cue's scale: at most this long side, as the camera's blur and a rim light's
+# fade are both some pixels wide at a photo's own size (at EVIDENCE_SIDE a fade 20 px wide
+# is as steep as a sharp edge).
+_RAMP_SIDE = 2048
+# How far (px at _RAMP_SIDE) either side of the outline the photo's change is measured.
+_RAMP_STEP = 8
+# The ramp cue falls from 1 to 0 as the share of the outline along a fade grows from
+# _RAMP_FROM to _RAMP_TO (0.6, the review threshold, at 0.21): the classical cuts of the
+# black bottle on charcoal, 8 px inside its rim light's fade (boundary F 0.56-0.68), have
+# 0.28-0.42; of the perfume bottle on a dark table, 3 px inside its fade (boundary F
+# 0.93), 0.14; of the other photos, under 0.04.
+_RAMP_FROM, _RAMP_TO = 0.18, 0.25
+# A fade still this far (px at _RAMP_SIDE) outside the outline puts the edge that far in.
+_RAMP_BEYOND = 4
+# A step whose steepest slope, times this, is under half its contrast is a fade: a sharp
+# edge blurred by a Gaussian of sigma s has slope contrast / (s * sqrt(2 pi)); this is
+# that for s = 1.5 px, the camera's blur and the cue's own (about 1.1 and 1 px).
+_RAMP_SHARP = 3.76
+
+
+def _ramp_cue(rgb: np.ndarray, matte: np.ndarray) -> float:
+    """1 unless much of the matte's outline sits partway along a gradual fade in the photo:
+    a step of more than 20 levels across the outline (``_RAMP_STEP`` px each way) whose
+    steepest slope near the outline is under half a sharp edge's, with at least a
+    quarter of the change on either side of the outline. A dark bottle whose rim light
+    fades out into a charcoal set shows no edge where it ends: the classical cut put its
+    edge 8 px inside the bottle, halfway along the fade (boundary F 0.56, trusted at
+    1.0); the exact matte ends at the fade's foot and is not judged, nor is a sharp
+    edge. Only a fade that goes on ``_RAMP_BEYOND`` px outside the outline counts (an
+    edge that far in misses a boundary F at 4 px). Measured at up to ``_RAMP_SIDE`` px;
+    falls to 0 as that share of the outline grows from ``_RAMP_FROM`` to ``_RAMP_TO``."""
+    h, w = matte.shape
+    scale = min(1.0, _RAMP_SIDE / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        matte = cv2.resize(matte, size, interpolation=cv2.INTER_AREA)
+        h, w = matte.shape
+    step, near = _RAMP_STEP, 3
+    half = (matte >= 128).astype(np.uint8)
+    contour = (half > 0) & ~(cv2.erode(half, np.ones((3, 3), np.uint8)) > 0)
+    pad = step + 2
+    contour[:pad] = contour[-pad:] = False
+    contour[:, :pad] = contour[:, -pad:] = False
+    ys, xs = np.nonzero(contour)
+    if ys.size < 32:
+        return 1.0
+    # work on the outline's box only
+    y0, y1 = max(int(ys.min()) - 2 * pad, 0), min(int(ys.max()) + 2 * pad + 1, h)
+    x0, x1 = max(int(xs.min()) - 2 * pad, 0), min(int(xs.max()) + 2 * pad + 1, w)
+    ys, xs = ys - y0, xs - x0
+    colour = cv2.GaussianBlur(rgb[y0:y1, x0:x1].astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(colour, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(colour, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    slope = cv2.dilate(np.sqrt((gx**2 + gy**2).sum(axis=2)), disk(near))
+    # the outline's inward normal, from the matte lightly smoothed
+    smooth = cv2.GaussianBlur(matte[y0:y1, x0:x1].astype(np.float32), (0, 0), 3.0)
+    nx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0)[ys, xs]
+    ny = cv2.Sobel(smooth, cv2.CV_32F, 0, 1)[ys, xs]
+    norm = np.hypot(nx, ny) + 1e-6
+    nx, ny = nx / norm, ny / norm
+    ch, cw = colour.shape[:2]
+
+    def at(d: float) -> np.ndarray:
+        py = np.clip(np.rint(ys + ny * d).astype(int), 0, ch - 1)
+        px = np.clip(np.rint(xs + nx * d).astype(int), 0, cw - 1)
+        return colour[py, px]
+
+    outer, here, inner = at(-step), at(0), at(step)
+    contrast = np.linalg.norm(inner - outer, axis=1)
+    share_each = np.minimum(np.linalg.norm(here - outer, axis=1), np.linalg.norm(inner - here, axis=1))
+    # and the fade goes on past the tolerance of a boundary F at 4 px
+    beyond = np.linalg.norm(at(-_RAMP_BEYOND) - outer, axis=1)
+    fade = (
+        (contrast > 20.0)
+        & (slope[ys, xs] * _RAMP_SHARP < 0.5 * contrast)
+        & (share_each > 0.25 * contrast)
+        & (beyond > 0.1 * contrast)
+    )
+    share = float(fade.mean())
+    return float(np.clip(1.0 - (share - _RAMP_FROM) / (_RAMP_TO - _RAMP_FROM), 0.0, 1.0))
+
+
 def matte_evidence(
     photo: Image.Image | np.ndarray,
     matte: Image.Image | np.ndarray,
@@ -845,6 +930,7 @@ def matte_evidence(
                 "inlet": 0.0,
                 "thin": 0.0,
                 "outline": 0.0,
+                "ramp": 0.0,
                 "backdrop": 0.0,
                 "edges": 0.0,
             },
@@ -919,6 +1005,9 @@ def matte_evidence(
         cues["outline"] = float(np.clip((aligned - _OUTLINE_FROM) / (_OUTLINE_TO - _OUTLINE_FROM), 0.0, 1.0))
     else:
         cues["outline"] = 1.0
+
+    # 6b. the outline is not partway along a fade (measured at the photo's own size)
+    cues["ramp"] = _ramp_cue(rgb_full, matte_full.astype(np.uint8))
 
     # 7. agreement with a second method
     if other is not None:

@@ -46,11 +46,16 @@ THRESHOLDS = {
     "box_in_corner": (0.98, 0.93),
     "carton_on_tabletop": (0.98, 0.93),
     "gradient_sweep": (0.98, 0.93),
-    "dark_on_dark": (0.96, 0.5),
+    "dark_on_dark": (0.96, 0.5),  # its sides are a rim light's fade: sent to review (below)
     "mug_with_handle": (0.98, 0.93),
     "glossy_vase": (0.98, 0.93),
     "cut_by_frame": (0.98, 0.93),
 }
+
+
+# photos whose product's sides fade into the set with no edge (a rim light on a black
+# bottle on charcoal): the classical cut puts its edge partway along the fade
+FADED_SIDES = {"dark_on_dark"}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,8 @@ def test_classical_cuts_out_each_realistic_set(name: str, classical: dict[str, S
     assert score >= low_iou
     assert edge_f >= low_f
     assert seg.segmenter == "classical"
+    if name in FADED_SIDES:
+        return  # test_classical_edge_partway_along_a_fade_is_not_trusted
     # and its evidence trusts it, recorded on the segmentation
     assert seg.confidence >= MATTE_THRESHOLD and not seg.low_confidence
     assert seg.evidence["trusted"] is True and set(seg.evidence["cues"]) >= {"border", "slab", "edges"}
@@ -90,6 +97,33 @@ def test_classical_cuts_out_each_realistic_set(name: str, classical: dict[str, S
     # and opaque pixels are the photo's own
     opaque = matte == 255
     assert np.array_equal(np.asarray(seg.foreground)[opaque], np.asarray(case.photo)[opaque])
+
+
+@pytest.mark.parametrize("variant", ["photo", "see-through gap", "two side by side"])
+def test_classical_edge_partway_along_a_fade_is_not_trusted(variant: str) -> None:
+    # given the black bottle whose rim light fades out into the charcoal set: where the
+    # bottle ends shows no edge, and the classical cut ends 8 px inside it, halfway along
+    # the fade (boundary F 0.56-0.68, trusted at 1.0)
+    case = make_case("dark_on_dark")
+    if variant == "photo":
+        photo, alpha = case.photo, case.alpha
+    else:
+        photo, alpha = with_gap(case) if variant == "see-through gap" else side_by_side(case)
+
+    # when
+    seg = segment(photo, "classical")
+    exact = matte_evidence(photo, np.rint(alpha * 255).astype(np.uint8))
+
+    # then the cut is near (IoU 0.97) but its edge is a guess: it needs review, and says why
+    matte = np.asarray(seg.matte)
+    print(
+        f"{variant}: IoU {iou(matte, alpha):.4f} BF {boundary_f(matte, alpha, tolerance=4):.3f} {seg.evidence}"
+    )
+    assert boundary_f(matte, alpha, tolerance=4) < 0.85
+    assert seg.low_confidence and seg.evidence["cues"]["ramp"] == 0.0
+    assert "fades gradually" in " ".join(seg.evidence["problems"])
+    # while the exact matte, ending at the fade's foot, is not doubted
+    assert exact.cues["ramp"] == 1.0 and exact.trusted
 
 
 def test_product_cut_by_the_frame_keeps_its_edge_run(classical: dict[str, Segmentation]) -> None:
