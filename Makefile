@@ -53,8 +53,9 @@ demo: migrate
 
 # Web (gunicorn), one job worker (default and gpu queues), one webhook worker (its own
 # queue, so deliveries never wait behind a render; threads, as deliveries wait on the
-# network) and beat (the stale-job and webhook sweeps) as processes of their own; Ctrl-C
-# stops them all. Beat is never inside a worker: killing a worker leaves no beat behind,
+# network), one bulk import worker (its own queue, so a batch is imported while a render
+# runs) and beat (the stale-job and webhook sweeps, the batch tick) as processes of their
+# own; Ctrl-C stops them all. Beat is never inside a worker: killing a worker leaves no beat behind,
 # and a worker started later does not add a second one.
 run: demo
 	@$(BIN)/python -m generation models pull --optional
@@ -65,6 +66,7 @@ run: demo
 	@trap 'kill $$(jobs -p) 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/celery -A shop_assets worker -Q default,gpu --concurrency 1 -l info -n jobs@%h & \
 	$(BIN)/celery -A shop_assets worker -Q webhooks --pool threads --concurrency 4 -l info -n webhooks@%h & \
+	$(BIN)/celery -A shop_assets worker -Q bulk --concurrency 1 -l info -n bulk@%h & \
 	$(BEAT) & \
 	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --no-control-socket \
 		--access-logfile - & \
@@ -74,7 +76,7 @@ web: migrate
 	$(BIN)/gunicorn shop_assets.wsgi -b $(HOST):$(PORT) -w $(WORKERS) --threads 4 --no-control-socket
 
 worker: install
-	$(BIN)/celery -A shop_assets worker -Q $${QUEUES:-default} -l info
+	$(BIN)/celery -A shop_assets worker -Q $${QUEUES:-default,bulk} -l info
 
 # Exactly one per installation: its pidfile refuses a second beat while the first lives.
 beat: install

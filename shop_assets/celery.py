@@ -1,5 +1,7 @@
-"""The Celery app. Queues: ``default`` (CPU work), ``gpu`` (model work) and ``webhooks``
-(deliveries: short network waits that must not queue behind minutes of rendering)."""
+"""The Celery app. Queues: ``default`` (CPU work), ``gpu`` (model work), ``webhooks``
+(deliveries: short network waits that must not queue behind minutes of rendering) and
+``bulk`` (a bulk import's file, its rows' photos and the batch tick: a merchant watching a
+preview turn into products must not wait behind other merchants' renders either)."""
 
 from __future__ import annotations
 
@@ -23,8 +25,12 @@ app.conf.update(
         Queue("default", Exchange("default", type="direct"), routing_key="default"),
         Queue("gpu", Exchange("gpu", type="direct"), routing_key="gpu"),
         Queue("webhooks", Exchange("webhooks", type="direct"), routing_key="webhooks"),
+        Queue("bulk", Exchange("bulk", type="direct"), routing_key="bulk"),
     ),
-    task_routes={"shop_assets.webhooks.tasks.*": {"queue": "webhooks", "routing_key": "webhooks"}},
+    task_routes={
+        "shop_assets.webhooks.tasks.*": {"queue": "webhooks", "routing_key": "webhooks"},
+        "shop_assets.bulk.tasks.*": {"queue": "bulk", "routing_key": "bulk"},
+    },
     task_default_exchange="default",
     task_default_routing_key="default",
     task_serializer="json",

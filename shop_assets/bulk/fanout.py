@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 IMPORT_TASK = "shop_assets.bulk.tasks.import_batch_task"
 ROW_TASK = "shop_assets.bulk.tasks.prepare_row_task"
+QUEUE = "bulk"  # the bulk import's own (shop_assets/celery.py): never behind a render
 TRANSIENT_TRIES = 3
 
 
@@ -69,7 +70,7 @@ def confirm_batch(batch: Batch, campaign: Campaign | None = None) -> None:
     batch.status = BatchStatus.IMPORTING
     for name, value in frozen.items():
         setattr(batch, name, value)
-    transaction.on_commit(lambda: current_app.send_task(IMPORT_TASK, args=[batch.pk], queue="default"))
+    transaction.on_commit(lambda: current_app.send_task(IMPORT_TASK, args=[batch.pk], queue=QUEUE))
 
 
 def advance_batch(batch_id: int) -> int:
@@ -116,7 +117,7 @@ def job_places(merchant_id: int) -> int:
 def _send_rows(ids: list[int]) -> None:
     with current_app.producer_or_acquire() as producer:
         for pk in ids:
-            current_app.send_task(ROW_TASK, args=[pk], queue="default", producer=producer)
+            current_app.send_task(ROW_TASK, args=[pk], queue=QUEUE, producer=producer)
 
 
 def _jobs_in_flight(batch: Batch) -> bool:

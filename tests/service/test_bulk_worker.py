@@ -1,6 +1,7 @@
 """A batch on a real Celery worker (filesystem broker, or the broker CI configures):
 confirm -> import task -> one task per row -> photos fetched from a loopback server ->
-batch done; a failing photo fails its row only."""
+batch done; a failing photo fails its row only. The import's tasks have their own queue,
+``bulk``: a batch is imported by a worker of that queue alone, never behind a render."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from shop_assets.bulk import campaigns, exports, fanout, imports
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
 from shop_assets.catalog.models import ProductImage
+from shop_assets.celery import app
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEvent
 from tests.bulk_files import simple_csv, zip_bytes
@@ -30,6 +32,17 @@ def wait_for_batch(batch_id: int, timeout: float = 120) -> Batch:
             return batch
         time.sleep(0.2)
     raise AssertionError(f"batch {batch_id} still {batch.status}: {fanout.batch_counts(batch)}")
+
+
+@pytest.mark.parametrize(
+    "task",
+    [fanout.IMPORT_TASK, fanout.ROW_TASK, "shop_assets.bulk.tasks.advance_batches_task"],
+)
+def test_every_bulk_import_task_goes_to_the_bulk_queue(task):
+    # the tick beat sends by name is routed like the tasks the import sends itself
+    route = app.amqp.router.route({}, task)
+    assert (route["queue"].name, route["queue"].routing_key) == ("bulk", "bulk")
+    assert fanout.QUEUE == "bulk"
 
 
 @pytest.mark.slow
@@ -50,7 +63,8 @@ def test_a_batch_runs_on_a_real_worker(transactional_db, merchant, monkeypatch, 
         ]
         rows.append({"sku": "W-GONE", "title": "Gone", "image": f"{host.url}/gone.jpg"})
         batch = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows)), "p.csv")
-        worker = WorkerProcess(beat=True)
+        # a worker of the bulk queue only: no job worker is needed to import a batch
+        worker = WorkerProcess(queues="bulk", beat=True)
         try:
             fanout.confirm_batch(batch)  # autocommit here: the import task is sent at once
             done = wait_for_batch(batch.pk)
@@ -104,7 +118,7 @@ def test_a_batch_with_a_campaign_makes_packshots_on_a_real_worker(
     batch = imports.preview_batch(
         merchant, io.BytesIO(simple_csv(rows)), "p.csv", io.BytesIO(zip_bytes(photos)), "photos.zip"
     )
-    worker = WorkerProcess(beat=True)
+    worker = WorkerProcess(queues="default,gpu,bulk", beat=True)
     try:
         fanout.confirm_batch(batch, campaign)
         done = wait_for_batch(batch.pk, timeout=240)

@@ -133,6 +133,8 @@ def test_one_beat_survives_a_killed_worker_and_a_second_worker_or_beat_adds_none
         (beat,) = beats
         procs = _processes()
         (worker,) = [pid for pid in workers if "default,gpu" in procs[pid][1]]  # the job worker
+        # and bulk imports have a worker of their own, so a batch never waits behind a render
+        assert [pid for pid in workers if "bulk" in procs[pid][1]], _processes_of(data)
         assert not set(workers) & _ancestors(beat), "beat runs inside a worker"
 
         # when the job worker is killed outright
