@@ -405,9 +405,9 @@ def delete_asset(request: HttpRequest, asset_id: int):
     """Delete the asset and its file (once the deletion commits)."""
     with transaction.atomic():
         asset = get_object_or_404(_assets(request), pk=asset_id)
-        key = asset.storage_key
+        keys = storage.asset_keys([asset])
         asset.delete()
-        transaction.on_commit(lambda: storage.delete_keys([key]))
+        transaction.on_commit(lambda: storage.delete_keys(keys))
     return Status(204, None)
 
 

@@ -137,7 +137,7 @@ def delete_product(product: Product) -> None:
     """Delete the product with its photos, cutouts, jobs and assets; their files go once
     the deletion commits (a rollback keeps them)."""
     keys = [key for image in product.images.prefetch_related("masks") for key in _image_keys(image)]
-    keys += Asset.objects.filter(job__product=product).values_list("storage_key", flat=True)
+    keys += storage.asset_keys(Asset.objects.filter(job__product=product))
     product.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
 
@@ -146,7 +146,7 @@ def delete_product_image(image: ProductImage) -> None:
     """Delete one photo with its cutouts and the jobs made from it (and their assets); the
     files go once the deletion commits."""
     keys = _image_keys(image)
-    keys += Asset.objects.filter(job__image=image).values_list("storage_key", flat=True)
+    keys += storage.asset_keys(Asset.objects.filter(job__image=image))
     image.delete()
     transaction.on_commit(lambda: storage.delete_keys(keys))
 

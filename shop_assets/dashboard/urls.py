@@ -21,6 +21,7 @@ urlpatterns = [
     path("jobs/<int:pk>/assets.zip", views.job_zip, name="job_zip"),
     path("assets/<int:pk>/download/", views.asset_download, name="asset_download"),
     path("assets/<int:pk>/preview/", views.asset_preview, name="asset_preview"),
+    path("assets/<int:pk>/thumbnail/<int:width>/", views.asset_thumbnail, name="asset_thumbnail"),
     path("assets/<int:pk>/words/", redo.poster_words, name="poster_words"),
     path("assets/<int:pk>/regenerate/", redo.regenerate, name="regenerate"),
     path("photos/<int:pk>/thumbnail/", views.image_thumbnail, name="image_thumbnail"),

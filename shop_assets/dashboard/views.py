@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,7 @@ from shop_assets.accounts import access
 from shop_assets.accounts.models import User
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
-from shop_assets.dashboard import labels
+from shop_assets.dashboard import labels, thumbnails
 from shop_assets.dashboard.cutout_cards import cutout_context
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import requests as job_requests
@@ -314,6 +314,21 @@ def asset_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     asset = _asset(request, pk)
     return storage.file_response(
         asset.storage_key, filename=asset.download_filename, content_type=asset.content_type, attachment=False
+    )
+
+
+@merchant_required
+def asset_thumbnail(request: HttpRequest, pk: int, width: int) -> HttpResponseBase:
+    """The asset's picture at one of the server's widths (``thumbnails``); 404 for another
+    width or an asset that is not a picture."""
+    asset = _asset(request, pk)
+    try:
+        key = thumbnails.thumbnail(asset, width)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    stem = asset.download_filename.rsplit(".", 1)[0]
+    return storage.file_response(
+        key, filename=f"{stem}-{width}w.webp", content_type="image/webp", attachment=False
     )
 
 

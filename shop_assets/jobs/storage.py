@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -71,6 +73,28 @@ def files_under(folder: str) -> list[str]:
     keys = [f"{folder}/{name}" for name in files]
     for sub in dirs:
         keys += files_under(f"{folder}/{sub}")
+    return keys
+
+
+# the widths the dashboard shows an asset's picture at (shop_assets/dashboard/thumbnails.py)
+THUMBNAIL_WIDTHS = (480, 960)
+
+
+def thumbnail_key(storage_key: str, checksum: str, width: int) -> str:
+    """``<folder>/thumbs/<name>-<checksum>-w<width>.webp`` beside the asset's file (so the
+    job's folder holds it and goes with it); the checksum names the bytes it was made from."""
+    folder, _, filename = storage_key.rpartition("/")
+    stem = filename.rsplit(".", 1)[0]
+    return f"{folder}/thumbs/{stem}-{checksum[:16]}-w{width}.webp"
+
+
+def asset_keys(assets: Iterable[Any]) -> list[str]:
+    """Every stored key of ``assets`` (``Asset`` rows): their files and their thumbnails,
+    made or not (deleting a missing key is no error)."""
+    keys = []
+    for asset in assets:
+        keys.append(asset.storage_key)
+        keys += [thumbnail_key(asset.storage_key, asset.checksum, w) for w in THUMBNAIL_WIDTHS]
     return keys
 
 

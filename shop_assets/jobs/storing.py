@@ -158,7 +158,7 @@ def _record_assets(job_id: int, token: str, outputs: list[StoredOutput]) -> list
                 },
             )
         leftovers = Asset.objects.filter(job=job).exclude(name__in=names)
-        stale_keys = list(leftovers.values_list("storage_key", flat=True))
+        stale_keys = storage.asset_keys(leftovers)
         leftovers.delete()
         GenerationJob.objects.filter(pk=job_id).update(
             status=JobStatus.SUCCEEDED,

@@ -4,12 +4,16 @@ preview opens the lightbox before its lazily loaded picture arrives."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from tests.service.browser import BROWSER_MARKS, job_with_assets, shots_dir, sign_in
 
 pytestmark = BROWSER_MARKS
+# the cards' pictures (sized thumbnails) and the lightbox's (the file itself)
+PICTURES = re.compile(r"/assets/\d+/(preview|thumbnail/\d+)/$")
 
 DARK_SQUARE = "rgb(58, 61, 67)"  # the dark checkerboard's lighter square
 
@@ -239,7 +243,7 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
         page.set_viewport_size({"width": width, "height": height})
         sign_in(page, live_server.url)
         released = False
-        page.route("**/assets/*/preview/", hold)
+        page.route(PICTURES, hold)
         page.goto(f"{live_server.url}/jobs/{job.pk}/", wait_until="domcontentloaded")
         # the posters' section arrives folded on a phone
         page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
@@ -288,5 +292,5 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
             (old, new) for old, new in zip(before, after, strict=True) if max(map(abs, _minus(new, old))) >= 1
         ]
         assert moved == [], moved
-        page.unroute("**/assets/*/preview/")
+        page.unroute(PICTURES)
         page.context.clear_cookies()

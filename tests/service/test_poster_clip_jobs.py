@@ -122,7 +122,7 @@ def test_clip_job_stores_an_mp4_and_its_frame(signed_in, product_image):
     assert clip.metrics["matte"]["trusted"] is True and frame.metrics["matte"] == clip.metrics["matte"]
     assert frame.name == f"{clip.name}-frame"
     page = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
-    assert "<video" in page and reverse("dashboard:asset_preview", args=[frame.pk]) in page
+    assert "<video" in page and reverse("dashboard:asset_thumbnail", args=[frame.pk, 960]) in page
 
 
 def test_diffusion_motion_clips_go_to_the_gpu_queue(product_image, diffusion_installed):
