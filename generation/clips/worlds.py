@@ -19,8 +19,9 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
   face slid under the product, its front leaned).
 - ``scene_world`` takes a finished scene image (e.g. from the diffusion engine): the
   product is filled out of it; its shadow stays painted into the plate. A studio scene's
-  layout (its floor's lines and its props, as data) gives the depths and the props, which
-  are cut out as layers or filled out of the picture.
+  layout (its floor's lines, its podium and its props, as data) gives the depths, the
+  podium (cut out as a layer moving with the product, as a studio world's) and the props,
+  which are cut out as layers or filled out of the picture.
 - ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
   attached to the product.
 """
@@ -683,7 +684,11 @@ def scene_world(
     prop's place is known (``World.prop_bodies``) and, with ``prop_layers``, each prop is
     cut out of the picture by its coverage drawn again and kept as its own layer
     (``World.props``) over the picture with the prop filled out (``World.bare``); its
-    shadow stays painted on the floor. ``leave_out`` names props (indices in the theme's
+    shadow stays painted on the floor. A podium it records is cut out too, with its own
+    shadows, as ``World.podium``: it moves with the product standing on it (the product's
+    shadow painted on its top face with it) over the set built again without it (or,
+    where that does not match the picture, with the podium filled out from around and its
+    shadows left painted). ``leave_out`` names props (indices in the theme's
     ``props``) to fill out of the picture from around them, with the floor under their
     foot (their contact shadow; a faint cast shadow further off stays). Any other scene
     has no props to know of, and its floor is assumed to start a little behind the
@@ -712,13 +717,39 @@ def scene_world(
     bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
-    if standing and prop_layers:
-        covered = _covered(standing, size)
-        # a pixel beyond the coverage: the prop's anti-aliased edge holds some of it
-        around = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        bare_f = fill_holes(plate_f, (~around).astype(F32))
+    podium: PropLayer | None = None
+    pod = PodiumGeometry.from_dict(layout["podium"]) if layout and layout.get("podium") else None
+    if prop_layers and (standing or pod is not None):
+        bare_f = plate_f
+        if pod is not None:
+            # the podium as a layer moving with the product standing on it (the product's
+            # shadow painted on its top face, and its own shadows, with it), over the set
+            # built again without it
+            pod_cover = _podium_coverage(pod, size)
+            under = cv2.dilate((pod_cover > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            found = _set_without_podium(seg, scene, pod, standing, under, (horizon, contact))
+            shade = None
+            if found is not None:
+                rebuilt, shade = found
+                # the set itself where the podium stood, where its shadows fell and where
+                # the product stood (its place filled from the podium's top face otherwise)
+                fill = under | hole
+                if shade is not None:
+                    on_canvas, of_shade = _overlap(shade[0].shape, shade[1], size)
+                    fill[on_canvas] |= shade[0][of_shade].min(axis=2) < 0.999
+                bare_f = np.where(fill[..., None], rebuilt, bare_f)
+            else:  # its shadows stay painted on the floor
+                bare_f = _with_grain(
+                    fill_holes(bare_f, (~under).astype(F32)), under, scene.meta.get("seed") or 0
+                )
+            podium = _piece_layer(plate_f, bare_f, pod_cover, shade, [], PODIUM_RATIO)
+        if standing:
+            covered = _covered(standing, size)
+            # a pixel beyond the coverage: the prop's anti-aliased edge holds some of it
+            around = cv2.dilate((covered > 0.01).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            bare_f = fill_holes(bare_f, (~around).astype(F32))
+            props = tuple(_cut_out(plate, p, ratios) for p in standing)
         bare = rgba(np.clip(bare_f + 0.5, 0, 255).astype(np.uint8))
-        props = tuple(_cut_out(plate, p, ratios) for p in standing)
     return World(
         name=scene.name,
         source="scene",
@@ -734,6 +765,7 @@ def scene_world(
         meta={"engine": scene.meta.get("engine"), "layout": bool(layout)},
         bare=bare,
         props=props,
+        podium=podium,
         prop_bodies=bodies,
     )
 
@@ -929,17 +961,13 @@ def _blur_within(image: np.ndarray, box: tuple[int, int, int, int], sigma: float
     )
 
 
-def _set_without_props(
-    seg: Segmentation,
-    scene: RenderedImage,
-    kept: tuple[int, ...],
-    mask: np.ndarray,
-    lines: tuple[float, float],
-) -> np.ndarray | None:
-    """The studio scene's set built again from its theme and seed with the product where
-    the scene has it and only the props ``kept`` (H, W, 3 float), or None when it cannot
-    be (no theme or seed, another composition) or does not match the picture in a ring
-    round ``mask`` (a brand colour the scene's metadata does not carry)."""
+def _scene_set(
+    seg: Segmentation, scene: RenderedImage, lines: tuple[float, float]
+) -> tuple[str, int, Variant, Stage] | None:
+    """The studio scene's theme, seed, composition and stage as its engine built them (the
+    product where the scene has it, the floor's lines as its layout records them, and
+    the podium where it records one), or None when its theme and seed are not known or
+    give another composition."""
     theme, seed = scene.meta.get("theme"), scene.meta.get("seed")
     if not isinstance(theme, str) or not isinstance(seed, int):
         return None
@@ -954,15 +982,72 @@ def _set_without_props(
     stage = dataclasses.replace(
         move_stage(stage, scene.product_box, size), horizon=lines[0], contact=lines[1]
     )
-    placed = compose.place_product(cutout, size, scene.product_box)
+    recorded = (scene.meta.get("layout") or {}).get("podium")
+    if recorded and stage.podium is not None:
+        stage = dataclasses.replace(stage, podium=PodiumGeometry.from_dict(recorded))
+    return theme, seed, variant, stage
+
+
+def _matches(rebuilt: np.ndarray, picture: np.ndarray, ring: np.ndarray) -> bool:
+    """Whether a set built again matches the scene's picture on ``ring`` (H, W bool)."""
+    return bool(ring.any()) and float(np.abs(rebuilt[ring] - picture[ring]).mean()) <= REBUILT_MATCH
+
+
+def _set_without_props(
+    seg: Segmentation,
+    scene: RenderedImage,
+    kept: tuple[int, ...],
+    mask: np.ndarray,
+    lines: tuple[float, float],
+) -> np.ndarray | None:
+    """The studio scene's set built again from its theme and seed with the product where
+    the scene has it and only the props ``kept`` (H, W, 3 float), or None when it cannot
+    be (no theme or seed, another composition) or does not match the picture in a ring
+    round ``mask`` (a brand colour the scene's metadata does not carry)."""
+    found = _scene_set(seg, scene, lines)
+    if found is None:
+        return None
+    theme, seed, variant, stage = found
+    size = scene.image.size
+    placed = compose.place_product(seg.cutout, size, scene.product_box)
     without = dataclasses.replace(variant, props=tuple(k for k in variant.props if k in kept))
     rebuilt = render_set(theme, placed, stage=stage, seed=seed, variant=without).astype(F32)
     ring = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~mask
     ring &= _alpha_on_canvas(seg, size, scene.product_box) == 0
     picture = np.asarray(scene.image.convert("RGB"), dtype=F32)
-    if not ring.any() or float(np.abs(rebuilt[ring] - picture[ring]).mean()) > REBUILT_MATCH:
+    return rebuilt if _matches(rebuilt, picture, ring) else None
+
+
+def _set_without_podium(
+    seg: Segmentation,
+    scene: RenderedImage,
+    pod: PodiumGeometry,
+    standing: list[PropPlacement],
+    mask: np.ndarray,
+    lines: tuple[float, float],
+) -> tuple[np.ndarray, tuple[np.ndarray, tuple[int, int]] | None] | None:
+    """The studio scene's set built again without its podium (and its shadows) or the
+    product, with the props ``standing`` (H, W, 3 float), and what the podium's shadows
+    multiply the set by (``shadow_factor``); or None when it cannot be built or does not
+    match the picture in a ring round ``mask`` (where the podium stood; where its shadows
+    fall left out)."""
+    found = _scene_set(seg, scene, lines)
+    if found is None:
         return None
-    return rebuilt
+    theme, seed, variant, stage = found
+    stage = dataclasses.replace(stage, podium=pod)
+    size = scene.image.size
+    nothing = _nothing_at(scene.product_box, size)
+    kept = dataclasses.replace(variant, props=tuple(p.index for p in standing))
+    rebuilt = render_set(theme, nothing, stage=stage, seed=seed, variant=kept, podium=False).astype(F32)
+    shade = shadow_factor(piece_shadows(theme, stage, [], size, seed=seed, variant=variant)[0])
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~mask
+    ring &= _alpha_on_canvas(seg, size, scene.product_box) == 0
+    if shade is not None:
+        on_canvas, of_shade = _overlap(shade[0].shape, shade[1], size)
+        ring[on_canvas] &= shade[0][of_shade].min(axis=2) >= 0.99
+    picture = np.asarray(scene.image.convert("RGB"), dtype=F32)
+    return (rebuilt, shade) if _matches(rebuilt, picture, ring) else None
 
 
 def _shadowed_by(

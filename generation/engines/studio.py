@@ -109,6 +109,8 @@ class StudioEngine:
                             "horizon": round(float(stage.horizon), 3),
                             "contact": round(float(stage.contact), 3),
                             "props": [p.to_dict() for p in props],
+                            # a clip moves the podium with the product standing on it
+                            "podium": None if stage.podium is None else stage.podium.to_dict(),
                         },
                     },
                 )

@@ -9,6 +9,7 @@ someone else's layout chose (posters, the diffusion engine's conditioning), and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,17 @@ class PodiumGeometry:
     @property
     def bottom(self) -> float:
         return self.top + self.height
+
+    def to_dict(self) -> dict[str, str | float]:
+        """The podium's place as data (a scene's ``layout``); ``from_dict`` reads it back."""
+        return {"shape": self.shape, **{k: round(float(getattr(self, k)), 3) for k in _PODIUM_NUMBERS}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PodiumGeometry:
+        return cls(str(data["shape"]), *(float(data[k]) for k in _PODIUM_NUMBERS))
+
+
+_PODIUM_NUMBERS = ("cx", "top", "rx", "ry", "height")
 
 
 @dataclass(frozen=True)

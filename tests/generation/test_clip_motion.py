@@ -184,20 +184,14 @@ def _podium_centre(background: np.ndarray, row: int, foot_x: float, half: float)
     return (left + right + 1) / 2
 
 
-@pytest.mark.parametrize("size", [MID, (960, 540)])
-def test_the_podium_moves_with_the_product_standing_on_it(bottle, size, stages):
-    # given parallax clips of the plinth set (a box podium, its sides sharp against the
-    # wall), drawn without the product, and where the product's foot is in each frame
-    spec = small(style="parallax", size=size, duration=8, themes=("gallery_plinth",), direction="right")
-    plan = plan_clip(bottle, spec)
-    pod, box = stages[-1].stage.podium, stages[-1].geometry.product_box
+def _podium_offsets(plan, pod, box) -> list[float]:
+    """Canvas px from the product's foot to the middle of the podium's top face just in
+    front of it (``pod`` and the product's ``box`` in world px), every 10th frame of the
+    camera's move, drawn without the product."""
     background = Compositor(plan).background
     rx, ry, rw, rh = plan.timeline.rest_box
     fps = plan.spec.fps
     first, last = math.ceil(plan.timeline.reveal_end * fps), math.floor(plan.timeline.move_start * fps)
-
-    # when the middle of the plinth's top face, just in front of the product's foot, is
-    # found in the frames of the camera's move
     offsets = []
     for i in range(first, last + 1, 10):
         product = plan.state(i).product
@@ -205,10 +199,57 @@ def test_the_podium_moves_with_the_product_standing_on_it(bottle, size, stages):
         s = product.scale * rw / box[2]  # canvas px per world px, at the product
         centre = _podium_centre(background(i), round(foot_y + 0.3 * pod.ry * s), foot_x, pod.rx * s)
         offsets.append(centre - foot_x)
+    return offsets
+
+
+@pytest.mark.parametrize("size", [MID, (960, 540)])
+def test_the_podium_moves_with_the_product_standing_on_it(bottle, size, stages):
+    # given parallax clips of the plinth set (a box podium, its sides sharp against the
+    # wall), drawn without the product, and where the product's foot is in each frame
+    spec = small(style="parallax", size=size, duration=8, themes=("gallery_plinth",), direction="right")
+    plan = plan_clip(bottle, spec)
+
+    # when the middle of the plinth's top face, just in front of the product's foot, is
+    # found in the frames of the camera's move
+    offsets = _podium_offsets(plan, stages[-1].stage.podium, stages[-1].geometry.product_box)
 
     # then the product stays where it stands on it: the plinth under its foot slides
     # by no more than a pixel or two (its rows each moved at their floor row's depth
     # slid it 47 px under a 540 px wide story's product, and leaned it)
+    assert len(offsets) >= 15
+    assert abs(offsets[0]) <= 1.5
+    assert max(offsets) - min(offsets) <= 2.0
+
+
+@pytest.mark.parametrize("size", [MID, (960, 540)])
+def test_a_clip_from_a_podium_scene_moves_the_podium_painted_in_it_with_the_product(bottle, size):
+    # given a studio scene of the plinth set (its podium painted into the picture, its
+    # place in the scene's layout) and where the engine stood that podium
+    from generation import compose
+    from generation.sets import estimate_foot_ratio, estimate_light_side, plan_variant, stage_for_product
+
+    spec = SceneSpec(theme="gallery_plinth", width=size[0], height=size[1], seed=0, count=1)
+    scene = StudioEngine(GenerationConfig()).render(bottle, spec)[0]
+    cut = bottle.cutout
+    variant = plan_variant(
+        "gallery_plinth", 0, light_side=estimate_light_side(cut), foot_ratio=estimate_foot_ratio(cut)
+    )
+    stage = stage_for_product("gallery_plinth", cut.size, size, fill=spec.fill, seed=0, variant=variant)
+    assert compose.place_product(cut, size, stage.box).box == scene.product_box
+    assert scene.meta["layout"]["podium"] == stage.podium.to_dict()
+
+    # when a parallax clip is made from the scene image, and the middle of the plinth's
+    # top face just in front of the product's foot is found in the frames of its move
+    plan = plan_clip(
+        bottle, small(style="parallax", size=size, duration=8, direction="right"), scenes=[scene]
+    )
+    world = plan.worlds[0]
+    offsets = _podium_offsets(plan, stage.podium, world.geometry.product_box)
+
+    # then the painted plinth moves with the product standing on it, as a theme's does
+    # (each of its rows moved at the depth of the floor row it covers: it slid 54 px
+    # under a story's product and 72 px under a landscape's, and leaned)
+    assert world.podium is not None and world.podium.ratio == PODIUM_RATIO
     assert len(offsets) >= 15
     assert abs(offsets[0]) <= 1.5
     assert max(offsets) - min(offsets) <= 2.0

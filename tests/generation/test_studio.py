@@ -112,18 +112,27 @@ def test_every_theme_renders_with_the_product_pixels_intact(engine, bottle, them
     assert result.fidelity.opaque_pixels > 0
     variant = result.meta.pop("variant")
     layout = result.meta.pop("layout")
+    x, y, w, h = result.product_box
     assert result.meta == {"engine": "studio", "theme": theme, "seed": 3, "segmenter": "alpha"}
     assert set(variant) == {"anchor_x", "scale", "camera", "light_azimuth", "palette", "props", "foot_ratio"}
     # the set's lines and props as data: a prop for each the variant stands (or fewer, where
     # one has no room), each with the place and size its coverage is drawn from
-    assert set(layout) == {"horizon", "contact", "props"}
+    assert set(layout) == {"horizon", "contact", "props", "podium"}
     assert 0 < layout["horizon"] <= layout["contact"] <= 512
     assert len(layout["props"]) <= len(variant["props"])
     for prop in layout["props"]:
         assert set(prop) == {"index", "shape", "cx", "base", "width", "height", "lean", "body"}
         assert prop["index"] in variant["props"]
+    # and the podium's place (a clip moves it with the product), where the theme has one
+    if get_theme(theme).podium is None:
+        assert layout["podium"] is None
+    else:
+        pod = layout["podium"]
+        assert set(pod) == {"shape", "cx", "top", "rx", "ry", "height"}
+        assert pod["shape"] == get_theme(theme).podium.shape
+        assert pod["top"] < y + h < pod["top"] + pod["ry"] and abs(pod["cx"] - (x + w / 2)) <= 1.0
+        assert pod["top"] + pod["height"] + pod["ry"] == pytest.approx(layout["contact"], abs=0.01)
     # and the product sits fully inside the canvas
-    x, y, w, h = result.product_box
     assert x >= 0 and y >= 0 and x + w <= 512 and y + h <= 512
 
 
