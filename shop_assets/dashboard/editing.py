@@ -103,6 +103,8 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     except lifecycle.NotRetryable as exc:
         messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Job #{job.pk} is queued again with the same settings.")
     return redirect("dashboard:job", pk=job.pk)
 
 
