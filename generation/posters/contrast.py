@@ -32,8 +32,10 @@ from generation.posters.template import Template
 from generation.types import Box
 from generation.typography.draw import text_mask
 
-# opacity ladders: a plate reads as a designed element only when it is fairly solid
-FIX_OPACITIES = {"plate": (0.6, 0.72, 0.86, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
+# opacity ladders: a plate reads as a designed element only when it is fairly solid (a
+# brand-coloured plate at 60 % over a light set is a muddy wash); a little of the set shows
+# through from 80 %
+FIX_OPACITIES = {"plate": (0.8, 0.88, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
 
 
 def plan_for(slot: Slot) -> dict[str, Any]:
@@ -142,8 +144,14 @@ def fix_contrast(
         # light text on a dark scrim unless the template's text is light already
         preferred = palette.resolve(template.colors[members[0].role])
         dark_text = luminance(preferred) < 0.4
-        fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
         kind = template.contrast_fix
+        if kind == "plate":
+            # a plate is a designed element: the brand's own hue, a deep shade behind light
+            # text and a pale tint behind dark text (a near-black or near-white plate over a
+            # light set read as a flat grey slab)
+            fill_color = brand_tint(palette.brand) if dark_text else brand_shade(palette.brand)
+        else:
+            fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
         done = False
         # each try is drawn on the canvas itself and taken back if it fails: only the
         # part a fix can touch is kept aside, not a copy of the whole canvas per try
@@ -173,6 +181,32 @@ def fix_contrast(
 
 
 PLATE_PAD = 0.018  # a fix's padding round its texts' ink, of the shorter side
+SHADE_LUMINANCE = 0.04  # a brand shade behind light text is at most this light (WCAG luminance)
+TINT_LUMINANCE = 0.82  # a brand tint behind dark text is at least this light
+
+
+def brand_shade(brand: RGB) -> RGB:
+    """``brand`` darkened, its hue kept, to ``SHADE_LUMINANCE`` at most (a brand that dark
+    already is kept): the plate behind light text."""
+    k = 1.0
+    shade = brand
+    while luminance(shade) > SHADE_LUMINANCE and k > 0.05:
+        k *= 0.9
+        shade = (round(brand[0] * k), round(brand[1] * k), round(brand[2] * k))
+    return shade
+
+
+def brand_tint(brand: RGB) -> RGB:
+    """``brand`` mixed with white to ``TINT_LUMINANCE`` at least, keeping a trace of its
+    hue: the plate behind dark text."""
+    t = 0.8
+    tint = brand
+    while True:
+        tint = (round(255 - (255 - brand[0]) * (1 - t)), round(255 - (255 - brand[1]) * (1 - t)),
+                round(255 - (255 - brand[2]) * (1 - t)))  # fmt: skip
+        if luminance(tint) >= TINT_LUMINANCE or t >= 0.98:
+            return tint
+        t += 0.02
 
 
 def _runs(members: list[Slot], plans: dict[str, dict[str, Any]], gap: int) -> list[list[Slot]]:

@@ -1744,3 +1744,48 @@ def test_flash_deals_story_sets_a_long_english_headline_in_its_long_text_arrange
     assert not any(f.startswith("product scaled") for f in layout["fallbacks"]), layout["fallbacks"]
     assert layout["product_box"][3] >= 0.26 * 1920, layout["product_box"]
     assert poster.checks.ok, poster.checks.problems
+
+
+@pytest.mark.parametrize(
+    "brand", [(0x2F, 0x5D, 0x50), (242, 178, 51), (200, 30, 40), (20, 20, 24), (250, 250, 250)]
+)
+def test_a_contrast_plate_takes_the_brands_hue(brand):
+    # given a brand colour, light or dark, saturated or not
+    shade, tint = contrast.brand_shade(brand), contrast.brand_tint(brand)
+    # then the plate behind light text is a shade of it dark enough to carry light text,
+    # the one behind dark text a tint light enough to carry ink, each keeping the
+    # brand's order of channels (its hue), where the plates were near-black and
+    # near-white whatever the brand
+    assert contrast.luminance(shade) <= contrast.SHADE_LUMINANCE
+    assert contrast.luminance(tint) >= contrast.TINT_LUMINANCE
+    order = np.argsort(brand, kind="stable")
+    for plate in (shade, tint):
+        assert all(plate[order[i]] <= plate[order[i + 1]] for i in range(2)), (brand, plate)
+    assert max(brand) - min(brand) < 30 or max(shade) - min(shade) >= 12, shade
+
+
+def test_the_price_plate_on_a_scene_is_a_shade_of_the_brand_not_a_grey_slab(seg):
+    # given bold_sale's feed post on a light marble scene, whose yellow price needs a plate:
+    # a near-black one (the brand at 22 %) at 60 % over the marble read as flat grey
+    scene = StudioEngine(GenerationConfig()).render(
+        seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
+    )[0]
+    spec = PosterSpec(template="bold_sale", size="feed", **WORDS["short-en"])
+    poster = render_poster(seg, spec, background=scene)
+    layout = poster.layout
+    assert any(f.startswith("price+compare_at: plate") for f in layout["fixes"]), layout["fixes"]
+    # when the plate is sampled between the price's ink and the plate's edge (on the
+    # pixels behind the text)
+    x, y, w, h = next(s["ink"] for s in layout["slots"] if s["name"] == "price")
+    pad = round(contrast.PLATE_PAD * 1080)
+    behind = np.asarray(poster.behind, dtype=np.float64)
+    strip = np.concatenate(
+        [behind[y - pad + 3 : y - 3, x : x + w], behind[y + h + 3 : y + h + pad - 3, x : x + w]]
+    )
+    r, g, b = strip.reshape(-1, 3).mean(axis=0)
+    # then it has the brand's hue (#2f5d50: green over blue over red) and colour in it,
+    # and the price on it passes its contrast check with every other check
+    assert g > b > r and g - r >= 20, (r, g, b)
+    assert poster.checks.ok, poster.checks.problems
+    price = next(c for c in poster.checks.contrast if c.name == "price")
+    assert price.passed
