@@ -16,6 +16,10 @@ OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its 
 # both would come out closer (long words at the legible minimum), the subline is set
 # smaller, then shortened to one line, then left out.
 HIERARCHY = 1.25
+# The hierarchy a subline is set smaller for, where it can be without going under the
+# canvas's legible minimum: at 1.25-1.35x (long words on a story or pin: 46 px over
+# 36 px) the two read as one block of similar type.
+CLEAR_HIERARCHY = 1.5
 
 
 def layout_group(
@@ -23,7 +27,8 @@ def layout_group(
     families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None = None,
 ) -> list[Slot]:  # fmt: skip
     """The group's items set in ``region``. The subline is set at most the headline's
-    size / ``HIERARCHY``: the headline in this group, or ``headline`` (px) set by an
+    size / ``CLEAR_HIERARCHY`` where the legible minimum allows, and at most its size /
+    ``HIERARCHY`` always: the headline in this group, or ``headline`` (px) set by an
     earlier group; a subline that cannot be is left out."""
     if group.direction == "row":
         placed = _layout_row(template, group, gi, items, region, words, families, unit, short, compact)
@@ -278,9 +283,9 @@ def _layout_column(
         raise overflow(f"the price and button do not fit in {template.id}")
     # the subline takes its natural height first; the headline then shrinks to what is left
     if "subline" in items:
-        below = None if headline is None else int(headline / HIERARCHY)
+        below = None if headline is None else int(headline / CLEAR_HIERARCHY)
         sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale, below)
-        if "headline" not in items and below is not None and _size(sub) > below:
+        if "headline" not in items and headline is not None and _size(sub) > int(headline / HIERARCHY):
             # the headline of an earlier group is at the legible minimum: no smaller subline
             items = [it for it in items if it != "subline"]
         elif "headline" in items:
@@ -295,13 +300,14 @@ def _layout_column(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
             for _ in range(4):
-                if _size(head) >= HIERARCHY * _size(sub):
+                if _size(head) >= CLEAR_HIERARCHY * _size(sub) or _size(sub) <= unit.legible:
                     break
                 # a long headline shrunk to near its subline's size: the subline is set
-                # smaller, which also leaves the headline more room
+                # smaller (never under the legible minimum), which also leaves the
+                # headline more room
                 sub = _measure(
                     template, "subline", rw, left, words, families, unit, group.align, scale,
-                    int(_size(head) / HIERARCHY),
+                    int(_size(head) / CLEAR_HIERARCHY),
                 )  # fmt: skip
                 head = _measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
@@ -312,7 +318,7 @@ def _layout_column(
                 try:
                     one = _measure(
                         template, "subline", rw, left, words, families, unit, group.align, scale,
-                        int(_size(head) / HIERARCHY), one_line=True,
+                        int(_size(head) / CLEAR_HIERARCHY), one_line=True,
                     )  # fmt: skip
                     larger = _measure(
                         template,
@@ -348,16 +354,16 @@ def _layout_column(
     # column beside a tall product runs most of its height (all of the free height
     # between them left one empty block of half the column)
     offer = next((i for i, it in enumerate(items) if it in OFFER), 0)
-    valign = group.valign if group.valign != "spread" or offer else "middle"
+    valign = group.valign if group.valign not in ("spread", "justify") or offer else "middle"
     free = rh - total
-    inner = round(free * SPREAD_SHARE)
-    y = ry + {"top": 0, "middle": free // 2, "bottom": free, "spread": free - inner}[valign]
+    inner = free if valign == "justify" else round(free * SPREAD_SHARE)
+    y = ry + {"top": 0, "middle": free // 2, "bottom": free, "spread": free - inner, "justify": 0}[valign]
     out: list[Slot] = []
     prev = None
     for i, it in enumerate(items):
         if prev is not None:
             y += round(gap * (1.5 if it == "cta" else 0.7 if "rule" in (prev, it) else 1.0))
-        if valign == "spread" and i == offer:
+        if valign in ("spread", "justify") and i == offer:
             y += inner
         m = measured[it]
         x = rx + {"left": 0, "center": (rw - m.width) // 2, "right": rw - m.width}[group.align]
@@ -396,7 +402,7 @@ def _layout_row(
     if total_w > rw or max(m.height for m in measured) > rh:
         return None
     row_h = max(m.height for m in measured)
-    valign = "middle" if group.valign == "spread" else group.valign
+    valign = "middle" if group.valign in ("spread", "justify") else group.valign
     y = ry + {"top": 0, "middle": (rh - row_h) // 2, "bottom": rh - row_h}[valign]
     if group.justify == "space_between" and len(measured) > 1:
         spacing = (rw - sum(m.width for m in measured)) / (len(measured) - 1)

@@ -40,7 +40,7 @@ from generation.posters.slots import Content, Slot, TypeScale, overflow
 from generation.posters.template import LogoPlacement, ShapeSpec, Template, Variant
 from generation.safe_zones import content_box
 from generation.types import Box, PlacedProduct
-from generation.typography import TextDoesNotFit
+from generation.typography import TextDoesNotFit, fonts
 
 
 @dataclass
@@ -107,8 +107,12 @@ def solve_layout(
     if variant.long_text is None:
         return layout
     below = any(f.startswith(BELOW_SIZES) for f in layout.fallbacks)
-    small = _headline_px(layout) < SMALL_HEADLINE * template.text["headline"].size * layout.unit
-    if not below and not small and not _outranked(template, layout):
+    outranked = _outranked(template, layout)
+    # a Chinese headline reads as large at CJK_INK of a Latin one's px, unless a text
+    # designed smaller (the price) outgrew it: then it is as weak as its px say
+    ink = CJK_INK if _cjk_headline(layout) and not outranked else 1.0
+    small = _headline_px(layout) < SMALL_HEADLINE * template.text["headline"].size * layout.unit * ink
+    if not below and not small and not outranked:
         return layout
     # words set below the template's sizes, a headline under half its designed size, or
     # one that a text designed smaller outgrew, here: the long-text arrangement (more room
@@ -314,13 +318,27 @@ def _balanced_product(
     """
     best, score, scale = layout, _balance(layout), shrink
     for bigger, larger in _larger_products(solve, shrink, compact, resort):
-        small = _headline_px(bigger) < min(_headline_px(layout), READABLE_HEADLINE * layout.short)
+        readable = READABLE_HEADLINE * layout.short * (CJK_INK if _cjk_headline(layout) else 1.0)
+        small = _headline_px(bigger) < min(_headline_px(layout), readable)
         if not small and _balance(bigger) > score and _keeps_words(layout, bigger):
             best, score, scale = bigger, _balance(bigger), larger
     return best, scale
 
 
 READABLE_HEADLINE = 40 / 1080  # px per px of the short side: a headline a larger product may not set it under
+# Chinese, Japanese and Korean characters fill about 0.88 em with ink where the Latin
+# capitals and ascenders the headline sizes were chosen for reach about 0.72 em: a CJK
+# headline reads as large at this share of a Latin one's px
+CJK_INK = 0.82
+
+
+def _cjk_headline(layout: PosterLayout) -> bool:
+    """Whether the headline's characters are at least half Chinese, Japanese or Korean."""
+    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    if slot is None:
+        return False
+    chars = [ch for ch in slot.text if not ch.isspace()]
+    return 2 * sum(1 for ch in chars if fonts.is_cjk_char(ch)) >= len(chars) > 0
 
 
 def _balance(layout: PosterLayout) -> float:
@@ -519,7 +537,14 @@ def _solve(
         if group_slots:
             gb = union_box([s.box for s in group_slots])
             group_boxes.append(gb)
-            obstacles.append(gb)
+            if group.valign == "justify":
+                # the message at the top, the offer at the bottom: the room between them
+                # is free (for the badge), not the group's
+                message = [s.box for s in group_slots if s.name in ("eyebrow", "headline", "subline")]
+                rest = [s.box for s in group_slots if s.name not in ("eyebrow", "headline", "subline")]
+                obstacles += [union_box(boxes) for boxes in (message, rest) if boxes]
+            else:
+                obstacles.append(gb)
 
     # 6. badge: nearest free spot to its product corner
     if has_badge:

@@ -145,7 +145,9 @@ class GroupSpec:
     items: tuple[str, ...]
     region: Region
     align: str  # left | center | right
-    valign: str  # top | middle | bottom | spread (columns: message at the top, offer at the bottom)
+    # top | middle | bottom | spread (columns: the offer at the bottom, the message half the
+    # free height over it) | justify (the message at the top, the offer at the bottom)
+    valign: str
     direction: str  # column | row
     gap: float  # fraction of the shorter side
     justify: str  # rows: start | center | space_between
@@ -369,7 +371,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any], *, nested: bool 
                 items=tuple(items),
                 region=g.region("region"),
                 align=g.choice("align", ("left", "center", "right"), "left"),
-                valign=g.choice("valign", ("top", "middle", "bottom", "spread"), "middle"),
+                valign=g.choice("valign", ("top", "middle", "bottom", "spread", "justify"), "middle"),
                 direction=g.choice("direction", ("column", "row"), "column"),
                 gap=g.number("gap", 0.0, 0.2, 0.025),
                 justify=g.choice("justify", ("start", "center", "space_between"), "start"),
