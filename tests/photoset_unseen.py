@@ -4,7 +4,8 @@ The same camera (lens blur, signal-dependent noise, JPEG 4:2:0) and exact soft m
 as the main set, 2-3 MP, but sets and products the main set lacks: clear glass, a shoe
 on planks in a room corner, saturated coloured paper with its colour cast on the
 product, black gloss on black gloss, grey on grey, a product cut by two frame edges, a
-top-down flat-lay on linen, and thin parts (a cable, stems and leaves). They are kept
+top-down flat-lay on linen, thin parts (a cable, stems and leaves), a lamp whose arm is
+slender but solid, and a white box on white whose lit front is the sweep's white. They are kept
 apart so the main set's numbers stay comparable; ``bench/bench_unseen.py`` measures
 them, and ``python -m tests.photoset_unseen OUT_DIR`` writes each photo and its matte.
 
@@ -493,6 +494,69 @@ def _plant_thin_leaves(rng: np.random.Generator) -> Photo:
     return _camera(scene, cover, rng, light=(0.3, 0.2), falloff=0.12)
 
 
+def _desk_lamp_slender_arm(rng: np.random.Generator) -> Photo:
+    w, h = 2048, 1536
+    ys, xs = _grid(h, w)
+    scene = _sweep(h, w, (226, 228, 230), (238, 238, 236), bend=0.55)
+    # a black metal desk lamp: a round base, two arm segments 20-22 px wide (slender but
+    # solid: a cut that follows them is right) and a conical shade
+    base_c = (1000.0, 1180.0)
+    elbow, head = (880.0, 640.0), (1240.0, 420.0)
+
+    def lamp(d: ImageDraw.ImageDraw, s: float) -> None:
+        d.ellipse(_box(base_c[0] - 200, base_c[1] - 40, base_c[0] + 200, base_c[1] + 40, s), fill=255)
+        d.rectangle(_box(base_c[0] - 180, base_c[1] - 70, base_c[0] + 180, base_c[1], s), fill=255)
+        d.line(_scaled([(base_c[0], base_c[1] - 60), elbow], s), fill=255, width=int(22 * s))
+        d.line(_scaled([elbow, head], s), fill=255, width=int(20 * s))
+        d.ellipse(_box(elbow[0] - 24, elbow[1] - 24, elbow[0] + 24, elbow[1] + 24, s), fill=255)
+        shade = [
+            (head[0] - 40, head[1] - 30),
+            (head[0] + 60, head[1] - 40),
+            (head[0] + 230, head[1] + 230),
+            (head[0] + 10, head[1] + 300),
+        ]
+        d.polygon(_scaled(shade, s), fill=255)
+
+    cover = _coverage((w, h), lamp)
+    metal = (
+        np.array([34, 34, 38], np.float32) + (np.exp(-(((xs - ys * 0.3 - 620) / 90) ** 2)) * 60)[..., None]
+    )
+    shadow = _blob(h, w, (base_c[0] + 60, base_c[1] + 20), (260, 36), 22)
+    scene = _shade(scene, 1 - 0.35 * shadow)
+    scene = _over(scene, metal, cover)
+    return _camera(scene, cover, rng, light=(0.4, 0.2), falloff=0.12)
+
+
+def _white_box_on_white(rng: np.random.Generator) -> Photo:
+    w, h = 2048, 1536
+    ys, xs = _grid(h, w)
+    scene = _sweep(h, w, (238, 238, 239), (246, 246, 245), bend=0.5)
+    # a white gift box in three-quarter view: its lit front is the sweep's own white,
+    # its side a pale grey, a thin printed line across the front
+    fx0, fx1, by, bh, depth = 760.0, 1200.0, 1140.0, 380.0, 160.0
+    front = [(fx0, by), (fx1, by), (fx1, by - bh), (fx0, by - bh)]
+    side = [(fx1, by), (fx1 + depth, by - depth * 0.4), (fx1 + depth, by - bh - depth * 0.4), (fx1, by - bh)]
+    lid = [
+        (fx0, by - bh),
+        (fx1, by - bh),
+        (fx1 + depth, by - bh - depth * 0.4),
+        (fx0 + depth, by - bh - depth * 0.4),
+    ]
+    faces = {
+        name: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
+        for name, p in [("front", front), ("side", side), ("lid", lid)]
+    }
+    cover = np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
+    white = np.array([245, 244, 241], np.float32) * (1 + 0.01 * _smooth_noise(rng, h, w, 20))[..., None]
+    product = _over(_over(white, white * 0.86, faces["side"]), white * 1.02, faces["lid"])
+    product = _print_text(product, "maison", (fx0 + 150, by - 230), 56, (170, 160, 150))
+    contact = _blob(h, w, ((fx0 + fx1) / 2 + 60, by - 6), ((fx1 - fx0) * 0.62, 12), 8)
+    cast = _blob(h, w, (fx1 + 120, by - 40), (260, 60), 40)
+    scene = _shade(scene, 1 - 0.35 * contact - 0.12 * cast)
+    scene = _over(scene, np.clip(product, 0, 255), cover)
+    return _camera(scene, cover, rng, light=(0.3, 0.2), falloff=0.1)
+
+
 # name -> (builder, what makes it hard)
 _BUILDERS: dict[str, tuple[Callable[[np.random.Generator], Photo], str]] = {
     "glass_bottle_on_sweep": (
@@ -510,6 +574,8 @@ _BUILDERS: dict[str, tuple[Callable[[np.random.Generator], Photo], str]] = {
     "flatlay_tshirt_linen": (_flatlay_tshirt_linen, "top-down folded T-shirt on linen weave"),
     "earphones_thin_cable": (_earphones_thin_cable, "thin cable (7 px) looping between buds and a jack"),
     "plant_thin_leaves": (_plant_thin_leaves, "thin stems and leaves with the sweep between them"),
+    "desk_lamp_slender_arm": (_desk_lamp_slender_arm, "black lamp with a 20-22 px arm: slender but solid"),
+    "white_box_on_white": (_white_box_on_white, "white box on a white sweep, its front the sweep's white"),
 }
 UNSEEN: tuple[str, ...] = tuple(_BUILDERS)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.check import matte_evidence
+from generation.check import MATTE_THRESHOLD, matte_evidence
 from generation.errors import SegmentationFailed
 from generation.segment import segment
 from generation.segment.metrics import boundary_f, iou
@@ -61,11 +61,12 @@ def test_no_wrong_matte_is_trusted_on_an_unseen_photo_kind(name: str, classical:
         ("glass_bottle_on_sweep", 0.99),
         ("bottle_on_coloured_paper", 0.99),
         ("grey_on_grey", 0.98),
+        ("desk_lamp_slender_arm", 0.99),
     ],
 )
 def test_unseen_kinds_the_cut_handles_stay_trusted(name: str, right: float, classical: dict) -> None:
     # given an unseen kind the classical cut gets right (clear glass, a colour cast, low
-    # contrast)
+    # contrast, a slender solid arm)
     case = make_unseen_case(name)
 
     # when (module fixture) it was segmented
@@ -91,3 +92,21 @@ def test_thin_parts_send_even_an_exact_matte_to_review() -> None:
     assert thin.cues["thin"] == 0.0 and not thin.trusted
     assert "thin parts" in " ".join(thin.problems)
     assert solid.cues["thin"] == 1.0 and solid.trusted
+
+
+def test_outline_cue_doubts_a_white_box_whose_edges_do_not_show() -> None:
+    # given a white box on a white sweep (its lit front is the sweep's own white, so its
+    # top and left edges barely show) and a black lamp with a slender arm, exact mattes
+    box, lamp = make_unseen_case("white_box_on_white"), make_unseen_case("desk_lamp_slender_arm")
+
+    # when their evidence is measured
+    white = matte_evidence(box.photo, np.rint(box.alpha * 255).astype(np.uint8))
+    dark = matte_evidence(lamp.photo, np.rint(lamp.alpha * 255).astype(np.uint8))
+
+    # then the box's matte, mostly the set's colour, cannot be vouched for by its outline
+    # (83 % of it on a sharp edge): it goes to review and says why; the lamp's arm, 20-22 px
+    # wide, is no thin part and its matte is trusted
+    print(f"box {white.score:.3f} {white.cues}; lamp {dark.score:.3f} {dark.cues}")
+    assert white.cues["backdrop"] < 0.5 and white.cues["outline"] < MATTE_THRESHOLD and not white.trusted
+    assert "does not follow its edges all round" in " ".join(white.problems)
+    assert dark.cues["thin"] == 1.0 and dark.trusted
