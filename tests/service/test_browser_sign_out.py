@@ -26,7 +26,10 @@ def test_signing_out_says_so_on_the_sign_in_page_once(live_server, browser_page,
         # then: the sign-in page says they have signed out, above its form
         message = page.locator("ul.messages li.success")
         expect(message).to_have_text("You have signed out.")
-        assert message.bounding_box()["y"] < page.locator("#id_username").bounding_box()["y"]
+        said, card = message.bounding_box(), page.locator(".card.login").bounding_box()
+        assert said["y"] + said["height"] < card["y"], (said, card)
+        # as wide as the sign-in card under it, not the page's whole width
+        assert abs(said["x"] - card["x"]) < 1 and abs(said["width"] - card["width"]) < 1, (said, card)
         # and the dashboard is closed to them
         page.goto(f"{live_server.url}/")
         page.wait_for_url(f"{live_server.url}/login/?next=/")

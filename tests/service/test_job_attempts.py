@@ -120,7 +120,7 @@ def test_attempts_show_in_the_api_and_the_dashboard_without_the_worker(
         (2, "ok", ""),
     ]
     assert all(set(a) == {"number", "started_at", "ended_at", "outcome", "error_code"} for a in log)
-    assert "2 attempts" in page and "Worker stopped responding" in page
+    assert "Tried 2 times" in page and "Worker stopped responding" in page
     # the merchant does not learn the names of our machines; the operator does
     assert "render-node-7" not in api.content.decode() and "render-node-7" not in page
     assert "celery@render-node-7" in admin and "worker_lost" in admin
