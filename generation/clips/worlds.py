@@ -577,11 +577,7 @@ def _podium_coverage(pod: PodiumGeometry, size: tuple[int, int]) -> np.ndarray:
 
 def _on_podium(pod: PodiumGeometry | None, cx: float, base: float) -> bool:
     """Whether a foot at (``cx``, ``base``) stands on ``pod``'s top face."""
-    if pod is None:
-        return False
-    if pod.shape == "cylinder":
-        return ((cx - pod.cx) / pod.rx) ** 2 + ((base - pod.top) / pod.ry) ** 2 < 1.0
-    return abs(cx - pod.cx) < pod.rx and abs(base - pod.top) < pod.ry
+    return pod is not None and pod.holds(cx, base)
 
 
 def _prop_ratio(ratios: np.ndarray, prop: PropPlacement, pod: PodiumGeometry | None) -> float:

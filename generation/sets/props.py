@@ -126,8 +126,11 @@ def place_props(
     if variant.room is not None:
         lo, hi, top = max(lo, variant.room[0]), min(hi, variant.room[1]), max(top, variant.room[2])
         bottom = min(0.98 * ch, variant.room[3])
+    room = (lo, hi, top, bottom)
     out: list[PropPlacement] = []
     taken: dict[int, float] = {-1: left_edge, 1: right_edge}  # the next free column per side
+    # behind the product (clips only): the next free column per side, inwards
+    at_back: dict[int, float] = {-1: -math.inf, 1: math.inf}
     # on a podium's top face (clips only): the next free column per side from the product
     on_top: dict[int, float] = {-1: float(x), 1: float(x + w)}
     last_side = -preferred
@@ -188,7 +191,86 @@ def place_props(
                 )
             )
             break
+        else:
+            # in a clip's room beside a product as wide as the room (a mug at the width
+            # cap): on the floor behind it, smaller at that depth, rising above it
+            if clip and (stood_behind := _behind(prop, side, stage, floor, jitter, room, placed, at_back)):
+                cx, foot, pw, ph, lean, cover, origin = stood_behind
+                at_back[side] = cx - side * pw / 2.0
+                last_side = side
+                out.append(
+                    PropPlacement(
+                        k, prop.shape, float(cx), float(foot), float(pw), float(ph), lean, cover, origin
+                    )
+                )
     return out
+
+
+# a prop standing behind the product (``_behind``) shows at least this share of its height
+# above the product's box, and stands at least this share of the floor's depth behind its foot
+BEHIND_SHOWN = 0.5
+BEHIND_GAP = 0.1
+
+
+def _behind(
+    prop: Prop,
+    side: int,
+    stage: Stage,
+    floor: float,
+    jitter: float,
+    room: tuple[float, float, float, float],
+    placed: PlacedProduct,
+    taken: dict[int, float],
+) -> tuple[float, float, float, float, float, np.ndarray, tuple[int, int]] | None:
+    """A prop on the floor behind the product (and its podium) in ``room`` (left, right,
+    top, bottom), on ``side``: its outer side at the product's, or at the room's edge
+    (inside the prop already standing behind there, ``taken``), as near the product as
+    leaves ``BEHIND_SHOWN`` of it clear of the product's box (above it, or beside it),
+    drawn at that depth's size (``depth_scale``) or shrunk into the room's top down to its
+    least clip size. The product stands in front of it, so it never covers the product.
+    Its centre, foot row, width, height, lean, coverage and coverage origin, or None where
+    no row of the floor shows enough of it."""
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    lo, hi, top, _ = room
+    depth = max(floor - stage.horizon, 1.0)
+    near = min(float(y + h), floor) - BEHIND_GAP * depth
+    if stage.podium is not None:  # behind the podium's back edge on the floor
+        near = min(near, stage.podium.bottom - stage.podium.ry - BEHIND_GAP * depth)
+    far = stage.horizon + 0.05 * depth
+    gap = CLEAR_GAP * min(cw, ch)
+    lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
+    # the room's edge (anti-aliasing), or the prop already standing behind on that side
+    edge = min(hi - 2.0, taken[1] - gap) if side > 0 else max(lo + 2.0, taken[-1] + gap)
+    for base in np.linspace(near, far, 24) if near > far else ():
+        ph = prop_height(prop.size * depth_scale(floor, base) * jitter, prop.max_widths, w, h, (cw, ch))
+        smallest = least_height(prop, ph, h, (cw, ch), clip=True)
+        ph = min(ph, base - top - 2.0)  # anti-aliasing
+        if ph < smallest:
+            continue
+        pw = ph * prop.aspect
+        for outer in (float(x + w) if side > 0 else float(x), edge):
+            outer = min(outer, edge) if side > 0 else max(outer, edge)
+            cx = outer - side * pw / 2.0
+            if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi:
+                continue
+            if stage.podium is not None and stage.podium.holds(cx, float(base)):
+                continue  # a foot the podium hides reads as standing on its top face
+            cover, origin = _prop_cover(prop.shape, cx, float(base), pw, ph, lean, (cw, ch))
+            ys, xs = np.nonzero(cover > 0.01) if cover.size else (np.zeros(0), np.zeros(0))
+            if (
+                xs.size == 0
+                or xs.min() + origin[0] < lo
+                or xs.max() + 1 + origin[0] > hi
+                or ys.min() + origin[1] < top
+            ):
+                continue
+            # how much of it the product's box leaves in sight
+            px, py = xs + origin[0], ys + origin[1]
+            hidden = (px >= x) & (px < x + w) & (py >= y)
+            if 1.0 - float(cover[ys, xs][hidden].sum()) / float(cover[ys, xs].sum()) >= BEHIND_SHOWN:
+                return cx, float(base), pw, ph, lean, cover, origin
+    return None
 
 
 def depth_scale(floor: float, base: float) -> float:

@@ -35,6 +35,12 @@ class PodiumGeometry:
     def bottom(self) -> float:
         return self.top + self.height
 
+    def holds(self, cx: float, base: float) -> bool:
+        """Whether a foot at (``cx``, ``base``) on the canvas is on the top face."""
+        if self.shape == "cylinder":
+            return ((cx - self.cx) / self.rx) ** 2 + ((base - self.top) / self.ry) ** 2 < 1.0
+        return abs(cx - self.cx) < self.rx and abs(base - self.top) < self.ry
+
     def to_dict(self) -> dict[str, str | float]:
         """The podium's place as data (a scene's ``layout``); ``from_dict`` reads it back."""
         return {"shape": self.shape, **{k: round(float(getattr(self, k)), 3) for k in _PODIUM_NUMBERS}}
