@@ -2,7 +2,8 @@
 every card of a section would say alike (product pixels unchanged, whose cutout, the
 posters' checks passed) is said once under the section's heading (it was repeated on each of
 nine posters); a card that differs says its own; no "Layout JSON" developer link; and a
-running job's first try is not announced as "1 attempt"."""
+running job's first try is not announced as "1 attempt" (from the second, the tries can be
+opened, and stay open while the page polls)."""
 
 from __future__ import annotations
 
@@ -132,4 +133,9 @@ def test_cards_say_once_what_they_share_and_show_merchants_no_layout_json(
             JobAttempt.objects.create(job=running, number=2, started_at=timezone.now())
             page.reload()
             expect(page.locator("#job-attempts summary")).to_have_text("Tried 2 times")
+            # and opened, they stay open while the page polls the job's status
+            page.locator("#job-attempts summary").click()
+            page.wait_for_timeout(2500)  # two polls at least
+            assert page.locator("#job-attempts").evaluate("d => d.open")
+            expect(page.locator("#job-attempts tbody tr")).to_have_count(2)
         page.context.clear_cookies()

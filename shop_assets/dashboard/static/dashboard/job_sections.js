@@ -17,6 +17,17 @@
 
   fold();
   document.addEventListener("htmx:afterSwap", fold);
+
+  // a running job's tries, opened by the merchant, stay open as the status is polled anew
+  var triesOpen = false;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var tries = document.getElementById("job-attempts");
+    triesOpen = !!(tries && tries.open);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var tries = document.getElementById("job-attempts");
+    if (tries && triesOpen) tries.open = true;
+  });
   // turned or widened to a desktop's width: every section shows again
   phone.addEventListener("change", function () {
     if (phone.matches) return;
