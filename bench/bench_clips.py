@@ -105,6 +105,33 @@ reference warp 1.0, paste 0.7 and check 0.35, the world's RGB round the interior
 colour conversion of the RGB rectangles 0.8; then the plan (0.6 s from the scene: the
 product's hole filled 0.13-0.25, the set drawn again without the cut prop 0.2; about 0.9
 from the theme) and start and imports (about 0.3).
+
+Since then a zoom that no resize window fits but whose scale is within about 1/200 of 1
+(``planes._runs``: 40 frames of the scene clip, 38 of the theme's) is drawn in runs of rows
+that share one sub-pixel weight, the warp's own 1/32 px positions, across on the window
+turned on its side in float32 and then down, rounded once (max 1 level from the warp on the
+test image, 2 at isolated edge pixels of these worlds, mean 0.02); 3 and 2 frames whose
+scale is far from 1 are still warped. The zoom in the planes, all 240 frames x 3 in one
+process, old and new interleaved, CPU (load ~9): 1.89 -> 1.59 s (scene), 2.11 -> 1.86 s
+(theme), about 0.1 s a clip. This bench with ``--before`` (34e4277), CPU, ours / floor:
+``--repeat 2``, load 5-10: scene 1.42 -> 1.40, theme 1.66 -> 1.50 (floor 5.06 s);
+``--repeat 3``, load 3-12: scene 1.52 -> 1.43, theme 1.66 -> 1.52 (floor 4.68 s). The
+gains are several times what the change saves, and the floor moves by 0.7 s between runs:
+load. So the restated 1.5 is about reached from the scene (the code before read 1.42 once)
+and not met from the theme. Measured and not taken: holding the zoom of a frame within
+1/64 px of the last one drawn (18 of 240 frames qualify, the first and last dozen; about
+0.03 s), cv2's INTER_LINEAR_EXACT for the zoom (25-30 % slower than INTER_LINEAR), fresh
+plane arrays (the drawing loop faults 530 pages over 240 frames once warm: nothing to save),
+decoding the three check frames on one thread (0.36 -> 0.29-0.32 s CPU, medians of 5, but
+slower wall), OpenBLAS on one thread (clip imports 0.304 -> 0.287 s CPU, medians of 7: the
+environment's business), cv2 on one thread for the whole render (6.37 vs 6.55 s CPU, 3 runs
+each: none). What remains beyond x264 on the drawing thread (cProfile, thread CPU, cv2 on
+one thread, scene clip, before this change): the zoom by resize 0.34 s (1.7 ms a frame for
+Y, Cb and Cr), the near-1 zooms 0.16 (now about 0.06), the product's reference warp 0.23,
+paste 0.17 and check 0.04, the world's RGB round the product 0.12, the colour conversion
+of the RGB rectangles 0.14; the plan 0.39 s (scene) and 0.59 s (theme, the set drawn:
+backdrop and floor 0.17, marble 0.07, props and shadows, no one part over 0.1); imports
+0.30 s CPU plus PyAV's 0.09; the check's decoding 0.3.
 """
 
 from __future__ import annotations
