@@ -118,6 +118,7 @@ def refine_matte(
     mask = _grabcut(work, labels)
     mask &= ~remove_small
     mask = _connected_to(mask, keep_small, remove_small)
+    mask = _fill_small_holes(mask, remove_small)
     if not mask.any():
         raise SegmentationFailed("The box and strokes leave no product; draw the box around it.")
 
@@ -149,6 +150,33 @@ def _grabcut(work: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return fg  # flat colours: keep what the merchant marked
     mask = (out == cv2.GC_FGD) | (out == cv2.GC_PR_FGD)
     return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
+
+
+# enclosed holes up to this share of the product's area are filled (see _fill_small_holes)
+HOLE_FILL_SHARE = 0.02
+
+
+def _fill_small_holes(mask: np.ndarray, remove: np.ndarray) -> np.ndarray:
+    """``mask`` with its small enclosed holes filled: GrabCut takes a label's dark letters,
+    or a thin seam across the product, for the dark set around it when the box moves by a
+    pixel, and cut them out of a product that has no such holes. A hole that reaches the
+    picture's edge, is over ``HOLE_FILL_SHARE`` of the product (a mug's handle) or is touched
+    by a remove stroke stays open."""
+    # a seam a few pixels wide across the product is sealed first, so it is a hole too
+    mask = mask | ((cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk(2)) > 0) & ~remove)
+    holes = (~mask).astype(np.uint8)
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    if count <= 1:
+        return mask
+    edge = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
+    struck = np.unique(comp[remove])
+    limit = HOLE_FILL_SHARE * int(mask.sum())
+    small = [
+        label
+        for label in range(1, count)
+        if stats[label, cv2.CC_STAT_AREA] <= limit and label not in edge and label not in struck
+    ]
+    return mask | np.isin(comp, small) if small else mask
 
 
 def _connected_to(mask: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ light falloff; exact soft ground-truth mattes). Thresholds per case:
 
 from __future__ import annotations
 
+import io
 import re
 
 import cv2
@@ -29,6 +30,7 @@ from generation.segment.preview import preview_segment
 from generation.segment.refine import preview_image, refine_matte, scale_strokes
 from generation.specs import PackshotSpec
 from generation.types import Segmentation
+from tests.conftest import jpeg_bytes
 from tests.photoset import (
     CASES,
     Case,
@@ -820,3 +822,43 @@ def test_check_fails_a_packshot_that_kept_the_floor() -> None:
     assert check.matte["cues"]["slab"] < 0.5
     assert good_check.ok, good_check.problems
     assert good_check.matte["cues"]["slab"] == 1.0
+
+
+def _enclosed_holes(mask: np.ndarray) -> np.ndarray:
+    """The background pixels of ``mask`` that do not reach the picture's edge."""
+    count, comp = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    edge = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
+    return (comp > 0) & ~np.isin(comp, edge)
+
+
+def test_a_box_a_pixel_off_still_keeps_the_labels_letters() -> None:
+    # given the busy photo as uploaded (JPEG) at the editor's size, and boxes around the jar
+    # a pixel apart, as a finger and a mouse draw them (one of them cut the label's dark
+    # letters and seams out: IoU 0.972, still trusted)
+    case = make_case("busy_styled_set")
+    small = preview_image(Image.open(io.BytesIO(jpeg_bytes(case.photo))).convert("RGB"))
+    scale = small.width / case.photo.width
+    x, y, w, h = (round(v * scale) for v in case.box)
+    truth = cv2.resize(case.alpha, small.size, interpolation=cv2.INTER_AREA)
+
+    for dx, dy, dw, dh in ((0, 0, 0, 0), (0, 1, 0, 1), (-1, 1, 1, 1), (1, 2, -1, -1)):
+        # when the editor refines from the box alone
+        box = (x - 12 + dx, y - 12 + dy, w + 24 + dw, h + 24 + dh)
+        seg = refine_matte(small, box=box)
+
+        # then the jar is whole, letters and all
+        assert iou(np.asarray(seg.matte), truth) >= 0.99, (box, iou(np.asarray(seg.matte), truth))
+
+
+def test_a_mugs_handle_stays_open_in_a_refined_cutout() -> None:
+    # given the mug, whose handle encloses a hole of background, and a box around it
+    case = make_case("mug_with_handle")
+    hole = _enclosed_holes(case.mask)
+    assert hole.sum() > 1000  # the photo set's mug has its handle's hole
+    x, y, w, h = case.box
+
+    # when the merchant refines from the box
+    seg = refine_matte(case.photo, box=(x - 30, y - 30, w + 60, h + 60))
+
+    # then the handle's hole is still background
+    assert (np.asarray(seg.matte)[hole] < 128).mean() > 0.9
