@@ -331,6 +331,25 @@ def _white_jar_on_white(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
     return _camera(scene, cover, rng, light=(0.45, 0.2), falloff=0.1, blur=1.1)
 
 
+def _box_faces(
+    size: tuple[int, int], fx0: float, fx1: float, by: float, bh: float, depth: float, *, rise: float
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A box in three-quarter view: the coverage of its front, right side and lid, and of all three.
+
+    The front spans ``fx0``..``fx1`` up from the base line ``by`` by ``bh``; the side runs
+    ``depth`` px to the right and ``depth * rise`` up.
+    """
+    up = depth * rise
+    front = [(fx0, by), (fx1, by), (fx1, by - bh), (fx0, by - bh)]
+    side = [(fx1, by), (fx1 + depth, by - up), (fx1 + depth, by - bh - up), (fx1, by - bh)]
+    lid = [(fx0, by - bh), (fx1, by - bh), (fx1 + depth, by - bh - up), (fx0 + depth, by - bh - up)]
+    faces = {
+        name: _coverage(size, lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
+        for name, p in [("front", front), ("side", side), ("lid", lid)]
+    }
+    return faces, np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
+
+
 def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     w, h = 2048, 1536
     ys, xs = _grid(h, w)
@@ -353,24 +372,7 @@ def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     # a kraft product box in three-quarter view, standing in the corner
     fx0, fx1, by = 880.0, 1270.0, 1130.0  # front face, base line
     bh, depth = 420.0, 150.0
-    front = [(fx0, by), (fx1, by), (fx1, by - bh), (fx0, by - bh)]
-    side = [
-        (fx1, by),
-        (fx1 + depth, by - depth * 0.45),
-        (fx1 + depth, by - bh - depth * 0.45),
-        (fx1, by - bh),
-    ]
-    lid = [
-        (fx0, by - bh),
-        (fx1, by - bh),
-        (fx1 + depth, by - bh - depth * 0.45),
-        (fx0 + depth, by - bh - depth * 0.45),
-    ]
-    faces = {
-        name: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
-        for name, p in [("front", front), ("side", side), ("lid", lid)]
-    }
-    cover = np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
+    faces, cover = _box_faces((w, h), fx0, fx1, by, bh, depth, rise=0.45)
     kraft = np.array([180, 140, 96], np.float32) * (1 + 0.03 * _smooth_noise(rng, h, w, 12))[..., None]
     product = _over(_over(kraft * 0.98, kraft * 0.72, faces["side"]), kraft * 1.12, faces["lid"])
     logo = _coverage(

@@ -29,6 +29,7 @@ from tests.photoset import (
     Case,
     _blob,
     _box,
+    _box_faces,
     _camera,
     _coverage,
     _grid,
@@ -534,19 +535,7 @@ def _white_box_on_white(rng: np.random.Generator) -> Photo:
     # a white gift box in three-quarter view: its lit front is the sweep's own white,
     # its side a pale grey, a thin printed line across the front
     fx0, fx1, by, bh, depth = 760.0, 1200.0, 1140.0, 380.0, 160.0
-    front = [(fx0, by), (fx1, by), (fx1, by - bh), (fx0, by - bh)]
-    side = [(fx1, by), (fx1 + depth, by - depth * 0.4), (fx1 + depth, by - bh - depth * 0.4), (fx1, by - bh)]
-    lid = [
-        (fx0, by - bh),
-        (fx1, by - bh),
-        (fx1 + depth, by - bh - depth * 0.4),
-        (fx0 + depth, by - bh - depth * 0.4),
-    ]
-    faces = {
-        name: _coverage((w, h), lambda d, s, p=p: d.polygon(_scaled(p, s), fill=255))
-        for name, p in [("front", front), ("side", side), ("lid", lid)]
-    }
-    cover = np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
+    faces, cover = _box_faces((w, h), fx0, fx1, by, bh, depth, rise=0.4)
     white = np.array([245, 244, 241], np.float32) * (1 + 0.01 * _smooth_noise(rng, h, w, 20))[..., None]
     product = _over(_over(white, white * 0.86, faces["side"]), white * 1.02, faces["lid"])
     product = _print_text(product, "maison", (fx0 + 150, by - 230), 56, (170, 160, 150))
