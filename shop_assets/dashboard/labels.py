@@ -148,7 +148,8 @@ def template_choices() -> list[tuple[str, str]]:
 
 
 def poster_size_choices() -> list[tuple[str, str]]:
-    return [(name, f"{p.label} · {p.width}×{p.height}") for name, p in list_sizes().items()]
+    # no break around the "·" (a phone's line ended with it)
+    return [(name, f"{p.label}\u00a0·\u00a0{p.width}×{p.height}") for name, p in list_sizes().items()]
 
 
 # how a clip opens (``clip.reveal``), in the merchant's words

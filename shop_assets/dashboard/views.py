@@ -186,7 +186,8 @@ def gallery(assets: list[Asset]) -> dict:
             size = str((a.metrics or {}).get("size", ""))
             label = f"{a.width}×{a.height}"
             if size in order:
-                label = f"{labels.size_label(size)} · {label}"
+                # no break around the "·": a phone's heading ended a line with it
+                label = f"{labels.size_label(size)}\u00a0·\u00a0{label}"
             key = (order.get(size, len(order)), label)
             sizes.setdefault(key, []).append({"asset": a, "layout": by_name.get(f"{a.name}-layout")})
     clips = [
