@@ -58,6 +58,7 @@ from generation.sets import (
     stage_for_product,
 )
 from generation.sets.look import light_side_of, resolve_theme
+from generation.sets.pieces import arch_foot
 from generation.sets.props import CLEAR_GAP, least_height, prop_height
 from generation.sets.shadows import Shadow, shadow_factor
 from generation.sets.shapes import podium_cover
@@ -198,7 +199,8 @@ def studio_stage(
     stage = _podium_in_room(stage, theme, variant, size)
     box = tuple(float(v) for v in stage.box)
     geometry = WorldGeometry(size=size, product_box=box, horizon=stage.horizon)  # type: ignore[arg-type]
-    ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio)
+    wall_to = _arch_wall_to(theme, stage.horizon, stage.contact)
+    ratios = depth_ratios(size[1], stage.horizon, stage.contact, wall_ratio, front_ratio, wall_to=wall_to)
     # placed by the product's box: an empty layer there stands the props of the empty set
     standing = (
         place_props(theme, stage, _nothing_at(stage.box, size), variant, seed=seed) if variant.props else []
@@ -650,10 +652,27 @@ def _effect4(effect: Effect | None) -> Effect | None:
     return Effect(ratio=ratio, origin=effect.origin, to_frame=effect.to_frame)
 
 
-def depth_ratios(height: int, horizon: float, contact: float, wall: float, front: float) -> np.ndarray:
+def _arch_wall_to(theme: str | None, horizon: float, contact: float) -> float | None:
+    """The row a theme's wall arch moves whole with the wall down to (``depth_ratios``'
+    ``wall_to``): the row it stands on, its anti-aliased edge a pixel past it; None
+    without an arch (or a theme)."""
+    if theme is None or resolve_theme(theme).backdrop.arch is None:
+        return None
+    return arch_foot(horizon, contact) + 1.0
+
+
+def depth_ratios(
+    height: int, horizon: float, contact: float, wall: float, front: float, *, wall_to: float | None = None
+) -> np.ndarray:
     """Parallax speed per world row: ``wall`` above the horizon, 1 at the product's foot,
-    rising to ``front`` at the bottom edge (the floor is a plane seen in perspective)."""
+    rising to ``front`` at the bottom edge (the floor is a plane seen in perspective).
+    ``wall_to`` (a row below the horizon): the rows down to it move with the wall too and
+    the floor's rise starts there, e.g. a wall arch's foot (``arch_foot``), so the arch,
+    which reaches a little below the horizon, moves whole instead of its foot shearing
+    against the floor rows beside it."""
     rows = np.arange(height, dtype=F32) + 0.5
+    if wall_to is not None:
+        horizon = max(horizon, wall_to)
     horizon = min(horizon, contact - 1.0)
     floor = wall + (1.0 - wall) * (rows - horizon) / max(contact - horizon, 1.0)
     ratio = np.where(rows < horizon, wall, floor)
@@ -698,7 +717,8 @@ def scene_world(
     plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
-    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
+    wall_to = _arch_wall_to(scene.meta.get("theme"), horizon, contact) if layout else None
+    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio, wall_to=wall_to)
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     if gone := [p for p in standing if p.index in leave_out]:
         mask = _prop_footprint(gone, size)
@@ -793,7 +813,8 @@ def scene_stage(scene: RenderedImage, *, wall_ratio: float = 0.35, front_ratio: 
     size = scene.image.size
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
-    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio)
+    wall_to = _arch_wall_to(scene.meta.get("theme"), horizon, contact) if layout else None
+    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio, wall_to=wall_to)
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     return SceneStage(
         geometry=WorldGeometry(

@@ -18,6 +18,13 @@ from generation.types import PlacedProduct
 F32 = np.float32
 
 
+def arch_foot(horizon: float, contact: float) -> float:
+    """The canvas row the wall's arch panel stands on (the floor's ``horizon`` and
+    ``contact`` rows): a little below the horizon, on the floor in front of the wall (a
+    clip moves the floor rows above it with the wall)."""
+    return horizon + 0.12 * (contact - horizon)
+
+
 def arch_geometry(look: Look, stage: Stage, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
     """The wall's arch panel on the canvas: (centre x, radius, top row, bottom row)."""
     arch = look.theme.backdrop.arch
@@ -31,7 +38,7 @@ def arch_geometry(look: Look, stage: Stage, canvas: tuple[int, int]) -> tuple[fl
     # behind an off-centre product it slides inwards rather than run off the frame's side
     margin = 0.025 * cw
     cx = float(np.clip(cx, min(r + margin, cw / 2.0), max(cw - r - margin, cw / 2.0)))
-    bottom = stage.horizon + 0.12 * (stage.contact - stage.horizon)
+    bottom = arch_foot(stage.horizon, stage.contact)
     top = max(stage.horizon - arch.height * ch, 0.06 * ch)
     top = min(top, bottom - r * 1.2)
     return cx, r, top, bottom

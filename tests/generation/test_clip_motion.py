@@ -1038,3 +1038,76 @@ def test_a_prop_filled_out_of_a_studio_scene_leaves_the_set_itself_veins_and_all
     beside = (slice(y1 - (y1 - y0) // 3, y1 + 4), slice(x1, min(x1 + (x1 - x0) // 2, MID[0])))
     assert np.abs(plate[body] - truth[body]).mean() < 1.0
     assert np.abs(plate[beside] - truth[beside]).mean() < 1.0
+
+
+def test_a_wall_arch_moves_whole_with_the_wall_its_foot_not_sheared_by_the_floor(bottle, stages):
+    # given a story parallax clip of the podium set, whose wall arch reaches a little below
+    # the horizon onto the floor (its foot), late in the move (without the product's
+    # shadow)
+    from generation.sets.look import Look, resolve_brand, resolve_theme
+    from generation.sets.pieces import arch_foot, arch_geometry
+
+    plan = plan_clip(
+        bottle, small(style="parallax", size=MID, duration=8, direction="left", themes=("podium",), seed=1)
+    )
+    plan = copy.copy(plan)
+    world = plan.worlds[0] = dataclasses.replace(plan.worlds[0], effect=None)
+    staged = stages[-1]
+    theme = resolve_theme("podium")
+    look = Look.make(theme, resolve_brand(None, theme), 1, staged.variant)
+    cx, r, _, bottom = arch_geometry(look, staged.stage, world.size)
+    assert bottom == arch_foot(staged.stage.horizon, staged.stage.contact) > staged.stage.horizon + 20
+    index = plan.frame_count - 1
+    frame = Compositor(plan).background(index)
+
+    # when the set (without its props) is placed whole by the wall's transform
+    depth = plan.state(index).layers[0].depth
+    wall = depth.at_ratio(float(world.depth_ratio[0]))
+    cw, ch = plan.canvas
+    rigid = cv2.warpAffine(
+        world.bare, wall.matrix(), (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+    # then round each of the arch's sides that is in the picture, from above the horizon
+    # down to its foot, the frame shows exactly that (the arch's edge does not step at the
+    # horizon, its foot shows no notch)
+    _, top_row = wall.point(cx, staged.stage.horizon - 30)
+    _, foot_row = wall.point(cx, bottom + 1)
+    sides = 0
+    for edge in (cx - r, cx + r):
+        x, _ = wall.point(edge, bottom)
+        if not 2 <= x < cw - 2:
+            continue
+        sides += 1
+        window = (
+            slice(math.floor(top_row), math.ceil(foot_row) + 1),
+            slice(max(round(x) - 10, 0), round(x) + 10),
+        )
+        got, want = frame[window][..., :3].astype(int), rigid[window][..., :3].astype(int)
+        assert np.abs(got - want).max() <= 2
+    assert sides >= 1
+
+
+def test_a_clip_from_a_podium_scene_moves_its_wall_arch_whole_with_the_wall(bottle):
+    # given a studio scene of the podium set (its wall arch painted into the picture, its
+    # foot a little below the floor's horizon in the scene's layout)
+    from generation.sets.pieces import arch_foot
+
+    spec = SceneSpec(theme="podium", width=MID[0], height=MID[1], seed=1, count=1)
+    scene = StudioEngine(GenerationConfig()).render(bottle, spec)[0]
+    horizon, contact = scene.meta["layout"]["horizon"], scene.meta["layout"]["contact"]
+    foot = arch_foot(horizon, contact)
+
+    # when a parallax clip is made from the scene image
+    plan = plan_clip(bottle, small(style="parallax", size=MID, duration=8, direction="left"), scenes=[scene])
+    world = plan.worlds[0]
+
+    # then every world row down to the arch's foot moves at the wall's rate (the foot's
+    # rows moved at the floor's, 0.31 against the wall's 0.22: its sides stepped 4.5 px
+    # at the horizon in the last frame), and the floor comes forward from there
+    rows = np.arange(world.depth_ratio.shape[0]) + 0.5
+    wall = float(world.depth_ratio[0])
+    assert foot > horizon + 20
+    assert np.all(world.depth_ratio[rows <= foot + 1.0] == wall)
+    assert world.depth_ratio[int(foot) + 4] > wall
+    assert world.depth_ratio[int(contact)] == pytest.approx(1.0, abs=0.01)
