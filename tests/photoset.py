@@ -286,7 +286,9 @@ def _box(x0: float, y0: float, x1: float, y1: float, s: float) -> tuple[float, f
     return (x0 * s, y0 * s, x1 * s, y1 * s)
 
 
-def _white_jar_on_white(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+def _white_jar_on_white(
+    rng: np.random.Generator, faces: dict | None = None
+) -> tuple[Image.Image, np.ndarray]:
     w, h = 2000, 1500
     ys, xs = _grid(h, w)
     scene = _sweep(h, w, (240, 240, 241), (247, 247, 246), bend=0.5)
@@ -305,6 +307,8 @@ def _white_jar_on_white(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
 
     body_c, lid_c = _coverage((w, h), body), _coverage((w, h), lid)
     cover = np.maximum(body_c, lid_c)
+    if faces is not None:
+        faces["lid"] = np.clip(lid_c - body_c, 0, 1)
     # a white cylinder: bright in the middle, greyer towards its sides and lower rim
     u = np.clip((xs - cx) / (jw / 2), -1, 1)
     cyl = 0.86 + 0.16 * np.cos(u * 1.35 + 0.25)
@@ -350,7 +354,7 @@ def _box_faces(
     return faces, np.clip(faces["front"] + faces["side"] + faces["lid"], 0, 1)
 
 
-def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+def _box_in_corner(rng: np.random.Generator, faces: dict | None = None) -> tuple[Image.Image, np.ndarray]:
     w, h = 2048, 1536
     ys, xs = _grid(h, w)
     # the room: a warm left wall, a shaded right wall meeting at a vertical corner,
@@ -372,9 +376,11 @@ def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     # a kraft product box in three-quarter view, standing in the corner
     fx0, fx1, by = 880.0, 1270.0, 1130.0  # front face, base line
     bh, depth = 420.0, 150.0
-    faces, cover = _box_faces((w, h), fx0, fx1, by, bh, depth, rise=0.45)
+    box, cover = _box_faces((w, h), fx0, fx1, by, bh, depth, rise=0.45)
+    if faces is not None:
+        faces["side"] = box["side"]
     kraft = np.array([180, 140, 96], np.float32) * (1 + 0.03 * _smooth_noise(rng, h, w, 12))[..., None]
-    product = _over(_over(kraft * 0.98, kraft * 0.72, faces["side"]), kraft * 1.12, faces["lid"])
+    product = _over(_over(kraft * 0.98, kraft * 0.72, box["side"]), kraft * 1.12, box["lid"])
     logo = _coverage(
         (w, h), lambda d, s: d.rectangle(_box(fx0 + 80, by - bh + 110, fx1 - 80, by - bh + 200, s), fill=255)
     )
@@ -389,7 +395,9 @@ def _box_in_corner(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
     return _camera(scene, cover, rng, light=(0.15, 0.1), falloff=0.22)
 
 
-def _carton_on_tabletop(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+def _carton_on_tabletop(
+    rng: np.random.Generator, faces: dict | None = None
+) -> tuple[Image.Image, np.ndarray]:
     w, h = 1536, 2048
     ys, xs = _grid(h, w)
     back_edge, front_edge = 690.0, 1720.0
@@ -432,6 +440,8 @@ def _carton_on_tabletop(rng: np.random.Generator) -> tuple[Image.Image, np.ndarr
         for n, p in [("front", front), ("gable", gable), ("fin", fin), ("side", side)]
     }
     cover = np.clip(sum(parts.values()), 0, 1)
+    if faces is not None:
+        faces["side"] = parts["side"] * (ys < shoulder + 120)  # the grey side above the orange band
     paper = np.array([246, 244, 238], np.float32) * (1 - 0.05 * (ys - shoulder) / ch)[..., None]
     product = _over(paper, paper * 0.78, parts["side"])
     product = _over(product, paper * 0.9, parts["gable"])
@@ -846,6 +856,16 @@ def make_case(name: str, seed: int = 0) -> Case:
     rng = np.random.default_rng(seed * 1000 + CASES.index(name))
     photo, alpha = builder(rng)
     return Case(name=name, photo=photo, alpha=alpha, refuse=refuse, notes=notes)
+
+
+def without_face(case: Case, face: str) -> np.ndarray:
+    """``case``'s exact matte (float32 coverage) less one face of its product, as its
+    builder drew it: ``"side"`` of the carton (above its band) or of the kraft box,
+    ``"lid"`` of the white jar. A cut that left that face out."""
+    builder = _BUILDERS[case.name][0]
+    faces: dict[str, np.ndarray] = {}
+    builder(np.random.default_rng(CASES.index(case.name)), faces=faces)  # type: ignore[call-arg]
+    return np.clip(case.alpha - faces[face], 0.0, 1.0).astype(np.float32)
 
 
 def write_cases(out: Path, names: Iterable[str], make: Callable[[str], Case]) -> None:
