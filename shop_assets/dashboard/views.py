@@ -240,7 +240,8 @@ def _shared_lines(section: dict) -> dict:
     assets = list(section.get("images", []))
     assets += [item["asset"] for _, posters in section.get("poster_sizes", []) for item in posters]
     assets += [item["asset"] for item in section.get("clips", [])]
-    notes, shared = [], {"same_fidelity": False, "same_checks": False}
+    notes: list[str] = []
+    shared = {"same_fidelity": False, "same_checks": False}
     if len(assets) < 2:
         return {"notes": notes, **shared}
     captions = [labels.fidelity(a.metrics) for a in assets]
