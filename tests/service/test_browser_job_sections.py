@@ -180,7 +180,9 @@ def test_a_clips_caption_gives_length_size_file_and_sound_not_the_codec(
     # then: each clip is described in words: length, picture size, kind of file, sound, file size
     expect(captions).to_have_count(2)
     story, feed = (_kb(clips[name].size_bytes) for name in ("clip-parallax-story", "clip-parallax-feed"))
-    assert captions.nth(0).inner_text() == f"6 s · 1080×1080 · MP4 video with sound · {feed}"
-    assert captions.nth(1).inner_text() == f"8 s · 1080×1920 · MP4 video without sound · {story}"
+    # (the spaces around each "·" do not break: no "·" starts or ends a line)
+    spaced = [captions.nth(i).inner_text().replace("\xa0", " ") for i in (0, 1)]
+    assert spaced[0] == f"6 s · 1080×1080 · MP4 video with sound · {feed}".replace("\xa0", " ")
+    assert spaced[1] == f"8 s · 1080×1920 · MP4 video without sound · {story}".replace("\xa0", " ")
     text = page.locator("#assets-clip").inner_text()
     assert "h264" not in text and "fps" not in text

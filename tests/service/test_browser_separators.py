@@ -1,7 +1,10 @@
 """Separators ("·") never start or end a line, on a phone (390 x 844) and a desktop (1440 x
 900): a poster card's actions on a phone read "Download · Edit words ·" and then
 "Regenerate" alone, and a bulk batch's counts ended lines with "·". Rows of actions and
-counts are now lists spaced by a gap, with no separator characters to strand."""
+counts are now lists spaced by a gap, with no separator characters to strand; where a "·"
+stays in words (a clip's facts, a poster size's name, the Edit words heading, a campaign's
+placeholders) it never breaks from its neighbours. And a poster size's name that wraps
+stays beside its box (on a phone "Xiaohongshu) · 1080×1080" sat under the checkbox)."""
 
 from __future__ import annotations
 
@@ -50,6 +53,15 @@ STRANDED = """() => {
 }"""
 
 
+# The choices among the poster templates and sizes whose words wrap under their box
+UNDER_THE_BOX = """() => [...document.querySelectorAll('#id_poster_templates label, #id_poster_sizes label')]
+  .filter(label => { const box = label.querySelector('input').getBoundingClientRect();
+    return [...label.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).some(text => {
+      const words = document.createRange(); words.selectNodeContents(text);
+      return [...words.getClientRects()].some(r => r.width > 1 && r.left < box.right); }); })
+  .map(label => label.innerText)"""
+
+
 def _job_with_cards(product_image):
     job = job_with_assets(
         product_image,
@@ -58,6 +70,7 @@ def _job_with_cards(product_image):
             ("scene", "scene-marble_counter-02", (800, 500), (60, 160, 90), MADE),
             ("poster", "poster-hero_left-story", (540, 960), (230, 200, 60), {**CHECKED, "size": "story"}),
             ("poster", "poster-hero_left-feed", (540, 540), (230, 200, 60), {**CHECKED, "size": "feed"}),
+            ("clip", "clip-story", (540, 960), (30, 90, 200), {**MADE, "duration": 8.0}),
         ],
     )
     for poster in list(job.assets.filter(kind="poster")):  # a layout beside each poster: "Edit words"
@@ -103,6 +116,19 @@ def test_no_separator_starts_or_ends_a_line_on_job_cards_and_batch_counts(
                 )
         # and no "·" starts or ends a line anywhere on the page
         assert page.evaluate(STRANDED) == [], width
+
+        # when: a poster's Edit words page is opened; then its heading strands no "·"
+        page.locator("figure[data-kind=poster] a", has_text="Edit words").first.click()
+        page.wait_for_selector("h1:has-text('Edit words')")
+        assert page.evaluate(STRANDED) == [], width
+
+        # when: a new campaign's form is opened
+        page.goto(f"{live_server.url}/batches/campaigns/new/")
+        page.screenshot(path=str(shots / f"separators-campaign-{width}.png"), full_page=True)
+        # then: the headline's placeholders strand no "·"
+        assert page.evaluate(STRANDED) == [], width
+        # and a poster size's name that wraps stays beside its box, never under it
+        assert page.evaluate(UNDER_THE_BOX) == [], width
 
         # when: the batch's page is opened; then its counts strand no "·" either
         page.goto(f"{live_server.url}/batches/{batch.pk}/")

@@ -26,6 +26,13 @@ def output_labels(kinds) -> str:
 
 
 @register.filter
+def unbroken_dots(text) -> str:
+    """``a · b`` -> ``a\u00a0·\u00a0b``: a line may break inside a part, never at a "·",
+    so no "·" starts or ends a line."""
+    return str(text).replace(" · ", "\u00a0·\u00a0")
+
+
+@register.filter
 def template_preview(name: str) -> str:
     """The URL of a poster template's preview picture, or "" when none was built."""
     path = previews.preview_path(str(name))
