@@ -97,7 +97,8 @@ def test_asset_captions_show_display_names_not_ids(signed_in, product_image):
     )
 
     body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
-    visible = re.sub(r"<[^>]+>", " ", body)
+    # (a title's "·" is held to its neighbours by no-break spaces: read them as spaces)
+    visible = re.sub(r"<[^>]+>", " ", body).replace("\xa0", " ")
 
     assert "Scene · Marble counter 2" in visible
     assert f"Poster · {get_template('hero_left').label}" in visible
