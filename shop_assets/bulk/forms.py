@@ -120,7 +120,9 @@ class CampaignForm(forms.Form):
         help_text="Filled from each product: " + ", ".join("{" + k + "}" for k in campaigns.PLACEHOLDERS),
     )
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
-    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=0, help_text="Same seed, same look.")
+    seed = forms.IntegerField(
+        min_value=0, max_value=MAX_SEED, initial=0, help_text="The same number gives the same look."
+    )
     packshot_size = forms.IntegerField(
         min_value=1600, max_value=8000, initial=2000, label="Packshot size (px)"
     )

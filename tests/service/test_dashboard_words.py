@@ -37,6 +37,30 @@ def test_job_form_names_themes_and_templates_by_their_display_names(signed_in, p
     assert "marble_counter" not in visible and "hero_left" not in visible
 
 
+def test_no_form_or_card_says_seed(signed_in, product_image):
+    # given: a finished job with one scene (its card offers Regenerate)
+    job = GenerationJob.objects.create(
+        merchant=product_image.product.merchant, product=product_image.product, image=product_image,
+        outputs=["scene"], status="succeeded", progress=100,
+    )  # fmt: skip
+    Asset.objects.create(
+        merchant=job.merchant, job=job, kind="scene", name="scene-marble_counter-01", format="png",
+        storage_key="k/scene.png", width=10, height=10, size_bytes=1, checksum="0", metrics={},
+    )  # fmt: skip
+    pages = [
+        reverse("dashboard:product", args=[product_image.product.pk]),  # the new-job form
+        reverse("bulk:campaign_new"),
+        reverse("dashboard:job", args=[job.pk]),
+    ]
+    for url in pages:
+        body = signed_in.get(url).content.decode()
+        # what a merchant reads: the text, and the tips shown on hover
+        read = re.sub(r"<[^>]+>", " ", body) + " ".join(re.findall(r'title="([^"]*)"', body))
+        assert "seed" not in read.lower(), url
+    assert ">Variation number</label>" in signed_in.get(pages[0]).content.decode()
+    assert "Regenerate" in body and "the same settings, a new variation" in body
+
+
 def test_each_option_group_names_the_outputs_it_belongs_to(signed_in, product_image):
     body = signed_in.get(reverse("dashboard:product", args=[product_image.product.pk])).content.decode()
 
