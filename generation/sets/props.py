@@ -227,8 +227,8 @@ def _behind(
     (inside the prop already standing behind there, ``taken``), as near the product as
     leaves ``BEHIND_SHOWN`` of it clear of the product's box (above it, or beside it),
     drawn at that depth's size (``depth_scale``) or shrunk into the room's top down to its
-    least clip size. The product stands in front of it, so it never covers the product.
-    Its centre, foot row, width, height, lean, coverage and coverage origin, or None where
+    least clip size, or else smaller still and upright beside the product's box. The
+    product stands in front of it, so it never covers the product. Its centre, foot row, width, height, lean, coverage and coverage origin, or None where
     no row of the floor shows enough of it."""
     cw, ch = placed.canvas_size
     x, y, w, h = placed.box
@@ -242,34 +242,73 @@ def _behind(
     lean = side * math.radians(12.0) if prop.shape == "leaf" else 0.0
     # the room's edge (anti-aliasing), or the prop already standing behind on that side
     edge = min(hi - 2.0, taken[1] - gap) if side > 0 else max(lo + 2.0, taken[-1] + gap)
-    for base in np.linspace(near, far, 24) if near > far else ():
-        ph = prop_height(prop.size * depth_scale(floor, base) * jitter, prop.max_widths, w, h, (cw, ch))
-        smallest = least_height(prop, ph, h, (cw, ch), clip=True)
-        ph = min(ph, base - top - 2.0)  # anti-aliasing
-        if ph < smallest:
+    # at each row its depth's size first; only where no row shows enough of it, smaller
+    # (down to its least clip size) and upright (a leaf's lean takes it past the room's
+    # edge), to fit the floor between the product's box and the room's edge
+    for shrink in (False, True):
+        for base in np.linspace(near, far, 24) if near > far else ():
+            ph = prop_height(prop.size * depth_scale(floor, base) * jitter, prop.max_widths, w, h, (cw, ch))
+            smallest = least_height(prop, ph, h, (cw, ch), clip=True)
+            ph = min(ph, base - top - 2.0)  # anti-aliasing
+            if ph < smallest:
+                continue
+            for size in np.linspace(ph, smallest, 6)[1:] if shrink else (ph,):
+                if (
+                    found := _behind_at(
+                        prop,
+                        side,
+                        stage,
+                        float(base),
+                        float(size),
+                        0.0 if shrink else lean,
+                        edge,
+                        room,
+                        placed,
+                    )
+                ) is not None:
+                    return found
+    return None
+
+
+def _behind_at(
+    prop: Prop,
+    side: int,
+    stage: Stage,
+    base: float,
+    ph: float,
+    lean: float,
+    edge: float,
+    room: tuple[float, float, float, float],
+    placed: PlacedProduct,
+) -> tuple[float, float, float, float, float, np.ndarray, tuple[int, int]] | None:
+    """``_behind``'s prop ``ph`` px tall with its foot on row ``base``: its outer side at
+    the product's, else at ``edge``, where the room holds it whole and ``BEHIND_SHOWN`` of
+    it is clear of the product's box; else None."""
+    cw, ch = placed.canvas_size
+    x, y, w, h = placed.box
+    lo, hi, top, _ = room
+    pw = ph * prop.aspect
+    for outer in (float(x + w) if side > 0 else float(x), edge):
+        outer = min(outer, edge) if side > 0 else max(outer, edge)
+        cx = outer - side * pw / 2.0
+        if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi:
             continue
-        pw = ph * prop.aspect
-        for outer in (float(x + w) if side > 0 else float(x), edge):
-            outer = min(outer, edge) if side > 0 else max(outer, edge)
-            cx = outer - side * pw / 2.0
-            if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi:
-                continue
-            if stage.podium is not None and stage.podium.holds(cx, float(base)):
-                continue  # a foot the podium hides reads as standing on its top face
-            cover, origin = _prop_cover(prop.shape, cx, float(base), pw, ph, lean, (cw, ch))
-            ys, xs = np.nonzero(cover > 0.01) if cover.size else (np.zeros(0), np.zeros(0))
-            if (
-                xs.size == 0
-                or xs.min() + origin[0] < lo
-                or xs.max() + 1 + origin[0] > hi
-                or ys.min() + origin[1] < top
-            ):
-                continue
-            # how much of it the product's box leaves in sight
-            px, py = xs + origin[0], ys + origin[1]
-            hidden = (px >= x) & (px < x + w) & (py >= y)
-            if 1.0 - float(cover[ys, xs][hidden].sum()) / float(cover[ys, xs].sum()) >= BEHIND_SHOWN:
-                return cx, float(base), pw, ph, lean, cover, origin
+        if stage.podium is not None and stage.podium.holds(cx, base):
+            continue  # a foot the podium hides reads as standing on its top face
+        cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
+        ys, xs = np.nonzero(cover > 0.01) if cover.size else (np.zeros(0), np.zeros(0))
+        if (
+            xs.size == 0
+            or xs.min() + origin[0] < lo
+            or xs.max() + 1 + origin[0] > hi
+            or ys.min() + origin[1] < top
+        ):
+            continue
+        # how much of it the product's box leaves in sight
+        px, py = xs + origin[0], ys + origin[1]
+        hidden = (px >= x) & (px < x + w) & (py >= y)
+        if 1.0 - float(cover[ys, xs][hidden].sum()) / float(cover[ys, xs].sum()) >= BEHIND_SHOWN:
+            return cx, base, pw, ph, lean, cover, origin
     return None
 
 

@@ -874,8 +874,10 @@ def test_a_product_as_wide_as_the_room_keeps_props_standing_behind_it(mug, stage
                 == 0
             )
 
-    # and most props asked for stand (none did: each was left out for want of room beside)
-    assert stood >= 0.75 * asked
+    # and every prop asked for stands (none did: each was left out for want of room
+    # beside; then the leaf, leaning, found no row behind at its depth's size: story 14 and
+    # square 12 of 15)
+    assert stood == asked
 
 
 @pytest.mark.parametrize("style", ["pan", "push_in"])
