@@ -765,10 +765,11 @@ def _face_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     sizes = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     sizes[0] = 0
     sizes[np.unique(rim)] = 0
+    near = cv2.dilate(product.astype(np.uint8), disk(_FACE_NEAR)) > 0
+    whole = _whole_face(product, labels, np.unique(rim), near, width, area)
     candidates = np.flatnonzero(sizes >= _FACE_FROM * area)
     if candidates.size == 0:
-        return 1.0
-    near = cv2.dilate(product.astype(np.uint8), disk(_FACE_NEAR)) > 0
+        return whole
     hull = np.zeros(product.shape, np.uint8)
     cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(product.astype(np.uint8)))], 1)
     largest = 0.0
@@ -785,7 +786,41 @@ def _face_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
         if hull[y0:y1, x0:x1][comp > 0].mean() < _FACE_HULL:
             continue
         largest = max(largest, sizes[k] / area)
-    return float(np.clip(1.0 - (largest - _FACE_FROM) / (_FACE_TO - _FACE_FROM), 0.0, 1.0))
+    return min(whole, float(np.clip(1.0 - (largest - _FACE_FROM) / (_FACE_TO - _FACE_FROM), 0.0, 1.0)))
+
+
+# A whole face left out (``_whole_face``) is 10-15 % of the matte or more: the white jar's
+# lid is 43 %, the kraft box's side 38 %; what the edges wall off beside a right matte is
+# under 2.5 % (a plant's leaves), or more than the product (a busy set's props and linen).
+_WHOLE_FROM, _WHOLE_TO, _WHOLE_MOST = 0.10, 0.15, 1.0
+
+
+def _whole_face(
+    product: np.ndarray, labels: np.ndarray, rim: np.ndarray, near: np.ndarray, width: int, area: float
+) -> float:
+    """1 unless what the photo's edges wall off from the set outside the matte (``labels``
+    of the free pixels, those in ``rim`` reaching the photo's edge), with those edges and
+    less the holes the matte rings, holds a solid piece (after an opening with a 4 px
+    disk, which takes away the edges along the matte's own outline) that meets the matte
+    (``near`` it) along ``_FACE_CONTACT`` of its width and is 10-15 % of the matte or more
+    but no more than the matte: a face left out whole, split by its own print or
+    streaks into pieces none of which is large (a jar's lid)."""
+    enclosed = ~product & ~np.isin(labels, rim[rim > 0])
+    filled = np.zeros(product.shape, np.uint8)
+    outer, _ = cv2.findContours(product.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, outer, -1, 1, thickness=cv2.FILLED)
+    enclosed &= filled == 0
+    blobs = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, disk(4))
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    largest = 0.0
+    for k in range(1, count):
+        share = stats[k, cv2.CC_STAT_AREA] / area
+        if share < _WHOLE_FROM or share > _WHOLE_MOST:
+            continue
+        if (near & (parts == k)).sum() < _FACE_CONTACT * width:
+            continue
+        largest = max(largest, share)
+    return float(np.clip(1.0 - (largest - _WHOLE_FROM) / (_WHOLE_TO - _WHOLE_FROM), 0.0, 1.0))
 
 
 def inlet_unlike(

@@ -480,16 +480,7 @@ def test_evidence_trusts_every_exact_matte(name: str, variant: str) -> None:
     [
         ("carton_on_tabletop", "side"),
         ("box_in_corner", "side"),
-        pytest.param(
-            "white_jar_on_white",
-            "lid",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the lid's brushed streaks and its top face's rim split what is left out into "
-                "strips and an ellipse, none of which meets the matte along a wall of edges: "
-                "the face cue does not see it yet",
-            ),
-        ),
+        ("white_jar_on_white", "lid"),
     ],
 )
 def test_evidence_fails_a_matte_missing_a_face_of_the_product(name: str, face: str) -> None:
