@@ -44,6 +44,11 @@ def browser_page():
         page = context.new_page()
         page.set_default_timeout(60_000)
         yield page
+        # leave every page first: a page that polls (a running job's status) would otherwise
+        # send a request the live server answers after the test's database is closed
+        for open_page in context.pages:
+            open_page.goto("about:blank")
+        context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
@@ -144,6 +149,26 @@ def job_with_assets(product_image, specs, status=None):
             checksum=storage.sha256(data),
             metrics=rest[0] if rest else {"theme": "marble_counter", "template": "hero_left"},
         )
+    return job
+
+
+def add_poster_layouts(job, headline="Hand wash"):
+    """A layout file beside each of ``job``'s posters, as a real job stores it (what the
+    card's "Edit words" opens)."""
+    import json
+
+    from shop_assets.jobs import storage
+    from shop_assets.jobs.models import Asset
+
+    for poster in list(job.assets.filter(kind="poster")):
+        data = json.dumps({"spec": {"headline": headline}}).encode()
+        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, f"{poster.name}-layout", "json")
+        storage.put_bytes(key, data)
+        Asset.objects.create(
+            merchant_id=job.merchant_id, job=job, kind="poster", name=f"{poster.name}-layout", format="json",
+            width=poster.width, height=poster.height, storage_key=key, size_bytes=len(data),
+            checksum=storage.sha256(data), metrics={},
+        )  # fmt: skip
     return job
 
 

@@ -7,15 +7,20 @@ opened, and stay open while the page polls)."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset, JobAttempt, JobStatus
-from tests.service.browser import BROWSER_MARKS, job_with_assets, open_unfolded, shots_dir, sign_in
+from shop_assets.jobs.models import JobAttempt, JobStatus
+from tests.service.browser import (
+    BROWSER_MARKS,
+    add_poster_layouts,
+    job_with_assets,
+    open_unfolded,
+    shots_dir,
+    sign_in,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -69,17 +74,7 @@ def _finished_job(product_image):
             ),
         ],
     )
-    # a layout file beside each poster, as a real job stores it
-    for poster in list(job.assets.filter(kind="poster")):
-        data = json.dumps({"spec": {"headline": "Hand wash"}}).encode()
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, f"{poster.name}-layout", "json")
-        storage.put_bytes(key, data)
-        Asset.objects.create(
-            merchant_id=job.merchant_id, job=job, kind="poster", name=f"{poster.name}-layout", format="json",
-            width=poster.width, height=poster.height, storage_key=key, size_bytes=len(data),
-            checksum=storage.sha256(data), metrics={},
-        )  # fmt: skip
-    return job
+    return add_poster_layouts(job)
 
 
 def test_cards_say_once_what_they_share_and_show_merchants_no_layout_json(

@@ -9,13 +9,17 @@ stays beside its box (on a phone "Xiaohongshu) · 1080×1080" sat under the chec
 from __future__ import annotations
 
 import io
-import json
 
 from shop_assets.bulk import fanout, imports
-from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset
 from tests.bulk_files import simple_csv
-from tests.service.browser import BROWSER_MARKS, job_with_assets, open_unfolded, shots_dir, sign_in
+from tests.service.browser import (
+    BROWSER_MARKS,
+    add_poster_layouts,
+    job_with_assets,
+    open_unfolded,
+    shots_dir,
+    sign_in,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -73,16 +77,7 @@ def _job_with_cards(product_image):
             ("clip", "clip-story", (540, 960), (30, 90, 200), {**MADE, "duration": 8.0}),
         ],
     )
-    for poster in list(job.assets.filter(kind="poster")):  # a layout beside each poster: "Edit words"
-        data = json.dumps({"spec": {"headline": "Hand wash"}}).encode()
-        key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, f"{poster.name}-layout", "json")
-        storage.put_bytes(key, data)
-        Asset.objects.create(
-            merchant_id=job.merchant_id, job=job, kind="poster", name=f"{poster.name}-layout", format="json",
-            width=poster.width, height=poster.height, storage_key=key, size_bytes=len(data),
-            checksum=storage.sha256(data), metrics={},
-        )  # fmt: skip
-    return job
+    return add_poster_layouts(job)
 
 
 def test_no_separator_starts_or_ends_a_line_on_job_cards_and_batch_counts(
