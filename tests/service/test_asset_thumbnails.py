@@ -91,7 +91,7 @@ def test_the_thumbnails_go_with_their_product(signed_in, product_image):
     job = job_with_assets(product_image, [("scene", "scene-studio_sweep-01", (1600, 1000), (9, 9, 9, 255))])
     scene = job.assets.get()
     before = set(stored_files())
-    assert signed_in.get(_url(scene, 480)).status_code == 200
+    assert Image.open(io.BytesIO(downloaded(signed_in.get(_url(scene, 480))))).size == (480, 300)
     made = set(stored_files()) - before
     assert [key.rsplit("/", 2)[1] for key in made] == ["thumbs"]
 

@@ -65,7 +65,7 @@ def test_scenes_compared_on_a_phone_are_a_strip_swiped_one_at_a_time(
     position = dialog.locator(".lightbox-position")
     expect(position).to_have_text("1 / 4")
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.lightbox-stage img')].every(i => i.complete)"
+        "() => [...document.querySelectorAll('.lightbox-stage img')].every(i => i.complete && i.naturalWidth > 0)"
     )
     page.screenshot(path=str(shots / "phone-compare-strip-1.png"))
 
