@@ -83,10 +83,11 @@ def _spans(points: np.ndarray, *, fill_gaps: bool = False) -> np.ndarray:
     return (cols[None, :] >= first[:, None]) & (cols[None, :] <= last[:, None])
 
 
-def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
+def fill_small_holes(mask: np.ndarray, max_area: float, keep_open: np.ndarray | None = None) -> np.ndarray:
     """Fill enclosed background pockets smaller than ``max_area`` (specular gaps, labels).
 
-    Large enclosed regions stay: they are real openings (a mug's handle, a bag's strap).
+    Large enclosed regions stay: they are real openings (a mug's handle, a bag's strap),
+    and so does any pocket that ``keep_open`` (a merchant's remove stroke) touches.
     """
     inverse = (~mask).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
@@ -94,6 +95,8 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     small[0] = False  # label 0 is the mask itself
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
+    if keep_open is not None:
+        small[np.unique(labels[keep_open])] = False
     return mask | small[labels]
 
 

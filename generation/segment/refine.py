@@ -22,7 +22,7 @@ from generation.check import with_evidence
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment.classical import full_resolution_matte
 from generation.segment.matte import build_segmentation, to_rgb
-from generation.segment.outline import disk
+from generation.segment.outline import disk, fill_small_holes
 from generation.types import Box, Segmentation
 
 # Long side of the preview the interactive loop runs on.
@@ -161,22 +161,10 @@ def _fill_small_holes(mask: np.ndarray, remove: np.ndarray) -> np.ndarray:
     or a thin seam across the product, for the dark set around it when the box moves by a
     pixel, and cut them out of a product that has no such holes. A hole that reaches the
     picture's edge, is over ``HOLE_FILL_SHARE`` of the product (a mug's handle) or is touched
-    by a remove stroke stays open."""
+    by a remove stroke stays open (``outline.fill_small_holes``)."""
     # a seam a few pixels wide across the product is sealed first, so it is a hole too
     mask = mask | ((cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, disk(2)) > 0) & ~remove)
-    holes = (~mask).astype(np.uint8)
-    count, comp, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
-    if count <= 1:
-        return mask
-    edge = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
-    struck = np.unique(comp[remove])
-    limit = HOLE_FILL_SHARE * int(mask.sum())
-    small = [
-        label
-        for label in range(1, count)
-        if stats[label, cv2.CC_STAT_AREA] <= limit and label not in edge and label not in struck
-    ]
-    return mask | np.isin(comp, small) if small else mask
+    return fill_small_holes(mask, HOLE_FILL_SHARE * int(mask.sum()), keep_open=remove)
 
 
 def _connected_to(mask: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.ndarray:
