@@ -701,7 +701,24 @@ def open_to_set(
     return np.isin(labels, touching[touching > 0])
 
 
-def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
+Walled = tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _walled_off(product: np.ndarray, edges_near: np.ndarray) -> Walled:
+    """What the matte leaves out, less the photo's sharp edges (``free``), in 4-connected
+    pieces (``count``, ``labels``, ``stats``), and the labels of those reaching the photo's
+    edge (``rim``: the set, not walled off): the pocket and face cues' common ground."""
+    free = ~product & ~edges_near
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(free.astype(np.uint8), connectivity=4)
+    rim = np.unique(
+        np.concatenate(
+            [labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()]
+        )
+    )
+    return free, count, labels, stats, rim
+
+
+def _pocket_cue(product: np.ndarray, walled: Walled) -> float:
     """1 unless the matte touches, where its outline has no sharp edge, a pocket of what it
     leaves out that the photo's sharp edges wall off from the set (it does not reach the
     photo's edge): the cut went straight through a product (a carton's white face) and
@@ -714,11 +731,7 @@ def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     if cols.size < 24:
         return 1.0
     width = int(cols[-1]) - int(cols[0]) + 1
-    free = ~product & ~edges_near
-    count, labels = cv2.connectedComponents(free.astype(np.uint8), connectivity=4)
-    rim = np.concatenate(
-        [labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()]
-    )
+    free, count, labels, _, rim = walled
     beside = (cv2.dilate(product.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & free
     # under the base a glossy floor's reflection is walled off by its own mirrored edges
     # and meets a dark base with no edge between them: the base is the bottom cue's
@@ -726,7 +739,7 @@ def _pocket_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
     beside[int(rows[-1]) - int(0.1 * (rows[-1] - rows[0] + 1)) :] = False
     contact = np.bincount(labels[beside], minlength=count)
     contact[0] = 0
-    contact[np.unique(rim)] = 0
+    contact[rim] = 0
     return float(np.clip(1.0 - (contact.max() / width - 0.05) / 0.1, 0.0, 1.0))
 
 
@@ -742,7 +755,7 @@ _FACE_FROM, _FACE_TO = 0.01, 0.015
 _FACE_NEAR, _FACE_CONTACT, _FACE_HOLE, _FACE_HULL = 5, 0.3, 0.9, 0.5
 
 
-def _face_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
+def _face_cue(product: np.ndarray, walled: Walled) -> float:
     """1 unless a region that the matte leaves out is walled off from the set by sharp
     edges (it does not reach the photo's edge), meets the matte across a sharp edge along
     a good share of its width, lies mostly within the matte's convex hull (a missing face
@@ -757,16 +770,12 @@ def _face_cue(product: np.ndarray, edges_near: np.ndarray) -> float:
         return 1.0
     width = int(cols[-1]) - int(cols[0]) + 1
     area = float(product.sum())
-    free = ~product & ~edges_near
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(free.astype(np.uint8), connectivity=4)
-    rim = np.concatenate(
-        [labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()]
-    )
+    _, _, labels, stats, rim = walled
     sizes = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     sizes[0] = 0
-    sizes[np.unique(rim)] = 0
+    sizes[rim] = 0
     near = cv2.dilate(product.astype(np.uint8), disk(_FACE_NEAR)) > 0
-    whole = _whole_face(product, labels, np.unique(rim), near, width, area)
+    whole = _whole_face(product, labels, rim, near, width, area)
     candidates = np.flatnonzero(sizes >= _FACE_FROM * area)
     if candidates.size == 0:
         return whole
@@ -1073,8 +1082,9 @@ def matte_evidence(
 
     # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
-    cues["pocket"] = _pocket_cue(product, edges_near)
-    cues["face"] = _face_cue(product, edges_near)
+    walled = _walled_off(product, edges_near)
+    cues["pocket"] = _pocket_cue(product, walled)
+    cues["face"] = _face_cue(product, walled)
     cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near, blurs)
 
     # 5. set-coloured matte that no sharp edge separates from the set
