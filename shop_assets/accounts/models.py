@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.text import slugify
 
 hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2f5d50.")
@@ -34,14 +36,81 @@ class User(AbstractUser):
 
     A merchant's owner adds and removes its other users (the dashboard's Team page); the
     others use the shop the same way but cannot manage people.
+
+    A merchant with users always has an owner, whichever way its users come and go
+    (the admin, a command, ``create_user``, the team page): saving or deleting a user makes the
+    merchant's first user (the lowest id) its owner when it has none, as the upgrade did
+    (migration 0002). An owner who stops being one (``is_owner`` cleared) hands the shop to
+    its first other user, if it has one. Ownership is of one shop: an owner moved to a
+    shop that has an owner arrives as a colleague, unless the same save made them owner.
+    ``QuerySet.update`` and ``bulk_create`` skip ``save`` and so this rule.
     """
 
     merchant = models.ForeignKey(
         Merchant, null=True, blank=True, on_delete=models.CASCADE, related_name="users"
     )
     is_owner = models.BooleanField(
-        default=False, help_text="Manages the shop's team: adds and removes colleagues."
+        default=False,
+        help_text="Manages the shop's team: adds and removes colleagues. "
+        "A shop's first user is its owner automatically.",
     )
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not {"merchant", "merchant_id", "is_owner"} & set(update_fields):
+            super().save(*args, **kwargs)  # a sign-in's last_login, a new password
+            return
+        with transaction.atomic():
+            stored = (
+                User.objects.filter(pk=self.pk).values_list("merchant_id", "is_owner").first()
+                if self.pk
+                else None
+            )
+            was_in, was_owner = stored or (None, False)
+            moved = was_in is not None and was_in != self.merchant_id
+            if self.merchant_id is None:
+                self.is_owner = False  # owner of no shop
+            elif moved and was_owner and self.is_owner:
+                if (
+                    User.objects.filter(merchant_id=self.merchant_id, is_owner=True)
+                    .exclude(pk=self.pk)
+                    .exists()
+                ):
+                    self.is_owner = False
+            super().save(*args, **kwargs)
+            stepped_down = not moved and was_owner and not self.is_owner
+            if self.merchant_id is not None:
+                promoted = give_owner(self.merchant_id, rather_not=self.pk if stepped_down else None)
+                if promoted == self.pk:
+                    self.is_owner = True
+            if was_in is not None and moved:
+                give_owner(was_in)
+
+
+def give_owner(merchant_id: int, *, rather_not: int | None = None) -> int | None:
+    """Makes the merchant's first user its owner if it has users and no owner; returns
+    that user's id, or None when nothing changed. ``rather_not`` (an owner who just stepped
+    down) is passed over while the merchant has anyone else."""
+    users = User.objects.filter(merchant_id=merchant_id)
+    if users.filter(is_owner=True).exists():
+        return None
+    first = None
+    if rather_not is not None:
+        first = users.exclude(pk=rather_not).order_by("pk").values_list("pk", flat=True).first()
+    if first is None:
+        first = users.order_by("pk").values_list("pk", flat=True).first()
+    if first is None:
+        return None
+    User.objects.filter(pk=first).update(is_owner=True)
+    return first
+
+
+@receiver(post_delete, sender=User)
+def _owner_left(sender, instance: User, **kwargs) -> None:
+    # also for QuerySet.delete, which sends this signal for each row; when the merchant
+    # itself is being deleted its users are already gone and nothing happens
+    if instance.merchant_id is not None and instance.is_owner:
+        give_owner(instance.merchant_id)
 
 
 class Invitation(models.Model):

@@ -30,8 +30,9 @@ def owner_client(client, owner):
 
 
 @pytest.fixture
-def colleague(merchant):
-    return User.objects.create_user("bob", password=STRONG, merchant=merchant)
+def colleague(user):
+    # made after alice: a shop's first user is its owner
+    return User.objects.create_user("bob", password=STRONG, merchant=user.merchant)
 
 
 @pytest.fixture
