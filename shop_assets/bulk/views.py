@@ -68,6 +68,24 @@ def _problem_rows(batch: Batch):
     )
 
 
+def progress_words(batch: Batch, counts: fanout.BatchCounts) -> str:
+    """What the batch's progress line says: one thing, true in the batch's state. The file was
+    read (its rows counted) when it was uploaded; a confirmed batch writes its products, then
+    runs its rows."""
+    if batch.status == BatchStatus.IMPORTING:
+        n = batch.valid_rows
+        if counts.total:
+            return f"Importing products: {counts.total:,} of {n:,}…"
+        return f"Importing {n:,} product{'' if n == 1 else 's'}…"
+    if counts.total:
+        return f"{counts.finished:,} of {counts.total:,} done"
+    if batch.status == BatchStatus.RUNNING:
+        return "Starting…"
+    if batch.status in (BatchStatus.FAILED, BatchStatus.DISCARDED):
+        return "Nothing imported"
+    return "No rows to run"
+
+
 def _context(request: HttpRequest, batch: Batch) -> dict:
     problems = _problem_rows(batch)
     # the rows with problems first when there are any; else every row (an empty "with
@@ -79,6 +97,7 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
     elif show in RowState.values:
         rows = rows.filter(state=show)
     page = Paginator(rows.order_by("line"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = fanout.batch_counts(batch)
     campaign_form = None
     if batch.status == BatchStatus.PREVIEW:
         campaign_form = CampaignChoiceForm(
@@ -87,7 +106,8 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
     return {
         "batch": batch,
         "campaign_form": campaign_form,
-        "counts": fanout.batch_counts(batch),
+        "counts": counts,
+        "progress_words": progress_words(batch, counts),
         "format_label": FORMAT_LABELS.get(batch.format, batch.format),
         "encoding_label": encoding_label(batch.encoding),
         "rows": page,

@@ -1,7 +1,8 @@
-"""A bulk batch's progress while its file is still being read, on a phone (390 x 844) and
-a desktop (1440 x 900): no row is counted yet, so the page says so in words and its bar
-moves without claiming a share (it showed a full bar beside "0 of 0 done"); once the rows
-are imported, the counts and a bar of their share come back."""
+"""A bulk batch's progress while its products are written, on a phone (390 x 844) and a
+desktop (1440 x 900): no row runs yet, so the page says what happens in words ("Importing 2
+products…"; it said "Reading your file…" beside the "2 rows" it had read at the upload) and
+its bar moves without claiming a share (it showed a full bar beside "0 of 0 done"); once the
+products are written, the counts and a bar of their share come back."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def _bar_share(page) -> float:
     )
 
 
-def test_a_batch_whose_file_is_being_read_says_so_instead_of_a_full_bar(
+def test_a_batch_writing_its_products_says_so_instead_of_a_full_bar(
     live_server, browser_page, user, tmp_path
 ):
     page = browser_page
     shots = shots_dir(tmp_path)
-    # given: a confirmed batch whose rows the worker has not read yet (no row counted)
+    # given: a confirmed batch whose products the worker has not written yet (no row runs)
     batch = imports.preview_batch(user.merchant, io.BytesIO(simple_csv(ROWS)), "catalogue.csv")
     fanout.confirm_batch(batch)
     batch.refresh_from_db()
@@ -41,16 +42,25 @@ def test_a_batch_whose_file_is_being_read_says_so_instead_of_a_full_bar(
         page.goto(f"{live_server.url}/batches/{batch.pk}/")
         page.screenshot(path=str(shots / f"bulk-reading-{width}.png"), full_page=True)
 
-        # then: words for the state, no "0 of 0", and a bar that claims no share
-        assert page.locator("#batch-progress-text").inner_text() == "Reading your file…"
-        assert "0 of 0" not in page.locator("main").inner_text()
+        # then: words for the state, beside the rows counted at the upload, no "0 of 0", no
+        # counts of rows that have no state yet, and a bar that claims no share
+        main = page.locator("main").inner_text()
+        assert page.locator("#batch-progress-text").inner_text() == "Importing 2 products…"
+        assert "· 2 rows" in main and "Reading your file" not in main and "0 of 0" not in main
+        assert page.locator("#counts").count() == 0
+        # (the links under the bar keep their distance from it)
+        gap = page.evaluate(
+            "() => document.querySelector('#progress .row:last-child').getBoundingClientRect().top"
+            " - document.querySelector('#progress .progress').getBoundingClientRect().bottom"
+        )
+        assert gap >= 12, gap
         bar = page.get_by_role("progressbar")
         assert bar.get_attribute("aria-valuenow") is None
-        assert bar.get_attribute("aria-valuetext") == "Reading your file"
+        assert bar.get_attribute("aria-valuetext") == "Importing 2 products…"
         assert "indeterminate" in bar.get_attribute("class") and _bar_share(page) < 0.5
         page.context.clear_cookies()
 
-    # when: the worker has read the file (its two rows wait for their turn)
+    # when: the worker has written the products (their two rows wait for their turn)
     imports.import_batch(batch.pk)
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/batches/{batch.pk}/")

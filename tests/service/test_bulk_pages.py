@@ -121,3 +121,46 @@ def test_another_merchants_batches_answer_404(client, other_user, merchant):
     assert "p.csv" not in client.get(reverse("bulk:batches")).content.decode()
     batch.refresh_from_db()
     assert batch.status == BatchStatus.PREVIEW
+
+
+def _progress_words(client, batch) -> str:
+    page = client.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+    return page.split('id="batch-progress-text">', 1)[1].split("<", 1)[0]
+
+
+@pytest.mark.django_db
+def test_the_progress_line_says_one_true_thing_in_each_state(signed_in, merchant):
+    # given: a file of three rows, one refused, confirmed (its rows were counted at the upload)
+    rows = [{"sku": "A-1", "title": "A"}, {"sku": "B-1", "title": "B"}, {"sku": "", "title": "no SKU"}]
+    batch = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows)), "p.csv")
+    fanout.confirm_batch(batch)
+    single = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows[:1])), "one.csv")
+    fanout.confirm_batch(single)
+
+    # then: while its products are written the page says so, not that the file is being read,
+    # and no row state is counted (none has one yet)
+    page = signed_in.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+    assert (batch.total_rows, batch.valid_rows) == (3, 2)
+    assert _progress_words(signed_in, batch) == "Importing 2 products…"
+    assert 'aria-valuetext="Importing 2 products…"' in page and "Reading your file" not in page
+    assert 'id="counts"' not in page
+    assert _progress_words(signed_in, single) == "Importing 1 product…"
+
+    # when: the first product is written (the import goes a chunk at a time)
+    BatchRow.objects.filter(batch=batch, sku="A-1").update(state=RowState.PENDING)
+    # then: the line counts the products written
+    assert _progress_words(signed_in, batch) == "Importing products: 1 of 2…"
+
+    # when: every product is written and the rows run, then one row is done
+    BatchRow.objects.filter(batch=batch, state=RowState.PENDING).update(state=RowState.PREVIEW)
+    imports.import_batch(batch.pk)
+    running = _progress_words(signed_in, batch)
+    BatchRow.objects.filter(batch=batch, sku="A-1").update(state=RowState.IMPORTED)
+    # then: the rows' progress, with their states counted
+    assert running == "0 of 2 done"
+    assert _progress_words(signed_in, batch) == "1 of 2 done"
+    assert 'id="counts"' in signed_in.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+
+    # and an import that failed before writing a product says nothing was imported
+    Batch.objects.filter(pk=single.pk).update(status=BatchStatus.FAILED, error_message="stopped")
+    assert _progress_words(signed_in, single) == "Nothing imported"
