@@ -348,13 +348,28 @@ def decode_frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def decode_frames_at(path: Path, indices: list[int]) -> dict[int, np.ndarray]:
-    """The frames at ``indices`` as RGB, each decoded from the keyframe before it."""
+    """The frames at ``indices`` as RGB, each decoded from the keyframe before it.
+
+    Frames no other frame refers to (x264's non-reference B-frames) are skipped on the
+    way (about 40 % of the frames decoded for a clip's last frame): the frames wanted
+    come out as the same bytes, as nothing decoded depends on those skipped. One that is
+    itself such a frame is decoded again without skipping."""
+    found = _decode_at(path, indices, skip_nonref=True)
+    missing = [i for i in indices if i not in found]
+    if missing:
+        found.update(_decode_at(path, missing, skip_nonref=False))
+    return found
+
+
+def _decode_at(path: Path, indices: list[int], *, skip_nonref: bool) -> dict[int, np.ndarray]:
     import av
 
     found: dict[int, np.ndarray] = {}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if skip_nonref:
+            stream.codec_context.skip_frame = "NONREF"
         fps = stream.average_rate or stream.guessed_rate
         assert stream.time_base is not None and fps
         for index in sorted(set(indices)):

@@ -959,6 +959,30 @@ def test_encoder_failures_are_generation_errors(tmp_path):
     assert caught.value.code == "encoding_failed"
 
 
+def test_frames_decoded_by_index_are_the_frames_decoded_in_order(tmp_path):
+    from generation.clips.encode import VideoEncoder, decode_frames, decode_frames_at, h264_settings
+
+    # given an H.264 clip as clips are encoded (B-frames, some no other frame refers to)
+    # of a moving pattern, 2 s with a keyframe every 2 s
+    path = tmp_path / "x.mp4"
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (SMALL[1] + 64, SMALL[0] + 64, 3), dtype=np.uint8)
+    with VideoEncoder(path, h264_settings(get_preset("story"), 30), SMALL, 30) as encoder:
+        for i in range(60):
+            encoder.write(np.ascontiguousarray(base[i % 64 : i % 64 + SMALL[1], i : i + SMALL[0]]))
+    in_order = list(decode_frames(path))
+
+    # when every frame is asked for by its index (the check's way: from the keyframe
+    # before it, frames nothing refers to skipped on the way), and the check's three
+    found = decode_frames_at(path, list(range(60)))
+    three = decode_frames_at(path, [0, 30, 59])
+
+    # then each is the frame decoded in order, byte for byte
+    assert sorted(found) == list(range(60)) and sorted(three) == [0, 30, 59]
+    assert all(np.array_equal(found[i], in_order[i]) for i in range(60))
+    assert all(np.array_equal(three[i], in_order[i]) for i in three)
+
+
 def test_clip_progress_messages_name_sets_in_words_not_ids(bottle, tmp_path):
     # given a two-set sequence clip built from studio themes
     messages: list[str] = []
