@@ -72,8 +72,6 @@ def _page(request: HttpRequest, *, form=None, invite_link: str = "", status: int
             "is_owner": owner,
             "invite_link": invite_link,
             "invitation_days": INVITATION_DAYS,
-            # a sign-in within the last minute reads "just now", not "0 minutes ago"
-            "just_now": timezone.now() - timedelta(minutes=1),
         },
         status=status,
     )

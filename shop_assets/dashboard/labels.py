@@ -53,6 +53,12 @@ def output_label(kind: str) -> str:
         return readable(kind)
 
 
+def in_output_order(kinds) -> list[str]:
+    """Output kinds in ``OutputKind``'s order (the job page's sections'); unknown ones last."""
+    order = {kind: i for i, kind in enumerate(OutputKind.values)}
+    return sorted(kinds, key=lambda kind: order.get(kind, len(order)))
+
+
 def segmenter_label(value: str) -> str:
     """``classical`` -> ``Classical (built-in)``; ``rembg:birefnet-general-lite`` -> ``AI model (birefnet-general-lite)``."""
     if not value:

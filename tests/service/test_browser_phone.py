@@ -229,7 +229,7 @@ def test_a_batchs_upload_time_is_one_line_on_a_phone_and_a_long_webhook_address_
     page.screenshot(path=str(shots / "phone-batches-390.png"), full_page=True)
 
     # then: the batch's upload time is on one line (it wrapped after the date)
-    when = page.locator("#batches .narrow-only")
+    when = page.locator("#batches .narrow-only.nowrap")
     expect(when).to_be_visible()
     assert page.evaluate(LINES, when.element_handles()) == [1]
     _no_sideways_scroll(page)

@@ -89,7 +89,7 @@ def test_progress_counts_and_retry_of_failed_rows(signed_in, merchant, django_ca
         '<strong data-count="failed">1</strong>' in page
         and '<strong data-count="imported">1</strong>' in page
     )
-    assert "the photo URL answered HTTP 404" in page and "Retry 1 failed rows" in page
+    assert "the photo URL answered HTTP 404" in page and "Retry 1 failed row</button>" in page
 
     # when the merchant retries
     with django_capture_on_commit_callbacks() as sent:

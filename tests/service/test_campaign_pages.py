@@ -110,7 +110,7 @@ def test_editing_and_deleting(signed_in, saved):
     assert saved.name == "Renamed" and saved.request["outputs"] == ["packshot", "poster"]
 
     listed = signed_in.get(reverse("bulk:campaigns")).content.decode()
-    assert "Renamed" in listed and "packshot, poster" in listed
+    assert "Renamed" in listed and "Marketplace packshot, Poster" in listed
 
     assert signed_in.post(reverse("bulk:campaign_delete", args=[saved.pk])).status_code == 302
     assert not Campaign.objects.exists()
@@ -198,7 +198,7 @@ def test_a_campaign_chosen_at_upload_and_at_confirmation(
         {"outputs": ["cutout"]},
     )
     page = signed_in.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
-    assert 'id="batch-campaign"' in page and "Other</a></strong> · one job per product: cutout" in page
+    assert 'id="batch-campaign"' in page and "Other</a></strong> · one job per product: Cutout" in page
 
 
 @pytest.mark.django_db

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import template
 from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from shop_assets.dashboard import labels, previews
 
@@ -21,8 +25,19 @@ register.filter("fidelity", labels.fidelity)
 
 @register.filter
 def output_labels(kinds) -> str:
-    """``["packshot", "scene"]`` -> ``Marketplace packshot, Scene``."""
-    return ", ".join(labels.output_label(k) for k in kinds or [])
+    """``["scene", "packshot"]`` -> ``Marketplace packshot, Scene``: in the order of the job
+    page's sections (cutout, packshot, scenes, posters, clips), whatever order they were asked in."""
+    return ", ".join(labels.output_label(k) for k in labels.in_output_order(kinds or []))
+
+
+@register.filter
+def ago(moment) -> str:
+    """``5 minutes ago``; within the last minute ``just now`` (it read "0 minutes ago")."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"
 
 
 @register.filter
