@@ -754,6 +754,56 @@ def perfume_on_dark_table(seed: int = 0, *, reflection: float = 0.35) -> Case:
     )
 
 
+def _keyring_tag_on_sweep(rng: np.random.Generator) -> tuple[Image.Image, np.ndarray]:
+    w, h = 2048, 1536
+    ys, xs = _grid(h, w)
+    scene = _sweep(h, w, (226, 228, 232), (238, 238, 238), bend=0.6)
+    cx, cy, tw, th = 1000.0, 760.0, 560.0, 300.0
+    hole = (cx - tw / 2 + 100, cy, 30.0)  # the punched hole's centre and radius
+
+    def tag(d: ImageDraw.ImageDraw, s: float) -> None:
+        # a leather key tag lying flat, a round hole punched near its left end
+        d.rounded_rectangle(
+            _box(cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2, s), radius=70 * s, fill=255
+        )
+        hx, hy, r = hole
+        d.ellipse(_box(hx - r, hy - r, hx + r, hy + r, s), fill=0)
+
+    cover = _coverage((w, h), tag)
+    grain = 1 + 0.04 * _smooth_noise(rng, h, w, 6) + 0.05 * _smooth_noise(rng, h, w, 120)
+    leather = np.array([120, 70, 38], np.float32) * grain[..., None]
+    # a stitched border and an embossed word, both of the leather's own darker shade
+    stitch = _coverage(
+        (w, h),
+        lambda d, s: d.rounded_rectangle(
+            _box(cx - tw / 2 + 24, cy - th / 2 + 24, cx + tw / 2 - 24, cy + th / 2 - 24, s),
+            radius=50 * s,
+            outline=255,
+            width=round(4 * s),
+        ),
+    )
+    leather = _over(leather, leather * 0.6, stitch)
+    product = _print_text(leather, "HOME", (cx - 60, cy - 40), 72, (70, 40, 22))
+    scene = _stage(
+        scene, product, cover, [(_blob(h, w, (cx + 20, cy + 20), (tw * 0.52, th * 0.55), 24), 0.2)]
+    )
+    return _camera(scene, cover, rng, light=(0.3, 0.2), falloff=0.15)
+
+
+def keyring_tag_on_sweep(seed: int = 0) -> Case:
+    """A leather key tag on a pale sweep with a round hole punched through it (30 px in
+    radius, 1.8 % of the tag): the sweep shows through the hole, and a cutout must leave
+    it open. Not in ``CASES``: the editor's hole tests use it."""
+    photo, alpha = _keyring_tag_on_sweep(np.random.default_rng(seed))
+    return Case(
+        name="keyring_tag_on_sweep",
+        photo=photo,
+        alpha=alpha,
+        refuse=False,
+        notes="leather key tag with a small punched hole on a pale sweep",
+    )
+
+
 # --- variants of a case: a matte or photo split in two pieces ----------------------------
 
 

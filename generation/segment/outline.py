@@ -83,11 +83,19 @@ def _spans(points: np.ndarray, *, fill_gaps: bool = False) -> np.ndarray:
     return (cols[None, :] >= first[:, None]) & (cols[None, :] <= last[:, None])
 
 
-def fill_small_holes(mask: np.ndarray, max_area: float, keep_open: np.ndarray | None = None) -> np.ndarray:
+def fill_small_holes(
+    mask: np.ndarray,
+    max_area: float,
+    keep_open: np.ndarray | None = None,
+    see_through: np.ndarray | None = None,
+) -> np.ndarray:
     """Fill enclosed background pockets smaller than ``max_area`` (specular gaps, labels).
 
     Large enclosed regions stay: they are real openings (a mug's handle, a bag's strap),
-    and so does any pocket that ``keep_open`` (a merchant's remove stroke) touches.
+    and so does any pocket that ``keep_open`` (a merchant's remove stroke) touches, and
+    any pocket of which ``see_through`` (bool: pixels that look like the set seen around
+    the product) holds at least half (a key tag's punched hole showing the sweep; a
+    label's dark letters cut out of a jar look like neither).
     """
     inverse = (~mask).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
@@ -97,6 +105,9 @@ def fill_small_holes(mask: np.ndarray, max_area: float, keep_open: np.ndarray | 
     small[np.unique(edge)] = False  # pockets that reach the edge are open backdrop
     if keep_open is not None:
         small[np.unique(labels[keep_open])] = False
+    if see_through is not None:
+        seen = np.bincount(labels[see_through & ~mask], minlength=count)
+        small[seen >= 0.5 * stats[:, cv2.CC_STAT_AREA]] = False
     return mask | small[labels]
 
 

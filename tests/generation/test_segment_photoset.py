@@ -36,6 +36,7 @@ from tests.photoset import (
     CASES,
     Case,
     band_left_out,
+    keyring_tag_on_sweep,
     make_case,
     perfume_on_dark_table,
     side_by_side,
@@ -912,6 +913,27 @@ def test_a_box_a_pixel_off_still_keeps_the_labels_letters() -> None:
 
         # then the jar is whole, letters and all
         assert iou(np.asarray(seg.matte), truth) >= 0.99, (box, iou(np.asarray(seg.matte), truth))
+
+
+def test_a_key_tags_punched_hole_stays_open_in_a_refined_cutout() -> None:
+    # given the key tag, whose punched hole (1.8 % of the tag) shows the sweep, a box
+    # around it and the previous cutout, which had the hole open (the editor refines from
+    # the last matte): the editor filled every enclosed hole under 2 % of the product
+    # that no remove stroke touched, so the sweep in the hole became product (IoU 0.9825)
+    case = keyring_tag_on_sweep()
+    hole = _enclosed_holes(case.mask)
+    assert 0.01 * case.mask.sum() < hole.sum() < 0.02 * case.mask.sum()
+    x, y, w, h = case.box
+    prior = np.rint(case.alpha * 255).astype(np.uint8)
+
+    # when the merchant refines from the box
+    seg = refine_matte(case.photo, box=(x - 30, y - 30, w + 60, h + 60), prior=prior)
+
+    # then the hole is still background, and the tag is whole
+    matte = np.asarray(seg.matte)
+    print(f"hole open {(matte[hole] < 128).mean():.3f}, IoU {iou(matte, case.alpha):.4f}")
+    assert (matte[hole] < 128).mean() > 0.95
+    assert iou(matte, case.alpha) >= 0.99
 
 
 def test_a_mugs_handle_stays_open_in_a_refined_cutout() -> None:
