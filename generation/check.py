@@ -704,10 +704,11 @@ def open_to_set(
 Walled = tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _walled_off(product: np.ndarray, edges_near: np.ndarray) -> Walled:
+def walled_off(product: np.ndarray, edges_near: np.ndarray) -> Walled:
     """What the matte leaves out, less the photo's sharp edges (``free``), in 4-connected
     pieces (``count``, ``labels``, ``stats``), and the labels of those reaching the photo's
-    edge (``rim``: the set, not walled off): the pocket and face cues' common ground."""
+    edge (``rim``: the set, not walled off): the pocket and face cues' common ground, and
+    what the classical cut gives back when it dropped a face of the product."""
     free = ~product & ~edges_near
     count, labels, stats, _ = cv2.connectedComponentsWithStats(free.astype(np.uint8), connectivity=4)
     rim = np.unique(
@@ -1082,7 +1083,7 @@ def matte_evidence(
 
     # 4e. no part of the product left out beside the matte, walled off from the set
     edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
-    walled = _walled_off(product, edges_near)
+    walled = walled_off(product, edges_near)
     cues["pocket"] = _pocket_cue(product, walled)
     cues["face"] = _face_cue(product, walled)
     cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near, blurs)
@@ -1191,5 +1192,6 @@ __all__ = [
     "set_beside",
     "set_coloured",
     "unlike_set_gaps",
+    "walled_off",
     "with_evidence",
 ]

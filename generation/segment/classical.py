@@ -35,7 +35,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generation.check import base_slab, open_to_set, piece_gaps, set_beside, set_coloured, unlike_set_gaps
+from generation.check import (
+    base_slab,
+    open_to_set,
+    piece_gaps,
+    set_beside,
+    set_coloured,
+    unlike_set_gaps,
+    walled_off,
+)
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec, SegmentationFailed
 from generation.segment import edges
@@ -213,6 +221,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         return edge_mask
     reach = max(3, round(0.1 * min(h, w)))
     seams = np.zeros((h, w), np.uint8)
+    along = np.zeros((h, w), np.uint8)
     near_frame = cv2.dilate(frame.astype(np.uint8), disk(reach)) > 0
     beside_frame = cv2.dilate(frame.astype(np.uint8), disk(max(3, round(0.01 * min(h, w))))) > 0
     dilated = cv2.dilate(edge_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -233,7 +242,23 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         if any(beside_frame[min(max(round(y), 0), h - 1), min(max(round(x), 0), w - 1)] for x, y in (a, b)):
             continue  # it runs out of the frame beside the product's frame run: its side
         cv2.line(seams, (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), 1, 5)
-    return edge_mask & (seams == 0)
+        # the seam's line across the whole photo: pieces of it the edge broke off with
+        # gaps too wide to follow (a table's lit front rim beside its edge) lie along it
+        far = 2 * max(h, w)
+        ends = [
+            (round(p[0] + t * direction[0]), round(p[1] + t * direction[1])) for p, t in ((a, -far), (b, far))
+        ]
+        cv2.line(along, ends[0], ends[1], 1, 2 * _ALONG + 1)
+    rest = edge_mask & (seams == 0)
+    count, labels = cv2.connectedComponents(rest.astype(np.uint8), connectivity=8)
+    outside = np.bincount(labels[rest & (along == 0)], minlength=count)
+    pieces = np.flatnonzero(outside == 0)
+    return rest & ~np.isin(labels, pieces[pieces > 0])
+
+
+# A piece of edge within this many px (work scale) of a seam's line all along is part of
+# the seam: the carton's table edge at y 644-645 and its rim's broken top edge at 639-640.
+_ALONG = 6
 
 
 def _to_edge(point: np.ndarray, direction: np.ndarray, h: int, w: int) -> float:
@@ -537,7 +562,11 @@ class ClassicalSegmenter:
 def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray) -> np.ndarray:
     """Give back parts of the region GrabCut dropped that a sharp edge walls off from the
     set: a label or a white band the colour of the backdrop is still the product's. A
-    pocket the product encloses (a handle's hole) and a shadow open to the set stay out."""
+    part is walled off when a sharp edge runs along most of where it meets the region's
+    outside, or when no path clear of sharp edges joins it to the photo's edge (a
+    carton's grey side face beside a grey wall, where the region's outline runs short
+    of the face's edge). A pocket the product encloses (a handle's hole: it never meets
+    the region's outside) and a shadow open to the set stay out."""
     # thin slivers along the outline are GrabCut placing the edge: only bodies count
     dropped = region & ~mask
     dropped &= cv2.morphologyEx(dropped.astype(np.uint8), cv2.MORPH_OPEN, disk(3)) > 0
@@ -550,10 +579,22 @@ def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray)
     touching = np.bincount(labels[contact], minlength=count)
     walled = np.bincount(labels[contact & edge_near], minlength=count)
     sizes = np.bincount(labels.ravel(), minlength=count)
+    # what no path clear of sharp edges joins to the photo's edge is walled off from the
+    # set, wherever the region's own outline runs short of those edges
+    free, _, free_labels, _, rim = walled_off(mask, edge_near)
+    reaching = np.isin(free_labels, rim[rim > 0])
+    opened = np.bincount(labels[dropped & free & reaching], minlength=count)
     for label in range(1, count):
         big = sizes[label] >= 0.005 * region.sum()
-        if big and touching[label] and walled[label] >= 0.8 * touching[label]:
+        enclosed = opened[label] == 0
+        if big and touching[label] and (walled[label] >= 0.8 * touching[label] or enclosed):
             restored |= labels == label
+    # and the thin strips along the sharp edges between a piece given back and the rest,
+    # which the opening above took off as slivers
+    given = (restored & ~mask).astype(np.uint8)
+    if given.any():
+        closed = cv2.morphologyEx(restored.astype(np.uint8), cv2.MORPH_CLOSE, disk(3)) > 0
+        restored |= closed & (cv2.dilate(given, disk(4)) > 0)
     return restored
 
 

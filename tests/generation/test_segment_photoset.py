@@ -639,6 +639,10 @@ def test_classical_leaves_a_see_through_gap_out() -> None:
         ("gradient_sweep", "two side by side", 0.911),
         ("gradient_sweep", "see-through gap", 0.933),
         ("box_in_corner", "see-through gap", 0.919),
+        # GrabCut learnt the tabletop in the gap as the carton's colour and kept it, with
+        # a slab of tabletop under the carton down to the table's front edge: broken
+        # pieces of that edge's lit rim had stretched the first region down to it
+        ("carton_on_tabletop", "see-through gap", 0.685),
     ],
 )
 def test_classical_opens_the_set_between_two_parts(name: str, variant: str, before: float) -> None:
