@@ -467,7 +467,7 @@ def _apply_effect(
         dst=ratio,
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(1.0, 1.0, 1.0),
+        borderValue=(1.0, 1.0, 1.0, 1.0),  # alpha too: the frame stays opaque
     )
     if strength < 1.0:  # in place: 1.0 + (ratio - 1.0) * F32(strength)
         ratio -= F32(1.0)

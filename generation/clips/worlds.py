@@ -644,12 +644,48 @@ def rgba(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
 
 
+# A ratio r changes no byte v (0..255) when floor((v + .5) * r) == v: for every v when
+# 255 / 255.5 <= r < 256 / 255.5 (0.99804 .. 1.00196); inside this band, kept off its ends,
+# the effect leaves the set as it is
+_NO_CHANGE = (0.9981, 1.0019)
+
+
 def _effect4(effect: Effect | None) -> Effect | None:
+    """The effect with its alpha ratio (1), trimmed to the pixels it changes (``_trimmed``)."""
     if effect is None:
         return None
+    effect = _trimmed(effect)
     ones = np.ones(effect.ratio.shape[:2] + (1,), dtype=F32)
     ratio = np.ascontiguousarray(np.concatenate([effect.ratio, ones], axis=2))
     return Effect(ratio=ratio, origin=effect.origin, to_frame=effect.to_frame)
+
+
+def _trimmed(effect: Effect, margin: int = 2) -> Effect:
+    """``effect`` cut to the box of the ratios that change a byte (``_NO_CHANGE``), with a
+    ``margin`` of pixels that do not; the same where it is drawn, at any placement: a
+    bilinear sample that reads a pixel past the cut (1 there, as past the whole effect)
+    lies at the margin, all of whose ratios, and so their blends, change nothing either.
+    The light round a product's shadow and reflection differs from 1 by less than a level
+    far beyond them (a story clip's marble counter: 721 of 1393 rows change): each frame
+    that fades the effect in no longer blends, nor draws in RGB, the rest."""
+    ratio = effect.ratio
+    lo, hi = _NO_CHANGE
+    flat = ratio.reshape(ratio.shape[0], -1)
+    changes = ((flat < lo) | (flat > hi)).view(np.uint8)
+    # per pixel: any channel (the columns of a channel-interleaved row, divided back)
+    x, y, w, h = cv2.boundingRect(changes)
+    if w == 0 or h == 0:
+        return effect
+    c = ratio.shape[2] if ratio.ndim == 3 else 1
+    x0, x1 = max(x // c - margin, 0), min((x + w - 1) // c + 1 + margin, ratio.shape[1])
+    y0, y1 = max(y - margin, 0), min(y + h + margin, ratio.shape[0])
+    if (x0, y0, x1, y1) == (0, 0, ratio.shape[1], ratio.shape[0]):
+        return effect
+    return dataclasses.replace(
+        effect,
+        ratio=np.ascontiguousarray(ratio[y0:y1, x0:x1]),
+        origin=(effect.origin[0] + x0, effect.origin[1] + y0),
+    )
 
 
 def _arch_wall_to(theme: str | None, horizon: float, contact: float) -> float | None:

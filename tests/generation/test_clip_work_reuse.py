@@ -256,3 +256,37 @@ def test_product_check_finds_one_byte_off_in_any_channel_of_an_rgba_frame():
     ty, tx = np.nonzero(alpha != 255)
     soft[6 + ty[0], 5 + tx[0], 0] ^= 1
     assert measure_product(soft, layer, mask) == (0, opaque)
+
+
+def test_an_effect_trimmed_to_the_ratios_that_change_a_byte_draws_as_the_whole_effect():
+    from generation.clips.frames import _apply_effect, _effect_box, _EffectWork
+    from generation.clips.worlds import Effect, _effect4
+
+    # given a shadow's ratio (a dark blob) in light that differs from 1 by less than a
+    # level all round it, as a set's shadow and reflection leave it
+    rng = np.random.default_rng(5)
+    ratio = rng.uniform(0.9982, 1.0018, (300, 200, 3)).astype(np.float32)
+    yy, xx = np.mgrid[:300, :200]
+    ratio *= (1 - 0.6 * np.exp(-(((xx - 90) / 25.0) ** 2 + ((yy - 180) / 15.0) ** 2)))[..., None].astype(
+        np.float32
+    )
+    whole = Effect(ratio=np.concatenate([ratio, np.ones((300, 200, 1), np.float32)], axis=2), origin=(40, 30))
+    trimmed = _effect4(Effect(ratio=ratio, origin=(40, 30)))
+    assert trimmed is not None
+    # when both are drawn over every byte value, placed as the camera places them
+    plate = np.dstack(
+        [np.tile(np.arange(256, dtype=np.uint8), (400, 2))[:, :320]] * 3
+        + [np.full((400, 320), 255, np.uint8)]
+    )
+    work = _EffectWork((320, 400))
+    for transform, most in ((Similarity(1.0, 3.0, -2.0), 0), (Similarity(0.93, 7.3, 4.6), 1)):
+        want, got = plate.copy(), plate.copy()
+        _apply_effect(want, whole, transform, work, 0.7)
+        _apply_effect(got, trimmed, transform, work, 0.7)
+        # then the trimmed one covers less and draws the same bytes (at a whole-pixel
+        # shift; within a level where its placement's arithmetic rounds apart)
+        assert int(np.abs(got.astype(int) - want).max()) <= most
+        assert (want != plate).any() and (got[..., 3] == 255).all() and (want[..., 3] == 255).all()
+        box, full = _effect_box(trimmed, transform, (320, 400)), _effect_box(whole, transform, (320, 400))
+        assert box is not None and full is not None
+        assert (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * (full[2] - full[0]) * (full[3] - full[1])
