@@ -126,6 +126,12 @@ def solve_layout(
     as_designed = below and not any(f.startswith(BELOW_SIZES) for f in other.fallbacks)
     if _headline_px(other) < _headline_px(layout) + (0 if as_designed else 1):
         return layout
+    if (below or small) and _readable_cjk(layout) and _reach(other) <= _reach(layout):
+        # a Chinese, Japanese or Korean headline the variant's own sets readable: a
+        # larger one in the long-text arrangement must not cost the product more than it
+        # gains (bold_sale's square with the 105-character Chinese headline would go 34
+        # -> 38 px over a bottle 674 -> 524 px tall, x1.12 against x0.78)
+        return layout
     if not below and not small and _reach(other) <= _reach(layout):
         # tried only because a text designed smaller outgrew the headline: the larger
         # headline must not cost the product more than it gains, both as lengths
@@ -232,7 +238,13 @@ def _arrange(
             layout = solve(shrink, compact, resort)
         except TextDoesNotFit as exc:
             last = exc
-            continue
+            # text allowed down to the legible minimum that still finds no room beside a
+            # smaller product (the badge, attached to its corner, most often): a larger
+            # product may leave the room where it is needed
+            larger = next(_larger_products(solve, shrink, compact, resort), None) if resort else None
+            if larger is None:
+                continue
+            layout, shrink = larger
         split = [s.name for s in layout.slots if s.block is not None and s.block.broken_words]
         if split and attempt + 1 < len(steps):
             # a smaller product, tighter spacing or smaller type come before a word
@@ -259,7 +271,7 @@ def _arrange(
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
-        layout = spread(_fill(layout, partial(solve, shrink, compact, resort)), product)
+        layout = spread(_fill(layout, partial(solve, shrink, compact, resort), trade=resort > 0), product)
         return _larger_type(layout, solve, product) if not attempt else layout
     if broken is not None:
         split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
@@ -330,6 +342,20 @@ READABLE_HEADLINE = 40 / 1080  # px per px of the short side: a headline a large
 # capitals and ascenders the headline sizes were chosen for reach about 0.72 em: a CJK
 # headline reads as large at this share of a Latin one's px
 CJK_INK = 0.82
+
+
+def _readable_cjk(layout: PosterLayout) -> bool:
+    """Whether the headline is Chinese, Japanese or Korean, whole, no word broken, and
+    set at ``READABLE_HEADLINE`` x ``CJK_INK`` of the short side or more."""
+    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    return (
+        slot is not None
+        and slot.block is not None
+        and not slot.block.truncated
+        and not slot.block.broken_words
+        and _cjk_headline(layout)
+        and _headline_px(layout) >= READABLE_HEADLINE * layout.short * CJK_INK
+    )
 
 
 def _cjk_headline(layout: PosterLayout) -> bool:
@@ -613,30 +639,65 @@ def free_space(layout: PosterLayout) -> int:
     return int((~covered).sum())
 
 
-def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout]) -> PosterLayout:
+def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout], *, trade: bool = False) -> PosterLayout:
     """A larger product when the canvas has free space along its long axis.
 
     The product's region is grown by most of the free space and the layout solved again
     (``again``: at the same fallback step); the first try that sets the words as well
-    (``_sets_words_as_well``) is kept (else the layout as it was).
+    (``_sets_words_as_well``) is kept. With ``trade`` (words already set below the
+    template's sizes) a product under ``HERO`` of a tall or square content box's height
+    beside a Chinese, Japanese or Korean headline may also grow at the headline's cost
+    (``_traded``): long CJK text is bound by its height (lines 1.3 em apart), where a
+    Latin headline of the same length fills its lines' width, so the words that took
+    the product's room on the Chinese poster would not on the English one.
+    Else the layout as it was.
     """
     free = free_space(layout)
     gap = max(4, round(0.022 * layout.short))
     spare = free - 2 * gap  # some air stays for spreading the blocks
     if spare < 0.03 * layout.content[3 if layout.size.height >= layout.size.width else 2]:
         return layout
+    hero = HERO * layout.content[3]
+    trade = trade and layout.size.height >= layout.size.width and layout.product_box[3] < hero
+    trade = trade and _cjk_headline(layout)
+    traded: list[PosterLayout] = []
     for share in (1.0, 0.75, 0.5, 0.25):
         try:
             bigger = again(round(spare * share))
         except TextDoesNotFit:
             continue
         if bigger.product_box[2] * bigger.product_box[3] <= layout.product_box[2] * layout.product_box[3]:
-            return layout
-        if not _sets_words_as_well(layout, bigger):
-            continue
-        bigger.fallbacks.extend(layout.fallbacks)
-        return bigger
-    return layout
+            break
+        if _sets_words_as_well(layout, bigger):
+            bigger.fallbacks.extend(layout.fallbacks)
+            return bigger
+        if trade and _traded(layout, bigger):
+            traded.append(bigger)
+    if not traded:
+        return layout
+    # the smallest product that is the hero (no more of the headline given than that
+    # takes), else the best balance of headline and product as lengths
+    heroes = [t for t in traded if t.product_box[3] >= hero]
+    best = min(heroes, key=lambda t: t.product_box[3]) if heroes else max(traded, key=_reach)
+    best.fallbacks.extend(layout.fallbacks)
+    return best
+
+
+# the share of a tall or square content box's height a product grown at the headline's cost reaches
+HERO = 0.5
+
+
+def _traded(layout: PosterLayout, other: PosterLayout) -> bool:
+    """Whether ``other``, a larger product, is worth its smaller headline: a better balance
+    of headline and product as lengths (``_reach``), every word of ``layout`` kept
+    (``_keeps_words``) and the CJK headline at ``READABLE_HEADLINE`` x ``CJK_INK`` of the
+    short side or more (or no smaller than it was)."""
+    readable = READABLE_HEADLINE * layout.short * CJK_INK
+    return (
+        _reach(other) > _reach(layout)
+        and _headline_px(other) >= min(_headline_px(layout), readable)
+        and _keeps_words(layout, other)
+    )
 
 
 EMPTY_BAND = 0.13  # the largest empty band along the long axis a layout leaves as designed
