@@ -543,6 +543,7 @@ def _solve(
 
     # 5. text groups, each in its region cut back from the obstacles
     group_boxes: list[Box] = []
+    rooms: list[tuple[Box, Box, Box, str]] = []  # a justified column's region, message, offer, align
     headline: int | None = None  # its size, px, once set: a later group's subline stays below it
     for gi, group in enumerate(variant.groups):
         gregion = resolve_region(group.region, content, canvas, product_box, short, clamp=content)
@@ -569,14 +570,17 @@ def _solve(
                 message = [s.box for s in group_slots if s.name in ("eyebrow", "headline", "subline")]
                 rest = [s.box for s in group_slots if s.name not in ("eyebrow", "headline", "subline")]
                 obstacles += [union_box(boxes) for boxes in (message, rest) if boxes]
+                if message and rest:
+                    rooms.append((gregion, union_box(message), union_box(rest), group.align))
             else:
                 obstacles.append(gb)
 
     # 6. badge: nearest free spot to its product corner
     if has_badge:
-        slots += badge_slots(
+        badge = badge_slots(
             template, variant, words, families, unit, short, content, product_box, keepout, obstacles, gap_px
         )
+        slots += _in_column(badge, rooms, keepout, obstacles, gap_px)
 
     return PosterLayout(
         template=template,
@@ -594,6 +598,39 @@ def _solve(
         groups=group_boxes,
         fallbacks=[],
     )
+
+
+def _in_column(
+    badge: list[Slot],
+    rooms: list[tuple[Box, Box, Box, str]],
+    keepout: Keepout,
+    obstacles: list[Box],
+    gap: int,
+) -> list[Slot]:
+    """The badge moved into the column it landed in, where a justified column (the
+    message at the product's top, the offer at its foot) leaves room between the two:
+    aligned as the column's words (flash_deal: on its left edge), centred between the message and the offer, so that the
+    column reads as one stack (message, badge, price and button) with equal room over
+    and under the badge, where the badge nearest the product's corner hung at the
+    column's right and left the room under it empty (flash_deal's feed post with the
+    long English words: 234 px between the badge and the price, 0 over it)."""
+    box = next((s.box for s in badge if s.name == "badge"), None)
+    if box is None:
+        return badge
+    x, y, w, h = box
+    for (rx, _, rw, _), message, offer, align in rooms:
+        top, bottom = message[1] + message[3], offer[1]
+        inside = rx <= x < rx + rw and x + w <= rx + rw + w // 2 and top <= y and y + h <= bottom
+        if not inside or bottom - top < h + 2 * gap:
+            continue
+        nx = {"left": rx, "center": rx + (rw - w) // 2, "right": rx + rw - w}.get(align, rx)
+        ny = top + (bottom - top - h) // 2
+        moved = (nx, ny, w, h)
+        if box_hits(keepout, moved) or any(intersects(moved, ob, gap // 2) for ob in obstacles):
+            continue
+        dx, dy = nx - x, ny - y
+        return [replace(s, box=(s.box[0] + dx, s.box[1] + dy, s.box[2], s.box[3])) for s in badge]
+    return badge
 
 
 def _yielding_anchor(variant: Variant, *, vertical: bool) -> tuple[float, float]:

@@ -1931,3 +1931,31 @@ def test_the_longest_chinese_headline_keeps_the_product_about_as_tall_as_the_lon
     assert _norm("".join(head["lines"])) == _norm(WORDS["longest-zh"]["headline"])
     assert not _breaks_inside_words(WORDS["longest-zh"]["headline"], head["lines"], head["lang"])
     assert zh.checks.ok, zh.checks.problems
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [("feed", "long-en"), ("feed", "longest-en"), ("feed", "longest-zh"), ("marketplace", "long-en")],
+)
+def test_flash_deals_badge_stands_in_its_square_column_between_the_message_and_the_offer(seg, size, words):
+    # given flash_deal's square long-text arrangement, whose column runs from the
+    # product's top (subline) to its foot (price, button), and long words: the badge,
+    # put nearest the product's corner, hung at the column's right just under the
+    # subline and left 234 px empty under it, mid-left, over the price (feed, long English)
+    fields = dict(WORDS["long-en"], headline=LONGEST_EN) if words == "longest-en" else WORDS[words]
+    poster = render_poster(seg, PosterSpec(template="flash_deal", size=size, **fields))
+    layout = poster.layout
+    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
+    boxes = {s["name"]: s["box"] for s in layout["slots"]}
+    sub, badge, price = boxes["subline"], boxes["badge"], boxes["price"]
+    # then the badge stands in the column, on its left edge with the words
+    assert badge[0] == sub[0] == price[0], (sub, badge, price)
+    # centred between the subline and the price: the room over it and under it equal
+    above, below = badge[1] - (sub[1] + sub[3]), price[1] - (badge[1] + badge[3])
+    assert above > 0 and below > 0 and abs(above - below) <= 2, (above, below)
+    # so the column's largest empty run of rows is under 0.6 of the room between the
+    # subline and the price (0.68 before: 234 of 345 px)
+    room = price[1] - (sub[1] + sub[3])
+    assert max(above, below) < 0.6 * room, (above, below, room)
+    # clear of the product's matte and every other element, every check passed
+    assert poster.checks.ok, poster.checks.problems
