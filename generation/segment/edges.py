@@ -98,6 +98,10 @@ _RIM_INSET = 1.0
 # dark glass rim (60 levels against a wall of 90 and a rim light of 115) is 45 levels off
 # a line 35 long: on it, the rim was backdrop (the perfume bottle's sides 4 px in).
 _LINE_FLOOR, _LINE_SHARE = 8.0, 0.25
+# A window of the photo whose colour varies less than this (summed variance, in 0..1 units
+# squared: 4x the guided filter's eps, about 5 levels) has no edge to snap a feathered
+# outline to.
+_FLAT_GUIDE = 4e-4
 
 
 def _along(values: np.ndarray, sigma: float) -> np.ndarray:
@@ -297,7 +301,17 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     feather = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(0.7, blur))
     weak = unknown & (trust < 1.0)
     if weak.any():
-        snapped = guided_filter(img / 255.0, feather, radius=max(1, round(blur + 1)), eps=1e-4, where=weak)
+        radius = max(1, round(blur + 1))
+        snapped = guided_filter(img / 255.0, feather, radius=radius, eps=1e-4, where=weak)
+        # where the photo is flat (white on white: no edge within the filter's window) the
+        # filter has nothing to snap to and only spreads the feather into a wide ramp of
+        # the set along the outline: there the feather stays
+        guide = img / 255.0
+        window = (2 * radius + 1, 2 * radius + 1)
+        mean = cv2.boxFilter(guide, -1, window)
+        spread = (cv2.boxFilter(guide * guide, -1, window) - mean * mean).sum(axis=2)
+        edge_weight = np.clip(spread / _FLAT_GUIDE, 0.0, 1.0)
+        snapped = edge_weight * snapped + (1.0 - edge_weight) * feather
         feather = np.where(weak, np.clip(snapped, 0, 1), feather)
     crop = np.where(
         unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32)

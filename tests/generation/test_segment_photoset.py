@@ -196,10 +196,11 @@ def test_white_jar_lid_keeps_no_fringe_of_the_set(classical: dict[str, Segmentat
     # then little of the white set is kept outside the lid: the matte's coverage beyond the
     # exact matte, within 8 px of the lid's top outline, per pixel of that outline (0.63 px
     # while the rim's measured outer edge was taken as the outline: a fringe of the set
-    # 2 px wide, seen over a dark background)
+    # 2 px wide, seen over a dark background; 0.26 while the guided filter spread the
+    # feathered outline over the flat white into a ramp 4-5 px wide)
     fringe = float(np.clip(matte - case.alpha, 0.0, None)[beyond].sum()) / float(outline.sum())
     print(f"set kept beyond the lid's top: {fringe:.3f} px per outline px")
-    assert fringe <= 0.35
+    assert fringe <= 0.2
 
 
 def test_soft_edges_carry_the_products_colour_not_the_backdrops(classical: dict[str, Segmentation]) -> None:
