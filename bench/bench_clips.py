@@ -17,7 +17,8 @@ Then, each in its own child process (wall time and the child's peak RSS from wai
   process, reading the file included): the same floor with ffmpeg's x264 build;
 - the same encode-only floor on ours' first frame repeated (nothing moves: what x264
   costs per 1080x1920 frame whatever is in it) and on zoompan's own frames (written raw by
-  ffmpeg, not timed): how much of a zoompan run is x264;
+  ffmpeg, not timed): how much of a zoompan run is x264; and on ours' frames from the
+  theme (another set, with props: what x264 costs on the theme clip's own frames);
 - ffmpeg's zoompan Ken Burns of the same still to the same zoom, same size, fps, frame
   count, yuv420p and x264 options as ours (CRF, profile, rate cap, keyframe interval; x264's
   own thread count on both sides): at ffmpeg's default x264 preset (medium) and at ours;
@@ -132,6 +133,32 @@ paste 0.17 and check 0.04, the world's RGB round the product 0.12, the colour co
 of the RGB rectangles 0.14; the plan 0.39 s (scene) and 0.59 s (theme, the set drawn:
 backdrop and floor 0.17, marble 0.07, props and shadows, no one part over 0.1); imports
 0.30 s CPU plus PyAV's 0.09; the check's decoding 0.3.
+
+Since then the floor is also measured on ours' frames from the theme (``theme floor``) and
+the theme clip is set against it: its set stands props (a cylinder, a leaf) the scene's
+does not, and x264 pays for them whatever draws the frames (1.33 vs 1.22 MB; CPU 6.15-6.56
+vs 5.55-5.92 s, 2 runs each, load ~7; in the bench below 6.45 vs 6.00, once 5.68 vs 6.09:
+load moves it as much). Two savings, both timed apart first (thread CPU, cv2 on one thread,
+interleaved with the code before): the encode check decodes its three frames skipping the
+frames nothing refers to (``skip_frame`` NONREF, the same bytes: 62 -> 38 frames decoded,
+0.25-0.35 -> 0.19-0.22 s CPU), and a world's shadow effect is trimmed to the ratios that
+change a byte (``worlds._trimmed``: the theme's 1393 rows -> 725), so the 19 frames that fade
+it in blend and draw in RGB only that (the effect 0.15-0.18 -> 0.07 s, the drawing thread
+2.17-2.61 -> 2.13-2.15 s; frames within 1 level of before, the product's the same bytes).
+Where the theme clip's drawing thread goes now (2.1 s CPU at load 7-12, per clip): the zoom
+in the planes 0.82 (205 frames resized, 3.3 ms each; 35 near-1 frames in runs, 8.9 ms
+each), the product's reference warp 0.29, the world warped in RGB round the product 0.28,
+the colour conversion of the RGB rectangles 0.24, paste 0.21, the effect 0.07, the 12
+frames drawn whole 0.07; then the plan 0.85-0.98 s (the set drawn: its backdrop and floor
+0.26, the effect's hole filled 0.13, marble 0.11, the product's dressing 0.09), imports 0.3.
+This bench with ``--before`` (7682220), ``--repeat 3``, load 8-10 (other helpers' jobs on
+the same 2 cores: CPU is read, wall at that load says nothing), CPU, ours / floor: scene
+1.80 -> 1.76, theme 2.09 -> 1.85 (floor 6.00 s, a third over the 4.3-4.7 of quieter runs);
+the theme against its own frames' floor 1.94 -> 1.72. The theme's gain (1.4 s) is several
+times the 0.2-0.3 s the changes save: load again. Not 1.5 at this load, from either source.
+Measured and not taken: the four window searches of a frame's planes in one numpy pass
+(0.03 -> 0.015 s a clip: cProfile had shown 0.12, its own overhead), the runs' across pass
+in uint16 instead of float32 (the same bytes, 0.20 -> 0.29 s: slower).
 """
 
 from __future__ import annotations
@@ -161,13 +188,13 @@ print(json.dumps({"frames": result.frame_count, "bytes": result.size_bytes,
                   "max_abs_diff": result.fidelity.max_abs_diff, "psnr": result.fidelity.encoded_psnr_db}))
 """
 
-# ours' frames from the scene, drawn as ours draws them for the encoder (4:2:0), written raw
+# ours' frames from the scene (or the theme), drawn as ours draws them for the encoder (4:2:0), written raw
 _DUMP = """
 import pickle, sys
 from generation.clips import ClipSpec, plan_clip
 seg, scene = pickle.load(open(sys.argv[1], "rb"))
 spec = ClipSpec(preset="story", duration=float(sys.argv[3]), style="push_in", themes=("marble_counter",))
-plan = plan_clip(seg, spec, scenes=[scene])
+plan = plan_clip(seg, spec, scenes=[scene] if sys.argv[4] == "scene" else None)
 with open(sys.argv[2], "wb") as fh:
     for frame in plan.frames(planes=True):
         for plane in frame.planes:
@@ -280,7 +307,11 @@ def main() -> int:
                     (f"ours{tag}, from the {source} ({x264_preset})", f"ours{tag}/{source}", cmd, out, "ours")
                 )
         raw = folder / "ours.yuv"
-        run_child([sys.executable, "-c", _DUMP, str(payload), str(raw), str(args.duration)], env)
+        run_child([sys.executable, "-c", _DUMP, str(payload), str(raw), str(args.duration), "scene"], env)
+        raw_theme = folder / "ours-theme.yuv"
+        run_child(
+            [sys.executable, "-c", _DUMP, str(payload), str(raw_theme), str(args.duration), "theme"], env
+        )
 
         def floor(label: str, short: str, source: Path, *repeat: str) -> None:
             out = folder / f"floor-{len(runs)}.mp4"
@@ -305,6 +336,7 @@ def main() -> int:
             )
         )
         floor("  the same, ours' first frame every frame", "still", raw, str(frames))
+        floor("  the same, ours' frames from the theme", "theme floor", raw_theme)
         zoom_expr = f"1+{zoom - 1:.6f}*on/{frames - 1}"
         pan = f"zoompan=z='{zoom_expr}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps=30"
         for label, short, vf in (
@@ -393,6 +425,14 @@ def main() -> int:
     for label, short, *_, kind in runs:
         if kind == "ours":
             print(f"  {short:<12} {ratio(label, floor_label)}")
+    (theme_floor,) = (label for label, short, *_ in runs if short == "theme floor")
+    print(
+        "\nfrom the theme / the encode floor on its own frames (its set stands props the scene's does not: "
+        "x264 pays for them in both):"
+    )
+    for label, short, *_, kind in runs:
+        if kind == "ours" and short.endswith("/theme"):
+            print(f"  {short:<12} {ratio(label, theme_floor)}")
     return 0
 
 
