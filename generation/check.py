@@ -644,7 +644,7 @@ def _bridge_cue(
     under 1 % of the matte are not judged. On a product mostly the set's own colour
     (white on white: a quarter or more of it open and set-coloured) the colour cannot
     tell the set from the product; there the pixels taken away are those within
-    ``_ACROSS`` levels of the set carried across the hull (``set_across``): a kept
+    ``ACROSS_TOLERANCE`` levels of the set carried across the hull (``set_across``): a kept
     see-through gap on a white jar is the sweep's gradient and grain (median 0.5
     levels off it), the jar's own face is its shading and print (5 % of it within 4
     levels, none of that open to the set). When even that opens a quarter of the
@@ -664,7 +664,7 @@ def _bridge_cue(
         # white on white: the colour cannot tell the set from the product, the set's
         # own gradient carried across the hull can (the product's face departs from it)
         px = blurred[ys, xs].astype(np.float32)
-        through = np.linalg.norm(px - set_across(views, hull > 0, ys, xs), axis=1) < _ACROSS
+        through = np.linalg.norm(px - set_across(views, hull > 0, ys, xs), axis=1) < ACROSS_TOLERANCE
         opened = open_to_set(product, ys, xs, through, edges_near, beside)
         if opened.sum() >= 0.25 * ys.size:
             return 1.0
@@ -679,7 +679,7 @@ def _bridge_cue(
 
 # A matte pixel within this many levels of the set carried across the hull
 # (``set_across``, lightly blurred) is the set showing through (``_bridge_cue``).
-_ACROSS = 4.0
+ACROSS_TOLERANCE = 4.0
 
 
 def open_to_set(
@@ -1182,6 +1182,7 @@ __all__ = [
     "HARD_CUES",
     "MATTE_THRESHOLD",
     "MatteEvidence",
+    "ACROSS_TOLERANCE",
     "base_slab",
     "local_set_colour",
     "matte_evidence",
@@ -1189,6 +1190,7 @@ __all__ = [
     "open_to_set",
     "piece_gaps",
     "product_extent",
+    "set_across",
     "set_beside",
     "set_coloured",
     "unlike_set_gaps",

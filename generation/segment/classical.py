@@ -36,9 +36,11 @@ import numpy as np
 from PIL import Image
 
 from generation.check import (
+    ACROSS_TOLERANCE,
     base_slab,
     open_to_set,
     piece_gaps,
+    set_across,
     set_beside,
     set_coloured,
     unlike_set_gaps,
@@ -624,7 +626,12 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
     them, inside their common hull (``piece_gaps``), are opened, out to the product's
     edges. A product with none of its own colour near the set's stays one piece, so
     nothing of it is opened. White on white (a quarter of the mask or more set-coloured
-    and open) the colour cannot tell, and nothing is opened."""
+    and open) the colour cannot tell; there the pixels set aside are those within
+    ``ACROSS_TOLERANCE`` levels of the set carried across the hull (``set_across``, as
+    the bridge cue asks), and the opening is grown out to the edges wherever it reaches
+    (a white jar's face beside a see-through gap is within 4-5 levels of the set, so the
+    growth always runs on into it); when even that sets aside a quarter of the mask,
+    nothing is opened."""
     ys, xs = np.nonzero(mask)
     if ys.size < 64:
         return mask
@@ -639,8 +646,13 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
     for colour in views:
         flag |= set_coloured(px, colour[None])[0]
     opened = open_to_set(mask, ys, xs, flag, edge_near, beside)
+    across = opened.sum() >= 0.25 * ys.size and len(views) == 3
+    if across:
+        # white on white: the colour cannot tell the set from the product's face, the
+        # set's own gradient carried across the hull can (as the bridge cue asks)
+        flag = np.linalg.norm(smooth[ys, xs] - set_across(views, hull > 0, ys, xs), axis=1) < ACROSS_TOLERANCE
+        opened = open_to_set(mask, ys, xs, flag, edge_near, beside)
     if opened.sum() >= 0.25 * ys.size:
-        # white on white: the colour cannot tell the set from the product's face
         return mask
     if not opened.any():
         return mask
@@ -663,6 +675,8 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
     # highlight the set's colour, beside the gap) does not, and stays the product's
     count, labels = cv2.connectedComponents((further & ~gap).astype(np.uint8), connectivity=8)
     runs_on = np.unique(labels[further & ~grown])
+    if across:
+        return mask & ~(gap | grown)
     return mask & ~(gap | (grown & ~np.isin(labels, runs_on[runs_on > 0])))
 
 
