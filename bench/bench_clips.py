@@ -136,9 +136,9 @@ backdrop and floor 0.17, marble 0.07, props and shadows, no one part over 0.1); 
 
 Since then the floor is also measured on ours' frames from the theme (``theme floor``) and
 the theme clip is set against it: its set stands props (a cylinder, a leaf) the scene's
-does not, and x264 pays for them whatever draws the frames (1.33 vs 1.22 MB; CPU 6.15-6.56
-vs 5.55-5.92 s, 2 runs each, load ~7; in the bench below 6.45 vs 6.00, once 5.68 vs 6.09:
-load moves it as much). Two savings, both timed apart first (thread CPU, cv2 on one thread,
+does not (1.33 vs 1.22 MB). Whether x264 pays more for them is not settled: CPU 6.15-6.56 vs
+5.55-5.92 s (2 runs each, load ~7), 6.45 vs 6.00 and 4.38 vs 4.89 in the two runs below,
+5.68 vs 6.09 in one more: load moves it as much either way. Two savings, both timed apart first (thread CPU, cv2 on one thread,
 interleaved with the code before): the encode check decodes its three frames skipping the
 frames nothing refers to (``skip_frame`` NONREF, the same bytes: 62 -> 38 frames decoded,
 0.25-0.35 -> 0.19-0.22 s CPU), and a world's shadow effect is trimmed to the ratios that
@@ -155,7 +155,13 @@ This bench with ``--before`` (7682220), ``--repeat 3``, load 8-10 (other helpers
 the same 2 cores: CPU is read, wall at that load says nothing), CPU, ours / floor: scene
 1.80 -> 1.76, theme 2.09 -> 1.85 (floor 6.00 s, a third over the 4.3-4.7 of quieter runs);
 the theme against its own frames' floor 1.94 -> 1.72. The theme's gain (1.4 s) is several
-times the 0.2-0.3 s the changes save: load again. Not 1.5 at this load, from either source.
+times the 0.2-0.3 s the changes save: load again. Again, quieter (load 1.0-3.4): scene 1.64
+-> 1.54, theme 1.74 -> 1.67 (floor 4.89 s; against the theme's own frames, 4.38 s, 1.94 ->
+1.86). So about 1.5 from the scene, not from the theme. Wall in that quieter run: ours 7.6
+s (scene) and 8.1 (theme) against CPU 7.5 and 8.2, the floor 2.9 wall for 4.9 CPU: ours
+hardly used the second core there (one of the code before's three theme runs did, 5.8 wall
+for 8.5 CPU); not looked into (the machine is shared: another job may hold that core), and
+the next thing to look at for wall time.
 Measured and not taken: the four window searches of a frame's planes in one numpy pass
 (0.03 -> 0.015 s a clip: cProfile had shown 0.12, its own overhead), the runs' across pass
 in uint16 instead of float32 (the same bytes, 0.20 -> 0.29 s: slower).
