@@ -129,7 +129,7 @@ class JobForm(forms.Form):
     segmenter = forms.ChoiceField(choices=(), initial="auto")
     packshot_shadow = forms.BooleanField(required=False, initial=True, label="Soft shadow under the packshot")
     theme = forms.ChoiceField(choices=(), required=False, initial="studio_sweep")
-    scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Scenes")
+    scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Number of scenes")
     engine = forms.ChoiceField(choices=(), initial="studio")
     seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=0)
     prompt = forms.CharField(max_length=MAX_PROMPT, required=False, label="Scene description (diffusion)")

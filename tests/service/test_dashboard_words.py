@@ -77,6 +77,21 @@ def test_each_option_group_names_the_outputs_it_belongs_to(signed_in, product_im
     assert "dashboard/job_form.js" in body
 
 
+def test_no_field_is_labelled_like_its_option_group(signed_in, product_image):
+    # a field labelled "Scenes" right under the "Scenes" heading read as a second heading;
+    # a count says what it counts
+    for url in [reverse("dashboard:product", args=[product_image.product.pk]), reverse("bulk:campaign_new")]:
+        body = signed_in.get(url).content.decode()
+        for legend, inside in re.findall(r"<legend>([^<]+)</legend>(.*?)</fieldset>", body, re.S):
+            labels = [
+                re.sub(r"<[^>]+>", "", text).strip()
+                for text in re.findall(r"<label[^>]*>(.*?)</label>", inside, re.S)
+            ]
+            assert legend.strip() not in labels, (url, legend)
+    body = signed_in.get(reverse("dashboard:product", args=[product_image.product.pk])).content.decode()
+    assert '<label for="id_scene_count">Number of scenes</label>' in body
+
+
 def test_upload_hint_names_the_configured_limits(signed_in, product, settings):
     settings.MAX_UPLOAD_MB = 12
     settings.MAX_IMAGE_PIXELS = 30_000_000
