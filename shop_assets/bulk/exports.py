@@ -64,6 +64,13 @@ def _row_assets(batch: Batch) -> Iterator[tuple[BatchRow, list[Asset]]]:
     yield from flush()
 
 
+def has_assets(batch: Batch) -> bool:
+    """Whether any row's job has made an asset: the results CSV (one line per asset) and the
+    ZIP are empty until then. One EXISTS query; the batch page asks it on every poll."""
+    jobs = BatchRow.objects.filter(batch=batch, job__isnull=False).values("job_id")
+    return Asset.objects.filter(job_id__in=jobs).exists()
+
+
 def results_csv(batch: Batch, download_url: Callable[[Asset], str]) -> StreamingHttpResponse:
     """SKU -> every asset its job made (kind, size, download URL), one line per asset."""
 

@@ -116,6 +116,8 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
         "show": show,
         "row_filters": (("all", "all rows"), ("problems", "rows with problems")),
         "live": batch.status in (BatchStatus.IMPORTING, BatchStatus.RUNNING),
+        # Results (CSV) and the ZIP list assets only: offered once the first one is made
+        "has_assets": batch.status != BatchStatus.PREVIEW and exports.has_assets(batch),
     }
 
 

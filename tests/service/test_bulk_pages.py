@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from shop_assets.bulk import fanout, imports
 from shop_assets.bulk.models import Batch, BatchRow, BatchStatus, RowState
+from shop_assets.jobs.models import Asset, GenerationJob
 from tests.bulk_files import shopify_export, simple_csv, zip_bytes
 
 
@@ -164,3 +165,55 @@ def test_the_progress_line_says_one_true_thing_in_each_state(signed_in, merchant
     # and an import that failed before writing a product says nothing was imported
     Batch.objects.filter(pk=single.pk).update(status=BatchStatus.FAILED, error_message="stopped")
     assert _progress_words(signed_in, single) == "Nothing imported"
+
+
+def _downloads(client, batch) -> str:
+    page = client.get(reverse("bulk:batch", args=[batch.pk])).content.decode()
+    return page.split('id="progress"', 1)[1].split("<h2>Rows", 1)[0]
+
+
+@pytest.mark.django_db
+def test_results_and_zip_are_offered_once_an_asset_exists(signed_in, merchant, product_image):
+    # given: a confirmed batch of two rows, its products still being written
+    rows = [{"sku": "A-1", "title": "A"}, {"sku": "B-1", "title": "B"}]
+    batch = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows)), "p.csv")
+    fanout.confirm_batch(batch)
+    results, archive = reverse("bulk:results", args=[batch.pk]), reverse("bulk:assets", args=[batch.pk])
+
+    # then: no link to an empty CSV or a ZIP that answers 404, but when they will come
+    part = _downloads(signed_in, batch)
+    assert results not in part and archive not in part
+    assert "once the first product's assets are made" in part
+    assert signed_in.get(archive).status_code == 404
+
+    # when: the rows run and one row's job is done, its asset made, the other still waiting
+    imports.import_batch(batch.pk)
+    job = GenerationJob.objects.create(
+        merchant=merchant, product=product_image.product, image=product_image, status="succeeded"
+    )
+    Asset.objects.create(
+        merchant=merchant, job=job, kind="packshot", name="packshot", format="png",
+        storage_key="k/packshot.png", width=10, height=10, size_bytes=1, checksum="0",
+    )  # fmt: skip
+    BatchRow.objects.filter(batch=batch, sku="A-1").update(state=RowState.JOB, job=job)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.RUNNING
+
+    # then: both links, saying they hold what is made so far
+    part = _downloads(signed_in, batch)
+    assert (
+        f'<a href="{results}">Results (CSV)</a>' in part and f'<a href="{archive}">All assets by SKU' in part
+    )
+    assert "the assets made so far" in part and "once the first" not in part
+    lines = b"".join(signed_in.get(results).streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("A-1,")
+
+    # and: a batch that ended with no asset (products only) says there is nothing to download
+    other = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows[:1])), "q.csv")
+    fanout.confirm_batch(other)
+    imports.import_batch(other.pk)
+    Batch.objects.filter(pk=other.pk).update(status=BatchStatus.DONE)
+    part = _downloads(signed_in, other)
+    assert reverse("bulk:results", args=[other.pk]) not in part
+    assert reverse("bulk:assets", args=[other.pk]) not in part
+    assert "No assets were made" in part and "so far" not in part
