@@ -24,7 +24,7 @@ from generation.posters.checks import (
     required_ratio,
     worst_contrast,
 )
-from generation.posters.geometry import Keepout, box_hits, union_box
+from generation.posters.geometry import Keepout, box_hits, intersects, union_box
 from generation.posters.palette import PAPER, Palette, deep
 from generation.posters.slots import Slot
 from generation.posters.spec import RGB
@@ -138,46 +138,101 @@ def fix_contrast(
         for run in _runs(members, plans, 2 * pad):
             if any(s is f for s in run for f in slots):
                 runs.append((group, run))
+    fixed: set[str] = set()  # texts a fix has been drawn for
     for n, (group, members) in enumerate(runs):
-        union = union_box([plans[s.name]["ink"] for s in members])
-        box = _clear_pad_box(union, pad, canvas.shape, keepout)
-        # light text on a dark scrim unless the template's text is light already
-        preferred = palette.resolve(template.colors[members[0].role])
-        dark_text = luminance(preferred) < 0.4
-        kind = template.contrast_fix
-        if kind == "plate":
-            # a plate is a designed element: the brand's own hue, a deep shade behind light
-            # text and a pale tint behind dark text (a near-black or near-white plate over a
-            # light set read as a flat grey slab)
-            fill_color = brand_tint(palette.brand) if dark_text else brand_shade(palette.brand)
-        else:
-            fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
-        done = False
-        # each try is drawn on the canvas itself and taken back if it fails: only the
-        # part a fix can touch is kept aside, not a copy of the whole canvas per try
-        touched = pad_box(box, _fix_reach(short), canvas.shape)
-        tx, ty, tw, th = touched
-        before = canvas[ty : ty + th, tx : tx + tw].copy()
-        shape = _fix_shape(kind, box, pad, short)
-        for opacity in FIX_OPACITIES[kind]:
-            _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
-            choose_colors(canvas, members, plans, template, palette, short, samples)
-            if all(
-                plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name], samples) for s in members
-            ):
-                done = True
+        members = [s for s in members if s.name not in fixed]
+        if not members:  # taken into an earlier run's fix
+            continue
+        while True:
+            kind, opacity, box, touched, before = _draw_fix(
+                canvas, members, plans, template, palette, short, keepout, samples, pad
+            )
+            # a fix's edge (a scrim's feather, a plate's padding) can run under a text
+            # beside it that passed before: that text joins the run and the fix is drawn
+            # again round all of them (a text that failed already has a run of its own)
+            spoiled = [
+                s for s in free
+                if s.name not in fixed and all(s is not m for m in members + failing)
+                and _spoiled(canvas, s, plans[s.name], touched, samples)
+            ]  # fmt: skip
+            if not spoiled:
                 break
+            tx, ty, tw, th = touched
             canvas[ty : ty + th, tx : tx + tw] = before
-        if not done:  # a solid plate always carries ink or paper
-            _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
-            choose_colors(canvas, members, plans, template, palette, short, samples)
-            opacity, kind = 1.0, "plate"
+            members = _with_overlapped(members + spoiled, free, fixed, plans)
         for s in members:
             plans[s.name]["fix"] = kind
+            fixed.add(s.name)
         fixes.append(f"{'+'.join(s.name for s in members)}: {kind} {opacity:.0%}")
         name = f"{kind}_{group}" if all(g != group for g, _ in runs[n + 1 :]) else f"{kind}_{group}_{n}"
         elements.append(Element(name, "plate", box))
     return elements
+
+
+def _draw_fix(
+    canvas: np.ndarray, members: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
+    palette: Palette, short: int, keepout: np.ndarray | Keepout, samples: Samples, pad: int,
+) -> tuple[str, float, Box, Box, np.ndarray]:  # fmt: skip
+    """Draw the lightest scrim or plate behind ``members`` that lets them all pass (a
+    solid plate if none does) and choose their colours on it: the fix's kind, opacity
+    and box, the part of the canvas it can touch, and that part as it was before."""
+    union = union_box([plans[s.name]["ink"] for s in members])
+    box = _clear_pad_box(union, pad, canvas.shape, keepout)
+    # light text on a dark scrim unless the template's text is light already
+    preferred = palette.resolve(template.colors[members[0].role])
+    dark_text = luminance(preferred) < 0.4
+    kind = template.contrast_fix
+    if kind == "plate":
+        # a plate is a designed element: the brand's own hue, a deep shade behind light
+        # text and a pale tint behind dark text (a near-black or near-white plate over a
+        # light set read as a flat grey slab)
+        fill_color = brand_tint(palette.brand) if dark_text else brand_shade(palette.brand)
+    else:
+        fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
+    # each try is drawn on the canvas itself and taken back if it fails: only the
+    # part a fix can touch is kept aside, not a copy of the whole canvas per try
+    touched = pad_box(box, _fix_reach(short), canvas.shape)
+    tx, ty, tw, th = touched
+    before = canvas[ty : ty + th, tx : tx + tw].copy()
+    shape = _fix_shape(kind, box, pad, short)
+    for opacity in FIX_OPACITIES[kind]:
+        _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
+        choose_colors(canvas, members, plans, template, palette, short, samples)
+        if all(plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name], samples) for s in members):
+            return kind, opacity, box, touched, before
+        canvas[ty : ty + th, tx : tx + tw] = before
+    # a solid plate always carries ink or paper
+    _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
+    choose_colors(canvas, members, plans, template, palette, short, samples)
+    return "plate", 1.0, box, touched, before
+
+
+def _with_overlapped(
+    members: list[Slot], free: list[Slot], fixed: set[str], plans: dict[str, dict[str, Any]]
+) -> list[Slot]:
+    """``members`` and every other text (not fixed yet) whose ink their union box
+    overlaps, until none more does: a fix is never drawn through part of a text."""
+    members = list(members)
+    while True:
+        union = union_box([plans[s.name]["ink"] for s in members])
+        more = [
+            s for s in free
+            if s.name not in fixed and all(s is not m for m in members) and intersects(plans[s.name]["ink"], union)
+        ]  # fmt: skip
+        if not more:
+            return sorted(members, key=lambda s: plans[s.name]["ink"][1])
+        members += more
+
+
+def _spoiled(canvas: np.ndarray, slot: Slot, plan: dict[str, Any], touched: Box, samples: Samples) -> bool:
+    """Whether ``slot``'s text, under part of ``touched`` (where a fix was drawn), fails
+    there now: its colour short of its ratio or the background under it too busy."""
+    if plan["color"] is None or not intersects(plan["ink"], touched):
+        return False
+    assert slot.block is not None
+    patch, box = as_pixels(canvas, plan["ink"])
+    rng = samples.background_range(patch, box, contrast_tile(slot.block.size), at=plan["ink"])
+    return worst_contrast(plan["color"], rng) < plan["required"] or is_busy(canvas, slot, plan, samples)
 
 
 PLATE_PAD = 0.018  # a fix's padding round its texts' ink, of the shorter side

@@ -26,6 +26,7 @@ from generation.posters.checks import (
 from generation.posters.render import render_poster, rerender
 from generation.posters.sizes import resolve_size
 from generation.posters.spec import PosterSpec
+from generation.segment import segment
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, RenderedImage, Segmentation
 from tests.synthetic import background, product_photo, product_rgba
@@ -287,3 +288,29 @@ def test_text_over_marble_veins_gets_a_calm_area():
         if "font" in slot and not slot.get("parent"):
             assert busyness(behind, tuple(slot["ink"]), slot["font"]["size"]) <= BUSY_LIMIT, slot["name"]
     assert poster.checks.busy_text == [] and poster.checks.ok, poster.checks.problems
+
+
+LONG_ZH = dict(
+    headline="全新升级双层真空保温杯 二十四小时长效保冷保热 出行办公两相宜 限时特价抢购中 一口爱上",
+    subline="食品级不锈钢内胆，一键弹盖防漏设计，适配车载杯架，可放入洗碗机清洗，满99元包邮。",
+    price="1299", compare_at_price="1899", currency="CNY", locale="zh_CN", cta="立即抢购", ribbon="限时特价",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("size", "spoiled"), [("story", "compare_at"), ("banner", "subline")])
+def test_a_fix_whose_edge_runs_under_a_text_beside_it_takes_that_text_in(size, spoiled):
+    # given minimal_luxury with the long Chinese words on the reference posters' marble
+    # scene, where the scrim drawn for one text ran its feathered edge under a calm text
+    # beside it: the story's button label's scrim under the struck price (0.039 -> 0.040
+    # of busyness), the banner's headline scrim under the subline (0.039 -> 0.049)
+    photo, mask = product_photo((1200, 1200), "gradient")
+    seg = segment(photo, "alpha", GenerationConfig(), mask=mask)
+    scene = StudioEngine(GenerationConfig()).render(
+        seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
+    )[0]
+    # when made
+    poster = render_poster(seg, PosterSpec(template="minimal_luxury", size=size, **LONG_ZH), background=scene)
+    # then that text is inside the fix with the others, and every check passes
+    fix = next(f for f in _behind_fixes(poster) if spoiled in f.split(": ")[0].split("+"))
+    assert len(fix.split(": ")[0].split("+")) >= 3, fix
+    _calm_under_every_text(poster)
