@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from zipstream import ZipStream
 
 from shop_assets.bulk.csvout import csv_response
 from shop_assets.bulk.models import Batch, BatchRow, RowState
-from shop_assets.jobs.models import Asset
+from shop_assets.jobs.models import Asset, JobStatus
 
 ROW_CHUNK = 1000
 RESULT_COLUMNS = [
@@ -92,13 +93,44 @@ def results_csv(batch: Batch, download_url: Callable[[Asset], str]) -> Streaming
     return csv_response(f"batch-{batch.pk}-results.csv", RESULT_COLUMNS, lines())
 
 
+# A row's job that ended without its assets: counted as failed on the batch page (and retried
+# with the failed rows), so listed with them
+_JOB_ENDED_BADLY = (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def _problem_rows(batch: Batch):
+    return BatchRow.objects.filter(batch=batch).filter(
+        Q(state__in=(RowState.INVALID, RowState.FAILED))
+        | Q(state=RowState.JOB, job__status__in=_JOB_ENDED_BADLY)
+        | (Q(job__isnull=False) & ~Q(error=""))
+    )
+
+
+def has_problem_rows(batch: Batch) -> bool:
+    """Whether the refused and failed rows' CSV has a row: the batch page links it only then."""
+    return _problem_rows(batch).exists()
+
+
 def errors_csv(batch: Batch) -> StreamingHttpResponse:
-    """Every row that was refused or failed, with its line number and the reason."""
+    """Every row that was refused or failed (its photo, or its job: failed or cancelled), with
+    its line number and the reason."""
 
     def lines() -> Iterator[list[Any]]:
-        for row in _rows(batch):
-            if row.state in (RowState.INVALID, RowState.FAILED) or (row.job_id and row.error):
-                yield [row.line, row.sku, row.get_state_display(), row.error]
+        last = 0
+        while True:
+            chunk = list(
+                _problem_rows(batch).filter(line__gt=last).select_related("job").order_by("line")[:ROW_CHUNK]
+            )
+            if not chunk:
+                return
+            for row in chunk:
+                job = row.job
+                if row.state == RowState.JOB and job is not None and job.status in _JOB_ENDED_BADLY:
+                    state = f"Job {job.get_status_display().lower()}"
+                    yield [row.line, row.sku, state, row.error or job.error_message]
+                else:
+                    yield [row.line, row.sku, row.get_state_display(), row.error]
+            last = chunk[-1].line
 
     return csv_response(f"batch-{batch.pk}-errors.csv", ERROR_COLUMNS, lines())
 

@@ -118,6 +118,8 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
         "live": batch.status in (BatchStatus.IMPORTING, BatchStatus.RUNNING),
         # Results (CSV) and the ZIP list assets only: offered once the first one is made
         "has_assets": batch.status != BatchStatus.PREVIEW and exports.has_assets(batch),
+        # the refused and failed rows' CSV: offered once it has a row
+        "has_problem_rows": batch.status != BatchStatus.PREVIEW and exports.has_problem_rows(batch),
     }
 
 

@@ -217,3 +217,48 @@ def test_results_and_zip_are_offered_once_an_asset_exists(signed_in, merchant, p
     assert reverse("bulk:results", args=[other.pk]) not in part
     assert reverse("bulk:assets", args=[other.pk]) not in part
     assert "No assets were made" in part and "so far" not in part
+
+
+def _errors_csv(client, batch) -> list[list[str]]:
+    import csv
+
+    response = client.get(reverse("bulk:errors", args=[batch.pk]))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.django_db
+def test_refused_and_failed_rows_are_offered_only_when_there_is_one(signed_in, merchant, product_image):
+    # given: a running batch of two rows, neither refused nor failed
+    rows = [{"sku": "A-1", "title": "A"}, {"sku": "B-1", "title": "B"}]
+    batch = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows)), "p.csv")
+    fanout.confirm_batch(batch)
+    imports.import_batch(batch.pk)
+    errors = reverse("bulk:errors", args=[batch.pk])
+
+    # then: no link to a CSV of only its header, but muted words saying why
+    part = _downloads(signed_in, batch)
+    assert errors not in part and "No rows refused or failed so far" in part
+    assert _errors_csv(signed_in, batch) == [["line", "sku", "state", "error"]]
+
+    # when: one row's job fails (the row counted as failed, its job's reason on the page)
+    job = GenerationJob.objects.create(
+        merchant=merchant, product=product_image.product, image=product_image, status="failed",
+        error_message="the scene engine stopped",
+    )  # fmt: skip
+    BatchRow.objects.filter(batch=batch, sku="A-1").update(state=RowState.JOB, job=job)
+
+    # then: the link, and the CSV lists that row with its job's reason
+    part = _downloads(signed_in, batch)
+    assert f'<a href="{errors}">Refused and failed rows (CSV)</a>' in part and "so far" not in part
+    assert '<strong data-count="failed">1</strong>' in part
+    assert _errors_csv(signed_in, batch)[1:] == [["2", "A-1", "Job failed", "the scene engine stopped"]]
+
+    # and: a batch that ended with every row fine says so, in the past
+    other = imports.preview_batch(merchant, io.BytesIO(simple_csv(rows[:1])), "q.csv")
+    fanout.confirm_batch(other)
+    imports.import_batch(other.pk)
+    BatchRow.objects.filter(batch=other).update(state=RowState.IMPORTED)
+    Batch.objects.filter(pk=other.pk).update(status=BatchStatus.DONE)
+    part = _downloads(signed_in, other)
+    assert reverse("bulk:errors", args=[other.pk]) not in part and "No row was refused or failed" in part
