@@ -263,6 +263,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
         private_dir(BROKER_DIR / _sub)
     private_dir(BROKER_DIR)
+    # kombu's filesystem transport, its messages renamed into place once written (a worker
+    # that read one half written stopped)
+    CELERY_BROKER_TRANSPORT = "shop_assets.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
