@@ -21,14 +21,14 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: Any, message: Any, **kwargs: Any) -> None:
         # kombu's name: consumers take the oldest first, by the time in its name
         name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         path = os.path.join(self.data_folder_out, name)
         partial = f"{path}.part"
         try:
             with open(partial, "wb", buffering=0) as f:
-                f.write(str_to_bytes(dumps(payload)))
+                f.write(str_to_bytes(dumps(message)))
             os.replace(partial, path)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {path!r} to directory") from exc
