@@ -33,7 +33,15 @@ from generation.clips.layout import (
     end_row_height,
     scene_text_height,
 )
-from generation.clips.motion import FrameState, LayerState, Similarity, Timeline, cover_fit, world_scale
+from generation.clips.motion import (
+    FrameState,
+    LayerState,
+    Similarity,
+    Timeline,
+    WorldGeometry,
+    cover_fit,
+    world_scale,
+)
 from generation.clips.overlay import (
     INK_DARK,
     INK_LIGHT,
@@ -221,6 +229,7 @@ def plan_clip(
         seed: int,
         leave_out: tuple[int, ...] = (),
         room: tuple[float, float, float, float] | None = None,
+        sway: tuple[float, float] = (0.0, 0.0),
     ) -> StudioStage:
         if not cues:
             cues.append(product_cues(seg.cutout))
@@ -235,6 +244,7 @@ def plan_clip(
             leave_out=leave_out,
             stand_at=world_box,
             prop_room=room,
+            prop_sway=sway,
             cues=cues[0],
             **ratios,
         )
@@ -330,7 +340,8 @@ def plan_clip(
         ):
             seen = found.prop_bodies
             room = _prop_room(seen, k, timeline, spec.fps)
-            again = arrange(found.theme, found.seed, room=room)
+            sway = _wall_sway(found.geometry, k, timeline, spec.fps, ratios["wall_ratio"])
+            again = arrange(found.theme, found.seed, room=room, sway=sway)
             # a prop that stands only now may stand at another depth (or one the room's
             # bottom stood further back), which the camera shows another part of: the
             # room at every depth a prop stands at
@@ -339,10 +350,10 @@ def plan_clip(
                     break
                 seen = seen + again.prop_bodies
                 room = _prop_room(seen, k, timeline, spec.fps)
-                again = arrange(found.theme, found.seed, room=room)
+                again = arrange(found.theme, found.seed, room=room, sway=sway)
             found = again
             if spec.style != "parallax" and (cut := _cut_props(found.prop_bodies, k, timeline, spec.fps)):
-                found = arrange(found.theme, found.seed, leave_out=cut, room=room)
+                found = arrange(found.theme, found.seed, leave_out=cut, room=room, sway=sway)
         if scenes is not None:
             world = build(found)
             built[k] = dataclasses.replace(world, name=scenes[k].name, meta={**world.meta, "rebuilt": True})
@@ -494,6 +505,23 @@ def _prop_room(
             x1, y1 = back.point((1 - PROP_MARGIN) * cw, (1 - PROP_MARGIN) * ch)
             left, right, top, bottom = max(left, x0), min(right, x1), max(top, y0), min(bottom, y1)
     return (left, right, top, bottom)
+
+
+def _wall_sway(
+    geometry: WorldGeometry, index: int, timeline: Timeline, fps: int, wall: float
+) -> tuple[float, float]:
+    """How far (world px, least and most) the move carries world ``index``'s wall sideways
+    against the product standing in it, seen beside the product's box (``Variant.sway``):
+    none unless parallax moves the depths apart."""
+    x, _, w, _ = geometry.product_box
+    points = [(float(x), geometry.horizon), (float(x + w), geometry.horizon)]
+    offsets = [0.0]
+    for layer in _move_layers(timeline, index, fps):
+        if layer.depth is None:
+            continue
+        far, product = layer.depth.at_ratio(wall), layer.depth.at_ratio(1.0).inverse()
+        offsets += [product.point(*far.point(px, py))[0] - px for px, py in points]
+    return (min(offsets), max(offsets))
 
 
 def _cut_by_frame(

@@ -171,10 +171,13 @@ def studio_stage(
     leave_out: tuple[int, ...] = (),
     stand_at: Box | None = None,
     prop_room: tuple[float, float, float, float] | None = None,
+    prop_sway: tuple[float, float] = (0.0, 0.0),
     cues: ProductCues | None = None,
 ) -> StudioStage:
     """Where ``studio_world`` (same arguments) stands the product and the props, without
-    drawing the set. ``cues``: ``product_cues(seg.cutout)`` when already at hand."""
+    drawing the set. ``cues``: ``product_cues(seg.cutout)`` when already at hand.
+    ``prop_sway`` (``Variant.sway``): how far a parallax move carries a row at depth
+    ratio 0 sideways against the product, so a prop standing behind it stays in sight."""
     # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
     light_side, foot_ratio = cues if cues is not None else product_cues(cutout)
@@ -184,7 +187,7 @@ def studio_stage(
     if leave_out:
         variant = dataclasses.replace(variant, props=tuple(k for k in variant.props if k not in leave_out))
     if prop_room is not None:
-        variant = dataclasses.replace(variant, room=prop_room)
+        variant = dataclasses.replace(variant, room=prop_room, sway=prop_sway)
     stage = stage_for_product(
         theme,
         cutout.size,

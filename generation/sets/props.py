@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from generation.sets.look import Look, light_side_of, resolve_theme, theme_rng
+from generation.sets.pieces import arch_foot
 from generation.sets.shadows import Shadow, cast_density, darken
 from generation.sets.shapes import coverage_box, ellipse_sd
 from generation.sets.stage import Stage
@@ -194,7 +196,11 @@ def place_props(
         else:
             # in a clip's room beside a product as wide as the room (a mug at the width
             # cap): on the floor behind it, smaller at that depth, rising above it
-            if clip and (stood_behind := _behind(prop, side, stage, floor, jitter, room, placed, at_back)):
+            if clip and (
+                stood_behind := _behind(
+                    prop, side, stage, floor, jitter, room, placed, at_back, _drift(theme, stage, variant)
+                )
+            ):
                 cx, foot, pw, ph, lean, cover, origin = stood_behind
                 at_back[side] = cx - side * pw / 2.0
                 last_side = side
@@ -206,10 +212,38 @@ def place_props(
     return out
 
 
-# a prop standing behind the product (``_behind``) shows at least this share of its height
-# above the product's box, and stands at least this share of the floor's depth behind its foot
+# a prop standing behind the product (``_behind``) shows at least this share of itself round
+# the product's box, and stands at least this share of the floor's depth behind its foot
 BEHIND_SHOWN = 0.5
 BEHIND_GAP = 0.1
+# and its foot (its lowest ``BEHIND_FOOT`` of its height) at most this share hidden behind
+# the product's box, in every frame of a parallax move: a sprig whose foot the product hides
+# and whose leaves rise over its top reads as growing out of the product
+BEHIND_FOOT = 0.15
+BEHIND_FOOT_HIDDEN = 0.5
+# (a foot within this share of the product's height above its top, in its columns, counts
+# as hidden: it would stand on the product's top edge, the more so as the zoom moves it)
+BEHIND_FOOT_OVER = 0.1
+
+
+def _drift(theme: Theme, stage: Stage, variant: Variant) -> Callable[[float], tuple[float, ...]]:
+    """How far (set px) a prop with its foot on a row drifts sideways against the product
+    over a clip's parallax move: none at rest, and the least and most (``Variant.sway``,
+    the wall's, times the row's share of the floor's depth from the product's foot to the
+    wall's, as a clip's parallax moves the floor's rows: ``clips.worlds.depth_ratios``;
+    with a wall arch the wall reaches down to its foot)."""
+    lo, hi = variant.sway
+    if lo == 0.0 and hi == 0.0:
+        return lambda _base: (0.0,)
+    near = float(stage.contact)
+    far = arch_foot(stage.horizon, near) if theme.backdrop.arch is not None else float(stage.horizon)
+    far = min(far, near - 1.0)
+
+    def drift(base: float) -> tuple[float, ...]:
+        share = min(max((near - base) / (near - far), 0.0), 1.0)
+        return (0.0, lo * share, hi * share)
+
+    return drift
 
 
 def _behind(
@@ -221,11 +255,14 @@ def _behind(
     room: tuple[float, float, float, float],
     placed: PlacedProduct,
     taken: dict[int, float],
+    drift: Callable[[float], tuple[float, ...]],
 ) -> tuple[float, float, float, float, float, np.ndarray, tuple[int, int]] | None:
     """A prop on the floor behind the product (and its podium) in ``room`` (left, right,
     top, bottom), on ``side``: its outer side at the product's, or at the room's edge
     (inside the prop already standing behind there, ``taken``), as near the product as
-    leaves ``BEHIND_SHOWN`` of it clear of the product's box (above it, or beside it),
+    leaves ``BEHIND_SHOWN`` of it clear of the product's box (above it, or beside it) and
+    its foot in sight beside it (``BEHIND_FOOT_HIDDEN``), wherever the move's ``drift``
+    (set px at a foot's row) carries it,
     drawn at that depth's size (``depth_scale``) or shrunk into the room's top down to its
     least clip size, or else smaller still and upright beside the product's box. The
     product stands in front of it, so it never covers the product. Its centre, foot row, width, height, lean, coverage and coverage origin, or None where
@@ -264,6 +301,7 @@ def _behind(
                         edge,
                         room,
                         placed,
+                        drift(float(base)),
                     )
                 ) is not None:
                     return found
@@ -280,10 +318,13 @@ def _behind_at(
     edge: float,
     room: tuple[float, float, float, float],
     placed: PlacedProduct,
+    drifts: tuple[float, ...] = (0.0,),
 ) -> tuple[float, float, float, float, float, np.ndarray, tuple[int, int]] | None:
     """``_behind``'s prop ``ph`` px tall with its foot on row ``base``: its outer side at
-    the product's, else at ``edge``, where the room holds it whole and ``BEHIND_SHOWN`` of
-    it is clear of the product's box; else None."""
+    the product's, else at ``edge``, where the room holds it whole and, moved sideways by
+    each of ``drifts`` against the product, ``BEHIND_SHOWN`` of it is clear of the
+    product's box and its foot in sight (at most ``BEHIND_FOOT_HIDDEN`` of it behind the
+    box, off the podium's top face); else None."""
     cw, ch = placed.canvas_size
     x, y, w, h = placed.box
     lo, hi, top, _ = room
@@ -293,7 +334,7 @@ def _behind_at(
         cx = outer - side * pw / 2.0
         if cx - pw / 2.0 < lo or cx + pw / 2.0 > hi:
             continue
-        if stage.podium is not None and stage.podium.holds(cx, base):
+        if stage.podium is not None and any(stage.podium.holds(cx + d, base) for d in drifts):
             continue  # a foot the podium hides reads as standing on its top face
         cover, origin = _prop_cover(prop.shape, cx, base, pw, ph, lean, (cw, ch))
         ys, xs = np.nonzero(cover > 0.01) if cover.size else (np.zeros(0), np.zeros(0))
@@ -304,10 +345,22 @@ def _behind_at(
             or ys.min() + origin[1] < top
         ):
             continue
-        # how much of it the product's box leaves in sight
+        # how much of it, and of its foot, the product's box leaves in sight
         px, py = xs + origin[0], ys + origin[1]
-        hidden = (px >= x) & (px < x + w) & (py >= y)
-        if 1.0 - float(cover[ys, xs][hidden].sum()) / float(cover[ys, xs].sum()) >= BEHIND_SHOWN:
+        weights = cover[ys, xs]
+        foot = py + 1 >= base - BEHIND_FOOT * ph
+        in_sight = True
+        for d in drifts:
+            columns = (px + d >= x) & (px + d < x + w)
+            hidden = columns & (py >= y)
+            # a foot just over the product's top edge reads as standing on the product
+            foot_hidden = columns & foot & (py >= y - BEHIND_FOOT_OVER * h)
+            if float(weights[hidden].sum()) > (1.0 - BEHIND_SHOWN) * float(weights.sum()) or float(
+                weights[foot_hidden].sum()
+            ) > BEHIND_FOOT_HIDDEN * float(weights[foot].sum()):
+                in_sight = False
+                break
+        if in_sight:
             return cx, base, pw, ph, lean, cover, origin
     return None
 

@@ -33,6 +33,11 @@ class Variant:
     # cut is placed (or shrunk, or stood further back) into what every frame shows instead
     # of being left out. Not part of a scene's record: scenes never set it.
     room: tuple[float, float, float, float] | None = None
+    # in a clip's parallax, how far (set px, least and most over the move) the wall is
+    # carried sideways against the product; a floor row goes its share of the floor's
+    # depth from the product's foot to the wall: a prop standing behind the product drifts
+    # that far behind it (``props._drift``). Not part of a scene's record either.
+    sway: tuple[float, float] = (0.0, 0.0)
 
     def to_dict(self) -> dict[str, float | int | list[int] | None]:
         return {
