@@ -255,6 +255,82 @@ def test_a_clip_from_a_podium_scene_moves_the_podium_painted_in_it_with_the_prod
     assert max(offsets) - min(offsets) <= 2.0
 
 
+def _podium_side_offsets(plan) -> tuple[list[float], list[float]]:
+    """Canvas px from the product's foot to the left and to the right side of the podium's
+    own pixels on the row just in front of the foot (its top face), at the product's size
+    in the first frame measured (the camera zooms in), every 3rd frame of the camera's
+    move, drawn without the product: where the podium shows is found by drawing
+    the frames again with the podium layer's pixels painted magenta. A side the frame's
+    edge cuts is not counted in that frame."""
+    world = plan.worlds[0]
+    pod = world.podium
+    marked = pod.pixels.copy()
+    marked[..., :3] = (pod.pixels[..., 3:4].astype(np.int32) * np.array([255, 0, 255]) // 255).astype(
+        np.uint8
+    )
+    painted = dataclasses.replace(world, podium=dataclasses.replace(pod, pixels=marked))
+    plain = Compositor(plan).background
+    magenta = Compositor(dataclasses.replace(plan, worlds=[painted, *plan.worlds[1:]])).background
+    rx, ry, rw, rh = plan.timeline.rest_box
+    fps, cw = plan.spec.fps, plan.canvas[0]
+    first, last = math.ceil(plan.timeline.reveal_end * fps), math.floor(plan.timeline.move_start * fps)
+    lefts, rights = [], []
+    scale = plan.state(first).product.scale
+    for i in range(first, last + 1, 3):
+        product = plan.state(i).product
+        foot_x, foot_y = product.point(rx + rw / 2, ry + rh)
+        at = scale / product.scale
+        row = round(foot_y) + 3
+        shown = np.abs(plain(i)[row, :, :3].astype(int) - magenta(i)[row, :, :3].astype(int)).sum(axis=1) > 60
+        columns = np.nonzero(shown)[0]
+        if columns[0] > 1:
+            lefts.append((float(columns[0]) - foot_x) * at)
+        if columns[-1] < cw - 2:
+            rights.append((float(columns[-1] + 1) - foot_x) * at)
+    return lefts, rights
+
+
+@pytest.mark.parametrize("size", [MID, (960, 540)])
+def test_a_round_podium_moves_with_the_product_standing_on_it(bottle, size):
+    # given parallax clips of the podium set (a round podium, its sides low in contrast
+    # against the floor, wider than a story's frame)
+    spec = small(style="parallax", size=size, duration=8, themes=("podium",), direction="right")
+    plan = plan_clip(bottle, spec)
+    assert plan.worlds[0].podium is not None and plan.worlds[0].podium.ratio == PODIUM_RATIO
+
+    # when the sides of its top face, just in front of the product's foot, are found in
+    # the frames of the camera's move
+    lefts, rights = _podium_side_offsets(plan)
+
+    # then each side keeps its place beside the foot: the podium does not slide under it
+    assert len(lefts) + len(rights) >= 15
+    for sides in (lefts, rights):
+        if sides:
+            assert max(sides) - min(sides) <= 2.0, sides
+
+
+@pytest.mark.parametrize("size", [MID, (960, 540)])
+def test_a_clip_from_a_round_podium_scene_moves_the_podium_painted_in_it_with_the_product(bottle, size):
+    # given a studio scene of the podium set (its round podium painted into the picture)
+    spec = SceneSpec(theme="podium", width=size[0], height=size[1], seed=0, count=1)
+    scene = StudioEngine(GenerationConfig()).render(bottle, spec)[0]
+    assert scene.meta["layout"]["podium"]["shape"] == "cylinder"
+
+    # when a parallax clip is made from the scene image, and the sides of the podium's top
+    # face just in front of the product's foot are found in the frames of its move
+    plan = plan_clip(
+        bottle, small(style="parallax", size=size, duration=8, direction="right"), scenes=[scene]
+    )
+    assert plan.worlds[0].podium is not None and plan.worlds[0].podium.ratio == PODIUM_RATIO
+    lefts, rights = _podium_side_offsets(plan)
+
+    # then the painted podium moves with the product standing on it
+    assert len(lefts) + len(rights) >= 15
+    for sides in (lefts, rights):
+        if sides:
+            assert max(sides) - min(sides) <= 2.0, sides
+
+
 def _on_world(layer_pixels: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
     """A layer's (h, w) array placed on a ``size`` (w, h) world of zeros, as float32."""
     out = np.zeros((size[1], size[0]), dtype=np.float32)
