@@ -1421,7 +1421,7 @@ def test_a_variant_may_give_the_headline_more_lines():
     portrait = template.variants["portrait"]
     assert portrait.headline_lines == 6 and template.text["headline"].max_lines != 6
     assert portrait.long_text is not None and portrait.long_text.headline_lines == 6
-    assert template.variants["square"].headline_lines is None
+    assert template.variants["tall"].headline_lines is None
     # and a count outside 1..8 is refused naming the field
     data["variants"]["portrait"]["headline_lines"] = 9
     with pytest.raises(PosterDataError) as err:
@@ -1903,6 +1903,7 @@ def test_a_story_keeps_its_product_under_the_longest_chinese_headline_about_as_l
     [
         ("banner_strip", "feed"), ("banner_strip", "marketplace"), ("bold_sale", "feed"),
         ("bold_sale", "marketplace"), ("centered_stack", "marketplace"), ("flash_deal", "pinterest"),
+        ("hero_left", "feed"), ("hero_left", "marketplace"),
     ],
 )  # fmt: skip
 def test_the_longest_chinese_headline_keeps_the_product_about_as_tall_as_the_longest_english_one(
@@ -1911,7 +1912,9 @@ def test_the_longest_chinese_headline_keeps_the_product_about_as_tall_as_the_lon
     # given the 105-character Chinese headline and the 105-character English one on square
     # and 2:3 posts where the Chinese block of lines (1.3 em apart, bound by its height)
     # took the product's room: 0.72-0.79 of its English height (banner_strip's feed 321 px
-    # against 445, bold_sale's 524 against 674 in its long-text arrangement)
+    # against 445, bold_sale's 524 against 674 in its long-text arrangement; hero_left's
+    # square column beside the product took the Chinese one in 8 lines at 34 px only
+    # beside a product at 72 % of its size: 610 px against 847 on the feed post)
     posters = {
         words: render_poster(seg, PosterSpec(template=template, size=size, **fields))
         for words, fields in (
