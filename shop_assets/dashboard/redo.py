@@ -103,4 +103,16 @@ def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     except (InvalidRequest, LimitExceeded) as exc:
         messages.error(request, exc.detail)
         return redirect("dashboard:job", pk=asset.job_id)
+    # the new job's page says what it makes again, and from which job (its outputs alone read
+    # like any other job's)
+    made = again.main_asset(asset)
+    how = (
+        "on a new scene"
+        if OutputKind.SCENE in new.outputs and made.kind == OutputKind.POSTER
+        else "with a new variation"
+    )
+    first = f"Job\u00a0#{made.job_id}"  # never "Job / #1" at a line's end
+    messages.success(
+        request, f"Regenerating {labels.asset_title(made)} of {first} {how}; {first} stays as it is."
+    )
     return redirect("dashboard:job", pk=new.pk)

@@ -278,3 +278,28 @@ def test_a_recorded_request_that_no_longer_passes_is_refused_with_a_message(sign
     assert response.status_code == 200 and queued == []
     assert GenerationJob.objects.count() == 1
     assert "retired_theme" in response.content.decode()
+
+
+def test_the_regenerated_jobs_page_says_what_it_makes_again_and_from_which_job(
+    signed_in, product_image, queued
+):
+    # given: a finished job with a packshot and a poster drawn on a scene
+    job = _job(product_image)
+    packshot = _asset(job, kind="packshot", name="packshot")
+    _asset(job, kind="scene", name="scene-marble_counter-01", metrics={"theme": "marble_counter", "seed": 7})
+    poster = _poster(job)
+    poster.metrics["background"] = "scene"
+    poster.save()
+
+    # when: the merchant regenerates the packshot, then the poster
+    said = []
+    for asset in (packshot, poster):
+        page = signed_in.post(reverse("dashboard:regenerate", args=[asset.pk]), follow=True)
+        said.append(page.content.decode().split('<ul class="messages">', 1)[1].split("</ul>", 1)[0])
+
+    # then: each new job's page names the asset and the job it comes from (kept on one line)
+    first = f"Job\u00a0#{job.pk}"
+    assert (
+        f"Regenerating Marketplace packshot of {first} with a new variation; {first} stays as it" in said[0]
+    )
+    assert f"Regenerating Poster · Hero left of {first} on a new scene; {first} stays as it is." in said[1]
