@@ -10,7 +10,10 @@ contact tightness (the 3 px under the foot / 4 % of the product height below), t
 mean |shadow side| asymmetry, the range of a podium's top-face ratio (minor/major; the
 product's own foot ratio is printed first: the two should agree) and, over every prop,
 the worst shadow rebound under its foot (0: grounded; above about 0.01 the prop's shadow
-is detached from it and it floats). With OUT_DIR the scenes are saved as PNGs to look at.
+is detached from it and it floats), and the nearest any prop comes to the frame's left or
+right edge (`prop_edge`, a share of the frame's shorter side, with the number of props
+stood). CASE is a case of ``tests/photoset.py`` or ``tests/photoset_unseen.py``. With
+OUT_DIR the scenes are saved as PNGs to look at.
 """
 
 from __future__ import annotations
@@ -46,12 +49,13 @@ from generation.sets import (  # noqa: E402
 )
 from generation.specs import SceneSpec  # noqa: E402
 from generation.types import Segmentation  # noqa: E402
-from tests.photoset import make_case  # noqa: E402
+from tests.photoset import CASES, make_case  # noqa: E402
+from tests.photoset_unseen import make_unseen_case  # noqa: E402
 
 
 def _report(case_name: str, count: int, size: int, out: str | None) -> None:
 
-    case = make_case(case_name)
+    case = make_case(case_name) if case_name in CASES else make_unseen_case(case_name)
     matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
     x, y, w, h = case.box
     # soft edge pixels carry the product's colour, not the photo's backdrop, as a segmenter's
@@ -70,12 +74,13 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     print(f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}")
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
-        f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s} {'podium_top':>10s} {'prop_gap':>8s}"
+        f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s} {'podium_top':>10s} {'prop_gap':>8s} "
+        f"{'prop_edge':>9s}"
     )
     for theme in list_themes():
         spec = SceneSpec(theme=theme, width=size, height=size, count=count, seed=1)
         results = engine.render(seg, spec)
-        tops, gaps = [], []
+        tops, gaps, edges = [], [], []
         for r in results:
             # the engine's own composition for this variant, rebuilt to measure its set
             seed = r.meta["seed"]
@@ -87,6 +92,7 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
                 tops.append(stage.podium.ry / stage.podium.rx)
             placed = compose.place_product(cutout, (size, size), stage.box)
             props = place_props(theme, stage, placed, variant, seed=seed)
+            edges += [min(p.body[0], size - p.body[2]) / size for p in props]
             if props:
                 shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
                 bare = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
@@ -110,7 +116,8 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
             f"{d.height_spread:8.2f} {d.min_palette_distance:7.1f} {np.mean(grounds):6.3f} {np.mean(tights):6.3f} "
             f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f} "
             f"{f'{min(tops):.2f}-{max(tops):.2f}' if tops else '-':>10s} "
-            f"{f'{max(gaps):.3f}' if gaps else '-':>8s}"
+            f"{f'{max(gaps):.3f}' if gaps else '-':>8s} "
+            f"{f'{min(edges):.3f} ({len(edges)})' if edges else '-':>9s}"
         )
 
 

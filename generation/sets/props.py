@@ -31,6 +31,10 @@ CLEAR_GAP = 0.04
 # set. Never below ``CLIP_READABLE`` of the frame's shorter side, where it turns a speck
 CLIP_MIN_SHARE = 0.75
 CLIP_READABLE = 0.12
+# in a scene a prop keeps this share of the frame's shorter side from its left and right
+# edges: squeezed into the room beside the product down to 2 %, a third of the props stood
+# jammed against the frame's edge, which reads as cut by it (a clip's room keeps its own)
+FRAME_MARGIN = 0.06
 
 
 @dataclass(frozen=True)
@@ -122,12 +126,13 @@ def place_props(
         preferred = -1 if rng.random() < 0.5 else 1
     else:
         preferred = -1 if free_left > free_right else 1
-    # the frame's margins, narrowed to the variant's room (what a clip's camera always shows)
-    lo, hi, top, bottom = 0.02 * cw, 0.98 * cw, 0.02 * ch, math.inf
+    # the frame's margins, or the variant's room (what a clip's camera always shows)
+    side_margin = FRAME_MARGIN * min(cw, ch)
+    lo, hi, top, bottom = side_margin, cw - side_margin, 0.02 * ch, math.inf
     clip = variant.room is not None
     if variant.room is not None:
-        lo, hi, top = max(lo, variant.room[0]), min(hi, variant.room[1]), max(top, variant.room[2])
-        bottom = min(0.98 * ch, variant.room[3])
+        lo, hi = max(0.02 * cw, variant.room[0]), min(0.98 * cw, variant.room[1])
+        top, bottom = max(top, variant.room[2]), min(0.98 * ch, variant.room[3])
     room = (lo, hi, top, bottom)
     out: list[PropPlacement] = []
     taken: dict[int, float] = {-1: left_edge, 1: right_edge}  # the next free column per side
@@ -148,9 +153,9 @@ def place_props(
             base = bottom - 1.0
         scale = depth_scale(floor, base) * jitter
         gap = max(prop.gap * w, CLEAR_GAP * min(cw, ch))
-        # where it may stand, in turn: on the floor on its side; in a clip's room, on the
-        # other side when the theme lets it take the freer one, and on a podium's top face
-        sides = [side, -side] if clip and prop.side == "auto" else [side]
+        # where it may stand, in turn: on the floor on its side, on the other side when the
+        # theme lets it take the freer one, and in a clip's room on a podium's top face
+        sides = [side, -side] if prop.side == "auto" else [side]
         spots = []
         if base > stage.horizon + 0.02 * depth:
             spots += [(s, taken[s] + s * gap, base, scale, (lo, hi, top), taken) for s in sides]

@@ -24,6 +24,7 @@ from generation.sets import (
     render_set,
     stage_for_product,
 )
+from generation.sets.props import FRAME_MARGIN
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, Segmentation
 from tests.synthetic import product_rgba
@@ -319,6 +320,24 @@ def test_props_stay_clear_of_the_products_box_and_the_frames_edges(canvas, bottl
     assert placed_props >= 30
 
 
+@pytest.mark.parametrize("canvas", [(1600, 1600), (800, 1000), (720, 1280)])
+def test_a_scenes_props_keep_a_margin_from_the_frames_sides(canvas, bottle):
+    # given: a bottle, a tray, a carton and a tall tube, in every theme with props
+    cw, ch = canvas
+    margin = FRAME_MARGIN * min(cw, ch)
+    stood = 0
+    for seg in (bottle, _wide_product(), _block(260, 490), _block(120, 520)):
+        # when
+        for theme, seed, _, prop in _props_placed_around(seg, canvas):
+            x0, _, x1, _ = prop.body
+            # then: 6 % of the shorter side clear of the left and right edges (squeezed into
+            # the room beside the product, a third of the props stood 2 % from the edge,
+            # jammed against it)
+            assert x0 >= margin - 0.5 and x1 <= cw - margin + 0.5, (theme, seed, prop.shape, (x0, x1))
+            stood += 1
+    assert stood >= 30
+
+
 @pytest.mark.parametrize("canvas", [(800, 800), (800, 1000), (720, 1280)])
 def test_the_wall_arch_stays_inside_the_frame_and_behind_the_product(canvas, bottle):
     from generation.sets.look import Look
@@ -409,7 +428,7 @@ def test_a_prop_stays_small_beside_a_tall_thin_a_wide_and_a_square_product(canva
             assert prop.height <= h and prop.height <= 3 * w, where
             assert prop.width * prop.height <= 2 * w * h, where
             placed_props += 1
-        assert placed_props >= 8, (name, placed_props)
+        assert placed_props >= 6, (name, placed_props)
 
 
 def _tube() -> Segmentation:
@@ -455,4 +474,4 @@ def test_props_scale_with_the_product_and_keep_clear_of_its_silhouette(canvas):
                     # product's silhouette (an arch stood 12 px from a tube at 720 px)
                     assert gap >= 0.04 * min(cw, ch) - 1.0, where
                     measured += 1
-    assert measured >= 40
+    assert measured >= 30
