@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import ProductImage
 from shop_assets.dashboard.forms import JobForm, ProductForm
-from shop_assets.dashboard.views import _jobs, _product_page, _products, merchant_required
+from shop_assets.dashboard.views import _jobs, _made_from, _product_page, _products, merchant_required
 from shop_assets.jobs import lifecycle
 from shop_assets.jobs.models import Asset, JobStatus
 from shop_assets.limits import LimitExceeded
@@ -121,6 +122,11 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_again(request: HttpRequest, pk: int) -> HttpResponse:
     """The product page with the new-job form filled in from this job's settings."""
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
+    poster = _made_from(job)
+    if poster is not None:
+        # new words for a poster: that poster's own form, holding the words this job asked for
+        # (the new-job form would start a fresh poster, without them)
+        return redirect(f"{reverse('dashboard:poster_words', args=[poster.pk])}?from={job.pk}")
     form = JobForm(initial=JobForm.initial_from(job), merchant_id=job.merchant_id)
-    messages.info(request, f"The form below holds the settings of job #{job.pk}: change them and start.")
+    messages.info(request, f"The form below holds the settings of Job #{job.pk}: change them and start.")
     return _product_page(request, job.product, job_form=form)

@@ -60,6 +60,30 @@ class PosterWordsForm(forms.Form):
         return out
 
 
+def _asked_by(request: HttpRequest, poster) -> tuple[int, dict[str, str]] | None:
+    """The words (and size) that the job in ``?from=`` asked for on ``poster``, when it is
+    the merchant's job of new words for that poster ("Change settings" on a failed one)."""
+    job_id = request.GET.get("from", "")
+    job = (
+        GenerationJob.objects.filter(
+            merchant_id=poster.merchant_id, pk=int(job_id), parameters__rerender__asset_id=poster.pk
+        ).first()
+        if job_id.isdigit()
+        else None
+    )
+    if job is None:
+        return None
+    asked = job.parameters["rerender"]
+    words = {
+        k: str(asked[k])
+        for k in ("headline", *REMOVABLE, "price", "compare_at_price")
+        if asked.get(k) is not None
+    }
+    if asked.get("size") and asked["size"] != poster.metrics.get("size"):
+        words["size"] = asked["size"]
+    return job.pk, words
+
+
 @merchant_required
 def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
     """The poster with its current words, a form to change them (or the size), and the jobs
@@ -69,7 +93,14 @@ def poster_words(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("not a poster made from a template")
     layout = rerender.poster_layout(asset)  # read once for the words and the prices
     current = rerender.poster_words(asset, layout)
-    form = PosterWordsForm(request.POST or None, initial=current, current_size=asset.metrics["size"])
+    initial = dict(current)
+    if request.method == "GET" and (asked := _asked_by(request, asset)):
+        initial.update(asked[1])
+        messages.info(
+            request,
+            f"The form below holds the words Job\u00a0#{asked[0]} asked for: change them and make the poster again.",
+        )
+    form = PosterWordsForm(request.POST or None, initial=initial, current_size=asset.metrics["size"])
     status = 400 if form.errors else 200
     if request.method == "POST" and form.is_valid():
         try:

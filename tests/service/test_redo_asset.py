@@ -116,7 +116,7 @@ def test_new_words_rerender_the_poster_in_a_new_job(signed_in, product_image, qu
     # and the new job's page says which poster it makes again, linking to its job
     made = signed_in.get(reverse("dashboard:job", args=[new.pk])).content.decode()
     assert re.search(
-        rf'data-made-from>New words or size for Poster · .+? of <a href="{reverse("dashboard:job", args=[poster.job_id])}">Job #{poster.job_id}</a>',
+        rf'data-made-from>New words or size for Poster · .+? of <a href="{reverse("dashboard:job", args=[poster.job_id])}">Job&nbsp;#{poster.job_id}</a>',
         made,
     )
 
@@ -303,3 +303,32 @@ def test_the_regenerated_jobs_page_says_what_it_makes_again_and_from_which_job(
         f"Regenerating Marketplace packshot of {first} with a new variation; {first} stays as it" in said[0]
     )
     assert f"Regenerating Poster · Hero left of {first} on a new scene; {first} stays as it is." in said[1]
+
+
+def test_change_settings_on_failed_new_words_opens_the_posters_form_with_those_words(
+    signed_in, product_image, queued
+):
+    # given: a job of new words and another size for a poster, which failed
+    poster = _poster(_job(product_image))
+    asked = {"headline": "早安马克杯 新品上市", "subline": "手工青花釉", "ribbon": "", "size": "story"}
+    signed_in.post(
+        reverse("dashboard:poster_words", args=[poster.pk]),
+        {**asked, "cta": "Shop now", "badge": "", "price": "", "compare_at_price": ""},
+    )
+    failed = GenerationJob.objects.get(parameters__rerender__asset_id=poster.pk)
+    GenerationJob.objects.filter(pk=failed.pk).update(status=JobStatus.FAILED, error_message="stopped")
+
+    # when: the merchant presses "Change settings" on it
+    response = signed_in.get(reverse("dashboard:job_again", args=[failed.pk]))
+
+    # then: the poster's own form, holding the words and size that job asked for (the new-job
+    # form started a fresh poster with an empty headline)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard:poster_words", args=[poster.pk]) + f"?from={failed.pk}"
+    body = signed_in.get(response["Location"]).content.decode()
+    assert 'value="早安马克杯 新品上市"' in body and ">\n手工青花釉</textarea>" in body
+    assert '<option value="story" selected>' in body and 'value="NEW"' not in body
+    assert f"holds the words Job\u00a0#{failed.pk} asked for" in body
+    # and: the poster's own words stay what the form shows without that job
+    plain = signed_in.get(reverse("dashboard:poster_words", args=[poster.pk])).content.decode()
+    assert 'value="Old words"' in plain and "asked for" not in plain
