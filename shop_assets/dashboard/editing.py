@@ -34,6 +34,22 @@ def _busy_message(count: int, what: str) -> str:
     )
 
 
+def _goes_with(product) -> str:
+    """What deleting ``product`` takes with it, in words: "1 photo, 2 jobs and the 14 files
+    made from them"; "" when it has no photo or job (never "0 photos, 0 jobs and 0 files")."""
+    counts = (
+        (product.images.count(), "photo"),
+        (product.jobs.count(), "job"),
+        (Asset.objects.filter(job__product=product).count(), "file"),
+    )
+    parts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts if n]
+    if not parts:
+        return ""
+    if counts[2][0]:
+        parts[-1] = f"the {parts[-1]} made from them"  # files come from a job of a photo
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
 @merchant_required
 def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(_products(request), pk=pk)
@@ -46,15 +62,10 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 product_notify.product_updated(product, changed)
         messages.success(request, "Product saved." if changed else "Nothing changed.")
         return redirect("dashboard:product", pk=product.pk)
-    counts = {
-        "photos": product.images.count(),
-        "jobs": product.jobs.count(),
-        "assets": Asset.objects.filter(job__product=product).count(),
-    }
     return render(
         request,
         "dashboard/product_edit.html",
-        {"product": product, "form": form, "counts": counts},
+        {"product": product, "form": form, "goes_with_it": _goes_with(product)},
         status=400 if form.errors else 200,
     )
 

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
@@ -205,3 +206,30 @@ def test_change_settings_fills_the_form_from_the_job(signed_in, product_image):
     assert {("outputs", "scene"), ("outputs", "poster"), ("poster_templates", "bold_sale")} <= checked
     assert ("poster_sizes", "story") in checked and ("poster_sizes", "feed") not in checked
     assert ("outputs", "packshot") not in checked
+
+
+def _deletes(client, product) -> str:
+    page = client.get(reverse("dashboard:product_edit", args=[product.pk])).content.decode()
+    return page.split("<p>Deletes ", 1)[1].split("</p>", 1)[0]
+
+
+def test_delete_says_what_goes_with_the_product_in_words(signed_in, product, photo_jpeg):
+    # given: a product with nothing yet (the page said "with its 0 photos, 0 jobs and 0 files")
+    assert _deletes(signed_in, product) == (
+        "Hand wash (BTL-001), which has no photos or jobs yet. This cannot be undone."
+    )
+
+    # when: it has a photo, then a job on it with two files
+    image = catalog.add_product_image(product, photo_jpeg, filename="bottle.jpg")
+    assert _deletes(signed_in, product) == "Hand wash (BTL-001) with its 1 photo. This cannot be undone."
+    job = _job(image)
+    for name in ("cutout", "packshot"):
+        Asset.objects.create(
+            merchant=product.merchant, job=job, kind=name, name=name, format="png",
+            storage_key=f"k/{name}.png", width=1, height=1, size_bytes=1, checksum="0",
+        )  # fmt: skip
+
+    # then: each thing counted once, in the singular where there is one
+    assert _deletes(signed_in, product) == (
+        "Hand wash (BTL-001) with its 1 photo, 1 job and the 2 files made from them. This cannot be undone."
+    )
