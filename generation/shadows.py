@@ -43,8 +43,9 @@ class FootEllipse:
 
 def foot_ellipse(alpha: np.ndarray) -> FootEllipse | None:
     """The matte's lowest edge fitted with the lower half of an ellipse as wide as the
-    foot (the columns whose lowest opaque row is within 15 % of the height of the lowest),
-    or None for a foot that sags more than ``FOOT_RATIO_MAX`` (a round belly) or is too small."""
+    foot (the columns whose lowest opaque row is within 15 % of the height of the lowest,
+    and within ``FOOT_RATIO_MAX`` of their half-span), or None for a foot that sags more
+    than ``FOOT_RATIO_MAX`` (a round belly) or is too small."""
     a = alpha > 127
     rows = np.nonzero(a.any(axis=1))[0]
     if rows.size < 8:
@@ -53,8 +54,18 @@ def foot_ellipse(alpha: np.ndarray) -> FootEllipse | None:
     filled = a.any(axis=0)
     # the lowest opaque row of each column (-1 where the column is empty)
     low = np.where(filled, a.shape[0] - 1 - np.argmax(a[::-1], axis=0), -1)
-    foot = np.nonzero(low >= low.max() - 0.15 * height)[0]
-    x0, x1 = int(foot[0]), int(foot[-1])
+    # the foot's columns: within 15 % of the height of the lowest row, and no further above
+    # it than an ellipse as wide as they span sags at its most (FOOT_RATIO_MAX), narrowed
+    # until they agree: a tall plant's 15 % took in its tapered pot's sides, and the ellipse
+    # fitted to them stood out past the base as dark ears on the floor either side
+    band = 0.15 * height
+    for _ in range(8):
+        foot = np.nonzero(low >= low.max() - band)[0]
+        x0, x1 = int(foot[0]), int(foot[-1])
+        narrower = FOOT_RATIO_MAX * (x1 - x0) / 2.0 + 1.0
+        if narrower >= band:
+            break
+        band = narrower
     half = (x1 - x0) / 2.0
     if half < 8:
         return None

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from generation.shadows import apply_shadow, cast_shadow, contact_shadow, reflection
+from generation.shadows import (
+    apply_shadow,
+    cast_shadow,
+    contact_shadow,
+    foot_ellipse,
+    grounding_shadow,
+    reflection,
+)
 from generation.types import PlacedProduct
 from tests.photoset import make_case
 
@@ -230,3 +238,43 @@ def test_a_wide_jar_is_held_down_all_along_its_rim_and_a_round_belly_only_at_its
     assert min(jar_rim) >= 0.6 * middle, jar_rim
     assert vase_rim[2] > 0.5, vase_rim
     assert max(vase_rim[1], vase_rim[3]) < 0.1 * vase_rim[2], vase_rim
+
+
+def _potted_plant() -> np.ndarray:
+    """RGBA of a plant in a pot: a pot 360 px tall, 340 px across at its flat base and 440
+    at its rim, seen level, with stems reaching higher and wider than the pot."""
+    h, w, bottom, pot_h = 1360, 700, 1350, 360
+    alpha = np.zeros((h, w), dtype=np.uint8)
+    for r in range(bottom - pot_h, bottom):
+        half = 170 + 50 * (bottom - r) / pot_h
+        alpha[r, round(350 - half) : round(350 + half)] = 255
+    for k, x in enumerate(np.linspace(40, 660, 9)):
+        cv2.line(alpha, (350, bottom - pot_h), (int(x), 20 + 40 * (k % 3)), 255, 8)
+    rgba = np.full((h, w, 4), 150, dtype=np.uint8)
+    rgba[..., 3] = alpha
+    return rgba
+
+
+def test_a_tapered_pots_flat_base_is_seen_level_and_darkens_no_floor_beside_it():
+    # given: a tall plant whose pot narrows to a flat base (the bottom 15 % of its height
+    # takes in 28 columns of the pot's sloping sides either side of the base)
+    rgba = _potted_plant()
+    # when
+    foot = foot_ellipse(rgba[..., 3])
+    placed = PlacedProduct(
+        layer=Image.fromarray(rgba, "RGBA"), box=(150, 20, 700, 1360), canvas_size=(1000, 1400)
+    )
+    density = np.asarray(grounding_shadow(placed, strength=0.55, spread=0.03), dtype=np.float32) / 255.0
+    # then: the base is as wide as the pot's foot (340 px) and seen level (its edge is
+    # straight); the ellipse fitted to the sloping sides was 396 px wide with ratio 0.10
+    assert foot is not None
+    assert foot.x1 - foot.x0 + 1 <= 340 + 20 and foot.ratio < 0.02
+    # and 15 px above the base the floor 12-30 px beside the pot is not darkened like the
+    # contact under it (the ellipse's ends stood out there as dark ears: 0.73 of density)
+    row = 20 + 1350 - 15
+    cols = np.nonzero(rgba[1350 - 15, :, 3] > 127)[0] + 150
+    ears = max(
+        density[row, cols[0] - 30 : cols[0] - 12].max(), density[row, cols[-1] + 13 : cols[-1] + 31].max()
+    )
+    assert ears < 0.25, ears
+    assert density[row + 16, 500] > 0.5  # under the base it is dark
