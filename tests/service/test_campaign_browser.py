@@ -39,3 +39,24 @@ def test_the_editor_previews_live_and_saves(live_server, browser_page, user, pro
     campaign = Campaign.objects.get()
     assert campaign.headline == "Only {price}: {title}"
     assert campaign.request["outputs"] == ["packshot", "poster"]
+
+
+def test_the_preview_stays_in_sight_beside_the_form_on_a_desktop(
+    live_server, browser_page, user, product_image
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_server.url)
+    page.goto(live_server.url + "/batches/campaigns/new/")
+    page.locator("#preview-images [data-kind=packshot] img").wait_for(timeout=30_000)
+
+    # when: the merchant scrolls down the form to its poster templates and the product to show
+    # it on (the form is 2-3 screens tall)
+    page.locator("#id_preview_product").scroll_into_view_if_needed()
+    box = page.locator("#campaign-preview").bounding_box()
+
+    # then: the preview beside it is still on the screen (it was a card as tall as the form,
+    # its pictures at the top, scrolled away), and only as tall as what it shows
+    assert box is not None and 0 <= box["y"] <= 100, box
+    images = page.locator("#preview-images").bounding_box()
+    assert images is not None and box["y"] + box["height"] - (images["y"] + images["height"]) < 60
