@@ -224,6 +224,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
     reach = max(3, round(0.1 * min(h, w)))
     seams = np.zeros((h, w), np.uint8)
     along = np.zeros((h, w), np.uint8)
+    on_line = np.zeros((h, w), np.uint8)
     near_frame = cv2.dilate(frame.astype(np.uint8), disk(reach)) > 0
     beside_frame = cv2.dilate(frame.astype(np.uint8), disk(max(3, round(0.01 * min(h, w))))) > 0
     dilated = cv2.dilate(edge_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
@@ -239,7 +240,13 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         margin = max(2, round(0.02 * min(h, w)))
         # how far each end lies from the photo's edge along the line (a product's side
         # standing close to the edge runs beside it, not into it)
-        if min(_to_edge(a, -direction, h, w), _to_edge(b, direction, h, w)) > margin:
+        # an end short of the photo's edge where a sharp edge crosses the line is a
+        # product's corner: a carton standing 10 px from the edge, its band's edges
+        # ending at its side
+        if not (
+            _reaches(dilated, np.array([x0, y0]), a, -direction, margin)
+            or _reaches(dilated, np.array([x1, y1]), b, direction, margin)
+        ):
             continue  # it stops short of the photo's edge: a product's edge, not a seam
         if any(beside_frame[min(max(round(y), 0), h - 1), min(max(round(x), 0), w - 1)] for x, y in (a, b)):
             continue  # it runs out of the frame beside the product's frame run: its side
@@ -251,16 +258,61 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
             (round(p[0] + t * direction[0]), round(p[1] + t * direction[1])) for p, t in ((a, -far), (b, far))
         ]
         cv2.line(along, ends[0], ends[1], 1, 2 * _ALONG + 1)
+        cv2.line(on_line, ends[0], ends[1], 1, 2 * _ON_LINE + 1)
     rest = edge_mask & (seams == 0)
     count, labels = cv2.connectedComponents(rest.astype(np.uint8), connectivity=8)
     outside = np.bincount(labels[rest & (along == 0)], minlength=count)
     pieces = np.flatnonzero(outside == 0)
-    return rest & ~np.isin(labels, pieces[pieces > 0])
+    rest &= ~np.isin(labels, pieces[pieces > 0])
+    # the seam's own stretch from the photo's edge to a product standing close to it is
+    # too short to be found as a line, and it joins the product's outline to the frame
+    # (the table's back edge 10 px long left of a carton in the band)
+    stub = rest & (on_line > 0) & ~beside_frame
+    count, labels = cv2.connectedComponents(stub.astype(np.uint8), connectivity=8)
+    rim = np.zeros((h, w), bool)
+    rim[:3] = rim[-3:] = True
+    rim[:, :3] = rim[:, -3:] = True
+    stubs = np.unique(labels[rim & stub])
+    return rest & ~np.isin(labels, stubs[stubs > 0])
 
 
 # A piece of edge within this many px (work scale) of a seam's line all along is part of
 # the seam: the carton's table edge at y 644-645 and its rim's broken top edge at 639-640.
 _ALONG = 6
+# ... and within this many px of it, a piece running on from the photo's edge is the
+# seam's own stretch between the frame and a product (``_remove_seams``).
+_ON_LINE = 2
+
+
+def _reaches(
+    edge: np.ndarray, start: np.ndarray, end: np.ndarray, direction: np.ndarray, margin: int
+) -> bool:
+    """Whether a line followed from ``start`` along ``direction`` to ``end`` reaches the
+    photo's edge (within ``margin`` px): not where, followed without hopping gaps (the
+    follow to ``end`` hops up to 10 px: the gap between such a side and the frame), it
+    ends short of the photo's edge at a sharp edge crossing it (``_crossed``)."""
+    h, w = edge.shape
+    if _to_edge(end, direction, h, w) > margin:
+        return False
+    tight = _follow(edge, start, direction, max_gap=2)
+    return _to_edge(tight, direction, h, w) <= 2 or not _crossed(edge, tight, direction)
+
+
+def _crossed(edge: np.ndarray, point: np.ndarray, direction: np.ndarray) -> bool:
+    """Whether a sharp edge crosses the line at its end ``point`` (x, y), ``direction``
+    pointing out of the line: ``edge`` pixels 3-8 px to one side of it, across the
+    line, at most 2 px either way along it from the end, on 5 of those 6 steps."""
+    h, w = edge.shape
+    normal = np.array([-direction[1], direction[0]])
+    for along in (-1, 0, 1, 2):
+        base = point + along * direction
+        for side in (1.0, -1.0):
+            pts = base[None, :] + side * np.arange(3, 9)[:, None] * normal[None, :]
+            xs = np.clip(np.rint(pts[:, 0]).astype(int), 0, w - 1)
+            ys = np.clip(np.rint(pts[:, 1]).astype(int), 0, h - 1)
+            if edge[ys, xs].sum() >= 5:
+                return True
+    return False
 
 
 def _to_edge(point: np.ndarray, direction: np.ndarray, h: int, w: int) -> float:
@@ -319,6 +371,40 @@ def _reaching_in(labels: np.ndarray, count: int, band: np.ndarray) -> np.ndarray
     inward = (in_band <= 0.1 * sizes) & (on_frame == 0)
     inward[0] = False
     return np.flatnonzero(inward)
+
+
+def _standing_in_band(
+    labels: np.ndarray, count: int, keep: np.ndarray, left_out: np.ndarray, band: np.ndarray, reach: int
+) -> np.ndarray:
+    """Bool per label: outline pieces of a product standing inside the border ``band``
+    (a second product a few px from the photo's edge), which ``_reaching_in`` leaves out
+    because its side lies in the band whole and its top's corner grazes it with more than
+    a tenth of its pixels. Pieces not on the photo's outermost 3 px are joined with the
+    pieces already kept when they lie within ``reach`` px of each other; a group with at
+    least half of its pixels out of the band reaches in, and its pieces are the product's.
+    The set's edges in the band run on to the frame (a seam, a prop cut by it) or lie in
+    the band alone."""
+    h, w = labels.shape
+    frame = np.zeros((h, w), bool)
+    frame[:3] = frame[-3:] = True
+    frame[:, :3] = frame[:, -3:] = True
+    on_frame = np.bincount(labels[frame], minlength=count)
+    loose = left_out & (on_frame == 0)
+    loose[0] = False
+    if not loose.any():
+        return np.zeros(count, bool)
+    pieces = (keep | loose)[labels]
+    joined = cv2.dilate(pieces.astype(np.uint8), disk(reach))
+    groups_n, groups = cv2.connectedComponents(joined, connectivity=8)
+    total = np.bincount(groups[pieces], minlength=groups_n)
+    out = np.bincount(groups[pieces & ~band], minlength=groups_n)
+    reaching = out >= 0.5 * np.maximum(total, 1)
+    reaching[0] = False
+    found = np.zeros(count, bool)
+    hit = pieces & reaching[groups] & loose[labels]
+    found[np.unique(labels[hit])] = True
+    found[0] = False
+    return found
 
 
 def _follow(edge: np.ndarray, start: np.ndarray, direction: np.ndarray, max_gap: int = 10) -> np.ndarray:
@@ -400,8 +486,12 @@ class ClassicalSegmenter:
             np.maximum.at(peak, np.asarray(labels, np.intp).ravel(), strength.ravel())
             keep &= peak >= 3.0 * threshold
         frame_labels = np.unique(labels[cv2.dilate(border.product_ring.astype(np.uint8), disk(band)) > 0])
+        sized = keep.copy()
         keep[np.setdiff1d(touching, np.union1d(frame_labels, _reaching_in(labels, count, band_mask)))] = False
         keep[0] = False
+        keep |= _standing_in_band(
+            labels, count, keep, sized & ~keep, band_mask, max(1, round(0.03 * short) // 2)
+        )
         outline = keep[labels] | border.product_ring
         if outline.sum() < 8:
             count, _, boxes, _ = cv2.connectedComponentsWithStats((strength > s.edge_floor).astype(np.uint8))

@@ -526,8 +526,9 @@ def test_evidence_fails_a_matte_missing_a_face_of_the_product(name: str, face: s
 
 def test_classical_cut_through_one_of_two_cartons_is_not_trusted() -> None:
     # given two cartons side by side, the left one near the photo's edge: the classical
-    # cut keeps the right carton's orange band and the right part of its face, going
-    # straight down through the white face (IoU 0.21, trusted at 1.0)
+    # cut kept the right carton's orange band and the right part of its face, going
+    # straight down through the white face (IoU 0.21, trusted at 1.0; it now cuts both
+    # whole: test_classical_cuts_a_carton_standing_in_the_border_band)
     case = make_case("carton_on_tabletop")
     photo, alpha = side_by_side(case)
 
@@ -696,6 +697,28 @@ def test_classical_opens_the_set_between_two_parts(name: str, variant: str, befo
     assert score >= 0.98
     assert boundary_f(matte, alpha, tolerance=4) >= 0.93
     assert kept < 0.05
+    assert seg.evidence["trusted"] is True
+
+
+def test_classical_cuts_a_carton_standing_in_the_border_band() -> None:
+    # given two cartons side by side, the left one 30 px from the photo's left edge (11 px
+    # at the cut's working size, inside its 17 px border band): its side lay in the band
+    # whole, its top's corner grazed it, the table's back edge ran on from it to the frame,
+    # and its band's and shoulder's edges, ending 10 px from the frame, were taken for
+    # seams; the cut kept the right carton and only the left one's side face (IoU 0.640,
+    # sent to review)
+    case = make_case("carton_on_tabletop")
+    photo, alpha = side_by_side(case)
+
+    # when
+    seg = segment(photo, "classical")
+
+    # then both cartons are cut out whole, the set between them left out, and trusted
+    matte = np.asarray(seg.matte)
+    score, edge_f = iou(matte, alpha), boundary_f(matte, alpha, tolerance=4)
+    print(f"IoU {score:.4f}, boundary F {edge_f:.4f}, confidence {seg.confidence}")
+    assert score >= 0.98 and edge_f >= 0.93
+    assert not matte[:, :20].any()  # nothing along the photo's edge
     assert seg.evidence["trusted"] is True
 
 
