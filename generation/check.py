@@ -6,7 +6,9 @@
   matte alone, whichever method made it. The cues (each 0..1, 1 is good):
 
   ``border``     the matte does not run along the photo's edge over set-coloured pixels
-                 (a product cut by the frame is allowed: its edge pixels are not the set's);
+                 (a product cut by the frame is allowed: its edge pixels are not the set's,
+                 or, where they are, sharp edges close them off from the set and the
+                 product's other colours frame them: a cream band across a teal box);
   ``slab``       the matte does not end in a wide flat slab of floor or tabletop;
   ``reflection`` the matte's lower part does not mirror the part above it, fainter (a
                  floor reflection kept as product);
@@ -380,7 +382,17 @@ def unlike_set_gaps(
     return gaps, unlike
 
 
-def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) -> float:
+def _border_cue(
+    rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray, edges_near: np.ndarray
+) -> float:
+    """1 unless the matte runs along the photo's edge over the set's colours (a floor or
+    a wall kept), or over more than 35-55 % of the edge. Set-coloured matte pixels on
+    the edge are not counted where they belong to a part of the product the colour cannot
+    tell: a piece of the matte in the set's colours, clear of sharp edges, that sharp
+    edges close off from everything the matte leaves out (``open_to_set``) and that the
+    matte's other colours frame on ``_FRAMED`` of its rim or more (a cream band across a
+    teal box cut by the frame, the set's cream). A floor or wall kept along the edge
+    meets the rest of the set where the cut ran through it, with no edge there."""
     ring = np.zeros(product.shape, bool)
     ring[:2] = ring[-2:] = True
     ring[:, :2] = ring[:, -2:] = True
@@ -404,9 +416,57 @@ def _border_cue(rgb: np.ndarray, product: np.ndarray, set_colour: np.ndarray) ->
         )
     else:
         like = set_coloured(rgb, set_colour)[on_edge]
+    if like.any():
+        like &= ~_framed_set_colour(rgb, product, on_edge, like, edges_near)
     bad = float(like.sum()) / ring.sum()
     total = float(on_edge.sum()) / ring.sum()
     return float(np.clip(1.0 - bad / 0.04, 0.0, 1.0) * np.clip(1.0 - (total - 0.35) / 0.2, 0.0, 1.0))
+
+
+# A set-coloured piece of the matte on the photo's edge is the product's own when the
+# matte's other colours lie on at least this share of its rim (the serum box's cream
+# band, teal above and below it: 0.8).
+_FRAMED = 0.6
+
+
+def _framed_set_colour(
+    rgb: np.ndarray, product: np.ndarray, on_edge: np.ndarray, like: np.ndarray, edges_near: np.ndarray
+) -> np.ndarray:
+    """Bool per ``on_edge`` pixel: its set-coloured (``like``) piece of the matte is closed
+    off from the set by sharp edges and framed by the matte's other colours (``_border_cue``)."""
+    ys, xs = np.nonzero(on_edge)
+    flagged = np.zeros(product.shape, bool)
+    flagged[ys[like], xs[like]] = True
+    # the set-coloured piece each flagged edge pixel belongs to, grown through the matte's
+    # pixels of the same colours
+    # (their colours to 4 levels: a few dozen, each compared with the matte in turn)
+    refs = np.unique(rgb[flagged] // 4, axis=0).astype(np.float32) * 4 + 1.5
+    refs = refs[:: max(1, len(refs) // 64)]
+    py, px = np.nonzero(product)
+    colours = rgb[py, px].astype(np.float32)
+    near = np.zeros(len(py), bool)
+    for ref in refs:
+        near |= np.linalg.norm(colours - ref, axis=1) < SET_TOLERANCE
+    same = np.zeros(product.shape, bool)
+    same[py[near], px[near]] = True
+    same &= ~edges_near
+    same |= flagged
+    count, labels = cv2.connectedComponents(same.astype(np.uint8), connectivity=8)
+    beside = cv2.dilate((~product).astype(np.uint8), disk(1)) > 0
+    beside[:2] = beside[-2:] = False
+    beside[:, :2] = beside[:, -2:] = False
+    open_labels = np.unique(labels[beside & same])
+    framed = np.zeros(count, bool)
+    for k in np.unique(labels[flagged]):
+        if k == 0 or k in open_labels:
+            continue
+        piece = (labels == k).astype(np.uint8)
+        rim = (cv2.dilate(piece, disk(5)) > 0) & (piece == 0) & ~edges_near
+        rim[:2] = rim[-2:] = False
+        rim[:, :2] = rim[:, -2:] = False
+        if rim.any() and (product[rim] & ~same[rim]).mean() >= _FRAMED:
+            framed[k] = True
+    return framed[labels[ys, xs]]
 
 
 def _base_cue(product: np.ndarray, like: np.ndarray) -> float:
@@ -1049,7 +1109,8 @@ def matte_evidence(
     cues: dict[str, float] = {}
 
     # 1. the photo's edge: set-coloured matte pixels there are a floor or wall kept
-    cues["border"] = _border_cue(rgb, product, set_colour)
+    edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
+    cues["border"] = _border_cue(rgb, product, set_colour, edges_near)
 
     # 2. a slab of set colour at the base
     slab = base_slab(product, like)
@@ -1082,7 +1143,6 @@ def matte_evidence(
     cues["inlet"] = _inlet_cue(rgb, product, m < 16, blurs)
 
     # 4e. no part of the product left out beside the matte, walled off from the set
-    edges_near = cv2.dilate((strength > 1.5).astype(np.uint8), disk(2)) > 0
     walled = walled_off(product, edges_near)
     cues["pocket"] = _pocket_cue(product, walled)
     cues["face"] = _face_cue(product, walled)

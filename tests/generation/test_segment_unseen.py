@@ -110,3 +110,38 @@ def test_outline_cue_doubts_a_white_box_whose_edges_do_not_show() -> None:
     assert white.cues["backdrop"] < 0.5 and white.cues["outline"] < MATTE_THRESHOLD and not white.trusted
     assert "does not follow its edges all round" in " ".join(white.problems)
     assert dark.cues["thin"] == 1.0 and dark.trusted
+
+
+def test_a_product_cut_by_two_frame_edges_is_trusted_where_only_its_colours_reach_the_edge() -> None:
+    # given a teal serum box cut by the bottom and right frame edges, with a cream band
+    # the set's own cream running out of the right edge, and its exact matte: the border
+    # cue took the band's edge pixels for the set kept along the frame (0.36, review)
+    case = make_unseen_case("close_crop_two_edges")
+    exact = np.rint(case.alpha * 255).astype(np.uint8)
+
+    # when its evidence is measured, and that of the exact matte with the set kept
+    # along a frame edge (a strip 25 px deep, a block of the floor in the corner, the
+    # whole right side) or the box cut short of the right edge
+    good = matte_evidence(case.photo, exact)
+    h, w = exact.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    kept = {
+        "bottom strip": ys >= h - 25,
+        "right strip above the box": (ys < 700) & (xs >= w - 30),
+        "floor block in the corner": (ys > 1700) & (xs < 800),
+        "right side": xs > 1300,
+    }
+    bad = {
+        name: matte_evidence(case.photo, np.where(extra, 255, exact).astype(np.uint8))
+        for name, extra in kept.items()
+    }
+    short = matte_evidence(case.photo, np.where(xs > 1200, 0, exact).astype(np.uint8))
+
+    # then the band, closed off from the set by the box's edges and framed by its teal,
+    # is the box's: the exact matte is trusted; the set kept along the edge meets the
+    # rest of the set with no edge between them and goes to review, as does the cut box
+    print(f"exact {good.score:.3f} {good.cues}")
+    assert good.cues["border"] == 1.0 and good.trusted
+    for name, evidence in bad.items():
+        assert evidence.cues["border"] == 0.0 and not evidence.trusted, name
+    assert not short.trusted
