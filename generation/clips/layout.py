@@ -105,6 +105,7 @@ class ClipLayout:
     text: Rect | None  # the scene text's band, just above the product's whole path
     frame: Rect  # where the product may go in the move: the clear area below the text
     rest_box: Rect  # the product at rest
+    below: float = 0.0  # the set under the product's foot kept in frame, a share of its height
 
 
 def clip_layout(
@@ -116,6 +117,7 @@ def clip_layout(
     text_height: float,
     zoom: float,
     scene_box: Rect | None = None,
+    below: float = 0.0,
 ) -> ClipLayout:
     """The product at rest and the band its scene text takes (``text_height`` px), for a
     move that shows the product up to ``zoom`` times its rest size about its centre.
@@ -125,6 +127,11 @@ def clip_layout(
     finished scene has the product when it covers the frame: the product keeps that size and
     place, made smaller and moved only as far as it must to stand below the text at its
     closest, clear of the UI (the scene is then framed round it, ``worlds.overscan``).
+    ``below`` (a share of the product's height) is what the set shows under the product's
+    foot that the frame keeps whole, a podium's front (``sets.podium_reach``): it stands
+    under the product inside the framing margin (in a platform's UI band if need be: it is
+    the set, not the product or a word), the product made smaller and standing higher for
+    it where the frame has no room for it below the clear area.
     """
     cw, ch = canvas
     clear = clear_area(canvas, insets)
@@ -135,12 +142,19 @@ def clip_layout(
     else:
         fw, fh = fitted_size(product_size, canvas, insets, fill)
     zoom = max(zoom, 1.0)
-    k = min(1.0, (ah - text_height - gap) / (fh * zoom), aw / (fw * zoom))
+    below = max(below, 0.0) if scene_box is None else 0.0
+    lowest_row = (1 - float(presets_data()["framing"]["margin"])) * ch  # the framing margin's
+    room = ah - text_height - gap
+    k = min(
+        1.0, room / (fh * zoom), (room + lowest_row - ay - ah) / (fh * zoom * (1.0 + below)), aw / (fw * zoom)
+    )
     w, h = fw * k, fh * k
     closest = h * zoom
+    under = below * closest  # the podium's front under the product at its closest
     half = w * zoom / 2
-    if scene_box is None:  # the text and the product, centred together
+    if scene_box is None:  # the text and the product, centred together, its podium in frame
         cy = ay + (ah - text_height - gap - closest) / 2 + text_height + gap + closest / 2
+        cy -= max(cy + closest / 2 + under - lowest_row, 0.0)
         cx = min(max(cw / 2, ax + half), ax + aw - half)
     else:  # where the scene has it, as near as the frame allows
         sx, sy, sw, sh = scene_box
@@ -154,8 +168,9 @@ def clip_layout(
         canvas=canvas,
         clear=clear,
         text=text,
-        frame=(ax, frame_top, aw, ay + ah - frame_top),
+        frame=(ax, frame_top, aw, min(ay + ah, lowest_row - under) - frame_top),
         rest_box=(cx - w / 2, cy - h / 2, w, h),
+        below=below,
     )
 
 

@@ -77,7 +77,7 @@ from generation.clips.worlds import (
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.safe_zones import safe_box
-from generation.sets import MAX_PRODUCT_WIDTH, get_theme
+from generation.sets import MAX_PRODUCT_WIDTH, get_theme, plan_variant, podium_reach
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 from generation.typography.money import format_price
 
@@ -202,6 +202,21 @@ def plan_clip(
     scene_keys = ("headline",) if end_card else ("headline", "price", "cta")
     # a studio scene of another shape is built again at the clip's (below)
     as_is = [s.studio_set is None or _same_shape(s.image.size, canvas) for s in scenes or []]
+    cues: list[ProductCues] = []  # the product's, found once for every set arranged
+    # the sets built for the clip (its themes, or studio scenes of another shape built
+    # again): the frame keeps the whole of a podium under the product
+    sets = (
+        [(theme, spec.seed + i) for i, theme in enumerate(spec.themes)]
+        if scenes is None
+        else [s.studio_set for s, shown in zip(scenes, as_is, strict=True) if not shown and s.studio_set]
+    )
+    below = 0.0
+    for theme, seed in sets:
+        if get_theme(theme).podium is not None:
+            if not cues:
+                cues.append(product_cues(seg.cutout))
+            variant = plan_variant(theme, seed, light_side=cues[0][0], foot_ratio=cues[0][1])
+            below = max(below, podium_reach(theme, seg.cutout.size, variant))
     layout = clip_layout(
         canvas,
         spec.safe_insets,
@@ -211,6 +226,7 @@ def plan_clip(
         zoom=world_scale(spec),
         # a finished scene shown as it is keeps its product's size and place where it can
         scene_box=_scene_box(scenes[0], canvas) if scenes and as_is[0] else None,
+        below=below,
     )
     style_cfg = presets_data()["styles"]["parallax"]
     ratios = {"wall_ratio": float(style_cfg["wall_ratio"]), "front_ratio": float(style_cfg["front_ratio"])}
@@ -221,8 +237,6 @@ def plan_clip(
     sx, sy = size[0] / canvas[0], size[1] / canvas[1]
     lx, ly, lw, lh = layout.rest_box
     world_box = (round(lx * sx), round(ly * sy), max(1, round(lw * sx)), max(1, round(lh * sy)))
-
-    cues: list[ProductCues] = []  # the product's, found once for every set arranged
 
     def arrange(
         theme: str,
@@ -706,7 +720,9 @@ def _sprites(
     ]
     x0 = min(b[0] for b in boxes)
     y0 = min(b[1] for b in boxes)
-    area = (x0, y0, max(b[0] + b[2] for b in boxes) - x0, max(b[1] + b[3] for b in boxes) - y0)
+    # and its podium under it (``ClipLayout.below``): no text over the set's podium
+    y1 = max(b[1] + b[3] + layout.below * b[3] for b in boxes)
+    area = (x0, y0, max(b[0] + b[2] for b in boxes) - x0, y1 - y0)
     # scene text crosses every scene: it is dark only where all of them are light there
     compositor = Compositor(plan)
     shots = [

@@ -31,6 +31,7 @@ from generation.sets.stage import (
     PodiumGeometry,
     Stage,
     move_stage,
+    podium_reach,
     stage_at_box,
     stage_for_product,
 )
@@ -64,5 +65,6 @@ __all__ = [
     "resolve_brand",
     "move_stage",
     "stage_at_box",
+    "podium_reach",
     "stage_for_product",
 ]

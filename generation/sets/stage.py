@@ -191,6 +191,23 @@ def _stage(
     return Stage(box=box, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
+def podium_reach(theme: Theme | str, product_size: tuple[int, int], variant: Variant | None = None) -> float:
+    """How far below the product's foot the theme's podium reaches (the bottom edge of its
+    front), as a share of the product's height, as ``stage_for_product`` stands it for the
+    variant's camera (its width uncapped by a canvas: at most this); 0 without a podium.
+    A frame that keeps the whole podium in sight keeps this much room under the product."""
+    theme = resolve_theme(theme)
+    if variant is not None:
+        theme = _camera(theme, variant.camera, variant.foot_ratio)
+    p = theme.podium
+    pw, ph = product_size
+    if p is None or pw <= 0 or ph <= 0:
+        return 0.0
+    w = pw / ph  # the product's width for a height of 1
+    ry = max(1.3 * w, p.width * 0.55) / 2.0 * p.top_ratio
+    return float(p.height + 0.65 * ry)
+
+
 def _camera(theme: Theme, camera: float, foot_ratio: float | None = None) -> Theme:
     """The theme seen from a camera ``camera`` (-1 low .. +1 high) above its own: the
     horizon rises with the camera, and a podium's top face opens up. With the product's

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 import generation.clips.plan as plan_module
 from generation.clips import plan_clip, write_clip
+from generation.clips.checks import ink_box
 from generation.clips.frames import Compositor
 from generation.clips.motion import Similarity
 from generation.clips.product import reference_product
@@ -329,6 +330,54 @@ def test_a_clip_from_a_round_podium_scene_moves_the_podium_painted_in_it_with_th
     for sides in (lefts, rights):
         if sides:
             assert max(sides) - min(sides) <= 2.0, sides
+
+
+def _podium_past_bottom(plan, pod) -> float:
+    """The largest share of a podium's height (the back of its top face to the bottom of
+    its front) below the frame's bottom edge in any frame from the end of the reveal to
+    the end card's move (``pod`` in world px)."""
+    ch, fps = plan.canvas[1], plan.spec.fps
+    worst = 0.0
+    for i in range(math.ceil(plan.timeline.reveal_end * fps), math.floor(plan.timeline.move_start * fps) + 1):
+        layer = plan.state(i).layers[0]
+        moved = layer.depth.at_ratio(PODIUM_RATIO) if layer.depth is not None else layer.transform
+        top, bottom = moved.point(pod.cx, pod.top - pod.ry)[1], moved.point(pod.cx, pod.bottom + pod.ry)[1]
+        worst = max(worst, (bottom - ch) / (bottom - top))
+    return worst
+
+
+@pytest.mark.parametrize("preset", ["square", "portrait", "landscape"])
+def test_a_podium_set_keeps_its_podium_whole_in_the_frame(bottle, stages, preset):
+    # given clips of a tall bottle on the podium sets (a round podium, a tall plinth)
+    for theme in ("podium", "gallery_plinth"):
+        for style in ("parallax", "push_in"):
+            stages.clear()
+            spec = small(style=style, preset=preset, size=_scaled(preset), duration=6, themes=(theme,))
+
+            # when the clip is planned
+            plan = plan_clip(bottle, dataclasses.replace(spec, headline="Good morning mug"))
+
+            # then the podium under the bottle is in the frame, whole, in every frame of
+            # the move: the product is made smaller and stands higher to leave it room (the
+            # product at the fill asked stood its foot at the clear area's bottom, and 0.60
+            # to 0.74 of the podium's height was below the frame's edge, only its top face
+            # in sight)
+            assert _podium_past_bottom(plan, stages[-1].stage.podium) <= 0.0, (theme, style)
+            # and the headline stands above the bottle, not over the podium in front of it
+            _, hy, _, hh = ink_box(plan.sprites["headline"])
+            assert hy + hh <= plan.timeline.rest_box[1], (theme, style)
+
+
+def test_a_story_podium_set_keeps_the_product_s_size(bottle):
+    # given a story of a tall bottle on the podium set and on the marble set (no podium)
+    sized = []
+    for theme in ("podium", "marble_counter"):
+        spec = small(style="parallax", size=MID, duration=6, themes=(theme,), headline="Good morning mug")
+        sized.append(plan_clip(bottle, spec).timeline.rest_box[3])
+
+    # then the podium stands in the frame below the clear area (in the UI's band: it is the
+    # set, not the product or a word), and the bottle is as large as on a set without one
+    assert sized[0] == pytest.approx(sized[1], abs=0.5)
 
 
 def _on_world(layer_pixels: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
@@ -776,10 +825,13 @@ def test_a_square_podium_set_narrows_its_podium_to_keep_the_props_its_scene_aske
     assert asked >= 3 and stood == asked
 
 
-def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(stages):
+def test_a_podium_narrows_only_as_far_as_the_least_size_its_props_are_stood_at(stages, monkeypatch):
     # given a 1:1 parallax clip of the podium set with a thin product (its sphere's size is
     # capped by the product's width, below the theme's least share of its height), whose
-    # podium must narrow for the sphere to stand beside it
+    # podium must narrow for the sphere to stand beside it (the product framed as large as
+    # with no podium under it: kept whole in the frame, the podium leaves it smaller and
+    # the sphere room at its own size)
+    monkeypatch.setattr(plan_module, "podium_reach", lambda *_a, **_k: 0.0)
     from generation.sets import get_theme
     from generation.sets.props import CLEAR_GAP, CLIP_MIN_SHARE, CLIP_READABLE, prop_height
 
