@@ -520,7 +520,7 @@ def _prop_cover(
         r = h / 2.0
         cover = np.clip(r - np.sqrt((xx - cx) ** 2 + (yy - (base - r)) ** 2) + 0.5, 0, 1)
     elif shape == "box":
-        cover = coverage_box(xx, cx - rx, cx + rx) * coverage_box(yy, base - h, base)
+        cover = _box_faces(xx, yy, cx, base, w, h, canvas[0])[0]
     elif shape == "arch":
         spring = base - h + rx
         rect = coverage_box(xx, cx - rx, cx + rx) * np.clip(yy - spring + 0.5, 0, 1)
@@ -540,7 +540,54 @@ def _prop_cover(
     return cover.astype(F32), origin
 
 
-def _prop_shading(pp: PropPlacement, look: Look) -> np.ndarray:
+# a box prop is seen from a little above and to the side: its top face shows this share of
+# its height and the side face turned towards the frame's centre this share of its width
+# (drawn flat, a box was a grey card with a lighter strip on top)
+BOX_TOP = 0.14
+BOX_SIDE = 0.2
+
+
+def _box_faces(
+    xx: np.ndarray, yy: np.ndarray, cx: float, base: float, w: float, h: float, canvas_width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A box standing at (``cx``, ``base``) inside its ``w`` x ``h`` px bounds: the
+    anti-aliased coverage of its silhouette (front face, the top face receding behind it and
+    the side face towards the frame's centre, which the camera sees), the weight of the
+    front face, of the top face against the side face, and which side face shows (+1: the
+    box stands right of the centre and shows its left face)."""
+    s = 1.0 if cx >= canvas_width / 2.0 else -1.0
+    u = (xx - cx) * s  # mirrored: the side face always lies at negative u
+    rx, dx, ty = w / 2.0, BOX_SIDE * w, BOX_TOP * h
+    inner, lid, back = -rx + dx, base - h + ty, base - h
+
+    def edge(p: tuple[float, float], q: tuple[float, float]) -> np.ndarray:
+        # signed distance (px) to the line p -> q, positive on the box's side of it
+        nx, ny = q[1] - p[1], p[0] - q[0]
+        norm = math.hypot(nx, ny)
+        d = ((u - p[0]) * nx + (yy - p[1]) * ny) / norm
+        inside = (0.0 - p[0]) * nx + (base - h / 2.0 - p[1]) * ny
+        return d if inside > 0 else -d
+
+    distance = np.minimum.reduce(
+        [
+            rx - u,
+            base - yy,
+            yy - back,
+            u + rx,
+            edge((rx, lid), (rx - dx, back)),  # the top face's outer corner
+            edge((inner, base), (-rx, base - ty)),  # the side face's foot
+        ]
+    )
+    cover = np.clip(distance + 0.5, 0.0, 1.0)
+    front = np.clip(u - inner + 0.5, 0.0, 1.0) * np.clip(yy - lid + 0.5, 0.0, 1.0)
+    # the top face against the side face: across the edge from the front's corner backwards
+    nx, ny = back - lid, inner - (-rx)
+    top = np.clip(((u - inner) * nx + (yy - lid) * ny) / math.hypot(nx, ny) + 0.5, 0.0, 1.0)
+    top = top if ((rx - inner) * nx + (back - lid) * ny) > 0 else 1.0 - top
+    return cover, front, top, s
+
+
+def _prop_shading(pp: PropPlacement, look: Look, canvas: tuple[int, int]) -> np.ndarray:
     """Brightness of each pixel of a prop under the key light (over its coverage grid)."""
     hgt, wid = pp.cover.shape
     ox, oy = pp.origin
@@ -562,8 +609,11 @@ def _prop_shading(pp: PropPlacement, look: Look) -> np.ndarray:
     elif pp.shape == "leaf":
         ndl = np.full_like(xx, 0.5) + 0.25 * float(lv[0]) * np.sign(xx - pp.cx)
     elif pp.shape == "box":
-        # the front face, and a thin top face that catches the light
-        ndl = np.where(yy < pp.base - 0.86 * pp.height, float(lv[1]) + 0.3, float(lv[2]) * 0.8)
+        # the front face, the side face turned towards the frame's centre, and the top face
+        # that catches the light, each lit by its own normal
+        _, front, top, side = _box_faces(xx, yy, pp.cx, pp.base, pp.width, pp.height, canvas[0])
+        faces = float(lv[2]) * 0.8, float(lv[1]) + 0.3, -side * float(lv[0])
+        ndl = front * faces[0] + (1.0 - front) * (top * faces[1] + (1.0 - top) * faces[2])
     else:  # a flat front: arch
         ndl = np.full_like(xx, float(lv[2]) * 0.8)
     shade = 0.72 + 0.4 * np.clip((ndl + wrap) / (1.0 + wrap), 0, 1) ** 1.4
@@ -608,7 +658,7 @@ def draw_props(bg: np.ndarray, look: Look, stage: Stage, props: list[PropPlaceme
             darken(bg, density, origin)
         hgt, wid = pp.cover.shape
         color = look.color(theme.props[pp.index].color) * look.light_tint
-        shade = _prop_shading(pp, look)
+        shade = _prop_shading(pp, look, canvas)
         ox, oy = pp.origin
         region = bg[oy : oy + hgt, ox : ox + wid]
         c = pp.cover[..., None]

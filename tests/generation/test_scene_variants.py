@@ -475,3 +475,41 @@ def test_props_scale_with_the_product_and_keep_clear_of_its_silhouette(canvas):
                     assert gap >= 0.04 * min(cw, ch) - 1.0, where
                     measured += 1
     assert measured >= 30
+
+
+def test_a_box_prop_shows_its_top_and_the_side_towards_the_frames_centre_lit_by_the_key_light(bottle):
+    # given: the concrete set's box beside a bottle, four compositions (light left and right)
+    from generation.sets.look import Look
+    from generation.sets.props import _box_faces
+
+    theme, canvas, seen = get_theme("concrete"), (800, 800), 0
+    for seed in range(4):
+        variant = plan_variant(theme, seed)
+        stage = stage_for_product(theme, bottle.cutout.size, canvas, fill=0.6, seed=seed, variant=variant)
+        placed = compose.place_product(bottle.cutout, canvas, stage.box)
+        # when
+        shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+        for prop in place_props(theme, stage, placed, variant, seed=seed):
+            if prop.shape != "box":
+                continue
+            ox, oy = prop.origin
+            h, w = prop.cover.shape
+            yy, xx = np.mgrid[oy : oy + h, ox : ox + w].astype(np.float32) + 0.5
+            _, front, top, side = _box_faces(xx, yy, prop.cx, prop.base, prop.width, prop.height, canvas[0])
+            # then: the far top corner, away from the frame's centre, is not the box's (a flat
+            # card covered its whole bounds) ...
+            corner_x = prop.cx + side * (prop.width / 2.0 - 1.0)
+            corner = (int(prop.base - prop.height + 1.0) - oy, int(corner_x) - ox)
+            assert prop.cover[corner] < 0.05, (seed, prop.cover[corner])
+            # ... and the side face is lit apart from the front: brighter when the key light
+            # comes from its side
+            solid = prop.cover > 0.99
+            luma = shot[oy : oy + h, ox : ox + w] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+            side_face = float(luma[solid & (front < 0.01) & (top < 0.01)].mean())
+            front_face = float(luma[solid & (front > 0.99)].mean())
+            light_x = Look.make(theme, theme.brand_default, seed, variant).light_vector[0]
+            facing = -side * light_x  # the side face's normal is -side along x
+            assert abs(side_face - front_face) > 6.0, (seed, side_face, front_face)
+            assert (side_face > front_face) == (facing > 0.2), (seed, side_face, front_face, facing)
+            seen += 1
+    assert seen >= 2
