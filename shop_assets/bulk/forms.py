@@ -7,6 +7,7 @@ from django import forms
 from generation.clips.spec import STYLES
 from generation.posters.spec import BACKGROUND_MODES, FAMILIES, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_SEED, InvalidRequest
+from shop_assets.accounts.models import BrandKit
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Campaign
 from shop_assets.dashboard import labels as dashboard_labels
@@ -169,12 +170,8 @@ class CampaignForm(forms.Form):
     )
     brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")
     brand_body_family = forms.ChoiceField(choices=(), required=False, label="Body font")
-    brand_locale = forms.CharField(
-        required=False,
-        max_length=12,
-        label="Language",
-        help_text="e.g. en_US, de_DE, zh_CN; blank: the brand kit's.",
-    )
+    # a menu of the brand kit's languages (a box that took "zh_CN" asked the merchant for a code)
+    brand_locale = forms.ChoiceField(choices=(), required=False, label="Language")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -188,10 +185,19 @@ class CampaignForm(forms.Form):
             ("clip_preset", dashboard_labels.clip_preset_choices()),
             ("brand_heading_family", families),
             ("brand_body_family", families),
+            ("brand_locale", self._locale_choices()),
         ):
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField), name
             field.choices = choices
+
+    def _locale_choices(self) -> list[tuple[str, str]]:
+        """The brand kit's languages; a campaign saved through the API with another one keeps it."""
+        choices = [("", "The brand kit's"), *(c for c in BrandKit.LOCALE_CHOICES if c[0])]
+        saved = self.initial.get("brand_locale")
+        if saved and saved not in dict(choices):
+            choices.append((saved, saved))
+        return choices
 
     @staticmethod
     def initial_from(campaign: Campaign) -> dict[str, Any]:

@@ -283,3 +283,19 @@ def test_a_campaign_refuses_an_unknown_clip_opening(signed_in):
     )
     assert response.status_code == 400 and not Campaign.objects.exists()
     assert "spin is not one of the available choices" in response.content.decode()
+
+
+def test_the_brand_language_is_a_menu_and_the_colours_say_their_format(signed_in, merchant):
+    # when: the merchant opens the editor (Language was an empty box that wanted "zh_CN", and
+    # the colours' "#rrggbb" was never shown)
+    body = signed_in.get(reverse("bulk:campaign_new")).content.decode()
+
+    # then: Language is a menu of the brand kit's languages, blank first
+    menu = body.split('<select name="brand_locale"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="" selected>The brand kit&#x27;s</option>' in menu
+    assert '<option value="zh_CN">中文（简体）</option>' in menu
+    assert "Colours as #rrggbb, such as #2F5D50." in body
+
+    # and: a language chosen there is saved as its code
+    signed_in.post(reverse("bulk:campaign_new"), {**FORM, "name": "Chinese", "brand_locale": "zh_CN"})
+    assert Campaign.objects.get(name="Chinese").request["brand"]["locale"] == "zh_CN"
