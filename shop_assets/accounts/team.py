@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, password_validation
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -41,6 +41,27 @@ class ColleagueForm(UserCreationForm):
         # the form sits beside the team list (below it on a phone): focusing it on load
         # would scroll the page past the list
         self.fields["username"].widget.attrs.pop("autofocus", None)
+        # what the password must be, said before it is refused (Django's own help texts were
+        # never shown, and speak of "your" password to an owner choosing a colleague's)
+        self.fields["username"].help_text = ""
+        self.fields["password1"].help_text = password_rules()
+        self.fields["password2"].help_text = ""
+
+
+def password_rules() -> str:
+    """The configured password validators' rules, in words."""
+    rules = []
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            rules.append(f"at least {validator.min_length} characters")
+        elif isinstance(validator, password_validation.CommonPasswordValidator):
+            rules.append("not a commonly used password")
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            rules.append("not only digits")
+        elif isinstance(validator, password_validation.UserAttributeSimilarityValidator):
+            rules.append("not like the username")
+    text = ", ".join(rules)
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
 
 
 def _members(request: HttpRequest):

@@ -206,3 +206,32 @@ def test_upgrade_makes_each_merchants_first_user_its_owner():
 
     owners = set(User.objects.filter(is_owner=True).values_list("pk", flat=True))
     assert owners == {first_a.pk, first_b.pk}
+
+
+def test_the_password_rules_are_said_before_a_password_is_refused(owner_client, settings):
+    # given: the service's password rules (8 characters, not a common one)
+    rules = "At least 8 characters, not a commonly used password."
+
+    # when: the owner opens the team page, and a colleague opens an invite link
+    team = owner_client.get(reverse("accounts:team")).content.decode()
+    link = _invite_link(owner_client.post(reverse("accounts:invitation_create")))
+    join = Client().get(link).content.decode()
+
+    # then: both say them under the password (they were only said once a password was refused)
+    for page in (team, join):
+        assert 'id="id_password1"' in page and f'<div class="help">{rules}</div>' in page
+    # and: a longer minimum is the one said
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {
+            "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+            "OPTIONS": {"min_length": 12},
+        }
+    ]
+    from django.contrib.auth import password_validation
+
+    password_validation.get_default_password_validators.cache_clear()
+    try:
+        team = owner_client.get(reverse("accounts:team")).content.decode()
+        assert '<div class="help">At least 12 characters.</div>' in team
+    finally:
+        password_validation.get_default_password_validators.cache_clear()
