@@ -233,3 +233,22 @@ def test_delete_says_what_goes_with_the_product_in_words(signed_in, product, pho
     assert _deletes(signed_in, product) == (
         "Hand wash (BTL-001) with its 1 photo, 1 job and the 2 files made from them. This cannot be undone."
     )
+
+
+def test_the_job_state_is_said_once_beside_its_pill(signed_in, product_image):
+    # given: a failed job and a cancelled one (their progress line repeated the state: "Failed
+    # Failed"), and a running one at a stage
+    failed = _job(product_image, status=JobStatus.FAILED)
+    cancelled = _job(product_image, status=JobStatus.CANCELLED)
+    running = _job(product_image, status=JobStatus.RUNNING)
+    GenerationJob.objects.filter(pk=failed.pk).update(progress_message="Failed")
+    GenerationJob.objects.filter(pk=cancelled.pk).update(progress_message="Cancelled")
+    GenerationJob.objects.filter(pk=running.pk).update(progress_message="Rendering frames")
+
+    def progress_text(job) -> str:
+        body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+        return body.split('id="job-progress-text">', 1)[1].split("<", 1)[0]
+
+    # then: the state is the pill's alone; a stage still says itself
+    assert (progress_text(failed), progress_text(cancelled)) == ("", "")
+    assert progress_text(running) == "Rendering frames"
