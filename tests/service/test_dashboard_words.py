@@ -241,3 +241,17 @@ def test_the_price_locale_is_the_brand_kits_else_the_merchants(merchant):
     assert labels.price_locale(merchant) == "en"
     BrandKit.objects.create(merchant=merchant, default_locale="ja_JP")
     assert labels.price_locale(merchant) == "ja_JP"
+
+
+@pytest.mark.django_db
+def test_the_variation_number_says_what_it_does(signed_in, product_image):
+    # given: the new-job form and the campaign editor (their "Variation number" had no words)
+    pages = [
+        signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode(),
+        signed_in.get(reverse("bulk:campaign_new")).content.decode(),
+    ]
+
+    # then: each says it under the field
+    for page in pages:
+        after = page.split('<label for="id_seed">Variation number</label>', 1)[1]
+        assert 'id="seed-help">Another number makes another take on the same settings; the same number' in after
