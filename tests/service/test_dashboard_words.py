@@ -254,4 +254,6 @@ def test_the_variation_number_says_what_it_does(signed_in, product_image):
     # then: each says it under the field
     for page in pages:
         after = page.split('<label for="id_seed">Variation number</label>', 1)[1]
-        assert 'id="seed-help">Another number makes another take on the same settings; the same number' in after
+        assert (
+            'id="seed-help">Another number makes another take on the same settings; the same number' in after
+        )
