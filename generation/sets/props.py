@@ -522,11 +522,7 @@ def _prop_cover(
     elif shape == "box":
         cover = _box_faces(xx, yy, cx, base, w, h, canvas[0])[0]
     elif shape == "arch":
-        spring = base - h + rx
-        rect = coverage_box(xx, cx - rx, cx + rx) * np.clip(yy - spring + 0.5, 0, 1)
-        dome = np.clip(0.5 - (np.sqrt((xx - cx) ** 2 + (yy - spring) ** 2) - rx), 0, 1)
-        dome *= np.clip(spring - yy + 0.5, 0, 1)
-        cover = np.clip(rect + dome, 0, 1) * np.clip(base - yy + 0.5, 0, 1)
+        cover = _arch_faces(xx, yy, cx, base, w, h, canvas[0])[0]
     else:  # leaf
         cover = np.zeros_like(xx)
         # a sprig: three leaves fanning out from one point on the floor
@@ -587,6 +583,41 @@ def _box_faces(
     return cover, front, top, s
 
 
+# an arch prop is a slab: its thickness, seen towards the frame's centre, is this share of
+# its width (its top this share of its height); drawn flat, it read as a card cut-out
+ARCH_SIDE = 0.14
+ARCH_TOP = 0.05
+
+
+def _arch(u: np.ndarray, yy: np.ndarray, uc: float, base: float, w: float, h: float) -> np.ndarray:
+    """Anti-aliased coverage of a flat arch ``w`` x ``h`` px standing at (``uc``, ``base``)."""
+    rx = w / 2.0
+    spring = base - h + rx
+    rect = coverage_box(u, uc - rx, uc + rx) * np.clip(yy - spring + 0.5, 0, 1)
+    dome = np.clip(0.5 - (np.sqrt((u - uc) ** 2 + (yy - spring) ** 2) - rx), 0, 1)
+    dome *= np.clip(spring - yy + 0.5, 0, 1)
+    return np.clip(rect + dome, 0, 1) * np.clip(base - yy + 0.5, 0, 1)
+
+
+def _arch_faces(
+    xx: np.ndarray, yy: np.ndarray, cx: float, base: float, w: float, h: float, canvas_width: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """An arch slab standing at (``cx``, ``base``) inside its ``w`` x ``h`` px bounds: the
+    coverage of its silhouette (its front and its thickness receding towards the frame's
+    centre), the weight of the front, and which way the thickness shows (+1: the arch stands
+    right of the centre and shows its left edge)."""
+    s = 1.0 if cx >= canvas_width / 2.0 else -1.0
+    u = (xx - cx) * s
+    dx, ty = ARCH_SIDE * w, ARCH_TOP * h
+    front = _arch(u, yy, dx / 2.0, base, w - dx, h - ty)
+    cover = front.copy()
+    steps = max(2, math.ceil(max(dx, ty) / 1.5))
+    for k in range(1, steps + 1):  # the front swept back to the slab's back face
+        t = k / steps
+        np.maximum(cover, _arch(u + t * dx, yy + t * ty, dx / 2.0, base, w - dx, h - ty), out=cover)
+    return cover, front, s
+
+
 def _prop_shading(pp: PropPlacement, look: Look, canvas: tuple[int, int]) -> np.ndarray:
     """Brightness of each pixel of a prop under the key light (over its coverage grid)."""
     hgt, wid = pp.cover.shape
@@ -614,8 +645,12 @@ def _prop_shading(pp: PropPlacement, look: Look, canvas: tuple[int, int]) -> np.
         _, front, top, side = _box_faces(xx, yy, pp.cx, pp.base, pp.width, pp.height, canvas[0])
         faces = float(lv[2]) * 0.8, float(lv[1]) + 0.3, -side * float(lv[0])
         ndl = front * faces[0] + (1.0 - front) * (top * faces[1] + (1.0 - top) * faces[2])
-    else:  # a flat front: arch
-        ndl = np.full_like(xx, float(lv[2]) * 0.8)
+    else:  # arch: its flat front, and its thickness turned towards the frame's centre
+        _, front, side = _arch_faces(xx, yy, pp.cx, pp.base, pp.width, pp.height, canvas[0])
+        # the thickness faces sideways along the arch's legs and upwards over its dome
+        up = np.clip((pp.base - pp.height + pp.width / 2.0 - yy) / max(pp.width / 2.0, 1.0), 0.0, 1.0)
+        edge = (1.0 - up) * (-side * float(lv[0])) + up * (float(lv[1]) + 0.1)
+        ndl = front * float(lv[2]) * 0.8 + (1.0 - front) * edge
     shade = 0.72 + 0.4 * np.clip((ndl + wrap) / (1.0 + wrap), 0, 1) ** 1.4
     # a touch darker towards the floor, where the bounce light does not reach
     shade *= 1.0 - 0.08 * np.clip((yy - (pp.base - pp.height)) / max(pp.height, 1.0), 0, 1)

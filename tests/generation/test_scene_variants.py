@@ -513,3 +513,35 @@ def test_a_box_prop_shows_its_top_and_the_side_towards_the_frames_centre_lit_by_
             assert (side_face > front_face) == (facing > 0.2), (seed, side_face, front_face, facing)
             seen += 1
     assert seen >= 2
+
+
+def test_an_arch_prop_is_a_slab_whose_edge_is_lit_apart_from_its_front(bottle):
+    # given: the pastel set's arch beside a bottle and a wide tray, four compositions each
+    from generation.sets.props import _arch_faces
+
+    theme, canvas, seen = get_theme("pastel_gradient"), (800, 800), 0
+    for seg in (bottle, _wide_product()):
+        for seed in range(4):
+            variant = plan_variant(theme, seed)
+            stage = stage_for_product(theme, seg.cutout.size, canvas, fill=0.6, seed=seed, variant=variant)
+            placed = compose.place_product(seg.cutout, canvas, stage.box)
+            # when
+            shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+            for prop in place_props(theme, stage, placed, variant, seed=seed):
+                if prop.shape != "arch":
+                    continue
+                ox, oy = prop.origin
+                h, w = prop.cover.shape
+                yy, xx = np.mgrid[oy : oy + h, ox : ox + w].astype(np.float32) + 0.5
+                cover, front, _ = _arch_faces(xx, yy, prop.cx, prop.base, prop.width, prop.height, canvas[0])
+                # its thickness along the legs, below where the dome springs (facing sideways)
+                legs = yy > prop.base - prop.height + prop.width / 2.0
+                edge = (cover > 0.99) & (front < 0.01) & legs
+                # then: its thickness shows beside its front (a flat card showed none) ...
+                assert edge.sum() > 0.05 * ((cover > 0.99) & legs).sum(), (seed, int(edge.sum()))
+                # ... in a shade of its own, off the front's by more than a few levels
+                luma = shot[oy : oy + h, ox : ox + w] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+                edge_luma, front_luma = float(luma[edge].mean()), float(luma[(front > 0.99) & legs].mean())
+                assert abs(edge_luma - front_luma) > 6.0, (seed, edge_luma, front_luma)
+                seen += 1
+    assert seen >= 2
