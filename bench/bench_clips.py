@@ -160,11 +160,40 @@ times the 0.2-0.3 s the changes save: load again. Again, quieter (load 1.0-3.4):
 1.86). So about 1.5 from the scene, not from the theme. Wall in that quieter run: ours 7.6
 s (scene) and 8.1 (theme) against CPU 7.5 and 8.2, the floor 2.9 wall for 4.9 CPU: ours
 hardly used the second core there (one of the code before's three theme runs did, 5.8 wall
-for 8.5 CPU); not looked into (the machine is shared: another job may hold that core), and
-the next thing to look at for wall time.
+for 8.5 CPU); looked into below: the machine, not the clip.
 Measured and not taken: the four window searches of a frame's planes in one numpy pass
 (0.03 -> 0.015 s a clip: cProfile had shown 0.12, its own overhead), the runs' across pass
 in uint16 instead of float32 (the same bytes, 0.20 -> 0.29 s: slower).
+
+Why ours' wall was about its CPU: not the pipeline. Drawing and x264 overlap: the drawing
+thread hands planes to the encoder's thread through a queue of 3, x264 runs three frame
+threads and a lookahead thread (2 CPUs, ``threads`` auto; the same in the floor: one of
+the four, most likely the lookahead, 2.4 s CPU, the others 0.9 each, load 11), and PyAV
+releases the GIL in ``avcodec_send_frame``.
+Measured: perf ``sched_switch`` with stacks over one render (load 11): the encoder's thread
+off CPU 6.7 s waiting for x264, 1.7 s for a frame, 0.12 s for the GIL; the drawing thread
+1.6 s waiting for room in the queue, 0.06 s for the GIL. ``bench/clip_threads.py`` (every
+thread read from /proc every few ms; each slice of CPU divided by the threads that wanted
+to run, at most 2: the wall on two free cores): from the scene, frames 7.44 s CPU -> 3.90
+(1.91 cores), whole render 8.91 -> 5.06 (1.76), the floor's encode 6.55 -> 4.03 (1.62,
+against 1.69 measured in the quiet run: the estimate holds); from the theme 9.93 -> 5.27
+(1.89), 12.29 -> 7.15 (1.72), its floor 6.55 -> 4.12 (1.59). The queue at 12 frames instead
+of 3: frames 4.3-4.8 s -> 4.9-5.0 (2 runs each, load 15): nothing. The wall like the CPU came
+from Linux's autogroup: each session gets an equal share of the cores, so while another
+session's job keeps a core busy a process gets one core at most; run one after the other
+at load 3-7, ours used 0.45-0.87 of a core and the floor's encode 0.42-0.64. On two free
+cores the wall ratio would be about 0.93 of the CPU ratio.
+This bench with ``--before`` a checkout of the same clip code (so ours six times per source:
+the spread is the noise), ``--repeat 3``, load 9-15, ours / floor wall (CPU): scene 1.31
+(1.47) and 1.84 (1.57), theme 1.93 (1.67) and 2.05 (1.53), floor 6.89 s CPU; ours / zoompan
+naive at veryfast CPU 1.15-1.31, at medium 0.40-0.46. CPU: the restated 1.5 about met from
+the scene, not from the theme; wall at that load says nothing (estimated on two free cores:
+about 1.4 from the scene, 1.4-1.55 from the theme). CPU looked for and not found above the
+noise with the same bytes: page zeroing (the render's system time 0.44 s of 11.4 at load
+~12: 0.19 s for imports and plan, 0.1 s in the drawing), the colour conversion's channel
+extraction (0.17 s of the drawing thread's 2.6 under cProfile; a one-channel Y transform would
+leave OpenCV's fixed-point path that the three-channel one takes, and change bytes), a frame
+for x264 reused instead of allocated (its thread faulted 4078 pages over the clip).
 """
 
 from __future__ import annotations
