@@ -113,6 +113,9 @@ def _context(request: HttpRequest, batch: Batch) -> dict:
         "rows": page,
         # the Problem column only where a row on this page has one
         "row_problems": any(r.error or (r.job is not None and r.job.error_message) for r in page.object_list),
+        # the What column too: a refused row has no action (an empty column pushed Problem off
+        # a phone's screen)
+        "row_whats": any(r.action or r.image_status for r in page.object_list),
         "show": show,
         "row_filters": (("all", "all rows"), ("problems", "rows with problems")),
         "live": batch.status in (BatchStatus.IMPORTING, BatchStatus.RUNNING),
