@@ -118,6 +118,27 @@ def as_pixels(canvas: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
     return patch, (x - x0, y - y0, w, h)
 
 
+def fill_outline_buttons(
+    slots: Iterable[Slot], failing: list[Slot], plans: dict[str, dict[str, Any]], fixes: list[str]
+) -> list[Slot]:
+    """An outlined button whose label fails (no colour carries it, or the set under it is
+    busy) becomes a filled button in the template's button colour, its label inside it
+    (given ink or paper with the other labels on fills): a designed button, not a scrim or
+    plate inside its outline. The labels so taken in, which need no other fix."""
+    pills = {s.name: s for s in slots if s.kind == "pill"}
+    filled = []
+    for slot in failing:
+        pill = pills.get(slot.name.removesuffix("_label")) if slot.name.endswith("_label") else None
+        if pill is None or pill.extra.get("style") != "outline":
+            continue
+        pill.extra["style"] = "filled"
+        slot.parent = pill.name
+        plans[slot.name]["fix"] = "button"
+        fixes.append(f"{slot.name}: filled button")
+        filled.append(slot)
+    return filled
+
+
 def fix_contrast(
     canvas: np.ndarray, failing: list[Slot], free: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
     palette: Palette, short: int, keepout: np.ndarray | Keepout, fixes: list[str], samples: Samples,
@@ -178,23 +199,27 @@ def _draw_fix(
     and box, the part of the canvas it can touch, and that part as it was before."""
     union = union_box([plans[s.name]["ink"] for s in members])
     box = _clear_pad_box(union, pad, canvas.shape, keepout)
-    # light text on a dark scrim unless the template's text is light already
-    preferred = palette.resolve(template.colors[members[0].role])
-    dark_text = luminance(preferred) < 0.4
     kind = template.contrast_fix
     if kind == "plate":
+        # light text on a dark plate unless the template's text is light already
+        dark_text = luminance(palette.resolve(template.colors[members[0].role])) < 0.4
         # a plate is a designed element: the brand's own hue, a deep shade behind light
         # text and a pale tint behind dark text (a near-black or near-white plate over a
         # light set read as a flat grey slab)
         fill_color = brand_tint(palette.brand) if dark_text else brand_shade(palette.brand)
     else:
-        fill_color = (250, 250, 248) if dark_text else deep(palette.brand)
+        # a scrim is a veil towards the set's own tone, the text then in the ink that
+        # reads on it: a light veil that calms a light set's veins, a dark one on a dark
+        # set (a dark scrim over a light set read as a grey slab, the text beside it dark)
+        patch, _ = as_pixels(canvas, box)
+        light_ground = float(np.median(luminance(patch.reshape(-1, 3)))) > GROUND_SPLIT
+        fill_color = (250, 250, 248) if light_ground else deep(palette.brand)
     # each try is drawn on the canvas itself and taken back if it fails: only the
     # part a fix can touch is kept aside, not a copy of the whole canvas per try
     touched = pad_box(box, _fix_reach(short), canvas.shape)
     tx, ty, tw, th = touched
     before = canvas[ty : ty + th, tx : tx + tw].copy()
-    shape = _fix_shape(kind, box, pad, short)
+    shape = _fix_shape(kind, box, pad, short, _cores([plans[s.name]["ink"] for s in members], box, pad))
     for opacity in FIX_OPACITIES[kind]:
         _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
         choose_colors(canvas, members, plans, template, palette, short, samples)
@@ -235,6 +260,7 @@ def _spoiled(canvas: np.ndarray, slot: Slot, plan: dict[str, Any], touched: Box,
     return worst_contrast(plan["color"], rng) < plan["required"] or is_busy(canvas, slot, plan, samples)
 
 
+GROUND_SPLIT = 0.18  # WCAG luminance where ink and paper read alike: a lighter set gets a light scrim
 PLATE_PAD = 0.018  # a fix's padding round its texts' ink, of the shorter side
 SHADE_LUMINANCE = 0.04  # a brand shade behind light text is at most this light (WCAG luminance)
 TINT_LUMINANCE = 0.82  # a brand tint behind dark text is at least this light
@@ -290,12 +316,34 @@ def _fix_reach(short: int) -> int:
     return decor.scrim_pad(_feather(short))
 
 
-def _fix_shape(kind: str, box: Box, pad: int, short: int) -> np.ndarray:
-    """The coverage a fix of ``kind`` draws through, made once for all its opacities."""
+def _fix_shape(kind: str, box: Box, pad: int, short: int, cores: list[Box]) -> np.ndarray:
+    """The coverage a fix of ``kind`` draws through, made once for all its opacities: a
+    scrim shaped to its text block (``cores``), a plate filling its box."""
     _, _, w, h = box
     if kind == "scrim":
-        return decor.scrim_mask(w, h, _feather(short))
+        return decor.block_scrim_mask(w, h, cores, _fix_reach(short))
     return decor.rounded_rect(w, h, min(pad, h / 2))
+
+
+def _cores(inks: list[Box], box: Box, pad: int) -> list[Box]:
+    """Where a scrim over ``box`` is at full strength, relative to ``box``: each text's ink
+    padded by ``pad`` (inside ``box``, which stays off the product), and the gap between
+    two texts one under the other across their common width, so that the block reads as
+    one shape and not as a stack of bars."""
+    bx, by, bw, bh = box
+
+    def clip(x0: int, y0: int, x1: int, y1: int) -> Box | None:
+        x0, y0, x1, y1 = max(x0, bx), max(y0, by), min(x1, bx + bw), min(y1, by + bh)
+        return (x0 - bx, y0 - by, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+    spans = sorted(((x - pad, y - pad, x + w + pad, y + h + pad) for x, y, w, h in inks), key=lambda b: b[1])
+    cores = [c for b in spans if (c := clip(*b)) is not None]
+    for a, b in zip(spans, spans[1:], strict=False):
+        x0, x1 = max(a[0], b[0]), min(a[2], b[2])
+        if x1 > x0 and b[1] > a[3]:
+            if (c := clip(x0, a[3], x1, b[1])) is not None:
+                cores.append(c)
+    return cores or [(0, 0, bw, bh)]
 
 
 def _apply_fix(

@@ -274,6 +274,24 @@ def _blurred_span(n: int, reach: int) -> int:
     return n if n <= keep + 64 else n - (n - keep) // 64 * 64
 
 
+def block_scrim_mask(w: int, h: int, cores: list[Box], reach: int) -> np.ndarray:
+    """A scrim's coverage shaped to a text block: full over ``cores`` (boxes relative to
+    the ``w`` x ``h`` box, e.g. each line's padded ink and the gaps between them), falling
+    off outside them as a smoothstep of the distance to the nearest one, to nothing
+    ``reach`` px out. The tile is ``reach`` larger than the box on every side. No step
+    anywhere: a blurred box kept at full strength inside dropped from 1 to 0.5 at its edge,
+    a slab with a halo."""
+    ys = np.arange(h + 2 * reach, dtype=F32)[:, None] + 0.5 - reach
+    xs = np.arange(w + 2 * reach, dtype=F32)[None, :] + 0.5 - reach
+    d2 = np.full((h + 2 * reach, w + 2 * reach), np.inf, dtype=F32)
+    for cx, cy, cw, ch in cores:
+        qx = np.maximum(np.abs(xs - (cx + cw / 2.0)) - cw / 2.0, 0)
+        qy = np.maximum(np.abs(ys - (cy + ch / 2.0)) - ch / 2.0, 0)
+        d2 = np.minimum(d2, qx * qx + qy * qy)
+    s = np.clip(1.0 - np.sqrt(d2) / max(reach - 0.5, 0.5), 0.0, 1.0)  # nothing at the tile's edge
+    return (s * s * (3.0 - 2.0 * s)).astype(F32)
+
+
 def scrim(
     canvas: np.ndarray, box: Box, color: RGB, opacity: float, feather: float, mask: np.ndarray | None = None
 ) -> None:

@@ -36,7 +36,7 @@ from generation.posters.checks import (
     check_poster,
 )
 from generation.posters.content import build_content
-from generation.posters.contrast import choose_colors, fix_contrast, is_busy, plan_for
+from generation.posters.contrast import choose_colors, fill_outline_buttons, fix_contrast, is_busy, plan_for
 from generation.posters.layout import PosterLayout, solve_layout
 from generation.posters.output import RenderedPoster
 from generation.posters.paint import draw_decoration, draw_shape, draw_text_slot, logo_plate
@@ -250,6 +250,11 @@ def _render(
     choose_colors(canvas, free, plans, template, palette, short, samples)
     # busy detail under the words (a set's texture, a shape's edge) whatever the background
     failing = [s for s in free if not plans[s.name]["passed"] or is_busy(canvas, s, plans[s.name], samples)]
+    # an outlined button whose label fails is filled (step 5 draws it, its label then
+    # coloured with the texts inside shapes), never given a box inside its outline
+    filled = fill_outline_buttons(layout.slots, failing, plans, fixes)
+    free = [s for s in free if all(s is not f for f in filled)]
+    failing = [s for s in failing if all(s is not f for f in filled)]
     if failing:
         extra_elements += fix_contrast(
             canvas, failing, free, plans, template, palette, short, keepout, fixes, samples
