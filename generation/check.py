@@ -46,6 +46,11 @@
                  set's colour beside that hull: a real concavity (beside a neck, inside a
                  handle) holds the set, a bite the cut took out of the side of a product
                  (a cream label on a grey sweep, no sharp edge at its side) holds more of it;
+  ``other``      what the matte leaves out holds no other product: no region apart from
+                 it (not within 5 px) that the photo's sharp edges close all round, a
+                 quarter of the matte's area or more, mostly of colours far from the
+                 set's (not the border's, and departing from the set carried across it):
+                 a cut of one of two products touches nothing of the other;
   ``thin``       little of the matte is thin parts (a cable, stems, a chain: what an
                  opening with a disk of 3 px at the evidence size takes away): the cut
                  cannot follow them, and keeps the set between them or a halo of it
@@ -61,8 +66,8 @@
   ``agreement``  IoU with a second method's matte, when one ran.
 
   ``score`` is the weakest of ``border``, ``slab``, ``reflection``, ``base``, ``notch``,
-  ``bottom``, ``surround``, ``pieces``, ``bridge``, ``pocket``, ``inlet``, ``thin`` and
-  ``outline``
+  ``bottom``, ``surround``, ``pieces``, ``bridge``, ``pocket``, ``inlet``, ``other``,
+  ``thin``, ``outline``, ``ramp`` and ``face``
   (each a failure on its own) capped by
   a weighted mean of the rest. Below ``MATTE_THRESHOLD`` the matte needs the merchant's
   review before any asset is made from it.
@@ -112,6 +117,7 @@ HARD_CUES = (
     "outline",
     "ramp",
     "face",
+    "other",
 )
 
 
@@ -175,6 +181,7 @@ _PROBLEMS = {
     "outline": "The product is the background's colour and the cutout's outline does not follow its edges all round.",
     "ramp": "The product's edge fades gradually into the background (a rim light on a dark product): the cutout's edge sits partway along that fade, so where the product ends is a guess.",
     "face": "The cutout leaves out a face of the product beside it (walled off from the background by the product's own edges): a side, a lid or a top is missing.",
+    "other": "The photo holds another product apart from the cutout (closed off by its own edges, not the background's colour): the cutout keeps only one of them.",
     "backdrop": "Part of the cutout looks like the background (floor, wall or shadow).",
     "edges": "The cutout's outline does not follow the product's edges.",
     "agreement": "Two cutout methods disagree about where the product is.",
@@ -634,32 +641,44 @@ def _surround_cue(rgb: np.ndarray, product: np.ndarray) -> float:
     beside the product make about 43 %). The local set
     colour cannot judge this: it is estimated from what the matte leaves out, which is
     the product itself when the matte stops inside it."""
+    grown = product.astype(np.uint8)
+    ring = (cv2.dilate(grown, disk(8)) > 0) & ~(cv2.dilate(grown, disk(3)) > 0)
+    ring[:2] = ring[-2:] = False
+    ring[:, :2] = ring[:, -2:] = False
+    if not ring.any():
+        return 1.0
+    like = _like_border_set(rgb, product, rgb[ring])
+    if like is None:
+        return 1.0
+    foreign = 1.0 - float(like.mean())
+    return float(np.clip(1.0 - (foreign - 0.55) / 0.15, 0.0, 1.0))
+
+
+def _like_border_set(rgb: np.ndarray, product: np.ndarray, pixels: np.ndarray) -> np.ndarray | None:
+    """Bool per pixel of ``pixels`` (uint8 (n, 3)): its colour is one found along the
+    photo's border away from the product (within ``SET_TOLERANCE``), or a shade of one;
+    None when the product leaves no border to sample."""
     h, w = product.shape
     band = max(3, round(0.03 * min(h, w)))
     frame = np.zeros((h, w), bool)
     frame[:band] = frame[-band:] = True
     frame[:, :band] = frame[:, -band:] = True
     frame &= ~(cv2.dilate(product.astype(np.uint8), disk(band)) > 0)
-    grown = product.astype(np.uint8)
-    ring = (cv2.dilate(grown, disk(8)) > 0) & ~(cv2.dilate(grown, disk(3)) > 0)
-    ring[:2] = ring[-2:] = False
-    ring[:, :2] = ring[:, -2:] = False
-    if not frame.any() or not ring.any():
-        return 1.0
+    if not frame.any():
+        return None
     samples = rgb[frame]
     samples = samples[:: max(1, len(samples) // 400)]
     # each distinct colour is judged once (a ring holds a few thousand pixels in far
     # fewer colours), and a repeated sample adds nothing to "like any of them"
     samples = _distinct_colours(samples)[0].astype(np.float32)
-    colours, index = _distinct_colours(rgb[ring])
+    colours, index = _distinct_colours(pixels)
     px = colours.astype(np.float32)
     near = (np.linalg.norm(px[:, None] - samples[None], axis=2) < SET_TOLERANCE).any(axis=1)
     norm2 = np.maximum((samples * samples).sum(axis=1), 1.0)
     s = px @ samples.T / norm2[None]
     residual = np.linalg.norm(px[:, None] - s[..., None] * samples[None], axis=2)
     shade = (s > 0.25) & (s < 1.03) & (residual < 0.5 * SET_TOLERANCE + 0.04 * np.sqrt(norm2)[None] * s)
-    foreign = 1.0 - float((near | shade.any(axis=1))[index].mean())
-    return float(np.clip(1.0 - (foreign - 0.55) / 0.15, 0.0, 1.0))
+    return (near | shade.any(axis=1))[index]
 
 
 def _distinct_colours(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -865,6 +884,25 @@ def _face_cue(product: np.ndarray, walled: Walled) -> float:
 _WHOLE_FROM, _WHOLE_TO, _WHOLE_MOST = 0.10, 0.15, 1.0
 
 
+def _walled_blobs(
+    product: np.ndarray, labels: np.ndarray, rim: np.ndarray
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, parts, stats): what the photo's edges wall off from the set outside the
+    matte (``labels`` of the free pixels, those in ``rim`` reaching the photo's edge),
+    with those edges and less the holes the matte rings, opened by a 4 px disk (which
+    takes away the edges along the matte's own outline and the thin walls between
+    regions) in 8-connected pieces: a face, a lid or a whole product left out, split by
+    its own print or streaks into small walled-off regions, is one solid piece."""
+    enclosed = ~product & ~np.isin(labels, rim[rim > 0])
+    filled = np.zeros(product.shape, np.uint8)
+    outer, _ = cv2.findContours(product.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, outer, -1, 1, thickness=cv2.FILLED)
+    enclosed &= filled == 0
+    blobs = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, disk(4))
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    return count, parts, stats
+
+
 def _whole_face(
     product: np.ndarray, labels: np.ndarray, rim: np.ndarray, near: np.ndarray, width: int, area: float
 ) -> float:
@@ -875,13 +913,7 @@ def _whole_face(
     (``near`` it) along ``_FACE_CONTACT`` of its width and is 10-15 % of the matte or more
     but no more than the matte: a face left out whole, split by its own print or
     streaks into pieces none of which is large (a jar's lid)."""
-    enclosed = ~product & ~np.isin(labels, rim[rim > 0])
-    filled = np.zeros(product.shape, np.uint8)
-    outer, _ = cv2.findContours(product.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(filled, outer, -1, 1, thickness=cv2.FILLED)
-    enclosed &= filled == 0
-    blobs = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, disk(4))
-    count, parts, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    count, parts, stats = _walled_blobs(product, labels, rim)
     largest = 0.0
     for k in range(1, count):
         share = stats[k, cv2.CC_STAT_AREA] / area
@@ -891,6 +923,61 @@ def _whole_face(
             continue
         largest = max(largest, share)
     return float(np.clip(1.0 - (largest - _WHOLE_FROM) / (_WHOLE_TO - _WHOLE_FROM), 0.0, 1.0))
+
+
+# The other cue falls from 1 to 0 as the largest region walled off apart from the matte
+# (``_walled_blobs``, not within _OTHER_NEAR px of it) whose colours are not the set's
+# grows from _OTHER_FROM to _OTHER_TO of the matte's area (at EVIDENCE_SIDE): the second
+# product left out beside one of the photo set's pairs is 0.92-1.21; what the edges wall
+# off of a right matte's set is 0.15 or less (patches of the carton's tabletop between its
+# grain and rims).
+_OTHER_FROM, _OTHER_TO, _OTHER_NEAR = 0.25, 0.4, 5
+# ... counting a region when at least this share of it is colours far from the set's: not
+# a colour of the photo's border away from the product (or a shade of one), or departing
+# by over SET_TOLERANCE from the set carried across the region (``set_across``: white on
+# white and black on charcoal a product's shading does, a walled-off patch of the set not).
+# Second products: 0.53 (a white jar on white) to 0.98; the tabletop's patches: 0.07-0.45.
+_OTHER_UNLIKE = 0.5
+
+
+def _other_cue(
+    rgb: np.ndarray, product: np.ndarray, walled: Walled, blurs: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """1 unless what the matte leaves out holds another product: a sizeable region apart
+    from the matte (not within ``_OTHER_NEAR`` px of it) that the photo's sharp edges
+    close all round (``_walled_blobs``: it does not reach the photo's edge) and whose
+    colours are far from the set's (``_OTHER_UNLIKE``). A cut of one of two products
+    side by side touches nothing of the other, so no cue that looks beside the matte
+    sees it; the set a right matte leaves out is open to the photo's edge, or walled off
+    in small patches of its own colours. Falls to 0 as the largest such region grows
+    from ``_OTHER_FROM`` to ``_OTHER_TO`` of the matte."""
+    area = float(product.sum())
+    _, _, labels, _, rim = walled
+    count, parts, stats = _walled_blobs(product, labels, rim)
+    candidates = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= _OTHER_FROM * area]
+    if not candidates:
+        return 1.0
+    apart = cv2.dilate(product.astype(np.uint8), disk(_OTHER_NEAR)) == 0
+    open_set = np.isin(labels, rim[rim > 0]) & (labels > 0)
+    smooth, _ = blurs
+    largest = 0.0
+    for k in candidates:
+        region = parts == k
+        if not apart[region].all():
+            continue
+        ys, xs = np.nonzero(region)
+        unlike = _like_border_set(rgb, product, rgb[ys, xs])
+        unlike = np.ones(ys.size, bool) if unlike is None else ~unlike
+        hull = np.zeros(product.shape, np.uint8)
+        cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(region.astype(np.uint8)))], 1)
+        outside = open_set & ~(cv2.dilate(hull, disk(3)) > 0)
+        if outside.any():
+            views = set_beside(rgb, outside, hull > 0, ys, xs, smooth=smooth)
+            carried = set_across(views, hull > 0, ys, xs)
+            unlike |= np.linalg.norm(smooth[ys, xs] - carried, axis=1) > SET_TOLERANCE
+        if unlike.mean() >= _OTHER_UNLIKE:
+            largest = max(largest, stats[k, cv2.CC_STAT_AREA] / area)
+    return float(np.clip(1.0 - (largest - _OTHER_FROM) / (_OTHER_TO - _OTHER_FROM), 0.0, 1.0))
 
 
 def inlet_unlike(
@@ -1097,6 +1184,7 @@ def matte_evidence(
                 "outline": 0.0,
                 "ramp": 0.0,
                 "face": 0.0,
+                "other": 0.0,
                 "backdrop": 0.0,
                 "edges": 0.0,
             },
@@ -1147,6 +1235,7 @@ def matte_evidence(
     cues["pocket"] = _pocket_cue(product, walled)
     cues["face"] = _face_cue(product, walled)
     cues["bridge"] = _bridge_cue(rgb, product, outside, edges_near, blurs)
+    cues["other"] = _other_cue(rgb, product, walled, blurs)
 
     # 5. set-coloured matte that no sharp edge separates from the set
     open_set = product & like & ~edges_near
