@@ -28,6 +28,8 @@ from generation.request import (
     installed_capabilities,
     parse_request,
 )
+from generation.typography.money import locale_for_words
+from generation.typography.words import default_cta
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.models import AudioTrack, Product, ProductImage
 from shop_assets.jobs import rerender
@@ -117,6 +119,23 @@ def queue_for(request: JobRequest) -> str:
     return "default"
 
 
+# BrandKit.default_cta's default: a kit that keeps it has no call to action of its own
+_STOCK_CTA: str = BrandKit._meta.get_field("default_cta").default
+
+
+def _words_locale(section: dict[str, Any], brand: dict[str, Any], product: Product) -> str:
+    """The locale of a poster's or clip's words: the brand's, else what the words and the
+    product's currency suggest (a Chinese headline -> "zh_CN")."""
+    locale = section.get("locale") or brand.get("locale")
+    if isinstance(locale, str) and locale:
+        return locale
+    headlines = section.get("headlines")
+    many = headlines if isinstance(headlines, list) else []
+    texts = [t for t in (section.get("headline"), section.get("subline"), *many) if isinstance(t, str)]
+    currency = section.get("currency") or product.currency or ""
+    return locale_for_words(texts, currency if isinstance(currency, str) else "")
+
+
 def with_merchant_defaults(
     product: Product, outputs: list[Any], parameters: dict[str, Any]
 ) -> dict[str, Any]:
@@ -133,7 +152,8 @@ def with_merchant_defaults(
         "text": kit.text_color if kit else "#1b1b1f",
         "heading_family": kit.heading_font if kit else "",
         "body_family": kit.body_font if kit else "",
-        "default_cta": kit.default_cta if kit else "Shop now",
+        # the kit's own call to action; the stock one is said in the words' language below
+        "default_cta": kit.default_cta if kit and kit.default_cta != _STOCK_CTA else "",
         "locale": kit.default_locale if kit else "",  # "": the poster's words decide
     }
     brand = {k: v for k, v in brand.items() if v}  # a kit's empty field is the default
@@ -146,7 +166,7 @@ def with_merchant_defaults(
         "compare_at_price": str(product.compare_at_price) if product.compare_at_price is not None else None,
         "currency": product.currency,
         "locale": brand.get("locale"),
-        "cta": brand.get("default_cta"),
+        "cta": brand.get("default_cta") or None,
     }
     words = {k: v for k, v in words.items() if v is not None}
     scene = params.get("scene")
@@ -159,7 +179,12 @@ def with_merchant_defaults(
         poster = dict(poster)
         if not poster.get("headlines") and not poster.get("headline"):
             poster["headline"] = product.title[:160]
-        params["poster"] = {**words, **poster}
+        poster_words = dict(words)
+        if "cta" not in poster_words and _words_locale(poster, brand, product).startswith("en"):
+            # English words keep the stock "Shop now"; others take their template's own
+            # ("立即购买", "立即抢购"), never an English button under a Chinese headline
+            poster_words["cta"] = _STOCK_CTA
+        params["poster"] = {**poster_words, **poster}
     clip = params.get("clip", {})
     if OutputKind.CLIP in outputs and isinstance(clip, dict):
         clip = dict(clip)
@@ -168,7 +193,7 @@ def with_merchant_defaults(
         if isinstance(primary, str) and _HEX.match(primary):
             clip.setdefault("brand_color", _rgb(primary))
         clip_words = dict(words)  # the end card shows a compare-at price struck through
-        cta = clip_words.pop("cta", None)
+        cta = clip_words.pop("cta", None) or default_cta(_words_locale(clip, brand, product))
         if isinstance(cta, str) and len(cta) <= MAX_CLIP_CTA:
             clip_words["cta"] = cta  # a kit's longer CTA does not fit a clip's button
         params["clip"] = {**clip_words, **clip}

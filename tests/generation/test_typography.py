@@ -906,3 +906,20 @@ def test_chinese_lines_get_more_leading_than_latin_ones_in_the_same_style():
     # and text mostly Latin with a few Chinese characters keeps the Latin leading
     mixed = layout_text("Summer linen shirt sale 夏日", (300, 1000), style)
     assert len(mixed.lines) > 1 and mixed.line_height_px == round(0.92 * 48)
+
+
+@pytest.mark.parametrize(
+    ("locale", "cta"),
+    [
+        ("zh_CN", "立即购买"),
+        ("zh_TW", "立即購買"),
+        ("zh_HK", "立即購買"),
+        ("ja_JP", "今すぐ購入"),
+        ("en_US", "Shop now"),
+        ("de_DE", "Shop now"),
+    ],
+)
+def test_the_stock_call_to_action_is_said_in_the_words_language(locale, cta):
+    from generation.typography.words import default_cta
+
+    assert default_cta(locale) == cta

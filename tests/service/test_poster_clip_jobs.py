@@ -140,3 +140,40 @@ def test_diffusion_motion_is_refused_where_no_video_model_is_installed(product_i
 
     assert refused.value.field == "clip.motion"
     assert not GenerationJob.objects.exists()
+
+
+def test_a_chinese_product_without_a_call_to_action_of_its_own_gets_one_in_chinese(product_image):
+    # given: a merchant with no brand kit (or a kit keeping the stock "Shop now") and a product
+    # whose title is Chinese; the poster's button and the clip's end card said "Shop now"
+    product = product_image.product
+    product.title = "双层真空保温杯"
+    product.currency = "CNY"
+    product.save()
+
+    job = job_requests.create_job(
+        product,
+        product_image,
+        ["poster", "clip"],
+        {
+            "poster": {"templates": ["hero_left"], "sizes": ["feed"]},
+            "clip": {"preset": "story", "duration": 5, "style": "pan", "size": [270, 480]},
+        },
+    )
+    assert job.parameters["clip"]["cta"] == "立即购买"
+    assert run_job_task.apply(args=[job.pk]).get() == "succeeded"
+    layout = json.loads(read_bytes(job.assets.get(name="poster-hero_left-feed-layout").storage_key))
+    assert layout["words"]["cta"] == "立即购买"  # the template's own Chinese button
+
+    # and: English words keep "Shop now", a kit's own words are used whatever the language
+    product.title = "Vacuum flask"
+    product.save()
+    english = job_requests.create_job(product, product_image, ["poster", "clip"], {})
+    assert (english.parameters["poster"]["cta"], english.parameters["clip"]["cta"]) == (
+        "Shop now",
+        "Shop now",
+    )
+    BrandKit.objects.create(merchant=product.merchant, default_cta="Order today")
+    product.title = "双层真空保温杯"
+    product.save()
+    own = job_requests.create_job(product, product_image, ["poster", "clip"], {})
+    assert (own.parameters["poster"]["cta"], own.parameters["clip"]["cta"]) == ("Order today", "Order today")
