@@ -14,6 +14,23 @@ sku_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
     "Use 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
 )
+_SKU_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def sku_problem(sku: str) -> str | None:
+    """What is wrong with ``sku`` in a merchant's words, naming the first character refused;
+    None when the SKU is fine (the rule is ``sku_validator``'s)."""
+    if sku_validator.regex.fullmatch(sku):
+        return None
+    bad = next((c for c in sku if c not in _SKU_CHARS), None)
+    if bad is not None:
+        shown = "a space" if bad.isspace() else f"“{bad}”"
+        return f"SKU may not contain {shown}: use letters A-Z, digits, dots, dashes or underscores."
+    if not sku:
+        return "Enter a SKU: 1-64 letters A-Z, digits, dots, dashes or underscores."
+    if len(sku) > 64:
+        return f"SKU has {len(sku)} characters: use at most 64."
+    return f"SKU may not start with “{sku[0]}”: start with a letter A-Z or a digit."
 
 
 class Product(models.Model):

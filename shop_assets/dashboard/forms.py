@@ -7,7 +7,7 @@ from django import forms
 from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_PROMPT, MAX_SEED, InvalidRequest
 from shop_assets.accounts.models import BrandKit
-from shop_assets.catalog.models import AudioTrack, Product
+from shop_assets.catalog.models import AudioTrack, Product, sku_problem
 from shop_assets.dashboard import labels
 from shop_assets.jobs.requests import capabilities, generation_config
 
@@ -105,6 +105,9 @@ class ProductForm(forms.ModelForm):
 
     def clean_sku(self) -> str:
         sku = self.cleaned_data["sku"]
+        problem = sku_problem(sku)
+        if problem:
+            raise forms.ValidationError(problem)
         qs = Product.objects.filter(merchant=self.merchant, sku=sku)
         if self.instance.pk:
             qs = qs.exclude(pk=self.instance.pk)

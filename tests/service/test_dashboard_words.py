@@ -257,3 +257,23 @@ def test_the_variation_number_says_what_it_does(signed_in, product_image):
         assert (
             'id="seed-help">Another number makes another take on the same settings; the same number' in after
         )
+
+
+@pytest.mark.parametrize(
+    ("sku", "said"),
+    [
+        ("TEA-青-1", "SKU may not contain “青”: use letters A-Z, digits, dots, dashes or underscores."),
+        ("TEA 1", "SKU may not contain a space: use letters A-Z, digits, dots, dashes or underscores."),
+        ("-TEA", "SKU may not start with “-”: start with a letter A-Z or a digit."),
+    ],
+)
+def test_a_refused_sku_names_what_is_wrong_with_it(signed_in, sku, said):
+    response = signed_in.post(
+        reverse("dashboard:product_new"), {"sku": sku, "title": "Tea", "currency": "USD"}
+    )  # fmt: skip
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert said in body
+    # the help line is said once (under the field), not repeated as the error
+    assert "starting with a letter or digit" not in body
