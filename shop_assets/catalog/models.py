@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,8 +11,9 @@ from generation.check import MATTE_THRESHOLD
 from shop_assets.accounts.models import Merchant, hex_color_validator
 
 # SKUs become part of storage keys: keep them to a safe alphabet.
+_SKU_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 sku_validator = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    _SKU_RE,
     "Use 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
 )
 _SKU_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -20,7 +22,7 @@ _SKU_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 def sku_problem(sku: str) -> str | None:
     """What is wrong with ``sku`` in a merchant's words, naming the first character refused;
     None when the SKU is fine (the rule is ``sku_validator``'s)."""
-    if sku_validator.regex.fullmatch(sku):
+    if re.fullmatch(_SKU_RE, sku):
         return None
     bad = next((c for c in sku if c not in _SKU_CHARS), None)
     if bad is not None:
