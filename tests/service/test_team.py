@@ -235,3 +235,23 @@ def test_the_password_rules_are_said_before_a_password_is_refused(owner_client, 
         assert '<div class="help">At least 12 characters.</div>' in team
     finally:
         password_validation.get_default_password_validators.cache_clear()
+
+
+def test_open_invite_links_show_dates_as_the_other_pages_do(owner_client, owner):
+    # given: an invite link made this morning at 00:55 UTC, open for 7 days
+    made = timezone.now().replace(hour=0, minute=55, second=0, microsecond=0)
+    invitation = Invitation.objects.create(
+        merchant=owner.merchant, created_by=owner, token_hash=Invitation.hash("t0k"),
+        expires_at=made + timedelta(days=7),
+    )  # fmt: skip
+    Invitation.objects.filter(pk=invitation.pk).update(created_at=made)
+
+    body = owner_client.get(reverse("accounts:team")).content.decode()
+
+    # then: "2 Dec, 00:55" as the imports list says it, the full date and zone on hover
+    row = re.search(r"<tr><td[^>]*>.*?</tr>", body[body.index("Open invite links") :], re.S).group(0)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    expires = made + timedelta(days=7)
+    assert cells[:2] == [f"{made.day} {made:%b}, 00:55", f"{expires.day} {expires:%b}, 00:55"], cells
+    assert f'title="{made:%Y-%m-%d} 00:55 UTC"' in row
+    assert f"{made:%Y-%m-%d} 00:55<" not in body
