@@ -36,6 +36,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# ours' frames as the encoder takes them, written raw (not sampled): bench_clips' own
+from bench.bench_clips import _DUMP  # noqa: E402
+
 # the clip, with each step named on the main thread (prctl PR_SET_NAME = 15, Linux)
 _OURS = """
 import ctypes, pickle, sys
@@ -66,19 +69,6 @@ render._FrameWriter.finish = step("flush", render._FrameWriter.finish)
 encode.probe_video = step("check", encode.probe_video)
 render.render_clip(seg, spec, sys.argv[2], scenes=[scene] if sys.argv[4] == "scene" else None)
 name("exit")
-"""
-
-# ours' frames as the encoder takes them, written raw (not sampled)
-_DUMP = """
-import pickle, sys
-from generation.clips import ClipSpec, plan_clip
-seg, scene = pickle.load(open(sys.argv[1], "rb"))
-spec = ClipSpec(preset="story", duration=float(sys.argv[3]), style="push_in", themes=("marble_counter",))
-plan = plan_clip(seg, spec, scenes=[scene] if sys.argv[4] == "scene" else None)
-with open(sys.argv[2], "wb") as fh:
-    for frame in plan.frames(planes=True):
-        for plane in frame.planes:
-            fh.write(plane.tobytes())
 """
 
 # the encode floor: those frames read into memory, then only encoded

@@ -295,6 +295,16 @@ SHORT_ZH = dict(headline="24小时保冷 随身好水杯", subline="双层真空
                 currency="CNY", locale="zh_CN", cta="立即购买", ribbon="新品")  # fmt: skip
 
 
+def _product_on_marble_scene():
+    """The test product and the reference posters' square marble scene behind it."""
+    photo, mask = product_photo((1200, 1200), "gradient")
+    seg = segment(photo, "alpha", GenerationConfig(), mask=mask)
+    scene = StudioEngine(GenerationConfig()).render(
+        seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
+    )[0]
+    return seg, scene
+
+
 def test_a_fix_whose_edge_runs_under_a_text_beside_it_takes_that_text_in(monkeypatch):
     # given minimal_luxury with the short Chinese words on the reference posters' marble
     # scene, whose subline, price and struck price get a scrim, and the headline above
@@ -306,11 +316,7 @@ def test_a_fix_whose_edge_runs_under_a_text_beside_it_takes_that_text_in(monkeyp
     monkeypatch.setattr(
         contrast, "_spoiled", lambda canvas, slot, *rest: slot.name == "headline" or real(canvas, slot, *rest)
     )
-    photo, mask = product_photo((1200, 1200), "gradient")
-    seg = segment(photo, "alpha", GenerationConfig(), mask=mask)
-    scene = StudioEngine(GenerationConfig()).render(
-        seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
-    )[0]
+    seg, scene = _product_on_marble_scene()
     # when made
     poster = render_poster(
         seg, PosterSpec(template="minimal_luxury", size="story", **SHORT_ZH), background=scene
@@ -326,11 +332,7 @@ def test_an_outlined_buttons_failing_label_gets_a_filled_button_and_a_light_set_
     # the short Chinese words on the reference posters' marble scene, where the button's
     # label failed and got a dark 60 % scrim box inside the outline, and the subline and
     # price a dark 45 % scrim: a grey slab, the headline beside it in ink
-    photo, mask = product_photo((1200, 1200), "gradient")
-    seg = segment(photo, "alpha", GenerationConfig(), mask=mask)
-    scene = StudioEngine(GenerationConfig()).render(
-        seg, SceneSpec(theme="marble_counter", width=1600, height=1600)
-    )[0]
+    seg, scene = _product_on_marble_scene()
     # when made
     poster = render_poster(
         seg, PosterSpec(template="minimal_luxury", size="story", **SHORT_ZH), background=scene
