@@ -54,3 +54,36 @@ def test_every_remove_button_is_whole_on_a_phone_and_a_fresh_sign_in_reads_just_
 
     user.refresh_from_db()
     assert user.last_login is not None and (timezone.now() - user.last_login).total_seconds() < 120
+
+
+def test_a_new_invite_link_has_a_copy_button_that_says_copied(live_server, browser_page, user, tmp_path):
+    # given: the signed-in owner, in a browser that lets the page use the clipboard
+    user.is_owner = True
+    user.save()
+    page = browser_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    shots = shots_dir(tmp_path)
+
+    for width, height in ((390, 844), (1440, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        sign_in(page, live_server.url)
+        page.goto(f"{live_server.url}/settings/team/")
+        # when: the owner makes an invite link and presses Copy
+        page.get_by_role("button", name="Create invite link").click()
+        page.wait_for_load_state("networkidle")
+        link = page.locator("#invite-link").inner_text().strip()
+        copy = page.locator("button[data-copy='invite-link']")
+        assert copy.is_visible() and copy.inner_text() == "Copy"
+        copy.click()
+
+        # then: the button says so, the clipboard holds the link, and both fit the window
+        page.wait_for_function("() => document.querySelector('button[data-copy]').textContent === 'Copied'")
+        page.screenshot(path=str(shots / f"team-invite-copied-{width}.png"), full_page=True)
+        assert page.evaluate("() => navigator.clipboard.readText()") == link
+        assert link.startswith(live_server.url) and "/join/" in link
+        box = copy.bounding_box()
+        assert box and box["x"] + box["width"] <= width, (width, box)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        # and without the script the link is still one click to select whole
+        assert page.evaluate("() => getComputedStyle(document.getElementById('invite-link')).userSelect") == "all"
+        page.context.clear_cookies()
