@@ -85,5 +85,8 @@ def test_a_new_invite_link_has_a_copy_button_that_says_copied(live_server, brows
         assert box and box["x"] + box["width"] <= width, (width, box)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
         # and without the script the link is still one click to select whole
-        assert page.evaluate("() => getComputedStyle(document.getElementById('invite-link')).userSelect") == "all"
+        assert (
+            page.evaluate("() => getComputedStyle(document.getElementById('invite-link')).userSelect")
+            == "all"
+        )
         page.context.clear_cookies()
