@@ -277,3 +277,26 @@ def test_a_refused_sku_names_what_is_wrong_with_it(signed_in, sku, said):
     assert said in body
     # the help line is said once (under the field), not repeated as the error
     assert "starting with a letter or digit" not in body
+
+
+def _finished_job(product_image) -> GenerationJob:
+    """A finished job with one scene, as the worker leaves it ("Done" its last stage words)."""
+    job = GenerationJob.objects.create(
+        merchant=product_image.product.merchant, product=product_image.product, image=product_image,
+        outputs=["scene"], status="succeeded", progress=100, progress_message="Done",
+    )  # fmt: skip
+    Asset.objects.create(
+        merchant=job.merchant, job=job, kind="scene", name="scene-marble_counter-01", format="png",
+        storage_key="k/scene.png", width=10, height=10, size_bytes=1, checksum="0", metrics={},
+    )  # fmt: skip
+    return job
+
+
+def test_the_assets_hint_fits_a_mouse_and_a_finger(signed_in, product_image):
+    job = _finished_job(product_image)
+
+    body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+
+    # "click" is wrong on a phone, where the picture is tapped
+    assert "open a picture to see it large" in body
+    assert "click a picture" not in body
