@@ -1,4 +1,4 @@
-"""Poster template previews for the new-job form, drawn at install time.
+"""Poster template previews for the new-job form and the campaign editor, drawn at install time.
 
 Each template is rendered once with a sample product (the bottle from
 ``generation.samples``) at the feed size and kept as a small WebP under

@@ -3,8 +3,15 @@ options show for the ticked outputs only, and saving keeps what the preview show
 
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
+from generation.posters.template import list_templates
 from shop_assets.bulk.models import Campaign
-from tests.service.browser import BROWSER_MARKS, sign_in
+from shop_assets.dashboard.labels import template_description, template_label
+from shop_assets.dashboard.previews import build_template_previews
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
 
 pytestmark = BROWSER_MARKS
 
@@ -60,3 +67,48 @@ def test_the_preview_stays_in_sight_beside_the_form_on_a_desktop(
     assert box is not None and 0 <= box["y"] <= 100, box
     images = page.locator("#preview-images").bounding_box()
     assert images is not None and box["y"] + box["height"] - (images["y"] + images["height"]) < 60
+
+
+def test_poster_templates_are_picked_from_their_previews(
+    live_server, browser_page, user, product_image, tmp_path
+):
+    # given: the template previews built (a no-op when install already drew them)
+    build_template_previews()
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    sign_in(page, live_server.url)
+
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        # when: the campaign editor opens at its poster templates
+        page.goto(live_server.url + "/batches/campaigns/new/")
+        picks = page.locator("#campaign-form .template-pick")
+        picks.first.scroll_into_view_if_needed()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"campaign-templates-{width}.png"), full_page=True)
+
+        # then: every template shows its preview (loaded, described in words), as on the new-job form
+        assert picks.count() == len(list_templates())
+        for name in list_templates():
+            pick = page.locator(f"#campaign-form .template-pick:has(input[value={name}])")
+            img = pick.locator("img")
+            assert img.get_attribute("src").endswith(f"/dashboard/previews/{name}.webp")
+            assert img.evaluate("i => i.complete && i.naturalWidth") > 0, name
+            assert img.get_attribute("alt") == template_description(name)
+            # the tick box is named by the template first, and sits under its picture
+            expect(
+                page.get_by_role("checkbox", name=re.compile("^" + re.escape(template_label(name))))
+            ).to_be_visible()
+            box, pic = pick.locator("input").bounding_box(), img.bounding_box()
+            assert box is not None and pic is not None and box["y"] >= pic["y"] + pic["height"], (width, name)
+            assert pic["width"] >= 100, (width, name, pic)
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), width
+
+        # and a tap on a picture ticks its template, and the saved campaign keeps it
+        page.locator("#campaign-form .template-pick:has(input[value=bold_sale]) img").click()
+        expect(page.locator("input[name=poster_templates][value=bold_sale]")).to_be_checked()
+
+    page.fill("#id_name", "Picked")
+    page.click("button[name=save]")
+    page.wait_for_selector("text=Campaign Picked saved.")
+    assert set(Campaign.objects.get().request["poster"]["templates"]) == {"hero_left", "bold_sale"}

@@ -31,3 +31,14 @@ def test_job_form_shows_the_previews_that_exist(signed_in, product_image, tmp_pa
     assert '<img src="/static/dashboard/previews/hero_left.webp"' in body
     assert "dashboard/previews/bold_sale.webp" not in body  # not built: no broken picture
     assert 'name="poster_templates" value="bold_sale"' in body
+
+
+def test_campaign_editor_shows_the_same_previews(signed_in, tmp_path, monkeypatch):
+    monkeypatch.setattr(previews, "OUTPUT_DIR", tmp_path)
+    previews.build_template_previews(tmp_path, names=["hero_left"])
+
+    body = signed_in.get(reverse("bulk:campaign_new")).content.decode()
+
+    assert '<img src="/static/dashboard/previews/hero_left.webp" alt="Big headline on the left,' in body
+    assert "dashboard/previews/bold_sale.webp" not in body
+    assert 'name="poster_templates" value="hero_left"' in body
