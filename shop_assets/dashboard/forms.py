@@ -91,7 +91,12 @@ class ProductForm(forms.ModelForm):
             "brand_color": "A hex colour such as #2F5D50 (optional): it tints this product's scenes, "
             "and its posters when the shop has no brand kit yet.",
         }
-        widgets = {"brand_color": forms.TextInput(attrs={"placeholder": "#2F5D50"})}
+        widgets = {
+            "brand_color": forms.TextInput(attrs={"placeholder": "#2F5D50"}),
+            # three lines to start (Django's ten stood empty under most descriptions); it grows
+            # with the words (app.css: textarea.grows)
+            "description": forms.Textarea(attrs={"rows": 3, "class": "grows"}),
+        }
 
     def __init__(self, *args, merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
