@@ -81,7 +81,11 @@ def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ())
     parser.add_argument("--price", help="e.g. 24.90")
     parser.add_argument("--currency", default="USD")
     parser.add_argument("--locale", default="en_US", help="how the price is written, e.g. de_DE")
-    parser.add_argument("--cta", default="", help="call to action, e.g. 'Shop now'")
+    parser.add_argument(
+        "--cta",
+        help="call to action on the end card; default: 'Shop now' in the language of --locale "
+        "(zh_CN: 立即购买); --cta '' for none",
+    )
     parser.add_argument("--logo", type=Path, help="logo image for the end card")
     parser.add_argument("--brand-color", type=_color, help="#rrggbb for the button and end card")
     parser.add_argument("--end-card", action=argparse.BooleanOptionalAction, default=None)
@@ -117,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     from generation.normalize import normalize_image
     from generation.request import Capabilities, budget_from, parse_request
     from generation.segment import segment
+    from generation.typography.words import default_cta
 
     # 1. check inputs: options (through the job request model, refused as the API refuses
     # them), output names, the photo, the mask, the logo, the audio track
@@ -135,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         "price": args.price,
         "currency": args.currency,
         "locale": args.locale,
-        "cta": args.cta,
+        "cta": default_cta(args.locale) if args.cta is None else args.cta,
         "end_card": args.end_card,
         "brand_color": list(args.brand_color) if args.brand_color else None,
         "fill": args.fill,

@@ -779,6 +779,8 @@ def test_cli_writes_the_clip_and_its_sidecar(photo_file, tmp_path):
     assert set(side["product_box"]) == {"x", "y", "width", "height"} and side["product_box"]["width"] > 50
     assert side["text"]["price"] == "24.90" and side["style"] == "pan"
     assert side["reveal"] == "drop_in" and side["beats"]["source"] == "preset"
+    # no --cta: the end card still has a call to action, the stock one (no German wording yet)
+    assert side["end_card"] is True and side["text"]["cta"] == "Shop now"
 
 
 def test_cli_refuses_a_bad_duration_in_one_line_and_writes_nothing(photo_file, tmp_path):
