@@ -37,3 +37,40 @@ def test_every_card_action_is_a_finger_sized_target_on_a_phone(
         assert {"Products", "Bulk import", "Team", "Sign out"} <= names, (name, names)
         small = [(text, round(height, 1)) for text, height in targets if height < 32]
         assert small == [], (name, small)
+
+
+# every visible file picker: its label, its height and its button's height, font size and corners
+FILE_PICKERS = """() => [...document.querySelectorAll('input[type=file]')].filter(el => el.offsetParent).map(el => {
+    const button = getComputedStyle(el, '::file-selector-button'), box = el.getBoundingClientRect();
+    return {label: el.labels.length ? el.labels[0].textContent.trim() : el.name, height: box.height,
+            right: box.right, font: parseFloat(button.fontSize), corner: parseFloat(button.borderTopLeftRadius)}; })"""
+
+
+def test_file_pickers_are_buttons_a_finger_can_hit(live_server, browser_page, user, product_image, tmp_path):
+    # given: a product with a photo, and the brand kit and the catalogue import, on a phone and a desktop
+    page = browser_page
+    shots = signed_in(page, live_server.url, tmp_path)
+    pages = {
+        "product": f"/products/{product_image.product_id}/",
+        "brand": "/brand/",
+        "import": "/batches/upload/",
+    }
+    for width, height in ((390, 844), (1440, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        seen = []
+        for name, path in pages.items():
+            # when: the page opens
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            pickers = page.evaluate(FILE_PICKERS)
+            page.locator("input[type=file]").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"file-pickers-{name}-{width}.png"))
+            # then: each "Choose file" is a button like the form's others: 32 px tall at least (it
+            # was the browser's own, 21 px, in 13 px type), rounded, in the page's type, on screen
+            for picker in pickers:
+                assert picker["height"] >= 32 and picker["corner"] >= 6, (width, name, picker)
+                assert picker["font"] >= 15 and picker["right"] <= width, (width, name, picker)
+            seen += [p["label"] for p in pickers]
+        assert seen == ["Add a photo", "Logo", "Audio track", "Catalogue (CSV)", "Photos (ZIP, optional)"], (
+            seen
+        )
