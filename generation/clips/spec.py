@@ -24,6 +24,16 @@ DIRECTIONS = ("left", "right")
 MOTIONS = ("camera", "diffusion")
 # how a clip opens: the product drops onto its set, the set fades in around it, or neither
 REVEALS = ("drop_in", "fade", "none")
+# the sets a sequence cuts to after the one the merchant picked: a sunlit room, a counter
+# top, the plain sweep
+SEQUENCE_FOLLOW = ("soft_window_light", "marble_counter", "studio_sweep")
+
+
+def sequence_themes(first: str, count: int = 3) -> tuple[str, ...]:
+    """The ``count`` themes of a sequence clip that opens on ``first``: then the stock sets of
+    ``SEQUENCE_FOLLOW``, never the same set twice (a sequence on ``marble_counter`` does not
+    come back to it)."""
+    return (first, *[t for t in SEQUENCE_FOLLOW if t != first][: count - 1])
 
 
 @functools.cache

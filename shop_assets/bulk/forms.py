@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from generation.clips.spec import STYLES
+from generation.clips.spec import STYLES, sequence_themes
 from generation.posters.spec import BACKGROUND_MODES, FAMILIES, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_SEED, InvalidRequest
 from shop_assets.accounts.models import BrandKit
@@ -267,7 +267,7 @@ class CampaignForm(forms.Form):
                 "style": data["clip_style"],
                 "duration": data["clip_duration"],
                 "reveal": data["clip_reveal"] or "drop_in",
-                "themes": [data["theme"], "soft_window_light", "marble_counter"]
+                "themes": list(sequence_themes(data["theme"]))
                 if data["clip_style"] == "sequence"
                 else [data["theme"]],
                 "seed": data["seed"],

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from generation.clips.spec import sequence_themes
 from generation.posters.spec import MAX_HEADLINE, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_PROMPT, MAX_SEED, InvalidRequest
 from shop_assets.accounts.models import BrandKit
@@ -280,7 +281,7 @@ class JobForm(forms.Form):
                 "style": data["clip_style"] or "push_in",
                 "duration": data["clip_duration"] or 8,
                 "reveal": data.get("clip_reveal") or "drop_in",
-                "themes": [theme, "soft_window_light", "marble_counter"]
+                "themes": list(sequence_themes(theme))
                 if data["clip_style"] == "sequence"
                 else [theme],
                 "seed": data["seed"],

@@ -369,3 +369,19 @@ def test_diffusion_can_be_switched_off_where_its_models_are_installed(
 
     assert refused.value.field == "clip.motion"
     assert not GenerationJob.objects.exists()
+
+
+def test_a_sequence_clip_never_comes_back_to_the_same_set(signed_in, product_image, monkeypatch):
+    # given the new-job form asking for a sequence clip, jobs not sent to a worker
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    url = reverse("dashboard:job_start", args=[product_image.product_id])
+    form = {**CLIP_FORM, "image": product_image.pk, "clip_style": "sequence"}
+
+    # when it opens on the plain sweep, then on the marble counter (one of the stock follow-ups)
+    for theme in ("studio_sweep", "marble_counter"):
+        assert signed_in.post(url, {**form, "theme": theme}).status_code == 302
+
+    # then each cuts to three different sets, opening on the merchant's own
+    sweep, marble = (job.parameters["clip"]["themes"] for job in GenerationJob.objects.order_by("pk"))
+    assert sweep == ["studio_sweep", "soft_window_light", "marble_counter"]
+    assert marble[0] == "marble_counter" and len(set(marble)) == 3, marble
