@@ -281,9 +281,7 @@ class JobForm(forms.Form):
                 "style": data["clip_style"] or "push_in",
                 "duration": data["clip_duration"] or 8,
                 "reveal": data.get("clip_reveal") or "drop_in",
-                "themes": list(sequence_themes(theme))
-                if data["clip_style"] == "sequence"
-                else [theme],
+                "themes": list(sequence_themes(theme)) if data["clip_style"] == "sequence" else [theme],
                 "seed": data["seed"],
                 **({"headline": data["headline"][:80]} if data["headline"] else {}),
                 **({"cta": data["cta"]} if data.get("cta") else {}),
