@@ -122,7 +122,11 @@ class CampaignForm(forms.Form):
     )
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     seed = forms.IntegerField(
-        min_value=0, max_value=MAX_SEED, initial=0, help_text="The same number gives the same look."
+        min_value=0,
+        max_value=MAX_SEED,
+        initial=0,
+        help_text="The same number gives the same look.",
+        widget=forms.NumberInput(attrs={"aria-describedby": "seed-help"}),
     )
     packshot_size = forms.IntegerField(
         min_value=1600, max_value=8000, initial=2000, label="Packshot size (px)"
@@ -163,10 +167,18 @@ class CampaignForm(forms.Form):
         choices=dashboard_labels.CLIP_REVEAL_CHOICES, initial="drop_in", required=False, label="Clip opening"
     )
     brand_primary = forms.CharField(
-        required=False, max_length=7, label="Primary colour", help_text="#rrggbb; blank: the brand kit's."
+        required=False,
+        max_length=7,
+        label="Primary colour",
+        help_text="#rrggbb; blank: the brand kit's.",
+        widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
     )
     brand_text = forms.CharField(
-        required=False, max_length=7, label="Text colour", help_text="#rrggbb; blank: the brand kit's."
+        required=False,
+        max_length=7,
+        label="Text colour",
+        help_text="#rrggbb; blank: the brand kit's.",
+        widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
     )
     brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")
     brand_body_family = forms.ChoiceField(choices=(), required=False, label="Body font")

@@ -140,7 +140,12 @@ class JobForm(forms.Form):
     theme = forms.ChoiceField(choices=(), required=False, initial="studio_sweep")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=2, label="Number of scenes")
     engine = forms.ChoiceField(choices=(), initial="studio")
-    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=0)
+    seed = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_SEED,
+        initial=0,
+        widget=forms.NumberInput(attrs={"aria-describedby": "seed-help"}),
+    )
     prompt = forms.CharField(max_length=MAX_PROMPT, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     poster_templates = forms.MultipleChoiceField(

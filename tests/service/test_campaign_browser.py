@@ -12,6 +12,7 @@ from shop_assets.bulk.models import Campaign
 from shop_assets.dashboard.labels import template_description, template_label
 from shop_assets.dashboard.previews import build_template_previews
 from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.test_browser_walk import CUT_SELECTS
 
 pytestmark = BROWSER_MARKS
 
@@ -112,3 +113,45 @@ def test_poster_templates_are_picked_from_their_previews(
     page.click("button[name=save]")
     page.wait_for_selector("text=Campaign Picked saved.")
     assert set(Campaign.objects.get().request["poster"]["templates"]) == {"hero_left", "bold_sale"}
+
+
+# a help text, the fields it describes (aria-describedby) and the fields drawn just above it
+# (those whose bottom is the lowest above the help: a row of fields side by side, or one)
+HELP_UNDER = """id => { const help = document.getElementById(id), top = help.getBoundingClientRect().top;
+    const fields = [...help.closest('form').querySelectorAll('input, select, textarea')].filter(f =>
+        f.offsetParent && f.type !== 'hidden' && f.getBoundingClientRect().bottom <= top + 1);
+    const lowest = Math.max(...fields.map(f => f.getBoundingClientRect().bottom));
+    return {described: [...document.querySelectorAll(`[aria-describedby~="${id}"]`)].map(f => f.name),
+            above: fields.filter(f => f.getBoundingClientRect().bottom >= lowest - 1).map(f => f.name),
+            gap: top - lowest}; }"""
+
+
+def test_each_help_text_sits_under_the_fields_it_is_about(
+    live_server, browser_page, user, product_image, tmp_path
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    sign_in(page, live_server.url)
+    for width, height in ((1440, 900), (390, 844)):
+        # when: the editor opens
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(live_server.url + "/batches/campaigns/new/")
+        page.locator("#brand-colour-help").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"campaign-help-{width}.png"), full_page=True)
+        # then: "Colours as #rrggbb" sits right under the colour fields (on a phone it sat under
+        # Language) and "Another number makes another take" under the variation number (it sat
+        # under File format); the fields name their help for a screen reader
+        for help_id, fields in (
+            ("brand-colour-help", ["brand_primary", "brand_text"]),
+            ("seed-help", ["seed"]),
+        ):
+            found = page.evaluate(HELP_UNDER, help_id)
+            assert found["described"] == fields, (width, help_id, found)
+            assert set(found["above"]) & set(fields) and found["gap"] < 12, (width, help_id, found)
+            if width < 760:  # one field a row: the one just above is one it describes
+                assert set(found["above"]) <= set(fields), (width, help_id, found)
+        # and the fonts' row, with Language now beside them, still shows every choice whole
+        for name in ("brand_heading_family", "brand_body_family", "brand_locale"):
+            for value in page.eval_on_selector_all(f"#id_{name} option", "os => os.map(o => o.value)"):
+                page.select_option(f"#id_{name}", value)
+                assert page.evaluate(CUT_SELECTS) == [], (width, name, value)
