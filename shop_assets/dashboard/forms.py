@@ -88,8 +88,8 @@ class ProductForm(forms.ModelForm):
             "sku": "Letters, digits, dots, dashes or underscores; used in file names.",
             "compare_at_price": "The price before a discount; posters show the saving.",
             "currency": "Three letters, such as USD, EUR or CNY.",
-            "brand_name": "Who makes it (optional); campaign headlines can use it as {vendor}.",
-            "brand_color": "A hex colour such as #2F5D50 (optional): it tints this product's scenes, "
+            "brand_name": "Who makes it; campaign headlines can use it as {vendor}.",
+            "brand_color": "A hex colour such as #2F5D50: it tints this product's scenes, "
             "and its posters when the shop has no brand kit yet.",
         }
         widgets = {

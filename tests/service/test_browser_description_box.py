@@ -53,3 +53,39 @@ def test_the_description_box_fits_its_words(live_server, browser_page, user, pro
         page.goto(f"{live_server.url}/products/new/")
         empty = page.locator("#id_description").evaluate(MEASURE)
         assert 2.5 <= _lines(empty) <= 4.5, (width, empty)
+
+
+# each visible label of the form: its text, whether its field is required, and its lines
+LABELS = """() => [...document.querySelectorAll('form.card label')].filter(l => l.offsetParent && l.control).map(l => {
+    const range = document.createRange(); range.selectNodeContents(l);
+    return {text: l.textContent.trim().replace(/\\s+/g, ' '), required: l.control.required,
+            lines: new Set([...range.getClientRects()].map(r => Math.round(r.top))).size}; })"""
+
+
+def test_the_product_forms_say_which_fields_may_stay_empty(
+    live_server, browser_page, user, product, tmp_path
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    sign_in(page, live_server.url)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        for name, path in (("new", "/products/new/"), ("edit", f"/products/{product.pk}/edit/")):
+            # when: the new-product or edit form opens
+            page.goto(live_server.url + path)
+            page.screenshot(path=str(shots / f"product-{name}-labels-{width}.png"), full_page=True)
+            labels = page.evaluate(LABELS)
+            # then: the five fields a product can do without say "(optional)" (two of them said
+            # so in their help under the box, three nowhere); the three it needs do not
+            optional = [label["text"] for label in labels if label["text"].endswith(" (optional)")]
+            assert optional == [
+                "Description (optional)",
+                "Price (optional)",
+                "Compare-at price (optional)",
+                "Brand name (optional)",
+                "Brand colour (optional)",
+            ], (width, name, labels)
+            assert all(label["required"] != label["text"].endswith(" (optional)") for label in labels), labels
+            # and each label stays on one line, on a phone too
+            assert all(label["lines"] == 1 for label in labels), (width, name, labels)
+            assert "(optional)" not in page.locator("form.card").inner_text().replace(" (optional)\n", "\n")
