@@ -21,7 +21,7 @@ def test_new_product_and_brand_kit_forms_use_human_labels(signed_in):
     brand = signed_in.get(reverse("dashboard:brand_kit")).content.decode()
 
     assert ">SKU</label>" in new_product and ">Sku</label>" not in new_product
-    assert ">Compare-at price</label>" in new_product
+    assert '>Compare-at price <span class="muted optional">(optional)</span></label>' in new_product
     assert ">Default call to action</label>" in brand
     assert "Default cta" not in brand
 
