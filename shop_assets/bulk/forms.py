@@ -7,7 +7,7 @@ from django import forms
 from generation.clips.spec import STYLES, sequence_themes
 from generation.posters.spec import BACKGROUND_MODES, FAMILIES, MAX_SHORT, MAX_SUBLINE
 from generation.request import MAX_SEED, InvalidRequest
-from shop_assets.accounts.models import BrandKit
+from shop_assets.accounts.models import BrandKit, hex_color_validator
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Campaign
 from shop_assets.dashboard import labels as dashboard_labels
@@ -171,6 +171,9 @@ class CampaignForm(forms.Form):
         max_length=7,
         label="Primary colour",
         help_text="#rrggbb; blank: the brand kit's.",
+        # checked here, in the brand kit's words (the request model said "String should
+        # match pattern '^#[0-9a-fA-F]{6}$'")
+        validators=[hex_color_validator],
         widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
     )
     brand_text = forms.CharField(
@@ -178,6 +181,9 @@ class CampaignForm(forms.Form):
         max_length=7,
         label="Text colour",
         help_text="#rrggbb; blank: the brand kit's.",
+        # checked here, in the brand kit's words (the request model said "String should
+        # match pattern '^#[0-9a-fA-F]{6}$'")
+        validators=[hex_color_validator],
         widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
     )
     brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")

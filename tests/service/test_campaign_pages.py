@@ -89,7 +89,7 @@ def test_the_editor_saves_what_was_chosen(signed_in, merchant):
     ("change", "shown"),
     [
         ({"headline": "{title} {colour}"}, "unknown placeholder {colour}"),
-        ({"brand_primary": "red"}, "String should match pattern"),
+        ({"brand_primary": "red"}, "Primary colour: Use a colour like #2f5d50."),
         ({"poster_templates": ["nope"]}, "Select a valid choice. nope is not one of the available choices."),
     ],
 )
@@ -171,6 +171,13 @@ def test_the_preview_refuses_other_shops_products_and_bad_choices(
         {**FORM, "headline": "{nope}", "preview_product": str(product_image.product_id)},
     ).content.decode()
     assert "headline: unknown placeholder {nope}" in bad and "data:image" not in bad
+
+    # a colour that is not #rrggbb is named in the brand kit's words, not the request model's
+    colour = signed_in.post(
+        reverse("bulk:campaign_preview"),
+        {**FORM, "brand_text": "navy", "preview_product": str(product_image.product_id)},
+    ).content.decode()
+    assert "Text colour: Use a colour like #2f5d50." in colour and "pattern" not in colour
 
 
 @pytest.mark.django_db
