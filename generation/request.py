@@ -243,6 +243,9 @@ class SceneOptions(_Options):
     negative_prompt: str = Field(default="", max_length=MAX_PROMPT)
     brand_color: RGB | None = None
     fill: float = Field(default=0.6, ge=0.1, le=0.95)
+    view: Literal["auto", "standing", "flat"] = Field(
+        default="auto", description="flat: a flat-lay, set from above; auto: flat when the photo shows it"
+    )
 
 
 class PosterOptions(_Options):
@@ -477,6 +480,7 @@ class JobRequest(JobParameters):
             negative_prompt=o.negative_prompt,
             brand_color=_rgb(o.brand_color),
             fill=o.fill,
+            view=o.view,
         )
 
     def brand_kit(self, logo: Image.Image | None = None) -> BrandKit:

@@ -8,6 +8,7 @@ from generation.errors import InvalidSpec
 
 SEGMENTERS = ("auto", "alpha", "rembg", "classical")
 ENGINES = ("studio", "diffusion")
+VIEWS = ("auto", "standing", "flat")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class SceneSpec:
     negative_prompt: str = ""
     brand_color: tuple[int, int, int] | None = None
     fill: float = 0.6  # product's longer side as a share of the canvas's matching side
+    # how the product is set: "standing" on the floor, "flat" (a flat-lay: lying on the
+    # surface, the set seen from above) or "auto" (flat when the photo shows it lying down)
+    view: str = "auto"
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -49,3 +53,5 @@ class SceneSpec:
             raise InvalidSpec(f"scene size must be 256..4096 px per side, got {self.width}x{self.height}")
         if not 0.1 <= self.fill <= 0.95:
             raise InvalidSpec(f"scene fill must be 0.1..0.95, got {self.fill}")
+        if self.view not in VIEWS:
+            raise InvalidSpec(f"scene view must be one of {', '.join(VIEWS)}, got {self.view!r}")

@@ -13,6 +13,8 @@ Everything is seeded: the same spec gives the same bytes. Variant ``i`` uses see
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,11 +24,14 @@ from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.sets import (
     Theme,
+    estimate_flat_lay,
     estimate_foot_ratio,
     estimate_light_side,
+    flat_box,
     get_theme,
     place_props,
     plan_variant,
+    render_flat_set,
     render_set,
     resolve_brand,
     stage_for_product,
@@ -67,6 +72,8 @@ class StudioEngine:
         light_side = estimate_light_side(cutout)
         # and the way its base is seen, the camera height the set is seen from
         foot_ratio = estimate_foot_ratio(cutout)
+        # a product photographed lying on a surface from above is set from above too
+        flat = spec.view == "flat" or (spec.view == "auto" and estimate_flat_lay(seg.image, seg.matte))
 
         results = []
         for i in range(spec.count):
@@ -76,12 +83,35 @@ class StudioEngine:
             # 2. the variant's composition (placement, camera, light, palette), then place
             # the product: the theme's anchor is where the set touches the floor
             variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio)
-            stage = stage_for_product(theme, cutout.size, size, fill=spec.fill, seed=seed, variant=variant)
-            placed = compose.place_product(cutout, size, stage.box)
+            if flat:
+                variant = replace(variant, props=(), foot_ratio=None, view="flat")
+                placed = compose.place_product(
+                    cutout, size, flat_box(cutout.size, size, fill=spec.fill, variant=variant)
+                )
+                bg = render_flat_set(theme, placed, brand_color=brand, seed=seed, variant=variant)
+                # no wall and no floor line: the surface fills the frame
+                layout: dict[str, Any] = {
+                    "horizon": 0.0,
+                    "contact": float(placed.box[1] + placed.box[3]),
+                    "props": [],
+                    "podium": None,
+                }
+            else:
+                stage = stage_for_product(
+                    theme, cutout.size, size, fill=spec.fill, seed=seed, variant=variant
+                )
+                placed = compose.place_product(cutout, size, stage.box)
 
-            # 3. the set around it: backdrop, surface, podium, shadows, reflection, grain
-            bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed, variant=variant)
-            props = place_props(theme, stage, placed, variant, seed=seed) if variant.props else []
+                # 3. the set around it: backdrop, surface, podium, shadows, reflection, grain
+                bg = render_set(theme, placed, stage=stage, brand_color=brand, seed=seed, variant=variant)
+                props = place_props(theme, stage, placed, variant, seed=seed) if variant.props else []
+                layout = {
+                    "horizon": round(float(stage.horizon), 3),
+                    "contact": round(float(stage.contact), 3),
+                    "props": [p.to_dict() for p in props],
+                    # a clip moves the podium with the product standing on it
+                    "podium": None if stage.podium is None else stage.podium.to_dict(),
+                }
             background = Image.fromarray(np.clip(bg + 0.5, 0, 255).astype(np.uint8), "RGB")
 
             # 4. paste the product back; light wrap touches soft edge pixels only
@@ -105,13 +135,7 @@ class StudioEngine:
                         "segmenter": seg.segmenter,
                         "variant": variant.to_dict(),
                         # the set's lines and props as data, for clips made from this scene
-                        "layout": {
-                            "horizon": round(float(stage.horizon), 3),
-                            "contact": round(float(stage.contact), 3),
-                            "props": [p.to_dict() for p in props],
-                            # a clip moves the podium with the product standing on it
-                            "podium": None if stage.podium is None else stage.podium.to_dict(),
-                        },
+                        "layout": layout,
                     },
                 )
             )

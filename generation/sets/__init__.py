@@ -17,12 +17,15 @@ drifts a little in colour, light direction, placement and texture.
   the same with and without the product's shadows, the backdrop drawn once (``render.py``).
 - ``plan_variant``, ``estimate_light_side`` and ``estimate_foot_ratio``: one scene's
   composition, matched to the light and camera already on the product (``variants.py``).
+- ``estimate_flat_lay``, ``flat_box`` and ``render_flat_set``: a product shot lying on a
+  surface from above, set from above too (``flat.py``).
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
   ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
   reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
   ``textures.py`` (noise, materials, bokeh, window light).
 """
 
+from generation.sets.flat import estimate_flat_lay, flat_box, render_flat_set
 from generation.sets.look import resolve_brand
 from generation.sets.props import PropPlacement, place_props
 from generation.sets.render import piece_shadows, render_set, render_set_pair
@@ -52,14 +55,17 @@ __all__ = [
     "Stage",
     "Theme",
     "Variant",
+    "estimate_flat_lay",
     "estimate_foot_ratio",
     "estimate_light_side",
+    "flat_box",
     "get_theme",
     "list_themes",
     "load_themes",
     "piece_shadows",
     "place_props",
     "plan_variant",
+    "render_flat_set",
     "render_set",
     "render_set_pair",
     "resolve_brand",

@@ -38,8 +38,14 @@ class Variant:
     # depth from the product's foot to the wall: a prop standing behind the product drifts
     # that far behind it (``props._drift``). Not part of a scene's record either.
     sway: tuple[float, float] = (0.0, 0.0)
+    # "standing" on the set's floor, or "flat": lying on its surface, seen from above
+    # (``sets.flat``); recorded only when flat, so a standing scene's record is unchanged
+    view: str = "standing"
 
-    def to_dict(self) -> dict[str, float | int | list[int] | None]:
+    def to_dict(self) -> dict[str, float | int | list[int] | str | None]:
+        extra: dict[str, float | int | list[int] | str | None] = {}
+        if self.view == "flat":
+            extra["view"] = "flat"
         return {
             "anchor_x": round(self.anchor_x, 3),
             "scale": round(self.scale, 3),
@@ -48,6 +54,7 @@ class Variant:
             "palette": self.palette,
             "props": list(self.props),
             "foot_ratio": None if self.foot_ratio is None else round(self.foot_ratio, 3),
+            **extra,
         }
 
 
