@@ -155,3 +155,37 @@ def test_each_help_text_sits_under_the_fields_it_is_about(
             for value in page.eval_on_selector_all(f"#id_{name} option", "os => os.map(o => o.value)"):
                 page.select_option(f"#id_{name}", value)
                 assert page.evaluate(CUT_SELECTS) == [], (width, name, value)
+
+
+def test_a_refused_save_says_why_at_the_top_and_leads_to_the_field(
+    live_server, browser_page, user, product_image, tmp_path
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    sign_in(page, live_server.url)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        # when: the merchant saves a campaign with a colour that is not #rrggbb
+        page.goto(live_server.url + "/batches/campaigns/new/")
+        page.fill("#id_name", "Autumn")
+        page.fill("#id_brand_primary", "red")
+        page.click("button[name=save]")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(shots / f"campaign-refused-{width}.png"))
+
+        # then: the first screen says what to change (it was 3,000-3,500 px down, by the
+        # Live preview: on a phone the page seemed to reload and do nothing)
+        problems = page.locator("#campaign-form").get_by_role("alert").filter(has_text="Primary colour")
+        expect(problems).to_have_count(1)
+        box = problems.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= height, (width, box)
+        assert "Use a colour like #2f5d50." in problems.inner_text()
+        # and its link leads to the field, on screen and marked
+        problems.get_by_role("link", name="Primary colour").click()
+        field = page.locator("#id_brand_primary")
+        expect(field).to_be_focused()
+        expect(field).to_be_in_viewport()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        assert field.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(180, 35, 24)"  # --err
+        page.screenshot(path=str(shots / f"campaign-refused-field-{width}.png"))
+        assert not Campaign.objects.exists()
