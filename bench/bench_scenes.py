@@ -41,6 +41,7 @@ from generation.segment.classical import decontaminate  # noqa: E402
 from generation.sets import (  # noqa: E402
     estimate_foot_ratio,
     estimate_light_side,
+    estimate_product_tone,
     list_themes,
     place_props,
     plan_variant,
@@ -71,6 +72,7 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     engine = StudioEngine(GenerationConfig())
     cutout = seg.cutout
     foot = estimate_foot_ratio(cutout)
+    tone = estimate_product_tone(cutout)
     print(f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}")
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
@@ -84,7 +86,9 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
         for r in results:
             # the engine's own composition for this variant, rebuilt to measure its set
             seed = r.meta["seed"]
-            variant = plan_variant(theme, seed, light_side=estimate_light_side(cutout), foot_ratio=foot)
+            variant = plan_variant(
+                theme, seed, light_side=estimate_light_side(cutout), foot_ratio=foot, product_tone=tone
+            )
             stage = stage_for_product(
                 theme, cutout.size, (size, size), fill=spec.fill, seed=seed, variant=variant
             )

@@ -215,7 +215,9 @@ def plan_clip(
         if get_theme(theme).podium is not None:
             if not cues:
                 cues.append(product_cues(seg.cutout))
-            variant = plan_variant(theme, seed, light_side=cues[0][0], foot_ratio=cues[0][1])
+            variant = plan_variant(
+                theme, seed, light_side=cues[0][0], foot_ratio=cues[0][1], product_tone=cues[0][2]
+            )
             below = max(below, podium_reach(theme, seg.cutout.size, variant))
     layout = clip_layout(
         canvas,

@@ -49,6 +49,7 @@ from generation.sets import (
     Variant,
     estimate_foot_ratio,
     estimate_light_side,
+    estimate_product_tone,
     move_stage,
     piece_shadows,
     place_props,
@@ -180,8 +181,8 @@ def studio_stage(
     ratio 0 sideways against the product, so a prop standing behind it stays in sight."""
     # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
-    light_side, foot_ratio = cues if cues is not None else product_cues(cutout)
-    variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio)
+    light_side, foot_ratio, tone = cues if cues is not None else product_cues(cutout)
+    variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio, product_tone=tone)
     if centred:  # the seed varies the camera height, light, colours and props only
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     if leave_out:
@@ -219,13 +220,13 @@ def studio_stage(
     )
 
 
-ProductCues = tuple[float | None, float | None]  # light side, foot ratio
+ProductCues = tuple[float | None, float | None, float | None]  # light side, foot ratio, tone
 
 
 def product_cues(cutout: Image.Image) -> ProductCues:
     """What a set's composition takes from the product photo: the side its light comes
-    from and how far the camera looked down on its foot (``plan_variant``'s cues)."""
-    return estimate_light_side(cutout), estimate_foot_ratio(cutout)
+    from, how far the camera looked down on its foot and its tone (``plan_variant``'s cues)."""
+    return estimate_light_side(cutout), estimate_foot_ratio(cutout), estimate_product_tone(cutout)
 
 
 def _podium_in_room(stage: Stage, theme: str, variant: Variant, size: tuple[int, int]) -> Stage:
@@ -1028,9 +1029,8 @@ def _scene_set(
     if not isinstance(theme, str) or not isinstance(seed, int):
         return None
     cutout = seg.cutout
-    variant = plan_variant(
-        theme, seed, light_side=estimate_light_side(cutout), foot_ratio=estimate_foot_ratio(cutout)
-    )
+    light_side, foot_ratio, tone = product_cues(cutout)
+    variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio, product_tone=tone)
     if variant.to_dict() != scene.meta.get("variant"):
         return None
     size = scene.image.size

@@ -27,6 +27,7 @@ from generation.sets import (
     estimate_flat_lay,
     estimate_foot_ratio,
     estimate_light_side,
+    estimate_product_tone,
     flat_box,
     get_theme,
     place_props,
@@ -72,6 +73,8 @@ class StudioEngine:
         light_side = estimate_light_side(cutout)
         # and the way its base is seen, the camera height the set is seen from
         foot_ratio = estimate_foot_ratio(cutout)
+        # and its tone, how far a light set must be deepened for it to stand out
+        tone = estimate_product_tone(cutout)
         # a product photographed lying on a surface from above is set from above too
         flat = spec.view == "flat" or (spec.view == "auto" and estimate_flat_lay(seg.image, seg.matte))
 
@@ -82,7 +85,9 @@ class StudioEngine:
 
             # 2. the variant's composition (placement, camera, light, palette), then place
             # the product: the theme's anchor is where the set touches the floor
-            variant = plan_variant(theme, seed, light_side=light_side, foot_ratio=foot_ratio)
+            variant = plan_variant(
+                theme, seed, light_side=light_side, foot_ratio=foot_ratio, product_tone=tone
+            )
             if flat:
                 variant = replace(variant, props=(), foot_ratio=None, view="flat")
                 placed = compose.place_product(

@@ -15,8 +15,9 @@ drifts a little in colour, light direction, placement and texture.
   under a box someone else chose (``stage.py``).
 - ``render_set``: the set itself, as float pixels without the product; ``render_set_pair``:
   the same with and without the product's shadows, the backdrop drawn once (``render.py``).
-- ``plan_variant``, ``estimate_light_side`` and ``estimate_foot_ratio``: one scene's
-  composition, matched to the light and camera already on the product (``variants.py``).
+- ``plan_variant``, ``estimate_light_side``, ``estimate_foot_ratio`` and
+  ``estimate_product_tone``: one scene's composition, matched to the light, camera and
+  tone already on the product (``variants.py``).
 - ``estimate_flat_lay``, ``flat_box`` and ``render_flat_set``: a product shot lying on a
   surface from above, set from above too (``flat.py``).
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
@@ -44,6 +45,7 @@ from generation.sets.variants import (
     Variant,
     estimate_foot_ratio,
     estimate_light_side,
+    estimate_product_tone,
     plan_variant,
 )
 
@@ -58,6 +60,7 @@ __all__ = [
     "estimate_flat_lay",
     "estimate_foot_ratio",
     "estimate_light_side",
+    "estimate_product_tone",
     "flat_box",
     "get_theme",
     "list_themes",

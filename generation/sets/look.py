@@ -90,6 +90,7 @@ class Look:
         mirrored = light_side_of(variant.azimuth) * light_side_of(theme.light.azimuth) < 0
         return replace(
             look,
+            tone=look.tone * variant.tone,
             theme=theme.with_palette(variant.palette),
             azimuth=variant.azimuth,
             anchor_x=variant.anchor_x,

@@ -41,11 +41,16 @@ class Variant:
     # "standing" on the set's floor, or "flat": lying on its surface, seen from above
     # (``sets.flat``); recorded only when flat, so a standing scene's record is unchanged
     view: str = "standing"
+    # multiplies the set's colours: below 1 where a light product on a light set needs a
+    # deeper set to stand out (``plan_variant``'s ``product_tone``); recorded when not 1
+    tone: float = 1.0
 
     def to_dict(self) -> dict[str, float | int | list[int] | str | None]:
         extra: dict[str, float | int | list[int] | str | None] = {}
         if self.view == "flat":
             extra["view"] = "flat"
+        if self.tone != 1.0:
+            extra["tone"] = round(self.tone, 3)
         return {
             "anchor_x": round(self.anchor_x, 3),
             "scale": round(self.scale, 3),
@@ -69,6 +74,14 @@ _SLOTS = (
 )
 # a product's own light counts when its two sides differ by this much (relative luma)
 LIGHT_SIDE_THRESHOLD = 0.06
+# a light product (as light as a light set, or within a tenth of it) closer in tone to
+# the set than this (luma difference over 255) reads as one with it (a white jar on a
+# white sweep): every variant but the first deepens the set, by its slot's share of
+# ``SET_DEEPEN`` times how far short of this the contrast falls
+TONE_CONTRAST = 0.2
+LIGHT_SET = 160.0  # a set this light (luma 0..255) or lighter
+SET_DEEPEN = (0.0, 0.25, 0.12, 0.35)
+_LUMA = (0.299, 0.587, 0.114)
 
 
 def plan_variant(
@@ -77,12 +90,16 @@ def plan_variant(
     *,
     light_side: float | None = None,
     foot_ratio: float | None = None,
+    product_tone: float | None = None,
 ) -> Variant:
     """The composition of the scene made with ``seed``: deterministic, and different for
     consecutive seeds in placement (left, centre, right third), size, camera height,
     light side and colour set. ``light_side`` (+1 left, -1 right; ``estimate_light_side``)
     fixes the key light's side to the light already on the product; ``foot_ratio``
-    (``estimate_foot_ratio``) keeps a podium's top face seen like the product's base."""
+    (``estimate_foot_ratio``) keeps a podium's top face seen like the product's base;
+    ``product_tone`` (``estimate_product_tone``) deepens a light set under a product of
+    its own tone in every slot but the first (the theme's own look), so a white product
+    stands out and the variants differ in tone as well."""
     theme = resolve_theme(theme)
     slot = seed % len(_SLOTS)
     x, scale, camera, own_side, palette = _SLOTS[slot]
@@ -98,15 +115,39 @@ def plan_variant(
     left = base if side > 0 else (180.0 - base) % 360.0
     left = float(np.clip(left + ja * theme.variation.light, 115.0, 245.0))
     azimuth = left if want > 0 else (180.0 - left) % 360.0
+    palette %= len(theme.palettes) + 1
+    tone = 1.0
+    set_tone = _set_tone(theme, palette)
+    if product_tone is not None and set_tone >= LIGHT_SET and product_tone >= set_tone - 25.5:
+        contrast = abs(product_tone - set_tone) / 255.0
+        tone = 1.0 - SET_DEEPEN[slot] * float(np.clip(1.0 - contrast / TONE_CONTRAST, 0.0, 1.0))
     return Variant(
         anchor_x=float(np.clip(x + 0.03 * jx, 0.05, 0.95)),
         scale=float(scale * (1.0 + 0.04 * js)),
         camera=float(np.clip(camera + 0.15 * jc, -1.0, 1.0)),
         azimuth=azimuth,
-        palette=palette % (len(theme.palettes) + 1),
+        palette=palette,
         props=_variant_props(len(theme.props), slot),
         foot_ratio=foot_ratio,
+        tone=tone,
     )
+
+
+def _set_tone(theme: Theme, palette: int) -> float:
+    """The luma (0..255) of the theme's set in colour set ``palette``: its wall's top and
+    bottom and its floor, in the theme's own brand colour."""
+    t = theme.with_palette(palette)
+    refs = [t.backdrop.top, t.backdrop.bottom, t.surface.colors[0]]
+    return float(np.mean([np.dot(r.resolve(t.brand_default), _LUMA) for r in refs]))
+
+
+def estimate_product_tone(cutout: Image.Image) -> float | None:
+    """The product's median luma (0..255) over its opaque pixels; ``None`` for none."""
+    rgba = np.asarray(cutout.convert("RGBA"), dtype=F32)
+    opaque = rgba[..., 3] >= 250
+    if not opaque.any():
+        return None
+    return float(np.median(rgba[opaque][:, :3] @ np.array(_LUMA, dtype=F32)))
 
 
 def _variant_props(n: int, slot: int) -> tuple[int, ...]:

@@ -15,8 +15,10 @@ from generation import compose
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
 from generation.scenes_metrics import canvas_alpha, foot_shadow, grounding, shadow_side, variant_diversity
+from generation.segment.classical import decontaminate
 from generation.sets import (
     estimate_light_side,
+    estimate_product_tone,
     get_theme,
     list_themes,
     place_props,
@@ -27,6 +29,7 @@ from generation.sets import (
 from generation.sets.props import FRAME_MARGIN
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, Segmentation
+from tests.photoset import make_case
 from tests.synthetic import product_rgba
 
 
@@ -545,3 +548,59 @@ def test_an_arch_prop_is_a_slab_whose_edge_is_lit_apart_from_its_front(bottle):
                 assert abs(edge_luma - front_luma) > 6.0, (seed, edge_luma, front_luma)
                 seen += 1
     assert seen >= 2
+
+
+# -- a light product on a light set: deeper sets in every variant but the first
+
+
+@pytest.fixture(scope="module")
+def white_jar() -> Segmentation:
+    """The photoset's white jar on white, its exact matte (edges decontaminated)."""
+    case = make_case("white_jar_on_white")
+    matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    fg = decontaminate(np.asarray(case.photo.convert("RGB")), np.asarray(matte))
+    return Segmentation(
+        image=case.photo, matte=matte, box=case.box, segmenter="alpha", foreground=Image.fromarray(fg, "RGB")
+    )
+
+
+@pytest.mark.parametrize(
+    "theme", ["studio_sweep", "pastel_gradient", "soft_window_light", "marble_counter", "gallery_plinth"]
+)
+def test_a_white_product_on_a_light_set_gets_variants_that_differ_visibly(engine, white_jar, theme):
+    # when: four scenes of a white jar on a light theme (smallest pair 12-14 of 255 when
+    # every variant kept the set as light as the theme has it)
+    results = engine.render(white_jar, SceneSpec(theme=theme, width=400, height=400, seed=1, count=4))
+    d = variant_diversity([r.image for r in results], [r.product_box for r in results])
+    # then: they differ as much as any product's must
+    assert d.min_pair_diff >= 15.0, d
+    assert d.mean_pair_diff >= 25.0, d
+    # the first of the four compositions keeps the theme's own set, the others deepen it
+    # so the jar stands out from it (recorded with the composition)
+    tones = {r.meta["seed"] % 4: r.meta["variant"].get("tone", 1.0) for r in results}
+    assert tones[0] == 1.0 and all(0.6 < tones[k] < 0.97 for k in (1, 2)), tones
+    for r in results:
+        # the jar's own pixels untouched
+        assert r.fidelity.max_abs_diff == 0, r.fidelity
+        # and the set round it is darker than the jar wherever the set was deepened
+        if r.meta["variant"].get("tone", 1.0) < 1.0:
+            x, y, w, h = r.product_box
+            luma = np.asarray(r.image.convert("L"), dtype=np.float64)
+            jar = np.median(luma[y + h // 4 : y + 3 * h // 4, x + w // 4 : x + 3 * w // 4])
+            beside = (
+                np.median(luma[y : y + h, : max(x - 4, 1)])
+                if x > 20
+                else np.median(luma[y : y + h, x + w + 4 :])
+            )
+            assert jar - beside > 25, (jar, beside, r.meta["variant"])
+
+
+def test_a_darker_product_keeps_the_themes_own_tones(engine, bottle):
+    # a grey-brown bottle (luma about 105) on every theme: no variant changes the set's tone
+    assert estimate_product_tone(bottle.cutout) < 150
+    for theme in list_themes():
+        assert {
+            plan_variant(theme, s, product_tone=estimate_product_tone(bottle.cutout)).tone for s in range(4)
+        } == {1.0}
+    [scene] = engine.render(bottle, SceneSpec(theme="pastel_gradient", width=256, height=256))
+    assert "tone" not in scene.meta["variant"]
