@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from generation.errors import GenerationError
 from generation.request import InvalidRequest
 from shop_assets.accounts import access
+from shop_assets.accounts.models import BrandKit
 from shop_assets.bulk import campaigns, preview
 from shop_assets.bulk.forms import CampaignForm
 from shop_assets.bulk.models import Campaign
@@ -49,6 +50,7 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     campaign = get_object_or_404(_campaigns(request), pk=pk) if pk is not None else None
     initial = CampaignForm.initial_from(campaign) if campaign else None
     form = CampaignForm(request.POST or None, initial=initial)
+    form.show_brand_kit(BrandKit.objects.filter(merchant_id=access.merchant_id(request)).first())
     if request.method == "POST" and form.is_valid():
         outputs, parameters = form.request_parts()
         try:

@@ -217,6 +217,18 @@ class CampaignForm(forms.Form):
             choices.append((saved, saved))
         return choices
 
+    def show_brand_kit(self, kit: BrandKit | None) -> None:
+        """Greyed in the blank colour and call-to-action boxes: what blank gives, the brand
+        kit's own values (the boxes stood empty; a shop with no kit yet keeps them empty)."""
+        if kit is None:
+            return
+        for name, value in (
+            ("brand_primary", kit.primary_color),
+            ("brand_text", kit.text_color),
+            ("cta", kit.default_cta),
+        ):
+            self.fields[name].widget.attrs["placeholder"] = value
+
     @staticmethod
     def initial_from(campaign: Campaign) -> dict[str, Any]:
         """The form's values for a saved campaign."""

@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from shop_assets.accounts.models import BrandKit
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Batch, BatchStatus, Campaign
 from shop_assets.jobs.models import GenerationJob
@@ -307,3 +308,22 @@ def test_the_brand_language_is_a_menu_and_the_colours_say_their_format(signed_in
     # and: a language chosen there is saved as its code
     signed_in.post(reverse("bulk:campaign_new"), {**FORM, "name": "Chinese", "brand_locale": "zh_CN"})
     assert Campaign.objects.get(name="Chinese").request["brand"]["locale"] == "zh_CN"
+
+
+@pytest.mark.django_db
+def test_blank_brand_boxes_show_the_brand_kits_values(signed_in, merchant):
+    # given: a shop with no brand kit yet; then the boxes stand empty, nothing to show
+    blank = signed_in.get(reverse("bulk:campaign_new")).content.decode()
+    assert not re.search(r'id="id_brand_primary"[^>]*placeholder', blank)
+
+    # given: the shop's brand kit
+    BrandKit.objects.create(
+        merchant=merchant, primary_color="#aa3300", text_color="#112233", default_cta="Buy now"
+    )
+
+    page = signed_in.get(reverse("bulk:campaign_new")).content.decode()
+
+    # then: what a blank box gives is greyed in it, the kit's own values (the boxes stood empty)
+    for field, value in (("brand_primary", "#aa3300"), ("brand_text", "#112233"), ("cta", "Buy now")):
+        tag = re.search(rf'<input [^>]*id="id_{field}"[^>]*>', page)
+        assert tag and f'placeholder="{value}"' in tag.group(0) and "value=" not in tag.group(0), (field, tag)
