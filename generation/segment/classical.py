@@ -37,6 +37,7 @@ from PIL import Image
 
 from generation.check import (
     ACROSS_TOLERANCE,
+    SET_TOLERANCE,
     base_slab,
     open_to_set,
     piece_gaps,
@@ -604,6 +605,8 @@ class ClassicalSegmenter:
         mask = _restore_walled(mask, region, edge_near)
         mask = _restore_bands(work, mask)
         mask = _open_gaps(work, mask, like, edge_near)
+        holes = _see_through_holes(work, mask, like, edge_near)
+        mask &= ~holes
         # keep what is connected to the product's certain part (or the largest piece)
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disk(1)) > 0
         count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -611,7 +614,7 @@ class ClassicalSegmenter:
             return mask
         areas = stats[1:, cv2.CC_STAT_AREA]
         keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
-        return fill_small_holes(np.isin(comp, keep), max_area=0.002 * h * w)
+        return fill_small_holes(np.isin(comp, keep), max_area=0.002 * h * w, keep_open=holes)
 
     def _fix_border(self, mask: np.ndarray, frame: np.ndarray, band: int) -> np.ndarray:
         """Drop mask pixels on the photo's edge where the product is not cut by the frame."""
@@ -773,6 +776,81 @@ def _open_gaps(work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: 
 # How far (work px) an opened gap is grown back out to the product's edges: past the
 # 2 px that ``edge_near`` keeps clear of them, and the edge's own width.
 _GAP_REACH = 4
+
+# A see-through hole (``_see_through_holes``) is at most this share of the product's area
+# (the key tag's punched hole is 1.7 %, as ``refine.HOLE_FILL_SHARE`` bounds the editor's),
+# at least _HOLE_LEAST work px; the product in a ring _HOLE_RING px round it has at most
+# _HOLE_ALIKE of its pixels within SET_TOLERANCE of the hole's colour or in a set colour,
+# and the hole is no brighter than the set round the product (_HOLE_BRIGHTER levels over
+# its brightest tenth: a glossy vase's white highlight is 14-17 levels over its sweep).
+_HOLE_MOST, _HOLE_LEAST, _HOLE_RING, _HOLE_ALIKE, _HOLE_BRIGHTER = 0.02, 24, (3, 8), 0.2, 2.0
+
+
+def _see_through_holes(
+    work: np.ndarray, mask: np.ndarray, like: np.ndarray, edge_near: np.ndarray
+) -> np.ndarray:
+    """Bool: holes through the product that GrabCut kept (a key tag's punched hole showing
+    the sweep): a piece of the mask in a set colour (``like``) with no sharp edge in it,
+    walled off from what the mask leaves out by the product's sharp edges, no brighter
+    than the set seen round the product (the set through a hole is as lit as round it, or
+    in the product's shadow; a glossy highlight is brighter), and ringed by the product
+    in colours unlike both the hole's and the set's, grown out to the hole's edge through
+    its set-coloured rim. The set's colour inside a product of its own colour (a white
+    jar's face round its label's letters, a cream label's patches between faint streaks)
+    is not a hole: the product round it is that colour too. At most ``_HOLE_MOST`` of the
+    product: a larger piece of a set colour ringed by the product may be a label."""
+    holes = np.zeros(mask.shape, bool)
+    area = int(mask.sum())
+    if area < 64:
+        return holes
+    beside = cv2.dilate((~mask).astype(np.uint8), disk(1)) > 0
+    free = mask & like & ~edge_near
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(free.astype(np.uint8), connectivity=8)
+    open_labels = set(np.unique(labels[beside & free]).tolist())
+    candidates = [
+        k for k in range(1, count) if k not in open_labels and stats[k, cv2.CC_STAT_AREA] >= _HOLE_LEAST
+    ]
+    if not candidates:
+        return holes
+    smooth = cv2.GaussianBlur(work.astype(np.float32), (0, 0), 1.0)
+    grown = mask.astype(np.uint8)
+    around = (cv2.dilate(grown, disk(_HOLE_RING[1])) > 0) & ~(cv2.dilate(grown, disk(_HOLE_RING[0])) > 0)
+    if not around.any():
+        return holes
+    brightest = np.percentile(smooth[around], 90, axis=0)
+    for k in candidates:
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        pad = _HOLE_RING[1] + _GAP_REACH + 2
+        y0, y1, x0, x1 = max(y - pad, 0), y + h + pad, max(x - pad, 0), x + w + pad
+        piece = labels[y0:y1, x0:x1] == k
+        filled = np.zeros(piece.shape, np.uint8)
+        contours, _ = cv2.findContours(piece.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+        if (filled > 0).sum() > 1.05 * piece.sum():
+            continue  # sharp detail inside it: print, not the set
+        solid = cv2.morphologyEx(piece.astype(np.uint8), cv2.MORPH_OPEN, disk(2)) > 0
+        if solid.sum() < 0.5 * piece.sum():
+            continue  # a sliver along an edge (a highlight's halo), not an opening
+        colour = np.median(smooth[y0:y1, x0:x1][piece], axis=0)
+        if (colour > brightest + _HOLE_BRIGHTER).any():
+            continue  # brighter than the set: a highlight
+        # out to the hole's edge through its set-coloured rim
+        hole = piece.copy()
+        rim = like[y0:y1, x0:x1] & mask[y0:y1, x0:x1]
+        for _ in range(_GAP_REACH):
+            hole |= (cv2.dilate(hole.astype(np.uint8), disk(1)) > 0) & rim
+        if hole.sum() > _HOLE_MOST * area:
+            continue
+        spot = hole.astype(np.uint8)
+        ring = (cv2.dilate(spot, disk(_HOLE_RING[1])) > 0) & ~(cv2.dilate(spot, disk(_HOLE_RING[0])) > 0)
+        if not ring.any() or mask[y0:y1, x0:x1][ring].mean() < 0.98:
+            continue  # not ringed by the product
+        ring_px = smooth[y0:y1, x0:x1][ring]
+        alike = np.linalg.norm(ring_px - colour, axis=1) < SET_TOLERANCE
+        if (alike | like[y0:y1, x0:x1][ring]).mean() > _HOLE_ALIKE:
+            continue  # the product round it is the hole's colour or a set colour too
+        holes[y0:y1, x0:x1] |= hole
+    return holes
 
 
 def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:

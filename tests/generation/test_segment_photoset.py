@@ -1013,6 +1013,24 @@ def test_a_key_tags_punched_hole_stays_open_in_a_refined_cutout() -> None:
     assert iou(matte, case.alpha) >= 0.99
 
 
+def test_a_key_tags_punched_hole_is_open_in_the_classical_cut() -> None:
+    # given the key tag, whose punched hole (1.8 % of the tag) shows the sweep in the
+    # tag's shadow: GrabCut kept it as product (IoU 0.9825, the hole filled, trusted)
+    case = keyring_tag_on_sweep()
+    hole = _enclosed_holes(case.mask)
+
+    # when it is cut out with no model
+    seg = segment(case.photo, "classical")
+
+    # then the hole is background, its edge where the photo's is, and the cut trusted
+    matte = np.asarray(seg.matte)
+    print(f"hole open {(matte[hole] < 128).mean():.3f}, IoU {iou(matte, case.alpha):.4f}")
+    assert (matte[hole] < 128).mean() > 0.95
+    assert iou(matte, case.alpha) >= 0.995
+    assert boundary_f(matte, case.alpha, tolerance=4) >= 0.97
+    assert not seg.low_confidence
+
+
 def test_a_mugs_handle_stays_open_in_a_refined_cutout() -> None:
     # given the mug, whose handle encloses a hole of background, and a box around it
     case = make_case("mug_with_handle")
