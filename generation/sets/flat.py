@@ -39,6 +39,9 @@ FLAT_HALO = 0.015
 FLAT_FOOT = 4.0
 # the photo is read at this size (longer side, px)
 _READ = 800
+# a backdrop darker than this (median luma 0..255 beyond the halo) shows no shadow to
+# read: a cutout uploaded with black behind its transparent pixels is not a flat-lay
+FLAT_MIN_LUMA = 24.0
 
 
 def estimate_flat_lay(photo: Image.Image, matte: Image.Image) -> bool:
@@ -46,8 +49,9 @@ def estimate_flat_lay(photo: Image.Image, matte: Image.Image) -> bool:
     seen from above: a shadow halo just outside the silhouette on its left, right and top
     (the median over a band 0.8-3.5 % of the product's size out, against 12-20 % out) of
     at least ``FLAT_HALO``, and the floor under its foot no more than ``FLAT_FOOT`` times
-    as dark. A product cut by the frame, or on a backdrop with no shadow at all (a cutout
-    on white), is not called flat: nothing shows it lies down."""
+    as dark. A product cut by the frame, on a backdrop with no shadow at all (a cutout
+    on white) or too dark to show one (``FLAT_MIN_LUMA``: a cutout on black), is not
+    called flat: nothing shows it lies down."""
     scale = min(1.0, _READ / max(photo.size))
     size = (max(1, round(photo.size[0] * scale)), max(1, round(photo.size[1] * scale)))
     luma = np.asarray(photo.convert("L").resize(size, Image.Resampling.BILINEAR), dtype=F32)
@@ -74,8 +78,8 @@ def estimate_flat_lay(photo: Image.Image, matte: Image.Image) -> bool:
     halo: dict[str, float] = {}
     for name, band in sides.items():
         n, f = near & band, far & band
-        if n.sum() >= 20 and f.sum() >= 20:
-            halo[name] = 1.0 - float(np.median(luma[n])) / max(float(np.median(luma[f])), 1.0)
+        if n.sum() >= 20 and f.sum() >= 20 and float(np.median(luma[f])) >= FLAT_MIN_LUMA:
+            halo[name] = 1.0 - float(np.median(luma[n])) / float(np.median(luma[f]))
     if not all(k in halo for k in ("left", "right", "top")):
         return False
     round_it = [halo["left"], halo["right"], halo["top"]]

@@ -55,6 +55,18 @@ def test_only_the_flat_lay_photo_reads_as_lying_down():
     assert [n for n, flat in found.items() if flat] == ["flatlay_tshirt_linen"]
 
 
+@pytest.mark.parametrize("backdrop", [0, 255])
+def test_a_cutout_upload_with_nothing_behind_it_reads_as_standing(backdrop):
+    # given: the mug as an RGBA upload whose transparent pixels are black or white
+    # (a black one read as a flat-lay: its edge band and the backdrop both luma 0)
+    case = make_case("mug_with_handle")
+    matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    photo = Image.new("RGB", case.photo.size, (backdrop,) * 3)
+    photo.paste(case.photo, mask=matte)
+    # then
+    assert not estimate_flat_lay(photo, matte)
+
+
 def test_a_flat_lay_is_set_from_above_with_a_shadow_round_it(engine, tshirt):
     # when: four scenes of the T-shirt on a marble counter, nothing said about the view
     results = engine.render(tshirt, SceneSpec(theme="marble_counter", width=640, height=640, seed=1, count=4))
