@@ -8,7 +8,8 @@ pairwise pixel difference (0..255), the spread of the product's centre x and hei
 ratio (floor luma right under the foot / 40 px below; lower is darker at contact), the
 contact tightness (the 3 px under the foot / 4 % of the product height below), the
 mean |shadow side| asymmetry, the range of a podium's top-face ratio (minor/major; the
-product's own foot ratio is printed first: the two should agree) and, over every prop,
+product's own foot ratio, tone and view are printed first: the two ratios should agree;
+a flat-lay, set from above, has no podium or props) and, over every prop,
 the worst shadow rebound under its foot (0: grounded; above about 0.01 the prop's shadow
 is detached from it and it floats), and the nearest any prop comes to the frame's left or
 right edge (`prop_edge`, a share of the frame's shorter side, with the number of props
@@ -39,6 +40,7 @@ from generation.scenes_metrics import (  # noqa: E402
 )
 from generation.segment.classical import decontaminate  # noqa: E402
 from generation.sets import (  # noqa: E402
+    estimate_flat_lay,
     estimate_foot_ratio,
     estimate_light_side,
     estimate_product_tone,
@@ -73,7 +75,12 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     cutout = seg.cutout
     foot = estimate_foot_ratio(cutout)
     tone = estimate_product_tone(cutout)
-    print(f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}")
+    flat = estimate_flat_lay(case.photo, matte)
+    print(
+        f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}, "
+        f"tone: {'none' if tone is None else f'{tone:.0f}'}, "
+        f"view: {'flat (set from above)' if flat else 'standing'}"
+    )
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
         f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s} {'podium_top':>10s} {'prop_gap':>8s} "
@@ -84,6 +91,8 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
         results = engine.render(seg, spec)
         tops, gaps, edges = [], [], []
         for r in results:
+            if r.meta["variant"].get("view") == "flat":
+                continue  # a flat-lay: no podium and no props to measure
             # the engine's own composition for this variant, rebuilt to measure its set
             seed = r.meta["seed"]
             variant = plan_variant(
