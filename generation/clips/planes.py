@@ -17,10 +17,12 @@ pixels resized only to be dropped) are chosen whose sub-pixel error is under
 ``TOLERANCE`` of an output pixel (``warpAffine`` itself resolves 1/32 px).
 The planes are padded (edge pixels repeated, as the warp's border is) so that the window
 may start beyond the image. When no window is close enough (a scale within about
-``1 / PAD`` of 1 with a sub-pixel shift: the ends of a push-in), the warp's own samples
-are taken in runs of rows that share one sub-pixel weight, across then down (``_runs``:
-a few dozen to a few hundred blends of whole rows, about a third of the warp's time),
-and only a scale that fits neither is warped.
+``1 / PAD`` of 1 with a sub-pixel shift: the ends of a push-in), the plane is warped
+(``cv2.warpAffine``, the reference the resize is held to). Drawing those zooms instead
+in runs of rows that share one sub-pixel weight (the warp's own samples, blended across
+on the window turned on its side in float32, then down) was tried: with OpenCV 5 the
+float32 transposes alone (3.7 ms for a 1080x1920 plane) cost what the warp does, and the
+runs took 8.7 ms a frame for the three planes against the warp's 5.6.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def zoom_plane(
 ) -> np.ndarray:
     """``padded`` (an image with ``PAD`` repeated pixels round it) under ``transform``
     into a new ``size`` (w, h) array: resized when a window fits (see the module
-    docstring), else in runs (``_runs``) when the scale is close enough to 1, else warped (bilinear, edges repeated). ``windows``: ``_windows`` of these
+    docstring), else warped (bilinear, edges repeated). ``windows``: ``_windows`` of these
     arguments when already at hand."""
     w, h = size
     s = transform.scale
@@ -100,64 +102,8 @@ def zoom_plane(
         dy, y0, y1 = down
         zoomed = cv2.resize(padded[y0:y1, x0:x1], None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
         return zoomed[dy : dy + h, dx : dx + w]
-    runs_across = _runs(PAD - transform.tx / s, s, padded.shape[1], w, True)
-    runs_down = (
-        _runs(PAD - transform.ty / s, s, padded.shape[0], h, False) if runs_across is not None else None
-    )
-    if runs_across is not None and runs_down is not None:
-        # across first, on the source window turned on its side (runs of rows are several
-        # times cheaper than runs of columns), kept exact in float32; then down, rounded once
-        (_, x0, x1), (_, y0, y1) = runs_across, runs_down
-        turned = _blend_runs(cv2.transpose(padded[y0:y1, x0:x1]), runs_across, cv2.CV_32F)
-        return _blend_runs(cv2.transpose(turned), runs_down, cv2.CV_8U)
     matrix = Similarity(1.0, -PAD, -PAD).then(transform).matrix()
     return cv2.warpAffine(padded, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-MAX_RUNS = 256  # past this many runs along a side, blending them costs about what a warp does
-
-Runs = tuple[list[tuple[int, int, int, float]], int, int]
-
-
-def _runs(edge: float, s: float, n_src: int, n_out: int, across: bool) -> Runs | None:
-    """Along one side (``across`` or down), the output pixels as runs (first, end,
-    source, weight) that each read consecutive source pixels ``source + k`` and
-    ``source + k + 1`` blended by one ``weight`` (of the second), and the source pixels
-    ``lo:hi`` they read; None when the scale is too far from 1 for a few runs, or the
-    source runs out.
-
-    Output pixel ``x`` samples source ``edge + (x + 0.5) / s - 0.5``, rounded to 1/32 px
-    as ``cv2.warpAffine`` rounds it (in 1/1024 px, the offset and ``x / s`` apart across,
-    together down), so the runs give the warp's own samples: at a scale within about
-    ``MAX_RUNS / (32 n_out)`` of 1 (the ends of a push-in) the fraction changes a few
-    dozen times across a frame, where no resize window fits."""
-    x = np.arange(n_out, dtype=np.float64)
-    offset = edge - 0.5 + 0.5 / s
-    if across:
-        fixed = np.round(offset * 1024) + np.round(x / s * 1024)
-    else:
-        fixed = np.round((x / s + offset) * 1024)
-    q = (fixed.astype(np.int64) + 16) >> 5
-    first, weight = q >> 5, q & 31
-    breaks = np.flatnonzero((np.diff(first) != 1) | (np.diff(weight) != 0)) + 1
-    if len(breaks) >= MAX_RUNS or first.min() < 0 or first.max() + 2 > n_src:
-        return None
-    starts, ends = [0, *breaks.tolist()], [*breaks.tolist(), n_out]
-    lo, hi = int(first.min()), int(first.max()) + 2
-    runs = [(a, b, int(first[a]) - lo, int(weight[a]) / 32) for a, b in zip(starts, ends, strict=True)]
-    return runs, lo, hi
-
-
-def _blend_runs(src: np.ndarray, runs: Runs, depth: int) -> np.ndarray:
-    """``src``'s rows (its source pixels ``lo:hi`` of ``runs``) resampled by ``runs``
-    (``_runs``) into a new array of ``depth`` (``cv2.CV_8U``, rounded, or ``cv2.CV_32F``)."""
-    pieces, _, _ = runs
-    out = np.empty((pieces[-1][1], src.shape[1]), dtype=np.uint8 if depth == cv2.CV_8U else np.float32)
-    for a, b, k, f in pieces:
-        cv2.addWeighted(
-            src[k : k + b - a], 1.0 - f, src[k + 1 : k + 1 + b - a], f, 0.0, dst=out[a:b], dtype=depth
-        )
-    return out
 
 
 def _window(edge: float, s: float, n_src: int, n_out: int) -> tuple[int, int, int] | None:

@@ -29,7 +29,6 @@ def smooth(size: tuple[int, int], seed: int = 3) -> np.ndarray:
         Similarity(1.16, -55.1, -80.9),
         Similarity(0.91, 11.4, 9.2),  # a world larger than the canvas, shown smaller
         Similarity(1.0, 0.0, 0.0),  # still: resized by 1 (a copy)
-        Similarity(1.0, 0.37, -0.5),  # a sub-pixel shift alone: no window fits, in runs
     ],
 )
 def test_a_zoom_drawn_by_resize_is_the_warp_within_a_level(transform):
@@ -50,22 +49,19 @@ def test_a_zoom_drawn_by_resize_is_the_warp_within_a_level(transform):
         Similarity(1.00006, -86.04, -40.97),  # the end of a push-in: no window fits
         Similarity(1.0003, -0.2, -67.48),
         Similarity(1.002, -1.04, -69.75),
+        Similarity(1.0, 0.37, -0.5),  # a sub-pixel shift alone
     ],
 )
-def test_a_zoom_close_to_scale_1_is_drawn_in_runs_with_the_warps_own_samples(transform, monkeypatch):
+def test_a_zoom_close_to_scale_1_that_no_window_fits_is_warped(transform):
     image = smooth((400, 500))
     padded = cv2.copyMakeBorder(image, PAD, PAD, PAD, PAD, cv2.BORDER_REPLICATE)
     want = cv2.warpAffine(
         image, transform.matrix(), (270, 360), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    warped = []
-    real_warp = cv2.warpAffine
-    monkeypatch.setattr(cv2, "warpAffine", lambda *a, **k: warped.append(a) or real_warp(*a, **k))
-    got = zoom_plane(padded, transform, (270, 360))
-    diff = np.abs(got.astype(int) - want)
-    assert not warped
-    assert got.shape == (360, 270)
-    assert diff.max() <= 1 and diff.mean() < 0.05
+    diff = np.abs(zoom_plane(padded, transform, (270, 360)).astype(int) - want)
+    # the warp of the padded plane: its offset, shifted by PAD, rounds to 1/1024 px apart
+    # at a few pixels (at most 0.02 % here; samples blended in runs differed at 1.4-3.7 %)
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.001
 
 
 def test_rectangles_are_grown_to_whole_chroma_blocks_and_merged_when_they_overlap():
