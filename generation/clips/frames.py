@@ -66,11 +66,13 @@ class Compositor:
         self._converter = YUV420Converter(cw, ch)
         self._world_planes: dict[int, WorldPlanes] = {}  # by id() of the world image
 
-    def background(self, index: int) -> np.ndarray:
-        """The frame's worlds only (no text, no product), as a new array."""
+    def background(self, index: int, *, copy: bool = True) -> np.ndarray:
+        """The frame's worlds only (no text, no product), as a new array; ``copy=False``:
+        a view of the compositor's buffer, good until its next frame (the whole frame
+        copied out of RGBA costs about twice its warp)."""
         state = self.plan.state(index)
         self._layers(state)
-        return np.ascontiguousarray(self.frame[..., :3])
+        return np.ascontiguousarray(self.frame[..., :3]) if copy else self.frame[..., :3]
 
     def draw(self, index: int, *, planes: bool = False, whole: bool = True) -> ClipFrame:
         """Frame ``index``. ``planes``: also as the encoder takes it (``ClipFrame.planes``).

@@ -809,7 +809,7 @@ def _legible(
             visible = [t for t in state.texts if t.key in todo and t.opacity >= 0.999]
             if not visible:
                 continue
-            behind = compositor.background(index)
+            behind = compositor.background(index, copy=False)
             for text in visible:
                 sprite = sprites[text.key]
                 box = ink_box(sprite, text.dy)

@@ -290,3 +290,37 @@ def test_an_effect_trimmed_to_the_ratios_that_change_a_byte_draws_as_the_whole_e
         box, full = _effect_box(trimmed, transform, (320, 400)), _effect_box(whole, transform, (320, 400))
         assert box is not None and full is not None
         assert (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * (full[2] - full[0]) * (full[3] - full[1])
+
+
+def test_the_legibility_pass_reads_the_worlds_behind_its_texts_in_place(monkeypatch):
+    from generation.clips import ClipSpec, plan_clip
+    from generation.clips.frames import Compositor
+    from tests.synthetic import jpeg_segmentation
+
+    seen: list[tuple[int, bool, np.ndarray, np.ndarray]] = []
+    real = Compositor.background
+
+    def background(self: Compositor, index: int, **kwargs: bool) -> np.ndarray:
+        got = real(self, index, **kwargs)
+        seen.append((index, kwargs.get("copy", True), got, self.frame))
+        # checked here: the view is good until the compositor's next frame
+        np.testing.assert_array_equal(got, real(Compositor(self.plan), index))
+        return got
+
+    monkeypatch.setattr(Compositor, "background", background)
+    spec = ClipSpec(
+        size=(270, 480),
+        duration=5,
+        preset="story",
+        themes=("marble_counter",),
+        style="push_in",
+        headline="Fresh hand wash",
+        price="24.90",
+        cta="Shop now",
+    )
+    plan = plan_clip(jpeg_segmentation((640, 800), soften=1.2), spec)
+    views = [(got, frame) for _, copy, got, frame in seen if not copy]
+    # the legibility pass samples every 5th frame: none copied out of the compositor's
+    # RGBA buffer whole; the placement of scene text copies one frame per shot
+    assert len(views) > 5 and all(np.shares_memory(got, frame) for got, frame in views)
+    assert len(seen) - len(views) <= len(plan.timeline.shots)
