@@ -194,6 +194,30 @@ noise with the same bytes: page zeroing (the render's system time 0.44 s of 11.4
 extraction (0.17 s of the drawing thread's 2.6 under cProfile; a one-channel Y transform would
 leave OpenCV's fixed-point path that the three-channel one takes, and change bytes), a frame
 for x264 reused instead of allocated (its thread faulted 4078 pages over the clip).
+
+Since then the zooms that no resize window fits (the first 39 frames of the scene clip's
+push-in) are warped again, no longer blended in runs: with OpenCV 5.0 here the runs'
+float32 transposes alone take 3.7 ms for a 1080x1920 plane, what the warp does, and the runs
+took 8.7 ms a frame for the three planes against the warp's 5.6 (thread CPU, cv2 on one
+thread); the zoom in the planes over the clip 0.72-0.74 -> 0.61-0.63 s, the drawing thread
+2.20-2.25 -> 2.06-2.09 s (3 interleaved runs each, load 7-11); 31 frames differ from before,
+by a level at most. And the text legibility pass of a clip with text reads the frames it
+samples in place (the copy of each out of the RGBA buffer was 8 ms, on 34 frames): plan with
+a headline, price and CTA 1.28-1.51 -> 1.14-1.18 s from the scene (no change without text).
+This bench with ``--before`` a8fbd80 (the code before both), ``--repeat 3``, load 10-14, CPU:
+ours 8.74 -> 8.58 s (scene), 9.54 -> 9.27 s (theme), floor 4.68 s; ours / floor 1.87 -> 1.83
+and 2.04 -> 1.98; ours / zoompan naive at veryfast 1.39 -> 1.37 and 1.52 -> 1.48, at medium
+0.46-0.49; x264 alone on ours' frames 0.75 of zoompan naive's run at veryfast, on zoompan's
+own frames 0.95. The floor was 6.89 s in the run before (ours / floor 1.47-1.57 then): at this
+load its CPU moves by half between runs, so ratios to it are read within one run only. Where
+the rest goes (thread CPU, cv2 on one thread, scene clip): the drawing about 2.1 s (the zoom
+in the planes 0.6, the product's reference warp 0.33, paste 0.34, check 0.08, the world in
+RGB round it 0.15, the conversion of the RGB rectangles 0.32), the plan 0.6 (the set drawn
+again without the cut prop 0.26, the product's hole filled 0.15), imports 0.3, the check 0.2.
+With all of that at nothing ours would be the floor, 0.75 of zoompan at the same preset: the
+issue's 0.5 is out of reach by x264 alone. Measured and not taken: the world's RGB round the
+product zoomed by resize windows as the planes are (the window search for those small
+pieces costs more than their warps: drawing 2.08 -> 2.22 s).
 """
 
 from __future__ import annotations
