@@ -322,7 +322,10 @@ class CampaignForm(forms.Form):
         """Show a refusal of the campaign on the form field it came from."""
         path = exc.field.split("[")[0]
         name = CAMPAIGN_FIELDS.get(path)
-        self.add_error(name if name in self.fields else None, exc.detail if name else str(exc))
+        self.add_error(
+            name if name in self.fields else None,
+            dashboard_labels.request_problem(exc.detail) if name else str(exc),
+        )
 
 
 class CampaignChoiceForm(forms.Form):

@@ -299,7 +299,9 @@ class JobForm(forms.Form):
         """Show a refusal of the job request on the form field it came from."""
         path = exc.field.split("[")[0]
         name = REQUEST_FIELDS.get(path)
-        self.add_error(name if name in self.fields else None, exc.detail if name else str(exc))
+        self.add_error(
+            name if name in self.fields else None, labels.request_problem(exc.detail) if name else str(exc)
+        )
 
 
 class BrandKitForm(forms.ModelForm):

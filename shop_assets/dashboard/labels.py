@@ -9,6 +9,7 @@ files; segmenters, engines and output kinds are named here once. An id that has 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
@@ -219,3 +220,23 @@ def price_label(amount, currency: str, locale: str) -> str:
         return format_currency(value, code, locale=Locale.parse(locale.replace("-", "_")))
     except (InvalidOperation, ValueError, TypeError, UnknownLocaleError):
         return f"{amount} {code}".strip()
+
+
+# the request model's words for a value out of bounds (pydantic's), as a merchant reads them
+_PROBLEM_WORDS = [
+    (re.compile(r"String should have at most (\d+) characters?"), "Too long: use at most {} character{}."),
+    (re.compile(r"String should have at least (\d+) characters?"), "Too short: use at least {} character{}."),
+    (re.compile(r"Input should be less than or equal to (\S+)"), "Use {} or less."),
+    (re.compile(r"Input should be greater than or equal to (\S+)"), "Use {} or more."),
+    (re.compile(r"List should have at most (\d+) items?\b.*"), "Choose at most {}."),
+]
+
+
+def request_problem(detail: str) -> str:
+    """A refusal of the request model in the dashboard's words: "String should have at most
+    32 characters" -> "Too long: use at most 32 characters."; other words as they are."""
+    for pattern, words in _PROBLEM_WORDS:
+        if found := pattern.fullmatch(detail):
+            number = found.group(1)
+            return words.format(number, "" if number == "1" else "s")
+    return detail

@@ -91,6 +91,7 @@ def test_the_editor_saves_what_was_chosen(signed_in, merchant):
     [
         ({"headline": "{title} {colour}"}, "unknown placeholder {colour}"),
         ({"brand_primary": "red"}, "Primary colour: Use a colour like #2f5d50."),
+        ({"outputs": ["clip"], "cta": "x" * 40}, "Call to action: Too long: use at most 32 characters."),
         ({"poster_templates": ["nope"]}, "Select a valid choice. nope is not one of the available choices."),
     ],
 )

@@ -300,3 +300,18 @@ def test_the_assets_hint_fits_a_mouse_and_a_finger(signed_in, product_image):
     # "click" is wrong on a phone, where the picture is tapped
     assert "open a picture to see it large" in body
     assert "click a picture" not in body
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown"),
+    [
+        ("String should have at most 32 characters", "Too long: use at most 32 characters."),
+        ("String should have at least 1 character", "Too short: use at least 1 character."),
+        ("Input should be less than or equal to 8", "Use 8 or less."),
+        ("Input should be greater than or equal to 5", "Use 5 or more."),
+        ("List should have at most 6 items after validation, not 7", "Choose at most 6."),
+        ("unknown placeholder {colour}", "unknown placeholder {colour}"),  # the project's own words stay
+    ],
+)
+def test_the_request_models_refusals_are_said_in_the_dashboards_words(detail, shown):
+    assert labels.request_problem(detail) == shown
