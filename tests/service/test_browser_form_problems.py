@@ -39,6 +39,7 @@ def test_a_refused_job_says_why_on_the_first_screen_and_leads_to_the_field(
         field = page.locator("#id_cta")
         expect(field).to_be_focused()
         expect(field).to_be_in_viewport()
+        expect(page.locator("label[for=id_cta]")).to_be_in_viewport()  # its name too, not scrolled past
         expect(field).to_have_attribute("aria-invalid", "true")
         expect(field).to_have_value("Order today and get free shipping now")
         page.screenshot(path=str(shots / f"job-refused-field-{width}.png"))

@@ -185,6 +185,7 @@ def test_a_refused_save_says_why_at_the_top_and_leads_to_the_field(
         field = page.locator("#id_brand_primary")
         expect(field).to_be_focused()
         expect(field).to_be_in_viewport()
+        expect(page.locator("label[for=id_brand_primary]")).to_be_in_viewport()  # its name too
         expect(field).to_have_attribute("aria-invalid", "true")
         assert field.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(180, 35, 24)"  # --err
         page.screenshot(path=str(shots / f"campaign-refused-field-{width}.png"))
