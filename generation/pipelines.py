@@ -6,6 +6,7 @@ that one segmentation, so all outputs of a request show exactly the same product
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,28 @@ class GenerationResult:
     clips: list[Any] = field(default_factory=list)  # generation.clips.ClipResult, files in workdir
     # outputs that could not be made while the rest were: "poster-<template>-<size>: why"
     failed: list[str] = field(default_factory=list)
+    # the same, each with what it would have been
+    not_made: list[NotMade] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotMade:
+    """One output that could not be made while the others were (a poster whose words do
+    not fit its template at one size): its would-be ``name``, its ``kind``, ``reason`` and
+    ``meta`` (a poster's ``template`` and ``size``)."""
+
+    kind: str
+    name: str
+    reason: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
+
+
+# run_outputs' ``on_output``: called with each output as soon as it is made (or found
+# impossible), as a GenerationResult holding only that output
+OutputCallback = Callable[[GenerationResult], None]
 
 
 def run_outputs(
@@ -81,6 +104,7 @@ def run_outputs(
     workdir: Path | None = None,
     logo: Image.Image | None = None,
     audio: Path | None = None,
+    on_output: OutputCallback | None = None,
 ) -> GenerationResult:
     """Segment ``image`` once and render every requested output from it.
 
@@ -90,6 +114,10 @@ def run_outputs(
     ``ModelUnavailable``...) and nothing is half-returned. Posters built on a scene use the
     first scene this call makes; clips are written into ``workdir`` (required for them),
     with ``audio`` as their sound track when given (``generation.clips.audio``).
+
+    ``on_output`` gets each output as soon as it is made, before the next one starts: an
+    image with its poster layout, a clip, or a poster that could not be made (a set's
+    scenes come together, as their engine paints them). What it raises stops the call.
     """
     # 1. check inputs
     if not requests:
@@ -128,41 +156,63 @@ def run_outputs(
     images: list[RenderedImage] = []
     layouts: dict[str, str] = {}
     clips: list[Any] = []
-    failed: list[str] = []
+    not_made: list[NotMade] = []
+
+    def keep(outs: Sequence[RenderedImage] = (), clip: Any = None, missing: NotMade | None = None) -> None:
+        made = [_with_segmenter(image_out, seg) for image_out in outs]
+        images.extend(made)
+        if clip is not None:
+            clips.append(clip)
+        if missing is not None:
+            not_made.append(missing)
+        if on_output is not None:
+            on_output(
+                GenerationResult(
+                    segmentation=seg,
+                    images=made,
+                    layouts={im.name: layouts[im.name] for im in made if im.name in layouts},
+                    clips=[clip] if clip is not None else [],
+                    failed=[str(missing)] if missing is not None else [],
+                    not_made=[missing] if missing is not None else [],
+                )
+            )
+
     for job, weight in zip(jobs, weights, strict=True):
         start = _SEGMENT_SHARE + (1 - _SEGMENT_SHARE) * done / total
         span = (1 - _SEGMENT_SHARE) * weight / total
         if job.kind == "cutout":
             progress(start, "Cutting out the product")
-            made = [render_cutout(seg)]
+            keep([render_cutout(seg)])
         elif job.kind == "packshot":
             progress(start, "Making the packshot")
-            made = [render_packshot(seg, job.packshot)]  # type: ignore[arg-type]
+            keep([render_packshot(seg, job.packshot)])  # type: ignore[arg-type]
         elif job.kind == "scene":
             spec = job.scene
             assert spec is not None
             progress(start, f"Painting {spec.count} scene{'s' if spec.count != 1 else ''}")
-            made = engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span))
+            keep(engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span)))
         elif job.kind == "poster" and job.rerender is not None:
             progress(start, "Laying out the poster again")
-            made = [_rerender(seg, job.rerender, layouts)]
+            keep([_rerender(seg, job.rerender, layouts)])
         elif job.kind == "poster":
-            made = _posters(
-                seg, job.posters, images, layouts, failed, config, _sub_progress(progress, start, span)
-            )
+            _posters(seg, job.posters, images, layouts, keep, config, _sub_progress(progress, start, span))
         else:
-            clips.append(
-                _clip(
-                    seg, job.clip, images, workdir, logo, audio, config, _sub_progress(progress, start, span)
-                )
+            clip = _clip(
+                seg, job.clip, images, workdir, logo, audio, config, _sub_progress(progress, start, span)
             )
-            made = []
-        images.extend(_with_segmenter(image_out, seg) for image_out in made)
+            keep(clip=clip)
         done += weight
 
     # 4. result
     progress(1.0, f"Done: {len(images) + len(clips)} output(s)")
-    return GenerationResult(segmentation=seg, images=images, layouts=layouts, clips=clips, failed=failed)
+    return GenerationResult(
+        segmentation=seg,
+        images=images,
+        layouts=layouts,
+        clips=clips,
+        failed=[str(missing) for missing in not_made],
+        not_made=not_made,
+    )
 
 
 def _weight(job: OutputRequest) -> float:
@@ -181,17 +231,18 @@ def _posters(
     specs: tuple[Any, ...],
     made_so_far: list[RenderedImage],
     layouts: dict[str, str],
-    failed: list[str],
+    keep: Callable[..., None],
     config: GenerationConfig,
     progress: ProgressCallback,
-) -> list[RenderedImage]:
-    """Every poster that can be made; one that cannot is named in ``failed`` with its
-    reason and never stops the others (unless none at all can be made)."""
+) -> None:
+    """Every poster that can be made, each handed to ``keep`` as it is made; one that
+    cannot is handed to it as a ``NotMade`` with its reason and never stops the others
+    (unless none at all can be made)."""
     from generation.posters.render import render_poster
 
     scene = next((im for im in made_so_far if im.kind == "scene"), None)
-    out: list[RenderedImage] = []
     seen: dict[str, int] = {}
+    made = 0
     for i, spec in enumerate(specs):
         progress(i / len(specs), f"Laying out poster {i + 1} of {len(specs)}")
         background = scene if spec.background == "scene" else None
@@ -200,19 +251,21 @@ def _posters(
         try:
             poster = render_poster(seg, spec, background=background, config=config)
         except GenerationError as exc:
-            if i == len(specs) - 1 and not out:
+            if i == len(specs) - 1 and not made:
                 raise  # not one poster of the set: the output fails as a whole
-            failed.append(f"poster-{spec.template}-{spec.size_name}: {exc}")
+            name = f"poster-{spec.template}-{spec.size_name}"
+            meta = {"template": spec.template, "size": spec.size_name}
+            keep(missing=NotMade("poster", name, str(exc), meta))
             continue
         name = poster.name
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:  # the same template and size with other words: a variant
             name = f"{name}-{seen[name]:02d}"
         rendered = poster.rendered_image()
-        out.append(replace(rendered, name=name, meta={**rendered.meta, "template": poster.template}))
         layouts[name] = poster.layout_json()
+        made += 1
+        keep([replace(rendered, name=name, meta={**rendered.meta, "template": poster.template})])
     progress(1.0, "Posters laid out")
-    return out
 
 
 def _rerender(seg: Segmentation, job: PosterRerender, layouts: dict[str, str]) -> RenderedImage:

@@ -89,6 +89,7 @@ def claim_job(job_id: int, *, worker: str = "") -> str | None:
                 progress_message="Started",
                 error_code="",
                 error_message="",
+                not_made=[],
             )
         )
         if not claimed:
@@ -247,6 +248,7 @@ def _queue_again(rows: Any, now: Any) -> int:
             progress_message="Waiting for a worker",
             error_code="",
             error_message="",
+            not_made=[],
             cancel_requested_at=None,
             started_at=None,
             finished_at=None,

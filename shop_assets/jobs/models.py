@@ -55,6 +55,9 @@ class GenerationJob(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # set while running: the worker stops at its next heartbeat and the job ends cancelled
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # outputs that could not be made while the others were, as they were found:
+    # [{"kind": "poster", "name": "poster-hero_left-story", "reason": "...", "template": ..., "size": ...}]
+    not_made = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

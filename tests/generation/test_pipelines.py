@@ -119,3 +119,50 @@ def test_a_poster_set_where_no_poster_can_be_made_fails_with_the_reason():
     specs = (PosterSpec(template="no_such_template", size="feed", headline="Fresh"),)
     with pytest.raises(InvalidSpec, match="unknown poster template 'no_such_template'"):
         run_outputs(photo, [OutputRequest("poster", posters=specs)], segmenter="classical")
+
+
+def test_each_output_is_handed_over_as_soon_as_it_is_made():
+    # given a cutout and a poster set whose second poster cannot be made
+    photo, _ = product_photo((320, 400), "plain")
+    specs = (
+        PosterSpec(template="hero_left", size="feed", headline="Fresh"),
+        PosterSpec(template="no_such_template", size="story", headline="Fresh"),
+        PosterSpec(template="centered_stack", size="link", headline="Fresh"),
+    )
+    handed: list[tuple[list[str], list[str], list[str]]] = []
+    progress: list[str] = []
+
+    def on_output(part):
+        handed.append(
+            ([im.name for im in part.images], sorted(part.layouts), [m.name for m in part.not_made])
+        )
+        progress.append(f"handed {len(handed)}")
+
+    # when they are made with on_output
+    result = run_outputs(
+        photo,
+        [OutputRequest("cutout"), OutputRequest("poster", posters=specs)],
+        segmenter="classical",
+        progress=lambda fraction, message: progress.append(message),
+        on_output=on_output,
+    )
+
+    # then each one came on its own, in order, with its layout, the impossible one by name
+    assert handed == [
+        (["cutout"], [], []),
+        (["poster-hero_left-feed"], ["poster-hero_left-feed"], []),
+        ([], [], ["poster-no_such_template-story"]),
+        (["poster-centered_stack-link"], ["poster-centered_stack-link"], []),
+    ]
+    # and each before the next one was started
+    assert progress.index("handed 2") < progress.index("Laying out poster 2 of 3")
+    assert progress.index("handed 3") < progress.index("Laying out poster 3 of 3")
+    missing = result.not_made[0]
+    assert (missing.kind, missing.meta) == ("poster", {"template": "no_such_template", "size": "story"})
+    assert str(missing) == result.failed[0]
+    # and the whole result is as before
+    assert [im.name for im in result.images] == [
+        "cutout",
+        "poster-hero_left-feed",
+        "poster-centered_stack-link",
+    ]

@@ -77,7 +77,7 @@ def test_connection_cut_before_the_assets_are_recorded_is_retried(job, monkeypat
             cut_the_connection()
         return stored
 
-    monkeypatch.setattr("shop_assets.jobs.running.store_outputs", store_then_lose_the_database)
+    monkeypatch.setattr(storing, "store_outputs", store_then_lose_the_database)
 
     outcome = run_job_task.apply(args=[job.pk]).get()
 
