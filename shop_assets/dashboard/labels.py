@@ -140,6 +140,17 @@ def size_label(name: str) -> str:
     return preset.label if preset else readable(name)
 
 
+def size_short_label(name: str) -> str:
+    """A size's name short enough for a narrow card: "Story 9:16" (not "Story / Reels /
+    TikTok / Douyin 9:16"), "Feed post 1:1" (not "... (Instagram, Facebook, Xiaohongshu)")."""
+    text = size_label(name).split(" (", 1)[0]
+    if " / " in text:
+        first, rest = text.split(" / ", 1)
+        ratio = rest.rsplit(" ", 1)[-1]
+        text = f"{first} {ratio}" if ":" in ratio else first
+    return text
+
+
 def size_dimensions(name: str) -> str:
     """``feed`` -> ``1080×1080``: a size short enough for a phone's select box."""
     preset = list_sizes().get(name)

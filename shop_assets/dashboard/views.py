@@ -3,6 +3,7 @@ another merchant's ids answer 404, exactly like ids that do not exist."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from functools import wraps
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from generation.errors import ImageRejected
 from generation.posters.sizes import list_sizes
+from generation.posters.template import list_templates
 from generation.request import InvalidRequest
 from generation.segment.rembg_sessions import install_status
 from shop_assets.accounts import access
@@ -170,46 +172,94 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
 IMAGE_FORMATS = ("png", "jpg", "webp")
 
 
-def gallery(assets: list[Asset]) -> dict:
-    """Assets grouped for the job page: images, posters by size, clips with their frame.
+def gallery(assets: list[Asset], not_made: list[dict] | None = None) -> dict:
+    """Assets grouped for the job page: images, posters by template, clips with their frame.
 
     Side files (poster layouts, clip frames and previews) hang off their main asset.
+    ``not_made`` (the job's) puts a card saying so where a poster that could not be made
+    would have been.
     """
     by_name = {a.name: a for a in assets}
     images = [a for a in assets if a.kind in ("cutout", "packshot", "scene") and a.format in IMAGE_FORMATS]
-    # posters by size, named as the new-job form names them ("Story / Reels / TikTok / Douyin
-    # 9:16 · 1080×1920"), in the form's order
-    order = {name: i for i, name in enumerate(list_sizes())}
-    sizes: dict[tuple[int, str], list[dict]] = {}
-    for a in assets:
-        if a.kind == "poster" and a.format in IMAGE_FORMATS:
-            size = str((a.metrics or {}).get("size", ""))
-            label = f"{a.width}×{a.height}"
-            if size in order:
-                # no break around the "·": a phone's heading ended a line with it
-                label = f"{labels.size_label(size)}\u00a0·\u00a0{label}"
-            key = (order.get(size, len(order)), label)
-            sizes.setdefault(key, []).append({"asset": a, "layout": by_name.get(f"{a.name}-layout")})
+    posters = [
+        _poster_item(
+            (a.metrics or {}).get("template"), (a.metrics or {}).get("size"), a.width, a.height, a.name
+        )
+        | {"asset": a, "layout": by_name.get(f"{a.name}-layout")}
+        for a in assets
+        if a.kind == "poster" and a.format in IMAGE_FORMATS
+    ]
+    for missing in not_made or []:
+        if missing.get("kind") == "poster" and missing.get("name") not in by_name:
+            preset = list_sizes().get(str(missing.get("size", "")))
+            width, height = (preset.width, preset.height) if preset else (1, 1)
+            item = _poster_item(missing.get("template"), missing.get("size"), width, height, missing["name"])
+            posters.append(item | {"missing": missing.get("reason") or ""})
     clips = [
         {"asset": a, "frame": by_name.get(f"{a.name}-frame")}
         for a in assets
         if a.kind == "clip" and a.format == "mp4"
     ]
     scene_count = sum(1 for a in images if a.kind == "scene")
-    poster_sizes = [(label, posters) for (_, label), posters in sorted(sizes.items())]
     return {
-        "sections": _sections(images, poster_sizes, clips),
+        "sections": _sections(images, _poster_groups(posters), clips),
         "scene_count": scene_count,
         "poster_checks_ok": POSTER_CHECKS_OK,
     }
 
 
-def _sections(images: list[Asset], poster_sizes: list, clips: list[dict]) -> list[dict]:
+def _poster_item(template, size, width: int, height: int, name: str) -> dict:
+    """A poster's card, made or not: its template and its size in words, "Story 9:16" on the
+    card and the whole name ("Story / Reels / TikTok / Douyin 9:16 · 1080×1920") on hover."""
+    template, size = str(template or ""), str(size or "")
+    full = labels.size_label(size) if size in list_sizes() else ""
+    short = labels.size_short_label(size) if full else ""
+    dims = f"{width}×{height}"
+    return {
+        "template": template,
+        "size": size,
+        "name": name,
+        "size_title": short or dims,
+        "size_full": f"{full}\u00a0·\u00a0{dims}" if full else dims,
+        "wide": width > height,
+        # its picture's width on a desktop (extras.css: 272 px tall), for the thumbnail's sizes
+        "shown": min(round(272 * width / max(height, 1)), 1140),
+        "width": width,
+        "height": height,
+    }
+
+
+def _poster_groups(items: list[dict]) -> list[dict]:
+    """Posters a row per template, in the form's order, its sizes side by side in the form's
+    order (sizes the form does not name after them, tallest first; a template's words in two
+    headlines: both, one after the other)."""
+    template_order = {name: i for i, name in enumerate(list_templates())}
+    size_order = {name: i for i, name in enumerate(list_sizes())}
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["template"], []).append(item)
+    out = []
+    for template in sorted(groups, key=lambda t: (template_order.get(t, len(template_order)), t)):
+        row = sorted(
+            groups[template], key=lambda i: (size_order.get(i["size"], len(size_order)), _shape(i), i["name"])
+        )
+        key = template if re.fullmatch(r"[A-Za-z0-9_-]+", template) else "other"
+        title = labels.template_label(template) if template else "Posters"
+        out.append({"key": key, "title": title, "items": row})
+    return out
+
+
+def _shape(item: dict) -> float:
+    return item["width"] / max(item["height"], 1)
+
+
+def _sections(images: list[Asset], poster_groups: list[dict], clips: list[dict]) -> list[dict]:
     """The job page's sections, one per output kind in the order the form lists them, each
     with its count; the cutout and the packshot, a picture each, share one.
 
     ``kind`` names the section (its element is ``#assets-<kind>``); a section of pictures
-    holds ``images``, the posters' ``poster_sizes`` and the clips' ``clips``.
+    holds ``images``, the posters' ``poster_groups`` (a row per template) and the clips'
+    ``clips``. A poster that could not be made is in its row but not in the count.
     """
     shots = [a for a in images if a.kind != "scene"]
     scenes = [a for a in images if a.kind == "scene"]
@@ -220,9 +270,11 @@ def _sections(images: list[Asset], poster_sizes: list, clips: list[dict]) -> lis
         sections.append({"kind": "cutout", "title": title, "count": len(shots), "images": shots})
     if scenes:
         sections.append({"kind": "scene", "title": "Scenes", "count": len(scenes), "images": scenes})
-    if poster_sizes:
-        count = sum(len(posters) for _, posters in poster_sizes)
-        sections.append({"kind": "poster", "title": "Posters", "count": count, "poster_sizes": poster_sizes})
+    if poster_groups:
+        count = sum(1 for group in poster_groups for item in group["items"] if "asset" in item)
+        sections.append(
+            {"kind": "poster", "title": "Posters", "count": count, "poster_groups": poster_groups}
+        )
     if clips:
         sections.append({"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips})
     for section in sections:
@@ -238,7 +290,12 @@ def _shared_lines(section: dict) -> dict:
     was made with, the posters' checks passed), said once under the section's heading and
     left off its cards: ``notes``, and ``same_fidelity`` / ``same_checks`` for the cards."""
     assets = list(section.get("images", []))
-    assets += [item["asset"] for _, posters in section.get("poster_sizes", []) for item in posters]
+    assets += [
+        item["asset"]
+        for group in section.get("poster_groups", [])
+        for item in group["items"]
+        if "asset" in item
+    ]
     assets += [item["asset"] for item in section.get("clips", [])]
     notes: list[str] = []
     shared = {"same_fidelity": False, "same_checks": False}
@@ -257,7 +314,7 @@ def _shared_lines(section: dict) -> dict:
 @merchant_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    context = {"job": job, "made_from": _made_from(job), **gallery(list(job.assets.all()))}
+    context = {"job": job, "made_from": _made_from(job), **gallery(list(job.assets.all()), job.not_made)}
     return render(request, "dashboard/job.html", context)
 
 
@@ -272,9 +329,11 @@ def _made_from(job: GenerationJob) -> Asset | None:
 
 @merchant_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """Polled by HTMX while the job runs; once finished it returns the gallery too."""
+    """Polled by HTMX while the job runs: the status, and the assets made so far for
+    job_assets.js to merge into the page (out of band: ``#job-assets``)."""
     job = get_object_or_404(_jobs(request), pk=pk)
-    return render(request, "dashboard/_job_status.html", {"job": job, **gallery(list(job.assets.all()))})
+    context = {"job": job, "oob": True, **gallery(list(job.assets.all()), job.not_made)}
+    return render(request, "dashboard/_job_poll.html", context)
 
 
 @merchant_required

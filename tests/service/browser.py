@@ -109,14 +109,9 @@ def _plain_mp4(size: tuple[int, int], colour) -> bytes:
 
 def job_with_assets(product_image, specs, status=None):
     """A job of ``product_image``'s product with one stored asset per ``(kind, name,
-    (width, height), colour[, metrics])`` in ``specs``: a plain picture of that colour as a
-    PNG, or for a clip a plain MP4; in ``status`` (default: succeeded)."""
-    import io
-
-    from PIL import Image
-
-    from shop_assets.jobs import storage
-    from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
+    (width, height), colour[, metrics])`` in ``specs`` (``add_assets``), in ``status``
+    (default: succeeded)."""
+    from shop_assets.jobs.models import GenerationJob, JobStatus
 
     status = JobStatus.SUCCEEDED if status is None else status
     job = GenerationJob.objects.create(
@@ -127,6 +122,21 @@ def job_with_assets(product_image, specs, status=None):
         status=status,
         progress=100 if status == JobStatus.SUCCEEDED else 50,
     )
+    add_assets(job, specs)
+    return job
+
+
+def add_assets(job, specs) -> None:
+    """One stored asset of ``job`` per ``(kind, name, (width, height), colour[, metrics])``
+    in ``specs``, as its worker records each it made: a plain picture of that colour as a
+    PNG, or for a clip a plain MP4."""
+    import io
+
+    from PIL import Image
+
+    from shop_assets.jobs import storage
+    from shop_assets.jobs.models import Asset
+
     for kind, name, (width, height), colour, *rest in specs:
         if kind == "clip":
             fmt, data = "mp4", _plain_mp4((width, height), colour)
@@ -149,7 +159,6 @@ def job_with_assets(product_image, specs, status=None):
             checksum=storage.sha256(data),
             metrics=rest[0] if rest else {"theme": "marble_counter", "template": "hero_left"},
         )
-    return job
 
 
 def add_poster_layouts(job, headline="Hand wash"):
@@ -175,6 +184,11 @@ def add_poster_layouts(job, headline="Hand wash"):
 def full_job(product_image, status=None):
     """A job with every output a merchant can tick: a cutout, a packshot, four scenes, three
     poster templates at three sizes and two clips (one with sound)."""
+    return job_with_assets(product_image, full_job_specs(), status)
+
+
+def full_job_specs() -> list[tuple]:
+    """``full_job``'s assets, for ``job_with_assets`` or ``add_assets``."""
     specs: list[tuple] = [
         ("cutout", "cutout", (600, 800), (30, 120, 80, 255)),
         ("packshot", "packshot", (2000, 2000), (255, 255, 255, 255)),
@@ -198,7 +212,7 @@ def full_job(product_image, status=None):
             {**clip, "duration": 6.0, "audio": {"codec": "aac"}},
         ),
     ]
-    return job_with_assets(product_image, specs, status)
+    return specs
 
 
 def running_batch(merchant):

@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from shop_assets.jobs.models import GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, job_with_assets, shots_dir, sign_in
+from shop_assets.jobs.models import JobStatus
+from tests.service.browser import BROWSER_MARKS, add_assets, job_with_assets, shots_dir, sign_in
 
 pytestmark = BROWSER_MARKS
 # the cards' pictures (sized thumbnails) and the lightbox's (the file itself)
@@ -147,9 +147,7 @@ def test_the_job_pages_dark_backdrop_is_a_toggle_button_like_the_product_pages(
             ("packshot", "packshot", (800, 800), (255, 255, 255, 255)),
         ],
     )
-    running = job_with_assets(
-        product_image, [("cutout", "cutout", (600, 800), (240, 240, 240, 255))], JobStatus.RUNNING
-    )
+    running = job_with_assets(product_image, [], JobStatus.RUNNING)
     page = browser_page
     shots = shots_dir(tmp_path)
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -196,7 +194,7 @@ def test_the_job_pages_dark_backdrop_is_a_toggle_button_like_the_product_pages(
                 b => window.seenPressed.push(b.getAttribute('aria-pressed')))
             ).observe(document.body, {childList: true, subtree: true}); }"""
     )
-    GenerationJob.objects.filter(pk=running.pk).update(status=JobStatus.SUCCEEDED, progress=100)
+    add_assets(running, [("cutout", "cutout", (600, 800), (240, 240, 240, 255))])
     page.locator("figure[data-kind=cutout] [data-backdrop-toggle]").wait_for()
     seen = page.evaluate("() => window.seenPressed")
     assert seen and set(seen) == {"true"}, seen

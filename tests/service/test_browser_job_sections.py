@@ -8,7 +8,16 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from shop_assets.jobs.models import GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, PHONE, full_job, sign_in, signed_in
+from tests.service.browser import (
+    BROWSER_MARKS,
+    PHONE,
+    add_assets,
+    full_job,
+    full_job_specs,
+    job_with_assets,
+    sign_in,
+    signed_in,
+)
 from tests.service.test_browser_layout import _no_sideways_scroll
 
 pytestmark = BROWSER_MARKS
@@ -92,17 +101,18 @@ def test_a_full_job_on_a_phone_is_sections_with_counts_and_only_the_first_open(
 def test_a_gallery_that_arrives_by_polling_on_a_phone_arrives_folded_too(
     live_server, browser_page, user, product_image
 ):
-    # given: a full job still running, its page open on a phone
-    job = full_job(product_image, JobStatus.RUNNING)
+    # given: a job still running that has made nothing yet, its page open on a phone
+    job = job_with_assets(product_image, [], JobStatus.RUNNING)
     page = browser_page
     page.set_viewport_size(PHONE)
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/jobs/{job.pk}/")
     assert page.evaluate(SECTIONS) == []
 
-    # when: it finishes and the page's polling brings the gallery
+    # when: its worker makes every output and the page's polling brings them
+    add_assets(job, full_job_specs())
     GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=100)
-    page.locator("details.assets-section").first.wait_for()
+    page.locator("details.assets-section").nth(3).wait_for()
 
     # then: only its first section is open
     assert [s["open"] for s in page.evaluate(SECTIONS)] == [True, False, False, False]

@@ -60,17 +60,24 @@ def test_a_jobs_pictures_are_two_to_a_row_on_a_phone_and_unchanged_on_a_desktop(
     open_unfolded(page, f"{live_server.url}/jobs/{job.pk}/")
     page.screenshot(path=str(shots / "phone-job-390.png"), full_page=True)
 
-    # then: the pictures and the square and tall posters are two to a row, a wide poster
-    # (the link preview) one to a row, the clips one to a row
+    # then: the pictures are two to a row; a template's square and tall posters two to a row
+    # at one height (each as wide as its shape needs), its wide one (the link preview) a row
+    # of its own; the clips one to a row
     content = page.evaluate("() => document.querySelector('main').clientWidth - 28")
     images = page.evaluate(GALLERIES, "#assets-cutout .gallery, #assets-scene .gallery")
     posters = page.evaluate(GALLERIES, "#assets-poster .gallery")
     clips = page.evaluate(GALLERIES, "#assets-clip .gallery")
     assert [_rows(g) for g in images] == [[2], [2, 2]]
-    assert [_rows(g) for g in posters] == [[2, 1], [2, 1], [1, 1, 1]]
+    assert [_rows(g) for g in posters] == [[2, 1], [2, 1], [2, 1]]
     assert [_rows(g) for g in clips] == [[1, 1]]
-    assert all(content / 2 - 10 < w <= content / 2 for g in images + posters[:2] for _, _, w in g), images
-    assert all(abs(w - content) < 1 for _, _, w in posters[2] + clips[0]), (posters, clips, content)
+    assert all(content / 2 - 10 < w <= content / 2 for g in images for _, _, w in g), images
+    for feed, story, link in posters:  # (the cards' 2 px borders aside, widths by shape)
+        assert (
+            abs(feed[2] + story[2] + 10 - content) < 2
+            and abs((story[2] - 2) / (feed[2] - 2) - 1080 / 1920) < 0.02
+        )
+        assert abs(link[2] - content) < 1, posters
+    assert all(abs(w - content) < 1 for _, _, w in clips[0]), (clips, content)
     # and the story clip is at most 60 % of the screen tall (at the card's width: 640 px),
     # centred in its card, in its own shape; the square clip keeps the card's width
     boxes = page.evaluate(

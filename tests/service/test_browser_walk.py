@@ -157,10 +157,12 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         first = page.locator("figure.asset").first.bounding_box()
         assert first["y"] - (button["y"] + button["height"]) >= 8, (button, first)
 
-        # the posters are headed by their size's name, as the new-job form names it
-        expect(page.locator("#assets-poster h3")).to_have_text(
-            "Story / Reels / TikTok / Douyin 9:16 · 1080×1920"
-        )
+        # the posters are headed by their template's name, each card by its size's, short
+        # ("Story 9:16"), the new-job form's whole name on hover
+        expect(page.locator("#assets-poster h3")).to_have_text("Hero left")
+        size = page.locator("#assets-poster figcaption div[title]")
+        expect(size).to_have_attribute("title", "Story / Reels / TikTok / Douyin 9:16\u00a0·\u00a01080×1920")
+        expect(size.locator("strong")).to_have_text("Story 9:16")
 
         # the cutout is drawn clear of its Dark backdrop button
         picture = cutout.evaluate(

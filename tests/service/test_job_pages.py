@@ -89,6 +89,6 @@ def test_the_gallery_is_a_section_per_output_kind_headed_by_its_count(signed_in,
 
     # the cutout and the packshot share one section, open as the page arrives
     assert body.count('class="assets-section"') == 1
-    assert '<details class="assets-section" id="assets-cutout" data-assets-section open>' in body
+    assert '<details class="assets-section" id="assets-cutout" data-assets-section data-keyed open>' in body
     assert '<h2>Cutout and packshot <span class="count">2</span></h2>' in body
     assert "dashboard/job_sections.js" in body
