@@ -151,6 +151,17 @@ def size_short_label(name: str) -> str:
     return text
 
 
+def not_made_reason(reason: str, template: str = "") -> str:
+    """Why a poster could not be made, in a merchant's words: its template by name, not id,
+    sizes as "1080×1920", a capital first letter ("no room for the text in hero_left at
+    1080x1920" -> "No room for the text in Hero left at 1080×1920")."""
+    text = reason.strip()
+    if template:
+        text = re.sub(rf"\b{re.escape(template)}\b", template_label(template), text)
+    text = re.sub(r"\b(\d+)x(\d+)\b", "\\1×\\2", text)
+    return text[:1].upper() + text[1:]
+
+
 def size_dimensions(name: str) -> str:
     """``feed`` -> ``1080×1080``: a size short enough for a phone's select box."""
     preset = list_sizes().get(name)

@@ -194,7 +194,10 @@ def gallery(assets: list[Asset], not_made: list[dict] | None = None) -> dict:
             preset = list_sizes().get(str(missing.get("size", "")))
             width, height = (preset.width, preset.height) if preset else (1, 1)
             item = _poster_item(missing.get("template"), missing.get("size"), width, height, missing["name"])
-            posters.append(item | {"missing": missing.get("reason") or ""})
+            reason = labels.not_made_reason(
+                str(missing.get("reason") or ""), str(missing.get("template") or "")
+            )
+            posters.append(item | {"missing": reason})
     clips = [
         {"asset": a, "frame": by_name.get(f"{a.name}-frame")}
         for a in assets

@@ -84,7 +84,7 @@ def test_assets_show_as_they_are_made_without_moving_the_page(
     expect(posters.locator("figure.asset:not(.not-made)")).to_have_count(1)
     missing = posters.locator("figure.not-made")
     expect(missing).to_contain_text("Could not be made")
-    expect(missing).to_contain_text("the headline does not fit")
+    expect(missing).to_contain_text("The headline does not fit")
     expect(missing).to_contain_text("Story 9:16")
     # the not-made story stands after the feed post, in the form's order of sizes
     order = page.evaluate(

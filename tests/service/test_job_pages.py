@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -92,3 +93,33 @@ def test_the_gallery_is_a_section_per_output_kind_headed_by_its_count(signed_in,
     assert '<details class="assets-section" id="assets-cutout" data-assets-section data-keyed open>' in body
     assert '<h2>Cutout and packshot <span class="count">2</span></h2>' in body
     assert "dashboard/job_sections.js" in body
+
+
+def test_a_poster_that_could_not_be_made_says_why_in_a_merchants_words(signed_in, product_image):
+    # given: a finished job whose story poster could not be made, the reason naming ids
+    job = GenerationJob.objects.create(
+        merchant=product_image.product.merchant,
+        product=product_image.product,
+        image=product_image,
+        outputs=["poster"],
+        status=JobStatus.SUCCEEDED,
+        progress=100,
+        not_made=[
+            {
+                "kind": "poster",
+                "name": "poster-hero_left-story",
+                "reason": "headline would touch the product in hero_left at 1080x1920",
+                "template": "hero_left",
+                "size": "story",
+            }
+        ],
+    )
+
+    # when: its page is read
+    body = signed_in.get(reverse("dashboard:job", args=[job.pk])).content.decode()
+    visible = " ".join(re.sub(r"<[^>]+>", " ", body).replace("\xa0", " ").split())
+
+    # then: the poster's place says so, the template by its name, not its id
+    assert "Could not be made Headline would touch the product in Hero left at 1080×1920" in visible
+    assert "hero_left" not in visible
+    assert "Story 9:16 1080×1920" in visible
