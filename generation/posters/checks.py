@@ -326,7 +326,7 @@ def inside(box: Box, area: Box) -> bool:
 
 def check_poster(
     image: Image.Image,
-    behind: Image.Image,
+    behind: Image.Image | np.ndarray,
     elements: list[Element],
     placed: PlacedProduct,
     size: SizePreset,
@@ -338,14 +338,18 @@ def check_poster(
     """Check a finished poster from its pixels.
 
     ``behind`` is the poster as it was just before the text was drawn (background,
-    shapes, plates, buttons); ``elements`` what was drawn on top; ``placed`` the product
-    as pasted back. ``keepout`` is ``product_keepout`` of ``placed`` when the caller
+    shapes, plates, buttons), as an image or as its H x W x 3 uint8 pixels (the renderer
+    has them: no copy out of the image); ``elements`` what was drawn on top; ``placed``
+    the product as pasted back. ``keepout`` is ``product_keepout`` of ``placed`` when the caller
     already has it (computed here otherwise); ``samples`` what the caller measured of
     the background while drawing (``Samples``), reused where the pixels are the same.
     """
     canvas = (image.width, image.height)
     short = min(canvas)
-    behind_arr = np.asarray(behind if behind.mode == "RGB" else behind.convert("RGB"))
+    if isinstance(behind, np.ndarray):
+        behind_arr = behind
+    else:
+        behind_arr = np.asarray(behind if behind.mode == "RGB" else behind.convert("RGB"))
     if keepout is None:
         keepout = product_keepout(placed.layer.getchannel("A"), placed.box, canvas, keepout_margin(short))
     safe = size.safe_box

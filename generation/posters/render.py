@@ -278,7 +278,8 @@ def _render(
     # canvas-sized float temporaries, the same bytes as np.clip(canvas + 0.5, 0, 255))
     np.add(canvas, 0.5, out=canvas)
     np.clip(canvas, 0, 255, out=canvas)
-    behind = Image.fromarray(canvas.astype(np.uint8), "RGB")
+    behind_pixels = canvas.astype(np.uint8)  # the checks read these, not a copy out of ``behind``
+    behind = Image.fromarray(behind_pixels, "RGB")
     image = behind.copy()
     for slot in layout.slots:
         if slot.kind == "text":
@@ -297,7 +298,7 @@ def _render(
     # 8. checks, from the pixels
     elements = elements_of(layout, plans) + extra_elements
     checks = check_poster(
-        final, behind, elements, placed, size, fixes=fixes, keepout=layout.keepout, samples=samples
+        final, behind_pixels, elements, placed, size, fixes=fixes, keepout=layout.keepout, samples=samples
     )
     name = f"poster-{template.id}-{size.name}"
     layout_data = layout_dict(

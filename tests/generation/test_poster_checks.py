@@ -81,6 +81,19 @@ def test_check_poster_passes_a_clean_poster(placed_poster):
     assert checks.to_dict()["contrast"][0]["passed"] is True
 
 
+def test_check_poster_reads_what_is_behind_from_its_pixels_as_from_the_image(placed_poster):
+    # the renderer hands over the uint8 pixels it made the image from (no copy back out)
+    image, behind, placed = placed_poster
+    elements = [
+        Element("headline", "text", (10, 10, 100, 30), (20, 20, 20), 30, 700),
+        Element("subline", "text", (10, 50, 100, 20), (180, 180, 180), 14, 400),
+    ]
+    size = resolve_size((400, 400))
+    from_image = check_poster(image, behind, elements, placed, size)
+    from_pixels = check_poster(image, np.asarray(behind), elements, placed, size)
+    assert from_pixels.to_dict() == from_image.to_dict()
+
+
 def test_check_poster_reports_each_kind_of_problem(placed_poster):
     image, behind, placed = placed_poster
     x, y, w, h = placed.box
