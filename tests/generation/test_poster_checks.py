@@ -3,6 +3,7 @@ canvas and safe-zone bounds, product fidelity; and the renderer's contrast fixes
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,6 +11,7 @@ from PIL import Image
 from generation import compose
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
+from generation.posters import checks as checks_module
 from generation.posters import contrast
 from generation.posters.checks import (
     BUSY_LIMIT,
@@ -183,6 +185,36 @@ def test_renderer_keeps_contrast_on_light_dark_and_busy_backgrounds(name, scene)
     else:
         assert behind_fixes != []
     assert poster.checks.ok
+
+
+def test_busyness_of_large_text_is_measured_on_a_shrunk_copy_close_to_full_size(monkeypatch):
+    # given a headline's box over veins and over grain, text large enough (100 px: its
+    # finer blur 5 px) that its band lies well above the pixel scale
+    box = (0, 0, 600, 180)
+    stones = [_veined(6.0, True, (180, 600)), _veined(6.0, False, (180, 600))]
+
+    def exact(behind: np.ndarray, size_px: int) -> float:
+        lum = np.asarray(checks_module.luminance(behind), dtype=np.float32)
+        fine = cv2.GaussianBlur(lum, (0, 0), 0.05 * size_px)
+        coarse = cv2.GaussianBlur(lum, (0, 0), 0.25 * size_px)
+        return float(np.percentile(np.abs(fine - coarse), 98))
+
+    blurred: list[tuple[int, int]] = []
+    blur = cv2.GaussianBlur
+
+    def spy(img, *args, **kwargs):
+        blurred.append(img.shape[:2])
+        return blur(img, *args, **kwargs)
+
+    monkeypatch.setattr(checks_module.cv2, "GaussianBlur", spy)
+    measured = [busyness(stone, box, 100) for stone in stones]
+    # then it is blurred at half size (a quarter of the pixels), and measures what the
+    # full-size band-pass measures to 0.002 (BUSY_LIMIT is 0.04)
+    assert blurred and all(shape == (90, 300) for shape in blurred)
+    monkeypatch.setattr(checks_module.cv2, "GaussianBlur", blur)
+    for stone, value in zip(stones, measured, strict=True):
+        assert value == pytest.approx(exact(stone, 100), abs=0.002)
+    assert measured[0] > BUSY_LIMIT and measured[1] < BUSY_LIMIT / 2
 
 
 def _veined(grain: float, veins: bool, size=(120, 400)) -> np.ndarray:
