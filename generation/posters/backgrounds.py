@@ -83,9 +83,30 @@ def brand_background(
         small = stops[k] * (1 - f) + stops[k + 1] * f
         out = cv2.resize(small.astype(F32), (w, h), interpolation=cv2.INTER_CUBIC)
     if grain > 0:
-        noise = _rng(seed, "grain").standard_normal((h, w), dtype=F32) * (grain * 255.0)
-        out = out + noise[..., None]
+        # over the three channels as whole rows (``channels``): the same values as
+        # ``out + noise[..., None]``, in place on this poster's own array
+        kept = w * h <= GRAIN_KEPT_PIXELS
+        out += channels(_brand_grain(seed, w, h, grain) if kept else _grain(seed, w, h, grain))
     return out
+
+
+# A brand background's grain depends on the seed and the canvas size only, not on the
+# words or the template, and drawing it is most of the background's time: a poster set
+# draws it once per size for all its templates. Canvases up to a story's size are kept
+# (8 MB of grain at 1080 x 1920), larger custom ones drawn anew.
+GRAIN_KEPT_PIXELS = 1080 * 1920
+
+
+def _grain(seed: int, w: int, h: int, grain: float) -> np.ndarray:
+    return _rng(seed, "grain").standard_normal((h, w), dtype=F32) * F32(grain * 255.0)
+
+
+@lru_cache(maxsize=4)
+def _brand_grain(seed: int, w: int, h: int, grain: float) -> np.ndarray:
+    """``_grain``, kept (read-only)."""
+    noise = _grain(seed, w, h, grain)
+    noise.setflags(write=False)
+    return noise
 
 
 def white_background(size: tuple[int, int], color: RGB = (255, 255, 255)) -> np.ndarray:

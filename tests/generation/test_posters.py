@@ -28,8 +28,8 @@ from generation.config import GenerationConfig
 from generation.cutout import render_cutout
 from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
+from generation.posters import backgrounds, contrast, decor, marks
 from generation.posters import cli as poster_cli
-from generation.posters import contrast, decor, marks
 from generation.posters import layout as layout_module
 from generation.posters.checks import min_text_px
 from generation.posters.content import build_content
@@ -882,6 +882,36 @@ def test_a_ribbon_that_states_the_discount_among_other_words_is_not_repeated_by_
 
 
 # --- backgrounds at the canvas's own aspect -----------------------------------------
+
+
+def test_a_brand_background_draws_its_grain_once_per_size_and_seed(monkeypatch):
+    # given the grain a brand background dithers its gradient with, as it was drawn
+    # before: the seed's normal noise at the canvas size added to every channel
+    def drawn_anew(seed: int, size: tuple[int, int], grain: float) -> np.ndarray:
+        w, h = size
+        gradient = backgrounds.brand_background(size, [(240, 60, 60), (90, 20, 40)], grain=0.0, seed=seed)
+        noise = backgrounds._rng(seed, "grain").standard_normal((h, w), dtype=np.float32) * (grain * 255.0)
+        return gradient + noise[..., None]
+
+    expected = {
+        (seed, size): drawn_anew(seed, size, 0.004) for seed in (0, 7) for size in ((1080, 1080), (400, 300))
+    }
+    kept = getattr(backgrounds, "_brand_grain", None)
+    if kept is not None:  # start with none kept
+        kept.cache_clear()
+    draws: list[str] = []
+    rng = backgrounds._rng
+    monkeypatch.setattr(
+        backgrounds, "_rng", lambda seed, purpose: draws.append(purpose) or rng(seed, purpose)
+    )
+    # when every template of a set draws its background at each size (the words do not matter)
+    for _ in range(3):
+        for (seed, size), want in expected.items():
+            got = backgrounds.brand_background(size, [(240, 60, 60), (90, 20, 40)], seed=seed)
+            # then each is the same, value for value
+            assert got.dtype == np.float32 and np.array_equal(got, want)
+    # and the grain was drawn once per seed and size
+    assert draws == ["grain"] * len(expected)
 
 
 def test_a_studio_scene_is_rebuilt_at_the_story_aspect_instead_of_stretched(seg):
