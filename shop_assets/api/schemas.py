@@ -67,6 +67,17 @@ class AttemptOut(Schema):
     error_code: str
 
 
+class NotMadeOut(Schema):
+    """An output that could not be made while the others were (a poster whose words do not
+    fit one size): its would-be name, why, and a poster's template and size."""
+
+    kind: str
+    name: str
+    reason: str
+    template: str = ""
+    size: str = ""
+
+
 class JobOut(Schema):
     id: int
     product_id: int
@@ -83,7 +94,8 @@ class JobOut(Schema):
     created_at: datetime
     finished_at: datetime | None
     cancel_requested_at: datetime | None
-    assets: list[AssetOut]
+    assets: list[AssetOut]  # while the job runs: those made so far
+    not_made: list[NotMadeOut]
     attempt_log: list[AttemptOut]
 
     @staticmethod

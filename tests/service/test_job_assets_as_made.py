@@ -8,6 +8,7 @@ import pytest
 
 from generation import pipelines
 from generation.errors import InvalidSpec
+from shop_assets.accounts.models import ApiKey
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
@@ -52,7 +53,7 @@ def test_an_asset_is_recorded_while_the_rest_of_the_job_is_still_made(product_im
 
 
 def test_a_poster_that_cannot_be_made_is_recorded_on_the_job_and_the_others_are_kept(
-    product_image, monkeypatch
+    product_image, monkeypatch, client, merchant
 ):
     # given: a poster job whose story size cannot be made
     from generation.posters import render
@@ -91,6 +92,10 @@ def test_a_poster_that_cannot_be_made_is_recorded_on_the_job_and_the_others_are_
             "size": "story",
         }
     ]
+    # and the API's job says so too
+    _, secret = ApiKey.issue(merchant, "storefront")
+    api = client.get(f"/api/v1/jobs/{job.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
+    assert api["not_made"] == job.not_made
 
 
 def test_a_job_failing_after_its_first_asset_keeps_no_row_and_no_file(product_image, monkeypatch):
