@@ -46,6 +46,7 @@ class ColleagueForm(UserCreationForm):
         self.fields["username"].help_text = ""
         self.fields["password1"].help_text = password_rules()
         self.fields["password2"].help_text = ""
+        self.fields["password2"].label = "Password again"  # Django's "Password confirmation"
 
 
 def password_rules() -> str:

@@ -255,3 +255,15 @@ def test_open_invite_links_show_dates_as_the_other_pages_do(owner_client, owner)
     assert cells[:2] == [f"{made.day} {made:%b}, 00:55", f"{expires.day} {expires:%b}, 00:55"], cells
     assert f'title="{made:%Y-%m-%d} 00:55 UTC"' in row
     assert f"{made:%Y-%m-%d} 00:55<" not in body
+
+
+def test_the_password_is_asked_again_in_plain_words(owner_client, merchant):
+    # given: an invite link
+    link = _invite_link(owner_client.post(reverse("accounts:invitation_create")))
+
+    for page in (owner_client.get(reverse("accounts:team")), Client().get(link)):
+        body = page.content.decode()
+        # then: the team form and the invite page ask for the "Password again" (they said
+        # Django's "Password confirmation")
+        assert '<label for="id_password2">Password again</label>' in body
+        assert "Password confirmation" not in body
