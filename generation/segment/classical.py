@@ -207,10 +207,12 @@ def backdrop_likeness(work: np.ndarray, palette: np.ndarray, tolerance: float) -
     return like.reshape(work.shape[:2])
 
 
-def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> np.ndarray:
+def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray]:
     """Drop long straight edges that reach (or nearly reach) the photo's edge: floor lines,
     table edges, the corner of two walls. Each is followed along its line for as long as
-    the edge goes on, so the pieces between a gap and the product go too."""
+    the edge goes on, so the pieces between a gap and the product go too. Returns the
+    edges left and the seams' lines across the whole photo (bool, ``_ALONG`` px either
+    side of each)."""
     h, w = edge_mask.shape
     lines = cv2.HoughLinesP(
         edge_mask.astype(np.uint8) * 255,
@@ -221,7 +223,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
         maxLineGap=4,
     )
     if lines is None:
-        return edge_mask
+        return edge_mask, np.zeros((h, w), bool)
     reach = max(3, round(0.1 * min(h, w)))
     seams = np.zeros((h, w), np.uint8)
     along = np.zeros((h, w), np.uint8)
@@ -274,7 +276,7 @@ def _remove_seams(edge_mask: np.ndarray, frame: np.ndarray, min_length: int) -> 
     rim[:3] = rim[-3:] = True
     rim[:, :3] = rim[:, -3:] = True
     stubs = np.unique(labels[rim & stub])
-    return rest & ~np.isin(labels, stubs[stubs > 0])
+    return rest & ~np.isin(labels, stubs[stubs > 0]), along > 0
 
 
 # A piece of edge within this many px (work scale) of a seam's line all along is part of
@@ -471,7 +473,9 @@ class ClassicalSegmenter:
         threshold = max(s.edge_floor, 3.0 * noise)
 
         # 3. the product's outline: sharp edges, less the set's seams and specks
-        outline = _remove_seams(strength > threshold, border.product_ring, round(s.seam_length * short))
+        outline, seams = _remove_seams(
+            strength > threshold, border.product_ring, round(s.seam_length * short)
+        )
         count, labels, stats, _ = cv2.connectedComponentsWithStats(outline.astype(np.uint8), connectivity=8)
         touching = np.unique(
             np.concatenate(
@@ -523,7 +527,7 @@ class ClassicalSegmenter:
         if ys.size:
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             like[y0:y1, x0:x1] = backdrop_likeness(work[y0:y1, x0:x1], border.palette, 14.0)
-        mask = self._grabcut(work, region, like, border.product_ring, base, edge_near)
+        mask = self._grabcut(work, region, like, border.product_ring, base, edge_near, seams)
 
         # 6. never return a mask along the photo's edge or ending in a slab of set colour
         mask = self._fix_border(mask, border.product_ring, band)
@@ -555,6 +559,7 @@ class ClassicalSegmenter:
         frame: np.ndarray,
         base: int | None,
         edge_near: np.ndarray,
+        seams: np.ndarray,
     ) -> np.ndarray:
         h, w = region.shape
         r = max(2, min(h, w) // 120)
@@ -603,6 +608,7 @@ class ClassicalSegmenter:
             except cv2.error:
                 pass  # degenerate colour statistics (a flat product): keep the region
         mask = _restore_walled(mask, region, edge_near)
+        mask &= ~_behind_seam(work, mask, edge_near, seams)
         mask = _restore_bands(work, mask)
         mask = _open_gaps(work, mask, like, edge_near)
         holes = _see_through_holes(work, mask, like, edge_near)
@@ -691,6 +697,55 @@ def _restore_walled(mask: np.ndarray, region: np.ndarray, edge_near: np.ndarray)
         closed = cv2.morphologyEx(restored.astype(np.uint8), cv2.MORPH_CLOSE, disk(3)) > 0
         restored |= closed & (cv2.dilate(given, disk(4)) > 0)
     return restored
+
+
+def _behind_seam(work: np.ndarray, mask: np.ndarray, edge_near: np.ndarray, seams: np.ndarray) -> np.ndarray:
+    """Bool: the set within the mask that only a seam walls off from the rest of the set (a
+    wedge of tabletop between a carton's side face, whose top corner rises past the
+    table's back edge, and that edge; ``_restore_walled`` gives it back with the face):
+    the mask split by its sharp edges into pieces, a piece on a seam's line (``seams``)
+    whose every way out of the mask (within 4 px, across its edges) lies on that line,
+    mostly of the set's colour in its own rows beside the mask's hull (``set_beside``'s
+    left and right views: the tabletop's, under the back edge), with its edges there. A
+    face of the product beside a seam has a way out across its own outline, or is not the
+    colour of the set beside it in its rows (the carton's grey side face is the wall's
+    colour, not the tabletop's)."""
+    behind = np.zeros(mask.shape, bool)
+    if not seams.any():
+        return behind
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(
+        (mask & ~edge_near).astype(np.uint8), connectivity=4
+    )
+    on_seam = np.unique(pieces[seams & mask & ~edge_near])
+    found = []
+    for k in on_seam[on_seam > 0].tolist():
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        pad = 6
+        y0, y1, x0, x1 = max(y - pad, 0), y + h + pad, max(x - pad, 0), x + w + pad
+        piece = pieces[y0:y1, x0:x1] == k
+        reach = cv2.dilate(piece.astype(np.uint8), disk(4)) > 0
+        exits = reach & ~mask[y0:y1, x0:x1]
+        if not exits.any() or not seams[y0:y1, x0:x1][exits].all():
+            continue  # no way out, or one off the seams: walled by the product's own edges
+        found.append((k, (y0, y1, x0, x1), reach))
+    if not found:
+        return behind
+    ys, xs = np.nonzero(mask)
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))], 1)
+    clear = ~mask & ~(cv2.dilate(hull, disk(3)) > 0)
+    smooth = cv2.GaussianBlur(work.astype(np.float32), (0, 0), 1.5)
+    for k, (y0, y1, x0, x1), reach in found:
+        py, px = np.nonzero(pieces[y0:y1, x0:x1] == k)
+        py, px = py + y0, px + x0
+        views = set_beside(work, clear, hull > 0, py, px, smooth=smooth)
+        colours = np.rint(smooth[py, px])[None]
+        like = set_coloured(colours, views[1][None])[0] | set_coloured(colours, views[2][None])[0]
+        if like.mean() < 0.8:
+            continue  # not the set's colour in its rows
+        piece = pieces[y0:y1, x0:x1] == k
+        behind[y0:y1, x0:x1] |= piece | (reach & mask[y0:y1, x0:x1] & edge_near[y0:y1, x0:x1])
+    return behind
 
 
 def _restore_bands(work: np.ndarray, mask: np.ndarray) -> np.ndarray:
