@@ -919,9 +919,20 @@ def full_resolution_matte(rgb: np.ndarray, mask: np.ndarray, scale: float) -> tu
     return matte, decontaminate(rgb, matte)
 
 
+# a soft pixel farther than this share of the product's larger side from any transparent
+# pixel is see-through inside the product (glass a mask marks grey), not an edge
+SEE_THROUGH_REACH = 0.03
+
+
 def decontaminate(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
-    """The photo with each soft edge pixel's colour replaced by the product's own colour
-    (blur-fusion estimate); opaque and transparent pixels stay the photo's."""
+    """The photo with each soft pixel's colour replaced by the product's own colour;
+    opaque and transparent pixels stay the photo's. At the silhouette's edge the colour is
+    the blur-fusion estimate. Inside the product (``SEE_THROUGH_REACH`` from any
+    transparent pixel: a see-through part, as glass a mask marks grey), blur-fusion has no
+    backdrop near to take out and keeps the photo's colour (a light backdrop seen through
+    stays in it: clear glass turns milky over a dark set); there the backdrop behind the
+    product is filled in from round it (the set continues smoothly behind, as a sweep
+    does) and taken out: ``(photo - (1 - alpha) * backdrop) / alpha``."""
     soft = (matte > 0) & (matte < 255)
     out = rgb.copy()
     if not soft.any():
@@ -931,11 +942,33 @@ def decontaminate(rgb: np.ndarray, matte: np.ndarray) -> np.ndarray:
     pad = 32
     y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
     x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
-    fg = edges.estimate_foreground(rgb[y0:y1, x0:x1], matte[y0:y1, x0:x1].astype(np.float32) / 255.0)
+    crop_rgb, crop_matte = rgb[y0:y1, x0:x1], matte[y0:y1, x0:x1]
+    fg = edges.estimate_foreground(crop_rgb, crop_matte.astype(np.float32) / 255.0)
     crop_soft = soft[y0:y1, x0:x1]
+    reach = SEE_THROUGH_REACH * max(int(np.ptp(ys)), int(np.ptp(xs)), 1)
+    clear = (crop_matte <= 8).astype(np.uint8)
+    inside = crop_soft & (cv2.distanceTransform(1 - clear, cv2.DIST_L2, 5) > reach) if clear.any() else None
+    if inside is not None and inside.any():
+        behind = _backdrop_behind(crop_rgb, crop_matte > 8)
+        a = crop_matte[inside].astype(np.float32)[:, None] / 255.0
+        fg[inside] = (crop_rgb[inside].astype(np.float32) - (1.0 - a) * behind[inside]) / a
     region = out[y0:y1, x0:x1]
     region[crop_soft] = np.clip(np.rint(fg[crop_soft]), 0, 255).astype(np.uint8)
     return out
+
+
+def _backdrop_behind(rgb: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """The backdrop where ``product`` (bool) hides it, filled in from round it (float32
+    (h, w, 3)), at most 256 px across (a backdrop is smooth), then scaled back up."""
+    h, w = product.shape
+    k = min(1.0, 256.0 / max(h, w))
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    hole = cv2.resize(product.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8))  # no product colour left on its rim
+    filled = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.GaussianBlur(filled.astype(np.float32), (0, 0), 2.0)
+    return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
 
 
 _default = ClassicalSegmenter()

@@ -237,6 +237,35 @@ def test_an_explicit_mask_gets_its_soft_edges_decontaminated() -> None:
     assert np.abs(rgb[soft].astype(int) - red).max(axis=1).mean() > 60
 
 
+def test_a_see_through_part_a_mask_marks_grey_loses_the_backdrop_seen_through_it() -> None:
+    # given: a bottle on a light sweep (luma 200 at the top to 250 at the bottom), its glass
+    # body see-through (alpha 0.3, its own colour dark green) and its label opaque; the
+    # merchant's mask marks the glass grey and the label white
+    h, w = 300, 240
+    yy, xx = np.mgrid[0:h, 0:w]
+    sweep = (200 + 50 * yy / h)[..., None] * np.array([1.0, 1.0, 0.98])
+    body = (np.abs(xx - 120) < 60) & (yy > 60) & (yy < 260)
+    label = body & (yy > 140) & (yy < 190)
+    alpha = np.where(label, 1.0, np.where(body, 0.3, 0.0))
+    green, paper = np.array([40.0, 70.0, 50.0]), np.array([245.0, 240.0, 230.0])
+    own = np.where(label[..., None], paper, green)
+    rgb = np.rint(alpha[..., None] * own + (1 - alpha[..., None]) * sweep).astype(np.uint8)
+    mask = Image.fromarray(np.rint(alpha * 255).astype(np.uint8), "L")
+
+    # when
+    seg = segment(Image.fromarray(rgb, "RGB"), "alpha", mask=mask)
+
+    # then: inside the glass (away from its edge) the colour is the glass's own, not the
+    # photo's light mix of glass and sweep (which turned milky over a dark set)
+    fg = np.asarray(seg.foreground).astype(int)
+    inside = body & ~label & (np.abs(xx - 120) < 45) & (yy > 75) & (yy < 245)
+    inside &= (np.abs(yy - 140) > 15) & (np.abs(yy - 190) > 15)
+    assert np.abs(fg[inside] - green).max(axis=1).mean() < 12, fg[inside].mean(axis=0)
+    assert np.abs(rgb[inside].astype(int) - green).max(axis=1).mean() > 100
+    # the opaque label keeps the photo's pixels
+    assert np.array_equal(fg[label], rgb[label])
+
+
 @pytest.mark.parametrize("width", range(272, 417, 8))
 def test_the_jpeg_bottle_on_the_gradient_is_cut_whole_at_every_width(width):
     # given a bottle with a cream label on a grey gradient sweep, as a JPEG (as merchants
