@@ -1,15 +1,17 @@
-// A Copy button beside a link or key shown once (<button data-copy="ID" hidden>): it puts
-// the text of #ID on the clipboard and says "Copied" for a few seconds. Without the
+// A Copy button beside a link, key or secret shown once (<button data-copy="ID" hidden>): it
+// puts the text of #ID on the clipboard and says "Copied" for a few seconds. Without the
 // Clipboard API (an http:// address other than localhost) the button stays hidden and the
-// text itself is selected whole by one click (user-select: all), ready for Ctrl+C.
+// text itself is selected whole by one click (user-select: all), ready for Ctrl+C. Buttons
+// that HTMX swaps in later (a webhook's revealed secret) are set up as they arrive.
 (function () {
   "use strict";
-  function ready() {
+  function setUp(root) {
     if (!(navigator.clipboard && navigator.clipboard.writeText)) return;
-    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
       var source = document.getElementById(button.getAttribute("data-copy"));
-      if (!source) return;
+      if (!source || button.hasAttribute("data-copy-ready")) return;
       var label = button.textContent, timer = null;
+      button.setAttribute("data-copy-ready", "");
       button.hidden = false;
       button.addEventListener("click", function () {
         navigator.clipboard.writeText(source.textContent.trim()).then(function () {
@@ -29,6 +31,7 @@
       });
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
-  else ready();
+  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  else setUp(document);
 })();
