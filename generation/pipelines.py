@@ -116,8 +116,9 @@ def run_outputs(
     with ``audio`` as their sound track when given (``generation.clips.audio``).
 
     ``on_output`` gets each output as soon as it is made, before the next one starts: an
-    image with its poster layout, a clip, or a poster that could not be made (a set's
-    scenes come together, as their engine paints them). What it raises stops the call.
+    image with its poster layout, a scene, a clip, or a poster that could not be made (a
+    diffusion engine's scenes come together, as it paints them in one batch). What it
+    raises stops the call.
     """
     # 1. check inputs
     if not requests:
@@ -190,7 +191,18 @@ def run_outputs(
             spec = job.scene
             assert spec is not None
             progress(start, f"Painting {spec.count} scene{'s' if spec.count != 1 else ''}")
-            keep(engines[spec.engine].render(seg, spec, progress=_sub_progress(progress, start, span)))
+            handed: set[str] = set()
+
+            def one_scene(scene: RenderedImage, handed: set[str] = handed) -> None:
+                handed.add(scene.name)
+                keep([scene])
+
+            scenes = engines[spec.engine].render(
+                seg, spec, progress=_sub_progress(progress, start, span), on_image=one_scene
+            )
+            rest = [scene for scene in scenes if scene.name not in handed]
+            if rest:
+                keep(rest)
         elif job.kind == "poster" and job.rerender is not None:
             progress(start, "Laying out the poster again")
             keep([_rerender(seg, job.rerender, layouts)])

@@ -19,6 +19,8 @@ Box = tuple[int, int, int, int]
 
 # progress(fraction 0..1, message) -- called by pipelines between steps.
 ProgressCallback = Callable[[float, str], None]
+# an engine's ``on_image``: each image as soon as it is finished (RenderedImage, below)
+ImageCallback = Callable[["RenderedImage"], None]
 
 
 def no_progress(fraction: float, message: str) -> None:  # noqa: ARG001

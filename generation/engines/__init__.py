@@ -13,7 +13,7 @@ from typing import Protocol
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.specs import SceneSpec
-from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
+from generation.types import ImageCallback, ProgressCallback, RenderedImage, Segmentation, no_progress
 
 ENGINE_CLASSES: dict[str, str] = {
     "studio": "generation.engines.studio:StudioEngine",
@@ -25,8 +25,15 @@ class Engine(Protocol):
     name: str
 
     def render(
-        self, seg: Segmentation, spec: SceneSpec, progress: ProgressCallback = no_progress
-    ) -> list[RenderedImage]: ...
+        self,
+        seg: Segmentation,
+        spec: SceneSpec,
+        progress: ProgressCallback = no_progress,
+        on_image: ImageCallback | None = None,
+    ) -> list[RenderedImage]:
+        """Every scene of ``spec``; each is handed to ``on_image`` as soon as it is finished
+        (before the next one starts where the engine makes them one by one)."""
+        ...
 
 
 _cache: dict[tuple[str, GenerationConfig], Engine] = {}

@@ -36,6 +36,7 @@ from generation.specs import SceneSpec
 from generation.types import (
     Box,
     Fidelity,
+    ImageCallback,
     PlacedProduct,
     ProgressCallback,
     RenderedImage,
@@ -194,7 +195,11 @@ class DiffusionEngine:
         self.config = config
 
     def render(
-        self, seg: Segmentation, spec: SceneSpec, progress: ProgressCallback = no_progress
+        self,
+        seg: Segmentation,
+        spec: SceneSpec,
+        progress: ProgressCallback = no_progress,
+        on_image: ImageCallback | None = None,
     ) -> list[RenderedImage]:
         from generation.models import load_diffusion_pipeline
 
@@ -251,11 +256,11 @@ class DiffusionEngine:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures: dict[int, Future[tuple[Image.Image, Fidelity]]] = {}
 
-            def on_image(index: int, rgb: np.ndarray) -> None:
+            def on_decoded(index: int, rgb: np.ndarray) -> None:
                 futures[index] = pool.submit(_finish, rgb, canvas.window, placed)
 
             largest = run_variants(
-                loaded, request, seeds, config, on_image, lambda f, m: progress(0.05 + 0.85 * f, m)
+                loaded, request, seeds, config, on_decoded, lambda f, m: progress(0.05 + 0.85 * f, m)
             )
             progress(0.9, "pasting the product back")
             finished = [futures[i].result() for i in range(spec.count)]
@@ -305,6 +310,9 @@ class DiffusionEngine:
                     meta=meta,
                 )
             )
+        for done in images:  # a batch is finished together
+            if on_image is not None:
+                on_image(done)
         progress(1.0, "done")
         return images
 

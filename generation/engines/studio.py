@@ -38,7 +38,7 @@ from generation.sets import (
     stage_for_product,
 )
 from generation.specs import SceneSpec
-from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
+from generation.types import ImageCallback, ProgressCallback, RenderedImage, Segmentation, no_progress
 
 
 class StudioEngine:
@@ -60,7 +60,11 @@ class StudioEngine:
         return self.themes[name]
 
     def render(
-        self, seg: Segmentation, spec: SceneSpec, progress: ProgressCallback = no_progress
+        self,
+        seg: Segmentation,
+        spec: SceneSpec,
+        progress: ProgressCallback = no_progress,
+        on_image: ImageCallback | None = None,
     ) -> list[RenderedImage]:
         # 1. check inputs
         theme = self.theme(spec.theme)  # InvalidSpec naming the available themes
@@ -144,5 +148,7 @@ class StudioEngine:
                     },
                 )
             )
+            if on_image is not None:  # the merchant sees it while the next is made
+                on_image(results[-1])
         progress(1.0, f"{spec.count} scene(s) done")
         return results

@@ -166,3 +166,28 @@ def test_each_output_is_handed_over_as_soon_as_it_is_made():
         "poster-hero_left-feed",
         "poster-centered_stack-link",
     ]
+
+
+def test_a_sets_scenes_are_handed_over_one_by_one():
+    # given: a set of two studio scenes
+    photo, _ = product_photo((320, 400), "plain")
+    events: list[str] = []
+
+    def on_output(part):
+        events.append("handed " + ",".join(im.name for im in part.images))
+
+    # when: they are made with on_output
+    result = run_outputs(
+        photo,
+        [OutputRequest("scene", scene=SceneSpec(theme="podium", count=2, width=256, height=256))],
+        segmenter="classical",
+        progress=lambda fraction, message: events.append(message),
+        on_output=on_output,
+    )
+
+    # then: each came on its own, the first before the second was started
+    handed = [e for e in events if e.startswith("handed")]
+    assert handed == ["handed scene-podium-01", "handed scene-podium-02"], events
+    second = next(i for i, e in enumerate(events) if e.startswith("Scene 2 of 2"))
+    assert events.index("handed scene-podium-01") < second, events
+    assert [im.name for im in result.images] == ["scene-podium-01", "scene-podium-02"]
