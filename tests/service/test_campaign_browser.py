@@ -90,6 +90,10 @@ def test_poster_templates_are_picked_from_their_previews(
 
         # then: every template shows its preview (loaded, described in words), as on the new-job form
         assert picks.count() == len(list_templates())
+        # one group, named as the list above it is, for a screen reader
+        expect(page.get_by_role("group", name="Poster templates").get_by_role("checkbox")).to_have_count(
+            len(list_templates())
+        )
         for name in list_templates():
             pick = page.locator(f"#campaign-form .template-pick:has(input[value={name}])")
             img = pick.locator("img")
