@@ -54,6 +54,7 @@ from generation.sets import (
     piece_shadows,
     place_props,
     plan_variant,
+    render_flat_set,
     render_set,
     render_set_pair,
     stage_for_product,
@@ -755,6 +756,11 @@ def scene_world(
     # one pixel beyond the matte: the scene's own soft edge blended the product in
     hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
+    if (flat := _flat_surface(scene, image, hole)) is not None:
+        # a flat-lay: the surface itself where the product and its shadows lay (marble
+        # veins and wood grain, not a smooth patch with the shadow's outline round it)
+        surface, lay = flat
+        np.copyto(plate_f, surface, where=lay[..., None])
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
     wall_to = _arch_wall_to(scene.meta.get("theme"), horizon, contact) if layout else None
@@ -1042,6 +1048,41 @@ def _scene_set(
     if recorded and stage.podium is not None:
         stage = dataclasses.replace(stage, podium=PodiumGeometry.from_dict(recorded))
     return theme, seed, variant, stage
+
+
+def _flat_surface(
+    scene: RenderedImage, picture: np.ndarray, hole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A flat-lay studio scene's surface built again without the product (H, W, 3 float)
+    and where the product and its shadows lay on it (H, W bool: ``hole`` and, within a
+    fifth of the product's size of it, wherever the picture is darker than the surface),
+    or None for any other scene, or one whose surface built again does not match the
+    picture away from the product (a brand colour its metadata does not carry)."""
+    meta = scene.meta
+    v = meta.get("variant") or {}
+    theme, seed = meta.get("theme"), meta.get("seed")
+    if meta.get("engine") != "studio" or v.get("view") != "flat":
+        return None
+    if not isinstance(theme, str) or not isinstance(seed, int):
+        return None
+    variant = Variant(
+        anchor_x=float(v["anchor_x"]),
+        scale=float(v["scale"]),
+        camera=float(v["camera"]),
+        azimuth=float(v["light_azimuth"]),
+        palette=int(v["palette"]),
+        view="flat",
+        tone=float(v.get("tone", 1.0)),
+    )
+    size = (picture.shape[1], picture.shape[0])
+    rebuilt = render_flat_set(theme, _nothing_at(scene.product_box, size), seed=seed, variant=variant)
+    _, _, w, h = scene.product_box
+    reach = max(3, round(0.2 * max(w, h)))
+    near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+    if not _matches(rebuilt, picture.astype(F32), ~near):
+        return None
+    darker = (rebuilt - picture.astype(F32)).max(axis=2) > 1.5
+    return rebuilt, hole | (near & darker)
 
 
 def _matches(rebuilt: np.ndarray, picture: np.ndarray, ring: np.ndarray) -> bool:

@@ -7,13 +7,14 @@ import pytest
 from PIL import Image
 
 from generation import compose
+from generation.clips.worlds import scene_world
 from generation.config import GenerationConfig
 from generation.engines.studio import StudioEngine
 from generation.errors import InvalidSpec
 from generation.request import Capabilities, budget_from, parse_request
 from generation.scenes_metrics import canvas_alpha, shadow_side, variant_diversity
 from generation.segment.classical import decontaminate
-from generation.sets import estimate_flat_lay, flat_box, plan_variant, render_flat_set
+from generation.sets import Variant, estimate_flat_lay, flat_box, plan_variant, render_flat_set
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, Segmentation
 from tests.photoset import CASES, make_case
@@ -155,3 +156,43 @@ def test_the_view_can_be_asked_for(engine, tshirt):
         budget=budget_from(GenerationConfig()),
     )
     assert request.scene_spec().view == "flat"
+
+
+@pytest.mark.parametrize("theme", ["marble_counter", "wooden_table"])
+def test_a_clip_of_a_flat_lay_scene_shows_the_surface_where_the_product_lay(engine, tshirt, theme):
+    # given: a flat-lay scene of the shirt, and its surface built again without it
+    scene = engine.render(tshirt, SceneSpec(theme=theme, width=400, height=720))[0]
+    v = scene.meta["variant"]
+    variant = Variant(
+        anchor_x=v["anchor_x"],
+        scale=v["scale"],
+        camera=v["camera"],
+        azimuth=v["light_azimuth"],
+        palette=v["palette"],
+        view="flat",
+        tone=v.get("tone", 1.0),
+    )
+    empty = PlacedProduct(
+        layer=Image.new("RGBA", scene.product_box[2:], (0, 0, 0, 0)),
+        box=scene.product_box,
+        canvas_size=scene.image.size,
+    )
+    surface = np.clip(render_flat_set(theme, empty, seed=scene.meta["seed"], variant=variant), 0, 255)
+    # when: a clip's world is made from the scene (the product filled out of the picture)
+    plate = scene_world(tshirt, scene).plate[..., :3].astype(np.float64)
+    # then: where the shirt lay, and round it where its shadow fell, the world is the
+    # surface itself (marble veins, wood grain), not a smooth light patch with the shadow's
+    # outline round it where the clip moves the shirt away (19-20 and 6-8 of 255 off)
+    alpha = canvas_alpha(
+        compose.place_product(tshirt.cutout, scene.image.size, scene.product_box).layer.getchannel("A"),
+        scene.product_box,
+        scene.image.size,
+    )
+    lay = alpha > 0
+    x, y, w, h = scene.product_box
+    pad = round(0.08 * max(w, h))
+    round_it = np.zeros_like(lay)
+    round_it[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad] = True
+    round_it &= ~lay
+    assert np.abs(plate[lay] - surface[lay]).mean() < 1.5
+    assert np.abs(plate[round_it] - surface[round_it]).mean() < 1.5
