@@ -103,6 +103,20 @@ def _choices(names: tuple[str, ...], labels: dict[str, str]) -> list[tuple[str, 
     return [(name, labels.get(name, dashboard_labels.readable(name))) for name in names]
 
 
+def _brand_colour_field(label: str) -> forms.CharField:
+    """A campaign's brand colour: #rrggbb or blank for the brand kit's, checked here in the
+    brand kit's words (the request model said "String should match pattern
+    '^#[0-9a-fA-F]{6}$'")."""
+    return forms.CharField(
+        required=False,
+        max_length=7,
+        label=label,
+        help_text="#rrggbb; blank: the brand kit's.",
+        validators=[hex_color_validator],
+        widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
+    )
+
+
 class CampaignForm(forms.Form):
     """A campaign: the typed request's options with human labels, and the headline rule.
 
@@ -166,26 +180,8 @@ class CampaignForm(forms.Form):
     clip_reveal = forms.ChoiceField(
         choices=dashboard_labels.CLIP_REVEAL_CHOICES, initial="drop_in", required=False, label="Clip opening"
     )
-    brand_primary = forms.CharField(
-        required=False,
-        max_length=7,
-        label="Primary colour",
-        help_text="#rrggbb; blank: the brand kit's.",
-        # checked here, in the brand kit's words (the request model said "String should
-        # match pattern '^#[0-9a-fA-F]{6}$'")
-        validators=[hex_color_validator],
-        widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
-    )
-    brand_text = forms.CharField(
-        required=False,
-        max_length=7,
-        label="Text colour",
-        help_text="#rrggbb; blank: the brand kit's.",
-        # checked here, in the brand kit's words (the request model said "String should
-        # match pattern '^#[0-9a-fA-F]{6}$'")
-        validators=[hex_color_validator],
-        widget=forms.TextInput(attrs={"aria-describedby": "brand-colour-help"}),
-    )
+    brand_primary = _brand_colour_field("Primary colour")
+    brand_text = _brand_colour_field("Text colour")
     brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")
     brand_body_family = forms.ChoiceField(choices=(), required=False, label="Body font")
     # a menu of the brand kit's languages (a box that took "zh_CN" asked the merchant for a code)
