@@ -48,10 +48,9 @@ def encode_image(image, fmt: str) -> bytes:
 
 
 def store_outputs(
-    job: GenerationJob, token: str, files: list[tuple[dict[str, Any], bytes]], *, report: bool = True
+    job: GenerationJob, token: str, files: list[tuple[dict[str, Any], bytes]]
 ) -> list[StoredOutput]:
-    """Write every output file to its key, renewing the lease as it goes (with the storing's
-    share of the progress bar when ``report``).
+    """Write every output file to its key, renewing the lease as it goes.
 
     If anything fails on the way (storage, the database, the soft time limit), the files
     already written are removed before the error goes on: no file without an asset row.
@@ -60,20 +59,12 @@ def store_outputs(
     stored: list[StoredOutput] = []
     written: list[str] = []
     try:
-        for i, (out, data) in enumerate(files):
+        for out, data in files:
             key = storage.asset_key(job.merchant_id, job.product.sku, job.pk, out["name"], out["format"])
             written.append(key)  # before the write: a write that fails half-way may leave a file
             storage.put_bytes(key, data)
             stored.append(StoredOutput(key=key, size=len(data), checksum=storage.sha256(data), **out))
-            if report:
-                renew_lease(
-                    job_id,
-                    token,
-                    progress=90 + int(9 * (i + 1) / len(files)),
-                    message=f"Stored {out['name']}",
-                )
-            else:
-                renew_lease(job_id, token)
+            renew_lease(job_id, token)
     except BaseException as exc:
         discard_written(job_id, token, written, exc)
         raise
@@ -111,7 +102,7 @@ class Keeper:
     def keep(
         self, files: list[tuple[dict[str, Any], bytes]], not_made: list[dict[str, Any]] | None = None
     ) -> None:
-        stored = store_outputs(self.job, self.token, files, report=False) if files else []
+        stored = store_outputs(self.job, self.token, files) if files else []
         try:
             with transaction.atomic():
                 job = _ours(self.job.pk, self.token)
