@@ -67,10 +67,13 @@ class GenerationResult:
     images: list[RenderedImage]
     layouts: dict[str, str] = field(default_factory=dict)  # poster name -> layout JSON
     clips: list[Any] = field(default_factory=list)  # generation.clips.ClipResult, files in workdir
-    # outputs that could not be made while the rest were: "poster-<template>-<size>: why"
-    failed: list[str] = field(default_factory=list)
-    # the same, each with what it would have been
+    # outputs that could not be made while the rest were, each with what it would have been
     not_made: list[NotMade] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        """The outputs that could not be made, as "poster-<template>-<size>: why"."""
+        return [str(missing) for missing in self.not_made]
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,6 @@ def run_outputs(
                     images=made,
                     layouts={im.name: layouts[im.name] for im in made if im.name in layouts},
                     clips=[clip] if clip is not None else [],
-                    failed=[str(missing)] if missing is not None else [],
                     not_made=[missing] if missing is not None else [],
                 )
             )
@@ -222,7 +224,6 @@ def run_outputs(
         images=images,
         layouts=layouts,
         clips=clips,
-        failed=[str(missing) for missing in not_made],
         not_made=not_made,
     )
 
