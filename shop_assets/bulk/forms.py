@@ -185,11 +185,13 @@ class CampaignForm(forms.Form):
     brand_heading_family = forms.ChoiceField(choices=(), required=False, label="Heading font")
     brand_body_family = forms.ChoiceField(choices=(), required=False, label="Body font")
     # a menu of the brand kit's languages (a box that took "zh_CN" asked the merchant for a code)
-    brand_locale = forms.ChoiceField(choices=(), required=False, label="Language")
+    brand_locale = forms.ChoiceField(
+        choices=(), required=False, label="Language", help_text=dashboard_labels.LANGUAGE_HELP
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        families = [("", "The brand kit's"), *_choices(FAMILIES, FAMILY_LABELS)]
+        families = [("", dashboard_labels.FROM_BRAND_KIT), *_choices(FAMILIES, FAMILY_LABELS)]
         for name, choices in (
             ("theme", dashboard_labels.theme_choices()),
             ("engine", engine_choices()),
@@ -207,7 +209,7 @@ class CampaignForm(forms.Form):
 
     def _locale_choices(self) -> list[tuple[str, str]]:
         """The brand kit's languages; a campaign saved through the API with another one keeps it."""
-        choices = [("", "The brand kit's"), *(c for c in BrandKit.LOCALE_CHOICES if c[0])]
+        choices = dashboard_labels.language_choices()
         saved = self.initial.get("brand_locale")
         if saved and saved not in dict(choices):
             choices.append((saved, saved))

@@ -171,10 +171,7 @@ class JobForm(forms.Form):
     )
     ribbon = forms.CharField(max_length=MAX_SHORT, required=False, help_text="e.g. NEW or 限时特价")
     language = forms.ChoiceField(
-        choices=[("", "As in the brand kit")] + [c for c in BrandKit.LOCALE_CHOICES if c[0]],
-        required=False,
-        help_text="How prices and discounts are written: ¥89 and 6.9折 in Chinese, CN¥89 and -31% in English. "
-        "A brand kit on Automatic lets each poster's words and currency decide.",
+        choices=labels.language_choices, required=False, help_text=labels.LANGUAGE_HELP
     )
     clip_preset = forms.ChoiceField(choices=(), required=False, initial="story", label="Clip format")
     clip_style = forms.ChoiceField(

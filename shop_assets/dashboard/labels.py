@@ -181,6 +181,20 @@ def poster_size_choices() -> list[tuple[str, str]]:
     return [(name, f"{p.label}\u00a0·\u00a0{p.width}×{p.height}") for name, p in list_sizes().items()]
 
 
+# A job's or a campaign's language menu (the new-job form and the campaign editor say the
+# same: they said "As in the brand kit" and "The brand kit's" for the one default)
+# (short: it shares a row with the two font menus, which also use it, in the campaign editor)
+FROM_BRAND_KIT = "Your brand kit's"
+LANGUAGE_HELP = (
+    "How prices and discounts are written: ¥89 and 6.9折 in Chinese, CN¥89 and -31% in English. "
+    "A brand kit on Automatic lets each poster's words and currency decide."
+)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [("", FROM_BRAND_KIT), *(c for c in BrandKit.LOCALE_CHOICES if c[0])]
+
+
 # how a clip opens (``clip.reveal``), in the merchant's words
 CLIP_REVEAL_CHOICES = [
     ("drop_in", "The product drops into place"),

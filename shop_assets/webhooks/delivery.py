@@ -36,6 +36,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from shop_assets import outbound
+from shop_assets.dates import human_moment
 from shop_assets.webhooks.models import (
     AttemptOutcome,
     DeliveryStatus,
@@ -180,9 +181,7 @@ def attempt_delivery(
     elif status_code == 410:
         status = DeliveryStatus.FAILED
         error = "The endpoint answered 410 Gone."
-        disable_reason = (
-            f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC; nothing more is sent to it."
-        )
+        disable_reason = f"The endpoint answered 410 Gone on {human_moment(now)}; nothing more is sent to it."
     elif retryable:
         delay = retry_delay(delivery.pk, delivery.retry_step, retry_after)
         if delay is None:
@@ -268,7 +267,7 @@ def _update_endpoint_health(endpoint: WebhookEndpoint, *, succeeded: bool, now: 
         detail = f" The last attempt: {last.error}" if last and last.error else ""
         disable_endpoint(
             endpoint,
-            f"Every delivery attempt since {since:%Y-%m-%d %H:%M} UTC failed "
+            f"Every delivery attempt since {human_moment(since)} failed "
             f"({settings.WEBHOOK_DISABLE_AFTER_DAYS} days); the endpoint was disabled.{detail}",
             now=now,
         )

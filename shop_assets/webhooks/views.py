@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from shop_assets.accounts import access
 from shop_assets.dashboard.views import merchant_required
+from shop_assets.dates import human_moment
 from shop_assets.webhooks import endpoints as endpoint_service
 from shop_assets.webhooks import events
 from shop_assets.webhooks.forms import EndpointForm
@@ -111,10 +112,11 @@ def webhook_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = endpoint_service.rotate_secret(_endpoint(request, pk))
-    until = timezone.localtime(endpoint.previous_secret_expires_at)
+    assert endpoint.previous_secret_expires_at is not None  # rotate_secret sets it
+    until = human_moment(endpoint.previous_secret_expires_at)
     messages.success(
         request,
-        f"New secret made. Until {until:%Y-%m-%d %H:%M} UTC every webhook is signed with both the old "
+        f"New secret made. Until {until} every webhook is signed with both the old "
         "and the new secret; switch your server to the new one before then.",
     )
     return redirect(reverse("webhooks:detail", args=[pk]) + "?reveal=1")

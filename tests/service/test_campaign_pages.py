@@ -302,7 +302,7 @@ def test_the_brand_language_is_a_menu_and_the_colours_say_their_format(signed_in
 
     # then: Language is a menu of the brand kit's languages, blank first
     menu = body.split('<select name="brand_locale"', 1)[1].split("</select>", 1)[0]
-    assert '<option value="" selected>The brand kit&#x27;s</option>' in menu
+    assert '<option value="" selected>Your brand kit&#x27;s</option>' in menu
     assert '<option value="zh_CN">中文（简体）</option>' in menu
     assert "Colours as #rrggbb, such as #2F5D50." in body
 

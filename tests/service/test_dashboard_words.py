@@ -316,3 +316,28 @@ def test_the_assets_hint_fits_a_mouse_and_a_finger(signed_in, product_image):
 )
 def test_the_request_models_refusals_are_said_in_the_dashboards_words(detail, shown):
     assert labels.request_problem(detail) == shown
+
+
+def test_the_job_form_and_the_campaign_editor_name_the_language_default_alike(signed_in, product_image):
+    # when: the new-job form (on the product's page) and the campaign editor are opened
+    job_form = signed_in.get(reverse("dashboard:product", args=[product_image.product.pk])).content.decode()
+    campaign = signed_in.get(reverse("bulk:campaign_new")).content.decode()
+
+    # then: both language menus offer the same default, in the same words, with the same
+    # help (the text the menu's aria-describedby names)
+    def language(body: str, name: str) -> tuple[str, str]:
+        select = re.search(rf'<select name="{name}"([^>]*)>(.*?)</select>', body, re.S)
+        default = re.search(r'<option value=""[^>]*>([^<]*)</option>', select.group(2)).group(1)
+        described = re.search(r'aria-describedby="([^"]+)"', select.group(1)).group(1)
+        help_text = re.search(rf'<div class="muted" id="{described}">([^<]*)</div>', body).group(1)
+        return default, help_text
+
+    job_default, job_help = language(job_form, "language")
+    campaign_default, campaign_help = language(campaign, "brand_locale")
+    assert job_default == campaign_default == "Your brand kit&#x27;s"
+    assert job_help == campaign_help
+    assert job_help.startswith("How prices and discounts are written: ¥89 and 6.9折 in Chinese")
+    # the campaign's font menus beside it name their default the same way
+    for name in ("brand_heading_family", "brand_body_family"):
+        menu = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', campaign, re.S).group(1)
+        assert '<option value="" selected>Your brand kit&#x27;s</option>' in menu, menu[:200]

@@ -248,13 +248,17 @@ def test_open_invite_links_show_dates_as_the_other_pages_do(owner_client, owner)
 
     body = owner_client.get(reverse("accounts:team")).content.decode()
 
-    # then: "2 Dec, 00:55" as the imports list says it, the full date and zone on hover
+    # then: "2 Dec 2026, 00:55 UTC" as every page writes a moment (dashboard_labels.when),
+    # to the second on hover
     row = re.search(r"<tr><td[^>]*>.*?</tr>", body[body.index("Open invite links") :], re.S).group(0)
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     expires = made + timedelta(days=7)
-    assert cells[:2] == [f"{made.day} {made:%b}, 00:55", f"{expires.day} {expires:%b}, 00:55"], cells
-    assert f'title="{made:%Y-%m-%d} 00:55 UTC"' in row
-    assert f"{made:%Y-%m-%d} 00:55<" not in body
+    assert cells[:2] == [
+        f"{made.day} {made:%b %Y}, 00:55 UTC",
+        f"{expires.day} {expires:%b %Y}, 00:55 UTC",
+    ], cells
+    assert f'title="{made.day} {made:%b %Y}, 00:55:00 UTC"' in row
+    assert f"{made:%Y-%m-%d} 00:55" not in body
 
 
 def test_the_password_is_asked_again_in_plain_words(owner_client, merchant):

@@ -181,7 +181,7 @@ def test_410_disables_the_endpoint_and_nothing_more_is_sent(merchant):
     assert endpoint.is_active is False
     assert (
         endpoint.disabled_reason
-        == "The endpoint answered 410 Gone on 2026-03-02 09:00 UTC; nothing more is sent to it."
+        == "The endpoint answered 410 Gone on 2 Mar 2026, 09:00 UTC; nothing more is sent to it."
     )
     assert endpoint.disabled_at == T0
     assert skipped.outcome == "not_sent" and second.status == DeliveryStatus.FAILED
@@ -276,7 +276,7 @@ def test_an_endpoint_failing_for_days_is_disabled_with_the_reason(merchant, sett
     assert result.delivery_status == DeliveryStatus.PENDING  # the delivery itself would retry...
     assert endpoint.is_active is False  # ...but the endpoint is off, so the retry sends nothing
     assert endpoint.disabled_reason == (
-        "Every delivery attempt since 2026-03-02 09:00 UTC failed (5 days); the endpoint was disabled. "
+        "Every delivery attempt since 2 Mar 2026, 09:00 UTC failed (5 days); the endpoint was disabled. "
         "The last attempt: The endpoint answered 500."
     )
     skipped = attempt_delivery(late.pk, now=result.next_attempt_at)

@@ -96,7 +96,7 @@ def test_a_disabled_endpoint_shows_why_and_can_be_enabled(signed_in, merchant):
     endpoint = create_endpoint(merchant, "http://127.0.0.1:9/hooks")
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=False,
-        disabled_reason="The endpoint answered 410 Gone on 2026-03-02 09:00 UTC; nothing more is sent to it.",
+        disabled_reason="The endpoint answered 410 Gone on 2 Mar 2026, 09:00 UTC; nothing more is sent to it.",
         disabled_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
     )
 
@@ -104,8 +104,8 @@ def test_a_disabled_endpoint_shows_why_and_can_be_enabled(signed_in, merchant):
     signed_in.post(f"/webhooks/{endpoint.pk}/toggle/", {"enable": "1"})
 
     endpoint.refresh_from_db()
-    assert "Disabled since 2026-03-02 09:00 UTC." in page
-    assert "The endpoint answered 410 Gone on 2026-03-02 09:00 UTC; nothing more is sent to it." in page
+    assert "Disabled since <time " in page and ">2 Mar 2026, 09:00 UTC</time>." in page
+    assert "The endpoint answered 410 Gone on 2 Mar 2026, 09:00 UTC; nothing more is sent to it." in page
     assert (endpoint.is_active, endpoint.disabled_reason, endpoint.failing_since) == (True, "", None)
 
 

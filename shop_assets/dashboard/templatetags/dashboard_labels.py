@@ -7,9 +7,12 @@ from datetime import timedelta
 from django import template
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
 
 from shop_assets.dashboard import labels, previews
+from shop_assets.dates import human_moment
 
 register = template.Library()
 
@@ -21,6 +24,8 @@ register.filter("template_label", labels.template_label)
 register.filter("output_label", labels.output_label)
 register.filter("asset_title", labels.asset_title)
 register.filter("fidelity", labels.fidelity)
+# plain text, for a title attribute: "3 Dec 2026, 12:05 UTC"
+register.filter("moment", human_moment)
 
 
 @register.filter
@@ -30,14 +35,38 @@ def output_labels(kinds) -> str:
     return ", ".join(labels.output_label(k) for k in labels.in_output_order(kinds or []))
 
 
+def _time(moment, text: str) -> SafeString:
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        human_moment(moment, seconds=True),
+        text,
+    )
+
+
 @register.filter
-def ago(moment) -> str:
-    """``5 minutes ago``; within the last minute ``just now`` (it read "0 minutes ago")."""
+def when(moment) -> str:
+    """``3 Dec 2026, 12:05 UTC`` in a ``<time>`` whose title gives the second: how the
+    dashboard writes a moment (was ``2026-12-03 12:05`` on the webhook and API-key pages)."""
     if moment is None:
         return ""
-    if timezone.now() - moment < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(moment)} ago"
+    return _time(moment, human_moment(moment))
+
+
+@register.filter
+def ago(moment) -> str:
+    """``5 minutes ago`` (``in 5 minutes`` ahead), in a ``<time>`` whose title is the moment
+    as ``when`` writes it; within a minute ``just now`` (it read "0 minutes ago")."""
+    if moment is None:
+        return ""
+    now = timezone.now()
+    if abs(now - moment) < timedelta(minutes=1):
+        text = "just now"
+    elif moment > now:
+        text = f"in {timeuntil(moment, now)}"
+    else:
+        text = f"{timesince(moment, now)} ago"
+    return _time(moment, text)
 
 
 @register.filter
