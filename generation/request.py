@@ -576,6 +576,62 @@ class JobRequest(JobParameters):
                 made.append(OutputRequest(kind))
         return made
 
+    def expected_outputs(self) -> tuple[ExpectedOutput, ...]:
+        """Every output this request makes, named as its asset will be, in the order of
+        ``outputs`` (what a job's page shows in their places while they are made).
+
+        Scenes are ``scene-<theme>-NN``, posters ``poster-<template>-<size>`` for each
+        template and size with ``-NN`` for a second headline's, the clip
+        ``clip-<style>-<preset>``, as ``generation.pipelines.run_outputs`` names them.
+        """
+        expected: list[ExpectedOutput] = []
+        for kind in self.outputs:
+            if kind == "packshot":
+                side = (self.packshot or PackshotOptions()).size
+                expected.append(ExpectedOutput("packshot", "packshot", side, side))
+            elif kind == "scene":
+                scene = self.scene or SceneOptions()
+                expected += [
+                    ExpectedOutput("scene", f"scene-{scene.theme}-{i + 1:02d}", scene.width, scene.height)
+                    for i in range(scene.count)
+                ]
+            elif kind == "poster" and self.rerender is not None:
+                size = resolve_size(self.rerender.size) if self.rerender.size is not None else None
+                width, height = (size.width, size.height) if size else (0, 0)
+                expected.append(ExpectedOutput("poster", "", width, height, size=size.name if size else ""))
+            elif kind == "poster":
+                poster = self.poster or PosterOptions()
+                for template in poster.templates:
+                    for size_text in poster.sizes:
+                        size = resolve_size(size_text)
+                        for i in range(len(poster.all_headlines)):
+                            name = f"poster-{template}-{size.name}" + (f"-{i + 1:02d}" if i else "")
+                            expected.append(
+                                ExpectedOutput("poster", name, size.width, size.height, template, size.name)
+                            )
+            elif kind == "clip":
+                clip = self.clip or ClipOptions()
+                width, height = clip.frame_size
+                expected.append(ExpectedOutput("clip", f"clip-{clip.style}-{clip.preset}", width, height))
+            else:
+                expected.append(ExpectedOutput(kind, kind))
+        return tuple(expected)
+
+
+@dataclass(frozen=True)
+class ExpectedOutput:
+    """One output a request makes, known before it runs: its asset's ``kind`` and ``name``,
+    its size in px where the request says it (0 where it does not: a cutout is the photo's
+    size, a re-render keeps its source's), and a poster's ``template`` and ``size`` (the
+    preset's name or ``WxH``, as the poster's asset records it)."""
+
+    kind: str
+    name: str  # "" for a re-render: its source's template names it
+    width: int = 0
+    height: int = 0
+    template: str = ""
+    size: str = ""
+
 
 def _rgb(value: list[int] | None) -> tuple[int, int, int] | None:
     return (value[0], value[1], value[2]) if value is not None else None

@@ -3,9 +3,13 @@ another merchant's ids answer 404, exactly like ids that do not exist."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tempfile
 import zipfile
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import wraps
 
 from django.contrib import messages
@@ -17,10 +21,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from generation.errors import ImageRejected
-from generation.posters.sizes import list_sizes
+from generation.errors import ImageRejected, InvalidSpec
+from generation.posters.sizes import list_sizes, resolve_size
 from generation.posters.template import list_templates
-from generation.request import InvalidRequest
+from generation.request import ExpectedOutput, InvalidRequest
 from generation.segment.rembg_sessions import install_status
 from shop_assets.accounts import access
 from shop_assets.accounts.models import User
@@ -31,7 +35,7 @@ from shop_assets.dashboard.cutout_cards import cutout_context
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset, GenerationJob
+from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
 from shop_assets.jobs.running import generation_config
 from shop_assets.limits import LimitExceeded
 from shop_assets.limits.quotas import check_job_quota, check_upload_rate
@@ -172,12 +176,15 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
 IMAGE_FORMATS = ("png", "jpg", "webp")
 
 
-def gallery(assets: list[Asset], not_made: list[dict] | None = None) -> dict:
+def gallery(
+    assets: list[Asset], not_made: list[dict] | None = None, coming: Sequence[ExpectedOutput] = ()
+) -> dict:
     """Assets grouped for the job page: images, posters by template, clips with their frame.
 
     Side files (poster layouts, clip frames and previews) hang off their main asset.
     ``not_made`` (the job's) puts a card saying so where a poster that could not be made
-    would have been.
+    would have been; ``coming`` (``still_coming``) a card "being made" where each output
+    still to come will appear.
     """
     by_name = {a.name: a for a in assets}
     images = [a for a in assets if a.kind in ("cutout", "packshot", "scene") and a.format in IMAGE_FORMATS]
@@ -203,11 +210,100 @@ def gallery(assets: list[Asset], not_made: list[dict] | None = None) -> dict:
         for a in assets
         if a.kind == "clip" and a.format == "mp4"
     ]
+    waiting = [_coming_card(out) for out in coming if out.kind != "poster"]
+    for out in coming:
+        if out.kind == "poster":
+            width, height = (out.width, out.height) if out.width else (1080, 1080)
+            posters.append(
+                _poster_item(out.template, out.size, width, height, out.name or "poster") | {"coming": True}
+            )
     scene_count = sum(1 for a in images if a.kind == "scene")
     return {
-        "sections": _sections(images, _poster_groups(posters), clips),
+        "sections": _sections(images, _poster_groups(posters), clips, waiting),
         "scene_count": scene_count,
         "poster_checks_ok": POSTER_CHECKS_OK,
+    }
+
+
+def still_coming(job: GenerationJob, assets: list[Asset]) -> list[ExpectedOutput]:
+    """The outputs a queued or running job has still to make, from its request (the typed
+    model that let it in): each expected output not yet made nor found impossible, in the
+    order it will be made. Nothing for a job that is not queued or running, so a job that
+    ends takes its cards "being made" away.
+
+    Made and expected outputs are matched by what they are (a poster by template and size,
+    the others by kind) and counted, not by name: a scene or a poster of a second headline
+    is the next of its kind whatever it ends up named.
+    """
+    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return []
+    try:
+        expected = list(job_requests.stored_request(job).expected_outputs())
+    except InvalidRequest:
+        return []
+    if any(out.kind == "poster" and not out.name for out in expected):
+        expected = [_as_its_source(job, out) if out.kind == "poster" else out for out in expected]
+    by_kind_only = any(out.kind == "poster" and not out.template for out in expected)
+
+    def slot(kind: str, template: object = "", size: object = "") -> tuple:
+        if kind != "poster" or by_kind_only:
+            return (kind,)
+        try:  # a poster's asset records its size by the preset's name ("reels" is a story)
+            size = resolve_size(str(size)).name
+        except InvalidSpec:
+            pass
+        return (kind, str(template or ""), str(size or ""))
+
+    done: dict[tuple, int] = {}
+    for asset in assets:
+        main = asset.format in IMAGE_FORMATS if asset.kind != "clip" else asset.format == "mp4"
+        if main:
+            metrics = asset.metrics or {}
+            key = slot(asset.kind, metrics.get("template"), metrics.get("size"))
+            done[key] = done.get(key, 0) + 1
+    for missing in job.not_made or []:
+        key = slot(str(missing.get("kind", "")), missing.get("template"), missing.get("size"))
+        done[key] = done.get(key, 0) + 1
+    coming = []
+    for out in expected:
+        key = slot(out.kind, out.template, out.size)
+        if done.get(key, 0) > 0:
+            done[key] -= 1
+        else:
+            coming.append(out)
+    return coming
+
+
+def _as_its_source(job: GenerationJob, out: ExpectedOutput) -> ExpectedOutput:
+    """A poster made again: its template (and its size, unless the job changes it) are its
+    source's, the merchant's own poster the request names."""
+    source = _made_from(job)
+    if source is None:
+        return out
+    metrics = source.metrics or {}
+    if out.size:
+        return replace(out, template=str(metrics.get("template") or ""))
+    return replace(
+        out,
+        template=str(metrics.get("template") or ""),
+        size=str(metrics.get("size") or ""),
+        width=source.width,
+        height=source.height,
+    )
+
+
+def _coming_card(out: ExpectedOutput) -> dict:
+    """A cutout, packshot, scene or clip still to come: its card's id, title and shape."""
+    title = labels.output_label(out.kind)
+    if out.kind == "scene":
+        theme, _, number = out.name.removeprefix("scene-").rpartition("-")
+        title = f"{title} · {labels.theme_label(theme)} {int(number)}" if number.isdigit() else title
+    return {
+        "kind": out.kind,
+        "key": re.sub(r"[^A-Za-z0-9_-]", "-", out.name),
+        "title": title,
+        "width": out.width or 1,
+        "height": out.height or 1,
     }
 
 
@@ -256,30 +352,49 @@ def _shape(item: dict) -> float:
     return item["width"] / max(item["height"], 1)
 
 
-def _sections(images: list[Asset], poster_groups: list[dict], clips: list[dict]) -> list[dict]:
+def _sections(
+    images: list[Asset], poster_groups: list[dict], clips: list[dict], coming: list[dict]
+) -> list[dict]:
     """The job page's sections, one per output kind in the order the form lists them, each
     with its count; the cutout and the packshot, a picture each, share one.
 
     ``kind`` names the section (its element is ``#assets-<kind>``); a section of pictures
     holds ``images``, the posters' ``poster_groups`` (a row per template) and the clips'
-    ``clips``. A poster that could not be made is in its row but not in the count.
+    ``clips``; ``coming``, the cards of its outputs still being made, after them. A poster
+    that could not be made or is still being made is in its row but not in the count.
     """
     shots = [a for a in images if a.kind != "scene"]
     scenes = [a for a in images if a.kind == "scene"]
+    shots_coming = [c for c in coming if c["kind"] in ("cutout", "packshot")]
+    scenes_coming = [c for c in coming if c["kind"] == "scene"]
+    clips_coming = [c for c in coming if c["kind"] == "clip"]
     sections = []
-    if shots:
+    if shots or shots_coming:
         kinds = [k for k in ("cutout", "packshot") if any(a.kind == k for a in shots)]
+        kinds += [c["kind"] for c in shots_coming if c["kind"] not in kinds]
         title = "Cutout and packshot" if len(kinds) == 2 else labels.output_label(kinds[0])
-        sections.append({"kind": "cutout", "title": title, "count": len(shots), "images": shots})
-    if scenes:
-        sections.append({"kind": "scene", "title": "Scenes", "count": len(scenes), "images": scenes})
+        sections.append(
+            {"kind": "cutout", "title": title, "count": len(shots), "images": shots, "coming": shots_coming}
+        )
+    if scenes or scenes_coming:
+        sections.append(
+            {
+                "kind": "scene",
+                "title": "Scenes",
+                "count": len(scenes),
+                "images": scenes,
+                "coming": scenes_coming,
+            }
+        )
     if poster_groups:
         count = sum(1 for group in poster_groups for item in group["items"] if "asset" in item)
         sections.append(
             {"kind": "poster", "title": "Posters", "count": count, "poster_groups": poster_groups}
         )
-    if clips:
-        sections.append({"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips})
+    if clips or clips_coming:
+        sections.append(
+            {"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips, "coming": clips_coming}
+        )
     for section in sections:
         section.update(_shared_lines(section))
     return sections
@@ -317,8 +432,22 @@ def _shared_lines(section: dict) -> dict:
 @merchant_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    context = {"job": job, "made_from": _made_from(job), **gallery(list(job.assets.all()), job.not_made)}
+    assets = list(job.assets.all())
+    context = {
+        "job": job,
+        "made_from": _made_from(job),
+        "assets_mark": assets_mark(job, [(a.pk, a.checksum) for a in assets]),
+        **gallery(assets, job.not_made, still_coming(job, assets)),
+    }
     return render(request, "dashboard/job.html", context)
+
+
+def assets_mark(job: GenerationJob, assets: list[tuple[int, str]]) -> str:
+    """What the job page's gallery shows, in 16 characters: it changes when an asset is
+    recorded, replaced or removed, a poster is found impossible or the job's status changes
+    (its cards "being made" follow the made assets and the status), and only then."""
+    seen = json.dumps([job.status, sorted(assets), job.not_made], sort_keys=True, default=str)
+    return hashlib.sha256(seen.encode()).hexdigest()[:16]
 
 
 def _made_from(job: GenerationJob) -> Asset | None:
@@ -333,9 +462,24 @@ def _made_from(job: GenerationJob) -> Asset | None:
 @merchant_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """Polled by HTMX while the job runs: the status, and the assets made so far for
-    job_assets.js to merge into the page (out of band: ``#job-assets``)."""
+    job_assets.js to merge into the page (out of band: ``#job-assets``).
+
+    The poll says what its page shows (``?have=``, the ``assets_mark`` the last answer
+    gave it); while that is still so, the answer is the status alone, from one query of
+    the assets' ids and checksums, and the gallery is rendered only when it changed.
+    """
     job = get_object_or_404(_jobs(request), pk=pk)
-    context = {"job": job, "oob": True, **gallery(list(job.assets.all()), job.not_made)}
+    mark = assets_mark(job, list(job.assets.values_list("pk", "checksum")))
+    if request.GET.get("have") == mark:
+        return render(request, "dashboard/_job_status.html", {"job": job, "assets_mark": mark})
+    assets = list(job.assets.all())
+    mark = assets_mark(job, [(a.pk, a.checksum) for a in assets])  # as rendered, if it moved meanwhile
+    context = {
+        "job": job,
+        "oob": True,
+        "assets_mark": mark,
+        **gallery(assets, job.not_made, still_coming(job, assets)),
+    }
     return render(request, "dashboard/_job_poll.html", context)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
+from generation.pipelines import run_outputs
 from generation.posters.sizes import list_sizes
 from generation.posters.template import list_templates
 from generation.request import (
@@ -26,6 +27,7 @@ from generation.request import (
     parse_request,
 )
 from generation.sets import list_themes
+from tests.synthetic import product_photo
 
 BUDGET = budget_from(GenerationConfig())
 BASIC = Capabilities()
@@ -320,3 +322,44 @@ def test_a_rerender_is_a_poster_job_of_its_own_naming_its_source_by_id():
     assert (
         refused({"outputs": ["poster"], "rerender": {"asset_id": 1, "cta": "x" * 61}}).field == "rerender.cta"
     )
+
+
+def test_expected_outputs_are_named_as_the_pipeline_names_what_it_makes(tmp_path):
+    # given: a request of every kind: two scenes, a template at a size asked by its alias and
+    # one asked in pixels that is a preset's, with two headlines, and a small clip
+    request = parse(
+        {
+            "outputs": ["cutout", "packshot", "scene", "poster", "clip"],
+            "packshot": {"size": 1600},
+            "scene": {"theme": "podium", "count": 2, "width": 256, "height": 256},
+            "poster": {
+                "templates": ["hero_left"],
+                "sizes": ["reels", "800x800"],
+                "headlines": ["Fresh", "Clean"],
+            },
+            "clip": {"preset": "story", "duration": 5.0, "size": [270, 480]},
+        }
+    )
+    photo, _ = product_photo((480, 600), "plain")
+
+    # when: it is run
+    result = run_outputs(
+        photo, request.output_requests(), segmenter="classical", workdir=tmp_path, config=GenerationConfig()
+    )
+
+    # then: what it said it would make is what was made, by name, kind and size, in order
+    made = [(im.kind, im.name, im.image.width, im.image.height) for im in result.images]
+    made += [("clip", clip.path.stem, clip.width, clip.height) for clip in result.clips]
+    expected = [(out.kind, out.name, out.width, out.height) for out in request.expected_outputs()]
+    assert made[0][:2] == expected[0][:2] == ("cutout", "cutout")  # the photo's size, not the request's
+    assert made[1:] == expected[1:]
+    assert [out.name for out in request.expected_outputs() if out.kind == "poster"] == [
+        "poster-hero_left-story",
+        "poster-hero_left-story-02",
+        "poster-hero_left-marketplace",
+        "poster-hero_left-marketplace-02",
+    ]
+    posters = [out for out in request.expected_outputs() if out.kind == "poster"]
+    assert [(p.template, p.size) for p in posters] == [
+        (im.meta["template"], im.meta["size"]) for im in result.images if im.kind == "poster"
+    ]

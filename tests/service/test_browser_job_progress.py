@@ -32,7 +32,7 @@ def _poster(template: str, size: str, shape, colour=(230, 200, 60)) -> tuple:
     )
 
 
-POLLS = """() => performance.getEntriesByType('resource').filter(e => /\\/status\\/$/.test(e.name)).length"""
+POLLS = """() => performance.getEntriesByType('resource').filter(e => /\\/status\\//.test(e.name)).length"""
 
 
 def test_assets_show_as_they_are_made_without_moving_the_page(
