@@ -9,7 +9,7 @@ from typing import NoReturn
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from shop_assets.accounts.access import key_merchant
@@ -21,15 +21,23 @@ from shop_assets.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookD
 router = Router(tags=["webhooks"])
 
 
+EVENTS_HELP = (
+    "the event types to receive: asset.created, job.succeeded, job.failed, job.needs_review, "
+    "batch.completed, product.updated; every type when left out. asset.created is sent once per "
+    "asset when its job succeeds (before job.succeeded), not while the job runs: a failed or "
+    "cancelled attempt takes back the assets it had recorded"
+)
+
+
 class EndpointIn(Schema):
     url: str
-    events: list[str] | None = None  # every event type when left out
+    events: list[str] | None = Field(default=None, description=EVENTS_HELP)
     description: str = ""
 
 
 class EndpointPatch(Schema):
     url: str | None = None
-    events: list[str] | None = None
+    events: list[str] | None = Field(default=None, description="as when registering; left out: unchanged")
     description: str | None = None
     is_active: bool | None = None  # true re-enables a disabled endpoint
 
