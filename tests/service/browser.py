@@ -36,8 +36,11 @@ def browser_page():
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by
     # the test between browser steps are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Waits are long enough for two test processes and a worker sharing two cores: an
+    # assertion about the page (``expect``) waits as long as any other step, not 5 s.
+    expect.set_options(timeout=60_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(accept_downloads=True)
@@ -78,6 +81,17 @@ def sign_in(page, url: str, username: str = "alice", password: str = "pw-alice-1
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Sign out")
+
+
+def sign_out(page) -> None:
+    """Leaves the page, then forgets the session: the next ``sign_in`` starts signed out.
+
+    The page is left first because it may still be loading: a new window width re-chooses
+    its pictures, and a picture asked for without the session is sent to the sign-in page,
+    whose answer sets a new CSRF cookie. Should that land between ``sign_in`` opening the
+    form and sending it, the form's token no longer matches and the sign-in is refused."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
 
 
 def open_unfolded(page, url: str) -> None:

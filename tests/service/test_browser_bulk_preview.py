@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from shop_assets.bulk.models import Batch
 from tests.bulk_files import simple_csv
-from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 
@@ -64,4 +64,4 @@ def test_import_and_discard_sit_together_under_the_campaign_menu(live_server, br
         page.wait_for_load_state("networkidle")
         assert not Batch.objects.filter(pk=batch.pk, status="preview").exists()
         assert user.merchant.products.count() == 0
-        page.context.clear_cookies()
+        sign_out(page)

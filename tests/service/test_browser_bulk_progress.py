@@ -11,7 +11,7 @@ import io
 from shop_assets.bulk import fanout, imports
 from shop_assets.bulk.models import BatchStatus
 from tests.bulk_files import simple_csv
-from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 
@@ -58,7 +58,7 @@ def test_a_batch_writing_its_products_says_so_instead_of_a_full_bar(
         assert bar.get_attribute("aria-valuenow") is None
         assert bar.get_attribute("aria-valuetext") == "Importing 2 products…"
         assert "indeterminate" in bar.get_attribute("class") and _bar_share(page) < 0.5
-        page.context.clear_cookies()
+        sign_out(page)
 
     # when: the worker has written the products (their two rows wait for their turn)
     imports.import_batch(batch.pk)

@@ -20,6 +20,7 @@ from tests.service.browser import (
     open_unfolded,
     shots_dir,
     sign_in,
+    sign_out,
 )
 
 pytestmark = BROWSER_MARKS
@@ -133,4 +134,4 @@ def test_cards_say_once_what_they_share_and_show_merchants_no_layout_json(
             page.wait_for_timeout(2500)  # two polls at least
             assert page.locator("#job-attempts").evaluate("d => d.open")
             expect(page.locator("#job-attempts tbody tr")).to_have_count(2)
-        page.context.clear_cookies()
+        sign_out(page)

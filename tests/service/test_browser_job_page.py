@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from shop_assets.jobs.models import JobStatus
-from tests.service.browser import BROWSER_MARKS, add_assets, job_with_assets, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, add_assets, job_with_assets, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 # the cards' pictures (sized thumbnails) and the lightbox's (the file itself)
@@ -32,6 +32,13 @@ def _swipe(page, from_x: int, to_x: int, y: int) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
+
+
+def _wait_for_pictures(page) -> None:
+    """Wait until every picture in the lightbox has loaded."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.lightbox-stage img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
 
 
 def _wait_until_shown(page, i: int) -> None:
@@ -64,9 +71,7 @@ def test_scenes_compared_on_a_phone_are_a_strip_swiped_one_at_a_time(
     expect(figures).to_have_count(4)
     position = dialog.locator(".lightbox-position")
     expect(position).to_have_text("1 / 4")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.lightbox-stage img')].every(i => i.complete && i.naturalWidth > 0)"
-    )
+    _wait_for_pictures(page)
     page.screenshot(path=str(shots / "phone-compare-strip-1.png"))
 
     # then: one row of scenes each the stage's width, snapped one at a time, the first in view
@@ -119,6 +124,9 @@ def test_scenes_compared_on_a_phone_are_a_strip_swiped_one_at_a_time(
     page.reload()
     page.click("[data-compare-button]")
     expect(figures).to_have_count(4)
+    # (the figures are centred in the row: measured before a picture has loaded, a figure
+    # is its caption only and sits lower than the others)
+    _wait_for_pictures(page)
     boxes = [figures.nth(i).bounding_box() for i in range(4)]
     assert all(abs(box["y"] - boxes[0]["y"]) < 1 for box in boxes), boxes
     assert boxes[3]["x"] + boxes[3]["width"] <= 1366
@@ -291,4 +299,4 @@ def test_asset_previews_open_before_their_pictures_arrive_and_keep_their_size(
         ]
         assert moved == [], moved
         page.unroute(PICTURES)
-        page.context.clear_cookies()
+        sign_out(page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.dashboard.webfonts import FAMILY, build_webfonts
-from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in, sign_out
 from tests.service.test_browser_layout import _no_sideways_scroll
 from tests.synthetic import sine_track
 
@@ -67,7 +67,7 @@ def test_phone_and_desktop_pages_load_whole_with_bold_chinese_and_a_reachable_de
         assert button is not None and card is not None
         assert button["x"] + button["width"] <= min(card["x"] + card["width"], width), (button, card)
         assert delete.is_visible()
-        page.context.clear_cookies()
+        sign_out(page)
 
     # then: no page asked for a file that is not there (the site's icon among them)
     assert errors == []
@@ -168,7 +168,7 @@ def test_form_fields_fit_swatches_show_their_hex_and_the_team_page_stays_put(
         assert page.evaluate("() => window.scrollY") == 0
         assert page.evaluate("() => document.activeElement === document.body")
         assert page.locator("[autofocus]").count() == 0
-        page.context.clear_cookies()
+        sign_out(page)
 
 
 def test_a_product_heading_on_a_phone_keeps_its_sku_whole_and_its_button_clear_of_the_card(

@@ -10,7 +10,15 @@ from shop_assets.accounts.models import ApiKey
 from shop_assets.catalog.audio import add_audio_track
 from shop_assets.jobs.models import GenerationJob, JobStatus
 from shop_assets.webhooks.models import WebhookEndpoint
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, running_batch, shots_dir, sign_in
+from tests.service.browser import (
+    BROWSER_MARKS,
+    full_job,
+    open_unfolded,
+    running_batch,
+    shots_dir,
+    sign_in,
+    sign_out,
+)
 from tests.synthetic import sine_track
 
 pytestmark = BROWSER_MARKS
@@ -116,7 +124,7 @@ def test_every_page_shows_its_words_whole_on_a_phone_and_a_desktop(
             cut = page.evaluate(CUT)
             if cut:
                 found[f"{name} at {width} px"] = cut
-        page.context.clear_cookies()
+        sign_out(page)
 
     # then: nothing is cut anywhere, whatever the page holds
     assert found == {}

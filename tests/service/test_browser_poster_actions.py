@@ -12,6 +12,7 @@ from tests.service.browser import (
     open_unfolded,
     shots_dir,
     sign_in,
+    sign_out,
 )
 
 pytestmark = BROWSER_MARKS
@@ -62,4 +63,4 @@ def test_a_poster_cards_actions_are_one_row_on_a_desktop_and_whole_on_a_phone(
                 assert abs(card["row"] - card["line"]) < 1, card
             else:
                 assert all(a["height"] >= 32 for a in card["actions"]), card
-        page.context.clear_cookies()
+        sign_out(page)

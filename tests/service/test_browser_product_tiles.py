@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from shop_assets.accounts.models import BrandKit
 from shop_assets.catalog.models import Product
-from tests.service.browser import BROWSER_MARKS, signed_in
+from tests.service.browser import BROWSER_MARKS, sign_out, signed_in
 
 pytestmark = BROWSER_MARKS
 
@@ -69,4 +69,4 @@ def test_prices_follow_the_brand_kits_language_on_a_phone_and_a_desktop(
         # then: the yuan is the plain sign there, the dollar is told apart from other dollars
         prices = sorted(page.locator(".tile .price").all_inner_texts())
         assert prices == ["US$12.90", "¥1,249.00"], prices
-        page.context.clear_cookies()
+        sign_out(page)

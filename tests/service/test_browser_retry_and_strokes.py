@@ -24,7 +24,7 @@ from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs.models import GenerationJob, JobAttempt, JobStatus
 from tests.conftest import WorkerProcess, jpeg_bytes, wait_for_job
 from tests.photoset import make_case
-from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 
@@ -101,7 +101,7 @@ def test_a_failed_job_retried_from_its_page_runs_again_and_shows_its_assets(
             assert list(done.attempt_log.values_list("number", "outcome")) == [(1, "failed"), (2, "ok")]
             assert page.get_by_role("button", name="Retry").count() == 0
             page.screenshot(path=str(shots / f"retry-done-{width}.png"), full_page=True)
-            page.context.clear_cookies()
+            sign_out(page)
     finally:
         worker.stop()
 

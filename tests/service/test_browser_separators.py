@@ -19,6 +19,7 @@ from tests.service.browser import (
     open_unfolded,
     shots_dir,
     sign_in,
+    sign_out,
 )
 
 pytestmark = BROWSER_MARKS
@@ -135,4 +136,4 @@ def test_no_separator_starts_or_ends_a_line_on_job_cards_and_batch_counts(
             ).split()
         )
         assert page.evaluate(STRANDED) == [], width
-        page.context.clear_cookies()
+        sign_out(page)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from shop_assets.accounts.models import User
-from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 
@@ -50,7 +50,7 @@ def test_every_remove_button_is_whole_on_a_phone_and_a_fresh_sign_in_reads_just_
         assert "Owner · signed in just now" in rows[0], rows
         assert "Colleague · never signed in" in rows[1], rows
         assert "0 minutes" not in page.content()
-        page.context.clear_cookies()
+        sign_out(page)
 
     user.refresh_from_db()
     assert user.last_login is not None and (timezone.now() - user.last_login).total_seconds() < 120
@@ -89,4 +89,4 @@ def test_a_new_invite_link_has_a_copy_button_that_says_copied(live_server, brows
             page.evaluate("() => getComputedStyle(document.getElementById('invite-link')).userSelect")
             == "all"
         )
-        page.context.clear_cookies()
+        sign_out(page)

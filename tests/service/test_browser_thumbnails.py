@@ -10,7 +10,7 @@ import io
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, full_job, open_unfolded, shots_dir, sign_in, sign_out
 
 pytestmark = BROWSER_MARKS
 
@@ -74,4 +74,4 @@ def test_cards_load_sized_pictures_and_the_lightbox_the_file(
         assert "/preview/" in big.evaluate("i => i.currentSrc")
         page.keyboard.press("Escape")
         page.remove_listener("request", record)
-        page.context.clear_cookies()
+        sign_out(page)

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from shop_assets.catalog.models import ProductImage
 from shop_assets.jobs import storage
 from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
-from tests.service.browser import BROWSER_MARKS, open_unfolded, shots_dir, sign_in
+from tests.service.browser import BROWSER_MARKS, open_unfolded, shots_dir, sign_in, sign_out
 from tests.service.test_browser_layout import _no_sideways_scroll
 
 pytestmark = BROWSER_MARKS
@@ -200,4 +200,4 @@ def test_pages_show_their_words_whole_label_their_controls_and_give_things_room(
         page.goto(f"{live_server.url}/jobs/{failed.pk}/")
         bar = page.locator("#job-status-inner .progress > div")
         assert bar.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(180, 35, 24)"
-        page.context.clear_cookies()
+        sign_out(page)
