@@ -588,17 +588,21 @@ class JobRequest(JobParameters):
         for kind in self.outputs:
             if kind == "packshot":
                 side = (self.packshot or PackshotOptions()).size
-                expected.append(ExpectedOutput("packshot", "packshot", side, side))
+                expected.append(ExpectedOutput("packshot", "packshot", side, side, self.format))
             elif kind == "scene":
                 scene = self.scene or SceneOptions()
                 expected += [
-                    ExpectedOutput("scene", f"scene-{scene.theme}-{i + 1:02d}", scene.width, scene.height)
+                    ExpectedOutput(
+                        "scene", f"scene-{scene.theme}-{i + 1:02d}", scene.width, scene.height, self.format
+                    )
                     for i in range(scene.count)
                 ]
             elif kind == "poster" and self.rerender is not None:
                 size = resolve_size(self.rerender.size) if self.rerender.size is not None else None
                 width, height = (size.width, size.height) if size else (0, 0)
-                expected.append(ExpectedOutput("poster", "", width, height, size=size.name if size else ""))
+                expected.append(
+                    ExpectedOutput("poster", "", width, height, self.format, size=size.name if size else "")
+                )
             elif kind == "poster":
                 poster = self.poster or PosterOptions()
                 for template in poster.templates:
@@ -607,14 +611,18 @@ class JobRequest(JobParameters):
                         for i in range(len(poster.all_headlines)):
                             name = f"poster-{template}-{size.name}" + (f"-{i + 1:02d}" if i else "")
                             expected.append(
-                                ExpectedOutput("poster", name, size.width, size.height, template, size.name)
+                                ExpectedOutput(
+                                    "poster", name, size.width, size.height, self.format, template, size.name
+                                )
                             )
             elif kind == "clip":
                 clip = self.clip or ClipOptions()
                 width, height = clip.frame_size
-                expected.append(ExpectedOutput("clip", f"clip-{clip.style}-{clip.preset}", width, height))
+                expected.append(
+                    ExpectedOutput("clip", f"clip-{clip.style}-{clip.preset}", width, height, "mp4")
+                )
             else:
-                expected.append(ExpectedOutput(kind, kind))
+                expected.append(ExpectedOutput(kind, kind, fmt="png"))  # a cutout keeps its transparency
         return tuple(expected)
 
 
@@ -622,13 +630,14 @@ class JobRequest(JobParameters):
 class ExpectedOutput:
     """One output a request makes, known before it runs: its asset's ``kind`` and ``name``,
     its size in px where the request says it (0 where it does not: a cutout is the photo's
-    size, a re-render keeps its source's), and a poster's ``template`` and ``size`` (the
-    preset's name or ``WxH``, as the poster's asset records it)."""
+    size, a re-render keeps its source's), its file's format, and a poster's ``template`` and
+    ``size`` (the preset's name or ``WxH``, as the poster's asset records it)."""
 
     kind: str
     name: str  # "" for a re-render: its source's template names it
     width: int = 0
     height: int = 0
+    fmt: str = "png"
     template: str = ""
     size: str = ""
 

@@ -215,7 +215,8 @@ def gallery(
         if out.kind == "poster":
             width, height = (out.width, out.height) if out.width else (1080, 1080)
             posters.append(
-                _poster_item(out.template, out.size, width, height, out.name or "poster") | {"coming": True}
+                _poster_item(out.template, out.size, width, height, out.name or "poster")
+                | {"coming": True, "format": out.fmt}
             )
     scene_count = sum(1 for a in images if a.kind == "scene")
     return {
@@ -302,6 +303,7 @@ def _coming_card(out: ExpectedOutput) -> dict:
         "kind": out.kind,
         "key": re.sub(r"[^A-Za-z0-9_-]", "-", out.name),
         "title": title,
+        "format": out.fmt,
         "width": out.width or 1,
         "height": out.height or 1,
     }

@@ -26,16 +26,13 @@ PARAMETERS = {
 POLLS = """() => performance.getEntriesByType('resource').filter(e => /\\/status\\//.test(e.name)).length"""
 
 
-def _box(page, selector: str, under: str = "") -> dict:
-    """Where ``selector``'s picture box is on the page (not the window), and its size; with
-    ``under``, its top below that heading's (cards above it may grow as their assets land)."""
+def _box(page, selector: str) -> dict:
+    """Where ``selector``'s picture box is on the page (not the window), and its size."""
     return page.evaluate(
-        """([selector, under]) => {
-            const r = document.querySelector(selector + ' .preview').getBoundingClientRect();
-            const top = under ? document.querySelector(under).getBoundingClientRect().top : -scrollY;
-            return {top: Math.round(r.top - top), left: Math.round(r.left), width: Math.round(r.width),
+        """(selector) => { const r = document.querySelector(selector + ' .preview').getBoundingClientRect();
+            return {top: Math.round(r.top + scrollY), left: Math.round(r.left), width: Math.round(r.width),
                     height: Math.round(r.height)}; }""",
-        [selector, under],
+        selector,
     )
 
 
@@ -75,8 +72,9 @@ def test_each_output_has_its_place_while_it_is_made(
     expect(story).to_contain_text("Story 9:16")
     expect(page.locator("#posters-bold_sale h3")).to_have_text("Bold sale")
     expect(page.locator("#coming-scene-marble_counter-02")).to_contain_text("Scene · Marble counter 2")
+    expect(page.locator("#coming-scene-marble_counter-02")).to_contain_text("1600×1000 PNG")
     expect(page.locator("#assets-poster summary .count")).to_have_text("0")
-    story_box = _box(page, "#coming-poster-bold_sale-story", under="#posters-bold_sale-title")
+    story_box = _box(page, "#coming-poster-bold_sale-story")
     scene_box = _box(page, "#coming-scene-marble_counter-01")
     assert abs(story_box["width"] / story_box["height"] - 1080 / 1920) < 0.02, story_box
     page.wait_for_load_state("networkidle")
@@ -98,15 +96,15 @@ def test_each_output_has_its_place_while_it_is_made(
         ],
     )
 
-    # then: their cards replace the ones being made, in the same place and size (the scene's
-    # on the page, the poster's in its template's row); the rest wait
+    # then: their cards replace the ones being made, in the same place and size, and nothing
+    # below them moves (a card being made is as tall as one made); the rest wait
     expect(page.locator("figure.being-made")).to_have_count(4)
     assert "coming-poster-bold_sale-story" not in _coming(page)
     made_story = page.locator("#assets-poster figure.asset")
     expect(made_story).to_have_count(1)
     expect(made_story).to_contain_text("Story 9:16")
     story_id = made_story.get_attribute("id")
-    assert _box(page, f"#{story_id}", under="#posters-bold_sale-title") == story_box
+    assert _box(page, f"#{story_id}") == story_box
     made_scene = page.locator("#assets-scene figure.asset")
     expect(made_scene).to_have_count(1)
     assert _box(page, f"#{made_scene.get_attribute('id')}") == scene_box
@@ -117,8 +115,7 @@ def test_each_output_has_its_place_while_it_is_made(
     expect(page.locator("#assets-poster summary .count")).to_have_text("1")
     # and their pictures show
     page.wait_for_function(
-        "() => [...document.querySelectorAll('figure.asset img')].every(i => i.complete && i.naturalWidth > 0)",
-        timeout=20_000,
+        "() => [...document.querySelectorAll('figure.asset img')].every(i => i.complete && i.naturalWidth > 0)"
     )
     page.screenshot(path=str(shots / f"{name}-job-being-made-2.png"), full_page=True)
     _no_sideways_scroll(page)
