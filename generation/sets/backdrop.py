@@ -19,7 +19,7 @@ F32 = np.float32
 def backdrop_and_surface(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
     theme = look.theme
     cw, ch = canvas
-    wall = _wall(look, stage, canvas)
+    wall, lights = _wall(look, stage, canvas)
     surf = theme.surface
     if surf.edge == "sweep":
         band = max(1.0, surf.sweep_width * ch / 2.0)
@@ -34,11 +34,18 @@ def backdrop_and_surface(look: Look, stage: Stage, canvas: tuple[int, int]) -> n
         wall *= ao[:, None, None]
     rows = np.arange(y0, ch, dtype=F32) + 0.5
     if theme.reflection is not None:
-        # a glossy floor mirrors the wall, most at grazing angles (Fresnel)
+        # a glossy floor mirrors the wall, most at grazing angles (Fresnel): its gradient and
+        # glow, not its bokeh (mirrored, the discs read as lights lying on the table)
         src = np.clip((2.0 * stage.horizon - rows).astype(np.int64), 0, ch - 1)
         grazing = np.clip(1.0 - (rows - stage.horizon) / max(ch - stage.horizon, 1.0), 0, 1)
         k = (0.8 * theme.reflection.strength * grazing**1.5)[:, None, None]
         floor = floor * (1.0 - k) + set_blur(wall[src], 0.004 * ch) * k
+    if lights is not None:
+        # the bokeh lies behind the surface: it fades out above the floor line, which hides
+        # it, and none of it is left in the band where the wall and the floor blend
+        walls = np.arange(ch, dtype=F32) + 0.5
+        shown = 1.0 - textures.smoothstep(stage.horizon - 2.0 * band - 1.0, stage.horizon - 0.5, walls)
+        wall += lights * shown[:, None, None]
     m = textures.smoothstep(stage.horizon - band, stage.horizon + band, rows)[:, None, None]
     out = wall
     out[y0:] = wall[y0:] * (1.0 - m) + floor * m
@@ -53,8 +60,10 @@ def backdrop_and_surface(look: Look, stage: Stage, canvas: tuple[int, int]) -> n
     return out
 
 
-def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
-    """The backdrop at full size. Smooth fields are built at half size and scaled up."""
+def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The backdrop at full size, and what its bokeh adds to it (``None`` without bokeh),
+    apart: the caller keeps the bokeh above the floor line. Smooth fields are built at
+    half size and scaled up."""
     bd = look.theme.backdrop
     cw, ch = canvas
     hw, hh = (cw + 1) // 2, (ch + 1) // 2
@@ -81,15 +90,20 @@ def _wall(look: Look, stage: Stage, canvas: tuple[int, int]) -> np.ndarray:
         mottle = textures.screen_noise(rng, (hh, hw), max(8.0, hh / 6)) * 0.6
         mottle += textures.screen_noise(rng, (hh, hw), max(3.0, hh / 40)) * 0.4
         wall *= textures.channels(1.0 + bd.texture * (mottle - 0.5) * 2.0)
+    lit = None
     if bd.bokeh is not None:
         colors = [look.color(c) for c in bd.bokeh.colors]
-        wall = textures.bokeh(wall, bd.bokeh, colors, look.rng("bokeh"), (hw, hh))
+        lit = textures.bokeh(wall, bd.bokeh, colors, look.rng("bokeh"), (hw, hh))
     if bd.window is not None:
         light, _ = textures.window_light(bd.window, (hw, hh), stage.horizon / ch, look.rng("leaves"))
         if look.mirrored:  # the window is on the other side
             light = light[:, ::-1]
-        wall *= 1.0 + textures.times(light, look.color(bd.window.color) / 255.0)
-    return cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        through = 1.0 + textures.times(light, look.color(bd.window.color) / 255.0)
+        wall *= through
+        if lit is not None:
+            lit *= through
+    lights = None if lit is None else cv2.resize(lit - wall, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_LINEAR), lights
 
 
 def _floor(look: Look, stage: Stage, canvas: tuple[int, int], y0: int) -> np.ndarray:

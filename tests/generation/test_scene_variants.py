@@ -604,3 +604,28 @@ def test_a_darker_product_keeps_the_themes_own_tones(engine, bottle):
         } == {1.0}
     [scene] = engine.render(bottle, SceneSpec(theme="pastel_gradient", width=256, height=256))
     assert "tone" not in scene.meta["variant"]
+
+
+# -- bokeh: lights on the wall behind the surface, never on it
+
+
+@pytest.mark.parametrize("canvas", [(800, 800), (720, 1280)])
+def test_bokeh_lies_on_the_wall_and_no_bokeh_pixel_lies_below_the_floor_line(bottle, canvas):
+    # given: the festive set (bokeh over a glossy table), and the same set with no discs
+    theme = get_theme("seasonal")
+    assert theme.backdrop.bokeh is not None
+    unlit = replace(theme, backdrop=replace(theme.backdrop, bokeh=replace(theme.backdrop.bokeh, count=0)))
+    for seed in range(4):  # four camera heights: four floor lines
+        variant = plan_variant(theme, seed)
+        stage = stage_for_product(theme, bottle.cutout.size, canvas, fill=0.6, seed=seed, variant=variant)
+        placed = compose.place_product(bottle.cutout, canvas, stage.box)
+        # when
+        shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+        bare = render_set(unlit, placed, stage=stage, seed=seed, variant=variant)
+        # then: what the discs add is on the wall, above the floor line ...
+        added = np.abs(shot - bare).max(axis=2)
+        horizon = int(np.floor(stage.horizon))
+        assert added[:horizon].max() > 40.0, (seed, float(added[:horizon].max()))
+        # ... and none of it on the table: not drawn over it, not mirrored in it
+        assert added[horizon:].max() < 1e-3, (seed, float(added[horizon:].max()))
+
