@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -525,15 +526,104 @@ def _prop_cover(
         cover = _arch_faces(xx, yy, cx, base, w, h, canvas[0])[0]
     else:  # leaf
         cover = np.zeros_like(xx)
-        # a sprig: three leaves fanning out from one point on the floor
-        for angle, length in ((lean - 0.45, 0.72), (lean, 1.0), (lean + 0.45, 0.8)):
-            u = (xx - cx) * math.sin(angle) - (yy - base) * math.cos(angle)  # along the leaf
-            v = (xx - cx) * math.cos(angle) + (yy - base) * math.sin(angle)  # across
-            t = np.clip(u / (length * h), 0.0, 1.0)
-            half = 0.5 * w * 0.55 * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
-            leaf = np.clip(half - np.abs(v) + 0.5, 0, 1) * (u > 0) * (u < length * h)
-            cover = np.maximum(cover, leaf)
+        for blade in leaf_blades(xx, yy, cx, base, w, h, lean):
+            cover = np.maximum(cover, blade.cover)
     return cover.astype(F32), origin
+
+
+# a leaf sprig: three leaves fanning out from one point on the floor, as (angle off the
+# sprig's lean in radians, length as a share of its height), drawn back to front: the two
+# side leaves, then the longest in front of them
+LEAVES = ((-0.45, 0.72), (0.45, 0.8), (0.0, 1.0))
+# each half of a blade is tilted about its midrib (radians at the rim, most of it near the
+# rib: a shallow V) and the blade cups and arches a little: the half turned to the key
+# light is the lighter one, and the shade runs across each half, not in two flat tones
+LEAF_FOLD = 0.35
+LEAF_CUP = 0.4
+LEAF_ARCH = 0.5
+# the midrib and the side veins are lighter than the blade; the rib is this share of the
+# prop's height wide at the leaf's foot, tapering to the tip, the veins a third of that
+LEAF_RIB = 0.012
+LEAF_RIB_LIFT = 0.16
+LEAF_VEIN_LIFT = 0.07
+LEAF_VEINS = 7  # side veins along the longest leaf, each side
+# a leaf in front darkens the one behind it near its edge (its soft shadow), this much
+LEAF_OVERLAP_SHADE = 0.22
+
+
+@dataclass(frozen=True)
+class LeafBlade:
+    """One leaf of a sprig over a prop's grid: its anti-aliased coverage, where each pixel
+    lies along it (``t``: 0 at its foot, 1 at its tip) and across it (``s``: -1 .. 1 from
+    rim to rim, 0 on the midrib), its half-width in px, and its axis as unit vectors
+    (x right, y up) along it and across it (towards ``s`` > 0)."""
+
+    cover: np.ndarray
+    t: np.ndarray
+    s: np.ndarray
+    half: np.ndarray
+    along: tuple[float, float]
+    across: tuple[float, float]
+    length: float
+
+
+def leaf_blades(
+    xx: np.ndarray, yy: np.ndarray, cx: float, base: float, w: float, h: float, lean: float
+) -> list[LeafBlade]:
+    """The leaves (``LEAVES``, back to front) of a sprig standing at (``cx``, ``base``) in
+    its ``w`` x ``h`` px bounds, leaning ``lean`` radians, at pixel centres ``xx``, ``yy``."""
+    blades = []
+    for turn, share in LEAVES:
+        angle, length = lean + turn, share * h
+        sin_a, cos_a = math.sin(angle), math.cos(angle)
+        u = (xx - cx) * sin_a - (yy - base) * cos_a  # along the leaf
+        v = (xx - cx) * cos_a + (yy - base) * sin_a  # across
+        t = np.clip(u / length, 0.0, 1.0)
+        half = 0.5 * w * 0.55 * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
+        leaf = np.clip(half - np.abs(v) + 0.5, 0, 1) * (u > 0) * (u < length)
+        s = np.clip(v / np.maximum(half, 0.5), -1.0, 1.0)
+        # on the canvas y runs down: along is (sin, -cos) there, (sin, cos) with y up
+        blades.append(LeafBlade(leaf, t, s, half, (sin_a, cos_a), (cos_a, -sin_a), length))
+    return blades
+
+
+def _leaf_shading(xx: np.ndarray, yy: np.ndarray, pp: PropPlacement, look: Look, wrap: float) -> np.ndarray:
+    """A sprig's leaves, each lit by its own normals under the key light (its halves tilted
+    about the midrib, cupped and arched), with a lighter midrib and side veins, each leaf
+    in front shading the one behind near its edge."""
+    lv = look.light_vector
+    shade = np.zeros_like(xx)
+    blades = leaf_blades(xx, yy, pp.cx, pp.base, pp.width, pp.height, pp.lean)
+    longest = max(b.length for b in blades)
+    for k, b in enumerate(blades):
+        # the normal turns from facing the camera towards ``across`` (by the fold and the
+        # cup) and towards ``along`` (the arch: the foot tilts up, the tip down)
+        tilt = LEAF_FOLD * np.tanh(4.0 * b.s) + LEAF_CUP * b.s
+        arch = LEAF_ARCH * (b.t - 0.45)
+        nz = np.cos(tilt) * np.cos(arch)
+        nx = np.sin(tilt) * b.across[0] + np.sin(arch) * b.along[0]
+        ny = np.sin(tilt) * b.across[1] + np.sin(arch) * b.along[1]
+        ndl = nx * lv[0] + ny * lv[1] + nz * lv[2]
+        lit = 0.66 + 0.5 * np.clip((ndl + wrap) / (1.0 + wrap), 0, 1) ** 1.4
+        # the midrib, tapering to the tip, and the side veins running from it towards the tip
+        v = b.s * b.half
+        rib = max(LEAF_RIB * pp.height, 0.6) * (1.0 - 0.8 * b.t)
+        veins = np.clip(rib - np.abs(v) + 0.5, 0, 1) * LEAF_RIB_LIFT
+        spacing = longest / (LEAF_VEINS + 1)
+        slant = (b.t * b.length - 0.9 * np.abs(v)) / spacing  # veins climb towards the tip
+        off = np.abs(slant - np.round(slant)) * spacing / math.hypot(1.0, 0.9)  # px to the nearest
+        vein = np.clip(rib / 3.0 - off + 0.5, 0, 1) * (np.abs(b.s) < 0.85) * (slant > 0.5) * (b.t < 0.9)
+        veins = np.maximum(veins, vein * LEAF_VEIN_LIFT)
+        lit = lit * (1.0 + veins)
+        if k:
+            # the leaves behind darken near this leaf's edge: its soft shadow on them
+            sigma = max(0.6, 0.02 * pp.height)
+            near = cv2.GaussianBlur(b.cover, (0, 0), sigma)
+            shade *= 1.0 - LEAF_OVERLAP_SHADE * np.clip(near, 0, 1) * (1.0 - b.cover)
+            shade = shade * (1.0 - b.cover) + lit * b.cover
+        else:
+            shade = lit
+    return shade
 
 
 # a box prop is seen from a little above and to the side: its top face shows this share of
@@ -638,7 +728,10 @@ def _prop_shading(pp: PropPlacement, look: Look, canvas: tuple[int, int]) -> np.
         top_y = pp.base - pp.height + 0.16 * rx
         ndl = np.where(yy < top_y, float(lv[1]) + 0.2, ndl)  # the top face faces up
     elif pp.shape == "leaf":
-        ndl = np.full_like(xx, 0.5) + 0.25 * float(lv[0]) * np.sign(xx - pp.cx)
+        shade = _leaf_shading(xx, yy, pp, look, wrap)
+        # a touch darker towards the floor, where the bounce light does not reach
+        shade *= 1.0 - 0.08 * np.clip((yy - (pp.base - pp.height)) / max(pp.height, 1.0), 0, 1)
+        return shade.astype(F32)
     elif pp.shape == "box":
         # the front face, the side face turned towards the frame's centre, and the top face
         # that catches the light, each lit by its own normal

@@ -629,3 +629,63 @@ def test_bokeh_lies_on_the_wall_and_no_bokeh_pixel_lies_below_the_floor_line(bot
         # ... and none of it on the table: not drawn over it, not mirrored in it
         assert added[horizon:].max() < 1e-3, (seed, float(added[horizon:].max()))
 
+
+# -- a leaf sprig with form: shaded across each blade by the key light, a midrib
+
+
+def _leaf_seen(bottle) -> Iterator[tuple[str, int, float, np.ndarray, object, np.ndarray]]:
+    """(theme, seed, light x, the set's luma over the sprig's grid, the sprig, its front
+    leaf) for each leaf sprig the leaf themes stand beside the bottle, lit from each side."""
+    from generation.sets.look import Look
+    from generation.sets.props import leaf_blades
+
+    for theme in ("marble_counter", "wooden_table", "podium"):
+        for seed in range(4):
+            planned = plan_variant(theme, seed)
+            for azimuth in (140.0, 40.0):  # from the left, from the right
+                variant = replace(planned, azimuth=azimuth)
+                stage = stage_for_product(
+                    theme, bottle.cutout.size, (800, 800), fill=0.5, seed=seed, variant=variant
+                )
+                placed = compose.place_product(bottle.cutout, (800, 800), stage.box)
+                leaves = [
+                    p for p in place_props(theme, stage, placed, variant, seed=seed) if p.shape == "leaf"
+                ]
+                if not leaves:
+                    continue
+                shot = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
+                look = Look.make(get_theme(theme), get_theme(theme).brand_default, seed, variant)
+                for leaf in leaves:
+                    ox, oy = leaf.origin
+                    h, w = leaf.cover.shape
+                    yy, xx = np.mgrid[oy : oy + h, ox : ox + w].astype(np.float32) + 0.5
+                    front = leaf_blades(xx, yy, leaf.cx, leaf.base, leaf.width, leaf.height, leaf.lean)[-1]
+                    luma = shot[oy : oy + h, ox : ox + w] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+                    yield theme, seed, float(look.light_vector[0]), luma, leaf, front
+
+
+def test_a_leaf_is_shaded_across_its_blade_by_the_key_light_and_has_a_midrib(bottle):
+    seen = set()
+    for theme, seed, light_x, luma, leaf, front in _leaf_seen(bottle):
+        blade = (front.cover > 0.99) & (front.t > 0.15) & (front.t < 0.85)
+        s = front.s
+        # which half of the blade turns to the light: the one whose side points at it
+        facing = float(np.sign(front.across[0] * light_x))
+        assert facing != 0.0
+        # then: the half turned to the light is the lighter one ...
+        towards = blade & (s * facing > 0.15)
+        away = blade & (s * facing < -0.15)
+        assert luma[towards].mean() - luma[away].mean() > 8.0, (theme, seed, light_x)
+        # ... and the half turned from it darkens steadily towards its rim, away from the
+        # light (a flat-colour sticker, or two flat tones split down the middle, has no
+        # slope within a half)
+        slope = np.polyfit(s[away] * facing, luma[away], 1)[0]
+        assert slope * 0.7 > 5.0, (theme, seed, light_x, float(slope))
+        # ... with a lighter midrib down its middle than the blade either side of it
+        rib_px = max(0.012 * leaf.height, 0.6) * (1.0 - 0.8 * front.t)
+        rib = blade & (np.abs(s * front.half) < 0.4 * rib_px)
+        beside = blade & (np.abs(s) > 0.12) & (np.abs(s) < 0.25)
+        assert luma[rib].mean() - luma[beside].mean() > 3.0, (theme, seed, light_x)
+        seen.add((theme, light_x > 0))
+    # leaves in at least two themes, lit from both sides
+    assert len({t for t, _ in seen}) >= 2 and {lit for _, lit in seen} == {True, False}, seen
