@@ -13,7 +13,10 @@ a flat-lay, set from above, has no podium or props) and, over every prop,
 the worst shadow rebound under its foot (0: grounded; above about 0.01 the prop's shadow
 is detached from it and it floats), and the nearest any prop comes to the frame's left or
 right edge (`prop_edge`, a share of the frame's shorter side, with the number of props
-stood). CASE is a case of ``tests/photoset.py`` or ``tests/photoset_unseen.py``. With
+stood), and `milky`: the median luma of the product's pixels that are its photo's backdrop
+colour less that of the set round it (``scenes_metrics.carried_gap``; printed first, the
+share of the product that is, ``backdrop_carried``: clear glass the matte calls opaque, or
+white on white): 150 and more is a light photo's backdrop glowing on a dark set. CASE is a case of ``tests/photoset.py`` or ``tests/photoset_unseen.py``. With
 OUT_DIR the scenes are saved as PNGs to look at.
 """
 
@@ -32,7 +35,9 @@ from generation import compose  # noqa: E402
 from generation.config import GenerationConfig  # noqa: E402
 from generation.engines.studio import StudioEngine  # noqa: E402
 from generation.scenes_metrics import (  # noqa: E402
+    backdrop_carried,
     canvas_alpha,
+    carried_gap,
     foot_shadow,
     grounding,
     shadow_side,
@@ -76,15 +81,18 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
     foot = estimate_foot_ratio(cutout)
     tone = estimate_product_tone(cutout)
     flat = estimate_flat_lay(case.photo, matte)
+    carried = backdrop_carried(case.photo, case.alpha)
+    inside = Image.fromarray(carried.inside[y : y + h, x : x + w].astype(np.uint8) * 255, "L")
     print(
         f"product foot ratio: {'none' if foot is None else f'{foot:.3f}'}, "
         f"tone: {'none' if tone is None else f'{tone:.0f}'}, "
-        f"view: {'flat (set from above)' if flat else 'standing'}"
+        f"view: {'flat (set from above)' if flat else 'standing'}, "
+        f"its photo's backdrop in it: {carried.share:.2f}"
     )
     print(
         f"{'theme':20s} {'min_diff':>8s} {'mean_diff':>9s} {'x_spread':>8s} {'h_spread':>8s} "
         f"{'palette':>7s} {'ground':>6s} {'tight':>6s} {'side':>6s} {'podium_top':>10s} {'prop_gap':>8s} "
-        f"{'prop_edge':>9s}"
+        f"{'prop_edge':>9s} {'milky':>6s}"
     )
     for theme in list_themes():
         spec = SceneSpec(theme=theme, width=size, height=size, count=count, seed=1)
@@ -111,10 +119,14 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
                 bare = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
                 gaps += [foot_shadow(shot, bare, p.cx, p.base, p.width, p.height).rebound for p in props]
         d = variant_diversity([r.image for r in results], [r.product_box for r in results])
-        grounds, tights, sides = [], [], []
+        grounds, tights, sides, milky = [], [], [], []
         for r in results:
             placed_alpha = seg.cutout.getchannel("A").resize(r.product_box[2:], Image.Resampling.LANCZOS)
             alpha = canvas_alpha(placed_alpha, r.product_box, r.image.size)
+            placed_inside = inside.resize(r.product_box[2:], Image.Resampling.NEAREST)
+            milky.append(
+                carried_gap(r.image, canvas_alpha(placed_inside, r.product_box, r.image.size) > 0.5, alpha)
+            )
             grounds.append(grounding(r.image, alpha))
             tights.append(grounding(r.image, alpha, band=3, away=max(6, round(0.04 * r.product_box[3]))))
             try:
@@ -130,7 +142,8 @@ def _report(case_name: str, count: int, size: int, out: str | None) -> None:
             f"{np.mean(np.abs(sides)) if sides else float('nan'):6.3f} "
             f"{f'{min(tops):.2f}-{max(tops):.2f}' if tops else '-':>10s} "
             f"{f'{max(gaps):.3f}' if gaps else '-':>8s} "
-            f"{f'{min(edges):.3f} ({len(edges)})' if edges else '-':>9s}"
+            f"{f'{min(edges):.3f} ({len(edges)})' if edges else '-':>9s} "
+            f"{np.mean(milky) if carried.share > 0 else float('nan'):6.0f}"
         )
 
 

@@ -13,6 +13,10 @@ README). Everything works on ``RenderedImage`` results of a scene engine (their
   +1 right), to compare with the side the key light comes from.
 - ``foot_shadow``: the shadow profile under something standing on the floor (how dark
   at its foot, and how much darker it gets again further away: a detached, floating shadow).
+- ``backdrop_carried`` and ``carried_gap``: how much of a product's opaque matte is its
+  photo's own backdrop colour (clear glass the segmenters call opaque shows the sweep
+  behind it), and on a scene how much lighter that part is than the set round it (the
+  "milky glass" of a light photo's glass pasted onto a dark set).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -163,3 +168,59 @@ def foot_shadow(
         raise ValueError("no floor under it to measure (it touches the canvas bottom)")
     rebound = max(float(density[k] - density[:k].min()) for k in range(1, len(density)))
     return FootShadow(at_foot=float(density[:3].mean()), rebound=rebound)
+
+
+# a product pixel is its photo's backdrop colour when it is neutral (its channels within
+# CARRIED_TINT of each other relative to the backdrop's) and within CARRIED_TONE of the
+# backdrop's brightness, the backdrop being the median colour of a ring round the matte
+# (CARRIED_RING of the product's larger side wide)
+CARRIED_TINT = 0.06
+CARRIED_TONE = 0.1
+CARRIED_RING = 0.03
+
+
+@dataclass(frozen=True)
+class Carried:
+    share: float  # of the product's opaque pixels that are its photo's backdrop colour, 0..1
+    backdrop: tuple[float, float, float]  # the photo's backdrop colour round the product (RGB)
+    inside: np.ndarray  # (h, w) bool over the photo: those pixels
+
+
+def backdrop_carried(photo: Image.Image, alpha: np.ndarray) -> Carried:
+    """How much of the product (``alpha`` 0..1 or 0..255 over ``photo``, opaque where
+    above 0.98) is its photo's backdrop colour: clear glass seen against a sweep is. From
+    the pixels alone so is an opaque white label, jar or box on white (README: the limit)."""
+    rgb = np.asarray(photo.convert("RGB"), dtype=np.float32)
+    a = np.asarray(alpha, dtype=np.float32)
+    a = a / 255.0 if a.max() > 1.0 else a
+    opaque = a > 0.98
+    ys, xs = np.nonzero(a > 0.02)
+    if ys.size == 0 or not opaque.any():
+        return Carried(0.0, (0.0, 0.0, 0.0), np.zeros(a.shape, dtype=bool))
+    r = max(3, round(CARRIED_RING * max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    ring = cv2.dilate((a > 0.02).astype(np.uint8), disk).astype(bool) & (a < 0.02)
+    backdrop = np.median(rgb[ring], axis=0) if ring.any() else np.median(rgb[a < 0.02], axis=0)
+    ratio = rgb / np.maximum(backdrop, 1.0)
+    level = ratio.mean(axis=2)
+    neutral = np.abs(ratio - level[..., None]).max(axis=2) < CARRIED_TINT
+    inside = opaque & neutral & (np.abs(level - 1.0) < CARRIED_TONE)
+    return Carried(
+        float(inside.sum() / opaque.sum()),
+        (float(backdrop[0]), float(backdrop[1]), float(backdrop[2])),
+        inside,
+    )
+
+
+def carried_gap(image: Image.Image, inside: np.ndarray, alpha: np.ndarray, *, ring: int = 12) -> float:
+    """On a scene: the median luma (0..255) of the product's pixels that carry its photo's
+    backdrop (``inside``, on the canvas) less that of the set in a ``ring`` px band round
+    the product (``alpha`` on the canvas, 0..1 or 0..255). Near 0: the glass shows what the set
+    would; 150 or more: a light photo's backdrop glowing on a dark set, milky glass."""
+    luma = _luma(image)
+    solid = (alpha > 0.02).astype(np.uint8)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
+    around = cv2.dilate(solid, disk).astype(bool) & ~solid.astype(bool)
+    if not inside.any() or not around.any():
+        return 0.0
+    return float(np.median(luma[inside]) - np.median(luma[around]))

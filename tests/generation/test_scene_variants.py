@@ -689,3 +689,59 @@ def test_a_leaf_is_shaded_across_its_blade_by_the_key_light_and_has_a_midrib(bot
         seen.add((theme, light_x > 0))
     # leaves in at least two themes, lit from both sides
     assert len({t for t, _ in seen}) >= 2 and {lit for _, lit in seen} == {True, False}, seen
+
+
+# -- clear glass the matte calls opaque, on a dark set: measured (README: the limit)
+
+
+def _exact(case) -> Segmentation:
+    matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    fg = decontaminate(np.asarray(case.photo.convert("RGB")), np.asarray(matte))
+    return Segmentation(
+        image=case.photo, matte=matte, box=case.box, segmenter="alpha", foreground=Image.fromarray(fg, "RGB")
+    )
+
+
+def test_the_photos_backdrop_carried_in_a_product_is_found_and_a_dark_set_shows_it_milky(engine):
+    from generation.scenes_metrics import backdrop_carried, carried_gap
+    from tests.photoset_unseen import make_unseen_case
+
+    # given: clear glass on a sweep (its exact matte is its whole silhouette), white on
+    # white, and products of their own colours
+    glass = make_unseen_case("glass_bottle_on_sweep")
+    carried = {
+        name: backdrop_carried(case.photo, case.alpha).share
+        for name, case in {
+            "glass": glass,
+            "white jar": make_case("white_jar_on_white"),
+            "white box": make_unseen_case("white_box_on_white"),
+            "mug": make_case("mug_with_handle"),
+            "bag": make_case("bag_on_white_sweep"),
+            "coral bottle": make_unseen_case("bottle_on_coloured_paper"),
+            "sneaker": make_unseen_case("sneaker_on_wood_corner"),
+        }.items()
+    }
+    # then: most of the glass is its photo's backdrop, as is most of a white jar or box on
+    # white (from the pixels alone they are alike: no rule may make the one see-through)
+    assert all(carried[k] > 0.6 for k in ("glass", "white jar", "white box")), carried
+    assert all(carried[k] < 0.15 for k in ("mug", "bag", "coral bottle", "sneaker")), carried
+    # when: the glass on dark sets and on a light one
+    seg = _exact(glass)
+    inside = backdrop_carried(glass.photo, glass.alpha).inside
+    x, y, w, h = glass.box
+    inside_img = Image.fromarray(inside[y : y + h, x : x + w].astype(np.uint8) * 255, "L")
+    gaps = {}
+    for theme in ("dark_luxury", "seasonal", "studio_sweep"):
+        r = engine.render(seg, SceneSpec(theme=theme, width=480, height=480, seed=0, count=1))[0]
+        assert r.fidelity.max_abs_diff == 0 and r.fidelity.opaque_pixels > 0
+        alpha = canvas_alpha(
+            seg.cutout.getchannel("A").resize(r.product_box[2:]), r.product_box, r.image.size
+        )
+        placed = canvas_alpha(
+            inside_img.resize(r.product_box[2:], Image.Resampling.NEAREST), r.product_box, r.image.size
+        )
+        gaps[theme] = carried_gap(r.image, placed > 0, alpha)
+    # then: the product's pixels are its own on every set, so on a dark set the sweep seen
+    # through the glass glows far above the set round it (milky), on a light one it does not
+    assert gaps["dark_luxury"] > 120 and gaps["seasonal"] > 120, gaps
+    assert gaps["studio_sweep"] < 60, gaps
