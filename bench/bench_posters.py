@@ -81,6 +81,8 @@ def worker(root: Path, template: str, repeat: int) -> dict[str, dict[str, list[f
         from generation.typography import shaping
 
         caches += [shaping.run_length.cache_clear, shaping.piece_ink.cache_clear]
+        if hasattr(shaping, "piece_mask"):  # the letters' coverage (not kept before)
+            caches.append(shaping.piece_mask.cache_clear)
     except ImportError:  # the baseline had no typography package
         pass
     try:

@@ -50,8 +50,13 @@ def resolve_brand(value: tuple[int, int, int] | None, theme: Theme) -> tuple[int
 
 def theme_rng(theme: Theme, seed: int, purpose: str) -> np.random.Generator:
     """Independent seeded streams, so drawing more in one place never shifts another."""
+    return named_rng(theme.name, seed, purpose)
+
+
+def named_rng(theme_name: str, seed: int, purpose: str) -> np.random.Generator:
+    """``theme_rng`` of the theme named ``theme_name``: the stream depends on the name alone."""
     return np.random.default_rng(
-        [seed % 2**64, zlib.crc32(theme.name.encode()), zlib.crc32(purpose.encode())]
+        [seed % 2**64, zlib.crc32(theme_name.encode()), zlib.crc32(purpose.encode())]
     )
 
 

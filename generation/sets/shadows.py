@@ -4,11 +4,12 @@ product's reflection on a glossy floor, and the film grain over the whole set.""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
-from generation.sets.look import Look, light_side_of
+from generation.sets.look import Look, light_side_of, named_rng
 from generation.sets.shapes import podium_cover
 from generation.sets.stage import Stage
 from generation.sets.textures import channels, times
@@ -124,10 +125,31 @@ def add_reflection(bg: np.ndarray, placed: PlacedProduct, look: Look) -> np.ndar
 
 
 def grain(look: Look, canvas: tuple[int, int]) -> np.ndarray:
-    """The set's seeded grain, the same in the three channels (H x W x 3)."""
+    """The set's seeded grain, the same in the three channels (H x W x 3); a new array."""
     cw, ch = canvas
     amount = look.theme.grain * 255.0
     if amount <= 0:
         return np.zeros((ch, cw, 3), dtype=F32)
-    rng = look.rng("grain")
-    return channels(rng.standard_normal((ch, cw), dtype=F32) * amount)
+    # the grain's stream is named by the theme's name and the seed (``theme_rng``)
+    key = (look.theme.name, look.seed, float(amount), cw, ch)
+    return channels(_kept_grain(*key) if cw * ch <= GRAIN_KEPT_PIXELS else _grain_plane(*key))
+
+
+# The grain depends on the theme, the seed and the canvas size only, never on where the
+# product stands, and drawing it is most of what it costs: a poster set builds one set
+# per template at each size (each around its own product box) and draws the same grain
+# for all of them. Planes up to this size are kept (1.2 MB at a poster's 300,000 px
+# set), larger ones (scenes, clips) drawn anew.
+GRAIN_KEPT_PIXELS = 400_000
+
+
+def _grain_plane(theme: str, seed: int, amount: float, cw: int, ch: int) -> np.ndarray:
+    return named_rng(theme, seed, "grain").standard_normal((ch, cw), dtype=F32) * amount
+
+
+@lru_cache(maxsize=16)
+def _kept_grain(theme: str, seed: int, amount: float, cw: int, ch: int) -> np.ndarray:
+    """``_grain_plane``, kept (read-only)."""
+    plane = _grain_plane(theme, seed, amount, cw, ch)
+    plane.setflags(write=False)
+    return plane

@@ -144,7 +144,11 @@ def _veins(t: np.ndarray, width: float, fp: np.ndarray | float, scale: float) ->
 
     A vein narrower than about a pixel is widened and dimmed instead of aliasing.
     """
-    s = np.abs(np.sin(np.pi * t))
+    return _veins_at(np.abs(np.sin(np.pi * t)), width, fp, scale)
+
+
+def _veins_at(s: np.ndarray, width: float, fp: np.ndarray | float, scale: float) -> np.ndarray:
+    """``_veins`` given s = |sin(pi t)|."""
     px_width = width * scale  # vein width in material units
     widen = np.maximum(1.0, 1.2 * np.asarray(fp) / px_width)
     return np.exp(-((s / (width * widen)) ** 2)) / widen
@@ -165,8 +169,9 @@ def _marble(
     drift *= np.clip(1.6 * fbm(rng, u, v, 140.0, 4) - 0.35, 0.0, 1.0)
     # main veins: long, gently meandering, fading in and out along their length
     t1 = along / 520.0 + 1.6 * warp + 0.12 * warp2
-    main = _veins(t1, 0.03, fp, 520.0 / math.pi)
-    halo = np.exp(-((np.abs(np.sin(np.pi * t1)) / 0.16) ** 2))
+    s1 = np.abs(np.sin(np.pi * t1))  # the main veins and their halo alike
+    main = _veins_at(s1, 0.03, fp, 520.0 / math.pi)
+    halo = np.exp(-((s1 / 0.16) ** 2))
     strength = smoothstep(0.3, 0.65, fbm(rng, u, v, 420.0, 2))
     # secondary veins: finer, a little off the main direction, only in some patches
     b = angle + math.radians(rng.uniform(15.0, 35.0) * rng.choice([-1, 1]))

@@ -12,6 +12,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -144,14 +145,27 @@ def draw_piece(
         mask, dx, dy = context_mask(font, piece, language, features)
         draw.bitmap((xy[0] + dx, xy[1] + dy), mask, fill=255)
         return
-    draw.text(
-        xy,
-        piece,
-        font=font,
-        fill=255,
-        anchor="ls",
-        language=language,
-        features=list(features) or None,
+    if draw.mode != "L" or draw.fontmode != "L" or not all(isinstance(v, int) for v in xy):
+        draw.text(
+            xy, piece, font=font, fill=255, anchor="ls", language=language, features=list(features) or None
+        )
+        return
+    # what ``draw.text`` does for one line at a whole-pixel origin, with the piece's
+    # coverage kept: letter-spaced text draws each character on its own, the same
+    # letters many times over
+    coverage, (dx, dy) = piece_mask(font, piece, language, features)
+    draw.draw.draw_bitmap((xy[0] + dx, xy[1] + dy), coverage, draw.draw.draw_ink(255))
+
+
+@lru_cache(maxsize=4096)
+def piece_mask(
+    font: ImageFont.FreeTypeFont, piece: str, language: str | None, features: tuple[str, ...]
+) -> tuple[Any, tuple[int, int]]:
+    """Coverage (a Pillow core image, never modified) of ``piece`` drawn in white on an
+    L image at a whole-pixel pen origin on the baseline, and its top-left's offset from
+    that origin: ``ImageDraw.text(..., anchor="ls", fill=255)``'s own ``getmask2`` call."""
+    return font.getmask2(
+        piece, "L", None, list(features) or None, language, 0, "ls", 255, (0.0, 0.0), stroke_filled=True
     )
 
 

@@ -431,3 +431,53 @@ def test_the_sets_channel_helpers_give_the_broadcast_values_bit_for_bit():
     wide = plane.astype(np.float64)
     assert np.array_equal(img * channels(wide), img * wide[..., None])
     assert channels(wide).dtype == np.float64
+
+
+def test_set_grain_is_drawn_once_per_theme_seed_and_size_and_is_a_fresh_draw_each_time(monkeypatch):
+    from generation.sets import look as set_look
+    from generation.sets import shadows
+
+    # given the grain a set gets, as it was drawn before: the theme's seeded normal noise
+    # at the canvas size times its grain, in every channel
+    marble, concrete = get_theme("marble_counter"), get_theme("concrete")
+    finer = replace(marble, grain=marble.grain / 2)  # the same name, another amount
+
+    def drawn_anew(theme, seed: int, size: tuple[int, int]) -> np.ndarray:
+        w, h = size
+        plane = set_look.theme_rng(theme, seed, "grain").standard_normal((h, w), dtype=np.float32)
+        return np.repeat((plane * (theme.grain * 255.0))[..., None], 3, axis=2)
+
+    cases = [
+        (theme, seed, size)
+        for theme in (marble, concrete, finer)
+        for seed in (0, 7)
+        for size in ((410, 730), (300, 300))
+    ]
+    expected = [drawn_anew(theme, seed, size) for theme, seed, size in cases]
+    kept = getattr(shadows, "_kept_grain", None)
+    if kept is not None:  # start with none kept
+        kept.cache_clear()
+    draws: list[str] = []
+    named = getattr(set_look, "named_rng", None)
+    if named is not None:
+        monkeypatch.setattr(shadows, "named_rng", lambda n, s, p: draws.append(n) or named(n, s, p))
+    else:  # the code before the grain was kept drew it through theme_rng
+        theme_rng = set_look.theme_rng
+        monkeypatch.setattr(set_look, "theme_rng", lambda t, s, p: draws.append(t.name) or theme_rng(t, s, p))
+    # when every template of a poster set builds its set at each size (three times over),
+    # and each caller adds to what it got (as render_set does)
+    for _ in range(3):
+        for (theme, seed, size), want in zip(cases, expected, strict=True):
+            look = set_look.Look.make(theme, theme.brand_default, seed)
+            got = shadows.grain(look, size)
+            # then each is the same grain, value for value, for that theme, amount, seed and size
+            assert got.dtype == np.float32 and got.flags.writeable and np.array_equal(got, want)
+            got += 1.0  # and changing it changes nothing kept
+    # and each theme, amount, seed and size was drawn once
+    assert len(draws) == len(cases)
+    # and a canvas larger than a poster's set (a scene's) is drawn anew every time
+    draws.clear()
+    look = set_look.Look.make(marble, marble.brand_default, 3)
+    for _ in range(2):
+        assert np.array_equal(shadows.grain(look, (1000, 700)), drawn_anew(marble, 3, (1000, 700)))
+    assert len(draws) == 2

@@ -923,3 +923,54 @@ def test_the_stock_call_to_action_is_said_in_the_words_language(locale, cta):
     from generation.typography.words import default_cta
 
     assert default_cta(locale) == cta
+
+
+def test_letter_coverage_kept_per_process_is_what_pillow_draws_for_that_font_letter_and_shaping(monkeypatch):
+    from PIL import ImageDraw, ImageFont
+
+    from generation.typography import fonts, shaping
+
+    # given letters as letter-spaced text draws them, one by one at a whole-pixel pen
+    # position: the same letter again, at the next size, in another face, another
+    # letter, and a figure with and without lining figures (Playfair's differ)
+    def font(family: str, size: int):
+        path, index = fonts.face_file(family, 700)
+        return fonts.load_font(path, index, size, 700)
+
+    pieces = [
+        (font("inter", 40), "inter", "S", "en", ("lnum",)),
+        (font("inter", 40), "inter", "S", "en", ("lnum",)),
+        (font("inter", 41), "inter", "S", "en", ("lnum",)),
+        (font("montserrat", 40), "montserrat", "S", "en", ("lnum",)),
+        (font("inter", 40), "inter", "T", "en", ("lnum",)),
+        (font("playfair", 40), "playfair", "3", "en", ("lnum",)),
+        (font("playfair", 40), "playfair", "3", "en", ()),
+    ]
+    kept = getattr(shaping, "piece_mask", None)
+    if kept is not None:  # start with none kept
+        kept.cache_clear()
+    getmask2 = ImageFont.FreeTypeFont.getmask2
+    set_for_us: list[str] = []
+    drawn = []
+    for f, face, piece, language, features in pieces:
+        for xy in ((20, 60), (37, 71)):
+            # when each is drawn as the text is drawn, and as Pillow draws it
+            ours, pillows = Image.new("L", (120, 100)), Image.new("L", (120, 100))
+            with monkeypatch.context() as m:  # each time a letter is shaped and rendered for us
+                m.setattr(
+                    ImageFont.FreeTypeFont,
+                    "getmask2",
+                    lambda self, text, *a, **k: set_for_us.append(text) or getmask2(self, text, *a, **k),
+                )
+                shaping.draw_piece(ImageDraw.Draw(ours), xy, f, face, piece, language, features)
+            ImageDraw.Draw(pillows).text(
+                xy, piece, font=f, fill=255, anchor="ls", language=language, features=list(features) or None
+            )
+            # then they are the same pixels, wherever the letter stands
+            assert ours.tobytes() == pillows.tobytes(), (face, f.size, piece, features, xy)
+            drawn.append(ours.tobytes())
+    # and the next size, the other face, letter and figures each drew something else
+    first = drawn[0]
+    assert all(d != first for d in (drawn[4], drawn[6], drawn[8])) and drawn[10] != drawn[12]
+    # and each font, letter and shaping was set once, however often and wherever it was drawn
+    assert set_for_us == ["S", "S", "S", "T", "3", "3"]
