@@ -67,7 +67,7 @@ from generation.posters.spec import (
 )
 from generation.posters.template import list_templates
 from generation.sets import list_themes
-from generation.specs import ENGINES, SEGMENTERS, PackshotSpec, SceneSpec
+from generation.specs import ENGINES, SEGMENTERS, VIEWS, PackshotSpec, SceneSpec
 from generation.weights import local_source, models_dir
 
 REQUEST_VERSION: Literal[1] = 1
@@ -99,6 +99,7 @@ if TYPE_CHECKING:
     Direction = str
     Motion = str
     Reveal = str
+    View = str
 else:
     ThemeName = Literal[tuple(list_themes())]
     TemplateName = Literal[tuple(list_templates())]
@@ -114,6 +115,9 @@ else:
     Direction = Literal[DIRECTIONS]
     Motion = Literal[MOTIONS]
     Reveal = Literal[REVEALS]
+    View = Literal[VIEWS]
+
+VIEW_HELP = "flat: a flat-lay, lying on the set's surface seen from above; auto: flat when the photo shows it"
 
 _SIZE_TEXT = re.compile(r"^(-?\d{1,6})x(-?\d{1,6})$")
 _PRICE = re.compile(r"^\d{1,12}(?:\.\d{1,4})?$")
@@ -243,9 +247,7 @@ class SceneOptions(_Options):
     negative_prompt: str = Field(default="", max_length=MAX_PROMPT)
     brand_color: RGB | None = None
     fill: float = Field(default=0.6, ge=0.1, le=0.95)
-    view: Literal["auto", "standing", "flat"] = Field(
-        default="auto", description="flat: a flat-lay, set from above; auto: flat when the photo shows it"
-    )
+    view: View = Field(default="auto", description=VIEW_HELP)
 
 
 class PosterOptions(_Options):
@@ -270,6 +272,7 @@ class PosterOptions(_Options):
     theme: ThemeName | None = None
     background: Background | None = None
     seed: Seed = 0
+    view: View = Field(default="auto", description=VIEW_HELP + " (a studio set built for the poster)")
 
     @model_validator(mode="after")
     def _one_headline_is_a_list_of_one(self) -> PosterOptions:
@@ -372,6 +375,7 @@ class ClipOptions(_Options):
     webm: bool = False
     preview: bool = False
     poster: bool = True
+    view: View = Field(default="auto", description=VIEW_HELP + " (a studio set built for the clip)")
     audio: int | None = Field(
         default=None,
         ge=1,
@@ -517,6 +521,7 @@ class JobRequest(JobParameters):
                 background=o.background,
                 seed=o.seed,
                 output_format=self.format,
+                view=o.view,
             )
             for template in o.templates
             for size in o.sizes
@@ -548,6 +553,7 @@ class JobRequest(JobParameters):
             webm=o.webm,
             preview=o.preview,
             poster=o.poster,
+            view=o.view,
         )
 
     def output_requests(

@@ -77,7 +77,7 @@ from generation.clips.worlds import (
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.safe_zones import safe_box
-from generation.sets import MAX_PRODUCT_WIDTH, get_theme, plan_variant, podium_reach
+from generation.sets import MAX_PRODUCT_WIDTH, get_theme, lies_flat, plan_variant, podium_reach
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 from generation.typography.money import format_price
 
@@ -210,9 +210,17 @@ def plan_clip(
         if scenes is None
         else [s.studio_set for s, shown in zip(scenes, as_is, strict=True) if not shown and s.studio_set]
     )
+    # a flat-lay lies on the set's surface, seen from above, as its scenes do: a set built
+    # for the clip lays it there when the merchant's view (or the photo, on auto) says so,
+    # a studio scene's set built again as the scene had it
+    flat_sets = (
+        lies_flat(spec.view, seg.image, seg.matte)
+        if scenes is None
+        else any(_flat_scene(s) for s, shown in zip(scenes, as_is, strict=True) if not shown)
+    )
     below = 0.0
     for theme, seed in sets:
-        if get_theme(theme).podium is not None:
+        if not flat_sets and get_theme(theme).podium is not None:
             if not cues:
                 cues.append(product_cues(seg.cutout))
             variant = plan_variant(
@@ -246,6 +254,7 @@ def plan_clip(
         leave_out: tuple[int, ...] = (),
         room: tuple[float, float, float, float] | None = None,
         sway: tuple[float, float] = (0.0, 0.0),
+        flat: bool = False,
     ) -> StudioStage:
         if not cues:
             cues.append(product_cues(seg.cutout))
@@ -262,6 +271,7 @@ def plan_clip(
             prop_room=room,
             prop_sway=sway,
             cues=cues[0],
+            flat=flat,
             **ratios,
         )
 
@@ -314,12 +324,12 @@ def plan_clip(
                 assert studio is not None  # only a studio scene of another shape is built again
                 # a studio scene of another shape is built again at the clip's with its theme
                 # and seed, as posters do: a square scene cropped to 9:16 cut a wide product
-                staged.append(arrange(*studio))
+                staged.append(arrange(*studio, flat=_flat_scene(scene)))
             else:
                 staged.append(None)
                 shown[i] = scene_pad(i)
     else:
-        staged = [arrange(theme, spec.seed + i) for i, theme in enumerate(spec.themes)]
+        staged = [arrange(theme, spec.seed + i, flat=flat_sets) for i, theme in enumerate(spec.themes)]
     geometries = [shown[k].geometry if found is None else found.geometry for k, found in enumerate(staged)]
 
     # 3. the beat (the music's when it has a steady one) and the timeline: it needs only
@@ -571,6 +581,11 @@ def _scene_box(scene: RenderedImage, canvas: tuple[int, int]) -> tuple[float, fl
     x, y, w, h = (float(v) for v in scene.product_box)
     cover = cover_fit(scene.image.size, canvas, (x + w / 2, y + h / 2))
     return cover.box((x, y, w, h))
+
+
+def _flat_scene(scene: RenderedImage) -> bool:
+    """Whether a studio scene laid its product flat (``sets.flat``), from its record."""
+    return scene.studio_set is not None and (scene.meta.get("variant") or {}).get("view") == "flat"
 
 
 def _same_shape(size: tuple[int, int], canvas: tuple[int, int]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from generation.errors import InvalidSpec
 from generation.safe_zones import Insets, zone_insets
+from generation.specs import VIEWS
 
 PRESETS_FILE = Path(__file__).with_name("presets.json")
 
@@ -112,6 +113,9 @@ class ClipSpec:
     webm: bool = False
     preview: bool = False
     poster: bool = True
+    # how a set made for the clip lays the product: as ``SceneSpec.view`` ("flat": lying on
+    # the surface, seen from above; "auto": flat when the photo shows it lying down)
+    view: str = "auto"
 
     def __post_init__(self) -> None:
         get_preset(self.preset)  # InvalidSpec naming the presets
@@ -137,6 +141,8 @@ class ClipSpec:
             raise InvalidSpec(f"unknown reveal {self.reveal!r}; choose one of {', '.join(REVEALS)}")
         if not self.themes or not all(isinstance(t, str) and t for t in self.themes):
             raise InvalidSpec("name at least one theme")
+        if self.view not in VIEWS:
+            raise InvalidSpec(f"clip view must be one of {', '.join(VIEWS)}, got {self.view!r}")
         max_scenes = data["styles"]["sequence"]["max_scenes"]
         if self.style != "sequence" and len(self.themes) > 1:
             raise InvalidSpec(

@@ -50,11 +50,13 @@ from generation.sets import (
     estimate_foot_ratio,
     estimate_light_side,
     estimate_product_tone,
+    flat_box,
+    flat_variant,
     move_stage,
     piece_shadows,
     place_props,
     plan_variant,
-    render_flat_set,
+    render_flat_set_pair,
     render_set,
     render_set_pair,
     stage_for_product,
@@ -175,11 +177,16 @@ def studio_stage(
     prop_room: tuple[float, float, float, float] | None = None,
     prop_sway: tuple[float, float] = (0.0, 0.0),
     cues: ProductCues | None = None,
+    flat: bool = False,
 ) -> StudioStage:
     """Where ``studio_world`` (same arguments) stands the product and the props, without
     drawing the set. ``cues``: ``product_cues(seg.cutout)`` when already at hand.
     ``prop_sway`` (``Variant.sway``): how far a parallax move carries a row at depth
-    ratio 0 sideways against the product, so a prop standing behind it stays in sight."""
+    ratio 0 sideways against the product, so a prop standing behind it stays in sight.
+    ``flat``: the product lies on the theme's surface, seen from straight above
+    (``sets.flat``), as the studio engine sets a flat-lay: no wall, no horizon, no props,
+    and the whole surface at the product's depth (a camera moving over a table top moves
+    the shirt and the table together)."""
     # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
     light_side, foot_ratio, tone = cues if cues is not None else product_cues(cutout)
@@ -188,6 +195,21 @@ def studio_stage(
         variant = dataclasses.replace(variant, anchor_x=0.5, scale=1.0)
     if leave_out:
         variant = dataclasses.replace(variant, props=tuple(k for k in variant.props if k not in leave_out))
+    if flat:
+        variant = flat_variant(variant)
+        lying = stand_at if stand_at is not None else flat_box(cutout.size, size, fill=fill, variant=variant)
+        bx, by, bw, bh = lying
+        return StudioStage(
+            theme=theme,
+            seed=seed,
+            variant=variant,
+            stage=Stage(box=lying, contact=float(by + bh), horizon=0.0, podium=None),
+            geometry=WorldGeometry(
+                size=size, product_box=(float(bx), float(by), float(bw), float(bh)), horizon=0.0
+            ),
+            depth_ratio=np.ones(size[1], dtype=F32),
+            standing=(),
+        )
     if prop_room is not None:
         variant = dataclasses.replace(variant, room=prop_room, sway=prop_sway)
     stage = stage_for_product(
@@ -339,12 +361,17 @@ def studio_world(
         )
     variant, stage = staged.variant, staged.stage
     placed = compose.place_product(seg.cutout, size, stage.box)
-    shadowed, empty = render_set_pair(
-        theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant
-    )
-    pools = (
-        light_pools(size, stage.box, stage.horizon, stage.contact, variant.azimuth) if depth_cues else None
-    )
+    pools: np.ndarray | None = None
+    if variant.view == "flat":  # the surface from above, the product's shadows on it
+        shadowed, empty = render_flat_set_pair(
+            theme, placed, brand_color=brand_color, seed=seed, variant=variant
+        )
+    else:
+        shadowed, empty = render_set_pair(
+            theme, placed, stage=stage, brand_color=brand_color, seed=seed, variant=variant
+        )
+        if depth_cues:
+            pools = light_pools(size, stage.box, stage.horizon, stage.contact, variant.azimuth)
     if pools is not None:  # the same light on both: the product's shadow ratio is unchanged
         shadowed, empty = shadowed * pools, empty * pools
     plate = np.clip(empty + 0.5, 0, 255).astype(np.uint8)
@@ -756,15 +783,17 @@ def scene_world(
     # one pixel beyond the matte: the scene's own soft edge blended the product in
     hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     plate_f = fill_holes(image.astype(F32), (~hole).astype(F32))
-    if (flat := _flat_surface(scene, image, hole)) is not None:
+    effect: Effect | None = None
+    if (flat := _flat_surface(seg, scene, image, hole)) is not None:
         # a flat-lay: the surface itself where the product and its shadows lay (marble
-        # veins and wood grain, not a smooth patch with the shadow's outline round it)
-        surface, lay = flat
+        # veins and wood grain, not a smooth patch with the shadow's outline round it),
+        # and its shadows built again apart from it, to move with the product
+        surface, lay, effect = flat
         np.copyto(plate_f, surface, where=lay[..., None])
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
     wall_to = _arch_wall_to(scene.meta.get("theme"), horizon, contact) if layout else None
-    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio, wall_to=wall_to)
+    ratios = _scene_ratios(scene, size[1], horizon, contact, wall_ratio, front_ratio, wall_to)
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     if gone := [p for p in standing if p.index in leave_out]:
         mask = _prop_footprint(gone, size)
@@ -775,7 +804,9 @@ def scene_world(
         else:
             plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
         standing = [p for p in standing if p.index not in leave_out]
-    plate = rgba(np.clip(plate_f + 0.5, 0, 255).astype(np.uint8))
+    plate_rgb = np.clip(plate_f + 0.5, 0, 255).astype(np.uint8)
+    plate = rgba(plate_rgb)
+    dressed = plate if effect is None else rgba(_apply_effect(plate_rgb, effect))
     bodies = tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing)
     bare: np.ndarray | None = None
     props: tuple[PropLayer, ...] = ()
@@ -816,8 +847,8 @@ def scene_world(
         name=scene.name,
         source="scene",
         plate=plate,
-        dressed=plate,
-        effect=None,
+        dressed=dressed,
+        effect=_effect4(effect),
         geometry=WorldGeometry(
             size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
         ),
@@ -843,6 +874,25 @@ def _scene_lines(scene: RenderedImage) -> tuple[dict[str, Any] | None, tuple[flo
     return None, (y + 0.75 * h, float(y + h))
 
 
+def _scene_ratios(
+    scene: RenderedImage,
+    height: int,
+    horizon: float,
+    contact: float,
+    wall: float,
+    front: float,
+    wall_to: float | None,
+) -> np.ndarray:
+    """``depth_ratios`` of a finished scene's rows; a flat-lay's surface, seen from above,
+    lies all at the product's depth (1), as a flat-lay set for a clip does."""
+    meta = scene.meta
+    if meta.get("view") == "flat" or (
+        meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
+    ):
+        return np.ones(height, dtype=F32)
+    return depth_ratios(height, horizon, contact, wall, front, wall_to=wall_to)
+
+
 @dataclass(frozen=True)
 class SceneStage:
     """What ``scene_world`` makes of a finished scene that the timeline and the prop
@@ -860,7 +910,7 @@ def scene_stage(scene: RenderedImage, *, wall_ratio: float = 0.35, front_ratio: 
     x, y, w, h = scene.product_box
     layout, (horizon, contact) = _scene_lines(scene)
     wall_to = _arch_wall_to(scene.meta.get("theme"), horizon, contact) if layout else None
-    ratios = depth_ratios(size[1], horizon, contact, wall_ratio, front_ratio, wall_to=wall_to)
+    ratios = _scene_ratios(scene, size[1], horizon, contact, wall_ratio, front_ratio, wall_to)
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     return SceneStage(
         geometry=WorldGeometry(
@@ -1051,13 +1101,15 @@ def _scene_set(
 
 
 def _flat_surface(
-    scene: RenderedImage, picture: np.ndarray, hole: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A flat-lay studio scene's surface built again without the product (H, W, 3 float)
-    and where the product and its shadows lay on it (H, W bool: ``hole`` and, within a
-    fifth of the product's size of it, wherever the picture is darker than the surface),
-    or None for any other scene, or one whose surface built again does not match the
-    picture away from the product (a brand colour its metadata does not carry)."""
+    seg: Segmentation, scene: RenderedImage, picture: np.ndarray, hole: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Effect | None] | None:
+    """A flat-lay studio scene's surface built again without the product (H, W, 3 float),
+    where the product and its shadows lay on it (H, W bool: ``hole`` and, within a fifth
+    of the product's size of it, wherever the picture is darker than the surface), and the
+    product's shadows built again as an effect that moves with it (the picture's are
+    taken out with the product); or None for any other scene, or one whose surface built
+    again does not match the picture away from the product (a brand colour its metadata
+    does not carry)."""
     meta = scene.meta
     v = meta.get("variant") or {}
     theme, seed = meta.get("theme"), meta.get("seed")
@@ -1065,24 +1117,20 @@ def _flat_surface(
         return None
     if not isinstance(theme, str) or not isinstance(seed, int):
         return None
-    variant = Variant(
-        anchor_x=float(v["anchor_x"]),
-        scale=float(v["scale"]),
-        camera=float(v["camera"]),
-        azimuth=float(v["light_azimuth"]),
-        palette=int(v["palette"]),
-        view="flat",
-        tone=float(v.get("tone", 1.0)),
-    )
+    variant = Variant.from_dict(v)
     size = (picture.shape[1], picture.shape[0])
-    rebuilt = render_flat_set(theme, _nothing_at(scene.product_box, size), seed=seed, variant=variant)
+    placed = compose.place_product(seg.cutout, size, scene.product_box)
+    shadowed, empty = render_flat_set_pair(theme, placed, seed=seed, variant=variant)
+    # as the picture holds it: a white sweep's surface is built a little over 255
+    rebuilt = np.clip(empty, 0.0, 255.0)
     _, _, w, h = scene.product_box
     reach = max(3, round(0.2 * max(w, h)))
     near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
     if not _matches(rebuilt, picture.astype(F32), ~near):
         return None
     darker = (rebuilt - picture.astype(F32)).max(axis=2) > 1.5
-    return rebuilt, hole | (near & darker)
+    effect = _effect_from(shadowed, empty, _alpha_on_canvas(seg, size, scene.product_box))
+    return rebuilt, hole | (near & darker), effect
 
 
 def _matches(rebuilt: np.ndarray, picture: np.ndarray, ring: np.ndarray) -> bool:

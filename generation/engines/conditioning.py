@@ -23,7 +23,7 @@ from PIL import Image
 from generation.compose import RESAMPLE, paste_back, place_product
 from generation.config import GenerationConfig
 from generation.errors import ModelUnavailable
-from generation.sets import Theme, render_set, stage_at_box
+from generation.sets import Theme, render_flat_set, render_set, stage_at_box
 from generation.types import Box, PlacedProduct
 
 # controlnet-aux's CannyDetector defaults; the canny ControlNets were trained on these.
@@ -172,8 +172,12 @@ def set_preview(
     *,
     brand_color: tuple[int, int, int] | None = None,
     seed: int = 0,
+    flat: bool = False,
 ) -> SetPreview:
-    """The theme's set built under the product as placed on the canvas (studio engine).
+    """The theme's set built under the product as placed on the canvas (studio engine);
+    ``flat``: the theme's surface seen from above with the product lying on it, as the
+    studio engine sets a flat-lay (no wall, no horizon: no line for the model to stand
+    the product on).
 
     Drawn at about half the canvas size (the set is smooth; this keeps it cheap), with the
     set solved for the product's box on the whole canvas, so the band outside the output's
@@ -186,8 +190,11 @@ def set_preview(
     x, y, w, h = to_canvas(placed.box, canvas, placed.canvas_size)
     box = (round(x * p), round(y * p), max(1, round(w * p)), max(1, round(h * p)))
     product = place_product(placed.layer, small, box)
-    stage = stage_at_box(theme, box, small, seed=seed)
-    drawn = render_set(theme, product, stage=stage, brand_color=brand_color, seed=seed)
+    if flat:
+        drawn = render_flat_set(theme, product, brand_color=brand_color, seed=seed)
+    else:
+        stage = stage_at_box(theme, box, small, seed=seed)
+        drawn = render_set(theme, product, stage=stage, brand_color=brand_color, seed=seed)
     set_small = np.clip(drawn + 0.5, 0, 255).astype(np.uint8)
     blurred = cv2.GaussianBlur(set_small, (0, 0), SET_BLUR)
     lines = cv2.Canny(blurred, SET_CANNY_LOW, SET_CANNY_HIGH)

@@ -31,7 +31,7 @@ from generation.engines.conditioning import (
 )
 from generation.engines.denoise import DenoiseRequest, run_variants
 from generation.errors import GenerationError, InvalidSpec
-from generation.sets import Theme, get_theme, stage_for_product
+from generation.sets import Theme, flat_box, get_theme, lies_flat, stage_for_product
 from generation.specs import SceneSpec
 from generation.types import (
     Box,
@@ -49,6 +49,10 @@ PROMPT_TOKENS = 75
 
 # Appended to every theme's prompt (the theme says where, this says how it is shot).
 _QUALITY = "professional commercial product photography, high detail, sharp focus"
+
+# a flat-lay (``sets.flat``): the set's surface seen from straight above
+FLAT_LAY = "flat lay, top-down view from directly above, product lying on the surface"
+FLAT_LAY_NEGATIVE = "wall, horizon, perspective, product standing upright"
 
 DEFAULT_NEGATIVE = (
     "text, watermark, logo, signature, lowres, blurry, jpeg artifacts, deformed, distorted, "
@@ -91,7 +95,11 @@ def color_name(rgb: tuple[int, int, int]) -> str:
 
 
 def scene_prompt(
-    spec: SceneSpec, count_tokens: Callable[[str], int] | None = None, budget: int = PROMPT_TOKENS
+    spec: SceneSpec,
+    count_tokens: Callable[[str], int] | None = None,
+    budget: int = PROMPT_TOKENS,
+    *,
+    flat: bool = False,
 ) -> tuple[str, str]:
     """(prompt, negative prompt): the theme's setting, the merchant's words, quality words.
 
@@ -101,16 +109,24 @@ def scene_prompt(
     text encoder's tokenizer) each prompt is kept within ``budget`` tokens, the encoder's
     window: the merchant's words are kept first, then the theme's phrases in order, then
     the quality phrases; what does not fit is left out whole rather than cut mid-word by
-    the tokenizer.
+    the tokenizer. ``flat``: a flat-lay, the set seen from straight above (``FLAT_LAY``
+    first, and a wall or horizon in the negative prompt).
     """
     theme = get_theme(spec.theme)  # InvalidSpec naming the available themes
     setting = theme.prompt or theme.description or theme.label
     if "brand color" in setting:
         name = color_name(spec.brand_color or theme.brand_default)
         setting = setting.replace("the brand color", name).replace("brand color", name)
-    prompt = _fit_phrases(_phrases(setting), spec.prompt.strip(), _phrases(_QUALITY), count_tokens, budget)
+    view = _phrases(FLAT_LAY) if flat else []
+    prompt = _fit_phrases(
+        view + _phrases(setting), spec.prompt.strip(), _phrases(_QUALITY), count_tokens, budget
+    )
     negative = _fit_phrases(
-        _phrases(DEFAULT_NEGATIVE), spec.negative_prompt.strip(), [], count_tokens, budget
+        _phrases(DEFAULT_NEGATIVE) + (_phrases(FLAT_LAY_NEGATIVE) if flat else []),
+        spec.negative_prompt.strip(),
+        [],
+        count_tokens,
+        budget,
     )
     return prompt, negative
 
@@ -218,13 +234,20 @@ class DiffusionEngine:
 
         # 2. place the product where the theme stands it, at full output resolution: the
         # fidelity reference
+        # (a flat-lay lies on the set's surface seen from above, as in the studio engine)
         out_size = (spec.width, spec.height)
-        placed = place_product(cutout, out_size, scene_box(theme, cutout.size, out_size, spec.fill))
+        flat = lies_flat(spec.view, seg.image, seg.matte)
+        box = (
+            flat_box(cutout.size, out_size, fill=spec.fill)
+            if flat
+            else scene_box(theme, cutout.size, out_size, spec.fill)
+        )
+        placed = place_product(cutout, out_size, box)
 
         # 3. the same layout on the model's canvas (a training bucket): the theme's set under
         # the product, init, mask, control image(s)
         canvas = generation_canvas(out_size, config.diffusion_family, config.generation_base)
-        preview = set_preview(theme, placed, canvas, brand_color=spec.brand_color)
+        preview = set_preview(theme, placed, canvas, brand_color=spec.brand_color, flat=flat)
         layout = inpaint_layout(placed, canvas, preview.set_only)
         controls: list[ControlImage] = [canny_control(layout, preview)]
         if depth_controlnet(config):
@@ -234,7 +257,7 @@ class DiffusionEngine:
 
         # 4. prompts within the text encoder's window, the merchant's words kept
         count_tokens, budget = token_counter(loaded.pipe)
-        prompt, negative = scene_prompt(spec, count_tokens, budget)
+        prompt, negative = scene_prompt(spec, count_tokens, budget, flat=flat)
 
         # 5. denoise in chunks that fit the device; finish each variant as it is decoded:
         # crop the output's frame, upscale, paste the product back at full resolution, check
@@ -299,6 +322,9 @@ class DiffusionEngine:
                 "dtypes": dtypes,
                 "models": models,
                 "segmenter": seg.segmenter,
+                # how the product was set: a clip made from the scene moves a flat-lay's
+                # surface with it (no floor in perspective)
+                "view": "flat" if flat else "standing",
             }
             images.append(
                 RenderedImage(

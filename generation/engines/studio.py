@@ -13,7 +13,6 @@ Everything is seeded: the same spec gives the same bytes. Variant ``i`` uses see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,12 +23,13 @@ from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.sets import (
     Theme,
-    estimate_flat_lay,
     estimate_foot_ratio,
     estimate_light_side,
     estimate_product_tone,
     flat_box,
+    flat_variant,
     get_theme,
+    lies_flat,
     place_props,
     plan_variant,
     render_flat_set,
@@ -80,7 +80,7 @@ class StudioEngine:
         # and its tone, how far a light set must be deepened for it to stand out
         tone = estimate_product_tone(cutout)
         # a product photographed lying on a surface from above is set from above too
-        flat = spec.view == "flat" or (spec.view == "auto" and estimate_flat_lay(seg.image, seg.matte))
+        flat = lies_flat(spec.view, seg.image, seg.matte)
 
         results = []
         for i in range(spec.count):
@@ -93,7 +93,7 @@ class StudioEngine:
                 theme, seed, light_side=light_side, foot_ratio=foot_ratio, product_tone=tone
             )
             if flat:
-                variant = replace(variant, props=(), foot_ratio=None, view="flat")
+                variant = flat_variant(variant)
                 placed = compose.place_product(
                     cutout, size, flat_box(cutout.size, size, fill=spec.fill, variant=variant)
                 )

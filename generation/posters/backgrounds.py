@@ -7,7 +7,8 @@ at the poster's size; the renderer pastes the product's own pixels back last.
   a little seeded grain so large gradients do not band.
 - ``theme_background``: a studio theme (``sets/themes/*.json``) built at poster size
   with the same set pieces as the studio scenes (``generation.sets``) (wall, floor, podium, shadows, reflection,
-  grain), standing under the product box the layout chose.
+  grain), standing under the product box the layout chose; a flat-lay lies on the
+  theme's surface seen from above, as in its scenes (``sets.render_flat_set``).
 - Scenes rendered earlier (a ``RenderedImage`` with its ``product_box``) are scaled
   uniformly and shifted so their product box lands on the layout's product box
   (``scene_background``). Where that does not cover the canvas, a studio scene
@@ -136,17 +137,18 @@ SET_GRAIN = 0.004
 
 
 def theme_background(
-    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int
+    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int, *, flat: sets.Variant | None = None
 ) -> tuple[np.ndarray, dict[str, object]]:
     """The studio theme's set built around ``placed`` (its box is the layout's), at the
     canvas's own size and aspect; ``brand`` fills the theme's brand slots (``None``:
-    the theme's own colour)."""
-    built, info = theme_set(theme_name, placed, brand, seed)
+    the theme's own colour). ``flat``: the product lies on the theme's surface seen from
+    above (a flat-lay, ``sets.render_flat_set``), in this composition's light and colours."""
+    built, info = theme_set(theme_name, placed, brand, seed, flat=flat)
     return set_on_canvas(built, placed.canvas_size, seed), info
 
 
 def theme_set(
-    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int
+    theme_name: str, placed: PlacedProduct, brand: RGB | None, seed: int, *, flat: sets.Variant | None = None
 ) -> tuple[np.ndarray, dict[str, object]]:
     """``theme_background`` as built, before ``set_on_canvas``: at most ``SET_PIXELS``
     pixels (the canvas's full size when that is close enough). The costly part, and
@@ -154,17 +156,21 @@ def theme_set(
     theme = sets.get_theme(theme_name)  # InvalidSpec naming the themes
     cw, ch = placed.canvas_size
     k = min(1.0, math.sqrt(SET_PIXELS / (cw * ch)))
-    if k > 0.95:
-        bg = sets.render_set(theme, placed, brand_color=brand, seed=seed)
-    else:
+    if k <= 0.95:
         x, y, w, h = placed.box
         box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
         layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
-        small = PlacedProduct(
+        placed = PlacedProduct(
             layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k)))
         )
-        bg = sets.render_set(theme, small, brand_color=brand, seed=seed)
-    return bg, {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
+    if flat is not None:
+        bg = sets.render_flat_set(theme, placed, brand_color=brand, seed=seed, variant=flat)
+    else:
+        bg = sets.render_set(theme, placed, brand_color=brand, seed=seed)
+    info: dict[str, object] = {"theme": theme.name, "light_wrap": theme.light_wrap, "set_scale": round(k, 3)}
+    if flat is not None:
+        info["view"] = "flat"
+    return bg, info
 
 
 def set_on_canvas(built: np.ndarray, canvas: tuple[int, int], seed: int) -> np.ndarray:

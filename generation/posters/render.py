@@ -45,6 +45,7 @@ from generation.posters.records import LAYOUT_VERSION, elements_of, layout_dict
 from generation.posters.sizes import resolve_size
 from generation.posters.spec import RGB, PosterSpec, to_hex
 from generation.posters.template import Template, get_template, read_template
+from generation.sets import Variant, estimate_light_side, flat_variant, lies_flat, plan_variant
 from generation.types import PlacedProduct, RenderedImage, Segmentation
 
 # ---------------------------------------------------------------------------
@@ -58,16 +59,16 @@ _THEME_CACHE_SIZE = 4
 
 
 def _theme_background(
-    theme: str, placed: PlacedProduct, brand: RGB, seed: int
+    theme: str, placed: PlacedProduct, brand: RGB, seed: int, flat: Variant | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
     alpha = placed.layer.getchannel("A")
-    key = (theme, brand, seed, placed.box, placed.canvas_size, hash(alpha.tobytes()))
+    key = (theme, brand, seed, placed.box, placed.canvas_size, hash(alpha.tobytes()), flat)
     with _theme_lock:
         hit = _theme_cache.get(key)
         if hit is not None:
             _theme_cache.move_to_end(key)
     if hit is None:
-        built, info = backgrounds.theme_set(theme, placed, brand, seed)
+        built, info = backgrounds.theme_set(theme, placed, brand, seed, flat=flat)
         built.setflags(write=False)  # shared by every later hit
         with _theme_lock:
             _theme_cache[key] = (built, dict(info))
@@ -163,6 +164,13 @@ def rerender(
     return _render(seg, spec, template, background)
 
 
+def _scene_flat(scene: RenderedImage) -> Variant | None:
+    """A flat-lay studio scene's composition (``sets.flat``), from its record; None for
+    any other scene."""
+    recorded = scene.meta.get("variant") or {}
+    return Variant.from_dict(recorded) if recorded.get("view") == "flat" else None
+
+
 def _background_mode(spec: PosterSpec, template: Template, scene: RenderedImage | None) -> str:
     if spec.background is not None:
         mode = spec.background
@@ -211,7 +219,10 @@ def _render(
     rebuild = mode == "scene" and scene is not None and backgrounds.rebuildable(scene)
     if rebuild and scene is not None and not backgrounds.scene_covers(scene, layout.product_box, canvas_size):
         # a studio scene that does not cover this canvas is built again at its own aspect
-        canvas, info = _theme_background(scene.meta["theme"], placed, brand.primary, int(scene.meta["seed"]))
+        # (a flat-lay's as it was: lying on the surface, in its light and colours)
+        canvas, info = _theme_background(
+            scene.meta["theme"], placed, brand.primary, int(scene.meta["seed"]), _scene_flat(scene)
+        )
         light_wrap = float(info.pop("light_wrap", 0.0))
         bg_info.update(info, scene=scene.name, seed=int(scene.meta["seed"]), rebuilt=True)
     elif mode == "scene":
@@ -219,7 +230,13 @@ def _render(
         canvas, info = backgrounds.scene_background(scene, layout.product_box, canvas_size)
         bg_info.update(info)
     elif mode == "theme":
-        canvas, info = _theme_background(theme_name, placed, brand.primary, spec.seed)
+        # a flat-lay lies on the theme's surface seen from above, as in its scenes
+        flat = (
+            flat_variant(plan_variant(theme_name, spec.seed, light_side=estimate_light_side(cutout)))
+            if lies_flat(spec.view, seg.image, seg.matte)
+            else None
+        )
+        canvas, info = _theme_background(theme_name, placed, brand.primary, spec.seed, flat)
         bg_info.update(info)
         light_wrap = float(info.pop("light_wrap", 0.0))
         bg_info.pop("light_wrap", None)

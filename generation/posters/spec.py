@@ -20,6 +20,7 @@ from PIL import Image
 
 from generation.errors import InvalidSpec
 from generation.posters.sizes import check_custom_size
+from generation.specs import VIEWS
 from generation.typography.money import locale_for_words
 
 RGB = tuple[int, int, int]
@@ -175,6 +176,8 @@ class PosterSpec:
     background: str | None = None
     seed: int = 0
     output_format: str = "png"
+    # how a studio set built for the poster lays the product: as ``SceneSpec.view``
+    view: str = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.template, str) or not self.template:
@@ -208,6 +211,8 @@ class PosterSpec:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidSpec(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.view not in VIEWS:
+            raise InvalidSpec(f"poster view must be one of {', '.join(VIEWS)}, got {self.view!r}")
         fmt = str(self.output_format).lower()
         if fmt not in OUTPUT_FORMATS:
             raise InvalidSpec(f"output format must be png, jpg or webp, got {self.output_format!r}")
@@ -246,6 +251,8 @@ class PosterSpec:
             "background": self.background,
             "seed": self.seed,
             "output_format": self.output_format,
+            # recorded when asked for, so a layout made on auto reads as it always has
+            **({"view": self.view} if self.view != "auto" else {}),
         }
 
     @classmethod
@@ -268,6 +275,7 @@ class PosterSpec:
             background=data.get("background"),
             seed=int(data.get("seed", 0)),
             output_format=data.get("output_format", "png"),
+            view=data.get("view", "auto"),
         )
 
 

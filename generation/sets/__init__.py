@@ -18,15 +18,24 @@ drifts a little in colour, light direction, placement and texture.
 - ``plan_variant``, ``estimate_light_side``, ``estimate_foot_ratio`` and
   ``estimate_product_tone``: one scene's composition, matched to the light, camera and
   tone already on the product (``variants.py``).
-- ``estimate_flat_lay``, ``flat_box`` and ``render_flat_set``: a product shot lying on a
-  surface from above, set from above too (``flat.py``).
+- ``estimate_flat_lay`` (``lies_flat`` with the merchant's choice), ``flat_variant``,
+  ``flat_box`` and ``render_flat_set`` (``render_flat_set_pair``: with and without the
+  product's shadows): a product shot lying on a surface from above, set from above too,
+  in scenes, posters and clips alike (``flat.py``).
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
   ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
   reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
   ``textures.py`` (noise, materials, bokeh, window light).
 """
 
-from generation.sets.flat import estimate_flat_lay, flat_box, render_flat_set
+from generation.sets.flat import (
+    estimate_flat_lay,
+    flat_box,
+    flat_variant,
+    lies_flat,
+    render_flat_set,
+    render_flat_set_pair,
+)
 from generation.sets.look import resolve_brand
 from generation.sets.props import PropPlacement, place_props
 from generation.sets.render import piece_shadows, render_set, render_set_pair
@@ -62,13 +71,16 @@ __all__ = [
     "estimate_light_side",
     "estimate_product_tone",
     "flat_box",
+    "flat_variant",
     "get_theme",
     "list_themes",
     "load_themes",
     "piece_shadows",
     "place_props",
     "plan_variant",
+    "lies_flat",
     "render_flat_set",
+    "render_flat_set_pair",
     "render_set",
     "render_set_pair",
     "resolve_brand",

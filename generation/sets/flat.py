@@ -13,6 +13,8 @@ soft shadow offset away from the key light, as a product a few millimetres thick
 from __future__ import annotations
 
 import math
+import weakref
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -88,6 +90,34 @@ def estimate_flat_lay(photo: Image.Image, matte: Image.Image) -> bool:
     return halo.get("foot", 0.0) <= FLAT_FOOT * float(np.mean(round_it))
 
 
+# what ``estimate_flat_lay`` found for the last few photos and mattes (held weakly): a
+# poster set asks once per poster of the same segmentation, and reading it takes 60-90 ms
+_read: dict[tuple[int, int], tuple[weakref.ref[Image.Image], weakref.ref[Image.Image], bool]] = {}
+_READ_KEPT = 8
+
+
+def lies_flat(view: str, photo: Image.Image, matte: Image.Image) -> bool:
+    """Whether a product is set lying flat for the merchant's ``view`` ("flat", "standing"
+    or "auto": flat when ``estimate_flat_lay`` sees the photo shows it lying down)."""
+    if view != "auto":
+        return view == "flat"
+    key = (id(photo), id(matte))
+    seen = _read.get(key)
+    if seen is not None and seen[0]() is photo and seen[1]() is matte:
+        return seen[2]
+    found = estimate_flat_lay(photo, matte)
+    _read[key] = (weakref.ref(photo), weakref.ref(matte), found)
+    while len(_read) > _READ_KEPT:
+        _read.pop(next(iter(_read)))
+    return found
+
+
+def flat_variant(variant: Variant) -> Variant:
+    """``variant`` seen from straight above: no props and no base seen at an angle (the
+    set has no floor to stand them on), recorded as ``view`` "flat"."""
+    return replace(variant, props=(), foot_ratio=None, view="flat")
+
+
 def flat_box(
     product_size: tuple[int, int], canvas: tuple[int, int], *, fill: float, variant: Variant | None = None
 ) -> Box:
@@ -133,6 +163,34 @@ def render_flat_set(
     """The theme's surface seen from straight above, filling the canvas, with the shadows of
     the product lying at ``placed.box``: float32 HxWx3 in about 0..255, without the product
     (paste it back on top). A ``variant`` sets the key light's side and the colour set."""
+    return _flat_set(theme, placed, brand_color, seed, variant, empty=False)[0]
+
+
+def render_flat_set_pair(
+    theme: Theme | str,
+    placed: PlacedProduct,
+    *,
+    brand_color: tuple[int, int, int] | None = None,
+    seed: int = 0,
+    variant: Variant | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``render_flat_set`` and the same surface without the product's shadows (its light,
+    vignette and grain the same, drawn once): their ratio is the shadow alone, which a
+    clip moves with the product."""
+    shadowed, empty = _flat_set(theme, placed, brand_color, seed, variant, empty=True)
+    assert empty is not None
+    return shadowed, empty
+
+
+def _flat_set(
+    theme: Theme | str,
+    placed: PlacedProduct,
+    brand_color: tuple[int, int, int] | None,
+    seed: int,
+    variant: Variant | None,
+    *,
+    empty: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
     theme = resolve_theme(theme)
     look = Look.make(theme, resolve_brand(brand_color, theme), seed, variant)
     surf = look.theme.surface
@@ -168,6 +226,7 @@ def render_flat_set(
     # (from above, the surface round a product lying on it gets less of the room's light
     # on every side), and a soft shadow offset away from the key light (the product lies
     # a few millimetres above the surface)
+    bare = bg.copy() if empty else None
     cs = look.theme.contact_shadow
     alpha = np.zeros((ch, cw), dtype=F32)
     vis = placed.visible()
@@ -187,5 +246,8 @@ def render_flat_set(
             * (1.0 - 0.6 * cs.strength * soft)
         )
         darken(bg, np.clip(density, 0.0, 1.0).astype(F32), (0, 0))
-    bg += grain(look, placed.canvas_size)
-    return bg
+    noise = grain(look, placed.canvas_size)
+    bg += noise
+    if bare is not None:
+        bare += noise
+    return bg, bare

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -61,6 +62,22 @@ class Variant:
             "foot_ratio": None if self.foot_ratio is None else round(self.foot_ratio, 3),
             **extra,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Variant:
+        """The variant a scene recorded (``to_dict``), e.g. to build its set again."""
+        foot = data.get("foot_ratio")
+        return cls(
+            anchor_x=float(data["anchor_x"]),
+            scale=float(data["scale"]),
+            camera=float(data["camera"]),
+            azimuth=float(data["light_azimuth"]),
+            palette=int(data["palette"]),
+            props=tuple(int(k) for k in data.get("props") or ()),
+            foot_ratio=None if foot is None else float(foot),
+            view=str(data.get("view", "standing")),
+            tone=float(data.get("tone", 1.0)),
+        )
 
 
 # Four compositions that differ on every axis; variant i of a set takes slot

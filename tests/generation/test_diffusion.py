@@ -50,7 +50,7 @@ from generation.engines.diffusion import (
 )
 from generation.errors import GenerationError, InvalidSpec, ModelUnavailable
 from generation.pipelines import OutputRequest, run_outputs
-from generation.sets import get_theme, list_themes
+from generation.sets import flat_box, get_theme, list_themes
 from generation.specs import SceneSpec
 from generation.types import Segmentation
 from tests.generation.tiny_models import (
@@ -200,6 +200,23 @@ def test_renders_count_variants_at_output_size_with_exact_product(tiny, seg, fam
     # the background is the model's (not the set preview), and each variant has its own
     first, second = (background_pixels(im.image, expected_box) for im in images)
     assert not np.array_equal(first, second)
+
+
+def test_a_flat_lay_is_placed_and_prompted_as_seen_from_above(tiny, seg):
+    """A product asked to lie flat is placed as the studio engine places a flat-lay (no
+    floor line to stand on), the model asked for a flat-lay seen from above, and the
+    scene records the view (a clip of it moves its surface as one)."""
+    # when
+    [flat] = DiffusionEngine(tiny["sd15"].config()).render(seg, scene(count=1, view="flat"))
+    [standing] = DiffusionEngine(tiny["sd15"].config()).render(seg, scene(count=1, view="standing"))
+    # then
+    assert flat.product_box == flat_box(seg.cutout.size, OUT, fill=0.6)
+    assert standing.product_box == scene_box(get_theme("marble_counter"), seg.cutout.size, OUT, 0.6)
+    assert flat.product_box != standing.product_box
+    assert flat.meta["view"] == "flat" and standing.meta["view"] == "standing"
+    assert flat.meta["prompt"].startswith("flat lay, top-down view from directly above")
+    assert "flat lay" not in standing.meta["prompt"]
+    assert flat.fidelity is not None and flat.fidelity.max_abs_diff == 0
 
 
 @pytest.mark.parametrize("family", ["sd15", "sdxl"])

@@ -1,0 +1,234 @@
+"""A flat-lay is set lying on the surface, seen from above, in clips and posters as in scenes.
+
+The T-shirt photographed from above (``flatlay_tshirt_linen``) stood upright in a clip made
+from a theme, on a poster's theme background and on a poster that built a flat-lay scene
+again at another shape, and lay without a shadow in a clip of its flat-lay scene.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation import compose
+from generation.clips.plan import ClipPlan, plan_clip
+from generation.clips.results import ClipFrame
+from generation.clips.spec import ClipSpec
+from generation.config import GenerationConfig
+from generation.engines.conditioning import generation_canvas, set_preview
+from generation.engines.diffusion import scene_prompt
+from generation.engines.studio import StudioEngine
+from generation.posters.output import RenderedPoster
+from generation.posters.render import render_poster
+from generation.posters.spec import PosterSpec
+from generation.request import Capabilities, budget_from, parse_request
+from generation.segment.classical import decontaminate
+from generation.sets import flat_box, get_theme
+from generation.specs import SceneSpec
+from generation.types import Segmentation
+from tests.photoset_unseen import make_unseen_case
+
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@pytest.fixture(scope="module")
+def tshirt() -> Segmentation:
+    case = make_unseen_case("flatlay_tshirt_linen")
+    matte = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    fg = decontaminate(np.asarray(case.photo.convert("RGB")), np.asarray(matte))
+    return Segmentation(
+        image=case.photo, matte=matte, box=case.box, segmenter="alpha", foreground=Image.fromarray(fg, "RGB")
+    )
+
+
+def _clip(theme: str, style: str = "push_in") -> ClipSpec:
+    # no words: nothing but the set and the product in the frame
+    return ClipSpec(
+        preset="story",
+        duration=5,
+        style=style,
+        themes=(theme,),
+        size=(270, 480),
+        end_card=False,
+        reveal="none",
+    )
+
+
+def _alpha(frame: ClipFrame) -> np.ndarray:
+    """The product's alpha on the canvas in ``frame``."""
+    h, w = frame.image.shape[:2]
+    alpha = np.zeros((h, w), np.uint8)
+    x, y, pw, ph = frame.product.box
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + pw, w), min(y + ph, h)
+    alpha[y0:y1, x0:x1] = frame.product.pixels[y0 - y : y1 - y, x0 - x : x1 - x, 3]
+    return alpha
+
+
+def _above_below(rgb: np.ndarray, box: tuple[int, int, int, int], right: float = 1.0) -> float:
+    """How far apart (RGB distance of the means) the set is in the rows just above the
+    product (30 % of its height) and just below it: a wall against a floor, or one surface.
+    ``right``: only the columns of that share of the product's box on its right."""
+    x, y, w, h = box
+    reach = round(0.3 * h)
+    cols = slice(x + w - round(right * w), x + w) if right < 1.0 else slice(None)
+    above = rgb[max(0, y - reach) : y, cols].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    below = rgb[y + h : y + h + reach, cols].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    return float(np.linalg.norm(above - below))
+
+
+def _darkening(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray) -> dict[str, float]:
+    """How much darker ``shot`` is than ``bare`` (the same picture without the product's
+    shadows) just outside the silhouette (up to 4 % of its size out), on each side."""
+    ys, xs = np.nonzero(alpha > 127)
+    cx, cy = (xs.min() + xs.max()) / 2.0, (ys.min() + ys.max()) / 2.0
+    w, h = float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
+    dist = cv2.distanceTransform((alpha < 5).astype(np.uint8), cv2.DIST_L2, 5)
+    ring = (dist >= 1.0) & (dist <= 0.04 * max(w, h))
+    rows, cols = np.mgrid[0 : alpha.shape[0], 0 : alpha.shape[1]]
+    dx, dy = (cols - cx) / w, (rows - cy) / h
+    sides = {
+        "left": dx < -np.abs(dy),
+        "right": dx > np.abs(dy),
+        "top": dy < -np.abs(dx),
+        "foot": dy > np.abs(dx),
+    }
+    lit, dark = bare.astype(np.float64) @ LUMA, shot.astype(np.float64) @ LUMA
+    return {k: 1.0 - float(dark[ring & m].mean() / lit[ring & m].mean()) for k, m in sides.items()}
+
+
+def _poster_apart(poster: RenderedPoster) -> float:
+    """``_above_below`` on a hero_left poster, beside its words (set on the left)."""
+    return _above_below(np.asarray(poster.image.convert("RGB")), poster.placed.box, right=0.3)
+
+
+def _without_shadows(plan: ClipPlan) -> ClipPlan:
+    """The same clip with the product's shadows taken off every world."""
+    worlds = [dataclasses.replace(w, effect=None, dressed=w.plate) for w in plan.worlds]
+    return dataclasses.replace(plan, worlds=worlds, sprites=dict(plan.sprites))
+
+
+@pytest.mark.parametrize("theme", ["wooden_table", "gallery_plinth"])
+def test_a_theme_clip_lays_a_flat_lay_on_the_surface_seen_from_above(tshirt, theme):
+    # when: a clip of the T-shirt made from a theme, nothing said about the view
+    plan = plan_clip(tshirt, _clip(theme))
+    # then: in every frame the set just above the shirt is the surface below it (stood
+    # upright, the wall above was 61 (gallery plinth) and 158 (wooden table) of 255 from
+    # the floor below in every frame; lying flat 2-20, up to 33 while the light sweeps
+    # across the surface)
+    apart = []
+    for frame in plan.frames():
+        assert frame.max_abs_diff == 0, frame.index  # the shirt's own pixels
+        apart.append(_above_below(frame.image, frame.product.box))
+        assert apart[-1] < 40.0, frame.index
+    assert float(np.median(apart)) < 24.0
+
+
+@pytest.mark.parametrize(
+    ("source", "theme", "style"),
+    [
+        ("theme", "marble_counter", "parallax"),
+        ("theme", "wooden_table", "pan"),
+        ("scene", "studio_sweep", "parallax"),
+        ("scene", "marble_counter", "push_in"),
+    ],
+)
+def test_a_flat_lay_clip_throws_its_shadow_round_the_product_in_every_frame(tshirt, source, theme, style):
+    # given: a clip of the T-shirt from a theme, or from its flat-lay scene
+    scenes = None
+    if source == "scene":
+        scenes = StudioEngine(GenerationConfig()).render(
+            tshirt, SceneSpec(theme=theme, width=400, height=720)
+        )
+        assert scenes[0].meta["variant"]["view"] == "flat"
+    plan = plan_clip(tshirt, _clip(theme, style), scenes=scenes)
+    # when: every frame drawn, and drawn again without the product's shadows
+    bare = {f.index: f.image.copy() for f in _without_shadows(plan).frames()}
+    for frame in plan.frames():
+        # then: the shirt's pixels are its own, and the surface is darker just outside it
+        # on every side (a product lying on a surface; a clip of its scene had no shadow
+        # at all, and one from a theme stood it up with a shadow at its foot only): a
+        # little on the side the light comes from (0.4-5.5 %), more above it (2-5 %), most
+        # below it and on the side away from the light (5-17 %)
+        assert frame.max_abs_diff == 0, frame.index
+        dark = _darkening(frame.image, bare[frame.index], _alpha(frame))
+        assert min(dark.values()) > 0.002, (frame.index, dark)
+        assert dark["top"] > 0.015, (frame.index, dark)
+        assert min(dark["foot"], max(dark["left"], dark["right"])) > 0.04, (frame.index, dark)
+
+
+@pytest.mark.parametrize("theme", ["wooden_table", "gallery_plinth"])
+def test_a_poster_on_a_theme_lays_a_flat_lay_on_its_surface(tshirt, theme):
+    # when: a story poster of the T-shirt on a theme, nothing said about the view
+    spec = PosterSpec(
+        template="hero_left", size="story", headline="Linen tee", theme=theme, background="theme"
+    )
+    flat = render_poster(tshirt, spec)
+    # then: the surface above the shirt is the surface below it (9-11 of 255 apart; stood
+    # upright, the wall above was 45 (gallery plinth) and 147 (wooden table) from the floor)
+    assert _poster_apart(flat) < 20.0
+    assert flat.layout["background"]["view"] == "flat"
+    assert flat.checks.fidelity.max_abs_diff == 0
+    # and standing when the merchant asks for it: a wall behind it again
+    standing = render_poster(tshirt, dataclasses.replace(spec, view="standing"))
+    assert _poster_apart(standing) > 30.0
+
+
+def test_a_poster_building_a_flat_lay_scene_again_lays_it_flat(tshirt):
+    # given: a square flat-lay scene on a wooden table
+    [scene] = StudioEngine(GenerationConfig()).render(
+        tshirt, SceneSpec(theme="wooden_table", width=480, height=480)
+    )
+    # when: a story poster on it (the square scene does not cover 9:16: its set is built again)
+    poster = render_poster(
+        tshirt, PosterSpec(template="hero_left", size="story", headline="Linen tee"), background=scene
+    )
+    # then: built again lying flat, in the scene's light and colours (9 of 255 apart above
+    # and below the shirt; stood upright, 147)
+    assert poster.layout["background"]["rebuilt"] is True
+    assert _poster_apart(poster) < 20.0
+    assert poster.layout["background"]["view"] == "flat"
+    assert poster.checks.fidelity.max_abs_diff == 0
+
+
+def _widest_line(structure: np.ndarray) -> float:
+    """The largest share of the columns that a band of 5 rows of ``structure`` crosses: a
+    horizon or a table's back edge runs across the set, marble veins and grain wander."""
+    rows = [structure[r - 2 : r + 3].any(axis=0).mean() for r in range(2, structure.shape[0] - 2)]
+    return float(max(rows))
+
+
+@pytest.mark.parametrize("theme", ["gallery_plinth", "concrete"])
+def test_the_diffusion_engine_is_conditioned_on_a_surface_seen_from_above(tshirt, theme):
+    # given: the T-shirt placed as the diffusion engine places a flat-lay
+    out = (512, 512)
+    placed = compose.place_product(tshirt.cutout, out, flat_box(tshirt.cutout.size, out, fill=0.6))
+    canvas = generation_canvas(out, "sd15", 512)
+    # when: the set preview the control images are drawn from, flat and standing
+    flat = set_preview(get_theme(theme), placed, canvas, flat=True)
+    standing = set_preview(get_theme(theme), placed, canvas)
+    # then: standing, a line runs across the set (the wall's foot: 0.45-0.73 of the
+    # width), which the model stands the product on; flat, none does
+    assert _widest_line(standing.structure) > 0.4
+    assert _widest_line(flat.structure) < 0.05
+    # and the prompt asks for a flat-lay seen from above, with no wall or horizon
+    prompt, negative = scene_prompt(SceneSpec(theme=theme), flat=True)
+    assert prompt.startswith("flat lay, top-down view from directly above") and "horizon" in negative
+    assert "flat lay" not in scene_prompt(SceneSpec(theme=theme))[0]
+
+
+def test_the_view_is_carried_by_a_job_request_to_clips_and_posters():
+    request = parse_request(
+        {
+            "outputs": ["poster", "clip"],
+            "poster": {"view": "standing"},
+            "clip": {"view": "flat"},
+        },
+        capabilities=Capabilities(),
+        budget=budget_from(GenerationConfig()),
+    )
+    assert [s.view for s in request.poster_specs()] == ["standing"]
+    assert request.clip_spec().view == "flat"
