@@ -75,6 +75,9 @@ CAMPAIGN_FIELDS = {
     "scene.count": "scene_count",
     "scene.seed": "seed",
     "scene.engine": "engine",
+    "scene.view": "view",
+    "poster.view": "view",
+    "clip.view": "view",
     "poster.templates": "poster_templates",
     "poster.sizes": "poster_sizes",
     "poster.subline": "subline",
@@ -149,6 +152,14 @@ class CampaignForm(forms.Form):
     theme = forms.ChoiceField(choices=(), initial="studio_sweep", label="Theme (scenes and clips)")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Scenes per product")
     engine = forms.ChoiceField(choices=(), initial="studio", label="Scene engine")
+    view = forms.ChoiceField(
+        choices=dashboard_labels.VIEW_CHOICES,
+        initial="auto",
+        required=False,
+        label=dashboard_labels.VIEW_LABEL,
+        help_text=dashboard_labels.VIEW_HELP,
+        widget=forms.Select(attrs={"aria-describedby": "view-help"}),
+    )
     poster_templates = forms.MultipleChoiceField(
         choices=(),
         widget=forms.CheckboxSelectMultiple,
@@ -245,6 +256,7 @@ class CampaignForm(forms.Form):
             "theme": scene.get("theme") or (themes[0] if themes else "studio_sweep"),
             "scene_count": scene.get("count", 1),
             "engine": scene.get("engine", "studio"),
+            "view": scene.get("view") or clip.get("view") or poster.get("view") or "auto",
             "poster_templates": poster.get("templates") or ["hero_left"],
             "poster_sizes": poster.get("sizes") or ["feed"],
             "poster_background": poster.get("background") or "",
@@ -268,6 +280,8 @@ class CampaignForm(forms.Form):
         data = self.cleaned_data
         outputs = list(data["outputs"])
         params: dict[str, Any] = {"format": data["format"]}
+        # how the product is set, where the merchant chose (the request's default: auto)
+        view = {"view": data["view"]} if data.get("view") not in (None, "", "auto") else {}
         if "packshot" in outputs:
             params["packshot"] = {"size": data["packshot_size"], "shadow": data["packshot_shadow"]}
         if "scene" in outputs:
@@ -276,12 +290,14 @@ class CampaignForm(forms.Form):
                 "count": data["scene_count"],
                 "engine": data["engine"],
                 "seed": data["seed"],
+                **view,
             }
         if "poster" in outputs:
             poster: dict[str, Any] = {
                 "templates": data["poster_templates"] or ["hero_left"],
                 "sizes": data["poster_sizes"] or ["feed"],
                 "seed": data["seed"],
+                **view,
             }
             for name in ("subline", "cta", "ribbon", "badge"):
                 if data[name]:
@@ -299,6 +315,7 @@ class CampaignForm(forms.Form):
                 if data["clip_style"] == "sequence"
                 else [data["theme"]],
                 "seed": data["seed"],
+                **view,
                 **({"cta": data["cta"]} if data["cta"] else {}),
             }
         brand = {

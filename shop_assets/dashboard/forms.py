@@ -46,6 +46,9 @@ REQUEST_FIELDS = {
     "scene.engine": "engine",
     "scene.seed": "seed",
     "scene.prompt": "prompt",
+    "scene.view": "view",
+    "poster.view": "view",
+    "clip.view": "view",
     "poster.templates": "poster_templates",
     "poster.sizes": "poster_sizes",
     "poster.headline": "headline",
@@ -146,6 +149,14 @@ class JobForm(forms.Form):
         initial=0,
         widget=forms.NumberInput(attrs={"aria-describedby": "seed-help"}),
     )
+    view = forms.ChoiceField(
+        choices=labels.VIEW_CHOICES,
+        initial="auto",
+        required=False,
+        label=labels.VIEW_LABEL,
+        help_text=labels.VIEW_HELP,
+        widget=forms.Select(attrs={"aria-describedby": "view-help"}),
+    )
     prompt = forms.CharField(max_length=MAX_PROMPT, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     poster_templates = forms.MultipleChoiceField(
@@ -236,6 +247,7 @@ class JobForm(forms.Form):
             "engine": scene.get("engine", "studio"),
             "seed": scene.get("seed", clip.get("seed", 0)),
             "prompt": scene.get("prompt", ""),
+            "view": scene.get("view") or clip.get("view") or poster.get("view") or "auto",
             "poster_templates": poster.get("templates") or ["hero_left"],
             "poster_sizes": poster.get("sizes") or ["feed", "story"],
             "headline": poster.get("headline") or clip.get("headline", ""),
@@ -254,6 +266,8 @@ class JobForm(forms.Form):
     def job_parameters(self) -> tuple[list[str], dict]:
         data = self.cleaned_data
         params: dict = {"segmenter": data["segmenter"], "format": data["format"]}
+        # how the product is set, where the merchant chose (the request's default: auto)
+        view = {"view": data["view"]} if data.get("view") not in (None, "", "auto") else {}
         if "packshot" in data["outputs"]:
             params["packshot"] = {"shadow": data["packshot_shadow"]}
         if "scene" in data["outputs"]:
@@ -263,6 +277,7 @@ class JobForm(forms.Form):
                 "engine": data["engine"],
                 "seed": data["seed"],
                 "prompt": data["prompt"],
+                **view,
             }
         words = {k: data[k] for k in ("subline", "cta", "ribbon") if data.get(k)}
         if data.get("language"):
@@ -273,6 +288,7 @@ class JobForm(forms.Form):
                 "sizes": data["poster_sizes"] or ["feed"],
                 **({"headline": data["headline"]} if data["headline"] else {}),
                 **words,
+                **view,
             }
             if "scene" in data["outputs"]:
                 params["poster"]["background"] = "scene"
@@ -285,6 +301,7 @@ class JobForm(forms.Form):
                 "reveal": data.get("clip_reveal") or "drop_in",
                 "themes": list(sequence_themes(theme)) if data["clip_style"] == "sequence" else [theme],
                 "seed": data["seed"],
+                **view,
                 **({"headline": data["headline"][:80]} if data["headline"] else {}),
                 **({"cta": data["cta"]} if data.get("cta") else {}),
                 **({"locale": data["language"]} if data.get("language") else {}),

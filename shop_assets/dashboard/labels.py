@@ -196,6 +196,18 @@ def language_choices() -> list[tuple[str, str]]:
 
 
 # how a clip opens (``clip.reveal``), in the merchant's words
+# how scenes, clips and posters set the product (the request's ``view``)
+VIEW_CHOICES = [
+    ("auto", "Automatic"),
+    ("standing", "Standing on a surface"),
+    ("flat", "Lying flat, seen from above"),
+]
+VIEW_LABEL = "How the product is shown"
+VIEW_HELP = (
+    "Automatic lays a product photographed from above, such as a folded T-shirt, flat on the "
+    "surface, and stands anything else up."
+)
+
 CLIP_REVEAL_CHOICES = [
     ("drop_in", "The product drops into place"),
     ("fade", "The scene fades in around the product"),

@@ -287,6 +287,21 @@ def test_a_campaign_with_clips_keeps_their_opening(signed_in):
 
 
 @pytest.mark.django_db
+def test_a_campaign_keeps_how_the_product_is_shown(signed_in):
+    # given a campaign of scenes, posters and clips that lays the product flat
+    form = {**FORM, "outputs": ["scene", "poster", "clip"], "view": "flat"}
+    response = signed_in.post(reverse("bulk:campaign_new"), form)
+
+    # then every output of its request lays it flat
+    r = Campaign.objects.get(name="Summer sale").request
+    assert r["scene"]["view"] == r["poster"]["view"] == r["clip"]["view"] == "flat"
+    # and the editor shows it again, in the merchant's words
+    page = signed_in.get(response["Location"]).content.decode()
+    assert re.search(r'<option value="flat" selected>Lying flat, seen from above</option>', page)
+    assert "How the product is shown" in page
+
+
+@pytest.mark.django_db
 def test_a_campaign_refuses_an_unknown_clip_opening(signed_in):
     response = signed_in.post(
         reverse("bulk:campaign_new"), {**FORM, "outputs": ["clip"], "clip_reveal": "spin"}

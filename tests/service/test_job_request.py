@@ -307,6 +307,36 @@ def test_the_dashboard_form_asks_how_the_clip_opens(signed_in, product_image):
     assert "Opening: Select a valid choice" in re.sub(r"<[^>]+>", "", refused.content.decode())
 
 
+def test_the_dashboard_form_asks_how_the_product_is_shown(signed_in, product_image):
+    # given the new-job form: the view is offered in the merchant's words
+    url = reverse("dashboard:job_start", args=[product_image.product_id])
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+    assert 'name="view"' in page and "How the product is shown" in page
+    assert re.search(r'<option value="auto" selected>Automatic</option>', page)
+    assert "Lying flat, seen from above" in page and "Standing on a surface" in page
+
+    # when scenes, posters and a clip are started lying flat, then with a value the form
+    # does not offer
+    form = {**CLIP_FORM, "outputs": ["scene", "poster", "clip"], "image": product_image.pk}
+    started = signed_in.post(url, {**form, "view": "flat"})
+    refused = signed_in.post(url, {**form, "view": "sideways"})
+
+    # then every output of the job lays it flat; the other is refused on its field, no job made
+    assert started.status_code == 302, started.content.decode()[:2000]
+    p = GenerationJob.objects.get().parameters
+    assert p["scene"]["view"] == p["poster"]["view"] == p["clip"]["view"] == "flat"
+    assert refused.status_code == 400 and GenerationJob.objects.count() == 1
+    assert "How the product is shown: Select a valid choice" in re.sub(
+        r"<[^>]+>", "", refused.content.decode()
+    )
+    # and another run of the job starts from the same choice
+    again = signed_in.get(reverse("dashboard:job_again", args=[GenerationJob.objects.get().pk]))
+    assert again.status_code == 200
+    assert re.search(
+        r'<option value="flat" selected>Lying flat, seen from above</option>', again.content.decode()
+    )
+
+
 def test_an_unknown_clip_reveal_is_refused_at_the_door(api, product_image):
     response = post_job(
         api,

@@ -1,0 +1,79 @@
+"""How the product is shown (automatic, standing, lying flat from above) is offered with the
+scene options of the new-job form and the campaign editor, on a desktop and a phone: its
+label above its menu, its help under it, and the merchant's choice reaches the job."""
+
+from __future__ import annotations
+
+import pytest
+
+from shop_assets.jobs.models import GenerationJob
+from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
+
+pytestmark = BROWSER_MARKS
+
+# the view's label, menu and help: their boxes, and the form's room and the page's width
+PLACES = """() => { const box = e => { const r = e.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width}; };
+    const menu = document.getElementById('id_view');
+    return {label: box(document.querySelector('label[for=id_view]')), menu: box(menu),
+            help: box(document.getElementById('view-help')), form: box(menu.form),
+            shown: !!menu.offsetParent, described: menu.getAttribute('aria-describedby'),
+            scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+            options: [...menu.options].map(o => o.textContent)}; }"""
+
+
+def _check_places(p: dict) -> None:
+    assert p["shown"] and p["described"] == "view-help"
+    assert p["options"] == ["Automatic", "Standing on a surface", "Lying flat, seen from above"]
+    # the label just above the menu, the help just under it, all inside the form
+    assert p["label"]["bottom"] <= p["menu"]["top"] + 1 and p["menu"]["top"] - p["label"]["bottom"] < 16
+    assert p["menu"]["bottom"] <= p["help"]["top"] + 1 and p["help"]["top"] - p["menu"]["bottom"] < 16
+    for part in ("label", "menu", "help"):
+        assert p["form"]["left"] - 1 <= p[part]["left"] and p[part]["right"] <= p["form"]["right"] + 1, part
+    assert p["scroll"] <= p["width"]  # no sideways scroll
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
+def test_the_new_job_form_asks_how_the_product_is_shown(
+    live_server, browser_page, user, product_image, tmp_path, viewport
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    page.set_viewport_size(viewport)
+    sign_in(page, live_server.url)
+
+    # when: the merchant asks for scenes and a clip of a photo
+    page.goto(f"{live_server.url}/products/{product_image.product_id}/")
+    for output in ("scene", "clip"):
+        page.locator(f"#id_outputs input[value={output}]").check()
+    page.locator("#id_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"view-job-{viewport['width']}.png"), full_page=True)
+
+    # then: the choice is offered in their words, in its place
+    _check_places(page.evaluate(PLACES))
+
+    # and: lying flat reaches every output of the job
+    page.select_option("#id_view", "flat")
+    page.locator("#job-form button[type=submit]").click()
+    page.wait_for_url("**/jobs/**")
+    parameters = GenerationJob.objects.get().parameters
+    assert parameters["scene"]["view"] == parameters["clip"]["view"] == "flat"
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
+def test_the_campaign_editor_asks_how_the_product_is_shown(
+    live_server, browser_page, user, tmp_path, viewport
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    page.set_viewport_size(viewport)
+    sign_in(page, live_server.url)
+
+    # when: a campaign of scenes is made
+    page.goto(f"{live_server.url}/batches/campaigns/new/")
+    page.locator("#campaign-form input[name=outputs][value=scene]").check()
+    page.locator("#id_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"view-campaign-{viewport['width']}.png"), full_page=True)
+
+    # then: the same choice, in its place
+    _check_places(page.evaluate(PLACES))
