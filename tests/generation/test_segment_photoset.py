@@ -203,6 +203,31 @@ def test_white_jar_lid_keeps_no_fringe_of_the_set(classical: dict[str, Segmentat
     assert fringe <= 0.2
 
 
+def test_white_jar_lids_top_outline_follows_its_rim_with_no_bump(classical: dict[str, Segmentation]) -> None:
+    # given the white jar on the white sweep: its lid's faint top rim is seen near the
+    # lid's ends and carried across its middle, where the light is on it. Carried, the
+    # outline stood 2 px out of the lid over 45 px (the reduced copy's stair step), and
+    # where the rim turns down into the lid's side, seen in pieces of 11-16 outline points,
+    # 4-5 px inside it over 35 px
+    case = make_case("white_jar_on_white")
+    truth = case.alpha >= 0.5
+    top = int(np.flatnonzero(truth.any(axis=1))[0])
+    cols = np.flatnonzero(truth[top : top + 40].any(axis=0))
+    inset = cols.size // 20
+    cols = cols[inset:-inset]  # the lid's top edge across its middle 90 %
+
+    # when (module fixture) it was segmented without weights
+    matte = np.asarray(classical["white_jar_on_white"].matte)
+
+    # then every column of the top edge lies within 1 px out and 3 px in of the truth (the
+    # last column, where the top turns down into the lid's side, is 3 px in), nearly all
+    # within 1 px (86 % before)
+    offset = (matte[:, cols] >= 128).argmax(axis=0) - truth[:, cols].argmax(axis=0)
+    print(f"top edge offset {offset.min()}..{offset.max()}, within 1 px {(np.abs(offset) <= 1).mean():.3f}")
+    assert offset.min() >= -1 and offset.max() <= 3
+    assert (np.abs(offset) <= 1).mean() >= 0.95
+
+
 def test_soft_edges_carry_the_products_colour_not_the_backdrops(classical: dict[str, Segmentation]) -> None:
     # given the tan bag shot on a white sweep
     case = make_case("bag_on_white_sweep")
