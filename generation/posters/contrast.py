@@ -3,7 +3,9 @@
 Each free-standing text first tries its template colour, then ink, then paper; the
 first that meets the WCAG ratio for its size wins. A group whose text no colour can
 carry gets a scrim or a plate (the template's ``contrast_fix``) at rising opacity,
-and a solid plate as the last step, which always carries ink or paper.
+and a solid plate as the last step, which always carries ink or paper. On a fix a text
+never keeps a template colour of the fix's own colour family (``same_family``): it takes
+ink or paper there, as a filled button's label does.
 """
 
 from __future__ import annotations
@@ -61,12 +63,42 @@ def _coverage(slot: Slot) -> tuple[Image.Image | None, Box]:
     return mask, (x + ink[0], y + ink[1], ink[2] - ink[0], ink[3] - ink[1])
 
 
-def _candidates(preferred: RGB, palette: Palette) -> list[RGB]:
-    out = [preferred]
+def _candidates(preferred: RGB, palette: Palette, fill: RGB | None = None) -> list[RGB]:
+    """The template's colour, then ink, then paper; on a fix (``fill``: a plate's or a
+    scrim's colour) not the template's colour when it is of the fill's own colour family,
+    which read as a smudge (hero_left's brand-green price on a pale brand-green plate):
+    such a text takes ink or paper, as a filled button's label does."""
+    out = [] if fill is not None and same_family(preferred, fill) else [preferred]
     for c in (palette.ink, PAPER):
         if c not in out:
             out.append(c)
     return out
+
+
+FAMILY_CHROMA = 0.05  # a colour whose channels span less (of 255) is a grey: of no family
+FAMILY_HUE = 30.0  # degrees: two colours of some chroma closer in hue are one family
+
+
+def same_family(a: RGB, b: RGB) -> bool:
+    """Whether ``a`` and ``b`` are shades or tints of one hue (both of some chroma, their
+    hues within ``FAMILY_HUE``): a brand green and its pale tint are; ink and any colour,
+    or a gold and a green, are not."""
+    hues = []
+    for c in (a, b):
+        hi, lo = max(c), min(c)
+        if (hi - lo) / 255.0 < FAMILY_CHROMA:
+            return False
+        r, g, bl = c
+        d = float(hi - lo)
+        if hi == r:
+            h = ((g - bl) / d) % 6.0
+        elif hi == g:
+            h = (bl - r) / d + 2.0
+        else:
+            h = (r - g) / d + 4.0
+        hues.append(60.0 * h)
+    gap = abs(hues[0] - hues[1]) % 360.0
+    return min(gap, 360.0 - gap) <= FAMILY_HUE
 
 
 def choose_colors(
@@ -77,7 +109,10 @@ def choose_colors(
     palette: Palette,
     short: int,
     samples: Samples,
+    fill: RGB | None = None,
 ) -> None:
+    """Each text's colour for contrast with what is behind it (``_candidates``); ``fill``:
+    the colour of the plate or scrim they were just given."""
     for slot in slots:
         plan = plans[slot.name]
         assert slot.block is not None
@@ -88,7 +123,7 @@ def choose_colors(
         patch, box = as_pixels(canvas, plan["ink"])
         rng = samples.background_range(patch, box, contrast_tile(slot.block.size), at=plan["ink"])
         best: tuple[float, RGB] | None = None
-        for color in _candidates(preferred, palette):
+        for color in _candidates(preferred, palette, fill):
             ratio = worst_contrast(color, rng)
             if ratio >= required:
                 best = (ratio, color)
@@ -222,13 +257,13 @@ def _draw_fix(
     shape = _fix_shape(kind, box, pad, short, _cores([plans[s.name]["ink"] for s in members], box, pad))
     for opacity in FIX_OPACITIES[kind]:
         _apply_fix(canvas, kind, box, fill_color, opacity, pad, short, shape)
-        choose_colors(canvas, members, plans, template, palette, short, samples)
+        choose_colors(canvas, members, plans, template, palette, short, samples, fill_color)
         if all(plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name], samples) for s in members):
             return kind, opacity, box, touched, before
         canvas[ty : ty + th, tx : tx + tw] = before
     # a solid plate always carries ink or paper
     _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
-    choose_colors(canvas, members, plans, template, palette, short, samples)
+    choose_colors(canvas, members, plans, template, palette, short, samples, fill_color)
     return "plate", 1.0, box, touched, before
 
 
