@@ -107,7 +107,37 @@ def stage_at_box(theme: Theme | str, box: Box, canvas_size: tuple[int, int], *, 
     x, y, w, h = box
     fill = max(w / cw, h / ch) / theme.layout.fill_scale
     stage = _stage((w, h), canvas_size, theme, look, float(np.clip(fill, 0.05, 0.95)), max_width=1.0)
-    return move_stage(stage, box, canvas_size)
+    return _podium_inside(move_stage(stage, box, canvas_size), canvas_size)
+
+
+# the least room left between a podium's side and the canvas's edge, of the canvas's width
+PODIUM_MARGIN = 0.03
+
+
+def _podium_inside(stage: Stage, canvas_size: tuple[int, int]) -> Stage:
+    """``stage`` with its podium made smaller, if need be, so that it stands whole inside
+    the canvas with ``PODIUM_MARGIN`` to spare on either side: the podium under a tall
+    product off the centre of a story (9:16) canvas was wider than the room beside it, its
+    sides cut off by the canvas's edge. Its shape is kept (radii and height scaled
+    together), the product's foot keeps its place on the top face, and the floor's lines
+    follow; never narrower than the product's foot (1.05 x its half width)."""
+    podium = stage.podium
+    if podium is None:
+        return stage
+    cw, ch = canvas_size
+    room = min(podium.cx, cw - podium.cx) - PODIUM_MARGIN * cw
+    rx = max(min(podium.rx, room), 0.525 * stage.box[2])
+    if rx >= podium.rx:
+        return stage
+    k = rx / podium.rx
+    base = stage.box[1] + stage.box[3]
+    ry = podium.ry * k
+    podium = replace(podium, top=base - 0.35 * ry, rx=rx, ry=ry, height=podium.height * k)
+    contact = podium.bottom + podium.ry
+    # the floor's back edge moves up with the front edge, as move_stage keeps it
+    horizon = stage.horizon + (contact - stage.contact)
+    horizon = max(min(horizon, contact - max(0.05 * ch, 0.12 * stage.box[3])), 0.06 * ch)
+    return replace(stage, contact=float(contact), horizon=float(horizon), podium=podium)
 
 
 def move_stage(stage: Stage, box: Box, canvas_size: tuple[int, int]) -> Stage:
