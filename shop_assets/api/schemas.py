@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.urls import reverse
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import ValidationError as PydanticValidationError
 from pydantic import model_validator
 
-from generation.request import InvalidRequest, first_error
+from generation.request import ExpectedOutput, InvalidRequest, OutputKind, first_error
+from shop_assets.jobs.coming import still_coming
 from shop_assets.jobs.models import Asset, GenerationJob, JobAttempt
 
 
@@ -78,6 +79,31 @@ class NotMadeOut(Schema):
     size: str = ""
 
 
+class ComingOut(Schema):
+    """An output the job has still to make (what its asset will be), known from its request
+    before it is made."""
+
+    kind: OutputKind
+    template: str = Field(description="A poster's template; empty for other kinds.")
+    size: str = Field(description="A poster's size: the preset's name or WxH; empty for other kinds.")
+    width: int | None = Field(
+        description="Its canvas in px; null where the request does not say (a cutout is its photo's size)."
+    )
+    height: int | None = Field(description="Its canvas in px; null where the request does not say.")
+    format: str = Field(description="Its file's format: png, jpg, webp or mp4.")
+
+    @staticmethod
+    def of(out: ExpectedOutput) -> "ComingOut":
+        return ComingOut(
+            kind=out.kind,
+            template=out.template,
+            size=out.size,
+            width=out.width or None,
+            height=out.height or None,
+            format=out.fmt,
+        )
+
+
 class JobOut(Schema):
     id: int
     product_id: int
@@ -96,11 +122,20 @@ class JobOut(Schema):
     cancel_requested_at: datetime | None
     assets: list[AssetOut]  # while the job runs: those made so far
     not_made: list[NotMadeOut]
+    coming: list[ComingOut] = Field(
+        description="While the job is queued or running: the outputs it has still to make, in "
+        "the order it makes them (each leaves the list when its asset is made or it is found "
+        "impossible). Empty once the job has ended."
+    )
     attempt_log: list[AttemptOut]
 
     @staticmethod
     def resolve_assets(obj: GenerationJob) -> list[Asset]:
         return list(obj.assets.all())
+
+    @staticmethod
+    def resolve_coming(obj: GenerationJob) -> list[ComingOut]:
+        return [ComingOut.of(out) for out in still_coming(obj, list(obj.assets.all()))]
 
     @staticmethod
     def resolve_attempt_log(obj: GenerationJob) -> list[JobAttempt]:

@@ -18,8 +18,9 @@ from shop_assets.catalog import notify as product_notify
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import ProductImage
 from shop_assets.dashboard.forms import JobForm, ProductForm
-from shop_assets.dashboard.views import _jobs, _made_from, _product_page, _products, merchant_required
+from shop_assets.dashboard.views import _jobs, _product_page, _products, merchant_required
 from shop_assets.jobs import lifecycle
+from shop_assets.jobs.coming import made_from
 from shop_assets.jobs.models import Asset, JobStatus
 from shop_assets.limits import LimitExceeded
 from shop_assets.limits.quotas import check_job_quota
@@ -133,7 +134,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_again(request: HttpRequest, pk: int) -> HttpResponse:
     """The product page with the new-job form filled in from this job's settings."""
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
-    poster = _made_from(job)
+    poster = made_from(job)
     if poster is not None:
         # new words for a poster: that poster's own form, holding the words this job asked for
         # (the new-job form would start a fresh poster, without them)

@@ -9,7 +9,6 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import replace
 from functools import wraps
 
 from django.contrib import messages
@@ -21,10 +20,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from generation.errors import ImageRejected, InvalidSpec
-from generation.posters.sizes import list_sizes, resolve_size
+from generation.errors import ImageRejected
+from generation.posters.sizes import list_sizes
 from generation.posters.template import list_templates
-from generation.request import ExpectedOutput, InvalidRequest
+from generation.request import IMAGE_FORMATS, ExpectedOutput, InvalidRequest
 from generation.segment.rembg_sessions import install_status
 from shop_assets.accounts import access
 from shop_assets.accounts.models import User
@@ -35,7 +34,8 @@ from shop_assets.dashboard.cutout_cards import cutout_context
 from shop_assets.dashboard.forms import BrandKitForm, JobForm, ProductForm, UploadForm
 from shop_assets.jobs import requests as job_requests
 from shop_assets.jobs import storage
-from shop_assets.jobs.models import Asset, GenerationJob, JobStatus
+from shop_assets.jobs.coming import made_from, still_coming
+from shop_assets.jobs.models import Asset, GenerationJob
 from shop_assets.jobs.running import generation_config
 from shop_assets.limits import LimitExceeded
 from shop_assets.limits.quotas import check_job_quota, check_upload_rate
@@ -173,9 +173,6 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:job", pk=job.pk)
 
 
-IMAGE_FORMATS = ("png", "jpg", "webp")
-
-
 def gallery(
     assets: list[Asset], not_made: list[dict] | None = None, coming: Sequence[ExpectedOutput] = ()
 ) -> dict:
@@ -224,73 +221,6 @@ def gallery(
         "scene_count": scene_count,
         "poster_checks_ok": POSTER_CHECKS_OK,
     }
-
-
-def still_coming(job: GenerationJob, assets: list[Asset]) -> list[ExpectedOutput]:
-    """The outputs a queued or running job has still to make, from its request (the typed
-    model that let it in): each expected output not yet made nor found impossible, in the
-    order it will be made. Nothing for a job that is not queued or running, so a job that
-    ends takes its cards "being made" away.
-
-    Made and expected outputs are matched by what they are (a poster by template and size,
-    the others by kind) and counted, not by name: a scene or a poster of a second headline
-    is the next of its kind whatever it ends up named.
-    """
-    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-        return []
-    try:
-        expected = list(job_requests.stored_request(job).expected_outputs())
-    except InvalidRequest:
-        return []
-    if any(out.kind == "poster" and not out.name for out in expected):
-        expected = [_as_its_source(job, out) if out.kind == "poster" else out for out in expected]
-    by_kind_only = any(out.kind == "poster" and not out.template for out in expected)
-
-    def slot(kind: str, template: object = "", size: object = "") -> tuple:
-        if kind != "poster" or by_kind_only:
-            return (kind,)
-        try:  # a poster's asset records its size by the preset's name ("reels" is a story)
-            size = resolve_size(str(size)).name
-        except InvalidSpec:
-            pass
-        return (kind, str(template or ""), str(size or ""))
-
-    done: dict[tuple, int] = {}
-    for asset in assets:
-        main = asset.format in IMAGE_FORMATS if asset.kind != "clip" else asset.format == "mp4"
-        if main:
-            metrics = asset.metrics or {}
-            key = slot(asset.kind, metrics.get("template"), metrics.get("size"))
-            done[key] = done.get(key, 0) + 1
-    for missing in job.not_made or []:
-        key = slot(str(missing.get("kind", "")), missing.get("template"), missing.get("size"))
-        done[key] = done.get(key, 0) + 1
-    coming = []
-    for out in expected:
-        key = slot(out.kind, out.template, out.size)
-        if done.get(key, 0) > 0:
-            done[key] -= 1
-        else:
-            coming.append(out)
-    return coming
-
-
-def _as_its_source(job: GenerationJob, out: ExpectedOutput) -> ExpectedOutput:
-    """A poster made again: its template (and its size, unless the job changes it) are its
-    source's, the merchant's own poster the request names."""
-    source = _made_from(job)
-    if source is None:
-        return out
-    metrics = source.metrics or {}
-    if out.size:
-        return replace(out, template=str(metrics.get("template") or ""))
-    return replace(
-        out,
-        template=str(metrics.get("template") or ""),
-        size=str(metrics.get("size") or ""),
-        width=source.width,
-        height=source.height,
-    )
 
 
 def _coming_card(out: ExpectedOutput) -> dict:
@@ -437,7 +367,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assets = list(job.assets.all())
     context = {
         "job": job,
-        "made_from": _made_from(job),
+        "made_from": made_from(job),
         "assets_mark": assets_mark(job, [(a.pk, a.checksum) for a in assets]),
         **gallery(assets, job.not_made, still_coming(job, assets)),
     }
@@ -450,15 +380,6 @@ def assets_mark(job: GenerationJob, assets: list[tuple[int, str]]) -> str:
     (its cards "being made" follow the made assets and the status), and only then."""
     seen = json.dumps([job.status, sorted(assets), job.not_made], sort_keys=True, default=str)
     return hashlib.sha256(seen.encode()).hexdigest()[:16]
-
-
-def _made_from(job: GenerationJob) -> Asset | None:
-    """The poster a re-render job sets new words on (the merchant's own), else None."""
-    source = (job.parameters or {}).get("rerender")
-    asset_id = source.get("asset_id") if isinstance(source, dict) else None
-    if not isinstance(asset_id, int):
-        return None
-    return Asset.objects.filter(merchant_id=job.merchant_id, pk=asset_id).first()
 
 
 @merchant_required
