@@ -11,7 +11,7 @@ from shop_assets.accounts.models import BrandKit, hex_color_validator
 from shop_assets.bulk import campaigns
 from shop_assets.bulk.models import Campaign
 from shop_assets.dashboard import labels as dashboard_labels
-from shop_assets.dashboard.forms import OUTPUT_CHOICES, engine_choices
+from shop_assets.dashboard.forms import OUTPUT_CHOICES, engine_choices, view_field
 
 
 class BatchUploadForm(forms.Form):
@@ -152,14 +152,7 @@ class CampaignForm(forms.Form):
     theme = forms.ChoiceField(choices=(), initial="studio_sweep", label="Theme (scenes and clips)")
     scene_count = forms.IntegerField(min_value=1, max_value=8, initial=1, label="Scenes per product")
     engine = forms.ChoiceField(choices=(), initial="studio", label="Scene engine")
-    view = forms.ChoiceField(
-        choices=dashboard_labels.VIEW_CHOICES,
-        initial="auto",
-        required=False,
-        label=dashboard_labels.VIEW_LABEL,
-        help_text=dashboard_labels.VIEW_HELP,
-        widget=forms.Select(attrs={"aria-describedby": "view-help"}),
-    )
+    view = view_field()
     poster_templates = forms.MultipleChoiceField(
         choices=(),
         widget=forms.CheckboxSelectMultiple,

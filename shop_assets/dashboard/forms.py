@@ -37,6 +37,19 @@ def engine_choices() -> list[tuple[str, str]]:
 
 
 # the form field that holds each option of the job request, for errors found after the form
+def view_field() -> forms.ChoiceField:
+    """How the product is shown (standing or lying flat): the same field on the new-job
+    form and the campaign editor."""
+    return forms.ChoiceField(
+        choices=labels.VIEW_CHOICES,
+        initial="auto",
+        required=False,
+        label=labels.VIEW_LABEL,
+        help_text=labels.VIEW_HELP,
+        widget=forms.Select(attrs={"aria-describedby": "view-help"}),
+    )
+
+
 REQUEST_FIELDS = {
     "segmenter": "segmenter",
     "format": "format",
@@ -149,14 +162,7 @@ class JobForm(forms.Form):
         initial=0,
         widget=forms.NumberInput(attrs={"aria-describedby": "seed-help"}),
     )
-    view = forms.ChoiceField(
-        choices=labels.VIEW_CHOICES,
-        initial="auto",
-        required=False,
-        label=labels.VIEW_LABEL,
-        help_text=labels.VIEW_HELP,
-        widget=forms.Select(attrs={"aria-describedby": "view-help"}),
-    )
+    view = view_field()
     prompt = forms.CharField(max_length=MAX_PROMPT, required=False, label="Scene description (diffusion)")
     format = forms.ChoiceField(choices=[("png", "PNG"), ("jpg", "JPEG"), ("webp", "WebP")], initial="png")
     poster_templates = forms.MultipleChoiceField(

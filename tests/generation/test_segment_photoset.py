@@ -158,23 +158,28 @@ def _enclosed(background: np.ndarray) -> np.ndarray:
     return ~np.isin(labels, edge) & background
 
 
+def _lid_top_edge_offset(seg: Segmentation) -> np.ndarray:
+    """Rows by which the matte's top edge lies below the white jar lid's true top edge
+    (negative: above it), per column across the middle 90 % of the lid's top."""
+    truth = make_case("white_jar_on_white").alpha >= 0.5
+    top = int(np.flatnonzero(truth.any(axis=1))[0])
+    cols = np.flatnonzero(truth[top : top + 40].any(axis=0))
+    inset = cols.size // 20
+    cols = cols[inset:-inset]
+    matte = np.asarray(seg.matte)
+    return (matte[:, cols] >= 128).argmax(axis=0) - truth[:, cols].argmax(axis=0)
+
+
 def test_white_jar_lid_keeps_its_faint_top_rim(classical: dict[str, Segmentation]) -> None:
     # given the white jar on the white sweep: its lid's top rim is a ring 3 px wide a few
     # levels off the set (darker where the lid turns from the light, the set's own level
     # where the light is on it)
-    case = make_case("white_jar_on_white")
-    truth = case.alpha >= 0.5
-    top = int(np.flatnonzero(truth.any(axis=1))[0])
-    cols = np.flatnonzero(truth[top : top + 40].any(axis=0))
-    inset = cols.size // 20
-    cols = cols[inset:-inset]  # the lid's top edge across its middle 90 %
 
     # when (module fixture) it was segmented without weights
-    matte = np.asarray(classical["white_jar_on_white"].matte)
+    offset = _lid_top_edge_offset(classical["white_jar_on_white"])
 
     # then the matte's top edge is the rim's outer edge, not the lid face's edge inside
     # it (2-4 px in before: 1 % of the columns within a pixel of the truth, now 83 %)
-    offset = (matte[:, cols] >= 128).argmax(axis=0) - truth[:, cols].argmax(axis=0)
     print(f"top edge offset: mean {offset.mean():.2f}, within 1 px {(np.abs(offset) <= 1).mean():.3f}")
     assert (np.abs(offset) <= 1).mean() >= 0.7
     assert abs(float(offset.mean())) <= 1.0
@@ -209,20 +214,13 @@ def test_white_jar_lids_top_outline_follows_its_rim_with_no_bump(classical: dict
     # outline stood 2 px out of the lid over 45 px (the reduced copy's stair step), and
     # where the rim turns down into the lid's side, seen in pieces of 11-16 outline points,
     # 4-5 px inside it over 35 px
-    case = make_case("white_jar_on_white")
-    truth = case.alpha >= 0.5
-    top = int(np.flatnonzero(truth.any(axis=1))[0])
-    cols = np.flatnonzero(truth[top : top + 40].any(axis=0))
-    inset = cols.size // 20
-    cols = cols[inset:-inset]  # the lid's top edge across its middle 90 %
 
     # when (module fixture) it was segmented without weights
-    matte = np.asarray(classical["white_jar_on_white"].matte)
+    offset = _lid_top_edge_offset(classical["white_jar_on_white"])
 
     # then every column of the top edge lies within 1 px out and 3 px in of the truth (the
     # last column, where the top turns down into the lid's side, is 3 px in), nearly all
     # within 1 px (86 % before)
-    offset = (matte[:, cols] >= 128).argmax(axis=0) - truth[:, cols].argmax(axis=0)
     print(f"top edge offset {offset.min()}..{offset.max()}, within 1 px {(np.abs(offset) <= 1).mean():.3f}")
     assert offset.min() >= -1 and offset.max() <= 3
     assert (np.abs(offset) <= 1).mean() >= 0.95
