@@ -75,6 +75,9 @@ MIDDLEWARE = [
     "shop_assets.api.errors.ApiErrorMiddleware",
     # before anything reads the body: oversized uploads are refused unread
     "shop_assets.limits.uploads.LimitsMiddleware",
+    # before the session's: a signed-out background request's 403 sets no cookie (not even
+    # the deletion of an expired session's)
+    "shop_assets.accounts.signed_out.NoCookiesWhenSignedOutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

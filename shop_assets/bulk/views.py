@@ -17,7 +17,7 @@ from shop_assets.bulk import exports, fanout, imports
 from shop_assets.bulk.forms import BatchUploadForm, CampaignChoiceForm
 from shop_assets.bulk.models import Batch, BatchStatus, RowState
 from shop_assets.bulk.parsers import FORMAT_LABELS, encoding_label
-from shop_assets.dashboard.views import merchant_required
+from shop_assets.dashboard.views import merchant_file, merchant_required
 
 ROWS_PER_PAGE = 100
 
@@ -186,19 +186,19 @@ def batch_retry(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("bulk:batch", pk=batch.pk)
 
 
-@merchant_required
+@merchant_file
 def batch_results(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     batch = get_object_or_404(_batches(request), pk=pk)
     base = request.build_absolute_uri("/")[:-1]
     return exports.results_csv(batch, lambda a: base + reverse("dashboard:asset_download", args=[a.pk]))
 
 
-@merchant_required
+@merchant_file
 def batch_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     return exports.errors_csv(get_object_or_404(_batches(request), pk=pk))
 
 
-@merchant_required
+@merchant_file
 def batch_assets(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     response = exports.assets_zip(get_object_or_404(_batches(request), pk=pk))
     if response is None:

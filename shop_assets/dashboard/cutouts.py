@@ -21,7 +21,7 @@ from shop_assets.catalog import masks
 from shop_assets.catalog.models import PhotoMask, ProductImage
 from shop_assets.catalog.services import read_upload
 from shop_assets.dashboard.cutout_cards import cutout_context
-from shop_assets.dashboard.views import _product_page, merchant_required
+from shop_assets.dashboard.views import _product_page, merchant_file, merchant_required
 from shop_assets.jobs import storage
 
 
@@ -40,7 +40,7 @@ def cutout_card(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/_cutout.html", {"c": cutout_context(_image(request, pk))})
 
 
-@merchant_required
+@merchant_file
 def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The photo at the editor's size, which boxes and strokes are drawn on."""
     image = _image(request, pk)
@@ -52,7 +52,7 @@ def photo_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@merchant_required
+@merchant_file
 def mask_cutout(request: HttpRequest, pk: int) -> HttpResponseBase:
     """One mask version's cutout at preview size (WebP with transparency)."""
     mask = get_object_or_404(

@@ -8,11 +8,11 @@ import json
 import re
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
@@ -25,7 +25,7 @@ from generation.posters.sizes import list_sizes
 from generation.posters.template import list_templates
 from generation.request import IMAGE_FORMATS, ExpectedOutput, InvalidRequest
 from generation.segment.rembg_sessions import install_status
-from shop_assets.accounts import access
+from shop_assets.accounts import access, signed_out
 from shop_assets.accounts.models import User
 from shop_assets.catalog import services as catalog
 from shop_assets.catalog.models import Product, ProductImage
@@ -42,12 +42,26 @@ from shop_assets.limits.quotas import check_job_quota, check_upload_rate
 
 
 def merchant_required(view):
-    """Signed in, and linked to a merchant (staff without one get a clear 403)."""
+    """Signed in, and linked to a merchant (staff without one get a clear 403). Signed out:
+    the sign-in page, or a plain 403 for a request the page made by itself (an htmx poll;
+    ``signed_out``)."""
+    return _signed_in_merchant(view, signed_out.fetched_by_a_page)
 
-    @login_required
+
+def merchant_file(view):
+    """``merchant_required`` for a picture or file: signed out, a plain 403 unless the person
+    navigated to it (a download link), since pages fetch these by themselves."""
+    return _signed_in_merchant(view, lambda request: not signed_out.navigated(request))
+
+
+def _signed_in_merchant(view, refuse_signed_out: Callable[[HttpRequest], bool]):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         user = request.user
+        if not user.is_authenticated:
+            if refuse_signed_out(request):
+                return signed_out.refused(request)
+            return redirect_to_login(request.get_full_path())
         if not isinstance(user, User) or user.merchant_id is None:
             return render(request, "dashboard/no_merchant.html", status=403)
         return view(request, *args, **kwargs)
@@ -406,7 +420,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/_job_poll.html", context)
 
 
-@merchant_required
+@merchant_file
 def job_zip(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     job = get_object_or_404(_jobs(request).select_related("product"), pk=pk)
     assets = list(job.assets.select_related("job__product"))
@@ -432,7 +446,7 @@ def _asset(request: HttpRequest, pk: int) -> Asset:
     )
 
 
-@merchant_required
+@merchant_file
 def asset_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     asset = _asset(request, pk)
     return storage.file_response(
@@ -440,7 +454,7 @@ def asset_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-@merchant_required
+@merchant_file
 def asset_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     asset = _asset(request, pk)
     return storage.file_response(
@@ -448,7 +462,7 @@ def asset_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-@merchant_required
+@merchant_file
 def asset_thumbnail(request: HttpRequest, pk: int, width: int) -> HttpResponseBase:
     """The asset's picture at one of the server's widths (``thumbnails``); 404 for another
     width or an asset that is not a picture."""
@@ -463,7 +477,7 @@ def asset_thumbnail(request: HttpRequest, pk: int, width: int) -> HttpResponseBa
     )
 
 
-@merchant_required
+@merchant_file
 def image_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
     image = get_object_or_404(
         ProductImage.objects.filter(product__merchant_id=access.merchant_id(request)), pk=pk
@@ -523,7 +537,7 @@ def brand_kit_page(
     return render(request, "dashboard/brand_kit.html", context, status=status)
 
 
-@merchant_required
+@merchant_file
 def brand_logo(request: HttpRequest) -> HttpResponseBase:
     from shop_assets.accounts.models import BrandKit
 

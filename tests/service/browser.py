@@ -86,10 +86,10 @@ def sign_in(page, url: str, username: str = "alice", password: str = "pw-alice-1
 def sign_out(page) -> None:
     """Leaves the page, then forgets the session: the next ``sign_in`` starts signed out.
 
-    The page is left first because it may still be loading: a new window width re-chooses
-    its pictures, and a picture asked for without the session is sent to the sign-in page,
-    whose answer sets a new CSRF cookie. Should that land between ``sign_in`` opening the
-    form and sending it, the form's token no longer matches and the sign-in is refused."""
+    The page is left first because it may still be loading (a new window width re-chooses
+    its pictures); those requests, answered without the session, are refused with no cookie
+    (``shop_assets.accounts.signed_out``), so they no longer disturb the next sign-in's form,
+    but a page left is quieter."""
     page.goto("about:blank")
     page.context.clear_cookies()
 

@@ -119,6 +119,10 @@
     }
 
     async function problem(response, fallback) {
+      // a signed-out request's refusal is a plain sentence ("You are signed out. ...")
+      if ((response.headers.get("Content-Type") || "").startsWith("text/plain")) {
+        return (await response.text()) || fallback;
+      }
       try {
         return (await response.json()).detail || fallback;
       } catch (e) {
