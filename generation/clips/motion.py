@@ -184,6 +184,10 @@ class WorldGeometry:
     size: tuple[int, int]  # world pixels
     product_box: Box  # where the product stands, world pixels
     horizon: float  # world row where the floor meets the wall (parallax depth)
+    # a flat-lay's surface seen from above, drawn whole under the product: the product and
+    # its shadows float just above it, so the surface takes a smaller share of the
+    # camera's move than they do (``flat_lay.surface_ratio`` in ``presets.json``)
+    flat: bool = False
 
 
 @dataclass(frozen=True)
@@ -417,6 +421,7 @@ class Timeline:
         self.zoom_from = self.zoom_to = self.base_zoom
         self.pan = (0.0, 0.0)
         self.parallax_base = 1.0
+        self.surface_ratio = float(presets_data()["flat_lay"]["surface_ratio"])
         self.still = 0.0
         framing = presets_data()["framing"]
         offset = float(framing["max_offset"]) * cw  # how far the product's centre may stray
@@ -564,20 +569,41 @@ class Timeline:
 
     # -- layers --------------------------------------------------------------------------
 
-    def _world_transform(self, shot: _Shot, t: float) -> tuple[Similarity, Depth | None]:
+    def _world_transform(self, shot: _Shot, t: float) -> tuple[Similarity, Depth | None, Similarity | None]:
+        """World -> canvas at ``t``, the parallax it is drawn with (None: one transform),
+        and the transform its shadow layer is drawn with apart from it (None: with it)."""
+        flat = self.geometries[shot.world].flat
         if self.spec.style == "parallax":
             d = self._depth(min(t, self.move_start if self.end_place else t))
-            return d.at_ratio(1.0), d
+            # the shadows follow the product (depth 1), which moves unlike the wall
+            if flat:  # one depth, the surface's, under the product and its shadows
+                return d.at_ratio(self.surface_ratio), None, d.at_ratio(1.0)
+            return d.at_ratio(1.0), d, d.at_ratio(1.0)
         # worlds follow the product, except once the product heads for the end card
         q = self._camera_product(min(t, self.move_start) if self.end_place is not None else t)
-        return shot.align.then(q), None
+        if flat:
+            return shot.align.then(self._surface_move(q)), None, shot.align.then(q)
+        return shot.align.then(q), None, None
+
+    def _surface_move(self, q: Similarity) -> Similarity:
+        """The camera's move ``q`` (the product's rest box -> canvas: a zoom by ``z`` about
+        the product's centre, then a shift ``d``) as a flat-lay's surface takes it, below
+        the product: zoomed ``base + r (z - base)`` and shifted ``r d`` (``r`` the surface
+        ratio). Both are linear in the move, so where the move keeps the world covering
+        the canvas (zoomed at least ``base_zoom``, shifted no further than that zoom's
+        spare pixels), the surface's share of it does too."""
+        px, py = self.pivot
+        qx, qy = q.point(px, py)
+        r = self.surface_ratio
+        z = self.base_zoom + r * (q.scale - self.base_zoom)
+        return zoom_about(z, px, py).then(shift(r * (qx - px), r * (qy - py)))
 
     def layers_at(self, t: float) -> tuple[LayerState, ...]:
         layers: list[LayerState] = []
         cw = self.canvas[0]
         visible = [s for s in self.shots if s.start <= t < s.end or (s is self.shots[-1] and t >= s.start)]
         for shot in visible:
-            transform, depth = self._world_transform(shot, t)
+            transform, depth, effects = self._world_transform(shot, t)
             opacity, columns = 1.0, None
             if shot.world > 0 and self.transition != "cut":
                 boundary = self.boundaries[shot.world - 1]
@@ -587,6 +613,7 @@ class Timeline:
                 else:  # slide in from the right; the outgoing world slides out to the left
                     offset = cw * (1 - ease_in_out_cubic(u))
                     transform = transform.then(shift(offset))
+                    effects = effects.then(shift(offset)) if effects is not None else None
                     columns = (min(cw, max(0, round(offset))), cw)
             if layers and columns is not None:
                 # the world underneath slides out by the same amount
@@ -600,7 +627,6 @@ class Timeline:
                     (0, columns[0]),
                     prev.depth,
                 )
-            effects = self._effects_transform(transform, depth)
             shadow = 1.0
             if shot.world == 0 and t < self.reveal_end:
                 # the product's shadow darkens as it lands: drawn apart from the set meanwhile
@@ -619,12 +645,6 @@ class Timeline:
             if u >= 1.0:
                 layers = layers[-1:]
         return tuple(layers)
-
-    @staticmethod
-    def _effects_transform(transform: Similarity, depth: Depth | None) -> Similarity | None:
-        # Shadows are drawn with the world when both move together; with parallax they
-        # follow the product (depth 1), which moves differently from the wall.
-        return None if depth is None else transform
 
     # -- text ----------------------------------------------------------------------------
 

@@ -398,6 +398,11 @@ def plan_clip(
                     world, depth_ratio=estimated, meta={**world.meta, "depth": "model"}
                 )
     worlds = [_props_in_frame(w, k, timeline, spec.fps) for k, w in enumerate(worlds)]
+    for k, world in enumerate(worlds):
+        if timeline.geometries[k].flat and not world.geometry.flat:
+            # a flat-lay scene whose surface could not be built again (a brand colour its
+            # record does not carry) has only a fill where the product lay: it moves with it
+            timeline.geometries[k] = dataclasses.replace(timeline.geometries[k], flat=False)
     # then the product master at the largest size it is shown
     rx, ry, rw, rh = timeline.rest_box
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))

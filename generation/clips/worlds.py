@@ -185,8 +185,8 @@ def studio_stage(
     ratio 0 sideways against the product, so a prop standing behind it stays in sight.
     ``flat``: the product lies on the theme's surface, seen from straight above
     (``sets.flat``), as the studio engine sets a flat-lay: no wall, no horizon, no props,
-    and the whole surface at the product's depth (a camera moving over a table top moves
-    the shirt and the table together)."""
+    and the whole surface at one depth, just below the product and its shadows
+    (``WorldGeometry.flat``: the timeline moves it at a share of the camera's move)."""
     # where the theme stands the product (the scene's composition for this seed)
     cutout = seg.cutout
     light_side, foot_ratio, tone = cues if cues is not None else product_cues(cutout)
@@ -205,7 +205,7 @@ def studio_stage(
             variant=variant,
             stage=Stage(box=lying, contact=float(by + bh), horizon=0.0, podium=None),
             geometry=WorldGeometry(
-                size=size, product_box=(float(bx), float(by), float(bw), float(bh)), horizon=0.0
+                size=size, product_box=(float(bx), float(by), float(bw), float(bh)), horizon=0.0, flat=True
             ),
             depth_ratio=np.ones(size[1], dtype=F32),
             standing=(),
@@ -850,7 +850,10 @@ def scene_world(
         dressed=dressed,
         effect=_effect4(effect),
         geometry=WorldGeometry(
-            size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
+            size=size,
+            product_box=(float(x), float(y), float(w), float(h)),
+            horizon=horizon,
+            flat=flat is not None,
         ),
         depth_ratio=ratios,
         theme=scene.meta.get("theme"),
@@ -884,7 +887,8 @@ def _scene_ratios(
     wall_to: float | None,
 ) -> np.ndarray:
     """``depth_ratios`` of a finished scene's rows; a flat-lay's surface, seen from above,
-    lies all at the product's depth (1), as a flat-lay set for a clip does."""
+    lies all at one depth (1), as a flat-lay set for a clip does (a studio scene's,
+    built again whole, then moves under the product: ``WorldGeometry.flat``)."""
     meta = scene.meta
     if meta.get("view") == "flat" or (
         meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
@@ -914,7 +918,10 @@ def scene_stage(scene: RenderedImage, *, wall_ratio: float = 0.35, front_ratio: 
     standing = [PropPlacement.from_dict(p, size) for p in layout["props"]] if layout else []
     return SceneStage(
         geometry=WorldGeometry(
-            size=size, product_box=(float(x), float(y), float(w), float(h)), horizon=horizon
+            size=size,
+            product_box=(float(x), float(y), float(w), float(h)),
+            horizon=horizon,
+            flat=_surface_under(scene),
         ),
         prop_bodies=tuple((p.index, _depth_at(ratios, p.base), p.body) for p in standing),
     )
@@ -1003,7 +1010,8 @@ def overscan_stage(stage: SceneStage, pad: Pad) -> SceneStage:
 def _padded(geometry: WorldGeometry, pad: Pad) -> WorldGeometry:
     left, top, right, bottom = pad
     x, y, w, h = geometry.product_box
-    return WorldGeometry(
+    return dataclasses.replace(
+        geometry,
         size=(geometry.size[0] + left + right, geometry.size[1] + top + bottom),
         product_box=(x + left, y + top, w, h),
         horizon=geometry.horizon + top,
@@ -1098,6 +1106,15 @@ def _scene_set(
     if recorded and stage.podium is not None:
         stage = dataclasses.replace(stage, podium=PodiumGeometry.from_dict(recorded))
     return theme, seed, variant, stage
+
+
+def _surface_under(scene: RenderedImage) -> bool:
+    """Whether a finished scene is a flat-lay whose surface ``scene_world`` builds again
+    whole under the product (a studio scene's, ``_flat_surface``), which can then move
+    unlike the product (``WorldGeometry.flat``). A flat-lay from another engine has only
+    the picture's fill where the product lay: it moves with the product."""
+    meta = scene.meta
+    return meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
 
 
 def _flat_surface(

@@ -160,6 +160,98 @@ def test_a_flat_lay_clip_throws_its_shadow_round_the_product_in_every_frame(tshi
         assert min(dark["foot"], max(dark["left"], dark["right"])) > 0.04, (frame.index, dark)
 
 
+def _carried(f0: ClipFrame, f1: ClipFrame, image: np.ndarray) -> np.ndarray:
+    """``image`` (frame ``f0``'s canvas) carried to ``f1`` as the product moved between them."""
+    move = f0.product_transform.inverse().then(f1.product_transform)
+    h, w = image.shape[:2]
+    return cv2.warpAffine(
+        image, move.matrix(), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _surface_drift(f0: ClipFrame, f1: ClipFrame, images: dict[int, np.ndarray]) -> list[float]:
+    """How far (px) the surface in ``f1`` lies from where it would be had it moved with
+    the product since ``f0``: for each 24 px patch of the surface away from the product
+    (more than 12 % of its size out, in both frames), the offset at which it best matches
+    ``f0``'s picture carried with the product (within 12 px either way)."""
+    patch, reach = 24, 12
+    g0, g1 = (cv2.cvtColor(images[f.index], cv2.COLOR_RGB2GRAY).astype(np.float32) for f in (f0, f1))
+    carried = _carried(f0, f1, g0)
+    product = np.maximum(_alpha(f1), _carried(f0, f1, _alpha(f0)))
+    far = cv2.distanceTransform((product < 5).astype(np.uint8), cv2.DIST_L2, 5) > 0.12 * max(
+        f1.product.box[2:]
+    )
+    h, w = g1.shape
+    offsets = []
+    for cy in range(patch + reach, h - patch - reach, patch):
+        for cx in range(patch + reach, w - patch - reach, patch):
+            if not far[
+                cy - patch - reach : cy + patch + reach, cx - patch - reach : cx + patch + reach
+            ].all():
+                continue
+            seen = g1[cy - patch // 2 : cy + patch // 2, cx - patch // 2 : cx + patch // 2]
+            if seen.std() < 1.0:  # nothing to match
+                continue
+            around = carried[
+                cy - patch // 2 - reach : cy + patch // 2 + reach,
+                cx - patch // 2 - reach : cx + patch // 2 + reach,
+            ]
+            _, best, _, (bx, by) = cv2.minMaxLoc(cv2.matchTemplate(around, seen, cv2.TM_CCOEFF_NORMED))
+            if best > 0.5:
+                offsets.append(float(np.hypot(bx - reach, by - reach)))
+    return offsets
+
+
+@pytest.mark.parametrize(
+    ("source", "theme", "style"),
+    [
+        ("theme", "marble_counter", "push_in"),
+        ("theme", "marble_counter", "pan"),
+        ("theme", "wooden_table", "parallax"),
+        ("scene", "marble_counter", "pull_out"),
+    ],
+)
+def test_a_flat_lay_clip_moves_the_surface_unlike_the_product_and_its_shadow(tshirt, source, theme, style):
+    # given: a clip of the T-shirt from a theme, or from its flat-lay scene
+    scenes = None
+    if source == "scene":
+        scenes = StudioEngine(GenerationConfig()).render(
+            tshirt, SceneSpec(theme=theme, width=400, height=720)
+        )
+    plan = plan_clip(tshirt, _clip(theme, style), scenes=scenes)
+    # when: its first, middle and last frames drawn, and drawn again without its shadows
+    kept = (0, plan.frame_count // 2, plan.frame_count - 1)
+    frames, images, bare = {}, {}, {}
+    for frame in plan.frames():
+        assert frame.max_abs_diff == 0, frame.index  # the shirt's own pixels, in every frame
+        if frame.index in kept:
+            frames[frame.index], images[frame.index] = frame, frame.image.copy()
+    for frame in _without_shadows(plan).frames():
+        if frame.index in kept:
+            bare[frame.index] = frame.image.copy()
+    first, middle, last = (frames[k] for k in kept)
+    # then: the surface under the shirt takes a smaller share of the camera's move than the
+    # shirt does (it lies below the shirt, farther from the camera): by the last frame it
+    # lies 6.7-13.4 px (of a 270 px wide frame) from where it would be had it moved with the
+    # shirt; it moved with it exactly before (0 px in every patch)
+    drift = _surface_drift(first, last, images)
+    assert len(drift) >= 20
+    assert float(np.median(drift)) >= 4.0, sorted(drift)
+    assert float(np.median(_surface_drift(first, middle, images))) < float(np.median(drift))
+    # and the shirt's shadows move with the shirt, not the surface: the shade they cast
+    # (the frame over the frame without them) round the shirt in the last frame is the
+    # first frame's carried along with the shirt
+    shade = {
+        k: images[k].astype(np.float32).mean(axis=2)
+        / np.maximum(bare[k].astype(np.float32).mean(axis=2), 1.0)
+        for k in (kept[0], kept[2])
+    }
+    ring = (_alpha(last) < 5) & (shade[kept[2]] < 0.98)
+    assert ring.sum() > 500
+    followed = _carried(first, last, shade[kept[0]])
+    assert float(np.abs(followed[ring] - shade[kept[2]][ring]).mean()) < 0.01
+
+
 @pytest.mark.parametrize("theme", ["wooden_table", "gallery_plinth"])
 def test_a_poster_on_a_theme_lays_a_flat_lay_on_its_surface(tshirt, theme):
     # when: a story poster of the T-shirt on a theme, nothing said about the view
