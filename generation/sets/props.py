@@ -525,16 +525,27 @@ def _prop_cover(
     elif shape == "arch":
         cover = _arch_faces(xx, yy, cx, base, w, h, canvas[0])[0]
     else:  # leaf
-        cover = np.zeros_like(xx)
+        cover = leaf_stem(xx, yy, cx, base, h, lean).cover
         for blade in leaf_blades(xx, yy, cx, base, w, h, lean):
             cover = np.maximum(cover, blade.cover)
     return cover.astype(F32), origin
 
 
-# a leaf sprig: three leaves fanning out from one point on the floor, as (angle off the
-# sprig's lean in radians, length as a share of its height), drawn back to front: the two
-# side leaves, then the longest in front of them
+# a leaf sprig: a stem standing on the floor and three leaves fanning out from its top, as
+# (angle off the sprig's lean in radians, reach from the stem's foot to the leaf's tip as a
+# share of its height), drawn back to front: the two side leaves, then the longest in
+# front of them
 LEAVES = ((-0.45, 0.72), (0.45, 0.8), (0.0, 1.0))
+# the stem: from the floor up along the sprig's lean this share of its height, where the
+# leaves join it (each leaf runs from there to the tip it had when the leaves met on the
+# floor, so the sprig's outline keeps its reach), this share of its height wide at its
+# foot, tapering to its top (drawn with no stem, the leaves met in a point on the floor)
+LEAF_STEM = 0.16
+LEAF_STEM_WIDTH = (0.03, 0.02)
+# a leaf from the stem's top is shorter than it was from the floor; its blade widens by the
+# square root of that (the sprig keeps about 90 % of its area, and its sides stay within
+# 1.1 % of its height of where they were)
+LEAF_WIDEN = 0.5
 # each half of a blade is tilted about its midrib (radians at the rim, most of it near the
 # rib: a shallow V) and the blade cups and arches a little: the half turned to the key
 # light is the lighter one, and the shade runs across each half, not in two flat tones
@@ -567,19 +578,45 @@ class LeafBlade:
     length: float
 
 
+def leaf_stem(xx: np.ndarray, yy: np.ndarray, cx: float, base: float, h: float, lean: float) -> LeafBlade:
+    """The stem (``LEAF_STEM``) of a sprig standing at (``cx``, ``base``), ``h`` px tall,
+    leaning ``lean`` radians, at pixel centres ``xx``, ``yy``: as a ``LeafBlade`` (``t``
+    from its foot to where the leaves join it, ``s`` across it), run on a little under
+    the leaves' feet so that no gap opens between them."""
+    sin_a, cos_a = math.sin(lean), math.cos(lean)
+    length = LEAF_STEM * h
+    u = (xx - cx) * sin_a - (yy - base) * cos_a
+    v = (xx - cx) * cos_a + (yy - base) * sin_a
+    t = np.clip(u / length, 0.0, 1.0)
+    foot, top = (max(0.5 * k * h, 0.6) for k in LEAF_STEM_WIDTH)
+    half = foot + (top - foot) * t
+    # a flat cut at the floor, a round end under the leaves' feet
+    end = np.clip(half - np.hypot(np.maximum(u - length, 0.0), v) + 0.5, 0, 1)
+    stem = np.clip(half - np.abs(v) + 0.5, 0, 1) * np.clip(u + 0.5, 0, 1) * (u <= length) + end * (u > length)
+    s = np.clip(v / half, -1.0, 1.0)
+    return LeafBlade(stem.astype(F32), t, s, half, (sin_a, cos_a), (cos_a, -sin_a), length)
+
+
 def leaf_blades(
     xx: np.ndarray, yy: np.ndarray, cx: float, base: float, w: float, h: float, lean: float
 ) -> list[LeafBlade]:
     """The leaves (``LEAVES``, back to front) of a sprig standing at (``cx``, ``base``) in
-    its ``w`` x ``h`` px bounds, leaning ``lean`` radians, at pixel centres ``xx``, ``yy``."""
+    its ``w`` x ``h`` px bounds, leaning ``lean`` radians, at pixel centres ``xx``, ``yy``:
+    each from the top of its stem (``leaf_stem``) to its tip."""
     blades = []
+    jx, jy = cx + LEAF_STEM * h * math.sin(lean), base - LEAF_STEM * h * math.cos(lean)
     for turn, share in LEAVES:
-        angle, length = lean + turn, share * h
+        # the tip where the leaf would reach from the stem's foot; the leaf runs from the
+        # stem's top to it
+        tx, ty = cx + share * h * math.sin(lean + turn), base - share * h * math.cos(lean + turn)
+        angle, length = math.atan2(tx - jx, jy - ty), math.hypot(tx - jx, jy - ty)
         sin_a, cos_a = math.sin(angle), math.cos(angle)
-        u = (xx - cx) * sin_a - (yy - base) * cos_a  # along the leaf
-        v = (xx - cx) * cos_a + (yy - base) * sin_a  # across
+        u = (xx - jx) * sin_a - (yy - jy) * cos_a  # along the leaf
+        v = (xx - jx) * cos_a + (yy - jy) * sin_a  # across
         t = np.clip(u / length, 0.0, 1.0)
-        half = 0.5 * w * 0.55 * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
+        half = (
+            0.5 * w * 0.55 * (share * h / length) ** LEAF_WIDEN * np.clip(np.sin(np.pi * t), 0.0, 1.0) ** 0.9
+        )
         leaf = np.clip(half - np.abs(v) + 0.5, 0, 1) * (u > 0) * (u < length)
         s = np.clip(v / np.maximum(half, 0.5), -1.0, 1.0)
         # on the canvas y runs down: along is (sin, -cos) there, (sin, cos) with y up
@@ -588,14 +625,18 @@ def leaf_blades(
 
 
 def _leaf_shading(xx: np.ndarray, yy: np.ndarray, pp: PropPlacement, look: Look, wrap: float) -> np.ndarray:
-    """A sprig's leaves, each lit by its own normals under the key light (its halves tilted
-    about the midrib, cupped and arched), with a lighter midrib and side veins, each leaf
-    in front shading the one behind near its edge."""
+    """A sprig's stem and leaves, each lit by its own normals under the key light (the stem
+    round, the leaves' halves tilted about the midrib, cupped and arched), with a lighter
+    midrib and side veins, each leaf in front shading the stem and the leaves behind near
+    its edge."""
     lv = look.light_vector
-    shade = np.zeros_like(xx)
+    # the stem behind the leaves: round, its normal turning across it from the camera
+    stem = leaf_stem(xx, yy, pp.cx, pp.base, pp.height, pp.lean)
+    ndl = stem.s * (stem.across[0] * lv[0] + stem.across[1] * lv[1]) + np.sqrt(1.0 - stem.s**2) * lv[2]
+    shade = 0.66 + 0.5 * np.clip((ndl + wrap) / (1.0 + wrap), 0, 1) ** 1.4
     blades = leaf_blades(xx, yy, pp.cx, pp.base, pp.width, pp.height, pp.lean)
     longest = max(b.length for b in blades)
-    for k, b in enumerate(blades):
+    for b in blades:
         # the normal turns from facing the camera towards ``across`` (by the fold and the
         # cup) and towards ``along`` (the arch: the foot tilts up, the tip down)
         tilt = LEAF_FOLD * np.tanh(4.0 * b.s) + LEAF_CUP * b.s
@@ -615,14 +656,11 @@ def _leaf_shading(xx: np.ndarray, yy: np.ndarray, pp: PropPlacement, look: Look,
         vein = np.clip(rib / 3.0 - off + 0.5, 0, 1) * (np.abs(b.s) < 0.85) * (slant > 0.5) * (b.t < 0.9)
         veins = np.maximum(veins, vein * LEAF_VEIN_LIFT)
         lit = lit * (1.0 + veins)
-        if k:
-            # the leaves behind darken near this leaf's edge: its soft shadow on them
-            sigma = max(0.6, 0.02 * pp.height)
-            near = cv2.GaussianBlur(b.cover, (0, 0), sigma)
-            shade *= 1.0 - LEAF_OVERLAP_SHADE * np.clip(near, 0, 1) * (1.0 - b.cover)
-            shade = shade * (1.0 - b.cover) + lit * b.cover
-        else:
-            shade = lit
+        # the stem and the leaves behind darken near this leaf's edge: its soft shadow on them
+        sigma = max(0.6, 0.02 * pp.height)
+        near = cv2.GaussianBlur(b.cover, (0, 0), sigma)
+        shade *= 1.0 - LEAF_OVERLAP_SHADE * np.clip(near, 0, 1) * (1.0 - b.cover)
+        shade = shade * (1.0 - b.cover) + lit * b.cover
     return shade
 
 

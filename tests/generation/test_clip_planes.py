@@ -116,13 +116,14 @@ def test_frames_drawn_in_the_planes_match_frames_drawn_whole(source):
         np.testing.assert_array_equal(
             a.planes[0][y0 : y0 + ph, x0 : x0 + pw][opaque], b.planes[0][y0 : y0 + ph, x0 : x0 + pw][opaque]
         )
-        # elsewhere the world zoomed in the planes, within two levels (four in the
+        # elsewhere the world zoomed in the planes, within three levels (five in the
         # half-size colour planes: a saturated prop's edge, a sprig on a pale wall, rounds
         # a level further there, and a shaded sprig's leaves, darker to the rim turned from
-        # the light, one more at a few pixels)
+        # the light, one more at a few pixels; the sprig's leaves joining its stem, their
+        # rims steeper, one more again at a pixel or two of a few frames)
         for plane, (got, want) in enumerate(zip(a.planes, b.planes, strict=True)):
             diff = np.abs(got.astype(int) - want)
-            assert diff.max() <= (2 if plane == 0 else 4) and diff.mean() < 0.3, a.index
+            assert diff.max() <= (3 if plane == 0 else 5) and diff.mean() < 0.3, a.index
         assert a.max_abs_diff == 0 and a.opaque_pixels == b.opaque_pixels
     # most frames (all but the light sweep's and the end card's fade) go the short way
     assert in_planes > plan.frame_count // 2

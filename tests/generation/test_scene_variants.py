@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -26,7 +27,7 @@ from generation.sets import (
     render_set,
     stage_for_product,
 )
-from generation.sets.props import FRAME_MARGIN
+from generation.sets.props import FRAME_MARGIN, LEAF_STEM_WIDTH
 from generation.specs import SceneSpec
 from generation.types import PlacedProduct, Segmentation
 from tests.photoset import make_case
@@ -287,7 +288,10 @@ def test_props_shadows_start_at_their_foot_so_they_do_not_float(theme, bottle):
         with_props = render_set(theme, placed, stage=stage, seed=seed, variant=variant)
         without = render_set(theme, placed, stage=stage, seed=seed, variant=replace(variant, props=()))
         for prop in props:
-            shadow = foot_shadow(with_props, without, prop.cx, prop.base, prop.width, prop.height)
+            # a leaf sprig stands on its stem: its foot is the stem's (measured across the
+            # sprig's middle 40 %, the floor beside the stem reads 0.03; under it 0.14-0.16)
+            width = LEAF_STEM_WIDTH[0] * prop.height / 0.4 if prop.shape == "leaf" else prop.width
+            shadow = foot_shadow(with_props, without, prop.cx, prop.base, width, prop.height)
             # then: the floor is darkest at the foot and lightens steadily away from it
             # (a prop whose shadow starts below its foot shows a lighter gap, then a dark band)
             assert shadow.at_foot > 0.05, (theme, seed, prop.shape, shadow)
@@ -688,6 +692,38 @@ def test_a_leaf_is_shaded_across_its_blade_by_the_key_light_and_has_a_midrib(bot
         assert luma[rib].mean() - luma[beside].mean() > 3.0, (theme, seed, light_x)
         seen.add((theme, light_x > 0))
     # leaves in at least two themes, lit from both sides
+    assert len({t for t, _ in seen}) >= 2 and {lit for _, lit in seen} == {True, False}, seen
+
+
+def test_a_leaf_sprig_stands_on_a_stem_lit_by_the_key_light(bottle):
+    seen = set()
+    for theme, seed, light_x, luma, leaf, _ in _leaf_seen(bottle):
+        ox, oy = leaf.origin
+        h = leaf.height
+        covered = leaf.cover > 0.5
+        # then: between 3 % and 12 % of its height above the floor the sprig is one narrow
+        # run along its lean, 2-3 % of its height across (a stem; with none, the three
+        # leaves met in a point on the floor: 21-49 % across there, off its lean) ...
+        runs = []
+        for k in range(math.ceil(0.03 * h), math.floor(0.12 * h)):
+            y = leaf.base - k * math.cos(leaf.lean)
+            row = round(y - 0.5) - oy
+            cols = np.flatnonzero(covered[row])
+            assert cols.size and cols.size == cols[-1] - cols[0] + 1, (theme, seed, k)  # one run
+            axis = leaf.cx + k * math.sin(leaf.lean) - ox
+            assert abs((cols[0] + cols[-1] + 1) / 2 - axis) < 1.5, (theme, seed, k)
+            assert cols.size <= 0.04 * h + 2, (theme, seed, k, cols.size, h)
+            # ... its half turned to the key light the lighter (by 17-42 of 255), as a leaf's is
+            opaque = cols[leaf.cover[row, cols] > 0.99]
+            if opaque.size >= 4:
+                third = max(1, opaque.size // 3)
+                runs.append(float(luma[row, opaque[-third:]].mean() - luma[row, opaque[:third]].mean()))
+        assert runs, (theme, seed)
+        lit_right = float(np.mean(runs))
+        assert lit_right * np.sign(light_x) > 2.0, (theme, seed, light_x, lit_right)
+        # and it joins the leaves: stem and leaves are one piece
+        assert cv2.connectedComponents(covered.astype(np.uint8))[0] == 2, (theme, seed)
+        seen.add((theme, light_x > 0))
     assert len({t for t, _ in seen}) >= 2 and {lit for _, lit in seen} == {True, False}, seen
 
 
