@@ -32,6 +32,7 @@ from PIL import Image
 from generation import sets
 from generation.blur import fast_blur
 from generation.errors import InvalidSpec
+from generation.sets.shadows import darken
 from generation.sets.textures import channels
 from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
@@ -126,6 +127,42 @@ def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength:
     shaded = apply_shadow(crop, density.crop(box), (18, 18, 24))
     out = background.copy()
     out[y0:y1, x0:x1] = np.asarray(shaded, dtype=F32)
+    return out
+
+
+# A flat-lay's shadow on a brand colour or white: no theme says where its light is, so a
+# soft key light high on the side the light on the product comes from (the product's own
+# light side, ``sets.estimate_light_side``), straight ahead when it shows none
+LYING_LIGHT = {"elevation": 55.0, "softness": 0.6, "side_azimuth": 45.0}
+# and how dark it is (a theme's contact shadow strength): lighter on white, where a
+# marketplace-clean look wants the product to sit lightly
+LYING_STRENGTH = {"brand": 0.55, "white": 0.45}
+
+
+def with_lying_shadow(
+    background: np.ndarray, placed: PlacedProduct, *, strength: float, light_side: float | None
+) -> np.ndarray:
+    """A flat-lay's shadow (``sets.lying_shadow``: round its whole silhouette, offset a
+    little down and away from the light, as a product lying on the surface throws it)
+    darkening the background; never a floor shadow at its foot. ``light_side``: +1 the
+    light comes from the left, -1 the right, None straight ahead (the shadow falls down)."""
+    vis = placed.visible()
+    if vis is None or strength <= 0:
+        return background
+    (x0, y0, x1, y1), rgba = vis
+    _, _, w, h = placed.box
+    size = float(max(w, h))
+    azimuth = 90.0 + (LYING_LIGHT["side_azimuth"] * light_side if light_side is not None else 0.0)
+    offset = sets.lying_offset(azimuth, LYING_LIGHT["elevation"], size)
+    reach = sets.lying_reach(size, offset, LYING_LIGHT["softness"])
+    ch, cw = background.shape[:2]
+    # only round the product: the shadow reaches no further
+    bx0, by0, bx1, by1 = max(0, x0 - reach), max(0, y0 - reach), min(cw, x1 + reach), min(ch, y1 + reach)
+    alpha = np.zeros((by1 - by0, bx1 - bx0), dtype=F32)
+    alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = rgba[..., 3].astype(F32) / 255.0
+    density = sets.lying_shadow(alpha, size, offset, strength=strength, softness=LYING_LIGHT["softness"])
+    out = background.copy()
+    darken(out, density, (bx0, by0))
     return out
 
 

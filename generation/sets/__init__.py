@@ -21,7 +21,9 @@ drifts a little in colour, light direction, placement and texture.
 - ``estimate_flat_lay`` (``lies_flat`` with the merchant's choice), ``flat_variant``,
   ``flat_box`` and ``render_flat_set`` (``render_flat_set_pair``: with and without the
   product's shadows): a product shot lying on a surface from above, set from above too,
-  in scenes, posters and clips alike (``flat.py``).
+  in scenes, posters and clips alike; ``lying_shadow`` (offset by ``lying_offset``,
+  reaching ``lying_reach``) is the shadow such a product throws round itself, on a set
+  or on a poster's brand colour or white (``flat.py``).
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
   ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
   reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
@@ -33,6 +35,9 @@ from generation.sets.flat import (
     flat_box,
     flat_variant,
     lies_flat,
+    lying_offset,
+    lying_reach,
+    lying_shadow,
     render_flat_set,
     render_flat_set_pair,
 )
@@ -79,6 +84,9 @@ __all__ = [
     "place_props",
     "plan_variant",
     "lies_flat",
+    "lying_offset",
+    "lying_reach",
+    "lying_shadow",
     "render_flat_set",
     "render_flat_set_pair",
     "render_set",

@@ -146,10 +146,46 @@ def shadow_offset(look: Look, size: float) -> tuple[float, float]:
     """How far (x, y px) the soft shadow of a product ``size`` px across lies from it:
     away from the key light sideways, and down the frame (from above, the key light
     stands at the top of the picture), further the lower the light."""
-    a = math.radians(look.azimuth)
-    e = math.radians(look.theme.light.elevation)
+    return lying_offset(look.azimuth, look.theme.light.elevation, size)
+
+
+def lying_offset(azimuth: float, elevation: float, size: float) -> tuple[float, float]:
+    """``shadow_offset`` for a key light at ``azimuth`` and ``elevation`` (degrees, as a
+    theme's light: azimuth 180 the left, 90 straight ahead, 0 the right)."""
+    a = math.radians(azimuth)
+    e = math.radians(elevation)
     run = 0.05 * size / max(math.tan(e), 0.3)
     return (-math.cos(a) * run, 0.6 * run)
+
+
+def lying_shadow(
+    alpha: np.ndarray, size: float, offset: tuple[float, float], *, strength: float, softness: float
+) -> np.ndarray:
+    """The shadows of a product lying on a surface seen from above, as a density (0..1,
+    float32, ``alpha``'s shape) from its matte ``alpha`` (float32 0..1) ``size`` px across:
+    a tight contact line and a wider occlusion hugging the whole silhouette (the surface
+    round a product lying on it gets less of the room's light on every side), and a soft
+    shadow ``offset`` (x, y px, ``lying_offset``) away from the key light (the product lies
+    a few millimetres above the surface), blurred more the softer the light (``softness``
+    0..1). ``strength`` as a theme's contact shadow's. Never a floor shadow at its foot."""
+    h, w = alpha.shape
+    tight = cv2.GaussianBlur(alpha, (0, 0), max(0.8, 0.004 * size))
+    ambient = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.03 * size))
+    ox, oy = offset
+    shift = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy]], dtype=F32)
+    moved = cv2.warpAffine(alpha, shift, (w, h), flags=cv2.INTER_LINEAR)
+    soft = cv2.GaussianBlur(moved, (0, 0), max(1.0, (0.012 + 0.02 * softness) * size))
+    density = 1.0 - (
+        (1.0 - 0.5 * strength * tight) * (1.0 - 0.4 * strength * ambient) * (1.0 - 0.6 * strength * soft)
+    )
+    return np.clip(density, 0.0, 1.0).astype(F32)
+
+
+def lying_reach(size: float, offset: tuple[float, float], softness: float) -> int:
+    """How far (px) beyond the silhouette ``lying_shadow`` reaches: a crop of the matte
+    with this margin all round gives the same shadow as the whole canvas."""
+    blur = max(1.0, 0.03 * size, (0.012 + 0.02 * softness) * size)
+    return math.ceil(4.0 * blur + max(abs(offset[0]), abs(offset[1]))) + 2
 
 
 def render_flat_set(
@@ -222,10 +258,7 @@ def _flat_set(
         r2 = ((xn[None, :] - 0.5) ** 2 + (yn[:, None] - 0.5) ** 2) * 2.0
         bg *= textures.channels(1.0 - vignette * textures.smoothstep(0.15, 1.0, r2))
 
-    # shadows: a tight contact line and a wider occlusion hugging the whole silhouette
-    # (from above, the surface round a product lying on it gets less of the room's light
-    # on every side), and a soft shadow offset away from the key light (the product lies
-    # a few millimetres above the surface)
+    # shadows: a product lying on the surface (``lying_shadow``)
     bare = bg.copy() if empty else None
     cs = look.theme.contact_shadow
     alpha = np.zeros((ch, cw), dtype=F32)
@@ -234,18 +267,10 @@ def _flat_set(
         (x0, y0, x1, y1), rgba = vis
         alpha[y0:y1, x0:x1] = rgba[..., 3].astype(F32) / 255.0
         size = float(max(w, h))
-        tight = cv2.GaussianBlur(alpha, (0, 0), max(0.8, 0.004 * size))
-        ambient = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.03 * size))
-        ox, oy = shadow_offset(look, size)
-        shift = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy]], dtype=F32)
-        moved = cv2.warpAffine(alpha, shift, (cw, ch), flags=cv2.INTER_LINEAR)
-        soft = cv2.GaussianBlur(moved, (0, 0), max(1.0, (0.012 + 0.02 * look.theme.light.softness) * size))
-        density = 1.0 - (
-            (1.0 - 0.5 * cs.strength * tight)
-            * (1.0 - 0.4 * cs.strength * ambient)
-            * (1.0 - 0.6 * cs.strength * soft)
+        density = lying_shadow(
+            alpha, size, shadow_offset(look, size), strength=cs.strength, softness=look.theme.light.softness
         )
-        darken(bg, np.clip(density, 0.0, 1.0).astype(F32), (0, 0))
+        darken(bg, density, (0, 0))
     noise = grain(look, placed.canvas_size)
     bg += noise
     if bare is not None:

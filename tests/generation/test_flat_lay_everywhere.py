@@ -2,7 +2,8 @@
 
 The T-shirt photographed from above (``flatlay_tshirt_linen``) stood upright in a clip made
 from a theme, on a poster's theme background and on a poster that built a flat-lay scene
-again at another shape, and lay without a shadow in a clip of its flat-lay scene.
+again at another shape, and lay without a shadow in a clip of its flat-lay scene. On a
+poster's brand colour or white it lay with a standing product's floor shadow at its foot.
 """
 
 from __future__ import annotations
@@ -284,6 +285,77 @@ def test_a_poster_building_a_flat_lay_scene_again_lays_it_flat(tshirt):
     assert _poster_apart(poster) < 20.0
     assert poster.layout["background"]["view"] == "flat"
     assert poster.checks.fidelity.max_abs_diff == 0
+
+
+def _poster_alpha(poster: RenderedPoster) -> np.ndarray:
+    """The product's alpha on the poster's canvas."""
+    w, h = poster.behind.size
+    alpha = np.zeros((h, w), np.uint8)
+    x, y, pw, ph = poster.placed.box
+    alpha[y : y + ph, x : x + pw] = np.asarray(poster.placed.layer.getchannel("A"))
+    return alpha
+
+
+def _beyond_foot(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray) -> float:
+    """How much darker ``shot`` is than ``bare`` on the floor beyond the product's foot:
+    rows 4-10 % of its height below its lowest pixel, across the middle 60 % of its width
+    (where a standing product's floor shadow spreads)."""
+    ys, xs = np.nonzero(alpha > 127)
+    h, w = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+    rows = slice(int(ys.max()) + round(0.04 * h), int(ys.max()) + round(0.10 * h))
+    cols = slice(int(xs.min()) + round(0.2 * w), int(xs.max()) - round(0.2 * w))
+    lit, dark = bare[rows, cols].astype(np.float64) @ LUMA, shot[rows, cols].astype(np.float64) @ LUMA
+    return 1.0 - float(dark.mean() / lit.mean())
+
+
+@pytest.mark.parametrize("size", ["feed", "story"])
+def test_a_flat_lay_on_a_white_poster_lies_in_its_shadow_with_no_floor_shadow(tshirt, size):
+    # given: marketplace_clean, the T-shirt on plain white (nothing else behind it)
+    spec = PosterSpec(
+        template="marketplace_clean", size=size, headline="Linen tee", price="29", currency="USD"
+    )
+    # when: the poster made, nothing said about the view
+    flat = render_poster(tshirt, spec)
+    alpha = _poster_alpha(flat)
+    behind = np.asarray(flat.behind)
+    white = np.full_like(behind, 255)
+    dark = _darkening(behind, white, alpha)
+    # then: the white just outside the shirt is darker on every side, as round a shirt lying
+    # on it (a standing product's floor shadow left the top 0.000 and the sides 0.002 dark:
+    # now 0.04 and 0.07), and the floor beyond its foot is nearly white (0.078 -> 0.013)
+    assert dark["top"] > 0.02 and min(dark["left"], dark["right"]) > 0.04, dark
+    assert dark["foot"] > dark["top"]  # offset down the frame, away from the light above
+    assert _beyond_foot(behind, white, alpha) < 0.04
+    assert flat.layout["background"] == {"mode": "white", "view": "flat"}
+    assert flat.checks.fidelity.max_abs_diff == 0
+    # and a product the merchant says stands keeps its floor shadow, unshadowed above it
+    standing = render_poster(tshirt, dataclasses.replace(spec, view="standing"))
+    assert standing.layout["background"] == {"mode": "white"}
+    kept = np.asarray(standing.behind)
+    assert _darkening(kept, white, alpha)["top"] < 0.005
+    assert _beyond_foot(kept, white, alpha) > 0.06
+
+
+@pytest.mark.parametrize("template", ["hero_left", "price_tag"])
+@pytest.mark.parametrize("size", ["feed", "story"])
+def test_a_flat_lay_on_a_brand_colour_poster_lies_in_its_shadow_with_no_floor_shadow(tshirt, template, size):
+    # given: a template on the brand colour, the T-shirt standing as the merchant says
+    spec = PosterSpec(template=template, size=size, headline="Linen tee", price="29", currency="USD")
+    standing = render_poster(tshirt, dataclasses.replace(spec, view="standing"))
+    # when: the same poster with the view left automatic
+    flat = render_poster(tshirt, spec)
+    # then: against the standing one (the same colour and shapes, a floor shadow at the
+    # shirt's foot only), the colour just outside the shirt is darker on every side
+    # (0 before: it stood too; now 0.05 above it, 0.08 beside it) and lighter beyond its
+    # foot, where the floor shadow was (0 -> -0.09)
+    alpha = _poster_alpha(flat)
+    shot, bare = np.asarray(flat.behind), np.asarray(standing.behind)
+    dark = _darkening(shot, bare, alpha)
+    assert dark["top"] > 0.03 and min(dark["left"], dark["right"]) > 0.05, dark
+    assert _beyond_foot(shot, bare, alpha) < -0.05
+    assert flat.layout["background"]["view"] == "flat"
+    assert "view" not in standing.layout["background"]
+    assert flat.checks.fidelity.max_abs_diff == 0
 
 
 def _widest_line(structure: np.ndarray) -> float:
