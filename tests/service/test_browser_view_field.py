@@ -1,11 +1,14 @@
-"""How the product is shown (automatic, standing, lying flat from above) is offered with the
-scene options of the new-job form and the campaign editor, on a desktop and a phone: its
-label above its menu, its help under it, and the merchant's choice reaches the job."""
+"""How the product is shown (automatic, standing, lying flat from above) is offered in the
+new-job form and the campaign editor whenever scenes, posters or a clip are asked for (a
+poster-only job too: it sat with the scene options, hidden without scenes), on a desktop
+and a phone: its label above its menu, its help under it, and the merchant's choice
+reaches the job."""
 
 from __future__ import annotations
 
 import pytest
 
+from shop_assets.bulk.models import Campaign
 from shop_assets.jobs.models import GenerationJob
 from tests.service.browser import BROWSER_MARKS, shots_dir, sign_in
 
@@ -77,3 +80,59 @@ def test_the_campaign_editor_asks_how_the_product_is_shown(
 
     # then: the same choice, in its place
     _check_places(page.evaluate(PLACES))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
+def test_a_poster_only_job_can_lay_the_product_flat(
+    live_server, browser_page, user, product_image, tmp_path, viewport
+):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    page.set_viewport_size(viewport)
+    sign_in(page, live_server.url)
+
+    # when: the merchant asks for posters only (no scenes, no clip)
+    page.goto(f"{live_server.url}/products/{product_image.product_id}/")
+    page.locator("#id_outputs input[value=packshot]").uncheck()
+    page.locator("#id_outputs input[value=poster]").check()
+
+    # then: how the product is shown is offered, in its place (it was hidden with the scenes)
+    _check_places(page.evaluate(PLACES))
+    page.locator("#id_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"view-poster-job-{viewport['width']}.png"), full_page=True)
+
+    # and: lying flat reaches the posters, and nothing else is asked for
+    page.select_option("#id_view", label="Lying flat, seen from above")
+    page.locator("#job-form button[type=submit]").click()
+    page.wait_for_url("**/jobs/**")
+    job = GenerationJob.objects.get()
+    assert list(job.outputs) == ["poster"]
+    assert job.parameters["poster"]["view"] == "flat"
+    assert job.parameters["scene"] is None and job.parameters["clip"] is None
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
+def test_a_poster_campaign_can_lay_the_product_flat(live_server, browser_page, user, tmp_path, viewport):
+    page = browser_page
+    shots = shots_dir(tmp_path)
+    page.set_viewport_size(viewport)
+    sign_in(page, live_server.url)
+
+    # when: a campaign of posters only is made
+    page.goto(f"{live_server.url}/batches/campaigns/new/")
+    page.locator("#campaign-form input[name=outputs][value=packshot]").uncheck()
+    page.locator("#campaign-form input[name=outputs][value=poster]").check()
+
+    # then: the same choice, in its place
+    _check_places(page.evaluate(PLACES))
+    page.locator("#id_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"view-poster-campaign-{viewport['width']}.png"), full_page=True)
+
+    # and: lying flat is kept with the campaign's posters
+    page.fill("#id_name", "Flat tees")
+    page.select_option("#id_view", label="Lying flat, seen from above")
+    page.click("button[name=save]")
+    page.wait_for_selector("text=Campaign Flat tees saved.")
+    request = Campaign.objects.get().request
+    assert request["outputs"] == ["poster"]
+    assert request["poster"]["view"] == "flat"

@@ -68,6 +68,7 @@ def test_each_option_group_names_the_outputs_it_belongs_to(signed_in, product_im
 
     assert groups == {
         "packshot": "Packshot",
+        "scene poster clip": "Product",
         "scene clip": "Scenes",
         "packshot scene poster": "Image files",
         "poster": "Posters",
