@@ -188,14 +188,20 @@ def job_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def gallery(
-    assets: list[Asset], not_made: list[dict] | None = None, coming: Sequence[ExpectedOutput] = ()
+    assets: list[Asset],
+    not_made: list[dict] | None = None,
+    coming: Sequence[ExpectedOutput] = (),
+    *,
+    fold: bool = True,
 ) -> dict:
     """Assets grouped for the job page: images, posters by template, clips with their frame.
 
     Side files (poster layouts, clip frames and previews) hang off their main asset.
     ``not_made`` (the job's) puts a card saying so where a poster that could not be made
     would have been; ``coming`` (``still_coming``) a card "being made" where each output
-    still to come will appear.
+    still to come will appear. ``fold`` says what the cards of a section share once under
+    its heading (``_shared_lines``); a page that watches its job run keeps each card's own,
+    so a card that lands moves none.
     """
     by_name = {a.name: a for a in assets}
     images = [a for a in assets if a.kind in ("cutout", "packshot", "scene") and a.format in IMAGE_FORMATS]
@@ -230,9 +236,13 @@ def gallery(
                 | {"coming": True, "format": out.fmt}
             )
     scene_count = sum(1 for a in images if a.kind == "scene")
+    scenes_coming = sum(1 for out in coming if out.kind == "scene")
     return {
-        "sections": _sections(images, _poster_groups(posters), clips, waiting),
+        "sections": _sections(images, _poster_groups(posters), clips, waiting, fold=fold),
         "scene_count": scene_count,
+        # the scenes' compare row and ticks are there from the start when two or more are
+        # asked for (the row's button waits for the second), so the second moves nothing
+        "compare_scenes": scene_count + scenes_coming > 1,
         "poster_checks_ok": POSTER_CHECKS_OK,
     }
 
@@ -299,7 +309,7 @@ def _shape(item: dict) -> float:
 
 
 def _sections(
-    images: list[Asset], poster_groups: list[dict], clips: list[dict], coming: list[dict]
+    images: list[Asset], poster_groups: list[dict], clips: list[dict], coming: list[dict], *, fold: bool
 ) -> list[dict]:
     """The job page's sections, one per output kind in the order the form lists them, each
     with its count; the cutout and the packshot, a picture each, share one.
@@ -342,7 +352,9 @@ def _sections(
             {"kind": "clip", "title": "Clips", "count": len(clips), "clips": clips, "coming": clips_coming}
         )
     for section in sections:
-        section.update(_shared_lines(section))
+        section.update(
+            _shared_lines(section) if fold else {"notes": [], "same_fidelity": False, "same_checks": False}
+        )
     return sections
 
 
@@ -383,7 +395,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "made_from": made_from(job),
         "assets_mark": assets_mark(job, [(a.pk, a.checksum) for a in assets]),
-        **gallery(assets, job.not_made, still_coming(job, assets)),
+        # a page opened while the job runs keeps each card's own lines to the end
+        **gallery(assets, job.not_made, still_coming(job, assets), fold=job.is_finished),
     }
     return render(request, "dashboard/job.html", context)
 
@@ -415,7 +428,8 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "oob": True,
         "assets_mark": mark,
-        **gallery(assets, job.not_made, still_coming(job, assets)),
+        # only a page opened while the job ran polls: its cards keep their own lines
+        **gallery(assets, job.not_made, still_coming(job, assets), fold=False),
     }
     return render(request, "dashboard/_job_poll.html", context)
 

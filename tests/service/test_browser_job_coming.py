@@ -8,6 +8,8 @@ and 390 x 844 (``SHOPASSETS_SCREENSHOTS`` keeps the shots).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -130,3 +132,114 @@ def test_each_output_has_its_place_while_it_is_made(
     polls = page.evaluate(POLLS)
     page.wait_for_timeout(2500)
     assert page.evaluate(POLLS) == polls
+
+
+PLACES = """() => [...document.querySelectorAll('#assets-scene-cards > figure, #assets-poster-groups figure')]
+    .map(f => { const r = f.querySelector('.preview').getBoundingClientRect();
+                return [f.id, Math.round((r.top + scrollY) * 10) / 10, Math.round(r.left * 10) / 10,
+                        Math.round(r.width * 10) / 10, Math.round(r.height * 10) / 10]; })"""
+
+
+# the top of the first section, under the assets' head
+SECTIONS_TOP = """() => Math.round((document.querySelector('details.assets-section').getBoundingClientRect().top
+    + scrollY) * 10) / 10"""
+
+
+def _shift(before: list, after: list) -> float:
+    """How far the picture boxes moved or changed size, place by place (the largest, in px)."""
+    assert len(before) == len(after), (before, after)
+    return max(
+        round(abs(a - b), 1)
+        for old, new in zip(before, after, strict=True)
+        for a, b in zip(old[1:], new[1:], strict=True)
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_no_card_moves_as_a_kinds_second_asset_lands_or_the_job_ends(
+    live_server, browser_page, user, product_image, tmp_path, monkeypatch, viewport
+):
+    # given: a running job of 2 scenes and 2 templates at 2 sizes that has made its first
+    # scene and bold_sale's story, each card saying its product's pixels are unchanged; its
+    # page open, every section unfolded
+    monkeypatch.setattr(job_requests, "enqueue", lambda job_id, queue: None)
+    job = job_requests.create_job(product_image.product, product_image, ["scene", "poster"], PARAMETERS)
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, progress=30)
+    add_assets(job, [_scene_made(1), _poster_made("bold_sale", "story")])
+    page = browser_page
+    shots = signed_in(page, live_server.url, tmp_path, viewport)
+    name = "desktop" if viewport is DESKTOP else "phone"
+    page.goto(f"{live_server.url}/jobs/{job.pk}/")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    expect(page.locator("figure.being-made")).to_have_count(4)
+    expect(page.locator("#assets-scene figure.asset .fidelity")).to_contain_text("Product pixels unchanged")
+    expect(page.locator("#assets-scene-compare button")).to_be_disabled()
+    page.wait_for_load_state("networkidle")
+    first = page.evaluate(PLACES)
+    page.screenshot(path=str(shots / f"{name}-job-second-of-a-kind-1.png"), full_page=True)
+
+    # when: the second scene and bold_sale's feed post land
+    add_assets(job, [_scene_made(2), _poster_made("bold_sale", "feed")])
+    expect(page.locator("figure.being-made")).to_have_count(2)
+    expect(page.locator("#assets-scene-compare button")).to_be_enabled()
+    page.wait_for_load_state("networkidle")
+    second = page.evaluate(PLACES)
+    page.screenshot(path=str(shots / f"{name}-job-second-of-a-kind-2.png"), full_page=True)
+
+    # then: every card's picture is where it was, of its size: each card keeps its own line
+    # while the job runs (no line folds into the heading above them), and the compare row
+    # under the scenes was there, waiting, from the start
+    assert [p[0] for p in second] != [p[0] for p in first]  # cards being made were replaced
+    assert _shift(first, second) == 0, (first, second)
+    expect(page.locator("#assets-scene figure.asset .fidelity")).to_have_count(2)
+    expect(page.locator("[data-section-notes]")).to_have_count(0)
+
+    # when: the rest land and the job ends
+    add_assets(job, [_poster_made("hero_left", "feed"), _poster_made("hero_left", "story")])
+    expect(page.locator("figure.being-made")).to_have_count(0)
+    page.wait_for_load_state("networkidle")
+    made = page.evaluate(PLACES)
+    sections_top = page.evaluate(SECTIONS_TOP)
+    GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=100)
+    expect(page.locator("#job-state")).to_have_text("Succeeded")
+    expect(page.locator("#assets-head a", has_text="Download all")).to_have_count(1)
+    page.wait_for_load_state("networkidle")
+    ended = page.evaluate(PLACES)
+    # above the sections, the status card loses its Cancel button and the assets' head gains
+    # "Download all (ZIP)": measured apart, they are not the cards' own
+    lift = page.evaluate(SECTIONS_TOP) - sections_top
+    page.screenshot(path=str(shots / f"{name}-job-second-of-a-kind-3.png"), full_page=True)
+
+    # then: no card moved in its section either (no line folded into a heading)
+    assert _shift(made, [[p[0], p[1] - lift, *p[2:]] for p in ended]) == 0, (lift, made, ended)
+
+    # and: the job's page opened again says what all of a section's cards share once, under
+    # its heading
+    page.reload()
+    expect(page.locator("#assets-scene-notes")).to_have_text(re.compile(r"^All 2: Product pixels unchanged"))
+    expect(page.locator("#assets-poster-notes")).to_have_text(re.compile(r"^All 4: Product pixels unchanged"))
+    expect(page.locator("#assets-scene figure.asset .fidelity")).to_have_count(0)
+
+
+KEPT = {
+    "fidelity": {"identical": True},
+    "matte": {"source": "accepted", "trusted": True},
+    "segmenter": "alpha",
+}
+
+
+def _scene_made(n: int) -> tuple:
+    colour = (200, 80, 60) if n % 2 else (60, 160, 90)
+    return (
+        "scene",
+        f"scene-marble_counter-{n:02d}",
+        (1600, 1000),
+        colour,
+        {"theme": "marble_counter", **KEPT},
+    )
+
+
+def _poster_made(template: str, size: str) -> tuple:
+    shape = {"feed": (1080, 1080), "story": (1080, 1920)}[size]
+    metrics = {"template": template, "size": size, "checks": {"ok": True}, **KEPT}
+    return ("poster", f"poster-{template}-{size}", shape, (230, 200, 60), metrics)

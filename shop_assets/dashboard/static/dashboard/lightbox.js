@@ -169,7 +169,7 @@
     var all = document.querySelectorAll("input[data-compare]").length;
     // the button's words for each width (side by side, or swiped) name how many it compares
     document.querySelectorAll("[data-compare-which]").forEach(function (which) {
-      which.textContent = count >= 2 ? String(count) : "all " + all;
+      which.textContent = count >= 2 ? String(count) : all >= 2 ? "all " + all : "the";
     });
   });
 })();
