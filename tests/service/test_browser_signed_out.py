@@ -7,6 +7,7 @@ page, and signing in brings the merchant back to it."""
 from __future__ import annotations
 
 from django.contrib.sessions.models import Session
+from playwright.sync_api import expect
 
 from shop_assets.jobs.models import JobStatus
 from tests.service.browser import BROWSER_MARKS, PHONE, job_with_assets, sign_out, signed_in
@@ -32,7 +33,7 @@ def test_a_page_whose_session_expired_asks_for_nothing_that_sets_a_cookie(
     asset = job.assets.get()
     for viewport in (DESKTOP, PHONE):
         # given: its page open, polling, when the session expires
-        signed_in(page, live_server.url, tmp_path, viewport)
+        shots = signed_in(page, live_server.url, tmp_path, viewport)
         page.goto(url)
         page.wait_for_selector("#job-assets figure.asset img")
         page.wait_for_load_state("networkidle")
@@ -66,13 +67,21 @@ def test_a_page_whose_session_expired_asks_for_nothing_that_sets_a_cookie(
         assert page.locator("#job-status-inner").count() == 1
         assert _cookies(page) == before
 
-        # when: the merchant opens the page again
-        page.goto(url)
+        # and: the status card says so, with a way to sign in
+        said = page.locator("#job-status-inner [data-signed-out]")
+        assert said.count() == 1
+        assert said.inner_text().startswith("You are signed out. Sign in again to continue.")
+        page.screenshot(path=str(shots / f"job-signed-out-{viewport['width']}.png"))
+
+        # when: the merchant follows it
+        said.get_by_role("link", name="Sign in").click()
 
         # then: the sign-in page, which brings them back to the job
-        assert page.url == f"{live_server.url}/login/?next=/jobs/{job.pk}/"
+        page.wait_for_url(f"{live_server.url}/login/?next=/jobs/{job.pk}/")
         page.fill("#id_username", "alice")
         page.fill("#id_password", "pw-alice-123")
         page.click("button[type=submit]")
         page.wait_for_url(url)
+        expect(page.locator("#job-state")).to_have_text("Running")
+        assert page.locator("[data-signed-out]").count() == 0
         sign_out(page)

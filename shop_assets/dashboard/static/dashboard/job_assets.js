@@ -65,4 +65,24 @@
     event.detail.shouldSwap = false;
     merge(target, fresh);
   });
+
+  // A poll refused because the session ended (a plain 403, shop_assets/accounts/signed_out.py)
+  // says so in the status card, with a way to sign in and come back; the polling goes on, and
+  // its first answer after the merchant signs in again (here or in another tab) replaces it.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var status = event.detail.elt;
+    if (!xhr || xhr.status !== 403 || !status || status.id !== "job-status-inner") return;
+    if ((xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") !== 0) return;
+    if (status.querySelector("[data-signed-out]")) return;
+    var said = document.createElement("p");
+    said.className = "error";
+    said.setAttribute("role", "alert");
+    said.setAttribute("data-signed-out", "");
+    var link = document.createElement("a");
+    link.href = status.getAttribute("data-sign-in");
+    link.textContent = "Sign in";
+    said.append(xhr.responseText.trim() + " ", link);
+    status.querySelector(".card").appendChild(said);
+  });
 })();
