@@ -369,7 +369,8 @@ class ClipOptions(_Options):
     motion: Motion = Field(default="camera", description="diffusion: background motion from a video model")
     reveal: Reveal = Field(
         default="drop_in",
-        description="how the clip opens, over its first beat: drop_in (the product drops onto its set), "
+        description="how the clip opens, over its first beat: drop_in (the product drops onto its set; "
+        "a flat-lay, seen from above, settles onto its surface from a little larger), "
         "fade (the set fades in around the product), none (it opens on the finished shot)",
     )
     webm: bool = False

@@ -14,7 +14,9 @@ A clip is cut to a grid of beats (``Timeline.beats``: every ``beat_s``, and ever
 between scenes is a beat; with a sound track whose tempo was found, ``tempo``, the
 music's beats instead, every cut and the move to the end card on one of them): the clip
 opens over the first beat as ``spec.reveal`` says (the product drops onto its set, its
-shadow there from the first frame and darkening as it lands; or the set fades in around
+shadow there from the first frame and darkening as it lands; a flat-lay, seen from above,
+is lowered onto its surface instead: a little larger at first, settling to its size with
+its shadow tightening under it; or the set fades in around
 the product, its shadow forming meanwhile; or neither), the light sweep starts on a beat,
 and each text enters on its beat and leaves on the beat where the product heads for the
 end card.
@@ -374,6 +376,15 @@ class Timeline:
         else:
             self.reveal_end = self.beats[min(int(reveal["beats"]), len(self.beats) - 1)]
         self.drop = float(reveal["drop"]) * rh if self.reveal == "drop_in" else 0.0
+        # a flat-lay, seen from above, does not drop: it is lowered onto its surface,
+        # shown this much larger at first and settling to its size about its centre, its
+        # shadow scaled with it (so the shadow's fill under it never shows)
+        self.settle = 0.0
+        if self.drop > 0 and geometries[0].flat:
+            self.drop = 0.0
+            opening = self._camera_product(0.0).scale
+            most = self._most_zoom(float(presets_data()["framing"]["margin"]))
+            self.settle = max(min(float(reveal["settle"]), most / max(opening, 1e-6) - 1.0), 0.0)
         if layout is not None and self.drop > 0:  # it drops from inside the clear area
             start = self._camera_product(0.0)
             room = (start.box(self.rest_box)[1] - layout.clear[1]) / start.scale
@@ -514,12 +525,21 @@ class Timeline:
 
     def product_at(self, t: float) -> Similarity:
         """The product's rest box -> canvas at time ``t``: where the camera has it, and
-        over the first beat a little higher, dropping onto its set."""
+        over the first beat a little higher, dropping onto its set (a flat-lay: a little
+        larger, settling onto its surface)."""
         camera = self._camera_product(t)
-        if t >= self.reveal_end or self.drop == 0.0:
+        if t >= self.reveal_end or (self.drop == 0.0 and self.settle == 0.0):
             return camera
+        if self.settle > 0.0:
+            return camera.then(self._settling(t, camera))
         u = ease_out_cubic(_ramp(t, 0.0, self.reveal_end))
         return camera.then(shift(0.0, -self.drop * camera.scale * (1.0 - u)))
+
+    def _settling(self, t: float, camera: Similarity) -> Similarity:
+        """A flat-lay's opening on the canvas: a zoom about the product's centre (where
+        ``camera`` has it), from ``1 + settle`` at the start to 1 at the end of the reveal."""
+        u = ease_out_cubic(_ramp(t, 0.0, self.reveal_end))
+        return zoom_about(1.0 + self.settle * (1.0 - u), *camera.point(*self.pivot))
 
     def landed(self, t: float) -> float:
         """How far the product has landed on its set: 0 at the start, 1 from the end of
@@ -632,6 +652,8 @@ class Timeline:
                 # the product's shadow darkens as it lands: drawn apart from the set meanwhile
                 shadow = self.shadow_at(t)
                 effects = effects or transform
+                if self.settle > 0.0:  # a flat-lay's shadow settles with it, under it
+                    effects = effects.then(self._settling(t, self._camera_product(t)))
             if (lifted := self.lifted_shadow(t)) < 1.0:
                 # and fades as it lifts off for the end card: apart from the set too
                 shadow *= lifted
