@@ -69,6 +69,7 @@ from generation.clips.worlds import (
     overscan_needed,
     overscan_stage,
     product_cues,
+    scene_lies_flat,
     scene_stage,
     scene_world,
     studio_stage,
@@ -77,7 +78,14 @@ from generation.clips.worlds import (
 from generation.config import GenerationConfig
 from generation.errors import InvalidSpec
 from generation.safe_zones import safe_box
-from generation.sets import MAX_PRODUCT_WIDTH, get_theme, lies_flat, plan_variant, podium_reach
+from generation.sets import (
+    MAX_PRODUCT_WIDTH,
+    estimate_light_side,
+    get_theme,
+    lies_flat,
+    plan_variant,
+    podium_reach,
+)
 from generation.types import ProgressCallback, RenderedImage, Segmentation, no_progress
 from generation.typography.money import format_price
 
@@ -408,7 +416,9 @@ def plan_clip(
     master = make_master(seg.cutout, math.ceil(timeline.max_product_scale() * rw - 1e-6))
     master_to_rest = Similarity(rw / master.size[0], rx, ry)
 
-    # 5. the end card backdrop, and background motion from a video model
+    # 5. the end card backdrop, and background motion from a video model; a product its
+    # sets or scenes lay flat lies in its own shadow there too
+    lies_flat_here = flat_sets or any(scene_lies_flat(s) for s in scenes or ())
     if end_card:
         worlds.append(
             end_card_world(
@@ -417,6 +427,8 @@ def plan_clip(
                 product_rgba=master.rgba,
                 rest_box=timeline.rest_box,
                 seed=spec.seed,
+                flat=lies_flat_here,
+                light_side=estimate_light_side(seg.cutout) if lies_flat_here else None,
             )
         )
     if spec.motion == "diffusion":

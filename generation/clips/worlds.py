@@ -43,6 +43,7 @@ from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
+    NEUTRAL_LYING_LIGHT,
     PodiumGeometry,
     PropPlacement,
     Stage,
@@ -52,7 +53,10 @@ from generation.sets import (
     estimate_product_tone,
     flat_box,
     flat_variant,
+    lying_reach,
+    lying_shadow,
     move_stage,
+    neutral_lying_offset,
     piece_shadows,
     place_props,
     plan_variant,
@@ -877,6 +881,15 @@ def _scene_lines(scene: RenderedImage) -> tuple[dict[str, Any] | None, tuple[flo
     return None, (y + 0.75 * h, float(y + h))
 
 
+def scene_lies_flat(scene: RenderedImage) -> bool:
+    """Whether a finished scene shows its product lying flat, seen from above (any engine's
+    record ``view``, a studio scene's variant's)."""
+    meta = scene.meta
+    return meta.get("view") == "flat" or (
+        meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
+    )
+
+
 def _scene_ratios(
     scene: RenderedImage,
     height: int,
@@ -889,10 +902,7 @@ def _scene_ratios(
     """``depth_ratios`` of a finished scene's rows; a flat-lay's surface, seen from above,
     lies all at one depth (1), as a flat-lay set for a clip does (a studio scene's,
     built again whole, then moves under the product: ``WorldGeometry.flat``)."""
-    meta = scene.meta
-    if meta.get("view") == "flat" or (
-        meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
-    ):
+    if scene_lies_flat(scene):
         return np.ones(height, dtype=F32)
     return depth_ratios(height, horizon, contact, wall, front, wall_to=wall_to)
 
@@ -1339,6 +1349,11 @@ def _expand(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 # The end card
 
 
+# how dark a flat-lay's shadow on the end card is (a theme's contact shadow strength: between
+# a poster's on white and on the brand colour, ``posters.backgrounds.LYING_STRENGTH``)
+END_CARD_LYING_STRENGTH = 0.5
+
+
 def end_card_world(
     canvas: tuple[int, int],
     *,
@@ -1346,11 +1361,17 @@ def end_card_world(
     product_rgba: np.ndarray,
     rest_box: tuple[float, float, float, float],
     seed: int,
+    flat: bool = False,
+    light_side: float | None = None,
 ) -> World:
     """A quiet gradient card with a soft glow, and a shadow that follows the product.
 
     ``product_rgba`` is the product master; its shadow is computed once in the master's
-    own pixels and mapped onto the product's rest box (``Effect.to_frame``).
+    own pixels and mapped onto the product's rest box (``Effect.to_frame``). A standing
+    product throws a contact shadow at its foot; a flat-lay (``flat``: seen from above, as
+    its sets show it) lies in its own shadow round its whole silhouette
+    (``sets.lying_shadow`` under ``sets.NEUTRAL_LYING_LIGHT``, from ``light_side``: +1 the
+    light on the product comes from the left, -1 the right, None straight ahead).
     """
     cw, ch = canvas
     top, bottom = (np.array(c, dtype=F32) for c in colors)
@@ -1368,9 +1389,18 @@ def end_card_world(
     # the product's contact shadow, in master pixels with a margin round it
     mh, mw = product_rgba.shape[:2]
     pad = max(8, int(0.25 * mh))
-    layer = Image.fromarray(product_rgba, "RGBA")
-    placed = PlacedProduct(layer=layer, box=(pad, pad, mw, mh), canvas_size=(mw + 2 * pad, mh + 2 * pad))
-    density = np.asarray(contact_shadow(placed, strength=0.35, spread=0.08), dtype=F32) / 255.0
+    if flat:
+        size = float(max(mw, mh))
+        offset = neutral_lying_offset(size, light_side)
+        softness = NEUTRAL_LYING_LIGHT["softness"]
+        pad = max(pad, lying_reach(size, offset, softness))
+        alpha = np.zeros((mh + 2 * pad, mw + 2 * pad), dtype=F32)
+        alpha[pad : pad + mh, pad : pad + mw] = product_rgba[..., 3].astype(F32) / 255.0
+        density = lying_shadow(alpha, size, offset, strength=END_CARD_LYING_STRENGTH, softness=softness)
+    else:
+        layer = Image.fromarray(product_rgba, "RGBA")
+        placed = PlacedProduct(layer=layer, box=(pad, pad, mw, mh), canvas_size=(mw + 2 * pad, mh + 2 * pad))
+        density = np.asarray(contact_shadow(placed, strength=0.35, spread=0.08), dtype=F32) / 255.0
     tint = np.array([0.3, 0.3, 0.34], dtype=F32)
     ratio = 1.0 - density[..., None] * (1.0 - tint)
     s = rest_box[2] / mw

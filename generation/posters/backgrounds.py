@@ -130,11 +130,8 @@ def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength:
     return out
 
 
-# A flat-lay's shadow on a brand colour or white: no theme says where its light is, so a
-# soft key light high on the side the light on the product comes from (the product's own
-# light side, ``sets.estimate_light_side``), straight ahead when it shows none
-LYING_LIGHT = {"elevation": 55.0, "softness": 0.6, "side_azimuth": 45.0}
-# and how dark it is (a theme's contact shadow strength): lighter on white, where a
+# A flat-lay's shadow on a brand colour or white (no theme says where its light is:
+# ``sets.NEUTRAL_LYING_LIGHT``): how dark it is (a theme's contact shadow strength): lighter on white, where a
 # marketplace-clean look wants the product to sit lightly
 LYING_STRENGTH = {"brand": 0.55, "white": 0.45}
 
@@ -152,15 +149,15 @@ def with_lying_shadow(
     (x0, y0, x1, y1), rgba = vis
     _, _, w, h = placed.box
     size = float(max(w, h))
-    azimuth = 90.0 + (LYING_LIGHT["side_azimuth"] * light_side if light_side is not None else 0.0)
-    offset = sets.lying_offset(azimuth, LYING_LIGHT["elevation"], size)
-    reach = sets.lying_reach(size, offset, LYING_LIGHT["softness"])
+    offset = sets.neutral_lying_offset(size, light_side)
+    softness = sets.NEUTRAL_LYING_LIGHT["softness"]
+    reach = sets.lying_reach(size, offset, softness)
     ch, cw = background.shape[:2]
     # only round the product: the shadow reaches no further
     bx0, by0, bx1, by1 = max(0, x0 - reach), max(0, y0 - reach), min(cw, x1 + reach), min(ch, y1 + reach)
     alpha = np.zeros((by1 - by0, bx1 - bx0), dtype=F32)
     alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = rgba[..., 3].astype(F32) / 255.0
-    density = sets.lying_shadow(alpha, size, offset, strength=strength, softness=LYING_LIGHT["softness"])
+    density = sets.lying_shadow(alpha, size, offset, strength=strength, softness=softness)
     out = background.copy()
     darken(out, density, (bx0, by0))
     return out

@@ -31,6 +31,7 @@ drifts a little in colour, light direction, placement and texture.
 """
 
 from generation.sets.flat import (
+    NEUTRAL_LYING_LIGHT,
     estimate_flat_lay,
     flat_box,
     flat_variant,
@@ -38,6 +39,7 @@ from generation.sets.flat import (
     lying_offset,
     lying_reach,
     lying_shadow,
+    neutral_lying_offset,
     render_flat_set,
     render_flat_set_pair,
 )
@@ -65,6 +67,7 @@ from generation.sets.variants import (
 
 __all__ = [
     "LIGHT_SIDE_THRESHOLD",
+    "NEUTRAL_LYING_LIGHT",
     "MAX_PRODUCT_WIDTH",
     "PodiumGeometry",
     "PropPlacement",
@@ -85,6 +88,7 @@ __all__ = [
     "plan_variant",
     "lies_flat",
     "lying_offset",
+    "neutral_lying_offset",
     "lying_reach",
     "lying_shadow",
     "render_flat_set",

@@ -181,6 +181,19 @@ def lying_shadow(
     return np.clip(density, 0.0, 1.0).astype(F32)
 
 
+# A flat-lay's shadow where no theme says where the light is (a poster on the brand colour
+# or white, a clip's end card): a soft key light high on the side the light on the product
+# comes from (its own light side, ``estimate_light_side``), straight ahead when it shows none
+NEUTRAL_LYING_LIGHT = {"elevation": 55.0, "softness": 0.6, "side_azimuth": 45.0}
+
+
+def neutral_lying_offset(size: float, light_side: float | None) -> tuple[float, float]:
+    """``lying_offset`` under ``NEUTRAL_LYING_LIGHT``. ``light_side``: +1 the light on the
+    product comes from the left, -1 the right, None straight ahead (the shadow falls down)."""
+    side = NEUTRAL_LYING_LIGHT["side_azimuth"] * light_side if light_side is not None else 0.0
+    return lying_offset(90.0 + side, NEUTRAL_LYING_LIGHT["elevation"], size)
+
+
 def lying_reach(size: float, offset: tuple[float, float], softness: float) -> int:
     """How far (px) beyond the silhouette ``lying_shadow`` reaches: a crop of the matte
     with this margin all round gives the same shadow as the whole canvas."""

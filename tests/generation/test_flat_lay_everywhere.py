@@ -161,6 +161,30 @@ def test_a_flat_lay_clip_throws_its_shadow_round_the_product_in_every_frame(tshi
         assert min(dark["foot"], max(dark["left"], dark["right"])) > 0.04, (frame.index, dark)
 
 
+@pytest.mark.parametrize("source", ["theme", "scene"])
+def test_a_flat_lay_lies_in_its_own_shadow_on_the_clips_end_card(tshirt, source):
+    # given: a clip of the T-shirt with an end card, from a theme or from its flat-lay scene
+    spec = dataclasses.replace(_clip("wooden_table"), end_card=True, price="29", currency="USD")
+    scenes = None
+    if source == "scene":
+        scenes = StudioEngine(GenerationConfig()).render(
+            tshirt, SceneSpec(theme="wooden_table", width=400, height=720)
+        )
+    # when: its last frame (the end card) drawn, and drawn again without the product's shadows
+    plan = plan_clip(tshirt, spec, scenes=scenes)
+    assert plan.worlds[-1].source == "end_card"
+    frame = list(plan.frames())[-1]
+    bare = list(_without_shadows(plan).frames())[-1].image
+    dark = _darkening(frame.image, bare, _alpha(frame))
+    # then: the card just outside the shirt is darker on every side, as round a shirt lying
+    # on it (a standing product's contact shadow left the top 0.000 and the sides 0.002
+    # dark; now 0.04 above and 0.07 beside it), and the card beyond its foot, where that
+    # shadow spread, is much less dark (0.071 -> 0.021)
+    assert frame.max_abs_diff == 0
+    assert dark["top"] > 0.02 and min(dark["left"], dark["right"]) > 0.04, dark
+    assert _beyond_foot(frame.image, bare, _alpha(frame)) < 0.04
+
+
 def _carried(f0: ClipFrame, f1: ClipFrame, image: np.ndarray) -> np.ndarray:
     """``image`` (frame ``f0``'s canvas) carried to ``f1`` as the product moved between them."""
     move = f0.product_transform.inverse().then(f1.product_transform)
