@@ -261,6 +261,15 @@ def test_the_variation_number_says_what_it_does(signed_in, product_image):
         )
 
 
+def test_the_clip_opening_says_a_flat_lay_settles_rather_than_drops(signed_in, product_image):
+    # given: the new-job form ("The product drops into place" is not what a flat-lay does)
+    page = signed_in.get(reverse("dashboard:product", args=[product_image.product_id])).content.decode()
+
+    # then: the opening's help says what a product lying flat does
+    after = page.split('<label for="id_clip_reveal">', 1)[1]
+    assert "A product lying flat settles onto its surface rather than dropping." in after.split("</div>", 1)[0]
+
+
 @pytest.mark.parametrize(
     ("sku", "said"),
     [
