@@ -267,7 +267,9 @@ def test_the_clip_opening_says_a_flat_lay_settles_rather_than_drops(signed_in, p
 
     # then: the opening's help says what a product lying flat does
     after = page.split('<label for="id_clip_reveal">', 1)[1]
-    assert "A product lying flat settles onto its surface rather than dropping." in after.split("</div>", 1)[0]
+    assert (
+        "A product lying flat settles onto its surface rather than dropping." in after.split("</div>", 1)[0]
+    )
 
 
 @pytest.mark.parametrize(
