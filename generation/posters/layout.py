@@ -381,7 +381,8 @@ def _reach(layout: PosterLayout) -> float:
 
 def _keeps_words(layout: PosterLayout, other: PosterLayout) -> bool:
     """Whether ``other`` sets every text of ``layout``, as many of its characters, no word
-    broken, and the badge if it had one (type sizes may differ)."""
+    broken nor a merchant's phrase that ``layout`` kept whole, and the badge if it had one
+    (type sizes may differ)."""
 
     def shown(laid: PosterLayout) -> dict[str, int]:
         return {
@@ -395,12 +396,16 @@ def _keeps_words(layout: PosterLayout, other: PosterLayout) -> bool:
         return False
     if any(s.block is not None and s.block.broken_words for s in other.slots):
         return False
+    whole = {s.name for s in layout.slots if s.block is not None and not s.block.broken_phrases}
+    if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in other.slots):
+        return False
     return any(s.kind == "badge" for s in other.slots) or not any(s.kind == "badge" for s in layout.slots)
 
 
 def _sets_words_as_well(layout: PosterLayout, other: PosterLayout) -> bool:
     """Whether ``other`` sets every text of ``layout`` at least as large, showing at least
-    as many of its characters, with no word broken, and keeps the badge if it had one."""
+    as many of its characters, with no word broken nor a merchant's phrase that ``layout``
+    kept whole, and keeps the badge if it had one."""
 
     def text(laid: PosterLayout) -> dict[str, tuple[int, int]]:
         return {
@@ -418,6 +423,9 @@ def _sets_words_as_well(layout: PosterLayout, other: PosterLayout) -> bool:
     if any(a < b for name, was in before.items() for a, b in zip(after[name], was, strict=True)):
         return False
     if any(s.block is not None and s.block.broken_words for s in other.slots):
+        return False
+    whole = {s.name for s in layout.slots if s.block is not None and not s.block.broken_phrases}
+    if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in other.slots):
         return False
     return any(s.kind == "badge" for s in layout.slots) == any(s.kind == "badge" for s in other.slots)
 
@@ -763,13 +771,15 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
     A wide canvas with a narrow product and a few words has more room along its long
     axis than spreading can fill: the words are set larger (the whole type scale, so the
     hierarchy stays) until the largest empty band is under ``EMPTY_BAND``. A try is kept
-    only when everything is placed as designed (no fallback, nothing shortened, the
-    badge kept) and it leaves a smaller band; the first one under the limit wins.
+    only when everything is placed as designed (no fallback, nothing shortened, no
+    merchant's phrase cut that was whole, the badge kept) and it leaves a smaller band;
+    the first one under the limit wins.
     """
     band = empty_band(layout)
     if band <= EMPTY_BAND:
         return layout
     badge = any(s.kind == "badge" for s in layout.slots)
+    whole = {s.name for s in layout.slots if s.block is not None and not s.block.broken_phrases}
     best = layout
     for boost in BOOSTS:
         try:
@@ -780,6 +790,8 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
             break
         if any(s.block is not None and s.block.truncated for s in bigger.slots):
             break
+        if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in bigger.slots):
+            break  # larger type that cuts a merchant's phrase the words kept whole
         bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), product)
         new_band = empty_band(bigger)
         if new_band < band:

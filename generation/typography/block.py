@@ -121,6 +121,9 @@ class TextBlock:
     broken_words: bool = False  # True when a word had to be split (last resort)
     truncated: bool = False  # True when the text was shortened with an ellipsis
     tracking_px: float = field(default=0.0)
+    # True when a line breaks inside a phrase the merchant set apart with spaces (CJK text
+    # whose phrases could not be kept whole within ``fit.PHRASE_SHRINK``)
+    broken_phrases: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

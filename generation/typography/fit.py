@@ -12,6 +12,10 @@
   where that stays even. If even lines come out taller (a descender moved down), or
   a lone character is unavoidable at the fitted size, up to two more shrink steps are
   tried before keeping what the fitted size gives.
+- Where the merchant separated CJK phrases with spaces and the fitted lines still break
+  inside one ("夜间修护 / 面霜 / 一夜焕亮"), the largest size down to ``PHRASE_SHRINK`` of
+  the fitted one whose lines break only at the spaces is taken instead ("夜间修护面霜 /
+  一夜焕亮"); a phrase too long for that is still cut between words.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ SHRINK_STEP = 0.96  # each fitting step is about 4 % smaller
 # changes no result, only the time taken.
 _ESTIMATE_SLACK = 1.10
 _FINISH_SHRINK = 0.92  # even line breaks may cost up to two shrink steps
+# Where the merchant separated CJK phrases with spaces ("夜间修护面霜 一夜焕亮"), a line
+# break inside a phrase ("夜间修护 / 面霜 / 一夜焕亮") is worth this much size to avoid:
+# the largest size down to this share of the fitted one that breaks only at the spaces.
+PHRASE_SHRINK = 0.55
 # Letter-spaced text: sizes at which two characters of one word already span more ink
 # height than the box are skipped without wrapping (``_tall_pair``); exact, so skipping
 # changes no result either.
@@ -243,7 +251,10 @@ def _layout(
             continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
-            return _finish(ctx, attempt, sizes[n:], box, broken_words=False)
+            block = _finish(ctx, attempt, sizes[n:], box, broken_words=False)
+            if prep.phrased and not _phrases_whole(paragraphs, block):
+                return _phrases_kept(prep.phrases(), sizes[n:], box) or replace(block, broken_phrases=True)
+            return block
         if attempt.height > height and len(attempt.lines) == len(paragraphs):
             # Each paragraph on one line already: smaller sizes set the same lines, whose
             # ink height scales with the size (hinting moves it a pixel or two), so sizes
@@ -284,6 +295,7 @@ class _Prepared:
     spread: int
     pair: tuple[int, int, int] | None  # (``_tall_pair``), letter-spaced text only
     _loose: Context | None = None
+    _phrases: Context | None = None
     _least: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def least_height(self, size: int, limit: int) -> float:
@@ -302,6 +314,28 @@ class _Prepared:
         if key not in self._least:
             self._least[key] = _least_height(self.ctx, size, limit)
         return self._least[key]
+
+    @property
+    def phrased(self) -> bool:
+        """Whether the merchant separated CJK phrases with spaces ("夜间修护面霜 一夜焕亮")."""
+        return any(" " in p and any(fonts.is_cjk_char(ch) for ch in p) for p in self.ctx.paragraphs)
+
+    def phrases(self) -> Context:
+        """The Context whose only breaks are the merchant's spaces: each space-separated
+        phrase one unbreakable segment. Its own wrapped lines, the same measurements."""
+        if self._phrases is None:
+            ctx = self.ctx
+            segments = []
+            for paragraph_segments in ctx.segments:
+                glued: list[tuple[int, int]] = []
+                for start, end in paragraph_segments:
+                    if glued and glued[-1][1] == start:  # no space between them: one phrase
+                        glued[-1] = (glued[-1][0], end)
+                    else:
+                        glued.append((start, end))
+                segments.append(glued)
+            self._phrases = replace(ctx, segments=segments, wrapped={})
+        return self._phrases
 
     def loose(self) -> Context:
         """The Context with CJK words breakable between any two characters (kinsoku
@@ -448,6 +482,38 @@ def _pair_height(ctx: Context, pair: tuple[int, int, int], size: int) -> int:
     p, top, bottom = pair
     high, low = _char_ink(ctx, p, top, size), _char_ink(ctx, p, bottom, size)
     return 0 if high is None or low is None else low[3] - high[1]
+
+
+def _phrases_whole(paragraphs: list[str], block: TextBlock) -> bool:
+    """True when ``block`` breaks its lines only at the spaces of ``paragraphs`` (the
+    lines drop the space they break at) or at a paragraph's end."""
+    lines = iter(block.lines)
+    for paragraph in paragraphs:
+        pos = 0
+        while pos < len(paragraph):
+            line = next(lines, None)
+            if line is None or not paragraph.startswith(line.text, pos):
+                return True  # not lines of these paragraphs (cannot happen): leave them be
+            pos += len(line.text)
+            if pos < len(paragraph):
+                if paragraph[pos] != " ":
+                    return False
+                pos += 1
+        if not paragraph:
+            next(lines, None)
+    return True
+
+
+def _phrases_kept(phrases: Context, sizes: list[int], box: tuple[int, int]) -> TextBlock | None:
+    """The largest setting, down to ``PHRASE_SHRINK`` of ``sizes[0]`` (the size the words
+    fit at), whose lines break only at the merchant's spaces; None if none."""
+    for size in sizes:
+        if size < sizes[0] * PHRASE_SHRINK:
+            break
+        attempt = _attempt(phrases, size, box)
+        if not attempt.reason:
+            return _finish(phrases, attempt, [s for s in sizes if s <= size], box, broken_words=False)
+    return None
 
 
 def _finish(

@@ -1787,10 +1787,30 @@ def test_flash_deals_square_column_runs_from_the_products_top_to_its_foot(seg, w
     assert abs(max(b[1] + b[3] for b in offer) - (py + ph)) <= 0.02 * 1080, (offer, layout["product_box"])
     assert any(s["name"] == "badge" for s in layout["slots"])
     # and the headline, with the whole band over the product to itself, is set larger
-    # than the 54 px it had with the subline under it (the long English words), whole
+    # than the 54 px it had with the subline under it (the long English words), whole;
+    # the long Chinese one keeps the merchant's five phrases whole (fit.PHRASE_SHRINK) at
+    # 48 px rather than break "出行办公 / 两相宜" at 60 px
     head = next(s["font"] for s in layout["slots"] if s["name"] == "headline")
-    assert head["size"] >= {"long-en": 60, "long-zh": 58, "longest-en": 60}[words], head
+    assert head["size"] >= {"long-en": 60, "long-zh": 48, "longest-en": 60}[words], head
     assert _norm("".join(head["lines"])) == _norm(fields["headline"])
+    assert poster.checks.ok, poster.checks.problems
+
+
+def test_larger_type_never_cuts_a_merchants_phrase_the_headline_kept_whole():
+    # given split_panel's feed post of the reference posters' bottle with the long Chinese
+    # words, five phrases the merchant set apart with spaces: kept whole they take four
+    # lines at 46 px, which leaves an empty band, and the layout's larger type scales
+    # (BOOSTS) set the headline at 55 px only by cutting them ("长效保冷保热 出行 /
+    # 办公两相宜 限时特价 / 抢购中 一口爱上")
+    photo, mask = product_photo((1200, 1200), "gradient")
+    x0, y0, x1, y1 = mask.getbbox()
+    seg = Segmentation(image=photo, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+    poster = render_poster(seg, PosterSpec(template="split_panel", size="feed", **WORDS["long-zh"]))
+    # when laid out, then every line of the headline ends where a phrase ends
+    head = next(s["font"] for s in poster.layout["slots"] if s["name"] == "headline")
+    phrases = WORDS["long-zh"]["headline"].split(" ")
+    for line in head["lines"]:
+        assert all(part in phrases for part in line.split(" ")), head["lines"]
     assert poster.checks.ok, poster.checks.problems
 
 
@@ -1804,10 +1824,13 @@ def test_a_long_chinese_headline_outranked_by_the_price_on_banner_strips_square_
     layout = poster.layout
     slots = {s["name"]: s for s in layout["slots"]}
     head, sub = slots["headline"]["font"], slots["subline"]["font"]
-    # then the long-text arrangement is taken: the headline at 56 px or more, whole, 1.8 x
-    # its subline, with the product still over a third of the canvas's height
+    # then the long-text arrangement is taken: the headline at 48 px or more, whole, 1.6 x
+    # its subline, with the product still over a third of the canvas's height (56 px and
+    # 1.8 x before the merchant's phrases were kept whole: 59 px broke "出行办公 / 两相宜";
+    # whole, they are set at 50 px, fit.PHRASE_SHRINK)
     assert "long text: the template's long-text arrangement" in layout["fallbacks"]
-    assert head["size"] >= 56 and head["size"] >= 1.8 * sub["size"], (head, sub)
+    assert head["size"] >= 48 and head["size"] >= 1.6 * sub["size"], (head, sub)
+    assert any(line.endswith("出行办公两相宜") for line in head["lines"]), head
     assert _norm("".join(head["lines"])) == _norm(WORDS["long-zh"]["headline"])
     assert layout["product_box"][3] >= 1080 / 3, layout["product_box"]
     assert poster.checks.ok, poster.checks.problems

@@ -203,8 +203,9 @@ def test_balancing_breaks_at_the_merchants_space_when_two_lines_are_even():
 
 def test_a_phrase_is_cut_between_words_in_a_tight_box():
     # given a poster headline style in a box so tight that the merchant's second phrase
-    # must be cut (before word breaking: "24小时 / 保冷 随 / 身好水杯")
-    style = TextStyle(weight=800, max_size=78, min_size=28, line_height=1.04, tracking=-0.01)
+    # must be cut even at the smallest size (before word breaking: "24小时 / 保冷 随 / 身好水杯";
+    # from 46 px down both phrases would fit whole, see test_a_merchants_phrases_...)
+    style = TextStyle(weight=800, max_size=78, min_size=50, line_height=1.04, tracking=-0.01)
     box = (250, 260)
     # when fitted greedily and balanced
     fitted = layout_text(HEADLINE, box, replace(style, balance=False), lang="zh-Hans")
@@ -213,6 +214,36 @@ def test_a_phrase_is_cut_between_words_in_a_tight_box():
     assert [line.text for line in fitted.lines] == ["24小时", "保冷 随身", "好水杯"]
     assert [line.text for line in block.lines] == ["24小时", "保冷 随身", "好水杯"]
     assert not block.broken_words
+
+
+def test_a_merchants_phrases_stay_whole_at_a_smaller_size_rather_than_split():
+    # given headlines whose phrases the merchant separated with spaces, in a poster
+    # headline style and a column that fits about four characters at the largest size
+    style = TextStyle(
+        family="montserrat", weight=800, max_size=110, min_size=34, line_height=1.05, max_lines=4
+    )
+    for text, whole in (
+        ("夜间修护面霜 一夜焕亮", ["夜间修护面霜", "一夜焕亮"]),  # was 夜间修护 / 面霜 / 一夜焕亮
+        (
+            "黑色经典淡香精 留香12小时",
+            ["黑色经典淡香精", "留香12小时"],
+        ),  # was 黑色经典 / 淡香精 / 留香 / 12小时
+    ):
+        # when fitted
+        block = layout_text(text, (420, 600), style, lang="zh-Hans")
+        # then each line is one whole phrase
+        assert [line.text for line in block.lines] == whole, text
+    # given a phrase that whole takes a line far longer than its words do: kept whole it
+    # would be set at less than PHRASE_SHRINK of the size its words fit at
+    text = "全新升级双层真空保温杯 限时特价"
+    # when fitted
+    block = layout_text(text, (420, 600), style, lang="zh-Hans")
+    # then it is cut between words, at the size the words fit at, as before
+    assert "全新升级双层真空保温杯" not in [line.text for line in block.lines]
+    assert block.size == layout_text(text.replace(" ", ""), (420, 600), style, lang="zh-Hans").size
+    # and English, whose spaces are between words, is set as before
+    en = layout_text("Overnight repair cream", (420, 600), style, lang="en")
+    assert [line.text for line in en.lines] == ["Overnight", "repair", "cream"]
 
 
 def test_balancing_leaves_no_orphan_character_on_the_last_line():
