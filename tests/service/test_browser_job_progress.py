@@ -56,8 +56,9 @@ def test_assets_show_as_they_are_made_without_moving_the_page(
     # then: what is made shows while the job runs, with its lightbox link and download
     cards = page.locator("#job-assets figure.asset")
     expect(cards).to_have_count(3)
-    expect(page.locator("#assets-head")).to_contain_text("the rest appear here as they are made")
+    expect(page.locator("#assets-head")).to_contain_text("the rest appear as they are made")
     expect(page.locator("#assets-head a", has_text="Download all")).to_have_count(0)  # not before it is done
+    expect(page.locator("#assets-head button", has_text="Download all")).to_be_disabled()
     first = page.locator("#job-assets figure.asset").first
     expect(first.locator("a[data-lightbox]")).to_have_count(1)
     expect(first.locator("a", has_text="Download")).to_have_count(1)
