@@ -6,6 +6,8 @@ reaches the job."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shop_assets.bulk.models import Campaign
@@ -36,21 +38,34 @@ def _check_places(p: dict) -> None:
     assert p["scroll"] <= p["width"]  # no sideways scroll
 
 
+JOB_OUTPUTS = "#id_outputs input"
+CAMPAIGN_OUTPUTS = "#campaign-form input[name=outputs]"
+
+
+def _form_asking_for(page, base: str, path: str, outputs: str, ticked, unticked=(), *, shot: Path) -> None:
+    """Signs in, opens the form at ``path``, unticks and ticks those outputs there, and keeps
+    a screenshot (``shot``) with the view's menu in sight."""
+    sign_in(page, base)
+    page.goto(f"{base}{path}")
+    for output in unticked:
+        page.locator(f"{outputs}[value={output}]").uncheck()
+    for output in ticked:
+        page.locator(f"{outputs}[value={output}]").check()
+    page.locator("#id_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(shot), full_page=True)
+
+
 @pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
 def test_the_new_job_form_asks_how_the_product_is_shown(
     live_server, browser_page, user, product_image, tmp_path, viewport
 ):
     page = browser_page
-    shots = shots_dir(tmp_path)
     page.set_viewport_size(viewport)
-    sign_in(page, live_server.url)
 
     # when: the merchant asks for scenes and a clip of a photo
-    page.goto(f"{live_server.url}/products/{product_image.product_id}/")
-    for output in ("scene", "clip"):
-        page.locator(f"#id_outputs input[value={output}]").check()
-    page.locator("#id_view").scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / f"view-job-{viewport['width']}.png"), full_page=True)
+    shot = shots_dir(tmp_path) / f"view-job-{viewport['width']}.png"
+    path = f"/products/{product_image.product_id}/"
+    _form_asking_for(page, live_server.url, path, JOB_OUTPUTS, ("scene", "clip"), shot=shot)
 
     # then: the choice is offered in their words, in its place
     _check_places(page.evaluate(PLACES))
@@ -68,15 +83,13 @@ def test_the_campaign_editor_asks_how_the_product_is_shown(
     live_server, browser_page, user, tmp_path, viewport
 ):
     page = browser_page
-    shots = shots_dir(tmp_path)
     page.set_viewport_size(viewport)
-    sign_in(page, live_server.url)
 
     # when: a campaign of scenes is made
-    page.goto(f"{live_server.url}/batches/campaigns/new/")
-    page.locator("#campaign-form input[name=outputs][value=scene]").check()
-    page.locator("#id_view").scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / f"view-campaign-{viewport['width']}.png"), full_page=True)
+    shot = shots_dir(tmp_path) / f"view-campaign-{viewport['width']}.png"
+    _form_asking_for(
+        page, live_server.url, "/batches/campaigns/new/", CAMPAIGN_OUTPUTS, ("scene",), shot=shot
+    )
 
     # then: the same choice, in its place
     _check_places(page.evaluate(PLACES))
@@ -87,19 +100,15 @@ def test_a_poster_only_job_can_lay_the_product_flat(
     live_server, browser_page, user, product_image, tmp_path, viewport
 ):
     page = browser_page
-    shots = shots_dir(tmp_path)
     page.set_viewport_size(viewport)
-    sign_in(page, live_server.url)
 
     # when: the merchant asks for posters only (no scenes, no clip)
-    page.goto(f"{live_server.url}/products/{product_image.product_id}/")
-    page.locator("#id_outputs input[value=packshot]").uncheck()
-    page.locator("#id_outputs input[value=poster]").check()
+    shot = shots_dir(tmp_path) / f"view-poster-job-{viewport['width']}.png"
+    path = f"/products/{product_image.product_id}/"
+    _form_asking_for(page, live_server.url, path, JOB_OUTPUTS, ("poster",), ("packshot",), shot=shot)
 
     # then: how the product is shown is offered, in its place (it was hidden with the scenes)
     _check_places(page.evaluate(PLACES))
-    page.locator("#id_view").scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / f"view-poster-job-{viewport['width']}.png"), full_page=True)
 
     # and: lying flat reaches the posters, and nothing else is asked for
     page.select_option("#id_view", label="Lying flat, seen from above")
@@ -114,19 +123,15 @@ def test_a_poster_only_job_can_lay_the_product_flat(
 @pytest.mark.parametrize("viewport", [{"width": 1440, "height": 900}, {"width": 390, "height": 844}])
 def test_a_poster_campaign_can_lay_the_product_flat(live_server, browser_page, user, tmp_path, viewport):
     page = browser_page
-    shots = shots_dir(tmp_path)
     page.set_viewport_size(viewport)
-    sign_in(page, live_server.url)
 
     # when: a campaign of posters only is made
-    page.goto(f"{live_server.url}/batches/campaigns/new/")
-    page.locator("#campaign-form input[name=outputs][value=packshot]").uncheck()
-    page.locator("#campaign-form input[name=outputs][value=poster]").check()
+    shot = shots_dir(tmp_path) / f"view-poster-campaign-{viewport['width']}.png"
+    new = "/batches/campaigns/new/"
+    _form_asking_for(page, live_server.url, new, CAMPAIGN_OUTPUTS, ("poster",), ("packshot",), shot=shot)
 
     # then: the same choice, in its place
     _check_places(page.evaluate(PLACES))
-    page.locator("#id_view").scroll_into_view_if_needed()
-    page.screenshot(path=str(shots / f"view-poster-campaign-{viewport['width']}.png"), full_page=True)
 
     # and: lying flat is kept with the campaign's posters
     page.fill("#id_name", "Flat tees")
