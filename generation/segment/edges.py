@@ -104,6 +104,14 @@ _FIT_OFF = 3.5
 # dark glass rim (60 levels against a wall of 90 and a rim light of 115) is 45 levels off
 # a line 35 long: on it, the rim was backdrop (the perfume bottle's sides 4 px in).
 _LINE_FLOOR, _LINE_SHARE = 8.0, 0.25
+# A darker shade of the product's colour at its edge is believed where F and B differ in
+# hue (sine of the angle between them, from nothing to fully) and the shade is at least
+# this share of F's brightness (the set in shadow fits with none of F).
+_SHADE_HUE = (0.1, 0.2)
+_SHADE_DARKEST = 0.3
+# ... and only within _SHADE_RIM_REACH px of a rim: a pixel it puts at _SHADE_RIM[0] or
+# more, and _SHADE_RIM[1] or more above where the colour line puts it.
+_SHADE_RIM, _SHADE_RIM_REACH = (0.85, 0.25), 3
 # A window of the photo whose colour varies less than this (summed variance, in 0..1 units
 # squared: 4x the guided filter's eps, about 5 levels) has no edge to snap a feathered
 # outline to.
@@ -282,6 +290,34 @@ def reach_weak_rim(rgb: np.ndarray, hard: np.ndarray) -> np.ndarray:
     return grown > 0 if changed else hard
 
 
+def _shade(img: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, weight) per pixel for ``img`` as a shade of the product's colour ``fg``
+    over the set's ``bg``: ``img`` = u F + v B by least squares, alpha = 1 - v (u = s a,
+    F darkened by s). The weight (0..1) is how far that is to be believed: F and B of
+    clearly different hue (for grey on grey the two are one line, not a plane), the
+    pixel on the plane (within the line's own floor, blurred alike), and the product's
+    share a darker shade of F (``_SHADE_DARKEST`` of it or more: the set in shadow fits
+    with v < 1 and u near 0) and not brighter than F."""
+    ff, bb, fb = (fg * fg).sum(axis=2), (bg * bg).sum(axis=2), (fg * bg).sum(axis=2)
+    pf, pb = (img * fg).sum(axis=2), (img * bg).sum(axis=2)
+    det = np.maximum(ff * bb - fb * fb, 1e-3)
+    u = (pf * bb - pb * fb) / det
+    v = (pb * ff - pf * fb) / det
+    alpha = 1.0 - v
+    off = np.linalg.norm(img - u[..., None] * fg - v[..., None] * bg, axis=2)
+    off = cv2.GaussianBlur(off.astype(np.float32), (0, 0), 1.0)
+    sin = np.sqrt(np.clip(1.0 - fb * fb / np.maximum(ff * bb, 1e-3), 0.0, 1.0))
+    s = u / np.maximum(alpha, 1e-3)
+    weight = (
+        np.clip((sin - _SHADE_HUE[0]) / (_SHADE_HUE[1] - _SHADE_HUE[0]), 0.0, 1.0)
+        * np.clip(2.0 - off / _LINE_FLOOR, 0.0, 1.0)
+        * np.clip((s - _SHADE_DARKEST) / 0.1, 0.0, 1.0)
+        * np.clip((1.05 - s) / 0.1, 0.0, 1.0)
+        * (alpha > 0.0)
+    )
+    return alpha.astype(np.float32), weight.astype(np.float32)
+
+
 def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1.0) -> np.ndarray:
     """float32 alpha (h, w) in 0..1 for ``rgb`` (uint8 (h, w, 3)) from ``hard`` (bool).
 
@@ -337,6 +373,32 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
     gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
     facing_down = -gy > 0.5 * np.hypot(gx, gy)
+    # a dark glass rim against a dark table lies near the line from the table to the
+    # bright glass inside, partway along it: read as a blend it is table. It is a darker
+    # shade of the product instead (P = u F + v B, the product's share u = s a darkened
+    # by s, the set's v = 1 - a): where that fits and the pixel is not the set in shadow
+    # (s near 0), its alpha is the shade's
+    # (B here from the set nearest the pixel: where the table's back edge meets the
+    # product, the wide average is half wall, half table)
+    near = max(2.0, band / 2.0)
+    bg_near, _ = _normalized_blur(img, outside, near)
+    near_sq, _ = _normalized_blur(img * img, outside, near)
+    near_spread = np.sqrt(np.maximum((near_sq - bg_near * bg_near).sum(axis=2), 0.0))
+    near_sep = np.linalg.norm(fg - bg_near, axis=2)
+    shade, shade_w = _shade(img, fg, bg_near)
+    shade_w *= (
+        np.clip((near_sep - 12.0) / 24.0, 0.0, 1.0)
+        * np.clip(np.minimum(fg_w, bg_w) * 20, 0, 1)
+        * np.clip((0.5 - near_spread / np.maximum(near_sep, 1.0)) / 0.25, 0.0, 1.0)
+    )
+    shade_w = np.where(facing_down, 0.0, shade_w * on_line)
+    # only beside a rim: pixels the shade calls product that the line calls mostly set.
+    # Elsewhere the JPEG's colour, kept at half resolution, bleeds a bright product's hue
+    # a pixel out onto the set, which the shade would read as the product's edge
+    rim = (shade_w > 0.5) & (shade >= _SHADE_RIM[0]) & (shade - projected >= _SHADE_RIM[1])
+    # (closed first: the noise breaks a rim into pieces a few rows apart)
+    rim = cv2.morphologyEx(rim.astype(np.uint8), cv2.MORPH_CLOSE, _disk(2 * _SHADE_RIM_REACH))
+    shade_w *= cv2.dilate(rim, _disk(_SHADE_RIM_REACH)) > 0
     trust = np.where(facing_down, trust, trust * on_line)
     # where F and B look alike, the mask feathered by the lens blur and snapped to the
     # photo's own edges by a guided filter (no stair-steps from the reduced copy)
@@ -355,9 +417,9 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
         edge_weight = np.clip(spread / _FLAT_GUIDE, 0.0, 1.0)
         snapped = edge_weight * snapped + (1.0 - edge_weight) * feather
         feather = np.where(weak, np.clip(snapped, 0, 1), feather)
-    crop = np.where(
-        unknown, trust * np.clip(projected, 0, 1) + (1 - trust) * feather, mask.astype(np.float32)
-    )
+    solved = trust * np.clip(projected, 0, 1) + (1 - trust) * feather
+    solved = solved + shade_w * np.clip(np.minimum(shade, 1.0) - solved, 0.0, None)
+    crop = np.where(unknown, solved, mask.astype(np.float32))
     crop = np.where(crop < 0.05, 0.0, np.where(crop > 0.97, 1.0, crop))
     alpha[y0:y1, x0:x1] = crop
     return alpha
