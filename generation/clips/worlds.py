@@ -883,11 +883,8 @@ def _scene_lines(scene: RenderedImage) -> tuple[dict[str, Any] | None, tuple[flo
 
 def scene_lies_flat(scene: RenderedImage) -> bool:
     """Whether a finished scene shows its product lying flat, seen from above (any engine's
-    record ``view``, a studio scene's variant's)."""
-    meta = scene.meta
-    return meta.get("view") == "flat" or (
-        meta.get("engine") == "studio" and (meta.get("variant") or {}).get("view") == "flat"
-    )
+    record ``view``, a studio scene's variant's: ``_surface_under``)."""
+    return scene.meta.get("view") == "flat" or _surface_under(scene)
 
 
 def _scene_ratios(
