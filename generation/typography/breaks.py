@@ -76,10 +76,14 @@ class Context:
     faces: list[list[str]]  # face per character, per paragraph
     segments: list[list[tuple[int, int]]]  # unbreakable (start, end), per paragraph
     # Measurements kept for every fitting try of this text (``fit`` keeps one Context per
-    # text, style and language): run advances by (face, text, size), spans' advances and
-    # set lines by (paragraph, start, end, size, tracking), and each try's wrapped lines
-    # by (size, width, break_words, final). All are exact; the last depends on
-    # ``segments``, so a Context with other segments starts its own.
+    # text, style and language): fonts by (face, size), run advances by (face, text,
+    # size), spans' advances and set lines by (paragraph, start, end, size, tracking),
+    # and each try's wrapped lines by (size, width, break_words, final). All are exact.
+    # The first four depend only on the paragraphs, their faces, the weight, the
+    # tracking and the languages, so Contexts that differ in nothing else (a style's
+    # other sizes, lines or leading) share them; the last depends on ``segments`` and
+    # the rest of the style, so a Context with other segments or style starts its own.
+    fonts: dict[tuple[str, int], Any] = field(default_factory=dict)
     widths: dict[tuple[Any, ...], float] = field(default_factory=dict)
     spans: dict[tuple[Any, ...], float] = field(default_factory=dict)
     lines: dict[tuple[Any, ...], Any] = field(default_factory=dict)

@@ -153,6 +153,7 @@ def clear_fitted() -> None:
     """Forget the kept ``layout_text`` results and the measurements behind them."""
     _fitted.cache_clear()
     _prepared.cache_clear()
+    _parsed.cache_clear()
 
 
 # A TextBlock and its style are frozen, so one result can be handed out many times.
@@ -352,15 +353,39 @@ class _Prepared:
 def _prepared(text: str, style: TextStyle, lang: str | None) -> _Prepared:
     """``_Prepared`` for ``text``; raises InvalidSpec (empty text) and MissingGlyph. Kept per
     process (``clear_fitted``): a layout's tries fit the same words in many boxes."""
+    # the layout's tries set the same words in styles that differ only in their sizes
+    # (a smaller product, compact spacing, larger type): those share one parsing and
+    # its measurements
+    base = _parsed(text, _measuring(style), lang)
+    style = with_leading(style, base.paragraphs)
+    ctx = replace(base, style=style, wrapped={})
+    longest, totals = _estimates(ctx, style.max_size)
+    tallest, spread = _ink_estimates(ctx, style.max_size)
+    pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
+    return _Prepared(ctx, _sizes(style), longest, totals, tallest, spread, pair)
+
+
+def _measuring(style: TextStyle) -> TextStyle:
+    """``style`` reduced to what parsing and measuring a text read: its family, weight,
+    case and tracking (the rest at their defaults)."""
+    return TextStyle(
+        family=style.family, weight=style.weight, uppercase=style.uppercase, tracking=style.tracking
+    )
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str, style: TextStyle, lang: str | None) -> Context:
+    """The Context of ``text`` in a ``_measuring`` style: paragraphs, faces, segments and
+    the measurements every style that reduces to it shares (``Context``); raises
+    InvalidSpec (empty text) and MissingGlyph. Kept with ``_prepared``."""
     canonical = fonts.normalize_lang(lang)
     paragraphs = split_paragraphs(text, style)
     if not paragraphs:
         raise InvalidSpec("Poster text is empty.")
-    style = with_leading(style, paragraphs)
     cjk_lang = fonts.cjk_lang_for(text, canonical)
     latin_lang = canonical if canonical and canonical not in fonts.CJK_LANGS else "en"
     faces = [assign_faces(p, style.family, style.weight, cjk_lang) for p in paragraphs]
-    ctx = Context(
+    return Context(
         style=style,
         lang=canonical,
         latin_lang=latin_lang,
@@ -369,10 +394,6 @@ def _prepared(text: str, style: TextStyle, lang: str | None) -> _Prepared:
         faces=faces,
         segments=[unbreakable_segments(p, cjk_lang) for p in paragraphs],
     )
-    longest, totals = _estimates(ctx, style.max_size)
-    tallest, spread = _ink_estimates(ctx, style.max_size)
-    pair = _tall_pair(ctx, style.max_size) if style.tracking and _SKIP_TALL_PAIRS else None
-    return _Prepared(ctx, _sizes(style), longest, totals, tallest, spread, pair)
 
 
 def _least_height(ctx: Context, size: int, limit: int) -> float:

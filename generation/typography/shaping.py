@@ -41,8 +41,14 @@ def runs_of(paragraph: str, faces: list[str], start: int, end: int) -> list[tupl
 
 
 def face_font(ctx: Context, face: str, size: int) -> tuple[ImageFont.FreeTypeFont, str, int]:
-    path, index = fonts.face_file(face, ctx.style.weight, lang=ctx.cjk_lang)
-    return fonts.load_font(path, index, size, ctx.style.weight), path, index
+    """(font, path, collection index) of ``face`` at ``size`` in ``ctx``'s weight and
+    languages; kept in ``ctx``: every run, piece and span of every try asks again."""
+    key = (face, size)
+    found = ctx.fonts.get(key)
+    if found is None:
+        path, index = fonts.face_file(face, ctx.style.weight, lang=ctx.cjk_lang)
+        found = ctx.fonts[key] = fonts.load_font(path, index, size, ctx.style.weight), path, index
+    return found
 
 
 def shaping_for(ctx: Context, face: str) -> tuple[str | None, tuple[str, ...]]:

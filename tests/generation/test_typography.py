@@ -20,6 +20,7 @@ from generation.typography import (
     fit,
     layout_text,
     measure,
+    shaping,
 )
 from generation.typography.breaks import set_phrases
 from generation.typography.fonts import FAMILIES, MissingGlyph
@@ -899,6 +900,32 @@ def test_fitted_blocks_kept_per_process_match_a_fresh_fit_and_failures_raise_eac
         with pytest.raises(TextDoesNotFit, match="does not fit a 60x20 px box") as caught:
             layout_text(EN_LONG, (60, 20), TextStyle(min_size=24))
         assert caught.value.box == (60, 20) and caught.value.min_size == 24
+
+
+def test_styles_that_differ_only_in_sizes_share_one_parsing_and_its_set_lines(monkeypatch):
+    # given a letter-spaced headline as a layout's tries fit it: at other sizes and lines
+    text = "Stays cold for 24 hours"
+    heading = TextStyle(family="montserrat", weight=900, min_size=20, tracking=-0.01, uppercase=True)
+    styles = [replace(heading, max_size=m, max_lines=n) for m, n in ((120, 4), (98, 4), (98, 3))]
+    fresh = []
+    for style in styles:
+        fit.clear_fitted()
+        fresh.append(layout_text(text, (620, 330), style))
+    fit.clear_fitted()
+    parsed: list[tuple[object, ...]] = []
+    assign_faces = fit.assign_faces
+    monkeypatch.setattr(fit, "assign_faces", lambda *a: parsed.append(a) or assign_faces(*a))
+    set_lines: list[tuple[object, ...]] = []
+    set_line = shaping._set_line
+    monkeypatch.setattr(shaping, "_set_line", lambda ctx, *a: set_lines.append(a) or set_line(ctx, *a))
+    # when all three are fitted one after the other
+    together = [layout_text(text, (620, 330), style) for style in styles]
+    # then each block is the one a fresh fit gives, the text was parsed once, and no
+    # line (paragraph, start, end, size, tracking) was set twice
+    assert together == fresh
+    assert [b.size for b in together] == [105, 98, 98]
+    assert len(parsed) == 1
+    assert len(set_lines) == len(set(set_lines))
 
 
 @pytest.mark.parametrize(
