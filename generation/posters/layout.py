@@ -485,7 +485,11 @@ def _solve(
     resort: int,
     grow: int = 0,
     boost: float = 1.0,
+    least: _Least | None = None,
 ) -> PosterLayout:
+    """One try at the layout. With ``least`` (``_fill``'s tries), a try whose product is
+    larger than ``least.area`` raises ``_Smaller`` as soon as its headline is set under
+    ``least.headline`` px, instead of placing the rest."""
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
     canvas = (cw, ch)
@@ -545,6 +549,11 @@ def _solve(
     product_box = clamp_into(product_box, region)  # an anchor must not push it out of its region
     # the keep-out comes from the very layer that is pasted back, not an approximation
     keepout = product.keepout(product_box)
+    # the headline px under which this try is of no use (0: none); one group sets it
+    floor = 0
+    if least is not None and _area(product_box) > least.area:
+        if sum("headline" in group.items for group in variant.groups) == 1:
+            floor = least.headline
 
     # 4. decorative shapes (they may follow the product)
     shapes = [resolve_shape(s, content, canvas, product_box, short) for s in variant.shapes]
@@ -564,6 +573,8 @@ def _solve(
             template, group, gi, items, gregion, words, families, unit, short, compact, headline
         )
         headline = next((s.block.size for s in group_slots if s.name == "headline" and s.block), headline)
+        if headline is not None and headline < floor:
+            raise _Smaller
         for slot in group_slots:
             if box_hits(keepout, slot.box):
                 # a region edge came too close to the matte (a group not tied to the product)
@@ -684,7 +695,21 @@ def free_space(layout: PosterLayout) -> int:
     return int((~covered).sum())
 
 
-def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout], *, trade: bool = False) -> PosterLayout:
+@dataclass(frozen=True)
+class _Least:
+    """What a try of ``_fill`` must reach to be of use: a headline of ``headline`` px or
+    more, where its product is larger than ``area`` (px²)."""
+
+    headline: int
+    area: int
+
+
+class _Smaller(Exception):
+    """A try of ``_fill`` stopped: its product is larger and its headline smaller than
+    ``_Least`` asks, so it could not set the words as well (``_sets_words_as_well``)."""
+
+
+def _fill(layout: PosterLayout, again: Callable[..., PosterLayout], *, trade: bool = False) -> PosterLayout:
     """A larger product when the canvas has free space along its long axis.
 
     The product's region is grown by most of the free space and the layout solved again
@@ -706,10 +731,16 @@ def _fill(layout: PosterLayout, again: Callable[[int], PosterLayout], *, trade: 
     trade = trade and layout.size.height >= layout.size.width and layout.product_box[3] < hero
     trade = trade and _cjk_headline(layout)
     traded: list[PosterLayout] = []
+    # Without ``trade`` a try is kept only when it sets the words as well, so one whose
+    # headline comes out smaller is of no use. Where its product is no larger it ends
+    # the search (whether or not its words fit): it is solved in full. Where it is
+    # larger, it would be passed over whatever it did next, so it stops once the
+    # headline is set (``_Smaller``) instead of placing the rest and the badge.
+    least = None if trade else _Least(_headline_px(layout), _area(layout.product_box))
     for share in (1.0, 0.75, 0.5, 0.25):
         try:
-            bigger = again(round(spare * share))
-        except TextDoesNotFit:
+            bigger = again(round(spare * share), least=least)
+        except (TextDoesNotFit, _Smaller):
             continue
         if bigger.product_box[2] * bigger.product_box[3] <= layout.product_box[2] * layout.product_box[3]:
             break

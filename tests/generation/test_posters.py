@@ -2015,3 +2015,41 @@ def test_flash_deals_badge_stands_in_its_square_column_between_the_message_and_t
     assert max(above, below) < 0.6 * room, (above, below, room)
     # clear of the product's matte and every other element, every check passed
     assert poster.checks.ok, poster.checks.problems
+
+
+def test_fill_tries_that_set_the_headline_smaller_stop_there_and_change_no_layout(seg, monkeypatch):
+    # given bold_sale's 4:5 post at 432 x 540, whose free space is offered to a larger
+    # product (layout._fill): every such try sets the headline smaller than the layout does
+    spec = PosterSpec(template="bold_sale", size=(432, 540), **WORDS["short-en"])
+    template = get_template(spec.template)
+    content = build_content(spec, template)
+
+    def solved() -> tuple[object, ...]:
+        laid = layout_module.solve_layout(
+            template, resolve_size(spec.size), seg.cutout, content, dict(template.families),
+            logo_size=None, has_badge=bool(content.badge),
+        )  # fmt: skip
+        slots = [(s.name, s.kind, s.box, s.block.size if s.block else 0, s.text) for s in laid.slots]
+        return laid.product_box, slots, laid.shapes, laid.fallbacks
+
+    stopped: list[object] = []
+    solve = layout_module._solve
+
+    def counted(*args: object, **kwargs: object) -> object:
+        try:
+            return solve(*args, **kwargs)
+        except layout_module._Smaller:
+            stopped.append(kwargs["least"])
+            raise
+
+    monkeypatch.setattr(layout_module, "_solve", counted)
+    # when laid out with those tries stopped once their headline is set, and with every
+    # try solved in full (no headline floor)
+    early = solved()
+    least = layout_module._Least
+    monkeypatch.setattr(layout_module, "_Least", lambda headline, area: least(0, area))
+    stops = len(stopped)
+    full = solved()
+    # then the three tries stopped early, and the layout is the same box for box
+    assert stops == 3 and len(stopped) == 3
+    assert early == full
