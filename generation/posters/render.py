@@ -297,11 +297,7 @@ def _render(
             extra_elements.append(Element("logo_plate", "plate", plate))
 
     # 6. what is behind the text, then the text and the logo
-    # rounded in place: the canvas is this poster's own and not used again (no two
-    # canvas-sized float temporaries, the same bytes as np.clip(canvas + 0.5, 0, 255))
-    np.add(canvas, 0.5, out=canvas)
-    np.clip(canvas, 0, 255, out=canvas)
-    behind_pixels = canvas.astype(np.uint8)  # the checks read these, not a copy out of ``behind``
+    behind_pixels = _rounded(canvas)  # the checks read these, not a copy out of ``behind``
     behind = Image.fromarray(behind_pixels, "RGB")
     image = behind.copy()
     for slot in layout.slots:
@@ -340,6 +336,23 @@ def _render(
         image=final, layout=layout_data, checks=checks, placed=placed, name=name,
         template=template.id, output_format=spec.output_format, meta=meta, behind=behind,
     )  # fmt: skip
+
+
+_ROUND_ROWS = 64  # rows rounded at a time: a band of a 1080 px wide float canvas stays in cache
+
+
+def _rounded(canvas: np.ndarray) -> np.ndarray:
+    """``np.clip(canvas + 0.5, 0, 255).astype(np.uint8)``, the same bytes, computed in
+    place (``canvas`` is this poster's own and not used again) band by band: each band's
+    three passes run while it is in cache, where whole-canvas passes read and write the
+    canvas-sized float array three times over from memory."""
+    out = np.empty(canvas.shape, np.uint8)
+    for y0 in range(0, canvas.shape[0], _ROUND_ROWS):
+        band = canvas[y0 : y0 + _ROUND_ROWS]
+        np.add(band, 0.5, out=band)
+        np.clip(band, 0, 255, out=band)
+        np.copyto(out[y0 : y0 + _ROUND_ROWS], band, casting="unsafe")  # astype's truncation
+    return out
 
 
 def _product_center(layout: PosterLayout) -> tuple[float, float]:
