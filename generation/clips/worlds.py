@@ -43,7 +43,6 @@ from generation.clips.motion import Similarity, WorldGeometry
 from generation.config import GenerationConfig
 from generation.sets import (
     MAX_PRODUCT_WIDTH,
-    NEUTRAL_LYING_LIGHT,
     PodiumGeometry,
     PropPlacement,
     Stage,
@@ -53,10 +52,8 @@ from generation.sets import (
     estimate_product_tone,
     flat_box,
     flat_variant,
-    lying_reach,
-    lying_shadow,
     move_stage,
-    neutral_lying_offset,
+    neutral_lying_shadow,
     piece_shadows,
     place_props,
     plan_variant,
@@ -1347,7 +1344,7 @@ def _expand(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 # how dark a flat-lay's shadow on the end card is (a theme's contact shadow strength: between
-# a poster's on white and on the brand colour, ``posters.backgrounds.LYING_STRENGTH``)
+# a poster's on white and on the brand colour, ``posters.backgrounds.SHADOW_STRENGTH``)
 END_CARD_LYING_STRENGTH = 0.5
 
 
@@ -1367,7 +1364,7 @@ def end_card_world(
     own pixels and mapped onto the product's rest box (``Effect.to_frame``). A standing
     product throws a contact shadow at its foot; a flat-lay (``flat``: seen from above, as
     its sets show it) lies in its own shadow round its whole silhouette
-    (``sets.lying_shadow`` under ``sets.NEUTRAL_LYING_LIGHT``, from ``light_side``: +1 the
+    (``sets.neutral_lying_shadow``, from ``light_side``: +1 the
     light on the product comes from the left, -1 the right, None straight ahead).
     """
     cw, ch = canvas
@@ -1387,13 +1384,10 @@ def end_card_world(
     mh, mw = product_rgba.shape[:2]
     pad = max(8, int(0.25 * mh))
     if flat:
-        size = float(max(mw, mh))
-        offset = neutral_lying_offset(size, light_side)
-        softness = NEUTRAL_LYING_LIGHT["softness"]
-        pad = max(pad, lying_reach(size, offset, softness))
-        alpha = np.zeros((mh + 2 * pad, mw + 2 * pad), dtype=F32)
-        alpha[pad : pad + mh, pad : pad + mw] = product_rgba[..., 3].astype(F32) / 255.0
-        density = lying_shadow(alpha, size, offset, strength=END_CARD_LYING_STRENGTH, softness=softness)
+        alpha = product_rgba[..., 3].astype(F32) / 255.0
+        density, pad = neutral_lying_shadow(
+            alpha, float(max(mw, mh)), strength=END_CARD_LYING_STRENGTH, light_side=light_side, margin=pad
+        )
     else:
         layer = Image.fromarray(product_rgba, "RGBA")
         placed = PlacedProduct(layer=layer, box=(pad, pad, mw, mh), canvas_size=(mw + 2 * pad, mh + 2 * pad))

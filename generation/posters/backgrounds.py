@@ -34,7 +34,6 @@ from generation.blur import fast_blur
 from generation.errors import InvalidSpec
 from generation.sets.shadows import darken
 from generation.sets.textures import channels
-from generation.shadows import apply_shadow, contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage
 
 F32 = np.float32
@@ -116,50 +115,43 @@ def white_background(size: tuple[int, int], color: RGB = (255, 255, 255)) -> np.
     return np.broadcast_to(np.array(color, dtype=F32), (h, w, 3)).copy()
 
 
-def with_contact_shadow(background: np.ndarray, placed: PlacedProduct, strength: float = 0.38) -> np.ndarray:
-    """The product's soft floor shadow (``shadows.contact_shadow``) darkening the background."""
-    density = contact_shadow(placed, strength=strength, spread=0.05)
-    box = density.getbbox()
-    if box is None:
+# How dark a product's shadows are on a brand colour or white, standing or lying (no theme
+# says where its light is: ``sets.NEUTRAL_LIGHT``), as a theme's contact shadow strength:
+# lighter on white, where a marketplace-clean look wants the product to sit lightly
+SHADOW_STRENGTH = {"brand": 0.55, "white": 0.45}
+
+
+def with_standing_shadow(
+    background: np.ndarray, placed: PlacedProduct, *, strength: float, light_side: float | None
+) -> np.ndarray:
+    """A standing product's shadows (``sets.neutral_standing_shadow``: a contact shadow
+    tight and dark at its foot, the occlusion round it and a faint floor shadow cast away
+    from the light, as a scene grounds it) darkening the background. ``light_side``: +1 the
+    light on the product comes from the left, -1 the right, None straight ahead."""
+    shadow = sets.neutral_standing_shadow(placed, strength=strength, light_side=light_side)
+    if shadow is None:
         return background
-    x0, y0, x1, y1 = box  # only where there is any shadow
-    crop = Image.fromarray(np.clip(background[y0:y1, x0:x1] + 0.5, 0, 255).astype(np.uint8), "RGB")
-    shaded = apply_shadow(crop, density.crop(box), (18, 18, 24))
     out = background.copy()
-    out[y0:y1, x0:x1] = np.asarray(shaded, dtype=F32)
+    darken(out, *shadow)
     return out
-
-
-# A flat-lay's shadow on a brand colour or white (no theme says where its light is:
-# ``sets.NEUTRAL_LYING_LIGHT``): how dark it is (a theme's contact shadow strength): lighter on white, where a
-# marketplace-clean look wants the product to sit lightly
-LYING_STRENGTH = {"brand": 0.55, "white": 0.45}
 
 
 def with_lying_shadow(
     background: np.ndarray, placed: PlacedProduct, *, strength: float, light_side: float | None
 ) -> np.ndarray:
-    """A flat-lay's shadow (``sets.lying_shadow``: round its whole silhouette, offset a
-    little down and away from the light, as a product lying on the surface throws it)
+    """A flat-lay's shadow (``sets.neutral_lying_shadow``: round its whole silhouette, offset
+    a little down and away from the light, as a product lying on the surface throws it)
     darkening the background; never a floor shadow at its foot. ``light_side``: +1 the
     light comes from the left, -1 the right, None straight ahead (the shadow falls down)."""
-    vis = placed.visible()
-    if vis is None or strength <= 0:
+    if strength <= 0:
         return background
-    (x0, y0, x1, y1), rgba = vis
-    _, _, w, h = placed.box
-    size = float(max(w, h))
-    offset = sets.neutral_lying_offset(size, light_side)
-    softness = sets.NEUTRAL_LYING_LIGHT["softness"]
-    reach = sets.lying_reach(size, offset, softness)
-    ch, cw = background.shape[:2]
-    # only round the product: the shadow reaches no further
-    bx0, by0, bx1, by1 = max(0, x0 - reach), max(0, y0 - reach), min(cw, x1 + reach), min(ch, y1 + reach)
-    alpha = np.zeros((by1 - by0, bx1 - bx0), dtype=F32)
-    alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = rgba[..., 3].astype(F32) / 255.0
-    density = sets.lying_shadow(alpha, size, offset, strength=strength, softness=softness)
+    x, y, w, h = placed.box
+    alpha = np.asarray(placed.layer.getchannel("A"), dtype=F32) / 255.0
+    density, pad = sets.neutral_lying_shadow(
+        alpha, float(max(w, h)), strength=strength, light_side=light_side
+    )
     out = background.copy()
-    darken(out, density, (bx0, by0))
+    darken(out, density, (x - pad, y - pad))
     return out
 
 

@@ -254,14 +254,16 @@ def _render(
     for shape in layout.shapes:
         if mode in shape["modes"]:
             draw_shape(canvas, shape, palette)
-    if mode in ("brand", "white") and lies_flat(spec.view, seg.image, seg.matte):
-        # a flat-lay lies on the colour: its shadow round it, never a floor shadow at its foot
-        canvas = backgrounds.with_lying_shadow(
-            canvas, placed, strength=backgrounds.LYING_STRENGTH[mode], light_side=estimate_light_side(cutout)
+    if mode in ("brand", "white"):
+        # the product grounded on the colour as in its scenes: a flat-lay lies in its shadow
+        # round it (never a floor shadow at its foot), a standing product on a contact shadow
+        lying = lies_flat(spec.view, seg.image, seg.matte)
+        shadow = backgrounds.with_lying_shadow if lying else backgrounds.with_standing_shadow
+        canvas = shadow(
+            canvas, placed, strength=backgrounds.SHADOW_STRENGTH[mode], light_side=estimate_light_side(cutout)
         )
-        bg_info["view"] = "flat"
-    elif mode in ("brand", "white"):
-        canvas = backgrounds.with_contact_shadow(canvas, placed, strength=0.32 if mode == "white" else 0.4)
+        if lying:
+            bg_info["view"] = "flat"
 
     # 4. free-standing text: colour for contrast, else a scrim or plate behind it
     keepout = layout.keepout

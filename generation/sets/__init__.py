@@ -23,7 +23,11 @@ drifts a little in colour, light direction, placement and texture.
   product's shadows): a product shot lying on a surface from above, set from above too,
   in scenes, posters and clips alike; ``lying_shadow`` (offset by ``lying_offset``,
   reaching ``lying_reach``) is the shadow such a product throws round itself, on a set
-  or on a poster's brand colour or white (``flat.py``).
+  or, under ``NEUTRAL_LIGHT`` (``neutral_lying_shadow``), on a poster's brand colour or
+  white and a clip's end card (``flat.py``).
+- ``neutral_standing_shadow``: a standing product's contact shadow, occlusion and faint
+  floor shadow under ``NEUTRAL_LIGHT``, as a scene grounds it (``shadows.py``): a
+  product standing on a poster's brand colour or white.
 - The parts of the set: ``look.py`` (the theme resolved to colours, seeded drift),
   ``backdrop.py`` (wall and floor), ``pieces.py`` (arch, podium), ``shadows.py`` (shadows,
   reflection, grain), ``props.py``, ``shapes.py`` (anti-aliased coverage) and
@@ -31,7 +35,6 @@ drifts a little in colour, light direction, placement and texture.
 """
 
 from generation.sets.flat import (
-    NEUTRAL_LYING_LIGHT,
     estimate_flat_lay,
     flat_box,
     flat_variant,
@@ -40,12 +43,14 @@ from generation.sets.flat import (
     lying_reach,
     lying_shadow,
     neutral_lying_offset,
+    neutral_lying_shadow,
     render_flat_set,
     render_flat_set_pair,
 )
-from generation.sets.look import resolve_brand
+from generation.sets.look import NEUTRAL_LIGHT, resolve_brand
 from generation.sets.props import PropPlacement, place_props
 from generation.sets.render import piece_shadows, render_set, render_set_pair
+from generation.sets.shadows import neutral_standing_shadow
 from generation.sets.stage import (
     MAX_PRODUCT_WIDTH,
     PodiumGeometry,
@@ -67,7 +72,7 @@ from generation.sets.variants import (
 
 __all__ = [
     "LIGHT_SIDE_THRESHOLD",
-    "NEUTRAL_LYING_LIGHT",
+    "NEUTRAL_LIGHT",
     "MAX_PRODUCT_WIDTH",
     "PodiumGeometry",
     "PropPlacement",
@@ -89,6 +94,8 @@ __all__ = [
     "lies_flat",
     "lying_offset",
     "neutral_lying_offset",
+    "neutral_lying_shadow",
+    "neutral_standing_shadow",
     "lying_reach",
     "lying_shadow",
     "render_flat_set",

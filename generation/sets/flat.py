@@ -22,7 +22,14 @@ from PIL import Image
 
 from generation import compose
 from generation.sets import textures
-from generation.sets.look import Look, resolve_brand, resolve_theme, side_light
+from generation.sets.look import (
+    NEUTRAL_LIGHT,
+    Look,
+    neutral_azimuth,
+    resolve_brand,
+    resolve_theme,
+    side_light,
+)
 from generation.sets.shadows import darken, grain
 from generation.sets.stage import MAX_PRODUCT_WIDTH
 from generation.sets.themes import Theme
@@ -181,17 +188,10 @@ def lying_shadow(
     return np.clip(density, 0.0, 1.0).astype(F32)
 
 
-# A flat-lay's shadow where no theme says where the light is (a poster on the brand colour
-# or white, a clip's end card): a soft key light high on the side the light on the product
-# comes from (its own light side, ``estimate_light_side``), straight ahead when it shows none
-NEUTRAL_LYING_LIGHT = {"elevation": 55.0, "softness": 0.6, "side_azimuth": 45.0}
-
-
 def neutral_lying_offset(size: float, light_side: float | None) -> tuple[float, float]:
-    """``lying_offset`` under ``NEUTRAL_LYING_LIGHT``. ``light_side``: +1 the light on the
+    """``lying_offset`` under ``NEUTRAL_LIGHT``. ``light_side``: +1 the light on the
     product comes from the left, -1 the right, None straight ahead (the shadow falls down)."""
-    side = NEUTRAL_LYING_LIGHT["side_azimuth"] * light_side if light_side is not None else 0.0
-    return lying_offset(90.0 + side, NEUTRAL_LYING_LIGHT["elevation"], size)
+    return lying_offset(neutral_azimuth(light_side), NEUTRAL_LIGHT["elevation"], size)
 
 
 def lying_reach(size: float, offset: tuple[float, float], softness: float) -> int:
@@ -199,6 +199,25 @@ def lying_reach(size: float, offset: tuple[float, float], softness: float) -> in
     with this margin all round gives the same shadow as the whole canvas."""
     blur = max(1.0, 0.03 * size, (0.012 + 0.02 * softness) * size)
     return math.ceil(4.0 * blur + max(abs(offset[0]), abs(offset[1]))) + 2
+
+
+def neutral_lying_shadow(
+    alpha: np.ndarray, size: float, *, strength: float, light_side: float | None, margin: int = 0
+) -> tuple[np.ndarray, int]:
+    """``lying_shadow`` under ``NEUTRAL_LIGHT`` (a flat-lay on a poster's brand colour or
+    white, on a clip's end card), from the product's whole matte ``alpha`` (float32 0..1)
+    ``size`` px across: (density, pad), the density over the matte padded with zeros by
+    ``pad`` px on every side (``lying_reach``, at least ``margin``), so the shadow fades out
+    round the silhouette wherever the caller lays it (never mirrored at a canvas's edge).
+    ``light_side``: +1 the light on the product comes from the left, -1 the right, None
+    straight ahead (the shadow falls down)."""
+    offset = neutral_lying_offset(size, light_side)
+    softness = NEUTRAL_LIGHT["softness"]
+    pad = max(margin, lying_reach(size, offset, softness))
+    h, w = alpha.shape
+    padded = np.zeros((h + 2 * pad, w + 2 * pad), dtype=F32)
+    padded[pad : pad + h, pad : pad + w] = alpha
+    return lying_shadow(padded, size, offset, strength=strength, softness=softness), pad
 
 
 def render_flat_set(

@@ -24,6 +24,19 @@ if TYPE_CHECKING:  # only a type here: variants.py imports this module
 F32 = np.float32
 
 
+# The key light where no theme says where it is (a poster on the brand colour or white, a
+# clip's end card): a soft light high on the side the light on the product comes from (its
+# own light side, ``estimate_light_side``), straight ahead when it shows none
+NEUTRAL_LIGHT = {"elevation": 55.0, "softness": 0.6, "side_azimuth": 45.0}
+
+
+def neutral_azimuth(light_side: float | None) -> float:
+    """The azimuth of ``NEUTRAL_LIGHT`` (as a theme's light: 180 the left, 90 straight
+    ahead, 0 the right) for ``light_side``: +1 the light on the product comes from the
+    left, -1 the right, None straight ahead."""
+    return 90.0 + (NEUTRAL_LIGHT["side_azimuth"] * light_side if light_side is not None else 0.0)
+
+
 def light_side_of(azimuth: float) -> float:
     """+1 when a light at ``azimuth`` comes from the left, -1 from the right, 0 head on."""
     return float(np.sign(-math.cos(math.radians(azimuth))))

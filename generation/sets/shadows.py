@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from generation.sets.look import Look, light_side_of, named_rng
+from generation.sets.look import NEUTRAL_LIGHT, Look, light_side_of, named_rng, neutral_azimuth
 from generation.sets.shapes import podium_cover
 from generation.sets.stage import Stage
 from generation.sets.textures import channels, times
@@ -26,12 +26,17 @@ Shadow = tuple[np.ndarray, tuple[int, int]]
 
 
 def darken(img: np.ndarray, density: np.ndarray, origin: tuple[int, int]) -> None:
-    """Multiply a shadow density (0..1, its top-left at ``origin``) into ``img`` in place."""
-    if density.size == 0:
-        return
+    """Multiply a shadow density (0..1, its top-left at ``origin``) into ``img`` in place;
+    what lies outside ``img`` is left out."""
     ox, oy = origin
     h, w = density.shape
-    img[oy : oy + h, ox : ox + w] *= 1.0 - times(density, 1.0 - SHADOW_TINT)
+    x0, y0 = max(ox, 0), max(oy, 0)
+    x1, y1 = min(ox + w, img.shape[1]), min(oy + h, img.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    if (x0, y0, x1, y1) != (ox, oy, ox + w, oy + h):
+        density = np.ascontiguousarray(density[y0 - oy : y1 - oy, x0 - ox : x1 - ox])
+    img[y0:y1, x0:x1] *= 1.0 - times(density, 1.0 - SHADOW_TINT)
 
 
 def shadow_factor(shadows: list[Shadow]) -> tuple[np.ndarray, tuple[int, int]] | None:
@@ -55,14 +60,21 @@ def shadow_factor(shadows: list[Shadow]) -> tuple[np.ndarray, tuple[int, int]] |
 def _shadow_direction(look: Look) -> tuple[float, float]:
     """Image-space shadow offset per pixel of height, from the light and the floor's tilt."""
     theme = look.theme
-    a = math.radians(look.azimuth)
     length = theme.cast_shadow.length if theme.cast_shadow else 1.0
-    run = length / math.tan(math.radians(theme.light.elevation))
+    return floor_direction(look.azimuth, theme.light.elevation, length, theme.surface.vanishing)
+
+
+def floor_direction(azimuth: float, elevation: float, length: float, vanishing: float) -> tuple[float, float]:
+    """``cast_shadow``'s direction (image-space offset per pixel of height) for a key light
+    at ``azimuth`` and ``elevation`` (degrees, as a theme's light), a shadow ``length``
+    times as long as the light casts it, on a floor whose vanishing line is ``vanishing``
+    (as a theme's surface's)."""
+    a = math.radians(azimuth)
+    run = length / math.tan(math.radians(elevation))
     # shadows point away from the light: (-cos a) sideways, (+sin a) into the depth
     sx, sz = -math.cos(a), math.sin(a)
-    surf = theme.surface
     # depth on the floor is foreshortened: the nearer the vanishing line, the flatter
-    squash = 0.5 / (1.0 + surf.vanishing)
+    squash = 0.5 / (1.0 + vanishing)
     return (sx * run, -sz * run * squash)
 
 
@@ -71,14 +83,26 @@ def cast_density(placed: PlacedProduct, look: Look, base_y: float | None = None)
     cs = theme.cast_shadow
     if cs is None or cs.strength <= 0:
         return Image.new("L", placed.canvas_size, 0)
-    soft = theme.light.softness
+    return _cast(placed, _shadow_direction(look), cs.strength, cs.fade, theme.light.softness, base_y)
+
+
+def _cast(
+    placed: PlacedProduct,
+    direction: tuple[float, float],
+    strength: float,
+    fade: float,
+    softness: float,
+    base_y: float | None = None,
+) -> Image.Image:
+    """``cast_shadow`` under a light of ``softness`` (0..1): the softer, the wider its
+    penumbra and the faster it grows with the distance from the foot."""
     return cast_shadow(
         placed,
-        direction=_shadow_direction(look),
-        strength=cs.strength,
-        blur=0.003 + 0.012 * soft,
-        blur_growth=0.02 + 0.14 * soft,
-        fade=cs.fade,
+        direction=direction,
+        strength=strength,
+        blur=0.003 + 0.012 * softness,
+        blur_growth=0.02 + 0.14 * softness,
+        fade=fade,
         base_y=base_y,
     )
 
@@ -88,24 +112,62 @@ def product_shadows(bg: np.ndarray, placed: PlacedProduct, look: Look, stage: St
     contact = grounding_shadow(
         placed, strength=cs.strength, spread=cs.spread, side=light_side_of(look.azimuth)
     )
-    cast = cast_density(placed, look)
+    shadow = _standing(contact, cast_density(placed, look))
+    if shadow is None:
+        return bg
+    density, (x0, y0) = shadow
+    if stage.podium is not None:
+        # the product's shadows fall on the podium's top face only
+        h, w = density.shape
+        yy, xx = np.mgrid[y0 : y0 + h, x0 : x0 + w].astype(F32) + 0.5
+        top, _ = podium_cover(stage.podium, xx, yy)
+        density *= top
+    darken(bg, density, (x0, y0))
+    return bg
+
+
+def _standing(contact: Image.Image, cast: Image.Image) -> Shadow | None:
+    """A standing product's contact shadow and cast shadow (L densities, canvas-sized)
+    together, over the box they cover (None when neither has any ink)."""
     boxes = [b for b in (contact.getbbox(), cast.getbbox()) if b is not None]
     if not boxes:
-        return bg
+        return None
     # work only where there is any shadow
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
     x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
     area = (x0, y0, x1, y1)
     dc = np.asarray(contact.crop(area), dtype=F32) / 255.0
     dk = np.asarray(cast.crop(area), dtype=F32) / 255.0
-    density = 1.0 - (1.0 - dc) * (1.0 - dk)
-    if stage.podium is not None:
-        # the product's shadows fall on the podium's top face only
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(F32) + 0.5
-        top, _ = podium_cover(stage.podium, xx, yy)
-        density *= top
-    darken(bg, density, (x0, y0))
-    return bg
+    return 1.0 - (1.0 - dc) * (1.0 - dk), (x0, y0)
+
+
+# A standing product's shadows under ``NEUTRAL_LIGHT`` (no theme, no floor: a poster's brand
+# colour or white): the occlusion's spread twice a theme's (0.025-0.04: with nothing else on
+# a plain colour it is what seats the product; at 0.035 a wide jar's faded 0.07 of its
+# height below the foot), and a faint floor shadow (its strength a share of the contact's,
+# length and fade as a theme's cast shadow's) on a floor seen as a theme's is by default
+NEUTRAL_STANDING = {"spread": 0.06, "cast": 0.4, "length": 0.8, "fade": 0.7, "vanishing": 0.6}
+
+
+def neutral_standing_shadow(
+    placed: PlacedProduct, *, strength: float, light_side: float | None
+) -> Shadow | None:
+    """The shadows of a product standing on a plain colour with no theme to light it, under
+    ``NEUTRAL_LIGHT``: the contact shadow and ambient occlusion from its silhouette's foot
+    (``grounding_shadow``, as a scene's: tight and dark at the contact line) and a faint
+    floor shadow cast away from the light (``cast_shadow``), as the density over the box
+    they cover and its top-left (None when there is none). ``strength`` as a theme's contact
+    shadow's; ``light_side`` +1 the light on the product comes from the left, -1 the right,
+    None straight ahead."""
+    if strength <= 0:
+        return None
+    n = NEUTRAL_STANDING
+    contact = grounding_shadow(placed, strength=strength, spread=n["spread"], side=light_side or 0.0)
+    direction = floor_direction(
+        neutral_azimuth(light_side), NEUTRAL_LIGHT["elevation"], n["length"], n["vanishing"]
+    )
+    cast = _cast(placed, direction, n["cast"] * strength, n["fade"], NEUTRAL_LIGHT["softness"])
+    return _standing(contact, cast)
 
 
 def add_reflection(bg: np.ndarray, placed: PlacedProduct, look: Look) -> np.ndarray:
