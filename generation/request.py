@@ -172,7 +172,7 @@ def _poster_size(value: Any) -> Any:
     if not isinstance(value, str):
         raise PydanticCustomError("poster_size", "a size is a preset name, WxH or [width, height]")
     text = value.strip().lower()
-    presets, aliases, lo, hi = _load_sizes()
+    presets, aliases, lo, hi, _, _ = _load_sizes()
     match = _SIZE_TEXT.match(text)
     if match:
         w, h = int(match.group(1)), int(match.group(2))
@@ -194,7 +194,7 @@ def _poster_size(value: Any) -> Any:
 
 
 def _size_schema() -> dict[str, Any]:
-    presets, aliases, lo, hi = _load_sizes()
+    presets, aliases, lo, hi, _, _ = _load_sizes()
     return {
         "anyOf": [
             {"type": "string", "enum": sorted([*presets, *aliases])},

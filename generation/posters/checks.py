@@ -8,8 +8,11 @@
 - Large text, defined for posters: at least 24 px bold (weight >= 700) or 32 px
   regular *at a 1080 px shorter side*; the thresholds scale with the canvas, because a
   poster is seen at the screen's width whatever its pixel size.
-- Legible size: no text under ``min_text_px`` (16 px at a 1080 px shorter side,
-  scaled with it, never under 10 px): a 9 px label on a 1200 x 628 link fails.
+- Legible size: no text under ``min_text_px``, set at the width the size is seen at
+  (``SizePreset.display_width``, from ``sizes.json``): 5.8 CSS px there, never under
+  10 px. A feed post, portrait or story (1080 px seen at a phone's 390 CSS px) needs
+  16 px; a 1200 x 628 link ad, seen at the same width, 18 px (its shorter side alone
+  would have allowed 10).
 - Keep-out: no text, badge, logo, ribbon, button or plate box touches the product
   matte (alpha > 0) dilated by ``keepout_margin``.
 - Calm: on every background (a scene, a theme's set, the template's brand colours with
@@ -43,10 +46,6 @@ LARGE_RATIO = 3.0
 LARGE_BOLD_PX = 24  # at a 1080 px shorter side
 LARGE_REGULAR_PX = 32
 BOLD_WEIGHT = 700
-# The smallest text a poster may carry: 16 px at a 1080 px shorter side, scaled like
-# the large-text thresholds, and never under 10 px.
-MIN_TEXT_PX = 16
-MIN_TEXT_FLOOR = 10
 LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
 
 
@@ -85,9 +84,9 @@ def is_large_text(size_px: int, weight: int, short_side: int) -> bool:
     return size_px >= threshold * scale
 
 
-def min_text_px(short_side: int) -> int:
-    """The minimum legible text size (font px) on a canvas with this shorter side."""
-    return max(MIN_TEXT_FLOOR, round(MIN_TEXT_PX * short_side / 1080.0))
+def min_text_px(size: SizePreset) -> int:
+    """The minimum legible text size (font px) at ``size``, set at its display width."""
+    return size.min_text_px
 
 
 def required_ratio(size_px: int, weight: int, short_side: int) -> float:
@@ -369,7 +368,7 @@ def check_poster(
     safe = size.safe_box
     texts = [el for el in elements if el.kind == "text" and el.color]
     contrast = [text_contrast(behind_arr, el, short, samples) for el in texts]
-    smallest = min_text_px(short)
+    smallest = min_text_px(size)
     small = [(el.name, el.size) for el in texts if el.size < smallest]
     measure = busyness if samples is None else samples.busyness
     busy = [(el.name, measure(behind_arr, el.sample or el.box, el.size)) for el in texts]

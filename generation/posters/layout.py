@@ -90,18 +90,56 @@ def solve_layout(
     brought it in, gives a larger headline px x product area (``_balance``), or, where a
     text designed smaller outgrew the headline, a larger headline px x product size
     (``_reach``).
+    A size seen at a width that reads its type smaller than its shorter side suggests
+    (a link ad at a phone's width) sets it on ``type_basis``: larger type, the fallbacks
+    above making room for it; the layout on the shorter side's basis is kept where it
+    sets a headline ``PLAIN_LEAD`` x larger (a short headline that ``_larger_type``
+    already grew there), or where the larger type set a text designed smaller than the
+    headline larger than it (``_outranked``) and it does not.
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
-    variant = template.variant_for(size.aspect)
     product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
-    arrange = partial(_arrange, template, size, product, content, families, logo_size, has_badge)
+    solve = partial(_solve_layout, template, size, product, content, families, logo_size, has_badge)
+    basis, plain = type_basis(size), min(size.width, size.height) / 1080.0
+    if basis <= plain:
+        return solve(plain)
+    try:
+        layout = solve(basis)
+    except TextDoesNotFit:
+        return solve(plain)
+    try:
+        other = solve(plain)
+    except TextDoesNotFit:
+        return layout
+    if _outranked(template, layout) and not _outranked(template, other):
+        # the larger type grew a text designed smaller than the headline past it (a
+        # one-line Chinese headline held by its column's width under a price set larger)
+        return other
+    # the other texts larger by up to READING_GAIN outweigh a headline a little smaller
+    return other if _headline_px(other) > PLAIN_LEAD * _headline_px(layout) else layout
+
+
+def _solve_layout(
+    template: Template,
+    size: SizePreset,
+    product: _Product,
+    content: Content,
+    families: dict[str, str],
+    logo_size: tuple[int, int] | None,
+    has_badge: bool,
+    basis: float,
+) -> PosterLayout:
+    """``solve_layout`` with type set at ``basis`` font px per template px (before the
+    variant's type scale)."""
+    variant = template.variant_for(size.aspect)
+    arrange = partial(_arrange, template, size, product, content, families, logo_size, has_badge, basis)
     try:
         layout = arrange(variant)
     except TextDoesNotFit:
         if variant.long_text is None:
             raise
-        layout = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, size))
+        layout = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, basis))
         layout.fallbacks.append(LONG_TEXT)
         return layout
     if variant.long_text is None:
@@ -118,7 +156,7 @@ def solve_layout(
     # one that a text designed smaller outgrew, here: the long-text arrangement (more room
     # for the words) may set them larger
     try:
-        other = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, size))
+        other = _long_text(arrange, variant.long_text, _designed(template, variant.long_text, basis))
     except TextDoesNotFit:
         return layout
     # it wins with a larger headline, or one as large with every word at the template's
@@ -162,9 +200,26 @@ RELAXED = 4  # the first step that sets text below the template's sizes
 PRODUCT_SCALES = tuple(sorted({shrink for shrink, _, _ in STEPS}, reverse=True))  # 1.0, 0.86, 0.72
 
 
-def _designed(template: Template, variant: Variant, size: SizePreset) -> float:
-    """The headline's designed px on ``variant`` at ``size``."""
-    return template.text["headline"].size * variant.type_scale * min(size.width, size.height) / 1080
+def _designed(template: Template, variant: Variant, basis: float) -> float:
+    """The headline's designed px on ``variant`` with type set at ``basis``."""
+    return template.text["headline"].size * variant.type_scale * basis
+
+
+# How much larger than its shorter side alone would set it a canvas seen at a phone's
+# width may set its type (a 1200 x 628 link ad: its shorter side says 0.58 px per template
+# px, its display width 1.11, as large as on a feed post at the same width)
+READING_GAIN = 1.5
+
+
+PLAIN_LEAD = 1.1  # the headline lead at which the shorter side's layout is kept
+
+
+def type_basis(size: SizePreset) -> float:
+    """Font px per template px before the variant's type scale: the shorter side / 1080,
+    raised toward ``SizePreset.display_scale`` (type that reads as large, at the width the
+    size is seen at, as on a 1080 px feed post) by at most ``READING_GAIN``."""
+    short = min(size.width, size.height) / 1080.0
+    return max(short, min(size.display_scale, READING_GAIN * short))
 
 
 def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed: float) -> PosterLayout:
@@ -219,6 +274,7 @@ def _arrange(
     families: dict[str, str],
     logo_size: tuple[int, int] | None,
     has_badge: bool,
+    basis: float,
     variant: Variant,
     start: int = 0,
 ) -> PosterLayout:
@@ -229,7 +285,7 @@ def _arrange(
     fallbacks: list[str] = []
     last: TextDoesNotFit | None = None
     steps = STEPS
-    solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge)
+    solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge, basis)
     broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
         if attempt < start:
@@ -480,6 +536,7 @@ def _solve(
     families: dict[str, str],
     logo_size: tuple[int, int] | None,
     has_badge: bool,
+    basis: float,
     shrink: float,
     compact: bool,
     resort: int,
@@ -496,8 +553,8 @@ def _solve(
     short = min(cw, ch)
     content = content_box(canvas, size.safe_zone, variant.margin * short)
     unit = TypeScale(
-        short / 1080.0 * variant.type_scale * boost,
-        legible=min_text_px(short),
+        basis * variant.type_scale * boost,
+        legible=min_text_px(size),
         relax=resort >= 1,
         shorten=resort >= 2,
     )
@@ -522,7 +579,17 @@ def _solve(
         obstacles.append(logo)
 
     # 3. product: its region (cut back from the obstacles), then fit_box
-    region = resolve_region(variant.product.region, content, canvas, None, short, clamp=content)
+    designed = region = resolve_region(variant.product.region, content, canvas, None, short, clamp=content)
+    if (
+        ch > cw
+        and (size.safe_zone.left or size.safe_zone.right)
+        and _held_by_width(product, region, obstacles)
+    ):
+        # a tall canvas whose platform UI already takes its sides (a story's like/share
+        # column): the region's own side inset would come on top of it, and a wide
+        # product, held by the width, would stand smaller than on the portrait post of
+        # the same width (a 2:1 speaker 763 px wide on the story, 826 px on portrait)
+        region = (content[0], region[1], content[2], region[3])
     if grow:
         grown = _grown(region, content, grow, vertical=ch >= cw)
         for shape in variant.shapes:
@@ -530,7 +597,7 @@ def _solve(
             # grow across the panel's edge
             if shape.kind == "panel" and shape.region is not None and not shape.region.uses_product:
                 panel = resolve_region(shape.region, content, canvas, None, short)
-                if not intersects(region, panel):
+                if not intersects(designed, panel):
                     grown = trim(grown, panel, 0)
         region = grown
     for ob in obstacles:
@@ -617,6 +684,15 @@ def _solve(
         groups=group_boxes,
         fallbacks=[],
     )
+
+
+def _held_by_width(product: _Product, region: Box, obstacles: list[Box]) -> bool:
+    """Whether the product, fitted into ``region`` (cut back from ``obstacles``), is held by
+    the region's width rather than its height."""
+    for ob in obstacles:
+        region = trim(region, ob, 0)
+    w, h = product.cutout.size
+    return w * region[3] > h * region[2]
 
 
 def _in_column(

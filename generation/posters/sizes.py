@@ -1,6 +1,9 @@
 """Poster sizes as data: presets with their platforms' UI safe zones, and custom sizes.
 
-A preset names its safe zone (``generation.safe_zones``, shared with clips).
+A preset names its safe zone (``generation.safe_zones``, shared with clips) and the
+width (CSS px) its image is shown at, ``display_width``: the minimum legible text size
+is set at that width (``Legibility``), so a 1200 px link ad shrunk to a phone's width
+needs larger text than a 628 px tall canvas would suggest.
 
 ``sizes.json`` is validated when first used; a bad file fails loudly naming the field.
 A size's aspect class (tall, portrait, square, landscape, wide) picks the template
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generation.datafile import DataReader, LoadOnce, read_json
 from generation.errors import GenerationError, InvalidSpec
@@ -37,12 +40,37 @@ class _Reader(DataReader):
 
 
 @dataclass(frozen=True)
+class Legibility:
+    """The smallest text a poster may carry, set where it is read: ``min_text_css`` CSS
+    px at the size's display width, never under ``floor_px``. The templates' type sizes
+    are px on a 1080 px canvas seen at ``type_display_width`` CSS px."""
+
+    min_text_css: float = 5.8
+    floor_px: int = 10
+    type_display_width: int = 390
+
+
+@dataclass(frozen=True)
 class SizePreset:
     name: str  # preset name, or "WxH" for a custom size
     width: int
     height: int
     label: str = ""
     safe_zone: Insets = Insets()
+    display_width: int = 390  # CSS px the image's whole width is shown at
+    legibility: Legibility = Legibility()
+
+    @property
+    def min_text_px(self) -> int:
+        """The minimum legible text size (font px): ``min_text_css`` at the display width."""
+        rule = self.legibility
+        return max(rule.floor_px, round(rule.min_text_css * self.width / self.display_width))
+
+    @property
+    def display_scale(self) -> float:
+        """Canvas px per template px that reads, at the display width, as large as the
+        templates' sizes on a 1080 px canvas seen at ``type_display_width``."""
+        return self.width / self.display_width * self.legibility.type_display_width / 1080.0
 
     @property
     def aspect(self) -> str:
@@ -77,14 +105,32 @@ def aspect_class(width: int, height: int) -> str:
     return "wide"
 
 
-def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, int]:
-    """(presets, aliases, min side, max side) from a sizes file, validated."""
+class _Sizes(NamedTuple):
+    presets: dict[str, SizePreset]
+    aliases: dict[str, str]
+    min_side: int
+    max_side: int
+    display_width: int  # a custom size's
+    legibility: Legibility
+
+
+def read_sizes(path: Path) -> _Sizes:
+    """The presets, aliases and custom sizes' limits of a sizes file, validated."""
     data = read_json(path, PosterDataError)
     r = _Reader(data, path.name)
     r.integer("version", 1, 1)
     r.text("note", "")
+    rule = r.section("legibility")
+    rule.text("note", "")
+    legibility = Legibility(
+        rule.number("min_text_css_px", 1.0, 100.0),
+        rule.integer("floor_px", 1, 100),
+        rule.integer("type_display_width", 100, 10000),
+    )
+    rule.done()
     custom = r.section("custom")
     lo, hi = custom.integer("min_side", 16, 4096), custom.integer("max_side", 16, 16384)
+    custom_display = custom.integer("display_width", 100, 10000)
     custom.done()
     presets: dict[str, SizePreset] = {}
     raw = r.section("presets")
@@ -97,7 +143,8 @@ def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, 
             zone = zone_insets(p.text("safe_zone", ""), (w, h))
         except SafeZoneDataError as exc:
             raise PosterDataError(f"{p.path('safe_zone')}: {exc}") from exc
-        presets[name] = SizePreset(name, w, h, p.text("label", name), zone)
+        display = p.integer("display_width", 100, 10000)
+        presets[name] = SizePreset(name, w, h, p.text("label", name), zone, display, legibility)
         p.done()
     raw.done()
     aliases_r = r.section("aliases")
@@ -111,7 +158,7 @@ def read_sizes(path: Path) -> tuple[dict[str, SizePreset], dict[str, str], int, 
     r.done()
     if not presets:
         raise PosterDataError(f"{path.name} has no presets")
-    return presets, aliases, lo, hi
+    return _Sizes(presets, aliases, lo, hi, custom_display, legibility)
 
 
 _load_sizes = LoadOnce(lambda: read_sizes(SIZES_FILE))
@@ -123,7 +170,7 @@ def list_sizes() -> dict[str, SizePreset]:
 
 
 def check_custom_size(width: int, height: int) -> tuple[int, int]:
-    _, _, lo, hi = _load_sizes()
+    _, _, lo, hi, _, _ = _load_sizes()
     if not (lo <= width <= hi and lo <= height <= hi):
         raise InvalidSpec(f"poster size must be {lo}..{hi} px per side, got {width}x{height}")
     return (width, height)
@@ -135,7 +182,7 @@ def resolve_size(size: str | tuple[int, int]) -> SizePreset:
     A size equal to exactly one preset's is that preset (with its safe zones); other
     custom sizes have none.
     """
-    presets, aliases, _, _ = _load_sizes()
+    presets, aliases, _, _, display, legibility = _load_sizes()
     if isinstance(size, str):
         key = size.strip().lower()
         if re.match(r"^\d+x\d+$", key):
@@ -150,4 +197,4 @@ def resolve_size(size: str | tuple[int, int]) -> SizePreset:
     same = [p for p in presets.values() if (p.width, p.height) == (w, h)]
     if len(same) == 1:
         return same[0]
-    return SizePreset(f"{w}x{h}", w, h, "custom")
+    return SizePreset(f"{w}x{h}", w, h, "custom", display_width=display, legibility=legibility)

@@ -296,7 +296,7 @@ def test_a_normal_headline_is_one_line_on_a_full_size_story(text, lang):
     _, _, w, h = sprite.ink_box
     assert h <= 1.15 * sprite.size_px
     assert sprite.size_px >= math.ceil(HEADLINE_ONE_LINE * 0.45 * SCENE_TEXT_SHARES["headline"] * canvas[1])
-    assert sprite.size_px >= 3 * min_text_px(min(canvas))
+    assert sprite.size_px >= 3 * min_text_px(resolve_size(canvas))
     assert w <= sprite.rect[2]
 
 
@@ -312,7 +312,7 @@ def test_a_long_headline_wraps_in_two_even_lines_on_a_full_size_story():
     assert 1.6 * sprite.size_px <= h <= 2.4 * sprite.size_px
     upper, lower = _line_extents(sprite)
     assert min(upper, lower) >= 0.8 * max(upper, lower)
-    assert sprite.size_px >= min_text_px(1080)
+    assert sprite.size_px >= min_text_px(resolve_size("story"))
 
 
 PRODUCTS = {

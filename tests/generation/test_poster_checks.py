@@ -127,20 +127,32 @@ def _bottle_on(
 
 
 def test_text_under_the_minimum_legible_size_fails_on_a_link_preview():
-    # given a 1200 x 628 link preview with a 9 px label and a 10 px one beside it
+    # given a 1200 x 628 link ad, seen at a phone's width (390 CSS px), with a 13 px
+    # label (its shorter side alone would have allowed 10 px) and an 18 px one beside it
     image, behind, placed = _bottle_on((1200, 628), (800, 100), (250, 250, 250))
-    tiny = Element("badge_caption", "text", (40, 40, 120, 12), (20, 20, 20), 9, 700)
-    small = Element("eyebrow", "text", (40, 80, 120, 14), (20, 20, 20), 10, 700)
+    small = Element("eyebrow", "text", (40, 40, 120, 14), (20, 20, 20), 13, 700)
+    legible = Element("cta_label", "text", (40, 80, 120, 20), (20, 20, 20), 18, 700)
     # when checked
-    checks = check_poster(image, behind, [tiny, small], placed, resolve_size("link"))
-    # then the minimum there is 16 px x 628 / 1080 = 9.3, raised to the 10 px floor
-    assert checks.min_text_px == 10
-    assert checks.small_text == [("badge_caption", 9)]
+    checks = check_poster(image, behind, [small, legible], placed, resolve_size("link"))
+    # then the minimum there is 5.8 CSS px at 390 CSS px: 5.8 x 1200 / 390 = 17.8 -> 18 px
+    assert checks.min_text_px == 18
+    assert checks.small_text == [("eyebrow", 13)]
     assert not checks.ok
-    assert checks.problems == ["badge_caption: text 9 px is below the 10 px minimum for this canvas"]
-    assert checks.to_dict()["small_text"] == [{"name": "badge_caption", "size": 9}]
-    # and it scales with the shorter side: feed and story 16 px, marketplace 12 px
-    assert (min_text_px(1080), min_text_px(800), min_text_px(2160)) == (16, 12, 32)
+    assert checks.problems == ["eyebrow: text 13 px is below the 18 px minimum for this canvas"]
+    assert checks.to_dict()["small_text"] == [{"name": "eyebrow", "size": 13}]
+
+
+def test_the_minimum_legible_size_follows_the_width_a_size_is_seen_at():
+    # given the presets, each with the width it is shown at (sizes.json)
+    sizes = {name: resolve_size(name) for name in ("feed", "story", "marketplace", "link", "banner")}
+    # then a 1080 px feed post or story seen at 390 CSS px keeps 16 px, an 800 px
+    # marketplace image 12, a link ad as wide as a feed post a little more, 18, and a
+    # 1920 px web banner seen at a laptop's 1280 CSS px the 10 px floor
+    assert {name: min_text_px(size) for name, size in sizes.items()} == {
+        "feed": 16, "story": 16, "marketplace": 12, "link": 18, "banner": 10,
+    }  # fmt: skip
+    # and a custom size is seen at a phone's width too: a 2160 px square needs 32 px
+    assert (min_text_px(resolve_size((2160, 2160))), min_text_px(resolve_size((300, 300)))) == (32, 10)
 
 
 def test_safe_zones_count_as_out_of_bounds_on_a_story():

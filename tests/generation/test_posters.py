@@ -356,7 +356,7 @@ def test_a_chinese_headline_over_100_characters_is_shrunk_rewrapped_then_shorten
 
 def test_every_text_is_at_least_the_minimum_legible_size(matrix):
     for key, poster in matrix.items():
-        smallest = min_text_px(min(poster.image.size))
+        smallest = min_text_px(resolve_size(poster.image.size))
         sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
         assert min(sizes.values()) >= smallest, (key, sizes)
         assert poster.checks.small_text == [] and poster.checks.min_text_px == smallest
@@ -1239,7 +1239,7 @@ def test_a_countdown_badge_caption_is_readable_beside_its_value(seg, size):
         sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
         # then the caption is at least 0.4 of the value it labels and 1.3 x the legible minimum
         assert sizes["badge_caption"] >= 0.4 * sizes["badge_label"], (words, sizes)
-        assert sizes["badge_caption"] >= 1.3 * min_text_px(min(poster.image.size)), (words, sizes)
+        assert sizes["badge_caption"] >= 1.3 * min_text_px(resolve_size(poster.image.size)), (words, sizes)
         assert poster.checks.ok, poster.checks.problems
 
 

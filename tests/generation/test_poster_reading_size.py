@@ -1,0 +1,56 @@
+"""Posters read at the size they are seen at: a link ad shrunk to a phone's width sets
+its type larger than its shorter side alone would, and a story as wide as a portrait
+post shows a wide product at least as large."""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+from generation.posters.checks import min_text_px
+from generation.posters.render import render_poster
+from generation.posters.sizes import resolve_size
+from generation.posters.spec import PosterSpec
+from generation.posters.template import get_template
+from generation.types import Segmentation
+from tests.generation.test_posters import WORDS, _seg
+
+
+def _wide_box() -> Segmentation:
+    """A product twice as wide as it is tall (a speaker, a wide box), with its exact mask."""
+    image = Image.new("RGB", (520, 300), (236, 236, 236))
+    mask = Image.new("L", image.size, 0)
+    ImageDraw.Draw(image).rounded_rectangle((10, 50, 509, 299 - 1), 24, fill=(40, 60, 90))
+    ImageDraw.Draw(mask).rounded_rectangle((10, 50, 509, 299 - 1), 24, fill=255)
+    x0, y0, x1, y1 = mask.getbbox()
+    return Segmentation(image=image, matte=mask, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
+
+def test_a_link_ad_sets_its_type_for_a_phone_s_width():
+    # given hero_left's link ad (1200 x 628, seen at 390 CSS px) with short words
+    spec = PosterSpec(template="hero_left", size="link", **WORDS["short-en"])
+    # when rendered
+    poster = render_poster(_seg(), spec)
+    # then the headline is well over what the 628 px shorter side alone would set
+    # (92 px x 1.05 x 628 / 1080 = 56 px, as it was)
+    sizes = {s["name"]: s["font"]["size"] for s in poster.layout["slots"] if "font" in s}
+    variant = get_template("hero_left").variant_for("landscape")
+    by_shorter_side = get_template("hero_left").text["headline"].size * variant.type_scale * 628 / 1080
+    assert sizes["headline"] >= 1.3 * by_shorter_side, sizes
+    # and it passed its checks, every text at the link's 18 px minimum or more (its
+    # eyebrow was 13 px)
+    assert poster.checks.ok, poster.checks.problems
+    assert min(sizes.values()) >= min_text_px(resolve_size("link")) == 18, sizes
+
+
+def test_a_wide_product_on_a_story_is_as_large_as_on_the_portrait_post():
+    # given a 2:1 product on bold_sale's portrait post (1080 x 1350) and story (1080 x 1920)
+    seg = _wide_box()
+    widths = {}
+    for size in ("portrait", "story"):
+        # when rendered
+        poster = render_poster(seg, PosterSpec(template="bold_sale", size=size, **WORDS["short-en"]))
+        assert poster.checks.ok, (size, poster.checks.problems)
+        widths[size] = poster.layout["product_box"][2]
+    # then the story, as wide and taller, shows it at least as wide (it was 763 px
+    # against 826: the region's side inset came on top of the story's UI zones)
+    assert widths["story"] >= widths["portrait"], widths
