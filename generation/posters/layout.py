@@ -94,8 +94,9 @@ def solve_layout(
     (a link ad at a phone's width) sets it on ``type_basis``: larger type, the fallbacks
     above making room for it; the layout on the shorter side's basis is kept where it
     sets a headline ``PLAIN_LEAD`` x larger (a short headline that ``_larger_type``
-    already grew there), or where the larger type set a text designed smaller than the
-    headline larger than it (``_outranked``) and it does not.
+    already grew there), where the larger type leaves a wider empty band over
+    ``EMPTY_BAND``, or where it set a text designed smaller than the headline larger than
+    it (``_outranked``) and the other does not.
     Raises ``TextDoesNotFit`` (code ``text_overflow``) naming the element only when even
     that cannot place it.
     """
@@ -112,6 +113,10 @@ def solve_layout(
         other = solve(plain)
     except TextDoesNotFit:
         return layout
+    if empty_band(layout) > max(EMPTY_BAND, empty_band(other)):
+        # the larger type left a wider empty band than the shorter side's (a headline on
+        # one line, its column now shorter than the product beside it)
+        return other
     if _outranked(template, layout) and not _outranked(template, other):
         # the larger type grew a text designed smaller than the headline past it (a
         # one-line Chinese headline held by its column's width under a price set larger)

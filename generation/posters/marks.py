@@ -184,6 +184,9 @@ def _scaled_block(text: str, block: TextBlock, k: float, style: TextStyle, lang:
         return None
 
 
+CAPTION_LEGIBLE = 1.3  # a countdown badge's caption at least this x the legible minimum
+
+
 def _timer_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
@@ -191,7 +194,14 @@ def _timer_slots(
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
     st = font_style(template.text["badge"], template, families, unit, align="center", max_lines=1)
-    cap_st = font_style(template.text["badge_caption"], template, families, unit, align="center", max_lines=1)
+    # the caption reads beside its value: CAPTION_LEGIBLE x the legible minimum or more
+    # (a link ad's 18 px minimum would set its 21 px x 0.87 caption at the minimum itself)
+    cap_scale = max(
+        1.0, math.ceil(CAPTION_LEGIBLE * unit.legible) / (template.text["badge_caption"].size * unit)
+    )
+    cap_st = font_style(
+        template.text["badge_caption"], template, families, unit, align="center", max_lines=1, scale=cap_scale
+    )
     max_w = round(0.5 * content[2])
     block = layout_text(words.badge, (max_w, round(200 * unit)), st, lang=lang, ellipsis=unit.shorten)
     caption = words.badge_caption
