@@ -3,8 +3,10 @@
 Steps (``_solve``): the content box (canvas less margins and the size's UI safe
 zones); the ribbon and logo claim their space; the product region, cut back from them,
 gets the product (``compose.fit_box``); decorative shapes; the text groups, each in
-its region cut back from what is placed; the badge at the free spot nearest its
-product corner. Text never overlaps the product by construction: group regions are
+its region cut back from what is placed; the badge on its product's corner
+(``marks.badge_slots``), or, where the words took the room at both top corners, the
+badge on its corner first and the words set again clear of it; no room even so: the
+next fallback step (a smaller product). Text never overlaps the product by construction: group regions are
 cut back from the product box by the variant's gaps, and the badge is only put where
 the dilated product matte is clear. ``checks.py`` verifies all of it on the pixels.
 """
@@ -631,8 +633,69 @@ def _solve(
     shapes = [resolve_shape(s, content, canvas, product_box, short) for s in variant.shapes]
 
     # 5. text groups, each in its region cut back from the obstacles
+    place = partial(
+        _place_groups, template, variant, words, families, unit, short, compact, ribbon_style,
+        content, canvas, product_box, keepout, gap_px, floor,
+    )  # fmt: skip
+    fixed = list(obstacles)  # placed before the words: the ribbon and the logo
+    text, group_boxes, obstacles = place(fixed)
+
+    # 6. badge: on its product's corner
+    if has_badge:
+        find = partial(
+            badge_slots, template, variant, words, families, unit, short, content, product_box, keepout
+        )
+        badge = find(obstacles, gap_px)
+        if badge is None:
+            # the words took the room at both corners: the badge claims its corner (it
+            # belongs to the product) and the words are set again clear of it; where they
+            # no longer fit, the next step (a smaller product) has more room
+            badge = find(fixed, gap_px)
+            if badge is not None:
+                own = next(s.box for s in badge if s.kind == "badge")
+                try:
+                    text, group_boxes, obstacles = place([*fixed, own])
+                except TextDoesNotFit:
+                    if not unit.shorten:
+                        raise
+                    badge = None
+        if badge is None:
+            if not unit.shorten:
+                raise overflow(f"no free place for the badge {words.badge!r} on the product in {template.id}")
+            badge = []  # the layout's last resort: no badge rather than no poster
+        text += badge
+    slots += text
+
+    return PosterLayout(
+        template=template,
+        variant=variant,
+        size=size,
+        content=content,
+        unit=unit,
+        short=short,
+        product_box=product_box,
+        product_region=region,
+        product=product,
+        keepout=keepout,
+        slots=slots,
+        shapes=shapes,
+        groups=group_boxes,
+        fallbacks=[],
+    )
+
+
+def _place_groups(
+    template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
+    short: int, compact: bool, ribbon_style: str, content: Box, canvas: tuple[int, int], product_box: Box,
+    keepout: Keepout, gap_px: int, floor: int, obstacles: list[Box],
+) -> tuple[list[Slot], list[Box], list[Box]]:  # fmt: skip
+    """The text groups, each in its region cut back from ``obstacles``: their slots, the
+    boxes they take, and ``obstacles`` with the groups added. Raises ``_Smaller`` when the
+    headline is set under ``floor`` px."""
+    cw, ch = canvas
+    obstacles = list(obstacles)
+    slots: list[Slot] = []
     group_boxes: list[Box] = []
-    rooms: list[tuple[Box, Box, Box, str]] = []  # a justified column's region, message, offer, align
     headline: int | None = None  # its size, px, once set: a later group's subline stays below it
     for gi, group in enumerate(variant.groups):
         gregion = resolve_region(group.region, content, canvas, product_box, short, clamp=content)
@@ -661,34 +724,9 @@ def _solve(
                 message = [s.box for s in group_slots if s.name in ("eyebrow", "headline", "subline")]
                 rest = [s.box for s in group_slots if s.name not in ("eyebrow", "headline", "subline")]
                 obstacles += [union_box(boxes) for boxes in (message, rest) if boxes]
-                if message and rest:
-                    rooms.append((gregion, union_box(message), union_box(rest), group.align))
             else:
                 obstacles.append(gb)
-
-    # 6. badge: nearest free spot to its product corner
-    if has_badge:
-        badge = badge_slots(
-            template, variant, words, families, unit, short, content, product_box, keepout, obstacles, gap_px
-        )
-        slots += _in_column(badge, rooms, keepout, obstacles, gap_px)
-
-    return PosterLayout(
-        template=template,
-        variant=variant,
-        size=size,
-        content=content,
-        unit=unit,
-        short=short,
-        product_box=product_box,
-        product_region=region,
-        product=product,
-        keepout=keepout,
-        slots=slots,
-        shapes=shapes,
-        groups=group_boxes,
-        fallbacks=[],
-    )
+    return slots, group_boxes, obstacles
 
 
 def _held_by_width(product: _Product, region: Box, obstacles: list[Box]) -> bool:
@@ -698,39 +736,6 @@ def _held_by_width(product: _Product, region: Box, obstacles: list[Box]) -> bool
         region = trim(region, ob, 0)
     w, h = product.cutout.size
     return w * region[3] > h * region[2]
-
-
-def _in_column(
-    badge: list[Slot],
-    rooms: list[tuple[Box, Box, Box, str]],
-    keepout: Keepout,
-    obstacles: list[Box],
-    gap: int,
-) -> list[Slot]:
-    """The badge moved into the column it landed in, where a justified column (the
-    message at the product's top, the offer at its foot) leaves room between the two:
-    aligned as the column's words (flash_deal: on its left edge), centred between the message and the offer, so that the
-    column reads as one stack (message, badge, price and button) with equal room over
-    and under the badge, where the badge nearest the product's corner hung at the
-    column's right and left the room under it empty (flash_deal's feed post with the
-    long English words: 234 px between the badge and the price, 0 over it)."""
-    box = next((s.box for s in badge if s.name == "badge"), None)
-    if box is None:
-        return badge
-    x, y, w, h = box
-    for (rx, _, rw, _), message, offer, align in rooms:
-        top, bottom = message[1] + message[3], offer[1]
-        inside = rx <= x < rx + rw and x + w <= rx + rw + w // 2 and top <= y and y + h <= bottom
-        if not inside or bottom - top < h + 2 * gap:
-            continue
-        nx = {"left": rx, "center": rx + (rw - w) // 2, "right": rx + rw - w}.get(align, rx)
-        ny = top + (bottom - top - h) // 2
-        moved = (nx, ny, w, h)
-        if box_hits(keepout, moved) or any(intersects(moved, ob, gap // 2) for ob in obstacles):
-            continue
-        dx, dy = nx - x, ny - y
-        return [replace(s, box=(s.box[0] + dx, s.box[1] + dy, s.box[2], s.box[3])) for s in badge]
-    return badge
 
 
 def _yielding_anchor(variant: Variant, *, vertical: bool) -> tuple[float, float]:

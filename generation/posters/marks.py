@@ -1,7 +1,12 @@
 """Marks placed around the product and the text: ribbons, discount badges, timers.
 
-A badge goes to the free spot nearest its product corner: inside the content box, off
-the dilated product matte and clear of every element placed before it.
+A badge sits on its product's corner: the free spot nearest the corner the template
+names, inside the content box, off the dilated product matte and clear of every element
+placed before it, no farther from the corner than ``CORNER_REACH`` of its size. Where the
+corner has no such spot, the other top (or bottom) corner is tried, then the badge at a
+smaller size at each. A badge that fits at neither corner is never put elsewhere (among
+the words): the layout gives it its corner and sets the words again clear of it, else
+makes the product smaller, and as its last resort leaves the badge out.
 """
 
 from __future__ import annotations
@@ -17,6 +22,13 @@ from generation.posters.slots import Content, Slot, TypeScale, font_style, overf
 from generation.posters.template import Template, Variant
 from generation.types import Box
 from generation.typography import TextBlock, TextDoesNotFit, TextStyle, layout_text
+
+# How far a badge's centre may lie from its product corner, in badge sizes (its longer
+# side), past the keep-out's margin: beside a corner the product fills (a box, a mug) the
+# badge clears the matte with its centre about half its size out; farther than this it
+# reads as a mark of the words next to it, not of the product.
+CORNER_REACH = 0.75
+BADGE_SCALES = (1.0, 0.86, 0.74)  # a smaller badge, at either corner, before a smaller product
 
 
 def ribbon_slots(
@@ -114,7 +126,10 @@ def ribbon_slots(
 def badge_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
-) -> list[Slot]:  # fmt: skip
+) -> list[Slot] | None:  # fmt: skip
+    """The badge's slots on the product's corner (``_corner_spot``), clear of
+    ``obstacles``; None when neither corner has room for it at any of ``BADGE_SCALES``,
+    [] when its words do not fit in it at the layout's last resort."""
     shape = template.badge.shape
     lang = words.langs.get("badge", words.lang)
     d = round(variant.badge.size * short)
@@ -137,7 +152,7 @@ def badge_slots(
             return []  # the layout's last resort: no badge rather than no poster
         raise overflow(f"the badge text {words.badge!r} does not fit in its badge")
     spot = None
-    for k in (1.0, 0.86, 0.74):  # a smaller badge before a smaller product
+    for k in BADGE_SCALES:
         blk = block if k == 1.0 else _scaled_block(words.badge, block, k, st, lang)
         if blk is None:
             break
@@ -145,14 +160,12 @@ def badge_slots(
             bw, bh = max(round(d * k), blk.width + round(blk.size * 1.2)), blk.height + round(blk.size * 0.9)
         else:
             bw = bh = round(d * k)
-        spot = _free_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+        spot = _corner_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
         if spot is not None:
             block = blk
             break
     if spot is None:
-        if unit.shorten:
-            return []
-        raise overflow(f"no free place for the badge {words.badge!r} in {template.id}")
+        return None
     bx, by = spot
     box = (bx, by, bw, bh)
     label = (bx + (bw - block.width) // 2, by + (bh - block.height) // 2, block.width, block.height)
@@ -190,35 +203,45 @@ CAPTION_LEGIBLE = 1.3  # a countdown badge's caption at least this x the legible
 def _timer_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
-) -> list[Slot]:  # fmt: skip
+) -> list[Slot] | None:  # fmt: skip
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
-    st = font_style(template.text["badge"], template, families, unit, align="center", max_lines=1)
     # the caption reads beside its value: CAPTION_LEGIBLE x the legible minimum or more
     # (a link ad's 18 px minimum would set its 21 px x 0.87 caption at the minimum itself)
-    cap_scale = max(
-        1.0, math.ceil(CAPTION_LEGIBLE * unit.legible) / (template.text["badge_caption"].size * unit)
-    )
-    cap_st = font_style(
-        template.text["badge_caption"], template, families, unit, align="center", max_lines=1, scale=cap_scale
-    )
-    max_w = round(0.5 * content[2])
-    block = layout_text(words.badge, (max_w, round(200 * unit)), st, lang=lang, ellipsis=unit.shorten)
+    cap_floor = math.ceil(CAPTION_LEGIBLE * unit.legible) / (template.text["badge_caption"].size * unit)
     caption = words.badge_caption
-    cap = (
-        layout_text(caption, (max_w, round(100 * unit)), cap_st, lang=words.langs.get("badge_caption", lang))
-        if caption
-        else None
-    )
-    pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
-    inner_gap = round(block.size * 0.22) if cap else 0
-    bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
-    bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
-    spot = _free_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+    max_w = round(0.5 * content[2])
+    spot = None
+    for k in BADGE_SCALES:
+        st = font_style(
+            template.text["badge"], template, families, unit, align="center", max_lines=1, scale=k
+        )
+        cap_st = font_style(
+            template.text["badge_caption"], template, families, unit, align="center", max_lines=1,
+            scale=max(k, cap_floor),
+        )  # fmt: skip
+        try:
+            block = layout_text(words.badge, (max_w, round(200 * unit)), st, lang=lang, ellipsis=unit.shorten)
+            cap = (
+                layout_text(
+                    caption, (max_w, round(100 * unit)), cap_st, lang=words.langs.get("badge_caption", lang)
+                )
+                if caption
+                else None
+            )
+        except TextDoesNotFit:
+            if k == 1.0:
+                raise
+            break  # the smaller sizes are at the legible minimum already
+        pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
+        inner_gap = round(block.size * 0.22) if cap else 0
+        bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
+        bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
+        spot = _corner_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+        if spot is not None:
+            break
     if spot is None:
-        if unit.shorten:
-            return []
-        raise overflow(f"no free place for the badge {words.badge!r} in {template.id}")
+        return None
     bx, by = spot
     slots = [
         Slot(
@@ -257,12 +280,34 @@ def _timer_slots(
     return slots
 
 
-def _free_spot(
+def _corner_spot(
     size: tuple[int, int], attach: str, product: Box, content: Box, keepout: Keepout,
     obstacles: list[Box], gap: int,
 ) -> tuple[int, int] | None:  # fmt: skip
+    """Top-left corner for a ``size`` box on the product's ``attach`` corner, else on the
+    mirrored one (top right for top left), each within ``CORNER_REACH`` of the badge's
+    size (past the keep-out's margin) of its corner; None when neither has room."""
+    reach = CORNER_REACH * max(size) + keepout.reach
+    for corner in dict.fromkeys((attach, _MIRRORED.get(attach, attach))):
+        spot = _free_spot(size, corner, product, content, keepout, obstacles, gap, reach)
+        if spot is not None:
+            return spot
+    return None
+
+
+_MIRRORED = {
+    "top_left": "top_right", "top_right": "top_left", "bottom_left": "bottom_right",
+    "bottom_right": "bottom_left", "left": "right", "right": "left",
+}  # fmt: skip
+
+
+def _free_spot(
+    size: tuple[int, int], attach: str, product: Box, content: Box, keepout: Keepout,
+    obstacles: list[Box], gap: int, reach: float = math.inf,
+) -> tuple[int, int] | None:  # fmt: skip
     """Top-left corner for a ``size`` box nearest to the product's ``attach`` point that
-    stays inside the content box, off the dilated matte and clear of other elements.
+    stays inside the content box, off the dilated matte and clear of other elements,
+    with its centre no farther than ``reach`` px from the point.
 
     Candidates lie on rings of centres around the attach point, nearest ring first and
     in angle order within a ring; the first that is free wins. All of them are tested at
@@ -279,7 +324,7 @@ def _free_spot(
     r, cos, sin = _rings(step)
     x = np.rint(ax + r * cos - bw / 2).astype(np.int64)
     y = np.rint(ay - r * sin - bh / 2).astype(np.int64)
-    ok = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh)
+    ok = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh) & (r <= reach)
     pad = gap // 2
     for ox, oy, ow, oh in obstacles:  # ``intersects(box, ob, pad)``, for every box at once
         ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))

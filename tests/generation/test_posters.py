@@ -1989,31 +1989,50 @@ def test_the_longest_chinese_headline_keeps_the_product_about_as_tall_as_the_lon
     assert zh.checks.ok, zh.checks.problems
 
 
+def _carton() -> Segmentation:
+    """A carton seen from the front: its matte fills its box, the top corners included,
+    so a badge finds no room inside the box's corners and must keep to their outside."""
+    photo = Image.new("RGB", (680, 520), (240, 240, 240))
+    matte = Image.new("L", photo.size, 0)
+    ImageDraw.Draw(photo).rectangle((20, 20, 659, 499), fill=(176, 132, 84))
+    ImageDraw.Draw(matte).rectangle((20, 20, 659, 499), fill=255)
+    return Segmentation(image=photo, matte=matte, box=(20, 20, 640, 480), segmenter="exact")
+
+
 @pytest.mark.parametrize(
-    ("size", "words"),
-    [("feed", "long-en"), ("feed", "longest-en"), ("feed", "longest-zh"), ("marketplace", "long-en")],
+    ("template", "size", "words", "product"),
+    [
+        ("price_tag", "pinterest", "short-zh", "carton"),
+        ("bold_sale", "story", "short-en", "carton"),
+        ("flash_deal", "story", "short-zh", "carton"),
+        ("flash_deal", "feed", "long-en", "bottle"),
+    ],
 )
-def test_flash_deals_badge_stands_in_its_square_column_between_the_message_and_the_offer(seg, size, words):
-    # given flash_deal's square long-text arrangement, whose column runs from the
-    # product's top (subline) to its foot (price, button), and long words: the badge,
-    # put nearest the product's corner, hung at the column's right just under the
-    # subline and left 234 px empty under it, mid-left, over the price (feed, long English)
-    fields = dict(WORDS["long-en"], headline=LONGEST_EN) if words == "longest-en" else WORDS[words]
-    poster = render_poster(seg, PosterSpec(template="flash_deal", size=size, **fields))
-    layout = poster.layout
-    assert "long text: the template's long-text arrangement" in layout["fallbacks"]
-    boxes = {s["name"]: s["box"] for s in layout["slots"]}
-    sub, badge, price = boxes["subline"], boxes["badge"], boxes["price"]
-    # then the badge stands in the column, on its left edge with the words
-    assert badge[0] == sub[0] == price[0], (sub, badge, price)
-    # centred between the subline and the price: the room over it and under it equal
-    above, below = badge[1] - (sub[1] + sub[3]), price[1] - (badge[1] + badge[3])
-    assert above > 0 and below > 0 and abs(above - below) <= 2, (above, below)
-    # so the column's largest empty run of rows is under 0.6 of the room between the
-    # subline and the price (0.68 before: 234 of 345 px)
-    room = price[1] - (sub[1] + sub[3])
-    assert max(above, below) < 0.6 * room, (above, below, room)
-    # clear of the product's matte and every other element, every check passed
+def test_a_discount_badge_sits_on_its_products_corner_clear_of_the_words(seg, template, size, words, product):
+    # given a discount, and a product whose top corners are full (a carton) or one beside
+    # a column of words (flash_deal's square long-text arrangement): the badge went to
+    # the free place nearest the corner however far it was, and stood over the headline
+    # (bold_sale: 2.07 badges from the corner), under the words over the price
+    # (flash_deal's story: 2.82), or in the column among the words (flash_deal's feed)
+    photo = _carton() if product == "carton" else seg
+    poster = render_poster(photo, PosterSpec(template=template, size=size, **WORDS[words]))
+    slots = {s["name"]: s for s in poster.layout["slots"]}
+    assert "badge" in slots, poster.layout["fallbacks"]
+    x, y, w, h = slots["badge"]["box"]
+    # then its centre lies within one badge size of the product's top-left or top-right corner
+    px, py, pw, _ = poster.layout["product_box"]
+    centre = (x + w / 2, y + h / 2)
+    corner = min(math.dist(centre, (cx, py)) for cx in (px, px + pw))
+    assert corner <= max(w, h), (corner, (x, y, w, h), poster.layout["product_box"])
+    # clear of every word, button and plate by half the layout's gap
+    pad = max(4, round(0.022 * min(poster.image.size))) // 2
+    for name, slot in slots.items():
+        if name.startswith("badge") or slot["kind"] not in ("text", "pill", "price_plate", "ribbon", "logo"):
+            continue
+        ox, oy, ow, oh = slot["box"]
+        apart = x >= ox + ow + pad or ox >= x + w + pad or y >= oy + oh + pad or oy >= y + h + pad
+        assert apart, (name, slot["box"], (x, y, w, h))
+    # and every check passes: off the product's matte, every text legible
     assert poster.checks.ok, poster.checks.problems
 
 
