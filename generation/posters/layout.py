@@ -568,6 +568,7 @@ def _solve(
     gap_px = max(4, round(0.022 * short))
     slots: list[Slot] = []
     obstacles: list[Box] = []
+    band: Box | None = None  # a band across the top: the badge keeps the whole gap from it
 
     # 2. ribbon (tag / corner / band) and logo claim their space first
     ribbon_style = variant.ribbon.style
@@ -580,6 +581,8 @@ def _solve(
         )
         slots += [slot, label]
         obstacles.append(slot.extra.get("keepout", slot.box))
+        if ribbon_style == "band":
+            band = obstacles[-1]
     if logo_size is not None:
         logo = logo_box(variant.logo, logo_size, content, short)
         slots.append(Slot("logo", "logo", logo))
@@ -645,12 +648,18 @@ def _solve(
         find = partial(
             badge_slots, template, variant, words, families, unit, short, content, product_box, keepout
         )
-        badge = find(obstacles, gap_px)
+        # the badge keeps the layout's whole gap from a band across the top, as the words
+        # do, and half of it from the other marks and the words
+        e = gap_px - gap_px // 2
+        marks_clear = [
+            (x - e, y - e, w + 2 * e, h + 2 * e) if b == band else b for b in fixed for x, y, w, h in [b]
+        ]
+        badge = find([*marks_clear, *obstacles[len(fixed) :]], gap_px)
         if badge is None:
             # the words took the room at both corners: the badge claims its corner (it
             # belongs to the product) and the words are set again clear of it; where they
             # no longer fit, the next step (a smaller product) has more room
-            badge = find(fixed, gap_px)
+            badge = find(marks_clear, gap_px)
             if badge is not None:
                 own = next(s.box for s in badge if s.kind == "badge")
                 try:
