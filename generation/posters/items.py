@@ -3,6 +3,7 @@ rule) measured and set inside the group's region."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,11 +264,7 @@ def _layout_column(
     scale = 0.82 if compact else 1.0
 
     def gaps_for(names: list[str]) -> int:
-        # a CTA gets a little more air above it; a rule sits close to what it divides
-        total = 0
-        for a, b in zip(names, names[1:], strict=False):
-            total += round(gap * (1.5 if b == "cta" else 0.7 if "rule" in (a, b) else 1.0))
-        return total
+        return sum(_base_gaps(names, gap))
 
     fixed_names = [it for it in items if it not in ("headline", "subline")]
     measured: dict[str, _Item] = {}
@@ -348,7 +345,38 @@ def _layout_column(
             template, "headline", rw, left, words, families, unit, group.align, scale
         )
 
-    total = sum(measured[it].height for it in items) + gaps_for(items)
+    gaps = _text_gaps(items, measured, gap, compact)
+    floor = math.ceil(GAP_HEADLINE * _size(measured["headline"])) if "headline" in items else 0
+    for _ in range(3):
+        spare = rh - sum(measured[it].height for it in items) - sum(gaps)
+        if spare >= 0 or "headline" not in items:
+            break
+        # the headline gives up the height that the gaps its size asks for take: set in
+        # the rest, it is smaller, and so are they; down to GAP_HEADLINE of its size (a
+        # headline on one line gives a step of its size for every 4 % of its height),
+        # the gaps then getting what room that leaves (``_fitted_gaps``)
+        was = measured["headline"]
+        try:
+            head = _measure(
+                template, "headline", rw, was.height + spare, words, families, unit, group.align, scale
+            )
+            if _size(head) < floor:
+                head = _measure(
+                    template, "headline", rw, was.height, words, families, unit, group.align, scale, floor
+                )
+        except TextDoesNotFit:
+            break
+        if (
+            _size(head) >= _size(was)
+            or _worse(head, was)
+            or ("subline" in items and _size(head) < HIERARCHY * _size(measured["subline"]))
+        ):
+            break
+        measured["headline"] = head
+        gaps = _text_gaps(items, measured, gap, compact)
+    total = sum(measured[it].height for it in items)
+    gaps = _fitted_gaps(_base_gaps(items, gap), gaps, rh - total)
+    total += sum(gaps)
     # spread: the offer (price, CTA) ends at the region's bottom and the message (eyebrow
     # to subline) stands SPREAD_SHARE of the free height above it, the rest over it, so a
     # column beside a tall product runs most of its height (all of the free height
@@ -362,7 +390,7 @@ def _layout_column(
     prev = None
     for i, it in enumerate(items):
         if prev is not None:
-            y += round(gap * (1.5 if it == "cta" else 0.7 if "rule" in (prev, it) else 1.0))
+            y += gaps[i - 1]
         if valign in ("spread", "justify") and i == offer:
             y += inner
         m = measured[it]
@@ -382,6 +410,61 @@ def _layout_column(
 
 
 SPREAD_SHARE = 0.5  # of a spread column's free height, the part between its message and its offer
+# Two texts one under the other stand at least this share of the larger one's line pitch
+# (px x line height) apart, ink to ink: the template's gap, a share of the canvas, left a
+# subline 14-24 px under a 100-120 px headline, closer than the headline's own lines stand
+# to each other, so the two read as one block (and a large price as close under it).
+TEXT_GAP = 0.4
+COMPACT_TEXT_GAP = 0.75  # of that, with compact spacing
+GAP_HEADLINE = 0.9  # the least share of its size a headline is set at to make room for them
+
+
+def _base_gaps(names: list[str], gap: int) -> list[int]:
+    """The template's gaps between ``names`` one under the other: a CTA gets a little more
+    air above it; a rule sits close to what it divides."""
+    return [
+        round(gap * (1.5 if b == "cta" else 0.7 if "rule" in (a, b) else 1.0))
+        for a, b in zip(names, names[1:], strict=False)
+    ]
+
+
+def _pitch(item: _Item) -> int:
+    """The largest line pitch (px) of the texts of ``item``; 0 for one without text."""
+    return max((s.block.line_height_px for s in item.slots if s.block is not None), default=0)
+
+
+def _text_gaps(names: list[str], measured: dict[str, _Item], gap: int, compact: bool) -> list[int]:
+    """The gaps between ``names`` one under the other that their type asks for: the
+    template's (``_base_gaps``), or ``TEXT_GAP`` of the larger line pitch of the two where
+    that is more. An eyebrow (a kicker) stays as close over the headline as its own type
+    asks; a rule takes the pitch of the text above it, and keeps its closer 0.7."""
+    pitches = [_pitch(measured[it]) for it in names]
+    for k in range(1, len(names)):
+        if names[k] == "rule":
+            pitches[k] = pitches[k - 1]
+    share = TEXT_GAP * (COMPACT_TEXT_GAP if compact else 1.0)
+    gaps = []
+    for k, base in enumerate(_base_gaps(names, gap)):
+        pitch = pitches[k] if names[k] == "eyebrow" else max(pitches[k], pitches[k + 1])
+        gaps.append(max(base, round(share * pitch * (0.7 if "rule" in names[k : k + 2] else 1.0))))
+    return gaps
+
+
+def _worse(item: _Item, before: _Item) -> bool:
+    """Whether ``item``'s text is shortened or has a word broken where ``before``'s was not."""
+    new, old = item.slots[0].block, before.slots[0].block
+    assert new is not None and old is not None
+    return (new.truncated and not old.truncated) or (new.broken_words and not old.broken_words)
+
+
+def _fitted_gaps(base: list[int], wanted: list[int], room: int) -> list[int]:
+    """``wanted`` where the ``room`` (px) the column has for its gaps holds them; else
+    each gap's part over ``base`` cut by the same share, so that they fill the room."""
+    if sum(wanted) <= room:
+        return wanted
+    extra = sum(wanted) - sum(base)
+    share = max(0, room - sum(base)) / extra if extra else 0.0
+    return [b + int((w - b) * share) for b, w in zip(base, wanted, strict=True)]
 
 
 def _layout_row(

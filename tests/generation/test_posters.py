@@ -383,6 +383,50 @@ def test_the_headline_keeps_a_visible_lead_over_the_subline(matrix):
     assert all(key[2].startswith("long") for key in dropped), dropped
 
 
+def _laid_out(seg: Segmentation, template: str, size: str, words: dict) -> layout_module.PosterLayout:
+    """The layout ``render_poster`` would draw, without drawing it."""
+    spec = PosterSpec(template=template, size=size, **words)
+    tpl = get_template(template)
+    content = build_content(spec, tpl)
+    return layout_module.solve_layout(
+        tpl,
+        resolve_size(size),
+        seg.cutout,
+        content,
+        dict(tpl.families),
+        logo_size=None,
+        has_badge=bool(content.badge),
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "size", "words"),
+    [
+        ("bold_sale", "story", "short-en"),
+        ("flash_deal", "story", "short-zh"),
+        ("hero_left", "link", "short-zh"),
+    ],
+)
+def test_the_subline_stands_clear_of_its_headline_in_proportion_to_the_headlines_size(
+    seg, template, size, words
+):
+    # given the posters a merchant's walk found with the subline glued under the headline
+    # (a gap of a share of the canvas: 24 px under a 105 px headline on bold_sale's story,
+    # 22 px under 80 px on flash_deal's, 16 px under 56 px on hero_left's link post)
+    # when laid out
+    layout = _laid_out(seg, template, size, WORDS[words])
+    # then the ink of the subline starts at least 0.35 of the headline's px under the
+    # headline's ink (more than the headline's own lines stand apart), not a fixed share
+    # of the canvas
+    slots = {s.name: s for s in layout.slots}
+    head, sub = slots["headline"], slots["subline"]
+    assert head.block is not None and sub.block is not None
+    gap = sub.box[1] - (head.box[1] + head.box[3])
+    assert gap >= 0.35 * head.block.size, (gap, head.block.size)
+    # and no fallback is taken for it
+    assert layout.fallbacks == []
+
+
 def test_a_subline_is_set_well_under_its_headline_where_the_legible_minimum_allows(matrix):
     # given every template at every preset with short and long words in both languages,
     # where 108 of the 420 posters of bench/poster_sheet.py set the headline only
