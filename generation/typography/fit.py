@@ -11,7 +11,9 @@
   rest: "保冷 随 / 身好水杯"), then least raggedness, with those phrases kept whole
   where that stays even. If even lines come out taller (a descender moved down), or
   a lone character is unavoidable at the fitted size, up to two more shrink steps are
-  tried before keeping what the fitted size gives.
+  tried before keeping what the fitted size gives. Where the words allow no even break
+  (a paragraph's shortest line under ``EVEN_LINES`` of its longest: "双层真空 /
+  不锈钢，750毫升"), fewer lines down to ``_EVEN_SHRINK`` of the fitted size are taken.
 - Where the merchant separated CJK phrases with spaces and the fitted lines still break
   inside one ("夜间修护 / 面霜 / 一夜焕亮"), the largest size down to ``PHRASE_SHRINK`` of
   the fitted one whose lines break only at the spaces is taken instead ("夜间修护面霜 /
@@ -60,6 +62,7 @@ class _Attempt:
     first_baseline: int
     reason: str  # why it does not fit, "" when it fits
     lone: int = 0  # lone characters balancing could not avoid (see balanced)
+    counts: tuple[int, ...] = ()  # lines per paragraph
 
 
 def _attempt(
@@ -77,9 +80,7 @@ def _attempt(
         wrapped = ctx.wrapped[key] = _wrap(ctx, size, limit, break_words=break_words, final=final)
     if wrapped.reason or wrapped.height <= box_h:
         return wrapped
-    return _Attempt(
-        wrapped.lines, wrapped.height, wrapped.first_baseline, f"it is {wrapped.height} px tall", wrapped.lone
-    )
+    return replace(wrapped, reason=f"it is {wrapped.height} px tall")
 
 
 def _wrap(ctx: Context, size: int, limit: int, *, break_words: bool, final: bool) -> _Attempt:
@@ -89,23 +90,26 @@ def _wrap(ctx: Context, size: int, limit: int, *, break_words: bool, final: bool
     track = style.tracking * size
     lh = round(size * style.line_height)
     lines: list[SetLine | None] = []
+    counts: list[int] = []
     lone = 0
     for p, paragraph in enumerate(ctx.paragraphs):
         if not paragraph:
             lines.append(None)
+            counts.append(1)
             continue
         wrapped, awkward = wrap_paragraph(ctx, p, size, track, limit, break_words=break_words, final=final)
         lone += awkward
         if wrapped is None:
             return _Attempt([], 0, 0, f"a word is wider than {limit} px")
         lines.extend(wrapped)
+        counts.append(len(wrapped))
         if len(lines) > style.max_lines:
             return _Attempt([], 0, 0, f"it needs more than {style.max_lines} lines")
     tops = [i * lh + line.top for i, line in enumerate(lines) if line is not None]
     bottoms = [i * lh + line.bottom for i, line in enumerate(lines) if line is not None]
     first_baseline = -min(tops)
     height = max(bottoms) + first_baseline
-    return _Attempt(lines, height, first_baseline, "", lone)
+    return _Attempt(lines, height, first_baseline, "", lone, tuple(counts))
 
 
 def _sizes(style: TextStyle) -> list[int]:
@@ -546,7 +550,8 @@ def _finish(
     Likewise for lone CJK characters (see ``balanced``) that no break at the fitted
     size avoids: where the box is tight, "24小时 / 保冷 随 / 身好水杯" becomes
     "24小时 / 保冷 随身 / 好水杯" a step smaller; if no size in reach is rid of them,
-    the first size that fits is kept as it is."""
+    the first size that fits is kept as it is. Lines the words allow no even break for
+    give way to fewer lines a little smaller (``_evener``)."""
     kept: tuple[_Attempt, int] | None = None
     for size in sizes:
         if size < sizes[0] * _FINISH_SHRINK:
@@ -558,11 +563,50 @@ def _finish(
         if final.reason:
             continue
         if not final.lone:
+            smaller = [s for s in sizes if s < size and s >= sizes[0] * _EVEN_SHRINK]
+            final, size = _evener(ctx, final, size, smaller, box, broken_words=broken_words)
             return _block(ctx, final, size, broken_words=broken_words)
         kept = kept or (final, size)
     if kept is not None:
         return _block(ctx, kept[0], kept[1], broken_words=broken_words)
     return _block(ctx, greedy, sizes[0], broken_words=broken_words)
+
+
+# Lines of a paragraph whose shortest is under this share of its longest read as lopsided
+# ("双层真空 / 不锈钢，750毫升", 128 and 247 px): where no break into as many lines is
+# even (the words allow no other), fewer lines a step or two smaller are taken.
+EVEN_LINES = 0.6
+_EVEN_SHRINK = 0.9  # of the size the words fit at: the smallest such fewer lines may be set at
+
+
+def _evenness(attempt: _Attempt) -> float:
+    """The least share of its longest line that a paragraph's shortest takes (1.0 where
+    every paragraph is on one line)."""
+    worst, at = 1.0, 0
+    for count in attempt.counts:
+        widths = [line.width for line in attempt.lines[at : at + count] if line is not None]
+        if len(widths) > 1 and max(widths) > 0:
+            worst = min(worst, min(widths) / max(widths))
+        at += count
+    return worst
+
+
+def _evener(
+    ctx: Context, final: _Attempt, size: int, smaller: list[int], box: tuple[int, int], *, broken_words: bool
+) -> tuple[_Attempt, int]:
+    """``final`` (at ``size``), or where its lines are lopsided (``EVEN_LINES``), the
+    largest of the ``smaller`` sizes that sets the text in fewer lines, no lone character
+    and lines no more lopsided."""
+    evenness = _evenness(final)
+    if evenness >= EVEN_LINES:
+        return final, size
+    for smaller_size in smaller:
+        attempt = _attempt(ctx, smaller_size, box, break_words=broken_words, final=True)
+        if attempt.reason or attempt.lone or len(attempt.lines) >= len(final.lines):
+            continue
+        if _evenness(attempt) >= evenness:
+            return attempt, smaller_size
+    return final, size
 
 
 def _block(ctx: Context, attempt: _Attempt, size: int, *, broken_words: bool) -> TextBlock:

@@ -247,6 +247,30 @@ def test_a_merchants_phrases_stay_whole_at_a_smaller_size_rather_than_split():
     assert [line.text for line in en.lines] == ["Overnight", "repair", "cream"]
 
 
+def _evenness(block) -> float:
+    widths = [line.width for line in block.lines]
+    return min(widths) / max(widths)
+
+
+def test_lines_the_words_cannot_break_evenly_give_way_to_one_line_a_step_smaller():
+    # given a poster subline (split_panel's square post) whose words allow no even break
+    # into two lines: balanced, it read "双层真空 / 不锈钢，750毫升", 128 and 247 px
+    text = "双层真空不锈钢，750毫升"
+    style = TextStyle(family="inter", weight=500, max_size=32, min_size=19, line_height=1.3, max_lines=3)
+    # when fitted in the column's 356 px
+    block = layout_text(text, (356, 200), style, lang="zh-Hans")
+    # then it is on one line, at most two steps smaller, or its lines are even
+    assert len(block.lines) == 1 or _evenness(block) >= 0.6, [line.text for line in block.lines]
+    assert block.size >= 0.9 * 32
+    # given a column where no size in reach sets it on one line
+    narrow = layout_text(text, (300, 200), style, lang="zh-Hans")
+    # then the balanced lines stay as they were, at the size the words fit at
+    assert [line.text for line in narrow.lines] == ["双层真空", "不锈钢，750毫升"] and narrow.size == 32
+    # and words that break evenly keep their lines and size
+    even = layout_text("夏日清凉特惠全场八折包邮", (442, 1000), TextStyle(max_size=40, min_size=30))
+    assert [line.text for line in even.lines] == ["夏日清凉特惠", "全场八折包邮"] and even.size == 40
+
+
 def test_balancing_leaves_no_orphan_character_on_the_last_line():
     # given unspaced Chinese that character breaking ended with "邮" alone
     text = "夏日清凉特惠全场八折包邮"
