@@ -349,12 +349,13 @@ def _layout_column(
     floor = math.ceil(GAP_HEADLINE * _size(measured["headline"])) if "headline" in items else 0
     for _ in range(3):
         spare = rh - sum(measured[it].height for it in items) - sum(gaps)
-        if spare >= 0 or "headline" not in items:
-            break
+        if spare >= 0 or "headline" not in items or compact or unit.relax:
+            break  # words that already need tighter spacing or smaller type keep their size
         # the headline gives up the height that the gaps its size asks for take: set in
-        # the rest, it is smaller, and so are they; down to GAP_HEADLINE of its size (a
-        # headline on one line gives a step of its size for every 4 % of its height),
-        # the gaps then getting what room that leaves (``_fitted_gaps``)
+        # the rest, it is smaller, and so are they; never under CLEAR_HIERARCHY x its
+        # subline, down to GAP_HEADLINE of its size (a headline on one line gives a step
+        # of its size for every 4 % of its height), the gaps then getting what room that
+        # leaves (``_fitted_gaps``)
         was = measured["headline"]
         try:
             head = _measure(
@@ -369,7 +370,7 @@ def _layout_column(
         if (
             _size(head) >= _size(was)
             or _worse(head, was)
-            or ("subline" in items and _size(head) < HIERARCHY * _size(measured["subline"]))
+            or ("subline" in items and _size(head) < CLEAR_HIERARCHY * _size(measured["subline"]))
         ):
             break
         measured["headline"] = head

@@ -898,9 +898,9 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
     axis than spreading can fill: the words are set larger (the whole type scale, so the
     hierarchy stays) until the largest empty band is under ``EMPTY_BAND``. A try is kept
     only when everything is placed as designed (no fallback, nothing shortened, no
-    merchant's phrase cut that was whole, the badge kept), its headline is no smaller than
-    the best one's and still the largest text (``_outranked``), and it leaves a smaller
-    band; the first one under the limit wins.
+    merchant's phrase cut that was whole, the badge kept), no text designed smaller than the
+    headline outgrows it where none did (``_outranked``), and it leaves a smaller band; the
+    first one under the limit wins.
     """
     band = empty_band(layout)
     if band <= EMPTY_BAND:
@@ -919,10 +919,10 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
             break
         if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in bigger.slots):
             break  # larger type that cuts a merchant's phrase the words kept whole
-        if _headline_px(bigger) < _headline_px(best) or _outranked(layout.template, bigger):
-            # the headline's room runs out before the others': it is set smaller, or under
-            # a text designed smaller than it (bold_sale's link post, short Chinese: the
-            # headline on one line at 66 px under a 98 px price)
+        if _outranked(layout.template, bigger) and not _outranked(layout.template, layout):
+            # the headline's room runs out before the others': it is set under a text
+            # designed smaller than it (bold_sale's link post, short Chinese: the headline
+            # on one line at 66 px under a 98 px price)
             continue
         bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), product)
         new_band = empty_band(bigger)
