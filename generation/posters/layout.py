@@ -837,7 +837,7 @@ def _fill(layout: PosterLayout, again: Callable[..., PosterLayout], *, trade: bo
             bigger = again(round(spare * share), least=least)
         except (TextDoesNotFit, _Smaller):
             continue
-        if bigger.product_box[2] * bigger.product_box[3] <= layout.product_box[2] * layout.product_box[3]:
+        if _area(bigger.product_box) <= _area(layout.product_box):
             break
         if _sets_words_as_well(layout, bigger):
             bigger.fallbacks.extend(layout.fallbacks)
