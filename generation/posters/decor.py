@@ -106,7 +106,10 @@ def price_tag(w: int, h: int, hole: int) -> np.ndarray:
     body = rounded_rect(w - point + round(r), h, r)[:, round(r) :]
     mask = np.zeros((h, w), dtype=F32)
     mask[:, point:] = body[:, : w - point]
-    tip = convex(point + 2, h, [(0, h / 2), (point + 2, 0), (point + 2, h)])
+    # the point's two edges run from its tip straight to the body's corners, and the piece
+    # reaches 2 px into the body: no step where they meet (a triangle to 2 px past the
+    # corners left the body's square corner standing out of its edge, 2.6 px tall)
+    tip = convex(point + 2, h, [(0, h / 2), (point, 0), (point + 2, 0), (point + 2, h), (point, h)])
     mask[:, : point + 2] = np.maximum(mask[:, : point + 2], tip)
     hd = max(4, round(h * 0.16))
     hx, hy = round(point * 0.75), round(h / 2 - hd / 2)

@@ -1013,7 +1013,10 @@ def spread(layout: PosterLayout, product: _Product) -> PosterLayout:
                 # tall and square canvases: the lowest block reaches the last BOTTOM_BAND
                 # of the safe area, so no empty strip is left under it
                 at_most = BOTTOM_BAND * layout.size.safe_box[3] - 1 if vertical and seg_end == hi else None
-                first, inner = _gaps(free, len(run), a, b, at_most, layout.size.safe_box[3])
+                if layout.variant.ends == "around" and not vertical:
+                    first, inner = _gaps_around(free, len(run), a, b)
+                else:
+                    first, inner = _gaps(free, len(run), a, b, at_most, layout.size.safe_box[3])
                 pos = seg_start + first
                 for j in run:
                     shift[j] = round(pos) - blocks[j][0]
@@ -1131,6 +1134,25 @@ def _gaps(
             first, last = top, capped
     if n == 1:
         return first, 0.0
+    return first, (free - first - last) / (n - 1)
+
+
+def _gaps_around(free: float, n: int, a: float, b: float) -> tuple[float, float]:
+    """As ``_gaps``, but each end (its margin ``a`` or ``b`` counted) gets half the space
+    between two blocks, as CSS's ``space-around``: a wide banner's words and product
+    reach across it. An end whose margin is already wider gets nothing."""
+    if n == 1:
+        return _gaps(free, n, a, b)
+    first_on, last_on = True, True
+    while True:
+        g = (free + a * first_on + b * last_on) / (n - 1 + 0.5 * (first_on + last_on))
+        if first_on and g / 2 < a:
+            first_on = False
+        elif last_on and g / 2 < b:
+            last_on = False
+        else:
+            break
+    first, last = (g / 2 - a if first_on else 0.0), (g / 2 - b if last_on else 0.0)
     return first, (free - first - last) / (n - 1)
 
 

@@ -65,6 +65,7 @@ RIBBON_STYLES = ("eyebrow", "tag", "corner", "band")
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right", "top_center", "bottom_center")
 PRODUCT_ATTACH = ("top_left", "top_right", "bottom_left", "bottom_right", "left", "right", "top")
 SHAPE_KINDS = ("panel", "circle")
+SPREAD_ENDS = ("even", "around")
 FIXES = ("plate", "scrim")
 FAMILY_NAMES = ("inter", "montserrat", "playfair", "noto_sans")
 
@@ -202,6 +203,10 @@ class Variant:
     # the headline's most lines here when not the template's: a canvas with the height for
     # one more line sets a long headline larger instead of smaller
     headline_lines: int | None = None
+    # how spreading shares the free room along the long axis: ``even`` gives the two ends
+    # (the margin counted) as much as each gap between blocks; ``around`` half as much, so
+    # a wide banner's words and product reach across it instead of floating in its middle
+    ends: str = "even"
 
 
 @dataclass(frozen=True)
@@ -454,6 +459,7 @@ def _variant(r: _Reader, aspect: str, defaults: dict[str, Any], *, nested: bool 
         ribbon=ribbon,
         long_text=long_text,
         headline_lines=headline_lines,
+        ends=r.choice("ends", SPREAD_ENDS, "even"),
     )
     r.done()
     return variant
