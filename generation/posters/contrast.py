@@ -1,9 +1,11 @@
-"""Text colour for contrast against what is actually behind it, else a scrim or plate.
+"""Text colour for contrast against what is actually behind it, else a scrim, plate or gradient.
 
 Each free-standing text first tries its template colour, then ink, then paper; the
 first that meets the WCAG ratio for its size wins. A group whose text no colour can
 carry gets a scrim or a plate (the template's ``contrast_fix``) at rising opacity,
-and a solid plate as the last step, which always carries ink or paper. On a fix a text
+and a solid plate as the last step, which always carries ink or paper; or, with
+``gradient``, a wash from the canvas's edge behind the group's whole column (solid
+where the words are, as the last step), in the set's own tone. On a fix a text
 never keeps a template colour of the fix's own colour family (``same_family``): it takes
 ink or paper there, as a filled button's label does.
 """
@@ -34,10 +36,14 @@ from generation.posters.template import Template
 from generation.types import Box
 from generation.typography.draw import text_mask
 
+F32 = np.float32
+
 # opacity ladders: a plate reads as a designed element only when it is fairly solid (a
 # brand-coloured plate at 60 % over a light set is a muddy wash); a little of the set shows
 # through from 80 %
-FIX_OPACITIES = {"plate": (0.8, 0.88, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88)}
+FIX_OPACITIES = {
+    "plate": (0.8, 0.88, 0.94), "scrim": (0.45, 0.6, 0.75, 0.88), "gradient": (0.45, 0.6, 0.75, 0.88, 1.0),
+}  # fmt: skip
 
 
 def plan_for(slot: Slot) -> dict[str, Any]:
@@ -191,7 +197,9 @@ def fix_contrast(
         # one fix per run of the group's texts that stand close together (a column's
         # message and its price far below it get two plates, not one slab across the gap);
         # a run none of whose texts fails needs none
-        for run in _runs(members, plans, 2 * pad):
+        # a gradient washes in from the canvas's edge behind the group's whole column
+        group_runs = [members] if template.contrast_fix == "gradient" else _runs(members, plans, 2 * pad)
+        for run in group_runs:
             if any(s is f for s in run for f in slots):
                 runs.append((group, run))
     fixed: set[str] = set()  # texts a fix has been drawn for
@@ -235,6 +243,11 @@ def _draw_fix(
     union = union_box([plans[s.name]["ink"] for s in members])
     box = _clear_pad_box(union, pad, canvas.shape, keepout)
     kind = template.contrast_fix
+    if kind == "gradient":
+        wash = _wash(union, pad, short, canvas.shape)
+        if not box_hits(keepout, wash[0]):
+            return _draw_wash(canvas, members, plans, template, palette, short, samples, wash, box)
+        kind = "scrim"  # the words' side of the canvas holds part of the product: a veil behind them alone
     if kind == "plate":
         # light text on a dark plate unless the template's text is light already
         dark_text = luminance(palette.resolve(template.colors[members[0].role])) < 0.4
@@ -265,6 +278,63 @@ def _draw_fix(
     _apply_fix(canvas, "plate", box, fill_color, 1.0, pad, short)
     choose_colors(canvas, members, plans, template, palette, short, samples, fill_color)
     return "plate", 1.0, box, touched, before
+
+
+WASH_REACH = 0.3  # how far a gradient fades out past its words, of the shorter side
+
+
+def _wash(union: Box, pad: int, short: int, shape: tuple[int, ...]) -> tuple[Box, Box, np.ndarray]:
+    """A gradient behind the words in ``union``: from the canvas's edge on their side (the
+    side their centre lies furthest towards, for the canvas's size) at full strength to
+    ``pad`` past their far side, then fading as a smoothstep to nothing ``WASH_REACH`` of
+    the shorter side further, across the whole canvas. (its full part's box, its tile's
+    box, its coverage over the tile)."""
+    H, W = shape[:2]
+    x, y, w, h = union
+    dx, dy = (x + w / 2) / W - 0.5, (y + h / 2) / H - 0.5
+    reach = max(8, round(WASH_REACH * short))
+    if abs(dx) >= abs(dy):
+        n, far = W, (x + w + pad if dx < 0 else W - x + pad)
+    else:
+        n, far = H, (y + h + pad if dy < 0 else H - y + pad)
+    far = min(far, n)
+    end = min(far + reach, n)
+    d = np.arange(end, dtype=F32) + F32(0.5)  # from the edge the wash comes in at
+    t = np.clip(F32(1.0) - (d - F32(far)) / F32(reach), 0.0, 1.0)
+    ramp = t * t * (F32(3.0) - F32(2.0) * t)
+    if abs(dx) >= abs(dy):
+        full: Box = (0, 0, far, H) if dx < 0 else (W - far, 0, far, H)
+        tile: Box = (0, 0, end, H) if dx < 0 else (W - end, 0, end, H)
+        mask = np.broadcast_to((ramp if dx < 0 else ramp[::-1])[None, :], (H, end))
+    else:
+        full = (0, 0, W, far) if dy < 0 else (0, H - far, W, far)
+        tile = (0, 0, W, end) if dy < 0 else (0, H - end, W, end)
+        mask = np.broadcast_to((ramp if dy < 0 else ramp[::-1])[:, None], (end, W))
+    return full, tile, np.ascontiguousarray(mask)
+
+
+def _draw_wash(
+    canvas: np.ndarray, members: list[Slot], plans: dict[str, dict[str, Any]], template: Template,
+    palette: Palette, short: int, samples: Samples, wash: tuple[Box, Box, np.ndarray], box: Box,
+) -> tuple[str, float, Box, Box, np.ndarray]:  # fmt: skip
+    """``_draw_fix`` for a gradient: the lightest wash (``_wash``) in the set's own tone
+    that lets every text of ``members`` pass, the last one solid where the words are.
+    The fix's box is ``box``, round the words, as a scrim's: the wash beyond it is the
+    set's light, free to run under a platform's UI zone like the set itself."""
+    full, tile, mask = wash
+    patch, _ = as_pixels(canvas, full)
+    light_ground = float(np.median(luminance(patch.reshape(-1, 3)))) > GROUND_SPLIT
+    fill_color = (250, 250, 248) if light_ground else deep(palette.brand)
+    tx, ty, tw, th = tile
+    before = canvas[ty : ty + th, tx : tx + tw].copy()
+    for opacity in FIX_OPACITIES["gradient"]:
+        decor.wash(canvas, mask, (tx, ty), fill_color, opacity)
+        choose_colors(canvas, members, plans, template, palette, short, samples, fill_color)
+        if all(plans[s.name]["passed"] and not is_busy(canvas, s, plans[s.name], samples) for s in members):
+            break
+        if opacity < FIX_OPACITIES["gradient"][-1]:
+            canvas[ty : ty + th, tx : tx + tw] = before
+    return "gradient", opacity, box, tile, before
 
 
 def _with_overlapped(

@@ -311,6 +311,17 @@ def scrim(
     dither(canvas, region, before)
 
 
+def wash(canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: RGB, opacity: float) -> None:
+    """A gradient towards ``color`` through ``mask`` placed at ``origin``, dithered as a
+    scrim is (``dither``): its long soft ramp stays a ramp in 8 bits."""
+    region = _clipped(canvas, mask, origin)
+    if region is None:
+        return
+    before = canvas[region].copy()
+    fill(canvas, mask, origin, color, opacity)
+    dither(canvas, region, before)
+
+
 DITHER_SEED = 0x5C41  # one fixed pattern: a poster drawn twice is the same, byte for byte
 
 

@@ -66,7 +66,7 @@ CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right", "top_center",
 PRODUCT_ATTACH = ("top_left", "top_right", "bottom_left", "bottom_right", "left", "right", "top")
 SHAPE_KINDS = ("panel", "circle")
 SPREAD_ENDS = ("even", "around")
-FIXES = ("plate", "scrim")
+FIXES = ("plate", "scrim", "gradient")
 FAMILY_NAMES = ("inter", "montserrat", "playfair", "noto_sans")
 
 _COLOR = re.compile(

@@ -1,5 +1,6 @@
 """Template looks seen at full size: a web banner uses its width (centered_stack's words and
-product reach across it), and the price tag's point is one smooth, anti-aliased edge."""
+product reach across it), minimal_luxury's words read on a soft gradient where they need
+help (not on boxes), and the price tag's point is one smooth, anti-aliased edge."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.posters import decor
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine
+from generation.posters import contrast, decor
 from generation.posters.render import render_poster
 from generation.posters.spec import PosterSpec
-from generation.types import Segmentation
+from generation.specs import SceneSpec
+from generation.types import RenderedImage, Segmentation
 from tests.photoset import make_case
 from tests.synthetic import product_photo
 
@@ -98,3 +102,62 @@ def test_the_price_tags_point_is_two_straight_anti_aliased_edges(height):
     tip = cover[:, :point]
     partial = ((tip > 0.02) & (tip < 0.98)).any(axis=1)
     assert partial[2:-2].mean() >= 0.9, partial.astype(int)
+
+
+@pytest.fixture(scope="module")
+def marble(products) -> RenderedImage:
+    return StudioEngine(GenerationConfig()).render(
+        products["jar"], SceneSpec(theme="marble_counter", width=1080, height=1080)
+    )[0]
+
+
+@pytest.mark.parametrize("size", ["feed", "link"])
+def test_minimal_luxury_on_a_light_scene_reads_on_a_gradient_not_on_boxes(products, marble, size):
+    # given minimal_luxury (light serif words, made for its dark set) on a light marble
+    # scene, where its words need help to read: each run of them got a light scrim, a
+    # box behind it (feed: eyebrow+headline 45 %, subline 60 %, price 88 %; link: 60 %)
+    poster = render_poster(
+        products["jar"],
+        PosterSpec(template="minimal_luxury", size=size, **WORDS["short-en"]),
+        background=marble,
+    )
+    # when it is made
+    layout = poster.layout
+    fixes = [f for f in layout["fixes"] if not f.startswith("cta_label")]
+    # then one gradient washes in from the canvas's edge behind the whole column of words,
+    # no scrim or plate
+    assert len(fixes) == 1 and fixes[0].split(": ")[1].startswith("gradient"), layout["fixes"]
+    fixed = [s for s in layout["slots"] if s.get("fix") == "gradient"]
+    assert {"headline", "price"} <= {s["name"] for s in fixed}
+    # and every word reads on it: the contrast checks pass
+    assert all(s["contrast"] >= s["required"] for s in fixed), [(s["name"], s["contrast"]) for s in fixed]
+    assert poster.checks.ok, poster.checks
+
+
+@pytest.mark.parametrize(
+    ("union", "side"),
+    [((81, 140, 410, 800), "left"), ((700, 200, 300, 500), "right"), ((80, 800, 900, 450), "bottom")],
+)
+def test_a_gradient_is_full_from_the_canvas_edge_and_fades_smoothly(union, side):
+    # given the words' box on a 1080 x 1350 canvas
+    pad, short, shape = 19, 1080, (1350, 1080, 3)
+    # when the gradient behind them is made
+    full, tile, mask = contrast._wash(union, pad, short, shape)
+    # then its full part runs from the edge on the words' side past them by the padding,
+    # across the whole canvas
+    x, y, w, h = union
+    expected = {
+        "left": (0, 0, x + w + pad, 1350), "right": (x - pad, 0, 1080 - x + pad, 1350),
+        "bottom": (0, y - pad, 1080, 1350 - y + pad),
+    }[side]  # fmt: skip
+    assert full == expected
+    assert mask.shape == (tile[3], tile[2])
+    # and it fades from there to nothing, without a step: never more than 1.5 / reach
+    # between neighbouring pixels across it
+    across = mask[0] if side in ("left", "right") else mask[:, 0]
+    if side in ("right", "bottom"):
+        across = across[::-1]
+    reach = round(contrast.WASH_REACH * short)
+    assert (across[: full[2] if side != "bottom" else full[3]] == 1.0).all()
+    assert across[-1] < 0.01 and (np.diff(across) <= 0).all()
+    assert np.abs(np.diff(across)).max() <= 1.5 / reach
