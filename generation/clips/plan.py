@@ -428,7 +428,7 @@ def plan_clip(
                 rest_box=timeline.rest_box,
                 seed=spec.seed,
                 flat=lies_flat_here,
-                light_side=estimate_light_side(seg.cutout) if lies_flat_here else None,
+                light_side=estimate_light_side(seg.cutout),
             )
         )
     if spec.motion == "diffusion":

@@ -22,8 +22,8 @@ its shadow can move apart from the wall when the camera moves in depth (parallax
   layout (its floor's lines, its podium and its props, as data) gives the depths, the
   podium (cut out as a layer moving with the product, as a studio world's) and the props,
   which are cut out as layers or filled out of the picture.
-- ``end_card_world`` is a flat, quiet backdrop for the closing card, with a soft shadow
-  attached to the product.
+- ``end_card_world`` is a flat, quiet backdrop for the closing card, with the product's
+  shadows attached to it, grounded as on a poster's brand colour or white.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from generation.sets import (
     flat_variant,
     move_stage,
     neutral_lying_shadow,
+    neutral_standing_shadow,
     piece_shadows,
     place_props,
     plan_variant,
@@ -67,7 +68,6 @@ from generation.sets.pieces import arch_foot
 from generation.sets.props import CLEAR_GAP, least_height, prop_height
 from generation.sets.shadows import Shadow, shadow_factor
 from generation.sets.shapes import podium_cover
-from generation.shadows import contact_shadow
 from generation.types import Box, PlacedProduct, RenderedImage, Segmentation
 
 F32 = np.float32
@@ -1343,9 +1343,9 @@ def _expand(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 # The end card
 
 
-# how dark a flat-lay's shadow on the end card is (a theme's contact shadow strength: between
-# a poster's on white and on the brand colour, ``posters.backgrounds.SHADOW_STRENGTH``)
-END_CARD_LYING_STRENGTH = 0.5
+# how dark the product's shadows on the end card are (a theme's contact shadow strength:
+# between a poster's on white and on the brand colour, ``posters.backgrounds.SHADOW_STRENGTH``)
+END_CARD_SHADOW_STRENGTH = 0.5
 
 
 def end_card_world(
@@ -1358,14 +1358,16 @@ def end_card_world(
     flat: bool = False,
     light_side: float | None = None,
 ) -> World:
-    """A quiet gradient card with a soft glow, and a shadow that follows the product.
+    """A quiet gradient card with a soft glow, and the product's shadows following it.
 
-    ``product_rgba`` is the product master; its shadow is computed once in the master's
-    own pixels and mapped onto the product's rest box (``Effect.to_frame``). A standing
-    product throws a contact shadow at its foot; a flat-lay (``flat``: seen from above, as
-    its sets show it) lies in its own shadow round its whole silhouette
-    (``sets.neutral_lying_shadow``, from ``light_side``: +1 the
-    light on the product comes from the left, -1 the right, None straight ahead).
+    ``product_rgba`` is the product master; its shadows are computed once in the master's
+    own pixels and mapped onto the product's rest box (``Effect.to_frame``), and darken
+    the card as they darken a poster's brand colour or white. A standing product is
+    grounded as on a poster (``sets.neutral_standing_shadow``: a contact shadow tight and
+    dark at its foot, the occlusion round it and a faint floor shadow cast away from the
+    light); a flat-lay (``flat``: seen from above, as its sets show it) lies in its own
+    shadow round its whole silhouette (``sets.neutral_lying_shadow``). ``light_side``: +1
+    the light on the product comes from the left, -1 the right, None straight ahead.
     """
     cw, ch = canvas
     top, bottom = (np.array(c, dtype=F32) for c in colors)
@@ -1380,23 +1382,30 @@ def end_card_world(
     plate = plate + rng.normal(0.0, 1.1, (ch, cw, 1)).astype(F32)
     plate_u8 = rgba(np.clip(plate + 0.5, 0, 255).astype(np.uint8))
 
-    # the product's contact shadow, in master pixels with a margin round it
+    # the product's shadows, in master pixels with a margin round it
     mh, mw = product_rgba.shape[:2]
-    pad = max(8, int(0.25 * mh))
+    shadow: Shadow | None
     if flat:
+        pad = max(8, int(0.25 * mh))
         alpha = product_rgba[..., 3].astype(F32) / 255.0
         density, pad = neutral_lying_shadow(
-            alpha, float(max(mw, mh)), strength=END_CARD_LYING_STRENGTH, light_side=light_side, margin=pad
+            alpha, float(max(mw, mh)), strength=END_CARD_SHADOW_STRENGTH, light_side=light_side, margin=pad
         )
+        shadow = (density, (0, 0))
     else:
+        # room for the floor shadow cast sideways (up to 0.45 of the product's height)
+        # and the occlusion below its foot (0.22)
+        pad = max(8, int(0.5 * mh))
         layer = Image.fromarray(product_rgba, "RGBA")
         placed = PlacedProduct(layer=layer, box=(pad, pad, mw, mh), canvas_size=(mw + 2 * pad, mh + 2 * pad))
-        density = np.asarray(contact_shadow(placed, strength=0.35, spread=0.08), dtype=F32) / 255.0
-    tint = np.array([0.3, 0.3, 0.34], dtype=F32)
-    ratio = 1.0 - density[..., None] * (1.0 - tint)
+        shadow = neutral_standing_shadow(placed, strength=END_CARD_SHADOW_STRENGTH, light_side=light_side)
+    darkened = shadow_factor([shadow] if shadow is not None else [])
     s = rest_box[2] / mw
     to_frame = Similarity(s, rest_box[0] - s * pad, rest_box[1] - s * pad)
-    effect = _effect4(Effect(ratio=ratio.astype(F32), origin=(0, 0), to_frame=to_frame))
+    effect = None
+    if darkened is not None:
+        factor, origin = darkened
+        effect = _effect4(Effect(ratio=factor, origin=origin, to_frame=to_frame))
     geometry = WorldGeometry(size=canvas, product_box=rest_box, horizon=0.0)
     return World(
         name="end-card",

@@ -121,12 +121,6 @@ def white_background(size: tuple[int, int], color: RGB = (255, 255, 255)) -> np.
 SHADOW_STRENGTH = {"brand": 0.55, "white": 0.45}
 
 
-# A standing product's shadows are drawn with it at most this tall (px) and scaled up to the
-# canvas: they are soft but for the contact line, which stays within a pixel or two of it,
-# and drawn at a story's size they took as long as all the rest of the poster
-SHADOW_HEIGHT = 360
-
-
 def with_standing_shadow(
     background: np.ndarray, placed: PlacedProduct, *, strength: float, light_side: float | None
 ) -> np.ndarray:
@@ -134,50 +128,12 @@ def with_standing_shadow(
     tight and dark at its foot, the occlusion round it and a faint floor shadow cast away
     from the light, as a scene grounds it) darkening the background. ``light_side``: +1 the
     light on the product comes from the left, -1 the right, None straight ahead."""
-    x, y, w, h = placed.box
-    k = SHADOW_HEIGHT / max(h, 1)
-    small = placed
-    if k < 0.95:
-        cw, ch = placed.canvas_size
-        box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
-        layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
-        small = PlacedProduct(
-            layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k)))
-        )
-    shadow = sets.neutral_standing_shadow(small, strength=strength, light_side=light_side)
+    shadow = sets.neutral_standing_shadow(placed, strength=strength, light_side=light_side)
     if shadow is None:
         return background
-    density, origin = shadow
-    if small is not placed:
-        density, origin = _scaled_to(density, origin, small.box, placed.box)
     out = background.copy()
-    darken(out, density, origin)
+    darken(out, *shadow)
     return out
-
-
-def _scaled_to(
-    density: np.ndarray, origin: tuple[int, int], small: Box, box: Box
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """A density drawn round a product at ``small`` (its top-left at ``origin``) scaled so
-    that box lands exactly on ``box``: (density, top-left) at the canvas's own size."""
-    (bx, by, bw, bh), (x, y, w, h) = small, box
-    fx, fy = w / bw, h / bh
-    ox, oy = origin
-    dh, dw = density.shape
-    x0, y0 = math.floor(x + (ox - bx) * fx), math.floor(y + (oy - by) * fy)
-    x1, y1 = math.ceil(x + (ox + dw - bx) * fx), math.ceil(y + (oy + dh - by) * fy)
-    # each canvas pixel's centre, in the small density's pixels
-    m = np.array(
-        [
-            [1.0 / fx, 0.0, bx - ox + (x0 + 0.5 - x) / fx - 0.5],
-            [0.0, 1.0 / fy, by - oy + (y0 + 0.5 - y) / fy - 0.5],
-        ]
-    )
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    big = cv2.warpAffine(
-        density, m, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-    )
-    return big.astype(F32), (x0, y0)
 
 
 def with_lying_shadow(

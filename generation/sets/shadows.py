@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -14,7 +15,7 @@ from generation.sets.shapes import podium_cover
 from generation.sets.stage import Stage
 from generation.sets.textures import channels, times
 from generation.shadows import cast_shadow, grounding_shadow, reflection
-from generation.types import PlacedProduct
+from generation.types import Box, PlacedProduct
 
 F32 = np.float32
 # Shadows darken by multiplying towards this (slightly cool, like skylight in the shade).
@@ -149,6 +150,12 @@ def _standing(contact: Image.Image, cast: Image.Image) -> Shadow | None:
 NEUTRAL_STANDING = {"spread": 0.06, "cast": 0.4, "length": 0.8, "fade": 0.7, "vanishing": 0.6}
 
 
+# A standing product's neutral shadows are drawn round it at most this tall (px) and
+# scaled up: they are soft but for the contact line, which stays within a pixel or two
+# of it, and drawn at a 1080 px story's size they took as long as all the rest of a poster
+NEUTRAL_DRAWN_HEIGHT = 360
+
+
 def neutral_standing_shadow(
     placed: PlacedProduct, *, strength: float, light_side: float | None
 ) -> Shadow | None:
@@ -156,11 +163,28 @@ def neutral_standing_shadow(
     ``NEUTRAL_LIGHT``: the contact shadow and ambient occlusion from its silhouette's foot
     (``grounding_shadow``, as a scene's: tight and dark at the contact line) and a faint
     floor shadow cast away from the light (``cast_shadow``), as the density over the box
-    they cover and its top-left (None when there is none). ``strength`` as a theme's contact
+    they cover on ``placed``'s canvas and its top-left (None when there is none): a
+    poster's brand colour or white, a clip's end card. ``strength`` as a theme's contact
     shadow's; ``light_side`` +1 the light on the product comes from the left, -1 the right,
-    None straight ahead."""
+    None straight ahead. A product taller than ``NEUTRAL_DRAWN_HEIGHT`` has them drawn
+    round it at that height, mapped back so that box lands exactly on its own."""
     if strength <= 0:
         return None
+    x, y, w, h = placed.box
+    k = NEUTRAL_DRAWN_HEIGHT / max(h, 1)
+    if k >= 0.95:
+        return _neutral_standing(placed, strength, light_side)
+    cw, ch = placed.canvas_size
+    box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
+    layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
+    small = PlacedProduct(layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k))))
+    shadow = _neutral_standing(small, strength, light_side)
+    if shadow is None:
+        return None
+    return _scaled_to(*shadow, small.box, placed.box)
+
+
+def _neutral_standing(placed: PlacedProduct, strength: float, light_side: float | None) -> Shadow | None:
     n = NEUTRAL_STANDING
     contact = grounding_shadow(placed, strength=strength, spread=n["spread"], side=light_side or 0.0)
     direction = floor_direction(
@@ -168,6 +192,29 @@ def neutral_standing_shadow(
     )
     cast = _cast(placed, direction, n["cast"] * strength, n["fade"], NEUTRAL_LIGHT["softness"])
     return _standing(contact, cast)
+
+
+def _scaled_to(density: np.ndarray, origin: tuple[int, int], small: Box, box: Box) -> Shadow:
+    """A density drawn round a product at ``small`` (its top-left at ``origin``) scaled so
+    that box lands exactly on ``box``: (density, top-left) at the canvas's own size."""
+    (bx, by, bw, bh), (x, y, w, h) = small, box
+    fx, fy = w / bw, h / bh
+    ox, oy = origin
+    dh, dw = density.shape
+    x0, y0 = math.floor(x + (ox - bx) * fx), math.floor(y + (oy - by) * fy)
+    x1, y1 = math.ceil(x + (ox + dw - bx) * fx), math.ceil(y + (oy + dh - by) * fy)
+    # each canvas pixel's centre, in the small density's pixels
+    m = np.array(
+        [
+            [1.0 / fx, 0.0, bx - ox + (x0 + 0.5 - x) / fx - 0.5],
+            [0.0, 1.0 / fy, by - oy + (y0 + 0.5 - y) / fy - 0.5],
+        ]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    big = cv2.warpAffine(
+        density, m, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    return big.astype(F32), (x0, y0)
 
 
 def add_reflection(bg: np.ndarray, placed: PlacedProduct, look: Look) -> np.ndarray:

@@ -123,3 +123,46 @@ def test_the_product_s_shadow_fades_from_its_set_as_it_lifts_off_for_the_end_car
     assert all(b <= a + 1 for a, b in zip(darkest, darkest[1:], strict=False))
     gone = [d for d, lift in zip(darkest, lifts, strict=True) if lift > 0.03]
     assert gone and max(gone) <= 1
+
+
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _darkness(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
+    """How much darker ``shot`` is than ``bare`` in a band ``rows`` (shares of the
+    product's height below its lowest row) across the middle 60 % of its foot."""
+    ys, _ = np.nonzero(alpha > 127)
+    h, bottom = int(ys.max() - ys.min() + 1), int(ys.max()) + 1
+    foot = np.nonzero(alpha[bottom - 3 : bottom].max(axis=0) > 127)[0]
+    fw = int(foot[-1] - foot[0] + 1)
+    cols = slice(int(foot[0]) + round(0.2 * fw), int(foot[-1]) - round(0.2 * fw) + 1)
+    band = slice(bottom + round(rows[0] * h), bottom + max(round(rows[1] * h), round(rows[0] * h) + 2))
+    lit, dark = bare[band, cols].astype(np.float64) @ LUMA, shot[band, cols].astype(np.float64) @ LUMA
+    return 1.0 - float(dark.mean() / lit.mean())
+
+
+def test_a_standing_product_is_grounded_on_the_end_card_as_on_a_poster(bottle):
+    # given: a story clip of the standing bottle ending on its card, and the same clip
+    # without the product's shadows on the card
+    plan = plan_clip(bottle, small(style="push_in", size=(540, 960), price="19.90", cta="Shop now"))
+    card = plan.worlds[-1]
+    assert card.source == "end_card"
+    bare_plan = copy.copy(plan)
+    bare_plan.worlds = [*plan.worlds[:-1], dataclasses.replace(card, effect=None, dressed=card.plate)]
+    # when: the last frame is drawn with and without them
+    last = plan.frame_count - 1
+    frame = Compositor(plan).draw(last)
+    bare = Compositor(bare_plan).draw(last).image
+    alpha = np.zeros(plan.canvas[::-1], np.uint8)
+    (ox, oy), (ph, pw) = frame.product.origin, frame.product.pixels.shape[:2]
+    alpha[oy : oy + ph, ox : ox + pw] = frame.product.pixels[..., 3]
+    # then: just under its foot the card is much darker, as on a poster (the soft disc it
+    # stood on took 0.09 of the light there; the grounding shadow 0.31), and tight: a
+    # little further down (4-7 % of its height) at most a quarter as dark
+    near = _darkness(frame.image, bare, alpha, (0.0, 0.015))
+    assert near > 0.24, near
+    assert _darkness(frame.image, bare, alpha, (0.04, 0.07)) < 0.25 * near
+    # and the product's pixels are its own, with the shadow or without it
+    assert frame.max_abs_diff == 0
+    inside = alpha == 255
+    assert np.array_equal(frame.image[inside], bare[inside])
