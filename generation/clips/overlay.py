@@ -313,6 +313,41 @@ def scene_sprites(
     return sprites
 
 
+def clear_of_product(
+    sprites: list[Sprite], product_area: Rect, canvas: tuple[int, int], clear: Rect
+) -> list[Sprite]:
+    """``scene_sprites``' stack moved away from the product's whole path (``product_area``)
+    so that what each element shows (its plate, else its type) stays ``PRODUCT_GAP`` clear
+    of it, as far as the area clear of the platform's UI (``clear``) has room.
+    ``scene_sprites`` closes the room to the type; a plate set under it later for contrast
+    (``plan._legible``) reaches ``plate_pad`` past the type, across that gap and over the
+    product. A stack that keeps the gap is returned as it is."""
+    if not sprites:
+        return sprites
+    gap = PRODUCT_GAP * canvas[1]
+    shown = [_shown(s) for s in sprites]
+    top, bottom = min(b[1] for b in shown), max(b[3] for b in shown)
+    _, py, _, ph = product_area
+    _, ay, _, ah = clear
+    if top + bottom < 2 * py + ph:  # above the product: up, no higher than the clear area
+        move = -min(math.ceil(bottom - (py - gap)), math.floor(top - ay))
+    else:  # below it: down, no lower than the clear area
+        move = min(math.ceil(py + ph + gap - top), math.floor(ay + ah - bottom))
+    if move == 0 or (move < 0) != (top + bottom < 2 * py + ph):
+        return sprites
+    return [_moved(s, move) for s in sprites]
+
+
+def _shown(sprite: Sprite) -> tuple[int, int, int, int]:
+    """What ``sprite`` shows on the canvas (x0, y0, x1, y1): its plate, else its type."""
+    x, y = sprite.origin
+    h, w = sprite.pixels.shape[:2]
+    if sprite.backing is None and sprite.ink_box is not None:
+        bx, by, bw, bh = sprite.ink_box
+        return (x + bx, y + by, x + bx + bw, y + by + bh)
+    return (x, y, x + w, y + h)
+
+
 def _moved(sprite: Sprite, dy: int) -> Sprite:
     """``sprite`` and the box it was set in, ``dy`` px lower."""
     rect = sprite.rect

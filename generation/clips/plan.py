@@ -48,6 +48,7 @@ from generation.clips.overlay import (
     OverlayText,
     Sprite,
     _sprite,
+    clear_of_product,
     end_card_sprites,
     plate_for,
     scene_sprites,
@@ -774,12 +775,17 @@ def _sprites(
     sprites = scene_sprites(
         texts, canvas, area, luma_at, include_price_cta=card is None, clear=layout.clear, safe=safe
     )
+    stack = [s.key for s in sprites]
     if card is not None:
         end_plate = cv2.cvtColor(plan.worlds[-1].plate, cv2.COLOR_RGBA2GRAY)
         sprites += end_card_sprites(texts, canvas, card, lambda r: luma_at(r, [end_plate]), logo, safe)
     placed = {s.key: s for s in sprites}
     timeline.slide_room = _slide_room(placed, timeline, safe)
     placed = _legible(placed, plan, texts, logo, safe)
+    # a plate set under the scene text reaches past its type, towards the product
+    placed.update(
+        (s.key, s) for s in clear_of_product([placed[k] for k in stack], area, canvas, layout.clear)
+    )
     timeline.slide_room = _slide_room(placed, timeline, safe)
     return placed
 
