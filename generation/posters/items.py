@@ -4,13 +4,14 @@ rule) measured and set inside the group's region."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from generation.posters.slots import Content, Slot, TypeScale, font_style, overflow
 from generation.posters.template import GroupSpec, Template
 from generation.types import Box
-from generation.typography import TextDoesNotFit, TextStyle, layout_text
+from generation.typography import TextDoesNotFit, TextStyle, fonts, layout_text
 
 OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its region
 # A headline at least this much larger than its subline still reads as the headline; where
@@ -21,13 +22,23 @@ HIERARCHY = 1.25
 # canvas's legible minimum: at 1.25-1.35x (long words on a story or pin: 46 px over
 # 36 px) the two read as one block of similar type.
 CLEAR_HIERARCHY = 1.5
+# The most lines a Latin headline across most of the content's width (``WIDE``) takes where
+# relaxed sizes (twice the template's lines) would allow more, as long as it fits them at
+# the template's own sizes: a long headline set in eight wide lines at a larger size reads
+# as a wall of type and takes the product's room (in a narrow column beside a tall product
+# eight short lines are the column's shape).
+FEW_LINES = 5
+WIDE = 0.6
 
 
 def layout_group(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
     families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None = None,
+    wide: bool = False,
 ) -> list[Slot]:  # fmt: skip
-    """The group's items set in ``region``. The subline is set at most the headline's
+    """The group's items set in ``region`` (``wide``: across most of the content's width,
+    where a headline takes at most ``FEW_LINES`` lines wherever it fits them at the
+    template's own sizes). The subline is set at most the headline's
     size / ``CLEAR_HIERARCHY`` where the legible minimum allows, and at most its size /
     ``HIERARCHY`` always: the headline in this group, or ``headline`` (px) set by an
     earlier group; a subline that cannot be is left out."""
@@ -35,7 +46,9 @@ def layout_group(
         placed = _layout_row(template, group, gi, items, region, words, families, unit, short, compact)
         if placed is not None:
             return placed
-    return _layout_column(template, group, gi, items, region, words, families, unit, short, compact, headline)
+    return _layout_column(
+        template, group, gi, items, region, words, families, unit, short, compact, headline, wide
+    )
 
 
 @dataclass
@@ -46,9 +59,10 @@ class _Item:
     slots: list[Slot]  # positioned relative to the item's top-left corner
 
 
-def _measure(
+def _measure_item(
     template: Template, item: str, width: int, height: int, words: Content, families: dict[str, str],
     unit: TypeScale, align: str, scale: float, cap: int | None = None, one_line: bool = False,
+    few: bool = False,
 ) -> _Item:  # fmt: skip
     """One item set inside ``width`` x ``height``; its slots relative to (0, 0); a headline
     or subline at most ``cap`` px (``one_line``: on one line, ending with an ellipsis if
@@ -64,13 +78,32 @@ def _measure(
         return words.langs.get(role, words.lang)
 
     if item in ("headline", "subline"):
-        block = layout_text(
-            getattr(words, item),
-            (width, height),
-            style(item, cap=cap, max_lines=1) if one_line else style(item, cap=cap),
-            lang=lang(item),
-            ellipsis=unit.shorten or one_line,
-        )
+        text_style = style(item, cap=cap, max_lines=1) if one_line else style(item, cap=cap)
+        block = None
+        if few and item == "headline" and text_style.max_lines > FEW_LINES and not mostly_cjk(words.headline):
+            # relaxed sizes allow twice the lines: a Latin headline across the width first
+            # tries few lines at the template's own sizes (smaller type across the width
+            # reads better than a wall of eight lines), and takes the extra lines only
+            # where those fail; a narrow column beside a tall product keeps them
+            few_style = replace(
+                text_style,
+                max_lines=FEW_LINES,
+                min_size=min(
+                    text_style.max_size, max(text_style.min_size, round(styles[item].min * unit * scale))
+                ),
+            )
+            try:
+                block = layout_text(words.headline, (width, height), few_style, lang=lang(item))
+            except TextDoesNotFit:
+                block = None
+        if block is None:
+            block = layout_text(
+                getattr(words, item),
+                (width, height),
+                text_style,
+                lang=lang(item),
+                ellipsis=unit.shorten or one_line,
+            )
         return _Item(
             item,
             block.width,
@@ -246,6 +279,13 @@ def _measure_price(
     return _Item("price", max(main_w, cmp_block.width), main_h + shift, slots)
 
 
+def mostly_cjk(text: str) -> bool:
+    """Whether at least half of ``text``'s characters are Chinese, Japanese or Korean
+    (their lines are bound by height, not width: they keep the relaxed lines)."""
+    chars = [ch for ch in text if not ch.isspace()]
+    return 2 * sum(1 for ch in chars if fonts.is_cjk_char(ch)) >= len(chars) > 0
+
+
 def _size(item: _Item) -> int:
     """The font size (px) of a headline or subline item."""
     block = item.slots[0].block
@@ -256,8 +296,10 @@ def _size(item: _Item) -> int:
 def _layout_column(
     template: Template, group: GroupSpec, gi: int, items: list[str], region: Box, words: Content,
     families: dict[str, str], unit: TypeScale, short: int, compact: bool, headline: int | None,
+    wide: bool = False,
 ) -> list[Slot]:  # fmt: skip
     rx, ry, rw, rh = region
+    measure = partial(_measure_item, few=wide)  # a headline across the width takes few lines
     if rw < 16 or rh < 16:
         raise overflow(f"no room for the text in {template.id}")
     gap = round(group.gap * short * (0.6 if compact else 1.0))
@@ -269,7 +311,7 @@ def _layout_column(
     fixed_names = [it for it in items if it not in ("headline", "subline")]
     measured: dict[str, _Item] = {}
     for it in fixed_names:
-        measured[it] = _measure(template, it, rw, rh, words, families, unit, group.align, scale)
+        measured[it] = measure(template, it, rw, rh, words, families, unit, group.align, scale)
 
     def room(names: list[str]) -> int:
         """The height ``names``' headline and subline share."""
@@ -281,19 +323,19 @@ def _layout_column(
     # the subline takes its natural height first; the headline then shrinks to what is left
     if "subline" in items:
         below = None if headline is None else int(headline / CLEAR_HIERARCHY)
-        sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale, below)
+        sub = measure(template, "subline", rw, left, words, families, unit, group.align, scale, below)
         if "headline" not in items and headline is not None and _size(sub) > int(headline / HIERARCHY):
             # the headline of an earlier group is at the legible minimum: no smaller subline
             items = [it for it in items if it != "subline"]
         elif "headline" in items:
             try:
-                head = _measure(
+                head = measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
             except TextDoesNotFit:
                 # squeeze the subline to its smallest size and give the headline the rest
-                sub = _measure(template, "subline", rw, left, words, families, unit, group.align, scale * 0.6)
-                head = _measure(
+                sub = measure(template, "subline", rw, left, words, families, unit, group.align, scale * 0.6)
+                head = measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
             for _ in range(4):
@@ -302,22 +344,22 @@ def _layout_column(
                 # a long headline shrunk to near its subline's size: the subline is set
                 # smaller (never under the legible minimum), which also leaves the
                 # headline more room
-                sub = _measure(
+                sub = measure(
                     template, "subline", rw, left, words, families, unit, group.align, scale,
                     int(_size(head) / CLEAR_HIERARCHY),
                 )  # fmt: skip
-                head = _measure(
+                head = measure(
                     template, "headline", rw, left - sub.height, words, families, unit, group.align, scale
                 )
             if _size(head) < HIERARCHY * _size(sub):
                 # the subline is at the legible minimum already: on one line it leaves the
                 # headline room to grow; where even that keeps them close, it is left out
                 try:
-                    one = _measure(
+                    one = measure(
                         template, "subline", rw, left, words, families, unit, group.align, scale,
                         int(_size(head) / CLEAR_HIERARCHY), one_line=True,
                     )  # fmt: skip
-                    larger = _measure(
+                    larger = measure(
                         template,
                         "headline",
                         rw,
@@ -334,14 +376,14 @@ def _layout_column(
                     pass
             if _size(head) < HIERARCHY * _size(sub):
                 items = [it for it in items if it != "subline"]
-                head = _measure(
+                head = measure(
                     template, "headline", rw, room(items), words, families, unit, group.align, scale
                 )
             measured["headline"] = head
         if "subline" in items:
             measured["subline"] = sub
     elif "headline" in items:
-        measured["headline"] = _measure(
+        measured["headline"] = measure(
             template, "headline", rw, left, words, families, unit, group.align, scale
         )
 
@@ -358,11 +400,11 @@ def _layout_column(
         # leaves (``_fitted_gaps``)
         was = measured["headline"]
         try:
-            head = _measure(
+            head = measure(
                 template, "headline", rw, was.height + spare, words, families, unit, group.align, scale
             )
             if _size(head) < floor:
-                head = _measure(
+                head = measure(
                     template, "headline", rw, was.height, words, families, unit, group.align, scale, floor
                 )
         except TextDoesNotFit:
@@ -479,7 +521,7 @@ def _layout_row(
     gap = round(group.gap * short * (0.6 if compact else 1.0) * 1.5)
     scale = 0.82 if compact else 1.0
     try:
-        measured = [_measure(template, it, rw, rh, words, families, unit, "left", scale) for it in items]
+        measured = [_measure_item(template, it, rw, rh, words, families, unit, "left", scale) for it in items]
     except TextDoesNotFit:
         return None
     total_w = sum(m.width for m in measured) + gap * (len(measured) - 1)

@@ -35,14 +35,14 @@ from generation.posters.geometry import (
     trim,
     union_box,
 )
-from generation.posters.items import layout_group
-from generation.posters.marks import badge_slots, ribbon_slots
+from generation.posters.items import WIDE, layout_group, mostly_cjk
+from generation.posters.marks import badge_corners, badge_slots, ribbon_slots
 from generation.posters.sizes import Insets, SizePreset
 from generation.posters.slots import Content, Slot, TypeScale, overflow
 from generation.posters.template import LogoPlacement, ShapeSpec, Template, Variant
 from generation.safe_zones import content_box
 from generation.types import Box, PlacedProduct
-from generation.typography import TextDoesNotFit, fonts
+from generation.typography import TextDoesNotFit
 
 
 @dataclass
@@ -247,6 +247,11 @@ def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed:
     return relaxed if _balance(relaxed) > _balance(layout) else layout
 
 
+def _headline_of(slots: list[Slot]) -> int:
+    """The headline's px among ``slots`` (0 without one)."""
+    return next((s.block.size for s in slots if s.name == "headline" and s.block is not None), 0)
+
+
 def _area(box: Box) -> int:
     return box[2] * box[3]
 
@@ -424,10 +429,7 @@ def _readable_cjk(layout: PosterLayout) -> bool:
 def _cjk_headline(layout: PosterLayout) -> bool:
     """Whether the headline's characters are at least half Chinese, Japanese or Korean."""
     slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
-    if slot is None:
-        return False
-    chars = [ch for ch in slot.text if not ch.isspace()]
-    return 2 * sum(1 for ch in chars if fonts.is_cjk_char(ch)) >= len(chars) > 0
+    return slot is not None and mostly_cjk(slot.text)
 
 
 def _balance(layout: PosterLayout) -> float:
@@ -656,18 +658,29 @@ def _solve(
         ]
         badge = find([*marks_clear, *obstacles[len(fixed) :]], gap_px)
         if badge is None:
-            # the words took the room at both corners: the badge claims its corner (it
-            # belongs to the product) and the words are set again clear of it; where they
-            # no longer fit, the next step (a smaller product) has more room
-            badge = find(marks_clear, gap_px)
-            if badge is not None:
-                own = next(s.box for s in badge if s.kind == "badge")
+            # the words took the room at both corners: the badge claims a corner (it
+            # belongs to the product) and the words are set again clear of it, at the
+            # corner where they come out largest (the badge at the top left of a product
+            # under a full-width headline would cut the headline's width in half); where
+            # they fit at neither, the next step (a smaller product) has more room
+            claimed = None
+            missed: TextDoesNotFit | None = None
+            for corner in badge_corners(variant):
+                mark = find(marks_clear, gap_px, (corner,))
+                if mark is None:
+                    continue
+                own = next(s.box for s in mark if s.kind == "badge")
                 try:
-                    text, group_boxes, obstacles = place([*fixed, own])
-                except TextDoesNotFit:
-                    if not unit.shorten:
-                        raise
-                    badge = None
+                    again = place([*fixed, own])
+                except TextDoesNotFit as exc:
+                    missed = missed or exc
+                    continue
+                if claimed is None or _headline_of(again[0]) > _headline_of(claimed[1][0]):
+                    claimed = (mark, again)
+            if claimed is not None:
+                badge, (text, group_boxes, obstacles) = claimed
+            elif missed is not None and not unit.shorten:
+                raise missed
         if badge is None:
             if not unit.shorten:
                 raise overflow(f"no free place for the badge {words.badge!r} on the product in {template.id}")
@@ -713,8 +726,9 @@ def _place_groups(
         items = [it for it in group.items if has_item(it, words, ribbon_style)]
         if not items:
             continue
+        wide = gregion[2] >= WIDE * content[2]
         group_slots = layout_group(
-            template, group, gi, items, gregion, words, families, unit, short, compact, headline
+            template, group, gi, items, gregion, words, families, unit, short, compact, headline, wide
         )
         headline = next((s.block.size for s in group_slots if s.name == "headline" and s.block), headline)
         if headline is not None and headline < floor:

@@ -126,17 +126,20 @@ def ribbon_slots(
 def badge_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
+    corners: tuple[str, ...] | None = None,
 ) -> list[Slot] | None:  # fmt: skip
     """The badge's slots on the product's corner (``_corner_spot``), clear of
     ``obstacles``; None when neither corner has room for it at any of ``BADGE_SCALES``,
-    [] when its words do not fit in it at the layout's last resort."""
+    [] when its words do not fit in it at the layout's last resort. ``corners`` names
+    the corners tried (``badge_corners``), all of them by default."""
     shape = template.badge.shape
     lang = words.langs.get("badge", words.lang)
     d = round(variant.badge.size * short)
     if shape == "timer":
         return _timer_slots(
-            template, variant, words, families, unit, short, content, product, keepout, obstacles, gap
-        )
+            template, variant, words, families, unit, short, content, product, keepout, obstacles, gap,
+            corners or badge_corners(variant),
+        )  # fmt: skip
     st = font_style(template.text["badge"], template, families, unit, align="center")
     inner = round(d * (0.62 if shape != "rounded" else 0.8))
     block = None
@@ -160,7 +163,9 @@ def badge_slots(
             bw, bh = max(round(d * k), blk.width + round(blk.size * 1.2)), blk.height + round(blk.size * 0.9)
         else:
             bw = bh = round(d * k)
-        spot = _corner_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+        spot = _corner_spot(
+            (bw, bh), corners or badge_corners(variant), product, content, keepout, obstacles, gap
+        )
         if spot is not None:
             block = blk
             break
@@ -203,6 +208,7 @@ CAPTION_LEGIBLE = 1.3  # a countdown badge's caption at least this x the legible
 def _timer_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
+    corners: tuple[str, ...],
 ) -> list[Slot] | None:  # fmt: skip
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
@@ -237,7 +243,7 @@ def _timer_slots(
         inner_gap = round(block.size * 0.22) if cap else 0
         bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
         bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
-        spot = _corner_spot((bw, bh), variant.badge.attach, product, content, keepout, obstacles, gap)
+        spot = _corner_spot((bw, bh), corners, product, content, keepout, obstacles, gap)
         if spot is not None:
             break
     if spot is None:
@@ -280,15 +286,22 @@ def _timer_slots(
     return slots
 
 
+def badge_corners(variant: Variant) -> tuple[str, ...]:
+    """The product corners a badge may take, in order: the variant's, then the mirrored
+    one (top right for top left)."""
+    attach = variant.badge.attach
+    return tuple(dict.fromkeys((attach, _MIRRORED.get(attach, attach))))
+
+
 def _corner_spot(
-    size: tuple[int, int], attach: str, product: Box, content: Box, keepout: Keepout,
+    size: tuple[int, int], corners: tuple[str, ...], product: Box, content: Box, keepout: Keepout,
     obstacles: list[Box], gap: int,
 ) -> tuple[int, int] | None:  # fmt: skip
-    """Top-left corner for a ``size`` box on the product's ``attach`` corner, else on the
-    mirrored one (top right for top left), each within ``CORNER_REACH`` of the badge's
-    size (past the keep-out's margin) of its corner; None when neither has room."""
+    """Top-left corner for a ``size`` box on the first of the product's ``corners`` that
+    has room, within ``CORNER_REACH`` of the badge's size (past the keep-out's margin) of
+    that corner; None when none has room."""
     reach = CORNER_REACH * max(size) + keepout.reach
-    for corner in dict.fromkeys((attach, _MIRRORED.get(attach, attach))):
+    for corner in corners:
         spot = _free_spot(size, corner, product, content, keepout, obstacles, gap, reach)
         if spot is not None:
             return spot

@@ -1,0 +1,66 @@
+"""Posters of realistic product photos (``tests.photoset``, cut by the classical segmenter):
+a mug with a handle and a gabled carton.
+
+A long English headline beside the mug on bold_sale's feed post is set in a few lines
+with the mug large.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from generation.posters import layout as layout_module
+from generation.posters.content import build_content
+from generation.posters.layout import PosterLayout
+from generation.posters.sizes import resolve_size
+from generation.posters.slots import Slot
+from generation.posters.spec import PosterSpec
+from generation.posters.template import get_template
+from generation.segment import segment
+from generation.types import Segmentation
+from tests.photoset import make_case
+
+LONG_EN = dict(
+    headline="The everyday insulated steel bottle that keeps your drinks ice cold for a full day and hot until night!",
+    subline="Double-wall vacuum insulation, a leak-proof lid, fits every cup holder and is dishwasher safe.",
+    price="1299.99", compare_at_price="1899", currency="USD", locale="en_US",
+    cta="Get yours today", ribbon="Limited edition",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cut() -> dict[str, Segmentation]:
+    return {
+        name: segment(make_case(name).photo, "classical")
+        for name in ("mug_with_handle", "carton_on_tabletop")
+    }
+
+
+def _laid_out(seg: Segmentation, template: str, size: str) -> PosterLayout:
+    """The layout ``render_poster`` would draw, without drawing it."""
+    spec = PosterSpec(template=template, size=size, **LONG_EN)
+    tpl = get_template(template)
+    content = build_content(spec, tpl)
+    return layout_module.solve_layout(
+        tpl, resolve_size(size), seg.cutout, content, dict(tpl.families), logo_size=None, has_badge=True
+    )
+
+
+def _slot(layout: PosterLayout, name: str) -> Slot:
+    return next(s for s in layout.slots if s.name == name)
+
+
+def test_a_long_headline_beside_the_mug_takes_few_lines_and_leaves_the_mug_large(cut):
+    # given the mug (wider than tall, with a handle) on bold_sale's feed post with the
+    # 103-character English headline
+    layout = _laid_out(cut["mug_with_handle"], "bold_sale", "feed")
+
+    # then the headline reads in at most five lines at 40 px or more (it was eight
+    # lines at 68 px over a mug 375 x 290 px, 9.3 % of the canvas), every word shown
+    head = _slot(layout, "headline").block
+    assert len(head.lines) <= 5 and head.size >= 40, (len(head.lines), head.size)
+    assert not head.truncated
+    # and the mug takes at least 12 % of the canvas (436 x 338 px: 12.6 %)
+    x, y, w, h = layout.product_box
+    assert w * h >= 0.12 * 1080 * 1080, layout.product_box
+    assert _slot(layout, "subline").block is not None
