@@ -391,8 +391,11 @@ def _layout_column(
     floor = math.ceil(GAP_HEADLINE * _size(measured["headline"])) if "headline" in items else 0
     for _ in range(3):
         spare = rh - sum(measured[it].height for it in items) - sum(gaps)
-        if spare >= 0 or "headline" not in items or compact or unit.relax:
-            break  # words that already need tighter spacing or smaller type keep their size
+        if spare >= 0 or "headline" not in items or unit.relax:
+            # words that already need smaller type keep their size; with compact spacing
+            # the headline still gives way for COMPACT_TEXT_GAP of the gaps (else the
+            # subline stood the template's bare gap under it, 12-16 px under a 57 px one)
+            break
         # the headline gives up the height that the gaps its size asks for take: set in
         # the rest, it is smaller, and so are they; never under CLEAR_HIERARCHY x its
         # subline, down to GAP_HEADLINE of its size (a headline on one line gives a step

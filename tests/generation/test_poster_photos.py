@@ -2,7 +2,8 @@
 a mug with a handle and a gabled carton.
 
 A long English headline beside the mug on bold_sale's feed post is set in a few lines
-with the mug large.
+with the mug large; with compact spacing the subline still stands its share of the
+headline's line pitch under it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 
 from generation.posters import layout as layout_module
 from generation.posters.content import build_content
+from generation.posters.items import COMPACT_TEXT_GAP, TEXT_GAP
 from generation.posters.layout import PosterLayout
 from generation.posters.sizes import resolve_size
 from generation.posters.slots import Slot
@@ -64,3 +66,16 @@ def test_a_long_headline_beside_the_mug_takes_few_lines_and_leaves_the_mug_large
     x, y, w, h = layout.product_box
     assert w * h >= 0.12 * 1080 * 1080, layout.product_box
     assert _slot(layout, "subline").block is not None
+
+
+def test_with_compact_spacing_the_subline_stands_its_share_of_the_headlines_pitch_under_it(cut):
+    # given hero_left's pin with the long English words, set with compact spacing
+    layout = _laid_out(cut["carton_on_tabletop"], "hero_left", "pinterest")
+    assert any("compact spacing" in f for f in layout.fallbacks), layout.fallbacks
+    head, sub = _slot(layout, "headline"), _slot(layout, "subline")
+
+    # then the subline stands COMPACT_TEXT_GAP x TEXT_GAP of the larger line pitch under
+    # the headline's ink (it kept the template's 16 px, where its 57 px headline asks 18)
+    gap = sub.box[1] - (head.box[1] + head.box[3])
+    pitch = max(head.block.line_height_px, sub.block.line_height_px)
+    assert gap >= round(COMPACT_TEXT_GAP * TEXT_GAP * pitch), (gap, pitch)
