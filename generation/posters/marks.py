@@ -337,11 +337,28 @@ def _free_spot(
     r, cos, sin = _rings(step)
     x = np.rint(ax + r * cos - bw / 2).astype(np.int64)
     y = np.rint(ay - r * sin - bh / 2).astype(np.int64)
-    ok = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh) & (r <= reach)
     pad = gap // 2
-    for ox, oy, ow, oh in obstacles:  # ``intersects(box, ob, pad)``, for every box at once
-        ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
-    first = keepout.first_clear(x, y, bw, bh, ok)
+
+    def clear(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> int | None:
+        for ox, oy, ow, oh in obstacles:  # ``intersects(box, ob, pad)``, for every box at once
+            ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
+        return keepout.first_clear(x, y, bw, bh, ok)
+
+    inside = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh)
+    first = clear(x, y, inside & (r <= reach))
+    if first is not None:
+        return int(x[first]), int(y[first])
+    # none: the candidates pushed into the content box, nearest first. A product as wide
+    # as the content box (a wide one on a story) leaves its corner's badge room only
+    # over it, against the content's edge, where no ring's candidate need fall (a 238 px
+    # badge clears the matte 179 px from the corner, within its 193 px reach, where the
+    # rings lie 174 and 203 px from it)
+    x = np.clip(x, cx0, cx0 + cw - bw)
+    y = np.clip(y, cy0, cy0 + chh - bh)
+    dist = np.hypot(x + bw / 2 - ax, y + bh / 2 - ay)
+    order = np.argsort(dist, kind="stable")
+    x, y, dist = x[order], y[order], dist[order]
+    first = clear(x, y, (dist <= reach) & (x >= cx0) & (y >= cy0))
     return None if first is None else (int(x[first]), int(y[first]))
 
 
