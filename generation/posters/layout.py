@@ -339,7 +339,8 @@ def _arrange(
         if has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
-        layout = spread(_fill(layout, partial(solve, shrink, compact, resort), trade=resort > 0), product)
+        again = partial(solve, shrink, compact, resort)
+        layout = spread(_words_room(_fill(layout, again, trade=resort > 0), again), product)
         return _larger_type(layout, solve, product) if not attempt else layout
     if broken is not None:
         split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
@@ -552,10 +553,12 @@ def _solve(
     grow: int = 0,
     boost: float = 1.0,
     least: _Least | None = None,
+    slide: float | None = None,
 ) -> PosterLayout:
     """One try at the layout. With ``least`` (``_fill``'s tries), a try whose product is
     larger than ``least.area`` raises ``_Smaller`` as soon as its headline is set under
-    ``least.headline`` px, instead of placing the rest."""
+    ``least.headline`` px, instead of placing the rest. With ``slide`` (``_words_room``'s
+    tries), the product sits that far down its region (0: at its top, 1: at its foot)."""
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
     canvas = (cw, ch)
@@ -616,14 +619,13 @@ def _solve(
         region = trim(region, ob, gap_px)
     if region[2] < 8 or region[3] < 8:
         raise InvalidSpec(f"{template.id}: no room left for the product at {cw}x{ch}")
+    anchor = (
+        _yielding_anchor(variant, vertical=ch >= cw) if shrink < 1.0 and resort else variant.product.anchor
+    )
+    if slide is not None:
+        anchor = (anchor[0], slide)
     product_box = compose.fit_box(
-        product.cutout.size,
-        canvas,
-        fill=variant.product.fill * shrink,
-        anchor=_yielding_anchor(variant, vertical=ch >= cw)
-        if shrink < 1.0 and resort
-        else variant.product.anchor,
-        region=region,
+        product.cutout.size, canvas, fill=variant.product.fill * shrink, anchor=anchor, region=region
     )
     product_box = clamp_into(product_box, region)  # an anchor must not push it out of its region
     # the keep-out comes from the very layer that is pasted back, not an approximation
@@ -872,6 +874,37 @@ def _fill(layout: PosterLayout, again: Callable[..., PosterLayout], *, trade: bo
 HERO = 0.5
 
 
+def _words_room(layout: PosterLayout, again: Callable[..., PosterLayout]) -> PosterLayout:
+    """The words given the height a product held by its region's width leaves spare.
+
+    On a tall canvas a wide product fills its region's width and stands in the middle
+    of its height (the variant's anchor): the words that follow its top and its foot
+    each get half of the height it does not use, where the headline over it may need
+    all of it (flash_deal's story, a 2:1 box: 106 px spare over the box, the headline
+    set at 80 px where the template designs 101). The product is tried at the top and
+    at the foot of its region (``again``: the same fallback step); the try that sets the
+    headline largest, every other text at least as large and the product as large, is
+    kept (spreading then shares the free space out again). Else the layout as it was.
+    """
+    vertical = layout.size.height > layout.size.width
+    spare = layout.product_region[3] - layout.product_box[3]
+    if not vertical or spare < max(4, round(0.022 * layout.short)):
+        return layout
+    best = layout
+    for slide in (0.0, 1.0):
+        try:
+            other = again(slide=slide)
+        except TextDoesNotFit:
+            continue
+        if _area(other.product_box) < _area(layout.product_box) or _headline_px(other) <= _headline_px(best):
+            continue
+        if _sets_words_as_well(best, other):
+            best = other
+    if best is not layout:
+        best.fallbacks.extend(layout.fallbacks)
+    return best
+
+
 def _traded(layout: PosterLayout, other: PosterLayout) -> bool:
     """Whether ``other``, a larger product, is worth its smaller headline: a better balance
     of headline and product as lengths (``_reach``), every word of ``layout`` kept
@@ -886,6 +919,12 @@ def _traded(layout: PosterLayout, other: PosterLayout) -> bool:
 
 
 EMPTY_BAND = 0.13  # the largest empty band along the long axis a layout leaves as designed
+# the most of a tall canvas's content box, along its height, a layout leaves free in all:
+# spreading shares the free space out in bands each under EMPTY_BAND, and a story with a
+# wide product and short words still reads empty (marketplace_clean's story, a 2:1 box:
+# 45 % free, its headline 48 px where the portrait post, whose one band was wider, grows
+# it to 80)
+EMPTY_SPACE = 0.3
 BOOSTS = (1.15, 1.3, 1.5, 1.75, 2.0)  # type scales tried, in order, when it leaves a larger one
 
 
@@ -905,20 +944,40 @@ def empty_band(layout: PosterLayout) -> float:
     return float((np.diff(edges) - 1).max()) / n
 
 
+def free_share(layout: PosterLayout) -> float:
+    """``free_space`` as a share of the content box's long axis."""
+    return free_space(layout) / layout.content[3 if layout.size.height >= layout.size.width else 2]
+
+
+def _emptiness(layout: PosterLayout) -> tuple[float, float]:
+    """What ``_larger_type`` makes smaller: the largest empty band (no less than
+    ``EMPTY_BAND``), then, on a tall canvas, the free space in all."""
+    tall = layout.size.height > layout.size.width
+    return max(EMPTY_BAND, empty_band(layout)), free_share(layout) if tall else 0.0
+
+
+def _too_empty(layout: PosterLayout) -> bool:
+    band, free = _emptiness(layout)
+    return band > EMPTY_BAND or free > EMPTY_SPACE
+
+
 def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], product: _Product) -> PosterLayout:
     """Larger type when short words beside a small product leave an empty band.
 
     A wide canvas with a narrow product and a few words has more room along its long
     axis than spreading can fill: the words are set larger (the whole type scale, so the
-    hierarchy stays) until the largest empty band is under ``EMPTY_BAND``. A try is kept
-    only when everything is placed as designed (no fallback, nothing shortened, no
-    merchant's phrase cut that was whole, the badge kept), no text designed smaller than the
-    headline outgrows it where none did (``_outranked``), and it leaves a smaller band; the
-    first one under the limit wins.
+    hierarchy stays) until the largest empty band is under ``EMPTY_BAND``, and on a tall
+    canvas (a story with a wide product) the free space in all under ``EMPTY_SPACE``. A
+    try is kept only when everything is placed as designed (no fallback, nothing
+    shortened, no merchant's phrase cut that was whole, the badge kept), the headline no
+    smaller than the best try's, no text designed smaller than the headline outgrows it
+    where none did (``_outranked``), and it leaves a
+    smaller band, or one as narrow and less free space (``_emptiness``); the first one
+    under both limits wins.
     """
-    band = empty_band(layout)
-    if band <= EMPTY_BAND:
+    if not _too_empty(layout):
         return layout
+    band = _emptiness(layout)
     badge = any(s.kind == "badge" for s in layout.slots)
     whole = {s.name for s in layout.slots if s.block is not None and not s.block.broken_phrases}
     best = layout
@@ -933,16 +992,19 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
             break
         if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in bigger.slots):
             break  # larger type that cuts a merchant's phrase the words kept whole
+        if _headline_px(bigger) < _headline_px(best):
+            continue  # the headline held by its width while the rest grew: not larger type
         if _outranked(layout.template, bigger) and not _outranked(layout.template, layout):
             # the headline's room runs out before the others': it is set under a text
             # designed smaller than it (bold_sale's link post, short Chinese: the headline
             # on one line at 66 px under a 98 px price)
             continue
-        bigger = spread(_fill(bigger, partial(solve, 1.0, False, 0, boost=boost)), product)
-        new_band = empty_band(bigger)
+        again = partial(solve, 1.0, False, 0, boost=boost)
+        bigger = spread(_words_room(_fill(bigger, again), again), product)
+        new_band = _emptiness(bigger)
         if new_band < band:
             best, band = bigger, new_band
-        if band <= EMPTY_BAND:
+        if not _too_empty(best):
             break
     return best
 
