@@ -171,7 +171,12 @@ def _solve_layout(
     as_designed = below and not any(f.startswith(BELOW_SIZES) for f in other.fallbacks)
     if _headline_px(other) < _headline_px(layout) + (0 if as_designed else 1):
         return layout
-    if (below or small) and _readable_cjk(layout) and _reach(other) <= _reach(layout):
+    # a merchant's phrase that the variant's own cuts and the long-text arrangement keeps
+    # whole is worth some of the product (split_panel's story, long Chinese: 41 px cutting
+    # "长效保冷 / 保热" over a subline of 21 px on one line, beside a bottle 798 px tall,
+    # against 47 px, every phrase whole, a subline of 31 px, beside one 689 px tall)
+    mends = _cuts_phrase(layout) and not _cuts_phrase(other)
+    if (below or small) and _readable_cjk(layout) and not mends and _reach(other) <= _reach(layout):
         # a Chinese, Japanese or Korean headline the variant's own sets readable: a
         # larger one in the long-text arrangement must not cost the product more than it
         # gains (bold_sale's square with the 105-character Chinese headline would go 34
@@ -425,6 +430,12 @@ def _readable_cjk(layout: PosterLayout) -> bool:
         and _cjk_headline(layout)
         and _headline_px(layout) >= READABLE_HEADLINE * layout.short * CJK_INK
     )
+
+
+def _cuts_phrase(layout: PosterLayout) -> bool:
+    """Whether the headline breaks inside a phrase the merchant set apart with spaces."""
+    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    return slot is not None and slot.block is not None and slot.block.broken_phrases
 
 
 def _cjk_headline(layout: PosterLayout) -> bool:

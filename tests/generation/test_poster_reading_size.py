@@ -91,3 +91,19 @@ def test_a_story_sets_a_wide_products_headline_as_large_as_the_portrait_post(tem
     # the empty-band limit, so its type was never made larger)
     assert sizes["story"] >= sizes["portrait"], sizes
 
+
+def test_a_long_chinese_story_keeps_the_merchants_phrases_whole_on_split_panel():
+    # given split_panel's story with the long Chinese words, phrases set apart by spaces
+    words = WORDS["long-zh"]
+    # when rendered
+    poster = render_poster(_seg(), PosterSpec(template="split_panel", size="story", **words))
+    # then the headline breaks only between the phrases (it was 41 px cutting
+    # "二十四小时长效保冷 / 保热" beside a larger bottle, the long-text arrangement's 47 px
+    # with every phrase whole refused for the product it cost)
+    assert poster.checks.ok, poster.checks.problems
+    head = _headline(poster)
+    assert " ".join(head["lines"]) == words["headline"], head["lines"]
+    assert head["size"] >= 41, head
+    # and the subline is no longer squeezed onto one line at the template's minimum (21 px)
+    sub = next(s["font"] for s in poster.layout["slots"] if s["name"] == "subline")
+    assert sub["size"] > 21 and len(sub["lines"]) >= 2, sub
