@@ -241,12 +241,16 @@ def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed:
     headline given more lines can fit at the template's minimum, smaller than twice as
     many lines would set it. They win when the headline grows by a larger factor than
     the product's area shrinks (``_balance``)."""
-    layout = arrange(variant)
+    # the arrangement gives the words the room over a smaller product by design: its
+    # first fit, weighed against the relaxed steps by its headline, is not also given the
+    # height the product leaves (split_panel's pinterest pin, long Chinese: 48 -> 54 px
+    # there, over SMALL_HEADLINE, kept the relaxed steps' 65 px from being tried)
+    layout = arrange(variant, room=False)
     px = _headline_px(layout)
     if px >= SMALL_HEADLINE * designed or any(f.startswith(BELOW_SIZES) for f in layout.fallbacks):
         return layout
     try:
-        relaxed = arrange(variant, start=RELAXED)
+        relaxed = arrange(variant, start=RELAXED, room=False)
     except TextDoesNotFit:
         return layout
     return relaxed if _balance(relaxed) > _balance(layout) else layout
@@ -294,8 +298,11 @@ def _arrange(
     basis: float,
     variant: Variant,
     start: int = 0,
+    room: bool = True,
 ) -> PosterLayout:
-    """``solve_layout`` for one variant: its fallback steps in order, from ``start``."""
+    """``solve_layout`` for one variant: its fallback steps in order, from ``start``;
+    with ``room``, a product held by its region's width leaves the words its spare
+    height (``_words_room``)."""
     if variant.headline_lines is not None:
         head = replace(template.text["headline"], max_lines=variant.headline_lines)
         template = replace(template, text={**template.text, "headline": head})
@@ -346,12 +353,12 @@ def _arrange(
         layout.fallbacks.extend(fallbacks)
         again = partial(solve, shrink, compact, resort)
         layout = _fill(layout, again, trade=resort > 0)
-        if shrink == 1.0:
+        if shrink == 1.0 and room:
             # a product made smaller for the words has height to spare by that: the
             # steps and the long-text arrangement weigh it against the headline already
             layout = _words_room(layout, again)
         layout = spread(layout, product)
-        return _larger_type(layout, solve, product) if not attempt else layout
+        return _larger_type(layout, solve, product, room) if not attempt else layout
     if broken is not None:
         split = [s.name for s in broken.slots if s.block is not None and s.block.broken_words]
         broken.fallbacks.append(f"words broken between characters: {', '.join(split)}")
@@ -981,7 +988,9 @@ def _too_empty(layout: PosterLayout) -> bool:
     return band > EMPTY_BAND or free > EMPTY_SPACE
 
 
-def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], product: _Product) -> PosterLayout:
+def _larger_type(
+    layout: PosterLayout, solve: Callable[..., PosterLayout], product: _Product, room: bool = True
+) -> PosterLayout:
     """Larger type when short words beside a small product leave an empty band.
 
     A wide canvas with a narrow product and a few words has more room along its long
@@ -990,8 +999,8 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
     canvas (a story with a wide product) the free space in all under ``EMPTY_SPACE``. A
     try is kept only when everything is placed as designed (no fallback, nothing
     shortened, no merchant's phrase cut that was whole, the badge kept), the headline no
-    smaller than the best try's, no text designed smaller than the headline outgrows it
-    where none did (``_outranked``), and it leaves a
+    smaller than the best try's once only the free space is over its limit, no text designed
+    smaller than the headline outgrows it where none did (``_outranked``), and it leaves a
     smaller band, or one as narrow and less free space (``_emptiness``); the first one
     under both limits wins.
     """
@@ -1012,15 +1021,18 @@ def _larger_type(layout: PosterLayout, solve: Callable[..., PosterLayout], produ
             break
         if any(s.block is not None and s.block.broken_phrases and s.name in whole for s in bigger.slots):
             break  # larger type that cuts a merchant's phrase the words kept whole
-        if _headline_px(bigger) < _headline_px(best):
-            continue  # the headline held by its width while the rest grew: not larger type
+        if band[0] <= EMPTY_BAND and _headline_px(bigger) < _headline_px(best):
+            # only the free space in all left to fill, and the headline held by its width
+            # while the rest grew: not larger type (a band over the limit is worse)
+            continue
         if _outranked(layout.template, bigger) and not _outranked(layout.template, layout):
             # the headline's room runs out before the others': it is set under a text
             # designed smaller than it (bold_sale's link post, short Chinese: the headline
             # on one line at 66 px under a 98 px price)
             continue
         again = partial(solve, 1.0, False, 0, boost=boost)
-        bigger = spread(_words_room(_fill(bigger, again), again), product)
+        bigger = _fill(bigger, again)
+        bigger = spread(_words_room(bigger, again) if room else bigger, product)
         new_band = _emptiness(bigger)
         if new_band < band:
             best, band = bigger, new_band
