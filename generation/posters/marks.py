@@ -154,20 +154,39 @@ def badge_slots(
         if unit.shorten:
             return []  # the layout's last resort: no badge rather than no poster
         raise overflow(f"the badge text {words.badge!r} does not fit in its badge")
+    full = block
+    made: dict[float, tuple[TextBlock, int, int] | None] = {}
+
+    def at(k: float) -> tuple[TextBlock, int, int] | None:
+        """The badge's words and size at ``k`` of its size (None: the words do not fit)."""
+        if k not in made:
+            blk = full if k == 1.0 else _scaled_block(words.badge, full, k, st, lang)
+            if blk is None:
+                made[k] = None
+            elif shape == "rounded":
+                made[k] = (
+                    blk,
+                    max(round(d * k), blk.width + round(blk.size * 1.2)),
+                    blk.height + round(blk.size * 0.9),
+                )
+            else:
+                made[k] = blk, round(d * k), round(d * k)
+        return made[k]
+
     spot = None
-    for k in BADGE_SCALES:
-        blk = block if k == 1.0 else _scaled_block(words.badge, block, k, st, lang)
-        if blk is None:
-            break
-        if shape == "rounded":
-            bw, bh = max(round(d * k), blk.width + round(blk.size * 1.2)), blk.height + round(blk.size * 0.9)
-        else:
-            bw = bh = round(d * k)
-        spot = _corner_spot(
-            (bw, bh), corners or badge_corners(variant), product, content, keepout, obstacles, gap
-        )
+    for pushed in (False, True):
+        for k in BADGE_SCALES:
+            got = at(k)
+            if got is None:
+                break
+            blk, bw, bh = got
+            spot = _corner_spot(
+                (bw, bh), corners or badge_corners(variant), product, content, keepout, obstacles, gap, pushed
+            )
+            if spot is not None:
+                block = blk
+                break
         if spot is not None:
-            block = blk
             break
     if spot is None:
         return None
@@ -217,33 +236,56 @@ def _timer_slots(
     cap_floor = math.ceil(CAPTION_LEGIBLE * unit.legible) / (template.text["badge_caption"].size * unit)
     caption = words.badge_caption
     max_w = round(0.5 * content[2])
-    spot = None
-    for k in BADGE_SCALES:
-        st = font_style(
-            template.text["badge"], template, families, unit, align="center", max_lines=1, scale=k
-        )
-        cap_st = font_style(
-            template.text["badge_caption"], template, families, unit, align="center", max_lines=1,
-            scale=max(k, cap_floor),
-        )  # fmt: skip
-        try:
-            block = layout_text(words.badge, (max_w, round(200 * unit)), st, lang=lang, ellipsis=unit.shorten)
-            cap = (
-                layout_text(
-                    caption, (max_w, round(100 * unit)), cap_st, lang=words.langs.get("badge_caption", lang)
-                )
-                if caption
-                else None
+    made: dict[float, tuple[TextBlock, TextBlock | None] | None] = {}
+
+    def at(k: float) -> tuple[TextBlock, TextBlock | None] | None:
+        """The value's and the caption's blocks at ``k`` of their sizes (None: the
+        smaller sizes are at the legible minimum already)."""
+        if k not in made:
+            st = font_style(
+                template.text["badge"], template, families, unit, align="center", max_lines=1, scale=k
             )
-        except TextDoesNotFit:
-            if k == 1.0:
-                raise
-            break  # the smaller sizes are at the legible minimum already
-        pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
-        inner_gap = round(block.size * 0.22) if cap else 0
-        bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
-        bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
-        spot = _corner_spot((bw, bh), corners, product, content, keepout, obstacles, gap)
+            cap_st = font_style(
+                template.text["badge_caption"], template, families, unit, align="center", max_lines=1,
+                scale=max(k, cap_floor),
+            )  # fmt: skip
+            try:
+                value = layout_text(
+                    words.badge, (max_w, round(200 * unit)), st, lang=lang, ellipsis=unit.shorten
+                )
+                made[k] = (
+                    value,
+                    (
+                        layout_text(
+                            caption,
+                            (max_w, round(100 * unit)),
+                            cap_st,
+                            lang=words.langs.get("badge_caption", lang),
+                        )
+                        if caption
+                        else None
+                    ),
+                )
+            except TextDoesNotFit:
+                if k == 1.0:
+                    raise
+                made[k] = None
+        return made[k]
+
+    spot = None
+    for pushed in (False, True):
+        for k in BADGE_SCALES:
+            got = at(k)
+            if got is None:
+                break
+            block, cap = got
+            pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
+            inner_gap = round(block.size * 0.22) if cap else 0
+            bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
+            bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
+            spot = _corner_spot((bw, bh), corners, product, content, keepout, obstacles, gap, pushed)
+            if spot is not None:
+                break
         if spot is not None:
             break
     if spot is None:
@@ -295,14 +337,16 @@ def badge_corners(variant: Variant) -> tuple[str, ...]:
 
 def _corner_spot(
     size: tuple[int, int], corners: tuple[str, ...], product: Box, content: Box, keepout: Keepout,
-    obstacles: list[Box], gap: int,
+    obstacles: list[Box], gap: int, pushed: bool = False,
 ) -> tuple[int, int] | None:  # fmt: skip
     """Top-left corner for a ``size`` box on the first of the product's ``corners`` that
     has room, within ``CORNER_REACH`` of the badge's size (past the keep-out's margin) of
-    that corner; None when none has room."""
+    that corner; None when none has room. With ``pushed``, ``_free_spot``'s candidates
+    pushed into the content box: the badge's callers try them only once no scale found a
+    place among the others."""
     reach = CORNER_REACH * max(size) + keepout.reach
     for corner in corners:
-        spot = _free_spot(size, corner, product, content, keepout, obstacles, gap, reach)
+        spot = _free_spot(size, corner, product, content, keepout, obstacles, gap, reach, pushed)
         if spot is not None:
             return spot
     return None
@@ -316,11 +360,16 @@ _MIRRORED = {
 
 def _free_spot(
     size: tuple[int, int], attach: str, product: Box, content: Box, keepout: Keepout,
-    obstacles: list[Box], gap: int, reach: float = math.inf,
+    obstacles: list[Box], gap: int, reach: float = math.inf, pushed: bool = False,
 ) -> tuple[int, int] | None:  # fmt: skip
     """Top-left corner for a ``size`` box nearest to the product's ``attach`` point that
     stays inside the content box, off the dilated matte and clear of other elements,
-    with its centre no farther than ``reach`` px from the point.
+    with its centre no farther than ``reach`` px from the point. With ``pushed``, the
+    candidates are moved into the content box first and tried nearest first: a product
+    as wide as the content box (a wide one on a story) leaves its corner's badge room
+    only over it, against the content's edge, where no ring's candidate need fall (a
+    238 px badge clears the matte 179 px from the corner, within its 193 px reach, where
+    the rings lie 174 and 203 px from it).
 
     Candidates lie on rings of centres around the attach point, nearest ring first and
     in angle order within a ring; the first that is free wins. All of them are tested at
@@ -344,15 +393,10 @@ def _free_spot(
             ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
         return keepout.first_clear(x, y, bw, bh, ok)
 
-    inside = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh)
-    first = clear(x, y, inside & (r <= reach))
-    if first is not None:
-        return int(x[first]), int(y[first])
-    # none: the candidates pushed into the content box, nearest first. A product as wide
-    # as the content box (a wide one on a story) leaves its corner's badge room only
-    # over it, against the content's edge, where no ring's candidate need fall (a 238 px
-    # badge clears the matte 179 px from the corner, within its 193 px reach, where the
-    # rings lie 174 and 203 px from it)
+    if not pushed:
+        inside = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + chh)
+        first = clear(x, y, inside & (r <= reach))
+        return None if first is None else (int(x[first]), int(y[first]))
     x = np.clip(x, cx0, cx0 + cw - bw)
     y = np.clip(y, cy0, cy0 + chh - bh)
     dist = np.hypot(x + bw / 2 - ax, y + bh / 2 - ay)
