@@ -15,6 +15,7 @@ from generation.clips.frames import Compositor
 from generation.errors import InvalidSpec
 from generation.request import Capabilities, parse_request
 from tests.generation.test_clips import _segmentation, small
+from tests.generation.test_poster_grounding import _darkness
 
 
 @pytest.fixture(scope="module")
@@ -123,22 +124,6 @@ def test_the_product_s_shadow_fades_from_its_set_as_it_lifts_off_for_the_end_car
     assert all(b <= a + 1 for a, b in zip(darkest, darkest[1:], strict=False))
     gone = [d for d, lift in zip(darkest, lifts, strict=True) if lift > 0.03]
     assert gone and max(gone) <= 1
-
-
-LUMA = np.array([0.299, 0.587, 0.114])
-
-
-def _darkness(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
-    """How much darker ``shot`` is than ``bare`` in a band ``rows`` (shares of the
-    product's height below its lowest row) across the middle 60 % of its foot."""
-    ys, _ = np.nonzero(alpha > 127)
-    h, bottom = int(ys.max() - ys.min() + 1), int(ys.max()) + 1
-    foot = np.nonzero(alpha[bottom - 3 : bottom].max(axis=0) > 127)[0]
-    fw = int(foot[-1] - foot[0] + 1)
-    cols = slice(int(foot[0]) + round(0.2 * fw), int(foot[-1]) - round(0.2 * fw) + 1)
-    band = slice(bottom + round(rows[0] * h), bottom + max(round(rows[1] * h), round(rows[0] * h) + 2))
-    lit, dark = bare[band, cols].astype(np.float64) @ LUMA, shot[band, cols].astype(np.float64) @ LUMA
-    return 1.0 - float(dark.mean() / lit.mean())
 
 
 def test_a_standing_product_is_grounded_on_the_end_card_as_on_a_poster(bottle):

@@ -15,19 +15,9 @@ from generation.posters.render import render_poster
 from generation.posters.spec import PosterSpec
 from generation.specs import SceneSpec
 from generation.types import RenderedImage, Segmentation
+from tests.generation.test_posters import WORDS
 from tests.photoset import make_case
 from tests.synthetic import product_photo
-
-WORDS = {
-    "short-en": dict(
-        headline="Stays cold for 24 hours", subline="Double-wall steel, 750 ml.", price="29.99",
-        compare_at_price="45", currency="USD", locale="en_US", cta="Shop now", ribbon="New",
-    ),
-    "short-zh": dict(
-        headline="24小时保冷 随身好水杯", subline="双层真空不锈钢，750毫升", price="199",
-        compare_at_price="299", currency="CNY", locale="zh_CN", cta="立即购买", ribbon="新品",
-    ),
-}  # fmt: skip
 
 
 def _exact(photo: Image.Image, matte: Image.Image) -> Segmentation:
