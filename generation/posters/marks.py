@@ -12,8 +12,10 @@ makes the product smaller, and as its last resort leaves the badge out.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,6 +24,8 @@ from generation.posters.slots import Content, Slot, TypeScale, font_style, overf
 from generation.posters.template import Template, Variant
 from generation.types import Box
 from generation.typography import TextBlock, TextDoesNotFit, TextStyle, layout_text
+
+T = TypeVar("T")
 
 # How far a badge's centre may lie from its product corner, in badge sizes (its longer
 # side), past the keep-out's margin: beside a corner the product fills (a box, a mug) the
@@ -173,24 +177,14 @@ def badge_slots(
                 made[k] = blk, round(d * k), round(d * k)
         return made[k]
 
-    spot = None
-    for pushed in (False, True):
-        for k in BADGE_SCALES:
-            got = at(k)
-            if got is None:
-                break
-            blk, bw, bh = got
-            spot = _corner_spot(
-                (bw, bh), corners or badge_corners(variant), product, content, keepout, obstacles, gap, pushed
-            )
-            if spot is not None:
-                block = blk
-                break
-        if spot is not None:
-            break
-    if spot is None:
+    tried = corners or badge_corners(variant)
+    found = _first_spot(
+        lambda k: None if (got := at(k)) is None else (got[0], (got[1], got[2])),
+        lambda size, pushed: _corner_spot(size, tried, product, content, keepout, obstacles, gap, pushed),
+    )
+    if found is None:
         return None
-    bx, by = spot
+    block, (bw, bh), (bx, by) = found
     box = (bx, by, bw, bh)
     label = (bx + (bw - block.width) // 2, by + (bh - block.height) // 2, block.width, block.height)
     return [
@@ -272,25 +266,24 @@ def _timer_slots(
                 made[k] = None
         return made[k]
 
-    spot = None
-    for pushed in (False, True):
-        for k in BADGE_SCALES:
-            got = at(k)
-            if got is None:
-                break
-            block, cap = got
-            pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
-            inner_gap = round(block.size * 0.22) if cap else 0
-            bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
-            bh = block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y
-            spot = _corner_spot((bw, bh), corners, product, content, keepout, obstacles, gap, pushed)
-            if spot is not None:
-                break
-        if spot is not None:
-            break
-    if spot is None:
+    def sized(k: float) -> tuple[tuple[TextBlock, TextBlock | None], tuple[int, int]] | None:
+        """The value's and caption's blocks at ``k`` and the box around them."""
+        if (got := at(k)) is None:
+            return None
+        block, cap = got
+        pad_x, pad_y = round(block.size * 0.55), round(block.size * 0.42)
+        inner_gap = round(block.size * 0.22) if cap else 0
+        bw = max(block.width, cap.width if cap else 0) + 2 * pad_x
+        return got, (bw, block.height + (cap.height + inner_gap if cap else 0) + 2 * pad_y)
+
+    found = _first_spot(
+        sized,
+        lambda size, pushed: _corner_spot(size, corners, product, content, keepout, obstacles, gap, pushed),
+    )
+    if found is None:
         return None
-    bx, by = spot
+    (block, cap), (bw, bh), (bx, by) = found
+    pad_y, inner_gap = round(block.size * 0.42), round(block.size * 0.22) if cap else 0
     slots = [
         Slot(
             "badge",
@@ -333,6 +326,25 @@ def badge_corners(variant: Variant) -> tuple[str, ...]:
     one (top right for top left)."""
     attach = variant.badge.attach
     return tuple(dict.fromkeys((attach, _MIRRORED.get(attach, attach))))
+
+
+def _first_spot(
+    sized: Callable[[float], tuple[T, tuple[int, int]] | None],
+    place: Callable[[tuple[int, int], bool], tuple[int, int] | None],
+) -> tuple[T, tuple[int, int], tuple[int, int]] | None:
+    """The first badge that ``place`` finds room for, with its size and top-left corner:
+    every one of ``BADGE_SCALES`` (``sized`` gives what is drawn at that scale and its
+    size; None ends the scales) on the corner's usual ring first, then each pushed inside
+    the content box (``_corner_spot``'s ``pushed``); None when none has room."""
+    for pushed in (False, True):
+        for k in BADGE_SCALES:
+            got = sized(k)
+            if got is None:
+                break
+            spot = place(got[1], pushed)
+            if spot is not None:
+                return got[0], got[1], spot
+    return None
 
 
 def _corner_spot(
