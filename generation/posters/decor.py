@@ -303,12 +303,7 @@ def scrim(
     x, y, w, h = box
     pad = scrim_pad(feather)
     mask = scrim_mask(w, h, feather) if mask is None else mask
-    region = _clipped(canvas, mask, (x - pad, y - pad))
-    if region is None:
-        return
-    before = canvas[region].copy()
-    fill(canvas, mask, (x - pad, y - pad), color, opacity)
-    dither(canvas, region, before)
+    wash(canvas, mask, (x - pad, y - pad), color, opacity)
 
 
 def wash(canvas: np.ndarray, mask: np.ndarray, origin: tuple[int, int], color: RGB, opacity: float) -> None:

@@ -256,9 +256,15 @@ def _long_text(arrange: Callable[..., PosterLayout], variant: Variant, designed:
     return relaxed if _balance(relaxed) > _balance(layout) else layout
 
 
+def _headline_slot(slots: list[Slot]) -> Slot | None:
+    """The headline's slot among ``slots``, where it is set (None without one)."""
+    return next((s for s in slots if s.name == "headline" and s.block is not None), None)
+
+
 def _headline_of(slots: list[Slot]) -> int:
     """The headline's px among ``slots`` (0 without one)."""
-    return next((s.block.size for s in slots if s.name == "headline" and s.block is not None), 0)
+    slot = _headline_slot(slots)
+    return slot.block.size if slot is not None and slot.block is not None else 0
 
 
 def _area(box: Box) -> int:
@@ -266,7 +272,7 @@ def _area(box: Box) -> int:
 
 
 def _headline_px(layout: PosterLayout) -> int:
-    return next((s.block.size for s in layout.slots if s.name == "headline" and s.block is not None), 0)
+    return _headline_of(layout.slots)
 
 
 def _outranked(template: Template, layout: PosterLayout) -> bool:
@@ -433,7 +439,7 @@ CJK_INK = 0.82
 def _readable_cjk(layout: PosterLayout) -> bool:
     """Whether the headline is Chinese, Japanese or Korean, whole, no word broken, and
     set at ``READABLE_HEADLINE`` x ``CJK_INK`` of the short side or more."""
-    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    slot = _headline_slot(layout.slots)
     return (
         slot is not None
         and slot.block is not None
@@ -446,13 +452,13 @@ def _readable_cjk(layout: PosterLayout) -> bool:
 
 def _cuts_phrase(layout: PosterLayout) -> bool:
     """Whether the headline breaks inside a phrase the merchant set apart with spaces."""
-    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    slot = _headline_slot(layout.slots)
     return slot is not None and slot.block is not None and slot.block.broken_phrases
 
 
 def _cjk_headline(layout: PosterLayout) -> bool:
     """Whether the headline's characters are at least half Chinese, Japanese or Korean."""
-    slot = next((s for s in layout.slots if s.name == "headline" and s.block is not None), None)
+    slot = _headline_slot(layout.slots)
     return slot is not None and mostly_cjk(slot.text)
 
 
@@ -983,8 +989,9 @@ def _emptiness(layout: PosterLayout) -> tuple[float, float]:
     return max(EMPTY_BAND, empty_band(layout)), free_share(layout) if tall else 0.0
 
 
-def _too_empty(layout: PosterLayout) -> bool:
-    band, free = _emptiness(layout)
+def _too_empty(emptiness: tuple[float, float]) -> bool:
+    """Whether a layout's ``_emptiness`` is over either limit."""
+    band, free = emptiness
     return band > EMPTY_BAND or free > EMPTY_SPACE
 
 
@@ -1004,9 +1011,9 @@ def _larger_type(
     smaller band, or one as narrow and less free space (``_emptiness``); the first one
     under both limits wins.
     """
-    if not _too_empty(layout):
-        return layout
     band = _emptiness(layout)
+    if not _too_empty(band):
+        return layout
     badge = any(s.kind == "badge" for s in layout.slots)
     whole = {s.name for s in layout.slots if s.block is not None and not s.block.broken_phrases}
     best = layout
@@ -1036,7 +1043,7 @@ def _larger_type(
         new_band = _emptiness(bigger)
         if new_band < band:
             best, band = bigger, new_band
-        if not _too_empty(best):
+        if not _too_empty(band):  # band is always best's emptiness
             break
     return best
 
