@@ -103,7 +103,11 @@ def solve_layout(
     that cannot place it.
     """
     product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
-    solve = partial(_solve_layout, template, size, product, content, families, logo_size, has_badge)
+    poster = partial(_Poster, template, size, product, content, families, logo_size, has_badge)
+
+    def solve(basis: float) -> PosterLayout:
+        return _solve_layout(poster(basis))
+
     basis, plain = type_basis(size), min(size.width, size.height) / 1080.0
     if basis <= plain:
         return solve(plain)
@@ -127,20 +131,27 @@ def solve_layout(
     return other if _headline_px(other) > PLAIN_LEAD * _headline_px(layout) else layout
 
 
-def _solve_layout(
-    template: Template,
-    size: SizePreset,
-    product: _Product,
-    content: Content,
-    families: dict[str, str],
-    logo_size: tuple[int, int] | None,
-    has_badge: bool,
-    basis: float,
-) -> PosterLayout:
-    """``solve_layout`` with type set at ``basis`` font px per template px (before the
-    variant's type scale)."""
-    variant = template.variant_for(size.aspect)
-    arrange = partial(_arrange, template, size, product, content, families, logo_size, has_badge, basis)
+@dataclass(frozen=True)
+class _Poster:
+    """What every try of one layout is solved for: the template, the canvas, the product,
+    the words and their fonts, the logo's size, whether a badge is asked for, and the
+    type basis (font px per template px, before the variant's type scale)."""
+
+    template: Template
+    size: SizePreset
+    product: _Product
+    words: Content
+    families: dict[str, str]
+    logo_size: tuple[int, int] | None
+    has_badge: bool
+    basis: float
+
+
+def _solve_layout(poster: _Poster) -> PosterLayout:
+    """``solve_layout`` with type set at ``poster.basis``."""
+    template, basis = poster.template, poster.basis
+    variant = template.variant_for(poster.size.aspect)
+    arrange = partial(_arrange, poster)
     try:
         layout = arrange(variant)
     except TextDoesNotFit:
@@ -293,29 +304,20 @@ def _outranked(template: Template, layout: PosterLayout) -> bool:
     )
 
 
-def _arrange(
-    template: Template,
-    size: SizePreset,
-    product: _Product,
-    content: Content,
-    families: dict[str, str],
-    logo_size: tuple[int, int] | None,
-    has_badge: bool,
-    basis: float,
-    variant: Variant,
-    start: int = 0,
-    room: bool = True,
-) -> PosterLayout:
+def _arrange(poster: _Poster, variant: Variant, start: int = 0, room: bool = True) -> PosterLayout:
     """``solve_layout`` for one variant: its fallback steps in order, from ``start``;
     with ``room``, a product held by its region's width leaves the words its spare
     height (``_words_room``)."""
     if variant.headline_lines is not None:
-        head = replace(template.text["headline"], max_lines=variant.headline_lines)
-        template = replace(template, text={**template.text, "headline": head})
+        head = replace(poster.template.text["headline"], max_lines=variant.headline_lines)
+        poster = replace(
+            poster, template=replace(poster.template, text={**poster.template.text, "headline": head})
+        )
+    product, content = poster.product, poster.words
     fallbacks: list[str] = []
     last: TextDoesNotFit | None = None
     steps = STEPS
-    solve = partial(_solve, template, variant, size, product, content, families, logo_size, has_badge, basis)
+    solve = partial(_solve, poster, variant)
     broken: PosterLayout | None = None  # words set only by breaking one: kept as the last resort
     for attempt, (shrink, compact, resort) in enumerate(steps):
         if attempt < start:
@@ -354,7 +356,7 @@ def _arrange(
             fallbacks.append(f"shortened with an ellipsis: {', '.join(shortened)}")
         if content.subline and not any(s.name == "subline" for s in layout.slots):
             fallbacks.append("subline left out: set smaller, it would not read below the headline")
-        if has_badge and not any(s.kind == "badge" for s in layout.slots):
+        if poster.has_badge and not any(s.kind == "badge" for s in layout.slots):
             fallbacks.append("badge left out: no free place beside the product")
         layout.fallbacks.extend(fallbacks)
         again = partial(solve, shrink, compact, resort)
@@ -567,15 +569,8 @@ class _Product:
 
 
 def _solve(
-    template: Template,
+    poster: _Poster,
     variant: Variant,
-    size: SizePreset,
-    product: _Product,
-    words: Content,
-    families: dict[str, str],
-    logo_size: tuple[int, int] | None,
-    has_badge: bool,
-    basis: float,
     shrink: float,
     compact: bool,
     resort: int,
@@ -588,13 +583,16 @@ def _solve(
     larger than ``least.area`` raises ``_Smaller`` as soon as its headline is set under
     ``least.headline`` px, instead of placing the rest. With ``slide`` (``_words_room``'s
     tries), the product sits that far down its region (0: at its top, 1: at its foot)."""
+    template, size, product, words, families = (
+        poster.template, poster.size, poster.product, poster.words, poster.families,
+    )  # fmt: skip
     # 1. canvas, content box (margins and UI safe zones), type unit
     cw, ch = size.width, size.height
     canvas = (cw, ch)
     short = min(cw, ch)
     content = content_box(canvas, size.safe_zone, variant.margin * short)
     unit = TypeScale(
-        basis * variant.type_scale * boost,
+        poster.basis * variant.type_scale * boost,
         legible=min_text_px(size),
         relax=resort >= 1,
         shorten=resort >= 2,
@@ -617,8 +615,8 @@ def _solve(
         obstacles.append(slot.extra.get("keepout", slot.box))
         if ribbon_style == "band":
             band = obstacles[-1]
-    if logo_size is not None:
-        logo = logo_box(variant.logo, logo_size, content, short)
+    if poster.logo_size is not None:
+        logo = logo_box(variant.logo, poster.logo_size, content, short)
         slots.append(Slot("logo", "logo", logo))
         obstacles.append(logo)
 
@@ -677,7 +675,7 @@ def _solve(
     text, group_boxes, obstacles = place(fixed)
 
     # 6. badge: on its product's corner
-    if has_badge:
+    if poster.has_badge:
         find = partial(
             badge_slots, template, variant, words, families, unit, short, content, product_box, keepout
         )
