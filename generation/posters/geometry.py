@@ -162,6 +162,10 @@ class Keepout:
             self._mask = product_keepout(self.alpha, self.box, self.canvas, self.margin)
         return self._mask
 
+    def matte(self) -> tuple[np.ndarray, int, int]:
+        """The matte (alpha > 0) of the product box's part on the canvas, and its top-left."""
+        return self._matte_on_canvas()
+
     def _matte_on_canvas(self) -> tuple[np.ndarray, int, int]:
         """The matte (alpha > 0) of the product box's part on the canvas, and its top-left."""
         if self._matte is None:

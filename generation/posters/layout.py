@@ -6,7 +6,8 @@ gets the product (``compose.fit_box``); decorative shapes; the text groups, each
 its region cut back from what is placed; the badge on its product's corner
 (``marks.badge_slots``), or, where the words took the room at both top corners, the
 badge on its corner first and the words set again clear of it; no room even so: the
-next fallback step (a smaller product). Text never overlaps the product by construction: group regions are
+next fallback step (a smaller product). Last, the chosen layout's badge slides onto the
+product's visible corner where that is free (``_on_visible_corner``). Text never overlaps the product by construction: group regions are
 cut back from the product box by the variant's gaps, and the badge is only put where
 the dilated product matte is clear. ``checks.py`` verifies all of it on the pixels.
 """
@@ -36,7 +37,7 @@ from generation.posters.geometry import (
     union_box,
 )
 from generation.posters.items import WIDE, layout_group, mostly_cjk
-from generation.posters.marks import badge_corners, badge_slots, ribbon_slots
+from generation.posters.marks import badge_corners, badge_slots, on_visible_corner, ribbon_slots
 from generation.posters.sizes import Insets, SizePreset
 from generation.posters.slots import Content, Slot, TypeScale, overflow
 from generation.posters.template import LogoPlacement, ShapeSpec, Template, Variant
@@ -104,6 +105,13 @@ def solve_layout(
     """
     product = _Product(cutout, (size.width, size.height), keepout_margin(min(size.width, size.height)))
     poster = partial(_Poster, template, size, product, content, families, logo_size, has_badge)
+    return _on_visible_corner(_chosen(poster, template, size))
+
+
+def _chosen(poster: Callable[[float], _Poster], template: Template, size: SizePreset) -> PosterLayout:
+    """``solve_layout``'s layout, on ``type_basis`` or the shorter side's (``poster``
+    gives what is solved at a basis), before its badge slides onto the product's
+    visible corner."""
 
     def solve(basis: float) -> PosterLayout:
         return _solve_layout(poster(basis))
@@ -129,6 +137,43 @@ def solve_layout(
         return other
     # the other texts larger by up to READING_GAIN outweigh a headline a little smaller
     return other if _headline_px(other) > PLAIN_LEAD * _headline_px(layout) else layout
+
+
+def _on_visible_corner(layout: PosterLayout) -> PosterLayout:
+    """``layout`` with its badge slid onto the product's visible corner
+    (``marks.on_visible_corner``), clear of every other element as placed: of the
+    ribbon and the logo as the badge's placing keeps clear of them (a band across the
+    top by the whole gap), of each text group's box (a justified group's message and
+    offer apart), of every other mark. Nothing else moves, so no text is set smaller
+    for it."""
+    if not any(s.kind == "badge" for s in layout.slots):
+        return layout
+    gap = max(4, round(0.022 * layout.short))
+    e = gap - gap // 2
+    obstacles: list[Box] = []
+    grouped: dict[int, list[Slot]] = {}
+    for slot in layout.slots:
+        if slot.kind == "badge" or slot.parent == "badge":
+            continue
+        if slot.group >= 0:
+            grouped.setdefault(slot.group, []).append(slot)
+            continue
+        x, y, w, h = slot.extra.get("keepout", slot.box)
+        if slot.kind == "ribbon" and slot.extra.get("style") == "band":
+            x, y, w, h = x - e, y - e, w + 2 * e, h + 2 * e
+        obstacles.append((x, y, w, h))
+    message = ("eyebrow", "headline", "subline")
+    for gi, members in grouped.items():
+        if layout.variant.groups[gi].valign == "justify":
+            parts = [[s.box for s in members if (s.name in message) == m] for m in (True, False)]
+            obstacles += [union_box(boxes) for boxes in parts if boxes]
+        else:
+            obstacles.append(union_box([s.box for s in members]))
+    slots = on_visible_corner(
+        layout.slots, badge_corners(layout.variant), layout.product_box, layout.content, layout.keepout,
+        obstacles, gap,
+    )  # fmt: skip
+    return layout if slots is layout.slots else replace(layout, slots=slots)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ placed before it, no farther from the corner than ``CORNER_REACH`` of its size. 
 corner has no such spot, the other top (or bottom) corner is tried, then the badge at a
 smaller size at each. A badge that fits at neither corner is never put elsewhere (among
 the words): the layout gives it its corner and sets the words again clear of it, else
-makes the product smaller, and as its last resort leaves the badge out.
+makes the product smaller, and as its last resort leaves the badge out. Once the
+layout is done, the badge slides onto the product's visible corner where that is free
+(``on_visible_corner``): the box's corner can be empty air (over a mug's handle).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TypeVar
 
+import cv2
 import numpy as np
 
 from generation.posters.geometry import Keepout
@@ -33,6 +36,10 @@ T = TypeVar("T")
 # reads as a mark of the words next to it, not of the product.
 CORNER_REACH = 0.75
 BADGE_SCALES = (1.0, 0.86, 0.74)  # a smaller badge, at either corner, before a smaller product
+# How far a placed badge may slide toward its product's visible corner, in badge sizes,
+# and the least it must come nearer the matte (px) for that
+SLIDE = 0.5
+SLIDE_GAIN = 2
 
 
 def ribbon_slots(
@@ -388,11 +395,7 @@ def _free_spot(
     once (the matte through its summed-area table), with the same arithmetic as one by
     one."""
     bw, bh = size
-    px, py, pw, ph = product
-    ax = {"left": px, "right": px + pw}.get(attach.split("_")[-1], px + pw / 2)
-    ay = py if attach.startswith("top") else py + ph if attach.startswith("bottom") else py + ph * 0.25
-    if attach == "top":
-        ax = px + pw / 2
+    ax, ay = _attach_point(attach, product)
     cx0, cy0, cw, chh = content
     step = max(4, round(min(bw, bh) * 0.12))
     r, cos, sin = _rings(step)
@@ -416,6 +419,99 @@ def _free_spot(
     x, y, dist = x[order], y[order], dist[order]
     first = clear(x, y, (dist <= reach) & (x >= cx0) & (y >= cy0))
     return None if first is None else (int(x[first]), int(y[first]))
+
+
+def _attach_point(attach: str, product: Box) -> tuple[float, float]:
+    """The point of the product's box a badge at ``attach`` is placed around."""
+    px, py, pw, ph = product
+    ax = {"left": px, "right": px + pw}.get(attach.split("_")[-1], px + pw / 2)
+    ay = py if attach.startswith("top") else py + ph if attach.startswith("bottom") else py + ph * 0.25
+    if attach == "top":
+        ax = px + pw / 2
+    return ax, ay
+
+
+def on_visible_corner(
+    slots: list[Slot], corners: tuple[str, ...], product: Box, content: Box, keepout: Keepout,
+    obstacles: list[Box], gap: int,
+) -> list[Slot]:  # fmt: skip
+    """``slots`` with the badge's (the badge and the slots inside it) slid onto the
+    product's visible corner: the product's box corner it was placed around can be empty
+    air (above a mug's handle, beside a carton's gable), so the badge moves, by at most
+    ``SLIDE`` of its size, to the spot nearest the matte's pixels in that corner's part
+    of the box (its drawn disc for a round badge, its box for the others), nearest
+    where it was among spots as near. It stays inside the content box, off the dilated
+    matte and half the layout's ``gap`` clear of ``obstacles``, as where it was placed;
+    it stays put where that gains under ``SLIDE_GAIN`` px, or where it was not clear by
+    that test itself. The other elements are not moved: no word is set again for it."""
+    badge = next((s for s in slots if s.kind == "badge"), None)
+    if badge is None:
+        return slots
+    x0, y0, bw, bh = badge.box
+    reach = round(SLIDE * max(bw, bh))
+    # the corner it took: the attach point nearest its centre
+    centre = (x0 + bw / 2, y0 + bh / 2)
+    corner = min(corners, key=lambda c: math.dist(_attach_point(c, product), centre))
+    px, py, pw, ph = product
+    side = corner.split("_")
+    qx0 = px + pw // 2 if "right" in side else px
+    qx1 = px + pw // 2 if "left" in side else px + pw
+    qy0 = py + ph // 2 if "bottom" in side else py
+    qy1 = py + ph // 2 if "top" in side else py + ph
+    # the window: every box the badge may slide to, and that corner's part of the box
+    W, H = keepout.canvas
+    wx0, wy0 = max(min(x0 - reach, qx0), 0), max(min(y0 - reach, qy0), 0)
+    wx1, wy1 = min(max(x0 + bw + reach, qx1), W), min(max(y0 + bh + reach, qy1), H)
+    matte, mx, my = keepout.matte()
+    near = np.zeros((wy1 - wy0, wx1 - wx0), dtype=bool)
+    ix0, iy0 = max(qx0, mx, wx0), max(qy0, my, wy0)
+    ix1, iy1 = min(qx1, mx + matte.shape[1], wx1), min(qy1, my + matte.shape[0], wy1)
+    if ix1 <= ix0 or iy1 <= iy0:
+        return slots
+    near[iy0 - wy0 : iy1 - wy0, ix0 - wx0 : ix1 - wx0] = matte[iy0 - my : iy1 - my, ix0 - mx : ix1 - mx]
+    if not near.any():
+        return slots
+    # each pixel's distance to the nearest of those matte pixels
+    far = cv2.distanceTransform((~near).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    dy, dx = np.mgrid[-reach : reach + 1, -reach : reach + 1]
+    dx, dy = dx.ravel(), dy.ravel()
+    x, y = x0 + dx, y0 + dy
+    cx0, cy0, cw, ch = content  # inside it, so inside the window too
+    inside = (x >= cx0) & (y >= cy0) & (x + bw <= cx0 + cw) & (y + bh <= cy0 + ch)
+    inside &= np.hypot(dx, dy) <= reach
+    x, y, dx, dy = x[inside], y[inside], dx[inside], dy[inside]
+    if badge.extra.get("shape") in ("circle", "burst"):
+        # a round badge: its disc's distance, from its centre
+        score = far[y + bh // 2 - wy0, x + bw // 2 - wx0] - min(bw, bh) / 2
+    else:
+        # the box's distance: the least over it (the eroded field at its top-left)
+        least = cv2.erode(
+            far, np.ones((bh, bw), np.uint8), anchor=(0, 0),
+            borderType=cv2.BORDER_CONSTANT, borderValue=float(far.max()),
+        )  # fmt: skip
+        score = least[y - wy0, x - wx0]
+    pad = gap // 2
+    ok = np.ones(x.shape, dtype=bool)
+    for ox, oy, ow, oh in obstacles:  # ``_free_spot``'s test, for every box at once
+        ok &= ~((x < ox + ow + pad) & (ox < x + bw + pad) & (y < oy + oh + pad) & (oy < y + bh + pad))
+    here = np.flatnonzero((dx == 0) & (dy == 0))
+    if len(here) == 0 or not ok[here[0]] or keepout.hits(badge.box):
+        return slots
+    # nearest the matte to the whole px, then the shortest slide
+    order = np.lexsort((np.hypot(dx, dy), np.round(score)))
+    first = keepout.first_clear(x[order], y[order], bw, bh, ok[order])
+    if first is None:
+        return slots
+    best = order[first]
+    if score[best] > score[here[0]] - SLIDE_GAIN:
+        return slots
+    by, bx = int(dy[best]), int(dx[best])
+    return [
+        replace(s, box=(s.box[0] + bx, s.box[1] + by, s.box[2], s.box[3]))
+        if s is badge or s.parent == "badge"
+        else s
+        for s in slots
+    ]
 
 
 def _ring_angles() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
