@@ -805,6 +805,17 @@ def scene_world(
         else:
             plate_f = _with_grain(fill_holes(plate_f, (~mask).astype(F32)), mask, scene.meta.get("seed") or 0)
         standing = [p for p in standing if p.index not in leave_out]
+    if flat is None and not scene_lies_flat(scene):
+        # a standing product: the fill under its foot took its contact shadow with it
+        # (the darkest line, within a pixel or two of the matte) and left it floating.
+        # Its shadows built again apart from the set (a studio scene's own), or else a
+        # contact shadow and occlusion as on a poster, move with it over the set
+        grounded = _standing_shadows(seg, scene, image, hole, (horizon, contact), standing, leave_out)
+        if grounded is not None:
+            surface, lay, effect = grounded
+            np.copyto(plate_f, surface, where=lay[..., None])
+        else:
+            effect = _grounding_effect(seg, scene)
     plate_rgb = np.clip(plate_f + 0.5, 0, 255).astype(np.uint8)
     plate = rgba(plate_rgb)
     dressed = plate if effect is None else rgba(_apply_effect(plate_rgb, effect))
@@ -1152,6 +1163,67 @@ def _flat_surface(
     darker = (rebuilt - picture.astype(F32)).max(axis=2) > 1.5
     effect = _effect_from(shadowed, empty, _alpha_on_canvas(seg, size, scene.product_box))
     return rebuilt, hole | (near & darker), effect
+
+
+def _standing_shadows(
+    seg: Segmentation,
+    scene: RenderedImage,
+    picture: np.ndarray,
+    hole: np.ndarray,
+    lines: tuple[float, float],
+    standing: list[PropPlacement],
+    left_out: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray, Effect] | None:
+    """A standing product's studio scene built again without the product's shadows and
+    reflection (H, W, 3 float; with the props ``standing`` only, those ``left_out`` gone),
+    where they lay (H, W bool: ``hole`` and wherever they change the set), and them as an
+    effect that moves with the product (``studio_world``'s, from the same set); or None
+    when it cannot be built again or does not match the picture away from them."""
+    if scene.meta.get("engine") != "studio" or not scene.meta.get("layout"):
+        return None
+    found = _scene_set(seg, scene, lines)
+    if found is None:
+        return None
+    theme, seed, variant, stage = found
+    size = (picture.shape[1], picture.shape[0])
+    placed = compose.place_product(seg.cutout, size, scene.product_box)
+    kept = dataclasses.replace(variant, props=tuple(p.index for p in standing))
+    shadowed, empty = render_set_pair(theme, placed, stage=stage, seed=seed, variant=kept)
+    effect = _effect_from(shadowed, empty, _alpha_on_canvas(seg, size, scene.product_box))
+    if effect is None:
+        return None
+    gap = np.abs(shadowed - empty).max(axis=2) > 0.25
+    lay = hole | (cv2.dilate(gap.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    # compared away from the product's shadows and from the props left out
+    away = ~lay
+    if left_out:
+        placed_props = (PropPlacement.from_dict(d, size) for d in scene.meta["layout"]["props"])
+        away &= ~_prop_footprint([p for p in placed_props if p.index in left_out], size)
+    rebuilt = np.clip(empty, 0.0, 255.0)
+    if not _matches(rebuilt, picture.astype(F32), away):
+        return None
+    return rebuilt, lay, effect
+
+
+def _grounding_effect(seg: Segmentation, scene: RenderedImage) -> Effect | None:
+    """A standing product's contact shadow and occlusion at its foot as on a poster
+    (``sets.neutral_standing_shadow`` without its floor shadow: the picture has painted
+    its own), in the scene's pixels, for a scene whose set cannot be built again."""
+    placed = compose.place_product(seg.cutout, scene.image.size, scene.product_box)
+    shadow = neutral_standing_shadow(
+        placed, strength=END_CARD_SHADOW_STRENGTH, light_side=estimate_light_side(seg.cutout), cast=False
+    )
+    darkened = shadow_factor([shadow] if shadow is not None else [])
+    if darkened is None:
+        return None
+    factor, origin = darkened
+    # on the picture only (drawn round the product, the occlusion can reach past its edge)
+    on_canvas, of_factor = _overlap(factor.shape, origin, scene.image.size)
+    if factor[of_factor].size == 0:
+        return None
+    return Effect(
+        ratio=np.ascontiguousarray(factor[of_factor]), origin=(on_canvas[1].start, on_canvas[0].start)
+    )
 
 
 def _matches(rebuilt: np.ndarray, picture: np.ndarray, ring: np.ndarray) -> bool:

@@ -157,7 +157,7 @@ NEUTRAL_DRAWN_HEIGHT = 360
 
 
 def neutral_standing_shadow(
-    placed: PlacedProduct, *, strength: float, light_side: float | None
+    placed: PlacedProduct, *, strength: float, light_side: float | None, cast: bool = True
 ) -> Shadow | None:
     """The shadows of a product standing on a plain colour with no theme to light it, under
     ``NEUTRAL_LIGHT``: the contact shadow and ambient occlusion from its silhouette's foot
@@ -166,32 +166,38 @@ def neutral_standing_shadow(
     they cover on ``placed``'s canvas and its top-left (None when there is none): a
     poster's brand colour or white, a clip's end card. ``strength`` as a theme's contact
     shadow's; ``light_side`` +1 the light on the product comes from the left, -1 the right,
-    None straight ahead. A product taller than ``NEUTRAL_DRAWN_HEIGHT`` has them drawn
-    round it at that height, mapped back so that box lands exactly on its own."""
+    None straight ahead. ``cast=False`` leaves the floor shadow out (a picture that has
+    painted its own: a clip's finished scene). A product taller than
+    ``NEUTRAL_DRAWN_HEIGHT`` has them drawn round it at that height, mapped back so that
+    box lands exactly on its own."""
     if strength <= 0:
         return None
     x, y, w, h = placed.box
     k = NEUTRAL_DRAWN_HEIGHT / max(h, 1)
     if k >= 0.95:
-        return _neutral_standing(placed, strength, light_side)
+        return _neutral_standing(placed, strength, light_side, cast)
     cw, ch = placed.canvas_size
     box = (round(x * k), round(y * k), max(1, round(w * k)), max(1, round(h * k)))
     layer = placed.layer.resize(box[2:], Image.Resampling.BILINEAR)
     small = PlacedProduct(layer=layer, box=box, canvas_size=(max(2, round(cw * k)), max(2, round(ch * k))))
-    shadow = _neutral_standing(small, strength, light_side)
+    shadow = _neutral_standing(small, strength, light_side, cast)
     if shadow is None:
         return None
     return _scaled_to(*shadow, small.box, placed.box)
 
 
-def _neutral_standing(placed: PlacedProduct, strength: float, light_side: float | None) -> Shadow | None:
+def _neutral_standing(
+    placed: PlacedProduct, strength: float, light_side: float | None, cast: bool = True
+) -> Shadow | None:
     n = NEUTRAL_STANDING
     contact = grounding_shadow(placed, strength=strength, spread=n["spread"], side=light_side or 0.0)
+    if not cast:
+        return _standing(contact, Image.new("L", placed.canvas_size, 0))
     direction = floor_direction(
         neutral_azimuth(light_side), NEUTRAL_LIGHT["elevation"], n["length"], n["vanishing"]
     )
-    cast = _cast(placed, direction, n["cast"] * strength, n["fade"], NEUTRAL_LIGHT["softness"])
-    return _standing(contact, cast)
+    floor = _cast(placed, direction, n["cast"] * strength, n["fade"], NEUTRAL_LIGHT["softness"])
+    return _standing(contact, floor)
 
 
 def _scaled_to(density: np.ndarray, origin: tuple[int, int], small: Box, box: Box) -> Shadow:

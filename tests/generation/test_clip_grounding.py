@@ -1,0 +1,94 @@
+"""A product standing in a clip made from a finished scene is grounded as on a poster or
+the end card: the fill that takes the product out of the picture took the darkest line
+of its contact shadow with it, and the product floated over a pale rim."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.clips import plan_clip
+from generation.clips.frames import Compositor
+from generation.config import GenerationConfig
+from generation.engines.studio import StudioEngine
+from generation.specs import SceneSpec
+from generation.types import RenderedImage, Segmentation
+from tests.generation.test_clips import small
+from tests.generation.test_poster_grounding import LUMA, _darkness
+from tests.photoset import make_case
+
+STORY = (270, 480)
+
+
+@pytest.fixture(scope="module")
+def dark_bottle() -> Segmentation:
+    case = make_case("dark_on_dark")
+    alpha = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    x0, y0, x1, y1 = alpha.getbbox()
+    return Segmentation(image=case.photo, matte=alpha, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
+
+@pytest.fixture(scope="module")
+def marble_scene(dark_bottle) -> RenderedImage:
+    return StudioEngine(GenerationConfig()).render(
+        dark_bottle, SceneSpec(theme="marble_counter", width=STORY[0], height=STORY[1], seed=1)
+    )[0]
+
+
+def _foot(dark_bottle, scene: RenderedImage):
+    # a push-in on the scene, its frame once the product has landed, and the same frame
+    # without the product's shadows
+    plan = plan_clip(dark_bottle, small(style="push_in", size=STORY), scenes=[scene])
+    world = plan.worlds[0]
+    assert world.source == "scene"
+    bare_plan = copy.copy(plan)
+    bare_plan.worlds = [dataclasses.replace(world, effect=None, dressed=world.plate), *plan.worlds[1:]]
+    index = round(plan.timeline.reveal_end * plan.spec.fps) + 6
+    frame = Compositor(plan).draw(index)
+    bare = Compositor(bare_plan).draw(index).image
+    alpha = np.zeros(plan.canvas[::-1], np.uint8)
+    (ox, oy), (ph, pw) = frame.product.origin, frame.product.pixels.shape[:2]
+    alpha[oy : oy + ph, ox : ox + pw] = frame.product.pixels[..., 3]
+    return frame, bare, alpha
+
+
+def _rim(image: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
+    """Mean luma in a band ``rows`` (shares of the product's height below its foot) across
+    the middle 60 % of its foot."""
+    ys, _ = np.nonzero(alpha > 127)
+    h, bottom = int(ys.max() - ys.min() + 1), int(ys.max()) + 1
+    foot = np.nonzero(alpha[bottom - 3 : bottom].max(axis=0) > 127)[0]
+    fw = int(foot[-1] - foot[0] + 1)
+    cols = slice(int(foot[0]) + round(0.2 * fw), int(foot[-1]) - round(0.2 * fw) + 1)
+    band = slice(bottom + round(rows[0] * h), bottom + max(round(rows[1] * h), round(rows[0] * h) + 2))
+    return float((image[band, cols].astype(np.float64) @ LUMA).mean())
+
+
+def test_a_dark_bottle_in_a_marble_scene_clip_stands_on_its_contact_shadow(dark_bottle, marble_scene):
+    # when a clip is made of a studio scene of a dark bottle on the marble counter
+    frame, bare, alpha = _foot(dark_bottle, marble_scene)
+    # then just under its foot the set is much darker than without its shadows (as on a
+    # poster and the end card: > 0.24), and than the marble a little further down (the
+    # fill had left a pale rim there: 0.78 of the marble's luma at 6-10 % below)
+    near = _darkness(frame.image, bare, alpha, (0.0, 0.015))
+    assert near > 0.24, near
+    assert _rim(frame.image, alpha, (0.0, 0.015)) < 0.7 * _rim(frame.image, alpha, (0.06, 0.10))
+    # and the product's pixels are its own
+    assert frame.max_abs_diff == 0
+
+
+def test_a_scene_whose_set_cannot_be_built_again_is_grounded_as_on_a_poster(dark_bottle, marble_scene):
+    # given the same picture from an engine that records no set (as the diffusion engine's)
+    meta = {k: v for k, v in marble_scene.meta.items() if k not in ("layout", "theme", "seed", "variant")}
+    scene = dataclasses.replace(marble_scene, meta={**meta, "engine": "diffusion"})
+    # when a clip is made of it
+    frame, bare, alpha = _foot(dark_bottle, scene)
+    # then its foot stands on a contact shadow and occlusion that move with it
+    near = _darkness(frame.image, bare, alpha, (0.0, 0.015))
+    assert near > 0.24, near
+    assert _rim(frame.image, alpha, (0.0, 0.015)) < 0.7 * _rim(frame.image, alpha, (0.06, 0.10))
+    assert frame.max_abs_diff == 0
