@@ -43,6 +43,10 @@ END_PRODUCT_GAP = 0.035
 END_PAIR_GAP = 0.015
 # the end card's product is at most this share of the frame's width
 END_PRODUCT_WIDTH = 0.75
+# a landscape end card's product (beside its words) is at most this share of the clear
+# area's height: as tall as that area, a vase took 0.93 of a 16:9 frame's height with the
+# card's slow zoom, its foot and its shadow against the frame's edge and no room round it
+END_LANDSCAPE_HEIGHT = 0.75
 # the product at rest never takes more than this share of the clear area's width or height
 MAX_PRODUCT_SHARE = 0.86
 
@@ -227,7 +231,7 @@ def end_card_layout(
             rects[key] = (col_x, y, col_w, height)
             y += height + gap
         rx, ry, rw, rh = (max(ax, 0.06 * cw), ay, 0.42 * cw, ah)
-        ph = min(rh, rw / aspect)
+        ph = min(END_LANDSCAPE_HEIGHT * rh, rw / aspect)
         pw = ph * aspect
         return EndCardLayout((rx + (rw - pw) / 2, ry + (rh - ph) / 2, pw, ph), rects)
     pair = beside is not None and "price" in below and "compare_at" in below

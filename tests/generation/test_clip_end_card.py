@@ -9,13 +9,16 @@ import math
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generation.clips import ClipSpec, plan_clip, write_clip
 from generation.clips.frames import Compositor
 from generation.errors import InvalidSpec
 from generation.request import Capabilities, parse_request
+from generation.types import Segmentation
 from tests.generation.test_clips import _segmentation, small
 from tests.generation.test_poster_grounding import _darkness
+from tests.photoset import make_case
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +154,29 @@ def test_a_standing_product_is_grounded_on_the_end_card_as_on_a_poster(bottle):
     assert frame.max_abs_diff == 0
     inside = alpha == 255
     assert np.array_equal(frame.image[inside], bare[inside])
+
+
+def test_a_landscape_end_card_leaves_room_round_a_tall_product_beside_its_price_and_cta():
+    # given a 16:9 clip of a tall vase ending on its card, with a title, prices and a CTA
+    case = make_case("glossy_vase")
+    alpha = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
+    x0, y0, x1, y1 = alpha.getbbox()
+    vase = Segmentation(image=case.photo, matte=alpha, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+    words = {"headline": "Glazed vase", "price": "59.00", "compare_at": "79.00", "cta": "Shop now"}
+    plan = plan_clip(vase, small(preset="landscape", size=(480, 270), **words))
+    cw, ch = plan.canvas
+    # when the product settles on the card, through the card's slow zoom to the last frame
+    settled = math.ceil((plan.timeline.move_start + plan.timeline.move_s) * plan.spec.fps)
+    boxes = [
+        plan.product_transform(i).box((0.0, 0.0, *map(float, plan.master.size)))
+        for i in range(settled, plan.frame_count)
+    ]
+    # then it is never more than 0.7 of the frame's height (it took 0.93, its foot and
+    # shadow against the frame's edge), nor small (over half of it), with room above and below
+    assert all(0.5 * ch < h <= 0.7 * ch for _, _, _, h in boxes), [round(b[3] / ch, 3) for b in boxes]
+    assert all(y >= 0.1 * ch and y + h <= 0.9 * ch for _, y, _, h in boxes)
+    # and the price, compare-at price and CTA stand whole in the frame, right of the product
+    right = max(x + w for x, _, w, _ in boxes)
+    for key in ("price", "compare_at", "cta"):
+        x, y, w, h = plan.sprites[key].box
+        assert right <= x and x + w <= cw and 0 <= y and y + h <= ch, key
