@@ -30,6 +30,9 @@ Rect = tuple[float, float, float, float]  # x, y, w, h
 # scene text heights (share of the frame's height), in the order they stack
 SCENE_TEXT_SHARES = {"headline": 0.11, "price": 0.07, "cta": 0.05}
 TEXT_GAP = 0.015  # between stacked scene texts, share of the frame's height
+# on a frame wider than tall, the scene texts' heights are shares of this share of its
+# width (``scene_type_unit``); a square's, a portrait's and a story's of their height
+WIDE_TYPE_UNIT = 0.72
 PRODUCT_GAP = 0.02  # between the text and the product's whole path, share of the frame's height
 # end card rows below the product (share of the frame's height) and the gaps
 END_ROW_SHARES = {"price": 0.075, "compare_at": 0.04}
@@ -71,12 +74,24 @@ def centred_columns(canvas: tuple[int, int], clear: Rect) -> tuple[float, float]
     return (canvas[0] / 2 - half, 2 * half)
 
 
+def scene_type_unit(canvas: tuple[int, int]) -> float:
+    """Px the scene texts' heights are shares of (``SCENE_TEXT_SHARES``): the frame's
+    height, and on a frame wider than tall ``WIDE_TYPE_UNIT`` of its width. A poster's
+    type grows with the width its image is seen at (``posters.sizes`` ``type_scale``); by
+    the height alone a 16:9 clip seen as wide as a story set its headline at 53 px of 1920
+    (1.8 times the 29 px a poster that wide may carry at the least, a story's 5.9 times)
+    and its button's label at 24 px, under it. ``WIDE_TYPE_UNIT`` is the most that leaves a
+    tall (1:2.5) product under a headline a tenth of a 16:9 safe area."""
+    cw, ch = canvas
+    return max(float(ch), WIDE_TYPE_UNIT * cw)
+
+
 def scene_text_height(keys: tuple[str, ...], canvas: tuple[int, int]) -> float:
     """Px the scene texts ``keys`` take stacked (headline, price, CTA; others ignored)."""
     shares = [SCENE_TEXT_SHARES[k] for k in SCENE_TEXT_SHARES if k in keys]
     if not shares:
         return 0.0
-    return (sum(shares) + TEXT_GAP * (len(shares) - 1)) * canvas[1]
+    return sum(shares) * scene_type_unit(canvas) + TEXT_GAP * (len(shares) - 1) * canvas[1]
 
 
 def fitted_size(

@@ -23,6 +23,7 @@ from generation.clips.layout import (
     TEXT_GAP,
     EndCardLayout,
     centred_columns,
+    scene_type_unit,
 )
 from generation.clips.product import premultiply
 from generation.clips.spec import presets_data
@@ -282,6 +283,7 @@ def scene_sprites(
         return []
     # the larger clear band: above the product's whole path, or below it
     gap = TEXT_GAP * ch
+    unit = scene_type_unit(canvas)
     ax, ay, aw, ah = clear
     above = (ay, product_area[1] - PRODUCT_GAP * ch)
     below = (product_area[1] + product_area[3] + PRODUCT_GAP * ch, ay + ah)
@@ -290,7 +292,7 @@ def scene_sprites(
     room = max(bottom - top, 0.0)
     floor = 0.6
     while True:
-        need = sum(h for _, h in items) * ch + gap * (len(items) - 1)
+        need = sum(h for _, h in items) * unit + gap * (len(items) - 1)
         if room >= need * floor or len(items) == 1:
             break
         items.pop()  # the CTA, then the price, rather than text over the product
@@ -301,7 +303,7 @@ def scene_sprites(
     x, width = max(x, 0.08 * cw), min(width, 0.84 * cw)
     sprites = []
     for key, share in items:
-        bh = share * ch * shrink
+        bh = share * unit * shrink
         sprites.append(_sprite(key, texts, (cw / 2 - width / 2, y, width, bh), canvas, luma_at, within=safe))
         y += bh + gap * shrink
     if band is above:  # the type set centred in its box: close the room left under the last

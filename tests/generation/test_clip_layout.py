@@ -489,3 +489,39 @@ def test_the_end_card_button_is_sized_to_the_title_and_stands_clear_of_the_price
     assert _inside(cta.box, safe_box(plan.canvas, plan.spec.safe_insets))
     px, py, pw, ph = ink_box(price)
     assert y - (py + ph) >= 0.01 * plan.canvas[1], (y, py + ph)
+
+
+def test_a_landscape_clips_scene_text_is_as_legible_as_a_poster_that_wide_asks():
+    # given a full-size 16:9 clip's headline, price and CTA over a tall product
+    canvas = (1920, 1080)
+    spec = small(preset="landscape", size=canvas, headline="Glazed vase", price="59", cta="Shop now")
+    keys = ("headline", "price", "cta")
+    layout = clip_layout(
+        canvas,
+        spec.safe_insets,
+        (400, 900),
+        fill=spec.fill,
+        text_height=scene_text_height(keys, canvas),
+        zoom=world_scale(spec),
+    )
+    texts = OverlayText(headline="Glazed vase", price="$59", cta="Shop now", lang="en", brand=None)
+
+    # when they are set beside the product's path
+    sprites = scene_sprites(
+        texts, canvas, layout.rest_box, lambda rect: 200.0, include_price_cta=True, clear=layout.clear
+    )
+
+    # then all three are shown, the headline and the price well above the smallest text a
+    # poster as wide may carry (29 px: the headline was 53 px, 1.8 times it, a story's 5.9
+    # times), and the button's label (light ink on the dark pill) no smaller than it (24 px)
+    least = min_text_px(resolve_size(canvas))
+    assert least == 29
+    by_key = {s.key: s for s in sprites}
+    assert set(by_key) == set(keys)
+    assert by_key["headline"].size_px >= 2.3 * least
+    assert by_key["price"].size_px >= 2.3 * least
+    pill = by_key["cta"].pixels
+    label_rows = np.nonzero(((pill[..., :3].min(axis=2) > 200) & (pill[..., 3] > 200)).any(axis=1))[0]
+    assert label_rows.size and label_rows[-1] - label_rows[0] + 1 >= least
+    # and the product still stands below them, clear of the UI
+    assert layout.text is not None and layout.text[1] + layout.text[3] <= layout.rest_box[1]
