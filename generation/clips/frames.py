@@ -146,7 +146,7 @@ class Compositor:
             return None
         layer = state.layers[0]
         world = self.plan.worlds[layer.world]
-        if layer.opacity < 1.0 or layer.columns is not None or layer.depth is not None:
+        if layer.opacity < 1.0 or layer.columns is not None or layer.depth is not None or layer.props < 1.0:
             return None
         if world.animation is not None:
             return None
@@ -285,9 +285,12 @@ class Compositor:
                 )
 
     def _world(self, layer: LayerState, world: World, t: float, out: np.ndarray) -> None:
-        separate = layer.effects is not None or world.animation is not None
+        # the props faded over the set without them (a crossfade's): the product's shadows
+        # drawn apart, over them, as the bare set lacks them
+        fading = layer.props < 1.0 and world.animation is None and world.bare is not None
+        separate = layer.effects is not None or world.animation is not None or fading
         # parallax over a set whose props are layers: the bare set, then each prop at its depth
-        props = layer.depth is not None and world.animation is None and world.bare is not None
+        props = (layer.depth is not None or fading) and world.animation is None and world.bare is not None
         if world.animation is not None:
             src = world.animation.plate_at(t)
         elif props and world.bare is not None:
@@ -298,7 +301,19 @@ class Compositor:
             self._depth_warp(src, world, layer.depth, out)
             if props:
                 for prop in _far_to_near(world):
-                    _draw_prop(out, prop, layer.depth.at_ratio(prop.ratio))
+                    _draw_prop(out, prop, layer.depth.at_ratio(prop.ratio), _shown(prop, world, layer))
+        elif fading:
+            cw, ch = self.plan.canvas
+            cv2.warpAffine(
+                src,
+                layer.transform.matrix(),
+                (cw, ch),
+                dst=out,
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            for prop in _far_to_near(world):
+                _draw_prop(out, prop, layer.transform, _shown(prop, world, layer))
         elif layer.transform == IDENTITY and src.shape == out.shape:
             np.copyto(out, src)
         else:
@@ -398,8 +413,17 @@ def _far_to_near(world: World) -> list[PropLayer]:
     ]
 
 
-def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:
-    """Composite ``prop`` (placed by world -> canvas ``transform``) over ``out``."""
+def _shown(prop: PropLayer, world: World, layer: LayerState) -> float:
+    """How much of ``prop`` is seen: the layer's props' opacity, but the podium's, which
+    the product stands on, whole."""
+    return 1.0 if prop is world.podium else layer.props
+
+
+def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity, opacity: float = 1.0) -> None:
+    """Composite ``prop`` (placed by world -> canvas ``transform``) over ``out``, faded to
+    ``opacity`` (premultiplied: its colour and alpha scaled together)."""
+    if opacity <= 0.0:
+        return
     h, w = prop.pixels.shape[:2]
     placed = Similarity(1.0, *map(float, prop.origin)).then(transform)
     x, y, bw, bh = placed.box((0.0, 0.0, float(w), float(h)))
@@ -416,6 +440,8 @@ def _draw_prop(out: np.ndarray, prop: PropLayer, transform: Similarity) -> None:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0, 0),
     )
+    if opacity < 1.0:
+        fg = cv2.convertScaleAbs(fg, alpha=opacity)
     region = out[y0:y1, x0:x1]
     inv = cv2.bitwise_not(cv2.extractChannel(fg, 3))
     under = cv2.multiply(region, cv2.merge([inv] * 4), scale=1.0 / 255.0)

@@ -25,7 +25,7 @@ end card.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -230,6 +230,9 @@ class LayerState:
     columns: tuple[int, int] | None = None  # canvas columns covered (slide), None: all
     depth: Depth | None = None
     shadow: float = 1.0  # strength of the product's shadow layer (0: none, while it lands)
+    # the props' opacity over the set without them (``World.bare``; a crossfade's), 1: the
+    # set as it is, props and all
+    props: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -624,12 +627,20 @@ class Timeline:
         visible = [s for s in self.shots if s.start <= t < s.end or (s is self.shots[-1] and t >= s.start)]
         for shot in visible:
             transform, depth, effects = self._world_transform(shot, t)
-            opacity, columns = 1.0, None
+            opacity, columns, props = 1.0, None, 1.0
             if shot.world > 0 and self.transition != "cut":
                 boundary = self.boundaries[shot.world - 1]
                 u = _ramp(t, boundary - self.transition_s / 2, self.transition_s)
                 if self.transition == "crossfade":
                     opacity = ease_in_out_cubic(u)
+                    if 0.0 < u < 1.0:
+                        # the sets dissolve, their props never together (two of each, half
+                        # seen, where they stood apart): the outgoing set's fade out over
+                        # the first half, the incoming set's in over the second
+                        props = ease_in_out_cubic(_ramp(u, 0.5, 0.5))
+                        if layers:
+                            out = ease_in_out_cubic(_ramp(u, 0.0, 0.5))
+                            layers[-1] = replace(layers[-1], props=1.0 - out)
                 else:  # slide in from the right; the outgoing world slides out to the left
                     offset = cw * (1 - ease_in_out_cubic(u))
                     transform = transform.then(shift(offset))
@@ -658,7 +669,7 @@ class Timeline:
                 # and fades as it lifts off for the end card: apart from the set too
                 shadow *= lifted
                 effects = effects or transform
-            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow))
+            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow, props))
         if self.end_place is not None and t >= self.fade_start:
             u = ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
             end_world = len(self.geometries)

@@ -292,7 +292,7 @@ def plan_clip(
             size=size,
             fill=spec.fill,
             brand_color=spec.brand_color,
-            prop_layers=spec.style == "parallax",
+            prop_layers=_prop_layers(spec),
             # a plain set is flat without them: nothing to show the camera's move, and
             # in parallax nothing else that moves at each depth
             depth_cues=get_theme(staged.theme).surface.material == "plain",
@@ -320,7 +320,7 @@ def plan_clip(
                 given[i],
                 wall_ratio=ratios["wall_ratio"],
                 front_ratio=ratios["front_ratio"],
-                prop_layers=spec.style == "parallax",
+                prop_layers=_prop_layers(spec),
                 leave_out=leave_out,
             )
             pad = overscan_needed(world.geometry, layout.rest_box, canvas)
@@ -477,6 +477,13 @@ PROP_MARGIN = 0.02  # a prop stays this share of the frame's side inside its edg
 # how many times a set's props are stood again in the room found at the depths they stood
 # at the time before (a prop moved to another depth is shown another part of the set)
 ROOM_PASSES = 3
+
+
+def _prop_layers(spec: ClipSpec) -> bool:
+    """Whether the worlds keep their props as layers apart from the set: parallax moves
+    each at its depth; a crossfade fades the outgoing set's props out and the incoming
+    set's in, one after the other, while the sets dissolve (``Timeline.layers_at``)."""
+    return spec.style == "parallax" or (spec.style == "sequence" and spec.transition == "crossfade")
 
 
 def _props_in_frame(world: World, index: int, timeline: Timeline, fps: int) -> World:
