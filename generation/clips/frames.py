@@ -146,7 +146,9 @@ class Compositor:
             return None
         layer = state.layers[0]
         world = self.plan.worlds[layer.world]
-        if layer.opacity < 1.0 or layer.columns is not None or layer.depth is not None or layer.props < 1.0:
+        if layer.opacity < 1.0 or layer.columns is not None or layer.depth is not None:
+            return None
+        if layer.props < 1.0 or layer.soften > 0.0:
             return None
         if world.animation is not None:
             return None
@@ -331,7 +333,12 @@ class Compositor:
             if self._effect_work is None:
                 self._effect_work = _EffectWork(self.plan.canvas)
             _apply_effect(
-                out, world.effect, world.effect.to_frame.then(effects), self._effect_work, layer.shadow
+                out,
+                world.effect,
+                world.effect.to_frame.then(effects),
+                self._effect_work,
+                layer.shadow,
+                layer.soften,
             )
 
     def _depth_warp(self, src: np.ndarray, world: World, depth: Depth, out: np.ndarray) -> None:
@@ -466,23 +473,31 @@ class _EffectWork:
 
 
 def _effect_box(
-    effect: Effect, transform: Similarity, canvas: tuple[int, int]
+    effect: Effect, transform: Similarity, canvas: tuple[int, int], pad: int = 0
 ) -> tuple[int, int, int, int] | None:
-    """The canvas pixels (x0, y0, x1, y1) the effect placed by ``transform`` covers."""
+    """The canvas pixels (x0, y0, x1, y1) the effect placed by ``transform`` covers, and
+    ``pad`` px round it."""
     h, w = effect.ratio.shape[:2]
     ox, oy = effect.origin
     x, y, bw, bh = Similarity(1.0, ox, oy).then(transform).box((0.0, 0.0, float(w), float(h)))
-    x0, y0 = max(0, math.floor(x)), max(0, math.floor(y))
-    x1, y1 = min(canvas[0], math.ceil(x + bw)), min(canvas[1], math.ceil(y + bh))
+    x0, y0 = max(0, math.floor(x) - pad), max(0, math.floor(y) - pad)
+    x1, y1 = min(canvas[0], math.ceil(x + bw) + pad), min(canvas[1], math.ceil(y + bh) + pad)
     return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
 
 
 def _apply_effect(
-    out: np.ndarray, effect: Effect, transform: Similarity, work: _EffectWork, strength: float = 1.0
+    out: np.ndarray,
+    effect: Effect,
+    transform: Similarity,
+    work: _EffectWork,
+    strength: float = 1.0,
+    soften: float = 0.0,
 ) -> None:
-    """Multiply the effect's ratio (placed by ``transform``, towards 1 by ``strength``) into
-    ``out``: ``floor((out + 0.5) * ratio)`` in float32, clipped to 0..255."""
-    box = _effect_box(effect, transform, (out.shape[1], out.shape[0]))
+    """Multiply the effect's ratio (placed by ``transform``, softened by a Gaussian of
+    sigma ``soften`` px, towards 1 by ``strength``) into ``out``: ``floor((out + 0.5) *
+    ratio)`` in float32, clipped to 0..255."""
+    pad = math.ceil(3 * soften) if soften > 0 else 0
+    box = _effect_box(effect, transform, (out.shape[1], out.shape[0]), pad)
     if box is None:
         return
     x0, y0, x1, y1 = box
@@ -497,6 +512,8 @@ def _apply_effect(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(1.0, 1.0, 1.0, 1.0),  # alpha too: the frame stays opaque
     )
+    if soften > 0:  # ones beyond the box, as past the effect
+        cv2.GaussianBlur(ratio, (0, 0), soften, dst=ratio, borderType=cv2.BORDER_REPLICATE)
     if strength < 1.0:  # in place: 1.0 + (ratio - 1.0) * F32(strength)
         ratio -= F32(1.0)
         ratio *= F32(strength)

@@ -39,6 +39,10 @@ Box = tuple[float, float, float, float]  # x, y, w, h (floats: sub-pixel positio
 # Text that belongs to the end card when there is one (the rest plays over the scenes).
 END_CARD_TEXTS = ("logo", "title", "price", "compare_at", "cta")
 MIN_REVEAL_S = 0.3  # on the music's beats, the opening lasts at least this long
+# a dropping product's shadow is softened by this share of its foot's height above the
+# floor (a Gaussian's sigma): a contact line as sharp in the air as on the floor read as a
+# mark on the set with the product hovering over it
+SOFT_PER_HEIGHT = 0.5
 # the product's shadow on its set is gone once its foot has left its place on the way to the
 # end card by this share of its height (it lifts off its shadow, which stays on the set)
 LIFT_FADE = 0.03
@@ -233,6 +237,9 @@ class LayerState:
     # the props' opacity over the set without them (``World.bare``; a crossfade's), 1: the
     # set as it is, props and all
     props: float = 1.0
+    # px (a Gaussian's sigma) the product's shadow layer is softened by: a product in the
+    # air casts a soft shadow, and a sharper one the nearer the floor it comes
+    soften: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -554,6 +561,19 @@ class Timeline:
         at the start to 1 once the product has landed."""
         return self.shadow_from + (1.0 - self.shadow_from) * ease_in_out_cubic(self.landed(t))
 
+    def height_at(self, t: float) -> float:
+        """Px (on the canvas) the dropping product's foot is above its place at ``t``."""
+        if self.drop == 0.0 or t >= self.reveal_end:
+            return 0.0
+        u = ease_out_cubic(_ramp(t, 0.0, self.reveal_end))
+        return self.drop * self._camera_product(t).scale * (1.0 - u)
+
+    def shadow_softness(self, t: float) -> float:
+        """Px (a Gaussian's sigma) the product's shadow is softened by at ``t``: in
+        proportion to its foot's height above the floor (``SOFT_PER_HEIGHT``), so that the
+        contact line forms as it lands and a product in the air never hovers over it."""
+        return SOFT_PER_HEIGHT * self.height_at(t)
+
     def lifted_shadow(self, t: float) -> float:
         """The strength of the product's shadow on its set as it heads for the end card: 1
         until it leaves its place, fading as its foot rises off it (the shadow stays on the
@@ -658,10 +678,11 @@ class Timeline:
                     (0, columns[0]),
                     prev.depth,
                 )
-            shadow = 1.0
+            shadow, soften = 1.0, 0.0
             if shot.world == 0 and t < self.reveal_end:
                 # the product's shadow darkens as it lands: drawn apart from the set meanwhile
                 shadow = self.shadow_at(t)
+                soften = self.shadow_softness(t)
                 effects = effects or transform
                 if self.settle > 0.0:  # a flat-lay's shadow settles with it, under it
                     effects = effects.then(self._settling(t, self._camera_product(t)))
@@ -669,7 +690,9 @@ class Timeline:
                 # and fades as it lifts off for the end card: apart from the set too
                 shadow *= lifted
                 effects = effects or transform
-            layers.append(LayerState(shot.world, transform, effects, opacity, columns, depth, shadow, props))
+            layers.append(
+                LayerState(shot.world, transform, effects, opacity, columns, depth, shadow, props, soften)
+            )
         if self.end_place is not None and t >= self.fade_start:
             u = ease_in_out_cubic(_ramp(t, self.fade_start, self.fade_s))
             end_world = len(self.geometries)

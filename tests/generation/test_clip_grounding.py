@@ -24,12 +24,16 @@ from tests.photoset import make_case
 STORY = (270, 480)
 
 
-@pytest.fixture(scope="module")
-def dark_bottle() -> Segmentation:
+def _dark_bottle_seg() -> Segmentation:
     case = make_case("dark_on_dark")
     alpha = Image.fromarray(np.rint(case.alpha * 255).astype(np.uint8), "L")
     x0, y0, x1, y1 = alpha.getbbox()
     return Segmentation(image=case.photo, matte=alpha, box=(x0, y0, x1 - x0, y1 - y0), segmenter="exact")
+
+
+@pytest.fixture(scope="module")
+def dark_bottle() -> Segmentation:
+    return _dark_bottle_seg()
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +96,41 @@ def test_a_scene_whose_set_cannot_be_built_again_is_grounded_as_on_a_poster(dark
     assert near > 0.24, near
     assert _rim(frame.image, alpha, (0.0, 0.015)) < 0.7 * _rim(frame.image, alpha, (0.06, 0.10))
     assert frame.max_abs_diff == 0
+
+
+def test_a_dropping_product_casts_a_soft_faint_shadow_that_sharpens_as_it_lands(dark_bottle):
+    # given a story clip of the dark bottle dropping onto the marble counter, and the same
+    # clip without the product's shadows
+    plan = plan_clip(dark_bottle, small(style="push_in", reveal="drop_in"))
+    first = plan.worlds[0]
+    bare_plan = copy.copy(plan)
+    bare_plan.worlds = [dataclasses.replace(first, effect=None, dressed=first.plate), *plan.worlds[1:]]
+    shot, bare = Compositor(plan), Compositor(bare_plan)
+    tl, fps = plan.timeline, plan.spec.fps
+    rx, ry, rw, rh = tl.rest_box
+
+    def shade(index: int) -> np.ndarray:
+        # how much darker its shadows make the set round where its foot lands
+        camera = tl.product_at(tl.reveal_end)
+        x, y = camera.point(rx + rw / 2, ry + rh)
+        w, h = camera.scale * rw, camera.scale * rh
+        band = (
+            slice(round(y - 0.03 * h), round(y + 0.06 * h)),
+            slice(round(x - 0.5 * w), round(x + 0.5 * w)),
+        )
+        lit = bare.draw(index).image[band].astype(np.float64) @ LUMA
+        return 1.0 - (shot.draw(index).image[band].astype(np.float64) @ LUMA) / lit
+
+    def edge(d: np.ndarray) -> float:
+        return float(max(np.abs(np.diff(d, axis=0)).max(), np.abs(np.diff(d, axis=1)).max()))
+
+    # when the first frame (the product at its highest) is compared with one after it landed
+    landed = shade(round(tl.reveal_end * fps) + 3)
+    high = shade(0)
+    assert tl.height_at(0.0) > 0.05 * rh * tl.product_at(0.0).scale
+    # then its shadow is there but faint (0.40 of the landed one's darkest before) and soft:
+    # no contact line's edge under a product in the air (0.22 of the landed edge's step)
+    assert 0.1 < high.max() / landed.max() < 0.3
+    assert edge(high) < 0.1 * edge(landed)
+    # and the product's pixels are its own
+    assert shot.draw(0).max_abs_diff == 0
