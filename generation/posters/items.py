@@ -8,10 +8,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+from generation.errors import InvalidSpec
 from generation.posters.slots import Content, Slot, TypeScale, font_style, overflow
 from generation.posters.template import GroupSpec, Template
 from generation.types import Box
-from generation.typography import TextDoesNotFit, TextStyle, fonts, layout_text
+from generation.typography import MissingGlyph, TextDoesNotFit, TextStyle, fonts, layout_text
+from generation.typography.fit import may_reach
 
 OFFER = ("price", "cta")  # the items a spread column sets at the bottom of its region
 # A headline at least this much larger than its subline still reads as the headline; where
@@ -49,6 +51,52 @@ def layout_group(
     return _layout_column(
         template, group, gi, items, region, words, families, unit, short, compact, headline, wide
     )
+
+
+def headline_reaches(
+    template: Template, group: GroupSpec, items: list[str], region: Box, words: Content,
+    families: dict[str, str], unit: TypeScale, short: int, compact: bool, size: int,
+) -> bool:  # fmt: skip
+    """Whether ``layout_group`` may set the group's headline at ``size`` px or larger in
+    ``region``. False only where it sets it smaller or raises TextDoesNotFit, told
+    without setting its lines (``may_reach``): a row sets the headline in the whole
+    region, a column as wide and no taller than the height its items of fixed height
+    (``_layout_column`` sets them first, in the whole region) and their gaps leave it
+    without the subline; both at their style or a smaller one (``cap``), or at the few
+    lines' style, which comes out no larger than that style or its minimum. Type that
+    may end with an ellipsis (``unit.shorten``) may be set larger, shortened: True."""
+    if unit.shorten:
+        return True
+    rw, rh = region[2], region[3]
+    scale = 0.82 if compact else 1.0  # as _layout_row and _layout_column set it
+    spec = template.text["headline"]
+    align = "left" if group.direction == "row" else group.align
+    style = font_style(spec, template, families, unit, align=align, scale=scale)
+    few = min(style.max_size, max(style.min_size, round(spec.min * unit * scale)))
+    if few >= size:
+        return True
+    try:
+        height = rh
+        if group.direction != "row":
+            # the same calls as the column's: their blocks are kept for it (``layout_text``)
+            fixed = [
+                _measure_item(template, it, rw, rh, words, families, unit, group.align, scale)
+                for it in items
+                if it not in ("headline", "subline")
+            ]
+            names = [it for it in items if it != "subline"]
+            height -= sum(m.height for m in fixed) + sum(
+                _base_gaps(names, _column_gap(group, short, compact))
+            )
+        lang = words.langs.get("headline", words.lang)
+        return may_reach(words.headline, (rw, height), style, size, lang=lang)
+    except (TextDoesNotFit, InvalidSpec, MissingGlyph):
+        return True  # told where the group sets them, in its own order
+
+
+def _column_gap(group: GroupSpec, short: int, compact: bool) -> int:
+    """The template's gap (px) between two items of a column."""
+    return round(group.gap * short * (0.6 if compact else 1.0))
 
 
 @dataclass
@@ -302,7 +350,7 @@ def _layout_column(
     measure = partial(_measure_item, few=wide)  # a headline across the width takes few lines
     if rw < 16 or rh < 16:
         raise overflow(f"no room for the text in {template.id}")
-    gap = round(group.gap * short * (0.6 if compact else 1.0))
+    gap = _column_gap(group, short, compact)
     scale = 0.82 if compact else 1.0
 
     def gaps_for(names: list[str]) -> int:

@@ -36,7 +36,7 @@ from generation.posters.geometry import (
     trim,
     union_box,
 )
-from generation.posters.items import WIDE, layout_group, mostly_cjk
+from generation.posters.items import WIDE, headline_reaches, layout_group, mostly_cjk
 from generation.posters.marks import badge_corners, badge_slots, on_visible_corner, ribbon_slots
 from generation.posters.sizes import Insets, SizePreset
 from generation.posters.slots import Content, Slot, TypeScale, overflow
@@ -801,6 +801,14 @@ def _place_groups(
         if not items:
             continue
         wide = gregion[2] >= WIDE * content[2]
+        if (
+            floor
+            and "headline" in items
+            and not headline_reaches(
+                template, group, items, gregion, words, families, unit, short, compact, floor
+            )
+        ):
+            raise _Smaller  # as it would once the group set its headline, without setting it
         group_slots = layout_group(
             template, group, gi, items, gregion, words, families, unit, short, compact, headline, wide
         )

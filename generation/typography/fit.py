@@ -232,27 +232,11 @@ def _layout(
     prep = _prepared(text, style, lang)
     ctx, paragraphs, sizes = prep.ctx, prep.ctx.paragraphs, prep.sizes
     style = ctx.style  # with the leading its text needs (``with_leading``)
-    longest, totals, tallest, spread, pair = prep.longest, prep.totals, prep.tallest, prep.spread, prep.pair
 
     # 3. shrink until it fits, without breaking words
     tall: tuple[int, int] | None = None  # (size, height) of a try too tall in the fewest lines
     for n, size in enumerate(sizes):
-        room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
-        needed_lines = sum(max(1, math.ceil(total / room)) for total in totals)
-        if longest > room or needed_lines > style.max_lines:
-            continue
-        if tall is not None and tall[1] * size / tall[0] > height * _ESTIMATE_SLACK + 2:
-            continue
-        # Any setting is at least as tall as its tallest word, and as its fewest lines
-        # apart with the lowest-reaching and the highest-reaching word on the last and
-        # first of them; ink heights scale with the size like the widths above.
-        scale = size / style.max_size
-        least = max(tallest * scale, (needed_lines - 1) * round(size * style.line_height) + spread * scale)
-        if least > height * _ESTIMATE_SLACK + 2:
-            continue
-        if pair is not None and _pair_height(ctx, pair, size) > height:
-            continue
-        if style.tracking and _SKIP_LEAST_LINES and prep.least_height(size, width) > height:
+        if _hopeless(prep, size, box, tall):
             continue
         attempt = _attempt(ctx, size, box)
         if not attempt.reason:
@@ -285,6 +269,47 @@ def _layout(
         box=(width, height),
         min_size=style.min_size,
     )
+
+
+def _hopeless(prep: _Prepared, size: int, box: tuple[int, int], tall: tuple[int, int] | None = None) -> bool:
+    """Whether fitting skips ``size`` in ``box`` without setting lines: its estimates say
+    the lines could not fit (``tall``: the size and height of a try too tall in the
+    fewest lines). Every test but ``tall``'s skips a size in a lower box of the same
+    width too."""
+    width, height = box
+    style = prep.ctx.style
+    room = width * _ESTIMATE_SLACK * style.max_size / size  # box width at max_size scale
+    needed_lines = sum(max(1, math.ceil(total / room)) for total in prep.totals)
+    if prep.longest > room or needed_lines > style.max_lines:
+        return True
+    if tall is not None and tall[1] * size / tall[0] > height * _ESTIMATE_SLACK + 2:
+        return True
+    # Any setting is at least as tall as its tallest word, and as its fewest lines
+    # apart with the lowest-reaching and the highest-reaching word on the last and
+    # first of them; ink heights scale with the size like the widths above.
+    scale = size / style.max_size
+    least = max(
+        prep.tallest * scale, (needed_lines - 1) * round(size * style.line_height) + prep.spread * scale
+    )
+    if least > height * _ESTIMATE_SLACK + 2:
+        return True
+    if prep.pair is not None and _pair_height(prep.ctx, prep.pair, size) > height:
+        return True
+    return bool(style.tracking and _SKIP_LEAST_LINES and prep.least_height(size, width) > height)
+
+
+def may_reach(
+    text: str, box: tuple[int, int], style: TextStyle, size: int, *, lang: str | None = None
+) -> bool:
+    """Whether ``layout_text`` (without ``ellipsis``) may set ``text`` at ``size`` px or
+    larger in ``box``, or in any box as wide and no taller. False only where it sets it
+    smaller (or raises TextDoesNotFit): fitting never comes out larger than the first
+    size it does not skip (``_hopeless``), and its last resort is the minimum size. Told
+    from the estimates of the sizes from ``size`` up, without setting lines."""
+    if style.min_size >= size:
+        return True
+    prep = _prepared(text, style, lang)
+    return any(not _hopeless(prep, s, box) for s in prep.sizes if s >= size)
 
 
 @dataclass

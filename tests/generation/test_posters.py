@@ -2123,3 +2123,37 @@ def test_fill_tries_that_set_the_headline_smaller_stop_there_and_change_no_layou
     # and the layout is the same box for box
     assert stops == 4 and len(stopped) == 4
     assert early == full
+
+
+def test_fill_tries_whose_headline_cannot_reach_the_floor_stop_before_setting_it(seg, monkeypatch):
+    # given minimal_luxury's 4:5 post at 432 x 540 with mid-length Chinese words, where some
+    # of the larger products layout._fill offers leave the headline's group too little
+    # room to set it as large as the layout does
+    spec = PosterSpec(template="minimal_luxury", size=(432, 540), **WORDS["mid-zh"])
+    template = get_template(spec.template)
+    content = build_content(spec, template)
+
+    def solved() -> tuple[object, ...]:
+        laid = layout_module.solve_layout(
+            template, resolve_size(spec.size), seg.cutout, content, dict(template.families),
+            logo_size=None, has_badge=bool(content.badge),
+        )  # fmt: skip
+        slots = [(s.name, s.kind, s.box, s.block.size if s.block else 0, s.text) for s in laid.slots]
+        return laid.product_box, slots, laid.shapes, laid.fallbacks
+
+    told: list[bool] = []
+    reaches = layout_module.headline_reaches
+
+    def asked(*args: object, **kwargs: object) -> bool:
+        told.append(reaches(*args, **kwargs))  # type: ignore[arg-type]
+        return told[-1]
+
+    # when laid out with those tries stopped before the headline is set, and with every
+    # try setting it
+    monkeypatch.setattr(layout_module, "headline_reaches", asked)
+    early = solved()
+    monkeypatch.setattr(layout_module, "headline_reaches", lambda *args, **kwargs: True)
+    full = solved()
+    # then two tries stopped early, and the layout is the same box for box
+    assert told.count(False) == 2
+    assert early == full

@@ -1056,3 +1056,30 @@ def test_letter_coverage_kept_per_process_is_what_pillow_draws_for_that_font_let
     assert all(d != first for d in (drawn[4], drawn[6], drawn[8])) and drawn[10] != drawn[12]
     # and each font, letter and shaping was set once, however often and wherever it was drawn
     assert set_for_us == ["S", "S", "S", "T", "3", "3"]
+
+
+@pytest.mark.parametrize(
+    "text, tracking",
+    [("STAYS COLD FOR 24 HOURS", -0.01), ("Stays cold for 24 hours", 0.0), ("24小时保冷 随身好水杯", 0.0)],
+)
+def test_may_reach_is_false_only_where_the_text_is_set_smaller_in_every_box_as_wide_and_no_taller(
+    text: str, tracking: float
+):
+    # given a headline style and boxes of one width and several heights
+    style = TextStyle(
+        family="montserrat", weight=800, max_size=98, min_size=41, max_lines=4, tracking=tracking
+    )
+    width, heights = 664, (120, 180, 250, 300, 400)
+    for tall in heights:
+        for size in (98, 90, 82, 70, 60, 41):
+            # when may_reach says the size is out of reach in the tallest box
+            if fit.may_reach(text, (width, tall), style, size):
+                continue
+            # then every box as wide and no taller sets the text smaller, or not at all
+            for low in (h for h in heights if h <= tall):
+                try:
+                    assert layout_text(text, (width, low), style).size < size, (tall, size, low)
+                except TextDoesNotFit:
+                    pass
+    # and it is not always True: the smallest box is out of reach of the largest size
+    assert not fit.may_reach(text, (width, heights[0]), style, 98)
