@@ -37,7 +37,7 @@ from generation.posters.geometry import (
     union_box,
 )
 from generation.posters.items import WIDE, headline_reaches, layout_group, mostly_cjk
-from generation.posters.marks import badge_corners, badge_slots, on_visible_corner, ribbon_slots
+from generation.posters.marks import BADGE_SCALES, badge_corners, badge_slots, on_visible_corner, ribbon_slots
 from generation.posters.sizes import Insets, SizePreset
 from generation.posters.slots import Content, Slot, TypeScale, overflow
 from generation.posters.template import LogoPlacement, ShapeSpec, Template, Variant
@@ -735,15 +735,26 @@ def _solve(
             # the words took the room at both corners: the badge claims a corner (it
             # belongs to the product) and the words are set again clear of it, at the
             # corner where they come out largest (the badge at the top left of a product
-            # under a full-width headline would cut the headline's width in half); where
-            # they fit at neither, the next step (a smaller product) has more room
+            # under a full-width headline would cut the headline's width in half), and
+            # smaller (``BADGE_SCALES``) only where that sets them larger still (bold_sale's
+            # story of a 2:1 box: a headline 105 px beside the whole badge, 115 beside it
+            # at 0.74, the size it has on the portrait post); where they fit at neither,
+            # the next step (a smaller product) has more room
             claimed = None
             missed: TextDoesNotFit | None = None
-            for corner in badge_corners(variant):
-                mark = find(marks_clear, gap_px, (corner,))
+            tried: set[Box] = set()
+            corners = badge_corners(variant)
+            tries = [(c, BADGE_SCALES) for c in corners] + [
+                (c, (k,)) for k in BADGE_SCALES[1:] for c in corners
+            ]
+            for corner, scales in tries:
+                mark = find(marks_clear, gap_px, (corner,), scales)
                 if mark is None:
                     continue
                 own = next(s.box for s in mark if s.kind == "badge")
+                if own in tried:
+                    continue
+                tried.add(own)
                 try:
                     again = place([*fixed, own])
                 except TextDoesNotFit as exc:

@@ -137,7 +137,7 @@ def ribbon_slots(
 def badge_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
-    corners: tuple[str, ...] | None = None,
+    corners: tuple[str, ...] | None = None, scales: tuple[float, ...] = BADGE_SCALES,
 ) -> list[Slot] | None:  # fmt: skip
     """The badge's slots on the product's corner (``_corner_spot``), clear of
     ``obstacles``; None when neither corner has room for it at any of ``BADGE_SCALES``,
@@ -149,7 +149,7 @@ def badge_slots(
     if shape == "timer":
         return _timer_slots(
             template, variant, words, families, unit, short, content, product, keepout, obstacles, gap,
-            corners or badge_corners(variant),
+            corners or badge_corners(variant), scales,
         )  # fmt: skip
     st = font_style(template.text["badge"], template, families, unit, align="center")
     inner = round(d * (0.62 if shape != "rounded" else 0.8))
@@ -188,6 +188,7 @@ def badge_slots(
     found = _first_spot(
         lambda k: None if (got := at(k)) is None else (got[0], (got[1], got[2])),
         lambda size, pushed: _corner_spot(size, tried, product, content, keepout, obstacles, gap, pushed),
+        scales,
     )
     if found is None:
         return None
@@ -228,7 +229,7 @@ CAPTION_LEGIBLE = 1.3  # a countdown badge's caption at least this x the legible
 def _timer_slots(
     template: Template, variant: Variant, words: Content, families: dict[str, str], unit: TypeScale,
     short: int, content: Box, product: Box, keepout: Keepout, obstacles: list[Box], gap: int,
-    corners: tuple[str, ...],
+    corners: tuple[str, ...], scales: tuple[float, ...] = BADGE_SCALES,
 ) -> list[Slot] | None:  # fmt: skip
     """A countdown-style badge: a small caption over the value in a dark rounded box."""
     lang = words.langs.get("badge", words.lang)
@@ -286,6 +287,7 @@ def _timer_slots(
     found = _first_spot(
         sized,
         lambda size, pushed: _corner_spot(size, corners, product, content, keepout, obstacles, gap, pushed),
+        scales,
     )
     if found is None:
         return None
@@ -338,13 +340,14 @@ def badge_corners(variant: Variant) -> tuple[str, ...]:
 def _first_spot(
     sized: Callable[[float], tuple[T, tuple[int, int]] | None],
     place: Callable[[tuple[int, int], bool], tuple[int, int] | None],
+    scales: tuple[float, ...] = BADGE_SCALES,
 ) -> tuple[T, tuple[int, int], tuple[int, int]] | None:
     """The first badge that ``place`` finds room for, with its size and top-left corner:
     every one of ``BADGE_SCALES`` (``sized`` gives what is drawn at that scale and its
     size; None ends the scales) on the corner's usual ring first, then each pushed inside
     the content box (``_corner_spot``'s ``pushed``); None when none has room."""
     for pushed in (False, True):
-        for k in BADGE_SCALES:
+        for k in scales:
             got = sized(k)
             if got is None:
                 break
