@@ -521,13 +521,13 @@ class ClassicalSegmenter:
             region[base:] = False
 
         # 5. GrabCut inside the region
-        edge_near = cv2.dilate((strength > threshold).astype(np.uint8), disk(2)) > 0
+        edge = strength > threshold
         like = np.zeros((wh, ww), bool)
         ys, xs = np.nonzero(cv2.dilate(region.astype(np.uint8), disk(band)))
         if ys.size:
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             like[y0:y1, x0:x1] = backdrop_likeness(work[y0:y1, x0:x1], border.palette, 14.0)
-        mask = self._grabcut(work, region, like, border.product_ring, base, edge_near, seams)
+        mask = self._grabcut(work, region, like, border.product_ring, base, edge, seams)
 
         # 6. never return a mask along the photo's edge or ending in a slab of set colour
         mask = self._fix_border(mask, border.product_ring, band)
@@ -558,9 +558,10 @@ class ClassicalSegmenter:
         like: np.ndarray,
         frame: np.ndarray,
         base: int | None,
-        edge_near: np.ndarray,
+        edge: np.ndarray,
         seams: np.ndarray,
     ) -> np.ndarray:
+        edge_near = cv2.dilate(edge.astype(np.uint8), disk(2)) > 0
         h, w = region.shape
         r = max(2, min(h, w) // 120)
         region8 = region.astype(np.uint8)
@@ -609,6 +610,7 @@ class ClassicalSegmenter:
                 pass  # degenerate colour statistics (a flat product): keep the region
         mask = _restore_walled(mask, region, edge_near)
         mask &= ~_behind_seam(work, mask, edge_near, seams)
+        mask |= _corner_on_seam(work, mask, edge, edge_near, seams)
         mask = _restore_bands(work, mask)
         mask = _open_gaps(work, mask, like, edge_near)
         holes = _see_through_holes(work, mask, like, edge_near)
@@ -746,6 +748,95 @@ def _behind_seam(work: np.ndarray, mask: np.ndarray, edge_near: np.ndarray, seam
         piece = pieces[y0:y1, x0:x1] == k
         behind[y0:y1, x0:x1] |= piece | (reach & mask[y0:y1, x0:x1] & edge_near[y0:y1, x0:x1])
     return behind
+
+
+# A corner given back on a seam's line (``_corner_on_seam``) is at most this share of the
+# mask's area where it lies clear of sharp edges (the carton's side face's top corner: 12
+# work px of a 56 000 px mask), and is grown out to its edges at most _CORNER_REACH px:
+# past the ``_ALONG`` px either side of the seam's line within which the face's outline
+# was taken out with the seam, and the edge's own 2 px.
+_CORNER_MOST = 0.01
+_CORNER_REACH = _ALONG + 2
+
+
+def _corner_on_seam(
+    work: np.ndarray, mask: np.ndarray, edge: np.ndarray, edge_near: np.ndarray, seams: np.ndarray
+) -> np.ndarray:
+    """Bool: a corner of the product that rises past a seam's line, which the outline lost
+    with the seam (the carton's side face's top corner, 10 px over the table's back edge:
+    the face's top edge runs within ``_ALONG`` px of the seam's line there, so it was taken
+    out with it, and the product's region stopped under the line). What the mask leaves
+    out beside it, on a seam's line, that the photo's sharp edges wall off from the set
+    (no path clear of them reaches the photo's edge), and whose colour is nearer the
+    product's where the two meet than the set's nearest it, is the product (a wedge of
+    the tabletop between the face and the line is the set's colour). It is grown out to
+    its edges through the pixels nearer its own colour than the set's nearest, up to the
+    edges' ridges (``edge``) and onto them, no wider than the product in the rows under
+    it."""
+    corner = np.zeros(mask.shape, bool)
+    if not seams.any() or mask.sum() < 64:
+        return corner
+    free, _, labels, stats, rim = walled_off(mask, edge_near)
+    beside = cv2.dilate(mask.astype(np.uint8), disk(1)) > 0
+    touching = np.unique(labels[beside & free & seams])
+    open_labels = set(rim.tolist())
+    pockets = [
+        k
+        for k in touching[touching > 0].tolist()
+        if k not in open_labels and stats[k, cv2.CC_STAT_AREA] <= _CORNER_MOST * mask.sum()
+    ]
+    if not pockets:
+        return corner
+    smooth = cv2.GaussianBlur(work.astype(np.float32), (0, 0), 1.5)
+    for k in pockets:
+        piece = labels == k
+        # the set nearest each pixel: what the mask leaves out clear of sharp edges, less
+        # the pocket (a walled-off wedge of the tabletop beside it is the set too)
+        the_set = free & ~piece
+        _, nearest = cv2.distanceTransformWithLabels(
+            (~the_set).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        lut = np.zeros((int(nearest.max()) + 1, 3), np.float32)
+        lut[nearest[the_set]] = smooth[the_set]
+        set_near = lut[nearest]
+        own = np.median(smooth[piece], axis=0)
+        meets = mask & (cv2.dilate(piece.astype(np.uint8), disk(2)) > 0)
+        if np.linalg.norm(own - np.median(smooth[meets], axis=0)) >= np.linalg.norm(
+            own - np.median(set_near[piece], axis=0)
+        ):
+            continue  # the set's colour: a wedge of the set between the product and the line
+        nearer = np.linalg.norm(smooth - own, axis=2) < np.linalg.norm(smooth - set_near, axis=2)
+        # out to the edges' ridges, not across them: the table's back edge beside the
+        # corner is a blend of the wall and the tabletop, nearer a grey face than either
+        grow = ~mask & edge_near & ~edge & nearer
+        # and no wider than the product in the rows under it (a face's side runs straight
+        # on up to its corner, and the seam's line beside the corner is no ridge there)
+        rows, cols = np.nonzero(piece)
+        under = mask[int(rows.max()) + 1 : int(rows.max()) + 4]
+        run = _run_through(np.asarray(under.any(axis=0), bool), int(np.median(cols)))
+        if run is None:
+            continue
+        grow[:, : run[0]] = False
+        grow[:, run[1] + 1 :] = False
+        for _ in range(_CORNER_REACH):
+            piece |= (cv2.dilate(piece.astype(np.uint8), disk(1)) > 0) & grow
+        # and onto the ridges round it, where the edge's blend is nearer its colour
+        ridge = grow | (edge & ~mask & nearer)
+        ridge[:, : run[0]] = False
+        ridge[:, run[1] + 1 :] = False
+        corner |= piece | ((cv2.dilate(piece.astype(np.uint8), disk(1)) > 0) & ridge)
+    return corner
+
+
+def _run_through(flags: np.ndarray, at: int) -> tuple[int, int] | None:
+    """(first, last) index of the run of True in ``flags`` (bool (n,)) that holds ``at``,
+    or None where ``flags[at]`` is False."""
+    if not flags[at]:
+        return None
+    off = np.flatnonzero(~flags)
+    first = int(off[off < at].max()) + 1 if (off < at).any() else 0
+    last = int(off[off > at].min()) - 1 if (off > at).any() else flags.size - 1
+    return first, last
 
 
 def _restore_bands(work: np.ndarray, mask: np.ndarray) -> np.ndarray:
