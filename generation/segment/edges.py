@@ -14,7 +14,9 @@ full-resolution matte in three steps, only on a band around its outline:
    B is an average of light and dark set), the alpha falls back to the upscaled mask,
    feathered by the lens blur. A guided filter
    (He et al.) then snaps the alpha to the photo's own edges, so there are no
-   stair-steps from the reduced copy.
+   stair-steps from the reduced copy. Across a faint edge (F and B a few levels
+   apart) the alpha is then averaged along an outline that runs near a row or a
+   column, so the photo's grain and streaks do not rag it.
 2. ``estimate_foreground``: the product's colour in partly transparent pixels, by
    blur-fusion foreground estimation (Forte & Pitie, 2021): the backdrop's colour is
    taken out of edge pixels, so a cutout on a dark set shows no light halo.
@@ -116,6 +118,12 @@ _SHADE_RIM, _SHADE_RIM_REACH = (0.85, 0.25), 3
 # squared: 4x the guided filter's eps, about 5 levels) has no edge to snap a feathered
 # outline to.
 _FLAT_GUIDE = 4e-4
+# Across a faint edge the alpha is averaged along an outline running near a row or a column
+# (``_along_axis_edges``) over a Gaussian of this many px; fully within the first cos^2 of
+# the outline's angle to the row or column (about 25 degrees), not at all past the second
+# (about 35 degrees): across a diagonal edge the average would soften it.
+_ALONG_SIGMA = 2.5
+_ALONG_COS2 = (0.67, 0.82)
 
 
 def _along(values: np.ndarray, sigma: float) -> np.ndarray:
@@ -318,6 +326,25 @@ def _shade(img: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray,
     return alpha.astype(np.float32), weight.astype(np.float32)
 
 
+def _along_axis_edges(alpha: np.ndarray, gx: np.ndarray, gy: np.ndarray, sigma: float) -> np.ndarray:
+    """``alpha`` (float32 (h, w)) averaged along the outline, a Gaussian of ``sigma`` px,
+    where the outline (across the gradient ``gx``, ``gy`` of the smoothed mask) runs within
+    about 25 degrees of a row (averaged along the row) or a column (along the column),
+    fading out to 35 degrees; elsewhere unchanged. A straight edge's profile across it is
+    kept as it is; only what varies along it is averaged out."""
+    g2 = gx * gx + gy * gy
+    across_rows = gy * gy / np.maximum(g2, 1e-12)  # 1 where the outline runs along a row
+    lo, hi = _ALONG_COS2
+    row_w = np.clip((across_rows - lo) / (hi - lo), 0.0, 1.0) * (g2 > 1e-12)
+    col_w = np.clip((1.0 - across_rows - lo) / (hi - lo), 0.0, 1.0) * (g2 > 1e-12)
+    ksize = 2 * math.ceil(3 * sigma) + 1
+    kernel = cv2.getGaussianKernel(ksize, sigma).astype(np.float32)
+    along_row = cv2.sepFilter2D(alpha, -1, kernel, np.ones((1, 1), np.float32), borderType=cv2.BORDER_REFLECT)
+    along_col = cv2.sepFilter2D(alpha, -1, np.ones((1, 1), np.float32), kernel, borderType=cv2.BORDER_REFLECT)
+    keep = 1.0 - row_w - col_w
+    return np.asarray(row_w * along_row + col_w * along_col + keep * alpha, dtype=np.float32)
+
+
 def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1.0) -> np.ndarray:
     """float32 alpha (h, w) in 0..1 for ``rgb`` (uint8 (h, w, 3)) from ``hard`` (bool).
 
@@ -418,6 +445,16 @@ def solve_alpha(rgb: np.ndarray, hard: np.ndarray, band: int, *, blur: float = 1
         snapped = edge_weight * snapped + (1.0 - edge_weight) * feather
         feather = np.where(weak, np.clip(snapped, 0, 1), feather)
     solved = trust * np.clip(projected, 0, 1) + (1 - trust) * feather
+    # across a faint edge (white on white: F and B a few levels apart) the colour line and
+    # the guided filter both copy the photo's grain and streaks (a brushed lid's vertical
+    # lines) into the alpha, column by column: there the alpha is averaged along the
+    # outline where it runs near a row or a column (the edge's profile across it stays as
+    # it is), fully where F and B are 12 levels apart or less, not at all from 36 (as the
+    # line's trust grows)
+    faint = 1.0 - np.clip((separation - 12.0) / 24.0, 0.0, 1.0)
+    faint[~unknown] = 0.0
+    if faint.any():
+        solved += faint * (_along_axis_edges(solved, gx, gy, _ALONG_SIGMA) - solved)
     solved = solved + shade_w * np.clip(np.minimum(shade, 1.0) - solved, 0.0, None)
     crop = np.where(unknown, solved, mask.astype(np.float32))
     crop = np.where(crop < 0.05, 0.0, np.where(crop > 0.97, 1.0, crop))
