@@ -286,6 +286,17 @@ class Compositor:
                     self.scratch, layer.opacity, self.frame, 1.0 - layer.opacity, 0.0, dst=self.frame
                 )
 
+    def _warp(self, src: np.ndarray, layer: LayerState, out: np.ndarray) -> None:
+        """``src`` moved by the layer's camera onto ``out``, its edges repeated."""
+        cv2.warpAffine(
+            src,
+            layer.transform.matrix(),
+            self.plan.canvas,
+            dst=out,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+
     def _world(self, layer: LayerState, world: World, t: float, out: np.ndarray) -> None:
         # the props faded over the set without them (a crossfade's): the product's shadows
         # drawn apart, over them, as the bare set lacks them
@@ -305,29 +316,13 @@ class Compositor:
                 for prop in _far_to_near(world):
                     _draw_prop(out, prop, layer.depth.at_ratio(prop.ratio), _shown(prop, world, layer))
         elif fading:
-            cw, ch = self.plan.canvas
-            cv2.warpAffine(
-                src,
-                layer.transform.matrix(),
-                (cw, ch),
-                dst=out,
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
+            self._warp(src, layer, out)
             for prop in _far_to_near(world):
                 _draw_prop(out, prop, layer.transform, _shown(prop, world, layer))
         elif layer.transform == IDENTITY and src.shape == out.shape:
             np.copyto(out, src)
         else:
-            cw, ch = self.plan.canvas
-            cv2.warpAffine(
-                src,
-                layer.transform.matrix(),
-                (cw, ch),
-                dst=out,
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
+            self._warp(src, layer, out)
         if separate and world.effect is not None and layer.shadow > 0:
             effects = layer.effects if layer.effects is not None else layer.transform
             if self._effect_work is None:

@@ -18,7 +18,7 @@ from generation.engines.studio import StudioEngine
 from generation.specs import SceneSpec
 from generation.types import RenderedImage, Segmentation
 from tests.generation.test_clips import small
-from tests.generation.test_poster_grounding import LUMA, _darkness
+from tests.generation.test_poster_grounding import LUMA, _darkness, under_foot
 from tests.photoset import make_case
 
 STORY = (270, 480)
@@ -61,15 +61,8 @@ def _foot(dark_bottle, scene: RenderedImage):
 
 
 def _rim(image: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
-    """Mean luma in a band ``rows`` (shares of the product's height below its foot) across
-    the middle 60 % of its foot."""
-    ys, _ = np.nonzero(alpha > 127)
-    h, bottom = int(ys.max() - ys.min() + 1), int(ys.max()) + 1
-    foot = np.nonzero(alpha[bottom - 3 : bottom].max(axis=0) > 127)[0]
-    fw = int(foot[-1] - foot[0] + 1)
-    cols = slice(int(foot[0]) + round(0.2 * fw), int(foot[-1]) - round(0.2 * fw) + 1)
-    band = slice(bottom + round(rows[0] * h), bottom + max(round(rows[1] * h), round(rows[0] * h) + 2))
-    return float((image[band, cols].astype(np.float64) @ LUMA).mean())
+    """Mean luma in the band ``under_foot(alpha, rows)``."""
+    return float((image[under_foot(alpha, rows)].astype(np.float64) @ LUMA).mean())
 
 
 def test_a_dark_bottle_in_a_marble_scene_clip_stands_on_its_contact_shadow(dark_bottle, marble_scene):

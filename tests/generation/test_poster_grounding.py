@@ -39,17 +39,23 @@ def _alpha(poster: RenderedPoster) -> np.ndarray:
     return alpha
 
 
-def _darkness(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
-    """How much darker ``shot`` is than ``bare`` (the same poster without the product's
-    shadows) in a band ``rows`` (shares of the product's height below its lowest row)
-    across the middle 60 % of its foot."""
+def under_foot(alpha: np.ndarray, rows: tuple[float, float]) -> tuple[slice, slice]:
+    """The band ``rows`` (shares of the product's height below its lowest row) across the
+    middle 60 % of its foot."""
     ys, _ = np.nonzero(alpha > 127)
     h, bottom = int(ys.max() - ys.min() + 1), int(ys.max()) + 1
     foot = np.nonzero(alpha[bottom - 3 : bottom].max(axis=0) > 127)[0]
     fw = int(foot[-1] - foot[0] + 1)
     cols = slice(int(foot[0]) + round(0.2 * fw), int(foot[-1]) - round(0.2 * fw) + 1)
     band = slice(bottom + round(rows[0] * h), bottom + max(round(rows[1] * h), round(rows[0] * h) + 2))
-    lit, dark = bare[band, cols].astype(np.float64) @ LUMA, shot[band, cols].astype(np.float64) @ LUMA
+    return band, cols
+
+
+def _darkness(shot: np.ndarray, bare: np.ndarray, alpha: np.ndarray, rows: tuple[float, float]) -> float:
+    """How much darker ``shot`` is than ``bare`` (the same poster without the product's
+    shadows) in the band ``under_foot(alpha, rows)``."""
+    area = under_foot(alpha, rows)
+    lit, dark = bare[area].astype(np.float64) @ LUMA, shot[area].astype(np.float64) @ LUMA
     return 1.0 - float(dark.mean() / lit.mean())
 
 

@@ -2085,20 +2085,25 @@ def test_a_discount_badge_sits_on_its_products_corner_clear_of_the_words(seg, te
     assert poster.checks.ok, poster.checks.problems
 
 
+def _solved(spec: PosterSpec, seg: Segmentation) -> tuple[object, ...]:
+    """The layout ``spec`` gets for ``seg``, box for box: product box, slots, shapes, fallbacks."""
+    template = get_template(spec.template)
+    content = build_content(spec, template)
+    laid = layout_module.solve_layout(
+        template, resolve_size(spec.size), seg.cutout, content, dict(template.families),
+        logo_size=None, has_badge=bool(content.badge),
+    )  # fmt: skip
+    slots = [(s.name, s.kind, s.box, s.block.size if s.block else 0, s.text) for s in laid.slots]
+    return laid.product_box, slots, laid.shapes, laid.fallbacks
+
+
 def test_fill_tries_that_set_the_headline_smaller_stop_there_and_change_no_layout(seg, monkeypatch):
     # given bold_sale's 4:5 post at 432 x 540, whose free space is offered to a larger
     # product (layout._fill): every such try sets the headline smaller than the layout does
     spec = PosterSpec(template="bold_sale", size=(432, 540), **WORDS["short-en"])
-    template = get_template(spec.template)
-    content = build_content(spec, template)
 
     def solved() -> tuple[object, ...]:
-        laid = layout_module.solve_layout(
-            template, resolve_size(spec.size), seg.cutout, content, dict(template.families),
-            logo_size=None, has_badge=bool(content.badge),
-        )  # fmt: skip
-        slots = [(s.name, s.kind, s.box, s.block.size if s.block else 0, s.text) for s in laid.slots]
-        return laid.product_box, slots, laid.shapes, laid.fallbacks
+        return _solved(spec, seg)
 
     stopped: list[object] = []
     solve = layout_module._solve
@@ -2130,16 +2135,9 @@ def test_fill_tries_whose_headline_cannot_reach_the_floor_stop_before_setting_it
     # of the larger products layout._fill offers leave the headline's group too little
     # room to set it as large as the layout does
     spec = PosterSpec(template="minimal_luxury", size=(432, 540), **WORDS["mid-zh"])
-    template = get_template(spec.template)
-    content = build_content(spec, template)
 
     def solved() -> tuple[object, ...]:
-        laid = layout_module.solve_layout(
-            template, resolve_size(spec.size), seg.cutout, content, dict(template.families),
-            logo_size=None, has_badge=bool(content.badge),
-        )  # fmt: skip
-        slots = [(s.name, s.kind, s.box, s.block.size if s.block else 0, s.text) for s in laid.slots]
-        return laid.product_box, slots, laid.shapes, laid.fallbacks
+        return _solved(spec, seg)
 
     told: list[bool] = []
     reaches = layout_module.headline_reaches
